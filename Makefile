@@ -1,0 +1,203 @@
+# pecs — Positional Encoding Conformance Suite.  GNU make.
+#
+#   make run        install missing Debian packages, build, run the main job (smoke suite, built-in backends)
+#   make test       install missing Debian packages, build, run every test (what .ci/run calls)
+#   make check      the fast tier: unit tests only
+#   make sanitize   ASan+UBSan build of everything, running the tests
+#   make plugins    the in-tree backends as .so plugins (build/plugins/libpecs-<name>.so)
+#   make install    pecs binary, public headers and pecs.pc under $(PREFIX)
+#   make showconfig what the probes found
+#   make deps       apt-get install of the Debian packages pecs needs (root, or sudo)
+
+BUILD      ?= build
+PREFIX     ?= /usr/local
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+OPT        ?= -O2 -g
+SAN        ?=
+VERSION    := 0.1.0
+
+# Debian packages: hard build deps, test deps, optional features.
+DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
+               libmpfr-dev libpapi-dev
+
+WARN   := -Wall -Wextra -Wpedantic -Werror
+CSTD   := -std=c11 -D_XOPEN_SOURCE=700
+# The oracle and the checks are compiled strictly: no contraction into fma, no fast-math.
+STRICT := -ffp-contract=off -fno-fast-math
+
+.DEFAULT_GOAL := all
+
+# ---- probes (cached in $(BUILD)/config.mk; delete it or run `make reconfigure` to probe again) -------
+$(BUILD)/config.mk: Makefile
+	@mkdir -p $(BUILD)
+	@{ \
+	  probe() { if $(PKG_CONFIG) --exists $$2 2>/dev/null; then \
+	      echo "HAVE_$$1 := 1"; echo "$$1_CFLAGS := $$($(PKG_CONFIG) --cflags $$2)"; \
+	      echo "$$1_LIBS := $$($(PKG_CONFIG) --libs $$2)"; echo "$$1_VERSION := $$($(PKG_CONFIG) --modversion $$2)"; \
+	    else echo "HAVE_$$1 := 0"; fi; }; \
+	  probe YAML yaml-0.1; probe JANSSON jansson; probe NETTLE nettle; probe CRITERION criterion; \
+	  probe MPFR mpfr; probe PAPI papi; \
+	  if echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o $(BUILD)/.omp-probe 2>/dev/null; \
+	    then echo "HAVE_OPENMP := 1"; else echo "HAVE_OPENMP := 0"; fi; rm -f $(BUILD)/.omp-probe; \
+	} > $@.tmp && mv $@.tmp $@
+
+ifeq ($(filter deps showconfig-raw clean,$(MAKECMDGOALS)),)
+-include $(BUILD)/config.mk
+endif
+
+.PHONY: reconfigure
+reconfigure:
+	rm -f $(BUILD)/config.mk
+	$(MAKE) showconfig
+
+# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin).
+BUILTINS    := scalar
+
+# ---- sources -----------------------------------------------------------------------------------------
+REF_SRC     := $(wildcard reference/*.c)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+BUILTIN_SRC := $(foreach b,$(BUILTINS),$(wildcard impls/$(b)/*.c))
+TEST_SRC    := $(wildcard tests/*.c)
+PLUGINS     := $(foreach b,$(BUILTINS),$(BUILD)/plugins/libpecs-$(b).so)
+
+GIT_COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY   := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+INC        := -Iinclude -Iharness -Ireference -I$(BUILD)/gen
+DEP_CFLAGS  = $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(NETTLE_CFLAGS)
+DEP_LIBS    = $(YAML_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) -ldl -lm
+CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) $(INC) -MMD -MP
+# What the results record as "compiler flags".
+RECORDED_FLAGS = $(CSTD) $(OPT) $(SAN) $(STRICT)
+
+OBJ_REF     := $(REF_SRC:%.c=$(BUILD)/obj/%.o)
+OBJ_HARNESS := $(HARNESS_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/version.o
+OBJ_BUILTIN := $(BUILTIN_SRC:%.c=$(BUILD)/obj/builtin/%.o)
+OBJ_TESTS   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+LIBPECS     := $(BUILD)/libpecs.a
+
+.PHONY: all run test check sanitize plugins install showconfig deps clean require
+all: require $(BUILD)/pecs plugins
+
+require:
+	@if [ "$(HAVE_YAML)$(HAVE_JANSSON)$(HAVE_NETTLE)" != "111" ]; then \
+	  echo "pecs needs libyaml, jansson and nettle (pkg-config yaml-0.1, jansson, nettle)."; \
+	  echo "Install them with: make deps   (Debian: libyaml-dev libjansson-dev nettle-dev)"; exit 1; fi
+
+$(BUILD)/obj/reference/%.o: reference/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(STRICT) -c $< -o $@
+
+$(BUILD)/obj/harness/%.o: harness/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/builtin/impls/%.o: impls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -DPECS_BUILTIN -c $< -o $@
+
+# Plugins see include/ only, as a vendor's would.
+$(BUILD)/obj/plugin/impls/%.o: impls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP -fPIC -fvisibility=hidden -c $< -o $@
+
+# Every in-tree backend directory is also a plugin: build/plugins/libpecs-<dir>.so.
+.SECONDEXPANSION:
+plugin_objs = $(patsubst %.c,$(BUILD)/obj/plugin/%.o,$(wildcard impls/$(1)/*.c))
+$(BUILD)/plugins/libpecs-%.so: $$(call plugin_objs,$$*)
+	@mkdir -p $(@D)
+	$(CC) -shared $(SAN) -o $@ $^ -lm
+
+plugins: $(PLUGINS)
+
+# Build identity, regenerated when the commit changes.
+$(BUILD)/version.c: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' '/* generated by the Makefile */' \
+	  'const char *const pecs_version = "$(VERSION)";' \
+	  'const char *const pecs_git_commit = "$(GIT_COMMIT)$(GIT_DIRTY)";' \
+	  'const char *const pecs_build_flags = "$(RECORDED_FLAGS)";' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/gen/builtins.h: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' '/* generated by the Makefile from BUILTINS */' \
+	  '#define PECS_BUILTINS(X) $(foreach b,$(BUILTINS),X($(b)))' > $@
+$(BUILD)/obj/harness/backends.o: $(BUILD)/gen/builtins.h
+$(BUILD)/obj/version.o: $(BUILD)/version.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+.PHONY: FORCE
+FORCE:
+
+$(LIBPECS): $(OBJ_REF) $(OBJ_HARNESS) $(OBJ_BUILTIN)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/pecs: $(BUILD)/obj/harness/main.o $(LIBPECS)
+	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS)
+
+# ---- tests ---------------------------------------------------------------------------------------------
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(CRITERION_CFLAGS) $(MPFR_CFLAGS) -c $< -o $@
+
+$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS)
+	@if [ "$(HAVE_CRITERION)$(HAVE_MPFR)" != "11" ]; then \
+	  echo "tests need Criterion and MPFR: make deps (Debian: libcriterion-dev libmpfr-dev)"; exit 1; fi
+	$(CC) $(SAN) -o $@ $^ $(CRITERION_LIBS) $(MPFR_LIBS) $(DEP_LIBS)
+
+# Tests find the binary, plugins and suites through these variables.
+TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR)
+CRITERION_JOBS ?= 2
+
+check: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
+	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli)/*'
+
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
+	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(BUILD)/results
+	$(BUILD)/pecs run suites/smoke.yaml --backend all --mode all --out $(BUILD)/results/smoke.json
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pecs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/lib/pecs
+	install -m 755 $(BUILD)/pecs $(DESTDIR)$(PREFIX)/bin/pecs
+	install -m 644 include/pecs/*.h include/pecs/*.def $(DESTDIR)$(PREFIX)/include/pecs/
+	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pecs/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pecs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pecs.pc
+
+showconfig:
+	@echo "pecs $(VERSION) ($(GIT_COMMIT)$(GIT_DIRTY))  CC=$(CC)  BUILD=$(BUILD)"
+	@echo "  libyaml   (required) : $(if $(filter 1,$(HAVE_YAML)),yes $(YAML_VERSION),MISSING - make deps)"
+	@echo "  jansson   (required) : $(if $(filter 1,$(HAVE_JANSSON)),yes $(JANSSON_VERSION),MISSING - make deps)"
+	@echo "  nettle    (required) : $(if $(filter 1,$(HAVE_NETTLE)),yes $(NETTLE_VERSION),MISSING - make deps)"
+	@echo "  Criterion (tests)    : $(if $(filter 1,$(HAVE_CRITERION)),yes $(CRITERION_VERSION),no - tests cannot build)"
+	@echo "  MPFR      (tests)    : $(if $(filter 1,$(HAVE_MPFR)),yes $(MPFR_VERSION),no - tests cannot build)"
+	@echo "  PAPI      (optional) : $(if $(filter 1,$(HAVE_PAPI)),found $(PAPI_VERSION) (counters: a later issue),no - counters recorded as unavailable)"
+	@echo "  OpenMP    (optional) : $(if $(filter 1,$(HAVE_OPENMP)),yes,no - OpenMP backend skipped)"
+	@echo "  built-in backends    : $(BUILTINS)"
+
+deps:
+	@missing=""; \
+	if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "deps: not a Debian system; install the equivalents of: $(DEBIAN_PKGS)"; exit 0; fi; \
+	for p in $(DEBIAN_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	SUDO=""; if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+	echo "deps: installing$$missing (apt-get, as $${SUDO:-root})"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing
+	@rm -f $(BUILD)/config.mk
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

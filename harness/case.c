@@ -1,0 +1,624 @@
+/* harness/case.c — knobs, validation and the canonical case string. */
+#include "case.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference.h"
+#include "util.h"
+
+#define MAX_POSITION (INT64_C(1) << 50) /* exact in double, reducible by the reference */
+#define MAX_CASE_BYTES (INT64_C(4) << 30)
+
+/* ---- generic knobs ------------------------------------------------------------------------------------ */
+
+typedef pecs_status (*knob_set_fn)(pecs_case *c, const char *v, char *why, size_t n);
+typedef void (*knob_fmt_fn)(const pecs_case *c, pecs_sb *b);
+typedef int (*knob_applies_fn)(const pecs_case *c);
+
+typedef struct knob {
+    pecs_knob_doc doc;
+    knob_set_fn set;
+    knob_fmt_fn fmt;
+    knob_applies_fn applies; /* printed in the canonical string only when this says so */
+} knob;
+
+static pecs_status bad(char *why, size_t n, const char *key, const char *v, const char *expect)
+{
+    snprintf(why, n, "key '%s': value '%s' %s", key, v, expect);
+    return PECS_INVALID;
+}
+
+static int choice_index(const char *v, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static pecs_status set_int(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *why, size_t n)
+{
+    int64_t x;
+    if (!pecs_parse_i64(v, &x) || x < lo || x > hi) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "must be an integer in [%lld, %lld]", (long long)lo, (long long)hi);
+        return bad(why, n, key, v, msg);
+    }
+    *out = x;
+    return PECS_OK;
+}
+
+static const char *const DTYPES[] = {"f64", "f32", "f16", "bf16"};
+static const char *const POS_DTYPES[] = {"i32", "i64", "f64"};
+static const pecs_dtype POS_DTYPE_VALUES[] = {PECS_DT_I32, PECS_DT_I64, PECS_DT_F64};
+static const char *const LAYOUTS[] = {"thd", "htd"};
+static const char *const VIEWS[] = {"contiguous", "strided", "inplace"};
+static const char *const CHECKS[] = {"equivalence", "invariance"};
+static const char *const POS_KINDS[] = {"contig", "random", "decode"};
+
+const char *pecs_layout_name(pecs_layout l) { return LAYOUTS[l]; }
+const char *pecs_view_name(pecs_view v) { return VIEWS[v]; }
+const char *pecs_check_name(pecs_check k) { return CHECKS[k]; }
+
+static pecs_status set_dtype(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int i = choice_index(v, DTYPES, 4);
+    if (i < 0)
+        return bad(why, n, "dtype", v, "is not one of f64, f32, f16, bf16");
+    c->dtype = (pecs_dtype)i; /* DTYPES follows the pecs_dtype order */
+    return PECS_OK;
+}
+static void fmt_dtype(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, pecs_dtype_name(c->dtype)); }
+
+static pecs_status set_tokens(pecs_case *c, const char *v, char *why, size_t n)
+{
+    return set_int("tokens", v, 1, INT64_C(1) << 24, &c->tokens, why, n);
+}
+static void fmt_tokens(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%lld", (long long)pecs_case_tokens(c)); }
+
+static pecs_status set_heads(pecs_case *c, const char *v, char *why, size_t n)
+{
+    return set_int("heads", v, 1, 65536, &c->heads, why, n);
+}
+static void fmt_heads(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%lld", (long long)c->heads); }
+
+static pecs_status set_head_dim(pecs_case *c, const char *v, char *why, size_t n)
+{
+    return set_int("head_dim", v, 1, 65536, &c->head_dim, why, n);
+}
+static void fmt_head_dim(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%lld", (long long)c->head_dim); }
+
+static pecs_status set_keys(pecs_case *c, const char *v, char *why, size_t n)
+{
+    return set_int("keys", v, 0, INT64_C(1) << 24, &c->keys, why, n);
+}
+static void fmt_keys(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%lld", (long long)pecs_case_keys(c)); }
+
+static pecs_status set_layout(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int i = choice_index(v, LAYOUTS, 2);
+    if (i < 0)
+        return bad(why, n, "layout", v, "is not one of thd, htd");
+    c->layout = (pecs_layout)i;
+    return PECS_OK;
+}
+static void fmt_layout(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, LAYOUTS[c->layout]); }
+
+static pecs_status set_view(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int i = choice_index(v, VIEWS, 3);
+    if (i < 0)
+        return bad(why, n, "view", v, "is not one of contiguous, strided, inplace");
+    c->view = (pecs_view)i;
+    return PECS_OK;
+}
+static void fmt_view(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, VIEWS[c->view]); }
+
+/* positions: contig[@offset] | random[@bound] | decode@position */
+static pecs_status set_positions(pecs_case *c, const char *v, char *why, size_t n)
+{
+    const char *at = strchr(v, '@');
+    size_t kl = at ? (size_t)(at - v) : strlen(v);
+    int kind = -1;
+    for (int i = 0; i < 3; i++)
+        if (strlen(POS_KINDS[i]) == kl && strncmp(v, POS_KINDS[i], kl) == 0)
+            kind = i;
+    if (kind < 0)
+        return bad(why, n, "positions", v, "is not contig[@offset], random[@bound] or decode@position");
+    int64_t arg = kind == PECS_POS_RANDOM ? INT64_C(1) << 20 : 0;
+    if (at && (!pecs_parse_i64(at + 1, &arg) || arg < (kind == PECS_POS_RANDOM ? 1 : 0) || arg > MAX_POSITION))
+        return bad(why, n, "positions", v, "has an offset/bound that is not an integer in [0, 2^50]");
+    if (kind == PECS_POS_DECODE && !at)
+        return bad(why, n, "positions", v, "needs the decode position: decode@N");
+    c->pos_kind = (pecs_pos_kind)kind;
+    c->pos_arg = arg;
+    return PECS_OK;
+}
+static void fmt_positions(const pecs_case *c, pecs_sb *b)
+{
+    pecs_sb_addf(b, "%s@%lld", POS_KINDS[c->pos_kind], (long long)c->pos_arg);
+}
+
+static pecs_status set_pos_dtype(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int i = choice_index(v, POS_DTYPES, 3);
+    if (i < 0)
+        return bad(why, n, "pos_dtype", v, "is not one of i32, i64, f64");
+    c->pos_dtype = POS_DTYPE_VALUES[i];
+    return PECS_OK;
+}
+static void fmt_pos_dtype(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, pecs_dtype_name(c->pos_dtype)); }
+
+static pecs_status set_seed(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int64_t s = 0;
+    pecs_status st = set_int("seed", v, 0, INT64_MAX, &s, why, n);
+    c->seed = (uint64_t)s;
+    return st;
+}
+static void fmt_seed(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%llu", (unsigned long long)c->seed); }
+
+static pecs_status set_check(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int i = choice_index(v, CHECKS, 2);
+    if (i < 0)
+        return bad(why, n, "check", v, "is not one of equivalence, invariance");
+    c->check = (pecs_check)i;
+    return PECS_OK;
+}
+static void fmt_check(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, CHECKS[c->check]); }
+
+static pecs_status set_shifts(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int k = 0;
+    const char *p = v;
+    while (*p) {
+        char item[32];
+        size_t len = strcspn(p, ",");
+        int64_t s;
+        if (k == PECS_MAX_SHIFTS || len == 0 || len >= sizeof item)
+            return bad(why, n, "shifts", v, "must be 1 to 16 comma-separated integers in [0, 2^40]");
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (!pecs_parse_i64(item, &s) || s < 0 || s > (INT64_C(1) << 40))
+            return bad(why, n, "shifts", v, "must be 1 to 16 comma-separated integers in [0, 2^40]");
+        c->shifts[k++] = s;
+        p += len + (p[len] == ',');
+    }
+    if (k == 0 || c->shifts[0] != 0)
+        return bad(why, n, "shifts", v, "must start with 0 (the unshifted logits every offset is compared with)");
+    for (int i = 1; i < k; i++)
+        if (c->shifts[i] <= c->shifts[i - 1])
+            return bad(why, n, "shifts", v, "must be strictly increasing");
+    c->n_shifts = k;
+    return PECS_OK;
+}
+static void fmt_shifts(const pecs_case *c, pecs_sb *b)
+{
+    for (int i = 0; i < c->n_shifts; i++)
+        pecs_sb_addf(b, "%s%lld", i ? "," : "", (long long)c->shifts[i]);
+}
+
+static pecs_status set_profile(pecs_case *c, const char *v, char *why, size_t n)
+{
+    size_t len = strlen(v);
+    if (len == 0 || len >= sizeof c->profile || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+        return bad(why, n, "profile", v, "is not a profile name (lower-case letters, digits, '_' and '-')");
+    memcpy(c->profile, v, len + 1);
+    return PECS_OK;
+}
+static void fmt_profile(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, c->profile); }
+
+static int always(const pecs_case *c) { return (void)c, 1; }
+static int is_rotate(const pecs_case *c) { return c->enc->form == PECS_FORM_ROTATE; }
+static int has_heads(const pecs_case *c) { return c->enc->form != PECS_FORM_EMBED; }
+static int has_head_dim(const pecs_case *c) { return c->enc->form != PECS_FORM_BIAS; }
+static int is_bias(const pecs_case *c) { return c->enc->form == PECS_FORM_BIAS; }
+static int is_invariance(const pecs_case *c) { return c->check == PECS_CHECK_INVARIANCE; }
+
+/* Tolerance overrides tol_<metric>: "" = not overridden. */
+#define TOL_KNOB_FNS(name, doc)                                                                        \
+    static pecs_status set_tol_##name(pecs_case *c, const char *v, char *why, size_t n)                \
+    {                                                                                                  \
+        double x;                                                                                      \
+        if (!*v) {                                                                                     \
+            c->tol_override.name = NAN;                                                                \
+            return PECS_OK;                                                                            \
+        }                                                                                              \
+        if (!pecs_parse_f64(v, &x) || x < 0)                                                           \
+            return bad(why, n, "tol_" #name, v, "must be a finite number >= 0");                       \
+        c->tol_override.name = x;                                                                      \
+        return PECS_OK;                                                                                \
+    }                                                                                                  \
+    static void fmt_tol_##name(const pecs_case *c, pecs_sb *b)                                         \
+    {                                                                                                  \
+        char buf[32];                                                                                  \
+        pecs_sb_adds(b, pecs_fmt_real(c->tol_override.name, buf, sizeof buf));                         \
+    }                                                                                                  \
+    static int has_tol_##name(const pecs_case *c) { return !isnan(c->tol_override.name); }
+PECS_TOL_LIST(TOL_KNOB_FNS)
+#undef TOL_KNOB_FNS
+
+/* The knob table: order = order in the canonical string. Defaults are applied through the setters. */
+static const knob g_knobs[] = {
+    {{"dtype", "f32|f16|bf16|f64", "f32", "storage dtype of activations and outputs"}, set_dtype, fmt_dtype, always},
+    {{"tokens", "1..2^24", "8", "query tokens T (forced to 1 by positions=decode@N)"}, set_tokens, fmt_tokens, always},
+    {{"heads", "1..65536", "2", "heads H (not used by embed)"}, set_heads, fmt_heads, has_heads},
+    {{"head_dim", "1..65536", "16", "head dimension D (model dimension for embed; not used by bias)"},
+     set_head_dim, fmt_head_dim, has_head_dim},
+    {{"keys", "0..2^24", "0", "bias: key count Lk (0 = tokens)"}, set_keys, fmt_keys, is_bias},
+    {{"layout", "thd|htd", "thd", "rotate: storage order [T,H,D] or [H,T,D] of x and out"}, set_layout, fmt_layout,
+     is_rotate},
+    {{"view", "contiguous|strided|inplace", "contiguous",
+      "strided: rows padded by 3 elements (the gaps must stay untouched); inplace: out aliases x"},
+     set_view, fmt_view, always},
+    {{"positions", "contig[@offset]|random[@bound]|decode@pos", "contig@0",
+      "query positions offset+t; uniform random in [0,bound); one token at pos (keys end there)"},
+     set_positions, fmt_positions, always},
+    {{"pos_dtype", "i32|i64|f64", "i32", "dtype of the position tensor(s)"}, set_pos_dtype, fmt_pos_dtype, always},
+    {{"seed", "0..2^63-1", "1", "seed of the deterministic input generator"}, set_seed, fmt_seed, always},
+    {{"check", "equivalence|invariance", "equivalence", "compare with the reference, or sweep position shifts"},
+     set_check, fmt_check, always},
+    {{"shifts", "0,d1,d2,...", "0,1,16,256,4096,65536,1048576", "invariance: position offsets swept"}, set_shifts,
+     fmt_shifts, is_invariance},
+    {{"profile", "strict|compat|...", "strict", "tolerance profile from configs/tolerances.yaml"}, set_profile,
+     fmt_profile, always},
+#define TOL_KNOB_ROW(name, doc) {{"tol_" #name, ">= 0", "", "override: " doc}, set_tol_##name, fmt_tol_##name, has_tol_##name},
+    PECS_TOL_LIST(TOL_KNOB_ROW)
+#undef TOL_KNOB_ROW
+};
+#define N_KNOBS ((int)(sizeof g_knobs / sizeof g_knobs[0]))
+
+const pecs_knob_doc *pecs_case_knobs(int *n)
+{
+    static pecs_knob_doc docs[sizeof g_knobs / sizeof g_knobs[0]];
+    for (int i = 0; i < N_KNOBS; i++)
+        docs[i] = g_knobs[i].doc;
+    *n = N_KNOBS;
+    return docs;
+}
+
+static const knob *find_knob(const char *key)
+{
+    for (int i = 0; i < N_KNOBS; i++)
+        if (strcmp(g_knobs[i].doc.name, key) == 0)
+            return &g_knobs[i];
+    return NULL;
+}
+
+int pecs_case_is_known_key(const char *key) { return find_knob(key) || pecs_registry_is_param_name(key); }
+
+/* ---- encoding parameters -------------------------------------------------------------------------- */
+
+static pecs_status parse_real_in(const pecs_param_schema *s, const char *txt, const char *whole, double *x, char *why,
+                                 size_t n)
+{
+    char msg[128], lo[32], hi[32];
+    if (!pecs_parse_f64(txt, x) || *x < s->lo || *x > s->hi) {
+        snprintf(msg, sizeof msg, "must be %s in [%s, %s]", s->type == PECS_PARAM_REAL_LIST ? "a list of numbers" : "a number",
+                 pecs_fmt_real(s->lo, lo, sizeof lo), pecs_fmt_real(s->hi, hi, sizeof hi));
+        return bad(why, n, s->name, whole, msg);
+    }
+    return PECS_OK;
+}
+
+static pecs_status param_set(pecs_case *c, int idx, const pecs_param_schema *s, const char *v, char *why, size_t n)
+{
+    pecs_param *p = &c->params[idx];
+    switch (s->type) {
+    case PECS_PARAM_INT: return set_int(s->name, v, (int64_t)s->lo, (int64_t)s->hi, &p->i, why, n);
+    case PECS_PARAM_REAL: return parse_real_in(s, v, v, &p->r, why, n);
+    case PECS_PARAM_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
+            p->i = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+            p->i = 0;
+        else
+            return bad(why, n, s->name, v, "is not a boolean (true/false)");
+        return PECS_OK;
+    case PECS_PARAM_CHOICE: {
+        size_t len = strlen(v);
+        const char *q = s->choices;
+        while (*q) {
+            size_t l = strcspn(q, "|");
+            if (l == len && strncmp(q, v, l) == 0 && len < sizeof c->choice_buf[idx]) {
+                memcpy(c->choice_buf[idx], v, len + 1);
+                p->s = c->choice_buf[idx];
+                return PECS_OK;
+            }
+            q += l + (q[l] == '|');
+        }
+        char msg[160];
+        snprintf(msg, sizeof msg, "is not one of %s", s->choices);
+        return bad(why, n, s->name, v, msg);
+    }
+    case PECS_PARAM_REAL_LIST: {
+        int64_t count = *v ? 1 : 0;
+        for (const char *q = v; *q; q++)
+            count += *q == ',';
+        double *list = count ? calloc((size_t)count, sizeof *list) : NULL;
+        if (count && !list)
+            return PECS_NOMEM;
+        const char *q = v;
+        for (int64_t k = 0; k < count; k++) {
+            char item[64];
+            size_t l = strcspn(q, ",");
+            if (l >= sizeof item) {
+                free(list);
+                return bad(why, n, s->name, v, "has an item longer than 63 characters");
+            }
+            memcpy(item, q, l);
+            item[l] = '\0';
+            pecs_status st = parse_real_in(s, item, v, &list[k], why, n);
+            if (st != PECS_OK) {
+                free(list);
+                return st;
+            }
+            q += l + (q[l] == ',');
+        }
+        free((void *)p->list);
+        p->list = list;
+        p->n = count;
+        return PECS_OK;
+    }
+    }
+    return PECS_INTERNAL;
+}
+
+static int param_equal(const pecs_param *a, const pecs_param *b)
+{
+    switch (a->type) {
+    case PECS_PARAM_INT:
+    case PECS_PARAM_BOOL: return a->i == b->i;
+    case PECS_PARAM_REAL: return a->r == b->r;
+    case PECS_PARAM_CHOICE: return strcmp(a->s, b->s) == 0;
+    case PECS_PARAM_REAL_LIST:
+        if (a->n != b->n)
+            return 0;
+        for (int64_t k = 0; k < a->n; k++)
+            if (a->list[k] != b->list[k])
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void param_format(const pecs_param *p, pecs_sb *b)
+{
+    char buf[32];
+    switch (p->type) {
+    case PECS_PARAM_INT: pecs_sb_addf(b, "%lld", (long long)p->i); break;
+    case PECS_PARAM_BOOL: pecs_sb_adds(b, p->i ? "true" : "false"); break;
+    case PECS_PARAM_REAL: pecs_sb_adds(b, pecs_fmt_real(p->r, buf, sizeof buf)); break;
+    case PECS_PARAM_CHOICE: pecs_sb_adds(b, p->s); break;
+    case PECS_PARAM_REAL_LIST:
+        for (int64_t k = 0; k < p->n; k++)
+            pecs_sb_addf(b, "%s%s", k ? "," : "", pecs_fmt_real(p->list[k], buf, sizeof buf));
+        break;
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------------- */
+
+pecs_status pecs_case_init(pecs_case *c, const pecs_encoding_info *enc)
+{
+    memset(c, 0, sizeof *c);
+    c->enc = enc;
+    char why[256];
+    for (int i = 0; i < N_KNOBS; i++)
+        if (g_knobs[i].set(c, g_knobs[i].doc.dflt, why, sizeof why) != PECS_OK)
+            return PECS_INTERNAL; /* a registry default that does not parse is a bug */
+    if (enc->n_params > PECS_CASE_MAX_PARAMS)
+        return PECS_INTERNAL;
+    c->n_params = enc->n_params;
+    for (int i = 0; i < enc->n_params; i++) {
+        const pecs_param_schema *s = &enc->params[i];
+        c->params[i].name = s->name;
+        c->params[i].type = s->type;
+        if (param_set(c, i, s, s->dflt, why, sizeof why) != PECS_OK) {
+            pecs_case_free(c);
+            return PECS_INTERNAL;
+        }
+    }
+    return PECS_OK;
+}
+
+void pecs_case_free(pecs_case *c)
+{
+    for (int i = 0; i < c->n_params; i++) {
+        free((void *)c->params[i].list);
+        c->params[i].list = NULL;
+        c->params[i].n = 0;
+    }
+}
+
+pecs_status pecs_case_copy(pecs_case *dst, const pecs_case *src)
+{
+    *dst = *src;
+    for (int i = 0; i < src->n_params; i++) {
+        if (src->params[i].type == PECS_PARAM_CHOICE)
+            dst->params[i].s = dst->choice_buf[i];
+        if (src->params[i].n > 0) {
+            double *l = malloc((size_t)src->params[i].n * sizeof *l);
+            if (!l) {
+                for (int k = 0; k < i; k++)
+                    free((void *)dst->params[k].list);
+                return PECS_NOMEM;
+            }
+            memcpy(l, src->params[i].list, (size_t)src->params[i].n * sizeof *l);
+            dst->params[i].list = l;
+        }
+    }
+    return PECS_OK;
+}
+
+pecs_status pecs_case_set(pecs_case *c, const char *key, const char *value, char *why, size_t why_len)
+{
+    const knob *k = find_knob(key);
+    if (k)
+        return k->set(c, value, why, why_len);
+    for (int i = 0; i < c->n_params; i++)
+        if (strcmp(c->enc->params[i].name, key) == 0)
+            return param_set(c, i, &c->enc->params[i], value, why, why_len);
+    if (pecs_registry_is_param_name(key))
+        snprintf(why, why_len, "key '%s' is not a parameter of encoding '%s' (see: pecs describe %s)", key, c->enc->id,
+                 c->enc->id);
+    else
+        snprintf(why, why_len, "unknown key '%s'", key);
+    return PECS_INVALID;
+}
+
+/* ---- derived quantities ---------------------------------------------------------------------------- */
+
+int64_t pecs_case_tokens(const pecs_case *c) { return c->pos_kind == PECS_POS_DECODE ? 1 : c->tokens; }
+
+int64_t pecs_case_keys(const pecs_case *c) { return c->keys ? c->keys : c->tokens; }
+
+int64_t pecs_case_out_elems(const pecs_case *c)
+{
+    int64_t T = pecs_case_tokens(c);
+    switch (c->enc->form) {
+    case PECS_FORM_ROTATE: return T * c->heads * c->head_dim;
+    case PECS_FORM_BIAS: return c->heads * T * pecs_case_keys(c);
+    default: return T * c->head_dim;
+    }
+}
+
+double pecs_case_bytes(const pecs_case *c)
+{
+    double elems = (double)pecs_case_out_elems(c);
+    double pos = (double)(pecs_case_tokens(c) + (c->enc->form == PECS_FORM_BIAS ? pecs_case_keys(c) : 0));
+    return (c->enc->reads + 1.0) * elems * (double)pecs_dtype_size(c->dtype) + pos * (double)pecs_dtype_size(c->pos_dtype);
+}
+
+/* ---- validation ------------------------------------------------------------------------------------ */
+
+static int64_t max_position(const pecs_case *c)
+{
+    int64_t T = pecs_case_tokens(c), m;
+    switch (c->pos_kind) {
+    case PECS_POS_CONTIG: m = c->pos_arg + (c->enc->form == PECS_FORM_BIAS && pecs_case_keys(c) > T ? pecs_case_keys(c) : T) - 1; break;
+    case PECS_POS_RANDOM: m = c->pos_arg - 1; break;
+    default: m = c->pos_arg; break;
+    }
+    if (c->check == PECS_CHECK_INVARIANCE)
+        m += c->shifts[c->n_shifts - 1];
+    return m;
+}
+
+pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
+{
+    pecs_form form = c->enc->form;
+    if (form != PECS_FORM_ROTATE && c->layout != PECS_LAYOUT_THD) {
+        snprintf(why, why_len, "key 'layout': value 'htd' applies to rotate-form encodings only ('%s' is %s)",
+                 c->enc->id, pecs_form_name(form));
+        return PECS_INVALID;
+    }
+    if (form == PECS_FORM_BIAS && c->view == PECS_VIEW_INPLACE) {
+        snprintf(why, why_len, "key 'view': value 'inplace' does not apply to bias-form '%s' (no input to overwrite)",
+                 c->enc->id);
+        return PECS_INVALID;
+    }
+    if (c->pos_dtype == PECS_DT_I32 && max_position(c) > INT32_MAX) {
+        snprintf(why, why_len, "key 'pos_dtype': value 'i32' cannot hold position %lld (use i64)",
+                 (long long)max_position(c));
+        return PECS_INVALID;
+    }
+    if (c->pos_kind == PECS_POS_DECODE && form == PECS_FORM_BIAS && pecs_case_keys(c) > c->pos_arg + 1) {
+        snprintf(why, why_len, "key 'positions': decode@%lld leaves no room for %lld keys ending there",
+                 (long long)c->pos_arg, (long long)pecs_case_keys(c));
+        return PECS_INVALID;
+    }
+    if (c->check == PECS_CHECK_INVARIANCE && form != PECS_FORM_BIAS &&
+        (double)pecs_case_tokens(c) * (double)pecs_case_tokens(c) * (double)(form == PECS_FORM_EMBED ? 1 : c->heads) >
+            (double)(1 << 22)) {
+        snprintf(why, why_len, "key 'tokens': invariance forms heads x tokens^2 logits; %lld tokens x %lld heads is "
+                 "over the 2^22 cap", (long long)pecs_case_tokens(c), (long long)c->heads);
+        return PECS_LIMIT;
+    }
+    double bytes = pecs_case_bytes(c) * (c->check == PECS_CHECK_INVARIANCE ? 4.0 : 3.0) +
+                   (double)pecs_case_out_elems(c) * 16.0; /* inputs, outputs, double copies */
+    if (bytes > (double)MAX_CASE_BYTES) {
+        snprintf(why, why_len, "case needs about %.0f MiB of buffers, over the %lld MiB cap", bytes / 1048576.0,
+                 (long long)(MAX_CASE_BYTES >> 20));
+        return PECS_LIMIT;
+    }
+    /* Cross-parameter rules live with the mathematics: evaluate the reference once. */
+    pecs_problem p = {.struct_size = sizeof p, .encoding = c->enc->id, .form = form, .dtype = c->dtype,
+                      .params = c->params, .n_params = c->n_params};
+    return pecs_ref_check(&p, c->heads, c->head_dim, why, why_len);
+}
+
+/* ---- canonical string ---------------------------------------------------------------------------- */
+
+char *pecs_case_format(const pecs_case *c)
+{
+    pecs_sb b = {0};
+    pecs_sb_adds(&b, c->enc->id);
+    pecs_case dflt;
+    int have_dflt = pecs_case_init(&dflt, c->enc) == PECS_OK;
+    for (int i = 0; i < c->n_params; i++) {
+        if (have_dflt && param_equal(&c->params[i], &dflt.params[i]))
+            continue;
+        pecs_sb_addf(&b, " %s=", c->params[i].name);
+        param_format(&c->params[i], &b);
+    }
+    if (have_dflt)
+        pecs_case_free(&dflt);
+    for (int i = 0; i < N_KNOBS; i++) {
+        if (!g_knobs[i].applies(c))
+            continue;
+        pecs_sb_addf(&b, " %s=", g_knobs[i].doc.name);
+        g_knobs[i].fmt(c, &b);
+    }
+    return pecs_sb_take(&b);
+}
+
+pecs_status pecs_case_parse(pecs_case *c, const char *spec, char *why, size_t why_len)
+{
+    char *copy = pecs_strdup(spec);
+    if (!copy)
+        return PECS_NOMEM;
+    pecs_status st = PECS_OK;
+    int inited = 0;
+    char *save = NULL;
+    char *tok = strtok_r(copy, " \t\n", &save);
+    if (!tok) {
+        snprintf(why, why_len, "empty case string");
+        st = PECS_INVALID;
+        goto cleanup;
+    }
+    const pecs_encoding_info *e = pecs_registry_find(tok);
+    if (!e) {
+        const char *sug = pecs_registry_suggest(tok);
+        snprintf(why, why_len, "unknown encoding '%s'%s%s%s", tok, sug ? " (did you mean '" : "", sug ? sug : "",
+                 sug ? "'?)" : "");
+        st = PECS_INVALID;
+        goto cleanup;
+    }
+    st = pecs_case_init(c, e);
+    if (st != PECS_OK)
+        goto cleanup;
+    inited = 1;
+    while ((tok = strtok_r(NULL, " \t\n", &save)) != NULL) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            snprintf(why, why_len, "'%s' is not key=value", tok);
+            st = PECS_INVALID;
+            goto cleanup;
+        }
+        *eq = '\0';
+        st = pecs_case_set(c, tok, eq + 1, why, why_len);
+        if (st != PECS_OK)
+            goto cleanup;
+    }
+    st = pecs_case_validate(c, why, why_len);
+cleanup:
+    if (st != PECS_OK && inited)
+        pecs_case_free(c);
+    free(copy);
+    return st;
+}

@@ -1,0 +1,926 @@
+/* harness/cli.c — the pecs command line: run, list, describe, eval. */
+#include "cli.h"
+
+#include <limits.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends.h"
+#include "case.h"
+#include "machine.h"
+#include "npy.h"
+#include "reference.h"
+#include "registry.h"
+#include "results.h"
+#include "runner.h"
+#include "suite.h"
+#include "tolerance.h"
+#include "util.h"
+
+/* Exit codes. */
+enum { EXIT_OK = 0, EXIT_FAILURES = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
+
+#define MAX_ARGS 64
+
+/* "--name value" or "--name=value"; NULL if argv[*i] is not this option. Sets *missing when the value is. */
+static const char *opt(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int usage_error(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "pecs %s: %s (see: pecs %s --help)\n", cmd, msg, cmd);
+    return EXIT_USAGE;
+}
+
+static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
+
+/* configs/tolerances.yaml: --tolerances, $PECS_TOLERANCES, ./configs, <exe>/../configs, <exe>/../share/pecs/configs */
+static const char *find_tolerances(const char *given, char *buf, size_t n)
+{
+    if (given)
+        return given;
+    const char *env = getenv("PECS_TOLERANCES");
+    if (env && *env)
+        return env;
+    if (access("configs/tolerances.yaml", R_OK) == 0)
+        return "configs/tolerances.yaml";
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        static const char *const rel[] = {"/../configs/tolerances.yaml", "/../share/pecs/configs/tolerances.yaml"};
+        for (int i = 0; i < 2; i++) {
+            int w = snprintf(buf, n, "%s%s", exe, rel[i]);
+            if (w > 0 && (size_t)w < n && access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    return "configs/tolerances.yaml";
+}
+
+/* ---- run ----------------------------------------------------------------------------------------------- */
+
+static const char RUN_HELP[] =
+    "usage: pecs run [SUITE.yaml ...] [--case 'SPEC'] [options]\n"
+    "\n"
+    "Run suites (and/or single cases) on backends: numerical equivalence with the double-precision\n"
+    "reference, relative-shift invariance, and timing.\n"
+    "\n"
+    "  --case 'SPEC'         run one case given as its canonical string (the reproducer); repeatable\n"
+    "  --backend B           built-in name, 'all' (every built-in), or a plugin path (.so); repeatable;\n"
+    "                        default: scalar\n"
+    "  --filter REGEX        keep cases whose canonical string matches (POSIX extended regex)\n"
+    "  --dtype LIST          keep cases of these dtypes (comma-separated: f32,f16,bf16,f64)\n"
+    "  --set KEY=VALUE       override a knob on every case (e.g. --set profile=compat); repeatable\n"
+    "  --mode M              correctness (default) | perf | all   (perf times every passing case)\n"
+    "  --min-time S          minimum timed seconds per perf case (default 0.05)\n"
+    "  --out FILE            results JSON (default pecs-results.json), written atomically at the end\n"
+    "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
+    "  -v, --verbose         print every case, not only the ones that did not pass\n"
+    "\n"
+    "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
+    "The run ends with 'N passed, N failed, N skipped'; exit 0 if nothing failed, 1 on any FAILED,\n"
+    "ERROR or MISTRUSTED case, 2 on bad input (suite, case, option), 3 if the results cannot be written.\n";
+
+typedef struct run_cfg {
+    const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
+    int n_suites, n_cases, n_backends, n_sets;
+    const char *filter, *dtypes, *out, *tolerances, *mode;
+    double min_time;
+    int verbose;
+} run_cfg;
+
+static int dtype_selected(const char *list, const char *case_str)
+{
+    if (!list)
+        return 1;
+    const char *d = strstr(case_str, " dtype=");
+    if (!d)
+        return 0;
+    d += 7;
+    size_t dl = strcspn(d, " ");
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == dl && !strncmp(p, d, l))
+            return 1;
+        p += l + (p[l] == ',');
+    }
+    return 0;
+}
+
+static void print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose)
+{
+    if (r->verdict == PECS_V_PASSED && !verbose)
+        return;
+    printf("%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
+    if (r->reason[0])
+        printf("           %s\n", r->reason);
+    if (r->perf.done)
+        printf("           %.3g s median (%d reps%s), %.3g GB/s, %.3g tokens/s\n", r->perf.median_s, r->perf.reps,
+               r->perf.noisy ? ", noisy" : "", r->perf.gbytes_per_s, r->perf.tokens_per_s);
+    if (r->verdict != PECS_V_PASSED) {
+        char *rep = pecs_reproducer(r, lb);
+        printf("           reproduce: %s\n", rep ? rep : "?");
+        free(rep);
+    }
+}
+
+/* One row of the closing table: backend x encoding x dtype x check. */
+typedef struct table_row {
+    const char *backend;
+    char enc[40], dtype[8], check[16];
+    int count[PECS_V_COUNT];
+    double worst_abs, worst_nmse, best_gbps;
+    int64_t min_horizon;
+    int has_inv;
+} table_row;
+
+static const char *field(const char *case_str, const char *key, char *buf, size_t n)
+{
+    char pat[40];
+    snprintf(pat, sizeof pat, " %s=", key);
+    const char *p = strstr(case_str, pat);
+    if (!p) {
+        snprintf(buf, n, "-");
+        return buf;
+    }
+    p += strlen(pat);
+    snprintf(buf, n, "%.*s", (int)strcspn(p, " "), p);
+    return buf;
+}
+
+static void print_table(const pecs_case_result *r, int n)
+{
+    table_row *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
+    int nr = 0;
+    if (!rows)
+        return;
+    for (int i = 0; i < n; i++) {
+        char enc[40], dt[8], ck[16];
+        const char *cs = r[i].case_str ? r[i].case_str : "?";
+        snprintf(enc, sizeof enc, "%.*s", (int)strcspn(cs, " "), cs);
+        field(cs, "dtype", dt, sizeof dt);
+        field(cs, "check", ck, sizeof ck);
+        int k = 0;
+        for (; k < nr; k++)
+            if (!strcmp(rows[k].backend, r[i].backend) && !strcmp(rows[k].enc, enc) && !strcmp(rows[k].dtype, dt) &&
+                !strcmp(rows[k].check, ck))
+                break;
+        if (k == nr) {
+            rows[nr].backend = r[i].backend;
+            memcpy(rows[nr].enc, enc, sizeof enc);
+            memcpy(rows[nr].dtype, dt, sizeof dt);
+            memcpy(rows[nr].check, ck, sizeof ck);
+            rows[nr].min_horizon = INT64_MAX;
+            nr++;
+        }
+        table_row *t = &rows[k];
+        t->count[r[i].verdict]++;
+        if (r[i].has_metrics) {
+            t->worst_abs = fmax(t->worst_abs, r[i].metrics.max_abs);
+            t->worst_nmse = fmax(t->worst_nmse, r[i].metrics.nmse);
+        }
+        if (r[i].perf.done)
+            t->best_gbps = fmax(t->best_gbps, r[i].perf.gbytes_per_s);
+        if (r[i].has_inv) {
+            t->has_inv = 1;
+            if (r[i].inv.horizon < t->min_horizon)
+                t->min_horizon = r[i].inv.horizon;
+        }
+    }
+    printf("\n%-8s %-18s %-5s %-11s %5s %5s %5s %5s  %-9s %-9s %-9s %s\n", "backend", "encoding", "dtype", "check", "pass",
+           "fail", "skip", "err", "max_abs", "max_nmse", "horizon", "best GB/s");
+    for (int k = 0; k < nr; k++) {
+        table_row *t = &rows[k];
+        char hz[24] = "-", gb[24] = "-";
+        if (t->has_inv)
+            snprintf(hz, sizeof hz, "%lld", (long long)t->min_horizon);
+        if (t->best_gbps > 0)
+            snprintf(gb, sizeof gb, "%.2f", t->best_gbps);
+        printf("%-8s %-18s %-5s %-11s %5d %5d %5d %5d  %-9.2e %-9.2e %-9s %s\n", t->backend, t->enc, t->dtype, t->check,
+               t->count[PECS_V_PASSED], t->count[PECS_V_FAILED], t->count[PECS_V_SKIPPED],
+               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED], t->worst_abs, t->worst_nmse, hz, gb);
+    }
+    free(rows);
+}
+
+static char *join_args(int argc, char **argv)
+{
+    pecs_sb b = {0};
+    pecs_sb_adds(&b, "pecs");
+    for (int i = 0; i < argc; i++)
+        pecs_sb_addf(&b, " %s", argv[i]);
+    return pecs_sb_take(&b);
+}
+
+static int parse_run_args(int argc, char **argv, run_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = "correctness";
+    cfg->min_time = 0.05;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (is_help(argv[i])) {
+            fputs(RUN_HELP, stdout);
+            return -1;
+        }
+        if ((v = opt(argc, argv, &i, "--case", &missing)) && cfg->n_cases < MAX_ARGS)
+            cfg->cases[cfg->n_cases++] = v;
+        else if ((v = opt(argc, argv, &i, "--backend", &missing)) && cfg->n_backends < MAX_ARGS)
+            cfg->backends[cfg->n_backends++] = v;
+        else if ((v = opt(argc, argv, &i, "--set", &missing)) && cfg->n_sets < MAX_ARGS)
+            cfg->sets[cfg->n_sets++] = v;
+        else if ((v = opt(argc, argv, &i, "--filter", &missing)))
+            cfg->filter = v;
+        else if ((v = opt(argc, argv, &i, "--dtype", &missing)))
+            cfg->dtypes = v;
+        else if ((v = opt(argc, argv, &i, "--out", &missing)))
+            cfg->out = v;
+        else if ((v = opt(argc, argv, &i, "--tolerances", &missing)))
+            cfg->tolerances = v;
+        else if ((v = opt(argc, argv, &i, "--mode", &missing))) {
+            if (strcmp(v, "correctness") && strcmp(v, "perf") && strcmp(v, "all"))
+                return usage_error("run", "--mode takes correctness, perf or all");
+            cfg->mode = v;
+        } else if ((v = opt(argc, argv, &i, "--min-time", &missing))) {
+            if (!pecs_parse_f64(v, &cfg->min_time) || cfg->min_time < 0 || cfg->min_time > 60)
+                return usage_error("run", "--min-time takes seconds in [0, 60]");
+        } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            cfg->verbose = 1;
+        else if (missing)
+            return usage_error("run", "an option is missing its value");
+        else if (argv[i][0] == '-') {
+            char msg[256];
+            snprintf(msg, sizeof msg, "unknown option '%s'", argv[i]);
+            return usage_error("run", msg);
+        } else if (cfg->n_suites < MAX_ARGS)
+            cfg->suites[cfg->n_suites++] = argv[i];
+        if (missing)
+            return usage_error("run", "an option is missing its value");
+    }
+    if (!cfg->n_suites && !cfg->n_cases)
+        return usage_error("run", "give a suite file or --case");
+    if (!cfg->n_backends)
+        cfg->backends[cfg->n_backends++] = "scalar";
+    return 0;
+}
+
+/* Case strings with --set overrides applied, filtered. Returns malloc'd array of malloc'd strings. */
+static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, int *n_out)
+{
+    regex_t re;
+    int have_re = 0, rc = EXIT_OK, n = 0, cap = 0;
+    char **list = NULL;
+    if (cfg->filter) {
+        if (regcomp(&re, cfg->filter, REG_EXTENDED | REG_NOSUB) != 0) {
+            fprintf(stderr, "pecs run: --filter '%s' is not a valid regular expression\n", cfg->filter);
+            return EXIT_USAGE;
+        }
+        have_re = 1;
+    }
+    int total = cfg->n_cases;
+    for (int s = 0; s < cfg->n_suites; s++)
+        total += suites[s].n_cases;
+    for (int k = 0; k < total && rc == EXIT_OK; k++) {
+        const char *src = k < cfg->n_cases ? cfg->cases[k] : NULL;
+        for (int s = 0, base = cfg->n_cases; !src && s < cfg->n_suites; base += suites[s].n_cases, s++)
+            if (k - base < suites[s].n_cases)
+                src = suites[s].cases[k - base];
+        pecs_sb spec = {0};
+        pecs_sb_adds(&spec, src);
+        for (int i = 0; i < cfg->n_sets; i++)
+            pecs_sb_addf(&spec, " %s", cfg->sets[i]);
+        pecs_case c;
+        char why[768];
+        if (pecs_case_parse(&c, pecs_sb_str(&spec), why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs run: case '%s': %s\n", pecs_sb_str(&spec), why);
+            rc = EXIT_USAGE;
+        } else {
+            char *canon = pecs_case_format(&c);
+            pecs_case_free(&c);
+            if (canon && dtype_selected(cfg->dtypes, canon) && (!have_re || regexec(&re, canon, 0, NULL, 0) == 0)) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    char **l = realloc(list, (size_t)cap * sizeof *l);
+                    if (!l) {
+                        free(canon);
+                        rc = EXIT_IO;
+                        pecs_sb_free(&spec);
+                        break;
+                    }
+                    list = l;
+                }
+                list[n++] = canon;
+            } else {
+                free(canon);
+            }
+        }
+        pecs_sb_free(&spec);
+    }
+    if (have_re)
+        regfree(&re);
+    *out = list;
+    *n_out = n;
+    return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    run_cfg cfg;
+    int rc = parse_run_args(argc, argv, &cfg);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    pecs_suite suites[MAX_ARGS];
+    pecs_loaded_backend lbs[MAX_ARGS];
+    int n_loaded = 0, n_suites = 0, n_cases = 0, n_results = 0;
+    char **cases = NULL, why[1024] = "", tolbuf[PATH_MAX];
+    pecs_case_result *results = NULL;
+    pecs_tolerances tols;
+    int have_tols = 0;
+    char *command = join_args(argc - 1, argv + 1);
+    pecs_run_meta meta = {0};
+    pecs_utc_iso(meta.started);
+
+    const char *tol_path = find_tolerances(cfg.tolerances, tolbuf, sizeof tolbuf);
+    if (pecs_tol_load(&tols, tol_path, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs run: %s\n", why);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    have_tols = 1;
+    for (int i = 0; i < cfg.n_suites; i++, n_suites++)
+        if (pecs_suite_load(&suites[i], cfg.suites[i], why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs run: %s\n", why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+    for (int i = 0; i < cfg.n_backends; i++) {
+        int all = !strcmp(cfg.backends[i], "all");
+        char names[256];
+        snprintf(names, sizeof names, "%s", all ? pecs_builtin_list() : cfg.backends[i]);
+        char *save = NULL;
+        for (char *tok = all ? strtok_r(names, " ", &save) : names; tok; tok = all ? strtok_r(NULL, " ", &save) : NULL) {
+            if (n_loaded == MAX_ARGS)
+                break;
+            if (pecs_backend_load(tok, &lbs[n_loaded], why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs run: %s\n", why);
+                rc = EXIT_USAGE;
+                goto cleanup;
+            }
+            n_loaded++;
+        }
+    }
+    if ((rc = collect_cases(&cfg, suites, &cases, &n_cases)) != EXIT_OK)
+        goto cleanup;
+    results = calloc((size_t)(n_cases * n_loaded + 1), sizeof *results);
+    if (!results) {
+        rc = EXIT_IO;
+        goto cleanup;
+    }
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.correctness = strcmp(cfg.mode, "perf") != 0;
+    o.perf = strcmp(cfg.mode, "correctness") != 0;
+    o.min_time_s = cfg.min_time;
+    o.tols = &tols;
+    printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, n_cases, n_loaded, cfg.mode,
+           tol_path);
+    fflush(stdout);
+    for (int b = 0; b < n_loaded; b++)
+        for (int k = 0; k < n_cases; k++) {
+            pecs_run_case(&lbs[b], cases[k], &o, &results[n_results]);
+            print_result(&results[n_results], &lbs[b], cfg.verbose);
+            fflush(stdout);
+            n_results++;
+        }
+    print_table(results, n_results);
+    int count[PECS_V_COUNT] = {0}, failed = 0;
+    for (int i = 0; i < n_results; i++) {
+        count[results[i].verdict]++;
+        failed += pecs_verdict_fails(results[i].verdict);
+    }
+    pecs_utc_iso(meta.finished);
+    meta.command = command ? command : "pecs run";
+    meta.suites = suites;
+    meta.n_suites = n_suites;
+    meta.tolerances_path = tol_path;
+    meta.tolerances_sha256 = tols.sha256;
+    meta.backends = lbs;
+    meta.n_backends = n_loaded;
+    meta.mode = cfg.mode;
+    meta.threads = 1;
+    const char *out = cfg.out ? cfg.out : "pecs-results.json";
+    if (pecs_results_write(out, &meta, results, n_results, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs run: cannot write results: %s\n", why);
+        rc = EXIT_IO;
+    } else {
+        printf("results: %s\n", out);
+    }
+    if (failed)
+        printf("(%d FAILED, %d ERROR, %d MISTRUSTED)\n", count[PECS_V_FAILED], count[PECS_V_ERROR],
+               count[PECS_V_MISTRUSTED]);
+    printf("%d passed, %d failed, %d skipped\n", count[PECS_V_PASSED], failed, count[PECS_V_SKIPPED]);
+    if (rc == EXIT_OK && failed)
+        rc = EXIT_FAILURES;
+cleanup:
+    for (int i = 0; i < n_results; i++)
+        pecs_case_result_free(&results[i]);
+    free(results);
+    for (int i = 0; i < n_cases; i++)
+        free(cases[i]);
+    free(cases);
+    for (int i = 0; i < n_loaded; i++)
+        pecs_backend_unload(&lbs[i]);
+    for (int i = 0; i < n_suites; i++)
+        pecs_suite_free(&suites[i]);
+    if (have_tols)
+        pecs_tol_free(&tols);
+    free(command);
+    return rc;
+}
+
+/* ---- list ---------------------------------------------------------------------------------------------- */
+
+static const char LIST_HELP[] =
+    "usage: pecs list encodings | backends | cases SUITE.yaml ...\n"
+    "\n"
+    "  encodings   every registered encoding: id, kernel form, tier, expected invariance, the backends\n"
+    "              with a kernel for it, summary\n"
+    "  backends    the built-in backends (plugins are given by path to --backend)\n"
+    "  cases       expand suites into their canonical case strings (validates the suites; runs nothing)\n";
+
+/* Built-in backends that accept a default-shaped case of this encoding. */
+static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    char names[256], why[256];
+    snprintf(names, sizeof names, "%s", pecs_builtin_list());
+    char *save = NULL;
+    size_t off = 0;
+    for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        pecs_loaded_backend lb;
+        pecs_case c;
+        if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK || pecs_case_init(&c, e) != PECS_OK)
+            continue;
+        pecs_problem p = {.struct_size = sizeof p, .encoding = e->id, .form = e->form, .dtype = PECS_DT_F32,
+                          .params = c.params, .n_params = c.n_params};
+        if (lb.b->supports(lb.b->ctx, &p, why, sizeof why) && off < n)
+            off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", tok);
+        pecs_case_free(&c);
+        pecs_backend_unload(&lb);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "-");
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    if (argc < 2 || is_help(argv[1])) {
+        fputs(LIST_HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "encodings")) {
+        printf("%-18s %-7s %-4s %-9s %-9s %-10s %s\n", "id", "form", "tier", "invariant", "reference", "kernels", "summary");
+        for (int i = 0; i < PECS_ENC_COUNT; i++) {
+            const pecs_encoding_info *e = pecs_registry_get((pecs_enc)i);
+            char k[128];
+            kernels_for(e, k, sizeof k);
+            printf("%-18s %-7s T%-3d %-9s %-9s %-10s %s\n", e->id, pecs_form_name(e->form), e->tier,
+                   pecs_invariance_name(e->invariance), "yes", k, e->summary);
+        }
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "backends")) {
+        char names[256], why[512];
+        snprintf(names, sizeof names, "%s", pecs_builtin_list());
+        char *save = NULL;
+        for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            pecs_loaded_backend lb;
+            if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK) {
+                printf("%-10s (failed to load: %s)\n", tok, why);
+                continue;
+            }
+            printf("%-10s %-6s abi %u.%u  isa %-8s %s\n", lb.b->name, lb.b->version, lb.b->abi_major, lb.b->abi_minor,
+                   lb.b->isa ? lb.b->isa(lb.b->ctx) : "?", lb.b->description);
+            pecs_backend_unload(&lb);
+        }
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "cases")) {
+        if (argc < 3)
+            return usage_error("list", "'list cases' needs suite files");
+        for (int i = 2; i < argc; i++) {
+            pecs_suite s;
+            char why[1024];
+            if (pecs_suite_load(&s, argv[i], why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs list: %s\n", why);
+                return EXIT_USAGE;
+            }
+            for (int k = 0; k < s.n_cases; k++)
+                printf("%s\n", s.cases[k]);
+            fprintf(stderr, "%s: %d cases\n", argv[i], s.n_cases);
+            pecs_suite_free(&s);
+        }
+        return EXIT_OK;
+    }
+    return usage_error("list", "list what? encodings, backends or cases");
+}
+
+/* ---- describe -------------------------------------------------------------------------------------------- */
+
+static const char *const FORM_TENSORS[] = {
+    /* rotate */ "inputs:  x [T, H, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64)\n"
+                 "  outputs: out [T, H, D]; schedules also give inv_freq [R/2] (f64) and attn [] (f64)",
+    /* bias   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64); --set heads=H\n"
+                 "  outputs: out [H, Lq, Lk]",
+    /* embed  */ "inputs:  x [T, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64)\n"
+                 "  outputs: out [T, D] = x + P(pos)",
+    "-", "-", "-"};
+
+static int cmd_describe(int argc, char **argv)
+{
+    if (argc < 2 || is_help(argv[1])) {
+        fputs("usage: pecs describe ENCODING\n\nParameters (type, default, range, meaning), kernel form, expected\n"
+              "invariance, tensors for `pecs eval`, and the source the reference was checked against.\n",
+              argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const pecs_encoding_info *e = pecs_registry_find(argv[1]);
+    if (!e) {
+        const char *sug = pecs_registry_suggest(argv[1]);
+        fprintf(stderr, "pecs describe: unknown encoding '%s'%s%s%s (see: pecs list encodings)\n", argv[1],
+                sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+        return EXIT_USAGE;
+    }
+    printf("%s — %s\n  form: %s   tier: T%d   relative-shift invariance: %s\n  source: %s\n", e->id, e->summary,
+           pecs_form_name(e->form), e->tier, pecs_invariance_name(e->invariance), e->source);
+    printf("  bytes model: %.0f read + 1 written activation element(s) per output element; %.0f flop(s) each\n",
+           e->reads, e->flops);
+    printf("  %s\n\nparameters:\n", FORM_TENSORS[e->form]);
+    for (int i = 0; i < e->n_params; i++) {
+        const pecs_param_schema *p = &e->params[i];
+        char lo[32], hi[32], range[96];
+        if (p->type == PECS_PARAM_CHOICE)
+            snprintf(range, sizeof range, "%s", p->choices);
+        else if (p->type == PECS_PARAM_BOOL)
+            snprintf(range, sizeof range, "true|false");
+        else
+            snprintf(range, sizeof range, "[%s, %s]", pecs_fmt_real(p->lo, lo, sizeof lo), pecs_fmt_real(p->hi, hi, sizeof hi));
+        printf("  %-22s %-9s default %-12s %s\n  %-22s %s\n", p->name, pecs_param_type_name(p->type),
+               p->dflt[0] ? p->dflt : "(none)", range, "", p->doc);
+    }
+    int n;
+    const pecs_knob_doc *k = pecs_case_knobs(&n);
+    printf("\ncase knobs (every encoding):\n");
+    for (int i = 0; i < n; i++)
+        printf("  %-12s %-38s default %-10s %s\n", k[i].name, k[i].values, k[i].dflt[0] ? k[i].dflt : "-", k[i].doc);
+    return EXIT_OK;
+}
+
+/* ---- eval ------------------------------------------------------------------------------------------------ */
+
+static const char EVAL_HELP[] =
+    "usage: pecs eval ENCODING [--backend B] [--set KEY=VALUE ...] --in NAME=FILE.npy ... --out NAME=FILE.npy ...\n"
+    "\n"
+    "Evaluate the reference (default) or a backend on tensors given as NumPy .npy files, the way a vendor\n"
+    "checks a dump from their own pipeline. Tensor names and shapes by form: see `pecs describe ENCODING`.\n"
+    "  --set KEY=VALUE    encoding parameters (lists comma-separated) and heads= for bias encodings\n"
+    "  --in NAME=FILE     input tensors (f64, f32 or f16 activations; i32, i64 or f64 positions)\n"
+    "  --out NAME=FILE    outputs: out; for rotate encodings also inv_freq and attn (the frequency schedule\n"
+    "                     alone needs no inputs: give --set head_dim=D)\n"
+    "  --backend B        run a backend instead of the reference (built-in name or plugin path)\n"
+    "The reference writes out in f64; a backend writes out in the dtype of x (bias: f32).\n";
+
+typedef struct named_file {
+    char name[32];
+    const char *path;
+} named_file;
+
+static int split_named(const char *arg, named_file *f)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof f->name || !eq[1])
+        return 0;
+    snprintf(f->name, sizeof f->name, "%.*s", (int)(eq - arg), arg);
+    f->path = eq + 1;
+    return 1;
+}
+
+static const named_file *find_named_file(const named_file *f, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(f[i].name, name))
+            return &f[i];
+    return NULL;
+}
+
+static pecs_tensor tensor_of(const char *name, const pecs_npy *a)
+{
+    pecs_tensor t = {.name = name, .dtype = a->dtype, .ndim = a->ndim, .data = a->data};
+    int64_t s = 1;
+    for (int i = a->ndim - 1; i >= 0; i--) {
+        t.shape[i] = a->shape[i];
+        t.stride[i] = s;
+        s *= a->shape[i];
+    }
+    return t;
+}
+
+/* Positions as a [1, T] view. */
+static pecs_tensor pos_view(const char *name, const pecs_npy *a)
+{
+    pecs_tensor t = tensor_of(name, a);
+    if (a->ndim == 1) {
+        t.ndim = 2;
+        t.shape[1] = a->shape[0];
+        t.stride[1] = 1;
+        t.shape[0] = 1;
+        t.stride[0] = a->shape[0];
+    }
+    return t;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    if (argc < 2 || is_help(argv[1])) {
+        fputs(EVAL_HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const pecs_encoding_info *e = pecs_registry_find(argv[1]);
+    if (!e) {
+        fprintf(stderr, "pecs eval: unknown encoding '%s' (see: pecs list encodings)\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    named_file ins[8], outs[8];
+    int n_in = 0, n_out = 0, rc = EXIT_OK, have_case = 0, have_lb = 0;
+    const char *backend = NULL;
+    char why[1024] = "";
+    pecs_npy arrs[8];
+    memset(arrs, 0, sizeof arrs);
+    pecs_case c;
+    pecs_loaded_backend lb;
+    void *outbuf = NULL;
+    double *inv = NULL;
+    if (pecs_case_init(&c, e) != PECS_OK)
+        return EXIT_IO;
+    have_case = 1;
+    for (int i = 2; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (is_help(argv[i])) {
+            fputs(EVAL_HELP, stdout);
+            goto cleanup;
+        }
+        if ((v = opt(argc, argv, &i, "--set", &missing))) {
+            char key[64];
+            const char *eq = strchr(v, '=');
+            if (!eq || (size_t)(eq - v) >= sizeof key) {
+                rc = usage_error("eval", "--set takes KEY=VALUE");
+                goto cleanup;
+            }
+            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
+            if (pecs_case_set(&c, key, eq + 1, why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs eval: --set %s: %s\n", v, why);
+                rc = EXIT_USAGE;
+                goto cleanup;
+            }
+        } else if ((v = opt(argc, argv, &i, "--in", &missing))) {
+            if (n_in == 8 || !split_named(v, &ins[n_in++])) {
+                rc = usage_error("eval", "--in takes NAME=FILE.npy (at most 8)");
+                goto cleanup;
+            }
+        } else if ((v = opt(argc, argv, &i, "--out", &missing))) {
+            if (n_out == 8 || !split_named(v, &outs[n_out++])) {
+                rc = usage_error("eval", "--out takes NAME=FILE.npy (at most 8)");
+                goto cleanup;
+            }
+        } else if ((v = opt(argc, argv, &i, "--backend", &missing))) {
+            backend = v;
+        } else {
+            char msg[256];
+            snprintf(msg, sizeof msg, missing ? "option '%s' needs a value" : "unknown argument '%s'", argv[i]);
+            rc = usage_error("eval", msg);
+            goto cleanup;
+        }
+    }
+    if (!n_out) {
+        rc = usage_error("eval", "give at least one --out NAME=FILE.npy");
+        goto cleanup;
+    }
+    for (int i = 0; i < n_in; i++)
+        if (pecs_npy_read(ins[i].path, (size_t)1 << 33, &arrs[i], why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: --in %s: %s\n", ins[i].name, why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+#define INPUT(name) (find_named_file(ins, n_in, name) ? &arrs[find_named_file(ins, n_in, name) - ins] : NULL)
+    const pecs_npy *x = INPUT("x"), *pos = INPUT("pos"), *qpos = INPUT("qpos"), *kpos = INPUT("kpos");
+    for (int i = 0; i < n_in; i++) {
+        const char *nm = ins[i].name;
+        int ok = (e->form == PECS_FORM_BIAS) ? (!strcmp(nm, "qpos") || !strcmp(nm, "kpos"))
+                                             : (!strcmp(nm, "x") || !strcmp(nm, "pos"));
+        if (!ok) {
+            fprintf(stderr, "pecs eval: %s takes no input named '%s' (see: pecs describe %s)\n", e->id, nm, e->id);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+    }
+    if (backend) {
+        if (pecs_backend_load(backend, &lb, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: %s\n", why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        have_lb = 1;
+    }
+    pecs_problem p = {.struct_size = sizeof p, .encoding = e->id, .form = e->form, .params = c.params, .n_params = c.n_params};
+    /* The frequency schedule alone. */
+    const named_file *o_inv = find_named_file(outs, n_out, "inv_freq"), *o_attn = find_named_file(outs, n_out, "attn");
+    if (o_inv || o_attn) {
+        if (e->form != PECS_FORM_ROTATE || backend) {
+            rc = usage_error("eval", "inv_freq and attn come from the reference of rotate-form encodings");
+            goto cleanup;
+        }
+        int64_t D = x && x->ndim == 3 ? x->shape[2] : c.head_dim;
+        int64_t R = pecs_ref_rotary_dim(&p, D, why, sizeof why);
+        inv = calloc((size_t)(R > 0 ? R / 2 : 1), sizeof *inv);
+        double attn = 1.0;
+        if (!R || !inv || pecs_ref_schedule(&p, R, inv, &attn, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: %s\n", why[0] ? why : "out of memory");
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        int64_t half = R / 2;
+        if ((o_inv && pecs_npy_write(o_inv->path, PECS_DT_F64, 1, &half, inv, why, sizeof why) != PECS_OK) ||
+            (o_attn && pecs_npy_write(o_attn->path, PECS_DT_F64, 0, NULL, &attn, why, sizeof why) != PECS_OK)) {
+            fprintf(stderr, "pecs eval: %s\n", why);
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+    }
+    const named_file *o_out = find_named_file(outs, n_out, "out");
+    if (o_out) {
+        pecs_tensor t[3];
+        int nt = 0;
+        int64_t shape[3];
+        int ndim;
+        pecs_dtype odt;
+        if (e->form == PECS_FORM_BIAS) {
+            if (!qpos || !kpos || qpos->ndim != 1 || kpos->ndim != 1) {
+                rc = usage_error("eval", "bias encodings need --in qpos=[Lq].npy and --in kpos=[Lk].npy");
+                goto cleanup;
+            }
+            t[nt++] = tensor_of("qpos", qpos);
+            t[nt++] = tensor_of("kpos", kpos);
+            ndim = 3, shape[0] = c.heads, shape[1] = qpos->shape[0], shape[2] = kpos->shape[0];
+            odt = backend ? PECS_DT_F32 : PECS_DT_F64;
+        } else {
+            int want = e->form == PECS_FORM_ROTATE ? 3 : 2;
+            if (!x || !pos || x->ndim != want || !(pos->ndim == 1 || (pos->ndim == 2 && pos->shape[0] == 1)) ||
+                pos->shape[pos->ndim - 1] != x->shape[0]) {
+                rc = usage_error("eval", e->form == PECS_FORM_ROTATE ? "rotate encodings need --in x=[T,H,D].npy and --in pos=[T].npy"
+                                                                     : "embed encodings need --in x=[T,D].npy and --in pos=[T].npy");
+                goto cleanup;
+            }
+            if (!pecs_dtype_is_float(x->dtype) || !(pos->dtype == PECS_DT_I32 || pos->dtype == PECS_DT_I64 || pos->dtype == PECS_DT_F64)) {
+                rc = usage_error("eval", "x must be f64, f32 or f16; pos must be i32, i64 or f64");
+                goto cleanup;
+            }
+            ndim = want;
+            for (int i = 0; i < ndim; i++)
+                shape[i] = x->shape[i];
+            odt = backend ? x->dtype : PECS_DT_F64;
+            t[nt] = tensor_of("x", x);
+            double *x64 = NULL;
+            if (!backend && x->dtype != PECS_DT_F64) { /* the reference reads f64: widen exactly */
+                int64_t n = 1;
+                for (int i = 0; i < ndim; i++)
+                    n *= shape[i];
+                x64 = malloc((size_t)n * sizeof *x64);
+                if (!x64) {
+                    rc = EXIT_IO;
+                    goto cleanup;
+                }
+                for (int64_t i = 0; i < n; i++)
+                    x64[i] = pecs_load_f64(x->data, x->dtype, i);
+                free(arrs[find_named_file(ins, n_in, "x") - ins].data);
+                arrs[find_named_file(ins, n_in, "x") - ins].data = x64;
+                arrs[find_named_file(ins, n_in, "x") - ins].dtype = PECS_DT_F64;
+                t[nt] = tensor_of("x", x);
+            }
+            nt++;
+            t[nt++] = pos_view("pos", pos);
+        }
+        int64_t n = 1;
+        for (int i = 0; i < ndim; i++)
+            n *= shape[i];
+        outbuf = calloc((size_t)(n ? n : 1), pecs_dtype_size(odt));
+        if (!outbuf) {
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+        pecs_npy oa = {.dtype = odt, .ndim = ndim, .data = outbuf};
+        for (int i = 0; i < ndim; i++)
+            oa.shape[i] = shape[i];
+        t[nt] = tensor_of("out", &oa);
+        nt++;
+        p.tensors = t;
+        p.n_tensors = nt;
+        p.dtype = odt;
+        pecs_status st;
+        if (backend) {
+            if (!lb.b->supports(lb.b->ctx, &p, why, sizeof why)) {
+                fprintf(stderr, "pecs eval: backend %s does not support this: %s\n", lb.b->name, why);
+                rc = EXIT_USAGE;
+                goto cleanup;
+            }
+            st = lb.b->run(lb.b->ctx, &p);
+            if (st != PECS_OK)
+                snprintf(why, sizeof why, "backend %s: %s", lb.b->name, pecs_status_str(st));
+        } else {
+            st = pecs_ref_run(&p, why, sizeof why);
+        }
+        if (st != PECS_OK) {
+            fprintf(stderr, "pecs eval: %s\n", why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        if (pecs_npy_write(o_out->path, odt, ndim, shape, outbuf, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: %s\n", why);
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+    }
+    for (int i = 0; i < n_out; i++)
+        if (strcmp(outs[i].name, "out") && strcmp(outs[i].name, "inv_freq") && strcmp(outs[i].name, "attn")) {
+            fprintf(stderr, "pecs eval: no output named '%s' (out, inv_freq, attn)\n", outs[i].name);
+            rc = EXIT_USAGE;
+        }
+#undef INPUT
+cleanup:
+    for (int i = 0; i < 8; i++)
+        pecs_npy_free(&arrs[i]);
+    free(outbuf);
+    free(inv);
+    if (have_lb)
+        pecs_backend_unload(&lb);
+    if (have_case)
+        pecs_case_free(&c);
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------------------------------------------ */
+
+static const char MAIN_HELP[] =
+    "pecs — Positional Encoding Conformance Suite\n"
+    "\n"
+    "usage: pecs COMMAND [options]      (pecs COMMAND --help for each)\n"
+    "  run        run suites or single cases on backends; results JSON; exit status for CI\n"
+    "  list       list encodings, backends, or the cases a suite expands to\n"
+    "  describe   an encoding's parameters, tensors, invariance and source\n"
+    "  eval       evaluate the reference or a backend on .npy tensors\n"
+    "  version    print the version and build\n";
+
+int pecs_cli_main(int argc, char **argv)
+{
+    if (argc < 2 || is_help(argv[1])) {
+        fputs(MAIN_HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "list"))
+        return cmd_list(argc - 1, argv + 1);
+    if (!strcmp(cmd, "describe"))
+        return cmd_describe(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("pecs %s (%s)\n  flags: %s\n  compiler: %s\n", pecs_version, pecs_git_commit, pecs_build_flags, __VERSION__);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "pecs: unknown command '%s'\n\n%s", cmd, MAIN_HELP);
+    return EXIT_USAGE;
+}

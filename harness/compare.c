@@ -1,0 +1,110 @@
+/* harness/compare.c */
+#include "compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static double round_to(double v, pecs_dtype dt)
+{
+    unsigned char tmp[8] = {0};
+    pecs_store_f64(tmp, dt, 0, v);
+    return pecs_load_f64(tmp, dt, 0);
+}
+
+/* Map a float's bits to integers that are ordered like the values (sign-magnitude -> two's complement). */
+static int64_t ordinal(double v, pecs_dtype dt)
+{
+    unsigned char tmp[8] = {0};
+    pecs_store_f64(tmp, dt, 0, v);
+    int64_t mag, neg;
+    switch (dt) {
+    case PECS_DT_F64: {
+        uint64_t u;
+        memcpy(&u, tmp, 8);
+        mag = (int64_t)(u & ~(UINT64_C(1) << 63));
+        neg = (int64_t)(u >> 63);
+        break;
+    }
+    case PECS_DT_F32: {
+        uint32_t u;
+        memcpy(&u, tmp, 4);
+        mag = u & 0x7fffffffu;
+        neg = u >> 31;
+        break;
+    }
+    default: {
+        uint16_t u;
+        memcpy(&u, tmp, 2);
+        mag = u & 0x7fffu;
+        neg = u >> 15;
+        break;
+    }
+    }
+    return neg ? -mag : mag;
+}
+
+double pecs_ulp_distance(double a, double b, pecs_dtype dt)
+{
+    return fabs((double)ordinal(a, dt) - (double)ordinal(b, dt));
+}
+
+pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t n, pecs_dtype dt, const pecs_tol *tol,
+                          double max_abs_pos, pecs_metrics *m, char *why, size_t why_len)
+{
+    memset(m, 0, sizeof *m);
+    m->n = n;
+    m->first_bad = -1;
+    double num = 0.0, den = 0.0, allowed_abs = tol->abs + tol->pos_abs * max_abs_pos;
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double a = actual[i], e = round_to(expected[i], dt);
+        int bad;
+        if (isnan(a) || isnan(e)) {
+            bad = 1;
+        } else if (isinf(a) || isinf(e)) {
+            bad = a != e;
+        } else {
+            double err = fabs(a - e);
+            double rel = err / fmax(fabs(e), PECS_REL_FLOOR);
+            double ulp = pecs_ulp_distance(a, e, dt);
+            m->max_abs = fmax(m->max_abs, err);
+            m->max_rel = fmax(m->max_rel, rel);
+            m->max_ulp = fmax(m->max_ulp, ulp);
+            num += (a - expected[i]) * (a - expected[i]);
+            den += expected[i] * expected[i];
+            bad = err > allowed_abs + tol->rel * fabs(e);
+        }
+        zeros += e == 0.0;
+        if (bad) {
+            if (m->first_bad < 0) {
+                m->first_bad = i;
+                m->first_actual = a;
+                m->first_expected = e;
+            }
+            m->mismatches++;
+        }
+    }
+    m->nmse = den > 0.0 ? num / den : (num > 0.0 ? INFINITY : 0.0);
+    m->zero_fraction = n ? (double)zeros / (double)n : 1.0;
+    if (m->mismatches) {
+        snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g; first at index %lld: got %.9g, want %.9g",
+                 (long long)m->mismatches, (long long)n, allowed_abs, tol->rel, (long long)m->first_bad, m->first_actual,
+                 m->first_expected);
+        return PECS_V_FAILED;
+    }
+    if (m->nmse > tol->nmse) {
+        snprintf(why, why_len, "NMSE %.3g exceeds %.3g", m->nmse, tol->nmse);
+        return PECS_V_FAILED;
+    }
+    if (tol->ulp > 0 && m->max_ulp > tol->ulp) {
+        snprintf(why, why_len, "max ULP distance %.0f exceeds %.0f", m->max_ulp, tol->ulp);
+        return PECS_V_FAILED;
+    }
+    if (n == 0 || m->zero_fraction > 0.5) {
+        snprintf(why, why_len, "%.0f%% of expected values are exactly zero: agreement proves little",
+                 100.0 * m->zero_fraction);
+        return PECS_V_MISTRUSTED;
+    }
+    return PECS_V_PASSED;
+}

@@ -1,0 +1,304 @@
+/* harness/instance.c */
+#include "instance.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+#include "reference.h"
+
+/* Allocate a guarded view with the given logical shape and strides (elements). */
+static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int ndim, const int64_t *shape,
+                             const int64_t *stride)
+{
+    memset(b, 0, sizeof *b);
+    int64_t span = 1; /* elements from the first to one past the last */
+    for (int i = 0; i < ndim; i++)
+        span += (shape[i] - 1) * stride[i];
+    size_t bytes = (size_t)span * pecs_dtype_size(dt);
+    b->raw_len = bytes + 2 * PECS_GUARD_BYTES;
+    b->raw = malloc(b->raw_len);
+    if (!b->raw)
+        return PECS_NOMEM;
+    memset(b->raw, PECS_CANARY, b->raw_len);
+    b->t.name = name;
+    b->t.dtype = dt;
+    b->t.ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        b->t.shape[i] = shape[i];
+        b->t.stride[i] = stride[i];
+    }
+    b->t.data = b->raw + PECS_GUARD_BYTES;
+    return PECS_OK;
+}
+
+static void buf_free(pecs_buf *b)
+{
+    free(b->raw);
+    memset(b, 0, sizeof *b);
+}
+
+/* Visit every logical element (row-major over the shape) with its storage offset. */
+typedef void (*elem_fn)(const pecs_tensor *t, int64_t logical, int64_t offset, void *arg);
+static void for_each(const pecs_tensor *t, elem_fn fn, void *arg)
+{
+    int64_t idx[PECS_MAX_DIMS] = {0}, n = 1;
+    for (int i = 0; i < t->ndim; i++)
+        n *= t->shape[i];
+    for (int64_t k = 0; k < n; k++) {
+        int64_t off = 0;
+        for (int i = 0; i < t->ndim; i++)
+            off += idx[i] * t->stride[i];
+        fn(t, k, off, arg);
+        for (int i = t->ndim - 1; i >= 0; i--) {
+            if (++idx[i] < t->shape[i])
+                break;
+            idx[i] = 0;
+        }
+    }
+}
+
+typedef struct gen_arg {
+    uint64_t seed, stream;
+} gen_arg;
+
+static void fill_uniform(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
+{
+    const gen_arg *g = arg;
+    pecs_store_f64(t->data, t->dtype, off, pecs_gen_uniform(g->seed, g->stream, (uint64_t)k));
+}
+
+static void fill_nan(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
+{
+    (void)k, (void)arg;
+    pecs_store_f64(t->data, t->dtype, off, NAN);
+}
+
+static void read_f64(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
+{
+    ((double *)arg)[k] = pecs_load_f64(t->data, t->dtype, off);
+}
+
+/* Strides of a [d0, d1, ..., dn] view: row-major, innermost rows padded when strided. */
+static void row_major(int ndim, const int64_t *shape, int64_t pad, int64_t *stride)
+{
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        stride[i] = s;
+        s *= shape[i] + (i == ndim - 1 ? pad : 0);
+    }
+}
+
+/* Position of element t of a pattern, plus shift. */
+static double position(const pecs_case *c, uint64_t stream, int64_t t, int64_t count, int64_t shift)
+{
+    switch (c->pos_kind) {
+    case PECS_POS_CONTIG: return (double)(c->pos_arg + t + shift);
+    case PECS_POS_RANDOM: return (double)((int64_t)(pecs_gen_u64(c->seed, stream, (uint64_t)t) % (uint64_t)c->pos_arg) + shift);
+    default: /* decode: the query at pos_arg, keys ending there */
+        return (double)(stream == PECS_STREAM_KPOS ? c->pos_arg - count + 1 + t + shift : c->pos_arg + shift);
+    }
+}
+
+static pecs_status make_positions(pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream, int64_t count,
+                                  int64_t shift, int two_d, double *max_abs)
+{
+    int64_t shape[2] = {1, count}, stride[2] = {count, 1};
+    pecs_status st = two_d ? buf_alloc(b, name, c->pos_dtype, 2, shape, stride)
+                           : buf_alloc(b, name, c->pos_dtype, 1, &shape[1], &stride[1]);
+    if (st != PECS_OK)
+        return st;
+    for (int64_t t = 0; t < count; t++) {
+        double p = position(c, stream, t, count, shift);
+        pecs_store_f64(b->t.data, b->t.dtype, t, p);
+        if (fabs(p) > *max_abs)
+            *max_abs = fabs(p);
+    }
+    return PECS_OK;
+}
+
+pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why,
+                                 size_t why_len)
+{
+    memset(in, 0, sizeof *in);
+    in->c = c;
+    pecs_status st = PECS_OK;
+    int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, pad = c->view == PECS_VIEW_STRIDED ? PECS_ROW_PAD : 0;
+    pecs_form form = c->enc->form;
+    int nt = 0;
+    if (form == PECS_FORM_BIAS) {
+        int64_t K = pecs_case_keys(c);
+        int64_t shape[3] = {H, T, K}, stride[3];
+        row_major(3, shape, pad, stride);
+        if ((st = make_positions(&in->qpos, "qpos", c, PECS_STREAM_POS, T, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+            (st = make_positions(&in->kpos, "kpos", c, PECS_STREAM_KPOS, K, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+            (st = buf_alloc(&in->out, "out", c->dtype, 3, shape, stride)) != PECS_OK)
+            goto fail;
+        in->tensors[nt++] = in->qpos.t;
+        in->tensors[nt++] = in->kpos.t;
+    } else if (form == PECS_FORM_ROTATE || form == PECS_FORM_EMBED) {
+        int ndim = form == PECS_FORM_ROTATE ? 3 : 2;
+        int64_t shape[3] = {T, H, D}, stride[3];
+        if (form == PECS_FORM_EMBED) {
+            shape[1] = D;
+            row_major(2, shape, pad, stride);
+        } else if (c->layout == PECS_LAYOUT_THD) {
+            row_major(3, shape, pad, stride);
+        } else { /* [H][T][D] storage of the [T,H,D] view */
+            stride[2] = 1;
+            stride[0] = D + pad;
+            stride[1] = T * (D + pad);
+        }
+        if ((st = make_positions(&in->pos, "pos", c, PECS_STREAM_POS, T, shift, 1, &in->max_abs_pos)) != PECS_OK ||
+            (st = buf_alloc(&in->x, "x", c->dtype, ndim, shape, stride)) != PECS_OK)
+            goto fail;
+        if (c->view != PECS_VIEW_INPLACE && (st = buf_alloc(&in->out, "out", c->dtype, ndim, shape, stride)) != PECS_OK)
+            goto fail;
+        in->tensors[nt++] = in->x.t;
+        in->tensors[nt++] = in->pos.t;
+    } else {
+        snprintf(why, why_len, "form %s has no instance builder yet", pecs_form_name(form));
+        st = PECS_UNSUPPORTED;
+        goto fail;
+    }
+    in->tensors[nt] = c->view == PECS_VIEW_INPLACE ? in->x.t : in->out.t;
+    in->tensors[nt++].name = "out";
+    in->n_out = pecs_case_out_elems(c);
+    in->stream = stream;
+    in->problem = (pecs_problem){
+        .struct_size = sizeof(pecs_problem),
+        .encoding = c->enc->id,
+        .form = form,
+        .dtype = c->dtype,
+        .params = c->params,
+        .n_params = c->n_params,
+        .tensors = in->tensors,
+        .n_tensors = nt,
+        .in_place = c->view == PECS_VIEW_INPLACE,
+        .n_threads = 0,
+    };
+    pecs_instance_reset(in);
+    return PECS_OK;
+fail:
+    pecs_instance_free(in);
+    return st;
+}
+
+void pecs_instance_free(pecs_instance *in)
+{
+    buf_free(&in->x);
+    buf_free(&in->pos);
+    buf_free(&in->out);
+    buf_free(&in->qpos);
+    buf_free(&in->kpos);
+}
+
+void pecs_instance_reset(pecs_instance *in)
+{
+    gen_arg g = {in->c->seed, in->stream};
+    if (in->x.raw)
+        for_each(&in->x.t, fill_uniform, &g);
+    if (in->out.raw)
+        for_each(&in->out.t, fill_nan, NULL);
+}
+
+pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len)
+{
+    const pecs_case *c = in->c;
+    pecs_status st = PECS_OK;
+    pecs_tensor t[4];
+    int nt = 0;
+    double *x64 = NULL;
+    if (in->x.raw) {
+        int64_t n = 1;
+        for (int i = 0; i < in->x.t.ndim; i++)
+            n *= in->x.t.shape[i];
+        x64 = malloc((size_t)n * sizeof *x64);
+        if (!x64)
+            return PECS_NOMEM;
+        gen_arg g = {c->seed, in->stream};
+        pecs_tensor xt = in->x.t;
+        xt.dtype = PECS_DT_F64;
+        row_major(xt.ndim, xt.shape, 0, xt.stride);
+        xt.data = x64;
+        for_each(&xt, fill_uniform, &g);
+        /* round exactly as the backend's input was rounded */
+        for (int64_t k = 0; k < n; k++) {
+            double v = x64[k];
+            unsigned char tmp[8];
+            pecs_store_f64(tmp, c->dtype, 0, v);
+            x64[k] = pecs_load_f64(tmp, c->dtype, 0);
+        }
+        t[nt++] = xt;
+        t[nt++] = in->pos.t;
+    } else {
+        t[nt++] = in->qpos.t;
+        t[nt++] = in->kpos.t;
+    }
+    pecs_tensor ot = in->problem.tensors[in->problem.n_tensors - 1];
+    ot.name = "out";
+    ot.dtype = PECS_DT_F64;
+    row_major(ot.ndim, ot.shape, 0, ot.stride);
+    ot.data = expected;
+    t[nt++] = ot;
+    pecs_problem p = in->problem;
+    p.dtype = PECS_DT_F64;
+    p.tensors = t;
+    p.n_tensors = nt;
+    p.in_place = 0;
+    st = pecs_ref_run(&p, why, why_len);
+    free(x64);
+    return st;
+}
+
+void pecs_instance_actual(const pecs_instance *in, double *actual)
+{
+    for_each(&in->problem.tensors[in->problem.n_tensors - 1], read_f64, actual);
+}
+
+typedef struct mark_arg {
+    unsigned char *mask;
+    size_t esz;
+} mark_arg;
+
+static void mark(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
+{
+    (void)t, (void)k;
+    mark_arg *m = arg;
+    memset(m->mask + (size_t)off * m->esz, 1, m->esz);
+}
+
+static int buf_guards_ok(const pecs_buf *b, const char *name, char *why, size_t why_len)
+{
+    if (!b->raw)
+        return 1;
+    size_t span = b->raw_len - 2 * PECS_GUARD_BYTES;
+    unsigned char *mask = calloc(span ? span : 1, 1);
+    if (!mask) {
+        snprintf(why, why_len, "out of memory checking the guards of %s", name);
+        return 0;
+    }
+    mark_arg m = {mask, pecs_dtype_size(b->t.dtype)};
+    for_each(&b->t, mark, &m);
+    int ok = 1;
+    for (size_t i = 0; i < b->raw_len && ok; i++) {
+        int element = i >= PECS_GUARD_BYTES && i < PECS_GUARD_BYTES + span && mask[i - PECS_GUARD_BYTES];
+        if (!element && b->raw[i] != PECS_CANARY) {
+            long off = (long)i - PECS_GUARD_BYTES;
+            snprintf(why, why_len, "stray write to %s at byte offset %ld (%s)", name, off,
+                     off < 0 ? "before the tensor" : (size_t)off >= span ? "after the tensor" : "in a stride gap");
+            ok = 0;
+        }
+    }
+    free(mask);
+    return ok;
+}
+
+int pecs_instance_guards_ok(const pecs_instance *in, char *why, size_t why_len)
+{
+    return buf_guards_ok(&in->x, "x", why, why_len) && buf_guards_ok(&in->out, "out", why, why_len) &&
+           buf_guards_ok(&in->pos, "pos", why, why_len) && buf_guards_ok(&in->qpos, "qpos", why, why_len) &&
+           buf_guards_ok(&in->kpos, "kpos", why, why_len);
+}

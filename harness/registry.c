@@ -1,0 +1,126 @@
+/* harness/registry.c — tables generated from include/pecs/encodings.def. */
+#include "registry.h"
+
+#include <string.h>
+
+static const pecs_param_schema g_params[] = {
+#define PECS_ENCODING(...)
+#define PECS_PARAM(sym, name, type, dflt, lo, hi, choices, doc) \
+    {PECS_ENC_##sym, #name, PECS_PARAM_##type, dflt, (double)(lo), (double)(hi), choices, doc},
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+};
+
+static pecs_encoding_info g_encodings[] = {
+#define PECS_ENCODING(sym, id, form, inv, tier, reads, flops, summary, source) \
+    {PECS_ENC_##sym, #sym, id, PECS_FORM_##form, PECS_INV_##inv, tier, reads, flops, summary, source, NULL, 0},
+#define PECS_PARAM(...)
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+};
+
+/* Bind each encoding to its slice of g_params (rows are grouped after their encoding in the .def). */
+static void registry_bind(void)
+{
+    static int bound;
+    if (bound)
+        return;
+    size_t np = sizeof g_params / sizeof g_params[0];
+    for (size_t i = 0; i < np; i++) {
+        pecs_encoding_info *e = &g_encodings[g_params[i].enc];
+        if (!e->params)
+            e->params = &g_params[i];
+        e->n_params++;
+    }
+    bound = 1;
+}
+
+const pecs_encoding_info *pecs_registry_get(pecs_enc e)
+{
+    registry_bind();
+    return (unsigned)e < PECS_ENC_COUNT ? &g_encodings[e] : NULL;
+}
+
+const pecs_encoding_info *pecs_registry_find(const char *id)
+{
+    registry_bind();
+    for (int i = 0; i < PECS_ENC_COUNT; i++)
+        if (strcmp(g_encodings[i].id, id) == 0)
+            return &g_encodings[i];
+    return NULL;
+}
+
+int pecs_edit_distance(const char *a, const char *b)
+{
+    enum { MAXL = 64 };
+    size_t la = strlen(a), lb = strlen(b);
+    if (la >= MAXL || lb >= MAXL)
+        return MAXL;
+    int row[MAXL + 1];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *pecs_registry_suggest(const char *id)
+{
+    registry_bind();
+    const char *best = NULL;
+    int bestd = 3; /* only suggest near misses */
+    for (int i = 0; i < PECS_ENC_COUNT; i++) {
+        int d = pecs_edit_distance(id, g_encodings[i].id);
+        if (d < bestd) {
+            bestd = d;
+            best = g_encodings[i].id;
+        }
+    }
+    return best;
+}
+
+const pecs_param_schema *pecs_registry_param(const pecs_encoding_info *e, const char *name)
+{
+    for (int i = 0; i < e->n_params; i++)
+        if (strcmp(e->params[i].name, name) == 0)
+            return &e->params[i];
+    return NULL;
+}
+
+int pecs_registry_is_param_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof g_params / sizeof g_params[0]; i++)
+        if (strcmp(g_params[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+const char *pecs_form_name(pecs_form f)
+{
+    static const char *const names[] = {"rotate", "bias", "embed", "posmap", "mask", "scores"};
+    return (unsigned)f < PECS_FORM_COUNT_ ? names[f] : "?";
+}
+
+const char *pecs_invariance_name(pecs_invariance v)
+{
+    static const char *const names[] = {"exact", "fixed-L", "no", "n/a"};
+    return (unsigned)v <= PECS_INV_NA ? names[v] : "?";
+}
+
+const char *pecs_param_type_name(pecs_param_type t)
+{
+    static const char *const names[] = {"int", "real", "bool", "choice", "real list"};
+    return (unsigned)t <= PECS_PARAM_REAL_LIST ? names[t] : "?";
+}

@@ -1,0 +1,66 @@
+/* harness/registry.h — runtime view of include/pecs/encodings.def.
+ *
+ * The enum, the encoding table and the flat parameter-schema table are all generated from the .def;
+ * nothing here is maintained by hand.
+ */
+#ifndef PECS_REGISTRY_H
+#define PECS_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pecs/backend.h"
+
+typedef enum pecs_enc {
+#define PECS_ENCODING(sym, ...) PECS_ENC_##sym,
+#define PECS_PARAM(...)
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+    PECS_ENC_COUNT
+} pecs_enc;
+
+typedef enum pecs_invariance { PECS_INV_EXACT, PECS_INV_FIXED_L, PECS_INV_NONE, PECS_INV_NA } pecs_invariance;
+
+typedef struct pecs_param_schema {
+    pecs_enc enc;
+    const char *name;
+    pecs_param_type type;
+    const char *dflt;     /* parsed by pecs_value_parse() */
+    double lo, hi;        /* inclusive */
+    const char *choices;  /* "a|b" for CHOICE */
+    const char *doc;
+} pecs_param_schema;
+
+typedef struct pecs_encoding_info {
+    pecs_enc enc;
+    const char *sym;
+    const char *id;
+    pecs_form form;
+    pecs_invariance invariance;
+    int tier;
+    double reads;         /* activation elements read per output element */
+    double flops;         /* per output element */
+    const char *summary;
+    const char *source;
+    const pecs_param_schema *params; /* contiguous slice of the schema table */
+    int n_params;
+} pecs_encoding_info;
+
+const pecs_encoding_info *pecs_registry_get(pecs_enc e);
+/* Lookup by canonical id; NULL if unknown. */
+const pecs_encoding_info *pecs_registry_find(const char *id);
+/* The known id closest to `id` (edit distance), for "did you mean"; NULL if nothing is close. */
+const char *pecs_registry_suggest(const char *id);
+const pecs_param_schema *pecs_registry_param(const pecs_encoding_info *e, const char *name);
+/* 1 if any encoding declares a parameter with this name. */
+int pecs_registry_is_param_name(const char *name);
+
+const char *pecs_form_name(pecs_form f);
+const char *pecs_invariance_name(pecs_invariance v);
+const char *pecs_param_type_name(pecs_param_type t);
+
+/* Small edit distance (Levenshtein), shared by every "did you mean" message. */
+int pecs_edit_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,138 @@
+/* harness/results.c */
+#include "results.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "machine.h"
+#include "util.h"
+
+/* JSON has no NaN or infinity: non-finite numbers are written as null. */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb)
+{
+    pecs_sb b = {0};
+    pecs_sb_addf(&b, "pecs run --case '%s' --backend %s", r->case_str ? r->case_str : "",
+                 strcmp(lb->source, "builtin") ? lb->source : lb->b->name);
+    return pecs_sb_take(&b);
+}
+
+static json_t *metrics_json(const pecs_metrics *m)
+{
+    return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "elements", (json_int_t)m->n, "mismatches", (json_int_t)m->mismatches,
+                     "max_abs", num(m->max_abs), "max_rel", num(m->max_rel), "max_ulp", num(m->max_ulp), "nmse",
+                     num(m->nmse), "zero_fraction", num(m->zero_fraction));
+}
+
+static json_t *tol_json(const pecs_tol *t)
+{
+    json_t *o = json_object();
+#define PECS_X_(name, doc) json_object_set_new(o, #name, num(t->name));
+    PECS_TOL_LIST(PECS_X_)
+#undef PECS_X_
+    return o;
+}
+
+static json_t *inv_json(const pecs_inv_result *iv)
+{
+    json_t *sh = json_array(), *dr = json_array(), *rd = json_array(), *vr = json_array();
+    for (int i = 0; i < iv->n; i++) {
+        json_array_append_new(sh, json_integer((json_int_t)iv->shift[i]));
+        json_array_append_new(dr, num(iv->drift[i]));
+        json_array_append_new(rd, num(iv->ref_drift[i]));
+        json_array_append_new(vr, num(iv->vs_ref[i]));
+    }
+    return json_pack("{s:o,s:o,s:o,s:o,s:I,s:b}", "shifts", sh, "drift", dr, "reference_drift", rd, "vs_reference", vr,
+                     "horizon", (json_int_t)iv->horizon, "horizon_full", iv->horizon_full);
+}
+
+static json_t *perf_json(const pecs_perf *p)
+{
+    return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:{s:s}}", "reps", p->reps, "median_s",
+                     num(p->median_s), "min_s", num(p->min_s), "p10_s", num(p->p10_s), "p90_s", num(p->p90_s), "mean_s",
+                     num(p->mean_s), "tokens_per_s", num(p->tokens_per_s), "elements_per_s", num(p->elems_per_s),
+                     "gbytes_per_s", num(p->gbytes_per_s), "bytes_per_call", num(p->bytes), "timer_resolution_s",
+                     num(p->timer_res_s), "noisy", p->noisy, "counters", "status", p->counters);
+}
+
+static const pecs_loaded_backend *backend_of(const pecs_run_meta *m, const char *name)
+{
+    for (int i = 0; i < m->n_backends; i++)
+        if (!strcmp(m->backends[i].b->name, name))
+            return &m->backends[i];
+    return &m->backends[0];
+}
+
+pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const pecs_case_result *r, int n, char *why,
+                               size_t why_len)
+{
+    pecs_machine mc;
+    pecs_machine_probe(&mc);
+    json_t *root = json_object(), *suites = json_array(), *backends = json_array(), *cases = json_array();
+    int counts[PECS_V_COUNT] = {0};
+    for (int i = 0; i < m->n_suites; i++)
+        for (int f = 0; f < m->suites[i].n_files; f++)
+            json_array_append_new(suites, json_pack("{s:s,s:s,s:s}", "suite", m->suites[i].name, "path",
+                                                    m->suites[i].files[f].path, "sha256", m->suites[i].files[f].sha256));
+    for (int i = 0; i < m->n_backends; i++) {
+        const pecs_backend *b = m->backends[i].b;
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", b->abi_major, b->abi_minor);
+        json_array_append_new(backends, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", b->name, "version",
+                                                  b->version ? b->version : "", "description",
+                                                  b->description ? b->description : "", "source", m->backends[i].source,
+                                                  "abi", abi, "isa", b->isa && b->isa(b->ctx) ? b->isa(b->ctx) : "unreported"));
+    }
+    for (int i = 0; i < n; i++) {
+        counts[r[i].verdict]++;
+        char *repro = pecs_reproducer(&r[i], backend_of(m, r[i].backend));
+        json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "backend", r[i].backend, "case", r[i].case_str ? r[i].case_str : "",
+                              "reproducer", repro ? repro : "", "status", pecs_verdict_name(r[i].verdict), "reason",
+                              r[i].reason, "seconds", num(r[i].seconds));
+        free(repro);
+        if (r[i].has_tol)
+            json_object_set_new(c, "tolerance", tol_json(&r[i].tol));
+        if (r[i].has_metrics)
+            json_object_set_new(c, "metrics", metrics_json(&r[i].metrics));
+        if (r[i].has_inv)
+            json_object_set_new(c, "invariance", inv_json(&r[i].inv));
+        if (r[i].perf.done)
+            json_object_set_new(c, "perf", perf_json(&r[i].perf));
+        json_array_append_new(cases, c);
+    }
+    json_t *summary = json_object();
+    for (int v = 0; v < PECS_V_COUNT; v++)
+        json_object_set_new(summary, pecs_verdict_name((pecs_verdict)v), json_integer(counts[v]));
+    json_object_set_new(root, "schema", json_string("pecs-results"));
+    json_object_set_new(root, "schema_version", json_integer(PECS_RESULTS_SCHEMA_VERSION));
+    json_object_set_new(root, "pecs", json_pack("{s:s,s:s,s:s,s:s}", "version", pecs_version, "git_commit", pecs_git_commit,
+                                                "compiler", __VERSION__, "flags", pecs_build_flags));
+    json_object_set_new(root, "command", json_string(m->command));
+    json_object_set_new(root, "started", json_string(m->started));
+    json_object_set_new(root, "finished", json_string(m->finished));
+    json_object_set_new(root, "mode", json_string(m->mode));
+    json_object_set_new(root, "threads", json_integer(m->threads));
+    json_object_set_new(root, "machine", json_pack("{s:s,s:s,s:i,s:o,s:s,s:b}", "cpu_model", mc.cpu_model, "isa", mc.isa,
+                                                   "cores", mc.cores, "memory_bytes", num(mc.memory_bytes), "os", mc.os,
+                                                   "hypervisor", mc.hypervisor));
+    json_object_set_new(root, "suites", suites);
+    json_object_set_new(root, "tolerances", json_pack("{s:s,s:s}", "path", m->tolerances_path ? m->tolerances_path : "",
+                                                      "sha256", m->tolerances_sha256 ? m->tolerances_sha256 : ""));
+    json_object_set_new(root, "backends", backends);
+    json_object_set_new(root, "summary", summary);
+    json_object_set_new(root, "cases", cases);
+    char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(root);
+    if (!text) {
+        snprintf(why, why_len, "cannot serialise the results (out of memory?)");
+        return PECS_NOMEM;
+    }
+    size_t len = strlen(text);
+    pecs_status st = pecs_write_atomic(path, text, len, why, why_len);
+    free(text);
+    return st;
+}

@@ -1,0 +1,335 @@
+/* harness/runner.c */
+#include "runner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gen.h"
+#include "instance.h"
+#include "util.h"
+
+void pecs_run_opts_default(pecs_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->correctness = 1;
+    o->min_time_s = 0.05;
+    o->min_reps = 5;
+    o->max_reps = 1000;
+    o->warmup = 2;
+}
+
+static pecs_verdict set_reason(pecs_case_result *r, pecs_verdict v, const char *msg)
+{
+    r->verdict = v;
+    snprintf(r->reason, sizeof r->reason, "%s", msg);
+    return v;
+}
+
+/* Run the backend once on an instance, with the ABI's rules enforced. */
+static pecs_verdict backend_call(const pecs_loaded_backend *lb, pecs_instance *in, pecs_case_result *r)
+{
+    char why[512] = "";
+    const pecs_backend *b = lb->b;
+    if (!b->supports(b->ctx, &in->problem, why, sizeof why)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "not supported: %s", why[0] ? why : "(no reason given)");
+        return set_reason(r, PECS_V_SKIPPED, msg);
+    }
+    pecs_status st = b->run(b->ctx, &in->problem);
+    if (st == PECS_UNSUPPORTED)
+        return set_reason(r, PECS_V_ERROR, "supports() accepted the case, then run() returned 'not supported'");
+    if (st != PECS_OK) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "backend run() returned '%s'", pecs_status_str(st));
+        return set_reason(r, PECS_V_ERROR, msg);
+    }
+    if (!pecs_instance_guards_ok(in, why, sizeof why))
+        return set_reason(r, PECS_V_FAILED, why);
+    return PECS_V_PASSED;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile(const double *sorted, int n, double q)
+{
+    double pos = q * (n - 1);
+    int i = (int)pos;
+    return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
+}
+
+static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const pecs_run_opts *o, pecs_perf *pf)
+{
+    const pecs_backend *b = lb->b;
+    struct timespec res;
+    clock_getres(CLOCK_MONOTONIC, &res);
+    pf->timer_res_s = (double)res.tv_sec + 1e-9 * (double)res.tv_nsec;
+    for (int i = 0; i < o->warmup; i++) {
+        b->run(b->ctx, &in->problem);
+        if (in->problem.in_place)
+            pecs_instance_reset(in);
+    }
+    double *t = malloc((size_t)o->max_reps * sizeof *t), total = 0.0;
+    if (!t) {
+        snprintf(pf->counters, sizeof pf->counters, "unavailable: out of memory for timings");
+        return;
+    }
+    int n = 0;
+    while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
+        double t0 = pecs_now();
+        b->run(b->ctx, &in->problem);
+        t[n] = pecs_now() - t0;
+        total += t[n++];
+        if (in->problem.in_place)
+            pecs_instance_reset(in); /* untimed: keep repeated in-place runs on the same data */
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    pf->done = 1;
+    pf->reps = n;
+    pf->min_s = t[0];
+    pf->p10_s = quantile(t, n, 0.10);
+    pf->median_s = quantile(t, n, 0.50);
+    pf->p90_s = quantile(t, n, 0.90);
+    pf->mean_s = total / n;
+    const pecs_case *c = in->c;
+    pf->bytes = pecs_case_bytes(c);
+    pf->tokens_per_s = (double)pecs_case_tokens(c) / pf->median_s;
+    pf->elems_per_s = (double)pecs_case_out_elems(c) / pf->median_s;
+    pf->gbytes_per_s = pf->bytes / pf->median_s * 1e-9;
+    pf->noisy = pf->p90_s > 1.2 * pf->p10_s || pf->median_s < 100.0 * pf->timer_res_s;
+    snprintf(pf->counters, sizeof pf->counters, "unavailable: hardware counter collection is not built into this pecs");
+    free(t);
+}
+
+/* ---- equivalence ---------------------------------------------------------------------------------- */
+
+static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, const pecs_run_opts *o,
+                            pecs_case_result *r)
+{
+    char why[512] = "";
+    pecs_instance in;
+    double *expected = NULL, *actual = NULL;
+    pecs_status st = pecs_instance_create(&in, c, 0, PECS_STREAM_X, why, sizeof why);
+    if (st != PECS_OK) {
+        set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
+        return;
+    }
+    if (backend_call(lb, &in, r) != PECS_V_PASSED)
+        goto cleanup;
+    expected = malloc((size_t)in.n_out * sizeof *expected);
+    actual = malloc((size_t)in.n_out * sizeof *actual);
+    if (!expected || !actual) {
+        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+        goto cleanup;
+    }
+    /* Checked in every mode: a wrong kernel's timing is not reported as a result. */
+    st = pecs_instance_reference(&in, expected, why, sizeof why);
+    if (st != PECS_OK) {
+        set_reason(r, PECS_V_ERROR, why);
+        goto cleanup;
+    }
+    pecs_instance_actual(&in, actual);
+    r->has_metrics = 1;
+    r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
+                              sizeof r->reason);
+    if (o->perf && r->verdict == PECS_V_PASSED)
+        time_backend(lb, &in, o, &r->perf);
+cleanup:
+    free(expected);
+    free(actual);
+    pecs_instance_free(&in);
+}
+
+/* ---- invariance ------------------------------------------------------------------------------------ */
+
+/* Logits of one shift from outputs a (q side) and b (k side, NULL for bias). */
+static void logits(const pecs_case *c, const double *a, const double *b, double *L)
+{
+    int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim;
+    if (c->enc->form == PECS_FORM_BIAS) {
+        memcpy(L, a, (size_t)(H * T * pecs_case_keys(c)) * sizeof *L);
+        return;
+    }
+    if (c->enc->form == PECS_FORM_EMBED)
+        H = 1;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < T; i++)
+            for (int64_t j = 0; j < T; j++) {
+                double s = 0.0;
+                for (int64_t d = 0; d < D; d++)
+                    s += a[(i * H + h) * D + d] * b[(j * H + h) * D + d];
+                L[(h * T + i) * T + j] = s;
+            }
+}
+
+static double logit_scale(const pecs_case *c, const double *a, const double *b, int64_t nL, const double *L)
+{
+    double s = 0.0;
+    if (c->enc->form == PECS_FORM_BIAS) {
+        for (int64_t i = 0; i < nL; i++)
+            s = fmax(s, fabs(L[i]));
+        return s > 0.0 ? s : 1.0;
+    }
+    int64_t T = pecs_case_tokens(c), H = c->enc->form == PECS_FORM_EMBED ? 1 : c->heads, D = c->head_dim;
+    double qa = 0.0, kb = 0.0;
+    for (int64_t t = 0; t < T * H; t++) {
+        double nq = 0.0, nk = 0.0;
+        for (int64_t d = 0; d < D; d++) {
+            nq += a[t * D + d] * a[t * D + d];
+            nk += b[t * D + d] * b[t * D + d];
+        }
+        qa = fmax(qa, sqrt(nq));
+        kb = fmax(kb, sqrt(nk));
+    }
+    return qa * kb > 0.0 ? qa * kb : 1.0;
+}
+
+static double max_diff(const double *x, const double *y, int64_t n)
+{
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs(x[i] - y[i]);
+        m = isnan(d) ? INFINITY : fmax(m, d);
+    }
+    return m;
+}
+
+/* Outputs (backend and reference) of one side (stream) at one shift. */
+static pecs_verdict side_outputs(const pecs_loaded_backend *lb, const pecs_case *c, int64_t shift, uint64_t stream,
+                                 double *act, double *ref, pecs_case_result *r)
+{
+    char why[512] = "";
+    pecs_instance in;
+    pecs_status st = pecs_instance_create(&in, c, shift, stream, why, sizeof why);
+    if (st != PECS_OK)
+        return set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
+    pecs_verdict v = backend_call(lb, &in, r);
+    if (v == PECS_V_PASSED) {
+        pecs_instance_actual(&in, act);
+        if ((st = pecs_instance_reference(&in, ref, why, sizeof why)) != PECS_OK)
+            v = set_reason(r, PECS_V_ERROR, why);
+    }
+    pecs_instance_free(&in);
+    return v;
+}
+
+static void run_invariance(const pecs_loaded_backend *lb, const pecs_case *c, pecs_case_result *r)
+{
+    int64_t T = pecs_case_tokens(c), n = pecs_case_out_elems(c);
+    int64_t nL = c->enc->form == PECS_FORM_BIAS ? n : (c->enc->form == PECS_FORM_EMBED ? 1 : c->heads) * T * T;
+    int two = c->enc->form != PECS_FORM_BIAS;
+    double *qa = malloc((size_t)n * sizeof(double)), *qr = malloc((size_t)n * sizeof(double));
+    double *ka = two ? malloc((size_t)n * sizeof(double)) : NULL, *kr = two ? malloc((size_t)n * sizeof(double)) : NULL;
+    double *L0 = malloc((size_t)nL * sizeof(double)), *R0 = malloc((size_t)nL * sizeof(double));
+    double *L = malloc((size_t)nL * sizeof(double)), *Rl = malloc((size_t)nL * sizeof(double));
+    if (!qa || !qr || (two && (!ka || !kr)) || !L0 || !R0 || !L || !Rl) {
+        set_reason(r, PECS_V_ERROR, "out of memory for the invariance sweep");
+        goto cleanup;
+    }
+    pecs_inv_result *iv = &r->inv;
+    r->has_inv = 1;
+    iv->n = c->n_shifts;
+    iv->horizon = -1;
+    double scale = 1.0, ref_scale = 1.0;
+    int broken = 0;
+    for (int s = 0; s < c->n_shifts; s++) {
+        int64_t d = c->shifts[s];
+        if (side_outputs(lb, c, d, PECS_STREAM_X, qa, qr, r) != PECS_V_PASSED)
+            goto cleanup;
+        if (two && side_outputs(lb, c, d, PECS_STREAM_K, ka, kr, r) != PECS_V_PASSED)
+            goto cleanup;
+        double *Lb = s == 0 ? L0 : L, *Lr = s == 0 ? R0 : Rl;
+        logits(c, qa, ka, Lb);
+        logits(c, qr, kr, Lr);
+        if (s == 0) {
+            scale = logit_scale(c, qa, ka, nL, Lb);
+            ref_scale = logit_scale(c, qr, kr, nL, Lr);
+        }
+        iv->shift[s] = d;
+        iv->drift[s] = max_diff(Lb, L0, nL) / scale;
+        iv->ref_drift[s] = max_diff(Lr, R0, nL) / ref_scale;
+        iv->vs_ref[s] = max_diff(Lb, Lr, nL) / ref_scale;
+        if (!broken && iv->drift[s] <= r->tol.drift)
+            iv->horizon = d;
+        else
+            broken = 1;
+    }
+    iv->horizon_full = !broken;
+    char msg[512];
+    int64_t first_bad = 0;
+    double bad_drift = 0.0;
+    for (int s = 0; s < iv->n; s++)
+        if (iv->drift[s] > r->tol.drift) {
+            first_bad = iv->shift[s];
+            bad_drift = iv->drift[s];
+            break;
+        }
+    if (c->enc->invariance == PECS_INV_NONE) {
+        if (iv->n > 1 && iv->drift[1] > r->tol.drift) {
+            snprintf(msg, sizeof msg, "negative control: not invariant, as expected (drift %.3g at shift %lld)",
+                     iv->drift[1], (long long)iv->shift[1]);
+            r->verdict = PECS_V_PASSED;
+        } else {
+            snprintf(msg, sizeof msg, "negative control failed: an absolute encoding looked shift-invariant "
+                     "(drift %.3g at shift %lld); the check cannot see position",
+                     iv->n > 1 ? iv->drift[1] : 0.0, (long long)(iv->n > 1 ? iv->shift[1] : 0));
+            r->verdict = PECS_V_FAILED;
+        }
+    } else if (iv->horizon_full) {
+        snprintf(msg, sizeof msg, "invariant over the whole sweep (horizon %lld, max drift %.3g)", (long long)iv->horizon,
+                 iv->drift[iv->n - 1]);
+        r->verdict = PECS_V_PASSED;
+    } else {
+        snprintf(msg, sizeof msg, "invariance horizon %lld: drift %.3g at shift %lld exceeds %.3g", (long long)iv->horizon,
+                 bad_drift, (long long)first_bad, r->tol.drift);
+        r->verdict = PECS_V_FAILED;
+    }
+    snprintf(r->reason, sizeof r->reason, "%s", msg);
+cleanup:
+    free(qa), free(qr), free(ka), free(kr), free(L0), free(R0), free(L), free(Rl);
+}
+
+void pecs_run_case(const pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = pecs_now();
+    r->backend = lb->b->name;
+    r->verdict = PECS_V_PASSED;
+    char why[512] = "";
+    pecs_case c;
+    pecs_status st = pecs_case_parse(&c, case_str, why, sizeof why);
+    if (st != PECS_OK) {
+        r->case_str = pecs_strdup(case_str);
+        set_reason(r, PECS_V_ERROR, why);
+        return;
+    }
+    r->case_str = pecs_case_format(&c);
+    if (o->tols && (st = pecs_tol_resolve(o->tols, &c, &r->tol, why, sizeof why)) != PECS_OK) {
+        set_reason(r, PECS_V_ERROR, why);
+        goto cleanup;
+    }
+    r->has_tol = o->tols != NULL;
+    if (c.check == PECS_CHECK_INVARIANCE) {
+        if (o->correctness)
+            run_invariance(lb, &c, r);
+        else
+            set_reason(r, PECS_V_SKIPPED, "invariance check not run in perf mode");
+    } else {
+        run_equivalence(lb, &c, o, r);
+    }
+cleanup:
+    pecs_case_free(&c);
+    r->seconds = pecs_now() - t0;
+}
+
+void pecs_case_result_free(pecs_case_result *r)
+{
+    free(r->case_str);
+    r->case_str = NULL;
+}

@@ -1,0 +1,79 @@
+/* harness/runner.h — run one case on one backend: equivalence with the reference, relative-shift
+ * invariance, and timing.
+ *
+ * Equivalence: the backend runs on guarded buffers; stray writes, error returns and lies of
+ * supports() are caught; the output is compared with the reference (compare.h).
+ *
+ * Invariance (check=invariance): for each shift d of the sweep, q and k (rotate, embed) or the bias
+ * are recomputed BY THE BACKEND at positions p+d and logits are formed in double from its outputs:
+ *     rotate/embed  L_d[h][i][j] = sum_c q'(i)[h][c] * k'(j)[h][c]        bias  L_d = B_d
+ * drift(d) = max |L_d - L_0| / scale, scale = max_ij |q'_i||k'_j| (bias: max |B_0|), and the same is
+ * computed from the reference's outputs (which must hold to the f64 drift tolerance). The invariance
+ * horizon is the largest d of the sweep with drift(d') <= tol.drift for every d' <= d.
+ *   expected exact/fixed-L: PASSED iff the horizon is the whole sweep;
+ *   expected none (absolute encodings, the negative control): PASSED iff drift at the first d > 0
+ *   exceeds the tolerance, i.e. the check does see that the encoding is not relative.
+ *
+ * Timing (mode perf): warm-up runs, then individually timed runs until both a minimum count and a
+ * minimum time are met (capped); median, min, p10, p90; throughput from the registry's bytes model.
+ */
+#ifndef PECS_RUNNER_H
+#define PECS_RUNNER_H
+
+#include "backends.h"
+#include "case.h"
+#include "compare.h"
+#include "tolerance.h"
+#include "verdict.h"
+
+typedef struct pecs_perf {
+    int done;
+    int reps;
+    double median_s, min_s, p10_s, p90_s, mean_s;
+    double tokens_per_s, elems_per_s, gbytes_per_s;
+    double bytes;            /* per call, from the bytes model */
+    double timer_res_s;
+    int noisy;               /* p90/p10 spread over 20 %, or median under 100 timer ticks */
+    char counters[160];      /* "unavailable: <reason>" until counters are collected */
+} pecs_perf;
+
+typedef struct pecs_inv_result {
+    int n;
+    int64_t shift[PECS_MAX_SHIFTS];
+    double drift[PECS_MAX_SHIFTS];      /* backend */
+    double ref_drift[PECS_MAX_SHIFTS];  /* reference */
+    double vs_ref[PECS_MAX_SHIFTS];     /* backend logits vs reference logits at the same shift */
+    int64_t horizon;                    /* -1: not invariant even at the first shift */
+    int horizon_full;
+} pecs_inv_result;
+
+typedef struct pecs_case_result {
+    char *case_str;          /* canonical (owned) */
+    const char *backend;     /* name (borrowed from the descriptor) */
+    pecs_verdict verdict;
+    char reason[768];
+    int has_metrics;
+    pecs_metrics metrics;
+    int has_tol;
+    pecs_tol tol;
+    int has_inv;
+    pecs_inv_result inv;
+    pecs_perf perf;
+    double seconds;          /* wall time of the whole case */
+} pecs_case_result;
+
+typedef struct pecs_run_opts {
+    int correctness;         /* run invariance cases (equivalence is checked in every mode) */
+    int perf;                /* time the backend */
+    double min_time_s;       /* per timed case */
+    int min_reps, max_reps, warmup;
+    pecs_tolerances *tols;
+} pecs_run_opts;
+
+void pecs_run_opts_default(pecs_run_opts *o);
+
+/* Never fails: problems become the result's verdict (ERROR with a reason). */
+void pecs_run_case(const pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r);
+void pecs_case_result_free(pecs_case_result *r);
+
+#endif

@@ -1,0 +1,41 @@
+/* harness/verdict.h — case verdicts (results, not errors). One list; names and the exit-code rule
+ * come from it. */
+#ifndef PECS_VERDICT_H
+#define PECS_VERDICT_H
+
+/* X(name, counts as failure for the exit code and the "N failed" tally) */
+#define PECS_VERDICT_LIST(X) \
+    X(PASSED, 0)             \
+    X(FAILED, 1)             \
+    X(SKIPPED, 0)            \
+    X(MISTRUSTED, 1)         \
+    X(ERROR, 1)
+
+typedef enum pecs_verdict {
+#define PECS_X_(name, fails) PECS_V_##name,
+    PECS_VERDICT_LIST(PECS_X_)
+#undef PECS_X_
+    PECS_V_COUNT
+} pecs_verdict;
+
+static inline const char *pecs_verdict_name(pecs_verdict v)
+{
+    switch (v) {
+#define PECS_X_(name, fails) case PECS_V_##name: return #name;
+        PECS_VERDICT_LIST(PECS_X_)
+#undef PECS_X_
+    default: return "?";
+    }
+}
+
+static inline int pecs_verdict_fails(pecs_verdict v)
+{
+    switch (v) {
+#define PECS_X_(name, fails) case PECS_V_##name: return fails;
+        PECS_VERDICT_LIST(PECS_X_)
+#undef PECS_X_
+    default: return 1;
+    }
+}
+
+#endif

@@ -1,0 +1,57 @@
+/* impls/scalar/embed.c — embed-form kernels: x + P(pos), the table row computed in double per token. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "scalar.h"
+
+pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!x || !pos || !out || x->ndim != 2)
+        return PECS_INVALID;
+    int64_t T = x->shape[0], D = x->shape[1];
+    double *row = malloc((size_t)D * sizeof *row);
+    if (!row)
+        return PECS_NOMEM;
+    pecs_status st = PECS_OK;
+    for (int64_t t = 0; t < T && st == PECS_OK; t++) {
+        st = row_fn(p, D, pecs_pos_at(pos, 0, t), row);
+        for (int64_t d = 0; d < D && st == PECS_OK; d++) {
+            float v = pecs_load_f32(x->data, x->dtype, t * x->stride[0] + d * x->stride[1]) + (float)row[d];
+            pecs_store_f32(out->data, out->dtype, t * out->stride[0] + d * out->stride[1], v);
+        }
+    }
+    free(row);
+    return st;
+}
+
+SCALAR_HOOK_EMBED(sinusoidal)
+{
+    double log_base = log(pecs_param_real(p, "base", 10000.0));
+    for (int64_t d = 0; d < D; d += 2) {
+        double a = pos * exp(-(double)d * log_base / (double)D);
+        row[d] = sin(a);
+        if (d + 1 < D)
+            row[d + 1] = cos(a);
+    }
+    return PECS_OK;
+}
+
+SCALAR_HOOK_EMBED(sinusoidal_concat)
+{
+    int64_t half = D / 2;
+    if (half < 2)
+        return PECS_INVALID;
+    double step = log(pecs_param_real(p, "base", 10000.0)) / (double)(half - 1);
+    int64_t pad = pecs_param_int(p, "padding_idx", -1);
+    double q = pad >= 0 ? pos + (double)(pad + 1) : pos;
+    for (int64_t i = 0; i < half; i++) {
+        double a = q * exp(-(double)i * step);
+        row[i] = sin(a);
+        row[half + i] = cos(a);
+    }
+    if (D % 2)
+        row[D - 1] = 0.0;
+    return PECS_OK;
+}

@@ -1,0 +1,202 @@
+/* pecs/backend.h — the versioned backend ABI. This is all a vendor compiles against (with status.h,
+ * dtype.h and, optionally, encodings.def). A plugin never links against the host: host services come in
+ * through pecs_host, and every helper here is header-only.
+ *
+ * ---------------------------------------------------------------------------------------------------
+ * Versioning
+ *   PECS_ABI_MAJOR changes when a struct below changes incompatibly; the loader refuses a plugin whose
+ *   major differs and names both numbers. PECS_ABI_MINOR grows when fields are appended at the END of a
+ *   struct; every struct starts with (or carries) struct_size so each side reads only what the other
+ *   filled in.
+ *
+ * Entry point
+ *   A plugin .so exports exactly one symbol:
+ *       const pecs_backend *pecs_backend_entry(uint32_t host_abi_major, const pecs_host *host);
+ *   It returns a static descriptor (abi_major first, struct_size second), or NULL if it cannot serve
+ *   this host. The descriptor stays valid until the library is unloaded.
+ *
+ * Calls
+ *   supports(ctx, problem, reason, reason_size) -> 1 if run() will handle the problem, 0 otherwise with a
+ *       one-line human reason written to `reason` (NUL-terminated, truncated to reason_size). The harness
+ *       reports an unsupported case as SKIPPED(reason), never FAILED (except where the certification
+ *       profile lists it as required). Tensor data pointers are valid during supports() too.
+ *   run(ctx, problem) -> PECS_OK or an error status. A backend that said yes in supports() and then
+ *       returns PECS_UNSUPPORTED is reported as an ERROR ("supports() lied").
+ *   A backend must not exit the process, print to stdout, or write outside the output tensor's
+ *   elements (the gaps of a strided view included): the harness surrounds and interleaves every output
+ *   with canary bytes and fails the case on any stray write.
+ *
+ * ---------------------------------------------------------------------------------------------------
+ * Tensors
+ *   shape[] and stride[] are in ELEMENTS, outermost first; element (i0,i1,i2) lives at
+ *   data + (i0*stride[0] + i1*stride[1] + i2*stride[2]) * dtype_size. Strides may describe padded rows,
+ *   transposed layouts ([H,T,D] storage of a [T,H,D] view) or any other non-overlapping view.
+ *
+ * Problems by kernel form (tensor names are exact; T tokens, H heads, D head_dim, R rotary_dim):
+ *
+ *   ROTATE   "x"   [T, H, D]  dtype = problem->dtype        (q or k, read)
+ *            "pos" [P, T]     i32 | i64 | f64               (P = 1 for 1-D; later multi-axis rows)
+ *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
+ *                                                            with identical strides)
+ *     For each token t, head h and pair i < R/2, with angle a = pos[0][t] * inv_freq[i]:
+ *         (y_a, y_b) = attn * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
+ *     where the pair (a, b) is
+ *         pairing=interleaved: (2i, 2i+1)        lanes of one head: [x0 x1 | x2 x3 | ...]  -> [cscs....]
+ *         pairing=half:        (i,  i + R/2)     lanes of one head: [x0 .. x(R/2-1) | x(R/2) ..] -> [ccss....]
+ *     Channels R..D-1 are copied through unchanged (partial rotary). inv_freq[R/2] and the attention
+ *     factor `attn` come from the encoding's frequency schedule (see the registry and docs/encodings.md).
+ *
+ *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
+ *            "out"  [H, Lq, Lk]  dtype = problem->dtype     out[h][i][j] = bias_h(qpos[i], kpos[j])
+ *
+ *   EMBED    "x"   [T, D]  dtype     "pos" [1, T]  i32 | i64 | f64
+ *            "out" [T, D]  dtype     out[t][d] = x[t][d] + P(pos[t], d)   (in place allowed, as ROTATE)
+ *
+ * Parameters
+ *   problem->params holds EVERY parameter of the encoding's schema (registry), already validated, with
+ *   defaults filled in, as typed key/value pairs; new encodings and new parameters never change the ABI.
+ */
+#ifndef PECS_BACKEND_H
+#define PECS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pecs/dtype.h"
+#include "pecs/status.h"
+
+#define PECS_ABI_MAJOR 1
+#define PECS_ABI_MINOR 0
+#define PECS_MAX_DIMS 4
+
+typedef enum pecs_form {
+    PECS_FORM_ROTATE,
+    PECS_FORM_BIAS,
+    PECS_FORM_EMBED,
+    PECS_FORM_POSMAP,
+    PECS_FORM_MASK,
+    PECS_FORM_SCORES,
+    PECS_FORM_COUNT_
+} pecs_form;
+
+typedef struct pecs_tensor {
+    const char *name;               /* role, see the table above */
+    pecs_dtype dtype;
+    int32_t ndim;
+    int64_t shape[PECS_MAX_DIMS];
+    int64_t stride[PECS_MAX_DIMS];  /* elements */
+    void *data;
+} pecs_tensor;
+
+typedef enum pecs_param_type {
+    PECS_PARAM_INT,       /* value in .i */
+    PECS_PARAM_REAL,      /* value in .r */
+    PECS_PARAM_BOOL,      /* 0/1 in .i */
+    PECS_PARAM_CHOICE,    /* one of the schema's choices, in .s */
+    PECS_PARAM_REAL_LIST  /* .list[0 .. .n-1]; .n may be 0 (absent) */
+} pecs_param_type;
+
+typedef struct pecs_param {
+    const char *name;
+    pecs_param_type type;
+    int64_t i;
+    double r;
+    const char *s;
+    const double *list;
+    int64_t n;
+} pecs_param;
+
+typedef struct pecs_problem {
+    uint32_t struct_size;
+    const char *encoding;           /* canonical id, e.g. "rope.yarn" */
+    pecs_form form;
+    pecs_dtype dtype;               /* storage dtype of activations and outputs */
+    const pecs_param *params;
+    int32_t n_params;
+    const pecs_tensor *tensors;
+    int32_t n_tensors;
+    int32_t in_place;               /* 1: "out" aliases "x" */
+    int32_t n_threads;              /* requested threads; 0 = backend's choice */
+} pecs_problem;
+
+typedef struct pecs_host {
+    uint32_t struct_size;
+    uint32_t abi_major, abi_minor;
+    void (*log)(void *host_ctx, const char *backend, const char *message); /* may be called anywhere */
+    void *host_ctx;
+} pecs_host;
+
+typedef struct pecs_backend {
+    uint32_t abi_major;             /* must be first: PECS_ABI_MAJOR the plugin was built with */
+    uint32_t struct_size;           /* sizeof(pecs_backend) the plugin was built with */
+    uint32_t abi_minor;
+    const char *name;               /* short id, e.g. "scalar" */
+    const char *version;
+    const char *description;
+    void *ctx;                      /* passed back to every call */
+    int (*supports)(void *ctx, const pecs_problem *p, char *reason, size_t reason_size);
+    pecs_status (*run)(void *ctx, const pecs_problem *p);
+    const char *(*isa)(void *ctx);  /* the instruction set actually used; may be NULL */
+} pecs_backend;
+
+typedef const pecs_backend *(*pecs_backend_entry_fn)(uint32_t host_abi_major, const pecs_host *host);
+#define PECS_BACKEND_ENTRY_SYMBOL "pecs_backend_entry"
+
+/* In-tree backends are compiled twice: into the pecs binary (PECS_BUILTIN defined, entry point named
+ * pecs_builtin_entry_<name>) and as a plugin (entry point pecs_backend_entry). */
+#ifdef PECS_BUILTIN
+#define PECS_BACKEND_ENTRY(name) \
+    const pecs_backend *pecs_builtin_entry_##name(uint32_t host_abi_major, const pecs_host *host)
+#else
+#define PECS_BACKEND_ENTRY(name) \
+    __attribute__((visibility("default"))) const pecs_backend *pecs_backend_entry(uint32_t host_abi_major, \
+                                                                                  const pecs_host *host)
+#endif
+
+/* ---- header-only helpers for backends ------------------------------------------------------------- */
+
+static inline const pecs_tensor *pecs_problem_tensor(const pecs_problem *p, const char *name)
+{
+    for (int32_t i = 0; i < p->n_tensors; i++)
+        if (strcmp(p->tensors[i].name, name) == 0)
+            return &p->tensors[i];
+    return NULL;
+}
+
+static inline const pecs_param *pecs_problem_param(const pecs_problem *p, const char *name)
+{
+    for (int32_t i = 0; i < p->n_params; i++)
+        if (strcmp(p->params[i].name, name) == 0)
+            return &p->params[i];
+    return NULL;
+}
+
+static inline double pecs_param_real(const pecs_problem *p, const char *name, double dflt)
+{
+    const pecs_param *q = pecs_problem_param(p, name);
+    if (!q) return dflt;
+    return q->type == PECS_PARAM_REAL ? q->r : (double)q->i;
+}
+
+static inline int64_t pecs_param_int(const pecs_problem *p, const char *name, int64_t dflt)
+{
+    const pecs_param *q = pecs_problem_param(p, name);
+    return q ? q->i : dflt;
+}
+
+/* 1 if the choice parameter `name` equals `value`. */
+static inline int pecs_param_is(const pecs_problem *p, const char *name, const char *value)
+{
+    const pecs_param *q = pecs_problem_param(p, name);
+    return q && q->s && strcmp(q->s, value) == 0;
+}
+
+/* Position of token t on axis row `row` as a double (exact for integers below 2^53). */
+static inline double pecs_pos_at(const pecs_tensor *pos, int64_t row, int64_t t)
+{
+    int64_t off = row * pos->stride[0] + t * pos->stride[pos->ndim - 1];
+    return pecs_load_f64(pos->data, pos->dtype, off);
+}
+
+#endif
