@@ -141,13 +141,26 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(CRITERION_CFLAGS) $(MPFR_CFLAGS) -c $< -o $@
 
-$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS)
+# Broken plugins that the tests load to prove the harness's defenses (tests/plugins/fixture.c).
+FIXTURES    := swapped stray f32angle liar badabi smallstruct noentry nullentry
+FIXTURE_SOS := $(FIXTURES:%=$(BUILD)/test-plugins/libfixture-%.so)
+OBJ_PICSCALAR := $(wildcard impls/scalar/*.c)
+OBJ_PICSCALAR := $(OBJ_PICSCALAR:%.c=$(BUILD)/obj/pic-builtin/%.o)
+$(BUILD)/obj/pic-builtin/impls/%.o: impls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP -fPIC -fvisibility=hidden -DPECS_BUILTIN -c $< -o $@
+$(BUILD)/test-plugins/libfixture-%.so: tests/plugins/fixture.c $(OBJ_PICSCALAR)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DFIXTURE_KIND_$* -o $@ $< $(OBJ_PICSCALAR) -lm
+
+$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS)
 	@if [ "$(HAVE_CRITERION)$(HAVE_MPFR)" != "11" ]; then \
 	  echo "tests need Criterion and MPFR: make deps (Debian: libcriterion-dev libmpfr-dev)"; exit 1; fi
-	$(CC) $(SAN) -o $@ $^ $(CRITERION_LIBS) $(MPFR_LIBS) $(DEP_LIBS)
+	$(CC) $(SAN) -o $@ $(OBJ_TESTS) $(LIBPECS) $(CRITERION_LIBS) $(MPFR_LIBS) $(DEP_LIBS)
 
 # Tests find the binary, plugins and suites through these variables.
-TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR)
+TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR) \
+           PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins)
 CRITERION_JOBS ?= 2
 
 check: deps

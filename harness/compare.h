@@ -2,7 +2,7 @@
  *
  * expected[] is the exact (double) reference for the same rounded inputs; it is rounded once to the
  * output dtype before the per-element check (oneDNN benchdnn's rule), while NMSE is taken against the
- * exact values. NaN on either side is a mismatch (no case expects NaN yet); infinities must match
+ * exact values. The compat profile's pos_abs widens both: abs by pos_abs*max|pos|, NMSE by its square. NaN on either side is a mismatch (no case expects NaN yet); infinities must match
  * with their sign. MISTRUSTED: more than half of the rounded expected values are exactly zero, so
  * agreement would prove little.
  */

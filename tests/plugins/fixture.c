@@ -1,0 +1,134 @@
+/* tests/plugins/fixture.c — deliberately broken plugins that prove the harness's defenses.
+ * Built once per kind (-DFIXTURE_KIND_<kind>) as build/test-plugins/libfixture-<kind>.so by the Makefile;
+ * the kinds that compute something wrap the scalar backend (linked in, its entry hidden).
+ *   swapped      a wrong kernel: interleaved and half-split pairing swapped (must FAIL equivalence)
+ *   stray        a correct kernel that also writes one element past the end of "out" (FAILED: stray write)
+ *   f32angle     rope computed the way many engines do: angle = (float)pos * (float)inv_freq in f32, cosf/sinf.
+ *                Right near 0, off by ~1e-2 rad near 2^20: fails the strict profile at large positions,
+ *                passes compat, and has a finite invariance horizon.
+ *   liar         supports() says yes, run() says "not supported" (ERROR)
+ *   badabi       descriptor of ABI major PECS_ABI_MAJOR+1 (refused with both numbers)
+ *   smallstruct  descriptor struct_size too small (refused)
+ *   noentry      no pecs_backend_entry symbol (refused)
+ *   nullentry    the entry point returns NULL (refused)
+ */
+#include <string.h>
+
+#include "pecs/backend.h"
+
+const pecs_backend *pecs_builtin_entry_scalar(uint32_t host_abi_major, const pecs_host *host);
+
+__attribute__((unused)) static pecs_backend g_desc;
+/* Unused in the noentry build. */
+__attribute__((unused)) static pecs_status fixture_run(void *ctx, const pecs_problem *p);
+
+__attribute__((unused)) static int inner_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    return s->supports(s->ctx, p, reason, n);
+}
+
+#if defined(FIXTURE_KIND_swapped)
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    pecs_param params[64];
+    pecs_problem q = *p;
+    (void)ctx;
+    if (p->n_params > 64)
+        return PECS_INVALID;
+    memcpy(params, p->params, (size_t)p->n_params * sizeof *params);
+    for (int32_t i = 0; i < p->n_params; i++)
+        if (!strcmp(params[i].name, "pairing"))
+            params[i].s = strcmp(params[i].s, "half") ? "half" : "interleaved";
+    q.params = params;
+    return s->run(s->ctx, &q);
+}
+#elif defined(FIXTURE_KIND_stray)
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    pecs_status st = s->run(s->ctx, p);
+    const pecs_tensor *out = pecs_problem_tensor(p, "out");
+    int64_t last = 0;
+    for (int32_t i = 0; i < out->ndim; i++)
+        last += (out->shape[i] - 1) * out->stride[i];
+    memset((char *)out->data + (size_t)(last + 1) * pecs_dtype_size(out->dtype), 0, pecs_dtype_size(out->dtype));
+    return st;
+}
+#elif defined(FIXTURE_KIND_f32angle)
+#include <math.h>
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *out = pecs_problem_tensor(p, "out");
+    (void)ctx;
+    if (strcmp(p->encoding, "rope") || !x)
+        return PECS_UNSUPPORTED;
+    int64_t D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0), half = pecs_param_is(p, "pairing", "half");
+    R = R ? R : D;
+    float base = (float)pecs_param_real(p, "base", 10000.0);
+    for (int64_t t = 0; t < x->shape[0]; t++)
+        for (int64_t h = 0; h < x->shape[1]; h++) {
+            int64_t xo = t * x->stride[0] + h * x->stride[1], oo = t * out->stride[0] + h * out->stride[1];
+            for (int64_t i = 0; i < R / 2; i++) {
+                float a = (float)pecs_pos_at(pos, 0, t) * powf(base, -2.0f * (float)i / (float)R);
+                int64_t ia = half ? i : 2 * i, ib = half ? i + R / 2 : 2 * i + 1;
+                float x0 = pecs_load_f32(x->data, x->dtype, xo + ia * x->stride[2]);
+                float x1 = pecs_load_f32(x->data, x->dtype, xo + ib * x->stride[2]);
+                pecs_store_f32(out->data, out->dtype, oo + ia * out->stride[2], x0 * cosf(a) - x1 * sinf(a));
+                pecs_store_f32(out->data, out->dtype, oo + ib * out->stride[2], x0 * sinf(a) + x1 * cosf(a));
+            }
+            for (int64_t d = R; d < D && !p->in_place; d++)
+                pecs_store_f32(out->data, out->dtype, oo + d * out->stride[2],
+                               pecs_load_f32(x->data, x->dtype, xo + d * x->stride[2]));
+        }
+    return PECS_OK;
+}
+#else
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    (void)ctx, (void)p;
+    return PECS_UNSUPPORTED;
+}
+#endif
+
+#if defined(FIXTURE_KIND_liar)
+static int fixture_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
+{
+    (void)ctx, (void)p, (void)reason, (void)n;
+    return 1;
+}
+#else
+#define fixture_supports inner_supports
+#endif
+
+#if !defined(FIXTURE_KIND_noentry)
+__attribute__((visibility("default"))) const pecs_backend *pecs_backend_entry(uint32_t host_abi_major, const pecs_host *host)
+{
+    (void)host_abi_major, (void)host;
+#if defined(FIXTURE_KIND_nullentry)
+    return NULL;
+#endif
+    g_desc = (pecs_backend){
+        .abi_major = PECS_ABI_MAJOR,
+        .struct_size = sizeof(pecs_backend),
+        .abi_minor = PECS_ABI_MINOR,
+        .name = "fixture",
+        .version = "0",
+        .description = "deliberately broken test plugin",
+        .supports = fixture_supports,
+        .run = fixture_run,
+    };
+#if defined(FIXTURE_KIND_badabi)
+    g_desc.abi_major = PECS_ABI_MAJOR + 1;
+#elif defined(FIXTURE_KIND_smallstruct)
+    g_desc.struct_size = 8;
+#endif
+    return &g_desc;
+}
+#else
+__attribute__((visibility("default"))) int pecs_not_the_entry(void) { return 0; }
+#endif

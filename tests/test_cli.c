@@ -1,0 +1,273 @@
+/* tests/test_cli.c — the pecs binary end to end: exit codes, messages with locations, the results file
+ * (valid, atomic, never corrupted by a bad run), reproducers that replay, eval on .npy files. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "npy.h"
+#include "reference.h"
+#include "registry.h"
+#include "testutil.h"
+#include "util.h"
+
+static char g_dir[64];
+
+static void mkdir_tmp(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/pecs-cli-XXXXXX");
+    cr_assert_not_null(mkdtemp(g_dir));
+}
+
+static void rm_tmp(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(cli, .init = mkdir_tmp, .fini = rm_tmp);
+
+/* Run `pecs ARGS` from the source root; stdout+stderr go to g_dir/out.txt; returns the exit code. */
+static int pecs(const char *args, char **output)
+{
+    char cmd[4096], out[256];
+    snprintf(out, sizeof out, "%s/out.txt", g_dir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > '%s' 2>&1", tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"),
+             args, out);
+    int st = system(cmd);
+    size_t len;
+    char why[256];
+    *output = NULL;
+    cr_assert_eq(pecs_read_file(out, output, &len, why, sizeof why), PECS_OK, "%s", why);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *path_in(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
+    return buf[k];
+}
+
+static void write_text(const char *path, const char *text)
+{
+    char why[256];
+    cr_assert_eq(pecs_write_atomic(path, text, strlen(text), why, sizeof why), PECS_OK, "%s", why);
+}
+
+static const char *last_line(char *text)
+{
+    size_t n = strlen(text);
+    while (n && text[n - 1] == '\n')
+        text[--n] = '\0';
+    char *nl = strrchr(text, '\n');
+    return nl ? nl + 1 : text;
+}
+
+Test(cli, help_on_every_command)
+{
+    static const char *const cmds[] = {"--help", "run --help", "list --help", "describe --help", "eval --help"};
+    for (int i = 0; i < 5; i++) {
+        char *out;
+        cr_assert_eq(pecs(cmds[i], &out), 0, "pecs %s", cmds[i]);
+        cr_assert(strstr(out, "usage") || strstr(out, "pecs"), "%s", out);
+        free(out);
+    }
+}
+
+/* A good run: exit 0, the CI line last, a valid results JSON whose every case carries a reproducer, and
+ * a reproducer that replays the same case. */
+Test(cli, run_writes_valid_results_and_reproducers_replay)
+{
+    char args[2048], *out;
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^rope dtype=f32 tokens=5' --mode all --min-time 0.001 --out '%s'",
+             path_in("r.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "backend  encoding"), "no results table:\n%s", out);
+    int passed, failed, skipped;
+    cr_assert_eq(sscanf(last_line(out), "%d passed, %d failed, %d skipped", &passed, &failed, &skipped), 3, "%s", out);
+    cr_assert_gt(passed, 10);
+    cr_assert_eq(failed, 0);
+    free(out);
+    json_error_t err;
+    json_t *root = json_load_file(path_in("r.json"), 0, &err);
+    cr_assert_not_null(root, "%s", err.text);
+    cr_assert_str_eq(json_string_value(json_object_get(root, "schema")), "pecs-results");
+    cr_assert_eq(json_integer_value(json_object_get(root, "schema_version")), 1);
+    json_t *cases = json_object_get(root, "cases");
+    cr_assert_eq((int)json_array_size(cases), passed);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(root, "summary"), "PASSED")), passed);
+    cr_assert_eq(strlen(json_string_value(json_object_get(json_array_get(json_object_get(root, "suites"), 0), "sha256"))), 64);
+    json_t *c0 = json_array_get(cases, 0);
+    cr_assert_not_null(json_object_get(c0, "perf"), "mode all must time passing cases");
+    cr_assert_gt(json_real_value(json_object_get(json_object_get(c0, "perf"), "gbytes_per_s")), 0.0);
+    const char *rep = json_string_value(json_object_get(c0, "reproducer"));
+    cr_assert(rep && !strncmp(rep, "pecs run --case '", 17), "%s", rep);
+    snprintf(args, sizeof args, "%s --out '%s'", rep + 5, path_in("replay.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert_str_eq(last_line(out), "1 passed, 0 failed, 0 skipped");
+    free(out);
+    json_t *again = json_load_file(path_in("replay.json"), 0, &err);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(again, "cases"), 0), "case")),
+                     json_string_value(json_object_get(c0, "case")));
+    json_decref(again);
+    json_decref(root);
+}
+
+/* A wrong kernel: exit 1, FAILED with a reproducer line, and the failure counted on the CI line. */
+Test(cli, wrong_kernel_fails_with_reproducer_and_exit_1)
+{
+    char args[2048], fx[512], *out;
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^rope dtype=f32 tokens=5.*equivalence' --backend '%s' --out '%s'",
+             tu_fixture(fx, sizeof fx, "swapped"), path_in("w.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "FAILED     fixture  rope"), "%s", out);
+    cr_assert(strstr(out, "reproduce: pecs run --case 'rope "), "%s", out);
+    int passed, failed, skipped;
+    cr_assert_eq(sscanf(last_line(out), "%d passed, %d failed, %d skipped", &passed, &failed, &skipped), 3);
+    cr_assert_eq(passed, 0);
+    cr_assert_gt(failed, 0);
+    free(out);
+}
+
+/* Bad input: a clear message with file:line:col and the key, exit 2, and the existing results file
+ * untouched. */
+Test(cli, bad_suites_give_located_errors_and_leave_results_untouched)
+{
+    static const struct {
+        const char *yaml, *want;
+    } bad[] = {
+        {"suite: x\ncases:\n  - encoding: rope\n    tokens: [4, 8\n", "YAML syntax error"},
+        {"suite: x\ncases:\n  - encoding: rope\n    tokns: 4\n", ":4:5: unknown key 'tokns' (did you mean 'tokens'?)"},
+        {"suite: x\ncases:\n  - encoding: ropee\n", ":3:15: key 'encoding': unknown encoding 'ropee' (did you mean 'rope'?)"},
+        {"suite: x\ncases:\n  - encoding: rope\n    tokens: -4\n", ":4:13: key 'tokens': value '-4' must be an integer"},
+        {"suite: x\ninclude: [nothere.yaml]\ncases:\n  - encoding: rope\n", ":2:11: include 'nothere.yaml': cannot open"},
+        {"suite: x\ncases:\n  - encoding: rope\n    head_dim: 8\n    rotary_dim: 10\n", "rotary_dim 10 must be even, >= 2 and <= head_dim 8"},
+    };
+    char results[256];
+    snprintf(results, sizeof results, "%s", path_in("keep.json"));
+    write_text(results, "{\"previous\": true}\n");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char args[2048], *out;
+        write_text(path_in("bad.yaml"), bad[i].yaml);
+        snprintf(args, sizeof args, "run '%s' --out '%s'", path_in("bad.yaml"), results);
+        cr_assert_eq(pecs(args, &out), 2, "case %zu: %s", i, out);
+        cr_assert(strstr(out, path_in("bad.yaml")) && strstr(out, bad[i].want), "case %zu: want '%s' in:\n%s", i,
+                  bad[i].want, out);
+        free(out);
+        char *now;
+        size_t len;
+        char why[256];
+        cr_assert_eq(pecs_read_file(results, &now, &len, why, sizeof why), PECS_OK);
+        cr_assert_str_eq(now, "{\"previous\": true}\n", "results file changed by a failed run");
+        free(now);
+    }
+}
+
+Test(cli, bad_case_string_and_options)
+{
+    char *out;
+    cr_assert_eq(pecs("run --case 'rope tokens=0'", &out), 2);
+    cr_assert(strstr(out, "key 'tokens': value '0'"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("run --case 'rope' --mode fast", &out), 2);
+    cr_assert(strstr(out, "--mode"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("run --case 'rope' --backend nosuch", &out), 2);
+    cr_assert(strstr(out, "no built-in backend 'nosuch'"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("frobnicate", &out), 2);
+    free(out);
+}
+
+/* Writing results into a directory that does not exist: exit 3, nothing partial left behind. */
+Test(cli, unwritable_results_exit_3)
+{
+    char *out;
+    cr_assert_eq(pecs("run --case 'rope dtype=f32' --out /nonexistent/dir/r.json", &out), 3, "%s", out);
+    cr_assert(strstr(out, "cannot write results"), "%s", out);
+    free(out);
+}
+
+Test(cli, list_and_describe)
+{
+    char *out;
+    cr_assert_eq(pecs("list encodings", &out), 0);
+    for (int i = 0; i < PECS_ENC_COUNT; i++) {
+        const pecs_encoding_info *e = pecs_registry_get((pecs_enc)i);
+        cr_assert(strstr(out, e->id), "%s missing from list", e->id);
+    }
+    cr_assert(strstr(out, "scalar"), "kernels column: %s", out);
+    free(out);
+    cr_assert_eq(pecs("list backends", &out), 0);
+    cr_assert(strstr(out, "scalar"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("list cases suites/smoke.yaml", &out), 0);
+    cr_assert(strstr(out, "rope.yarn factor=16"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("describe rope.yarn", &out), 0);
+    cr_assert(strstr(out, "beta_fast") && strstr(out, "original_max_position") && strstr(out, "source:"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("describe ropee", &out), 2);
+    cr_assert(strstr(out, "did you mean 'rope'"), "%s", out);
+    free(out);
+}
+
+/* eval: the reference on a vendor's dump, the same through a backend, and a schedule alone. */
+Test(cli, eval_npy_reference_backend_and_schedule)
+{
+    enum { T = 3, H = 2, D = 8 };
+    float x[T * H * D];
+    int32_t pos[T] = {0, 5, 70000};
+    for (int i = 0; i < T * H * D; i++)
+        x[i] = (float)sin(0.3 * i);
+    int64_t xs[3] = {T, H, D}, ps[1] = {T};
+    char why[256], args[1024], *out;
+    cr_assert_eq(pecs_npy_write(path_in("x.npy"), PECS_DT_F32, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(path_in("pos.npy"), PECS_DT_I32, 1, ps, pos, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(args, sizeof args, "eval rope --set pairing=half --in x='%s' --in pos='%s' --out out='%s'", path_in("x.npy"),
+             path_in("pos.npy"), path_in("ref.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope --backend scalar --set pairing=half --in x='%s' --in pos='%s' --out out='%s'",
+             path_in("x.npy"), path_in("pos.npy"), path_in("be.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    pecs_npy ref, be;
+    cr_assert_eq(pecs_npy_read(path_in("ref.npy"), 0, &ref, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(path_in("be.npy"), 0, &be, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(ref.dtype, PECS_DT_F64);
+    cr_assert_eq(be.dtype, PECS_DT_F32);
+    cr_assert_eq(ref.ndim, 3);
+    const double *r = ref.data;
+    const float *b = be.data;
+    /* Spot check against a hand rotation: token 1 (pos 5), head 0, pair 0 (channels 0 and 4). */
+    double a = 5.0, c = cos(a), s = sin(a), x0 = x[16], x1 = x[20];
+    cr_assert_float_eq(r[16], x0 * c - x1 * s, 1e-12);
+    cr_assert_float_eq(r[20], x0 * s + x1 * c, 1e-12);
+    for (int i = 0; i < T * H * D; i++)
+        cr_assert_float_eq(b[i], r[i], 1e-6, "element %d", i);
+    pecs_npy_free(&ref);
+    pecs_npy_free(&be);
+    snprintf(args, sizeof args, "eval rope.yarn --set head_dim=128 --set factor=16 --out inv_freq='%s' --out attn='%s'",
+             path_in("inv.npy"), path_in("attn.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    pecs_npy inv, attn;
+    cr_assert_eq(pecs_npy_read(path_in("inv.npy"), 0, &inv, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(path_in("attn.npy"), 0, &attn, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(inv.shape[0], 64);
+    cr_assert_float_eq(((double *)attn.data)[0], 0.1 * log(16.0) + 1.0, 1e-15);
+    cr_assert_float_eq(((double *)inv.data)[0], 1.0, 1e-15); /* pair 0 is extrapolated (ramp) */
+    pecs_npy_free(&inv);
+    pecs_npy_free(&attn);
+    cr_assert_eq(pecs("eval rope --in q=nothere.npy --out out=x.npy", &out), 2);
+    free(out);
+}

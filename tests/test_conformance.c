@@ -1,0 +1,173 @@
+/* tests/test_conformance.c — the conformance runs: the scalar backend passes the smoke suite built in and
+ * as a plugin; broken plugins are caught on every case they break, with a reproducer that replays. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "backends.h"
+#include "results.h"
+#include "runner.h"
+#include "suite.h"
+#include "testutil.h"
+#include "tolerance.h"
+
+typedef struct tally {
+    int n, v[PECS_V_COUNT];
+    int rotate_failed, rotate_total, other_passed, other_total;
+    char first_fail[1024];
+} tally;
+
+/* Run every case of a suite (optionally only those containing `grep`) on a backend. */
+static tally run_suite(const char *backend, const char *suite_rel, const char *grep, const char *extra)
+{
+    char why[1024], path[512], tpath[512];
+    pecs_suite s;
+    pecs_tolerances tols;
+    pecs_loaded_backend lb;
+    tally t;
+    memset(&t, 0, sizeof t);
+    cr_assert_eq(pecs_suite_load(&s, tu_src(path, sizeof path, suite_rel), why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
+                 "%s", why);
+    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s", why);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &tols;
+    for (int i = 0; i < s.n_cases; i++) {
+        if (grep && !strstr(s.cases[i], grep))
+            continue;
+        char spec[2048];
+        snprintf(spec, sizeof spec, "%s%s%s", s.cases[i], extra ? " " : "", extra ? extra : "");
+        pecs_case_result r;
+        pecs_run_case(&lb, spec, &o, &r);
+        t.n++;
+        t.v[r.verdict]++;
+        int rot = !strncmp(s.cases[i], "rope", 4) && strstr(s.cases[i], "check=equivalence");
+        t.rotate_total += rot;
+        t.rotate_failed += rot && r.verdict == PECS_V_FAILED;
+        t.other_total += !rot;
+        t.other_passed += !rot && r.verdict == PECS_V_PASSED;
+        if (r.verdict != PECS_V_PASSED && !t.first_fail[0]) {
+            char *rep = pecs_reproducer(&r, &lb);
+            snprintf(t.first_fail, sizeof t.first_fail, "%s: %s | %s", pecs_verdict_name(r.verdict), r.reason, rep);
+            free(rep);
+        }
+        pecs_case_result_free(&r);
+    }
+    pecs_backend_unload(&lb);
+    pecs_tol_free(&tols);
+    pecs_suite_free(&s);
+    return t;
+}
+
+Test(conformance, scalar_builtin_passes_smoke)
+{
+    tally t = run_suite("scalar", "suites/smoke.yaml", NULL, NULL);
+    cr_assert_gt(t.n, 900);
+    cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%d of %d passed; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
+}
+
+Test(conformance, scalar_plugin_passes_smoke)
+{
+    char path[512];
+    tally t = run_suite(tu_plugin(path, sizeof path, "scalar"), "suites/smoke.yaml", NULL, NULL);
+    cr_assert_gt(t.n, 900);
+    cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%d of %d passed; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
+}
+
+/* A wrong kernel (pairing swapped) fails every rope-family equivalence case and nothing else. */
+Test(conformance, swapped_pairing_is_caught_on_every_rotate_case)
+{
+    char path[512];
+    tally t = run_suite(tu_fixture(path, sizeof path, "swapped"), "suites/smoke.yaml", NULL, NULL);
+    cr_assert_gt(t.rotate_total, 100);
+    cr_assert_eq(t.rotate_failed, t.rotate_total, "%d of %d rotate cases failed", t.rotate_failed, t.rotate_total);
+    cr_assert(strstr(t.first_fail, "pecs run --case '"), "%s", t.first_fail);
+}
+
+/* One element written past the end of "out" fails every case, whatever the form. */
+Test(conformance, stray_write_is_caught_on_every_case)
+{
+    char path[512];
+    tally t = run_suite(tu_fixture(path, sizeof path, "stray"), "suites/smoke.yaml", "check=equivalence", NULL);
+    cr_assert_gt(t.n, 900);
+    cr_assert_eq(t.v[PECS_V_FAILED], t.n, "%d of %d failed", t.v[PECS_V_FAILED], t.n);
+    cr_assert(strstr(t.first_fail, "stray write to out"), "%s", t.first_fail);
+}
+
+Test(conformance, lying_supports_is_an_error_not_a_skip)
+{
+    char path[512];
+    tally t = run_suite(tu_fixture(path, sizeof path, "liar"), "suites/smoke.yaml", "rope dtype=f32 tokens=5", NULL);
+    cr_assert_gt(t.n, 0);
+    cr_assert_eq(t.v[PECS_V_ERROR], t.n);
+    cr_assert(strstr(t.first_fail, "supports() accepted the case"), "%s", t.first_fail);
+}
+
+/* Angles formed in f32 (a common engine shortcut): strict fails it at large positions, compat accepts
+ * it, and its invariance horizon is finite. */
+Test(conformance, f32_angles_fail_strict_pass_compat)
+{
+    char path[512];
+    tally strict = run_suite(tu_fixture(path, sizeof path, "f32angle"), "suites/smoke.yaml",
+                             "rope dtype=f32 tokens=16 heads=32 head_dim=128 layout=thd view=contiguous positions=contig@65536", NULL);
+    cr_assert_gt(strict.n, 0);
+    cr_assert_eq(strict.v[PECS_V_FAILED], strict.n, "%s", strict.first_fail);
+    tally compat = run_suite(path, "suites/smoke.yaml",
+                             "rope dtype=f32 tokens=16 heads=32 head_dim=128 layout=thd view=contiguous positions=contig@65536",
+                             "profile=compat");
+    cr_assert_eq(compat.v[PECS_V_PASSED], compat.n, "%s", compat.first_fail);
+}
+
+static pecs_case_result invariance_of(const char *backend, const char *spec)
+{
+    char why[512], tpath[512];
+    pecs_tolerances tols;
+    pecs_loaded_backend lb;
+    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK);
+    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s", why);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &tols;
+    pecs_case_result r;
+    pecs_run_case(&lb, spec, &o, &r);
+    pecs_backend_unload(&lb);
+    pecs_tol_free(&tols);
+    return r;
+}
+
+/* The reference itself holds invariance to ~1e-12 over the whole sweep, for rope and yarn. */
+Test(conformance, reference_is_invariant_to_1e_12)
+{
+    static const char *const specs[] = {"rope dtype=f32 tokens=5 heads=3 head_dim=64 check=invariance",
+                                        "rope.yarn factor=16 original_max_position=64 dtype=f32 tokens=5 heads=3 head_dim=64 check=invariance pairing=half",
+                                        "alibi dtype=f32 tokens=6 keys=9 heads=12 check=invariance"};
+    for (int k = 0; k < 3; k++) {
+        pecs_case_result r = invariance_of("scalar", specs[k]);
+        cr_assert(r.has_inv, "%s: %s", specs[k], r.reason);
+        for (int i = 0; i < r.inv.n; i++)
+            cr_assert_leq(r.inv.ref_drift[i], 1e-12, "%s shift %lld: reference drift %g", specs[k],
+                          (long long)r.inv.shift[i], r.inv.ref_drift[i]);
+        cr_assert_eq(r.verdict, PECS_V_PASSED, "%s", r.reason);
+        cr_assert(r.inv.horizon_full);
+        pecs_case_result_free(&r);
+    }
+}
+
+/* The negative control: sinusoidal embeddings are reported as NOT invariant (PASSED means "the check
+ * saw it"); an encoding expected to be invariant with a finite horizon FAILS. */
+Test(conformance, sinusoidal_is_reported_not_invariant)
+{
+    pecs_case_result r = invariance_of("scalar", "sinusoidal dtype=f32 tokens=9 head_dim=16 check=invariance");
+    cr_assert_eq(r.verdict, PECS_V_PASSED, "%s", r.reason);
+    cr_assert(strstr(r.reason, "not invariant"), "%s", r.reason);
+    cr_assert_gt(r.inv.drift[1], 1e-2);
+    cr_assert_gt(r.inv.ref_drift[1], 1e-2);
+    cr_assert_eq(r.inv.horizon, 0);
+    pecs_case_result_free(&r);
+    char path[512];
+    r = invariance_of(tu_fixture(path, sizeof path, "f32angle"), "rope dtype=f32 tokens=5 heads=3 head_dim=64 check=invariance");
+    cr_assert_eq(r.verdict, PECS_V_FAILED, "%s", r.reason);
+    cr_assert_lt(r.inv.horizon, 65536);
+    cr_assert_geq(r.inv.horizon, 1);
+    pecs_case_result_free(&r);
+}
