@@ -174,7 +174,7 @@ test: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/results
-	$(BUILD)/pecs run suites/smoke.yaml --backend all --mode all --out $(BUILD)/results/smoke.json
+	$(BUILD)/pecs run suites/smoke.yaml --backend all --mode all --min-time 0.01 --out $(BUILD)/results/smoke.json
 
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -31,13 +31,33 @@ static pecs_status bad(char *why, size_t n, const char *key, const char *v, cons
     return PECS_INVALID;
 }
 
-static int choice_index(const char *v, const char *const *names, int count)
+/* Index of v among names[0..count-1]; else an error listing the choices. */
+static pecs_status set_choice(const char *key, const char *v, const char *const *names, int count, int *out, char *why,
+                              size_t n)
 {
     for (int i = 0; i < count; i++)
-        if (strcmp(v, names[i]) == 0)
-            return i;
-    return -1;
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return PECS_OK;
+        }
+    char msg[160] = "is not one of ";
+    for (int i = 0; i < count; i++) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "%s%s", i ? ", " : "", names[i]);
+    }
+    return bad(why, n, key, v, msg);
 }
+
+/* Setter and formatter of a knob whose values are names[] and whose field holds the index (or maps it). */
+#define CHOICE_KNOB(knob, field, type, names, count, map)                                   \
+    static pecs_status set_##knob(pecs_case *c, const char *v, char *why, size_t n)         \
+    {                                                                                       \
+        int i = 0;                                                                          \
+        pecs_status st = set_choice(#knob, v, names, count, &i, why, n);                    \
+        if (st == PECS_OK)                                                                  \
+            c->field = (type)map(i);                                                        \
+        return st;                                                                          \
+    }
 
 static pecs_status set_int(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *why, size_t n)
 {
@@ -63,14 +83,14 @@ const char *pecs_layout_name(pecs_layout l) { return LAYOUTS[l]; }
 const char *pecs_view_name(pecs_view v) { return VIEWS[v]; }
 const char *pecs_check_name(pecs_check k) { return CHECKS[k]; }
 
-static pecs_status set_dtype(pecs_case *c, const char *v, char *why, size_t n)
-{
-    int i = choice_index(v, DTYPES, 4);
-    if (i < 0)
-        return bad(why, n, "dtype", v, "is not one of f64, f32, f16, bf16");
-    c->dtype = (pecs_dtype)i; /* DTYPES follows the pecs_dtype order */
-    return PECS_OK;
-}
+#define SAME(i) (i)
+#define POS_DTYPE_OF(i) POS_DTYPE_VALUES[i]
+CHOICE_KNOB(dtype, dtype, pecs_dtype, DTYPES, 4, SAME) /* DTYPES follows the pecs_dtype order */
+CHOICE_KNOB(layout, layout, pecs_layout, LAYOUTS, 2, SAME)
+CHOICE_KNOB(view, view, pecs_view, VIEWS, 3, SAME)
+CHOICE_KNOB(pos_dtype, pos_dtype, pecs_dtype, POS_DTYPES, 3, POS_DTYPE_OF)
+CHOICE_KNOB(check, check, pecs_check, CHECKS, 2, SAME)
+
 static void fmt_dtype(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, pecs_dtype_name(c->dtype)); }
 
 static pecs_status set_tokens(pecs_case *c, const char *v, char *why, size_t n)
@@ -97,24 +117,8 @@ static pecs_status set_keys(pecs_case *c, const char *v, char *why, size_t n)
 }
 static void fmt_keys(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%lld", (long long)pecs_case_keys(c)); }
 
-static pecs_status set_layout(pecs_case *c, const char *v, char *why, size_t n)
-{
-    int i = choice_index(v, LAYOUTS, 2);
-    if (i < 0)
-        return bad(why, n, "layout", v, "is not one of thd, htd");
-    c->layout = (pecs_layout)i;
-    return PECS_OK;
-}
 static void fmt_layout(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, LAYOUTS[c->layout]); }
 
-static pecs_status set_view(pecs_case *c, const char *v, char *why, size_t n)
-{
-    int i = choice_index(v, VIEWS, 3);
-    if (i < 0)
-        return bad(why, n, "view", v, "is not one of contiguous, strided, inplace");
-    c->view = (pecs_view)i;
-    return PECS_OK;
-}
 static void fmt_view(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, VIEWS[c->view]); }
 
 /* positions: contig[@offset] | random[@bound] | decode@position */
@@ -142,14 +146,6 @@ static void fmt_positions(const pecs_case *c, pecs_sb *b)
     pecs_sb_addf(b, "%s@%lld", POS_KINDS[c->pos_kind], (long long)c->pos_arg);
 }
 
-static pecs_status set_pos_dtype(pecs_case *c, const char *v, char *why, size_t n)
-{
-    int i = choice_index(v, POS_DTYPES, 3);
-    if (i < 0)
-        return bad(why, n, "pos_dtype", v, "is not one of i32, i64, f64");
-    c->pos_dtype = POS_DTYPE_VALUES[i];
-    return PECS_OK;
-}
 static void fmt_pos_dtype(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, pecs_dtype_name(c->pos_dtype)); }
 
 static pecs_status set_seed(pecs_case *c, const char *v, char *why, size_t n)
@@ -161,14 +157,6 @@ static pecs_status set_seed(pecs_case *c, const char *v, char *why, size_t n)
 }
 static void fmt_seed(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%llu", (unsigned long long)c->seed); }
 
-static pecs_status set_check(pecs_case *c, const char *v, char *why, size_t n)
-{
-    int i = choice_index(v, CHECKS, 2);
-    if (i < 0)
-        return bad(why, n, "check", v, "is not one of equivalence, invariance");
-    c->check = (pecs_check)i;
-    return PECS_OK;
-}
 static void fmt_check(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, CHECKS[c->check]); }
 
 static pecs_status set_shifts(pecs_case *c, const char *v, char *why, size_t n)

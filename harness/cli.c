@@ -152,7 +152,7 @@ typedef struct table_row {
     int count[PECS_V_COUNT];
     double worst_abs, worst_nmse, best_gbps;
     int64_t min_horizon;
-    int has_inv;
+    int has_inv, has_metrics;
 } table_row;
 
 static const char *field(const char *case_str, const char *key, char *buf, size_t n)
@@ -197,6 +197,7 @@ static void print_table(const pecs_case_result *r, int n)
         table_row *t = &rows[k];
         t->count[r[i].verdict]++;
         if (r[i].has_metrics) {
+            t->has_metrics = 1;
             t->worst_abs = fmax(t->worst_abs, r[i].metrics.max_abs);
             t->worst_nmse = fmax(t->worst_nmse, r[i].metrics.nmse);
         }
@@ -212,14 +213,18 @@ static void print_table(const pecs_case_result *r, int n)
            "fail", "skip", "err", "max_abs", "max_nmse", "horizon", "best GB/s");
     for (int k = 0; k < nr; k++) {
         table_row *t = &rows[k];
-        char hz[24] = "-", gb[24] = "-";
+        char hz[24] = "-", gb[24] = "-", ab[24] = "-", nm[24] = "-";
+        if (t->has_metrics) {
+            snprintf(ab, sizeof ab, "%.2e", t->worst_abs);
+            snprintf(nm, sizeof nm, "%.2e", t->worst_nmse);
+        }
         if (t->has_inv)
             snprintf(hz, sizeof hz, "%lld", (long long)t->min_horizon);
         if (t->best_gbps > 0)
             snprintf(gb, sizeof gb, "%.2f", t->best_gbps);
-        printf("%-8s %-18s %-5s %-11s %5d %5d %5d %5d  %-9.2e %-9.2e %-9s %s\n", t->backend, t->enc, t->dtype, t->check,
+        printf("%-8s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", t->backend, t->enc, t->dtype, t->check,
                t->count[PECS_V_PASSED], t->count[PECS_V_FAILED], t->count[PECS_V_SKIPPED],
-               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED], t->worst_abs, t->worst_nmse, hz, gb);
+               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED], ab, nm, hz, gb);
     }
     free(rows);
 }
