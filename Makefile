@@ -182,10 +182,12 @@ sanitize: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pecs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/lib/pecs
+	  $(DESTDIR)$(PREFIX)/lib/pecs $(DESTDIR)$(PREFIX)/share/pecs/configs $(DESTDIR)$(PREFIX)/share/pecs/suites
 	install -m 755 $(BUILD)/pecs $(DESTDIR)$(PREFIX)/bin/pecs
 	install -m 644 include/pecs/*.h include/pecs/*.def $(DESTDIR)$(PREFIX)/include/pecs/
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pecs/
+	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/configs/
+	install -m 644 suites/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/suites/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pecs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pecs.pc
 
 showconfig:

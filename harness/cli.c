@@ -138,7 +138,7 @@ static void print_result(const pecs_case_result *r, const pecs_loaded_backend *l
     if (r->perf.done)
         printf("           %.3g s median (%d reps%s), %.3g GB/s, %.3g tokens/s\n", r->perf.median_s, r->perf.reps,
                r->perf.noisy ? ", noisy" : "", r->perf.gbytes_per_s, r->perf.tokens_per_s);
-    if (r->verdict != PECS_V_PASSED) {
+    {
         char *rep = pecs_reproducer(r, lb);
         printf("           reproduce: %s\n", rep ? rep : "?");
         free(rep);

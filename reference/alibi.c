@@ -4,6 +4,9 @@
  * -m * (i - j) added to q_i . k_j, head-specific slopes a geometric sequence starting at 2^(-8/n) with
  * ratio 2^(-8/n); the authors' get_slopes (ofirpress/attention_with_linear_biases, verified verbatim via
  * public copies): for n not a power of two, slopes(P) + slopes(2P)[0::2][:n-P] with P = 2^floor(log2 n);
+ * re-read 2026-11 through a public copy that cites ofirpress/attention_with_linear_biases
+ * fairseq/models/transformer.py (get_slopes_power_of_2: start = 2^(-2^-(log2 n - 3)), ratio = start) and
+ * BLOOM's build_alibi_tensor (extra powers 1, 3, 5, ... of 2^(-8/(2P))), which agree;
  * ggml soft_max_ext generalises 8 to max_bias (m0 = 2^(-max_bias/P), m1 = 2^(-max_bias/(2P))).
  * The authors' code adds +m*j (key index only), equal after softmax only: that variant is a separate
  * parameter of the T1 completion issue. The bias is defined for every (i, j); masking is a separate form.

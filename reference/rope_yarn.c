@@ -7,7 +7,11 @@
  *   HuggingFace transformers modeling_rope_utils._compute_yarn_parameters (find_correction_dim,
  *     find_correction_range with floor/ceil and clamp to [0, dim-1], linear_ramp_factor with +0.001 when
  *     min == max, inv_freq = interp * (1 - extrap_w) + extrap * extrap_w, get_mscale);
- *   ggml rope_yarn / ggml_rope_yarn_corr_dims (same bounds; equal for integer low < high).
+ *   ggml rope_yarn / ggml_rope_yarn_corr_dims (same bounds; equal for integer low < high);
+ *   re-read 2026-11 through public copies of vLLM's rotary embedding (_yarn_find_correction_dim,
+ *     _yarn_find_correction_range: floor/ceil then max(low,0), min(high,dim-1); _yarn_linear_ramp_mask:
+ *     +0.001 when equal, clamp((arange(dim)-low)/(high-low), 0, 1); _yarn_get_mscale: 0.1*m*ln(s)+1 for
+ *     s > 1) — identical to the HF functions above.
  * Conventions fixed here (parameters in include/pecs/encodings.def):
  *   corr(n)  = R * ln(L / (n * 2 pi)) / (2 ln base)      L = original_max_position
  *   low      = max(floor(corr(beta_fast)), 0),   high = min(ceil(corr(beta_slow)), R - 1)
