@@ -134,7 +134,9 @@ static pecs_status set_positions(pecs_case *c, const char *v, char *why, size_t 
         return bad(why, n, "positions", v, "is not contig[@offset], random[@bound] or decode@position");
     int64_t arg = kind == PECS_POS_RANDOM ? INT64_C(1) << 20 : 0;
     if (at && (!pecs_parse_i64(at + 1, &arg) || arg < (kind == PECS_POS_RANDOM ? 1 : 0) || arg > MAX_POSITION))
-        return bad(why, n, "positions", v, "has an offset/bound that is not an integer in [0, 2^50]");
+        return bad(why, n, "positions", v,
+                   kind == PECS_POS_RANDOM ? "has a bound that is not an integer in [1, 2^50]"
+                                           : "has a position that is not an integer in [0, 2^50]");
     if (kind == PECS_POS_DECODE && !at)
         return bad(why, n, "positions", v, "needs the decode position: decode@N");
     c->pos_kind = (pecs_pos_kind)kind;
@@ -152,7 +154,8 @@ static pecs_status set_seed(pecs_case *c, const char *v, char *why, size_t n)
 {
     int64_t s = 0;
     pecs_status st = set_int("seed", v, 0, INT64_MAX, &s, why, n);
-    c->seed = (uint64_t)s;
+    if (st == PECS_OK)
+        c->seed = (uint64_t)s;
     return st;
 }
 static void fmt_seed(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%llu", (unsigned long long)c->seed); }
@@ -285,12 +288,14 @@ static pecs_status parse_real_in(const pecs_param_schema *s, const char *txt, co
                                  size_t n)
 {
     char msg[128], lo[32], hi[32];
-    if (!pecs_parse_f64(txt, x) || *x < s->lo || *x > s->hi) {
-        snprintf(msg, sizeof msg, "must be %s in [%s, %s]", s->type == PECS_PARAM_REAL_LIST ? "a list of numbers" : "a number",
-                 pecs_fmt_real(s->lo, lo, sizeof lo), pecs_fmt_real(s->hi, hi, sizeof hi));
-        return bad(why, n, s->name, whole, msg);
+    double v;
+    if (pecs_parse_f64(txt, &v) && v >= s->lo && v <= s->hi) {
+        *x = v;
+        return PECS_OK;
     }
-    return PECS_OK;
+    snprintf(msg, sizeof msg, "must be %s in [%s, %s]", s->type == PECS_PARAM_REAL_LIST ? "a list of numbers" : "a number",
+             pecs_fmt_real(s->lo, lo, sizeof lo), pecs_fmt_real(s->hi, hi, sizeof hi));
+    return bad(why, n, s->name, whole, msg);
 }
 
 static pecs_status param_set(pecs_case *c, int idx, const pecs_param_schema *s, const char *v, char *why, size_t n)
@@ -465,21 +470,25 @@ int64_t pecs_case_tokens(const pecs_case *c) { return c->pos_kind == PECS_POS_DE
 
 int64_t pecs_case_keys(const pecs_case *c) { return c->keys ? c->keys : c->tokens; }
 
-int64_t pecs_case_out_elems(const pecs_case *c)
+/* Products in double: a case is validated before anything multiplies its sizes in int64, so absurd
+ * knobs are reported by the memory cap instead of wrapping around. */
+static double out_elems_d(const pecs_case *c)
 {
-    int64_t T = pecs_case_tokens(c);
+    double T = (double)pecs_case_tokens(c);
     switch (c->enc->form) {
-    case PECS_FORM_ROTATE: return T * c->heads * c->head_dim;
-    case PECS_FORM_BIAS: return c->heads * T * pecs_case_keys(c);
-    default: return T * c->head_dim;
+    case PECS_FORM_ROTATE: return T * (double)c->heads * (double)c->head_dim;
+    case PECS_FORM_BIAS: return (double)c->heads * T * (double)pecs_case_keys(c);
+    default: return T * (double)c->head_dim;
     }
 }
 
+int64_t pecs_case_out_elems(const pecs_case *c) { return (int64_t)out_elems_d(c); }
+
 double pecs_case_bytes(const pecs_case *c)
 {
-    double elems = (double)pecs_case_out_elems(c);
     double pos = (double)(pecs_case_tokens(c) + (c->enc->form == PECS_FORM_BIAS ? pecs_case_keys(c) : 0));
-    return (c->enc->reads + 1.0) * elems * (double)pecs_dtype_size(c->dtype) + pos * (double)pecs_dtype_size(c->pos_dtype);
+    return (c->enc->reads + 1.0) * out_elems_d(c) * (double)pecs_dtype_size(c->dtype) +
+           pos * (double)pecs_dtype_size(c->pos_dtype);
 }
 
 /* ---- validation ------------------------------------------------------------------------------------ */
@@ -500,6 +509,13 @@ static int64_t max_position(const pecs_case *c)
 pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
 {
     pecs_form form = c->enc->form;
+    double bytes = pecs_case_bytes(c) * (c->check == PECS_CHECK_INVARIANCE ? 4.0 : 3.0) +
+                   out_elems_d(c) * 16.0; /* inputs, outputs, double copies */
+    if (bytes > (double)MAX_CASE_BYTES) {
+        snprintf(why, why_len, "case needs about %.0f MiB of buffers, over the %lld MiB cap", bytes / 1048576.0,
+                 (long long)(MAX_CASE_BYTES >> 20));
+        return PECS_LIMIT;
+    }
     if (form != PECS_FORM_ROTATE && c->layout != PECS_LAYOUT_THD) {
         snprintf(why, why_len, "key 'layout': value 'htd' applies to rotate-form encodings only ('%s' is %s)",
                  c->enc->id, pecs_form_name(form));
@@ -525,13 +541,6 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
             (double)(1 << 22)) {
         snprintf(why, why_len, "key 'tokens': invariance forms heads x tokens^2 logits; %lld tokens x %lld heads is "
                  "over the 2^22 cap", (long long)pecs_case_tokens(c), (long long)c->heads);
-        return PECS_LIMIT;
-    }
-    double bytes = pecs_case_bytes(c) * (c->check == PECS_CHECK_INVARIANCE ? 4.0 : 3.0) +
-                   (double)pecs_case_out_elems(c) * 16.0; /* inputs, outputs, double copies */
-    if (bytes > (double)MAX_CASE_BYTES) {
-        snprintf(why, why_len, "case needs about %.0f MiB of buffers, over the %lld MiB cap", bytes / 1048576.0,
-                 (long long)(MAX_CASE_BYTES >> 20));
         return PECS_LIMIT;
     }
     /* Cross-parameter rules live with the mathematics: evaluate the reference once. */

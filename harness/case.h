@@ -71,7 +71,7 @@ void pecs_case_free(pecs_case *c);
 pecs_status pecs_case_copy(pecs_case *dst, const pecs_case *src);
 
 /* Set one knob (generic or encoding parameter) from its text value. On error writes e.g.
- *   key 'tokens': value '-4' must be an integer in [1, 1048576]
+ *   key 'tokens': value '-4' must be an integer in [1, 16777216]
  * (the caller prefixes the location). `encoding` and `shape` are not knobs of a case. */
 pecs_status pecs_case_set(pecs_case *c, const char *key, const char *value, char *why, size_t why_len);
 /* 1 if `key` names a knob some case may take (generic or any encoding's parameter). */

@@ -23,7 +23,7 @@ enum { LEVEL_DEFAULTS = 0, LEVEL_PRESET = 1, LEVEL_SETS = 2, LEVEL_TOLERANCES = 
 typedef struct named {
     const char *name;
     pecs_yaml *y;
-    yaml_node_t *node;
+    yaml_node_t *node, *key;
 } named;
 
 typedef struct axis_val {
@@ -47,6 +47,7 @@ typedef struct loader {
     int n_shapes, n_sets;
     char *stack[MAX_DEPTH];
     int depth;
+    char *real[MAX_DOCS];     /* resolved path of every loaded file: the identity for "already loaded" */
     char **table; /* dedupe: open addressing over s->cases strings */
     size_t table_cap;
     char *why;
@@ -191,7 +192,7 @@ static pecs_status add_named(loader *L, named *arr, int *count, pecs_yaml *y, ya
         for (int i = 0; i < *count; i++)
             if (!strcmp(arr[i].name, name)) {
                 char where[512];
-                pecs_yaml_where(arr[i].y, arr[i].node, where, sizeof where);
+                pecs_yaml_where(arr[i].y, arr[i].key, where, sizeof where);
                 return pecs_yaml_error(y, kn, L->why, L->why_len, "%s '%s' is already defined at %s", what, name, where);
             }
         if (*count == MAX_NAMED)
@@ -208,7 +209,7 @@ static pecs_status add_named(loader *L, named *arr, int *count, pecs_yaml *y, ya
                 return pecs_yaml_error(y, qv, L->why, L->why_len, "shape '%s': key '%s' must have one value, found %s",
                                        name, pecs_yaml_str(qk), pecs_yaml_kind(qv));
         }
-        arr[*count] = (named){name, y, vn};
+        arr[*count] = (named){name, y, vn, kn};
         (*count)++;
     }
     return PECS_OK;
@@ -260,9 +261,9 @@ static pecs_status load_file(loader *L, const char *path, int is_main, pecs_yaml
     for (int i = 0; i < L->depth; i++)
         if (!strcmp(L->stack[i], real))
             return pecs_yaml_error(from, from_node, L->why, L->why_len, "include cycle: '%s' includes itself", pecs_yaml_str(from_node));
-    for (int i = 0; i < L->s->n_files; i++)
-        if (!strcmp(L->s->files[i].path, path))
-            return PECS_OK; /* already loaded through another include */
+    for (int i = 0; i < L->n_docs; i++)
+        if (!strcmp(L->real[i], real))
+            return PECS_OK; /* already loaded through another include (or another spelling of it) */
     if (L->n_docs == MAX_DOCS || L->depth == MAX_DEPTH)
         return pecs_yaml_error(from, from_node, L->why, L->why_len, "too many or too deeply nested includes");
     pecs_yaml *y = calloc(1, sizeof *y);
@@ -273,7 +274,10 @@ static pecs_status load_file(loader *L, const char *path, int is_main, pecs_yaml
         free(y);
         return st;
     }
+    L->real[L->n_docs] = pecs_strdup(real);
     L->docs[L->n_docs++] = y;
+    if (!L->real[L->n_docs - 1])
+        return PECS_NOMEM;
     pecs_suite_file *f = realloc(L->s->files, (size_t)(L->s->n_files + 1) * sizeof *f);
     if (!f)
         return PECS_NOMEM;
@@ -413,7 +417,7 @@ static const named *find_named(const named *arr, int n, const char *name)
     return NULL;
 }
 
-static pecs_status apply_tolerances(loader *L, pecs_case *c, pecs_yaml *y, yaml_node_t *tols)
+static pecs_status apply_tolerances(loader *L, pecs_case *c, pecs_yaml *y, yaml_node_t *tols, const axis *axes, int n)
 {
     yaml_node_t *row = pecs_yaml_get(y, pecs_yaml_get(y, tols, c->enc->id), pecs_dtype_name(c->dtype));
     if (!row)
@@ -421,6 +425,11 @@ static pecs_status apply_tolerances(loader *L, pecs_case *c, pecs_yaml *y, yaml_
     for (yaml_node_pair_t *p = row->data.mapping.pairs.start; p < row->data.mapping.pairs.top; p++) {
         char key[64];
         snprintf(key, sizeof key, "tol_%s", pecs_yaml_str(pecs_yaml_node(y, p->key)));
+        int overridden = 0;
+        for (int i = 0; i < n; i++)
+            overridden |= axes[i].level == LEVEL_CASE && !strcmp(axes[i].key, key);
+        if (overridden)
+            continue;
         yaml_node_t *v = pecs_yaml_node(y, p->value);
         pecs_status st = apply(L, c, y, key, pecs_yaml_str(v) ? pecs_yaml_str(v) : "", v, LEVEL_TOLERANCES);
         if (st != PECS_OK)
@@ -450,6 +459,11 @@ static pecs_status validate_tolerances(loader *L, pecs_yaml *y, yaml_node_t *tol
                 if (!pecs_case_is_known_key(key))
                     return pecs_yaml_error(y, pecs_yaml_node(y, r->key), L->why, L->why_len,
                                            "tolerances: unknown metric '%s'", key + 4);
+                yaml_node_t *vn = pecs_yaml_node(y, r->value);
+                double x;
+                if (!pecs_parse_f64(pecs_yaml_str(vn), &x) || x < 0)
+                    return pecs_yaml_error(y, vn, L->why, L->why_len, "tolerances: key '%s': value '%s' must be a finite number >= 0",
+                                           key + 4, pecs_yaml_str(vn) ? pecs_yaml_str(vn) : pecs_yaml_kind(vn));
             }
         }
         if (st != PECS_OK)
@@ -533,14 +547,15 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
                     free(text);
                 }
             }
-            if (level == LEVEL_TOLERANCES && tols)
-                st = apply_tolerances(L, &c, L->docs[0], tols);
             for (int i = 0; i < n && st == PECS_OK; i++) {
                 if (axes[i].level != level || i == enc_axis || i == shape_axis)
                     continue;
                 st = apply(L, &c, axes[i].y, axes[i].key, axes[i].vals[idx[i]].text, axes[i].vals[idx[i]].node, level);
             }
         }
+        /* Suite tolerances last, once the dtype is final; the case entry's own tol_* keys still win. */
+        if (st == PECS_OK && tols)
+            st = apply_tolerances(L, &c, L->docs[0], tols, axes, n);
         if (st != PECS_OK)
             goto cleanup;
         char msg[768];
@@ -598,9 +613,15 @@ pecs_status pecs_suite_load(pecs_suite *s, const char *path, char *why, size_t w
             st = pecs_yaml_error(y, defaults, why, why_len, "'defaults' must be a mapping of keys");
             goto cleanup;
         }
-        for (yaml_node_pair_t *p = defaults->data.mapping.pairs.start; p < defaults->data.mapping.pairs.top; p++)
-            if ((st = check_knob_key(&L, y, pecs_yaml_node(y, p->key), 1)) != PECS_OK)
+        for (yaml_node_pair_t *p = defaults->data.mapping.pairs.start; p < defaults->data.mapping.pairs.top; p++) {
+            yaml_node_t *kn = pecs_yaml_node(y, p->key);
+            if (pecs_yaml_str(kn) && !strcmp(pecs_yaml_str(kn), "use")) {
+                st = pecs_yaml_error(y, kn, why, why_len, "key 'use' belongs in a case entry, not in 'defaults'");
                 goto cleanup;
+            }
+            if ((st = check_knob_key(&L, y, kn, 1)) != PECS_OK)
+                goto cleanup;
+        }
     }
     if (tols && (st = validate_tolerances(&L, y, tols)) != PECS_OK)
         goto cleanup;
@@ -615,6 +636,7 @@ cleanup:
     for (int i = 0; i < L.n_docs; i++) {
         pecs_yaml_free(L.docs[i]);
         free(L.docs[i]);
+        free(L.real[i]);
     }
     free(L.table);
     if (st != PECS_OK)
