@@ -33,7 +33,7 @@ typedef enum pecs_check { PECS_CHECK_EQUIVALENCE, PECS_CHECK_INVARIANCE } pecs_c
     X(nmse, "normalised mean squared error sum((a-e)^2)/sum(e^2)")                                       \
     X(ulp, "largest distance in units in the last place of the output dtype (0 = not checked)")           \
     X(pos_abs, "extra absolute error allowed per unit of |position| (compat profile)")                   \
-    X(drift, "invariance: logit drift allowed, relative to sum |q||k| (or |B| for bias)")
+    X(drift, "invariance: logit drift allowed, relative to max|q'|*max|k'| (bias: max|B|)")
 
 typedef struct pecs_tol {
 #define PECS_X_(name, doc) double name;

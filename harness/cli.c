@@ -11,6 +11,8 @@
 
 #include "backends.h"
 #include "case.h"
+#include "gen.h"
+#include "instance.h"
 #include "machine.h"
 #include "npy.h"
 #include "reference.h"
@@ -229,12 +231,23 @@ static void print_table(const pecs_case_result *r, int n)
     free(rows);
 }
 
+/* The command line as a shell would need it to run it again: words with anything but safe characters are
+ * single-quoted ('\'' for a quote inside). */
 static char *join_args(int argc, char **argv)
 {
     pecs_sb b = {0};
     pecs_sb_adds(&b, "pecs");
-    for (int i = 0; i < argc; i++)
-        pecs_sb_addf(&b, " %s", argv[i]);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (*a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%") == strlen(a)) {
+            pecs_sb_addf(&b, " %s", a);
+            continue;
+        }
+        pecs_sb_adds(&b, " '");
+        for (; *a; a++)
+            pecs_sb_adds(&b, *a == '\'' ? "'\\''" : (char[2]){*a, 0});
+        pecs_sb_adds(&b, "'");
+    }
     return pecs_sb_take(&b);
 }
 
@@ -363,7 +376,7 @@ static int cmd_run(int argc, char **argv)
     pecs_case_result *results = NULL;
     pecs_tolerances tols;
     int have_tols = 0;
-    char *command = join_args(argc - 1, argv + 1);
+    char *command = join_args(argc, argv);
     pecs_run_meta meta = {0};
     pecs_utc_iso(meta.started);
 
@@ -415,6 +428,7 @@ static int cmd_run(int argc, char **argv)
     for (int b = 0; b < n_loaded; b++)
         for (int k = 0; k < n_cases; k++) {
             pecs_run_case(&lbs[b], cases[k], &o, &results[n_results]);
+            results[n_results].backend_slot = b;
             print_result(&results[n_results], &lbs[b], cfg.verbose);
             fflush(stdout);
             n_results++;
@@ -475,7 +489,7 @@ static const char LIST_HELP[] =
     "  backends    the built-in backends (plugins are given by path to --backend)\n"
     "  cases       expand suites into their canonical case strings (validates the suites; runs nothing)\n";
 
-/* Built-in backends that accept a default-shaped case of this encoding. */
+/* Built-in backends that accept a default case of this encoding (asked with real tensors, as in a run). */
 static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
 {
     buf[0] = '\0';
@@ -483,18 +497,22 @@ static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
     snprintf(names, sizeof names, "%s", pecs_builtin_list());
     char *save = NULL;
     size_t off = 0;
-    for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        pecs_loaded_backend lb;
-        pecs_case c;
-        if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK || pecs_case_init(&c, e) != PECS_OK)
-            continue;
-        pecs_problem p = {.struct_size = sizeof p, .encoding = e->id, .form = e->form, .dtype = PECS_DT_F32,
-                          .params = c.params, .n_params = c.n_params};
-        if (lb.b->supports(lb.b->ctx, &p, why, sizeof why) && off < n)
-            off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", tok);
-        pecs_case_free(&c);
-        pecs_backend_unload(&lb);
+    pecs_case c;
+    pecs_instance in;
+    if (pecs_case_init(&c, e) != PECS_OK)
+        return;
+    if (pecs_instance_create(&in, &c, 0, PECS_STREAM_X, why, sizeof why) == PECS_OK) {
+        for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            pecs_loaded_backend lb;
+            if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK)
+                continue;
+            if (lb.b->supports(lb.b->ctx, &in.problem, why, sizeof why) && off < n)
+                off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", tok);
+            pecs_backend_unload(&lb);
+        }
+        pecs_instance_free(&in);
     }
+    pecs_case_free(&c);
     if (!buf[0])
         snprintf(buf, n, "-");
 }

@@ -37,6 +37,7 @@ static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int n
 static void buf_free(pecs_buf *b)
 {
     free(b->raw);
+    free(b->snap);
     memset(b, 0, sizeof *b);
 }
 
@@ -119,6 +120,16 @@ static pecs_status make_positions(pecs_buf *b, const char *name, const pecs_case
     return PECS_OK;
 }
 
+static pecs_status snapshot(pecs_buf *b)
+{
+    if (!b->raw)
+        return PECS_OK;
+    if (!b->snap && !(b->snap = malloc(b->raw_len)))
+        return PECS_NOMEM;
+    memcpy(b->snap, b->raw, b->raw_len);
+    return PECS_OK;
+}
+
 pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why,
                                  size_t why_len)
 {
@@ -180,6 +191,9 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
         .n_threads = 0,
     };
     pecs_instance_reset(in);
+    if ((c->view != PECS_VIEW_INPLACE && (st = snapshot(&in->x)) != PECS_OK) || (st = snapshot(&in->pos)) != PECS_OK ||
+        (st = snapshot(&in->qpos)) != PECS_OK || (st = snapshot(&in->kpos)) != PECS_OK)
+        goto fail;
     return PECS_OK;
 fail:
     pecs_instance_free(in);
@@ -274,6 +288,15 @@ static int buf_guards_ok(const pecs_buf *b, const char *name, char *why, size_t 
 {
     if (!b->raw)
         return 1;
+    if (b->snap) { /* an input: nothing may change */
+        for (size_t i = 0; i < b->raw_len; i++)
+            if (b->raw[i] != b->snap[i]) {
+                long off = (long)i - PECS_GUARD_BYTES;
+                snprintf(why, why_len, "the kernel wrote into its input %s at byte offset %ld", name, off);
+                return 0;
+            }
+        return 1;
+    }
     size_t span = b->raw_len - 2 * PECS_GUARD_BYTES;
     unsigned char *mask = calloc(span ? span : 1, 1);
     if (!mask) {

@@ -8,6 +8,9 @@
  * that is not a logical element — both guards and the gaps of a padded (strided) view — must still be
  * the canary; a stray write fails the case with its byte offset.
  *
+ * Inputs (x when not in place, positions) are snapshotted after generation: a kernel that writes into
+ * its inputs fails the case as well.
+ *
  * Views: layout thd stores x/out as [T][H][D]; htd as [H][T][D] (the view's shape stays [T,H,D]);
  * view=strided pads every innermost row by 3 elements (odd on purpose: misaligned rows);
  * view=inplace makes "out" the same buffer as "x".
@@ -24,7 +27,8 @@
 typedef struct pecs_buf {
     unsigned char *raw;
     size_t raw_len;
-    pecs_tensor t;  /* t.data = raw + PECS_GUARD_BYTES */
+    pecs_tensor t;        /* t.data = raw + PECS_GUARD_BYTES */
+    unsigned char *snap;  /* inputs: a copy of raw; the kernel must leave every byte as it was */
 } pecs_buf;
 
 typedef struct pecs_instance {

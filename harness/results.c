@@ -59,12 +59,9 @@ static json_t *perf_json(const pecs_perf *p)
                      num(p->timer_res_s), "noisy", p->noisy, "counters", "status", p->counters);
 }
 
-static const pecs_loaded_backend *backend_of(const pecs_run_meta *m, const char *name)
+static const pecs_loaded_backend *backend_of(const pecs_run_meta *m, int slot)
 {
-    for (int i = 0; i < m->n_backends; i++)
-        if (!strcmp(m->backends[i].b->name, name))
-            return &m->backends[i];
-    return &m->backends[0];
+    return &m->backends[slot >= 0 && slot < m->n_backends ? slot : 0];
 }
 
 pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const pecs_case_result *r, int n, char *why,
@@ -89,7 +86,7 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const p
     }
     for (int i = 0; i < n; i++) {
         counts[r[i].verdict]++;
-        char *repro = pecs_reproducer(&r[i], backend_of(m, r[i].backend));
+        char *repro = pecs_reproducer(&r[i], backend_of(m, r[i].backend_slot));
         json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "backend", r[i].backend, "case", r[i].case_str ? r[i].case_str : "",
                               "reproducer", repro ? repro : "", "status", pecs_verdict_name(r[i].verdict), "reason",
                               r[i].reason, "seconds", num(r[i].seconds));

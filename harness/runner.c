@@ -83,8 +83,13 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
     int n = 0;
     while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
         double t0 = pecs_now();
-        b->run(b->ctx, &in->problem);
+        pecs_status st = b->run(b->ctx, &in->problem);
         t[n] = pecs_now() - t0;
+        if (st != PECS_OK) { /* a call that fails while being timed voids the measurement */
+            snprintf(pf->counters, sizeof pf->counters, "unavailable: timed call %d returned '%s'", n, pecs_status_str(st));
+            free(t);
+            return;
+        }
         total += t[n++];
         if (in->problem.in_place)
             pecs_instance_reset(in); /* untimed: keep repeated in-place runs on the same data */
@@ -233,8 +238,7 @@ static void run_invariance(const pecs_loaded_backend *lb, const pecs_case *c, pe
         goto cleanup;
     }
     pecs_inv_result *iv = &r->inv;
-    r->has_inv = 1;
-    iv->n = c->n_shifts;
+    iv->n = 0; /* counts completed shifts: a sweep cut short by an error reports only what it measured */
     iv->horizon = -1;
     double scale = 1.0, ref_scale = 1.0;
     int broken = 0;
@@ -251,6 +255,8 @@ static void run_invariance(const pecs_loaded_backend *lb, const pecs_case *c, pe
             scale = logit_scale(c, qa, ka, nL, Lb);
             ref_scale = logit_scale(c, qr, kr, nL, Lr);
         }
+        iv->n = s + 1;
+        r->has_inv = 1;
         iv->shift[s] = d;
         iv->drift[s] = max_diff(Lb, L0, nL) / scale;
         iv->ref_drift[s] = max_diff(Lr, R0, nL) / ref_scale;
@@ -262,6 +268,18 @@ static void run_invariance(const pecs_loaded_backend *lb, const pecs_case *c, pe
     }
     iv->horizon_full = !broken;
     char msg[512];
+    double max_drift = 0.0, max_ref_drift = 0.0;
+    for (int s = 0; s < iv->n; s++) {
+        max_drift = fmax(max_drift, iv->drift[s]);
+        max_ref_drift = fmax(max_ref_drift, iv->ref_drift[s]);
+    }
+    /* The oracle itself must be invariant, or the check measures the reference, not the backend. */
+    if (c->enc->invariance != PECS_INV_NONE && max_ref_drift > PECS_REF_DRIFT_MAX) {
+        snprintf(r->reason, sizeof r->reason, "the reference itself drifts by %.3g (> %.0e): harness error, not a "
+                 "verdict on the backend", max_ref_drift, PECS_REF_DRIFT_MAX);
+        r->verdict = PECS_V_ERROR;
+        goto cleanup;
+    }
     int64_t first_bad = 0;
     double bad_drift = 0.0;
     for (int s = 0; s < iv->n; s++)
@@ -283,7 +301,7 @@ static void run_invariance(const pecs_loaded_backend *lb, const pecs_case *c, pe
         }
     } else if (iv->horizon_full) {
         snprintf(msg, sizeof msg, "invariant over the whole sweep (horizon %lld, max drift %.3g)", (long long)iv->horizon,
-                 iv->drift[iv->n - 1]);
+                 max_drift);
         r->verdict = PECS_V_PASSED;
     } else {
         snprintf(msg, sizeof msg, "invariance horizon %lld: drift %.3g at shift %lld exceeds %.3g", (long long)iv->horizon,

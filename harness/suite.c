@@ -572,6 +572,21 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
             st = PECS_NOMEM;
             goto cleanup;
         }
+        /* Every case string must parse back to itself: it is the case's reproducer. */
+        pecs_case back;
+        char *again = NULL;
+        if (pecs_case_parse(&back, str, msg, sizeof msg) == PECS_OK) {
+            again = pecs_case_format(&back);
+            pecs_case_free(&back);
+        }
+        if (!again || strcmp(again, str) != 0) {
+            st = pecs_yaml_error(y, entry, L->why, L->why_len, "internal error: case '%s' does not round-trip (got '%s')",
+                                 str, again ? again : msg);
+            free(again);
+            free(str);
+            goto cleanup;
+        }
+        free(again);
         if ((st = add_case(L, str)) != PECS_OK)
             goto cleanup;
         int i = n - 1; /* next combination: last axis fastest */

@@ -196,6 +196,36 @@ Test(cli, unwritable_results_exit_3)
     free(out);
 }
 
+/* The results record the command so that it can be pasted back, a reproducer per backend slot even when
+ * two backends share a name, and no invariance object for a case that never ran its sweep. */
+Test(cli, results_command_reproducers_and_skips)
+{
+    char args[2048], plug[512], *out;
+    snprintf(args, sizeof args, "run --case 'rope tokens=5 check=invariance' --case 'rope dtype=f64 check=invariance' "
+             "--backend scalar --backend '%s' --out '%s'", tu_plugin(plug, sizeof plug, "scalar"), path_in("c.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *root = json_load_file(path_in("c.json"), 0, &err);
+    cr_assert_not_null(root, "%s", err.text);
+    const char *cmd = json_string_value(json_object_get(root, "command"));
+    cr_assert(strstr(cmd, "pecs run --case 'rope tokens=5 check=invariance' --case"), "%s", cmd);
+    json_t *cases = json_object_get(root, "cases");
+    cr_assert_eq(json_array_size(cases), 4);
+    int plugin_repros = 0, skipped = 0;
+    for (size_t i = 0; i < 4; i++) {
+        json_t *c = json_array_get(cases, i);
+        plugin_repros += strstr(json_string_value(json_object_get(c, "reproducer")), "libpecs-scalar.so") != NULL;
+        if (!strcmp(json_string_value(json_object_get(c, "status")), "SKIPPED")) {
+            skipped++;
+            cr_assert_null(json_object_get(c, "invariance"), "a skipped case has no invariance figures");
+        }
+    }
+    cr_assert_eq(plugin_repros, 2);
+    cr_assert_eq(skipped, 2); /* scalar kernels do not store f64 */
+    json_decref(root);
+}
+
 Test(cli, list_and_describe)
 {
     char *out;

@@ -94,6 +94,18 @@ Test(conformance, stray_write_is_caught_on_every_case)
     cr_assert(strstr(t.first_fail, "stray write to out"), "%s", t.first_fail);
 }
 
+/* A kernel that scribbles on its input fails every case: out of place it is caught by the input
+ * snapshot, in place by the comparison. */
+Test(conformance, writing_into_inputs_is_caught_on_every_case)
+{
+    char path[512];
+    tally t = run_suite(tu_fixture(path, sizeof path, "inputwrite"), "suites/smoke.yaml", "check=equivalence", NULL);
+    cr_assert_gt(t.n, 900);
+    cr_assert_eq(t.v[PECS_V_FAILED], t.n, "%d of %d failed", t.v[PECS_V_FAILED], t.n);
+    tally o = run_suite(path, "suites/smoke.yaml", "rope dtype=f32 tokens=5 heads=3 head_dim=8 layout=thd view=contiguous", NULL);
+    cr_assert(strstr(o.first_fail, "wrote into its input x at byte offset 0"), "%s", o.first_fail);
+}
+
 Test(conformance, lying_supports_is_an_error_not_a_skip)
 {
     char path[512];

@@ -3,6 +3,7 @@
  * the kinds that compute something wrap the scalar backend (linked in, its entry hidden).
  *   swapped      a wrong kernel: interleaved and half-split pairing swapped (must FAIL equivalence)
  *   stray        a correct kernel that also writes one element past the end of "out" (FAILED: stray write)
+ *   inputwrite   a correct kernel that also overwrites the first element of its first input (x or qpos)
  *   f32angle     rope computed the way many engines do: angle = (float)pos * (float)inv_freq in f32, cosf/sinf.
  *                Right near 0, off by ~1e-2 rad near 2^20: fails the strict profile at large positions,
  *                passes compat, and has a finite invariance horizon.
@@ -56,6 +57,15 @@ static pecs_status fixture_run(void *ctx, const pecs_problem *p)
     for (int32_t i = 0; i < out->ndim; i++)
         last += (out->shape[i] - 1) * out->stride[i];
     memset((char *)out->data + (size_t)(last + 1) * pecs_dtype_size(out->dtype), 0, pecs_dtype_size(out->dtype));
+    return st;
+}
+#elif defined(FIXTURE_KIND_inputwrite)
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    pecs_status st = s->run(s->ctx, p);
+    memset(p->tensors[0].data, 0x5A, pecs_dtype_size(p->tensors[0].dtype)); /* a value no generator produces */
     return st;
 }
 #elif defined(FIXTURE_KIND_f32angle)
