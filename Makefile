@@ -78,7 +78,7 @@ OBJ_TESTS   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 LIBPECS     := $(BUILD)/libpecs.a
 
 .PHONY: all run test check sanitize plugins install showconfig deps clean require
-all: require $(BUILD)/pecs plugins
+all: require $(BUILD)/pecs plugins mutants
 
 require:
 	@if [ "$(HAVE_YAML)$(HAVE_JANSSON)$(HAVE_NETTLE)" != "111" ]; then \
@@ -110,6 +110,15 @@ $(BUILD)/plugins/libpecs-%.so: $$(call plugin_objs,$$*)
 	$(CC) -shared $(SAN) -o $@ $^ -lm
 
 plugins: $(PLUGINS)
+
+# Mutants: one realistic bug each (impls/mutants/mutants.def), built like vendor plugins.
+MUTANTS     := $(shell grep -o '^MUTANT.[a-z0-9_]*' impls/mutants/mutants.def | cut -c8-)
+MUTANT_SOS  := $(MUTANTS:%=$(BUILD)/mutants/libpecs-mutant-%.so)
+$(BUILD)/mutants/libpecs-mutant-%.so: impls/mutants/base.c impls/mutants/mutants.def
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DMUTANT_BUG=BUG_$* -o $@ $< -lm
+.PHONY: mutants mutate
+mutants: $(MUTANT_SOS)
 
 # Build identity, regenerated when the commit changes.
 $(BUILD)/version.c: FORCE

@@ -1,6 +1,7 @@
 /* harness/cli.c — the pecs command line: run, list, describe, eval. */
 #include "cli.h"
 
+#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
@@ -913,6 +914,199 @@ cleanup:
     return rc;
 }
 
+/* ---- mutate ---------------------------------------------------------------------------------------------- */
+
+static const char MUTATE_HELP[] =
+    "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--out FILE]\n"
+    "\n"
+    "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: the mutants directory\n"
+    "next to the pecs binary) over the suites (default suites/smoke.yaml). A mutant is CAUGHT when one of\n"
+    "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
+    "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
+    "default: all built-ins) must pass every case: anything else is a FALSE ALARM.\n"
+    "Prints the mutation score; exit 0 only with every mutant caught and no false alarm.\n";
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Run `cases` on one backend; returns the number of failing cases (stops at the first if stop_first);
+ * *first gets the first failing result's reproducer and reason. */
+static int run_all(const pecs_loaded_backend *lb, char **cases, int n, const pecs_run_opts *o, int stop_first,
+                   char *first, size_t first_len, int *ran)
+{
+    int failed = 0;
+    *ran = 0;
+    first[0] = '\0';
+    for (int k = 0; k < n; k++) {
+        pecs_case_result r;
+        pecs_run_case(lb, cases[k], o, &r);
+        if (r.verdict != PECS_V_SKIPPED)
+            (*ran)++;
+        if (pecs_verdict_fails(r.verdict)) {
+            if (!failed++) {
+                char *rep = pecs_reproducer(&r, lb);
+                snprintf(first, first_len, "%s: %s\n             %s", pecs_verdict_name(r.verdict), r.reason, rep ? rep : "");
+                free(rep);
+            }
+        }
+        pecs_case_result_free(&r);
+        if (failed && stop_first)
+            break;
+    }
+    return failed;
+}
+
+static int cmd_mutate(int argc, char **argv)
+{
+    const char *suites_arg[MAX_ARGS], *backends[MAX_ARGS], *dir = NULL;
+    int n_suites_arg = 0, n_backends = 0, rc = EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (is_help(argv[i])) {
+            fputs(MUTATE_HELP, stdout);
+            return EXIT_OK;
+        }
+        if ((v = opt(argc, argv, &i, "--dir", &missing)))
+            dir = v;
+        else if ((v = opt(argc, argv, &i, "--backend", &missing)) && n_backends < MAX_ARGS)
+            backends[n_backends++] = v;
+        else if (missing || argv[i][0] == '-')
+            return usage_error("mutate", missing ? "an option is missing its value" : "unknown option");
+        else if (n_suites_arg < MAX_ARGS)
+            suites_arg[n_suites_arg++] = argv[i];
+    }
+    if (!n_suites_arg)
+        suites_arg[n_suites_arg++] = "suites/smoke.yaml";
+    char dirbuf[PATH_MAX];
+    if (!dir) {
+        ssize_t len = readlink("/proc/self/exe", dirbuf, sizeof dirbuf - 16);
+        char *slash = len > 0 ? (dirbuf[len] = '\0', strrchr(dirbuf, '/')) : NULL;
+        if (slash)
+            snprintf(slash, sizeof dirbuf - (size_t)(slash - dirbuf), "/mutants");
+        dir = slash ? dirbuf : "build/mutants";
+    }
+    run_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    for (int i = 0; i < n_suites_arg; i++)
+        cfg.suites[cfg.n_suites++] = suites_arg[i];
+    pecs_suite suites[MAX_ARGS];
+    int n_suites = 0, n_cases = 0, n_mut = 0;
+    char **cases = NULL, **muts = NULL, why[1024], tolbuf[PATH_MAX], first[2048];
+    pecs_tolerances tols;
+    int have_tols = 0;
+    if (pecs_tol_load(&tols, find_tolerances(NULL, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs mutate: %s\n", why);
+        return EXIT_USAGE;
+    }
+    have_tols = 1;
+    for (int i = 0; i < cfg.n_suites; i++, n_suites++)
+        if (pecs_suite_load(&suites[i], cfg.suites[i], why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs mutate: %s\n", why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+    if ((rc = collect_cases(&cfg, suites, &cases, &n_cases)) != EXIT_OK)
+        goto cleanup;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "pecs mutate: cannot open the mutants directory %s (build them with: make mutants)\n", dir);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, "libpecs-mutant-", 15) || l < 4 || strcmp(e->d_name + l - 3, ".so"))
+            continue;
+        char **m = realloc(muts, (size_t)(n_mut + 1) * sizeof *m);
+        pecs_sb path = {0};
+        pecs_sb_addf(&path, "%s/%s", dir, e->d_name);
+        if (!m || path.oom) {
+            free(m ? NULL : NULL);
+            pecs_sb_free(&path);
+            closedir(d);
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+        muts = m;
+        muts[n_mut++] = pecs_sb_take(&path);
+    }
+    closedir(d);
+    if (!n_mut) {
+        fprintf(stderr, "pecs mutate: no libpecs-mutant-*.so in %s (build them with: make mutants)\n", dir);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    qsort(muts, (size_t)n_mut, sizeof *muts, cmp_str);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &tols;
+    int caught = 0, mutants = 0, false_alarms = 0;
+    printf("pecs mutate: %d mutant(s) from %s over %d case(s)\n\n", n_mut, dir, n_cases);
+    for (int i = 0; i < n_mut; i++) {
+        pecs_loaded_backend lb;
+        if (pecs_backend_load(muts[i], &lb, why, sizeof why) != PECS_OK) {
+            printf("%-28s LOAD ERROR  %s\n", muts[i], why);
+            false_alarms++;
+            continue;
+        }
+        int control = !strcmp(lb.b->name, "mutant-none"), ran;
+        int failed = run_all(&lb, cases, n_cases, &o, !control, first, sizeof first, &ran);
+        if (control) {
+            printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.b->name, failed ? "ALARM" : "clean", failed, ran,
+                   lb.b->description);
+            if (failed)
+                printf("             first: %s\n", first);
+            false_alarms += failed > 0;
+        } else {
+            mutants++;
+            caught += failed > 0;
+            printf("%-28s %-8s %s\n", lb.b->name, failed ? "CAUGHT" : "MISSED", lb.b->description);
+            printf("             %s\n", failed ? first : "no case of the suites fails: a gap in the suites");
+        }
+        fflush(stdout);
+        pecs_backend_unload(&lb);
+    }
+    if (!n_backends)
+        backends[n_backends++] = "all";
+    for (int i = 0; i < n_backends; i++) {
+        int all = !strcmp(backends[i], "all");
+        char names[256];
+        snprintf(names, sizeof names, "%s", all ? pecs_builtin_list() : backends[i]);
+        char *save = NULL;
+        for (char *tok = all ? strtok_r(names, " ", &save) : names; tok; tok = all ? strtok_r(NULL, " ", &save) : NULL) {
+            pecs_loaded_backend lb;
+            int ran;
+            if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs mutate: %s\n", why);
+                rc = EXIT_USAGE;
+                goto cleanup;
+            }
+            int failed = run_all(&lb, cases, n_cases, &o, 0, first, sizeof first, &ran);
+            printf("%-28s %-8s %d of %d cases failed (correct backend)\n", lb.b->name, failed ? "ALARM" : "clean", failed, ran);
+            if (failed)
+                printf("             first: %s\n", first);
+            false_alarms += failed > 0;
+            pecs_backend_unload(&lb);
+        }
+    }
+    printf("\nmutation score: %d/%d caught; false alarms: %d\n", caught, mutants, false_alarms);
+    printf("%d passed, %d failed, 0 skipped\n", caught, (mutants - caught) + false_alarms);
+    if (caught != mutants || false_alarms)
+        rc = EXIT_FAILURES;
+cleanup:
+    for (int i = 0; i < n_mut; i++)
+        free(muts[i]);
+    free(muts);
+    for (int i = 0; i < n_cases; i++)
+        free(cases[i]);
+    free(cases);
+    for (int i = 0; i < n_suites; i++)
+        pecs_suite_free(&suites[i]);
+    if (have_tols)
+        pecs_tol_free(&tols);
+    return rc;
+}
+
 /* ---- main ------------------------------------------------------------------------------------------------ */
 
 static const char MAIN_HELP[] =
@@ -923,6 +1117,7 @@ static const char MAIN_HELP[] =
     "  list       list encodings, backends, or the cases a suite expands to\n"
     "  describe   an encoding's parameters, tensors, invariance and source\n"
     "  eval       evaluate the reference or a backend on .npy tensors\n"
+    "  mutate     run the mutants: the mutation score of the suites, and no false alarms\n"
     "  version    print the version and build\n";
 
 int pecs_cli_main(int argc, char **argv)
@@ -940,6 +1135,8 @@ int pecs_cli_main(int argc, char **argv)
         return cmd_describe(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "mutate"))
+        return cmd_mutate(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("pecs %s (%s)\n  flags: %s\n  compiler: %s\n", pecs_version, pecs_git_commit, pecs_build_flags, __VERSION__);
         return EXIT_OK;

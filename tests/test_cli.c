@@ -73,8 +73,9 @@ static const char *last_line(char *text)
 
 Test(cli, help_on_every_command)
 {
-    static const char *const cmds[] = {"--help", "run --help", "list --help", "describe --help", "eval --help"};
-    for (int i = 0; i < 5; i++) {
+    static const char *const cmds[] = {"--help", "run --help", "list --help", "describe --help", "eval --help",
+                                       "mutate --help"};
+    for (int i = 0; i < 6; i++) {
         char *out;
         cr_assert_eq(pecs(cmds[i], &out), 0, "pecs %s", cmds[i]);
         cr_assert(strstr(out, "usage") || strstr(out, "pecs"), "%s", out);
@@ -224,6 +225,24 @@ Test(cli, results_command_reproducers_and_skips)
     cr_assert_eq(plugin_repros, 2);
     cr_assert_eq(skipped, 2); /* scalar kernels do not store f64 */
     json_decref(root);
+}
+
+/* Every mutant (impls/mutants) is caught by the default suites, and neither the control nor any in-tree
+ * backend raises a false alarm: CI requires a mutation score of 100 %. */
+Test(cli, mutation_score_is_total_without_false_alarms, .timeout = 600)
+{
+    char *out;
+    int rc = pecs("mutate", &out);
+    const char *score = strstr(out, "mutation score: ");
+    cr_assert_not_null(score, "%s", out);
+    int caught, total, alarms;
+    cr_assert_eq(sscanf(score, "mutation score: %d/%d caught; false alarms: %d", &caught, &total, &alarms), 3, "%s", score);
+    cr_assert_geq(total, 20, "%s", out);
+    cr_assert_eq(caught, total, "%s", out);
+    cr_assert_eq(alarms, 0, "%s", out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "mutant-none                  clean"), "%s", out);
+    free(out);
 }
 
 Test(cli, list_and_describe)

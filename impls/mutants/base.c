@@ -1,0 +1,253 @@
+/* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
+ * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of the spine encodings (rope and its
+ * linear/ntk/yarn schedules, alibi, sinusoidal), correct when MUTANT_BUG is BUG_none (the control), and
+ * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
+ * Built against include/pecs only, like a vendor's plugin.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pecs/backend.h"
+
+enum {
+#define MUTANT(name, cls, what) BUG_##name,
+#include "mutants.def"
+#undef MUTANT
+};
+
+#ifndef MUTANT_BUG
+#error "build with -DMUTANT_BUG=BUG_<name> (a row of mutants.def)"
+#endif
+#define BUG(name) (MUTANT_BUG == BUG_##name)
+
+static const struct {
+    const char *name, *what;
+} g_rows[] = {
+#define MUTANT(name, cls, what) {"mutant-" #name, what},
+#include "mutants.def"
+#undef MUTANT
+};
+
+/* Element offset of logical index idx[] in tensor t; the ignore_stride mutant assumes packed rows. */
+static int64_t offset(const pecs_tensor *t, const int64_t *idx)
+{
+    int64_t off = 0, packed = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        off += idx[i] * (BUG(ignore_stride) ? packed : t->stride[i]);
+        packed *= t->shape[i];
+    }
+    return off;
+}
+
+static double round_to(double v, pecs_dtype t)
+{
+    unsigned char b[8] = {0};
+    pecs_store_f64(b, t, 0, v);
+    return pecs_load_f64(b, t, 0);
+}
+
+/* ---- rotate ------------------------------------------------------------------------------------------ */
+
+static void schedule(const pecs_problem *p, int64_t R, int64_t D, double *inv, double *attn)
+{
+    double base = pecs_param_real(p, "base", 10000.0), s = pecs_param_real(p, "factor", 1.0);
+    double den = BUG(partial_head_dim) ? (double)D : (double)R;
+    if (!strcmp(p->encoding, "rope.ntk"))
+        base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : (double)R / (double)(R - 2));
+    for (int64_t i = 0; i < R / 2; i++)
+        inv[i] = pow(base, -2.0 * (double)i / den);
+    *attn = 1.0;
+    if (!strcmp(p->encoding, "rope.linear") && !BUG(linear_int_positions))
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] /= s;
+    if (!strcmp(p->encoding, "rope.yarn")) {
+        double L = (double)pecs_param_int(p, "original_max_position", 4096) * (BUG(yarn_extended_length) ? s : 1.0);
+        double fast = pecs_param_real(p, "beta_fast", 32.0), slow = pecs_param_real(p, "beta_slow", 1.0);
+        double lo = floor((double)R * log(L / (fast * 2 * 3.14159265358979323846)) / (2 * log(base)));
+        double hi = ceil((double)R * log(L / (slow * 2 * 3.14159265358979323846)) / (2 * log(base)));
+        lo = fmax(lo, 0.0);
+        hi = fmin(hi, (double)(R - 1));
+        if (lo == hi)
+            hi += 0.001;
+        for (int64_t i = 0; i < R / 2; i++) {
+            double ramp = fmin(fmax(((double)i - lo) / (hi - lo), 0.0), 1.0); /* 0: extrapolate, 1: interpolate */
+            if (BUG(yarn_ramp_inverted))
+                ramp = 1.0 - ramp;
+            inv[i] = inv[i] * (1.0 - ramp) + inv[i] / s * ramp;
+        }
+        if (s > 1.0 && !BUG(yarn_no_mscale))
+            *attn = 0.1 * pecs_param_real(p, "mscale", 1.0) * log(s) + 1.0;
+    }
+    const pecs_param *ff = pecs_problem_param(p, "freq_factors");
+    for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
+        inv[i] /= ff->list[i];
+    *attn *= pecs_param_real(p, "attn_factor", 1.0);
+    if (BUG(inv_freq_storage))
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] = round_to(inv[i], p->dtype);
+}
+
+static void sincos_of(double m, double w, double *s, double *c)
+{
+    double a = BUG(angle_f32) ? (double)((float)m * (float)w) : m * w;
+    if (BUG(fast_sincos)) /* range reduction by a float32 2*pi: off by k * 1.7e-7 rad */
+        a -= nearbyint(a / 6.2831855f) * (double)6.2831855f;
+    *s = sin(a);
+    *c = cos(a);
+}
+
+static pecs_status run_rotate(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *out = pecs_problem_tensor(p, "out");
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
+    R = R ? R : D;
+    if (R < 2 || R % 2 || R > D || R > 2 * 4096)
+        return PECS_INVALID;
+    double inv[4096], attn;
+    schedule(p, R, D, inv, &attn);
+    int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
+    double s_factor = pecs_param_real(p, "factor", 1.0);
+    for (int64_t t = 0; t < T; t++) {
+        double m = pecs_pos_at(pos, 0, t) + (BUG(position_off_by_one) ? 1.0 : 0.0);
+        if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
+            m = floor(m / s_factor);
+        for (int64_t h = 0; h < H; h++) {
+            for (int64_t i = 0; i < R / 2; i++) {
+                double sn, cs;
+                sincos_of(m, inv[i], &sn, &cs);
+                float c = (float)(cs * attn), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : attn));
+                if (BUG(rotation_flipped))
+                    s = -s;
+                int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + R / 2 : 2 * i + 1};
+                float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
+                pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
+            }
+            for (int64_t d = R; d < D && !p->in_place && !BUG(partial_no_tail); d++) {
+                int64_t id[3] = {t, h, d};
+                pecs_store_f32(out->data, out->dtype, offset(out, id), pecs_load_f32(x->data, x->dtype, offset(x, id)));
+            }
+        }
+    }
+    return PECS_OK;
+}
+
+/* ---- bias ---------------------------------------------------------------------------------------------- */
+
+static double alibi_slope(int64_t H, int64_t h, double max_bias)
+{
+    int64_t P = 1, k = BUG(alibi_exponent) ? h : h + 1;
+    while (2 * P <= H)
+        P *= 2;
+    if (BUG(alibi_geometric))
+        return exp2(-max_bias * (double)k / (double)H);
+    return h < P ? exp2(-max_bias * (double)k / (double)P) : exp2(-max_bias * (double)(2 * (k - P) - 1) / (double)(2 * P));
+}
+
+static pecs_status run_alibi(const pecs_problem *p)
+{
+    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    double max_bias = pecs_param_real(p, "max_bias", 8.0);
+    for (int64_t h = 0; h < out->shape[0]; h++) {
+        float slope = (float)alibi_slope(out->shape[0], h, max_bias);
+        for (int64_t i = 0; i < out->shape[1]; i++)
+            for (int64_t j = 0; j < out->shape[2]; j++) {
+                int64_t idx[3] = {h, i, j};
+                float dist = (float)(pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j));
+                pecs_store_f32(out->data, out->dtype, offset(out, idx), -slope * dist);
+            }
+    }
+    return PECS_OK;
+}
+
+/* ---- embed ---------------------------------------------------------------------------------------------- */
+
+static pecs_status run_embed(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *out = pecs_problem_tensor(p, "out");
+    int64_t T = x->shape[0], D = x->shape[1], half = D / 2, concat = !strcmp(p->encoding, "sinusoidal.concat");
+    double base = pecs_param_real(p, "base", 10000.0);
+    int64_t pad = pecs_param_int(p, "padding_idx", -1);
+    if (concat && half < 2)
+        return PECS_INVALID;
+    for (int64_t t = 0; t < T; t++) {
+        double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 ? (double)pad + 1.0 : 0.0);
+        for (int64_t d = 0; d < D; d++) {
+            double v;
+            if (concat) {
+                int64_t i = d < half ? d : d - half;
+                double w = pow(base, -(double)i / (double)(BUG(concat_half_dim) ? half : half - 1));
+                v = (D % 2 && d == D - 1) ? 0.0 : d < half ? sin(m * w) : cos(m * w);
+            } else {
+                double w = pow(base, -(double)(d - d % 2) / (double)D);
+                v = (d % 2 == 0) != BUG(sinusoidal_swapped) ? sin(m * w) : cos(m * w);
+            }
+            int64_t idx[2] = {t, d};
+            pecs_store_f32(out->data, out->dtype, offset(out, idx), pecs_load_f32(x->data, x->dtype, offset(x, idx)) + (float)v);
+        }
+    }
+    return PECS_OK;
+}
+
+/* ---- the backend ---------------------------------------------------------------------------------------- */
+
+static const char *const ENCODINGS[] = {"rope", "rope.linear", "rope.ntk", "rope.yarn", "alibi", "sinusoidal",
+                                        "sinusoidal.concat"};
+
+static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
+{
+    (void)ctx;
+    int known = 0;
+    for (size_t i = 0; i < sizeof ENCODINGS / sizeof ENCODINGS[0]; i++)
+        known |= !strcmp(p->encoding, ENCODINGS[i]);
+    if (!known || (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16)) {
+        snprintf(reason, n, "the mutants cover the spine encodings in f32/f16/bf16 only");
+        return 0;
+    }
+    return 1;
+}
+
+static pecs_status mutant_run(void *ctx, const pecs_problem *p)
+{
+    (void)ctx;
+    pecs_status st = p->form == PECS_FORM_ROTATE ? run_rotate(p) : p->form == PECS_FORM_BIAS ? run_alibi(p) : run_embed(p);
+    if (BUG(write_past_end)) {
+        const pecs_tensor *out = pecs_problem_tensor(p, "out");
+        int64_t last = 0;
+        for (int i = 0; i < out->ndim; i++)
+            last += (out->shape[i] - 1) * out->stride[i];
+        pecs_store_f32(out->data, out->dtype, last + 1, 0.0f);
+    }
+    return st;
+}
+
+static const char *mutant_isa(void *ctx)
+{
+    (void)ctx;
+    return "scalar";
+}
+
+static pecs_backend g_desc;
+
+PECS_BACKEND_ENTRY(mutant)
+{
+    (void)host;
+    if (host_abi_major != PECS_ABI_MAJOR)
+        return NULL;
+    g_desc = (pecs_backend){
+        .abi_major = PECS_ABI_MAJOR,
+        .struct_size = sizeof(pecs_backend),
+        .abi_minor = PECS_ABI_MINOR,
+        .name = g_rows[MUTANT_BUG].name,
+        .version = "1",
+        .description = g_rows[MUTANT_BUG].what,
+        .supports = mutant_supports,
+        .run = mutant_run,
+        .isa = mutant_isa,
+    };
+    return &g_desc;
+}
