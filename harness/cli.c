@@ -14,6 +14,7 @@
 #include "case.h"
 #include "gen.h"
 #include "instance.h"
+#include "isolate.h"
 #include "machine.h"
 #include "npy.h"
 #include "reference.h"
@@ -99,6 +100,9 @@ static const char RUN_HELP[] =
     "  --min-time S          minimum timed seconds per perf case (default 0.05)\n"
     "  --out FILE            results JSON (default pecs-results.json), written atomically at the end\n"
     "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
+    "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
+    "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
+    "  --timeout S           per-case time limit of isolated cases (default 60)\n"
     "  -v, --verbose         print every case, not only the ones that did not pass\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
@@ -109,9 +113,20 @@ typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
     int n_suites, n_cases, n_backends, n_sets;
     const char *filter, *dtypes, *out, *tolerances, *mode;
-    double min_time;
+    double min_time, timeout;
     int verbose;
+    int isolate; /* -1: plugins only (default), 0: never, 1: always */
 } run_cfg;
+
+/* One case on one backend, in process or in a child as the configuration says. */
+static void run_one(const pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, int isolate,
+                    double timeout, pecs_case_result *r)
+{
+    if (isolate == 1 || (isolate < 0 && lb->dl))
+        pecs_run_case_isolated(lb, case_str, o, timeout, r);
+    else
+        pecs_run_case(lb, case_str, o, r);
+}
 
 static int dtype_selected(const char *list, const char *case_str)
 {
@@ -227,7 +242,8 @@ static void print_table(const pecs_case_result *r, int n)
             snprintf(gb, sizeof gb, "%.2f", t->best_gbps);
         printf("%-8s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", t->backend, t->enc, t->dtype, t->check,
                t->count[PECS_V_PASSED], t->count[PECS_V_FAILED], t->count[PECS_V_SKIPPED],
-               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED], ab, nm, hz, gb);
+               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED] + t->count[PECS_V_CRASHED] + t->count[PECS_V_TIMEOUT],
+               ab, nm, hz, gb);
     }
     free(rows);
 }
@@ -257,6 +273,8 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->mode = "correctness";
     cfg->min_time = 0.05;
+    cfg->timeout = 60.0;
+    cfg->isolate = -1;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
@@ -285,7 +303,14 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
         } else if ((v = opt(argc, argv, &i, "--min-time", &missing))) {
             if (!pecs_parse_f64(v, &cfg->min_time) || cfg->min_time < 0 || cfg->min_time > 60)
                 return usage_error("run", "--min-time takes seconds in [0, 60]");
-        } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+        } else if ((v = opt(argc, argv, &i, "--timeout", &missing))) {
+            if (!pecs_parse_f64(v, &cfg->timeout) || cfg->timeout <= 0 || cfg->timeout > 86400)
+                return usage_error("run", "--timeout takes seconds in (0, 86400]");
+        } else if (!strcmp(argv[i], "--isolate"))
+            cfg->isolate = 1;
+        else if (!strcmp(argv[i], "--no-isolate"))
+            cfg->isolate = 0;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             cfg->verbose = 1;
         else if (missing)
             return usage_error("run", "an option is missing its value");
@@ -428,7 +453,7 @@ static int cmd_run(int argc, char **argv)
     fflush(stdout);
     for (int b = 0; b < n_loaded; b++)
         for (int k = 0; k < n_cases; k++) {
-            pecs_run_case(&lbs[b], cases[k], &o, &results[n_results]);
+            run_one(&lbs[b], cases[k], &o, cfg.isolate, cfg.timeout, &results[n_results]);
             results[n_results].backend_slot = b;
             print_result(&results[n_results], &lbs[b], cfg.verbose);
             fflush(stdout);
@@ -458,8 +483,8 @@ static int cmd_run(int argc, char **argv)
         printf("results: %s\n", out);
     }
     if (failed)
-        printf("(%d FAILED, %d ERROR, %d MISTRUSTED)\n", count[PECS_V_FAILED], count[PECS_V_ERROR],
-               count[PECS_V_MISTRUSTED]);
+        printf("(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT)\n", count[PECS_V_FAILED],
+               count[PECS_V_ERROR], count[PECS_V_MISTRUSTED], count[PECS_V_CRASHED], count[PECS_V_TIMEOUT]);
     printf("%d passed, %d failed, %d skipped\n", count[PECS_V_PASSED], failed, count[PECS_V_SKIPPED]);
     if (rc == EXIT_OK && failed)
         rc = EXIT_FAILURES;
@@ -938,7 +963,7 @@ static int run_all(const pecs_loaded_backend *lb, char **cases, int n, const pec
     first[0] = '\0';
     for (int k = 0; k < n; k++) {
         pecs_case_result r;
-        pecs_run_case(lb, cases[k], o, &r);
+        run_one(lb, cases[k], o, -1, 60.0, &r);
         if (r.verdict != PECS_V_SKIPPED)
             (*ran)++;
         if (pecs_verdict_fails(r.verdict)) {

@@ -1,13 +1,21 @@
 /* harness/instance.c */
+/* MAP_ANONYMOUS (guard pages) is outside POSIX 2008 in glibc; ask for the default feature set here only. */
+#define _DEFAULT_SOURCE
 #include "instance.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "gen.h"
 #include "reference.h"
+
+static int g_guard_pages;
+
+void pecs_instance_guard_pages(int on) { g_guard_pages = on; }
 
 /* Allocate a guarded view with the given logical shape and strides (elements). */
 static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int ndim, const int64_t *shape,
@@ -18,10 +26,28 @@ static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int n
     for (int i = 0; i < ndim; i++)
         span += (shape[i] - 1) * stride[i];
     size_t bytes = (size_t)span * pecs_dtype_size(dt);
-    b->raw_len = bytes + 2 * PECS_GUARD_BYTES;
-    b->raw = malloc(b->raw_len);
-    if (!b->raw)
-        return PECS_NOMEM;
+    if (g_guard_pages) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t body = (bytes + PECS_GUARD_BYTES + page - 1) / page * page;
+        unsigned char *m = mmap(NULL, body + 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return PECS_NOMEM;
+        if (mprotect(m, page, PROT_NONE) != 0 || mprotect(m + page + body, page, PROT_NONE) != 0) {
+            munmap(m, body + 2 * page);
+            return PECS_NOMEM;
+        }
+        b->map = m;
+        b->map_len = body + 2 * page;
+        b->tail = 0;
+        b->raw_len = bytes + PECS_GUARD_BYTES;
+        b->raw = m + page + body - b->raw_len; /* the data's last byte touches the trailing guard page */
+    } else {
+        b->tail = PECS_GUARD_BYTES;
+        b->raw_len = bytes + 2 * PECS_GUARD_BYTES;
+        b->raw = malloc(b->raw_len);
+        if (!b->raw)
+            return PECS_NOMEM;
+    }
     memset(b->raw, PECS_CANARY, b->raw_len);
     b->t.name = name;
     b->t.dtype = dt;
@@ -36,7 +62,10 @@ static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int n
 
 static void buf_free(pecs_buf *b)
 {
-    free(b->raw);
+    if (b->map)
+        munmap(b->map, b->map_len);
+    else
+        free(b->raw);
     free(b->snap);
     memset(b, 0, sizeof *b);
 }
@@ -297,7 +326,7 @@ static int buf_guards_ok(const pecs_buf *b, const char *name, char *why, size_t 
             }
         return 1;
     }
-    size_t span = b->raw_len - 2 * PECS_GUARD_BYTES;
+    size_t span = b->raw_len - PECS_GUARD_BYTES - b->tail;
     unsigned char *mask = calloc(span ? span : 1, 1);
     if (!mask) {
         snprintf(why, why_len, "out of memory checking the guards of %s", name);

@@ -2,7 +2,7 @@
  * pecs_problem a backend receives, and the double-precision twin the reference receives.
  *
  * Guarded buffers: every tensor a backend may write lives in an allocation laid out as
- *     [ guard 64 B | span of the strided view | guard 64 B ]
+ *     [ guard 64 B | span of the strided view | guard 64 B ]   (or a PROT_NONE page: see guard pages)
  * filled entirely with the canary byte 0xA5 before the logical elements are written (inputs) or set
  * to NaN (outputs, so an element the kernel forgets to write cannot pass). After the run every byte
  * that is not a logical element — both guards and the gaps of a padded (strided) view — must still be
@@ -25,8 +25,11 @@
 #define PECS_ROW_PAD 3
 
 typedef struct pecs_buf {
-    unsigned char *raw;
+    unsigned char *raw;   /* [canary PECS_GUARD_BYTES | span | canary `tail` bytes] */
     size_t raw_len;
+    size_t tail;          /* trailing canary bytes: PECS_GUARD_BYTES, or 0 when a guard page follows */
+    void *map;            /* guard-page mapping (NULL: malloc'd) */
+    size_t map_len;
     pecs_tensor t;        /* t.data = raw + PECS_GUARD_BYTES */
     unsigned char *snap;  /* inputs: a copy of raw; the kernel must leave every byte as it was */
 } pecs_buf;
@@ -40,6 +43,12 @@ typedef struct pecs_instance {
     double max_abs_pos;       /* largest |position| in this instance (compat tolerance) */
     uint64_t stream;          /* generator stream of x */
 } pecs_instance;
+
+/* Guard pages (used in isolated case processes, where a fault is a verdict, not the end of the run):
+ * every buffer is mapped between two PROT_NONE pages with its last byte against the trailing one, so a
+ * read or write past the end faults at the instruction; the canary bytes before the data still catch
+ * small underflows the page granularity misses. */
+void pecs_instance_guard_pages(int on);
 
 /* Build an instance of case c with every position shifted by `shift` and activations drawn from
  * `stream` (PECS_STREAM_X for q/x, PECS_STREAM_K for k in invariance checks). */

@@ -245,6 +245,75 @@ Test(cli, mutation_score_is_total_without_false_alarms, .timeout = 600)
     free(out);
 }
 
+/* A plugin that segfaults on one encoding and hangs on another costs those cases only: CRASHED and
+ * TIMEOUT with reproducers, PASSED for the rest, and a valid results file, in one run. */
+Test(cli, crash_and_hang_are_isolated_to_their_cases)
+{
+    char args[2048], fx[512], *out;
+    snprintf(args, sizeof args,
+             "run suites/smoke.yaml --filter 'dtype=f32 tokens=(5 heads=3 head_dim=8 layout=thd view=contiguous "
+             "positions=contig@0 |6 heads=8 keys=9 view=contiguous positions=contig@0|9 head_dim=16 view=contiguous "
+             "positions=contig@0)' --backend '%s' --timeout 1 --out '%s'",
+             tu_fixture(fx, sizeof fx, "crashhang"), path_in("ch.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "the backend died with signal 11"), "%s", out);
+    cr_assert(strstr(out, "no result within 1 s"), "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *root = json_load_file(path_in("ch.json"), 0, &err);
+    cr_assert_not_null(root, "results must stay valid: %s", err.text);
+    json_t *sum = json_object_get(root, "summary");
+    cr_assert_gt(json_integer_value(json_object_get(sum, "CRASHED")), 0);
+    cr_assert_gt(json_integer_value(json_object_get(sum, "TIMEOUT")), 0);
+    cr_assert_gt(json_integer_value(json_object_get(sum, "PASSED")), 10);
+    json_t *c;
+    size_t i;
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
+        const char *st = json_string_value(json_object_get(c, "status")), *cs = json_string_value(json_object_get(c, "case"));
+        if (!strncmp(cs, "alibi", 5))
+            cr_assert_str_eq(st, "CRASHED", "%s", cs);
+        else if (!strncmp(cs, "sinusoidal ", 11))
+            cr_assert_str_eq(st, "TIMEOUT", "%s", cs);
+        else
+            cr_assert_str_eq(st, "PASSED", "%s", cs);
+        cr_assert(strstr(json_string_value(json_object_get(c, "reproducer")), "--case '"));
+    }
+    json_decref(root);
+}
+
+/* In an isolated case the outputs end against a PROT_NONE page: a write one element past the end faults
+ * at the instruction (CRASHED, SIGSEGV) instead of landing in a canary. */
+Test(cli, guard_page_catches_a_write_past_the_end)
+{
+    char args[2048], *out;
+    snprintf(args, sizeof args, "run --case 'rope dtype=f32 tokens=5 heads=3 head_dim=8' --isolate --backend "
+             "'%s/../mutants/libpecs-mutant-write_past_end.so' --out '%s'",
+             tu_env("PECS_PLUGIN_DIR", "build/plugins"), path_in("g.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "CRASHED") && strstr(out, "signal 11"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope dtype=f32 tokens=5 heads=3 head_dim=8' --no-isolate --backend "
+             "'%s/../mutants/libpecs-mutant-write_past_end.so' --out '%s'",
+             tu_env("PECS_PLUGIN_DIR", "build/plugins"), path_in("g.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "stray write to out at byte offset 480 (after the tensor)"), "%s", out);
+    free(out);
+}
+
+/* The scalar plugin passes the smoke suite in isolated processes too (guard pages, fork per case). */
+Test(cli, isolated_plugin_passes_smoke)
+{
+    char args[2048], plug[512], *out;
+    snprintf(args, sizeof args, "run suites/smoke.yaml --backend '%s' --out '%s'", tu_plugin(plug, sizeof plug, "scalar"),
+             path_in("iso.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    int passed, failed, skipped;
+    cr_assert_eq(sscanf(last_line(out), "%d passed, %d failed, %d skipped", &passed, &failed, &skipped), 3);
+    cr_assert_gt(passed, 900);
+    free(out);
+}
+
 Test(cli, list_and_describe)
 {
     char *out;

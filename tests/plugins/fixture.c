@@ -7,6 +7,7 @@
  *   f32angle     rope computed the way many engines do: angle = (float)pos * (float)inv_freq in f32, cosf/sinf.
  *                Right near 0, off by ~1e-2 rad near 2^20: fails the strict profile at large positions,
  *                passes compat, and has a finite invariance horizon.
+ *   crashhang    correct, except that it segfaults on alibi and never returns on sinusoidal
  *   liar         supports() says yes, run() says "not supported" (ERROR)
  *   badabi       descriptor of ABI major PECS_ABI_MAJOR+1 (refused with both numbers)
  *   smallstruct  descriptor struct_size too small (refused)
@@ -67,6 +68,19 @@ static pecs_status fixture_run(void *ctx, const pecs_problem *p)
     pecs_status st = s->run(s->ctx, p);
     memset(p->tensors[0].data, 0x5A, pecs_dtype_size(p->tensors[0].dtype)); /* a value no generator produces */
     return st;
+}
+#elif defined(FIXTURE_KIND_crashhang)
+#include <signal.h>
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    if (!strcmp(p->encoding, "alibi"))
+        raise(SIGSEGV);
+    if (!strcmp(p->encoding, "sinusoidal"))
+        for (;;) {
+        }
+    return s->run(s->ctx, p);
 }
 #elif defined(FIXTURE_KIND_f32angle)
 #include <math.h>
