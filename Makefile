@@ -19,7 +19,7 @@ VERSION    := 0.1.0
 
 # Debian packages: hard build deps, test deps, optional features.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
-               libmpfr-dev libpapi-dev
+               libmpfr-dev libpapi-dev clang libclang-rt-14-dev
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700
@@ -188,6 +188,34 @@ run: deps
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+# ---- fuzzing (libFuzzer, clang) ----------------------------------------------------------------------
+# make fuzz: each target runs FUZZ_SECONDS (default 60) from a seed corpus (the suites; .npy files pecs
+# writes); findings land in build/fuzz/findings/<target>/ and fail the target.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := suite npy
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang (Debian: clang libclang-rt-14-dev)"; exit 1; }
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(BUILD)/fuzz OPT="-O1 -g" \
+	  SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(BUILD)/fuzz/libpecs.a $(BUILD)/fuzz/pecs
+	@mkdir -p $(BUILD)/fuzz/corpus/suite $(BUILD)/fuzz/corpus/npy
+	@cp suites/*.yaml tests/data/suites/*.yaml $(BUILD)/fuzz/corpus/suite/
+	@$(BUILD)/fuzz/pecs eval rope.yarn --set head_dim=16 --set factor=4 \
+	  --out inv_freq=$(BUILD)/fuzz/corpus/npy/inv.npy --out attn=$(BUILD)/fuzz/corpus/npy/attn.npy
+	@for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) $(CSTD) $(WARN) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(INC) $(DEP_CFLAGS) fuzz/fuzz_$$t.c \
+	    $(BUILD)/fuzz/libpecs.a $(DEP_LIBS) -o $(BUILD)/fuzz/fuzz_$$t || exit 1; \
+	  mkdir -p $(BUILD)/fuzz/findings/$$t $(BUILD)/fuzz/work/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/findings/$$t/ \
+	    $(BUILD)/fuzz/work/$$t $(BUILD)/fuzz/corpus/$$t 2>$(BUILD)/fuzz/$$t.log \
+	    || { tail -40 $(BUILD)/fuzz/$$t.log; echo "fuzz: $$t found a problem: $(BUILD)/fuzz/findings/$$t/"; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|Done' $(BUILD)/fuzz/$$t.log | tr '\n' ' '; echo; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pecs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
