@@ -103,6 +103,7 @@ static const char RUN_HELP[] =
     "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
     "  --timeout S           per-case time limit of isolated cases (default 60)\n"
+    "  --no-determinism      do not run passing cases a second time to compare the outputs bitwise\n"
     "  -v, --verbose         print every case, not only the ones that did not pass\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
@@ -116,6 +117,7 @@ typedef struct run_cfg {
     double min_time, timeout;
     int verbose;
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
+    int no_determinism;
 } run_cfg;
 
 /* One case on one backend, in process or in a child as the configuration says. */
@@ -242,7 +244,8 @@ static void print_table(const pecs_case_result *r, int n)
             snprintf(gb, sizeof gb, "%.2f", t->best_gbps);
         printf("%-8s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", t->backend, t->enc, t->dtype, t->check,
                t->count[PECS_V_PASSED], t->count[PECS_V_FAILED], t->count[PECS_V_SKIPPED],
-               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED] + t->count[PECS_V_CRASHED] + t->count[PECS_V_TIMEOUT],
+               t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED] + t->count[PECS_V_CRASHED] + t->count[PECS_V_TIMEOUT] +
+                   t->count[PECS_V_NONDETERMINISTIC],
                ab, nm, hz, gb);
     }
     free(rows);
@@ -310,6 +313,8 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->isolate = 1;
         else if (!strcmp(argv[i], "--no-isolate"))
             cfg->isolate = 0;
+        else if (!strcmp(argv[i], "--no-determinism"))
+            cfg->no_determinism = 1;
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             cfg->verbose = 1;
         else if (missing)
@@ -447,6 +452,7 @@ static int cmd_run(int argc, char **argv)
     o.correctness = strcmp(cfg.mode, "perf") != 0;
     o.perf = strcmp(cfg.mode, "correctness") != 0;
     o.min_time_s = cfg.min_time;
+    o.determinism = !cfg.no_determinism;
     o.tols = &tols;
     printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, n_cases, n_loaded, cfg.mode,
            tol_path);
@@ -483,8 +489,9 @@ static int cmd_run(int argc, char **argv)
         printf("results: %s\n", out);
     }
     if (failed)
-        printf("(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT)\n", count[PECS_V_FAILED],
-               count[PECS_V_ERROR], count[PECS_V_MISTRUSTED], count[PECS_V_CRASHED], count[PECS_V_TIMEOUT]);
+        printf("(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT, %d NONDETERMINISTIC)\n",
+               count[PECS_V_FAILED], count[PECS_V_ERROR], count[PECS_V_MISTRUSTED], count[PECS_V_CRASHED],
+               count[PECS_V_TIMEOUT], count[PECS_V_NONDETERMINISTIC]);
     printf("%d passed, %d failed, %d skipped\n", count[PECS_V_PASSED], failed, count[PECS_V_SKIPPED]);
     if (rc == EXIT_OK && failed)
         rc = EXIT_FAILURES;

@@ -15,6 +15,7 @@ void pecs_run_opts_default(pecs_run_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->correctness = 1;
+    o->determinism = 1;
     o->min_time_s = 0.05;
     o->min_reps = 5;
     o->max_reps = 1000;
@@ -143,6 +144,21 @@ static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, c
     r->has_metrics = 1;
     r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
                               sizeof r->reason);
+    if (o->determinism && r->verdict == PECS_V_PASSED) {
+        /* Same inputs again: the output must be the same bits (expected[] is free to hold the first run). */
+        memcpy(expected, actual, (size_t)in.n_out * sizeof *actual);
+        pecs_instance_reset(&in);
+        if (backend_call(lb, &in, r) != PECS_V_PASSED)
+            goto cleanup;
+        pecs_instance_actual(&in, actual);
+        for (int64_t i = 0; i < in.n_out; i++)
+            if (memcmp(&actual[i], &expected[i], sizeof *actual) != 0) {
+                snprintf(r->reason, sizeof r->reason, "a second run on the same inputs differs at element %lld: %.9g, "
+                         "then %.9g", (long long)i, expected[i], actual[i]);
+                r->verdict = PECS_V_NONDETERMINISTIC;
+                break;
+            }
+    }
     if (o->perf && r->verdict == PECS_V_PASSED)
         time_backend(lb, &in, o, &r->perf);
 cleanup:

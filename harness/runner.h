@@ -15,6 +15,9 @@
  *   expected none (absolute encodings, the negative control): PASSED iff drift at the first d > 0
  *   exceeds the tolerance, i.e. the check does see that the encoding is not relative.
  *
+ * Determinism: a passing equivalence case is run a second time on the same (regenerated) inputs and the
+ * two outputs must be bitwise equal, else NONDETERMINISTIC.
+ *
  * Timing (mode perf): warm-up runs, then individually timed runs until both a minimum count and a
  * minimum time are met (capped); median, min, p10, p90; throughput from the registry's bytes model.
  */
@@ -69,6 +72,7 @@ typedef struct pecs_case_result {
 
 typedef struct pecs_run_opts {
     int correctness;         /* run invariance cases (equivalence is checked in every mode) */
+    int determinism;         /* run each passing equivalence case twice; different bits: NONDETERMINISTIC */
     int perf;                /* time the backend */
     double min_time_s;       /* per timed case */
     int min_reps, max_reps, warmup;

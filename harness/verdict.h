@@ -11,7 +11,8 @@
     X(MISTRUSTED, 1)         \
     X(ERROR, 1)              \
     X(CRASHED, 1)            \
-    X(TIMEOUT, 1)
+    X(TIMEOUT, 1)            \
+    X(NONDETERMINISTIC, 1)
 
 typedef enum pecs_verdict {
 #define PECS_X_(name, fails) PECS_V_##name,

@@ -106,6 +106,18 @@ Test(conformance, writing_into_inputs_is_caught_on_every_case)
     cr_assert(strstr(o.first_fail, "wrote into its input x at byte offset 0"), "%s", o.first_fail);
 }
 
+/* Outputs that change between two runs on the same inputs (here by one ulp, well inside tolerance) are
+ * NONDETERMINISTIC; the scalar backend, run twice per case in every other test here, never is. */
+Test(conformance, nondeterminism_is_its_own_verdict)
+{
+    char path[512];
+    tally t = run_suite(tu_fixture(path, sizeof path, "nondet"), "suites/smoke.yaml",
+                        "rope dtype=f32 tokens=5 heads=3 head_dim=8 layout=thd view=contiguous positions=contig@0", NULL);
+    cr_assert_gt(t.n, 0);
+    cr_assert_eq(t.v[PECS_V_NONDETERMINISTIC], t.n, "%s", t.first_fail);
+    cr_assert(strstr(t.first_fail, "a second run on the same inputs differs at element 0"), "%s", t.first_fail);
+}
+
 Test(conformance, lying_supports_is_an_error_not_a_skip)
 {
     char path[512];

@@ -8,12 +8,14 @@
  *                Right near 0, off by ~1e-2 rad near 2^20: fails the strict profile at large positions,
  *                passes compat, and has a finite invariance horizon.
  *   crashhang    correct, except that it segfaults on alibi and never returns on sinusoidal
+ *   nondet       correct to a few ulps, but every other call differs in the last bit of element 0
  *   liar         supports() says yes, run() says "not supported" (ERROR)
  *   badabi       descriptor of ABI major PECS_ABI_MAJOR+1 (refused with both numbers)
  *   smallstruct  descriptor struct_size too small (refused)
  *   noentry      no pecs_backend_entry symbol (refused)
  *   nullentry    the entry point returns NULL (refused)
  */
+#include <math.h>
 #include <string.h>
 
 #include "pecs/backend.h"
@@ -81,6 +83,18 @@ static pecs_status fixture_run(void *ctx, const pecs_problem *p)
         for (;;) {
         }
     return s->run(s->ctx, p);
+}
+#elif defined(FIXTURE_KIND_nondet)
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    static unsigned calls;
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    pecs_status st = s->run(s->ctx, p);
+    const pecs_tensor *out = pecs_problem_tensor(p, "out");
+    if (out->dtype == PECS_DT_F32 && calls++ % 2) /* like a reduction whose order depends on scheduling */
+        ((float *)out->data)[0] = nextafterf(((float *)out->data)[0], 2.0f);
+    return st;
 }
 #elif defined(FIXTURE_KIND_f32angle)
 #include <math.h>
