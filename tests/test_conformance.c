@@ -112,7 +112,8 @@ Test(conformance, nondeterminism_is_its_own_verdict)
 {
     char path[512];
     tally t = run_suite(tu_fixture(path, sizeof path, "nondet"), "suites/smoke.yaml",
-                        "rope dtype=f32 tokens=5 heads=3 head_dim=8 layout=thd view=contiguous positions=contig@0", NULL);
+                        "rope dtype=f32 tokens=5 heads=3 head_dim=8 layout=thd view=contiguous positions=contig@0 pos_dtype=i32 seed=1 check=equivalence",
+                        NULL);
     cr_assert_gt(t.n, 0);
     cr_assert_eq(t.v[PECS_V_NONDETERMINISTIC], t.n, "%s", t.first_fail);
     cr_assert(strstr(t.first_fail, "a second run on the same inputs differs at element 0"), "%s", t.first_fail);
