@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,11 @@
 #include "util.h"
 
 /* Exit codes. */
-enum { EXIT_OK = 0, EXIT_FAILURES = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
+enum { EXIT_OK = 0, EXIT_FAILURES = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_INTERRUPTED = 130 };
+
+static volatile sig_atomic_t g_stop; /* set by SIGINT/SIGTERM: stop after the current case */
+
+static void on_stop_signal(int sig) { g_stop = sig; }
 
 #define MAX_ARGS 64
 
@@ -104,11 +109,14 @@ static const char RUN_HELP[] =
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
     "  --timeout S           per-case time limit of isolated cases (default 60)\n"
     "  --no-determinism      do not run passing cases a second time to compare the outputs bitwise\n"
+    "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out)\n"
     "  -v, --verbose         print every case, not only the ones that did not pass\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
-    "The run ends with 'N passed, N failed, N skipped'; exit 0 if nothing failed, 1 on any FAILED,\n"
-    "ERROR or MISTRUSTED case, 2 on bad input (suite, case, option), 3 if the results cannot be written.\n";
+    "Each finished case is appended to FILE.journal; SIGINT or SIGTERM stop after the current case and leave\n"
+    "the last complete results file untouched (so does kill -9); --resume finishes the run.\n"
+    "The run ends with 'N passed, N failed, N skipped'; exit 0 if nothing failed, 1 on any failing verdict,\n"
+    "2 on bad input (suite, case, option), 3 if the results cannot be written, 130 if interrupted.\n";
 
 typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
@@ -117,7 +125,7 @@ typedef struct run_cfg {
     double min_time, timeout;
     int verbose;
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
-    int no_determinism;
+    int no_determinism, resume;
 } run_cfg;
 
 /* One case on one backend, in process or in a child as the configuration says. */
@@ -315,6 +323,8 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->isolate = 0;
         else if (!strcmp(argv[i], "--no-determinism"))
             cfg->no_determinism = 1;
+        else if (!strcmp(argv[i], "--resume"))
+            cfg->resume = 1;
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             cfg->verbose = 1;
         else if (missing)
@@ -409,6 +419,8 @@ static int cmd_run(int argc, char **argv)
     int have_tols = 0;
     char *command = join_args(argc, argv);
     pecs_run_meta meta = {0};
+    json_t *all = NULL;
+    FILE *journal = NULL;
     pecs_utc_iso(meta.started);
 
     const char *tol_path = find_tolerances(cfg.tolerances, tolbuf, sizeof tolbuf);
@@ -454,22 +466,69 @@ static int cmd_run(int argc, char **argv)
     o.min_time_s = cfg.min_time;
     o.determinism = !cfg.no_determinism;
     o.tols = &tols;
+    const char *out = cfg.out ? cfg.out : "pecs-results.json";
+    pecs_sb jpath = {0};
+    pecs_sb_addf(&jpath, "%s.journal", out);
+    all = cfg.resume ? pecs_journal_load(pecs_sb_str(&jpath)) : json_array();
+    int resumed = (int)json_array_size(all);
+    journal = fopen(pecs_sb_str(&jpath), cfg.resume ? "a" : "w");
+    if (!journal)
+        fprintf(stderr, "pecs run: warning: cannot write the journal %s: an interrupted run could not resume\n",
+                pecs_sb_str(&jpath));
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, n_cases, n_loaded, cfg.mode,
            tol_path);
+    if (cfg.resume)
+        printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
     fflush(stdout);
-    for (int b = 0; b < n_loaded; b++)
-        for (int k = 0; k < n_cases; k++) {
-            run_one(&lbs[b], cases[k], &o, cfg.isolate, cfg.timeout, &results[n_results]);
-            results[n_results].backend_slot = b;
-            print_result(&results[n_results], &lbs[b], cfg.verbose);
-            fflush(stdout);
+    for (int b = 0; b < n_loaded && !g_stop; b++)
+        for (int k = 0; k < n_cases && !g_stop; k++) {
+            if (resumed && pecs_journal_has(all, pecs_backend_token(&lbs[b]), cases[k]))
+                continue;
+            pecs_case_result *r = &results[n_results];
+            run_one(&lbs[b], cases[k], &o, cfg.isolate, cfg.timeout, r);
+            r->backend_slot = b;
+            print_result(r, &lbs[b], cfg.verbose);
             n_results++;
+            json_t *cj = pecs_result_json(r, &lbs[b]);
+            if (cj && journal) {
+                json_dumpf(cj, journal, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+                fputc('\n', journal);
+                fflush(journal); /* in the kernel's hands: survives kill -9 */
+            }
+            if (cj)
+                json_array_append_new(all, cj);
+            fflush(stdout);
         }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (journal)
+        fclose(journal);
+    journal = NULL;
+    if (g_stop) {
+        printf("interrupted by signal %d after %d case(s): %s was not touched; continue with --resume (journal %s)\n",
+               (int)g_stop, (int)json_array_size(all), out, pecs_sb_str(&jpath));
+        rc = EXIT_INTERRUPTED;
+        pecs_sb_free(&jpath);
+        goto cleanup;
+    }
     print_table(results, n_results);
     int count[PECS_V_COUNT] = {0}, failed = 0;
-    for (int i = 0; i < n_results; i++) {
-        count[results[i].verdict]++;
-        failed += pecs_verdict_fails(results[i].verdict);
+    json_t *cj;
+    size_t ci;
+    json_array_foreach(all, ci, cj)
+    {
+        const char *st = json_string_value(json_object_get(cj, "status"));
+        for (int v = 0; st && v < PECS_V_COUNT; v++)
+            if (!strcmp(st, pecs_verdict_name((pecs_verdict)v))) {
+                count[v]++;
+                failed += pecs_verdict_fails((pecs_verdict)v);
+            }
     }
     pecs_utc_iso(meta.finished);
     meta.command = command ? command : "pecs run";
@@ -481,13 +540,14 @@ static int cmd_run(int argc, char **argv)
     meta.n_backends = n_loaded;
     meta.mode = cfg.mode;
     meta.threads = 1;
-    const char *out = cfg.out ? cfg.out : "pecs-results.json";
-    if (pecs_results_write(out, &meta, results, n_results, why, sizeof why) != PECS_OK) {
+    if (pecs_results_write(out, &meta, all, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs run: cannot write results: %s\n", why);
         rc = EXIT_IO;
     } else {
         printf("results: %s\n", out);
+        unlink(pecs_sb_str(&jpath)); /* complete: nothing left to resume */
     }
+    pecs_sb_free(&jpath);
     if (failed)
         printf("(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT, %d NONDETERMINISTIC)\n",
                count[PECS_V_FAILED], count[PECS_V_ERROR], count[PECS_V_MISTRUSTED], count[PECS_V_CRASHED],
@@ -496,6 +556,9 @@ static int cmd_run(int argc, char **argv)
     if (rc == EXIT_OK && failed)
         rc = EXIT_FAILURES;
 cleanup:
+    if (journal)
+        fclose(journal);
+    json_decref(all);
     for (int i = 0; i < n_results; i++)
         pecs_case_result_free(&results[i]);
     free(results);

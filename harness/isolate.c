@@ -87,6 +87,7 @@ void pecs_run_case_isolated(const pecs_loaded_backend *lb, const char *case_str,
     }
     if (pid == 0) {
         close(fds[0]);
+        signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole process group: the parent decides, the case finishes */
         pecs_instance_guard_pages(!o->perf); /* page-aligned ends would skew timings */
         pecs_case_result cr;
         pecs_run_case(lb, case_str, o, &cr);

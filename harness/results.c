@@ -59,17 +59,70 @@ static json_t *perf_json(const pecs_perf *p)
                      num(p->timer_res_s), "noisy", p->noisy, "counters", "status", p->counters);
 }
 
-static const pecs_loaded_backend *backend_of(const pecs_run_meta *m, int slot)
+json_t *pecs_journal_load(const char *path)
 {
-    return &m->backends[slot >= 0 && slot < m->n_backends ? slot : 0];
+    json_t *all = json_array();
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return all;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *c = json_loads(line, 0, NULL); /* a line cut short by kill -9 does not parse: dropped */
+        if (c && json_is_object(c) && json_is_string(json_object_get(c, "case")) &&
+            json_is_string(json_object_get(c, "backend_source")))
+            json_array_append_new(all, c);
+        else
+            json_decref(c);
+    }
+    free(line);
+    fclose(f);
+    return all;
 }
 
-pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const pecs_case_result *r, int n, char *why,
-                               size_t why_len)
+int pecs_journal_has(json_t *cases, const char *backend_token, const char *case_str)
+{
+    json_t *c;
+    size_t i;
+    json_array_foreach(cases, i, c)
+    {
+        if (!strcmp(json_string_value(json_object_get(c, "case")), case_str) &&
+            !strcmp(json_string_value(json_object_get(c, "backend_source")), backend_token))
+            return 1;
+    }
+    return 0;
+}
+
+const char *pecs_backend_token(const pecs_loaded_backend *lb)
+{
+    return strcmp(lb->source, "builtin") ? lb->source : lb->b->name;
+}
+
+json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *lb)
+{
+    char *repro = pecs_reproducer(r, lb);
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "backend", r->backend, "backend_source", pecs_backend_token(lb),
+                          "case", r->case_str ? r->case_str : "", "reproducer", repro ? repro : "", "status",
+                          pecs_verdict_name(r->verdict), "reason", r->reason, "seconds", num(r->seconds));
+    free(repro);
+    if (!c)
+        return NULL;
+    if (r->has_tol)
+        json_object_set_new(c, "tolerance", tol_json(&r->tol));
+    if (r->has_metrics)
+        json_object_set_new(c, "metrics", metrics_json(&r->metrics));
+    if (r->has_inv)
+        json_object_set_new(c, "invariance", inv_json(&r->inv));
+    if (r->perf.done)
+        json_object_set_new(c, "perf", perf_json(&r->perf));
+    return c;
+}
+
+pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t *cases, char *why, size_t why_len)
 {
     pecs_machine mc;
     pecs_machine_probe(&mc);
-    json_t *root = json_object(), *suites = json_array(), *backends = json_array(), *cases = json_array();
+    json_t *root = json_object(), *suites = json_array(), *backends = json_array();
     int counts[PECS_V_COUNT] = {0};
     for (int i = 0; i < m->n_suites; i++)
         for (int f = 0; f < m->suites[i].n_files; f++)
@@ -84,22 +137,13 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const p
                                                   b->description ? b->description : "", "source", m->backends[i].source,
                                                   "abi", abi, "isa", b->isa && b->isa(b->ctx) ? b->isa(b->ctx) : "unreported"));
     }
-    for (int i = 0; i < n; i++) {
-        counts[r[i].verdict]++;
-        char *repro = pecs_reproducer(&r[i], backend_of(m, r[i].backend_slot));
-        json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "backend", r[i].backend, "case", r[i].case_str ? r[i].case_str : "",
-                              "reproducer", repro ? repro : "", "status", pecs_verdict_name(r[i].verdict), "reason",
-                              r[i].reason, "seconds", num(r[i].seconds));
-        free(repro);
-        if (r[i].has_tol)
-            json_object_set_new(c, "tolerance", tol_json(&r[i].tol));
-        if (r[i].has_metrics)
-            json_object_set_new(c, "metrics", metrics_json(&r[i].metrics));
-        if (r[i].has_inv)
-            json_object_set_new(c, "invariance", inv_json(&r[i].inv));
-        if (r[i].perf.done)
-            json_object_set_new(c, "perf", perf_json(&r[i].perf));
-        json_array_append_new(cases, c);
+    json_t *c;
+    size_t ci;
+    json_array_foreach(cases, ci, c)
+    {
+        const char *st = json_string_value(json_object_get(c, "status"));
+        for (int v = 0; st && v < PECS_V_COUNT; v++)
+            counts[v] += !strcmp(st, pecs_verdict_name((pecs_verdict)v));
     }
     json_t *summary = json_object();
     for (int v = 0; v < PECS_V_COUNT; v++)
@@ -121,7 +165,7 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const p
                                                       "sha256", m->tolerances_sha256 ? m->tolerances_sha256 : ""));
     json_object_set_new(root, "backends", backends);
     json_object_set_new(root, "summary", summary);
-    json_object_set_new(root, "cases", cases);
+    json_object_set(root, "cases", cases);
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(root);
     if (!text) {

@@ -1,8 +1,15 @@
 /* harness/results.h — the results file: JSON, the source of truth (schema: docs/results-schema.md).
  * Written once, atomically (temporary file + rename): a crash or an interrupted run never leaves a
- * partial or corrupted file at the target path. */
+ * partial or corrupted file at the target path.
+ *
+ * The journal (<results>.journal): while a run goes on, each finished case is appended as one line of
+ * JSON (the same object as in the results). An interrupted run (SIGINT, SIGTERM, kill -9) leaves the last
+ * complete results file untouched and the journal behind; `pecs run ... --resume` skips the journaled
+ * cases and writes the full results. A completed run removes its journal. */
 #ifndef PECS_RESULTS_H
 #define PECS_RESULTS_H
+
+#include <jansson.h>
 
 #include "backends.h"
 #include "runner.h"
@@ -22,8 +29,19 @@ typedef struct pecs_run_meta {
     int threads;
 } pecs_run_meta;
 
-pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, const pecs_case_result *r, int n, char *why,
-                               size_t why_len);
+/* Write the results file around `cases` (an array of pecs_result_json() objects, e.g. from this run and
+ * from a resumed journal); the summary is counted from their statuses. `cases` is not consumed. */
+pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t *cases, char *why, size_t why_len);
+
+/* One case's result as the JSON object the results file and the journal hold (includes backend_source,
+ * the backend word of the reproducer: a built-in's name or a plugin's path). */
+json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *lb);
+const char *pecs_backend_token(const pecs_loaded_backend *lb);
+
+/* The case objects of a journal (none if it does not exist; unparsable lines are dropped). */
+json_t *pecs_journal_load(const char *path);
+/* 1 if `cases` holds a result of this backend (token) for this canonical case. */
+int pecs_journal_has(json_t *cases, const char *backend_token, const char *case_str);
 
 /* The one-line reproducer of a result (malloc'd). */
 char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb);

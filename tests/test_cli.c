@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "npy.h"
@@ -313,6 +315,72 @@ Test(cli, isolated_plugin_passes_smoke)
     cr_assert_gt(passed, 900);
     free(out);
 }
+
+static int journal_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, ch;
+    while (f && (ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Interrupt a run (SIGINT, then kill -9) once some cases are journaled: the previous results file stays
+ * as it was, and --resume completes the run without redoing or duplicating any case. */
+static void interrupt_and_resume(int sig)
+{
+    char plug[512], cmd[4096], results[256], journal[300], *out;
+    snprintf(results, sizeof results, "%s", path_in("int.json"));
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(results, "{\"previous\": true}\n");
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' run suites/smoke.yaml --backend '%s' --out '%s' > '%s/int.log' 2>&1",
+             tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"), tu_plugin(plug, sizeof plug, "scalar"), results, g_dir);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && journal_lines(journal) < 20; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    cr_assert_geq(journal_lines(journal), 20, "the run journaled nothing");
+    kill(pid, sig);
+    int status;
+    waitpid(pid, &status, 0);
+    if (sig == SIGINT)
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d", status);
+    else
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    char *now;
+    size_t len;
+    char why[256];
+    cr_assert_eq(pecs_read_file(results, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, "{\"previous\": true}\n", "an interrupted run must not touch the results file");
+    free(now);
+    int journaled = journal_lines(journal);
+    snprintf(cmd, sizeof cmd, "run suites/smoke.yaml --backend '%s' --out '%s' --resume", plug, results);
+    cr_assert_eq(pecs(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "resuming: "), "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *root = json_load_file(results, 0, &err);
+    cr_assert_not_null(root, "%s", err.text);
+    json_t *cases = json_object_get(root, "cases");
+    cr_assert_gt(json_array_size(cases), 900);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(root, "summary"), "PASSED")), (json_int_t)json_array_size(cases));
+    for (size_t i = 0; i < json_array_size(cases); i++)
+        for (size_t j = i + 1; j < json_array_size(cases); j += 97) /* sampled: no case twice */
+            cr_assert_str_neq(json_string_value(json_object_get(json_array_get(cases, i), "case")),
+                              json_string_value(json_object_get(json_array_get(cases, j), "case")));
+    cr_assert_eq(access(journal, F_OK), -1, "a completed run removes its journal (%d lines were journaled)", journaled);
+    json_decref(root);
+}
+
+Test(cli, sigint_then_resume, .timeout = 300) { interrupt_and_resume(SIGINT); }
+
+Test(cli, kill9_then_resume, .timeout = 300) { interrupt_and_resume(SIGKILL); }
 
 Test(cli, list_and_describe)
 {
