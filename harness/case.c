@@ -10,7 +10,9 @@
 #include "util.h"
 
 #define MAX_POSITION (INT64_C(1) << 50) /* exact in double, reducible by the reference */
-#define MAX_CASE_BYTES (INT64_C(4) << 30)
+static double g_mem_cap = (double)(INT64_C(4) << 30); /* bytes of buffers one case may ask for */
+
+void pecs_case_set_mem_cap(double bytes) { g_mem_cap = bytes; }
 
 /* ---- generic knobs ------------------------------------------------------------------------------------ */
 
@@ -511,9 +513,9 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
     pecs_form form = c->enc->form;
     double bytes = pecs_case_bytes(c) * (c->check == PECS_CHECK_INVARIANCE ? 4.0 : 3.0) +
                    out_elems_d(c) * 16.0; /* inputs, outputs, double copies */
-    if (bytes > (double)MAX_CASE_BYTES) {
-        snprintf(why, why_len, "case needs about %.0f MiB of buffers, over the %lld MiB cap", bytes / 1048576.0,
-                 (long long)(MAX_CASE_BYTES >> 20));
+    if (bytes > g_mem_cap) {
+        snprintf(why, why_len, "case needs about %.0f MiB of buffers, over the %.0f MiB cap", bytes / 1048576.0,
+                 g_mem_cap / 1048576.0);
         return PECS_LIMIT;
     }
     if (form != PECS_FORM_ROTATE && c->layout != PECS_LAYOUT_THD) {
@@ -614,7 +616,7 @@ pecs_status pecs_case_parse(pecs_case *c, const char *spec, char *why, size_t wh
     }
     st = pecs_case_validate(c, why, why_len);
 cleanup:
-    if (st != PECS_OK && inited)
+    if (st != PECS_OK && st != PECS_LIMIT && inited) /* over a limit: a valid case, kept for its reproducer */
         pecs_case_free(c);
     free(copy);
     return st;

@@ -80,7 +80,12 @@ int pecs_case_is_known_key(const char *key);
 /* Cross-knob validation after all knobs are set (e.g. rotary_dim <= head_dim, in-place bias). */
 pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len);
 
-/* Canonical string (malloc'd); parse it back (tokens separated by spaces). */
+/* The memory cap (bytes of buffers one case may ask for; default 4 GiB). A case over it is valid but
+ * cannot run: validation and parsing return PECS_LIMIT, and the runner reports it as ERROR with the size. */
+void pecs_case_set_mem_cap(double bytes);
+
+/* Canonical string (malloc'd); parse it back (tokens separated by spaces). PECS_LIMIT leaves *c set (a
+ * valid case over a resource limit: free it); any other error leaves nothing to free. */
 char *pecs_case_format(const pecs_case *c);
 pecs_status pecs_case_parse(pecs_case *c, const char *spec, char *why, size_t why_len);
 

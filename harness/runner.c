@@ -338,6 +338,12 @@ void pecs_run_case(const pecs_loaded_backend *lb, const char *case_str, const pe
     char why[512] = "";
     pecs_case c;
     pecs_status st = pecs_case_parse(&c, case_str, why, sizeof why);
+    if (st == PECS_LIMIT) { /* a valid case over the memory cap: an ERROR that says what it asked for */
+        r->case_str = pecs_case_format(&c);
+        set_reason(r, PECS_V_ERROR, why);
+        pecs_case_free(&c);
+        return;
+    }
     if (st != PECS_OK) {
         r->case_str = pecs_strdup(case_str);
         set_reason(r, PECS_V_ERROR, why);

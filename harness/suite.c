@@ -559,7 +559,9 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
         if (st != PECS_OK)
             goto cleanup;
         char msg[768];
-        if ((st = pecs_case_validate(&c, msg, sizeof msg)) != PECS_OK) {
+        if ((st = pecs_case_validate(&c, msg, sizeof msg)) == PECS_LIMIT) {
+            st = PECS_OK; /* over a resource limit: kept, and reported as ERROR with the size when run */
+        } else if (st != PECS_OK) {
             char *s = pecs_case_format(&c);
             st = pecs_yaml_error(y, entry, L->why, L->why_len, "case '%s': %s", s ? s : e->id, msg);
             free(s);
@@ -575,7 +577,8 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
         /* Every case string must parse back to itself: it is the case's reproducer. */
         pecs_case back;
         char *again = NULL;
-        if (pecs_case_parse(&back, str, msg, sizeof msg) == PECS_OK) {
+        pecs_status bs = pecs_case_parse(&back, str, msg, sizeof msg);
+        if (bs == PECS_OK || bs == PECS_LIMIT) {
             again = pecs_case_format(&back);
             pecs_case_free(&back);
         }

@@ -382,6 +382,21 @@ Test(cli, sigint_then_resume, .timeout = 300) { interrupt_and_resume(SIGINT); }
 
 Test(cli, kill9_then_resume, .timeout = 300) { interrupt_and_resume(SIGKILL); }
 
+/* A case over the memory cap is an ERROR naming the size it asked for (no allocation is attempted), and
+ * the rest of the run goes on. */
+Test(cli, memory_cap_is_an_error_with_the_size)
+{
+    char args[1024], *out;
+    snprintf(args, sizeof args, "run --case 'rope tokens=4096 heads=32 head_dim=128' --case 'rope' --mem-cap 100 --out '%s'",
+             path_in("mc.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "case needs about 640 MiB of buffers, over the 100 MiB cap"), "%s", out);
+    cr_assert_str_eq(last_line(out), "1 passed, 1 failed, 0 skipped");
+    free(out);
+    cr_assert_eq(pecs("run --case 'rope' --mem-cap 0", &out), 2);
+    free(out);
+}
+
 Test(cli, list_and_describe)
 {
     char *out;
