@@ -354,6 +354,7 @@ Test(suite, duplicates_removed)
  * defaults in every entry:
  *   rope 3 shapes x 2 pairings x 2 layouts x 3 views x 4 positions = 144      -> 432
  *   rope partial 3 shapes x 2 positions x 2 bases = 12                        -> 36
+ *   rope, alibi with i64 positions: 2 encodings x 2 shapes x 2 positions = 8  -> 24 (12 each)
  *   rope freq_factors 1 x 2 attn_factor x 2 pairings = 4                      -> 12
  *   rope.linear 2 x 2 x 2 x 2 = 16 -> 48;  rope.ntk the same                  -> 48
  *   rope.yarn 2 shapes x 2 factors x 2 mscale x 2 pairings x 3 positions = 48 -> 144
@@ -362,7 +363,7 @@ Test(suite, duplicates_removed)
  *   sinusoidal(.concat) 2 encodings x 2 shapes x 3 views x 3 positions = 36   -> 108
  *   sinusoidal.concat padding_idx [-1, 1]: -1 is the default, seen above      -> 3
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 972. */
+ *   total 996. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -374,12 +375,12 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 972);
-    cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 6);
+    cr_expect_eq(s.n_cases, 996);
+    cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
     cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3);
-    cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3);
+    cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 12);
     cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3);
     cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */

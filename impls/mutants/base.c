@@ -81,8 +81,11 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, double *inv, d
     }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
-        inv[i] /= ff->list[i];
-    *attn *= pecs_param_real(p, "attn_factor", 1.0);
+        inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
+    if (BUG(yarn_mscale_squared))
+        *attn *= *attn;
+    if (!BUG(attn_factor_ignored))
+        *attn *= pecs_param_real(p, "attn_factor", 1.0);
     if (BUG(inv_freq_storage))
         for (int64_t i = 0; i < R / 2; i++)
             inv[i] = round_to(inv[i], p->dtype);
@@ -111,6 +114,8 @@ static pecs_status run_rotate(const pecs_problem *p)
     double s_factor = pecs_param_real(p, "factor", 1.0);
     for (int64_t t = 0; t < T; t++) {
         double m = pecs_pos_at(pos, 0, t) + (BUG(position_off_by_one) ? 1.0 : 0.0);
+        if (BUG(positions_int32))
+            m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
         if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
             m = floor(m / s_factor);
         for (int64_t h = 0; h < H; h++) {
@@ -120,7 +125,8 @@ static pecs_status run_rotate(const pecs_problem *p)
                 float c = (float)(cs * attn), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : attn));
                 if (BUG(rotation_flipped))
                     s = -s;
-                int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + R / 2 : 2 * i + 1};
+                int64_t hh = BUG(partial_half_of_head) ? D / 2 : R / 2; /* the partner of lane i in half-split */
+                int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + hh : 2 * i + 1};
                 float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
                 pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
                 pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
@@ -157,7 +163,7 @@ static pecs_status run_alibi(const pecs_problem *p)
             for (int64_t j = 0; j < out->shape[2]; j++) {
                 int64_t idx[3] = {h, i, j};
                 float dist = (float)(pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j));
-                pecs_store_f32(out->data, out->dtype, offset(out, idx), -slope * dist);
+                pecs_store_f32(out->data, out->dtype, offset(out, idx), BUG(alibi_sign) ? slope * dist : -slope * dist);
             }
     }
     return PECS_OK;
