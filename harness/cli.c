@@ -13,6 +13,7 @@
 
 #include "backends.h"
 #include "case.h"
+#include "diff.h"
 #include "gen.h"
 #include "instance.h"
 #include "isolate.h"
@@ -1210,6 +1211,49 @@ cleanup:
     return rc;
 }
 
+/* ---- compare -------------------------------------------------------------------------------------------- */
+
+static const char COMPARE_HELP[] =
+    "usage: pecs compare A.json B.json [--threshold FRACTION]\n"
+    "\n"
+    "Compare two results files case by case, matched on backend and the exact case string. For cases timed\n"
+    "in both: the ratio A/B of median times and its geometric mean per backend and encoding. A case more than\n"
+    "--threshold slower in B (default 0.05), with neither measurement noisy, is a regression; a noisy one is\n"
+    "marked, not flagged. A case passing in A and failing in B is a regression too.\n"
+    "Exit 0: no regression; 1: regressions; 2: bad input.\n";
+
+static int cmd_compare(int argc, char **argv)
+{
+    const char *files[2];
+    int nf = 0;
+    double threshold = 0.05;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (is_help(argv[i])) {
+            fputs(COMPARE_HELP, stdout);
+            return EXIT_OK;
+        }
+        if ((v = opt(argc, argv, &i, "--threshold", &missing))) {
+            if (!pecs_parse_f64(v, &threshold) || threshold < 0 || threshold > 10)
+                return usage_error("compare", "--threshold takes a fraction in [0, 10] (0.05 = 5 %)");
+        } else if (missing || argv[i][0] == '-' || nf == 2) {
+            return usage_error("compare", "give two results files");
+        } else {
+            files[nf++] = argv[i];
+        }
+    }
+    if (nf != 2)
+        return usage_error("compare", "give two results files");
+    pecs_diff_summary sum;
+    char why[1024];
+    if (pecs_diff_results(files[0], files[1], threshold, stdout, &sum, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs compare: %s\n", why);
+        return EXIT_USAGE;
+    }
+    return sum.regressions || sum.status_regressions ? EXIT_FAILURES : EXIT_OK;
+}
+
 /* ---- main ------------------------------------------------------------------------------------------------ */
 
 static const char MAIN_HELP[] =
@@ -1221,6 +1265,7 @@ static const char MAIN_HELP[] =
     "  describe   an encoding's parameters, tensors, invariance and source\n"
     "  eval       evaluate the reference or a backend on .npy tensors\n"
     "  mutate     run the mutants: the mutation score of the suites, and no false alarms\n"
+    "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
     "  version    print the version and build\n";
 
 int pecs_cli_main(int argc, char **argv)
@@ -1240,6 +1285,8 @@ int pecs_cli_main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "mutate"))
         return cmd_mutate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("pecs %s (%s)\n  flags: %s\n  compiler: %s\n", pecs_version, pecs_git_commit, pecs_build_flags, __VERSION__);
         return EXIT_OK;

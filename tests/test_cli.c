@@ -76,8 +76,8 @@ static const char *last_line(char *text)
 Test(cli, help_on_every_command)
 {
     static const char *const cmds[] = {"--help", "run --help", "list --help", "describe --help", "eval --help",
-                                       "mutate --help"};
-    for (int i = 0; i < 6; i++) {
+                                       "mutate --help", "compare --help"};
+    for (int i = 0; i < 7; i++) {
         char *out;
         cr_assert_eq(pecs(cmds[i], &out), 0, "pecs %s", cmds[i]);
         cr_assert(strstr(out, "usage") || strstr(out, "pecs"), "%s", out);
@@ -394,6 +394,46 @@ Test(cli, memory_cap_is_an_error_with_the_size)
     cr_assert_str_eq(last_line(out), "1 passed, 1 failed, 0 skipped");
     free(out);
     cr_assert_eq(pecs("run --case 'rope' --mem-cap 0", &out), 2);
+    free(out);
+}
+
+static void results_file(const char *name, const char *status, double median, int noisy)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"cases\": ["
+             "{\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"%s\", "
+             "\"perf\": {\"median_s\": %g, \"noisy\": %s}},"
+             "{\"backend\": \"scalar\", \"case\": \"alibi dtype=f32\", \"status\": \"PASSED\", "
+             "\"perf\": {\"median_s\": 1.0, \"noisy\": false}}]}\n",
+             status, median, noisy ? "true" : "false");
+    write_text(path_in(name), text);
+}
+
+/* compare: a case 2x slower is a regression (exit 1), unless the timing is noisy (marked, exit 0); a case
+ * that passed and now fails is a regression whatever its timing; a file that is not results is exit 2. */
+Test(cli, compare_flags_regressions_not_noise)
+{
+    char args[1024], a[256], *out;
+    results_file("a.json", "PASSED", 1.0, 0);
+    snprintf(a, sizeof a, "%s", path_in("a.json"));
+    results_file("b.json", "PASSED", 2.0, 0);
+    snprintf(args, sizeof args, "compare '%s' '%s'", a, path_in("b.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "SLOWER   0.500") && strstr(out, "1 slower beyond 5%"), "%s", out);
+    free(out);
+    results_file("n.json", "PASSED", 2.0, 1);
+    snprintf(args, sizeof args, "compare '%s' '%s'", a, path_in("n.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "noisy") && strstr(out, "0 slower beyond 5%, 1 noisy"), "%s", out);
+    free(out);
+    results_file("f.json", "FAILED", 1.0, 0);
+    snprintf(args, sizeof args, "compare '%s' '%s'", a, path_in("f.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(strstr(out, "BROKEN") && strstr(out, "(PASSED -> FAILED)"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "compare '%s' suites/smoke.yaml", a);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
     free(out);
 }
 
