@@ -130,8 +130,8 @@ void pecs_run_case_isolated(const pecs_loaded_backend *lb, const char *case_str,
                 snprintf(r->reason, sizeof r->reason, "the backend died with signal %d (%s)", WTERMSIG(status),
                          strsignal(WTERMSIG(status)));
             else
-                snprintf(r->reason, sizeof r->reason, "the case process exited with status %d without a result (a "
-                         "backend must not exit the process)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                snprintf(r->reason, sizeof r->reason, "the case process exited with status %d without a result (the "
+                         "backend exited, or a sanitizer stopped it)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
     }
     free(s);

@@ -5,7 +5,8 @@
  * write faults at the instruction), sends the result back through a pipe and _exits. The parent waits at
  * most `timeout_s`:
  *   child killed by a signal            -> CRASHED, "signal 11 (Segmentation fault)"
- *   child exited without a result       -> CRASHED, "exited with status N" (a plugin must not exit)
+ *   child exited without a result       -> CRASHED, "exited with status N" (a plugin must not exit; under
+ *                                          ASan a fault is reported by the sanitizer, which exits with 1)
  *   no result within the time limit     -> TIMEOUT (the child is killed)
  * Every result keeps its canonical case string, so CRASHED and TIMEOUT carry reproducers too.
  */
