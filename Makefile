@@ -27,6 +27,8 @@ CSTD   := -std=c11 -D_XOPEN_SOURCE=700
 STRICT := -ffp-contract=off -fno-fast-math
 
 .DEFAULT_GOAL := all
+# Objects reached through pattern chains (plugins, fixtures) are not intermediates to delete.
+.SECONDARY:
 
 # ---- probes (cached in $(BUILD)/config.mk; delete it or run `make reconfigure` to probe again) -------
 $(BUILD)/config.mk: Makefile
@@ -169,7 +171,7 @@ $(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS)
 
 # Tests find the binary, plugins and suites through these variables.
 TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR) \
-           PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins)
+           PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins) $(TEST_ENV_EXTRA)
 CRITERION_JOBS ?= 2
 
 check: deps
@@ -187,7 +189,8 @@ run: deps
 
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  TEST_ENV_EXTRA="LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0" test
 
 # ---- fuzzing (libFuzzer, clang) ----------------------------------------------------------------------
 # make fuzz: each target runs FUZZ_SECONDS (default 60) from a seed corpus (the suites; .npy files pecs
