@@ -67,8 +67,8 @@ GIT_COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 GIT_DIRTY   := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 INC        := -Iinclude -Iharness -Ireference -I$(BUILD)/gen
-DEP_CFLAGS  = $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(NETTLE_CFLAGS)
-DEP_LIBS    = $(YAML_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) -ldl -lm
+DEP_CFLAGS  = $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(NETTLE_CFLAGS) $(if $(filter 1,$(HAVE_PAPI)),-DPECS_HAVE_PAPI $(PAPI_CFLAGS))
+DEP_LIBS    = $(YAML_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) $(if $(filter 1,$(HAVE_PAPI)),$(PAPI_LIBS) -lsde) -ldl -lm
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) $(INC) -MMD -MP
 # What the results record as "compiler flags".
 RECORDED_FLAGS = $(CSTD) $(OPT) $(SAN) $(STRICT)
@@ -237,7 +237,7 @@ showconfig:
 	@echo "  nettle    (required) : $(if $(filter 1,$(HAVE_NETTLE)),yes $(NETTLE_VERSION),MISSING - make deps)"
 	@echo "  Criterion (tests)    : $(if $(filter 1,$(HAVE_CRITERION)),yes $(CRITERION_VERSION),no - tests cannot build)"
 	@echo "  MPFR      (tests)    : $(if $(filter 1,$(HAVE_MPFR)),yes $(MPFR_VERSION),no - tests cannot build)"
-	@echo "  PAPI      (optional) : $(if $(filter 1,$(HAVE_PAPI)),found $(PAPI_VERSION) (counters: a later issue),no - counters recorded as unavailable)"
+	@echo "  PAPI      (optional) : $(if $(filter 1,$(HAVE_PAPI)),yes $(PAPI_VERSION) (hardware counters where the machine has them; SDE always),no - counters recorded as unavailable)"
 	@echo "  OpenMP    (optional) : $(if $(filter 1,$(HAVE_OPENMP)),yes,no - OpenMP backend skipped)"
 	@echo "  built-in backends    : $(BUILTINS)"
 

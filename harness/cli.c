@@ -13,6 +13,7 @@
 
 #include "backends.h"
 #include "case.h"
+#include "counters.h"
 #include "diff.h"
 #include "gen.h"
 #include "instance.h"
@@ -1288,7 +1289,8 @@ int pecs_cli_main(int argc, char **argv)
     if (!strcmp(cmd, "compare"))
         return cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("pecs %s (%s)\n  flags: %s\n  compiler: %s\n", pecs_version, pecs_git_commit, pecs_build_flags, __VERSION__);
+        printf("pecs %s (%s)\n  flags: %s\n  compiler: %s\n  counters: %s\n", pecs_version, pecs_git_commit,
+               pecs_build_flags, __VERSION__, pecs_counters_describe());
         return EXIT_OK;
     }
     fprintf(stderr, "pecs: unknown command '%s'\n\n%s", cmd, MAIN_HELP);

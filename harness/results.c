@@ -50,13 +50,35 @@ static json_t *inv_json(const pecs_inv_result *iv)
                      "horizon", (json_int_t)iv->horizon, "horizon_full", iv->horizon_full);
 }
 
+/* Counters per timed call (totals / reps), what was dropped and why, and IPC when both are there. */
+static json_t *counters_json(const pecs_counters *c, int reps)
+{
+    json_t *o = json_pack("{s:s}", "status", c->status), *ev = json_object(), *dr = json_object();
+    double cyc = 0, ins = 0;
+    for (int i = 0; i < c->n; i++) {
+        double per = reps ? (double)c->value[i] / reps : 0.0;
+        json_object_set_new(ev, c->name[i], num(per));
+        if (!strcmp(c->name[i], "PAPI_TOT_CYC"))
+            cyc = per;
+        if (!strcmp(c->name[i], "PAPI_TOT_INS"))
+            ins = per;
+    }
+    for (int i = 0; i < c->n_dropped; i++)
+        json_object_set_new(dr, c->dropped[i], json_string(c->dropped_why[i]));
+    json_object_set_new(o, "per_call", ev);
+    json_object_set_new(o, "dropped", dr);
+    if (cyc > 0 && ins > 0)
+        json_object_set_new(o, "ipc", num(ins / cyc));
+    return o;
+}
+
 static json_t *perf_json(const pecs_perf *p)
 {
-    return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:{s:s}}", "reps", p->reps, "median_s",
+    return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "reps", p->reps, "median_s",
                      num(p->median_s), "min_s", num(p->min_s), "p10_s", num(p->p10_s), "p90_s", num(p->p90_s), "mean_s",
                      num(p->mean_s), "tokens_per_s", num(p->tokens_per_s), "elements_per_s", num(p->elems_per_s),
                      "gbytes_per_s", num(p->gbytes_per_s), "bytes_per_call", num(p->bytes), "timer_resolution_s",
-                     num(p->timer_res_s), "noisy", p->noisy, "counters", "status", p->counters);
+                     num(p->timer_res_s), "noisy", p->noisy, "counters", counters_json(&p->counters, p->reps));
 }
 
 json_t *pecs_journal_load(const char *path)

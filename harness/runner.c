@@ -40,6 +40,7 @@ static pecs_verdict backend_call(const pecs_loaded_backend *lb, pecs_instance *i
         return set_reason(r, PECS_V_SKIPPED, msg);
     }
     pecs_status st = b->run(b->ctx, &in->problem);
+    pecs_counters_note_call(pecs_case_bytes(in->c), in->n_out);
     if (st == PECS_UNSUPPORTED)
         return set_reason(r, PECS_V_ERROR, "supports() accepted the case, then run() returned 'not supported'");
     if (st != PECS_OK) {
@@ -77,17 +78,18 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
             pecs_instance_reset(in);
     }
     double *t = malloc((size_t)o->max_reps * sizeof *t), total = 0.0;
-    if (!t) {
-        snprintf(pf->counters, sizeof pf->counters, "unavailable: out of memory for timings");
+    if (!t)
         return;
-    }
     int n = 0;
+    double bytes = pecs_case_bytes(in->c);
+    pecs_counters_start(&pf->counters, pecs_counter_events);
     while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
         double t0 = pecs_now();
         pecs_status st = b->run(b->ctx, &in->problem);
         t[n] = pecs_now() - t0;
+        pecs_counters_note_call(bytes, in->n_out);
         if (st != PECS_OK) { /* a call that fails while being timed voids the measurement */
-            snprintf(pf->counters, sizeof pf->counters, "unavailable: timed call %d returned '%s'", n, pecs_status_str(st));
+            pecs_counters_stop(&pf->counters);
             free(t);
             return;
         }
@@ -95,6 +97,7 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
         if (in->problem.in_place)
             pecs_instance_reset(in); /* untimed: keep repeated in-place runs on the same data */
     }
+    pecs_counters_stop(&pf->counters);
     qsort(t, (size_t)n, sizeof *t, cmp_double);
     pf->done = 1;
     pf->reps = n;
@@ -109,7 +112,6 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
     pf->elems_per_s = (double)pecs_case_out_elems(c) / pf->median_s;
     pf->gbytes_per_s = pf->bytes / pf->median_s * 1e-9;
     pf->noisy = pf->p90_s > 1.2 * pf->p10_s || pf->median_s < 100.0 * pf->timer_res_s;
-    snprintf(pf->counters, sizeof pf->counters, "unavailable: hardware counter collection is not built into this pecs");
     free(t);
 }
 

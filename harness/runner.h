@@ -27,6 +27,7 @@
 #include "backends.h"
 #include "case.h"
 #include "compare.h"
+#include "counters.h"
 #include "tolerance.h"
 #include "verdict.h"
 
@@ -41,7 +42,7 @@ typedef struct pecs_perf {
     double bytes;            /* per call, from the bytes model */
     double timer_res_s;
     int noisy;               /* p90/p10 spread over 20 %, or median under 100 timer ticks */
-    char counters[160];      /* "unavailable: <reason>" until counters are collected */
+    pecs_counters counters;  /* totals over the timed calls; status says what could be counted */
 } pecs_perf;
 
 typedef struct pecs_inv_result {
