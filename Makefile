@@ -68,7 +68,8 @@ GIT_DIRTY   := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 INC        := -Iinclude -Iharness -Ireference -I$(BUILD)/gen
 DEP_CFLAGS  = $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(NETTLE_CFLAGS) $(if $(filter 1,$(HAVE_PAPI)),-DPECS_HAVE_PAPI $(PAPI_CFLAGS))
-DEP_LIBS    = $(YAML_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) $(if $(filter 1,$(HAVE_PAPI)),$(PAPI_LIBS) -lsde) -ldl -lm
+DEP_LIBS    = $(YAML_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) $(if $(filter 1,$(HAVE_PAPI)),$(PAPI_LIBS) -lsde) \
+              $(if $(filter 1,$(HAVE_OPENMP)),-fopenmp) -ldl -lm
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) $(INC) -MMD -MP
 # What the results record as "compiler flags".
 RECORDED_FLAGS = $(CSTD) $(OPT) $(SAN) $(STRICT)
@@ -91,9 +92,12 @@ $(BUILD)/obj/reference/%.o: reference/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(STRICT) -c $< -o $@
 
+OMPFLAGS := $(if $(filter 1,$(HAVE_OPENMP)),-fopenmp)
+# Only the bandwidth calibration uses OpenMP inside the harness (threads 1..N).
+$(BUILD)/obj/harness/calibrate.o: EXTRA_CFLAGS := $(OMPFLAGS)
 $(BUILD)/obj/harness/%.o: harness/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/builtin/impls/%.o: impls/%.c
 	@mkdir -p $(@D)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backends.h"
+#include "calibrate.h"
 #include "case.h"
 #include "counters.h"
 #include "diff.h"
@@ -113,6 +114,7 @@ static const char RUN_HELP[] =
     "  --no-determinism      do not run passing cases a second time to compare the outputs bitwise\n"
     "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out)\n"
     "  --mem-cap MIB         buffers one case may ask for (default 4096); a case over it is an ERROR\n"
+    "  --calibration FILE    bandwidths from `pecs calibrate`: each timed case reports its roofline fraction\n"
     "  -v, --verbose         print every case, not only the ones that did not pass\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
@@ -124,7 +126,7 @@ static const char RUN_HELP[] =
 typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
     int n_suites, n_cases, n_backends, n_sets;
-    const char *filter, *dtypes, *out, *tolerances, *mode;
+    const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
     double min_time, timeout;
     int verbose;
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
@@ -328,6 +330,8 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->no_determinism = 1;
         else if (!strcmp(argv[i], "--resume"))
             cfg->resume = 1;
+        else if ((v = opt(argc, argv, &i, "--calibration", &missing)))
+            cfg->calibration = v;
         else if ((v = opt(argc, argv, &i, "--mem-cap", &missing))) {
             double mib;
             if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 1048576)
@@ -429,8 +433,9 @@ static int cmd_run(int argc, char **argv)
     int have_tols = 0;
     char *command = join_args(argc, argv);
     pecs_run_meta meta = {0};
-    json_t *all = NULL;
+    json_t *all = NULL, *cal = NULL;
     FILE *journal = NULL;
+    char cal_sha[65] = "";
     pecs_utc_iso(meta.started);
 
     const char *tol_path = find_tolerances(cfg.tolerances, tolbuf, sizeof tolbuf);
@@ -464,6 +469,16 @@ static int cmd_run(int argc, char **argv)
     }
     if ((rc = collect_cases(&cfg, suites, &cases, &n_cases)) != EXIT_OK)
         goto cleanup;
+    if (cfg.calibration) {
+        json_error_t jerr;
+        cal = json_load_file(cfg.calibration, 0, &jerr);
+        if (!cal || pecs_sha256_file(cfg.calibration, cal_sha, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs run: --calibration %s: %s (make one with: pecs calibrate)\n", cfg.calibration,
+                    cal ? why : jerr.text);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+    }
     results = calloc((size_t)(n_cases * n_loaded + 1), sizeof *results);
     if (!results) {
         rc = EXIT_IO;
@@ -503,6 +518,13 @@ static int cmd_run(int argc, char **argv)
             pecs_case_result *r = &results[n_results];
             run_one(&lbs[b], cases[k], &o, cfg.isolate, cfg.timeout, r);
             r->backend_slot = b;
+            if (cal && r->perf.done) {
+                char id[64];
+                snprintf(id, sizeof id, "%.*s", (int)strcspn(cases[k], " "), cases[k]);
+                const pecs_encoding_info *e = pecs_registry_find(id);
+                if (e)
+                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, 1, &r->perf.roof_kernel);
+            }
             print_result(r, &lbs[b], cfg.verbose);
             n_results++;
             json_t *cj = pecs_result_json(r, &lbs[b]);
@@ -550,6 +572,8 @@ static int cmd_run(int argc, char **argv)
     meta.n_backends = n_loaded;
     meta.mode = cfg.mode;
     meta.threads = 1;
+    meta.calibration_path = cfg.calibration;
+    meta.calibration_sha256 = cal_sha;
     if (pecs_results_write(out, &meta, all, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs run: cannot write results: %s\n", why);
         rc = EXIT_IO;
@@ -569,6 +593,7 @@ cleanup:
     if (journal)
         fclose(journal);
     json_decref(all);
+    json_decref(cal);
     for (int i = 0; i < n_results; i++)
         pecs_case_result_free(&results[i]);
     free(results);
@@ -1255,6 +1280,52 @@ static int cmd_compare(int argc, char **argv)
     return sum.regressions || sum.status_regressions ? EXIT_FAILURES : EXIT_OK;
 }
 
+/* ---- calibrate ------------------------------------------------------------------------------------------ */
+
+static const char CALIBRATE_HELP[] =
+    "usage: pecs calibrate [--out FILE] [--threads N] [--mib M] [--reps R]\n"
+    "\n"
+    "Measure the memory bandwidth STREAM-style (fill, copy, scale, add, triad, and rw22: the read-2-write-2\n"
+    "pattern of a rotate kernel) at 1..N threads (default: all cores; OpenMP builds only, else 1), on three\n"
+    "float32 arrays of M MiB each (default 256: far beyond the last-level cache), best of R runs (default 5).\n"
+    "Writes FILE (default pecs-calibration.json); `pecs run --calibration FILE` then reports each timed case's\n"
+    "fraction of the relevant bandwidth. OMP_PROC_BIND and OMP_PLACES are recorded.\n";
+
+static int cmd_calibrate(int argc, char **argv)
+{
+    const char *out = "pecs-calibration.json";
+    double threads = (double)sysconf(_SC_NPROCESSORS_ONLN), mib = 256, reps = 5;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (is_help(argv[i])) {
+            fputs(CALIBRATE_HELP, stdout);
+            return EXIT_OK;
+        }
+        if ((v = opt(argc, argv, &i, "--out", &missing)))
+            out = v;
+        else if ((v = opt(argc, argv, &i, "--threads", &missing))) {
+            if (!pecs_parse_f64(v, &threads) || threads < 1 || threads > 1024)
+                return usage_error("calibrate", "--threads takes 1..1024");
+        } else if ((v = opt(argc, argv, &i, "--mib", &missing))) {
+            if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 65536)
+                return usage_error("calibrate", "--mib takes 1..65536");
+        } else if ((v = opt(argc, argv, &i, "--reps", &missing))) {
+            if (!pecs_parse_f64(v, &reps) || reps < 1 || reps > 1000)
+                return usage_error("calibrate", "--reps takes 1..1000");
+        } else {
+            return usage_error("calibrate", missing ? "an option is missing its value" : "unknown argument");
+        }
+    }
+    char why[512];
+    if (pecs_calibrate(out, (int)threads, mib, (int)reps, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs calibrate: %s\n", why);
+        return EXIT_IO;
+    }
+    printf("calibration: %s\n", out);
+    return EXIT_OK;
+}
+
 /* ---- main ------------------------------------------------------------------------------------------------ */
 
 static const char MAIN_HELP[] =
@@ -1267,6 +1338,7 @@ static const char MAIN_HELP[] =
     "  eval       evaluate the reference or a backend on .npy tensors\n"
     "  mutate     run the mutants: the mutation score of the suites, and no false alarms\n"
     "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
+    "  calibrate  the machine's memory bandwidth (STREAM-style) for roofline fractions\n"
     "  version    print the version and build\n";
 
 int pecs_cli_main(int argc, char **argv)
@@ -1288,6 +1360,8 @@ int pecs_cli_main(int argc, char **argv)
         return cmd_mutate(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "calibrate"))
+        return cmd_calibrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("pecs %s (%s)\n  flags: %s\n  compiler: %s\n  counters: %s\n", pecs_version, pecs_git_commit,
                pecs_build_flags, __VERSION__, pecs_counters_describe());

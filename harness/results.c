@@ -74,11 +74,15 @@ static json_t *counters_json(const pecs_counters *c, int reps)
 
 static json_t *perf_json(const pecs_perf *p)
 {
-    return json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "reps", p->reps, "median_s",
+    json_t *o = json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "reps", p->reps, "median_s",
                      num(p->median_s), "min_s", num(p->min_s), "p10_s", num(p->p10_s), "p90_s", num(p->p90_s), "mean_s",
                      num(p->mean_s), "tokens_per_s", num(p->tokens_per_s), "elements_per_s", num(p->elems_per_s),
                      "gbytes_per_s", num(p->gbytes_per_s), "bytes_per_call", num(p->bytes), "timer_resolution_s",
                      num(p->timer_res_s), "noisy", p->noisy, "counters", counters_json(&p->counters, p->reps));
+    if (o && p->roof_gbs > 0)
+        json_object_set_new(o, "roofline", json_pack("{s:s,s:o,s:o}", "kernel", p->roof_kernel, "bandwidth_gbytes_per_s",
+                                                     num(p->roof_gbs), "fraction", num(p->gbytes_per_s / p->roof_gbs)));
+    return o;
 }
 
 json_t *pecs_journal_load(const char *path)
@@ -186,6 +190,9 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
     json_object_set_new(root, "tolerances", json_pack("{s:s,s:s}", "path", m->tolerances_path ? m->tolerances_path : "",
                                                       "sha256", m->tolerances_sha256 ? m->tolerances_sha256 : ""));
     json_object_set_new(root, "backends", backends);
+    if (m->calibration_path)
+        json_object_set_new(root, "calibration", json_pack("{s:s,s:s}", "path", m->calibration_path, "sha256",
+                                                           m->calibration_sha256 ? m->calibration_sha256 : ""));
     json_object_set_new(root, "summary", summary);
     json_object_set(root, "cases", cases);
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));

@@ -43,6 +43,8 @@ typedef struct pecs_perf {
     double timer_res_s;
     int noisy;               /* p90/p10 spread over 20 %, or median under 100 timer ticks */
     pecs_counters counters;  /* totals over the timed calls; status says what could be counted */
+    double roof_gbs;         /* the relevant calibrated bandwidth (0: no calibration given) */
+    const char *roof_kernel; /* which calibration kernel that is */
 } pecs_perf;
 
 typedef struct pecs_inv_result {

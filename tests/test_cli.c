@@ -76,8 +76,8 @@ static const char *last_line(char *text)
 Test(cli, help_on_every_command)
 {
     static const char *const cmds[] = {"--help", "run --help", "list --help", "describe --help", "eval --help",
-                                       "mutate --help", "compare --help"};
-    for (int i = 0; i < 7; i++) {
+                                       "mutate --help", "compare --help", "calibrate --help"};
+    for (int i = 0; i < 8; i++) {
         char *out;
         cr_assert_eq(pecs(cmds[i], &out), 0, "pecs %s", cmds[i]);
         cr_assert(strstr(out, "usage") || strstr(out, "pecs"), "%s", out);
@@ -434,6 +434,39 @@ Test(cli, compare_flags_regressions_not_noise)
     cr_assert(strstr(out, "BROKEN") && strstr(out, "(PASSED -> FAILED)"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "compare '%s' suites/smoke.yaml", a);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    free(out);
+}
+
+/* calibrate writes bandwidths for every kernel and thread count; a run given the file reports each timed
+ * case's fraction of the relevant one (rotate: rw22), and records the file's hash. */
+Test(cli, calibrate_then_roofline_fraction)
+{
+    char args[2048], cal[256], *out;
+    snprintf(cal, sizeof cal, "%s", path_in("cal.json"));
+    snprintf(args, sizeof args, "calibrate --mib 8 --reps 2 --threads 1 --out '%s'", cal);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *c = json_load_file(cal, 0, &err);
+    cr_assert_not_null(c, "%s", err.text);
+    static const char *const k[] = {"fill", "copy", "scale", "add", "triad", "rw22"};
+    for (int i = 0; i < 6; i++)
+        cr_assert_gt(json_number_value(json_object_get(json_object_get(json_object_get(c, "gbytes_per_s"), "1"), k[i])), 0.0,
+                     "%s", k[i]);
+    json_decref(c);
+    snprintf(args, sizeof args, "run --case 'rope tokens=64 heads=8 head_dim=64' --mode perf --min-time 0.001 --calibration '%s' --out '%s'",
+             cal, path_in("roof.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    json_t *r = json_load_file(path_in("roof.json"), 0, &err);
+    cr_assert_not_null(r, "%s", err.text);
+    json_t *roof = json_object_get(json_object_get(json_array_get(json_object_get(r, "cases"), 0), "perf"), "roofline");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "kernel")), "rw22");
+    cr_assert_gt(json_number_value(json_object_get(roof, "fraction")), 0.0);
+    cr_assert_eq(strlen(json_string_value(json_object_get(json_object_get(r, "calibration"), "sha256"))), 64);
+    json_decref(r);
+    snprintf(args, sizeof args, "run --case 'rope' --calibration suites/nothere.json --out '%s'", path_in("x.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
     free(out);
 }
