@@ -418,19 +418,82 @@ static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, in
     return rc;
 }
 
+/* What a run needs before any case runs: tolerance profiles, the suites, and their filtered cases. */
+typedef struct run_inputs {
+    pecs_tolerances tols;
+    int have_tols;
+    const char *tol_path;
+    char tolbuf[PATH_MAX];
+    pecs_suite suites[MAX_ARGS];
+    int n_suites;
+    char **cases;
+    int n_cases;
+} run_inputs;
+
+static void inputs_free(run_inputs *in)
+{
+    for (int i = 0; i < in->n_cases; i++)
+        free(in->cases[i]);
+    free(in->cases);
+    for (int i = 0; i < in->n_suites; i++)
+        pecs_suite_free(&in->suites[i]);
+    if (in->have_tols)
+        pecs_tol_free(&in->tols);
+    in->n_cases = in->n_suites = in->have_tols = 0;
+    in->cases = NULL;
+}
+
+static int inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
+{
+    char why[1024];
+    memset(in, 0, sizeof *in);
+    in->tol_path = find_tolerances(cfg->tolerances, in->tolbuf, sizeof in->tolbuf);
+    if (pecs_tol_load(&in->tols, in->tol_path, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs %s: %s\n", cmd, why);
+        return EXIT_USAGE;
+    }
+    in->have_tols = 1;
+    for (int i = 0; i < cfg->n_suites; i++, in->n_suites++)
+        if (pecs_suite_load(&in->suites[i], cfg->suites[i], why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs %s: %s\n", cmd, why);
+            return EXIT_USAGE;
+        }
+    return collect_cases(cfg, in->suites, &in->cases, &in->n_cases);
+}
+
+/* Load backends by name or path; "all" stands for every built-in. */
+static int backends_load(const char *cmd, const char *const *names, int n, pecs_loaded_backend *lbs, int *n_loaded)
+{
+    char why[1024];
+    for (int i = 0; i < n; i++) {
+        int all = !strcmp(names[i], "all");
+        char list[256];
+        snprintf(list, sizeof list, "%s", all ? pecs_builtin_list() : names[i]);
+        char *save = NULL;
+        for (char *tok = all ? strtok_r(list, " ", &save) : list; tok; tok = all ? strtok_r(NULL, " ", &save) : NULL) {
+            if (*n_loaded == MAX_ARGS)
+                break;
+            if (pecs_backend_load(tok, &lbs[*n_loaded], why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs %s: %s\n", cmd, why);
+                return EXIT_USAGE;
+            }
+            (*n_loaded)++;
+        }
+    }
+    return EXIT_OK;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     run_cfg cfg;
     int rc = parse_run_args(argc, argv, &cfg);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    pecs_suite suites[MAX_ARGS];
+    run_inputs in;
     pecs_loaded_backend lbs[MAX_ARGS];
-    int n_loaded = 0, n_suites = 0, n_cases = 0, n_results = 0;
-    char **cases = NULL, why[1024] = "", tolbuf[PATH_MAX];
+    int n_loaded = 0, n_results = 0;
+    char why[1024] = "";
     pecs_case_result *results = NULL;
-    pecs_tolerances tols;
-    int have_tols = 0;
     char *command = join_args(argc, argv);
     pecs_run_meta meta = {0};
     json_t *all = NULL, *cal = NULL;
@@ -438,36 +501,8 @@ static int cmd_run(int argc, char **argv)
     char cal_sha[65] = "";
     pecs_utc_iso(meta.started);
 
-    const char *tol_path = find_tolerances(cfg.tolerances, tolbuf, sizeof tolbuf);
-    if (pecs_tol_load(&tols, tol_path, why, sizeof why) != PECS_OK) {
-        fprintf(stderr, "pecs run: %s\n", why);
-        rc = EXIT_USAGE;
-        goto cleanup;
-    }
-    have_tols = 1;
-    for (int i = 0; i < cfg.n_suites; i++, n_suites++)
-        if (pecs_suite_load(&suites[i], cfg.suites[i], why, sizeof why) != PECS_OK) {
-            fprintf(stderr, "pecs run: %s\n", why);
-            rc = EXIT_USAGE;
-            goto cleanup;
-        }
-    for (int i = 0; i < cfg.n_backends; i++) {
-        int all = !strcmp(cfg.backends[i], "all");
-        char names[256];
-        snprintf(names, sizeof names, "%s", all ? pecs_builtin_list() : cfg.backends[i]);
-        char *save = NULL;
-        for (char *tok = all ? strtok_r(names, " ", &save) : names; tok; tok = all ? strtok_r(NULL, " ", &save) : NULL) {
-            if (n_loaded == MAX_ARGS)
-                break;
-            if (pecs_backend_load(tok, &lbs[n_loaded], why, sizeof why) != PECS_OK) {
-                fprintf(stderr, "pecs run: %s\n", why);
-                rc = EXIT_USAGE;
-                goto cleanup;
-            }
-            n_loaded++;
-        }
-    }
-    if ((rc = collect_cases(&cfg, suites, &cases, &n_cases)) != EXIT_OK)
+    if ((rc = inputs_load("run", &cfg, &in)) != EXIT_OK ||
+        (rc = backends_load("run", cfg.backends, cfg.n_backends, lbs, &n_loaded)) != EXIT_OK)
         goto cleanup;
     if (cfg.calibration) {
         json_error_t jerr;
@@ -479,7 +514,7 @@ static int cmd_run(int argc, char **argv)
             goto cleanup;
         }
     }
-    results = calloc((size_t)(n_cases * n_loaded + 1), sizeof *results);
+    results = calloc((size_t)(in.n_cases * n_loaded + 1), sizeof *results);
     if (!results) {
         rc = EXIT_IO;
         goto cleanup;
@@ -490,7 +525,7 @@ static int cmd_run(int argc, char **argv)
     o.perf = strcmp(cfg.mode, "correctness") != 0;
     o.min_time_s = cfg.min_time;
     o.determinism = !cfg.no_determinism;
-    o.tols = &tols;
+    o.tols = &in.tols;
     const char *out = cfg.out ? cfg.out : "pecs-results.json";
     pecs_sb jpath = {0};
     pecs_sb_addf(&jpath, "%s.journal", out);
@@ -506,21 +541,21 @@ static int cmd_run(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, n_cases, n_loaded, cfg.mode,
-           tol_path);
+    printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded, cfg.mode,
+           in.tol_path);
     if (cfg.resume)
         printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
     fflush(stdout);
     for (int b = 0; b < n_loaded && !g_stop; b++)
-        for (int k = 0; k < n_cases && !g_stop; k++) {
-            if (resumed && pecs_journal_has(all, pecs_backend_token(&lbs[b]), cases[k]))
+        for (int k = 0; k < in.n_cases && !g_stop; k++) {
+            if (resumed && pecs_journal_has(all, pecs_backend_token(&lbs[b]), in.cases[k]))
                 continue;
             pecs_case_result *r = &results[n_results];
-            run_one(&lbs[b], cases[k], &o, cfg.isolate, cfg.timeout, r);
+            run_one(&lbs[b], in.cases[k], &o, cfg.isolate, cfg.timeout, r);
             r->backend_slot = b;
             if (cal && r->perf.done) {
                 char id[64];
-                snprintf(id, sizeof id, "%.*s", (int)strcspn(cases[k], " "), cases[k]);
+                snprintf(id, sizeof id, "%.*s", (int)strcspn(in.cases[k], " "), in.cases[k]);
                 const pecs_encoding_info *e = pecs_registry_find(id);
                 if (e)
                     r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, 1, &r->perf.roof_kernel);
@@ -550,24 +585,13 @@ static int cmd_run(int argc, char **argv)
         goto cleanup;
     }
     print_table(results, n_results);
-    int count[PECS_V_COUNT] = {0}, failed = 0;
-    json_t *cj;
-    size_t ci;
-    json_array_foreach(all, ci, cj)
-    {
-        const char *st = json_string_value(json_object_get(cj, "status"));
-        for (int v = 0; st && v < PECS_V_COUNT; v++)
-            if (!strcmp(st, pecs_verdict_name((pecs_verdict)v))) {
-                count[v]++;
-                failed += pecs_verdict_fails((pecs_verdict)v);
-            }
-    }
+    int count[PECS_V_COUNT] = {0}, failed = pecs_results_count(all, count);
     pecs_utc_iso(meta.finished);
     meta.command = command ? command : "pecs run";
-    meta.suites = suites;
-    meta.n_suites = n_suites;
-    meta.tolerances_path = tol_path;
-    meta.tolerances_sha256 = tols.sha256;
+    meta.suites = in.suites;
+    meta.n_suites = in.n_suites;
+    meta.tolerances_path = in.tol_path;
+    meta.tolerances_sha256 = in.tols.sha256;
     meta.backends = lbs;
     meta.n_backends = n_loaded;
     meta.mode = cfg.mode;
@@ -597,15 +621,9 @@ cleanup:
     for (int i = 0; i < n_results; i++)
         pecs_case_result_free(&results[i]);
     free(results);
-    for (int i = 0; i < n_cases; i++)
-        free(cases[i]);
-    free(cases);
     for (int i = 0; i < n_loaded; i++)
         pecs_backend_unload(&lbs[i]);
-    for (int i = 0; i < n_suites; i++)
-        pecs_suite_free(&suites[i]);
-    if (have_tols)
-        pecs_tol_free(&tols);
+    inputs_free(&in);
     free(command);
     return rc;
 }
@@ -1119,23 +1137,14 @@ static int cmd_mutate(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     for (int i = 0; i < n_suites_arg; i++)
         cfg.suites[cfg.n_suites++] = suites_arg[i];
-    pecs_suite suites[MAX_ARGS];
-    int n_suites = 0, n_cases = 0, n_mut = 0;
-    char **cases = NULL, **muts = NULL, why[1024], tolbuf[PATH_MAX], first[2048];
-    pecs_tolerances tols;
-    int have_tols = 0;
-    if (pecs_tol_load(&tols, find_tolerances(NULL, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
-        fprintf(stderr, "pecs mutate: %s\n", why);
-        return EXIT_USAGE;
-    }
-    have_tols = 1;
-    for (int i = 0; i < cfg.n_suites; i++, n_suites++)
-        if (pecs_suite_load(&suites[i], cfg.suites[i], why, sizeof why) != PECS_OK) {
-            fprintf(stderr, "pecs mutate: %s\n", why);
-            rc = EXIT_USAGE;
-            goto cleanup;
-        }
-    if ((rc = collect_cases(&cfg, suites, &cases, &n_cases)) != EXIT_OK)
+    if (!n_backends)
+        backends[n_backends++] = "all";
+    run_inputs in;
+    pecs_loaded_backend correct[MAX_ARGS];
+    int n_mut = 0, n_correct = 0;
+    char **muts = NULL, why[1024], first[2048];
+    if ((rc = inputs_load("mutate", &cfg, &in)) != EXIT_OK ||
+        (rc = backends_load("mutate", backends, n_backends, correct, &n_correct)) != EXIT_OK)
         goto cleanup;
     DIR *d = opendir(dir);
     if (!d) {
@@ -1169,9 +1178,9 @@ static int cmd_mutate(int argc, char **argv)
     qsort(muts, (size_t)n_mut, sizeof *muts, cmp_str);
     pecs_run_opts o;
     pecs_run_opts_default(&o);
-    o.tols = &tols;
+    o.tols = &in.tols;
     int caught = 0, mutants = 0, false_alarms = 0;
-    printf("pecs mutate: %d mutant(s) from %s over %d case(s)\n\n", n_mut, dir, n_cases);
+    printf("pecs mutate: %d mutant(s) from %s over %d case(s)\n\n", n_mut, dir, in.n_cases);
     for (int i = 0; i < n_mut; i++) {
         pecs_loaded_backend lb;
         if (pecs_backend_load(muts[i], &lb, why, sizeof why) != PECS_OK) {
@@ -1180,7 +1189,7 @@ static int cmd_mutate(int argc, char **argv)
             continue;
         }
         int control = !strcmp(lb.b->name, "mutant-none"), ran;
-        int failed = run_all(&lb, cases, n_cases, &o, !control, first, sizeof first, &ran);
+        int failed = run_all(&lb, in.cases, in.n_cases, &o, !control, first, sizeof first, &ran);
         if (control) {
             printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.b->name, failed ? "ALARM" : "clean", failed, ran,
                    lb.b->description);
@@ -1196,28 +1205,14 @@ static int cmd_mutate(int argc, char **argv)
         fflush(stdout);
         pecs_backend_unload(&lb);
     }
-    if (!n_backends)
-        backends[n_backends++] = "all";
-    for (int i = 0; i < n_backends; i++) {
-        int all = !strcmp(backends[i], "all");
-        char names[256];
-        snprintf(names, sizeof names, "%s", all ? pecs_builtin_list() : backends[i]);
-        char *save = NULL;
-        for (char *tok = all ? strtok_r(names, " ", &save) : names; tok; tok = all ? strtok_r(NULL, " ", &save) : NULL) {
-            pecs_loaded_backend lb;
-            int ran;
-            if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK) {
-                fprintf(stderr, "pecs mutate: %s\n", why);
-                rc = EXIT_USAGE;
-                goto cleanup;
-            }
-            int failed = run_all(&lb, cases, n_cases, &o, 0, first, sizeof first, &ran);
-            printf("%-28s %-8s %d of %d cases failed (correct backend)\n", lb.b->name, failed ? "ALARM" : "clean", failed, ran);
-            if (failed)
-                printf("             first: %s\n", first);
-            false_alarms += failed > 0;
-            pecs_backend_unload(&lb);
-        }
+    for (int i = 0; i < n_correct; i++) {
+        int ran;
+        int failed = run_all(&correct[i], in.cases, in.n_cases, &o, 0, first, sizeof first, &ran);
+        printf("%-28s %-8s %d of %d cases failed (correct backend)\n", correct[i].b->name, failed ? "ALARM" : "clean",
+               failed, ran);
+        if (failed)
+            printf("             first: %s\n", first);
+        false_alarms += failed > 0;
     }
     printf("\nmutation score: %d/%d caught; false alarms: %d\n", caught, mutants, false_alarms);
     printf("%d passed, %d failed, 0 skipped\n", caught, (mutants - caught) + false_alarms);
@@ -1227,13 +1222,9 @@ cleanup:
     for (int i = 0; i < n_mut; i++)
         free(muts[i]);
     free(muts);
-    for (int i = 0; i < n_cases; i++)
-        free(cases[i]);
-    free(cases);
-    for (int i = 0; i < n_suites; i++)
-        pecs_suite_free(&suites[i]);
-    if (have_tols)
-        pecs_tol_free(&tols);
+    for (int i = 0; i < n_correct; i++)
+        pecs_backend_unload(&correct[i]);
+    inputs_free(&in);
     return rc;
 }
 

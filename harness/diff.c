@@ -45,10 +45,8 @@ static json_t *find(json_t *cases, const char *backend, const char *case_str)
 
 static int fails(const char *status)
 {
-    for (int v = 0; v < PECS_V_COUNT; v++)
-        if (!strcmp(status, pecs_verdict_name((pecs_verdict)v)))
-            return pecs_verdict_fails((pecs_verdict)v);
-    return 1;
+    pecs_verdict v = pecs_verdict_from_name(status);
+    return v == PECS_V_COUNT || pecs_verdict_fails(v);
 }
 
 typedef struct enc_row {

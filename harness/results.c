@@ -119,6 +119,22 @@ int pecs_journal_has(json_t *cases, const char *backend_token, const char *case_
     return 0;
 }
 
+int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT])
+{
+    json_t *c;
+    size_t i;
+    int failed = 0;
+    json_array_foreach(cases, i, c)
+    {
+        pecs_verdict v = pecs_verdict_from_name(json_string_value(json_object_get(c, "status")));
+        if (v != PECS_V_COUNT) {
+            counts[v]++;
+            failed += pecs_verdict_fails(v);
+        }
+    }
+    return failed;
+}
+
 const char *pecs_backend_token(const pecs_loaded_backend *lb)
 {
     return strcmp(lb->source, "builtin") ? lb->source : lb->b->name;
@@ -163,14 +179,7 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
                                                   b->description ? b->description : "", "source", m->backends[i].source,
                                                   "abi", abi, "isa", b->isa && b->isa(b->ctx) ? b->isa(b->ctx) : "unreported"));
     }
-    json_t *c;
-    size_t ci;
-    json_array_foreach(cases, ci, c)
-    {
-        const char *st = json_string_value(json_object_get(c, "status"));
-        for (int v = 0; st && v < PECS_V_COUNT; v++)
-            counts[v] += !strcmp(st, pecs_verdict_name((pecs_verdict)v));
-    }
+    pecs_results_count(cases, counts);
     json_t *summary = json_object();
     for (int v = 0; v < PECS_V_COUNT; v++)
         json_object_set_new(summary, pecs_verdict_name((pecs_verdict)v), json_integer(counts[v]));

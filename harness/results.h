@@ -39,6 +39,9 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
 json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *lb);
 const char *pecs_backend_token(const pecs_loaded_backend *lb);
 
+/* Add the verdicts of an array of case objects to counts[]; returns how many of them count as failures. */
+int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT]);
+
 /* The case objects of a journal (none if it does not exist; unparsable lines are dropped). */
 json_t *pecs_journal_load(const char *path);
 /* 1 if `cases` holds a result of this backend (token) for this canonical case. */

@@ -3,6 +3,8 @@
 #ifndef PECS_VERDICT_H
 #define PECS_VERDICT_H
 
+#include <string.h>
+
 /* X(name, counts as failure for the exit code and the "N failed" tally) */
 #define PECS_VERDICT_LIST(X) \
     X(PASSED, 0)             \
@@ -39,6 +41,15 @@ static inline int pecs_verdict_fails(pecs_verdict v)
 #undef PECS_X_
     default: return 1;
     }
+}
+
+/* The verdict a results file names `name` (its "status"); PECS_V_COUNT for anything else. */
+static inline pecs_verdict pecs_verdict_from_name(const char *name)
+{
+    for (int v = 0; name && v < PECS_V_COUNT; v++)
+        if (!strcmp(name, pecs_verdict_name((pecs_verdict)v)))
+            return (pecs_verdict)v;
+    return PECS_V_COUNT;
 }
 
 #endif
