@@ -79,7 +79,8 @@ static const pecs_dtype POS_DTYPE_VALUES[] = {PECS_DT_I32, PECS_DT_I64, PECS_DT_
 static const char *const LAYOUTS[] = {"thd", "htd"};
 static const char *const VIEWS[] = {"contiguous", "strided", "inplace"};
 static const char *const CHECKS[] = {"equivalence", "invariance"};
-static const char *const POS_KINDS[] = {"contig", "random", "decode"};
+static const char *const POS_KINDS[] = {"contig", "random", "decode", "const", "grid"};
+static const char *const COMPARES[] = {"raw", "softmax"};
 
 const char *pecs_layout_name(pecs_layout l) { return LAYOUTS[l]; }
 const char *pecs_view_name(pecs_view v) { return VIEWS[v]; }
@@ -92,6 +93,8 @@ CHOICE_KNOB(layout, layout, pecs_layout, LAYOUTS, 2, SAME)
 CHOICE_KNOB(view, view, pecs_view, VIEWS, 3, SAME)
 CHOICE_KNOB(pos_dtype, pos_dtype, pecs_dtype, POS_DTYPES, 3, POS_DTYPE_OF)
 CHOICE_KNOB(check, check, pecs_check, CHECKS, 2, SAME)
+CHOICE_KNOB(compare, compare, pecs_compare_mode, COMPARES, 2, SAME)
+static void fmt_compare(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, COMPARES[c->compare]); }
 
 static void fmt_dtype(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, pecs_dtype_name(c->dtype)); }
 
@@ -123,24 +126,29 @@ static void fmt_layout(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, LAYOUTS
 
 static void fmt_view(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, VIEWS[c->view]); }
 
-/* positions: contig[@offset] | random[@bound] | decode@position */
+/* positions: contig[@offset] | random[@bound] | decode@position | const@position | grid@width */
 static pecs_status set_positions(pecs_case *c, const char *v, char *why, size_t n)
 {
     const char *at = strchr(v, '@');
     size_t kl = at ? (size_t)(at - v) : strlen(v);
     int kind = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         if (strlen(POS_KINDS[i]) == kl && strncmp(v, POS_KINDS[i], kl) == 0)
             kind = i;
     if (kind < 0)
-        return bad(why, n, "positions", v, "is not contig[@offset], random[@bound] or decode@position");
-    int64_t arg = kind == PECS_POS_RANDOM ? INT64_C(1) << 20 : 0;
-    if (at && (!pecs_parse_i64(at + 1, &arg) || arg < (kind == PECS_POS_RANDOM ? 1 : 0) || arg > MAX_POSITION))
         return bad(why, n, "positions", v,
-                   kind == PECS_POS_RANDOM ? "has a bound that is not an integer in [1, 2^50]"
-                                           : "has a position that is not an integer in [0, 2^50]");
-    if (kind == PECS_POS_DECODE && !at)
-        return bad(why, n, "positions", v, "needs the decode position: decode@N");
+                   "is not contig[@offset], random[@bound], decode@position, const@position or grid@width");
+    int64_t arg = kind == PECS_POS_RANDOM ? INT64_C(1) << 20 : 0;
+    int64_t lo = kind == PECS_POS_CONST ? -MAX_POSITION : kind == PECS_POS_RANDOM || kind == PECS_POS_GRID ? 1 : 0;
+    if (at && (!pecs_parse_i64(at + 1, &arg) || arg < lo || arg > MAX_POSITION)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "has %s that is not an integer in [%s, 2^50]",
+                 kind == PECS_POS_RANDOM ? "a bound" : kind == PECS_POS_GRID ? "a width" : "a position",
+                 kind == PECS_POS_CONST ? "-2^50" : lo ? "1" : "0");
+        return bad(why, n, "positions", v, msg);
+    }
+    if ((kind == PECS_POS_DECODE || kind == PECS_POS_CONST || kind == PECS_POS_GRID) && !at)
+        return bad(why, n, "positions", v, "needs its argument: decode@N, const@N or grid@W");
     c->pos_kind = (pecs_pos_kind)kind;
     c->pos_arg = arg;
     return PECS_OK;
@@ -207,9 +215,13 @@ static void fmt_profile(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, c->pro
 
 static int always(const pecs_case *c) { return (void)c, 1; }
 static int is_rotate(const pecs_case *c) { return c->enc->form == PECS_FORM_ROTATE; }
-static int has_heads(const pecs_case *c) { return c->enc->form != PECS_FORM_EMBED; }
-static int has_head_dim(const pecs_case *c) { return c->enc->form != PECS_FORM_BIAS; }
-static int is_bias(const pecs_case *c) { return c->enc->form == PECS_FORM_BIAS; }
+static int has_heads(const pecs_case *c) { return c->enc->form != PECS_FORM_EMBED && c->enc->form != PECS_FORM_MASK; }
+static int has_head_dim(const pecs_case *c)
+{
+    return c->enc->form != PECS_FORM_BIAS && c->enc->form != PECS_FORM_MASK;
+}
+static int is_bias(const pecs_case *c) { return pecs_form_pairwise(c->enc->form); }
+static int has_compare(const pecs_case *c) { return c->compare != PECS_COMPARE_RAW; }
 static int is_invariance(const pecs_case *c) { return c->check == PECS_CHECK_INVARIANCE; }
 
 /* Tolerance overrides tol_<metric>: "" = not overridden. */
@@ -242,19 +254,24 @@ static const knob g_knobs[] = {
     {{"heads", "1..65536", "2", "heads H (not used by embed)"}, set_heads, fmt_heads, has_heads},
     {{"head_dim", "1..65536", "16", "head dimension D (model dimension for embed; not used by bias)"},
      set_head_dim, fmt_head_dim, has_head_dim},
-    {{"keys", "0..2^24", "0", "bias: key count Lk (0 = tokens)"}, set_keys, fmt_keys, is_bias},
+    {{"keys", "0..2^24", "0", "bias, mask, scores: key count Lk (0 = tokens)"}, set_keys, fmt_keys, is_bias},
     {{"layout", "thd|htd", "thd", "rotate: storage order [T,H,D] or [H,T,D] of x and out"}, set_layout, fmt_layout,
      is_rotate},
     {{"view", "contiguous|strided|inplace", "contiguous",
       "strided: rows padded by 3 elements (the gaps must stay untouched); inplace: out aliases x"},
      set_view, fmt_view, always},
-    {{"positions", "contig[@offset]|random[@bound]|decode@pos", "contig@0",
-      "query positions offset+t; uniform random in [0,bound); one token at pos (keys end there)"},
+    {{"positions", "contig[@N]|random[@B]|decode@N|const@N|grid@W", "contig@0",
+      "query positions offset+t; uniform random in [0,bound) (each row of multi-axis positions drawn "
+      "separately); one token at pos (keys end there); every token at N (may be negative: deltas); a "
+      "row-major patch grid W wide (rows h = t/W, w = t%W; t row 0)"},
      set_positions, fmt_positions, always},
     {{"pos_dtype", "i32|i64|f64", "i32", "dtype of the position tensor(s)"}, set_pos_dtype, fmt_pos_dtype, always},
     {{"seed", "0..2^63-1", "1", "seed of the deterministic input generator"}, set_seed, fmt_seed, always},
     {{"check", "equivalence|invariance", "equivalence", "compare with the reference, or sweep position shifts"},
      set_check, fmt_check, always},
+    {{"compare", "raw|softmax", "raw",
+      "bias/scores: compare raw values, or each row's softmax (for forms equal after softmax only)"},
+     set_compare, fmt_compare, has_compare},
     {{"shifts", "0,d1,d2,...", "0,1,16,256,4096,65536,1048576", "invariance: position offsets swept"}, set_shifts,
      fmt_shifts, is_invariance},
     {{"profile", "strict|compat|...", "strict", "tolerance profile from configs/tolerances.yaml"}, set_profile,
@@ -477,30 +494,42 @@ int64_t pecs_case_keys(const pecs_case *c) { return c->keys ? c->keys : c->token
 static double out_elems_d(const pecs_case *c)
 {
     double T = (double)pecs_case_tokens(c);
-    switch (c->enc->form) {
-    case PECS_FORM_ROTATE: return T * (double)c->heads * (double)c->head_dim;
-    case PECS_FORM_BIAS: return (double)c->heads * T * (double)pecs_case_keys(c);
-    default: return T * (double)c->head_dim;
-    }
+    if (pecs_form_pairwise(c->enc->form))
+        return (double)pecs_case_out_heads(c) * T * (double)pecs_case_keys(c);
+    if (c->enc->form == PECS_FORM_ROTATE)
+        return T * (double)c->heads * (double)c->head_dim;
+    return T * (double)c->head_dim;
 }
+
+int pecs_form_pairwise(pecs_form f) { return f == PECS_FORM_BIAS || f == PECS_FORM_MASK || f == PECS_FORM_SCORES; }
+
+int64_t pecs_case_out_heads(const pecs_case *c) { return has_heads(c) ? c->heads : 1; }
 
 int64_t pecs_case_out_elems(const pecs_case *c) { return (int64_t)out_elems_d(c); }
 
 double pecs_case_bytes(const pecs_case *c)
 {
-    double pos = (double)(pecs_case_tokens(c) + (c->enc->form == PECS_FORM_BIAS ? pecs_case_keys(c) : 0));
-    return (c->enc->reads + 1.0) * out_elems_d(c) * (double)pecs_dtype_size(c->dtype) +
-           pos * (double)pecs_dtype_size(c->pos_dtype);
+    int pairwise = pecs_form_pairwise(c->enc->form);
+    double pos = (double)(pecs_case_tokens(c) * (pairwise ? 1 : c->enc->pos_rows) + (pairwise ? pecs_case_keys(c) : 0));
+    double in = c->enc->form == PECS_FORM_SCORES /* q and k are read once, not per logit */
+                    ? (double)(pecs_case_tokens(c) + pecs_case_keys(c)) * (double)c->heads * (double)c->head_dim
+                    : c->enc->reads * out_elems_d(c);
+    return (in + out_elems_d(c)) * (double)pecs_dtype_size(c->dtype) + pos * (double)pecs_dtype_size(c->pos_dtype);
 }
 
 /* ---- validation ------------------------------------------------------------------------------------ */
 
+/* Largest |position| the case generates (the bound the position dtype must hold). */
 static int64_t max_position(const pecs_case *c)
 {
     int64_t T = pecs_case_tokens(c), m;
     switch (c->pos_kind) {
-    case PECS_POS_CONTIG: m = c->pos_arg + (c->enc->form == PECS_FORM_BIAS && pecs_case_keys(c) > T ? pecs_case_keys(c) : T) - 1; break;
+    case PECS_POS_CONTIG:
+        m = c->pos_arg + (pecs_form_pairwise(c->enc->form) && pecs_case_keys(c) > T ? pecs_case_keys(c) : T) - 1;
+        break;
     case PECS_POS_RANDOM: m = c->pos_arg - 1; break;
+    case PECS_POS_CONST: m = c->pos_arg < 0 ? -c->pos_arg : c->pos_arg; break;
+    case PECS_POS_GRID: m = T > c->pos_arg ? T : c->pos_arg; break;
     default: m = c->pos_arg; break;
     }
     if (c->check == PECS_CHECK_INVARIANCE)
@@ -523,8 +552,18 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  c->enc->id, pecs_form_name(form));
         return PECS_INVALID;
     }
-    if (form == PECS_FORM_BIAS && c->view == PECS_VIEW_INPLACE) {
-        snprintf(why, why_len, "key 'view': value 'inplace' does not apply to bias-form '%s' (no input to overwrite)",
+    if (pecs_form_pairwise(form) && c->view == PECS_VIEW_INPLACE) {
+        snprintf(why, why_len, "key 'view': value 'inplace' does not apply to %s-form '%s' (no input of the output's "
+                 "shape to overwrite)", pecs_form_name(form), c->enc->id);
+        return PECS_INVALID;
+    }
+    if (c->compare == PECS_COMPARE_SOFTMAX && (!pecs_form_pairwise(form) || c->check != PECS_CHECK_EQUIVALENCE)) {
+        snprintf(why, why_len, "key 'compare': value 'softmax' applies to equivalence checks of bias, mask and scores "
+                 "forms ('%s' is %s)", c->enc->id, pecs_form_name(form));
+        return PECS_INVALID;
+    }
+    if (c->check == PECS_CHECK_INVARIANCE && c->enc->invariance == PECS_INV_NA) {
+        snprintf(why, why_len, "key 'check': value 'invariance' does not apply to '%s' (invariance n/a in the registry)",
                  c->enc->id);
         return PECS_INVALID;
     }
@@ -533,12 +572,12 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  (long long)max_position(c));
         return PECS_INVALID;
     }
-    if (c->pos_kind == PECS_POS_DECODE && form == PECS_FORM_BIAS && pecs_case_keys(c) > c->pos_arg + 1) {
+    if (c->pos_kind == PECS_POS_DECODE && pecs_form_pairwise(form) && pecs_case_keys(c) > c->pos_arg + 1) {
         snprintf(why, why_len, "key 'positions': decode@%lld leaves no room for %lld keys ending there",
                  (long long)c->pos_arg, (long long)pecs_case_keys(c));
         return PECS_INVALID;
     }
-    if (c->check == PECS_CHECK_INVARIANCE && form != PECS_FORM_BIAS &&
+    if (c->check == PECS_CHECK_INVARIANCE && !pecs_form_pairwise(form) &&
         (double)pecs_case_tokens(c) * (double)pecs_case_tokens(c) * (double)(form == PECS_FORM_EMBED ? 1 : c->heads) >
             (double)(1 << 22)) {
         snprintf(why, why_len, "key 'tokens': invariance forms heads x tokens^2 logits; %lld tokens x %lld heads is "

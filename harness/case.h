@@ -23,7 +23,8 @@
 
 typedef enum pecs_layout { PECS_LAYOUT_THD, PECS_LAYOUT_HTD } pecs_layout;
 typedef enum pecs_view { PECS_VIEW_CONTIGUOUS, PECS_VIEW_STRIDED, PECS_VIEW_INPLACE } pecs_view;
-typedef enum pecs_pos_kind { PECS_POS_CONTIG, PECS_POS_RANDOM, PECS_POS_DECODE } pecs_pos_kind;
+typedef enum pecs_pos_kind { PECS_POS_CONTIG, PECS_POS_RANDOM, PECS_POS_DECODE, PECS_POS_CONST, PECS_POS_GRID } pecs_pos_kind;
+typedef enum pecs_compare_mode { PECS_COMPARE_RAW, PECS_COMPARE_SOFTMAX } pecs_compare_mode;
 typedef enum pecs_check { PECS_CHECK_EQUIVALENCE, PECS_CHECK_INVARIANCE } pecs_check;
 
 /* Tolerance metric names, shared by configs/tolerances.yaml, the tol_* knobs and results. */
@@ -51,10 +52,11 @@ typedef struct pecs_case {
     pecs_layout layout;
     pecs_view view;
     pecs_pos_kind pos_kind;
-    int64_t pos_arg;                        /* contig/decode: offset; random: exclusive upper bound */
+    int64_t pos_arg;                        /* contig/decode/const: position; random: bound; grid: width */
     pecs_dtype pos_dtype;
     uint64_t seed;
     pecs_check check;
+    pecs_compare_mode compare;              /* softmax: rows compared as probabilities (bias, scores) */
     int64_t shifts[PECS_MAX_SHIFTS];        /* invariance sweep */
     int n_shifts;
     char profile[16];                       /* tolerance profile */
@@ -105,5 +107,10 @@ const pecs_knob_doc *pecs_case_knobs(int *n);
 const char *pecs_layout_name(pecs_layout l);
 const char *pecs_view_name(pecs_view v);
 const char *pecs_check_name(pecs_check k);
+
+/* 1 if the form's output is [H, Lq, Lk] over query and key positions (bias, mask, scores). */
+int pecs_form_pairwise(pecs_form f);
+/* Heads of the output (1 for mask and embed). */
+int64_t pecs_case_out_heads(const pecs_case *c);
 
 #endif

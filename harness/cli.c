@@ -723,7 +723,8 @@ static int cmd_list(int argc, char **argv)
 
 static const char *const FORM_TENSORS[] = {
     /* rotate */ "inputs:  x [T, H, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64)\n"
-                 "  outputs: out [T, H, D]; schedules also give inv_freq [R/2] (f64) and attn [] (f64)",
+                 "  outputs: out [T, H, D]; schedules also give inv_freq [R/2], attn [], axis [R/2] (position row of\n"
+                 "  each pair) and softmax_scale [] (f64; --in pos gives length-dependent schedules their length)",
     /* bias   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64); --set heads=H\n"
                  "  outputs: out [H, Lq, Lk]",
     /* embed  */ "inputs:  x [T, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64)\n"
@@ -779,7 +780,7 @@ static const char EVAL_HELP[] =
     "checks a dump from their own pipeline. Tensor names and shapes by form: see `pecs describe ENCODING`.\n"
     "  --set KEY=VALUE    encoding parameters (lists comma-separated) and heads= for bias encodings\n"
     "  --in NAME=FILE     input tensors (f64, f32 or f16 activations; i32, i64 or f64 positions)\n"
-    "  --out NAME=FILE    outputs: out; for rotate encodings also inv_freq and attn (the frequency schedule\n"
+    "  --out NAME=FILE    outputs: out; for rotate encodings also inv_freq, attn, axis, softmax_scale (the schedule\n"
     "                     alone needs no inputs: give --set head_dim=D)\n"
     "  --backend B        run a backend instead of the reference (built-in name or plugin path)\n"
     "The reference writes out in f64; a backend writes out in the dtype of x (bias: f32).\n";
@@ -927,29 +928,49 @@ static int cmd_eval(int argc, char **argv)
         have_lb = 1;
     }
     pecs_problem p = {.struct_size = sizeof p, .encoding = e->id, .form = e->form, .params = c.params, .n_params = c.n_params};
+    pecs_tensor in_t[1];
     /* The frequency schedule alone. */
     const named_file *o_inv = find_named_file(outs, n_out, "inv_freq"), *o_attn = find_named_file(outs, n_out, "attn");
-    if (o_inv || o_attn) {
+    const named_file *o_axis = find_named_file(outs, n_out, "axis"), *o_sm = find_named_file(outs, n_out, "softmax_scale");
+    if (o_inv || o_attn || o_axis || o_sm) {
         if (e->form != PECS_FORM_ROTATE || backend) {
             rc = usage_error("eval", "inv_freq and attn come from the reference of rotate-form encodings");
             goto cleanup;
         }
         int64_t D = x && x->ndim == 3 ? x->shape[2] : c.head_dim;
         int64_t R = pecs_ref_rotary_dim(&p, D, why, sizeof why);
-        inv = calloc((size_t)(R > 0 ? R / 2 : 1), sizeof *inv);
-        double attn = 1.0;
-        if (!R || !inv || pecs_ref_schedule(&p, R, inv, &attn, why, sizeof why) != PECS_OK) {
+        pecs_ref_rot sc;
+        if (pos) { /* positions give the current length of length-dependent schedules */
+            in_t[0] = tensor_of("pos", pos);
+            p.tensors = in_t, p.n_tensors = 1;
+        }
+        if (!R || pecs_ref_rot_alloc(&sc, R) != PECS_OK) {
             fprintf(stderr, "pecs eval: %s\n", why[0] ? why : "out of memory");
             rc = EXIT_USAGE;
             goto cleanup;
         }
+        inv = sc.inv_freq; /* freed by cleanup */
+        pecs_status sst = pecs_ref_schedule(&p, &sc, why, sizeof why);
         int64_t half = R / 2;
-        if ((o_inv && pecs_npy_write(o_inv->path, PECS_DT_F64, 1, &half, inv, why, sizeof why) != PECS_OK) ||
-            (o_attn && pecs_npy_write(o_attn->path, PECS_DT_F64, 0, NULL, &attn, why, sizeof why) != PECS_OK)) {
+        double *axis = malloc((size_t)half * sizeof *axis);
+        for (int64_t i = 0; axis && i < half; i++)
+            axis[i] = sc.axis[i];
+        if (sst != PECS_OK || !axis) {
+            fprintf(stderr, "pecs eval: %s\n", sst != PECS_OK ? why : "out of memory");
+            rc = EXIT_USAGE;
+        } else if ((o_inv && pecs_npy_write(o_inv->path, PECS_DT_F64, 1, &half, inv, why, sizeof why) != PECS_OK) ||
+                   (o_attn && pecs_npy_write(o_attn->path, PECS_DT_F64, 0, NULL, &sc.attn, why, sizeof why) != PECS_OK) ||
+                   (o_axis && pecs_npy_write(o_axis->path, PECS_DT_F64, 1, &half, axis, why, sizeof why) != PECS_OK) ||
+                   (o_sm && pecs_npy_write(o_sm->path, PECS_DT_F64, 0, NULL, &sc.softmax_scale, why, sizeof why) != PECS_OK)) {
             fprintf(stderr, "pecs eval: %s\n", why);
             rc = EXIT_IO;
-            goto cleanup;
         }
+        free(axis);
+        sc.inv_freq = NULL; /* freed with `inv` */
+        pecs_ref_rot_free(&sc);
+        p.tensors = NULL, p.n_tensors = 0;
+        if (rc != 0)
+            goto cleanup;
     }
     const named_file *o_out = find_named_file(outs, n_out, "out");
     if (o_out) {
@@ -1045,8 +1066,9 @@ static int cmd_eval(int argc, char **argv)
         }
     }
     for (int i = 0; i < n_out; i++)
-        if (strcmp(outs[i].name, "out") && strcmp(outs[i].name, "inv_freq") && strcmp(outs[i].name, "attn")) {
-            fprintf(stderr, "pecs eval: no output named '%s' (out, inv_freq, attn)\n", outs[i].name);
+        if (strcmp(outs[i].name, "out") && strcmp(outs[i].name, "inv_freq") && strcmp(outs[i].name, "attn") &&
+            strcmp(outs[i].name, "axis") && strcmp(outs[i].name, "softmax_scale")) {
+            fprintf(stderr, "pecs eval: no output named '%s' (out, inv_freq, attn, axis, softmax_scale)\n", outs[i].name);
             rc = EXIT_USAGE;
         }
 #undef INPUT

@@ -113,3 +113,18 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
     }
     return PECS_V_PASSED;
 }
+
+void pecs_softmax_rows(double *v, int64_t rows, int64_t n)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        double *x = v + r * n, mx = -INFINITY, sum = 0.0;
+        for (int64_t j = 0; j < n; j++)
+            mx = fmax(mx, x[j]);
+        for (int64_t j = 0; j < n; j++) {
+            x[j] = isinf(mx) ? 0.0 : exp(x[j] - mx); /* a row with no finite logit has no distribution */
+            sum += x[j];
+        }
+        for (int64_t j = 0; j < n && sum > 0.0; j++)
+            x[j] /= sum;
+    }
+}

@@ -23,6 +23,9 @@ typedef struct pecs_metrics {
 /* Relative error denominators never go below this (|e| near 0). */
 #define PECS_REL_FLOOR 1e-3
 
+/* Replace each of the `rows` rows of `n` values by its softmax (max-subtracted, in double; -inf -> 0). */
+void pecs_softmax_rows(double *v, int64_t rows, int64_t n);
+
 pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t n, pecs_dtype dt, const pecs_tol *tol,
                           double max_abs_pos, pecs_metrics *m, char *why, size_t why_len);
 

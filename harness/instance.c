@@ -121,32 +121,54 @@ static void row_major(int ndim, const int64_t *shape, int64_t pad, int64_t *stri
     }
 }
 
-/* Position of element t of a pattern, plus shift. */
-static double position(const pecs_case *c, uint64_t stream, int64_t t, int64_t count, int64_t shift)
+/* Position of element t on row `row` of a pattern, plus shift. Row 0 of every pattern is what 1-D
+ * encodings get; random rows r > 0 draw from a disjoint counter range of the same stream. */
+static double position(const pecs_case *c, uint64_t stream, int64_t row, int64_t rows, int64_t t, int64_t count,
+                       int64_t shift)
 {
     switch (c->pos_kind) {
     case PECS_POS_CONTIG: return (double)(c->pos_arg + t + shift);
-    case PECS_POS_RANDOM: return (double)((int64_t)(pecs_gen_u64(c->seed, stream, (uint64_t)t) % (uint64_t)c->pos_arg) + shift);
+    case PECS_POS_RANDOM:
+        return (double)((int64_t)(pecs_gen_u64(c->seed, stream, (uint64_t)t + ((uint64_t)row << 48)) % (uint64_t)c->pos_arg) +
+                        shift);
+    case PECS_POS_CONST: return (double)(c->pos_arg + shift);
+    case PECS_POS_GRID: { /* (t, h, w) = (0, t / W, t % W); (h, w) with two rows; t with one */
+        int64_t first = rows - 2; /* row index of h */
+        if (rows == 1)
+            return (double)(t + shift);
+        return (double)((row < first ? 0 : row == first ? t / c->pos_arg : t % c->pos_arg) + shift);
+    }
     default: /* decode: the query at pos_arg, keys ending there */
         return (double)(stream == PECS_STREAM_KPOS ? c->pos_arg - count + 1 + t + shift : c->pos_arg + shift);
     }
 }
 
-static pecs_status make_positions(pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream, int64_t count,
-                                  int64_t shift, int two_d, double *max_abs)
+static pecs_status make_positions(pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream, int64_t rows,
+                                  int64_t count, int64_t shift, int two_d, double *max_abs)
 {
-    int64_t shape[2] = {1, count}, stride[2] = {count, 1};
+    int64_t shape[2] = {rows, count}, stride[2] = {count, 1};
     pecs_status st = two_d ? buf_alloc(b, name, c->pos_dtype, 2, shape, stride)
                            : buf_alloc(b, name, c->pos_dtype, 1, &shape[1], &stride[1]);
     if (st != PECS_OK)
         return st;
-    for (int64_t t = 0; t < count; t++) {
-        double p = position(c, stream, t, count, shift);
-        pecs_store_f64(b->t.data, b->t.dtype, t, p);
-        if (fabs(p) > *max_abs)
-            *max_abs = fabs(p);
-    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t t = 0; t < count; t++) {
+            double p = position(c, stream, r, rows, t, count, shift);
+            pecs_store_f64(b->t.data, b->t.dtype, r * count + t, p);
+            if (fabs(p) > *max_abs)
+                *max_abs = fabs(p);
+        }
     return PECS_OK;
+}
+
+/* An activation or data tensor drawn from a generator stream. */
+static pecs_status make_generated(pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream, int ndim,
+                                  const int64_t *shape, const int64_t *stride)
+{
+    pecs_status st = buf_alloc(b, name, c->dtype, ndim, shape, stride);
+    b->generated = 1;
+    b->stream = stream;
+    return st;
 }
 
 static pecs_status snapshot(pecs_buf *b)
@@ -168,14 +190,28 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
     int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, pad = c->view == PECS_VIEW_STRIDED ? PECS_ROW_PAD : 0;
     pecs_form form = c->enc->form;
     int nt = 0;
-    if (form == PECS_FORM_BIAS) {
+    memcpy(in->params, c->params, (size_t)c->n_params * sizeof *in->params);
+    for (int i = 0; i < c->n_params && stream == PECS_STREAM_K; i++)
+        if (!strcmp(in->params[i].name, "role"))
+            in->params[i].s = "key";
+    if (pecs_form_pairwise(form)) {
         int64_t K = pecs_case_keys(c);
-        int64_t shape[3] = {H, T, K}, stride[3];
+        int64_t shape[3] = {pecs_case_out_heads(c), T, K}, stride[3];
         row_major(3, shape, pad, stride);
-        if ((st = make_positions(&in->qpos, "qpos", c, PECS_STREAM_POS, T, shift, 0, &in->max_abs_pos)) != PECS_OK ||
-            (st = make_positions(&in->kpos, "kpos", c, PECS_STREAM_KPOS, K, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+        if ((st = make_positions(&in->qpos, "qpos", c, PECS_STREAM_POS, 1, T, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+            (st = make_positions(&in->kpos, "kpos", c, PECS_STREAM_KPOS, 1, K, shift, 0, &in->max_abs_pos)) != PECS_OK ||
             (st = buf_alloc(&in->out, "out", c->dtype, 3, shape, stride)) != PECS_OK)
             goto fail;
+        if (form == PECS_FORM_SCORES) {
+            int64_t qs[3] = {T, H, D}, ks[3] = {K, H, D}, qst[3], kst[3];
+            row_major(3, qs, 0, qst);
+            row_major(3, ks, 0, kst);
+            if ((st = make_generated(&in->q, "q", c, PECS_STREAM_X, 3, qs, qst)) != PECS_OK ||
+                (st = make_generated(&in->k, "k", c, PECS_STREAM_K, 3, ks, kst)) != PECS_OK)
+                goto fail;
+            in->tensors[nt++] = in->q.t;
+            in->tensors[nt++] = in->k.t;
+        }
         in->tensors[nt++] = in->qpos.t;
         in->tensors[nt++] = in->kpos.t;
     } else if (form == PECS_FORM_ROTATE || form == PECS_FORM_EMBED) {
@@ -191,17 +227,25 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
             stride[0] = D + pad;
             stride[1] = T * (D + pad);
         }
-        if ((st = make_positions(&in->pos, "pos", c, PECS_STREAM_POS, T, shift, 1, &in->max_abs_pos)) != PECS_OK ||
-            (st = buf_alloc(&in->x, "x", c->dtype, ndim, shape, stride)) != PECS_OK)
+        if ((st = make_positions(&in->pos, "pos", c, PECS_STREAM_POS, c->enc->pos_rows, T, shift, 1, &in->max_abs_pos)) !=
+                PECS_OK ||
+            (st = make_generated(&in->x, "x", c, stream, ndim, shape, stride)) != PECS_OK)
             goto fail;
         if (c->view != PECS_VIEW_INPLACE && (st = buf_alloc(&in->out, "out", c->dtype, ndim, shape, stride)) != PECS_OK)
             goto fail;
         in->tensors[nt++] = in->x.t;
         in->tensors[nt++] = in->pos.t;
     } else {
-        snprintf(why, why_len, "form %s has no instance builder yet", pecs_form_name(form));
+        snprintf(why, why_len, "form %s has no instance builder", pecs_form_name(form));
         st = PECS_UNSUPPORTED;
         goto fail;
+    }
+    int64_t wshape[2], wstride[2];
+    if (pecs_registry_weights_shape(c->enc, c->params, c->n_params, H, D, wshape)) {
+        row_major(2, wshape, 0, wstride);
+        if ((st = make_generated(&in->w, "w", c, PECS_STREAM_W, 2, wshape, wstride)) != PECS_OK)
+            goto fail;
+        in->tensors[nt++] = in->w.t;
     }
     in->tensors[nt] = c->view == PECS_VIEW_INPLACE ? in->x.t : in->out.t;
     in->tensors[nt++].name = "out";
@@ -212,7 +256,7 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
         .encoding = c->enc->id,
         .form = form,
         .dtype = c->dtype,
-        .params = c->params,
+        .params = in->params,
         .n_params = c->n_params,
         .tensors = in->tensors,
         .n_tensors = nt,
@@ -220,8 +264,11 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
         .n_threads = 0,
     };
     pecs_instance_reset(in);
-    if ((c->view != PECS_VIEW_INPLACE && (st = snapshot(&in->x)) != PECS_OK) || (st = snapshot(&in->pos)) != PECS_OK ||
-        (st = snapshot(&in->qpos)) != PECS_OK || (st = snapshot(&in->kpos)) != PECS_OK)
+    pecs_buf *inputs[] = {&in->pos, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        if ((st = snapshot(inputs[i])) != PECS_OK)
+            goto fail;
+    if (c->view != PECS_VIEW_INPLACE && (st = snapshot(&in->x)) != PECS_OK)
         goto fail;
     return PECS_OK;
 fail:
@@ -231,54 +278,67 @@ fail:
 
 void pecs_instance_free(pecs_instance *in)
 {
-    buf_free(&in->x);
-    buf_free(&in->pos);
-    buf_free(&in->out);
-    buf_free(&in->qpos);
-    buf_free(&in->kpos);
+    pecs_buf *all[] = {&in->x, &in->pos, &in->out, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        buf_free(all[i]);
 }
 
 void pecs_instance_reset(pecs_instance *in)
 {
-    gen_arg g = {in->c->seed, in->stream};
-    if (in->x.raw)
-        for_each(&in->x.t, fill_uniform, &g);
+    pecs_buf *gen[] = {&in->x, &in->q, &in->k, &in->w};
+    for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++)
+        if (gen[i]->raw) {
+            gen_arg g = {in->c->seed, gen[i]->stream};
+            for_each(&gen[i]->t, fill_uniform, &g);
+        }
     if (in->out.raw)
         for_each(&in->out.t, fill_nan, NULL);
+}
+
+/* The double twin of a generated input: drawn again from its stream and rounded exactly as the
+ * backend's copy was (the backend's own buffer may already hold its output when in place). */
+static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, pecs_tensor *t)
+{
+    int64_t n = 1;
+    for (int i = 0; i < b->t.ndim; i++)
+        n *= b->t.shape[i];
+    double *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return NULL;
+    gen_arg g = {seed, b->stream};
+    *t = b->t;
+    t->dtype = PECS_DT_F64;
+    row_major(t->ndim, t->shape, 0, t->stride);
+    t->data = v;
+    for_each(t, fill_uniform, &g);
+    for (int64_t k = 0; k < n; k++) {
+        unsigned char tmp[8];
+        pecs_store_f64(tmp, dt, 0, v[k]);
+        v[k] = pecs_load_f64(tmp, dt, 0);
+    }
+    return v;
 }
 
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len)
 {
     const pecs_case *c = in->c;
     pecs_status st = PECS_OK;
-    pecs_tensor t[4];
-    int nt = 0;
-    double *x64 = NULL;
-    if (in->x.raw) {
-        int64_t n = 1;
-        for (int i = 0; i < in->x.t.ndim; i++)
-            n *= in->x.t.shape[i];
-        x64 = malloc((size_t)n * sizeof *x64);
-        if (!x64)
-            return PECS_NOMEM;
-        gen_arg g = {c->seed, in->stream};
-        pecs_tensor xt = in->x.t;
-        xt.dtype = PECS_DT_F64;
-        row_major(xt.ndim, xt.shape, 0, xt.stride);
-        xt.data = x64;
-        for_each(&xt, fill_uniform, &g);
-        /* round exactly as the backend's input was rounded */
-        for (int64_t k = 0; k < n; k++) {
-            double v = x64[k];
-            unsigned char tmp[8];
-            pecs_store_f64(tmp, c->dtype, 0, v);
-            x64[k] = pecs_load_f64(tmp, c->dtype, 0);
+    pecs_tensor t[7];
+    double *owned[4] = {NULL};
+    int nt = 0, no = 0;
+    for (int i = 0; i < in->problem.n_tensors - 1; i++) { /* every input; "out" is last */
+        const pecs_tensor *src = &in->problem.tensors[i];
+        const pecs_buf *b = !strcmp(src->name, "x") ? &in->x : !strcmp(src->name, "q") ? &in->q
+                          : !strcmp(src->name, "k") ? &in->k : !strcmp(src->name, "w") ? &in->w : NULL;
+        if (b && b->generated) {
+            if (!(owned[no++] = twin(b, c->dtype, c->seed, &t[nt]))) {
+                st = PECS_NOMEM;
+                goto cleanup;
+            }
+            t[nt++].name = src->name;
+        } else {
+            t[nt++] = *src;
         }
-        t[nt++] = xt;
-        t[nt++] = in->pos.t;
-    } else {
-        t[nt++] = in->qpos.t;
-        t[nt++] = in->kpos.t;
     }
     pecs_tensor ot = in->problem.tensors[in->problem.n_tensors - 1];
     ot.name = "out";
@@ -292,7 +352,9 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
     p.n_tensors = nt;
     p.in_place = 0;
     st = pecs_ref_run(&p, why, why_len);
-    free(x64);
+cleanup:
+    for (int i = 0; i < no; i++)
+        free(owned[i]);
     return st;
 }
 
@@ -352,5 +414,6 @@ int pecs_instance_guards_ok(const pecs_instance *in, char *why, size_t why_len)
 {
     return buf_guards_ok(&in->x, "x", why, why_len) && buf_guards_ok(&in->out, "out", why, why_len) &&
            buf_guards_ok(&in->pos, "pos", why, why_len) && buf_guards_ok(&in->qpos, "qpos", why, why_len) &&
-           buf_guards_ok(&in->kpos, "kpos", why, why_len);
+           buf_guards_ok(&in->kpos, "kpos", why, why_len) && buf_guards_ok(&in->q, "q", why, why_len) &&
+           buf_guards_ok(&in->k, "k", why, why_len) && buf_guards_ok(&in->w, "w", why, why_len);
 }

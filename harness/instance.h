@@ -14,6 +14,11 @@
  * Views: layout thd stores x/out as [T][H][D]; htd as [H][T][D] (the view's shape stays [T,H,D]);
  * view=strided pads every innermost row by 3 elements (odd on purpose: misaligned rows);
  * view=inplace makes "out" the same buffer as "x".
+ *
+ * Forms: rotate/embed get x, pos [P, T] (P = registry rows) and out; bias/mask get qpos, kpos and
+ * out [H, Lq, Lk] (H = 1 for masks); scores get q [Lq, H, D], k [Lk, H, D], qpos, kpos and out. An
+ * encoding with learned data (registry `weights`) also gets "w", drawn from its own stream so both
+ * sides of an invariance check and every shift see the same table.
  */
 #ifndef PECS_INSTANCE_H
 #define PECS_INSTANCE_H
@@ -32,12 +37,15 @@ typedef struct pecs_buf {
     size_t map_len;
     pecs_tensor t;        /* t.data = raw + PECS_GUARD_BYTES */
     unsigned char *snap;  /* inputs: a copy of raw; the kernel must leave every byte as it was */
+    int generated;        /* activations drawn from `stream` (x, q, k, w) */
+    uint64_t stream;
 } pecs_buf;
 
 typedef struct pecs_instance {
     const pecs_case *c;
-    pecs_buf x, pos, out, qpos, kpos;
-    pecs_tensor tensors[4];
+    pecs_buf x, pos, out, qpos, kpos, q, k, w;
+    pecs_tensor tensors[7];
+    pecs_param params[PECS_CASE_MAX_PARAMS]; /* the case's, with role=key on the k side of invariance */
     pecs_problem problem;     /* what the backend gets */
     int64_t n_out;            /* logical output elements */
     double max_abs_pos;       /* largest |position| in this instance (compat tolerance) */
@@ -51,7 +59,8 @@ typedef struct pecs_instance {
 void pecs_instance_guard_pages(int on);
 
 /* Build an instance of case c with every position shifted by `shift` and activations drawn from
- * `stream` (PECS_STREAM_X for q/x, PECS_STREAM_K for k in invariance checks). */
+ * `stream` (PECS_STREAM_X for q/x, PECS_STREAM_K for k in invariance checks; the k side of an encoding
+ * with a `role` parameter runs with role=key). */
 pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why,
                                  size_t why_len);
 void pecs_instance_free(pecs_instance *in);

@@ -1,6 +1,7 @@
 /* harness/registry.c — tables generated from include/pecs/encodings.def. */
 #include "registry.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const pecs_param_schema g_params[] = {
@@ -13,8 +14,8 @@ static const pecs_param_schema g_params[] = {
 };
 
 static pecs_encoding_info g_encodings[] = {
-#define PECS_ENCODING(sym, id, form, inv, tier, reads, flops, summary, source) \
-    {PECS_ENC_##sym, #sym, id, PECS_FORM_##form, PECS_INV_##inv, tier, reads, flops, summary, source, NULL, 0},
+#define PECS_ENCODING(sym, id, form, inv, tier, rows, weights, reads, flops, summary, source) \
+    {PECS_ENC_##sym, #sym, id, PECS_FORM_##form, PECS_INV_##inv, tier, rows, weights, reads, flops, summary, source, NULL, 0},
 #define PECS_PARAM(...)
 #include "pecs/encodings.def"
 #undef PECS_ENCODING
@@ -105,6 +106,33 @@ int pecs_registry_is_param_name(const char *name)
         if (strcmp(g_params[i].name, name) == 0)
             return 1;
     return 0;
+}
+
+/* One term of a weights spec: H, D or an INT parameter name, optionally "+k". */
+static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D)
+{
+    const char *plus = memchr(t, '+', len);
+    size_t nl = plus ? (size_t)(plus - t) : len;
+    int64_t add = plus ? strtoll(plus + 1, NULL, 10) : 0, v = -1;
+    if (nl == 1 && t[0] == 'H')
+        v = H;
+    else if (nl == 1 && t[0] == 'D')
+        v = D;
+    for (int i = 0; v < 0 && i < n_params; i++)
+        if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
+            v = params[i].i;
+    return v < 0 ? -1 : v + add;
+}
+
+int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
+                                int64_t D, int64_t shape[2])
+{
+    const char *w = e->weights, *comma = strchr(w, ',');
+    if (!w[0] || !comma)
+        return 0;
+    shape[0] = weights_term(w, (size_t)(comma - w), params, n_params, H, D);
+    shape[1] = weights_term(comma + 1, strlen(comma + 1), params, n_params, H, D);
+    return shape[0] > 0 && shape[1] > 0;
 }
 
 const char *pecs_form_name(pecs_form f)

@@ -39,6 +39,8 @@ typedef struct pecs_encoding_info {
     pecs_form form;
     pecs_invariance invariance;
     int tier;
+    int pos_rows;         /* rows P of the rotate/embed position tensor [P, T] */
+    const char *weights;  /* "" or "rows,cols" of the learned-data tensor "w" (see encodings.def) */
     double reads;         /* activation elements read per output element */
     double flops;         /* per output element */
     const char *summary;
@@ -55,6 +57,11 @@ const char *pecs_registry_suggest(const char *id);
 const pecs_param_schema *pecs_registry_param(const pecs_encoding_info *e, const char *name);
 /* 1 if any encoding declares a parameter with this name. */
 int pecs_registry_is_param_name(const char *name);
+
+/* Shape of the learned-data tensor "w" for an encoding with `weights`, from heads H, head_dim D and the
+ * case's parameter values. Returns 1 and fills shape[2]; 0 if the encoding has none. */
+int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
+                                int64_t D, int64_t shape[2]);
 
 const char *pecs_form_name(pecs_form f);
 const char *pecs_invariance_name(pecs_invariance v);

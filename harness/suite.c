@@ -43,8 +43,8 @@ typedef struct loader {
     pecs_suite *s;
     pecs_yaml *docs[MAX_DOCS];
     int n_docs;
-    named shapes[MAX_NAMED], sets[MAX_NAMED];
-    int n_shapes, n_sets;
+    named shapes[MAX_NAMED], sets[MAX_NAMED], models[MAX_NAMED];
+    int n_shapes, n_sets, n_models;
     char *stack[MAX_DEPTH];
     int depth;
     char *real[MAX_DOCS];     /* resolved path of every loaded file: the identity for "already loaded" */
@@ -54,9 +54,9 @@ typedef struct loader {
     size_t why_len;
 } loader;
 
-static const char *const MAIN_KEYS[] = {"suite", "description", "include", "shapes", "sets",
+static const char *const MAIN_KEYS[] = {"suite", "description", "include", "shapes", "sets", "models",
                                         "defaults", "tolerances", "cases", NULL};
-static const char *const INCLUDE_KEYS[] = {"description", "include", "shapes", "sets", NULL};
+static const char *const INCLUDE_KEYS[] = {"description", "include", "shapes", "sets", "models", NULL};
 
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
@@ -70,12 +70,17 @@ static int is_list_param(const char *key)
     return 0;
 }
 
-static int is_special(const char *key) { return !strcmp(key, "encoding") || !strcmp(key, "shape") || !strcmp(key, "use"); }
+static int is_special(const char *key)
+{
+    return !strcmp(key, "encoding") || !strcmp(key, "shape") || !strcmp(key, "use") || !strcmp(key, "model");
+}
 
+/* allow_special: 1 = encoding/shape/use/model (case entries), 2 = encoding only (model presets). */
 static pecs_status check_knob_key(loader *L, pecs_yaml *y, yaml_node_t *kn, int allow_special)
 {
     const char *k = pecs_yaml_str(kn);
-    if (k && (pecs_case_is_known_key(k) || (allow_special && is_special(k))))
+    if (k && (pecs_case_is_known_key(k) || (allow_special == 1 && is_special(k)) ||
+              (allow_special == 2 && !strcmp(k, "encoding"))))
         return PECS_OK;
     /* suggest from generic knobs and parameter names */
     const char *best = NULL;
@@ -86,8 +91,8 @@ static pecs_status check_knob_key(loader *L, pecs_yaml *y, yaml_node_t *kn, int 
         if (d < bestd)
             bestd = d, best = docs[i].name;
     }
-    static const char *const specials[] = {"encoding", "shape", "use"};
-    for (int i = 0; k && allow_special && i < 3; i++) {
+    static const char *const specials[] = {"encoding", "shape", "use", "model"};
+    for (int i = 0; k && allow_special && i < 4; i++) {
         int d = pecs_edit_distance(k, specials[i]);
         if (d < bestd)
             bestd = d, best = specials[i];
@@ -202,12 +207,12 @@ static pecs_status add_named(loader *L, named *arr, int *count, pecs_yaml *y, ya
                                    pecs_yaml_kind(vn));
         for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
             yaml_node_t *qk = pecs_yaml_node(y, q->key), *qv = pecs_yaml_node(y, q->value);
-            pecs_status st = check_knob_key(L, y, qk, 0);
+            pecs_status st = check_knob_key(L, y, qk, !strcmp(what, "model") ? 2 : 0);
             if (st != PECS_OK)
                 return st;
             if (!values_may_be_lists && qv->type != YAML_SCALAR_NODE && !is_list_param(pecs_yaml_str(qk)))
-                return pecs_yaml_error(y, qv, L->why, L->why_len, "shape '%s': key '%s' must have one value, found %s",
-                                       name, pecs_yaml_str(qk), pecs_yaml_kind(qv));
+                return pecs_yaml_error(y, qv, L->why, L->why_len, "%s '%s': key '%s' must have one value, found %s",
+                                       what, name, pecs_yaml_str(qk), pecs_yaml_kind(qv));
         }
         arr[*count] = (named){name, y, vn, kn};
         (*count)++;
@@ -297,7 +302,8 @@ static pecs_status load_file(loader *L, const char *path, int is_main, pecs_yaml
     L->depth--;
     if (st != PECS_OK)
         return st;
-    if ((st = add_named(L, L->shapes, &L->n_shapes, y, pecs_yaml_get(y, root, "shapes"), "shape", 0)) != PECS_OK)
+    if ((st = add_named(L, L->shapes, &L->n_shapes, y, pecs_yaml_get(y, root, "shapes"), "shape", 0)) != PECS_OK ||
+        (st = add_named(L, L->models, &L->n_models, y, pecs_yaml_get(y, root, "models"), "model", 0)) != PECS_OK)
         return st;
     return add_named(L, L->sets, &L->n_sets, y, pecs_yaml_get(y, root, "sets"), "set", 1);
 }
@@ -472,6 +478,24 @@ static pecs_status validate_tolerances(loader *L, pecs_yaml *y, yaml_node_t *tol
     return PECS_OK;
 }
 
+/* Apply every key of a shape or model preset (a model's `encoding` was used to pick the encoding). */
+static pecs_status apply_preset(loader *L, pecs_case *c, const named *pr)
+{
+    pecs_status st = PECS_OK;
+    for (yaml_node_pair_t *p = pr->node->data.mapping.pairs.start; p < pr->node->data.mapping.pairs.top && st == PECS_OK; p++) {
+        const char *key = pecs_yaml_str(pecs_yaml_node(pr->y, p->key));
+        yaml_node_t *vn = pecs_yaml_node(pr->y, p->value), *bad = NULL;
+        if (!strcmp(key, "encoding"))
+            continue;
+        char *text = vn->type == YAML_SEQUENCE_NODE ? join_seq(pr->y, vn, &bad) : pecs_strdup(pecs_yaml_str(vn));
+        if (!text)
+            return bad ? pecs_yaml_error(pr->y, bad, L->why, L->why_len, "expected a value") : PECS_NOMEM;
+        st = apply(L, c, pr->y, key, text, vn, LEVEL_PRESET);
+        free(text);
+    }
+    return st;
+}
+
 static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yaml_node_t *defaults, yaml_node_t *tols)
 {
     axis axes[MAX_AXES];
@@ -503,24 +527,48 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
     }
     if ((st = axes_from_map(L, axes, &n, y, entry, LEVEL_CASE)) != PECS_OK)
         goto cleanup;
-    int enc_axis = -1, shape_axis = -1;
+    int enc_axis = -1, shape_axis = -1, model_axis = -1;
     for (int i = 0; i < n; i++) {
         if (!strcmp(axes[i].key, "encoding"))
             enc_axis = i;
         if (!strcmp(axes[i].key, "shape"))
             shape_axis = i;
+        if (!strcmp(axes[i].key, "model"))
+            model_axis = i;
     }
-    if (enc_axis < 0) {
-        st = pecs_yaml_error(y, entry, L->why, L->why_len, "case has no 'encoding' (here or in defaults)");
+    if (enc_axis < 0 && model_axis < 0) {
+        st = pecs_yaml_error(y, entry, L->why, L->why_len, "case has no 'encoding' or 'model' (here or in defaults)");
         goto cleanup;
     }
     int idx[MAX_AXES] = {0};
     for (;;) {
-        axis_val *ev = &axes[enc_axis].vals[idx[enc_axis]];
+        const named *model = NULL;
+        if (model_axis >= 0) {
+            axis_val *mv = &axes[model_axis].vals[idx[model_axis]];
+            if (!(model = find_named(L->models, L->n_models, mv->text))) {
+                st = pecs_yaml_error(axes[model_axis].y, mv->node, L->why, L->why_len,
+                                     "key 'model': no model '%s' (models come from an included file such as "
+                                     "configs/models.yaml)", mv->text);
+                goto cleanup;
+            }
+        }
+        /* The case's encoding, else the model's own. */
+        axis_val mev = {0};
+        axis_val *ev = enc_axis >= 0 ? &axes[enc_axis].vals[idx[enc_axis]] : &mev;
+        pecs_yaml *ey = enc_axis >= 0 ? axes[enc_axis].y : model->y;
+        if (enc_axis < 0) {
+            mev.node = pecs_yaml_get(model->y, model->node, "encoding");
+            mev.text = (char *)pecs_yaml_str(mev.node);
+            if (!mev.text) {
+                st = pecs_yaml_error(model->y, model->key, L->why, L->why_len, "model '%s' has no 'encoding' and the "
+                                     "case names none", model->name);
+                goto cleanup;
+            }
+        }
         const pecs_encoding_info *e = pecs_registry_find(ev->text);
         if (!e) {
             const char *sug = pecs_registry_suggest(ev->text);
-            st = pecs_yaml_error(axes[enc_axis].y, ev->node, L->why, L->why_len, "key 'encoding': unknown encoding '%s'%s%s%s",
+            st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': unknown encoding '%s'%s%s%s",
                                  ev->text, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
             goto cleanup;
         }
@@ -528,27 +576,19 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
             goto cleanup;
         have_case = 1;
         for (int level = LEVEL_DEFAULTS; level <= LEVEL_CASE && st == PECS_OK; level++) {
-            if (level == LEVEL_PRESET && shape_axis >= 0) {
+            if (level == LEVEL_PRESET && model)
+                st = apply_preset(L, &c, model);
+            if (level == LEVEL_PRESET && shape_axis >= 0 && st == PECS_OK) {
                 axis_val *sv = &axes[shape_axis].vals[idx[shape_axis]];
                 const named *sh = find_named(L->shapes, L->n_shapes, sv->text);
                 if (!sh) {
                     st = pecs_yaml_error(axes[shape_axis].y, sv->node, L->why, L->why_len, "key 'shape': no shape '%s'", sv->text);
                     break;
                 }
-                for (yaml_node_pair_t *p = sh->node->data.mapping.pairs.start; p < sh->node->data.mapping.pairs.top && st == PECS_OK; p++) {
-                    yaml_node_t *vn = pecs_yaml_node(sh->y, p->value);
-                    yaml_node_t *bad = NULL;
-                    char *text = vn->type == YAML_SEQUENCE_NODE ? join_seq(sh->y, vn, &bad) : pecs_strdup(pecs_yaml_str(vn));
-                    if (!text) {
-                        st = bad ? pecs_yaml_error(sh->y, bad, L->why, L->why_len, "expected a value") : PECS_NOMEM;
-                        break;
-                    }
-                    st = apply(L, &c, sh->y, pecs_yaml_str(pecs_yaml_node(sh->y, p->key)), text, vn, LEVEL_PRESET);
-                    free(text);
-                }
+                st = apply_preset(L, &c, sh);
             }
             for (int i = 0; i < n && st == PECS_OK; i++) {
-                if (axes[i].level != level || i == enc_axis || i == shape_axis)
+                if (axes[i].level != level || i == enc_axis || i == shape_axis || i == model_axis)
                     continue;
                 st = apply(L, &c, axes[i].y, axes[i].key, axes[i].vals[idx[i]].text, axes[i].vals[idx[i]].node, level);
             }

@@ -101,6 +101,10 @@ int pecs_parse_f64(const char *s, double *out)
 
 const char *pecs_fmt_real(double v, char *buf, size_t n)
 {
+    if (v == floor(v) && fabs(v) < 1e6) { /* whole numbers below a million as written: 500000, 20, not 5e+05 */
+        snprintf(buf, n, "%.0f", v);
+        return buf;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, n, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)

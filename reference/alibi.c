@@ -8,8 +8,10 @@
  * fairseq/models/transformer.py (get_slopes_power_of_2: start = 2^(-2^-(log2 n - 3)), ratio = start) and
  * BLOOM's build_alibi_tensor (extra powers 1, 3, 5, ... of 2^(-8/(2P))), which agree;
  * ggml soft_max_ext generalises 8 to max_bias (m0 = 2^(-max_bias/P), m1 = 2^(-max_bias/(2P))).
- * The authors' code adds +m*j (key index only), equal after softmax only: that variant is a separate
- * parameter of the T1 completion issue. The bias is defined for every (i, j); masking is a separate form.
+ * variant=key_index: the authors' fairseq code and BLOOM's build_alibi_tensor add +m*j (key position
+ * only), which differs from -m*(i-j) by the per-row constant m*i: equal after softmax only (catalogue
+ * note 6), so suites compare that variant with compare=softmax. The bias is defined for every (i, j);
+ * masking is a separate form.
  */
 #include <math.h>
 
@@ -34,6 +36,7 @@ static double alibi_slope(int64_t H, int64_t h, double max_bias)
 PECS_REF_HOOK_BIAS(alibi)
 {
     (void)why, (void)why_len;
-    *bias = -alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0)) * (qpos - kpos);
+    double m = alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0));
+    *bias = pecs_param_is(p, "variant", "key_index") ? m * kpos : -m * (qpos - kpos);
     return PECS_OK;
 }

@@ -1,21 +1,26 @@
-/* reference/forms.c — the form drivers (rotate, bias, embed) and the dispatch generated from the
- * registry. The drivers do the loops; the per-encoding hooks hold the mathematics. */
+/* reference/forms.c — the form drivers (rotate, bias, mask, embed, scores) and the dispatch generated
+ * from the registry. The drivers do the loops; the per-encoding hooks hold the mathematics. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reference.h"
 #include "registry.h"
 
 typedef union ref_hook {
-    pecs_status (*rotate)(const pecs_problem *, int64_t, double *, double *, char *, size_t);
+    pecs_status (*rotate)(const pecs_problem *, pecs_ref_rot *, char *, size_t);
     pecs_status (*bias)(const pecs_problem *, int64_t, int64_t, double, double, double *, char *, size_t);
     pecs_status (*embed)(const pecs_problem *, int64_t, double, double *, char *, size_t);
+    pecs_status (*mask)(const pecs_problem *, double, double, int *, char *, size_t);
+    pecs_status (*scores)(const pecs_problem *, char *, size_t);
 } ref_hook;
 
 #define REF_SLOT_ROTATE(sym) {.rotate = pecs_ref_##sym}
 #define REF_SLOT_BIAS(sym) {.bias = pecs_ref_##sym}
 #define REF_SLOT_EMBED(sym) {.embed = pecs_ref_##sym}
+#define REF_SLOT_MASK(sym) {.mask = pecs_ref_##sym}
+#define REF_SLOT_SCORES(sym) {.scores = pecs_ref_##sym}
 static const ref_hook g_hooks[PECS_ENC_COUNT] = {
 #define PECS_ENCODING(sym, id, form, ...) REF_SLOT_##form(sym),
 #define PECS_PARAM(...)
@@ -45,8 +50,41 @@ int64_t pecs_ref_rotary_dim(const pecs_problem *p, int64_t head_dim, char *why, 
     return R;
 }
 
-pecs_status pecs_ref_schedule(const pecs_problem *p, int64_t R, double *inv_freq, double *attn, char *why,
-                              size_t why_len)
+pecs_status pecs_ref_rot_alloc(pecs_ref_rot *s, int64_t R)
+{
+    memset(s, 0, sizeof *s);
+    s->R = R;
+    size_t n = (size_t)(R / 2 > 0 ? R / 2 : 1);
+    s->inv_freq = calloc(n, sizeof *s->inv_freq);
+    s->axis = calloc(n, sizeof *s->axis);
+    s->zeta = calloc(n, sizeof *s->zeta);
+    if (!s->inv_freq || !s->axis || !s->zeta) {
+        pecs_ref_rot_free(s);
+        return PECS_NOMEM;
+    }
+    return PECS_OK;
+}
+
+void pecs_ref_rot_reset(pecs_ref_rot *s)
+{
+    for (int64_t i = 0; i < s->R / 2; i++) {
+        s->inv_freq[i] = 0.0;
+        s->axis[i] = 0;
+        s->zeta[i] = 1.0;
+    }
+    s->zeta_rate = s->zeta_center = 0.0;
+    s->attn = s->softmax_scale = 1.0;
+}
+
+void pecs_ref_rot_free(pecs_ref_rot *s)
+{
+    free(s->inv_freq);
+    free(s->axis);
+    free(s->zeta);
+    memset(s, 0, sizeof *s);
+}
+
+pecs_status pecs_ref_schedule(const pecs_problem *p, pecs_ref_rot *s, char *why, size_t why_len)
 {
     const pecs_encoding_info *e = problem_encoding(p, why, why_len);
     if (!e)
@@ -55,7 +93,10 @@ pecs_status pecs_ref_schedule(const pecs_problem *p, int64_t R, double *inv_freq
         snprintf(why, why_len, "encoding '%s' has no frequency schedule (form %s)", e->id, pecs_form_name(e->form));
         return PECS_INVALID;
     }
-    pecs_status st = g_hooks[e->enc].rotate(p, R, inv_freq, attn, why, why_len);
+    int64_t R = s->R;
+    pecs_ref_rot_reset(s);
+    s->seq_len = pecs_problem_seq_len(p);
+    pecs_status st = g_hooks[e->enc].rotate(p, s, why, why_len);
     if (st != PECS_OK)
         return st;
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
@@ -66,10 +107,55 @@ pecs_status pecs_ref_schedule(const pecs_problem *p, int64_t R, double *inv_freq
             return PECS_INVALID;
         }
         for (int64_t i = 0; i < R / 2; i++)
-            inv_freq[i] /= ff->list[i];
+            s->inv_freq[i] /= ff->list[i];
     }
-    *attn *= pecs_param_real(p, "attn_factor", 1.0);
+    s->attn *= pecs_param_real(p, "attn_factor", 1.0);
     return PECS_OK;
+}
+
+int pecs_ref_list_len_ok(const pecs_problem *p, const char *name, int64_t n, int broadcast, char *why, size_t why_len)
+{
+    const pecs_param *q = pecs_problem_param(p, name);
+    int64_t have = q ? q->n : 0;
+    if (have == n || (broadcast && have == 1))
+        return 1;
+    snprintf(why, why_len, "%s has %lld values, this problem needs %lld%s", name, (long long)have, (long long)n,
+             broadcast ? " (or 1 for every head)" : "");
+    return 0;
+}
+
+int pecs_ref_sections(const pecs_problem *p, int64_t total, int64_t sec[3], char *why, size_t why_len)
+{
+    const pecs_param *q = pecs_problem_param(p, "sections");
+    sec[0] = total, sec[1] = sec[2] = 0;
+    if (!q || q->n == 0)
+        return 1;
+    int64_t sum = 0;
+    for (int64_t k = 0; k < q->n && k < 3; k++) {
+        if (q->list[k] != floor(q->list[k])) {
+            snprintf(why, why_len, "sections[%lld] = %g is not an integer", (long long)k, q->list[k]);
+            return 0;
+        }
+        sec[k] = (int64_t)q->list[k];
+        sum += sec[k];
+    }
+    if (q->n != 3 || sum != total) {
+        snprintf(why, why_len, "sections needs 3 integers (t, h, w pairs) summing to rotary_dim/2 = %lld; got %lld "
+                 "values summing to %lld", (long long)total, (long long)q->n, (long long)sum);
+        return 0;
+    }
+    return 1;
+}
+
+const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t cols, char *why, size_t why_len)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    if (!w || w->ndim != 2 || w->shape[0] != rows || w->shape[1] != cols || w->dtype != PECS_DT_F64) {
+        snprintf(why, why_len, "%s needs its learned data as tensor \"w\" [%lld, %lld] (f64 in the reference)",
+                 p->encoding, (long long)rows, (long long)cols);
+        return NULL;
+    }
+    return w;
 }
 
 static int64_t at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
@@ -89,43 +175,53 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
     int64_t R = pecs_ref_rotary_dim(p, D, why, why_len);
     if (R == 0)
         return PECS_INVALID;
-    pecs_status st = PECS_OK;
-    double *inv_freq = calloc((size_t)(R / 2), sizeof *inv_freq);
-    if (!inv_freq)
-        return PECS_NOMEM;
-    double attn = 1.0;
-    st = pecs_ref_schedule(p, R, inv_freq, &attn, why, why_len);
+    pecs_ref_rot s;
+    pecs_status st = pecs_ref_rot_alloc(&s, R);
     if (st != PECS_OK)
+        return st;
+    if ((st = pecs_ref_schedule(p, &s, why, why_len)) != PECS_OK)
         goto cleanup;
+    int64_t rows = pos->ndim == 2 ? pos->shape[0] : 1;
+    for (int64_t i = 0; i < R / 2; i++)
+        if (s.axis[i] >= rows) {
+            snprintf(why, why_len, "%s needs %d position rows, the pos tensor has %lld", p->encoding, s.axis[i] + 1,
+                     (long long)rows);
+            st = PECS_INVALID;
+            goto cleanup;
+        }
     int half = pecs_param_is(p, "pairing", "half");
     const double *xd = x->data;
     double *od = out->data;
     for (int64_t t = 0; t < T; t++) {
-        double m = pecs_pos_at(pos, 0, t);
-        for (int64_t h = 0; h < H; h++) {
-            for (int64_t i = 0; i < R / 2; i++) {
-                int64_t a = half ? i : 2 * i, b = half ? i + R / 2 : 2 * i + 1;
-                double s, c;
-                pecs_ref_sincos(m, inv_freq[i], &s, &c);
+        for (int64_t i = 0; i < R / 2; i++) {
+            double sn, cs, m = pecs_pos_at(pos, s.axis[i], t);
+            pecs_ref_sincos(m, s.inv_freq[i], &sn, &cs);
+            double g = s.attn;
+            if (s.zeta_rate != 0.0)
+                g *= pow(s.zeta[i], (pecs_pos_at(pos, 0, t) - s.zeta_center) * s.zeta_rate);
+            int64_t a = half ? i : 2 * i, b = half ? i + R / 2 : 2 * i + 1;
+            for (int64_t h = 0; h < H; h++) {
                 double xa = xd[at3(x, t, h, a)], xb = xd[at3(x, t, h, b)];
-                od[at3(out, t, h, a)] = attn * (xa * c - xb * s);
-                od[at3(out, t, h, b)] = attn * (xa * s + xb * c);
+                od[at3(out, t, h, a)] = g * (xa * cs - xb * sn);
+                od[at3(out, t, h, b)] = g * (xa * sn + xb * cs);
             }
+        }
+        for (int64_t h = 0; h < H; h++)
             for (int64_t d = R; d < D; d++)
                 od[at3(out, t, h, d)] = xd[at3(x, t, h, d)];
-        }
     }
 cleanup:
-    free(inv_freq);
+    pecs_ref_rot_free(&s);
     return st;
 }
 
-static pecs_status run_bias(const pecs_problem *p, const ref_hook *hook, char *why, size_t why_len)
+/* Bias and mask: one hook call per element of out[H][Lq][Lk] (a mask has H = 1). */
+static pecs_status run_pairwise(const pecs_problem *p, pecs_form form, const ref_hook *hook, char *why, size_t why_len)
 {
     const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
                       *out = pecs_problem_tensor(p, "out");
     if (!qp || !kp || !out) {
-        snprintf(why, why_len, "bias problem needs tensors qpos, kpos and out");
+        snprintf(why, why_len, "%s problem needs tensors qpos, kpos and out", pecs_form_name(form));
         return PECS_INVALID;
     }
     double *od = out->data;
@@ -133,8 +229,15 @@ static pecs_status run_bias(const pecs_problem *p, const ref_hook *hook, char *w
     for (int64_t h = 0; h < H; h++)
         for (int64_t i = 0; i < out->shape[1]; i++)
             for (int64_t j = 0; j < out->shape[2]; j++) {
-                pecs_status st = hook->bias(p, H, h, pecs_pos_at(qp, 0, i), pecs_pos_at(kp, 0, j),
-                                            &od[at3(out, h, i, j)], why, why_len);
+                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j), *o = &od[at3(out, h, i, j)];
+                pecs_status st;
+                if (form == PECS_FORM_MASK) {
+                    int allowed = 0;
+                    st = hook->mask(p, qi, kj, &allowed, why, why_len);
+                    *o = allowed ? 0.0 : -INFINITY;
+                } else {
+                    st = hook->bias(p, H, h, qi, kj, o, why, why_len);
+                }
                 if (st != PECS_OK)
                     return st;
             }
@@ -171,20 +274,36 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
     if (!e)
         return PECS_INVALID;
     pecs_status st = PECS_OK;
-    double *buf = calloc((size_t)(head_dim > 0 ? head_dim : 1), sizeof *buf), attn = 1.0;
+    double *buf = calloc((size_t)(head_dim > 0 ? head_dim : 1), sizeof *buf);
     if (!buf)
         return PECS_NOMEM;
     switch (e->form) {
     case PECS_FORM_ROTATE: {
         int64_t R = pecs_ref_rotary_dim(p, head_dim, why, why_len);
-        st = R ? pecs_ref_schedule(p, R, buf, &attn, why, why_len) : PECS_INVALID;
+        pecs_ref_rot s;
+        if (!R)
+            st = PECS_INVALID;
+        else if ((st = pecs_ref_rot_alloc(&s, R)) == PECS_OK) {
+            st = pecs_ref_schedule(p, &s, why, why_len);
+            pecs_ref_rot_free(&s);
+        }
         break;
     }
     case PECS_FORM_BIAS:
+        if (e->weights[0]) /* the hooks need their data; the parameters are checked by the run */
+            break;
         for (int64_t h = 0; h < heads && st == PECS_OK; h++)
             st = g_hooks[e->enc].bias(p, heads, h, 1.0, 0.0, buf, why, why_len);
         break;
-    case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(p, head_dim, 0.0, buf, why, why_len); break;
+    case PECS_FORM_EMBED:
+        if (!e->weights[0])
+            st = g_hooks[e->enc].embed(p, head_dim, 0.0, buf, why, why_len);
+        break;
+    case PECS_FORM_MASK: {
+        int allowed;
+        st = g_hooks[e->enc].mask(p, 1.0, 0.0, &allowed, why, why_len);
+        break;
+    }
     default: break;
     }
     free(buf);
@@ -198,10 +317,12 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
         return PECS_INVALID;
     switch (e->form) {
     case PECS_FORM_ROTATE: return run_rotate(p, why, why_len);
-    case PECS_FORM_BIAS: return run_bias(p, &g_hooks[e->enc], why, why_len);
+    case PECS_FORM_BIAS:
+    case PECS_FORM_MASK: return run_pairwise(p, e->form, &g_hooks[e->enc], why, why_len);
     case PECS_FORM_EMBED: return run_embed(p, &g_hooks[e->enc], why, why_len);
+    case PECS_FORM_SCORES: return g_hooks[e->enc].scores(p, why, why_len);
     default:
-        snprintf(why, why_len, "form %s has no reference driver yet", pecs_form_name(e->form));
+        snprintf(why, why_len, "form %s has no reference driver", pecs_form_name(e->form));
         return PECS_UNSUPPORTED;
     }
 }

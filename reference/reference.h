@@ -11,11 +11,14 @@
  *
  * Per-encoding hooks (one file per encoding, named after the registry row; a missing hook is a link
  * error). Signatures by form:
- *   ROTATE  pecs_ref_<sym>(p, R, inv_freq[R/2], &attn, why, why_len)   the frequency schedule:
- *           inverse frequencies (radians per position) and the schedule's attention factor. The form
- *           driver applies freq_factors and attn_factor and performs the rotation.
+ *   ROTATE  pecs_ref_<sym>(p, sched, why, why_len)   the frequency schedule (pecs_ref_rot below): inverse
+ *           frequencies (radians per position unit), the position row of each pair, the xPos scale and
+ *           the attention factor. The form driver applies freq_factors and attn_factor and rotates.
  *   BIAS    pecs_ref_<sym>(p, H, h, qpos, kpos, &bias, why, why_len)   one element of B[h][i][j].
  *   EMBED   pecs_ref_<sym>(p, D, pos, row[D], why, why_len)             the table row P(pos, 0..D-1).
+ *   MASK    pecs_ref_<sym>(p, qpos, kpos, &allowed, why, why_len)      1 if the key is visible.
+ *   SCORES  pecs_ref_<sym>(p, why, why_len)                             the whole logits tensor "out".
+ *   Hooks read the learned-data tensor "w" (registry `weights`), in double, from p when they have one.
  *   Hooks return PECS_INVALID with a one-line reason when parameters are inconsistent in ways the
  *   schema's per-parameter bounds cannot express (e.g. beta_fast < beta_slow).
  */
@@ -29,13 +32,31 @@
 
 #define PECS_PI 3.14159265358979323846
 
+/* A rotate-form frequency schedule. The driver fills the inputs and the defaults (axis 0, zeta 1, rates 0,
+ * attn 1, softmax_scale 1) before calling the hook; the hook overwrites what its encoding defines.
+ * Pair i of token t is rotated by angle pos[axis[i]][t] * inv_freq[i] and multiplied by
+ *     attn * zeta[i] ^ ((pos[0][t] - zeta_center) * zeta_rate)          (xPos; 1 when zeta_rate = 0). */
+typedef struct pecs_ref_rot {
+    int64_t R;             /* in: rotary dimension */
+    double seq_len;        /* in: current sequence length (pecs_problem_seq_len) */
+    double *inv_freq;      /* out [R/2] */
+    int32_t *axis;         /* out [R/2] position row of each pair */
+    double *zeta;          /* out [R/2] xPos scale bases */
+    double zeta_rate, zeta_center;
+    double attn;           /* out: multiplies cos and sin */
+    double softmax_scale;  /* out: multiplier a model applies to its softmax scale (reported, not applied) */
+} pecs_ref_rot;
+
 #define PECS_REF_HOOK_ROTATE(sym) \
-    pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t R, double *inv_freq, double *attn, char *why, size_t why_len)
+    pecs_status pecs_ref_##sym(const pecs_problem *p, pecs_ref_rot *sched, char *why, size_t why_len)
 #define PECS_REF_HOOK_BIAS(sym)                                                                          \
     pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t H, int64_t h, double qpos, double kpos, double *bias, \
                                char *why, size_t why_len)
 #define PECS_REF_HOOK_EMBED(sym) \
     pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t D, double pos, double *row, char *why, size_t why_len)
+#define PECS_REF_HOOK_MASK(sym) \
+    pecs_status pecs_ref_##sym(const pecs_problem *p, double qpos, double kpos, int *allowed, char *why, size_t why_len)
+#define PECS_REF_HOOK_SCORES(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)
 
 #define PECS_ENCODING(sym, id, form, ...) PECS_REF_HOOK_##form(sym);
 #define PECS_PARAM(...)
@@ -51,10 +72,23 @@ void pecs_ref_sincos(double pos, double w, double *s, double *c);
  * R even, 2 <= R <= D. Returns 0 and writes a reason if invalid. */
 int64_t pecs_ref_rotary_dim(const pecs_problem *p, int64_t head_dim, char *why, size_t why_len);
 
-/* The full frequency schedule of a rotate problem: the encoding's hook, then freq_factors
- * (inv_freq[i] /= ff[i]) and attn_factor. inv_freq must hold R/2 values. */
-pecs_status pecs_ref_schedule(const pecs_problem *p, int64_t R, double *inv_freq, double *attn, char *why,
-                              size_t why_len);
+/* Allocate / free the arrays of a schedule for rotary dimension R; reset sets the defaults a hook starts
+ * from (what pecs_ref_schedule does before calling it). */
+pecs_status pecs_ref_rot_alloc(pecs_ref_rot *s, int64_t R);
+void pecs_ref_rot_reset(pecs_ref_rot *s);
+void pecs_ref_rot_free(pecs_ref_rot *s);
+
+/* The full frequency schedule of a rotate problem (s allocated for its R): the encoding's hook, then
+ * freq_factors (inv_freq[i] /= ff[i]) and attn_factor. Positions, when p has them, give seq_len. */
+pecs_status pecs_ref_schedule(const pecs_problem *p, pecs_ref_rot *s, char *why, size_t why_len);
+
+/* Small shared checks for hooks: a REAL_LIST parameter of n values (or 1 broadcast when `broadcast`), and
+ * integral sections summing to `total`. Return 0 and write the reason on failure. */
+int pecs_ref_list_len_ok(const pecs_problem *p, const char *name, int64_t n, int broadcast, char *why, size_t why_len);
+int pecs_ref_sections(const pecs_problem *p, int64_t total, int64_t sec[3], char *why, size_t why_len);
+
+/* The learned-data tensor "w" as double, or NULL (with a reason) when missing or of the wrong shape. */
+const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t cols, char *why, size_t why_len);
 
 /* Validate the parameters of a problem (no tensors needed) by evaluating the encoding once: the
  * schedule for rotate, one row for embed, one element per head for bias. */

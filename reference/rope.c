@@ -14,8 +14,7 @@ PECS_REF_HOOK_ROTATE(rope)
 {
     (void)why, (void)why_len;
     double base = pecs_param_real(p, "base", 10000.0);
-    for (int64_t i = 0; i < R / 2; i++)
-        inv_freq[i] = pow(base, -(double)(2 * i) / (double)R);
-    *attn = 1.0;
+    for (int64_t i = 0; i < sched->R / 2; i++)
+        sched->inv_freq[i] = pow(base, -(double)(2 * i) / (double)sched->R);
     return PECS_OK;
 }

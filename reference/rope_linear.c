@@ -10,9 +10,9 @@
 
 PECS_REF_HOOK_ROTATE(rope_linear)
 {
-    pecs_status st = pecs_ref_rope(p, R, inv_freq, attn, why, why_len);
+    pecs_status st = pecs_ref_rope(p, sched, why, why_len);
     double s = pecs_param_real(p, "factor", 1.0);
-    for (int64_t i = 0; i < R / 2; i++)
-        inv_freq[i] /= s;
+    for (int64_t i = 0; i < sched->R / 2; i++)
+        sched->inv_freq[i] /= s;
     return st;
 }

@@ -11,6 +11,7 @@
 
 PECS_REF_HOOK_ROTATE(rope_ntk)
 {
+    int64_t R = sched->R;
     if (R <= 2) {
         snprintf(why, why_len, "rope.ntk needs rotary_dim > 2 (the exponent is R/(R-2)), got %lld", (long long)R);
         return PECS_INVALID;
@@ -19,7 +20,6 @@ PECS_REF_HOOK_ROTATE(rope_ntk)
     double s = pecs_param_real(p, "factor", 1.0);
     double scaled = base * pow(s, (double)R / (double)(R - 2));
     for (int64_t i = 0; i < R / 2; i++)
-        inv_freq[i] = pow(scaled, -(double)(2 * i) / (double)R);
-    *attn = 1.0;
+        sched->inv_freq[i] = pow(scaled, -(double)(2 * i) / (double)R);
     return PECS_OK;
 }

@@ -17,9 +17,20 @@
  *   low      = max(floor(corr(beta_fast)), 0),   high = min(ceil(corr(beta_slow)), R - 1)
  *   ramp(i)  = clamp((i - low) / (high - low), 0, 1) for pair index i = 0..R/2-1   (high += 0.001 if equal)
  *   inv[i]   = (1/(s b^(2i/R))) * ramp(i) + (1/b^(2i/R)) * (1 - ramp(i))
- *   attn     = 0.1 * mscale * ln(s) + 1 for s > 1, else 1   (HF get_mscale(s, mscale))
- * The DeepSeek form (mscale / mscale_all_dim on the softmax scale) and the `truncate` flag belong to the
- * T1 completion issue.
+ *   attn     = get_mscale(s, mscale) = 0.1 * mscale * ln(s) + 1 for s > 1, else 1
+ *              (HF calls get_mscale(s) with m = 1 unless mscale_all_dim is set: a config without
+ *              mscale_all_dim corresponds to mscale = 1 here);
+ *   mscale_all_dim > 0 (DeepSeek-V2/V3, HF _compute_yarn_parameters + DeepseekV3Attention):
+ *              attn = get_mscale(s, mscale) / get_mscale(s, mscale_all_dim) on cos/sin, and the model
+ *              multiplies its softmax scale by get_mscale(s, mscale_all_dim)^2 (softmax_scale here;
+ *              DeepSeek's own model.py: softmax_scale *= mscale * mscale, cos/sin unscaled);
+ *   attention_factor > 0 overrides attn (HF rope_scaling["attention_factor"]);
+ *   truncate = false skips the floor/ceil of the correction range (HF v5 `truncate`);
+ *   corr_length picks L: original_max_position (HF today, the paper) or max_position (HF releases that
+ *              read config.max_position_embeddings there: a real behavioural difference between
+ *              versions, so it is an explicit parameter rather than a silent choice).
+ * Re-checked 2026-11-22 with the search tool against public copies of HF modeling_rope_utils (v4.4x and
+ * a v5 copy with `truncate`) and DeepSeek-V3 inference/model.py (precompute_freqs_cis, softmax_scale).
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,21 +42,33 @@ static double yarn_corr_dim(double n_rot, int64_t R, double L, double base)
     return (double)R * log(L / (n_rot * 2.0 * PECS_PI)) / (2.0 * log(base));
 }
 
+static double get_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * log(s) + 1.0; }
+
 PECS_REF_HOOK_ROTATE(rope_yarn)
 {
+    int64_t R = sched->R;
     double base = pecs_param_real(p, "base", 10000.0);
     double s = pecs_param_real(p, "factor", 1.0);
-    double L = (double)pecs_param_int(p, "original_max_position", 4096);
+    double original = (double)pecs_param_int(p, "original_max_position", 4096);
+    double max_position = (double)pecs_param_int(p, "max_position", 0);
+    double L = pecs_param_is(p, "corr_length", "max") ? (max_position > 0 ? max_position : s * original) : original;
     double beta_fast = pecs_param_real(p, "beta_fast", 32.0);
     double beta_slow = pecs_param_real(p, "beta_slow", 1.0);
-    double mscale = pecs_param_real(p, "mscale", 1.0);
+    double mscale = pecs_param_real(p, "mscale", 1.0), mscale_all_dim = pecs_param_real(p, "mscale_all_dim", 0.0);
+    double attention_factor = pecs_param_real(p, "attention_factor", 0.0);
+    int truncate = (int)pecs_param_int(p, "truncate", 1);
     if (beta_fast < beta_slow) {
         snprintf(why, why_len, "rope.yarn needs beta_fast >= beta_slow, got beta_fast=%g beta_slow=%g", beta_fast,
                  beta_slow);
         return PECS_INVALID;
     }
-    double low = fmax(floor(yarn_corr_dim(beta_fast, R, L, base)), 0.0);
-    double high = fmin(ceil(yarn_corr_dim(beta_slow, R, L, base)), (double)(R - 1));
+    double low = yarn_corr_dim(beta_fast, R, L, base), high = yarn_corr_dim(beta_slow, R, L, base);
+    if (truncate) {
+        low = floor(low);
+        high = ceil(high);
+    }
+    low = fmax(low, 0.0);
+    high = fmin(high, (double)(R - 1));
     if (low == high)
         high += 0.001;
     for (int64_t i = 0; i < R / 2; i++) {
@@ -53,8 +76,15 @@ PECS_REF_HOOK_ROTATE(rope_yarn)
         double extrapolation = 1.0 / pos_freq;
         double interpolation = 1.0 / (s * pos_freq);
         double ramp = fmin(fmax(((double)i - low) / (high - low), 0.0), 1.0);
-        inv_freq[i] = interpolation * ramp + extrapolation * (1.0 - ramp);
+        sched->inv_freq[i] = interpolation * ramp + extrapolation * (1.0 - ramp);
     }
-    *attn = s > 1.0 ? 0.1 * mscale * log(s) + 1.0 : 1.0;
+    if (mscale_all_dim > 0.0) {
+        sched->attn = get_mscale(s, mscale) / get_mscale(s, mscale_all_dim);
+        sched->softmax_scale = get_mscale(s, mscale_all_dim) * get_mscale(s, mscale_all_dim);
+    } else {
+        sched->attn = get_mscale(s, mscale);
+    }
+    if (attention_factor > 0.0)
+        sched->attn = attention_factor;
     return PECS_OK;
 }

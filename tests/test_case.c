@@ -127,7 +127,7 @@ Test(case, knob_docs)
 {
     int n = 0;
     const pecs_knob_doc *d = pecs_case_knobs(&n);
-    cr_assert_eq(n, 13 + 6, "13 generic knobs + one tol_* per metric");
+    cr_assert_eq(n, 14 + 6, "14 generic knobs + one tol_* per metric");
     for (int i = 0; i < n; i++) {
         cr_expect(pecs_case_is_known_key(d[i].name), "'%s'", d[i].name);
         cr_expect_gt(strlen(d[i].doc), 0, "'%s'", d[i].name);
@@ -253,9 +253,9 @@ Test(case, generic_knobs_bad_values)
         {"keys", "-1", "key 'keys': value '-1' must be an integer in [0, 16777216]"},
         {"layout", "tdh", "key 'layout': value 'tdh' is not one of thd, htd"},
         {"view", "packed", "key 'view': value 'packed' is not one of contiguous, strided, inplace"},
-        {"positions", "linear", "key 'positions': value 'linear' is not contig[@offset], random[@bound] or decode@position"},
-        {"positions", "contiguous", "key 'positions': value 'contiguous' is not contig[@offset], random[@bound] or decode@position"},
-        {"positions", "decode", "key 'positions': value 'decode' needs the decode position: decode@N"},
+        {"positions", "linear", "key 'positions': value 'linear' is not contig[@offset], random[@bound], decode@position, const@position or grid@width"},
+        {"positions", "contiguous", "key 'positions': value 'contiguous' is not contig[@offset], random[@bound], decode@position, const@position or grid@width"},
+        {"positions", "decode", "key 'positions': value 'decode' needs its argument: decode@N, const@N or grid@W"},
         {"positions", "contig@-1", "key 'positions': value 'contig@-1' has a position that is not an integer in [0, 2^50]"},
         {"positions", "contig@", "key 'positions': value 'contig@' has a position that is not an integer in [0, 2^50]"},
         {"positions", "contig@1125899906842625",
@@ -442,7 +442,7 @@ Test(case, format_non_default_params_only)
     free(s);
     /* given in reverse order: printed in schema order (pairing, rotary_dim, base, freq_factors, attn_factor) */
     s = format_spec("rope attn_factor=0.5 freq_factors=1,2,3,4 base=500000 rotary_dim=8 pairing=half");
-    cr_expect_str_eq(s, "rope pairing=half rotary_dim=8 base=5e+05 freq_factors=1,2,3,4 attn_factor=0.5 dtype=f32 "
+    cr_expect_str_eq(s, "rope pairing=half rotary_dim=8 base=500000 freq_factors=1,2,3,4 attn_factor=0.5 dtype=f32 "
                         "tokens=8 heads=2 head_dim=16 layout=thd view=contiguous positions=contig@0 pos_dtype=i32 "
                         "seed=1 check=equivalence profile=strict");
     free(s);
@@ -583,7 +583,7 @@ Test(case, validate_layout_and_view_per_form)
     expect_parse("sinusoidal layout=htd", PECS_INVALID,
                  "key 'layout': value 'htd' applies to rotate-form encodings only ('sinusoidal' is embed)");
     expect_parse("alibi view=inplace", PECS_INVALID,
-                 "key 'view': value 'inplace' does not apply to bias-form 'alibi' (no input to overwrite)");
+                 "key 'view': value 'inplace' does not apply to bias-form 'alibi' (no input of the output's shape to overwrite)");
     expect_parse("alibi view=strided", PECS_OK, NULL);
     expect_parse("sinusoidal view=inplace", PECS_OK, NULL);
     expect_parse("rope layout=htd view=inplace", PECS_OK, NULL);

@@ -224,19 +224,34 @@ Test(reference, alibi_slopes_authors_order)
 
 enum { YR = 128 };
 
+/* Run a schedule on problem p for rotary dim R: the encoding's hook alone (hook != NULL) or the full
+ * pecs_ref_schedule (freq_factors, attn_factor). Copies inv_freq[R/2] and the attention factor out. */
+typedef pecs_status (*rot_hook_fn)(const pecs_problem *, pecs_ref_rot *, char *, size_t);
+static pecs_status sched_run(const pecs_problem *p, rot_hook_fn hook, int64_t R, double *inv, double *attn, char *why,
+                             size_t why_len)
+{
+    pecs_ref_rot s;
+    cr_assert_eq(pecs_ref_rot_alloc(&s, R), PECS_OK);
+    pecs_ref_rot_reset(&s);
+    s.seq_len = pecs_problem_seq_len(p);
+    pecs_status st = hook ? hook(p, &s, why, why_len) : pecs_ref_schedule(p, &s, why, why_len);
+    if (st == PECS_OK) {
+        memcpy(inv, s.inv_freq, (size_t)(R / 2) * sizeof *inv);
+        *attn = s.attn;
+    }
+    pecs_ref_rot_free(&s);
+    return st;
+}
+
 static void rope_schedule_hook(const char *id, pecs_case *c, int64_t R, double *inv, double *attn)
 {
     pecs_problem p = ref_problem(c);
     char why[256] = "";
-    pecs_status st;
-    if (strcmp(id, "rope") == 0)
-        st = pecs_ref_rope(&p, R, inv, attn, why, sizeof why);
-    else if (strcmp(id, "rope.linear") == 0)
-        st = pecs_ref_rope_linear(&p, R, inv, attn, why, sizeof why);
-    else if (strcmp(id, "rope.ntk") == 0)
-        st = pecs_ref_rope_ntk(&p, R, inv, attn, why, sizeof why);
-    else
-        st = pecs_ref_rope_yarn(&p, R, inv, attn, why, sizeof why);
+    rot_hook_fn hook = !strcmp(id, "rope")          ? pecs_ref_rope
+                       : !strcmp(id, "rope.linear") ? pecs_ref_rope_linear
+                       : !strcmp(id, "rope.ntk")    ? pecs_ref_rope_ntk
+                                                    : pecs_ref_rope_yarn;
+    pecs_status st = sched_run(&p, hook, R, inv, attn, why, sizeof why);
     cr_assert_eq(st, PECS_OK, "%s: %s", id, why);
 }
 
@@ -458,7 +473,7 @@ Test(reference, schedule_freq_factors_and_attn_factor)
     pecs_problem pf = ref_problem(cf);
     double inv[4], plain[4], attn = 0.0, pattn = 0.0;
     char why[256] = "";
-    cr_assert_eq(pecs_ref_schedule(&pf, 8, inv, &attn, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(sched_run(&pf, NULL, 8, inv, &attn, why, sizeof why), PECS_OK, "%s", why);
     rope_schedule_hook("rope", cr, 8, plain, &pattn);
     static const double ff[] = {1, 2, 4, 0.5};
     for (int i = 0; i < 4; i++)
@@ -468,7 +483,7 @@ Test(reference, schedule_freq_factors_and_attn_factor)
     pecs_case *cy = ref_case("rope.yarn", "factor", "16", "attn_factor", "2", (const char *)NULL);
     pecs_problem py = ref_problem(cy);
     double yinv[64];
-    cr_assert_eq(pecs_ref_schedule(&py, YR, yinv, &attn, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(sched_run(&py, NULL, YR, yinv, &attn, why, sizeof why), PECS_OK, "%s", why);
     cr_assert(rel_close(attn, 2.0 * (0.1 * log(16.0) + 1.0), 1e-15), "yarn attn %.17g", attn);
     ref_case_free(cf);
     ref_case_free(cr);
@@ -483,13 +498,13 @@ Test(reference, schedule_rejects_inconsistent_params)
     pecs_problem pf = ref_problem(cf);
     double inv[32], attn = 1.0;
     char why[256] = "";
-    cr_assert_eq(pecs_ref_schedule(&pf, 40, inv, &attn, why, sizeof why), PECS_INVALID);
+    cr_assert_eq(sched_run(&pf, NULL, 40, inv, &attn, why, sizeof why), PECS_INVALID);
     cr_assert(strstr(why, "7") && strstr(why, "20"), "message must name 7 and 20: '%s'", why);
 
     pecs_case *cy = ref_case("rope.yarn", "factor", "16", "beta_fast", "1", "beta_slow", "32", (const char *)NULL);
     pecs_problem py = ref_problem(cy);
     why[0] = '\0';
-    cr_assert_eq(pecs_ref_schedule(&py, YR, inv, &attn, why, sizeof why), PECS_INVALID);
+    cr_assert_eq(sched_run(&py, NULL, YR, inv, &attn, why, sizeof why), PECS_INVALID);
     cr_assert(strstr(why, "beta_fast") != NULL, "message: '%s'", why);
     ref_case_free(cf);
     ref_case_free(cy);
@@ -506,19 +521,38 @@ static const rot_cfg ROT_CFGS[] = {{24, "16"}, {16, "0"}, {6, "4"}};
 #define N_ROT_CFGS (sizeof ROT_CFGS / sizeof ROT_CFGS[0])
 
 /* Case for encoding e with attention factor exactly 1: schedule factor 16 where there is one (so the
- * schedule is not the plain RoPE one) and YaRN's mscale 0 (0.1*0*ln s + 1 = 1). */
+ * schedule is not the plain RoPE one), YaRN's mscale 0 (0.1*0*ln s + 1 = 1) and attention_factor 1 where
+ * it overrides (LongRoPE); a fixed seq_len for length-dependent schedules (the long branch of LongRoPE,
+ * a scaled base for dynamic NTK); xPos with scale_base 1e12 so its gains stay near 1 up to 2^25. */
 static pecs_case *rot_case(const pecs_encoding_info *e, const char *pairing, const char *rotary_dim)
 {
     pecs_case *c = ref_case(e->id, "pairing", pairing, "rotary_dim", rotary_dim, (const char *)NULL);
     char why[256] = "";
-    if (pecs_registry_param(e, "factor"))
-        cr_assert_eq(pecs_case_set(c, "factor", "16", why, sizeof why), PECS_OK, "%s", why);
-    if (pecs_registry_param(e, "mscale"))
-        cr_assert_eq(pecs_case_set(c, "mscale", "0", why, sizeof why), PECS_OK, "%s", why);
+    static const char *const knobs[][2] = {{"factor", "16"},       {"mscale", "0"},    {"attention_factor", "1"},
+                                           {"max_position", "4096"}, {"scale_base", "1e12"}};
+    for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
+        if (pecs_registry_param(e, knobs[i][0]))
+            cr_assert_eq(pecs_case_set(c, knobs[i][0], knobs[i][1], why, sizeof why), PECS_OK, "%s", why);
+    if (e->invariance == PECS_INV_FIXED_L && pecs_registry_param(e, "seq_len"))
+        cr_assert_eq(pecs_case_set(c, "seq_len", "100000", why, sizeof why), PECS_OK, "%s", why);
     return c;
 }
 
-/* Run the reference rotate form: x and out [T,H,D] F64 contiguous, pos [1,T] of dtype pos_dt. */
+/* The key side of a rotate case: role=key for encodings whose q and k transforms differ (xPos). */
+static pecs_case *rot_case_key(const pecs_encoding_info *e, const char *pairing, const char *rotary_dim)
+{
+    pecs_case *c = rot_case(e, pairing, rotary_dim);
+    char why[256] = "";
+    if (pecs_registry_param(e, "role"))
+        cr_assert_eq(pecs_case_set(c, "role", "key", why, sizeof why), PECS_OK, "%s", why);
+    return c;
+}
+
+/* 1 if the encoding scales as well as rotates (its outputs are not norm-preserving). */
+static int rot_scales(const pecs_encoding_info *e) { return pecs_registry_param(e, "role") != NULL; }
+
+/* Run the reference rotate form: x and out [T,H,D] F64 contiguous, pos [P,T] of dtype pos_dt with every
+ * row the same (row stride 0: text tokens of a multi-axis encoding, t = h = w). */
 static void rot_run(const pecs_case *c, int64_t T, int64_t H, int64_t D, const double *x, pecs_dtype pos_dt,
                     const void *pos, double *out)
 {
@@ -534,8 +568,8 @@ static void rot_run(const pecs_case *c, int64_t T, int64_t H, int64_t D, const d
     t[1].name = "pos";
     t[1].dtype = pos_dt;
     t[1].ndim = 2;
-    t[1].shape[0] = 1, t[1].shape[1] = T;
-    t[1].stride[0] = T, t[1].stride[1] = 1;
+    t[1].shape[0] = c->enc->pos_rows, t[1].shape[1] = T;
+    t[1].stride[0] = 0, t[1].stride[1] = 1;
     t[1].data = (void *)(uintptr_t)pos;
     t[2] = t[0];
     t[2].name = "out";
@@ -583,6 +617,8 @@ Test(reference, rotate_preserves_pair_norms)
         for (int pi = 0; pi < 2; pi++)
             for (size_t k = 0; k < N_ROT_CFGS; k++) {
                 int64_t D = ROT_CFGS[k].D;
+                if (rot_scales(enc[ei]))
+                    continue; /* xPos scales by design; its gains are tested in tests/test_t1.c */
                 pecs_case *c = rot_case(enc[ei], pairings[pi], ROT_CFGS[k].rotary_dim);
                 int64_t R = strcmp(ROT_CFGS[k].rotary_dim, "0") ? strtoll(ROT_CFGS[k].rotary_dim, NULL, 10) : D;
                 fill_uniform(x, RT * RH * D, 12);
@@ -713,6 +749,7 @@ Test(reference, rotate_relative_shift_invariance)
                 for (size_t cf = 0; cf < N_ROT_CFGS; cf++) {
                     int64_t D = ROT_CFGS[cf].D;
                     pecs_case *c = rot_case(enc[ei], pairings[pi], ROT_CFGS[cf].rotary_dim);
+                    pecs_case *ck = rot_case_key(enc[ei], pairings[pi], ROT_CFGS[cf].rotary_dim);
                     /* the same q and k vectors at every shift */
                     for (int s = 0; s < NS; s++) {
                         for (int64_t i = 0; i < QH * D; i++) {
@@ -721,7 +758,7 @@ Test(reference, rotate_relative_shift_invariance)
                         }
                     }
                     rot_run(c, NS, QH, D, q, PECS_DT_I64, qpos, qr);
-                    rot_run(c, NS, QH, D, k, PECS_DT_I64, kpos, kr);
+                    rot_run(ck, NS, QH, D, k, PECS_DT_I64, kpos, kr);
                     for (int64_t h = 0; h < QH; h++) {
                         double dot0 = 0.0, nq = 0.0, nk = 0.0;
                         for (int64_t d = 0; d < D; d++) {
@@ -741,6 +778,7 @@ Test(reference, rotate_relative_shift_invariance)
                         }
                     }
                     ref_case_free(c);
+                    ref_case_free(ck);
                 }
     }
 }

@@ -322,8 +322,8 @@ Test(suite, shared_keys_not_applied_where_lacking)
     static const char *const want[] = {
         "alibi dtype=f32 tokens=4 heads=2 keys=4 view=contiguous positions=contig@0 pos_dtype=i32 seed=1 "
         "check=equivalence profile=strict",
-        "rope pairing=half base=5e+05 " TAIL_ROPE("f32", "4", "2", "8", "contiguous", "contig@0", "1", ""),
-        "rope.linear pairing=half base=5e+05 factor=2 " TAIL_ROPE("f32", "4", "2", "8", "contiguous", "contig@0", "1", ""),
+        "rope pairing=half base=500000 " TAIL_ROPE("f32", "4", "2", "8", "contiguous", "contig@0", "1", ""),
+        "rope.linear pairing=half base=500000 factor=2 " TAIL_ROPE("f32", "4", "2", "8", "contiguous", "contig@0", "1", ""),
     };
     expect_cases(&s, want, 3);
     pecs_suite_free(&s);
@@ -391,8 +391,8 @@ Test(suite, smoke_suite, .timeout = 30)
     static const char *const some[] = {
         "rope pairing=half dtype=f16 tokens=1 heads=32 head_dim=128 layout=htd view=inplace "
         "positions=decode@1048576 pos_dtype=i32 seed=1 check=equivalence profile=strict",
-        "rope rotary_dim=64 base=5e+05 " TAIL_ROPE("f32", "8", "4", "256", "contiguous", "contig@1048576", "1", ""),
-        "rope pairing=half base=5e+05 " TAIL_ROPE("bf16", "16", "8", "64", "contiguous", "contig@0", "1", ""),
+        "rope rotary_dim=64 base=500000 " TAIL_ROPE("f32", "8", "4", "256", "contiguous", "contig@1048576", "1", ""),
+        "rope pairing=half base=500000 " TAIL_ROPE("bf16", "16", "8", "64", "contiguous", "contig@0", "1", ""),
         "rope pairing=half freq_factors=1,1.5,2,4 attn_factor=0.5 "
         TAIL_ROPE("bf16", "5", "3", "8", "contiguous", "contig@0", "1", ""),
         "rope.yarn pairing=half rotary_dim=32 factor=32 mscale=0.707 "
@@ -563,7 +563,7 @@ Test(suite, error_duplicate_shape_across_files)
 Test(suite, error_case_without_encoding)
 {
     expect_error("bad_no_encoding.yaml", PECS_INVALID, "bad_no_encoding.yaml", 4, 5,
-                 "case has no 'encoding' (here or in defaults)", NULL);
+                 "case has no 'encoding' or 'model' (here or in defaults)", NULL);
 }
 
 /* Catches a suite without cases (missing or empty list) loading as an empty, always-passing suite. */

@@ -1,4 +1,5 @@
-/* impls/scalar/bias.c — bias-form kernels of the scalar backend. */
+/* impls/scalar/bias.c — bias- and mask-form kernels of the scalar backend: f32 arithmetic per element,
+ * per-head constants computed once in double. */
 #include <math.h>
 
 #include "scalar.h"
@@ -18,16 +19,130 @@ SCALAR_HOOK_BIAS(alibi)
     if (!qp || !kp || !out || out->ndim != 3)
         return PECS_INVALID;
     double max_bias = pecs_param_real(p, "max_bias", 8.0);
+    int key_index = pecs_param_is(p, "variant", "key_index");
     for (int64_t h = 0; h < out->shape[0]; h++) {
         float slope = (float)alibi_slope(out->shape[0], h, max_bias);
         for (int64_t i = 0; i < out->shape[1]; i++) {
             double qi = pecs_pos_at(qp, 0, i);
             for (int64_t j = 0; j < out->shape[2]; j++) {
-                float dist = (float)(qi - pecs_pos_at(kp, 0, j));
-                pecs_store_f32(out->data, out->dtype, h * out->stride[0] + i * out->stride[1] + j * out->stride[2],
-                               -slope * dist);
+                double kj = pecs_pos_at(kp, 0, j);
+                float v = key_index ? slope * (float)kj : -slope * (float)(qi - kj);
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
             }
         }
     }
     return PECS_OK;
 }
+
+/* The pairwise tensors every bias/mask kernel needs. */
+static int pairwise(const pecs_problem *p, const pecs_tensor **qp, const pecs_tensor **kp, const pecs_tensor **out)
+{
+    *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"), *out = pecs_problem_tensor(p, "out");
+    return *qp && *kp && *out && (*out)->ndim == 3;
+}
+
+/* HF's bucket function, here evaluated in double (the reference follows HF's float32 sequence). */
+static int64_t t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
+{
+    int64_t bucket = 0, r;
+    if (bidir) {
+        nb /= 2;
+        bucket = rel > 0 ? nb : 0;
+        r = rel < 0 ? -rel : rel;
+    } else {
+        r = rel < 0 ? -rel : 0;
+    }
+    int64_t exact = nb / 2;
+    if (r < exact)
+        return bucket + r;
+    int64_t large = exact + (int64_t)(log((double)r / (double)exact) / log((double)maxd / (double)exact) * (double)(nb - exact));
+    return bucket + (large < nb - 1 ? large : nb - 1);
+}
+
+SCALAR_HOOK_BIAS(t5)
+{
+    const pecs_tensor *qp, *kp, *out, *w = pecs_problem_tensor(p, "w");
+    int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
+    int bidir = (int)pecs_param_int(p, "bidirectional", 1);
+    if (!pairwise(p, &qp, &kp, &out) || !w || w->shape[0] != nb || w->shape[1] != out->shape[0] || (bidir ? nb / 2 : nb) < 2)
+        return PECS_INVALID;
+    for (int64_t i = 0; i < out->shape[1]; i++)
+        for (int64_t j = 0; j < out->shape[2]; j++) {
+            int64_t b = t5_bucket((int64_t)(pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i)), bidir, nb, maxd);
+            for (int64_t h = 0; h < out->shape[0]; h++)
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j),
+                               pecs_load_f32(w->data, w->dtype, b * w->stride[0] + h * w->stride[1]));
+        }
+    return PECS_OK;
+}
+
+static pecs_status kerple(const pecs_problem *p, int power)
+{
+    const pecs_tensor *qp, *kp, *out;
+    const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+    if (!pairwise(p, &qp, &kp, &out) || !r1 || !r2)
+        return PECS_INVALID;
+    int64_t H = out->shape[0];
+    if ((r1->n != 1 && r1->n != H) || (r2->n != 1 && r2->n != H))
+        return PECS_INVALID;
+    for (int64_t h = 0; h < H; h++) {
+        float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
+        for (int64_t i = 0; i < out->shape[1]; i++)
+            for (int64_t j = 0; j < out->shape[2]; j++) {
+                float d = (float)fabs(pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j));
+                float v = power ? -a * powf(d, b) : -a * log1pf(b * d);
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+    }
+    return PECS_OK;
+}
+
+SCALAR_HOOK_BIAS(kerple_log) { return kerple(p, 0); }
+
+SCALAR_HOOK_BIAS(kerple_power) { return kerple(p, 1); }
+
+/* FIRE: the normalised distance in double (its log transform), the MLP in f32. */
+SCALAR_HOOK_BIAS(fire)
+{
+    const pecs_tensor *qp, *kp, *out, *w = pecs_problem_tensor(p, "w");
+    int64_t hidden = pecs_param_int(p, "hidden", 32);
+    if (!pairwise(p, &qp, &kp, &out) || !w || w->shape[0] != out->shape[0] + 2 || w->shape[1] != hidden + 1)
+        return PECS_INVALID;
+    double c = pecs_param_real(p, "c", 0.1), eps = pecs_param_real(p, "eps", 1e-6);
+    double L = fabs(pecs_param_real(p, "L_mult", 1.0) * pecs_param_real(p, "init_L", 512.0));
+#define W(r, k) pecs_load_f32(w->data, w->dtype, (r) * w->stride[0] + (k) * w->stride[1])
+    for (int64_t i = 0; i < out->shape[1]; i++) {
+        double qi = pecs_pos_at(qp, 0, i), norm = log(fabs(c * (qi > L ? qi : L)) + 1.0) + eps;
+        for (int64_t j = 0; j < out->shape[2]; j++) {
+            float u = (float)(log(fabs(c * (qi - pecs_pos_at(kp, 0, j))) + 1.0) / norm);
+            for (int64_t h = 0; h < out->shape[0]; h++) {
+                float acc = W(2 + h, hidden);
+                for (int64_t k = 0; k < hidden; k++) {
+                    float a = W(0, k) * u + W(1, k);
+                    acc += W(2 + h, k) * (a > 0.0f ? a : 0.0f);
+                }
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), acc);
+            }
+        }
+    }
+#undef W
+    return PECS_OK;
+}
+
+static pecs_status mask(const pecs_problem *p, int64_t window)
+{
+    const pecs_tensor *qp, *kp, *out;
+    if (!pairwise(p, &qp, &kp, &out))
+        return PECS_INVALID;
+    for (int64_t i = 0; i < out->shape[1]; i++)
+        for (int64_t j = 0; j < out->shape[2]; j++) {
+            double d = pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j);
+            int visible = d >= 0 && (window <= 0 || d < (double)window);
+            pecs_store_f32(out->data, out->dtype, scalar_at3(out, 0, i, j), visible ? 0.0f : -INFINITY);
+        }
+    return PECS_OK;
+}
+
+SCALAR_HOOK_MASK(mask_causal) { return mask(p, 0); }
+
+SCALAR_HOOK_MASK(mask_window) { return mask(p, pecs_param_int(p, "window", 4096)); }

@@ -55,3 +55,22 @@ SCALAR_HOOK_EMBED(sinusoidal_concat)
         row[D - 1] = 0.0;
     return PECS_OK;
 }
+
+SCALAR_HOOK_EMBED(learned)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    int64_t npos = pecs_param_int(p, "npos", 4096), r = (int64_t)pos;
+    if (!w || w->shape[0] != npos || w->shape[1] != D || pos != (double)r || r < 0 || r >= npos)
+        return PECS_INVALID;
+    for (int64_t d = 0; d < D; d++)
+        row[d] = pecs_load_f64(w->data, w->dtype, r * w->stride[0] + d * w->stride[1]);
+    return PECS_OK;
+}
+
+SCALAR_HOOK_EMBED(nope)
+{
+    (void)p, (void)pos;
+    for (int64_t d = 0; d < D; d++)
+        row[d] = 0.0;
+    return PECS_OK;
+}

@@ -7,12 +7,14 @@ typedef struct scalar_slot {
     const char *id;
     pecs_form form;
     scalar_schedule_fn rotate;
-    scalar_bias_fn bias;
+    scalar_bias_fn bias; /* bias, mask and scores: the whole kernel */
     scalar_embed_fn embed;
 } scalar_slot;
 
 #define SLOT_ROTATE(sym, id) {id, PECS_FORM_ROTATE, scalar_##sym, NULL, NULL}
 #define SLOT_BIAS(sym, id) {id, PECS_FORM_BIAS, NULL, scalar_##sym, NULL}
+#define SLOT_MASK(sym, id) {id, PECS_FORM_MASK, NULL, scalar_##sym, NULL}
+#define SLOT_SCORES(sym, id) {id, PECS_FORM_SCORES, NULL, scalar_##sym, NULL}
 #define SLOT_EMBED(sym, id) {id, PECS_FORM_EMBED, NULL, NULL, scalar_##sym}
 static const scalar_slot g_slots[] = {
 #define PECS_ENCODING(sym, id, form, ...) SLOT_##form(sym, id),
@@ -52,7 +54,9 @@ static pecs_status scalar_run(void *ctx, const pecs_problem *p)
         return PECS_UNSUPPORTED;
     switch (s->form) {
     case PECS_FORM_ROTATE: return scalar_rotate(p, s->rotate);
-    case PECS_FORM_BIAS: return s->bias(p);
+    case PECS_FORM_BIAS:
+    case PECS_FORM_MASK:
+    case PECS_FORM_SCORES: return s->bias(p);
     case PECS_FORM_EMBED: return scalar_embed(p, s->embed);
     default: return PECS_UNSUPPORTED;
     }

@@ -2,9 +2,10 @@
  * storage). Built twice: into pecs (PECS_BUILTIN) and as libpecs-scalar.so against include/pecs only.
  *
  * Per-encoding hooks, generated from the registry:
- *   ROTATE  scalar_<sym>(p, R, inv_freq[R/2], &attn): the frequency schedule, computed in double the way
- *           engines do it (iterated theta_scale, ggml-style YaRN mix); the shared kernel in rotate.c rotates.
- *   BIAS    scalar_<sym>(p): the whole kernel, writing "out".
+ *   ROTATE  scalar_<sym>(p, &sched): the frequency schedule, computed in double the way engines do it
+ *           (iterated theta_scale, ggml-style YaRN mix, ggml's M-RoPE sector rules); the shared kernel in
+ *           rotate.c rotates.
+ *   BIAS, MASK, SCORES  scalar_<sym>(p): the whole kernel, writing "out".
  *   EMBED   scalar_<sym>(p, D, pos, row[D]): the table row in double; embed.c adds it to x.
  */
 #ifndef PECS_SCALAR_H
@@ -12,8 +13,20 @@
 
 #include "pecs/backend.h"
 
-#define SCALAR_HOOK_ROTATE(sym) pecs_status scalar_##sym(const pecs_problem *p, int64_t R, double *inv_freq, double *attn)
+/* A schedule as the rotate kernel consumes it (the backend's own struct: plugins see only include/pecs). */
+typedef struct scalar_sched {
+    int64_t R;
+    double *inv_freq;   /* [R/2] */
+    int *axis;          /* [R/2] position row */
+    double *zeta;       /* [R/2] xPos scale bases */
+    double zeta_rate, zeta_center;
+    double attn;
+} scalar_sched;
+
+#define SCALAR_HOOK_ROTATE(sym) pecs_status scalar_##sym(const pecs_problem *p, scalar_sched *s)
 #define SCALAR_HOOK_BIAS(sym) pecs_status scalar_##sym(const pecs_problem *p)
+#define SCALAR_HOOK_MASK(sym) pecs_status scalar_##sym(const pecs_problem *p)
+#define SCALAR_HOOK_SCORES(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_EMBED(sym) pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, double *row)
 
 #define PECS_ENCODING(sym, id, form, ...) SCALAR_HOOK_##form(sym);
@@ -22,11 +35,20 @@
 #undef PECS_ENCODING
 #undef PECS_PARAM
 
-typedef pecs_status (*scalar_schedule_fn)(const pecs_problem *p, int64_t R, double *inv_freq, double *attn);
+typedef pecs_status (*scalar_schedule_fn)(const pecs_problem *p, scalar_sched *s);
 typedef pecs_status (*scalar_bias_fn)(const pecs_problem *p);
 typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double pos, double *row);
 
 pecs_status scalar_rotate(const pecs_problem *p, scalar_schedule_fn schedule);
 pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn);
+
+/* inv_freq[i] = base^(-2i/R) for i < R/2, by repeated multiplication as ggml does. */
+void scalar_default_freqs(double base, int64_t R, double *inv_freq);
+
+/* Element offset of (a, b, c) in a 3-D tensor. */
+static inline int64_t scalar_at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
+{
+    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
+}
 
 #endif

@@ -35,22 +35,45 @@
  * Problems by kernel form (tensor names are exact; T tokens, H heads, D head_dim, R rotary_dim):
  *
  *   ROTATE   "x"   [T, H, D]  dtype = problem->dtype        (q or k, read)
- *            "pos" [P, T]     i32 | i64 | f64               (P = 1 for 1-D; later multi-axis rows)
+ *            "pos" [P, T]     i32 | i64 | f64               (P = registry `rows`: 1; 3 = t,h,w; 2 = h,w)
  *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
  *                                                            with identical strides)
- *     For each token t, head h and pair i < R/2, with angle a = pos[0][t] * inv_freq[i]:
- *         (y_a, y_b) = attn * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
+ *     For each token t, head h and pair i < R/2, with angle a = pos[axis_i][t] * inv_freq[i]:
+ *         (y_a, y_b) = g * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
  *     where the pair (a, b) is
  *         pairing=interleaved: (2i, 2i+1)        lanes of one head: [x0 x1 | x2 x3 | ...]  -> [cscs....]
  *         pairing=half:        (i,  i + R/2)     lanes of one head: [x0 .. x(R/2-1) | x(R/2) ..] -> [ccss....]
- *     Channels R..D-1 are copied through unchanged (partial rotary). inv_freq[R/2] and the attention
- *     factor `attn` come from the encoding's frequency schedule (see the registry and docs/encodings.md).
+ *     Channels R..D-1 are copied through unchanged (partial rotary). inv_freq[R/2], the attention factor
+ *     and the gain g come from the encoding's frequency schedule (reference/<encoding>.c states each):
+ *         g = attn                                   every schedule but xPos
+ *         g = attn * zeta_i^(+-(pos[0][t] - c)/scale_base)   xPos (+ for role=query, - for role=key)
+ *     axis_i is 0 except for multi-axis encodings:
+ *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
+ *                      (R = 16, sections [4,2,2], pairing half:  [ttttyyxx ttttyyxx] by lane)
+ *         rope.imrope  pair i uses h if i%3==1 && i<3*s_h, w if i%3==2 && i<3*s_w, else t  [tyxtyxty..]
+ *         rope.vision2d  pairs 0..R/4-1 use row h with inv_freq base^(-4i/R); pairs R/4.. use row w
+ *                      with the index restarted: inv_freq[R/4 + k] = inv_freq[k]
+ *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
+ *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
+ *     Encodings whose query and key transforms differ (xpos) have a CHOICE parameter `role`.
  *
  *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
+ *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire)
  *            "out"  [H, Lq, Lk]  dtype = problem->dtype     out[h][i][j] = bias_h(qpos[i], kpos[j])
  *
+ *   MASK     "qpos" [Lq], "kpos" [Lk] as BIAS;  "out" [1, Lq, Lk]  out[0][i][j] = 0 if key j is visible
+ *            to query i, else -infinity (additive mask in problem->dtype)
+ *
  *   EMBED    "x"   [T, D]  dtype     "pos" [1, T]  i32 | i64 | f64
+ *            "w"   [npos, D] dtype   only for the learned table
  *            "out" [T, D]  dtype     out[t][d] = x[t][d] + P(pos[t], d)   (in place allowed, as ROTATE)
+ *
+ *   SCORES   "q" [Lq, H, D], "k" [Lk, H, D]  dtype      "qpos" [Lq], "kpos" [Lk]  (causal: k visible iff
+ *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
+ *            "out" [H, Lq, Lk] dtype  attention logits, -infinity where masked
+ *
+ *   The learned-data tensor "w" holds what a model would load from its checkpoint; its layout per
+ *   encoding is in the registry (`weights`) and in the encoding's reference file.
  *
  * Parameters
  *   problem->params holds EVERY parameter of the encoding's schema (registry), already validated, with
@@ -197,6 +220,22 @@ static inline double pecs_pos_at(const pecs_tensor *pos, int64_t row, int64_t t)
 {
     int64_t off = row * pos->stride[0] + t * pos->stride[pos->ndim - 1];
     return pecs_load_f64(pos->data, pos->dtype, off);
+}
+
+/* Current sequence length for length-dependent schedules: the parameter seq_len when > 0, else
+ * max(pos[0][t]) + 1 over this call's positions (HF passes max(position_ids) + 1); 0 without positions. */
+static inline double pecs_problem_seq_len(const pecs_problem *p)
+{
+    const pecs_param *q = pecs_problem_param(p, "seq_len");
+    if (q && q->i > 0)
+        return (double)q->i;
+    const pecs_tensor *pos = pecs_problem_tensor(p, "pos");
+    double m = -1.0;
+    for (int64_t t = 0; pos && t < pos->shape[pos->ndim - 1]; t++) {
+        double v = pecs_pos_at(pos, 0, t);
+        m = v > m ? v : m;
+    }
+    return m + 1.0;
 }
 
 #endif

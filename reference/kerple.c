@@ -1,0 +1,28 @@
+/* reference/kerple.c — KERPLE logarithmic and power kernels (two registry rows, one file).
+ *
+ * Sources checked: Chi et al. 2022, "KERPLE: Kernelized Relative Positional Embedding for Length
+ * Extrapolation" (the log and power variants of the conditionally positive definite kernels); the
+ * authors' gpt-neox classes ParallelKerpleLog / ParallelKerplePower (public copy): distance |i - j|,
+ *     log:    bias = -r1 * log(1 + r2 * |i-j|)
+ *     power:  bias = -r1 * |i-j|^r2,  0 < r2 <= 2
+ * with r1, r2 learned per head and clamped to >= 0.01 (r2 <= 2 for power) before use; the parameter
+ * bounds here are those clamps, and the values given are the effective ones.
+ */
+#include <math.h>
+
+#include "reference.h"
+
+static pecs_status kerple(const pecs_problem *p, int64_t H, int64_t h, double dist, int power, double *bias, char *why,
+                          size_t why_len)
+{
+    if (!pecs_ref_list_len_ok(p, "r1", H, 1, why, why_len) || !pecs_ref_list_len_ok(p, "r2", H, 1, why, why_len))
+        return PECS_INVALID;
+    const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+    double a = r1->list[r1->n == 1 ? 0 : h], b = r2->list[r2->n == 1 ? 0 : h];
+    *bias = power ? -a * pow(dist, b) : -a * log1p(b * dist);
+    return PECS_OK;
+}
+
+PECS_REF_HOOK_BIAS(kerple_log) { return kerple(p, H, h, fabs(qpos - kpos), 0, bias, why, why_len); }
+
+PECS_REF_HOOK_BIAS(kerple_power) { return kerple(p, H, h, fabs(qpos - kpos), 1, bias, why, why_len); }
