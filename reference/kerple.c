@@ -2,9 +2,12 @@
  *
  * Sources checked: Chi et al. 2022, "KERPLE: Kernelized Relative Positional Embedding for Length
  * Extrapolation" (the log and power variants of the conditionally positive definite kernels); the
- * authors' gpt-neox classes ParallelKerpleLog / ParallelKerplePower (public copy): distance |i - j|,
- *     log:    bias = -r1 * log(1 + r2 * |i-j|)
- *     power:  bias = -r1 * |i-j|^r2,  0 < r2 <= 2
+ * authors' gpt-neox fork, positional_embeddings.py ParallelKerpleLog / ParallelKerplePower (read
+ * 2026-11-22 through the search tool; the repository name was not shown): distance d = tril(i - j), i.e.
+ * i - j for keys at or before the query and 0 above the diagonal (masked elsewhere), and
+ *     log:    bias = -r1 * log(1 + r2 * d)        (code: -bias_p * log(1 + bias_a * d))
+ *     power:  bias = -r1 * d^r2,  0 < r2 <= 2     (code: -bias_a * d^bias_p: the names swap; here r1 is
+ *                                                  always the outer coefficient, r2 the inner one)
  * with r1, r2 learned per head and clamped to >= 0.01 (r2 <= 2 for power) before use; the parameter
  * bounds here are those clamps, and the values given are the effective ones.
  */
@@ -23,6 +26,6 @@ static pecs_status kerple(const pecs_problem *p, int64_t H, int64_t h, double di
     return PECS_OK;
 }
 
-PECS_REF_HOOK_BIAS(kerple_log) { return kerple(p, H, h, fabs(qpos - kpos), 0, bias, why, why_len); }
+PECS_REF_HOOK_BIAS(kerple_log) { return kerple(p, H, h, fmax(qpos - kpos, 0.0), 0, bias, why, why_len); }
 
-PECS_REF_HOOK_BIAS(kerple_power) { return kerple(p, H, h, fabs(qpos - kpos), 1, bias, why, why_len); }
+PECS_REF_HOOK_BIAS(kerple_power) { return kerple(p, H, h, fmax(qpos - kpos, 0.0), 1, bias, why, why_len); }

@@ -15,6 +15,7 @@
 #include "case.h"
 #include "gen.h"
 #include "reference.h"
+#include "refutil.h"
 #include "registry.h"
 
 #define REF_SEED 20240607u
@@ -23,46 +24,6 @@
 
 /* A case of encoding `id` with key/value parameter strings (NULL-terminated), defaults elsewhere.
  * Heap-allocated: its params point into the case itself, so it must not move. */
-static pecs_case *ref_case(const char *id, ...)
-{
-    const pecs_encoding_info *e = pecs_registry_find(id);
-    cr_assert_not_null(e, "encoding %s not in the registry", id);
-    pecs_case *c = malloc(sizeof *c);
-    cr_assert_not_null(c);
-    cr_assert_eq(pecs_case_init(c, e), PECS_OK, "pecs_case_init(%s)", id);
-    va_list ap;
-    va_start(ap, id);
-    for (;;) {
-        const char *k = va_arg(ap, const char *);
-        if (!k)
-            break;
-        const char *v = va_arg(ap, const char *);
-        char why[256] = "";
-        cr_assert_eq(pecs_case_set(c, k, v, why, sizeof why), PECS_OK, "%s: set %s=%s: %s", id, k, v, why);
-    }
-    va_end(ap);
-    return c;
-}
-
-static void ref_case_free(pecs_case *c)
-{
-    pecs_case_free(c);
-    free(c);
-}
-
-static pecs_problem ref_problem(const pecs_case *c)
-{
-    pecs_problem p;
-    memset(&p, 0, sizeof p);
-    p.struct_size = sizeof p;
-    p.encoding = c->enc->id;
-    p.form = c->enc->form;
-    p.dtype = PECS_DT_F64;
-    p.params = c->params;
-    p.n_params = c->n_params;
-    return p;
-}
-
 static int rel_close(double a, double b, double rel)
 {
     return fabs(a - b) <= rel * fabs(b);

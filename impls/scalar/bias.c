@@ -89,7 +89,8 @@ static pecs_status kerple(const pecs_problem *p, int power)
         float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
         for (int64_t i = 0; i < out->shape[1]; i++)
             for (int64_t j = 0; j < out->shape[2]; j++) {
-                float d = (float)fabs(pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j));
+                double diff = pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j);
+                float d = diff > 0.0 ? (float)diff : 0.0f; /* tril(i - j): keys after the query get 0 */
                 float v = power ? -a * powf(d, b) : -a * log1pf(b * d);
                 pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
             }

@@ -1,0 +1,54 @@
+/* tests/refutil.h — cases and reference problems for the reference and T1 tests. */
+#ifndef PECS_REFUTIL_H
+#define PECS_REFUTIL_H
+
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "case.h"
+#include "registry.h"
+
+/* A case of encoding `id` with key/value pairs applied (NULL-terminated varargs). */
+static inline pecs_case *ref_case(const char *id, ...)
+{
+    const pecs_encoding_info *e = pecs_registry_find(id);
+    cr_assert_not_null(e, "encoding %s not in the registry", id);
+    pecs_case *c = malloc(sizeof *c);
+    cr_assert_not_null(c);
+    cr_assert_eq(pecs_case_init(c, e), PECS_OK, "pecs_case_init(%s)", id);
+    va_list ap;
+    va_start(ap, id);
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (!k)
+            break;
+        const char *v = va_arg(ap, const char *);
+        char why[256] = "";
+        cr_assert_eq(pecs_case_set(c, k, v, why, sizeof why), PECS_OK, "%s: set %s=%s: %s", id, k, v, why);
+    }
+    va_end(ap);
+    return c;
+}
+
+static inline void ref_case_free(pecs_case *c)
+{
+    pecs_case_free(c);
+    free(c);
+}
+
+static inline pecs_problem ref_problem(const pecs_case *c)
+{
+    pecs_problem p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.encoding = c->enc->id;
+    p.form = c->enc->form;
+    p.dtype = PECS_DT_F64;
+    p.params = c->params;
+    p.n_params = c->n_params;
+    return p;
+}
+
+#endif

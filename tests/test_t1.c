@@ -1,0 +1,629 @@
+/* tests/test_t1.c — known answers and properties of the tier-1 encodings.
+ *
+ * Known answers come from the JSON files in tests/data/kat, written by tests/kat/gen_kat.py: an independent Python
+ * transcription of the authors' or the canonical engine's code (sources in each file and in the
+ * reference headers). Each test says which plausible wrong implementation it catches; where that is not
+ * obvious from the numbers, the test also computes the wrong variant and shows that it misses.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "compare.h"
+#include "gen.h"
+#include "reference.h"
+#include "refutil.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static json_t *kat(const char *name)
+{
+    char path[512], rel[128];
+    snprintf(rel, sizeof rel, "tests/data/kat/%s", name);
+    json_error_t err;
+    json_t *j = json_load_file(tu_src(path, sizeof path, rel), 0, &err);
+    cr_assert_not_null(j, "%s: %s (line %d)", path, err.text, err.line);
+    return j;
+}
+
+/* j[k1][k2]... as an array or number; NULL keys end the path. */
+static json_t *jget(json_t *j, const char *k1, const char *k2)
+{
+    json_t *v = json_object_get(j, k1);
+    if (v && k2)
+        v = json_object_get(v, k2);
+    cr_assert_not_null(v, "KAT field %s%s%s missing", k1, k2 ? "." : "", k2 ? k2 : "");
+    return v;
+}
+
+static double jnum(json_t *a, size_t i) { return json_number_value(json_array_get(a, i)); }
+
+/* "v0,v1,..." with every digit needed to round-trip (a list-typed parameter's text). */
+static char *jlist(json_t *a)
+{
+    size_t n = json_array_size(a), cap = n * 26 + 1;
+    char *s = calloc(cap, 1);
+    cr_assert_not_null(s);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(s);
+        snprintf(s + len, cap - len, "%s%.17g", i ? "," : "", jnum(a, i));
+    }
+    return s;
+}
+
+static int close_rel(double a, double b, double rel) { return fabs(a - b) <= rel * fmax(fabs(b), 1e-300); }
+
+/* A contiguous tensor. */
+static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
+{
+    pecs_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
+    int64_t dims[3] = {d0, d1, d2}, s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        t.shape[i] = dims[i];
+        t.stride[i] = s;
+        s *= dims[i];
+    }
+    return t;
+}
+
+/* The schedule of rotate case c for rotary dim R (positions, if any, give seq_len). */
+static void schedule(const pecs_case *c, int64_t R, pecs_ref_rot *s)
+{
+    pecs_problem p = ref_problem(c);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_rot_alloc(s, R), PECS_OK);
+    cr_assert_eq(pecs_ref_schedule(&p, s, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+static void ref_run_ok(const pecs_case *c, pecs_tensor *t, int n)
+{
+    pecs_problem p = ref_problem(c);
+    p.tensors = t, p.n_tensors = n;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+/* Run the built-in scalar backend on case c's parameters with tensors t (storage dtype dt). */
+static void scalar_run_ok(const pecs_case *c, pecs_dtype dt, pecs_tensor *t, int n)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    pecs_problem p = ref_problem(c);
+    p.dtype = dt, p.tensors = t, p.n_tensors = n;
+    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+}
+
+/* ---- frequency schedules --------------------------------------------------------------------------------- */
+
+/* Llama-3.1-8B inv_freq against HF's rule. Catches: no smoothing in the medium band (it takes either the
+ * scaled or the unscaled value there; both are shown to miss), and the bands swapped. */
+Test(t1, kat_llama3_schedule)
+{
+    json_t *j = kat("llama3.json"), *want = jget(j, "inv_freq", NULL), *plain = jget(j, "inv_freq_default", NULL);
+    pecs_case *c = ref_case("rope.llama3", (const char *)NULL); /* registry defaults are Llama 3.1's */
+    pecs_ref_rot s;
+    schedule(c, 128, &s);
+    int medium = 0;
+    for (size_t i = 0; i < 64; i++) {
+        cr_assert(close_rel(s.inv_freq[i], jnum(want, i), 1e-15), "pair %zu: %.17g vs %.17g", i, s.inv_freq[i], jnum(want, i));
+        if (!close_rel(jnum(want, i), jnum(plain, i), 1e-9) && !close_rel(jnum(want, i), jnum(plain, i) / 8.0, 1e-9))
+            medium++;
+    }
+    cr_assert_eq(medium, 6, "the medium band of Llama 3.1 is pairs 29..34: %d pairs blend", medium);
+    cr_assert_eq(s.attn, 1.0);
+    pecs_ref_rot_free(&s);
+    ref_case_free(c);
+    json_decref(j);
+}
+
+/* Phi-3-mini-128k: short factors up to and including seq_len = original (4096), long ones after; the
+ * attention factor sqrt(1 + ln 32 / ln 4096) with either list. Catches the switch written as >=, and the
+ * attention factor applied only with the long factors. */
+Test(t1, kat_longrope_switch_at_original)
+{
+    json_t *j = kat("longrope.json");
+    char *sf = jlist(jget(j, "short_factor", NULL)), *lf = jlist(jget(j, "long_factor", NULL));
+    static const char *const lens[] = {"4095", "4096", "4097"};
+    for (int k = 0; k < 3; k++) {
+        pecs_case *c = ref_case("rope.longrope", "short_factor", sf, "long_factor", lf, "original_max_position", "4096",
+                                "max_position", "131072", "seq_len", lens[k], (const char *)NULL);
+        pecs_ref_rot s;
+        schedule(c, 96, &s);
+        json_t *want = jget(j, k < 2 ? "inv_freq_short" : "inv_freq_long", NULL);
+        for (size_t i = 0; i < 48; i++)
+            cr_assert(close_rel(s.inv_freq[i], jnum(want, i), 1e-15), "seq_len %s pair %zu: %.17g vs %.17g", lens[k], i,
+                      s.inv_freq[i], jnum(want, i));
+        cr_assert(close_rel(s.attn, json_number_value(jget(j, "attention_factor", NULL)), 1e-15), "attn %.17g", s.attn);
+        pecs_ref_rot_free(&s);
+        ref_case_free(c);
+    }
+    free(sf);
+    free(lf);
+    json_decref(j);
+}
+
+/* Dynamic NTK at lengths below, at and above max_position (4096). Catches scaling below the limit (the
+ * length not clamped to max_position) and using the length without the -(s-1) term. */
+Test(t1, kat_dynamic_ntk)
+{
+    json_t *j = kat("dynamic_ntk.json"), *cases = jget(j, "cases", NULL);
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k);
+        char len[32];
+        snprintf(len, sizeof len, "%lld", (long long)json_integer_value(json_object_get(cs, "seq_len")));
+        pecs_case *c = ref_case("rope.dynamic_ntk", "factor", "2", "max_position", "4096", "seq_len", len, (const char *)NULL);
+        pecs_ref_rot s;
+        schedule(c, 128, &s);
+        json_t *want = jget(cs, "inv_freq", NULL);
+        for (size_t i = 0; i < 64; i++)
+            cr_assert(close_rel(s.inv_freq[i], jnum(want, i), 4e-15), "seq_len %s pair %zu: %.17g vs %.17g", len, i,
+                      s.inv_freq[i], jnum(want, i));
+        pecs_ref_rot_free(&s);
+        ref_case_free(c);
+    }
+    json_decref(j);
+}
+
+/* YaRN: DeepSeek-V3 (mscale_all_dim: cos/sin factor 1, softmax scale x1.874), the same without truncation,
+ * Llama-2 s=16, and the old HF correction range from max_position. Catches: mscale alone applied to
+ * cos/sin when mscale_all_dim is set, truncation ignored, and corr_length silently fixed to one length. */
+Test(t1, kat_yarn_variants)
+{
+    json_t *j = kat("yarn.json");
+    struct {
+        const char *name, *R, *kv[12];
+    } v[] = {
+        {"deepseek_v3_truncate", "64", {"factor", "40", "mscale", "1", "mscale_all_dim", "1", NULL}},
+        {"deepseek_v3_no_truncate", "64", {"factor", "40", "mscale", "1", "mscale_all_dim", "1", "truncate", "false", NULL}},
+        {"llama2_yarn_s16", "128", {"factor", "16", NULL}},
+        {"llama2_yarn_s16_old_hf_corr_from_65536", "128",
+         {"factor", "16", "corr_length", "max", "max_position", "65536", NULL}},
+    };
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        json_t *cs = jget(jget(j, "cases", NULL), v[k].name, NULL), *want = jget(cs, "inv_freq", NULL);
+        pecs_case *c = ref_case("rope.yarn", "original_max_position", "4096", (const char *)NULL);
+        char why[256] = "";
+        for (int i = 0; v[k].kv[i]; i += 2)
+            cr_assert_eq(pecs_case_set(c, v[k].kv[i], v[k].kv[i + 1], why, sizeof why), PECS_OK, "%s", why);
+        int64_t R = strtoll(v[k].R, NULL, 10);
+        pecs_ref_rot s;
+        schedule(c, R, &s);
+        for (int64_t i = 0; i < R / 2; i++)
+            cr_assert(close_rel(s.inv_freq[i], jnum(want, (size_t)i), 1e-15), "%s pair %lld: %.17g vs %.17g", v[k].name,
+                      (long long)i, s.inv_freq[i], jnum(want, (size_t)i));
+        json_t *af = json_object_get(cs, "hf_attention_factor") ? json_object_get(cs, "hf_attention_factor")
+                                                                 : jget(cs, "attention_factor", NULL);
+        cr_assert(close_rel(s.attn, json_number_value(af), 1e-15), "%s attn %.17g", v[k].name, s.attn);
+        json_t *sm = json_object_get(cs, "softmax_scale_multiplier");
+        cr_assert(close_rel(s.softmax_scale, sm ? json_number_value(sm) : 1.0, 1e-15), "%s softmax scale %.17g", v[k].name,
+                  s.softmax_scale);
+        pecs_ref_rot_free(&s);
+        ref_case_free(c);
+    }
+    json_decref(j);
+}
+
+/* ---- xPos ------------------------------------------------------------------------------------------------ */
+
+/* torchscale XPOS on a window of 5 tokens (centred exponent), queries and keys, and one decode step.
+ * Catches: no centring (seq_len 0 is shown to miss), the key scale not inverted, and zeta over R/2. */
+Test(t1, kat_xpos_torchscale)
+{
+    json_t *j = kat("xpos.json"), *x = jget(j, "params", "x");
+    double xin[5 * 8], out[5 * 8];
+    int64_t pos[5];
+    for (int t = 0; t < 5; t++) {
+        pos[t] = t;
+        for (int d = 0; d < 8; d++)
+            xin[t * 8 + d] = jnum(x, (size_t)d);
+    }
+    static const char *const roles[] = {"query", "key"};
+    for (int r = 0; r < 2; r++) {
+        pecs_case *c = ref_case("xpos", "role", roles[r], "seq_len", "5", (const char *)NULL);
+        pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, 5, 1, 8, xin), tens("pos", PECS_DT_I64, 2, 1, 5, 0, pos),
+                            tens("out", PECS_DT_F64, 3, 5, 1, 8, out)};
+        ref_run_ok(c, t, 3);
+        json_t *want = jget(j, roles[r], "out");
+        for (int i = 0; i < 5; i++)
+            for (int d = 0; d < 8; d++)
+                cr_assert(close_rel(out[i * 8 + d], jnum(json_array_get(want, (size_t)i), (size_t)d), 1e-14),
+                          "%s t=%d d=%d: %.17g vs %.17g", roles[r], i, d, out[i * 8 + d],
+                          jnum(json_array_get(want, (size_t)i), (size_t)d));
+        ref_case_free(c);
+    }
+    /* decode: one query at position 4 of the same window gives row 4 */
+    pecs_case *c = ref_case("xpos", "seq_len", "5", (const char *)NULL);
+    int64_t p4 = 4;
+    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, 1, 1, 8, xin), tens("pos", PECS_DT_I64, 2, 1, 1, 0, &p4),
+                        tens("out", PECS_DT_F64, 3, 1, 1, 8, out)};
+    ref_run_ok(c, t, 3);
+    json_t *dec = json_array_get(jget(j, "query_decode_offset4", "out"), 0);
+    for (int d = 0; d < 8; d++)
+        cr_assert(close_rel(out[d], jnum(dec, (size_t)d), 1e-14), "decode d=%d", d);
+    /* without centring the same query is off by zeta^(3/512) per pair: a real difference */
+    pecs_case *nc = ref_case("xpos", (const char *)NULL);
+    ref_run_ok(nc, t, 3);
+    cr_assert(fabs(out[0] - jnum(dec, 0)) > 1e-5, "uncentred xPos must differ from torchscale's centred window");
+    ref_case_free(c);
+    ref_case_free(nc);
+    json_decref(j);
+}
+
+/* ---- bias form ------------------------------------------------------------------------------------------- */
+
+/* T5 buckets for key - query in -300..300 (bidirectional 32/128, causal 32/128, bidirectional 8/20), through
+ * the reference and the scalar backend (float32 and double bucket arithmetic must agree there). A table
+ * with table[b] = b makes the bias the bucket itself. Catches query - key (the bidirectional buckets are
+ * asymmetric: checked), and a missing clamp to nb - 1. */
+Test(t1, kat_t5_buckets)
+{
+    json_t *j = kat("t5.json"), *cases = jget(j, "cases", NULL);
+    int64_t qpos = 300, kpos[601];
+    for (int i = 0; i < 601; i++)
+        kpos[i] = i; /* rel = kpos - qpos = -300..300 */
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = json_object_get(cs, "buckets");
+        int nb = (int)json_integer_value(json_object_get(cs, "num_buckets"));
+        char nbs[16], mds[16];
+        snprintf(nbs, sizeof nbs, "%d", nb);
+        snprintf(mds, sizeof mds, "%lld", (long long)json_integer_value(json_object_get(cs, "max_distance")));
+        pecs_case *c = ref_case("t5", "num_buckets", nbs, "max_distance", mds, "bidirectional",
+                                json_is_true(json_object_get(cs, "bidirectional")) ? "true" : "false", (const char *)NULL);
+        double table64[64], out64[601];
+        float table32[64], out32[601];
+        for (int b = 0; b < nb; b++)
+            table64[b] = table32[b] = (float)b;
+        pecs_tensor t[4] = {tens("qpos", PECS_DT_I64, 1, 1, 0, 0, &qpos), tens("kpos", PECS_DT_I64, 1, 601, 0, 0, kpos),
+                            tens("w", PECS_DT_F64, 2, nb, 1, 0, table64), tens("out", PECS_DT_F64, 3, 1, 1, 601, out64)};
+        ref_run_ok(c, t, 4);
+        t[2] = tens("w", PECS_DT_F32, 2, nb, 1, 0, table32);
+        t[3] = tens("out", PECS_DT_F32, 3, 1, 1, 601, out32);
+        scalar_run_ok(c, PECS_DT_F32, t, 4);
+        for (int i = 0; i < 601; i++) {
+            double b = jnum(want, (size_t)i);
+            cr_assert_eq(out64[i], b, "case %zu rel %d: reference bucket %g, HF %g", k, i - 300, out64[i], b);
+            cr_assert_eq((double)out32[i], b, "case %zu rel %d: scalar bucket %g, HF %g", k, i - 300, (double)out32[i], b);
+        }
+        if (json_is_true(json_object_get(cs, "bidirectional")))
+            cr_assert_neq(jnum(want, 300 + 5), jnum(want, 300 - 5), "sign of rel must matter");
+        ref_case_free(c);
+    }
+    json_decref(j);
+}
+
+/* KERPLE log and power for two heads at distances 0..5 and 1000, and 0 above the diagonal (tril). Catches
+ * r1/r2 swapped between the two kernels (the authors' names swap) and |i-j| above the diagonal. */
+Test(t1, kat_kerple)
+{
+    json_t *j = kat("kerple.json"), *dist = jget(j, "distances", NULL);
+    static const char *const ids[] = {"kerple.log", "kerple.power"}, *const keys[] = {"log_bias", "power_bias"};
+    size_t nd = json_array_size(dist);
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = ref_case(ids[v], "r1", "1.5,0.3", "r2", "0.8,1.7", "heads", "2", (const char *)NULL);
+        double q[8], k0 = 0.0, out[2 * 8];
+        for (size_t i = 0; i < nd; i++)
+            q[i] = jnum(dist, i);
+        pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
+                            tens("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
+        ref_run_ok(c, t, 3);
+        for (int h = 0; h < 2; h++)
+            for (size_t i = 0; i < nd; i++) {
+                double want = jnum(json_array_get(jget(j, keys[v], NULL), (size_t)h), i);
+                cr_assert(close_rel(out[(size_t)h * nd + i], want, 1e-14), "%s h%d d=%g: %.17g vs %.17g", ids[v], h, q[i],
+                          out[(size_t)h * nd + i], want);
+            }
+        double q0 = 0.0, k3 = 3.0, above[2];
+        t[0] = tens("qpos", PECS_DT_F64, 1, 1, 0, 0, &q0), t[1] = tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k3);
+        t[2] = tens("out", PECS_DT_F64, 3, 2, 1, 1, above);
+        ref_run_ok(c, t, 3);
+        cr_assert(above[0] == 0.0 && above[1] == 0.0, "%s: a key after the query has distance 0 (tril)", ids[v]);
+        ref_case_free(c);
+    }
+    json_decref(j);
+}
+
+/* FIRE with a 4-wide MLP on positions 0, 1, 600, 1000 (L = 512: the last two queries normalise by their
+ * own position). Catches a normaliser of psi(L) for every query and |i-j| outside the log. */
+Test(t1, kat_fire)
+{
+    json_t *j = kat("fire.json"), *pr = jget(j, "params", NULL);
+    pecs_case *c = ref_case("fire", "hidden", "4", "heads", "2", (const char *)NULL);
+    double w[4 * 5] = {0}, pos[4], out[2 * 4 * 4];
+    for (int k = 0; k < 4; k++) {
+        w[k] = jnum(json_object_get(pr, "W1"), (size_t)k);
+        w[5 + k] = jnum(json_object_get(pr, "b1"), (size_t)k);
+        for (int h = 0; h < 2; h++)
+            w[(2 + h) * 5 + k] = jnum(json_array_get(json_object_get(pr, "W2"), (size_t)h), (size_t)k);
+    }
+    for (int h = 0; h < 2; h++)
+        w[(2 + h) * 5 + 4] = jnum(json_object_get(pr, "b2"), (size_t)h);
+    for (int i = 0; i < 4; i++)
+        pos[i] = jnum(jget(j, "query_positions", NULL), (size_t)i);
+    pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
+                        tens("w", PECS_DT_F64, 2, 4, 5, 0, w), tens("out", PECS_DT_F64, 3, 2, 4, 4, out)};
+    ref_run_ok(c, t, 4);
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k <= i; k++) {
+                double want = jnum(json_array_get(json_array_get(jget(j, "bias", NULL), (size_t)h), (size_t)i), (size_t)k);
+                cr_assert(close_rel(out[(h * 4 + i) * 4 + k], want, 1e-13), "h%d i%d j%d: %.17g vs %.17g", h, i, k,
+                          out[(h * 4 + i) * 4 + k], want);
+            }
+    ref_case_free(c);
+    json_decref(j);
+}
+
+/* ALiBi's key-index form (+m*j, BLOOM and the authors' code) differs from -m(i-j) by a row constant: equal
+ * after softmax, not before. Catches a suite that compares it raw (fails) or a kernel that drops the row
+ * constant's sign (softmax then differs). */
+Test(t1, alibi_key_index_equal_after_softmax_only)
+{
+    pecs_case *rel = ref_case("alibi", (const char *)NULL), *key = ref_case("alibi", "variant", "key_index", (const char *)NULL);
+    double q[3] = {5, 9, 12}, k[6] = {0, 2, 3, 7, 9, 12}, a[5 * 3 * 6], b[5 * 3 * 6];
+    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 3, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 6, 0, 0, k),
+                        tens("out", PECS_DT_F64, 3, 5, 3, 6, a)};
+    ref_run_ok(rel, t, 3);
+    t[2].data = b;
+    ref_run_ok(key, t, 3);
+    double raw = 0.0;
+    for (int i = 0; i < 90; i++)
+        raw = fmax(raw, fabs(a[i] - b[i]));
+    cr_assert_gt(raw, 0.1, "raw biases must differ");
+    pecs_softmax_rows(a, 15, 6);
+    pecs_softmax_rows(b, 15, 6);
+    for (int i = 0; i < 90; i++)
+        cr_assert(fabs(a[i] - b[i]) < 1e-15, "probabilities must agree at %d: %g vs %g", i, a[i], b[i]);
+    ref_case_free(rel);
+    ref_case_free(key);
+}
+
+/* ---- mask, embed, scores ------------------------------------------------------------------------------- */
+
+/* A window of W shows exactly W keys (the query and W-1 before it), also through the scalar backend.
+ * Catches the W+1-key convention (i - j <= W) of HF's old flash-attention path. */
+Test(t1, mask_window_shows_exactly_window_keys)
+{
+    pecs_case *c = ref_case("mask.window", "window", "3", (const char *)NULL);
+    double q[4] = {10, 11, 12, 13}, k[14], out[4 * 14];
+    float out32[4 * 14];
+    for (int j = 0; j < 14; j++)
+        k[j] = j;
+    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 4, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 14, 0, 0, k),
+                        tens("out", PECS_DT_F64, 3, 1, 4, 14, out)};
+    ref_run_ok(c, t, 3);
+    t[2] = tens("out", PECS_DT_F32, 3, 1, 4, 14, out32);
+    scalar_run_ok(c, PECS_DT_F32, t, 3);
+    for (int i = 0; i < 4; i++) {
+        int visible = 0, visible32 = 0;
+        for (int j = 0; j < 14; j++) {
+            visible += out[i * 14 + j] == 0.0;
+            visible32 += out32[i * 14 + j] == 0.0f;
+            if (out[i * 14 + j] != 0.0)
+                cr_assert(isinf(out[i * 14 + j]) && out[i * 14 + j] < 0, "masked entries are -inf");
+        }
+        cr_assert_eq(visible, 3, "query %g sees %d keys", q[i], visible);
+        cr_assert_eq(visible32, 3, "scalar: query %g sees %d keys", q[i], visible32);
+        cr_assert_eq(out[i * 14 + (int)q[i]], 0.0, "a query sees itself");
+    }
+    ref_case_free(c);
+}
+
+/* learned: out = x + table[pos] row by row; nope: out = x exactly. Catches a gather off by one row. */
+Test(t1, learned_gathers_its_row_and_nope_is_identity)
+{
+    pecs_case *c = ref_case("learned", "npos", "8", (const char *)NULL), *n = ref_case("nope", (const char *)NULL);
+    double table[8 * 3], x[2 * 3] = {0.5, -1, 2, 3, 0.25, -0.5}, out[2 * 3];
+    int64_t pos[2] = {5, 0};
+    for (int i = 0; i < 24; i++)
+        table[i] = i * 0.125;
+    pecs_tensor t[4] = {tens("x", PECS_DT_F64, 2, 2, 3, 0, x), tens("pos", PECS_DT_I64, 2, 1, 2, 0, pos),
+                        tens("w", PECS_DT_F64, 2, 8, 3, 0, table), tens("out", PECS_DT_F64, 2, 2, 3, 0, out)};
+    ref_run_ok(c, t, 4);
+    for (int r = 0; r < 2; r++)
+        for (int d = 0; d < 3; d++)
+            cr_assert_eq(out[r * 3 + d], x[r * 3 + d] + table[pos[r] * 3 + d], "row %d d %d", r, d);
+    pecs_tensor tn[3] = {t[0], t[1], t[3]};
+    ref_run_ok(n, tn, 3);
+    cr_assert(memcmp(out, x, sizeof x) == 0, "nope must copy x exactly");
+    int64_t bad = 8;
+    t[1] = tens("pos", PECS_DT_I64, 2, 1, 1, 0, &bad);
+    t[0].shape[0] = t[3].shape[0] = 1;
+    pecs_problem p = ref_problem(c);
+    p.tensors = t, p.n_tensors = 4;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID, "position npos is outside the table");
+    cr_assert(strstr(why, "outside the table"), "%s", why);
+    ref_case_free(c);
+    ref_case_free(n);
+}
+
+/* CoPE on 4 tokens with 3 position embeddings, through the reference and the scalar backend. Catches
+ * gates from unscaled logits, a forward (not reversed) cumulative sum, and the query's own gate left out. */
+Test(t1, kat_cope)
+{
+    json_t *j = kat("cope.json"), *pr = jget(j, "params", NULL);
+    pecs_case *c = ref_case("cope", "npos", "3", "heads", "1", "head_dim", "4", (const char *)NULL);
+    double q[16], k[16], e[12], pos[4] = {0, 1, 2, 3}, out[16];
+    float q32[16], k32[16], e32[12], out32[16];
+    for (int i = 0; i < 4; i++)
+        for (int d = 0; d < 4; d++) {
+            q32[i * 4 + d] = (float)(q[i * 4 + d] = jnum(json_array_get(json_object_get(pr, "q"), (size_t)i), (size_t)d));
+            k32[i * 4 + d] = (float)(k[i * 4 + d] = jnum(json_array_get(json_object_get(pr, "k"), (size_t)i), (size_t)d));
+        }
+    for (int d = 0; d < 4; d++)
+        for (int n = 0; n < 3; n++)
+            e32[d * 3 + n] = (float)(e[d * 3 + n] = jnum(json_array_get(json_object_get(pr, "pos_emb_e_d_p"), (size_t)d), (size_t)n));
+    pecs_tensor t[6] = {tens("q", PECS_DT_F64, 3, 4, 1, 4, q),     tens("k", PECS_DT_F64, 3, 4, 1, 4, k),
+                        tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
+                        tens("w", PECS_DT_F64, 2, 4, 3, 0, e),     tens("out", PECS_DT_F64, 3, 1, 4, 4, out)};
+    ref_run_ok(c, t, 6);
+    t[0].dtype = t[1].dtype = t[4].dtype = t[5].dtype = PECS_DT_F32;
+    t[0].data = q32, t[1].data = k32, t[4].data = e32, t[5].data = out32;
+    scalar_run_ok(c, PECS_DT_F32, t, 6);
+    json_t *want = jget(j, "logits", NULL);
+    for (int i = 0; i < 4; i++)
+        for (int jj = 0; jj < 4; jj++) {
+            json_t *w = json_array_get(json_array_get(want, (size_t)i), (size_t)jj);
+            if (json_is_null(w)) {
+                cr_assert(isinf(out[i * 4 + jj]) && isinf(out32[i * 4 + jj]), "masked (%d,%d) must be -inf", i, jj);
+                continue;
+            }
+            cr_assert(close_rel(out[i * 4 + jj], json_number_value(w), 1e-14), "(%d,%d): %.17g vs %.17g", i, jj,
+                      out[i * 4 + jj], json_number_value(w));
+            cr_assert(fabs(out32[i * 4 + jj] - json_number_value(w)) < 1e-6, "scalar (%d,%d): %.9g vs %.17g", i, jj,
+                      (double)out32[i * 4 + jj], json_number_value(w));
+        }
+    ref_case_free(c);
+    json_decref(j);
+}
+
+/* ---- rotate properties on the scalar backend ----------------------------------------------------------- */
+
+enum { ST = 6, SH = 2, SD = 64 };
+
+/* Store doubles into dtype dt (rounded), and read back. */
+static void to_dt(pecs_dtype dt, const double *src, void *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        pecs_store_f64(dst, dt, i, src[i]);
+}
+
+static void from_dt(pecs_dtype dt, const void *src, double *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = pecs_load_f64(src, dt, i);
+}
+
+/* Rotate (scalar backend) x at positions pos, storage dt. */
+static void scalar_rotate_dt(const pecs_case *c, pecs_dtype dt, const double *x, const int64_t *pos, double *y)
+{
+    unsigned char xin[ST * SH * SD * 4], out[ST * SH * SD * 4];
+    to_dt(dt, x, xin, ST * SH * SD);
+    pecs_tensor t[3] = {tens("x", dt, 3, ST, SH, SD, xin), tens("pos", PECS_DT_I64, 2, 1, ST, 0, (void *)(uintptr_t)pos),
+                        tens("out", dt, 3, ST, SH, SD, out)};
+    scalar_run_ok(c, dt, t, 3);
+    from_dt(dt, out, y, ST * SH * SD);
+}
+
+/* KV-cache shift: shift(rotate(k, p), d) = rotate(k, p + d) for negative, small and large deltas, in f32,
+ * f16 and bf16 (each side rounded twice at most: the bound is two units of the strict tolerance). The
+ * wrong-sign shift (rotate by -d) is shown to miss by far. Catches a shift kernel that rotates the wrong
+ * way or applies the delta to the wrong pairs. */
+Test(t1, rope_shift_composes_with_rope)
+{
+    static const pecs_dtype dts[] = {PECS_DT_F32, PECS_DT_F16, PECS_DT_BF16};
+    static const double tol[] = {4e-6, 8e-3, 6.4e-2};
+    static const int64_t deltas[] = {-4096, 17, 100000};
+    pecs_case *rope = ref_case("rope", "pairing", "half", (const char *)NULL);
+    pecs_case *shift = ref_case("rope.shift", "pairing", "half", (const char *)NULL);
+    double k[ST * SH * SD], a[ST * SH * SD], b[ST * SH * SD], wrong[ST * SH * SD];
+    int64_t p[ST], pd[ST], dpos[ST], neg[ST];
+    for (int i = 0; i < ST * SH * SD; i++)
+        k[i] = pecs_gen_uniform(7, 1, (uint64_t)i);
+    for (size_t di = 0; di < 3; di++)
+        for (size_t dd = 0; dd < 3; dd++) {
+            for (int t = 0; t < ST; t++) {
+                p[t] = 5000 + 37 * t;
+                pd[t] = p[t] + deltas[dd];
+                dpos[t] = deltas[dd];
+                neg[t] = -deltas[dd];
+            }
+            scalar_rotate_dt(rope, dts[di], k, p, a);
+            scalar_rotate_dt(shift, dts[di], a, dpos, b); /* a was read back from dts[di]: already rounded */
+            scalar_rotate_dt(rope, dts[di], k, pd, a);
+            scalar_rotate_dt(rope, dts[di], k, p, wrong);
+            scalar_rotate_dt(shift, dts[di], wrong, neg, wrong);
+            double err = 0.0, werr = 0.0;
+            for (int i = 0; i < ST * SH * SD; i++) {
+                err = fmax(err, fabs(a[i] - b[i]));
+                werr = fmax(werr, fabs(a[i] - wrong[i]));
+            }
+            cr_assert(err <= tol[di], "%s delta %lld: shift(rotate(k,p)) vs rotate(k,p+d) differ by %g",
+                      pecs_dtype_name(dts[di]), (long long)deltas[dd], err);
+            cr_assert(werr > 0.1, "%s delta %lld: the wrong-sign shift must miss (%g)", pecs_dtype_name(dts[di]),
+                      (long long)deltas[dd], werr);
+        }
+    ref_case_free(rope);
+    ref_case_free(shift);
+}
+
+/* Text tokens (t = h = w) make M-RoPE and interleaved M-RoPE exactly 1-D RoPE, in the reference and in the
+ * scalar backend (bitwise); distinct rows do not. Catches a kernel that reads only row 0 (equal on text,
+ * caught on image tokens) and a frequency index reset per section (caught on text). */
+Test(t1, mrope_text_tokens_are_rope)
+{
+    static const char *const ids[] = {"rope.mrope", "rope.imrope"};
+    double x[ST * SH * SD], y0[ST * SH * SD], y1[ST * SH * SD];
+    int64_t pos3[3 * ST];
+    for (int i = 0; i < ST * SH * SD; i++)
+        x[i] = pecs_gen_uniform(7, 2, (uint64_t)i);
+    for (int t = 0; t < ST; t++)
+        pos3[t] = pos3[ST + t] = pos3[2 * ST + t] = 100 + 3 * t;
+    pecs_case *rope = ref_case("rope", "pairing", "half", (const char *)NULL);
+    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, ST, SH, SD, x), tens("pos", PECS_DT_I64, 2, 1, ST, 0, pos3),
+                        tens("out", PECS_DT_F64, 3, ST, SH, SD, y0)};
+    ref_run_ok(rope, t, 3);
+    for (int e = 0; e < 2; e++) {
+        pecs_case *c = ref_case(ids[e], "pairing", "half", "sections", "8,12,12", (const char *)NULL);
+        t[1] = tens("pos", PECS_DT_I64, 2, 3, ST, 0, pos3);
+        t[2].data = y1;
+        ref_run_ok(c, t, 3);
+        cr_assert(memcmp(y0, y1, sizeof y0) == 0, "%s with t = h = w must be RoPE bit for bit", ids[e]);
+        float x32[ST * SH * SD], r32[ST * SH * SD], m32[ST * SH * SD];
+        for (int i = 0; i < ST * SH * SD; i++)
+            x32[i] = (float)x[i];
+        pecs_tensor s[3] = {tens("x", PECS_DT_F32, 3, ST, SH, SD, x32), tens("pos", PECS_DT_I64, 2, 1, ST, 0, pos3),
+                            tens("out", PECS_DT_F32, 3, ST, SH, SD, r32)};
+        scalar_run_ok(rope, PECS_DT_F32, s, 3);
+        s[1] = tens("pos", PECS_DT_I64, 2, 3, ST, 0, pos3), s[2].data = m32;
+        scalar_run_ok(c, PECS_DT_F32, s, 3);
+        cr_assert(memcmp(r32, m32, sizeof r32) == 0, "scalar %s with t = h = w must equal scalar RoPE", ids[e]);
+        int64_t img[3 * ST];
+        for (int k = 0; k < ST; k++)
+            img[k] = 7, img[ST + k] = k / 3, img[2 * ST + k] = k % 3;
+        t[1] = tens("pos", PECS_DT_I64, 2, 3, ST, 0, img);
+        ref_run_ok(c, t, 3);
+        double d = 0.0;
+        for (int i = 0; i < ST * SH * SD; i++)
+            d = fmax(d, fabs(y1[i] - y0[i]));
+        cr_assert_gt(d, 0.1, "%s on image tokens must use the h and w rows", ids[e]);
+        ref_case_free(c);
+    }
+    ref_case_free(rope);
+}
+
+/* Vision 2-D RoPE restarts the frequency index for the w axis: with h = 0 the h pairs are untouched and
+ * pair R/4 + k turns by w * base^(-4k/R). Catches a global index (the ggml MROPE rule applied to VISION). */
+Test(t1, vision2d_index_restarts_per_axis)
+{
+    pecs_case *c = ref_case("rope.vision2d", "pairing", "half", (const char *)NULL);
+    double x[16], y[16];
+    for (int d = 0; d < 16; d++)
+        x[d] = 0.25 + d * 0.0625;
+    int64_t pos[2] = {0, 5}; /* h = 0, w = 5 */
+    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, 1, 1, 16, x), tens("pos", PECS_DT_I64, 2, 2, 1, 0, pos),
+                        tens("out", PECS_DT_F64, 3, 1, 1, 16, y)};
+    ref_run_ok(c, t, 3);
+    for (int k = 0; k < 4; k++) {
+        cr_assert(y[k] == x[k] && y[k + 8] == x[k + 8], "h pair %d must be untouched at h = 0", k);
+        double a = 5.0 * pow(10000.0, -4.0 * k / 16.0), ca = cos(a), sa = sin(a);
+        int i = 4 + k;
+        cr_assert(fabs(y[i] - (x[i] * ca - x[i + 8] * sa)) < 1e-15 && fabs(y[i + 8] - (x[i] * sa + x[i + 8] * ca)) < 1e-15,
+                  "w pair %d must turn by 5*base^(-4k/R)", k);
+    }
+    ref_case_free(c);
+}
