@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static double round_to(double v, pecs_dtype dt)
+double pecs_round_to(double v, pecs_dtype dt)
 {
     unsigned char tmp[8] = {0};
     pecs_store_f64(tmp, dt, 0, v);
@@ -61,7 +61,7 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
     double num = 0.0, den = 0.0, allowed_abs = tol->abs + tol->pos_abs * max_abs_pos;
     int64_t zeros = 0;
     for (int64_t i = 0; i < n; i++) {
-        double a = actual[i], e = round_to(expected[i], dt);
+        double a = actual[i], e = pecs_round_to(expected[i], dt);
         int bad;
         if (isnan(a) || isnan(e)) {
             bad = 1;

@@ -23,6 +23,9 @@ typedef struct pecs_metrics {
 /* Relative error denominators never go below this (|e| near 0). */
 #define PECS_REL_FLOOR 1e-3
 
+/* v rounded (RNE) to dtype dt and widened back: the value the dtype would store. */
+double pecs_round_to(double v, pecs_dtype dt);
+
 /* Replace each of the `rows` rows of `n` values by its softmax (max-subtracted, in double; -inf -> 0). */
 void pecs_softmax_rows(double *v, int64_t rows, int64_t n);
 

@@ -9,6 +9,7 @@
 
 #include "gen.h"
 #include "instance.h"
+#include "reference.h"
 #include "util.h"
 
 void pecs_run_opts_default(pecs_run_opts *o)
@@ -117,6 +118,33 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
 
 /* ---- equivalence ---------------------------------------------------------------------------------- */
 
+/* Divide rotate outputs ([T][H][D], logical order) by the schedule's per-(token, pair) gain where it has
+ * one (xPos): elements are then judged against the rotation they are (see pecs_ref_rotate_gain). The
+ * reference is rounded to the output dtype first, as every comparison does: where the gain under- or
+ * overflows the dtype, the representable answer (0 or infinity) is what the kernel must store. */
+static int unscale_gains(const pecs_instance *in, double *actual, double *expected)
+{
+    const pecs_case *c = in->c;
+    int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, R = 0;
+    double *gain = malloc((size_t)(T * D) * sizeof *gain); /* T x R/2 <= T x D */
+    if (!gain)
+        return 0;
+    if (pecs_ref_rotate_gain(&in->problem, gain, &R)) {
+        int half = pecs_param_is(&in->problem, "pairing", "half");
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t i = 0; i < R / 2; i++) {
+                    double g = gain[t * (R / 2) + i];
+                    int64_t a = (t * H + h) * D + (half ? i : 2 * i), b = a + (half ? R / 2 : 1);
+                    actual[a] /= g, actual[b] /= g;
+                    expected[a] = pecs_round_to(expected[a], c->dtype) / g;
+                    expected[b] = pecs_round_to(expected[b], c->dtype) / g;
+                }
+    }
+    free(gain);
+    return 1;
+}
+
 static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, const pecs_run_opts *o,
                             pecs_case_result *r)
 {
@@ -144,15 +172,19 @@ static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, c
     }
     pecs_instance_actual(&in, actual);
     r->has_metrics = 1;
+    if (!(first = malloc((size_t)in.n_out * sizeof *first))) {
+        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+        goto cleanup;
+    }
+    memcpy(first, actual, (size_t)in.n_out * sizeof *actual); /* the raw output, for the determinism check */
     if (c->compare == PECS_COMPARE_SOFTMAX) { /* forms equal after softmax only: compare probabilities */
         int64_t K = pecs_case_keys(c);
-        if (!(first = malloc((size_t)in.n_out * sizeof *first))) {
-            set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
-            goto cleanup;
-        }
-        memcpy(first, actual, (size_t)in.n_out * sizeof *actual); /* the raw output, for the determinism check */
         pecs_softmax_rows(actual, in.n_out / K, K);
         pecs_softmax_rows(expected, in.n_out / K, K);
+    }
+    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(&in, actual, expected)) {
+        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+        goto cleanup;
     }
     r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
                               sizeof r->reason);
@@ -166,7 +198,7 @@ static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, c
     }
     if (o->determinism && r->verdict == PECS_V_PASSED) {
         /* Same inputs again: the output must be the same bits (expected[] is free to hold the first run). */
-        memcpy(expected, first ? first : actual, (size_t)in.n_out * sizeof *actual);
+        memcpy(expected, first, (size_t)in.n_out * sizeof *actual);
         pecs_instance_reset(&in);
         if (backend_call(lb, &in, r) != PECS_V_PASSED)
             goto cleanup;

@@ -274,9 +274,22 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
     if (!e)
         return PECS_INVALID;
     pecs_status st = PECS_OK;
+    /* Hooks that read learned data get a zero table of the registry's shape, so every parameter rule
+     * (T5's max_distance, FIRE's width) is checked before a case is accepted. */
+    int64_t wshape[2] = {0, 0};
+    int has_w = pecs_registry_weights_shape(e, p->params, p->n_params, heads, head_dim, wshape);
     double *buf = calloc((size_t)(head_dim > 0 ? head_dim : 1), sizeof *buf);
-    if (!buf)
+    double *wdata = has_w ? calloc((size_t)(wshape[0] * wshape[1]), sizeof *wdata) : NULL;
+    pecs_problem q = *p;
+    pecs_tensor wt = {.name = "w", .dtype = PECS_DT_F64, .ndim = 2, .shape = {wshape[0], wshape[1]},
+                      .stride = {wshape[1], 1}, .data = wdata};
+    if (has_w)
+        q.tensors = &wt, q.n_tensors = 1;
+    if (!buf || (has_w && !wdata)) {
+        free(buf);
+        free(wdata);
         return PECS_NOMEM;
+    }
     switch (e->form) {
     case PECS_FORM_ROTATE: {
         int64_t R = pecs_ref_rotary_dim(p, head_dim, why, why_len);
@@ -290,15 +303,10 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         break;
     }
     case PECS_FORM_BIAS:
-        if (e->weights[0]) /* the hooks need their data; the parameters are checked by the run */
-            break;
         for (int64_t h = 0; h < heads && st == PECS_OK; h++)
-            st = g_hooks[e->enc].bias(p, heads, h, 1.0, 0.0, buf, why, why_len);
+            st = g_hooks[e->enc].bias(&q, heads, h, 1.0, 0.0, buf, why, why_len);
         break;
-    case PECS_FORM_EMBED:
-        if (!e->weights[0])
-            st = g_hooks[e->enc].embed(p, head_dim, 0.0, buf, why, why_len);
-        break;
+    case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(&q, head_dim, 0.0, buf, why, why_len); break;
     case PECS_FORM_MASK: {
         int allowed;
         st = g_hooks[e->enc].mask(p, 1.0, 0.0, &allowed, why, why_len);
@@ -307,7 +315,25 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
     default: break;
     }
     free(buf);
+    free(wdata);
     return st;
+}
+
+int pecs_ref_rotate_gain(const pecs_problem *p, double *gain, int64_t *R_out)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
+    char why[256];
+    int64_t R = x && pos ? pecs_ref_rotary_dim(p, x->shape[x->ndim - 1], why, sizeof why) : 0;
+    pecs_ref_rot s;
+    if (!R || pecs_ref_rot_alloc(&s, R) != PECS_OK)
+        return 0;
+    int scaled = pecs_ref_schedule(p, &s, why, sizeof why) == PECS_OK && s.zeta_rate != 0.0;
+    for (int64_t t = 0; scaled && t < x->shape[0]; t++)
+        for (int64_t i = 0; i < R / 2; i++)
+            gain[t * (R / 2) + i] = pow(s.zeta[i], (pecs_pos_at(pos, 0, t) - s.zeta_center) * s.zeta_rate);
+    *R_out = R;
+    pecs_ref_rot_free(&s);
+    return scaled;
 }
 
 pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)

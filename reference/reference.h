@@ -94,6 +94,13 @@ const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t
  * schedule for rotate, one row for embed, one element per head for bias. */
 pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_dim, char *why, size_t why_len);
 
+/* Per-(token, pair) gain zeta_i^((pos - c) * rate) of a rotate problem whose schedule scales (xPos), in
+ * gain[t * R/2 + i]; returns 0 and writes nothing when every gain is 1 (every other schedule). The
+ * harness divides outputs by it before the element check: a float32 kernel's error grows with the
+ * gain (cancellation in x_a cos - x_b sin at gain 150 costs 150 ulps), so elements are judged relative
+ * to the rotation they are, and NMSE (scale-free) still sees the gains. */
+int pecs_ref_rotate_gain(const pecs_problem *p, double *gain, int64_t *R_out);
+
 /* Compute the problem's "out" tensor (F64) from its inputs. */
 pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len);
 

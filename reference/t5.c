@@ -41,9 +41,15 @@ PECS_REF_HOOK_BIAS(t5)
 {
     int64_t nbk = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
     int bidir = (int)pecs_param_int(p, "bidirectional", 1);
-    if ((bidir ? nbk / 2 : nbk) / 2 < 1) {
+    int64_t max_exact = (bidir ? nbk / 2 : nbk) / 2;
+    if (max_exact < 1) {
         snprintf(why, why_len, "t5 needs max_exact = %s/2 >= 1 (num_buckets %lld is too small)",
                  bidir ? "num_buckets/2" : "num_buckets", (long long)nbk);
+        return PECS_INVALID;
+    }
+    if (maxd <= max_exact) { /* log(max_distance/max_exact) <= 0: buckets go negative (HF indexes out of range) */
+        snprintf(why, why_len, "t5 needs max_distance > max_exact = %lld (num_buckets %lld%s), got max_distance %lld",
+                 (long long)max_exact, (long long)nbk, bidir ? ", bidirectional" : "", (long long)maxd);
         return PECS_INVALID;
     }
     const pecs_tensor *w = pecs_ref_weights(p, nbk, H, why, why_len);

@@ -162,7 +162,9 @@ SCALAR_HOOK_ROTATE(rope_yarn)
     return PECS_OK;
 }
 
-/* HF computes the scaled base in float32 and the current length as max(position_ids) + 1. */
+/* The current length as HF takes it, max(position_ids) + 1. HF also rounds the scaled base to float32;
+ * that moves inv_freq by ~1e-7 and the angle by ~4e-3 rad at position 40000, which the strict profile
+ * rejects, so the base stays in double here. */
 SCALAR_HOOK_ROTATE(rope_dynamic_ntk)
 {
     int64_t R = s->R;
@@ -172,9 +174,8 @@ SCALAR_HOOK_ROTATE(rope_dynamic_ntk)
     double seq = pecs_problem_seq_len(p);
     if (seq < max_pos)
         seq = max_pos;
-    float base = (float)(pecs_param_real(p, "base", 10000.0) *
-                         pow(factor * seq / max_pos - (factor - 1.0), (double)R / (double)(R - 2)));
-    scalar_default_freqs((double)base, R, s->inv_freq);
+    double base = pecs_param_real(p, "base", 10000.0) * pow(factor * seq / max_pos - (factor - 1.0), (double)R / (double)(R - 2));
+    scalar_default_freqs(base, R, s->inv_freq);
     return PECS_OK;
 }
 
