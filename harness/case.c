@@ -222,6 +222,16 @@ static int has_head_dim(const pecs_case *c)
 }
 static int is_bias(const pecs_case *c) { return pecs_form_pairwise(c->enc->form); }
 static int has_compare(const pecs_case *c) { return c->compare != PECS_COMPARE_RAW; }
+static int has_min_horizon(const pecs_case *c) { return c->check == PECS_CHECK_INVARIANCE && c->min_horizon >= 0; }
+static pecs_status set_min_horizon(pecs_case *c, const char *v, char *why, size_t n)
+{
+    if (!strcmp(v, "all")) {
+        c->min_horizon = -1;
+        return PECS_OK;
+    }
+    return set_int("min_horizon", v, 0, INT64_C(1) << 40, &c->min_horizon, why, n);
+}
+static void fmt_min_horizon(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%lld", (long long)c->min_horizon); }
 static int is_invariance(const pecs_case *c) { return c->check == PECS_CHECK_INVARIANCE; }
 
 /* Tolerance overrides tol_<metric>: "" = not overridden. */
@@ -274,6 +284,10 @@ static const knob g_knobs[] = {
      set_compare, fmt_compare, has_compare},
     {{"shifts", "0,d1,d2,...", "0,1,16,256,4096,65536,1048576", "invariance: position offsets swept"}, set_shifts,
      fmt_shifts, is_invariance},
+    {{"min_horizon", "all|0..2^40", "all",
+      "invariance: the horizon required to pass (a shift of the sweep); all = every shift. For encodings whose "
+      "finite-precision range ends inside the sweep (xPos gains in f16)"},
+     set_min_horizon, fmt_min_horizon, has_min_horizon},
     {{"profile", "strict|compat|...", "strict", "tolerance profile from configs/tolerances.yaml"}, set_profile,
      fmt_profile, always},
 #define TOL_KNOB_ROW(name, doc) {{"tol_" #name, ">= 0", "", "override: " doc}, set_tol_##name, fmt_tol_##name, has_tol_##name},

@@ -58,6 +58,7 @@ typedef struct pecs_case {
     pecs_check check;
     pecs_compare_mode compare;              /* softmax: rows compared as probabilities (bias, scores) */
     int64_t shifts[PECS_MAX_SHIFTS];        /* invariance sweep */
+    int64_t min_horizon;                    /* invariance: horizon required to pass; -1 = the whole sweep */
     int n_shifts;
     char profile[16];                       /* tolerance profile */
     pecs_tol tol_override;                  /* NAN = not overridden */

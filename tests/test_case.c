@@ -127,7 +127,7 @@ Test(case, knob_docs)
 {
     int n = 0;
     const pecs_knob_doc *d = pecs_case_knobs(&n);
-    cr_assert_eq(n, 14 + 6, "14 generic knobs + one tol_* per metric");
+    cr_assert_eq(n, 15 + 6, "15 generic knobs + one tol_* per metric");
     for (int i = 0; i < n; i++) {
         cr_expect(pecs_case_is_known_key(d[i].name), "'%s'", d[i].name);
         cr_expect_gt(strlen(d[i].doc), 0, "'%s'", d[i].name);

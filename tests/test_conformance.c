@@ -1,6 +1,7 @@
 /* tests/test_conformance.c — the conformance runs: the scalar backend passes the smoke suite built in and
  * as a plugin; broken plugins are caught on every case they break, with a reproducer that replays. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <string.h>
 
 #include "backends.h"
@@ -72,6 +73,29 @@ Test(conformance, scalar_plugin_passes_smoke)
     tally t = run_suite(tu_plugin(path, sizeof path, "scalar"), "suites/smoke.yaml", NULL, NULL);
     cr_assert_gt(t.n, 900);
     cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%d of %d passed; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
+}
+
+/* Every tier-1 suite passes on the scalar backend, built in and as a plugin. */
+static const char *const T1_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/t1-bias.yaml",
+                                        "suites/t1-other.yaml", "suites/invariance.yaml"};
+
+ParameterizedTestParameters(conformance, scalar_passes_t1_suites)
+{
+    static int idx[2 * sizeof T1_SUITES / sizeof T1_SUITES[0]];
+    for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++)
+        idx[i] = (int)i;
+    return cr_make_param_array(int, idx, sizeof idx / sizeof idx[0]);
+}
+
+ParameterizedTest(int *k, conformance, scalar_passes_t1_suites)
+{
+    char path[512];
+    size_t n = sizeof T1_SUITES / sizeof T1_SUITES[0];
+    const char *backend = (size_t)*k < n ? "scalar" : tu_plugin(path, sizeof path, "scalar");
+    tally t = run_suite(backend, T1_SUITES[(size_t)*k % n], NULL, NULL);
+    cr_assert_gt(t.n, 100, "%s", T1_SUITES[(size_t)*k % n]);
+    cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%s on %s: %d of %d passed; first: %s", T1_SUITES[(size_t)*k % n], backend,
+                 t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
 /* A wrong kernel (pairing swapped) fails every rope-family equivalence case and nothing else. */
