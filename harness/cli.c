@@ -722,14 +722,18 @@ static int cmd_list(int argc, char **argv)
 /* ---- describe -------------------------------------------------------------------------------------------- */
 
 static const char *const FORM_TENSORS[] = {
-    /* rotate */ "inputs:  x [T, H, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64)\n"
+    /* rotate */ "inputs:  x [T, H, D] (f64|f32|f16), pos [T] or [P, T] (i32|i64|f64; P rows: t,h,w / h,w)\n"
                  "  outputs: out [T, H, D]; schedules also give inv_freq [R/2], attn [], axis [R/2] (position row of\n"
                  "  each pair) and softmax_scale [] (f64; --in pos gives length-dependent schedules their length)",
-    /* bias   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64); --set heads=H\n"
+    /* bias   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64); --set heads=H; w [rows, cols] if it reads data\n"
                  "  outputs: out [H, Lq, Lk]",
-    /* embed  */ "inputs:  x [T, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64)\n"
+    /* embed  */ "inputs:  x [T, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64); w [npos, D] if a table\n"
                  "  outputs: out [T, D] = x + P(pos)",
-    "-", "-", "-"};
+    "-",
+    /* mask   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64)\n"
+                 "  outputs: out [1, Lq, Lk] (0 visible, -inf masked)",
+    /* scores */ "inputs:  q [Lq, H, D], k [Lk, H, D] (f64|f32|f16), qpos [Lq], kpos [Lk], w [rows, cols]\n"
+                 "  outputs: out [H, Lq, Lk] (logits, -inf where masked)"};
 
 static int cmd_describe(int argc, char **argv)
 {
@@ -834,6 +838,25 @@ static pecs_tensor pos_view(const char *name, const pecs_npy *a)
     return t;
 }
 
+/* The reference reads activations as f64: widen an input array exactly, in place. */
+static int widen_f64(pecs_npy *a)
+{
+    if (a->dtype == PECS_DT_F64)
+        return 1;
+    int64_t n = 1;
+    for (int i = 0; i < a->ndim; i++)
+        n *= a->shape[i];
+    double *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v)
+        return 0;
+    for (int64_t i = 0; i < n; i++)
+        v[i] = pecs_load_f64(a->data, a->dtype, i);
+    free(a->data);
+    a->data = v;
+    a->dtype = PECS_DT_F64;
+    return 1;
+}
+
 static int cmd_eval(int argc, char **argv)
 {
     if (argc < 2 || is_help(argv[1])) {
@@ -908,11 +931,14 @@ static int cmd_eval(int argc, char **argv)
             goto cleanup;
         }
 #define INPUT(name) (find_named_file(ins, n_in, name) ? &arrs[find_named_file(ins, n_in, name) - ins] : NULL)
-    const pecs_npy *x = INPUT("x"), *pos = INPUT("pos"), *qpos = INPUT("qpos"), *kpos = INPUT("kpos");
+    const pecs_npy *x = INPUT("x"), *pos = INPUT("pos"), *qpos = INPUT("qpos"), *kpos = INPUT("kpos"), *w = INPUT("w");
+    const pecs_npy *qin = INPUT("q"), *kin = INPUT("k");
+    int pairwise = pecs_form_pairwise(e->form);
     for (int i = 0; i < n_in; i++) {
         const char *nm = ins[i].name;
-        int ok = (e->form == PECS_FORM_BIAS) ? (!strcmp(nm, "qpos") || !strcmp(nm, "kpos"))
-                                             : (!strcmp(nm, "x") || !strcmp(nm, "pos"));
+        int ok = (pairwise ? (!strcmp(nm, "qpos") || !strcmp(nm, "kpos")) : (!strcmp(nm, "x") || !strcmp(nm, "pos"))) ||
+                 (e->form == PECS_FORM_SCORES && (!strcmp(nm, "q") || !strcmp(nm, "k"))) ||
+                 (e->weights[0] && !strcmp(nm, "w"));
         if (!ok) {
             fprintf(stderr, "pecs eval: %s takes no input named '%s' (see: pecs describe %s)\n", e->id, nm, e->id);
             rc = EXIT_USAGE;
@@ -974,26 +1000,48 @@ static int cmd_eval(int argc, char **argv)
     }
     const named_file *o_out = find_named_file(outs, n_out, "out");
     if (o_out) {
-        pecs_tensor t[3];
+        pecs_tensor t[7];
         int nt = 0;
         int64_t shape[3];
         int ndim;
         pecs_dtype odt;
-        if (e->form == PECS_FORM_BIAS) {
+        if (e->weights[0] && (!w || w->ndim != 2)) {
+            rc = usage_error("eval", "this encoding reads learned data: give --in w=[rows,cols].npy (layout: pecs describe)");
+            goto cleanup;
+        }
+        if (pairwise) {
             if (!qpos || !kpos || qpos->ndim != 1 || kpos->ndim != 1) {
-                rc = usage_error("eval", "bias encodings need --in qpos=[Lq].npy and --in kpos=[Lk].npy");
+                rc = usage_error("eval", "bias, mask and scores encodings need --in qpos=[Lq].npy and --in kpos=[Lk].npy");
                 goto cleanup;
+            }
+            if (e->form == PECS_FORM_SCORES) {
+                if (!qin || !kin || qin->ndim != 3 || kin->ndim != 3 || qin->shape[0] != qpos->shape[0] ||
+                    kin->shape[0] != kpos->shape[0] || qin->shape[1] != kin->shape[1] || qin->shape[2] != kin->shape[2]) {
+                    rc = usage_error("eval", "scores encodings need --in q=[Lq,H,D].npy and --in k=[Lk,H,D].npy");
+                    goto cleanup;
+                }
+                if ((!backend && (!widen_f64(&arrs[find_named_file(ins, n_in, "q") - ins]) ||
+                                  !widen_f64(&arrs[find_named_file(ins, n_in, "k") - ins])))) {
+                    rc = EXIT_IO;
+                    goto cleanup;
+                }
+                t[nt++] = tensor_of("q", qin);
+                t[nt++] = tensor_of("k", kin);
+                c.heads = qin->shape[1];
             }
             t[nt++] = tensor_of("qpos", qpos);
             t[nt++] = tensor_of("kpos", kpos);
-            ndim = 3, shape[0] = c.heads, shape[1] = qpos->shape[0], shape[2] = kpos->shape[0];
+            ndim = 3, shape[0] = e->form == PECS_FORM_MASK ? 1 : c.heads, shape[1] = qpos->shape[0], shape[2] = kpos->shape[0];
             odt = backend ? PECS_DT_F32 : PECS_DT_F64;
         } else {
             int want = e->form == PECS_FORM_ROTATE ? 3 : 2;
-            if (!x || !pos || x->ndim != want || !(pos->ndim == 1 || (pos->ndim == 2 && pos->shape[0] == 1)) ||
-                pos->shape[pos->ndim - 1] != x->shape[0]) {
-                rc = usage_error("eval", e->form == PECS_FORM_ROTATE ? "rotate encodings need --in x=[T,H,D].npy and --in pos=[T].npy"
-                                                                     : "embed encodings need --in x=[T,D].npy and --in pos=[T].npy");
+            int rows_ok = pos && (pos->ndim == 1 ? e->pos_rows == 1 : pos->ndim == 2 && pos->shape[0] == e->pos_rows);
+            if (!x || !pos || x->ndim != want || !rows_ok || pos->shape[pos->ndim - 1] != x->shape[0]) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "%s encodings need --in x=%s.npy and --in pos=%s.npy",
+                         pecs_form_name(e->form), want == 3 ? "[T,H,D]" : "[T,D]", e->pos_rows == 1 ? "[T]" :
+                         e->pos_rows == 2 ? "[2,T] (h, w)" : "[3,T] (t, h, w)");
+                rc = usage_error("eval", msg);
                 goto cleanup;
             }
             if (!pecs_dtype_is_float(x->dtype) || !(pos->dtype == PECS_DT_I32 || pos->dtype == PECS_DT_I64 || pos->dtype == PECS_DT_F64)) {
@@ -1004,26 +1052,19 @@ static int cmd_eval(int argc, char **argv)
             for (int i = 0; i < ndim; i++)
                 shape[i] = x->shape[i];
             odt = backend ? x->dtype : PECS_DT_F64;
-            t[nt] = tensor_of("x", x);
-            double *x64 = NULL;
-            if (!backend && x->dtype != PECS_DT_F64) { /* the reference reads f64: widen exactly */
-                int64_t n = 1;
-                for (int i = 0; i < ndim; i++)
-                    n *= shape[i];
-                x64 = malloc((size_t)n * sizeof *x64);
-                if (!x64) {
-                    rc = EXIT_IO;
-                    goto cleanup;
-                }
-                for (int64_t i = 0; i < n; i++)
-                    x64[i] = pecs_load_f64(x->data, x->dtype, i);
-                free(arrs[find_named_file(ins, n_in, "x") - ins].data);
-                arrs[find_named_file(ins, n_in, "x") - ins].data = x64;
-                arrs[find_named_file(ins, n_in, "x") - ins].dtype = PECS_DT_F64;
-                t[nt] = tensor_of("x", x);
+            if (!backend && !widen_f64(&arrs[find_named_file(ins, n_in, "x") - ins])) {
+                rc = EXIT_IO;
+                goto cleanup;
             }
-            nt++;
+            t[nt++] = tensor_of("x", x);
             t[nt++] = pos_view("pos", pos);
+        }
+        if (e->weights[0]) {
+            if (!backend && !widen_f64(&arrs[find_named_file(ins, n_in, "w") - ins])) {
+                rc = EXIT_IO;
+                goto cleanup;
+            }
+            t[nt++] = tensor_of("w", w);
         }
         int64_t n = 1;
         for (int i = 0; i < ndim; i++)

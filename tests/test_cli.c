@@ -546,3 +546,63 @@ Test(cli, eval_npy_reference_backend_and_schedule)
     cr_assert_eq(pecs("eval rope --in q=nothere.npy --out out=x.npy", &out), 2);
     free(out);
 }
+
+/* eval on the T1 forms: multi-axis positions [3, T], learned data "w" (missing: exit 2 naming it), a
+ * mask through the scalar backend, and a schedule's axis and softmax scale (DeepSeek's mscale_all_dim). */
+Test(cli, eval_t1_forms_and_schedule_outputs)
+{
+    char why[256], args[1024], *out;
+    double x[2 * 1 * 8];
+    int64_t pos3[3 * 2] = {4, 9, 0, 1, 2, 3}, q[2] = {3, 4}, k[5] = {0, 1, 2, 3, 4}, xs[3] = {2, 1, 8}, ps[2] = {3, 2};
+    int64_t qs[1] = {2}, ks[1] = {5}, ws[2] = {8, 2};
+    float w[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = 0.1 * i, w[i] = (float)i;
+    cr_assert_eq(pecs_npy_write(path_in("x3.npy"), PECS_DT_F64, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(path_in("pos3.npy"), PECS_DT_I64, 2, ps, pos3, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(path_in("q.npy"), PECS_DT_I64, 1, qs, q, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(path_in("k.npy"), PECS_DT_I64, 1, ks, k, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(path_in("w.npy"), PECS_DT_F32, 2, ws, w, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(args, sizeof args, "eval rope.mrope --set sections=2,1,1 --in x='%s' --in pos='%s' --out out='%s'",
+             path_in("x3.npy"), path_in("pos3.npy"), path_in("m.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope.mrope --in x='%s' --in pos='%s' --out out='%s'", path_in("x3.npy"),
+             path_in("q.npy"), path_in("m.npy"));
+    cr_assert_eq(pecs(args, &out), 2, "1-D positions for a 3-row encoding");
+    cr_assert(strstr(out, "[3,T]"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval t5 --set heads=2 --set num_buckets=8 --set max_distance=20 --in qpos='%s' "
+             "--in kpos='%s' --out out='%s'", path_in("q.npy"), path_in("k.npy"), path_in("t5.npy"));
+    cr_assert_eq(pecs(args, &out), 2, "t5 without its table");
+    cr_assert(strstr(out, "--in w="), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval t5 --set heads=2 --set num_buckets=8 --set max_distance=20 --in qpos='%s' "
+             "--in kpos='%s' --in w='%s' --out out='%s'", path_in("q.npy"), path_in("k.npy"), path_in("w.npy"),
+             path_in("t5.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    pecs_npy t5;
+    cr_assert_eq(pecs_npy_read(path_in("t5.npy"), 0, &t5, why, sizeof why), PECS_OK, "%s", why);
+    /* bidirectional 8 buckets: rel = 0 -> bucket 0 (table row 0: 0, 1); rel = +1 -> bucket 4 + 1 = 5 */
+    cr_assert_eq(((double *)t5.data)[0 * 5 + 3], 0.0, "head 0, query 3, key 3: bucket 0");
+    cr_assert_eq(((double *)t5.data)[1 * 10 + 0 * 5 + 4], 11.0, "head 1, query 3, key 4: table[5][1] = 11");
+    pecs_npy_free(&t5);
+    snprintf(args, sizeof args, "eval mask.window --backend scalar --set window=2 --in qpos='%s' --in kpos='%s' --out out='%s'",
+             path_in("q.npy"), path_in("k.npy"), path_in("mask.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    pecs_npy mk;
+    cr_assert_eq(pecs_npy_read(path_in("mask.npy"), 0, &mk, why, sizeof why), PECS_OK, "%s", why);
+    const float *m = mk.data;
+    cr_assert(m[2] == 0.0f && m[3] == 0.0f && isinf(m[1]) && isinf(m[4]), "query 3 sees keys 2 and 3 only");
+    pecs_npy_free(&mk);
+    snprintf(args, sizeof args, "eval rope.yarn --set head_dim=64 --set factor=40 --set mscale_all_dim=1 "
+             "--out softmax_scale='%s' --out axis='%s'", path_in("sm.npy"), path_in("axis.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    pecs_npy sm;
+    cr_assert_eq(pecs_npy_read(path_in("sm.npy"), 0, &sm, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_float_eq(((double *)sm.data)[0], pow(0.1 * log(40.0) + 1.0, 2.0), 1e-15);
+    pecs_npy_free(&sm);
+}
