@@ -1131,7 +1131,9 @@ static const char MUTATE_HELP[] =
     "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--out FILE]\n"
     "\n"
     "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: the mutants directory\n"
-    "next to the pecs binary) over the suites (default suites/smoke.yaml). A mutant is CAUGHT when one of\n"
+    "next to the pecs binary) over the suites (default: smoke, the four t1-*.yaml and invariance.yaml; cases\n"
+    "are run round-robin over encoding-and-parameter groups, so a mutant meets its bug early). A mutant is\n"
+    "CAUGHT when one of\n"
     "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
     "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
     "default: all built-ins) must pass every case: anything else is a FALSE ALARM.\n"
@@ -1166,6 +1168,47 @@ static int run_all(const pecs_loaded_backend *lb, char **cases, int n, const pec
     return failed;
 }
 
+/* Reorder cases round-robin over groups (the first case of every group, then the second, ...), keeping
+ * each group's own order. A group is an encoding with its non-default parameters and its position
+ * dtype: the part of a case a bug usually lives in. A mutant then meets a case of its group within a few
+ * dozen cases instead of after every case of the suites before it; every case still runs if none fails. */
+static void interleave_by_group(char **cases, int n)
+{
+    char **tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
+    int *rank = calloc((size_t)(n ? n : 1), sizeof *rank), *group = calloc((size_t)(n ? n : 1), sizeof *group);
+    int n_groups = 0, done = 0, max_rank = 0;
+    if (!tmp || !rank || !group)
+        goto cleanup; /* out of memory: keep the suites' order */
+    for (int i = 0; i < n; i++) {
+        const char *dt = strstr(cases[i], " dtype="), *pd = strstr(cases[i], " pos_dtype=");
+        size_t l = dt ? (size_t)(dt - cases[i]) : strlen(cases[i]);
+        int g = 0;
+        for (; g < n_groups; g++) { /* groups are few (hundreds): a linear scan over their first cases */
+            const char *c0 = tmp[g], *dt0 = strstr(c0, " dtype="), *pd0 = strstr(c0, " pos_dtype=");
+            if ((size_t)(dt0 ? dt0 - c0 : (ptrdiff_t)strlen(c0)) == l && !strncmp(c0, cases[i], l) &&
+                (pd && pd0 ? strncmp(pd, pd0, 14) == 0 : pd == pd0))
+                break;
+        }
+        if (g == n_groups)
+            tmp[n_groups++] = cases[i];
+        group[i] = g;
+        rank[i] = 0;
+        for (int k = 0; k < i; k++) /* rank within the group */
+            rank[i] += group[k] == g;
+        if (rank[i] > max_rank)
+            max_rank = rank[i];
+    }
+    for (int r = 0; r <= max_rank; r++)
+        for (int i = 0; i < n; i++)
+            if (rank[i] == r)
+                tmp[done++] = cases[i];
+    memcpy(cases, tmp, (size_t)n * sizeof *cases);
+cleanup:
+    free(tmp);
+    free(rank);
+    free(group);
+}
+
 static int cmd_mutate(int argc, char **argv)
 {
     const char *suites_arg[MAX_ARGS], *backends[MAX_ARGS], *dir = NULL;
@@ -1186,8 +1229,11 @@ static int cmd_mutate(int argc, char **argv)
         else if (n_suites_arg < MAX_ARGS)
             suites_arg[n_suites_arg++] = argv[i];
     }
+    static const char *const default_suites[] = {"suites/smoke.yaml",     "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
+                                                 "suites/t1-bias.yaml",   "suites/t1-other.yaml",  "suites/invariance.yaml"};
     if (!n_suites_arg)
-        suites_arg[n_suites_arg++] = "suites/smoke.yaml";
+        for (size_t k = 0; k < sizeof default_suites / sizeof default_suites[0]; k++)
+            suites_arg[n_suites_arg++] = default_suites[k];
     char dirbuf[PATH_MAX];
     if (!dir) {
         ssize_t len = readlink("/proc/self/exe", dirbuf, sizeof dirbuf - 16);
@@ -1239,6 +1285,7 @@ static int cmd_mutate(int argc, char **argv)
         goto cleanup;
     }
     qsort(muts, (size_t)n_mut, sizeof *muts, cmp_str);
+    interleave_by_group(in.cases, in.n_cases);
     pecs_run_opts o;
     pecs_run_opts_default(&o);
     o.tols = &in.tols;

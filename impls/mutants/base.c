@@ -1,7 +1,8 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
- * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of the spine encodings (rope and its
- * linear/ntk/yarn schedules, alibi, sinusoidal), correct when MUTANT_BUG is BUG_none (the control), and
- * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
+ * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
+ * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal; not FIRE, CoPE or the
+ * learned table), correct when MUTANT_BUG is BUG_none (the control), and wrong in exactly one realistic
+ * way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
 #include <math.h>
@@ -49,23 +50,70 @@ static double round_to(double v, pecs_dtype t)
 
 /* ---- rotate ------------------------------------------------------------------------------------------ */
 
-static void schedule(const pecs_problem *p, int64_t R, int64_t D, double *inv, double *attn)
+typedef struct sched {
+    double inv[4096], zeta[4096], zrate, zcenter, attn;
+    int axis[4096];
+} sched;
+
+static int is(const pecs_problem *p, const char *id) { return !strcmp(p->encoding, id); }
+
+static void llama3(const pecs_problem *p, int64_t R, double *inv)
+{
+    double factor = pecs_param_real(p, "factor", 8.0), lo = pecs_param_real(p, "low_freq_factor", 1.0);
+    double hi = pecs_param_real(p, "high_freq_factor", 4.0), L = (double)pecs_param_int(p, "original_max_position", 8192);
+    for (int64_t i = 0; i < R / 2 && !BUG(llama3_unscaled); i++) {
+        double wl = 2 * 3.14159265358979323846 / inv[i];
+        if (wl > L / lo || (BUG(llama3_no_smoothing) && wl >= L / hi))
+            inv[i] /= factor;
+        else if (wl >= L / hi) {
+            double k = (L / wl - lo) / (hi - lo);
+            inv[i] = (1.0 - k) * inv[i] / factor + k * inv[i];
+        }
+    }
+}
+
+static void sections(const pecs_problem *p, int64_t R, int *axis)
+{
+    const pecs_param *q = pecs_problem_param(p, "sections");
+    int64_t n = R / 2, s0 = q && q->n == 3 ? (int64_t)q->list[0] : n, s1 = q && q->n == 3 ? (int64_t)q->list[1] : 0;
+    int64_t s2 = q && q->n == 3 ? (int64_t)q->list[2] : 0;
+    int interleaved = is(p, "rope.imrope") != (BUG(mrope_interleaved) || BUG(imrope_chunked));
+    for (int64_t i = 0; i < n; i++)
+        axis[i] = interleaved ? ((i % 3 == 1 && i < 3 * s1) ? 1 : (i % 3 == 2 && i < 3 * s2) ? 2 : 0)
+                              : (i < s0 ? 0 : i < s0 + s1 ? 1 : 2);
+}
+
+static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
 {
     double base = pecs_param_real(p, "base", 10000.0), s = pecs_param_real(p, "factor", 1.0);
-    double den = BUG(partial_head_dim) ? (double)D : (double)R;
-    if (!strcmp(p->encoding, "rope.ntk"))
+    double den = BUG(partial_head_dim) ? (double)D : (double)R, *inv = sc->inv, *attn = &sc->attn;
+    for (int64_t i = 0; i < R / 2; i++)
+        sc->axis[i] = 0, sc->zeta[i] = 1.0;
+    sc->zrate = sc->zcenter = 0.0;
+    if (is(p, "rope.ntk"))
         base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : (double)R / (double)(R - 2));
+    if (is(p, "rope.dynamic_ntk")) {
+        double Lmax = (double)pecs_param_int(p, "max_position", 2048), L = fmax(pecs_problem_seq_len(p), Lmax);
+        base *= pow(BUG(dynamic_ntk_static) ? s : s * L / Lmax - (s - 1.0), (double)R / (double)(R - 2));
+        if (BUG(dynamic_ntk_f32_base))
+            base = (float)base;
+    }
     for (int64_t i = 0; i < R / 2; i++)
         inv[i] = pow(base, -2.0 * (double)i / den);
     *attn = 1.0;
-    if (!strcmp(p->encoding, "rope.linear") && !BUG(linear_int_positions))
+    if (is(p, "rope.linear") && !BUG(linear_int_positions))
         for (int64_t i = 0; i < R / 2; i++)
             inv[i] /= s;
-    if (!strcmp(p->encoding, "rope.yarn")) {
-        double L = (double)pecs_param_int(p, "original_max_position", 4096) * (BUG(yarn_extended_length) ? s : 1.0);
+    if (is(p, "rope.yarn")) {
+        int64_t orig = pecs_param_int(p, "original_max_position", 4096), mp = pecs_param_int(p, "max_position", 0);
+        double L = (double)orig * (BUG(yarn_extended_length) ? s : 1.0);
+        if (pecs_param_is(p, "corr_length", "max"))
+            L = mp > 0 ? (double)mp : s * (double)orig;
         double fast = pecs_param_real(p, "beta_fast", 32.0), slow = pecs_param_real(p, "beta_slow", 1.0);
-        double lo = floor((double)R * log(L / (fast * 2 * 3.14159265358979323846)) / (2 * log(base)));
-        double hi = ceil((double)R * log(L / (slow * 2 * 3.14159265358979323846)) / (2 * log(base)));
+        double lo = (double)R * log(L / (fast * 2 * 3.14159265358979323846)) / (2 * log(base));
+        double hi = (double)R * log(L / (slow * 2 * 3.14159265358979323846)) / (2 * log(base));
+        if (pecs_param_int(p, "truncate", 1))
+            lo = floor(lo), hi = ceil(hi);
         lo = fmax(lo, 0.0);
         hi = fmin(hi, (double)(R - 1));
         if (lo == hi)
@@ -76,8 +124,42 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, double *inv, d
                 ramp = 1.0 - ramp;
             inv[i] = inv[i] * (1.0 - ramp) + inv[i] / s * ramp;
         }
+        double m = pecs_param_real(p, "mscale", 1.0), mall = pecs_param_real(p, "mscale_all_dim", 0.0);
+        double af = pecs_param_real(p, "attention_factor", 0.0);
         if (s > 1.0 && !BUG(yarn_no_mscale))
-            *attn = 0.1 * pecs_param_real(p, "mscale", 1.0) * log(s) + 1.0;
+            *attn = (0.1 * m * log(s) + 1.0) / (mall > 0.0 ? 0.1 * mall * log(s) + 1.0 : 1.0);
+        if (af > 0.0)
+            *attn = af;
+    }
+    if (is(p, "rope.longrope")) {
+        double orig = (double)pecs_param_int(p, "original_max_position", 4096), seq = pecs_problem_seq_len(p);
+        double mp = (double)pecs_param_int(p, "max_position", 0), f = pecs_param_real(p, "factor", 0.0);
+        double af = pecs_param_real(p, "attention_factor", 0.0);
+        int longer = BUG(longrope_switch_ge) ? seq >= orig : seq > orig;
+        const pecs_param *ext = pecs_problem_param(p, longer ? "long_factor" : "short_factor");
+        for (int64_t i = 0; ext && i < ext->n && i < R / 2; i++)
+            inv[i] /= ext->list[i];
+        f = f > 0.0 ? f : mp > 0.0 ? mp / orig : 1.0;
+        *attn = af > 0.0 ? af : f > 1.0 ? sqrt(1.0 + log(f) / log(orig)) : 1.0;
+    }
+    if (is(p, "rope.llama3"))
+        llama3(p, R, inv);
+    if (is(p, "rope.mrope") || is(p, "rope.imrope"))
+        sections(p, R, sc->axis);
+    if (is(p, "rope.vision2d")) /* two axes of R/4 pairs, the index restarted for w */
+        for (int64_t k = 0, q = R / 4; k < q; k++) {
+            inv[k] = pow(base, -4.0 * (double)k / (double)R);
+            inv[q + k] = pow(base, -4.0 * (double)(BUG(vision2d_no_reset) ? q + k : k) / (double)R);
+            sc->axis[k] = 0, sc->axis[q + k] = 1;
+        }
+    if (is(p, "xpos")) {
+        double g = pecs_param_real(p, "gamma", 0.4);
+        int64_t N = pecs_param_int(p, "seq_len", 0);
+        for (int64_t i = 0; i < R / 2; i++)
+            sc->zeta[i] = (2.0 * (double)i + g * (double)R) / ((1.0 + g) * (double)R);
+        sc->zrate = (pecs_param_is(p, "role", "key") && !BUG(xpos_no_downscale) ? -1.0 : 1.0) /
+                    pecs_param_real(p, "scale_base", 512.0);
+        sc->zcenter = (double)((N + 1) / 2);
     }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
@@ -108,21 +190,24 @@ static pecs_status run_rotate(const pecs_problem *p)
     R = R ? R : D;
     if (R < 2 || R % 2 || R > D || R > 2 * 4096)
         return PECS_INVALID;
-    double inv[4096], attn;
-    schedule(p, R, D, inv, &attn);
+    static sched sc; /* pecs calls a backend from one thread */
+    schedule(p, R, D, &sc);
+    const double *inv = sc.inv, attn = sc.attn;
     int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
     double s_factor = pecs_param_real(p, "factor", 1.0);
     for (int64_t t = 0; t < T; t++) {
-        double m = pecs_pos_at(pos, 0, t) + (BUG(position_off_by_one) ? 1.0 : 0.0);
-        if (BUG(positions_int32))
-            m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
-        if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
-            m = floor(m / s_factor);
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
-                double sn, cs;
+                double m = pecs_pos_at(pos, sc.axis[i], t) + (BUG(position_off_by_one) ? 1.0 : 0.0);
+                if (BUG(positions_int32))
+                    m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
+                if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
+                    m = floor(m / s_factor);
+                double sn, cs, g = attn;
+                if (sc.zrate != 0.0)
+                    g *= pow(sc.zeta[i], (pecs_pos_at(pos, 0, t) - sc.zcenter) * sc.zrate);
                 sincos_of(m, inv[i], &sn, &cs);
-                float c = (float)(cs * attn), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : attn));
+                float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
                     s = -s;
                 int64_t hh = BUG(partial_half_of_head) ? D / 2 : R / 2; /* the partner of lane i in half-split */
@@ -152,18 +237,61 @@ static double alibi_slope(int64_t H, int64_t h, double max_bias)
     return h < P ? exp2(-max_bias * (double)k / (double)P) : exp2(-max_bias * (double)(2 * (k - P) - 1) / (double)(2 * P));
 }
 
-static pecs_status run_alibi(const pecs_problem *p)
+/* T5 bucket (HF's rule, in double). */
+static int64_t t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
+{
+    int64_t bucket = 0, r;
+    if (BUG(t5_sign))
+        rel = -rel;
+    if (bidir) {
+        nb /= 2;
+        bucket = rel > 0 ? nb : 0;
+        r = rel < 0 ? -rel : rel;
+    } else {
+        r = rel < 0 ? -rel : 0;
+    }
+    int64_t exact = nb / 2;
+    if (r < exact)
+        return bucket + r;
+    double den = BUG(t5_log_denominator) ? log((double)maxd) : log((double)maxd / (double)exact);
+    int64_t large = exact + (int64_t)(log((double)r / (double)exact) / den * (double)(nb - exact));
+    return bucket + (large < nb - 1 ? large : nb - 1);
+}
+
+/* Every bias and mask encoding: one value per (head, query, key). */
+static pecs_status run_pairwise(const pecs_problem *p)
 {
     const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
-                      *out = pecs_problem_tensor(p, "out");
+                      *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
     double max_bias = pecs_param_real(p, "max_bias", 8.0);
+    const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+    int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
+    int bidir = (int)pecs_param_int(p, "bidirectional", 1);
+    if (is(p, "t5") && (!w || w->shape[0] != nb || maxd <= (bidir ? nb / 2 : nb) / 2))
+        return PECS_INVALID;
     for (int64_t h = 0; h < out->shape[0]; h++) {
         float slope = (float)alibi_slope(out->shape[0], h, max_bias);
         for (int64_t i = 0; i < out->shape[1]; i++)
             for (int64_t j = 0; j < out->shape[2]; j++) {
                 int64_t idx[3] = {h, i, j};
-                float dist = (float)(pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j));
-                pecs_store_f32(out->data, out->dtype, offset(out, idx), BUG(alibi_sign) ? slope * dist : -slope * dist);
+                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j);
+                float dist = (float)(qi - kj), v;
+                if (is(p, "alibi"))
+                    v = pecs_param_is(p, "variant", "key_index") ? slope * (float)kj
+                                                                 : BUG(alibi_sign) ? slope * dist : -slope * dist;
+                else if (is(p, "t5"))
+                    v = pecs_load_f32(w->data, w->dtype, t5_bucket((int64_t)(kj - qi), bidir, nb, maxd) * w->stride[0] +
+                                                             h * w->stride[1]);
+                else if (is(p, "kerple.log") || is(p, "kerple.power")) {
+                    float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
+                    float d = BUG(kerple_abs_distance) ? fabsf(dist) : dist > 0 ? dist : 0.0f;
+                    v = is(p, "kerple.log") ? -a * log1pf(b * d) : -a * powf(d, b);
+                } else { /* masks */
+                    double W = (double)pecs_param_int(p, "window", 0);
+                    int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
+                    v = vis ? 0.0f : -INFINITY;
+                }
+                pecs_store_f32(out->data, out->dtype, offset(out, idx), v);
             }
     }
     return PECS_OK;
@@ -201,8 +329,11 @@ static pecs_status run_embed(const pecs_problem *p)
 
 /* ---- the backend ---------------------------------------------------------------------------------------- */
 
-static const char *const ENCODINGS[] = {"rope", "rope.linear", "rope.ntk", "rope.yarn", "alibi", "sinusoidal",
-                                        "sinusoidal.concat"};
+static const char *const ENCODINGS[] = {
+    "rope",        "rope.linear", "rope.ntk",      "rope.yarn",   "rope.dynamic_ntk", "rope.longrope",
+    "rope.llama3", "rope.abf",    "rope.shift",    "rope.mrope",  "rope.imrope",      "rope.vision2d",
+    "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
+    "mask.window", "sinusoidal",  "sinusoidal.concat"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -211,7 +342,7 @@ static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_
     for (size_t i = 0; i < sizeof ENCODINGS / sizeof ENCODINGS[0]; i++)
         known |= !strcmp(p->encoding, ENCODINGS[i]);
     if (!known || (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16)) {
-        snprintf(reason, n, "the mutants cover the spine encodings in f32/f16/bf16 only");
+        snprintf(reason, n, "the mutants cover %s in f32/f16/bf16 only", known ? "it" : "most T1 encodings (not this one)");
         return 0;
     }
     return 1;
@@ -220,7 +351,7 @@ static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_
 static pecs_status mutant_run(void *ctx, const pecs_problem *p)
 {
     (void)ctx;
-    pecs_status st = p->form == PECS_FORM_ROTATE ? run_rotate(p) : p->form == PECS_FORM_BIAS ? run_alibi(p) : run_embed(p);
+    pecs_status st = p->form == PECS_FORM_ROTATE ? run_rotate(p) : p->form == PECS_FORM_EMBED ? run_embed(p) : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");
         int64_t last = 0;

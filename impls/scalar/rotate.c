@@ -163,7 +163,7 @@ SCALAR_HOOK_ROTATE(rope_yarn)
 }
 
 /* The current length as HF takes it, max(position_ids) + 1. HF also rounds the scaled base to float32;
- * that moves inv_freq by ~1e-7 and the angle by ~4e-3 rad at position 40000, which the strict profile
+ * that moves inv_freq by up to ~6e-8 relative and the angle by ~2e-5 rad at position 40000 (factor 8), which the strict profile
  * rejects, so the base stays in double here. */
 SCALAR_HOOK_ROTATE(rope_dynamic_ntk)
 {
