@@ -122,7 +122,7 @@ MUTANTS     := $(shell grep -o '^MUTANT.[a-z0-9_]*' impls/mutants/mutants.def | 
 MUTANT_SOS  := $(MUTANTS:%=$(BUILD)/mutants/libpecs-mutant-%.so)
 $(BUILD)/mutants/libpecs-mutant-%.so: impls/mutants/base.c impls/mutants/mutants.def
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DMUTANT_BUG=BUG_$* -o $@ $< -lm
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) $(OMPFLAGS) -Iinclude -fPIC -fvisibility=hidden -shared -DMUTANT_BUG=BUG_$* -o $@ $< -lm
 .PHONY: mutants mutate
 mutants: $(MUTANT_SOS)
 

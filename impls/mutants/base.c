@@ -8,6 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "pecs/backend.h"
 
@@ -182,6 +185,56 @@ static void sincos_of(double m, double w, double *s, double *c)
     *c = cos(a);
 }
 
+/* The OpenMP race: two threads take alternate tokens and share one cos/sin buffer. Both fill it, meet at a
+ * barrier, then rotate with whatever the last writer left: one of each two tokens turns by the other's
+ * angles, and which one depends on the scheduling. (Without OpenMP it degrades to the same corruption,
+ * deterministically, so the mutant stays wrong.) */
+static pecs_status rotate_racy(const pecs_problem *p, const sched *sc, int64_t R)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *out = pecs_problem_tensor(p, "out");
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2];
+    int half = pecs_param_is(p, "pairing", "half");
+    static float shared_cs[2 * 4096];
+#ifdef _OPENMP
+#pragma omp parallel num_threads(2)
+#endif
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        for (int64_t k = 0; k < T; k += 2) {
+            int64_t t = k + tid;
+            for (int64_t i = 0; t < T && i < R / 2; i++) {
+                double a = pecs_pos_at(pos, sc->axis[i], t) * sc->inv[i];
+                shared_cs[2 * i] = (float)(cos(a) * sc->attn), shared_cs[2 * i + 1] = (float)(sin(a) * sc->attn);
+            }
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            for (int64_t h = 0; t < T && h < H; h++)
+                for (int64_t i = 0; i < R / 2; i++) {
+                    int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + R / 2 : 2 * i + 1};
+                    float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
+                    float c = shared_cs[2 * i], s = shared_cs[2 * i + 1];
+                    pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                    pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
+                }
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        }
+    }
+    for (int64_t t = 0; t < T && !p->in_place; t++) /* the tail, outside the race */
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t d = R; d < D; d++) {
+                int64_t id[3] = {t, h, d};
+                pecs_store_f32(out->data, out->dtype, offset(out, id), pecs_load_f32(x->data, x->dtype, offset(x, id)));
+            }
+    return PECS_OK;
+}
+
 static pecs_status run_rotate(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
@@ -195,6 +248,8 @@ static pecs_status run_rotate(const pecs_problem *p)
     const double *inv = sc.inv, attn = sc.attn;
     int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
     double s_factor = pecs_param_real(p, "factor", 1.0);
+    if (BUG(openmp_race))
+        return rotate_racy(p, &sc, R);
     for (int64_t t = 0; t < T; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
@@ -255,7 +310,7 @@ static int64_t t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
         return bucket + r;
     double den = BUG(t5_log_denominator) ? log((double)maxd) : log((double)maxd / (double)exact);
     int64_t large = exact + (int64_t)(log((double)r / (double)exact) / den * (double)(nb - exact));
-    return bucket + (large < nb - 1 ? large : nb - 1);
+    return bucket + (large < nb - 1 || BUG(t5_no_clamp) ? large : nb - 1);
 }
 
 /* Every bias and mask encoding: one value per (head, query, key). */
