@@ -627,3 +627,100 @@ Test(t1, vision2d_index_restarts_per_axis)
     }
     ref_case_free(c);
 }
+
+/* ---- properties over every bias and mask encoding of the registry ------------------------------------- */
+
+/* B(qpos + d, kpos + d) = B(qpos, kpos) for every encoding the registry calls relative (exact), and for the
+ * fixed-L ones while every query stays under the threshold (FIRE: L = 512); learned data drawn once.
+ * Catches a bias that reads an absolute position (ALiBi's key-index form is the control: it is not
+ * relative, and the test shows it). Runs over the registry, so a new bias or mask encoding is covered. */
+Test(t1, every_pairwise_encoding_is_shift_invariant_in_the_reference)
+{
+    int checked = 0;
+    for (int e = 0; e < PECS_ENC_COUNT; e++) {
+        const pecs_encoding_info *info = pecs_registry_get((pecs_enc)e);
+        if (!pecs_form_pairwise(info->form) || info->form == PECS_FORM_SCORES || info->invariance == PECS_INV_NONE ||
+            info->invariance == PECS_INV_NA)
+            continue;
+        pecs_case *c = ref_case(info->id, "heads", "3", (const char *)NULL);
+        int64_t H = info->form == PECS_FORM_MASK ? 1 : 3, shape[2] = {0, 0};
+        double *w = NULL;
+        if (pecs_registry_weights_shape(info, c->params, c->n_params, 3, 16, shape)) {
+            w = malloc((size_t)(shape[0] * shape[1]) * sizeof *w);
+            cr_assert_not_null(w);
+            for (int64_t i = 0; i < shape[0] * shape[1]; i++)
+                w[i] = pecs_gen_uniform(3, 9, (uint64_t)i);
+        }
+        double q[5], k[7], a[3 * 5 * 7], b[3 * 5 * 7];
+        static const double shifts[] = {1, 37, 400};
+        for (int s = 0; s < 3; s++) {
+            for (int i = 0; i < 5; i++)
+                q[i] = 20 + 9 * i;
+            for (int j = 0; j < 7; j++)
+                k[j] = 3 + 11 * j;
+            pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, 5, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 7, 0, 0, k),
+                                tens("out", PECS_DT_F64, 3, H, 5, 7, a), tens("w", PECS_DT_F64, 2, shape[0], shape[1], 0, w)};
+            if (w) { /* "w" before "out": the order a backend sees */
+                pecs_tensor o = t[2];
+                t[2] = t[3], t[3] = o;
+            }
+            ref_run_ok(c, t, w ? 4 : 3);
+            for (int i = 0; i < 5; i++)
+                q[i] += shifts[s];
+            for (int j = 0; j < 7; j++)
+                k[j] += shifts[s];
+            (w ? &t[3] : &t[2])->data = b;
+            ref_run_ok(c, t, w ? 4 : 3);
+            for (int64_t i = 0; i < H * 35; i++)
+                cr_assert(a[i] == b[i] || fabs(a[i] - b[i]) <= 1e-12 * fmax(1.0, fabs(a[i])), "%s shift %g element %lld: %.17g vs %.17g",
+                          info->id, shifts[s], (long long)i, a[i], b[i]);
+        }
+        free(w);
+        ref_case_free(c);
+        checked++;
+    }
+    cr_assert_geq(checked, 7, "alibi, t5, kerple x2, fire, mask x2");
+    pecs_case *key = ref_case("alibi", "variant", "key_index", (const char *)NULL);
+    double q = 5, k = 2, a[2], b[2], q1 = 6, k1 = 3;
+    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 1, 0, 0, &q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k),
+                        tens("out", PECS_DT_F64, 3, 2, 1, 1, a)};
+    ref_run_ok(key, t, 3);
+    t[0].data = &q1, t[1].data = &k1, t[2].data = b;
+    ref_run_ok(key, t, 3);
+    cr_assert_neq(a[0], b[0], "the key-index form must see the shift (it is relative only after softmax)");
+    ref_case_free(key);
+}
+
+/* ABF is RoPE with the base raised to 500000 by default (Llama 2 Long). Catches the spine's 10000
+ * default left in place. */
+Test(t1, abf_default_base_is_500000)
+{
+    pecs_case *c = ref_case("rope.abf", (const char *)NULL);
+    pecs_ref_rot s;
+    schedule(c, 128, &s);
+    cr_assert(close_rel(s.inv_freq[1], pow(500000.0, -2.0 / 128.0), 1e-15), "inv_freq[1] = %.17g", s.inv_freq[1]);
+    cr_assert(close_rel(s.inv_freq[63], pow(500000.0, -126.0 / 128.0), 1e-15));
+    pecs_ref_rot_free(&s);
+    ref_case_free(c);
+}
+
+/* The causal mask shows a query itself and every earlier key, nothing later, also through the scalar
+ * backend. Catches kpos < qpos (the diagonal masked) and a mask indexed by key index instead of position. */
+Test(t1, causal_mask_includes_the_diagonal)
+{
+    pecs_case *c = ref_case("mask.causal", (const char *)NULL);
+    double q[3] = {100, 103, 104}, k[6] = {99, 100, 101, 102, 103, 105}, out[18];
+    float out32[18];
+    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 3, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 6, 0, 0, k),
+                        tens("out", PECS_DT_F64, 3, 1, 3, 6, out)};
+    ref_run_ok(c, t, 3);
+    t[2] = tens("out", PECS_DT_F32, 3, 1, 3, 6, out32);
+    scalar_run_ok(c, PECS_DT_F32, t, 3);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 6; j++) {
+            double want = k[j] <= q[i] ? 0.0 : -INFINITY;
+            cr_assert_eq(out[i * 6 + j], want, "query %g key %g", q[i], k[j]);
+            cr_assert_eq((double)out32[i * 6 + j], want, "scalar: query %g key %g", q[i], k[j]);
+        }
+    ref_case_free(c);
+}
