@@ -59,7 +59,8 @@ BUILTINS    := scalar
 # ---- sources -----------------------------------------------------------------------------------------
 REF_SRC     := $(wildcard reference/*.c)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
-BUILTIN_SRC := $(foreach b,$(BUILTINS),$(wildcard impls/$(b)/*.c))
+# impls/common/ (the shared frequency schedules) goes into every in-tree backend.
+BUILTIN_SRC := $(wildcard impls/common/*.c) $(foreach b,$(BUILTINS),$(wildcard impls/$(b)/*.c))
 TEST_SRC    := $(wildcard tests/*.c)
 PLUGINS     := $(foreach b,$(BUILTINS),$(BUILD)/plugins/libpecs-$(b).so)
 
@@ -110,7 +111,7 @@ $(BUILD)/obj/plugin/impls/%.o: impls/%.c
 
 # Every in-tree backend directory is also a plugin: build/plugins/libpecs-<dir>.so.
 .SECONDEXPANSION:
-plugin_objs = $(patsubst %.c,$(BUILD)/obj/plugin/%.o,$(wildcard impls/$(1)/*.c))
+plugin_objs = $(patsubst %.c,$(BUILD)/obj/plugin/%.o,$(wildcard impls/common/*.c impls/$(1)/*.c))
 $(BUILD)/plugins/libpecs-%.so: $$(call plugin_objs,$$*)
 	@mkdir -p $(@D)
 	$(CC) -shared $(SAN) -o $@ $^ -lm
@@ -159,7 +160,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 # Broken plugins that the tests load to prove the harness's defenses (tests/plugins/fixture.c).
 FIXTURES    := swapped stray inputwrite crashhang nondet f32angle liar badabi smallstruct noentry nullentry
 FIXTURE_SOS := $(FIXTURES:%=$(BUILD)/test-plugins/libfixture-%.so)
-OBJ_PICSCALAR := $(wildcard impls/scalar/*.c)
+OBJ_PICSCALAR := $(wildcard impls/common/*.c impls/scalar/*.c)
 OBJ_PICSCALAR := $(OBJ_PICSCALAR:%.c=$(BUILD)/obj/pic-builtin/%.o)
 $(BUILD)/obj/pic-builtin/impls/%.o: impls/%.c
 	@mkdir -p $(@D)

@@ -53,7 +53,7 @@ static pecs_status scalar_run(void *ctx, const pecs_problem *p)
     if (!s)
         return PECS_UNSUPPORTED;
     switch (s->form) {
-    case PECS_FORM_ROTATE: return scalar_rotate(p, s->rotate);
+    case PECS_FORM_ROTATE: return scalar_rotate(p);
     case PECS_FORM_BIAS:
     case PECS_FORM_MASK:
     case PECS_FORM_SCORES: return s->bias(p);

@@ -12,38 +12,29 @@
 #define PECS_SCALAR_H
 
 #include "pecs/backend.h"
+#include "../common/schedule.h"
 
-/* A schedule as the rotate kernel consumes it (the backend's own struct: plugins see only include/pecs). */
-typedef struct scalar_sched {
-    int64_t R;
-    double *inv_freq;   /* [R/2] */
-    int *axis;          /* [R/2] position row */
-    double *zeta;       /* [R/2] xPos scale bases */
-    double zeta_rate, zeta_center;
-    double attn;
-} scalar_sched;
-
-#define SCALAR_HOOK_ROTATE(sym) pecs_status scalar_##sym(const pecs_problem *p, scalar_sched *s)
 #define SCALAR_HOOK_BIAS(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_MASK(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_SCORES(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_EMBED(sym) pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, double *row)
 
-#define PECS_ENCODING(sym, id, form, ...) SCALAR_HOOK_##form(sym);
+#define SCALAR_DECL_ROTATE(sym)
+#define SCALAR_DECL_BIAS(sym) SCALAR_HOOK_BIAS(sym);
+#define SCALAR_DECL_MASK(sym) SCALAR_HOOK_MASK(sym);
+#define SCALAR_DECL_SCORES(sym) SCALAR_HOOK_SCORES(sym);
+#define SCALAR_DECL_EMBED(sym) SCALAR_HOOK_EMBED(sym);
+#define PECS_ENCODING(sym, id, form, ...) SCALAR_DECL_##form(sym)
 #define PECS_PARAM(...)
 #include "pecs/encodings.def"
 #undef PECS_ENCODING
 #undef PECS_PARAM
 
-typedef pecs_status (*scalar_schedule_fn)(const pecs_problem *p, scalar_sched *s);
 typedef pecs_status (*scalar_bias_fn)(const pecs_problem *p);
 typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double pos, double *row);
 
-pecs_status scalar_rotate(const pecs_problem *p, scalar_schedule_fn schedule);
+pecs_status scalar_rotate(const pecs_problem *p);
 pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn);
-
-/* inv_freq[i] = base^(-2i/R) for i < R/2, by repeated multiplication as ggml does. */
-void scalar_default_freqs(double base, int64_t R, double *inv_freq);
 
 /* Element offset of (a, b, c) in a 3-D tensor. */
 static inline int64_t scalar_at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)

@@ -1,0 +1,283 @@
+/* impls/common/schedule.c — frequency schedules shared by the in-tree backends (see schedule.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedule.h"
+
+static const struct {
+    const char *id;
+    scalar_schedule_fn fn;
+} g_rotate[] = {
+#define IMPL_ROW_ROTATE(sym, id) {id, scalar_##sym},
+#define IMPL_ROW_BIAS(sym, id)
+#define IMPL_ROW_EMBED(sym, id)
+#define IMPL_ROW_MASK(sym, id)
+#define IMPL_ROW_SCORES(sym, id)
+#define PECS_ENCODING(sym, id, form, ...) IMPL_ROW_##form(sym, id)
+#define PECS_PARAM(...)
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+};
+
+scalar_schedule_fn impl_schedule_of(const char *id)
+{
+    for (size_t i = 0; i < sizeof g_rotate / sizeof g_rotate[0]; i++)
+        if (!strcmp(g_rotate[i].id, id))
+            return g_rotate[i].fn;
+    return NULL;
+}
+
+int64_t impl_rotary_dim(const pecs_problem *p, int64_t D)
+{
+    int64_t R = pecs_param_int(p, "rotary_dim", 0);
+    R = R ? R : D;
+    return R < 2 || R % 2 || R > D ? 0 : R;
+}
+
+void impl_schedule_free(scalar_sched *s)
+{
+    free(s->inv_freq);
+    free(s->axis);
+    free(s->zeta);
+    memset(s, 0, sizeof *s);
+}
+
+pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
+{
+    const pecs_tensor *pos = pecs_problem_tensor(p, "pos");
+    scalar_schedule_fn fn = impl_schedule_of(p->encoding);
+    int64_t n = R / 2, rows = pos && pos->ndim == 2 ? pos->shape[0] : 1;
+    memset(s, 0, sizeof *s);
+    s->R = R, s->attn = 1.0;
+    s->inv_freq = calloc((size_t)n, sizeof *s->inv_freq);
+    s->axis = calloc((size_t)n, sizeof *s->axis);
+    s->zeta = calloc((size_t)n, sizeof *s->zeta);
+    pecs_status st = s->inv_freq && s->axis && s->zeta ? PECS_OK : PECS_NOMEM;
+    if (st == PECS_OK && !fn)
+        st = PECS_UNSUPPORTED;
+    for (int64_t i = 0; st == PECS_OK && i < n; i++)
+        s->zeta[i] = 1.0;
+    if (st == PECS_OK)
+        st = fn(p, s);
+    const pecs_param *ff = pecs_problem_param(p, "freq_factors");
+    if (st == PECS_OK && ff && ff->n > 0) {
+        if (ff->n != n)
+            st = PECS_INVALID;
+        for (int64_t i = 0; st == PECS_OK && i < n; i++)
+            s->inv_freq[i] /= ff->list[i];
+    }
+    for (int64_t i = 0; st == PECS_OK && i < n; i++)
+        if (s->axis[i] >= rows)
+            st = PECS_INVALID;
+    s->attn *= pecs_param_real(p, "attn_factor", 1.0);
+    if (st != PECS_OK)
+        impl_schedule_free(s);
+    return st;
+}
+
+double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t i)
+{
+    if (s->zeta_rate == 0.0)
+        return s->attn;
+    return s->attn * pow(s->zeta[i], (pecs_pos_at(pos, 0, t) - s->zeta_center) * s->zeta_rate);
+}
+
+/* inv_freq[i] = base^(-2i/R), built by repeated multiplication with theta_scale (as ggml does). */
+void scalar_default_freqs(double base, int64_t R, double *inv_freq)
+{
+    double theta_scale = pow(base, -2.0 / (double)R), theta = 1.0;
+    for (int64_t i = 0; i < R / 2; i++, theta *= theta_scale)
+        inv_freq[i] = theta;
+}
+
+SCALAR_HOOK_ROTATE(rope)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    return PECS_OK;
+}
+
+SCALAR_HOOK_ROTATE(rope_linear)
+{
+    double freq_scale = 1.0 / pecs_param_real(p, "factor", 1.0);
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = 0; i < s->R / 2; i++)
+        s->inv_freq[i] *= freq_scale;
+    return PECS_OK;
+}
+
+SCALAR_HOOK_ROTATE(rope_ntk)
+{
+    int64_t R = s->R;
+    if (R <= 2)
+        return PECS_INVALID;
+    double base = pecs_param_real(p, "base", 10000.0) * pow(pecs_param_real(p, "factor", 1.0), (double)R / (R - 2.0));
+    scalar_default_freqs(base, R, s->inv_freq);
+    return PECS_OK;
+}
+
+/* ggml_rope_yarn_corr_dim */
+static double yarn_corr_dim(int64_t n_dims, int64_t n_ctx_orig, double n_rot, double base)
+{
+    return (double)n_dims * log((double)n_ctx_orig / (n_rot * 2.0 * 3.14159265358979323846)) / (2.0 * log(base));
+}
+
+/* ggml's rope_yarn blend, with HF's extras (truncate, corr_length, mscale_all_dim, attention_factor). */
+SCALAR_HOOK_ROTATE(rope_yarn)
+{
+    int64_t R = s->R;
+    double base = pecs_param_real(p, "base", 10000.0), factor = pecs_param_real(p, "factor", 1.0);
+    double freq_scale = 1.0 / factor;
+    int64_t n_ctx_orig = pecs_param_int(p, "original_max_position", 4096);
+    if (pecs_param_is(p, "corr_length", "max")) {
+        int64_t mp = pecs_param_int(p, "max_position", 0);
+        n_ctx_orig = mp > 0 ? mp : (int64_t)(factor * (double)n_ctx_orig);
+    }
+    double beta_fast = pecs_param_real(p, "beta_fast", 32.0), beta_slow = pecs_param_real(p, "beta_slow", 1.0);
+    if (beta_fast < beta_slow)
+        return PECS_INVALID;
+    double lo = yarn_corr_dim(R, n_ctx_orig, beta_fast, base), hi = yarn_corr_dim(R, n_ctx_orig, beta_slow, base);
+    if (pecs_param_int(p, "truncate", 1)) {
+        lo = floor(lo);
+        hi = ceil(hi);
+    }
+    lo = lo > 0.0 ? lo : 0.0;
+    hi = hi < (double)(R - 1) ? hi : (double)(R - 1);
+    if (lo == hi)
+        hi += 0.001; /* HF; ggml instead guards the division with max(0.001, hi - lo) */
+    scalar_default_freqs(base, R, s->inv_freq);
+    for (int64_t i = 0; i < R / 2; i++) {
+        double y = ((double)i - lo) / (hi - lo);
+        double ramp_mix = 1.0 - (y < 0.0 ? 0.0 : y > 1.0 ? 1.0 : y); /* 1 = extrapolate */
+        double theta_extrap = s->inv_freq[i], theta_interp = freq_scale * theta_extrap;
+        s->inv_freq[i] = theta_interp * (1.0 - ramp_mix) + theta_extrap * ramp_mix;
+    }
+    double m = pecs_param_real(p, "mscale", 1.0), m_all = pecs_param_real(p, "mscale_all_dim", 0.0);
+    double af = pecs_param_real(p, "attention_factor", 0.0);
+    double ms = factor > 1.0 ? 1.0 + 0.1 * m * log(factor) : 1.0;
+    if (m_all > 0.0)
+        ms /= factor > 1.0 ? 1.0 + 0.1 * m_all * log(factor) : 1.0;
+    s->attn = af > 0.0 ? af : ms;
+    return PECS_OK;
+}
+
+/* The current length as HF takes it, max(position_ids) + 1. HF also rounds the scaled base to float32;
+ * that moves inv_freq by up to ~6e-8 relative and the angle by ~2e-5 rad at position 40000 (factor 8), which the strict profile
+ * rejects, so the base stays in double here. */
+SCALAR_HOOK_ROTATE(rope_dynamic_ntk)
+{
+    int64_t R = s->R;
+    if (R <= 2)
+        return PECS_INVALID;
+    double factor = pecs_param_real(p, "factor", 1.0), max_pos = (double)pecs_param_int(p, "max_position", 2048);
+    double seq = pecs_problem_seq_len(p);
+    if (seq < max_pos)
+        seq = max_pos;
+    double base = pecs_param_real(p, "base", 10000.0) * pow(factor * seq / max_pos - (factor - 1.0), (double)R / (double)(R - 2));
+    scalar_default_freqs(base, R, s->inv_freq);
+    return PECS_OK;
+}
+
+SCALAR_HOOK_ROTATE(rope_longrope)
+{
+    int64_t R = s->R, orig = pecs_param_int(p, "original_max_position", 4096);
+    const pecs_param *ext = pecs_problem_param(p, pecs_problem_seq_len(p) > (double)orig ? "long_factor" : "short_factor");
+    if (ext && ext->n > 0 && ext->n != R / 2)
+        return PECS_INVALID;
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), R, s->inv_freq);
+    for (int64_t i = 0; ext && i < ext->n; i++)
+        s->inv_freq[i] /= ext->list[i];
+    double factor = pecs_param_real(p, "factor", 0.0), mp = (double)pecs_param_int(p, "max_position", 0);
+    if (factor <= 0.0)
+        factor = mp > 0.0 ? mp / (double)orig : 1.0;
+    double af = pecs_param_real(p, "attention_factor", 0.0);
+    s->attn = af > 0.0 ? af : factor <= 1.0 ? 1.0 : sqrt(1.0 + log(factor) / log((double)orig));
+    return PECS_OK;
+}
+
+/* As llama.cpp's converter does it: the band rule becomes a per-pair divisor (rope_freqs). */
+SCALAR_HOOK_ROTATE(rope_llama3)
+{
+    double factor = pecs_param_real(p, "factor", 8.0), lo = pecs_param_real(p, "low_freq_factor", 1.0);
+    double hi = pecs_param_real(p, "high_freq_factor", 4.0), L = (double)pecs_param_int(p, "original_max_position", 8192);
+    if (!(hi > lo))
+        return PECS_INVALID;
+    scalar_default_freqs(pecs_param_real(p, "base", 500000.0), s->R, s->inv_freq);
+    for (int64_t i = 0; i < s->R / 2; i++) {
+        double wavelen = 2.0 * 3.14159265358979323846 / s->inv_freq[i], div = 1.0;
+        if (wavelen > L / lo) {
+            div = factor;
+        } else if (wavelen >= L / hi) {
+            double smooth = (L / wavelen - lo) / (hi - lo);
+            div = 1.0 / ((1.0 - smooth) / factor + smooth);
+        }
+        s->inv_freq[i] /= div;
+    }
+    return PECS_OK;
+}
+
+SCALAR_HOOK_ROTATE(rope_abf)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 500000.0), s->R, s->inv_freq);
+    return PECS_OK;
+}
+
+SCALAR_HOOK_ROTATE(rope_shift) { return scalar_rope(p, s); }
+
+/* ggml_mrope_cache_init's sector rules (the 4th "e" section absent: its pairs stay on t, as in HF). */
+static pecs_status sectioned(const pecs_problem *p, scalar_sched *s, int interleaved)
+{
+    int64_t n = s->R / 2, sec[3] = {n, 0, 0};
+    const pecs_param *q = pecs_problem_param(p, "sections");
+    if (q && q->n > 0) {
+        if (q->n != 3)
+            return PECS_INVALID;
+        for (int k = 0; k < 3; k++)
+            sec[k] = (int64_t)q->list[k];
+        if (sec[0] + sec[1] + sec[2] != n)
+            return PECS_INVALID;
+    }
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    int64_t total = sec[0] + sec[1] + sec[2];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t sector = i % total;
+        if (interleaved)
+            s->axis[i] = (sector % 3 == 1 && sector < 3 * sec[1]) ? 1 : (sector % 3 == 2 && sector < 3 * sec[2]) ? 2 : 0;
+        else
+            s->axis[i] = sector < sec[0] ? 0 : sector < sec[0] + sec[1] ? 1 : 2;
+    }
+    return PECS_OK;
+}
+
+SCALAR_HOOK_ROTATE(rope_mrope) { return sectioned(p, s, 0); }
+
+SCALAR_HOOK_ROTATE(rope_imrope) { return sectioned(p, s, 1); }
+
+/* ggml VISION: theta restarts at each of the two sections [h, w]. */
+SCALAR_HOOK_ROTATE(rope_vision2d)
+{
+    int64_t q = s->R / 4;
+    if (s->R % 4)
+        return PECS_INVALID;
+    double theta_scale = pow(pecs_param_real(p, "base", 10000.0), -2.0 / (double)(s->R / 2)), theta = 1.0;
+    for (int64_t k = 0; k < q; k++, theta *= theta_scale) {
+        s->inv_freq[k] = s->inv_freq[q + k] = theta;
+        s->axis[k] = 0;
+        s->axis[q + k] = 1;
+    }
+    return PECS_OK;
+}
+
+/* torchscale XPOS: scale = (arange(0, R, 2) + 0.4 R) / (1.4 R), powered by the centred position / 512. */
+SCALAR_HOOK_ROTATE(xpos)
+{
+    int64_t R = s->R, N = pecs_param_int(p, "seq_len", 0);
+    double gamma = pecs_param_real(p, "gamma", 0.4);
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), R, s->inv_freq);
+    for (int64_t i = 0; i < R / 2; i++)
+        s->zeta[i] = ((double)(2 * i) + gamma * (double)R) / ((1.0 + gamma) * (double)R);
+    s->zeta_center = (double)(N / 2 + N % 2);
+    s->zeta_rate = (pecs_param_is(p, "role", "key") ? -1.0 : 1.0) / pecs_param_real(p, "scale_base", 512.0);
+    return PECS_OK;
+}

@@ -1,0 +1,56 @@
+/* impls/common/schedule.h — the frequency schedules every in-tree backend shares (scalar, simd, openmp).
+ *
+ * A backend's rotate kernel asks impl_schedule() for the problem's schedule: inverse frequencies,
+ * the position row of each pair, the xPos gain and the attention factor, with freq_factors and
+ * attn_factor already applied. The schedules are computed in double the way engines do it (iterated
+ * theta_scale as ggml, ggml-style YaRN blend, ggml's M-RoPE sector rules): an implementation
+ * independent of reference/, so the suites compare two codes, not one with itself. Not hot: once per
+ * call. Built against include/pecs only.
+ */
+#ifndef PECS_IMPL_SCHEDULE_H
+#define PECS_IMPL_SCHEDULE_H
+
+#include "pecs/backend.h"
+
+typedef struct scalar_sched {
+    int64_t R;          /* rotary dimension */
+    double *inv_freq;   /* [R/2] */
+    int *axis;          /* [R/2] position row */
+    double *zeta;       /* [R/2] xPos scale bases */
+    double zeta_rate, zeta_center;
+    double attn;
+} scalar_sched;
+
+/* Per-encoding schedule hooks, generated from the registry (rotate rows only). */
+#define SCALAR_HOOK_ROTATE(sym) pecs_status scalar_##sym(const pecs_problem *p, scalar_sched *s)
+#define IMPL_DECL_ROTATE(sym) SCALAR_HOOK_ROTATE(sym);
+#define IMPL_DECL_BIAS(sym)
+#define IMPL_DECL_EMBED(sym)
+#define IMPL_DECL_MASK(sym)
+#define IMPL_DECL_SCORES(sym)
+#define PECS_ENCODING(sym, id, form, ...) IMPL_DECL_##form(sym)
+#define PECS_PARAM(...)
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+
+typedef pecs_status (*scalar_schedule_fn)(const pecs_problem *p, scalar_sched *s);
+
+/* The schedule hook of a rotate encoding id, or NULL. */
+scalar_schedule_fn impl_schedule_of(const char *id);
+
+/* Rotary dimension of a rotate problem with head_dim D (rotary_dim, 0 = D); 0 if invalid. */
+int64_t impl_rotary_dim(const pecs_problem *p, int64_t D);
+
+/* Allocate s for rotary dim R and fill it for problem p: the encoding's hook, then freq_factors and
+ * attn_factor; checks that every pair's position row exists in "pos". Free with impl_schedule_free. */
+pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s);
+void impl_schedule_free(scalar_sched *s);
+
+/* Gain of pair i at token t (attn, times the xPos factor when the schedule has one). */
+double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t i);
+
+/* inv_freq[i] = base^(-2i/R) for i < R/2, by repeated multiplication as ggml does. */
+void scalar_default_freqs(double base, int64_t R, double *inv_freq);
+
+#endif
