@@ -19,7 +19,7 @@ VERSION    := 0.1.0
 
 # Debian packages: hard build deps, test deps, optional features.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
-               libmpfr-dev libpapi-dev clang libclang-rt-14-dev
+               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700
@@ -39,7 +39,7 @@ $(BUILD)/config.mk: Makefile
 	      echo "$$1_LIBS := $$($(PKG_CONFIG) --libs $$2)"; echo "$$1_VERSION := $$($(PKG_CONFIG) --modversion $$2)"; \
 	    else echo "HAVE_$$1 := 0"; fi; }; \
 	  probe YAML yaml-0.1; probe JANSSON jansson; probe NETTLE nettle; probe CRITERION criterion; \
-	  probe MPFR mpfr; probe PAPI papi; \
+	  probe MPFR mpfr; probe PAPI papi; probe SLEEF sleef; \
 	  if echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o $(BUILD)/.omp-probe 2>/dev/null; \
 	    then echo "HAVE_OPENMP := 1"; else echo "HAVE_OPENMP := 0"; fi; rm -f $(BUILD)/.omp-probe; \
 	} > $@.tmp && mv $@.tmp $@
@@ -53,8 +53,9 @@ reconfigure:
 	rm -f $(BUILD)/config.mk
 	$(MAKE) showconfig
 
-# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin).
-BUILTINS    := scalar
+# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin). The SIMD
+# and OpenMP backends need SLEEF (vector sincos) and, for openmp, OpenMP; without them they are left out.
+BUILTINS    := scalar $(if $(filter 1,$(HAVE_SLEEF)),simd) $(if $(filter 11,$(HAVE_SLEEF)$(HAVE_OPENMP)),openmp)
 
 # ---- sources -----------------------------------------------------------------------------------------
 REF_SRC     := $(wildcard reference/*.c)
@@ -70,6 +71,7 @@ GIT_DIRTY   := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 INC        := -Iinclude -Iharness -Ireference -I$(BUILD)/gen
 DEP_CFLAGS  = $(YAML_CFLAGS) $(JANSSON_CFLAGS) $(NETTLE_CFLAGS) $(if $(filter 1,$(HAVE_PAPI)),-DPECS_HAVE_PAPI $(PAPI_CFLAGS))
 DEP_LIBS    = $(YAML_LIBS) $(JANSSON_LIBS) $(NETTLE_LIBS) $(if $(filter 1,$(HAVE_PAPI)),$(PAPI_LIBS) -lsde) \
+              $(if $(filter simd,$(BUILTINS)),$(SLEEF_LIBS)) \
               $(if $(filter 1,$(HAVE_OPENMP)),-fopenmp) -ldl -lm
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) $(INC) -MMD -MP
 # What the results record as "compiler flags".
@@ -100,21 +102,33 @@ $(BUILD)/obj/harness/%.o: harness/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
 
+# Instruction-set flags for the kernel files only: the rest of pecs runs on any x86-64, and the ISA is
+# chosen at run time (impls/simd/isa.c).
+ISA_AVX2   := -mavx2 -mfma -mf16c
+ISA_AVX512 := $(ISA_AVX2) -mavx512f -mavx512bw -mavx512vl -mavx512bf16
+%/impls/simd/avx2.o: ISA_CFLAGS := $(ISA_AVX2) $(SLEEF_CFLAGS)
+%/impls/simd/avx512.o: ISA_CFLAGS := $(ISA_AVX512) $(SLEEF_CFLAGS)
+%/impls/openmp/openmp.o: ISA_CFLAGS := $(OMPFLAGS)
+
 $(BUILD)/obj/builtin/impls/%.o: impls/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -DPECS_BUILTIN -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(ISA_CFLAGS) -DPECS_BUILTIN -c $< -o $@
 
 # Plugins see include/ only, as a vendor's would.
 $(BUILD)/obj/plugin/impls/%.o: impls/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -MMD -MP -fPIC -fvisibility=hidden -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) $(ISA_CFLAGS) -Iinclude -MMD -MP -fPIC -fvisibility=hidden -c $< -o $@
 
-# Every in-tree backend directory is also a plugin: build/plugins/libpecs-<dir>.so.
+# Every in-tree backend directory is also a plugin: build/plugins/libpecs-<dir>.so (with impls/common;
+# openmp composes the simd kernels; each links what it calls).
 .SECONDEXPANSION:
-plugin_objs = $(patsubst %.c,$(BUILD)/obj/plugin/%.o,$(wildcard impls/common/*.c impls/$(1)/*.c))
+PLUGIN_EXTRA_openmp := impls/simd/avx2.c impls/simd/avx512.c impls/simd/isa.c
+PLUGIN_LIBS_simd    := $(SLEEF_LIBS)
+PLUGIN_LIBS_openmp  := $(SLEEF_LIBS) $(OMPFLAGS)
+plugin_objs = $(patsubst %.c,$(BUILD)/obj/plugin/%.o,$(wildcard impls/common/*.c impls/$(1)/*.c) $(PLUGIN_EXTRA_$(1)))
 $(BUILD)/plugins/libpecs-%.so: $$(call plugin_objs,$$*)
 	@mkdir -p $(@D)
-	$(CC) -shared $(SAN) -o $@ $^ -lm
+	$(CC) -shared $(SAN) -o $@ $^ $(PLUGIN_LIBS_$*) -lm
 
 plugins: $(PLUGINS)
 

@@ -106,6 +106,9 @@ static const char RUN_HELP[] =
     "  --set KEY=VALUE       override a knob on every case (e.g. --set profile=compat); repeatable\n"
     "  --mode M              correctness (default) | perf | all   (perf times every passing case)\n"
     "  --min-time S          minimum timed seconds per perf case (default 0.05)\n"
+    "  --threads N           threads asked of every backend call (problem->n_threads; default 0 = the\n"
+    "                        backend's choice, OMP_NUM_THREADS for openmp); the determinism repeat runs at 1\n"
+    "                        thread and must match the first run bit for bit\n"
     "  --out FILE            results JSON (default pecs-results.json), written atomically at the end\n"
     "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
     "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
@@ -127,7 +130,7 @@ typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
     int n_suites, n_cases, n_backends, n_sets;
     const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
-    double min_time, timeout;
+    double min_time, timeout, threads;
     int verbose;
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
     int no_determinism, resume;
@@ -319,6 +322,10 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
         } else if ((v = opt(argc, argv, &i, "--min-time", &missing))) {
             if (!pecs_parse_f64(v, &cfg->min_time) || cfg->min_time < 0 || cfg->min_time > 60)
                 return usage_error("run", "--min-time takes seconds in [0, 60]");
+        } else if ((v = opt(argc, argv, &i, "--threads", &missing))) {
+            if (!pecs_parse_f64(v, &cfg->threads) || cfg->threads != floor(cfg->threads) || cfg->threads < 0 ||
+                cfg->threads > 1024)
+                return usage_error("run", "--threads takes 0..1024 (0: the backend's choice, e.g. OMP_NUM_THREADS)");
         } else if ((v = opt(argc, argv, &i, "--timeout", &missing))) {
             if (!pecs_parse_f64(v, &cfg->timeout) || cfg->timeout <= 0 || cfg->timeout > 86400)
                 return usage_error("run", "--timeout takes seconds in (0, 86400]");
@@ -524,6 +531,7 @@ static int cmd_run(int argc, char **argv)
     o.correctness = strcmp(cfg.mode, "perf") != 0;
     o.perf = strcmp(cfg.mode, "correctness") != 0;
     o.min_time_s = cfg.min_time;
+    o.threads = (int)cfg.threads;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
     const char *out = cfg.out ? cfg.out : "pecs-results.json";
@@ -595,7 +603,7 @@ static int cmd_run(int argc, char **argv)
     meta.backends = lbs;
     meta.n_backends = n_loaded;
     meta.mode = cfg.mode;
-    meta.threads = 1;
+    meta.threads = (int)cfg.threads;
     meta.calibration_path = cfg.calibration;
     meta.calibration_sha256 = cal_sha;
     if (pecs_results_write(out, &meta, all, why, sizeof why) != PECS_OK) {

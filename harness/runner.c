@@ -156,6 +156,7 @@ static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, c
         set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
         return;
     }
+    in.problem.n_threads = o->threads;
     if (backend_call(lb, &in, r) != PECS_V_PASSED)
         goto cleanup;
     expected = malloc((size_t)in.n_out * sizeof *expected);
@@ -200,13 +201,16 @@ static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, c
         /* Same inputs again: the output must be the same bits (expected[] is free to hold the first run). */
         memcpy(expected, first, (size_t)in.n_out * sizeof *actual);
         pecs_instance_reset(&in);
+        in.problem.n_threads = 1; /* the repeat: same inputs, one thread */
         if (backend_call(lb, &in, r) != PECS_V_PASSED)
             goto cleanup;
+        in.problem.n_threads = o->threads;
         pecs_instance_actual(&in, actual);
         for (int64_t i = 0; i < in.n_out; i++)
             if (memcmp(&actual[i], &expected[i], sizeof *actual) != 0) {
-                snprintf(r->reason, sizeof r->reason, "a second run on the same inputs differs at element %lld: %.9g, "
-                         "then %.9g", (long long)i, expected[i], actual[i]);
+                snprintf(r->reason, sizeof r->reason, "a second run on the same inputs (at 1 thread; the first at %s) "
+                         "differs at element %lld: %.9g, then %.9g", o->threads ? "the requested threads" : "the "
+                         "backend's default threads", (long long)i, expected[i], actual[i]);
                 r->verdict = PECS_V_NONDETERMINISTIC;
                 break;
             }

@@ -79,6 +79,9 @@ typedef struct pecs_run_opts {
     int perf;                /* time the backend */
     double min_time_s;       /* per timed case */
     int min_reps, max_reps, warmup;
+    int threads;             /* problem->n_threads for every call (0: the backend's choice); with determinism,
+                                the repeat runs at 1 thread, so a result that depends on the thread count is
+                                NONDETERMINISTIC */
     pecs_tolerances *tols;
 } pecs_run_opts;
 

@@ -1,0 +1,87 @@
+/* impls/simd/isa.c — run-time ISA choice and the checks shared by the simd and openmp backends. Built
+ * without ISA flags: it must run on any x86-64 to say what the CPU lacks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simd.h"
+
+size_t simd_scratch_floats(int64_t R)
+{
+    /* C[R], S[R], cs[R/2], sn[R/2] (+1 to align), then 2 double arrays of R/2 (angles, gains) */
+    return (size_t)(3 * R + 2 + 2 * R) + 16;
+}
+
+static int cpu_has(const char *isa)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (!strcmp(isa, "avx2"))
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (!strcmp(isa, "avx512"))
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16") &&
+               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#endif
+    return !strcmp(isa, "scalar");
+}
+
+const char *simd_isa(char *why, size_t why_len)
+{
+    const char *want = getenv("PECS_ARCH");
+    if (want && *want) {
+        static const char *const known[] = {"scalar", "avx2", "avx512"};
+        for (size_t i = 0; i < 3; i++)
+            if (!strcmp(want, known[i])) {
+                if (cpu_has(known[i]))
+                    return known[i];
+                snprintf(why, why_len, "PECS_ARCH=%s: this CPU lacks %s", want,
+                         !strcmp(want, "avx2") ? "AVX2, FMA or F16C" : "AVX-512 F/BW/VL/BF16");
+                return NULL;
+            }
+        snprintf(why, why_len, "PECS_ARCH=%s: not one of scalar, avx2, avx512", want);
+        return NULL;
+    }
+    return cpu_has("avx512") ? "avx512" : cpu_has("avx2") ? "avx2" : "scalar";
+}
+
+simd_tokens_fn simd_kernel(const char *isa)
+{
+    if (isa && !strcmp(isa, "avx512"))
+        return simd_tokens_avx512;
+    if (isa && !strcmp(isa, "avx2"))
+        return simd_tokens_avx2;
+    return NULL;
+}
+
+int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
+    char why[160] = "";
+    const char *isa = simd_isa(why, sizeof why);
+    if (!isa) {
+        snprintf(reason, reason_size, "%s", why);
+        return 0;
+    }
+    if (!simd_kernel(isa)) {
+        snprintf(reason, reason_size, "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend");
+        return 0;
+    }
+    if (p->form != PECS_FORM_ROTATE || !impl_schedule_of(p->encoding)) {
+        snprintf(reason, reason_size, "SIMD kernels cover the rotate form only (not %s yet)", p->encoding);
+        return 0;
+    }
+    if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16) {
+        snprintf(reason, reason_size, "SIMD kernels store f32, f16 or bf16, not %s", pecs_dtype_name(p->dtype));
+        return 0;
+    }
+    if (!x || !out || x->ndim != 3 || x->stride[2] != 1 || out->stride[2] != 1) {
+        snprintf(reason, reason_size, "SIMD kernels need unit stride along head_dim");
+        return 0;
+    }
+    if (x->shape[2] > 65536) {
+        snprintf(reason, reason_size, "head_dim above 65536");
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,122 @@
+/* impls/simd/rotate_body.h — the rotate kernel body, included by avx2.c and avx512.c after they define:
+ *   VW            lanes per vector (8 or 16)          VF        the f32 vector type
+ *   VD            lanes of a double vector (VW / 2)  VDT       the f64 vector type
+ *   LOADU(p), STOREU(p, v), SET1(x), FMADD(a, b, c), MUL(a, b), FNMADD(a, b, c) = c - a*b
+ *   SWAP_PAIRS(v)  [v1 v0 v3 v2 ...]
+ *   LOAD_F16(p), STORE_F16(p, v), LOAD_BF16(p), STORE_BF16(p, v)
+ *   SINCOS(a, s, c)  double vector sincos (SLEEF)
+ *   FN            the exported function name
+ * Not a translation unit of its own (the Makefile compiles only *.c).
+ */
+#include <math.h>
+#include <string.h>
+
+static inline __attribute__((always_inline)) VF load_dt(const void *base, int64_t i, pecs_dtype dt)
+{
+    switch (dt) {
+    case PECS_DT_F16: return LOAD_F16((const uint16_t *)base + i);
+    case PECS_DT_BF16: return LOAD_BF16((const uint16_t *)base + i);
+    default: return LOADU((const float *)base + i);
+    }
+}
+
+static inline __attribute__((always_inline)) void store_dt(void *base, int64_t i, VF v, pecs_dtype dt)
+{
+    switch (dt) {
+    case PECS_DT_F16: STORE_F16((uint16_t *)base + i, v); break;
+    case PECS_DT_BF16: STORE_BF16((uint16_t *)base + i, v); break;
+    default: STOREU((float *)base + i, v); break;
+    }
+}
+
+/* The cos/sin table of token t: cs[i] = cos, sn[i] = sin of pair i, times its gain. */
+static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, float *cs, float *sn, double *ang,
+                        double *gain)
+{
+    int64_t n = sc->R / 2, i = 0;
+    for (int64_t k = 0; k < n; k++) {
+        ang[k] = pecs_pos_at(pos, sc->axis[k], t) * sc->inv_freq[k];
+        gain[k] = impl_gain(sc, pos, t, k);
+    }
+    for (; i + VD <= n; i += VD) {
+        VDT s, c;
+        SINCOS(ang + i, s, c);
+        double sb[VD], cb[VD];
+        STORED(sb, s);
+        STORED(cb, c);
+        for (int k = 0; k < VD; k++) {
+            cs[i + k] = (float)(cb[k] * gain[i + k]);
+            sn[i + k] = (float)(sb[k] * gain[i + k]);
+        }
+    }
+    for (; i < n; i++) { /* fewer than VD pairs left: libm, also correctly reduced */
+        cs[i] = (float)(cos(ang[i]) * gain[i]);
+        sn[i] = (float)(sin(ang[i]) * gain[i]);
+    }
+}
+
+static inline __attribute__((always_inline)) void rotate_row(const void *xr, void *orow, int64_t R, int half,
+                                                              const float *C, const float *S, pecs_dtype dt)
+{
+    int64_t n = R / 2, i = 0;
+    if (half) {
+        for (; i + VW <= n; i += VW) {
+            VF a = load_dt(xr, i, dt), b = load_dt(xr, i + n, dt), c = LOADU(C + i), s = LOADU(S + i);
+            store_dt(orow, i, FNMADD(b, s, MUL(a, c)), dt);
+            store_dt(orow, i + n, FMADD(a, s, MUL(b, c)), dt);
+        }
+        for (; i < n; i++) {
+            float a = pecs_load_f32(xr, dt, i), b = pecs_load_f32(xr, dt, i + n);
+            pecs_store_f32(orow, dt, i, a * C[i] - b * S[i]);
+            pecs_store_f32(orow, dt, i + n, a * S[i] + b * C[i]);
+        }
+    } else { /* C, S hold R lanes: [c0 c0 ..], [-s0 s0 ..] */
+        for (; i + VW <= R; i += VW) {
+            VF x = load_dt(xr, i, dt);
+            store_dt(orow, i, FMADD(x, LOADU(C + i), MUL(SWAP_PAIRS(x), LOADU(S + i))), dt);
+        }
+        for (; i < R; i += 2) {
+            float a = pecs_load_f32(xr, dt, i), b = pecs_load_f32(xr, dt, i + 1);
+            pecs_store_f32(orow, dt, i, a * C[i] + b * S[i]);
+            pecs_store_f32(orow, dt, i + 1, b * C[i + 1] + a * S[i + 1]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void tokens_dt(const pecs_problem *p, const scalar_sched *sc, int64_t t0,
+                                                             int64_t t1, float *scratch, pecs_dtype dt)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *out = pecs_problem_tensor(p, "out");
+    int64_t H = x->shape[1], D = x->shape[2], R = sc->R, n = R / 2;
+    size_t esz = pecs_dtype_size(dt);
+    int half = pecs_param_is(p, "pairing", "half");
+    float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
+    double *ang = (double *)(void *)(sn + n + (n & 1)), *gain = ang + n; /* 8-byte aligned after an even count */
+    for (int64_t t = t0; t < t1; t++) {
+        token_table(sc, pos, t, cs, sn, ang, gain);
+        if (half) {
+            memcpy(C, cs, (size_t)n * sizeof *C);
+            memcpy(S, sn, (size_t)n * sizeof *S);
+        } else {
+            for (int64_t i = 0; i < n; i++)
+                C[2 * i] = C[2 * i + 1] = cs[i], S[2 * i] = -sn[i], S[2 * i + 1] = sn[i];
+        }
+        for (int64_t h = 0; h < H; h++) {
+            const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
+            char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
+            rotate_row(xr, orow, R, half, C, S, dt);
+            if (!p->in_place && D > R)
+                memcpy(orow + (size_t)R * esz, xr + (size_t)R * esz, (size_t)(D - R) * esz);
+        }
+    }
+}
+
+void FN(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch)
+{
+    switch (p->dtype) {
+    case PECS_DT_F16: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_F16); break;
+    case PECS_DT_BF16: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_BF16); break;
+    default: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_F32); break;
+    }
+}
