@@ -566,7 +566,8 @@ static int cmd_run(int argc, char **argv)
                 snprintf(id, sizeof id, "%.*s", (int)strcspn(in.cases[k], " "), in.cases[k]);
                 const pecs_encoding_info *e = pecs_registry_find(id);
                 if (e)
-                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, 1, &r->perf.roof_kernel);
+                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, cfg.threads > 0 ? (int)cfg.threads : 1,
+                                                                  &r->perf.roof_kernel); /* the run's thread count */
             }
             print_result(r, &lbs[b], cfg.verbose);
             n_results++;

@@ -23,7 +23,7 @@
 #define STORE_BF16(p, v) store_bf16_avx2(p, v)
 #define SINCOS(a, s, c)                                      \
     do {                                                     \
-        Sleef___m256d_2 r_ = Sleef_sincosd4_u10avx2(_mm256_loadu_pd(a)); \
+        Sleef___m256d_2 r_ = Sleef_sincosd4_u35avx2(_mm256_loadu_pd(a)); \
         (s) = r_.x;                                          \
         (c) = r_.y;                                          \
     } while (0)

@@ -24,7 +24,7 @@
 #define STORE_BF16(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (__m256i)_mm512_cvtneps_pbh(v))
 #define SINCOS(a, s, c)                                      \
     do {                                                     \
-        Sleef___m512d_2 r_ = Sleef_sincosd8_u10avx512f(_mm512_loadu_pd(a)); \
+        Sleef___m512d_2 r_ = Sleef_sincosd8_u35avx512f(_mm512_loadu_pd(a)); \
         (s) = r_.x;                                          \
         (c) = r_.y;                                          \
     } while (0)
