@@ -8,8 +8,9 @@
 
 size_t simd_scratch_floats(int64_t R)
 {
-    /* C[R], S[R], cs[R/2], sn[R/2] (+1 to align), then 2 double arrays of R/2 (angles, gains) */
-    return (size_t)(3 * R + 2 + 2 * R) + 16;
+    /* C[R], S[R], cs[R/2], sn[R/2] (3R floats: even, so what follows is 8-byte aligned), then two double
+     * arrays of R/2 (angles, gains: 2R floats); an even total keeps every thread's slice aligned */
+    return (size_t)(3 * R + 2 * R) + 16;
 }
 
 static int cpu_has(const char *isa)

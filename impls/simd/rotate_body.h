@@ -92,7 +92,7 @@ static inline __attribute__((always_inline)) void tokens_dt(const pecs_problem *
     size_t esz = pecs_dtype_size(dt);
     int half = pecs_param_is(p, "pairing", "half");
     float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
-    double *ang = (double *)(void *)(sn + n + (n & 1)), *gain = ang + n; /* 8-byte aligned after an even count */
+    double *ang = (double *)(void *)(sn + n), *gain = ang + n; /* 3R floats in: an even count, 8-byte aligned */
     for (int64_t t = t0; t < t1; t++) {
         token_table(sc, pos, t, cs, sn, ang, gain);
         if (half) {
