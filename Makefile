@@ -4,6 +4,7 @@
 #   make test       install missing Debian packages, build, run every test (what .ci/run calls)
 #   make check      the fast tier: unit tests only
 #   make sanitize   ASan+UBSan build of everything, running the tests
+#   make valgrind   memcheck over the smoke suite on the built-in backends
 #   make plugins    the in-tree backends as .so plugins (build/plugins/libpecs-<name>.so)
 #   make install    pecs binary, public headers and pecs.pc under $(PREFIX)
 #   make showconfig what the probes found
@@ -83,7 +84,7 @@ OBJ_BUILTIN := $(BUILTIN_SRC:%.c=$(BUILD)/obj/builtin/%.o)
 OBJ_TESTS   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 LIBPECS     := $(BUILD)/libpecs.a
 
-.PHONY: all run test check sanitize plugins install showconfig deps clean require
+.PHONY: all run test check sanitize plugins install showconfig deps clean require valgrind
 all: require $(BUILD)/pecs plugins mutants
 
 require:
@@ -211,6 +212,12 @@ sanitize: deps
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  TEST_ENV_EXTRA="LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0" test
 
+# ---- valgrind: memcheck over the smoke suite on the built-in backends (no errors allowed; ~1.5 min) -----
+.PHONY: valgrind
+valgrind: all
+	valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	  $(BUILD)/pecs run suites/smoke.yaml --backend all --mode correctness --out $(BUILD)/results/valgrind.json
+
 # ---- fuzzing (libFuzzer, clang) ----------------------------------------------------------------------
 # make fuzz: each target runs FUZZ_SECONDS (default 60) from a seed corpus (the suites; .npy files pecs
 # writes); findings land in build/fuzz/findings/<target>/ and fail the target.
@@ -258,6 +265,7 @@ showconfig:
 	@echo "  MPFR      (tests)    : $(if $(filter 1,$(HAVE_MPFR)),yes $(MPFR_VERSION),no - tests cannot build)"
 	@echo "  PAPI      (optional) : $(if $(filter 1,$(HAVE_PAPI)),yes $(PAPI_VERSION) (hardware counters where the machine has them; SDE always),no - counters recorded as unavailable)"
 	@echo "  OpenMP    (optional) : $(if $(filter 1,$(HAVE_OPENMP)),yes,no - OpenMP backend skipped)"
+	@echo "  SLEEF     (optional) : $(if $(filter 1,$(HAVE_SLEEF)),yes $(SLEEF_VERSION),no - simd and openmp backends skipped)"
 	@echo "  built-in backends    : $(BUILTINS)"
 
 deps:

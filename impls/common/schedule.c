@@ -1,4 +1,4 @@
-/* impls/common/schedule.c — frequency schedules shared by the in-tree backends (see schedule.h). */
+/* impls/common/schedule.c — frequency schedules and bias helpers shared by the in-tree backends (see schedule.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,3 +281,32 @@ SCALAR_HOOK_ROTATE(xpos)
     s->zeta_rate = (pecs_param_is(p, "role", "key") ? -1.0 : 1.0) / pecs_param_real(p, "scale_base", 512.0);
     return PECS_OK;
 }
+
+/* ---- bias helpers ---------------------------------------------------------------------------------- */
+
+/* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */
+double impl_alibi_slope(int64_t n_head, int64_t h, double max_bias)
+{
+    int64_t n_head_log2 = (int64_t)1 << (int64_t)floor(log2((double)n_head));
+    double m0 = exp2(-max_bias / (double)n_head_log2), m1 = exp2(-max_bias / 2.0 / (double)n_head_log2);
+    return h < n_head_log2 ? pow(m0, (double)(h + 1)) : pow(m1, (double)(2 * (h - n_head_log2) + 1));
+}
+
+/* HF's bucket function, here evaluated in double (the reference follows HF's float32 sequence). */
+int64_t impl_t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
+{
+    int64_t bucket = 0, r;
+    if (bidir) {
+        nb /= 2;
+        bucket = rel > 0 ? nb : 0;
+        r = rel < 0 ? -rel : rel;
+    } else {
+        r = rel < 0 ? -rel : 0;
+    }
+    int64_t exact = nb / 2;
+    if (r < exact)
+        return bucket + r;
+    int64_t large = exact + (int64_t)(log((double)r / (double)exact) / log((double)maxd / (double)exact) * (double)(nb - exact));
+    return bucket + (large < nb - 1 ? large : nb - 1);
+}
+

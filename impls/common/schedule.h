@@ -50,6 +50,11 @@ void impl_schedule_free(scalar_sched *s);
 /* Gain of pair i at token t (attn, times the xPos factor when the schedule has one). */
 double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t i);
 
+/* Bias helpers the in-tree backends share: ALiBi's slope of head h of H (ggml soft_max_ext form, double),
+ * and HF T5's bucket of rel = key - query (double arithmetic; the reference follows HF's float32). */
+double impl_alibi_slope(int64_t n_head, int64_t h, double max_bias);
+int64_t impl_t5_bucket(int64_t rel, int bidirectional, int64_t num_buckets, int64_t max_distance);
+
 /* inv_freq[i] = base^(-2i/R) for i < R/2, by repeated multiplication as ggml does. */
 void scalar_default_freqs(double base, int64_t R, double *inv_freq);
 

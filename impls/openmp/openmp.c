@@ -22,6 +22,25 @@ static pecs_status omp_run(void *ctx, const pecs_problem *p)
 {
     (void)ctx;
     char why[160];
+    if (simd_is_pairwise(p->encoding)) { /* rows split in contiguous blocks, one scratch each */
+        const pecs_tensor *out = pecs_problem_tensor(p, "out");
+        simd_rows_fn rows = simd_pairwise_kernel(simd_isa(why, sizeof why));
+        if (!rows || !out)
+            return !rows ? PECS_UNSUPPORTED : PECS_INVALID;
+        int64_t n = out->shape[0] * out->shape[1];
+        int threads = p->n_threads > 0 ? p->n_threads : omp_get_max_threads();
+        size_t per = simd_pairwise_scratch_floats(out->shape[2]);
+        float *scratch = malloc(per * (size_t)threads * sizeof *scratch);
+        if (!scratch)
+            return PECS_NOMEM;
+#pragma omp parallel num_threads(threads)
+        {
+            int k = omp_get_thread_num(), m = omp_get_num_threads();
+            rows(p, n * k / m, n * (k + 1) / m, scratch + per * (size_t)k);
+        }
+        free(scratch);
+        return PECS_OK;
+    }
     simd_tokens_fn fn = simd_kernel(simd_isa(why, sizeof why));
     const pecs_tensor *x = pecs_problem_tensor(p, "x");
     int64_t R = x ? impl_rotary_dim(p, x->shape[2]) : 0, T = x ? x->shape[0] : 0;
@@ -65,7 +84,7 @@ static const pecs_backend g_omp = {
     .abi_minor = PECS_ABI_MINOR,
     .name = "openmp",
     .version = "1.0",
-    .description = "the SIMD rotate kernels on OpenMP threads over token blocks",
+    .description = "the SIMD kernels on OpenMP threads over token (rotate) or row (bias, mask) blocks",
     .ctx = NULL,
     .supports = omp_supports,
     .run = omp_run,

@@ -4,14 +4,6 @@
 
 #include "scalar.h"
 
-/* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */
-static double alibi_slope(int64_t n_head, int64_t h, double max_bias)
-{
-    int64_t n_head_log2 = (int64_t)1 << (int64_t)floor(log2((double)n_head));
-    double m0 = exp2(-max_bias / (double)n_head_log2), m1 = exp2(-max_bias / 2.0 / (double)n_head_log2);
-    return h < n_head_log2 ? pow(m0, (double)(h + 1)) : pow(m1, (double)(2 * (h - n_head_log2) + 1));
-}
-
 SCALAR_HOOK_BIAS(alibi)
 {
     const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
@@ -21,7 +13,7 @@ SCALAR_HOOK_BIAS(alibi)
     double max_bias = pecs_param_real(p, "max_bias", 8.0);
     int key_index = pecs_param_is(p, "variant", "key_index");
     for (int64_t h = 0; h < out->shape[0]; h++) {
-        float slope = (float)alibi_slope(out->shape[0], h, max_bias);
+        float slope = (float)impl_alibi_slope(out->shape[0], h, max_bias);
         for (int64_t i = 0; i < out->shape[1]; i++) {
             double qi = pecs_pos_at(qp, 0, i);
             for (int64_t j = 0; j < out->shape[2]; j++) {
@@ -41,24 +33,6 @@ static int pairwise(const pecs_problem *p, const pecs_tensor **qp, const pecs_te
     return *qp && *kp && *out && (*out)->ndim == 3;
 }
 
-/* HF's bucket function, here evaluated in double (the reference follows HF's float32 sequence). */
-static int64_t t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
-{
-    int64_t bucket = 0, r;
-    if (bidir) {
-        nb /= 2;
-        bucket = rel > 0 ? nb : 0;
-        r = rel < 0 ? -rel : rel;
-    } else {
-        r = rel < 0 ? -rel : 0;
-    }
-    int64_t exact = nb / 2;
-    if (r < exact)
-        return bucket + r;
-    int64_t large = exact + (int64_t)(log((double)r / (double)exact) / log((double)maxd / (double)exact) * (double)(nb - exact));
-    return bucket + (large < nb - 1 ? large : nb - 1);
-}
-
 SCALAR_HOOK_BIAS(t5)
 {
     const pecs_tensor *qp, *kp, *out, *w = pecs_problem_tensor(p, "w");
@@ -69,7 +43,7 @@ SCALAR_HOOK_BIAS(t5)
         return PECS_INVALID;
     for (int64_t i = 0; i < out->shape[1]; i++)
         for (int64_t j = 0; j < out->shape[2]; j++) {
-            int64_t b = t5_bucket((int64_t)(pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i)), bidir, nb, maxd);
+            int64_t b = impl_t5_bucket((int64_t)(pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i)), bidir, nb, maxd);
             for (int64_t h = 0; h < out->shape[0]; h++)
                 pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j),
                                pecs_load_f32(w->data, w->dtype, b * w->stride[0] + h * w->stride[1]));

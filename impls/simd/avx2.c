@@ -42,3 +42,6 @@ static inline void store_bf16_avx2(uint16_t *p, __m256 v)
 }
 
 #include "rotate_body.h"
+
+#define FN_PAIR simd_pairwise_avx2
+#include "pairwise_body.h"

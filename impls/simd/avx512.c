@@ -31,3 +31,6 @@
 #define FN simd_tokens_avx512
 
 #include "rotate_body.h"
+
+#define FN_PAIR simd_pairwise_avx512
+#include "pairwise_body.h"

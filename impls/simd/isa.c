@@ -46,6 +46,30 @@ const char *simd_isa(char *why, size_t why_len)
     return cpu_has("avx512") ? "avx512" : cpu_has("avx2") ? "avx2" : "scalar";
 }
 
+size_t simd_pairwise_scratch_floats(int64_t K)
+{
+    /* row[K] (+1 to align), kd[K] doubles, buckets[K] int64; even, so every thread's slice stays aligned */
+    return ((size_t)(K + 1 + 2 * K + 2 * K) + 17) & ~(size_t)1;
+}
+
+int simd_is_pairwise(const char *encoding)
+{
+    static const char *const ids[] = {"alibi", "t5", "mask.causal", "mask.window"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (!strcmp(encoding, ids[i]))
+            return 1;
+    return 0;
+}
+
+simd_rows_fn simd_pairwise_kernel(const char *isa)
+{
+    if (isa && !strcmp(isa, "avx512"))
+        return simd_pairwise_avx512;
+    if (isa && !strcmp(isa, "avx2"))
+        return simd_pairwise_avx2;
+    return NULL;
+}
+
 simd_tokens_fn simd_kernel(const char *isa)
 {
     if (isa && !strcmp(isa, "avx512"))
@@ -68,13 +92,23 @@ int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
         snprintf(reason, reason_size, "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend");
         return 0;
     }
-    if (p->form != PECS_FORM_ROTATE || !impl_schedule_of(p->encoding)) {
-        snprintf(reason, reason_size, "SIMD kernels cover the rotate form only (not %s yet)", p->encoding);
+    int pairwise = simd_is_pairwise(p->encoding);
+    if (!pairwise && (p->form != PECS_FORM_ROTATE || !impl_schedule_of(p->encoding))) {
+        snprintf(reason, reason_size, "SIMD kernels cover the rotate form, alibi, t5 and the masks (not %s yet)",
+                 p->encoding);
         return 0;
     }
     if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16) {
         snprintf(reason, reason_size, "SIMD kernels store f32, f16 or bf16, not %s", pecs_dtype_name(p->dtype));
         return 0;
+    }
+    if (pairwise) {
+        const pecs_tensor *w = pecs_problem_tensor(p, "w");
+        if (!out || out->ndim != 3 || out->stride[2] != 1 || (!strcmp(p->encoding, "t5") && !w)) {
+            snprintf(reason, reason_size, "SIMD bias kernels need unit stride along the keys");
+            return 0;
+        }
+        return 1;
     }
     if (!x || !out || x->ndim != 3 || x->stride[2] != 1 || out->stride[2] != 1) {
         snprintf(reason, reason_size, "SIMD kernels need unit stride along head_dim");

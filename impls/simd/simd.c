@@ -15,6 +15,15 @@ static pecs_status simd_run(void *ctx, const pecs_problem *p)
 {
     (void)ctx;
     char why[160];
+    if (simd_is_pairwise(p->encoding)) {
+        const pecs_tensor *out = pecs_problem_tensor(p, "out");
+        simd_rows_fn rows = simd_pairwise_kernel(simd_isa(why, sizeof why));
+        float *scratch = out ? malloc(simd_pairwise_scratch_floats(out->shape[2]) * sizeof *scratch) : NULL;
+        if (rows && scratch)
+            rows(p, 0, out->shape[0] * out->shape[1], scratch);
+        free(scratch);
+        return !rows ? PECS_UNSUPPORTED : !out ? PECS_INVALID : scratch ? PECS_OK : PECS_NOMEM;
+    }
     simd_tokens_fn fn = simd_kernel(simd_isa(why, sizeof why));
     const pecs_tensor *x = pecs_problem_tensor(p, "x");
     int64_t R = x ? impl_rotary_dim(p, x->shape[2]) : 0;
@@ -46,7 +55,7 @@ static const pecs_backend g_simd = {
     .abi_minor = PECS_ABI_MINOR,
     .name = "simd",
     .version = "1.0",
-    .description = "AVX2/AVX-512 rotate kernels, one thread; cos/sin per token from double angles (SLEEF)",
+    .description = "AVX2/AVX-512 kernels (rotate; alibi, t5, masks), one thread; cos/sin from double angles (SLEEF)",
     .ctx = NULL,
     .supports = simd_supports,
     .run = simd_run,

@@ -25,12 +25,22 @@ typedef void (*simd_tokens_fn)(const pecs_problem *p, const scalar_sched *sc, in
 void simd_tokens_avx2(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch);
 void simd_tokens_avx512(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch);
 
+/* Bias and mask rows [r0, r1) (r = i * H + h) of problem p; scratch from simd_pairwise_scratch_floats(Lk). */
+typedef void (*simd_rows_fn)(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch);
+void simd_pairwise_avx2(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch);
+void simd_pairwise_avx512(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch);
+size_t simd_pairwise_scratch_floats(int64_t K);
+simd_rows_fn simd_pairwise_kernel(const char *isa);
+/* The SIMD pairwise encodings. */
+int simd_is_pairwise(const char *encoding);
+
 /* The ISA this process uses: PECS_ARCH (scalar|avx2|avx512) if set, else the best the CPU has. Returns
  * NULL and writes a reason when PECS_ARCH asks for one the CPU lacks. "scalar" means no SIMD kernel. */
 const char *simd_isa(char *why, size_t why_len);
 simd_tokens_fn simd_kernel(const char *isa);
 
-/* 1 if the problem is one this backend's kernels take (rotate form, f32/f16/bf16, unit inner stride). */
+/* 1 if the problem is one this backend's kernels take (rotate form, or alibi/t5/masks; f32/f16/bf16;
+ * unit inner stride). */
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size);
 
 #endif
