@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "simd.h"
 
@@ -13,18 +16,31 @@ size_t simd_scratch_floats(int64_t R)
     return (size_t)(3 * R + 2 * R) + 16;
 }
 
+/* CPU features from CPUID and XGETBV (portable across gcc and clang, whose __builtin_cpu_supports know
+ * different feature names): the instructions must exist and the OS must save the vector state. */
 static int cpu_has(const char *isa)
 {
+    if (!strcmp(isa, "scalar"))
+        return 1;
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) /* OSXSAVE */
+        return 0;
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    int fma = !!(c & (1u << 12)), f16c = !!(c & (1u << 29)), avx_os = (xlo & 0x6u) == 0x6u;
+    int zmm_os = (xlo & 0xe6u) == 0xe6u;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    int avx2 = !!(b & (1u << 5)), f = !!(b & (1u << 16)), bw = !!(b & (1u << 30)), vl = !!(b & (1u << 31));
+    unsigned a1 = 0, b1, c1, d1;
+    int bf16 = __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) && (a1 & (1u << 5));
     if (!strcmp(isa, "avx2"))
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        return avx_os && avx2 && fma && f16c;
     if (!strcmp(isa, "avx512"))
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16") &&
-               __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        return avx_os && zmm_os && avx2 && fma && f16c && f && bw && vl && bf16;
 #endif
-    return !strcmp(isa, "scalar");
+    return 0;
 }
 
 const char *simd_isa(char *why, size_t why_len)
