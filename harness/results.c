@@ -192,6 +192,11 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
     json_object_set_new(root, "finished", json_string(m->finished));
     json_object_set_new(root, "mode", json_string(m->mode));
     json_object_set_new(root, "threads", json_integer(m->threads));
+    /* The thread binding the OpenMP runtime was given (pinning changes bandwidth; record what was asked). */
+    const char *bind = getenv("OMP_PROC_BIND"), *places = getenv("OMP_PLACES"), *nth = getenv("OMP_NUM_THREADS");
+    json_object_set_new(root, "thread_binding", json_pack("{s:s,s:s,s:s}", "OMP_PROC_BIND", bind ? bind : "unset",
+                                                          "OMP_PLACES", places ? places : "unset", "OMP_NUM_THREADS",
+                                                          nth ? nth : "unset"));
     json_object_set_new(root, "machine", json_pack("{s:s,s:s,s:i,s:o,s:s,s:b}", "cpu_model", mc.cpu_model, "isa", mc.isa,
                                                    "cores", mc.cores, "memory_bytes", num(mc.memory_bytes), "os", mc.os,
                                                    "hypervisor", mc.hypervisor));

@@ -108,6 +108,9 @@ Test(cli, run_writes_valid_results_and_reproducers_replay)
     cr_assert_eq((int)json_array_size(cases), passed);
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(root, "summary"), "PASSED")), passed);
     cr_assert_eq(strlen(json_string_value(json_object_get(json_array_get(json_object_get(root, "suites"), 0), "sha256"))), 64);
+    json_t *tb = json_object_get(root, "thread_binding");
+    cr_assert(json_is_string(json_object_get(tb, "OMP_PROC_BIND")) && json_is_string(json_object_get(tb, "OMP_PLACES")),
+              "the thread binding must be recorded");
     json_t *c0 = json_array_get(cases, 0);
     cr_assert_not_null(json_object_get(c0, "perf"), "mode all must time passing cases");
     cr_assert_gt(json_real_value(json_object_get(json_object_get(c0, "perf"), "gbytes_per_s")), 0.0);
