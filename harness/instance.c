@@ -44,7 +44,9 @@ static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int n
     } else {
         b->tail = PECS_GUARD_BYTES;
         b->raw_len = bytes + 2 * PECS_GUARD_BYTES;
-        b->raw = malloc(b->raw_len);
+        /* 64-byte aligned, as framework allocators align tensors: contiguous rows then start on cache
+         * lines (kernels may use aligned or streaming stores); strided views stay misaligned on purpose. */
+        b->raw = aligned_alloc(64, (b->raw_len + 63) / 64 * 64);
         if (!b->raw)
             return PECS_NOMEM;
     }

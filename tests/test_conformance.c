@@ -134,6 +134,21 @@ ParameterizedTest(int *k, conformance, simd_and_openmp_pass_the_suites)
                  t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
+/* Outputs over 32 MiB take the streaming-store path of the SIMD kernels (aligned rows, non-temporal stores,
+ * a fence before returning): the perf suite's prefill shapes, checked for equivalence, both pairings. */
+Test(conformance, simd_streaming_stores_on_large_outputs, .timeout = 600)
+{
+    if (strstr(pecs_builtin_list(), "openmp") == NULL)
+        cr_skip_test("openmp is not built here");
+    static const char *const picks[] = {"rope dtype=f32 tokens=4096 heads=32 head_dim=128 ",
+                                        "rope pairing=half dtype=bf16 tokens=4096 heads=32 head_dim=128 "};
+    for (int i = 0; i < 2; i++) {
+        tally t = run_suite_threads("openmp", "suites/perf.yaml", picks[i], NULL, 2);
+        cr_assert_eq(t.n, 1, "%s", picks[i]);
+        cr_assert_eq(t.v[PECS_V_PASSED], 1, "%s: %s", picks[i], t.first_fail);
+    }
+}
+
 /* PECS_ARCH forces the ISA: a name the CPU lacks (or no such name) refuses to load with the reason;
  * avx2 runs and is what the backend reports. */
 Test(conformance, pecs_arch_forces_or_refuses)

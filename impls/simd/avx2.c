@@ -27,6 +27,11 @@
         (s) = r_.x;                                          \
         (c) = r_.y;                                          \
     } while (0)
+#define STREAM_F32(p, v) _mm256_stream_ps(p, v)
+#define STREAM_F16(p, v) \
+    _mm_stream_si128((__m128i *)(void *)(p), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+#define STREAM_BF16(p, v) store_bf16_avx2(p, v) /* 16-byte result: ordinary store */
+#define FENCE() _mm_sfence()
 #define FN simd_tokens_avx2
 
 /* f32 -> bf16 round-to-nearest-even, NaN kept quiet (as pecs_f32_to_bf16). */

@@ -28,6 +28,11 @@
         (s) = r_.x;                                          \
         (c) = r_.y;                                          \
     } while (0)
+#define STREAM_F32(p, v) _mm512_stream_ps(p, v)
+#define STREAM_F16(p, v) \
+    _mm256_stream_si256((__m256i *)(void *)(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+#define STREAM_BF16(p, v) _mm256_stream_si256((__m256i *)(void *)(p), (__m256i)_mm512_cvtneps_pbh(v))
+#define FENCE() _mm_sfence()
 #define FN simd_tokens_avx512
 
 #include "rotate_body.h"

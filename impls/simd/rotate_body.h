@@ -5,6 +5,7 @@
  *   SWAP_PAIRS(v)  [v1 v0 v3 v2 ...]
  *   LOAD_F16(p), STORE_F16(p, v), LOAD_BF16(p), STORE_BF16(p, v)
  *   SINCOS(a, s, c)  double vector sincos (SLEEF)
+ *   STREAM_F32(p, v), STREAM_F16(p, v), STREAM_BF16(p, v)  non-temporal stores (aligned p), FENCE()
  *   FN            the exported function name
  * Not a translation unit of its own (the Makefile compiles only *.c).
  */
@@ -26,6 +27,17 @@ static inline __attribute__((always_inline)) void store_dt(void *base, int64_t i
     case PECS_DT_F16: STORE_F16((uint16_t *)base + i, v); break;
     case PECS_DT_BF16: STORE_BF16((uint16_t *)base + i, v); break;
     default: STOREU((float *)base + i, v); break;
+    }
+}
+
+/* Non-temporal store of a full vector at an aligned address (outputs far larger than the caches: the lines
+ * go to memory without being read first, which a read-2-write-2 stream otherwise pays for). */
+static inline __attribute__((always_inline)) void stream_dt(void *base, int64_t i, VF v, pecs_dtype dt)
+{
+    switch (dt) {
+    case PECS_DT_F16: STREAM_F16((uint16_t *)base + i, v); break;
+    case PECS_DT_BF16: STREAM_BF16((uint16_t *)base + i, v); break;
+    default: STREAM_F32((float *)base + i, v); break;
     }
 }
 
@@ -56,14 +68,19 @@ static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t 
 }
 
 static inline __attribute__((always_inline)) void rotate_row(const void *xr, void *orow, int64_t R, int half,
-                                                              const float *C, const float *S, pecs_dtype dt)
+                                                              const float *C, const float *S, pecs_dtype dt, int nt)
 {
     int64_t n = R / 2, i = 0;
     if (half) {
         for (; i + VW <= n; i += VW) {
             VF a = load_dt(xr, i, dt), b = load_dt(xr, i + n, dt), c = LOADU(C + i), s = LOADU(S + i);
-            store_dt(orow, i, FNMADD(b, s, MUL(a, c)), dt);
-            store_dt(orow, i + n, FMADD(a, s, MUL(b, c)), dt);
+            if (nt) {
+                stream_dt(orow, i, FNMADD(b, s, MUL(a, c)), dt);
+                stream_dt(orow, i + n, FMADD(a, s, MUL(b, c)), dt);
+            } else {
+                store_dt(orow, i, FNMADD(b, s, MUL(a, c)), dt);
+                store_dt(orow, i + n, FMADD(a, s, MUL(b, c)), dt);
+            }
         }
         for (; i < n; i++) {
             float a = pecs_load_f32(xr, dt, i), b = pecs_load_f32(xr, dt, i + n);
@@ -72,8 +89,11 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
         }
     } else { /* C, S hold R lanes: [c0 c0 ..], [-s0 s0 ..] */
         for (; i + VW <= R; i += VW) {
-            VF x = load_dt(xr, i, dt);
-            store_dt(orow, i, FMADD(x, LOADU(C + i), MUL(SWAP_PAIRS(x), LOADU(S + i))), dt);
+            VF x = load_dt(xr, i, dt), y = FMADD(x, LOADU(C + i), MUL(SWAP_PAIRS(x), LOADU(S + i)));
+            if (nt)
+                stream_dt(orow, i, y, dt);
+            else
+                store_dt(orow, i, y, dt);
         }
         for (; i < R; i += 2) {
             float a = pecs_load_f32(xr, dt, i), b = pecs_load_f32(xr, dt, i + 1);
@@ -93,6 +113,13 @@ static inline __attribute__((always_inline)) void tokens_dt(const pecs_problem *
     int half = pecs_param_is(p, "pairing", "half");
     float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
     double *ang = (double *)(void *)(sn + n), *gain = ang + n; /* 3R floats in: an even count, 8-byte aligned */
+    /* Streaming stores: outputs over 32 MiB (beyond any last-level cache here), not in place, every row
+     * and both halves of a half-split row starting on a vector boundary; else ordinary stores. */
+    size_t vbytes = VW * esz;
+    int nt = !p->in_place && (double)x->shape[0] * (double)H * (double)D * (double)esz > 32.0 * 1048576.0 &&
+             (uintptr_t)out->data % vbytes == 0 && (size_t)(out->stride[0] * (int64_t)esz) % vbytes == 0 &&
+             (size_t)(out->stride[1] * (int64_t)esz) % vbytes == 0 && (!half || (size_t)n * esz % vbytes == 0) &&
+             R % VW == 0;
     for (int64_t t = t0; t < t1; t++) {
         token_table(sc, pos, t, cs, sn, ang, gain);
         if (half) {
@@ -105,7 +132,7 @@ static inline __attribute__((always_inline)) void tokens_dt(const pecs_problem *
         for (int64_t h = 0; h < H; h++) {
             const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
             char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
-            rotate_row(xr, orow, R, half, C, S, dt);
+            rotate_row(xr, orow, R, half, C, S, dt, nt);
             if (!p->in_place && D > R)
                 memcpy(orow + (size_t)R * esz, xr + (size_t)R * esz, (size_t)(D - R) * esz);
         }
@@ -119,4 +146,5 @@ void FN(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, f
     case PECS_DT_BF16: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_BF16); break;
     default: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_F32); break;
     }
+    FENCE(); /* streaming stores are weakly ordered: visible before the call returns */
 }
