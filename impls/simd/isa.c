@@ -18,10 +18,8 @@ size_t simd_scratch_floats(int64_t R)
 
 /* CPU features from CPUID and XGETBV (portable across gcc and clang, whose __builtin_cpu_supports know
  * different feature names): the instructions must exist and the OS must save the vector state. */
-static int cpu_has(const char *isa)
+static int cpu_has_probe(const char *isa)
 {
-    if (!strcmp(isa, "scalar"))
-        return 1;
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) /* OSXSAVE */
@@ -41,6 +39,21 @@ static int cpu_has(const char *isa)
         return avx_os && zmm_os && avx2 && fma && f16c && f && bw && vl && bf16;
 #endif
     return 0;
+}
+
+/* CPUID traps to the hypervisor in a VM (tens of microseconds): probe once per process, not per call. The
+ * race between threads probing at once is benign (they store the same values). */
+static int cpu_has(const char *isa)
+{
+    static int probed, avx2, avx512;
+    if (!strcmp(isa, "scalar"))
+        return 1;
+    if (!probed) {
+        avx2 = cpu_has_probe("avx2");
+        avx512 = cpu_has_probe("avx512");
+        probed = 1;
+    }
+    return !strcmp(isa, "avx2") ? avx2 : !strcmp(isa, "avx512") ? avx512 : 0;
 }
 
 const char *simd_isa(char *why, size_t why_len)
