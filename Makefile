@@ -123,7 +123,7 @@ $(BUILD)/obj/plugin/impls/%.o: impls/%.c
 # Every in-tree backend directory is also a plugin: build/plugins/libpecs-<dir>.so (with impls/common;
 # openmp composes the simd kernels; each links what it calls).
 .SECONDEXPANSION:
-PLUGIN_EXTRA_openmp := impls/simd/avx2.c impls/simd/avx512.c impls/simd/isa.c
+PLUGIN_EXTRA_openmp := impls/simd/avx2.c impls/simd/avx512.c impls/simd/isa.c impls/simd/job.c
 PLUGIN_LIBS_simd    := $(SLEEF_LIBS)
 PLUGIN_LIBS_openmp  := $(SLEEF_LIBS) $(OMPFLAGS)
 plugin_objs = $(patsubst %.c,$(BUILD)/obj/plugin/%.o,$(wildcard impls/common/*.c impls/$(1)/*.c) $(PLUGIN_EXTRA_$(1)))

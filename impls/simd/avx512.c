@@ -1,4 +1,4 @@
-/* impls/simd/avx512.c — the rotate kernel for AVX-512 (F, BW, VL, BF16); only this file is built with
+/* impls/simd/avx512.c — the kernels for AVX-512 (F, BW, VL, BF16); only this file is built with
  * those flags, and simd.c calls it only when the CPU has them. bf16 stores use vcvtneps2bf16 (RNE). */
 #include <immintrin.h>
 #include <sleef.h>
@@ -14,6 +14,13 @@
 #define STORED(p, v) _mm512_storeu_pd(p, v)
 #define MUL(a, b) _mm512_mul_ps(a, b)
 #define FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define ADD(a, b) _mm512_add_ps(a, b)
+#define MAX(a, b) _mm512_max_ps(a, b)
+#define SET1(x) _mm512_set1_ps(x)
+#define ZERO() _mm512_setzero_ps()
+#define GATHER(base, idx) _mm512_i32gather_ps(_mm512_loadu_si512((const void *)(idx)), base, 4)
+#define LOG1PF(v) Sleef_log1pf16_u10avx512f(v)
+#define POWF(a, b) Sleef_powf16_u10avx512f(a, b)
 #define FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
 #define SWAP_PAIRS(v) _mm512_permute_ps(v, 0xB1)
 #define LOAD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
@@ -28,14 +35,43 @@
         (s) = r_.x;                                          \
         (c) = r_.y;                                          \
     } while (0)
+#define SINCOSF(v, s, c)                                       \
+    do {                                                       \
+        Sleef___m512_2 r_ = Sleef_sincosf16_u10avx512f(v);      \
+        (s) = r_.x;                                            \
+        (c) = r_.y;                                            \
+    } while (0)
+#define REDUCE_ANGLES(q, f, hi, lo) reduce_angles_avx512(q, f, &(hi), &(lo))
+#define INTERLEAVE(s, c, lo, hi)                                                                              \
+    do {                                                                                                      \
+        (lo) = _mm512_permutex2var_ps(s, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), c); \
+        (hi) = _mm512_permutex2var_ps(s, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), c); \
+    } while (0)
 #define STREAM_F32(p, v) _mm512_stream_ps(p, v)
 #define STREAM_F16(p, v) \
     _mm256_stream_si256((__m256i *)(void *)(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
 #define STREAM_BF16(p, v) _mm256_stream_si256((__m256i *)(void *)(p), (__m256i)_mm512_cvtneps_pbh(v))
 #define FENCE() _mm_sfence()
-#define FN simd_tokens_avx512
+
+/* q * f[0..15] reduced mod 2pi in double, split into f32 hi + lo (see embed_body.h). */
+static inline void reduce_angles_avx512(double q, const double *f, __m512 *hi, __m512 *lo)
+{
+    const __m512d inv = _mm512_set1_pd(0.15915494309189535), c1 = _mm512_set1_pd(6.283185307179586),
+                  c2 = _mm512_set1_pd(2.4492935982947064e-16), qv = _mm512_set1_pd(q);
+    __m256 h[2], l[2];
+    for (int i = 0; i < 2; i++) {
+        __m512d a = _mm512_mul_pd(qv, _mm512_loadu_pd(f + 8 * i));
+        __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(a, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512d r = _mm512_fnmadd_pd(k, c2, _mm512_fnmadd_pd(k, c1, a));
+        h[i] = _mm512_cvtpd_ps(r);
+        l[i] = _mm512_cvtpd_ps(_mm512_sub_pd(r, _mm512_cvtps_pd(h[i])));
+    }
+    *hi = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(h[0])), _mm256_castps_pd(h[1]), 1));
+    *lo = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(l[0])), _mm256_castps_pd(l[1]), 1));
+}
 
 #include "rotate_body.h"
-
-#define FN_PAIR simd_pairwise_avx512
 #include "pairwise_body.h"
+#include "embed_body.h"
+
+const simd_kernels simd_kernels_avx512 = {"avx512", rotate_units, pairwise_units, embed_units};

@@ -9,13 +9,6 @@
 
 #include "simd.h"
 
-size_t simd_scratch_floats(int64_t R)
-{
-    /* C[R], S[R], cs[R/2], sn[R/2] (3R floats: even, so what follows is 8-byte aligned), then two double
-     * arrays of R/2 (angles, gains: 2R floats); an even total keeps every thread's slice aligned */
-    return (size_t)(3 * R + 2 * R) + 16;
-}
-
 /* CPU features from CPUID and XGETBV (portable across gcc and clang, whose __builtin_cpu_supports know
  * different feature names): the instructions must exist and the OS must save the vector state. */
 static int cpu_has_probe(const char *isa)
@@ -75,77 +68,59 @@ const char *simd_isa(char *why, size_t why_len)
     return cpu_has("avx512") ? "avx512" : cpu_has("avx2") ? "avx2" : "scalar";
 }
 
-size_t simd_pairwise_scratch_floats(int64_t K)
+const simd_kernels *simd_kernels_for(const char *isa)
 {
-    /* row[K] (+1 to align), kd[K] doubles, buckets[K] int64; even, so every thread's slice stays aligned */
-    return ((size_t)(K + 1 + 2 * K + 2 * K) + 17) & ~(size_t)1;
+    if (isa && !strcmp(isa, "avx512"))
+        return &simd_kernels_avx512;
+    if (isa && !strcmp(isa, "avx2"))
+        return &simd_kernels_avx2;
+    return NULL;
 }
 
-int simd_is_pairwise(const char *encoding)
+/* The encodings of the bias, mask and embed forms the kernels cover (rotate: every schedule of
+ * impls/common). */
+static int simd_covers(const pecs_problem *p)
 {
-    static const char *const ids[] = {"alibi", "t5", "mask.causal", "mask.window"};
+    static const char *const ids[] = {"alibi",       "t5",         "kerple.log", "kerple.power",      "fire",
+                                      "mask.causal", "mask.window", "sinusoidal", "sinusoidal.concat", "learned",
+                                      "nope"};
+    if (p->form == PECS_FORM_ROTATE)
+        return impl_schedule_of(p->encoding) != NULL;
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        if (!strcmp(encoding, ids[i]))
+        if (!strcmp(p->encoding, ids[i]))
             return 1;
     return 0;
 }
 
-simd_rows_fn simd_pairwise_kernel(const char *isa)
-{
-    if (isa && !strcmp(isa, "avx512"))
-        return simd_pairwise_avx512;
-    if (isa && !strcmp(isa, "avx2"))
-        return simd_pairwise_avx2;
-    return NULL;
-}
-
-simd_tokens_fn simd_kernel(const char *isa)
-{
-    if (isa && !strcmp(isa, "avx512"))
-        return simd_tokens_avx512;
-    if (isa && !strcmp(isa, "avx2"))
-        return simd_tokens_avx2;
-    return NULL;
-}
-
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
 {
-    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out"),
+                      *w = pecs_problem_tensor(p, "w");
     char why[160] = "";
     const char *isa = simd_isa(why, sizeof why);
-    if (!isa) {
-        snprintf(reason, reason_size, "%s", why);
+    const char *no = NULL;
+    if (!isa)
+        no = why;
+    else if (!simd_kernels_for(isa))
+        no = "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend";
+    else if (!simd_covers(p)) {
+        snprintf(reason, reason_size, "SIMD kernels cover rotate, alibi, t5, kerple, fire, the masks and the embed "
+                                      "tables, not %s", p->encoding);
         return 0;
-    }
-    if (!simd_kernel(isa)) {
-        snprintf(reason, reason_size, "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend");
-        return 0;
-    }
-    int pairwise = simd_is_pairwise(p->encoding);
-    if (!pairwise && (p->form != PECS_FORM_ROTATE || !impl_schedule_of(p->encoding))) {
-        snprintf(reason, reason_size, "SIMD kernels cover the rotate form, alibi, t5 and the masks (not %s yet)",
-                 p->encoding);
-        return 0;
-    }
-    if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16) {
+    } else if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16) {
         snprintf(reason, reason_size, "SIMD kernels store f32, f16 or bf16, not %s", pecs_dtype_name(p->dtype));
         return 0;
-    }
-    if (pairwise) {
-        const pecs_tensor *w = pecs_problem_tensor(p, "w");
-        if (!out || out->ndim != 3 || out->stride[2] != 1 || (!strcmp(p->encoding, "t5") && !w)) {
-            snprintf(reason, reason_size, "SIMD bias kernels need unit stride along the keys");
-            return 0;
-        }
-        return 1;
-    }
-    if (!x || !out || x->ndim != 3 || x->stride[2] != 1 || out->stride[2] != 1) {
-        snprintf(reason, reason_size, "SIMD kernels need unit stride along head_dim");
-        return 0;
-    }
-    if (x->shape[2] > 65536) {
-        snprintf(reason, reason_size, "head_dim above 65536");
-        return 0;
-    }
-    return 1;
+    } else if (p->form == PECS_FORM_BIAS || p->form == PECS_FORM_MASK) {
+        if (!out || out->ndim != 3 || out->stride[2] != 1)
+            no = "SIMD bias kernels need unit stride along the keys";
+        else if ((!strcmp(p->encoding, "t5") || !strcmp(p->encoding, "fire")) && !w)
+            no = "no weight tensor \"w\"";
+    } else if (p->form == PECS_FORM_EMBED) {
+        if (!x || !out || x->ndim != 2 || x->stride[1] != 1 || out->stride[1] != 1 || (w && w->stride[1] != 1))
+            no = "SIMD embed kernels need unit stride along the model dimension";
+    } else if (!x || !out || x->ndim != 3 || x->stride[2] != 1 || out->stride[2] != 1)
+        no = "SIMD kernels need unit stride along head_dim";
+    if (no)
+        snprintf(reason, reason_size, "%s", no);
+    return !no;
 }

@@ -1,72 +1,200 @@
-/* impls/simd/pairwise_body.h — bias and mask rows (alibi, t5, mask.causal, mask.window), included by
- * avx2.c and avx512.c after rotate_body.h (which defines load_dt/store_dt and the vector macros; FN_PAIR
- * names the exported function). Each output row (h, i) is formed in f32 by a plain loop the compiler
- * vectorizes for this file's ISA (distances computed in double first, as the scalar kernel does, so
- * positions past 2^24 stay exact), then stored with the vector dtype conversions. Rows are flat indices
- * r = i * H + h (head fastest), so a T5 row of buckets is computed once per query and reused by every head.
+/* impls/simd/pairwise_body.h — bias and mask rows, included by avx2.c and avx512.c after rotate_body.h
+ * (load_dt/store_dt/stream_dt and the vector macros). Defines pairwise_units(), the kernel of simd_kernels.
+ *
+ * A unit is one output row (h, i) of K keys; rows are flat indices r = i * H + h (head fastest), so the
+ * work that depends on the query only — distances in double (positions past 2^24 stay exact), T5's
+ * clamped-distance indices, FIRE's hidden activations — is done once per query and reused by every head:
+ *     per query i:  qv[j] = f(q_i - k_j)            (double in, float out; padded to whole vectors)
+ *     per head h:   row[j] = g_h(qv[j])             (vector f32: a multiply, a gather, SLEEF log1p/pow,
+ *                                                    or FIRE's hidden-layer dot product)
+ * then the row is stored in the output dtype (streaming stores on its vector-aligned middle when the job
+ * says so). Scratch rows are padded to whole vectors, so the vector loops need no scalar tails.
  */
 
-static inline __attribute__((always_inline)) void store_row(void *orow, const float *v, int64_t n, pecs_dtype dt)
+/* Elements before the row's first vector-aligned address, or -1 if it is not even element-aligned. */
+static inline int64_t nt_lead(const void *row, size_t esz, int64_t n)
 {
-    int64_t j = 0;
+    size_t vb = VW * esz, mis = (uintptr_t)row % vb;
+    if (mis % esz)
+        return -1;
+    int64_t lead = mis ? (int64_t)((vb - mis) / esz) : 0;
+    return lead < n ? lead : n;
+}
+
+/* Store n floats to a row of dtype dt. */
+static inline __attribute__((always_inline)) void store_row(void *orow, const float *v, int64_t n, pecs_dtype dt,
+                                                             int nt)
+{
+    int64_t j = 0, lead = nt ? nt_lead(orow, pecs_dtype_size(dt), n) : -1;
+    if (lead >= 0) {
+        for (; j < lead; j++)
+            pecs_store_f32(orow, dt, j, v[j]);
+        for (; j + VW <= n; j += VW)
+            stream_dt(orow, j, LOADU(v + j), dt);
+    }
     for (; j + VW <= n; j += VW)
         store_dt(orow, j, LOADU(v + j), dt);
     for (; j < n; j++)
         pecs_store_f32(orow, dt, j, v[j]);
 }
 
-static inline __attribute__((always_inline)) void pairwise_dt(const pecs_problem *p, int64_t r0, int64_t r1,
-                                                              float *scratch, pecs_dtype dt)
+/* The query-only part of row i: qv (and idx, act) over Kp padded lanes. *ramp: for T5 with keys at
+ * consecutive integer positions and an integer query, the distance of key 0 (the row is then a clamped
+ * slice of the table: two constant runs around a copy); else INT64_MIN. */
+static void per_query(const simd_job *jb, double qi, const double *kd, int64_t K, int64_t Kp, int keys_ramp, float *qv,
+                      int32_t *idx, float *act, int64_t *ramp)
 {
-    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
-                      *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
-    int64_t H = out->shape[0], K = out->shape[2];
-    size_t esz = pecs_dtype_size(dt);
-    int alibi = !strcmp(p->encoding, "alibi"), t5 = !strcmp(p->encoding, "t5");
-    int key_index = alibi && pecs_param_is(p, "variant", "key_index");
-    double max_bias = pecs_param_real(p, "max_bias", 8.0);
-    int64_t window = !strcmp(p->encoding, "mask.window") ? pecs_param_int(p, "window", 4096) : 0;
-    int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
-    int bidir = (int)pecs_param_int(p, "bidirectional", 1);
-    float *row = scratch;
-    double *kd = (double *)(void *)(scratch + K + (K & 1));
-    int64_t *bucket = (int64_t *)(void *)(kd + K), cached_i = -1;
-    for (int64_t j = 0; j < K; j++)
-        kd[j] = pecs_pos_at(kp, 0, j);
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t i = r / H, h = r % H;
-        double qi = pecs_pos_at(qp, 0, i);
-        if (alibi) {
-            float slope = (float)impl_alibi_slope(H, h, max_bias);
-            if (key_index)
-                for (int64_t j = 0; j < K; j++)
-                    row[j] = slope * (float)kd[j];
-            else
-                for (int64_t j = 0; j < K; j++)
-                    row[j] = -slope * (float)(qi - kd[j]);
-        } else if (t5) {
-            if (cached_i != i) {
-                for (int64_t j = 0; j < K; j++)
-                    bucket[j] = impl_t5_bucket((int64_t)(kd[j] - qi), bidir, nb, maxd);
-                cached_i = i;
-            }
-            for (int64_t j = 0; j < K; j++)
-                row[j] = pecs_load_f32(w->data, w->dtype, bucket[j] * w->stride[0] + h * w->stride[1]);
-        } else {
-            for (int64_t j = 0; j < K; j++) {
-                double d = qi - kd[j];
-                row[j] = d >= 0.0 && (window <= 0 || d < (double)window) ? 0.0f : -INFINITY;
-            }
+    *ramp = INT64_MIN;
+    switch (jb->pw) {
+    case SIMD_PW_ALIBI:
+        for (int64_t j = 0; j < K; j++)
+            qv[j] = (float)(qi - kd[j]);
+        break;
+    case SIMD_PW_ALIBI_KEY:
+        for (int64_t j = 0; j < K; j++)
+            qv[j] = (float)kd[j];
+        break;
+    case SIMD_PW_T5: { /* T5's bucket is constant beyond |k - q| = max_distance: clamp, then index the table */
+        double m = (double)jb->maxd;
+        if (keys_ramp && qi == floor(qi) && fabs(kd[0] - qi) < 9e15) {
+            *ramp = (int64_t)(kd[0] - qi);
+            break;
         }
-        store_row((char *)out->data + (size_t)(h * out->stride[0] + i * out->stride[1]) * esz, row, K, dt);
+        for (int64_t j = 0; j < K; j++) {
+            double d = kd[j] - qi;
+            d = d > m ? m : d < -m ? -m : d;
+            idx[j] = (int32_t)((int64_t)d + jb->maxd);
+        }
+        for (int64_t j = K; j < Kp; j++)
+            idx[j] = 0;
+        break;
+    }
+    case SIMD_PW_KERPLE_LOG:
+    case SIMD_PW_KERPLE_POW: /* tril(i - j): keys after the query get distance 0 */
+        for (int64_t j = 0; j < K; j++)
+            qv[j] = qi - kd[j] > 0.0 ? (float)(qi - kd[j]) : 0.0f;
+        break;
+    case SIMD_PW_FIRE: { /* u = psi(i - j) / psi(max(i, L)), psi(x) = log(|c x| + 1), in double */
+        double norm = log(fabs(jb->c * (qi > jb->L ? qi : jb->L)) + 1.0) + jb->eps;
+        int64_t W = jb->hidden + 1;
+        for (int64_t j = 0; j < K; j++)
+            qv[j] = (float)(log(fabs(jb->c * (qi - kd[j])) + 1.0) / norm);
+        for (int64_t j = K; j < Kp; j++)
+            qv[j] = 0.0f;
+        for (int64_t k = 0; k < jb->hidden; k++) { /* relu(w1_k u + b1_k), shared by every head */
+            VF w1 = SET1(jb->tab[k]), b1 = SET1(jb->tab[W + k]);
+            for (int64_t j = 0; j < Kp; j += VW)
+                STOREU(act + k * Kp + j, MAX(FMADD(w1, LOADU(qv + j), b1), ZERO()));
+        }
+        break;
+    }
+    case SIMD_PW_MASK:
+        for (int64_t j = 0; j < K; j++) {
+            double d = qi - kd[j];
+            qv[j] = d >= 0.0 && (jb->window <= 0 || d < (double)jb->window) ? 0.0f : -INFINITY;
+        }
+        break;
+    }
+    for (int64_t j = K; j < Kp && jb->pw != SIMD_PW_T5 && jb->pw != SIMD_PW_FIRE; j++)
+        qv[j] = 0.0f;
+}
+
+/* T5 row over keys at distances s, s+1, ...: idx_j = clamp(s + j, -m, m) + m. */
+static void t5_ramp_row(const float *t, int64_t m, int64_t s, int64_t K, float *row)
+{
+    int64_t a = -m - s + 1, b = m - s; /* j < a: index 0; j >= b: index 2m; between: s + j + m */
+    a = a < 0 ? 0 : a > K ? K : a;
+    b = b < a ? a : b > K ? K : b;
+    for (int64_t j = 0; j < a; j++)
+        row[j] = t[0];
+    memcpy(row + a, t + s + a + m, (size_t)(b - a) * sizeof *row);
+    for (int64_t j = b; j < K; j++)
+        row[j] = t[2 * m];
+}
+
+/* Head h's row from the query's part. */
+static void per_head(const simd_job *jb, int64_t h, int64_t K, int64_t Kp, const float *qv, const int32_t *idx,
+                     const float *act, int64_t ramp, float *row)
+{
+    int64_t H = jb->H;
+    switch (jb->pw) {
+    case SIMD_PW_ALIBI:
+    case SIMD_PW_ALIBI_KEY: {
+        VF s = SET1(jb->pw == SIMD_PW_ALIBI ? -jb->tab[h] : jb->tab[h]);
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, MUL(s, LOADU(qv + j)));
+        break;
+    }
+    case SIMD_PW_T5: {
+        const float *t = jb->tab + h * (2 * jb->maxd + 1);
+        if (ramp != INT64_MIN) {
+            t5_ramp_row(t, jb->maxd, ramp, K, row);
+            break;
+        }
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, GATHER(t, idx + j));
+        break;
+    }
+    case SIMD_PW_KERPLE_LOG: {
+        VF a = SET1(-jb->tab[h]), b = SET1(jb->tab[H + h]);
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, MUL(a, LOG1PF(MUL(b, LOADU(qv + j)))));
+        break;
+    }
+    case SIMD_PW_KERPLE_POW: {
+        VF a = SET1(-jb->tab[h]), b = SET1(jb->tab[H + h]);
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, MUL(a, POWF(LOADU(qv + j), b)));
+        break;
+    }
+    case SIMD_PW_FIRE: { /* b2_h + sum_k w2_hk act_k, in k order as the scalar kernel */
+        int64_t W = jb->hidden + 1;
+        const float *w2 = jb->tab + (2 + h) * W;
+        for (int64_t j = 0; j < Kp; j += VW) {
+            VF acc = SET1(w2[jb->hidden]);
+            for (int64_t k = 0; k < jb->hidden; k++)
+                acc = FMADD(SET1(w2[k]), LOADU(act + k * Kp + j), acc);
+            STOREU(row + j, acc);
+        }
+        break;
+    }
+    case SIMD_PW_MASK: memcpy(row, qv, (size_t)Kp * sizeof *row); break;
     }
 }
 
-void FN_PAIR(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch)
+static inline __attribute__((always_inline)) void pairwise_dt(const simd_job *jb, int64_t r0, int64_t r1,
+                                                              float *scratch, pecs_dtype dt)
 {
-    switch (p->dtype) {
-    case PECS_DT_F16: pairwise_dt(p, r0, r1, scratch, PECS_DT_F16); break;
-    case PECS_DT_BF16: pairwise_dt(p, r0, r1, scratch, PECS_DT_BF16); break;
-    default: pairwise_dt(p, r0, r1, scratch, PECS_DT_F32); break;
+    const pecs_problem *p = jb->p;
+    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    int64_t H = jb->H, K = jb->K, Kp = (K + 16) & ~(int64_t)15, cached_i = -1, ramp = INT64_MIN;
+    size_t esz = pecs_dtype_size(dt);
+    float *row = scratch, *qv = scratch + 4 * Kp, *act = scratch + 5 * Kp;
+    double *kd = (double *)(void *)(scratch + Kp);
+    int32_t *idx = (int32_t *)(void *)(scratch + 3 * Kp);
+    int keys_ramp = 1; /* consecutive integer key positions (the usual arange) */
+    for (int64_t j = 0; j < K; j++) {
+        kd[j] = pecs_pos_at(kp, 0, j);
+        keys_ramp = keys_ramp && kd[j] == floor(kd[j]) && (j == 0 || kd[j] == kd[j - 1] + 1.0);
     }
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t i = r / H, h = r % H;
+        if (cached_i != i) {
+            per_query(jb, pecs_pos_at(qp, 0, i), kd, K, Kp, keys_ramp, qv, idx, act, &ramp);
+            cached_i = i;
+        }
+        per_head(jb, h, K, Kp, qv, idx, act, ramp, row);
+        store_row((char *)out->data + (size_t)(h * out->stride[0] + i * out->stride[1]) * esz, row, K, dt, jb->nt);
+    }
+}
+
+static void pairwise_units(const simd_job *j, int64_t r0, int64_t r1, float *scratch)
+{
+    switch (j->dt) {
+    case PECS_DT_F16: pairwise_dt(j, r0, r1, scratch, PECS_DT_F16); break;
+    case PECS_DT_BF16: pairwise_dt(j, r0, r1, scratch, PECS_DT_BF16); break;
+    default: pairwise_dt(j, r0, r1, scratch, PECS_DT_F32); break;
+    }
+    FENCE();
 }

@@ -6,8 +6,8 @@
  *   LOAD_F16(p), STORE_F16(p, v), LOAD_BF16(p), STORE_BF16(p, v)
  *   SINCOS(a, s, c)  double vector sincos (SLEEF)
  *   STREAM_F32(p, v), STREAM_F16(p, v), STREAM_BF16(p, v)  non-temporal stores (aligned p), FENCE()
- *   FN            the exported function name
- * Not a translation unit of its own (the Makefile compiles only *.c).
+ *   GATHER(base, idx), LOG1PF(v), POWF(a, b), ADD, MAX, SET1, ZERO, DIST_F  (pairwise_body.h, embed_body.h)
+ * It defines rotate_units(), the rotate kernel of simd_kernels. Not a translation unit of its own (the Makefile compiles only *.c).
  */
 #include <math.h>
 #include <string.h>
@@ -103,23 +103,18 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
     }
 }
 
-static inline __attribute__((always_inline)) void tokens_dt(const pecs_problem *p, const scalar_sched *sc, int64_t t0,
-                                                             int64_t t1, float *scratch, pecs_dtype dt)
+static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, int64_t t0, int64_t t1, float *scratch,
+                                                             pecs_dtype dt)
 {
+    const pecs_problem *p = j->p;
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
                       *out = pecs_problem_tensor(p, "out");
+    const scalar_sched *sc = &j->sc;
     int64_t H = x->shape[1], D = x->shape[2], R = sc->R, n = R / 2;
     size_t esz = pecs_dtype_size(dt);
-    int half = pecs_param_is(p, "pairing", "half");
+    int half = j->half, nt = j->nt;
     float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
     double *ang = (double *)(void *)(sn + n), *gain = ang + n; /* 3R floats in: an even count, 8-byte aligned */
-    /* Streaming stores: outputs over 32 MiB (beyond any last-level cache here), not in place, every row
-     * and both halves of a half-split row starting on a vector boundary; else ordinary stores. */
-    size_t vbytes = VW * esz;
-    int nt = !p->in_place && (double)x->shape[0] * (double)H * (double)D * (double)esz > 32.0 * 1048576.0 &&
-             (uintptr_t)out->data % vbytes == 0 && (size_t)(out->stride[0] * (int64_t)esz) % vbytes == 0 &&
-             (size_t)(out->stride[1] * (int64_t)esz) % vbytes == 0 && (!half || (size_t)n * esz % vbytes == 0) &&
-             R % VW == 0;
     for (int64_t t = t0; t < t1; t++) {
         token_table(sc, pos, t, cs, sn, ang, gain);
         if (half) {
@@ -139,12 +134,12 @@ static inline __attribute__((always_inline)) void tokens_dt(const pecs_problem *
     }
 }
 
-void FN(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch)
+static void rotate_units(const simd_job *j, int64_t t0, int64_t t1, float *scratch)
 {
-    switch (p->dtype) {
-    case PECS_DT_F16: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_F16); break;
-    case PECS_DT_BF16: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_BF16); break;
-    default: tokens_dt(p, sc, t0, t1, scratch, PECS_DT_F32); break;
+    switch (j->dt) {
+    case PECS_DT_F16: tokens_dt(j, t0, t1, scratch, PECS_DT_F16); break;
+    case PECS_DT_BF16: tokens_dt(j, t0, t1, scratch, PECS_DT_BF16); break;
+    default: tokens_dt(j, t0, t1, scratch, PECS_DT_F32); break;
     }
     FENCE(); /* streaming stores are weakly ordered: visible before the call returns */
 }

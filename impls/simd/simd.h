@@ -1,15 +1,30 @@
-/* impls/simd/simd.h — internals of the SIMD backend (AVX2 and AVX-512; rotate form).
+/* impls/simd/simd.h — internals of the SIMD backend (AVX2 and AVX-512), shared with the OpenMP backend.
  *
- * Per token, a cos/sin table for the R/2 pairs is built from double angles pos * inv_freq with SLEEF's
- * vector sincos (Sleef_sincosd4_u10avx2 / Sleef_sincosd8_u10avx512f: 1-ulp double sincos with full
- * range reduction, so the angle is right at any position below 2^50, as the strict profile demands;
- * a float32 angle would be off by ~4e-3 rad at position 70000). The gains (attention factor, xPos) are
- * folded into the table, which is then laid out for the pairing:
- *     interleaved: C = [c0 c0 c1 c1 ...], S = [-s0 s0 -s1 s1 ...]; out = x * C + swap_pairs(x) * S
- *     half:        C = [c0 .. c(R/2-1)], S = [s0 ..];  out_a = xa*C - xb*S, out_b = xa*S + xb*C
- * and streamed over every head of the token with FMAs in f32; storage f32, f16 (F16C) or bf16 (shift on
- * load; round-to-nearest-even on store, AVX512-BF16 where present). The table is rebuilt per call and per
- * token inside the timed region (a table cached across calls would be a separate, labelled mode).
+ * A call is prepared once as a simd_job (job.c: schedule, per-call tables, store mode) and cut into units
+ * that threads take in contiguous blocks; every output element is computed by the same code from the same
+ * inputs whatever the blocks, so results are bitwise independent of the thread count.
+ *
+ *   form     units                 kernel (one per ISA: avx2.c, avx512.c)
+ *   rotate   tokens                rotate_body.h: per token a cos/sin table of the R/2 pairs from double
+ *                                  angles pos * inv_freq with SLEEF's double sincos (Sleef_sincosd4_u35avx2 /
+ *                                  Sleef_sincosd8_u35avx512f: full range reduction, so the angle is right at
+ *                                  any position below 2^50 as the strict profile demands; a float32 angle is
+ *                                  off by ~4e-3 rad at position 70000), gains folded in, laid out per pairing
+ *                                      interleaved: C = [c0 c0 c1 c1 ...], S = [-s0 s0 -s1 s1 ...]
+ *                                                   out = x * C + swap_pairs(x) * S
+ *                                      half:        C = [c0 .. c(R/2-1)], S = [s0 ..]
+ *                                                   out_a = xa*C - xb*S, out_b = xa*S + xb*C
+ *                                  and streamed over every head of the token with FMAs in f32.
+ *   bias     rows r = i * H + h    pairwise_body.h: alibi, t5, kerple.log, kerple.power, fire
+ *   mask     rows r = i            pairwise_body.h: mask.causal, mask.window
+ *   embed    tokens                embed_body.h: sinusoidal, sinusoidal.concat, learned, nope
+ *
+ * Storage f32, f16 (F16C) or bf16 (shift on load; round-to-nearest-even on store, AVX512-BF16 where
+ * present); arithmetic in f32, angles and distances in double. Tables (cos/sin per token, T5 weights per
+ * distance) are rebuilt per call inside the timed region; a table cached across calls would be a separate,
+ * labelled mode. Outputs are written with non-temporal stores when the call's footprint (inputs + output)
+ * exceeds the last-level cache and the call is not in place: those lines would be evicted before any reuse,
+ * and streaming them saves the read-for-ownership an ordinary store pays.
  */
 #ifndef PECS_SIMD_H
 #define PECS_SIMD_H
@@ -17,30 +32,75 @@
 #include "pecs/backend.h"
 #include "../common/schedule.h"
 
-/* Scratch one thread needs for one call: 2 tables of R floats and the angle/gain work arrays. */
-size_t simd_scratch_floats(int64_t R);
+/* What a bias/mask row computes (chosen once per call). */
+typedef enum {
+    SIMD_PW_ALIBI,     /* -slope_h * (q_i - k_j) */
+    SIMD_PW_ALIBI_KEY, /* slope_h * k_j (BLOOM's key-index form) */
+    SIMD_PW_T5,        /* w[bucket(k_j - q_i), h], gathered from a per-call table over clamped distances */
+    SIMD_PW_KERPLE_LOG,
+    SIMD_PW_KERPLE_POW,
+    SIMD_PW_FIRE,
+    SIMD_PW_MASK
+} simd_pw_kind;
 
-/* Rotate tokens [t0, t1) of problem p with schedule sc; scratch from simd_scratch_floats(R). */
-typedef void (*simd_tokens_fn)(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch);
-void simd_tokens_avx2(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch);
-void simd_tokens_avx512(const pecs_problem *p, const scalar_sched *sc, int64_t t0, int64_t t1, float *scratch);
+typedef enum { SIMD_EMB_SIN, SIMD_EMB_SIN_CONCAT, SIMD_EMB_LEARNED, SIMD_EMB_NOPE } simd_emb_kind;
 
-/* Bias and mask rows [r0, r1) (r = i * H + h) of problem p; scratch from simd_pairwise_scratch_floats(Lk). */
-typedef void (*simd_rows_fn)(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch);
-void simd_pairwise_avx2(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch);
-void simd_pairwise_avx512(const pecs_problem *p, int64_t r0, int64_t r1, float *scratch);
-size_t simd_pairwise_scratch_floats(int64_t K);
-simd_rows_fn simd_pairwise_kernel(const char *isa);
-/* The SIMD pairwise encodings. */
-int simd_is_pairwise(const char *encoding);
+typedef struct simd_job simd_job;
+typedef void (*simd_unit_fn)(const simd_job *j, int64_t u0, int64_t u1, float *scratch);
+
+/* One ISA's kernels (avx2.c, avx512.c). */
+typedef struct simd_kernels {
+    const char *isa;
+    simd_unit_fn rotate, pairwise, embed;
+} simd_kernels;
+extern const simd_kernels simd_kernels_avx2, simd_kernels_avx512;
+
+struct simd_job {
+    const pecs_problem *p;
+    simd_unit_fn run;      /* the kernel for this problem */
+    int64_t units;         /* tokens or rows */
+    size_t scratch_floats; /* per thread; even, so every thread's slice stays 8-byte aligned */
+    int nt;                /* non-temporal stores for the output */
+    pecs_dtype dt;
+    /* rotate */
+    scalar_sched sc;
+    int has_sched, half;
+    /* bias / mask / embed */
+    simd_pw_kind pw;
+    simd_emb_kind emb;
+    int64_t H, K, window, maxd;
+    double c, L, eps; /* FIRE */
+    float *tab;       /* per call: T5 [H][2*maxd+1] weights by clamped distance; FIRE weights in f32;
+                         KERPLE r1, r2 per head; ALiBi slopes; sinusoidal frequencies (as doubles) */
+    int64_t hidden;
+};
+
+/* Floats of each embed scratch row for model dimension D: D plus two vectors of padding, whole vectors. */
+#define SIMD_EMBED_PAD(D) (((D) + 64) & ~(int64_t)15)
+
+/* Prepare p for the ISA's kernels; on failure nothing is left to free. */
+pecs_status simd_job_init(simd_job *j, const pecs_problem *p, const simd_kernels *k);
+void simd_job_free(simd_job *j);
+
+/* Run a whole call: prepare, run the units on `threads` threads through par (NULL or threads <= 1: this
+ * thread alone), free. par runs fn(j, u0, u1, scratch + k * j->scratch_floats) over k blocks. */
+typedef void (*simd_par_fn)(const simd_job *j, int threads, float *scratch);
+pecs_status simd_call(const pecs_problem *p, int threads, simd_par_fn par);
 
 /* The ISA this process uses: PECS_ARCH (scalar|avx2|avx512) if set, else the best the CPU has. Returns
  * NULL and writes a reason when PECS_ARCH asks for one the CPU lacks. "scalar" means no SIMD kernel. */
 const char *simd_isa(char *why, size_t why_len);
-simd_tokens_fn simd_kernel(const char *isa);
+const simd_kernels *simd_kernels_for(const char *isa);
 
-/* 1 if the problem is one this backend's kernels take (rotate form, or alibi/t5/masks; f32/f16/bf16;
- * unit inner stride). */
+/* 1 if the problem is one these kernels take (any T1 rotate schedule; alibi, t5, kerple, fire, the
+ * masks; sinusoidal, learned, nope; f32/f16/bf16; unit inner stride), else 0 and the reason. */
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size);
+
+/* The backend entry both backends share: NULL, logged with the reason, when PECS_ARCH cannot be honoured
+ * (a forced choice must fail the run, not skip every case). */
+const pecs_backend *simd_entry(const pecs_backend *b, uint32_t host_abi_major, const pecs_host *host);
+
+/* Size of the last-level cache in bytes (sysfs; 32 MiB when unknown), read once. */
+double simd_llc_bytes(void);
 
 #endif

@@ -1,0 +1,256 @@
+/* impls/simd/job.c — preparing a call for the SIMD kernels (shared by the simd and openmp backends):
+ * which kernel, the per-call tables, the store mode and the scratch each thread needs. Built without ISA
+ * flags; nothing here is per element. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simd.h"
+
+double simd_llc_bytes(void)
+{
+    /* The highest cache level sysfs lists for cpu0 (glibc's sysconf(_SC_LEVEL3_CACHE_SIZE) reports 320 MiB
+     * for this 32 MiB L3 under KVM, so it is not used). Racing first calls store the same value. */
+    static double llc;
+    if (llc > 0)
+        return llc;
+    double best = 0;
+    int best_level = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[96], buf[32];
+        int level = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        if (fgets(buf, sizeof buf, f))
+            level = atoi(buf);
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        f = fopen(path, "r");
+        if (f && fgets(buf, sizeof buf, f) && level >= best_level) {
+            char *end;
+            double v = strtod(buf, &end);
+            v *= *end == 'K' ? 1024.0 : *end == 'M' ? 1048576.0 : 1.0;
+            if (v > 0)
+                best = v, best_level = level;
+        }
+        if (f)
+            fclose(f);
+    }
+    llc = best > 0 ? best : 32.0 * 1048576.0;
+    return llc;
+}
+
+static double tensor_bytes(const pecs_tensor *t)
+{
+    double n = t ? (double)pecs_dtype_size(t->dtype) : 0.0;
+    for (int d = 0; t && d < t->ndim; d++)
+        n *= (double)t->shape[d];
+    return n;
+}
+
+/* Rotate: the schedule, and streaming stores only where every vector store lands on a 64-byte boundary
+ * (each row, and the second half of a half-split row; R a multiple of 32 lanes covers both ISAs). */
+static pecs_status init_rotate(simd_job *j, const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
+    int64_t R = x ? impl_rotary_dim(p, x->shape[2]) : 0;
+    if (!R || !out)
+        return PECS_INVALID;
+    pecs_status st = impl_schedule(p, R, &j->sc);
+    if (st != PECS_OK)
+        return st;
+    j->has_sched = 1;
+    j->half = pecs_param_is(p, "pairing", "half");
+    j->units = x->shape[0];
+    size_t esz = pecs_dtype_size(p->dtype);
+    j->nt = j->nt && (uintptr_t)out->data % 64 == 0 && (size_t)(out->stride[0] * (int64_t)esz) % 64 == 0 &&
+            (size_t)(out->stride[1] * (int64_t)esz) % 64 == 0 && (!j->half || (size_t)(R / 2) * esz % 64 == 0) &&
+            R % 32 == 0;
+    /* C[R], S[R], cs[R/2], sn[R/2] (3R floats), then angles and gains as doubles (2R floats) */
+    j->scratch_floats = (size_t)(5 * R) + 16;
+    return PECS_OK;
+}
+
+/* Per-head constants of the bias encodings, as floats in j->tab. */
+static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
+{
+    const pecs_tensor *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
+    const char *e = p->encoding;
+    j->H = out->shape[0];
+    j->K = out->shape[2];
+    j->units = out->shape[0] * out->shape[1];
+    int64_t H = j->H, ntab = 0;
+    if (!strcmp(e, "alibi")) {
+        j->pw = pecs_param_is(p, "variant", "key_index") ? SIMD_PW_ALIBI_KEY : SIMD_PW_ALIBI;
+        ntab = H;
+    } else if (!strcmp(e, "t5")) {
+        int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
+        int bidir = (int)pecs_param_int(p, "bidirectional", 1);
+        if (!w || w->shape[0] != nb || w->shape[1] != H || (bidir ? nb / 2 : nb) < 2 || maxd <= (bidir ? nb / 2 : nb) / 2)
+            return PECS_INVALID;
+        j->pw = SIMD_PW_T5;
+        j->maxd = maxd;
+        ntab = H * (2 * maxd + 1);
+    } else if (!strncmp(e, "kerple.", 7)) {
+        const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+        if (!r1 || !r2 || (r1->n != 1 && r1->n != H) || (r2->n != 1 && r2->n != H))
+            return PECS_INVALID;
+        j->pw = !strcmp(e, "kerple.power") ? SIMD_PW_KERPLE_POW : SIMD_PW_KERPLE_LOG;
+        ntab = 2 * H;
+    } else if (!strcmp(e, "fire")) {
+        j->hidden = pecs_param_int(p, "hidden", 32);
+        if (!w || w->shape[0] != H + 2 || w->shape[1] != j->hidden + 1)
+            return PECS_INVALID;
+        j->pw = SIMD_PW_FIRE;
+        j->c = pecs_param_real(p, "c", 0.1);
+        j->eps = pecs_param_real(p, "eps", 1e-6);
+        j->L = fabs(pecs_param_real(p, "L_mult", 1.0) * pecs_param_real(p, "init_L", 512.0));
+        ntab = (H + 2) * (j->hidden + 1);
+    } else {
+        j->pw = SIMD_PW_MASK;
+        j->window = !strcmp(e, "mask.window") ? pecs_param_int(p, "window", 4096) : 0;
+    }
+    j->tab = malloc((size_t)(ntab > 0 ? ntab : 1) * sizeof *j->tab);
+    if (!j->tab)
+        return PECS_NOMEM;
+    for (int64_t h = 0; h < H && j->pw <= SIMD_PW_ALIBI_KEY; h++)
+        j->tab[h] = (float)impl_alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0));
+    if (j->pw == SIMD_PW_T5) { /* buckets are constant beyond |distance| = max_distance: clamp, then look up */
+        int64_t nb = w->shape[0], n = 2 * j->maxd + 1;
+        int bidir = (int)pecs_param_int(p, "bidirectional", 1);
+        for (int64_t m = 0; m < n; m++) {
+            int64_t b = impl_t5_bucket(m - j->maxd, bidir, nb, j->maxd);
+            for (int64_t h = 0; h < H; h++)
+                j->tab[h * n + m] = pecs_load_f32(w->data, w->dtype, b * w->stride[0] + h * w->stride[1]);
+        }
+    }
+    if (j->pw == SIMD_PW_KERPLE_LOG || j->pw == SIMD_PW_KERPLE_POW) {
+        const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+        for (int64_t h = 0; h < H; h++) {
+            j->tab[h] = (float)r1->list[r1->n == 1 ? 0 : h];
+            j->tab[H + h] = (float)r2->list[r2->n == 1 ? 0 : h];
+        }
+    }
+    for (int64_t r = 0; j->pw == SIMD_PW_FIRE && r < H + 2; r++)
+        for (int64_t k = 0; k <= j->hidden; k++)
+            j->tab[r * (j->hidden + 1) + k] = pecs_load_f32(w->data, w->dtype, r * w->stride[0] + k * w->stride[1]);
+    /* row[K+1] (+ padding to 16 floats), key positions [K] doubles, T5 indices [K] int32, per-query floats [K]
+     * (distances, FIRE's u), FIRE's hidden activations [hidden][K] */
+    size_t K = (size_t)j->K, Kp = (K + 16) & ~(size_t)15;
+    j->scratch_floats = Kp + 2 * Kp + Kp + Kp + (size_t)(j->pw == SIMD_PW_FIRE ? j->hidden : 0) * Kp + 16;
+    return PECS_OK;
+}
+
+/* Embed: frequencies of the sinusoidal tables in double; learned positions checked once here so a bad one
+ * is INVALID for the whole call, as in the scalar backend. */
+static pecs_status init_embed(simd_job *j, const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *w = pecs_problem_tensor(p, "w");
+    const char *e = p->encoding;
+    int64_t D = x->shape[1], n = 0;
+    j->units = x->shape[0];
+    j->emb = !strcmp(e, "sinusoidal") ? SIMD_EMB_SIN
+             : !strcmp(e, "sinusoidal.concat") ? SIMD_EMB_SIN_CONCAT
+             : !strcmp(e, "learned") ? SIMD_EMB_LEARNED
+                                     : SIMD_EMB_NOPE;
+    if (j->emb == SIMD_EMB_SIN_CONCAT && D / 2 < 2)
+        return PECS_INVALID;
+    if (j->emb == SIMD_EMB_LEARNED) {
+        int64_t npos = pecs_param_int(p, "npos", 4096);
+        if (!w || w->shape[0] != npos || w->shape[1] != D || w->stride[1] != 1)
+            return PECS_INVALID;
+        for (int64_t t = 0; t < x->shape[0]; t++) {
+            double v = pecs_pos_at(pos, 0, t);
+            if (v != floor(v) || v < 0 || v >= (double)npos)
+                return PECS_INVALID;
+        }
+    }
+    if (j->emb == SIMD_EMB_SIN || j->emb == SIMD_EMB_SIN_CONCAT)
+        n = (D + 1) / 2;
+    j->tab = calloc((size_t)(2 * n + 64), sizeof *j->tab); /* n doubles, zero-padded to whole vectors */
+    if (!j->tab)
+        return PECS_NOMEM;
+    double *f = (double *)(void *)j->tab, log_base = log(pecs_param_real(p, "base", 10000.0));
+    if (j->emb == SIMD_EMB_SIN) /* pair k holds dims 2k, 2k+1: base^(-2k/D) */
+        for (int64_t k = 0; k < n; k++)
+            f[k] = exp(-(double)(2 * k) * log_base / (double)D);
+    if (j->emb == SIMD_EMB_SIN_CONCAT) /* dims k and D/2 + k: base^(-k/(D/2 - 1)) */
+        for (int64_t k = 0; k < D / 2; k++)
+            f[k] = exp(-(double)k * (log_base / (double)(D / 2 - 1)));
+    /* the table row P, sin and cos, each padded to whole vectors */
+    j->scratch_floats = 3 * (size_t)SIMD_EMBED_PAD(D) + 16;
+    return PECS_OK;
+}
+
+pecs_status simd_job_init(simd_job *j, const pecs_problem *p, const simd_kernels *k)
+{
+    memset(j, 0, sizeof *j);
+    j->p = p;
+    j->dt = p->dtype;
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
+    if (!out || !k)
+        return !k ? PECS_UNSUPPORTED : PECS_INVALID;
+    /* Streaming stores when the call's footprint cannot stay in the last-level cache anyway; PECS_NT=1 forces
+     * them (wherever the alignment allows) and PECS_NT=0 turns them off, to test and to compare both. */
+    const char *force = getenv("PECS_NT");
+    j->nt = !p->in_place && (force && *force ? *force == '1' : tensor_bytes(out) + tensor_bytes(x) > simd_llc_bytes());
+    pecs_status st;
+    switch (p->form) {
+    case PECS_FORM_ROTATE: j->run = k->rotate, st = init_rotate(j, p); break;
+    case PECS_FORM_BIAS:
+    case PECS_FORM_MASK: j->run = k->pairwise, st = init_pairwise(j, p); break;
+    case PECS_FORM_EMBED: j->run = k->embed, st = x ? init_embed(j, p) : PECS_INVALID; break;
+    default: st = PECS_UNSUPPORTED; break;
+    }
+    if (st != PECS_OK)
+        simd_job_free(j);
+    return st;
+}
+
+void simd_job_free(simd_job *j)
+{
+    if (j->has_sched)
+        impl_schedule_free(&j->sc);
+    free(j->tab);
+    memset(j, 0, sizeof *j);
+}
+
+pecs_status simd_call(const pecs_problem *p, int threads, simd_par_fn par)
+{
+    char why[160];
+    simd_job j;
+    pecs_status st = simd_job_init(&j, p, simd_kernels_for(simd_isa(why, sizeof why)));
+    if (st != PECS_OK)
+        return st;
+    if (threads < 1 || !par)
+        threads = 1;
+    if ((int64_t)threads > j.units)
+        threads = (int)(j.units > 0 ? j.units : 1);
+    float *scratch = aligned_alloc(64, ((j.scratch_floats * (size_t)threads * sizeof(float)) + 63) & ~(size_t)63);
+    if (!scratch)
+        st = PECS_NOMEM;
+    else if (threads == 1)
+        j.run(&j, 0, j.units, scratch);
+    else
+        par(&j, threads, scratch);
+    free(scratch);
+    simd_job_free(&j);
+    return st;
+}
+
+const pecs_backend *simd_entry(const pecs_backend *b, uint32_t host_abi_major, const pecs_host *host)
+{
+    char why[160];
+    if (host_abi_major != PECS_ABI_MAJOR)
+        return NULL;
+    if (!simd_isa(why, sizeof why)) {
+        if (host && host->struct_size >= sizeof *host && host->log)
+            host->log(host->host_ctx, b->name, why);
+        return NULL;
+    }
+    return b;
+}
