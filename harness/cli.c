@@ -23,6 +23,7 @@
 #include "npy.h"
 #include "reference.h"
 #include "registry.h"
+#include "report.h"
 #include "results.h"
 #include "runner.h"
 #include "suite.h"
@@ -117,7 +118,13 @@ static const char RUN_HELP[] =
     "  --no-determinism      do not run passing cases a second time to compare the outputs bitwise\n"
     "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out)\n"
     "  --mem-cap MIB         buffers one case may ask for (default 4096); a case over it is an ERROR\n"
-    "  --calibration FILE    bandwidths from `pecs calibrate`: each timed case reports its roofline fraction\n"
+    "  --calibration FILE    bandwidths from `pecs calibrate`: each timed case reports its roofline fractions,\n"
+    "                        of the same access pattern with ordinary and with streaming stores (rotate:\n"
+    "                        rw22/rw22_nt, bias and mask: fill/fill_nt, else copy/copy_nt) at the run's\n"
+    "                        thread count (--threads, else the OpenMP default; single-threaded backends\n"
+    "                        compare best at --threads 1); the table is embedded in the results\n"
+    "  --calibration auto    measure the bandwidths in this run first (at 1 and the run's thread count)\n"
+    "  --calibration-mib M   array size of --calibration auto, MiB per array (default 256; 1..65536)\n"
     "  -v, --verbose         print every case, not only the ones that did not pass\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
@@ -130,7 +137,7 @@ typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
     int n_suites, n_cases, n_backends, n_sets;
     const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
-    double min_time, timeout, threads;
+    double min_time, timeout, threads, calibration_mib;
     int verbose;
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
     int no_determinism, resume;
@@ -171,9 +178,18 @@ static void print_result(const pecs_case_result *r, const pecs_loaded_backend *l
     printf("%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
     if (r->reason[0])
         printf("           %s\n", r->reason);
-    if (r->perf.done)
-        printf("           %.3g s median (%d reps%s), %.3g GB/s, %.3g tokens/s\n", r->perf.median_s, r->perf.reps,
-               r->perf.noisy ? ", noisy" : "", r->perf.gbytes_per_s, r->perf.tokens_per_s);
+    if (r->perf.done) {
+        char roof[96] = "";
+        if (r->perf.roof_gbs > 0) {
+            int w = snprintf(roof, sizeof roof, ", %.0f%% of %s", 100 * r->perf.gbytes_per_s / r->perf.roof_gbs,
+                             r->perf.roof_kernel);
+            if (r->perf.roof_nt_gbs > 0 && w > 0 && (size_t)w < sizeof roof)
+                snprintf(roof + w, sizeof roof - (size_t)w, " (%.0f%% of %s)",
+                         100 * r->perf.gbytes_per_s / r->perf.roof_nt_gbs, r->perf.roof_nt_kernel);
+        }
+        printf("           %.3g s median (%d reps%s), %.3g GB/s%s, %.3g tokens/s\n", r->perf.median_s, r->perf.reps,
+               r->perf.noisy ? ", noisy" : "", r->perf.gbytes_per_s, roof, r->perf.tokens_per_s);
+    }
     {
         char *rep = pecs_reproducer(r, lb);
         printf("           reproduce: %s\n", rep ? rep : "?");
@@ -339,6 +355,10 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->resume = 1;
         else if ((v = opt(argc, argv, &i, "--calibration", &missing)))
             cfg->calibration = v;
+        else if ((v = opt(argc, argv, &i, "--calibration-mib", &missing))) {
+            if (!pecs_parse_f64(v, &cfg->calibration_mib) || cfg->calibration_mib < 1 || cfg->calibration_mib > 65536)
+                return usage_error("run", "--calibration-mib takes MiB per array in [1, 65536]");
+        }
         else if ((v = opt(argc, argv, &i, "--mem-cap", &missing))) {
             double mib;
             if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 1048576)
@@ -358,6 +378,8 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
         if (missing)
             return usage_error("run", "an option is missing its value");
     }
+    if (cfg->calibration_mib > 0 && (!cfg->calibration || strcmp(cfg->calibration, "auto")))
+        return usage_error("run", "--calibration-mib goes with --calibration auto");
     if (!cfg->n_suites && !cfg->n_cases)
         return usage_error("run", "give a suite file or --case");
     if (!cfg->n_backends)
@@ -490,6 +512,80 @@ static int backends_load(const char *cmd, const char *const *names, int n, pecs_
     return EXIT_OK;
 }
 
+/* --calibration FILE, or auto (measured here, at 1 and the run's thread count): the table, and the sha256
+ * of its bytes (the file's, or the serialised measurement's). */
+static int calibration_load(const run_cfg *cfg, int run_threads, json_t **out, char sha[65])
+{
+    char why[1024] = "", *text = NULL;
+    json_t *cal = NULL;
+    int rc = EXIT_OK;
+    if (!strcmp(cfg->calibration, "auto")) {
+        const int counts[2] = {1, run_threads};
+        double mib = cfg->calibration_mib > 0 ? cfg->calibration_mib : 256;
+        cal = pecs_calibration_measure(counts, 2, mib, 5, why, sizeof why);
+        text = cal ? pecs_calibration_dump(cal) : NULL;
+        if (!text) {
+            fprintf(stderr, "pecs run: --calibration auto: %s (a smaller --calibration-mib?)\n", cal ? "out of memory" : why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        pecs_sha256_hex(text, strlen(text), sha);
+        json_decref(cal); /* read back what was hashed: the figures used are the ones the hash covers */
+        cal = json_loads(text, 0, NULL);
+        if (!cal) {
+            fprintf(stderr, "pecs run: --calibration auto: out of memory\n");
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+    } else {
+        json_error_t jerr;
+        cal = json_load_file(cfg->calibration, 0, &jerr);
+        if (!cal || pecs_sha256_file(cfg->calibration, sha, why, sizeof why) != PECS_OK ||
+            !json_is_object(json_object_get(cal, "gbytes_per_s"))) {
+            fprintf(stderr, "pecs run: --calibration %s: %s (make one with: pecs calibrate)\n", cfg->calibration,
+                    !cal ? jerr.text : why[0] ? why : "not a pecs calibration (no gbytes_per_s table)");
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        if (json_integer_value(json_object_get(cal, "schema_version")) < 2)
+            fprintf(stderr, "pecs run: warning: --calibration %s was made by an older pecs: its rw22 is the in-place "
+                            "kernel and it has no streaming-store figures (make a new one: pecs calibrate)\n",
+                    cfg->calibration);
+    }
+cleanup:
+    free(text);
+    if (rc != EXIT_OK) {
+        json_decref(cal);
+        cal = NULL;
+    }
+    *out = cal;
+    return rc;
+}
+
+/* One line before the cases: the figures a rotate and a bias are held to, at the run's thread count. */
+static void print_calibration(const char *what, json_t *cal, int run_threads)
+{
+    static const char *const shown[] = {"rw22", "rw22_nt", "fill"};
+    double g[3];
+    int used = 0;
+    for (int i = 0; i < 3; i++) {
+        int t = 0;
+        g[i] = pecs_calibration_kernel(cal, shown[i], run_threads, &t);
+        used = t > used ? t : used;
+    }
+    printf("calibration %s", what);
+    if (json_is_number(json_object_get(cal, "array_mib")))
+        printf(" (%g MiB per array, best of %lld)", json_number_value(json_object_get(cal, "array_mib")),
+               (long long)json_integer_value(json_object_get(cal, "reps")));
+    printf(" at %d thread(s):", used ? used : run_threads);
+    for (int i = 0; i < 3; i++)
+        if (g[i] > 0)
+            printf(" %s %.1f GB/s%s", shown[i], g[i], i < 2 ? "," : "");
+        else
+            printf(" %s -%s", shown[i], i < 2 ? "," : "");
+    printf("\n");
+}
+
 static int cmd_run(int argc, char **argv)
 {
     run_cfg cfg;
@@ -511,16 +607,10 @@ static int cmd_run(int argc, char **argv)
     if ((rc = inputs_load("run", &cfg, &in)) != EXIT_OK ||
         (rc = backends_load("run", cfg.backends, cfg.n_backends, lbs, &n_loaded)) != EXIT_OK)
         goto cleanup;
-    if (cfg.calibration) {
-        json_error_t jerr;
-        cal = json_load_file(cfg.calibration, 0, &jerr);
-        if (!cal || pecs_sha256_file(cfg.calibration, cal_sha, why, sizeof why) != PECS_OK) {
-            fprintf(stderr, "pecs run: --calibration %s: %s (make one with: pecs calibrate)\n", cfg.calibration,
-                    cal ? why : jerr.text);
-            rc = EXIT_USAGE;
-            goto cleanup;
-        }
-    }
+    /* The run's thread count: what the backend calls are asked for, else what OpenMP gives by default. */
+    const int run_threads = cfg.threads > 0 ? (int)cfg.threads : pecs_calibration_default_threads();
+    if (cfg.calibration && (rc = calibration_load(&cfg, run_threads, &cal, cal_sha)) != EXIT_OK)
+        goto cleanup;
     results = calloc((size_t)(in.n_cases * n_loaded + 1), sizeof *results);
     if (!results) {
         rc = EXIT_IO;
@@ -551,6 +641,8 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
     printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded, cfg.mode,
            in.tol_path);
+    if (cal)
+        print_calibration(cfg.calibration, cal, run_threads);
     if (cfg.resume)
         printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
     fflush(stdout);
@@ -565,9 +657,12 @@ static int cmd_run(int argc, char **argv)
                 char id[64];
                 snprintf(id, sizeof id, "%.*s", (int)strcspn(in.cases[k], " "), in.cases[k]);
                 const pecs_encoding_info *e = pecs_registry_find(id);
-                if (e)
-                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, cfg.threads > 0 ? (int)cfg.threads : 1,
-                                                                  &r->perf.roof_kernel); /* the run's thread count */
+                if (e) {
+                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, run_threads, 0, &r->perf.roof_kernel,
+                                                                  &r->perf.roof_threads);
+                    r->perf.roof_nt_gbs = pecs_calibration_bandwidth(cal, e->form, run_threads, 1,
+                                                                     &r->perf.roof_nt_kernel, NULL);
+                }
             }
             print_result(r, &lbs[b], cfg.verbose);
             n_results++;
@@ -607,6 +702,7 @@ static int cmd_run(int argc, char **argv)
     meta.threads = (int)cfg.threads;
     meta.calibration_path = cfg.calibration;
     meta.calibration_sha256 = cal_sha;
+    meta.calibration = cal;
     if (pecs_results_write(out, &meta, all, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs run: cannot write results: %s\n", why);
         rc = EXIT_IO;
@@ -1395,11 +1491,39 @@ static int cmd_compare(int argc, char **argv)
 static const char CALIBRATE_HELP[] =
     "usage: pecs calibrate [--out FILE] [--threads N] [--mib M] [--reps R]\n"
     "\n"
-    "Measure the memory bandwidth STREAM-style (fill, copy, scale, add, triad, and rw22: the read-2-write-2\n"
-    "pattern of a rotate kernel) at 1..N threads (default: all cores; OpenMP builds only, else 1), on three\n"
-    "float32 arrays of M MiB each (default 256: far beyond the last-level cache), best of R runs (default 5).\n"
-    "Writes FILE (default pecs-calibration.json); `pecs run --calibration FILE` then reports each timed case's\n"
-    "fraction of the relevant bandwidth. OMP_PROC_BIND and OMP_PLACES are recorded.\n";
+    "Measure the memory bandwidth STREAM-style at 1..N threads (default: all cores; OpenMP builds only, else\n"
+    "1), on four float32 arrays of M MiB each (default 256: far beyond the last-level cache), best of R runs\n"
+    "(default 5); bytes are counted as STREAM does (the arrays named, no write-allocate traffic). Kernels:\n"
+    "  fill           a[i] = s: write only (bias, mask)\n"
+    "  copy, scale, add, triad         as STREAM\n"
+    "  rw22           (c,d)[i] = rotate((a,b)[i]): read 2, write 2 elsewhere (an out-of-place rotate)\n"
+    "  rw22_inplace   (a,b)[i] = rotate((a,b)[i]): the same in place (no write-allocate: the strictest)\n"
+    "  fill_nt, copy_nt, rw22_nt       fill, copy, rw22 with streaming (non-temporal) stores (x86 SSE2;\n"
+    "                 elsewhere ordinary stores, and the file's nt_stores is false)\n"
+    "Writes FILE (default pecs-calibration.json) and prints the table; `pecs run --calibration FILE` then\n"
+    "reports each timed case's fraction of the relevant bandwidths (`pecs run --calibration auto` measures\n"
+    "them in the run instead). OMP_PROC_BIND and OMP_PLACES are recorded.\n";
+
+/* The table as printed: one row per thread count, one column per kernel, GB/s. */
+static void print_calibration_table(json_t *cal)
+{
+    json_t *rows = json_object_get(cal, "gbytes_per_s"), *row, *v;
+    const char *key, *k;
+    int header = 0;
+    json_object_foreach(rows, key, row)
+    {
+        if (!header++) {
+            printf("%-7s", "threads");
+            json_object_foreach(row, k, v)
+                printf(" %*s", strlen(k) > 7 ? (int)strlen(k) : 7, k);
+            printf("   (GB/s)\n");
+        }
+        printf("%-7s", key);
+        json_object_foreach(row, k, v)
+            printf(" %*.2f", strlen(k) > 7 ? (int)strlen(k) : 7, json_number_value(v));
+        printf("\n");
+    }
+}
 
 static int cmd_calibrate(int argc, char **argv)
 {
@@ -1415,25 +1539,33 @@ static int cmd_calibrate(int argc, char **argv)
         if ((v = opt(argc, argv, &i, "--out", &missing)))
             out = v;
         else if ((v = opt(argc, argv, &i, "--threads", &missing))) {
-            if (!pecs_parse_f64(v, &threads) || threads < 1 || threads > 1024)
+            if (!pecs_parse_f64(v, &threads) || threads != floor(threads) || threads < 1 || threads > 1024)
                 return usage_error("calibrate", "--threads takes 1..1024");
         } else if ((v = opt(argc, argv, &i, "--mib", &missing))) {
             if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 65536)
                 return usage_error("calibrate", "--mib takes 1..65536");
         } else if ((v = opt(argc, argv, &i, "--reps", &missing))) {
-            if (!pecs_parse_f64(v, &reps) || reps < 1 || reps > 1000)
+            if (!pecs_parse_f64(v, &reps) || reps != floor(reps) || reps < 1 || reps > 1000)
                 return usage_error("calibrate", "--reps takes 1..1000");
         } else {
             return usage_error("calibrate", missing ? "an option is missing its value" : "unknown argument");
         }
     }
     char why[512];
-    if (pecs_calibrate(out, (int)threads, mib, (int)reps, why, sizeof why) != PECS_OK) {
+    int rc = EXIT_OK, counts[1024];
+    for (int t = 1; t <= (int)threads; t++)
+        counts[t - 1] = t;
+    json_t *cal = pecs_calibration_measure(counts, (int)threads, mib, (int)reps, why, sizeof why);
+    if (!cal || pecs_calibration_write(out, cal, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs calibrate: %s\n", why);
-        return EXIT_IO;
+        rc = EXIT_IO;
+        goto cleanup;
     }
+    print_calibration_table(cal);
     printf("calibration: %s\n", out);
-    return EXIT_OK;
+cleanup:
+    json_decref(cal);
+    return rc;
 }
 
 /* ---- main ------------------------------------------------------------------------------------------------ */
@@ -1448,6 +1580,7 @@ static const char MAIN_HELP[] =
     "  eval       evaluate the reference or a backend on .npy tensors\n"
     "  mutate     run the mutants: the mutation score of the suites, and no false alarms\n"
     "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
+    "  report     render a results file as a Markdown or CSV table (for publishing under results/)\n"
     "  calibrate  the machine's memory bandwidth (STREAM-style) for roofline fractions\n"
     "  version    print the version and build\n";
 
@@ -1470,6 +1603,8 @@ int pecs_cli_main(int argc, char **argv)
         return cmd_mutate(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return pecs_report_cmd(argc - 1, argv + 1);
     if (!strcmp(cmd, "calibrate"))
         return cmd_calibrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -79,9 +79,18 @@ static json_t *perf_json(const pecs_perf *p)
                      num(p->mean_s), "tokens_per_s", num(p->tokens_per_s), "elements_per_s", num(p->elems_per_s),
                      "gbytes_per_s", num(p->gbytes_per_s), "bytes_per_call", num(p->bytes), "timer_resolution_s",
                      num(p->timer_res_s), "noisy", p->noisy, "counters", counters_json(&p->counters, p->reps));
-    if (o && p->roof_gbs > 0)
-        json_object_set_new(o, "roofline", json_pack("{s:s,s:o,s:o}", "kernel", p->roof_kernel, "bandwidth_gbytes_per_s",
-                                                     num(p->roof_gbs), "fraction", num(p->gbytes_per_s / p->roof_gbs)));
+    json_t *roof = o && p->roof_gbs > 0 ? json_pack("{s:s,s:o,s:o}", "kernel", p->roof_kernel, "bandwidth_gbytes_per_s",
+                                                    num(p->roof_gbs), "fraction", num(p->gbytes_per_s / p->roof_gbs))
+                                        : NULL;
+    if (roof && p->roof_nt_gbs > 0) {
+        json_object_set_new(roof, "nt_kernel", json_string(p->roof_nt_kernel));
+        json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->roof_nt_gbs));
+        json_object_set_new(roof, "nt_fraction", num(p->gbytes_per_s / p->roof_nt_gbs));
+    }
+    if (roof) {
+        json_object_set_new(roof, "threads", json_integer(p->roof_threads));
+        json_object_set_new(o, "roofline", roof);
+    }
     return o;
 }
 
@@ -204,9 +213,18 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
     json_object_set_new(root, "tolerances", json_pack("{s:s,s:s}", "path", m->tolerances_path ? m->tolerances_path : "",
                                                       "sha256", m->tolerances_sha256 ? m->tolerances_sha256 : ""));
     json_object_set_new(root, "backends", backends);
-    if (m->calibration_path)
-        json_object_set_new(root, "calibration", json_pack("{s:s,s:s}", "path", m->calibration_path, "sha256",
-                                                           m->calibration_sha256 ? m->calibration_sha256 : ""));
+    if (m->calibration_path) {
+        /* The table itself too, so the file is self-contained (an auto calibration has no file). */
+        json_t *cal = json_pack("{s:s,s:s}", "path", m->calibration_path, "sha256",
+                                m->calibration_sha256 ? m->calibration_sha256 : "");
+        static const char *const copied[] = {"array_mib", "reps", "nt_stores", "gbytes_per_s"};
+        for (size_t i = 0; cal && i < sizeof copied / sizeof *copied; i++) {
+            json_t *v = json_object_get(m->calibration, copied[i]);
+            if (v)
+                json_object_set(cal, copied[i], v);
+        }
+        json_object_set_new(root, "calibration", cal);
+    }
     json_object_set_new(root, "summary", summary);
     json_object_set(root, "cases", cases);
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));

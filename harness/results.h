@@ -27,7 +27,8 @@ typedef struct pecs_run_meta {
     int n_backends;
     const char *mode;
     int threads;
-    const char *calibration_path, *calibration_sha256; /* NULL: no calibration used */
+    const char *calibration_path, *calibration_sha256; /* NULL: no calibration used; "auto": measured in the run */
+    json_t *calibration;                               /* the calibration object (its table is embedded) */
 } pecs_run_meta;
 
 /* Write the results file around `cases` (an array of pecs_result_json() objects, e.g. from this run and

@@ -43,8 +43,11 @@ typedef struct pecs_perf {
     double timer_res_s;
     int noisy;               /* p90/p10 spread over 20 %, or median under 100 timer ticks */
     pecs_counters counters;  /* totals over the timed calls; status says what could be counted */
-    double roof_gbs;         /* the relevant calibrated bandwidth (0: no calibration given) */
+    double roof_gbs;         /* the relevant calibrated bandwidth, ordinary stores (0: no calibration given) */
     const char *roof_kernel; /* which calibration kernel that is */
+    double roof_nt_gbs;      /* the same pattern with streaming stores (0: not in the calibration) */
+    const char *roof_nt_kernel;
+    int roof_threads;        /* the calibration's thread count these come from */
 } pecs_perf;
 
 typedef struct pecs_inv_result {

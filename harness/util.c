@@ -147,6 +147,17 @@ pecs_status pecs_sha256_file(const char *path, char hex[65], char *why, size_t w
     return PECS_OK;
 }
 
+void pecs_sha256_hex(const void *data, size_t len, char hex[65])
+{
+    struct sha256_ctx ctx;
+    unsigned char dig[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, data);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, dig);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+        snprintf(hex + 2 * i, 3, "%02x", dig[i]);
+}
+
 pecs_status pecs_write_atomic(const char *path, const void *data, size_t len, char *why, size_t why_len)
 {
     pecs_sb tmp = {0};

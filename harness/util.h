@@ -34,6 +34,8 @@ char *pecs_strdup(const char *s);
 
 /* sha256 of a file as 64 hex chars + NUL. */
 pecs_status pecs_sha256_file(const char *path, char hex[65], char *why, size_t why_len);
+/* sha256 of a buffer, the same way. */
+void pecs_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Write `len` bytes to path atomically: path.tmp.<pid>, fsync, rename. Removes the temporary on error. */
 pecs_status pecs_write_atomic(const char *path, const void *data, size_t len, char *why, size_t why_len);

@@ -76,8 +76,8 @@ static const char *last_line(char *text)
 Test(cli, help_on_every_command)
 {
     static const char *const cmds[] = {"--help", "run --help", "list --help", "describe --help", "eval --help",
-                                       "mutate --help", "compare --help", "calibrate --help"};
-    for (int i = 0; i < 8; i++) {
+                                       "mutate --help", "compare --help", "calibrate --help", "report --help"};
+    for (int i = 0; i < 9; i++) {
         char *out;
         cr_assert_eq(pecs(cmds[i], &out), 0, "pecs %s", cmds[i]);
         cr_assert(strstr(out, "usage") || strstr(out, "pecs"), "%s", out);
@@ -441,6 +441,30 @@ Test(cli, compare_flags_regressions_not_noise)
     free(out);
 }
 
+static const char *const CAL_KERNELS[] = {"fill",    "copy",         "scale",   "add",     "triad",
+                                          "rw22",    "rw22_inplace", "fill_nt", "copy_nt", "rw22_nt"};
+#define N_CAL_KERNELS ((int)(sizeof CAL_KERNELS / sizeof *CAL_KERNELS))
+
+/* Every kernel at every thread count of a calibration table, with a positive finite bandwidth; returns how
+ * many thread counts there are. */
+static int assert_cal_table(json_t *table)
+{
+    const char *key;
+    json_t *row;
+    int rows = 0;
+    cr_assert(json_is_object(table));
+    json_object_foreach(table, key, row)
+    {
+        rows++;
+        cr_assert_eq(json_object_size(row), (size_t)N_CAL_KERNELS, "threads %s", key);
+        for (int i = 0; i < N_CAL_KERNELS; i++) {
+            double g = json_number_value(json_object_get(row, CAL_KERNELS[i]));
+            cr_assert(isfinite(g) && g > 0, "threads %s, %s: %g", key, CAL_KERNELS[i], g);
+        }
+    }
+    return rows;
+}
+
 /* calibrate writes bandwidths for every kernel and thread count; a run given the file reports each timed
  * case's fraction of the relevant one (rotate: rw22), and records the file's hash. */
 Test(cli, calibrate_then_roofline_fraction)
@@ -453,10 +477,9 @@ Test(cli, calibrate_then_roofline_fraction)
     json_error_t err;
     json_t *c = json_load_file(cal, 0, &err);
     cr_assert_not_null(c, "%s", err.text);
-    static const char *const k[] = {"fill", "copy", "scale", "add", "triad", "rw22"};
-    for (int i = 0; i < 6; i++)
-        cr_assert_gt(json_number_value(json_object_get(json_object_get(json_object_get(c, "gbytes_per_s"), "1"), k[i])), 0.0,
-                     "%s", k[i]);
+    for (int i = 0; i < N_CAL_KERNELS; i++)
+        cr_assert_gt(json_number_value(json_object_get(json_object_get(json_object_get(c, "gbytes_per_s"), "1"),
+                                                       CAL_KERNELS[i])), 0.0, "%s", CAL_KERNELS[i]);
     json_decref(c);
     snprintf(args, sizeof args, "run --case 'rope tokens=64 heads=8 head_dim=64' --mode perf --min-time 0.001 --calibration '%s' --out '%s'",
              cal, path_in("roof.json"));
@@ -466,12 +489,110 @@ Test(cli, calibrate_then_roofline_fraction)
     cr_assert_not_null(r, "%s", err.text);
     json_t *roof = json_object_get(json_object_get(json_array_get(json_object_get(r, "cases"), 0), "perf"), "roofline");
     cr_assert_str_eq(json_string_value(json_object_get(roof, "kernel")), "rw22");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "nt_kernel")), "rw22_nt");
     cr_assert_gt(json_number_value(json_object_get(roof, "fraction")), 0.0);
+    cr_assert_gt(json_number_value(json_object_get(roof, "nt_fraction")), 0.0);
+    cr_assert_eq(json_integer_value(json_object_get(roof, "threads")), 1); /* the table stops at 1 */
     cr_assert_eq(strlen(json_string_value(json_object_get(json_object_get(r, "calibration"), "sha256"))), 64);
+    /* the file's table is embedded: the results stand alone */
+    cr_assert(json_is_object(json_object_get(json_object_get(json_object_get(r, "calibration"), "gbytes_per_s"), "1")));
     json_decref(r);
     snprintf(args, sizeof args, "run --case 'rope' --calibration suites/nothere.json --out '%s'", path_in("x.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
     free(out);
+}
+
+/* Every kernel (ordinary, in place and streaming stores) at every thread count 1..N, and the table printed. */
+Test(cli, calibrate_every_kernel_every_thread_count)
+{
+    char args[1024], cal[256], *out;
+    snprintf(cal, sizeof cal, "%s", path_in("cal2.json"));
+    snprintf(args, sizeof args, "calibrate --mib 8 --reps 2 --threads 2 --out '%s'", cal);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "rw22_inplace") && strstr(out, "rw22_nt"), "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *c = json_load_file(cal, 0, &err);
+    cr_assert_not_null(c, "%s", err.text);
+    cr_assert_eq(json_integer_value(json_object_get(c, "schema_version")), 2);
+    json_t *nt = json_object_get(c, "nt_stores");
+    cr_assert(json_is_string(nt) || json_is_false(nt)); /* the instruction, or false: ordinary stores */
+    json_t *table = json_object_get(c, "gbytes_per_s");
+    int rows = assert_cal_table(table);
+    cr_assert(rows == 1 || rows == 2, "%d", rows); /* 1: a build without OpenMP */
+    cr_assert_not_null(json_object_get(table, "1"));
+    json_decref(c);
+    snprintf(args, sizeof args, "calibrate --reps 0 --out '%s'", cal);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    free(out);
+}
+
+/* --calibration auto measures in the run (at 1 and the run's threads), embeds the table and its hash, and
+ * every timed case gets both fractions: rotate against rw22/rw22_nt, mask and bias (write only) against
+ * fill/fill_nt, embed against copy/copy_nt. */
+Test(cli, calibration_auto_embeds_table_and_fractions)
+{
+    char args[2048], *out;
+    snprintf(args, sizeof args,
+             "run --case 'rope tokens=64 heads=8 head_dim=64' --case 'mask.causal tokens=64 keys=64' --case 'alibi' "
+             "--case 'sinusoidal' --mode perf --min-time 0.001 --threads 2 --calibration auto --calibration-mib 8 "
+             "--out '%s'",
+             path_in("auto.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "calibration auto") && strstr(out, "rw22_nt"), "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *r = json_load_file(path_in("auto.json"), 0, &err);
+    cr_assert_not_null(r, "%s", err.text);
+    json_t *cal = json_object_get(r, "calibration");
+    cr_assert_str_eq(json_string_value(json_object_get(cal, "path")), "auto");
+    cr_assert_eq(strlen(json_string_value(json_object_get(cal, "sha256"))), 64);
+    cr_assert_eq(json_number_value(json_object_get(cal, "array_mib")), 8.0);
+    json_t *table = json_object_get(cal, "gbytes_per_s");
+    assert_cal_table(table);
+    cr_assert_not_null(json_object_get(table, "1"));
+    static const char *const want[][3] = {{"rope ", "rw22", "rw22_nt"},
+                                          {"mask.causal ", "fill", "fill_nt"},
+                                          {"alibi ", "fill", "fill_nt"},
+                                          {"sinusoidal ", "copy", "copy_nt"}};
+    json_t *cases = json_object_get(r, "cases"), *c;
+    size_t i;
+    cr_assert_eq(json_array_size(cases), 4);
+    json_array_foreach(cases, i, c)
+    {
+        const char *cs = json_string_value(json_object_get(c, "case"));
+        json_t *roof = json_object_get(json_object_get(c, "perf"), "roofline");
+        cr_assert_not_null(roof, "%s", cs);
+        double f = json_number_value(json_object_get(roof, "fraction")),
+               fnt = json_number_value(json_object_get(roof, "nt_fraction"));
+        cr_assert(isfinite(f) && f > 0 && isfinite(fnt) && fnt > 0, "%s: %g %g", cs, f, fnt);
+        int t = (int)json_integer_value(json_object_get(roof, "threads"));
+        cr_assert(t == 1 || t == 2, "%s: %d", cs, t); /* 2, or 1 without OpenMP */
+        int k = 0;
+        while (k < 4 && strncmp(cs, want[k][0], strlen(want[k][0])))
+            k++;
+        cr_assert_lt(k, 4, "%s", cs);
+        cr_assert_str_eq(json_string_value(json_object_get(roof, "kernel")), want[k][1], "%s", cs);
+        cr_assert_str_eq(json_string_value(json_object_get(roof, "nt_kernel")), want[k][2], "%s", cs);
+    }
+    json_decref(r);
+}
+
+/* --calibration-mib: a positive size in MiB, and only with --calibration auto. */
+Test(cli, calibration_mib_validated)
+{
+    static const char *const bad[] = {"--calibration auto --calibration-mib 0", "--calibration auto --calibration-mib abc",
+                                      "--calibration auto --calibration-mib=-3", "--calibration auto --calibration-mib 1e9",
+                                      "--calibration-mib 8"};
+    for (int i = 0; i < 5; i++) {
+        char args[512], *out;
+        snprintf(args, sizeof args, "run --case rope --mode perf %s --out '%s'", bad[i], path_in("m.json"));
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", bad[i], out);
+        cr_assert(strstr(out, "--calibration-mib"), "%s: %s", bad[i], out);
+        free(out);
+    }
+    struct stat st;
+    cr_assert_neq(stat(path_in("m.json"), &st), 0); /* nothing written */
 }
 
 Test(cli, list_and_describe)

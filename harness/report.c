@@ -1,0 +1,582 @@
+/* harness/report.c — `pecs report`: a results file rendered as Markdown or CSV (see report.h). */
+#include "report.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "results.h"
+#include "util.h"
+#include "verdict.h"
+
+/* ---- columns --------------------------------------------------------------------------------------------- */
+
+typedef enum col_kind { K_TEXT, K_CODE, K_NUM, K_INT, K_BOOL } col_kind;
+
+/* One column of the case table. `path` is a dotted path inside a case object. Markdown shows `scale`
+ * times the value with `md_fmt`; CSV shows the value itself, shortest round-trip, so it can be joined
+ * back to the JSON exactly. */
+typedef struct col {
+    const char *path, *csv_head, *md_head;
+    col_kind kind;
+    double scale;
+    const char *md_fmt;
+    int md; /* shown in Markdown (backend and source are the section headings there) */
+} col;
+
+static const col COLS[] = {
+    {"backend", "backend", "backend", K_TEXT, 1, NULL, 0},
+    {"backend_source", "source", "source", K_TEXT, 1, NULL, 0},
+    {"case", "case", "case", K_CODE, 1, NULL, 1},
+    {"status", "status", "status", K_TEXT, 1, NULL, 1},
+    {"perf.median_s", "median_s", "median µs", K_NUM, 1e6, "%.4g", 1},
+    {"perf.gbytes_per_s", "gbytes_per_s", "GB/s", K_NUM, 1, "%.4g", 1},
+    {"perf.tokens_per_s", "tokens_per_s", "tokens/s", K_NUM, 1, "%.4g", 1},
+    {"perf.roofline.fraction", "roofline_fraction", "roofline", K_NUM, 1, "%.3f", 1},
+    {"perf.roofline.nt_fraction", "roofline_nt_fraction", "roofline (nt)", K_NUM, 1, "%.3f", 1},
+    {"perf.noisy", "noisy", "noisy", K_BOOL, 1, NULL, 1},
+    {"metrics.max_abs", "max_abs", "max abs err", K_NUM, 1, "%.3g", 1},
+    {"metrics.max_rel", "max_rel", "max rel err", K_NUM, 1, "%.3g", 1},
+    {"invariance.horizon", "horizon", "horizon", K_INT, 1, NULL, 1},
+    {"reason", "reason", "reason", K_TEXT, 1, NULL, 1},
+};
+#define N_COLS ((int)(sizeof COLS / sizeof COLS[0]))
+
+/* The value at a dotted path; NULL if any step is missing. *bad is set when a step that exists is not
+ * an object (the file does not have the schema's shape). */
+static json_t *get_path(json_t *o, const char *path, int *bad)
+{
+    char key[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (!json_is_object(o)) {
+            *bad = 1;
+            return NULL;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)n, path);
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
+/* Does this value have the column's type? Numbers may be null (non-finite, per the schema). */
+static int col_type_ok(const col *c, json_t *v)
+{
+    switch (c->kind) {
+    case K_TEXT:
+    case K_CODE: return json_is_string(v);
+    case K_NUM: return json_is_number(v) || json_is_null(v);
+    case K_INT: return json_is_integer(v);
+    case K_BOOL: return json_is_boolean(v);
+    }
+    return 0;
+}
+
+/* ---- validation ------------------------------------------------------------------------------------------ */
+
+/* The shape the renderer relies on: schema and version, cases with backend/case/status strings and a known
+ * verdict, every rendered field of the right type, and a summary (when present) that matches the cases. */
+static pecs_status validate(const char *path, json_t *root, int counts[PECS_V_COUNT], char *why, size_t why_len)
+{
+    pecs_status st = PECS_PARSE;
+    const char *schema = json_string_value(json_object_get(root, "schema"));
+    json_t *ver = json_object_get(root, "schema_version"), *cases = json_object_get(root, "cases"), *c;
+    size_t i;
+    memset(counts, 0, sizeof(int) * PECS_V_COUNT);
+    if (!json_is_object(root) || !schema || strcmp(schema, "pecs-results")) {
+        snprintf(why, why_len, "%s: not a pecs results file (schema '%s', want 'pecs-results')", path,
+                 schema ? schema : "none");
+        goto done;
+    }
+    if (!json_is_integer(ver) || json_integer_value(ver) != PECS_RESULTS_SCHEMA_VERSION) {
+        snprintf(why, why_len, "%s: schema_version %lld is not the one this pecs reads (%d)", path,
+                 json_is_integer(ver) ? (long long)json_integer_value(ver) : -1LL, PECS_RESULTS_SCHEMA_VERSION);
+        goto done;
+    }
+    if (!json_is_array(cases)) {
+        snprintf(why, why_len, "%s: 'cases' is missing or not an array", path);
+        goto done;
+    }
+    json_array_foreach(cases, i, c)
+    {
+        if (!json_is_object(c)) {
+            snprintf(why, why_len, "%s: cases[%zu] is not an object", path, i);
+            goto done;
+        }
+        for (int k = 0; k < N_COLS; k++) {
+            int bad = 0;
+            json_t *v = get_path(c, COLS[k].path, &bad);
+            /* backend, case and status identify a result: they must be there. */
+            int required = !strcmp(COLS[k].path, "backend") || !strcmp(COLS[k].path, "case") ||
+                           !strcmp(COLS[k].path, "status");
+            if (bad || (v && !col_type_ok(&COLS[k], v)) || (!v && required)) {
+                snprintf(why, why_len, "%s: cases[%zu].%s is %s", path, i, COLS[k].path,
+                         !v && !bad ? "missing" : "not of the schema's type");
+                goto done;
+            }
+        }
+        const char *status = json_string_value(json_object_get(c, "status"));
+        pecs_verdict v = pecs_verdict_from_name(status);
+        if (v == PECS_V_COUNT) {
+            snprintf(why, why_len, "%s: cases[%zu].status '%s' is not a verdict", path, i, status);
+            goto done;
+        }
+        counts[v]++;
+    }
+    /* A summary that disagrees with the cases means the file was edited or truncated: refuse to publish it. */
+    json_t *summary = json_object_get(root, "summary");
+    for (int v = 0; summary && v < PECS_V_COUNT; v++) {
+        json_t *n = json_object_get(summary, pecs_verdict_name((pecs_verdict)v));
+        if (n && (!json_is_integer(n) || json_integer_value(n) != counts[v])) {
+            snprintf(why, why_len, "%s: summary.%s does not match the %d such case(s) in 'cases'", path,
+                     pecs_verdict_name((pecs_verdict)v), counts[v]);
+            goto done;
+        }
+    }
+    st = PECS_OK;
+done:
+    return st;
+}
+
+/* ---- cells ----------------------------------------------------------------------------------------------- */
+
+static const char *str_or(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s && *s ? s : dflt;
+}
+
+/* Markdown table cell text: '|' would end the cell (escaped also inside code spans, as GFM requires) and a
+ * line break would end the row. */
+static void md_text(pecs_sb *b, const char *s)
+{
+    while (*s) {
+        size_t n = strcspn(s, "|\r\n");
+        pecs_sb_addf(b, "%.*s", (int)n, s);
+        if (!s[n])
+            break;
+        pecs_sb_adds(b, s[n] == '|' ? "\\|" : " ");
+        s += n + 1;
+    }
+}
+
+static void md_code(pecs_sb *b, const char *s)
+{
+    /* A backtick inside would close a single-backtick span early. */
+    const char *fence = strchr(s, '`') ? "`` " : "`", *close = strchr(s, '`') ? " ``" : "`";
+    pecs_sb_adds(b, fence);
+    md_text(b, s);
+    pecs_sb_adds(b, close);
+}
+
+static void md_cell(pecs_sb *b, const col *c, json_t *v)
+{
+    char buf[64];
+    if (!v) {
+        pecs_sb_adds(b, "-");
+    } else if (json_is_null(v)) {
+        pecs_sb_adds(b, "n/a"); /* a non-finite number (schema: written as null) */
+    } else if (c->kind == K_NUM) {
+        snprintf(buf, sizeof buf, c->md_fmt, json_number_value(v) * c->scale);
+        pecs_sb_adds(b, buf);
+    } else if (c->kind == K_INT) {
+        pecs_sb_addf(b, "%lld", (long long)json_integer_value(v));
+    } else if (c->kind == K_BOOL) {
+        pecs_sb_adds(b, json_is_true(v) ? "yes" : "no");
+    } else if (c->kind == K_CODE) {
+        md_code(b, json_string_value(v));
+    } else {
+        md_text(b, json_string_value(v));
+    }
+}
+
+/* RFC 4180: a field with a comma, a quote or a line break is quoted, quotes doubled. */
+static void csv_text(pecs_sb *b, const char *s)
+{
+    if (!s[strcspn(s, ",\"\r\n")]) {
+        pecs_sb_adds(b, s);
+        return;
+    }
+    pecs_sb_adds(b, "\"");
+    for (; *s; s++)
+        pecs_sb_adds(b, *s == '"' ? "\"\"" : (char[2]){*s, 0});
+    pecs_sb_adds(b, "\"");
+}
+
+static void csv_cell(pecs_sb *b, const col *c, json_t *v)
+{
+    char buf[40];
+    if (!v)
+        return;
+    if (json_is_null(v))
+        pecs_sb_adds(b, "nan"); /* non-finite in the JSON (null); spreadsheets and pandas read nan */
+    else if (c->kind == K_NUM)
+        pecs_sb_adds(b, pecs_fmt_real(json_number_value(v), buf, sizeof buf));
+    else if (c->kind == K_INT)
+        pecs_sb_addf(b, "%lld", (long long)json_integer_value(v));
+    else if (c->kind == K_BOOL)
+        pecs_sb_adds(b, json_is_true(v) ? "true" : "false");
+    else
+        csv_text(b, json_string_value(v));
+}
+
+/* ---- Markdown -------------------------------------------------------------------------------------------- */
+
+static void md_row(pecs_sb *b, const char *field, const char *value)
+{
+    pecs_sb_adds(b, "| ");
+    md_text(b, field);
+    pecs_sb_adds(b, " | ");
+    md_text(b, value);
+    pecs_sb_adds(b, " |\n");
+}
+
+static void md_header(pecs_sb *b, const char *path, json_t *root)
+{
+    json_t *pecs = json_object_get(root, "pecs"), *mc = json_object_get(root, "machine");
+    json_t *tb = json_object_get(root, "thread_binding"), *cal = json_object_get(root, "calibration");
+    json_t *tol = json_object_get(root, "tolerances");
+    pecs_sb v = {0};
+    pecs_sb_adds(b, "# pecs results\n\nGenerated by `pecs report` from `");
+    md_text(b, path);
+    pecs_sb_adds(b, "`, the source of truth: regenerate this file from it, do not edit it by hand.\n\n"
+                    "| field | value |\n|---|---|\n");
+    pecs_sb_addf(&v, "%s (commit %s)", str_or(pecs, "version", "unknown"), str_or(pecs, "git_commit", "unknown"));
+    md_row(b, "pecs", pecs_sb_str(&v));
+    v.len = 0;
+    pecs_sb_addf(&v, "%s; flags %s", str_or(pecs, "compiler", "unknown"), str_or(pecs, "flags", "unknown"));
+    md_row(b, "compiler", pecs_sb_str(&v));
+    md_row(b, "command", str_or(root, "command", "unknown"));
+    v.len = 0;
+    pecs_sb_addf(&v, "%s to %s", str_or(root, "started", "unknown"), str_or(root, "finished", "unknown"));
+    md_row(b, "date (UTC)", pecs_sb_str(&v));
+    v.len = 0;
+    json_t *cores = json_object_get(mc, "cores");
+    pecs_sb_adds(&v, str_or(mc, "cpu_model", "unknown"));
+    if (json_is_integer(cores))
+        pecs_sb_addf(&v, ", %lld logical cores", (long long)json_integer_value(cores));
+    if (json_is_true(json_object_get(mc, "hypervisor")))
+        pecs_sb_adds(&v, ", VM");
+    md_row(b, "machine", pecs_sb_str(&v));
+    md_row(b, "ISA", str_or(mc, "isa", "unknown"));
+    md_row(b, "OS", str_or(mc, "os", "unknown"));
+    md_row(b, "mode", str_or(root, "mode", "unknown"));
+    v.len = 0;
+    json_t *thr = json_object_get(root, "threads");
+    if (json_is_integer(thr) && json_integer_value(thr) == 0)
+        pecs_sb_adds(&v, "0 (each backend's choice)");
+    else if (json_is_integer(thr))
+        pecs_sb_addf(&v, "%lld", (long long)json_integer_value(thr));
+    else
+        pecs_sb_adds(&v, "unknown");
+    md_row(b, "threads", pecs_sb_str(&v));
+    v.len = 0;
+    pecs_sb_addf(&v, "OMP_PROC_BIND=%s, OMP_PLACES=%s, OMP_NUM_THREADS=%s", str_or(tb, "OMP_PROC_BIND", "unknown"),
+                 str_or(tb, "OMP_PLACES", "unknown"), str_or(tb, "OMP_NUM_THREADS", "unknown"));
+    md_row(b, "thread binding", pecs_sb_str(&v));
+    v.len = 0;
+    pecs_sb_addf(&v, "%s (sha256 %.12s)", str_or(tol, "path", "unknown"), str_or(tol, "sha256", "unknown"));
+    md_row(b, "tolerances", pecs_sb_str(&v));
+    v.len = 0;
+    if (json_is_object(cal)) {
+        pecs_sb_addf(&v, "%s", str_or(cal, "path", "unknown"));
+        if (*str_or(cal, "sha256", ""))
+            pecs_sb_addf(&v, " (sha256 %.12s)", str_or(cal, "sha256", ""));
+        if (json_is_number(json_object_get(cal, "array_mib")) && json_is_integer(json_object_get(cal, "reps")))
+            pecs_sb_addf(&v, "; arrays of %g MiB, best of %lld", json_number_value(json_object_get(cal, "array_mib")),
+                         (long long)json_integer_value(json_object_get(cal, "reps")));
+    } else
+        pecs_sb_adds(&v, "none (no roofline fractions)");
+    md_row(b, "calibration", pecs_sb_str(&v));
+    b->oom |= v.oom;
+    pecs_sb_free(&v);
+
+    /* The calibrated bandwidths, when the file carries them: threads as rows, kernels as columns. */
+    json_t *gbs = json_object_get(cal, "gbytes_per_s"), *row, *kern = json_array();
+    const char *threads, *k;
+    json_t *x;
+    json_object_foreach(gbs, threads, row)
+    {
+        json_object_foreach(row, k, x)
+        {
+            size_t i, have = 0;
+            json_t *e;
+            json_array_foreach(kern, i, e) have |= !strcmp(json_string_value(e), k);
+            if (!have)
+                json_array_append_new(kern, json_string(k));
+        }
+    }
+    if (json_is_object(gbs) && json_array_size(kern)) {
+        size_t i;
+        json_t *e;
+        pecs_sb_adds(b, "\nCalibrated memory bandwidth, GB/s (`pecs calibrate`, best of its runs):\n\n| threads |");
+        json_array_foreach(kern, i, e)
+        {
+            pecs_sb_adds(b, " ");
+            md_text(b, json_string_value(e));
+            pecs_sb_adds(b, " |");
+        }
+        pecs_sb_adds(b, "\n|---:|");
+        for (i = 0; i < json_array_size(kern); i++)
+            pecs_sb_adds(b, "---:|");
+        pecs_sb_adds(b, "\n");
+        json_object_foreach(gbs, threads, row)
+        {
+            pecs_sb_adds(b, "| ");
+            md_text(b, threads);
+            pecs_sb_adds(b, " |");
+            json_array_foreach(kern, i, e)
+            {
+                json_t *n = json_object_get(row, json_string_value(e));
+                pecs_sb_adds(b, " ");
+                md_cell(b, &(col){"", "", "", K_NUM, 1, "%.4g", 1}, json_is_number(n) || json_is_null(n) ? n : NULL);
+                pecs_sb_adds(b, " |");
+            }
+            pecs_sb_adds(b, "\n");
+        }
+    }
+    json_decref(kern);
+}
+
+/* The backends[] entry a case came from: plugins are told apart by path, built-ins by name. */
+static json_t *backend_entry(json_t *root, const char *name, const char *source)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(json_object_get(root, "backends"), i, e)
+    {
+        /* A case's backend_source is the built-in's name or the plugin's path (the reproducer's word). */
+        const char *src = str_or(e, "source", ""), *token = !strcmp(src, "builtin") ? name : src;
+        if (!strcmp(str_or(e, "name", ""), name) && (!source || !strcmp(token, source)))
+            return e;
+    }
+    return NULL;
+}
+
+static void md_backend_heading(pecs_sb *b, json_t *root, const char *name, const char *source)
+{
+    json_t *e = backend_entry(root, name, source);
+    pecs_sb_adds(b, "\n## Backend ");
+    md_code(b, name);
+    pecs_sb_adds(b, "\n\n");
+    if (e) {
+        pecs_sb v = {0};
+        pecs_sb_addf(&v, "%s, version %s, ABI %s, ISA %s", str_or(e, "source", "unknown"), str_or(e, "version", "-"),
+                     str_or(e, "abi", "-"), str_or(e, "isa", "-"));
+        if (*str_or(e, "description", ""))
+            pecs_sb_addf(&v, ": %s", str_or(e, "description", ""));
+        md_text(b, pecs_sb_str(&v));
+        pecs_sb_free(&v);
+    } else {
+        md_text(b, source ? source : name);
+    }
+    pecs_sb_adds(b, "\n\n");
+}
+
+static void render_md(pecs_sb *b, const char *path, json_t *root, const int counts[PECS_V_COUNT])
+{
+    json_t *cases = json_object_get(root, "cases"), *c;
+    size_t i, n = json_array_size(cases);
+    int show[N_COLS], bad = 0;
+    /* Columns no case fills (e.g. every perf column of a correctness run, or the reasons of an all-passing
+     * equivalence run, which are "") are left out of the tables. */
+    for (int k = 0; k < N_COLS; k++) {
+        show[k] = COLS[k].md && (COLS[k].kind == K_CODE || !strcmp(COLS[k].path, "status"));
+        json_array_foreach(cases, i, c)
+        {
+            json_t *v = get_path(c, COLS[k].path, &bad);
+            show[k] |= COLS[k].md && v && !(json_is_string(v) && !*json_string_value(v));
+        }
+    }
+    md_header(b, path, root);
+    for (i = 0; i < n; i++) {
+        c = json_array_get(cases, i);
+        const char *name = str_or(c, "backend", ""), *src = json_string_value(json_object_get(c, "backend_source"));
+        json_t *prev = i ? json_array_get(cases, i - 1) : NULL;
+        const char *pname = prev ? str_or(prev, "backend", "") : NULL;
+        const char *psrc = prev ? json_string_value(json_object_get(prev, "backend_source")) : NULL;
+        /* Cases are grouped by backend (schema): a new (name, source) starts a new section. */
+        if (!prev || strcmp(name, pname) || (src && psrc && strcmp(src, psrc))) {
+            md_backend_heading(b, root, name, src);
+            pecs_sb_adds(b, "|");
+            for (int k = 0; k < N_COLS; k++)
+                if (show[k])
+                    pecs_sb_addf(b, " %s |", COLS[k].md_head);
+            pecs_sb_adds(b, "\n|");
+            for (int k = 0; k < N_COLS; k++)
+                if (show[k])
+                    pecs_sb_adds(b, COLS[k].kind == K_NUM || COLS[k].kind == K_INT ? "---:|" : "---|");
+            pecs_sb_adds(b, "\n");
+        }
+        pecs_sb_adds(b, "|");
+        for (int k = 0; k < N_COLS; k++) {
+            if (!show[k])
+                continue;
+            pecs_sb_adds(b, " ");
+            md_cell(b, &COLS[k], get_path(c, COLS[k].path, &bad));
+            pecs_sb_adds(b, " |");
+        }
+        pecs_sb_adds(b, "\n");
+    }
+    int failed = 0;
+    for (int v = 0; v < PECS_V_COUNT; v++)
+        failed += pecs_verdict_fails((pecs_verdict)v) ? counts[v] : 0;
+    pecs_sb_addf(b, "\n## Summary\n\n%d passed, %d failed, %d skipped (%zu result(s))\n\n| verdict | cases |\n|---|---:|\n",
+                 counts[PECS_V_PASSED], failed, counts[PECS_V_SKIPPED], n);
+    for (int v = 0; v < PECS_V_COUNT; v++)
+        if (counts[v])
+            pecs_sb_addf(b, "| %s | %d |\n", pecs_verdict_name((pecs_verdict)v), counts[v]);
+}
+
+static void render_csv(pecs_sb *b, json_t *root)
+{
+    json_t *c;
+    size_t i;
+    int bad = 0;
+    for (int k = 0; k < N_COLS; k++)
+        pecs_sb_addf(b, "%s%s", k ? "," : "", COLS[k].csv_head);
+    pecs_sb_adds(b, "\n");
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
+        for (int k = 0; k < N_COLS; k++) {
+            if (k)
+                pecs_sb_adds(b, ",");
+            csv_cell(b, &COLS[k], get_path(c, COLS[k].path, &bad));
+        }
+        pecs_sb_adds(b, "\n");
+    }
+}
+
+pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **out, char *why, size_t why_len)
+{
+    json_error_t err;
+    pecs_sb b = {0};
+    int counts[PECS_V_COUNT];
+    pecs_status st = PECS_OK;
+    json_t *root = json_load_file(path, 0, &err);
+    *out = NULL;
+    if (!root) {
+        /* jansson names the file in err.text when it cannot open it; otherwise give the position. */
+        if (err.line < 0)
+            snprintf(why, why_len, "%s", err.text);
+        else
+            snprintf(why, why_len, "%s:%d:%d: not valid JSON: %s", path, err.line, err.column, err.text);
+        st = PECS_PARSE;
+        goto cleanup;
+    }
+    if ((st = validate(path, root, counts, why, why_len)) != PECS_OK)
+        goto cleanup;
+    if (fmt == PECS_REPORT_CSV)
+        render_csv(&b, root);
+    else
+        render_md(&b, path, root, counts);
+    if (b.oom || !(*out = pecs_sb_take(&b))) {
+        snprintf(why, why_len, "out of memory rendering %s", path);
+        st = PECS_NOMEM;
+    }
+cleanup:
+    pecs_sb_free(&b);
+    json_decref(root);
+    return st;
+}
+
+/* ---- the command ----------------------------------------------------------------------------------------- */
+
+static const char REPORT_HELP[] =
+    "usage: pecs report RESULTS.json [--format md|csv] [--out FILE]\n"
+    "\n"
+    "Render a results file (the source of truth) into a publishable table. md (default): the run's metadata\n"
+    "(build, date, machine, compiler, mode, threads, thread binding, calibration), one table of cases per\n"
+    "backend (status, median time, GB/s, tokens/s, roofline fraction, noisy flag, max abs/rel error, horizon),\n"
+    "then the verdict counts. csv: one row per case and backend, full precision, RFC 4180 quoting.\n"
+    "Writes FILE atomically, or stdout without --out.\n"
+    "Exit 0: rendered; 2: bad usage, or a missing, unparsable or non-results file (nothing written);\n"
+    "3: FILE could not be written.\n";
+
+/* "--name value" or "--name=value" (the convention of the other commands). */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "pecs report: %s (see: pecs report --help)\n", msg);
+    return PECS_EXIT_USAGE;
+}
+
+int pecs_report_cmd(int argc, char **argv)
+{
+    const char *in = NULL, *out_path = NULL;
+    pecs_report_format fmt = PECS_REPORT_MD;
+    char why[1024], *text = NULL;
+    int rc = PECS_EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(REPORT_HELP, stdout);
+            goto cleanup;
+        }
+        if ((v = opt_value(argc, argv, &i, "--format", &missing))) {
+            if (!strcmp(v, "md"))
+                fmt = PECS_REPORT_MD;
+            else if (!strcmp(v, "csv"))
+                fmt = PECS_REPORT_CSV;
+            else {
+                rc = usage("--format takes md or csv");
+                goto cleanup;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--out", &missing))) {
+            out_path = v;
+        } else if (missing || argv[i][0] == '-' || in) {
+            rc = usage(missing ? "an option is missing its value" : in ? "give one results file" : "unknown option");
+            goto cleanup;
+        } else {
+            in = argv[i];
+        }
+    }
+    if (!in) {
+        rc = usage("give a results file");
+        goto cleanup;
+    }
+    /* Rendering over the input would replace the source of truth with its rendering. */
+    struct stat si, so;
+    if (out_path && stat(in, &si) == 0 && stat(out_path, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+        rc = usage("--out names the results file itself");
+        goto cleanup;
+    }
+    pecs_status st = pecs_report_render(in, fmt, &text, why, sizeof why);
+    if (st != PECS_OK) {
+        fprintf(stderr, "pecs report: %s\n", why);
+        rc = st == PECS_NOMEM ? PECS_EXIT_IO : PECS_EXIT_USAGE;
+        goto cleanup;
+    }
+    if (out_path) {
+        if (pecs_write_atomic(out_path, text, strlen(text), why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs report: %s\n", why);
+            rc = PECS_EXIT_IO;
+        }
+    } else if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
+        fprintf(stderr, "pecs report: cannot write to stdout\n");
+        rc = PECS_EXIT_IO;
+    }
+cleanup:
+    free(text);
+    return rc;
+}

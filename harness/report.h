@@ -1,0 +1,28 @@
+/* harness/report.h — `pecs report RESULTS.json [--format md|csv] [--out FILE]`: render a results file
+ * (the source of truth, docs/results-schema.md) into a publishable table, so that tables under results/
+ * are always generated from the JSON and never written by hand.
+ *
+ *   md   a header block with the run's metadata (build, date, machine, compiler, mode, threads, thread
+ *        binding, calibration and its bandwidth table when the file embeds one), one table of cases per
+ *        backend, then the verdict counts. '|' in cells is escaped.
+ *   csv  one row per (backend, case) with the same columns, full precision, RFC 4180 quoting.
+ *
+ * A file that is missing, not JSON, or not a pecs results file (schema, version, field types) is refused
+ * with the file and the reason; nothing is written then. The output is written atomically. */
+#ifndef PECS_REPORT_H
+#define PECS_REPORT_H
+
+#include <stddef.h>
+
+#include "pecs/status.h"
+
+typedef enum pecs_report_format { PECS_REPORT_MD, PECS_REPORT_CSV } pecs_report_format;
+
+/* Render the results file at `path`; *out gets the text (malloc'd, caller frees). PECS_PARSE with `why`
+ * naming the file and the reason for a file that is not a valid results file. */
+pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **out, char *why, size_t why_len);
+
+/* The `pecs report` command: argv[0] is "report". Returns the process exit code (PECS_EXIT_* in cli.h). */
+int pecs_report_cmd(int argc, char **argv);
+
+#endif
