@@ -51,6 +51,10 @@
 #define STREAM_F16(p, v) \
     _mm256_stream_si256((__m256i *)(void *)(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
 #define STREAM_BF16(p, v) _mm256_stream_si256((__m256i *)(void *)(p), (__m256i)_mm512_cvtneps_pbh(v))
+#define STREAM2_F16(p, a, b)                                                                                  \
+    _mm512_stream_si512((void *)(p), _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), \
+                                                        _mm512_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), 1))
+#define STREAM2_BF16(p, a, b) _mm512_stream_si512((void *)(p), (__m512i)_mm512_cvtne2ps_pbh(b, a))
 #define FENCE() _mm_sfence()
 
 /* q * f[0..15] reduced mod 2pi in double, split into f32 hi + lo (see embed_body.h). */

@@ -85,9 +85,14 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
             const char *wr = (const char *)w->data + (size_t)(r * w->stride[0]) * pecs_dtype_size(w->dtype);
             if (w->dtype == PECS_DT_F32)
                 row = (const float *)(const void *)wr;
-            else
-                for (int64_t d = 0; d < D; d++)
+            else {
+                int64_t d = 0;
+                if (w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)
+                    for (; d + VW <= D; d += VW)
+                        STOREU(P + d, w->dtype == PECS_DT_F16 ? load_dt(wr, d, PECS_DT_F16) : load_dt(wr, d, PECS_DT_BF16));
+                for (; d < D; d++)
                     P[d] = pecs_load_f32(wr, w->dtype, d);
+            }
             break;
         }
         case SIMD_EMB_NOPE: break;

@@ -139,7 +139,7 @@ static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
             j->tab[r * (j->hidden + 1) + k] = pecs_load_f32(w->data, w->dtype, r * w->stride[0] + k * w->stride[1]);
     /* row[K+1] (+ padding to 16 floats), key positions [K] doubles, T5 indices [K] int32, per-query floats [K]
      * (distances, FIRE's u), FIRE's hidden activations [hidden][K] */
-    size_t K = (size_t)j->K, Kp = (K + 16) & ~(size_t)15;
+    size_t Kp = (size_t)SIMD_ROW_PAD(j->K);
     j->scratch_floats = Kp + 2 * Kp + Kp + Kp + (size_t)(j->pw == SIMD_PW_FIRE ? j->hidden : 0) * Kp + 16;
     return PECS_OK;
 }

@@ -99,17 +99,19 @@ static void per_query(const simd_job *jb, double qi, const double *kd, int64_t K
         qv[j] = 0.0f;
 }
 
-/* T5 row over keys at distances s, s+1, ...: idx_j = clamp(s + j, -m, m) + m. */
+/* T5 row over keys at distances s, s+1, ...: idx_j = clamp(s + j, -m, m) + m. Whole-vector stores into the
+ * padded row, in an order where each later part overwrites the spill of the one before. */
 static void t5_ramp_row(const float *t, int64_t m, int64_t s, int64_t K, float *row)
 {
     int64_t a = -m - s + 1, b = m - s; /* j < a: index 0; j >= b: index 2m; between: s + j + m */
     a = a < 0 ? 0 : a > K ? K : a;
     b = b < a ? a : b > K ? K : b;
-    for (int64_t j = 0; j < a; j++)
-        row[j] = t[0];
+    VF lo = SET1(t[0]), hi = SET1(t[2 * m]);
+    for (int64_t j = 0; j < a; j += VW)
+        STOREU(row + j, lo);
     memcpy(row + a, t + s + a + m, (size_t)(b - a) * sizeof *row);
-    for (int64_t j = b; j < K; j++)
-        row[j] = t[2 * m];
+    for (int64_t j = b; j < K; j += VW)
+        STOREU(row + j, hi);
 }
 
 /* Head h's row from the query's part. */
@@ -168,7 +170,7 @@ static inline __attribute__((always_inline)) void pairwise_dt(const simd_job *jb
     const pecs_problem *p = jb->p;
     const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
                       *out = pecs_problem_tensor(p, "out");
-    int64_t H = jb->H, K = jb->K, Kp = (K + 16) & ~(int64_t)15, cached_i = -1, ramp = INT64_MIN;
+    int64_t H = jb->H, K = jb->K, Kp = SIMD_ROW_PAD(K), cached_i = -1, ramp = INT64_MIN;
     size_t esz = pecs_dtype_size(dt);
     float *row = scratch, *qv = scratch + 4 * Kp, *act = scratch + 5 * Kp;
     double *kd = (double *)(void *)(scratch + Kp);

@@ -75,6 +75,10 @@ struct simd_job {
     int64_t hidden;
 };
 
+/* Floats of each bias scratch row for K keys: K rounded up to whole vectors, plus one vector, so a vector
+ * store may start at any j < K. */
+#define SIMD_ROW_PAD(K) (((K) + 31) & ~(int64_t)15)
+
 /* Floats of each embed scratch row for model dimension D: D plus two vectors of padding, whole vectors. */
 #define SIMD_EMBED_PAD(D) (((D) + 64) & ~(int64_t)15)
 
