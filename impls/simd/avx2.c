@@ -28,6 +28,10 @@
 #define LOAD_BF16(p) \
     _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
 #define STORE_BF16(p, v) _mm_storeu_si128((__m128i *)(void *)(p), bf16_avx2(v))
+#define LOADD(p) _mm256_loadu_pd(p)
+#define SET1D(x) _mm256_set1_pd(x)
+#define MULD(a, b) _mm256_mul_pd(a, b)
+#define STORE_PD_AS_PS(p, v) _mm_storeu_ps(p, _mm256_cvtpd_ps(v))
 #define SINCOS(a, s, c)                                      \
     do {                                                     \
         Sleef___m256d_2 r_ = Sleef_sincosd4_u35avx2(_mm256_loadu_pd(a)); \

@@ -29,6 +29,10 @@
 #define LOAD_BF16(p) \
     _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
 #define STORE_BF16(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (__m256i)_mm512_cvtneps_pbh(v))
+#define LOADD(p) _mm512_loadu_pd(p)
+#define SET1D(x) _mm512_set1_pd(x)
+#define MULD(a, b) _mm512_mul_pd(a, b)
+#define STORE_PD_AS_PS(p, v) _mm256_storeu_ps(p, _mm512_cvtpd_ps(v))
 #define SINCOS(a, s, c)                                      \
     do {                                                     \
         Sleef___m512d_2 r_ = Sleef_sincosd8_u35avx512f(_mm512_loadu_pd(a)); \

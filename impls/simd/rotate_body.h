@@ -4,7 +4,7 @@
  *   LOADU(p), STOREU(p, v), SET1(x), FMADD(a, b, c), MUL(a, b), FNMADD(a, b, c) = c - a*b
  *   SWAP_PAIRS(v)  [v1 v0 v3 v2 ...]
  *   LOAD_F16(p), STORE_F16(p, v), LOAD_BF16(p), STORE_BF16(p, v)
- *   SINCOS(a, s, c)  double vector sincos (SLEEF)
+ *   SINCOS(a, s, c)  double vector sincos (SLEEF); LOADD, SET1D, MULD, STORE_PD_AS_PS(p, v) (VD floats)
  *   STREAM_F32(p, v), STREAM_F16(p, v), STREAM_BF16(p, v)  non-temporal stores (aligned p), FENCE()
  *   STREAM2_F16(p, a, b), STREAM2_BF16(p, a, b)  both vectors converted, one non-temporal store of 2 VW
  *                 16-bit lanes (a whole 64-byte line on AVX-512)
@@ -62,25 +62,25 @@ static inline __attribute__((always_inline)) void stream2_dt(void *base, int64_t
 static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, float *cs, float *sn, double *ang,
                         double *gain)
 {
-    int64_t n = sc->R / 2, i = 0;
-    for (int64_t k = 0; k < n; k++) {
-        ang[k] = pecs_pos_at(pos, sc->axis[k], t) * sc->inv_freq[k];
+    int64_t n = sc->R / 2, i = 0, rows = pos->ndim == 2 ? pos->shape[0] : 1;
+    double pr[4]; /* the token's position on each row (M-RoPE: 3, vision: 2), read once */
+    for (int64_t r = 0; r < rows && r < 4; r++)
+        pr[r] = pecs_pos_at(pos, r, t);
+    for (int64_t k = 0; k < n; k++)
+        ang[k] = (sc->axis[k] < 4 ? pr[sc->axis[k]] : pecs_pos_at(pos, sc->axis[k], t)) * sc->inv_freq[k];
+    int xpos = sc->zeta_rate != 0.0; /* otherwise every gain is the attention factor */
+    for (int64_t k = 0; xpos && k < n; k++)
         gain[k] = impl_gain(sc, pos, t, k);
-    }
     for (; i + VD <= n; i += VD) {
-        VDT s, c;
+        VDT s, c, g = xpos ? LOADD(gain + i) : SET1D(sc->attn);
         SINCOS(ang + i, s, c);
-        double sb[VD], cb[VD];
-        STORED(sb, s);
-        STORED(cb, c);
-        for (int k = 0; k < VD; k++) {
-            cs[i + k] = (float)(cb[k] * gain[i + k]);
-            sn[i + k] = (float)(sb[k] * gain[i + k]);
-        }
+        STORE_PD_AS_PS(cs + i, MULD(c, g));
+        STORE_PD_AS_PS(sn + i, MULD(s, g));
     }
     for (; i < n; i++) { /* fewer than VD pairs left: libm, also correctly reduced */
-        cs[i] = (float)(cos(ang[i]) * gain[i]);
-        sn[i] = (float)(sin(ang[i]) * gain[i]);
+        double g = xpos ? gain[i] : sc->attn;
+        cs[i] = (float)(cos(ang[i]) * g);
+        sn[i] = (float)(sin(ang[i]) * g);
     }
 }
 
@@ -146,18 +146,34 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
     int half = j->half, nt = j->nt;
     float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
     double *ang = (double *)(void *)(sn + n), *gain = ang + n; /* 3R floats in: an even count, 8-byte aligned */
+    /* Prefetch distance: PF_ROWS rows of the same token ahead (rows of one token are x->stride[1] apart). */
+    enum { PF_ROWS = 4 };
+    ptrdiff_t pf_ahead = (ptrdiff_t)(PF_ROWS * x->stride[1]) * (ptrdiff_t)esz;
     for (int64_t t = t0; t < t1; t++) {
         token_table(sc, pos, t, cs, sn, ang, gain);
         if (half) {
             memcpy(C, cs, (size_t)n * sizeof *C);
             memcpy(S, sn, (size_t)n * sizeof *S);
         } else {
-            for (int64_t i = 0; i < n; i++)
+            int64_t i = 0;
+            for (; i + VW <= n; i += VW) { /* C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] */
+                VF c = LOADU(cs + i), sv = LOADU(sn + i), lo, hi;
+                INTERLEAVE(c, c, lo, hi);
+                STOREU(C + 2 * i, lo);
+                STOREU(C + 2 * i + VW, hi);
+                INTERLEAVE(MUL(sv, SET1(-1.0f)), sv, lo, hi);
+                STOREU(S + 2 * i, lo);
+                STOREU(S + 2 * i + VW, hi);
+            }
+            for (; i < n; i++)
                 C[2 * i] = C[2 * i + 1] = cs[i], S[2 * i] = -sn[i], S[2 * i + 1] = sn[i];
         }
         for (int64_t h = 0; h < H; h++) {
             const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
             char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
+            if (nt) /* streaming: the input is the only stream the caches see; fetch rows ahead of use */
+                for (size_t b = 0; b < (size_t)R * esz; b += 64)
+                    __builtin_prefetch(xr + pf_ahead + b, 0, 0);
             rotate_row(xr, orow, R, half, C, S, dt, nt);
             if (!p->in_place && D > R)
                 memcpy(orow + (size_t)R * esz, xr + (size_t)R * esz, (size_t)(D - R) * esz);
