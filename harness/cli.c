@@ -39,22 +39,6 @@ static void on_stop_signal(int sig) { g_stop = sig; }
 
 #define MAX_ARGS 64
 
-/* "--name value" or "--name=value"; NULL if argv[*i] is not this option. Sets *missing when the value is. */
-static const char *opt(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
 
 static int usage_error(const char *cmd, const char *msg)
 {
@@ -317,32 +301,32 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             fputs(RUN_HELP, stdout);
             return -1;
         }
-        if ((v = opt(argc, argv, &i, "--case", &missing)) && cfg->n_cases < MAX_ARGS)
+        if ((v = pecs_opt(argc, argv, &i, "--case", &missing)) && cfg->n_cases < MAX_ARGS)
             cfg->cases[cfg->n_cases++] = v;
-        else if ((v = opt(argc, argv, &i, "--backend", &missing)) && cfg->n_backends < MAX_ARGS)
+        else if ((v = pecs_opt(argc, argv, &i, "--backend", &missing)) && cfg->n_backends < MAX_ARGS)
             cfg->backends[cfg->n_backends++] = v;
-        else if ((v = opt(argc, argv, &i, "--set", &missing)) && cfg->n_sets < MAX_ARGS)
+        else if ((v = pecs_opt(argc, argv, &i, "--set", &missing)) && cfg->n_sets < MAX_ARGS)
             cfg->sets[cfg->n_sets++] = v;
-        else if ((v = opt(argc, argv, &i, "--filter", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--filter", &missing)))
             cfg->filter = v;
-        else if ((v = opt(argc, argv, &i, "--dtype", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--dtype", &missing)))
             cfg->dtypes = v;
-        else if ((v = opt(argc, argv, &i, "--out", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--out", &missing)))
             cfg->out = v;
-        else if ((v = opt(argc, argv, &i, "--tolerances", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--tolerances", &missing)))
             cfg->tolerances = v;
-        else if ((v = opt(argc, argv, &i, "--mode", &missing))) {
+        else if ((v = pecs_opt(argc, argv, &i, "--mode", &missing))) {
             if (strcmp(v, "correctness") && strcmp(v, "perf") && strcmp(v, "all"))
                 return usage_error("run", "--mode takes correctness, perf or all");
             cfg->mode = v;
-        } else if ((v = opt(argc, argv, &i, "--min-time", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--min-time", &missing))) {
             if (!pecs_parse_f64(v, &cfg->min_time) || cfg->min_time < 0 || cfg->min_time > 60)
                 return usage_error("run", "--min-time takes seconds in [0, 60]");
-        } else if ((v = opt(argc, argv, &i, "--threads", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--threads", &missing))) {
             if (!pecs_parse_f64(v, &cfg->threads) || cfg->threads != floor(cfg->threads) || cfg->threads < 0 ||
                 cfg->threads > 1024)
                 return usage_error("run", "--threads takes 0..1024 (0: the backend's choice, e.g. OMP_NUM_THREADS)");
-        } else if ((v = opt(argc, argv, &i, "--timeout", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--timeout", &missing))) {
             if (!pecs_parse_f64(v, &cfg->timeout) || cfg->timeout <= 0 || cfg->timeout > 86400)
                 return usage_error("run", "--timeout takes seconds in (0, 86400]");
         } else if (!strcmp(argv[i], "--isolate"))
@@ -353,13 +337,13 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->no_determinism = 1;
         else if (!strcmp(argv[i], "--resume"))
             cfg->resume = 1;
-        else if ((v = opt(argc, argv, &i, "--calibration", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--calibration", &missing)))
             cfg->calibration = v;
-        else if ((v = opt(argc, argv, &i, "--calibration-mib", &missing))) {
+        else if ((v = pecs_opt(argc, argv, &i, "--calibration-mib", &missing))) {
             if (!pecs_parse_f64(v, &cfg->calibration_mib) || cfg->calibration_mib < 1 || cfg->calibration_mib > 65536)
                 return usage_error("run", "--calibration-mib takes MiB per array in [1, 65536]");
         }
-        else if ((v = opt(argc, argv, &i, "--mem-cap", &missing))) {
+        else if ((v = pecs_opt(argc, argv, &i, "--mem-cap", &missing))) {
             double mib;
             if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 1048576)
                 return usage_error("run", "--mem-cap takes MiB in [1, 1048576]");
@@ -993,7 +977,7 @@ static int cmd_eval(int argc, char **argv)
             fputs(EVAL_HELP, stdout);
             goto cleanup;
         }
-        if ((v = opt(argc, argv, &i, "--set", &missing))) {
+        if ((v = pecs_opt(argc, argv, &i, "--set", &missing))) {
             char key[64];
             const char *eq = strchr(v, '=');
             if (!eq || (size_t)(eq - v) >= sizeof key) {
@@ -1006,17 +990,17 @@ static int cmd_eval(int argc, char **argv)
                 rc = EXIT_USAGE;
                 goto cleanup;
             }
-        } else if ((v = opt(argc, argv, &i, "--in", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--in", &missing))) {
             if (n_in == 8 || !split_named(v, &ins[n_in++])) {
                 rc = usage_error("eval", "--in takes NAME=FILE.npy (at most 8)");
                 goto cleanup;
             }
-        } else if ((v = opt(argc, argv, &i, "--out", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--out", &missing))) {
             if (n_out == 8 || !split_named(v, &outs[n_out++])) {
                 rc = usage_error("eval", "--out takes NAME=FILE.npy (at most 8)");
                 goto cleanup;
             }
-        } else if ((v = opt(argc, argv, &i, "--backend", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--backend", &missing))) {
             backend = v;
         } else {
             char msg[256];
@@ -1325,9 +1309,9 @@ static int cmd_mutate(int argc, char **argv)
             fputs(MUTATE_HELP, stdout);
             return EXIT_OK;
         }
-        if ((v = opt(argc, argv, &i, "--dir", &missing)))
+        if ((v = pecs_opt(argc, argv, &i, "--dir", &missing)))
             dir = v;
-        else if ((v = opt(argc, argv, &i, "--backend", &missing)) && n_backends < MAX_ARGS)
+        else if ((v = pecs_opt(argc, argv, &i, "--backend", &missing)) && n_backends < MAX_ARGS)
             backends[n_backends++] = v;
         else if (missing || argv[i][0] == '-')
             return usage_error("mutate", missing ? "an option is missing its value" : "unknown option");
@@ -1466,7 +1450,7 @@ static int cmd_compare(int argc, char **argv)
             fputs(COMPARE_HELP, stdout);
             return EXIT_OK;
         }
-        if ((v = opt(argc, argv, &i, "--threshold", &missing))) {
+        if ((v = pecs_opt(argc, argv, &i, "--threshold", &missing))) {
             if (!pecs_parse_f64(v, &threshold) || threshold < 0 || threshold > 10)
                 return usage_error("compare", "--threshold takes a fraction in [0, 10] (0.05 = 5 %)");
         } else if (missing || argv[i][0] == '-' || nf == 2) {
@@ -1536,15 +1520,15 @@ static int cmd_calibrate(int argc, char **argv)
             fputs(CALIBRATE_HELP, stdout);
             return EXIT_OK;
         }
-        if ((v = opt(argc, argv, &i, "--out", &missing)))
+        if ((v = pecs_opt(argc, argv, &i, "--out", &missing)))
             out = v;
-        else if ((v = opt(argc, argv, &i, "--threads", &missing))) {
+        else if ((v = pecs_opt(argc, argv, &i, "--threads", &missing))) {
             if (!pecs_parse_f64(v, &threads) || threads != floor(threads) || threads < 1 || threads > 1024)
                 return usage_error("calibrate", "--threads takes 1..1024");
-        } else if ((v = opt(argc, argv, &i, "--mib", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--mib", &missing))) {
             if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 65536)
                 return usage_error("calibrate", "--mib takes 1..65536");
-        } else if ((v = opt(argc, argv, &i, "--reps", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--reps", &missing))) {
             if (!pecs_parse_f64(v, &reps) || reps != floor(reps) || reps < 1 || reps > 1000)
                 return usage_error("calibrate", "--reps takes 1..1000");
         } else {

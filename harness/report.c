@@ -497,22 +497,6 @@ static const char REPORT_HELP[] =
     "Exit 0: rendered; 2: bad usage, or a missing, unparsable or non-results file (nothing written);\n"
     "3: FILE could not be written.\n";
 
-/* "--name value" or "--name=value" (the convention of the other commands). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
 
 static int usage(const char *msg)
 {
@@ -533,7 +517,7 @@ int pecs_report_cmd(int argc, char **argv)
             fputs(REPORT_HELP, stdout);
             goto cleanup;
         }
-        if ((v = opt_value(argc, argv, &i, "--format", &missing))) {
+        if ((v = pecs_opt(argc, argv, &i, "--format", &missing))) {
             if (!strcmp(v, "md"))
                 fmt = PECS_REPORT_MD;
             else if (!strcmp(v, "csv"))
@@ -542,7 +526,7 @@ int pecs_report_cmd(int argc, char **argv)
                 rc = usage("--format takes md or csv");
                 goto cleanup;
             }
-        } else if ((v = opt_value(argc, argv, &i, "--out", &missing))) {
+        } else if ((v = pecs_opt(argc, argv, &i, "--out", &missing))) {
             out_path = v;
         } else if (missing || argv[i][0] == '-' || in) {
             rc = usage(missing ? "an option is missing its value" : in ? "give one results file" : "unknown option");

@@ -48,4 +48,8 @@ double pecs_now(void);
 /* UTC time as ISO 8601 (YYYY-MM-DDTHH:MM:SSZ). */
 void pecs_utc_iso(char buf[32]);
 
+/* Command-line option "--name value" or "--name=value" at argv[*i]: its value (advancing *i past a separate
+ * value), or NULL if argv[*i] is not this option; sets *missing when the option is there but its value is not. */
+const char *pecs_opt(int argc, char **argv, int *i, const char *name, int *missing);
+
 #endif

@@ -17,28 +17,15 @@
 #include "testutil.h"
 #include "util.h"
 
-static char g_dir[64];
+static void mkdir_tmp(void) { tu_tmp_make("cli"); }
 
-static void mkdir_tmp(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/pecs-cli-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
-}
+TestSuite(cli, .init = mkdir_tmp, .fini = tu_tmp_remove);
 
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(cli, .init = mkdir_tmp, .fini = rm_tmp);
-
-/* Run `pecs ARGS` from the source root; stdout+stderr go to g_dir/out.txt; returns the exit code. */
+/* Run `pecs ARGS` from the source root; stdout+stderr go to tu_tmp_dir()/out.txt; returns the exit code. */
 static int pecs(const char *args, char **output)
 {
     char cmd[4096], out[256];
-    snprintf(out, sizeof out, "%s/out.txt", g_dir);
+    snprintf(out, sizeof out, "%s/out.txt", tu_tmp_dir());
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > '%s' 2>&1", tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"),
              args, out);
     int st = system(cmd);
@@ -49,14 +36,6 @@ static int pecs(const char *args, char **output)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static const char *path_in(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -91,7 +70,7 @@ Test(cli, run_writes_valid_results_and_reproducers_replay)
 {
     char args[2048], *out;
     snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^rope dtype=f32 tokens=5' --mode all --min-time 0.001 --out '%s'",
-             path_in("r.json"));
+             tu_tmp_path("r.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "backend  encoding"), "no results table:\n%s", out);
     int passed, failed, skipped;
@@ -100,7 +79,7 @@ Test(cli, run_writes_valid_results_and_reproducers_replay)
     cr_assert_eq(failed, 0);
     free(out);
     json_error_t err;
-    json_t *root = json_load_file(path_in("r.json"), 0, &err);
+    json_t *root = json_load_file(tu_tmp_path("r.json"), 0, &err);
     cr_assert_not_null(root, "%s", err.text);
     cr_assert_str_eq(json_string_value(json_object_get(root, "schema")), "pecs-results");
     cr_assert_eq(json_integer_value(json_object_get(root, "schema_version")), 1);
@@ -116,11 +95,11 @@ Test(cli, run_writes_valid_results_and_reproducers_replay)
     cr_assert_gt(json_real_value(json_object_get(json_object_get(c0, "perf"), "gbytes_per_s")), 0.0);
     const char *rep = json_string_value(json_object_get(c0, "reproducer"));
     cr_assert(rep && !strncmp(rep, "pecs run --case '", 17), "%s", rep);
-    snprintf(args, sizeof args, "%s --out '%s'", rep + 5, path_in("replay.json"));
+    snprintf(args, sizeof args, "%s --out '%s'", rep + 5, tu_tmp_path("replay.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     cr_assert_str_eq(last_line(out), "1 passed, 0 failed, 0 skipped");
     free(out);
-    json_t *again = json_load_file(path_in("replay.json"), 0, &err);
+    json_t *again = json_load_file(tu_tmp_path("replay.json"), 0, &err);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(again, "cases"), 0), "case")),
                      json_string_value(json_object_get(c0, "case")));
     json_decref(again);
@@ -132,7 +111,7 @@ Test(cli, wrong_kernel_fails_with_reproducer_and_exit_1)
 {
     char args[2048], fx[512], *out;
     snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^rope dtype=f32 tokens=5.*equivalence' --backend '%s' --out '%s'",
-             tu_fixture(fx, sizeof fx, "swapped"), path_in("w.json"));
+             tu_fixture(fx, sizeof fx, "swapped"), tu_tmp_path("w.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "FAILED     fixture  rope"), "%s", out);
     cr_assert(strstr(out, "reproduce: pecs run --case 'rope "), "%s", out);
@@ -158,14 +137,14 @@ Test(cli, bad_suites_give_located_errors_and_leave_results_untouched)
         {"suite: x\ncases:\n  - encoding: rope\n    head_dim: 8\n    rotary_dim: 10\n", "rotary_dim 10 must be even, >= 2 and <= head_dim 8"},
     };
     char results[256];
-    snprintf(results, sizeof results, "%s", path_in("keep.json"));
+    snprintf(results, sizeof results, "%s", tu_tmp_path("keep.json"));
     write_text(results, "{\"previous\": true}\n");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char args[2048], *out;
-        write_text(path_in("bad.yaml"), bad[i].yaml);
-        snprintf(args, sizeof args, "run '%s' --out '%s'", path_in("bad.yaml"), results);
+        write_text(tu_tmp_path("bad.yaml"), bad[i].yaml);
+        snprintf(args, sizeof args, "run '%s' --out '%s'", tu_tmp_path("bad.yaml"), results);
         cr_assert_eq(pecs(args, &out), 2, "case %zu: %s", i, out);
-        cr_assert(strstr(out, path_in("bad.yaml")) && strstr(out, bad[i].want), "case %zu: want '%s' in:\n%s", i,
+        cr_assert(strstr(out, tu_tmp_path("bad.yaml")) && strstr(out, bad[i].want), "case %zu: want '%s' in:\n%s", i,
                   bad[i].want, out);
         free(out);
         char *now;
@@ -208,11 +187,11 @@ Test(cli, results_command_reproducers_and_skips)
 {
     char args[2048], plug[512], *out;
     snprintf(args, sizeof args, "run --case 'rope tokens=5 check=invariance' --case 'rope dtype=f64 check=invariance' "
-             "--backend scalar --backend '%s' --out '%s'", tu_plugin(plug, sizeof plug, "scalar"), path_in("c.json"));
+             "--backend scalar --backend '%s' --out '%s'", tu_plugin(plug, sizeof plug, "scalar"), tu_tmp_path("c.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     json_error_t err;
-    json_t *root = json_load_file(path_in("c.json"), 0, &err);
+    json_t *root = json_load_file(tu_tmp_path("c.json"), 0, &err);
     cr_assert_not_null(root, "%s", err.text);
     const char *cmd = json_string_value(json_object_get(root, "command"));
     cr_assert(strstr(cmd, "pecs run --case 'rope tokens=5 check=invariance' --case"), "%s", cmd);
@@ -259,14 +238,14 @@ Test(cli, crash_and_hang_are_isolated_to_their_cases)
              "run suites/smoke.yaml --filter 'dtype=f32 tokens=(5 heads=3 head_dim=8 layout=thd view=contiguous "
              "positions=contig@0 |6 heads=8 keys=9 view=contiguous positions=contig@0|9 head_dim=16 view=contiguous "
              "positions=contig@0)' --backend '%s' --timeout 1 --out '%s'",
-             tu_fixture(fx, sizeof fx, "crashhang"), path_in("ch.json"));
+             tu_fixture(fx, sizeof fx, "crashhang"), tu_tmp_path("ch.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     /* a sanitizer build reports the fault itself and exits: CRASHED either way */
     cr_assert(strstr(out, "the backend died with signal 11") || strstr(out, "exited with status"), "%s", out);
     cr_assert(strstr(out, "no result within 1 s"), "%s", out);
     free(out);
     json_error_t err;
-    json_t *root = json_load_file(path_in("ch.json"), 0, &err);
+    json_t *root = json_load_file(tu_tmp_path("ch.json"), 0, &err);
     cr_assert_not_null(root, "results must stay valid: %s", err.text);
     json_t *sum = json_object_get(root, "summary");
     cr_assert_gt(json_integer_value(json_object_get(sum, "CRASHED")), 0);
@@ -295,13 +274,13 @@ Test(cli, guard_page_catches_a_write_past_the_end)
     char args[2048], *out;
     snprintf(args, sizeof args, "run --case 'rope dtype=f32 tokens=5 heads=3 head_dim=8' --isolate --backend "
              "'%s/../mutants/libpecs-mutant-write_past_end.so' --out '%s'",
-             tu_env("PECS_PLUGIN_DIR", "build/plugins"), path_in("g.json"));
+             tu_env("PECS_PLUGIN_DIR", "build/plugins"), tu_tmp_path("g.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "CRASHED") && (strstr(out, "signal 11") || strstr(out, "SEGV")), "%s", out);
     free(out);
     snprintf(args, sizeof args, "run --case 'rope dtype=f32 tokens=5 heads=3 head_dim=8' --no-isolate --backend "
              "'%s/../mutants/libpecs-mutant-write_past_end.so' --out '%s'",
-             tu_env("PECS_PLUGIN_DIR", "build/plugins"), path_in("g.json"));
+             tu_env("PECS_PLUGIN_DIR", "build/plugins"), tu_tmp_path("g.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "stray write to out at byte offset 480 (after the tensor)"), "%s", out);
     free(out);
@@ -312,7 +291,7 @@ Test(cli, isolated_plugin_passes_smoke)
 {
     char args[2048], plug[512], *out;
     snprintf(args, sizeof args, "run suites/smoke.yaml --backend '%s' --out '%s'", tu_plugin(plug, sizeof plug, "scalar"),
-             path_in("iso.json"));
+             tu_tmp_path("iso.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     int passed, failed, skipped;
     cr_assert_eq(sscanf(last_line(out), "%d passed, %d failed, %d skipped", &passed, &failed, &skipped), 3);
@@ -336,11 +315,11 @@ static int journal_lines(const char *path)
 static void interrupt_and_resume(int sig)
 {
     char plug[512], cmd[4096], results[256], journal[300], *out;
-    snprintf(results, sizeof results, "%s", path_in("int.json"));
+    snprintf(results, sizeof results, "%s", tu_tmp_path("int.json"));
     snprintf(journal, sizeof journal, "%s.journal", results);
     write_text(results, "{\"previous\": true}\n");
     snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' run suites/smoke.yaml --backend '%s' --out '%s' > '%s/int.log' 2>&1",
-             tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"), tu_plugin(plug, sizeof plug, "scalar"), results, g_dir);
+             tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"), tu_plugin(plug, sizeof plug, "scalar"), results, tu_tmp_dir());
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -392,7 +371,7 @@ Test(cli, memory_cap_is_an_error_with_the_size)
 {
     char args[1024], *out;
     snprintf(args, sizeof args, "run --case 'rope tokens=4096 heads=32 head_dim=128' --case 'rope' --mem-cap 100 --out '%s'",
-             path_in("mc.json"));
+             tu_tmp_path("mc.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "case needs about 640 MiB of buffers, over the 100 MiB cap"), "%s", out);
     cr_assert_str_eq(last_line(out), "1 passed, 1 failed, 0 skipped");
@@ -411,7 +390,7 @@ static void results_file(const char *name, const char *status, double median, in
              "{\"backend\": \"scalar\", \"case\": \"alibi dtype=f32\", \"status\": \"PASSED\", "
              "\"perf\": {\"median_s\": 1.0, \"noisy\": false}}]}\n",
              status, median, noisy ? "true" : "false");
-    write_text(path_in(name), text);
+    write_text(tu_tmp_path(name), text);
 }
 
 /* compare: a case 2x slower is a regression (exit 1), unless the timing is noisy (marked, exit 0); a case
@@ -420,19 +399,19 @@ Test(cli, compare_flags_regressions_not_noise)
 {
     char args[1024], a[256], *out;
     results_file("a.json", "PASSED", 1.0, 0);
-    snprintf(a, sizeof a, "%s", path_in("a.json"));
+    snprintf(a, sizeof a, "%s", tu_tmp_path("a.json"));
     results_file("b.json", "PASSED", 2.0, 0);
-    snprintf(args, sizeof args, "compare '%s' '%s'", a, path_in("b.json"));
+    snprintf(args, sizeof args, "compare '%s' '%s'", a, tu_tmp_path("b.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "SLOWER   0.500") && strstr(out, "1 slower beyond 5%"), "%s", out);
     free(out);
     results_file("n.json", "PASSED", 2.0, 1);
-    snprintf(args, sizeof args, "compare '%s' '%s'", a, path_in("n.json"));
+    snprintf(args, sizeof args, "compare '%s' '%s'", a, tu_tmp_path("n.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "noisy") && strstr(out, "0 slower beyond 5%, 1 noisy"), "%s", out);
     free(out);
     results_file("f.json", "FAILED", 1.0, 0);
-    snprintf(args, sizeof args, "compare '%s' '%s'", a, path_in("f.json"));
+    snprintf(args, sizeof args, "compare '%s' '%s'", a, tu_tmp_path("f.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "BROKEN") && strstr(out, "(PASSED -> FAILED)"), "%s", out);
     free(out);
@@ -470,7 +449,7 @@ static int assert_cal_table(json_t *table)
 Test(cli, calibrate_then_roofline_fraction)
 {
     char args[2048], cal[256], *out;
-    snprintf(cal, sizeof cal, "%s", path_in("cal.json"));
+    snprintf(cal, sizeof cal, "%s", tu_tmp_path("cal.json"));
     snprintf(args, sizeof args, "calibrate --mib 8 --reps 2 --threads 1 --out '%s'", cal);
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
@@ -482,10 +461,10 @@ Test(cli, calibrate_then_roofline_fraction)
                                                        CAL_KERNELS[i])), 0.0, "%s", CAL_KERNELS[i]);
     json_decref(c);
     snprintf(args, sizeof args, "run --case 'rope tokens=64 heads=8 head_dim=64' --mode perf --min-time 0.001 --calibration '%s' --out '%s'",
-             cal, path_in("roof.json"));
+             cal, tu_tmp_path("roof.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
-    json_t *r = json_load_file(path_in("roof.json"), 0, &err);
+    json_t *r = json_load_file(tu_tmp_path("roof.json"), 0, &err);
     cr_assert_not_null(r, "%s", err.text);
     json_t *roof = json_object_get(json_object_get(json_array_get(json_object_get(r, "cases"), 0), "perf"), "roofline");
     cr_assert_str_eq(json_string_value(json_object_get(roof, "kernel")), "rw22");
@@ -497,7 +476,7 @@ Test(cli, calibrate_then_roofline_fraction)
     /* the file's table is embedded: the results stand alone */
     cr_assert(json_is_object(json_object_get(json_object_get(json_object_get(r, "calibration"), "gbytes_per_s"), "1")));
     json_decref(r);
-    snprintf(args, sizeof args, "run --case 'rope' --calibration suites/nothere.json --out '%s'", path_in("x.json"));
+    snprintf(args, sizeof args, "run --case 'rope' --calibration suites/nothere.json --out '%s'", tu_tmp_path("x.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
     free(out);
 }
@@ -506,7 +485,7 @@ Test(cli, calibrate_then_roofline_fraction)
 Test(cli, calibrate_every_kernel_every_thread_count)
 {
     char args[1024], cal[256], *out;
-    snprintf(cal, sizeof cal, "%s", path_in("cal2.json"));
+    snprintf(cal, sizeof cal, "%s", tu_tmp_path("cal2.json"));
     snprintf(args, sizeof args, "calibrate --mib 8 --reps 2 --threads 2 --out '%s'", cal);
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "rw22_inplace") && strstr(out, "rw22_nt"), "%s", out);
@@ -537,12 +516,12 @@ Test(cli, calibration_auto_embeds_table_and_fractions)
              "run --case 'rope tokens=64 heads=8 head_dim=64' --case 'mask.causal tokens=64 keys=64' --case 'alibi' "
              "--case 'sinusoidal' --mode perf --min-time 0.001 --threads 2 --calibration auto --calibration-mib 8 "
              "--out '%s'",
-             path_in("auto.json"));
+             tu_tmp_path("auto.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "calibration auto") && strstr(out, "rw22_nt"), "%s", out);
     free(out);
     json_error_t err;
-    json_t *r = json_load_file(path_in("auto.json"), 0, &err);
+    json_t *r = json_load_file(tu_tmp_path("auto.json"), 0, &err);
     cr_assert_not_null(r, "%s", err.text);
     json_t *cal = json_object_get(r, "calibration");
     cr_assert_str_eq(json_string_value(json_object_get(cal, "path")), "auto");
@@ -586,13 +565,13 @@ Test(cli, calibration_mib_validated)
                                       "--calibration-mib 8"};
     for (int i = 0; i < 5; i++) {
         char args[512], *out;
-        snprintf(args, sizeof args, "run --case rope --mode perf %s --out '%s'", bad[i], path_in("m.json"));
+        snprintf(args, sizeof args, "run --case rope --mode perf %s --out '%s'", bad[i], tu_tmp_path("m.json"));
         cr_assert_eq(pecs(args, &out), 2, "%s: %s", bad[i], out);
         cr_assert(strstr(out, "--calibration-mib"), "%s: %s", bad[i], out);
         free(out);
     }
     struct stat st;
-    cr_assert_neq(stat(path_in("m.json"), &st), 0); /* nothing written */
+    cr_assert_neq(stat(tu_tmp_path("m.json"), &st), 0); /* nothing written */
 }
 
 Test(cli, list_and_describe)
@@ -629,19 +608,19 @@ Test(cli, eval_npy_reference_backend_and_schedule)
         x[i] = (float)sin(0.3 * i);
     int64_t xs[3] = {T, H, D}, ps[1] = {T};
     char why[256], args[1024], *out;
-    cr_assert_eq(pecs_npy_write(path_in("x.npy"), PECS_DT_F32, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_write(path_in("pos.npy"), PECS_DT_I32, 1, ps, pos, why, sizeof why), PECS_OK, "%s", why);
-    snprintf(args, sizeof args, "eval rope --set pairing=half --in x='%s' --in pos='%s' --out out='%s'", path_in("x.npy"),
-             path_in("pos.npy"), path_in("ref.npy"));
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("x.npy"), PECS_DT_F32, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("pos.npy"), PECS_DT_I32, 1, ps, pos, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(args, sizeof args, "eval rope --set pairing=half --in x='%s' --in pos='%s' --out out='%s'", tu_tmp_path("x.npy"),
+             tu_tmp_path("pos.npy"), tu_tmp_path("ref.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     snprintf(args, sizeof args, "eval rope --backend scalar --set pairing=half --in x='%s' --in pos='%s' --out out='%s'",
-             path_in("x.npy"), path_in("pos.npy"), path_in("be.npy"));
+             tu_tmp_path("x.npy"), tu_tmp_path("pos.npy"), tu_tmp_path("be.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     pecs_npy ref, be;
-    cr_assert_eq(pecs_npy_read(path_in("ref.npy"), 0, &ref, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_read(path_in("be.npy"), 0, &be, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("ref.npy"), 0, &ref, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("be.npy"), 0, &be, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_eq(ref.dtype, PECS_DT_F64);
     cr_assert_eq(be.dtype, PECS_DT_F32);
     cr_assert_eq(ref.ndim, 3);
@@ -656,12 +635,12 @@ Test(cli, eval_npy_reference_backend_and_schedule)
     pecs_npy_free(&ref);
     pecs_npy_free(&be);
     snprintf(args, sizeof args, "eval rope.yarn --set head_dim=128 --set factor=16 --out inv_freq='%s' --out attn='%s'",
-             path_in("inv.npy"), path_in("attn.npy"));
+             tu_tmp_path("inv.npy"), tu_tmp_path("attn.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     pecs_npy inv, attn;
-    cr_assert_eq(pecs_npy_read(path_in("inv.npy"), 0, &inv, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_read(path_in("attn.npy"), 0, &attn, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("inv.npy"), 0, &inv, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("attn.npy"), 0, &attn, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_eq(inv.shape[0], 64);
     cr_assert_float_eq(((double *)attn.data)[0], 0.1 * log(16.0) + 1.0, 1e-15);
     cr_assert_float_eq(((double *)inv.data)[0], 1.0, 1e-15); /* pair 0 is extrapolated (ramp) */
@@ -682,51 +661,85 @@ Test(cli, eval_t1_forms_and_schedule_outputs)
     float w[16];
     for (int i = 0; i < 16; i++)
         x[i] = 0.1 * i, w[i] = (float)i;
-    cr_assert_eq(pecs_npy_write(path_in("x3.npy"), PECS_DT_F64, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_write(path_in("pos3.npy"), PECS_DT_I64, 2, ps, pos3, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_write(path_in("q.npy"), PECS_DT_I64, 1, qs, q, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_write(path_in("k.npy"), PECS_DT_I64, 1, ks, k, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_npy_write(path_in("w.npy"), PECS_DT_F32, 2, ws, w, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("x3.npy"), PECS_DT_F64, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("pos3.npy"), PECS_DT_I64, 2, ps, pos3, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("q.npy"), PECS_DT_I64, 1, qs, q, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("k.npy"), PECS_DT_I64, 1, ks, k, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("w.npy"), PECS_DT_F32, 2, ws, w, why, sizeof why), PECS_OK, "%s", why);
     snprintf(args, sizeof args, "eval rope.mrope --set sections=2,1,1 --in x='%s' --in pos='%s' --out out='%s'",
-             path_in("x3.npy"), path_in("pos3.npy"), path_in("m.npy"));
+             tu_tmp_path("x3.npy"), tu_tmp_path("pos3.npy"), tu_tmp_path("m.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
-    snprintf(args, sizeof args, "eval rope.mrope --in x='%s' --in pos='%s' --out out='%s'", path_in("x3.npy"),
-             path_in("q.npy"), path_in("m.npy"));
+    snprintf(args, sizeof args, "eval rope.mrope --in x='%s' --in pos='%s' --out out='%s'", tu_tmp_path("x3.npy"),
+             tu_tmp_path("q.npy"), tu_tmp_path("m.npy"));
     cr_assert_eq(pecs(args, &out), 2, "1-D positions for a 3-row encoding");
     cr_assert(strstr(out, "[3,T]"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "eval t5 --set heads=2 --set num_buckets=8 --set max_distance=20 --in qpos='%s' "
-             "--in kpos='%s' --out out='%s'", path_in("q.npy"), path_in("k.npy"), path_in("t5.npy"));
+             "--in kpos='%s' --out out='%s'", tu_tmp_path("q.npy"), tu_tmp_path("k.npy"), tu_tmp_path("t5.npy"));
     cr_assert_eq(pecs(args, &out), 2, "t5 without its table");
     cr_assert(strstr(out, "--in w="), "%s", out);
     free(out);
     snprintf(args, sizeof args, "eval t5 --set heads=2 --set num_buckets=8 --set max_distance=20 --in qpos='%s' "
-             "--in kpos='%s' --in w='%s' --out out='%s'", path_in("q.npy"), path_in("k.npy"), path_in("w.npy"),
-             path_in("t5.npy"));
+             "--in kpos='%s' --in w='%s' --out out='%s'", tu_tmp_path("q.npy"), tu_tmp_path("k.npy"), tu_tmp_path("w.npy"),
+             tu_tmp_path("t5.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     pecs_npy t5;
-    cr_assert_eq(pecs_npy_read(path_in("t5.npy"), 0, &t5, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("t5.npy"), 0, &t5, why, sizeof why), PECS_OK, "%s", why);
     /* bidirectional 8 buckets: rel = 0 -> bucket 0 (table row 0: 0, 1); rel = +1 -> bucket 4 + 1 = 5 */
     cr_assert_eq(((double *)t5.data)[0 * 5 + 3], 0.0, "head 0, query 3, key 3: bucket 0");
     cr_assert_eq(((double *)t5.data)[1 * 10 + 0 * 5 + 4], 11.0, "head 1, query 3, key 4: table[5][1] = 11");
     pecs_npy_free(&t5);
     snprintf(args, sizeof args, "eval mask.window --backend scalar --set window=2 --in qpos='%s' --in kpos='%s' --out out='%s'",
-             path_in("q.npy"), path_in("k.npy"), path_in("mask.npy"));
+             tu_tmp_path("q.npy"), tu_tmp_path("k.npy"), tu_tmp_path("mask.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     pecs_npy mk;
-    cr_assert_eq(pecs_npy_read(path_in("mask.npy"), 0, &mk, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("mask.npy"), 0, &mk, why, sizeof why), PECS_OK, "%s", why);
     const float *m = mk.data;
     cr_assert(m[2] == 0.0f && m[3] == 0.0f && isinf(m[1]) && isinf(m[4]), "query 3 sees keys 2 and 3 only");
     pecs_npy_free(&mk);
     snprintf(args, sizeof args, "eval rope.yarn --set head_dim=64 --set factor=40 --set mscale_all_dim=1 "
-             "--out softmax_scale='%s' --out axis='%s'", path_in("sm.npy"), path_in("axis.npy"));
+             "--out softmax_scale='%s' --out axis='%s'", tu_tmp_path("sm.npy"), tu_tmp_path("axis.npy"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     free(out);
     pecs_npy sm;
-    cr_assert_eq(pecs_npy_read(path_in("sm.npy"), 0, &sm, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_read(tu_tmp_path("sm.npy"), 0, &sm, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_float_eq(((double *)sm.data)[0], pow(0.1 * log(40.0) + 1.0, 2.0), 1e-15);
     pecs_npy_free(&sm);
+}
+
+/* The binding one run recorded: OMP_PROC_BIND / OMP_PLACES of its thread_binding. */
+static void binding_of(const char *args, const char *want_bind, const char *want_places)
+{
+    char cmd[1024], *out;
+    snprintf(cmd, sizeof cmd, "%s --out '%s'", args, tu_tmp_path("bind.json"));
+    cr_assert_eq(pecs(cmd, &out), 0, "%s", out);
+    free(out);
+    json_error_t err;
+    json_t *r = json_load_file(tu_tmp_path("bind.json"), 0, &err);
+    cr_assert_not_null(r, "%s", err.text);
+    json_t *b = json_object_get(r, "thread_binding");
+    cr_expect_str_eq(json_string_value(json_object_get(b, "OMP_PROC_BIND")), want_bind, "%s", args);
+    cr_expect_str_eq(json_string_value(json_object_get(b, "OMP_PLACES")), want_places, "%s", args);
+    json_decref(r);
+}
+
+/* Timed runs pin their OpenMP threads (close, one per core) when the environment says nothing; correctness
+ * runs are left alone, and a binding the user chose (or PECS_NO_PIN) is kept. */
+Test(cli, timed_runs_pin_threads_unless_told)
+{
+    static const char perf[] = "run --case 'rope tokens=4 heads=2 head_dim=8' --mode perf --min-time 0.001",
+                      corr[] = "run --case 'rope tokens=4 heads=2 head_dim=8'";
+    unsetenv("OMP_PROC_BIND");
+    unsetenv("OMP_PLACES");
+    unsetenv("PECS_NO_PIN");
+    binding_of(perf, "close", "cores");
+    binding_of(corr, "unset", "unset");
+    setenv("OMP_PROC_BIND", "spread", 1);
+    binding_of(perf, "spread", "unset");
+    unsetenv("OMP_PROC_BIND");
+    setenv("PECS_NO_PIN", "1", 1);
+    binding_of(perf, "unset", "unset");
 }

@@ -12,39 +12,18 @@
 #include "testutil.h"
 #include "util.h"
 
-static char g_dir[64];
+static void mkdir_tmp(void) { tu_tmp_make("report"); }
 
-static void mkdir_tmp(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/pecs-report-XXXXXX");
-    cr_assert_not_null(mkdtemp(g_dir));
-}
+TestSuite(report, .init = mkdir_tmp, .fini = tu_tmp_remove);
 
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(report, .init = mkdir_tmp, .fini = rm_tmp);
-
-static const char *path_in(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
 
 /* Run `pecs ARGS` from the source root; stdout goes to *output, stderr to *err_out (if not NULL). */
 static int pecs(const char *args, char **output, char **err_out)
 {
     char cmd[4096], out[256], err[256], why[256];
     size_t len;
-    snprintf(out, sizeof out, "%s/stdout.txt", g_dir);
-    snprintf(err, sizeof err, "%s/stderr.txt", g_dir);
+    snprintf(out, sizeof out, "%s/stdout.txt", tu_tmp_dir());
+    snprintf(err, sizeof err, "%s/stderr.txt", tu_tmp_dir());
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > '%s' 2> '%s'", tu_env("PECS_SRC", "."),
              tu_env("PECS_BIN", "build/pecs"), args, out, err);
     int st = system(cmd);
@@ -72,17 +51,17 @@ static void write_text(const char *path, const char *text)
     cr_assert_eq(pecs_write_atomic(path, text, strlen(text), why, sizeof why), PECS_OK, "%s", why);
 }
 
-/* A small perf run (every built-in backend) into g_dir/r.json; returns the parsed file. */
+/* A small perf run (every built-in backend) into tu_tmp_dir()/r.json; returns the parsed file. */
 static json_t *perf_results(void)
 {
     char args[1024], *out, *err;
     snprintf(args, sizeof args, "run --case 'rope tokens=64 heads=8 head_dim=64' --mode perf --min-time 0.001 --out '%s'",
-             path_in("r.json"));
+             tu_tmp_path("r.json"));
     cr_assert_eq(pecs(args, &out, &err), 0, "%s%s", out, err);
     free(out);
     free(err);
     json_error_t jerr;
-    json_t *root = json_load_file(path_in("r.json"), 0, &jerr);
+    json_t *root = json_load_file(tu_tmp_path("r.json"), 0, &jerr);
     cr_assert_not_null(root, "%s", jerr.text);
     cr_assert_gt(json_array_size(json_object_get(root, "cases")), 0);
     return root;
@@ -101,12 +80,12 @@ Test(report, markdown_carries_the_json)
 {
     json_t *root = perf_results();
     char args[1024], *out, *err;
-    snprintf(args, sizeof args, "report '%s' --out '%s'", path_in("r.json"), path_in("r.md"));
+    snprintf(args, sizeof args, "report '%s' --out '%s'", tu_tmp_path("r.json"), tu_tmp_path("r.md"));
     cr_assert_eq(pecs(args, &out, &err), 0, "%s", err);
     cr_assert_str_empty(out, "with --out nothing goes to stdout: %s", out);
     free(out);
     free(err);
-    char *md = slurp(path_in("r.md"));
+    char *md = slurp(tu_tmp_path("r.md"));
     json_t *pecs_o = json_object_get(root, "pecs"), *mc = json_object_get(root, "machine");
     cr_assert(strstr(md, json_string_value(json_object_get(pecs_o, "git_commit"))), "%s", md);
     cr_assert(strstr(md, json_string_value(json_object_get(pecs_o, "compiler"))), "%s", md);
@@ -176,7 +155,7 @@ Test(report, csv_reads_back_to_the_json)
 {
     json_t *root = perf_results();
     char args[1024], *out, *err;
-    snprintf(args, sizeof args, "report --format csv '%s'", path_in("r.json"));
+    snprintf(args, sizeof args, "report --format csv '%s'", tu_tmp_path("r.json"));
     cr_assert_eq(pecs(args, &out, &err), 0, "%s", err);
     free(err);
     static const char header[] = "backend,source,case,status,median_s,gbytes_per_s,tokens_per_s,roofline_fraction,"
@@ -212,7 +191,7 @@ Test(report, csv_reads_back_to_the_json)
  * nt fraction appear when the file has them; a null (non-finite) number is n/a / nan. */
 Test(report, escaping_calibration_and_nulls)
 {
-    write_text(path_in("h.json"),
+    write_text(tu_tmp_path("h.json"),
                "{\"schema\": \"pecs-results\", \"schema_version\": 1,"
                " \"calibration\": {\"path\": \"cal|x.json\", \"sha256\": \"\","
                "   \"gbytes_per_s\": {\"1\": {\"fill\": 10.5, \"rw22\": 7.25}, \"2\": {\"fill\": 20, \"rw22\": 14}}},"
@@ -222,14 +201,14 @@ Test(report, escaping_calibration_and_nulls)
                "   \"metrics\": {\"max_abs\": null, \"max_rel\": 0.5},"
                "   \"perf\": {\"median_s\": 2e-06, \"noisy\": true, \"roofline\": {\"fraction\": 0.25, \"nt_fraction\": 0.125}}}]}");
     char *text, why[512];
-    cr_assert_eq(pecs_report_render(path_in("h.json"), PECS_REPORT_MD, &text, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_report_render(tu_tmp_path("h.json"), PECS_REPORT_MD, &text, why, sizeof why), PECS_OK, "%s", why);
     cr_assert(strstr(text, "| `rope a\\|b` | FAILED | 2 | 0.250 | 0.125 | yes | n/a | 0.5 | got \"x\", want y\\|z |"), "%s",
               text);
     cr_assert(strstr(text, "| calibration | cal\\|x.json |"), "%s", text);
     cr_assert(strstr(text, "| threads | fill | rw22 |\n|---:|---:|---:|\n| 1 | 10.5 | 7.25 |\n| 2 | 20 | 14 |"), "%s", text);
     cr_assert(strstr(text, "0 passed, 1 failed, 0 skipped"), "%s", text);
     free(text);
-    cr_assert_eq(pecs_report_render(path_in("h.json"), PECS_REPORT_CSV, &text, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_report_render(tu_tmp_path("h.json"), PECS_REPORT_CSV, &text, why, sizeof why), PECS_OK, "%s", why);
     cr_assert(strstr(text, "\nb,,rope a|b,FAILED,2e-06,,,0.25,0.125,true,nan,0.5,,\"got \"\"x\"\", want y|z\"\n"), "%s",
               text);
     free(text);
@@ -239,11 +218,11 @@ Test(report, escaping_calibration_and_nulls)
  * named, and no output file at all. */
 Test(report, bad_input_exits_2_and_writes_nothing)
 {
-    write_text(path_in("bad.json"), "{\"schema\": \"pecs-results\", \"cases\": [");
-    write_text(path_in("cal.json"), "{\"schema\": \"pecs-calibration\", \"schema_version\": 1}");
-    write_text(path_in("sum.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"summary\": {\"PASSED\": 2},"
+    write_text(tu_tmp_path("bad.json"), "{\"schema\": \"pecs-results\", \"cases\": [");
+    write_text(tu_tmp_path("cal.json"), "{\"schema\": \"pecs-calibration\", \"schema_version\": 1}");
+    write_text(tu_tmp_path("sum.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"summary\": {\"PASSED\": 2},"
                                     " \"cases\": [{\"backend\": \"b\", \"case\": \"rope\", \"status\": \"PASSED\"}]}");
-    write_text(path_in("type.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1,"
+    write_text(tu_tmp_path("type.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1,"
                                      " \"cases\": [{\"backend\": \"b\", \"case\": \"rope\", \"status\": \"PASSED\","
                                      " \"perf\": {\"median_s\": \"fast\"}}]}");
     static const struct {
@@ -255,11 +234,11 @@ Test(report, bad_input_exits_2_and_writes_nothing)
                {"type.json", "cases[0].perf.median_s"}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char args[1024], *out, *err;
-        snprintf(args, sizeof args, "report '%s' --format csv --out '%s'", path_in(bad[k].file), path_in("x.csv"));
+        snprintf(args, sizeof args, "report '%s' --format csv --out '%s'", tu_tmp_path(bad[k].file), tu_tmp_path("x.csv"));
         cr_assert_eq(pecs(args, &out, &err), 2, "%s: %s", bad[k].file, err);
         cr_assert(strstr(err, bad[k].file), "the message names the file: %s", err);
         cr_assert(strstr(err, bad[k].reason), "%s: %s", bad[k].reason, err);
-        cr_assert_neq(access(path_in("x.csv"), F_OK), 0, "no output file for %s", bad[k].file);
+        cr_assert_neq(access(tu_tmp_path("x.csv"), F_OK), 0, "no output file for %s", bad[k].file);
         free(out);
         free(err);
     }
@@ -268,18 +247,18 @@ Test(report, bad_input_exits_2_and_writes_nothing)
 /* Usage errors are exit 2; --out over the results file itself is refused and leaves it intact. */
 Test(report, usage_errors)
 {
-    write_text(path_in("s.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"cases\": []}");
+    write_text(tu_tmp_path("s.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"cases\": []}");
     static const char *const args_fmt[] = {"report", "report '%s' --format html", "report '%s' --out", "report '%s' '%s'",
                                            "report '%s' --bogus", "report '%s' --out '%s'"};
     for (size_t k = 0; k < sizeof args_fmt / sizeof args_fmt[0]; k++) {
         char args[1024], *out, *err;
-        snprintf(args, sizeof args, args_fmt[k], path_in("s.json"), path_in("s.json"));
+        snprintf(args, sizeof args, args_fmt[k], tu_tmp_path("s.json"), tu_tmp_path("s.json"));
         cr_assert_eq(pecs(args, &out, &err), 2, "%s: %s", args, err);
         cr_assert(strstr(err, "pecs report:"), "%s", err);
         free(out);
         free(err);
     }
-    char *text = slurp(path_in("s.json"));
+    char *text = slurp(tu_tmp_path("s.json"));
     cr_assert(strstr(text, "pecs-results"), "the results file must survive: %s", text);
     free(text);
 }

@@ -2,6 +2,7 @@
 #ifndef PECS_TESTUTIL_H
 #define PECS_TESTUTIL_H
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,6 +29,36 @@ static inline const char *tu_plugin(char *buf, size_t n, const char *name)
 {
     snprintf(buf, n, "%s/libpecs-%s.so", tu_env("PECS_PLUGIN_DIR", "build/plugins"), name);
     return buf;
+}
+
+/* A scratch directory for a test suite (make it in the suite's .init, remove it in .fini) and paths in it. */
+static inline char *tu_tmp_dir(void)
+{
+    static char dir[64];
+    return dir;
+}
+
+static inline void tu_tmp_make(const char *tag)
+{
+    snprintf(tu_tmp_dir(), 64, "/tmp/pecs-%s-XXXXXX", tag);
+    cr_assert_not_null(mkdtemp(tu_tmp_dir()));
+}
+
+static inline void tu_tmp_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tu_tmp_dir());
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* tu_tmp_dir()/name; four buffers in turn, so a call may take several. */
+static inline const char *tu_tmp_path(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tu_tmp_dir(), name);
+    return buf[k];
 }
 
 #endif

@@ -23,6 +23,9 @@ static inline __attribute__((always_inline)) void add_row(void *orow, const void
     if (lead >= 0) {
         for (; j < lead; j++)
             pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + P[j]);
+        for (; j + 2 * VW <= n; j += 2 * VW)
+            stream2_dt(orow, j, ADD(load_dt(xr, j, dt), LOADU(P + j)), ADD(load_dt(xr, j + VW, dt), LOADU(P + j + VW)),
+                       dt);
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, ADD(load_dt(xr, j, dt), LOADU(P + j)), dt);
     }

@@ -11,17 +11,18 @@
  * says so). Scratch rows are padded to whole vectors, so the vector loops need no scalar tails.
  */
 
-/* Elements before the row's first vector-aligned address, or -1 if it is not even element-aligned. */
+/* Elements before the row's first 64-byte boundary (capped at n), or -1 if it is not even element-aligned. */
 static inline int64_t nt_lead(const void *row, size_t esz, int64_t n)
 {
-    size_t vb = VW * esz, mis = (uintptr_t)row % vb;
+    size_t mis = (uintptr_t)row % 64;
     if (mis % esz)
         return -1;
-    int64_t lead = mis ? (int64_t)((vb - mis) / esz) : 0;
+    int64_t lead = mis ? (int64_t)((64 - mis) / esz) : 0;
     return lead < n ? lead : n;
 }
 
-/* Store n floats to a row of dtype dt. */
+/* Store n floats to a row of dtype dt. With nt: ordinary stores up to the first line boundary, then two
+ * vectors per streaming store (whole lines for 16-bit dtypes too), then what is left. */
 static inline __attribute__((always_inline)) void store_row(void *orow, const float *v, int64_t n, pecs_dtype dt,
                                                              int nt)
 {
@@ -29,6 +30,8 @@ static inline __attribute__((always_inline)) void store_row(void *orow, const fl
     if (lead >= 0) {
         for (; j < lead; j++)
             pecs_store_f32(orow, dt, j, v[j]);
+        for (; j + 2 * VW <= n; j += 2 * VW)
+            stream2_dt(orow, j, LOADU(v + j), LOADU(v + j + VW), dt);
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, LOADU(v + j), dt);
     }
