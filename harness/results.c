@@ -217,7 +217,7 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
         /* The table itself too, so the file is self-contained (an auto calibration has no file). */
         json_t *cal = json_pack("{s:s,s:s}", "path", m->calibration_path, "sha256",
                                 m->calibration_sha256 ? m->calibration_sha256 : "");
-        static const char *const copied[] = {"array_mib", "reps", "nt_stores", "gbytes_per_s"};
+        static const char *const copied[] = {"array_mib", "reps", "nt_stores", "measured", "gbytes_per_s"};
         for (size_t i = 0; cal && i < sizeof copied / sizeof *copied; i++) {
             json_t *v = json_object_get(m->calibration, copied[i]);
             if (v)

@@ -553,7 +553,15 @@ Test(cli, calibration_auto_embeds_table_and_fractions)
         cr_assert_lt(k, 4, "%s", cs);
         cr_assert_str_eq(json_string_value(json_object_get(roof, "kernel")), want[k][1], "%s", cs);
         cr_assert_str_eq(json_string_value(json_object_get(roof, "nt_kernel")), want[k][2], "%s", cs);
+        /* measured before and after the cases: each fraction is against the embedded (better) figure */
+        char key[16];
+        snprintf(key, sizeof key, "%d", t);
+        double bw = json_number_value(json_object_get(json_object_get(table, key), want[k][1])),
+               g = json_number_value(json_object_get(json_object_get(c, "perf"), "gbytes_per_s"));
+        cr_assert_float_eq(json_number_value(json_object_get(roof, "bandwidth_gbytes_per_s")), bw, 1e-5 * bw, "%s", cs);
+        cr_assert_float_eq(f, g / bw, 1e-4 * f, "%s", cs);
     }
+    cr_assert_not_null(json_string_value(json_object_get(cal, "measured")));
     json_decref(r);
 }
 

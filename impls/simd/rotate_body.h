@@ -58,6 +58,18 @@ static inline __attribute__((always_inline)) void stream2_dt(void *base, int64_t
     }
 }
 
+/* The unrotated tail of a partial-rotary row (D > R). With streaming stores it is streamed too: ordinary
+ * stores into lines next to streamed ones cost a read per line (partial rotary ran at 0.55 of rw22). The
+ * caller's alignment rules put the tail on a 64-byte boundary; whole vectors move the bits as they are. */
+static inline void copy_tail(char *dst, const char *src, size_t bytes, int nt)
+{
+    size_t b = 0, vb = VW * sizeof(float);
+    if (nt && (uintptr_t)dst % vb == 0)
+        for (; b + vb <= bytes; b += vb)
+            STREAM_F32((float *)(void *)(dst + b), LOADU((const float *)(const void *)(src + b)));
+    memcpy(dst + b, src + b, bytes - b);
+}
+
 /* The cos/sin table of token t: cs[i] = cos, sn[i] = sin of pair i, times its gain. */
 static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, float *cs, float *sn, double *ang,
                         double *gain)
@@ -176,7 +188,7 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
                     __builtin_prefetch(xr + pf_ahead + b, 0, 0);
             rotate_row(xr, orow, R, half, C, S, dt, nt);
             if (!p->in_place && D > R)
-                memcpy(orow + (size_t)R * esz, xr + (size_t)R * esz, (size_t)(D - R) * esz);
+                copy_tail(orow + (size_t)R * esz, xr + (size_t)R * esz, (size_t)(D - R) * esz, nt);
         }
     }
 }
