@@ -496,6 +496,14 @@ static int backends_load(const char *cmd, const char *const *names, int n, pecs_
     return EXIT_OK;
 }
 
+/* What --calibration auto measures, before the cases and again after them: 1 and the run's thread count,
+ * --calibration-mib MiB per array (default 256), best of 5. */
+static json_t *calibration_measure_auto(const run_cfg *cfg, int run_threads, char *why, size_t why_len)
+{
+    const int counts[2] = {1, run_threads};
+    return pecs_calibration_measure(counts, 2, cfg->calibration_mib > 0 ? cfg->calibration_mib : 256, 5, why, why_len);
+}
+
 /* --calibration FILE, or auto (measured here, at 1 and the run's thread count): the table, and the sha256
  * of its bytes (the file's, or the serialised measurement's). */
 static int calibration_load(const run_cfg *cfg, int run_threads, json_t **out, char sha[65])
@@ -504,9 +512,7 @@ static int calibration_load(const run_cfg *cfg, int run_threads, json_t **out, c
     json_t *cal = NULL;
     int rc = EXIT_OK;
     if (!strcmp(cfg->calibration, "auto")) {
-        const int counts[2] = {1, run_threads};
-        double mib = cfg->calibration_mib > 0 ? cfg->calibration_mib : 256;
-        cal = pecs_calibration_measure(counts, 2, mib, 5, why, sizeof why);
+        cal = calibration_measure_auto(cfg, run_threads, why, sizeof why);
         text = cal ? pecs_calibration_dump(cal) : NULL;
         if (!text) {
             fprintf(stderr, "pecs run: --calibration auto: %s (a smaller --calibration-mib?)\n", cal ? "out of memory" : why);
@@ -555,9 +561,7 @@ static void calibration_remeasure(const run_cfg *cfg, int run_threads, json_t *c
     static const char *const F[2][3] = {{"kernel", "bandwidth_gbytes_per_s", "fraction"},
                                         {"nt_kernel", "nt_bandwidth_gbytes_per_s", "nt_fraction"}};
     char why[256] = "";
-    const int counts[2] = {1, run_threads};
-    json_t *again = pecs_calibration_measure(counts, 2, cfg->calibration_mib > 0 ? cfg->calibration_mib : 256, 5, why,
-                                             sizeof why);
+    json_t *again = calibration_measure_auto(cfg, run_threads, why, sizeof why);
     json_t *table = json_object_get(cal, "gbytes_per_s"), *row, *v, *c;
     const char *th, *k;
     json_object_foreach(table, th, row) json_object_foreach(row, k, v)

@@ -310,3 +310,15 @@ int64_t impl_t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
     return bucket + (large < nb - 1 ? large : nb - 1);
 }
 
+
+int impl_t5_params_ok(const pecs_problem *p, const pecs_tensor *w, int64_t H)
+{
+    int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
+    int64_t per_side = pecs_param_int(p, "bidirectional", 1) ? nb / 2 : nb;
+    return w && w->shape[0] == nb && w->shape[1] == H && per_side >= 2 && maxd > per_side / 2;
+}
+
+double impl_sinusoidal_freq(double log_base, int64_t k, int64_t D, int concat)
+{
+    return concat ? exp(-(double)k * (log_base / (double)(D / 2 - 1))) : exp(-(double)(2 * k) * log_base / (double)D);
+}

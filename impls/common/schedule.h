@@ -55,6 +55,14 @@ double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64
 double impl_alibi_slope(int64_t n_head, int64_t h, double max_bias);
 int64_t impl_t5_bucket(int64_t rel, int bidirectional, int64_t num_buckets, int64_t max_distance);
 
+/* T5's parameters fit its weight table w [num_buckets, H] and give buckets in range (max_distance beyond
+ * max_exact, at least two buckets per direction). */
+int impl_t5_params_ok(const pecs_problem *p, const pecs_tensor *w, int64_t H);
+
+/* Frequency k of a sinusoidal table over D dims, log_base = ln(base): base^(-2k/D) (Vaswani, pair k holds dims
+ * 2k, 2k+1), or with concat base^(-k/(D/2 - 1)) (fairseq: dims k and D/2 + k). */
+double impl_sinusoidal_freq(double log_base, int64_t k, int64_t D, int concat);
+
 /* inv_freq[i] = base^(-2i/R) for i < R/2, by repeated multiplication as ggml does. */
 void scalar_default_freqs(double base, int64_t R, double *inv_freq);
 

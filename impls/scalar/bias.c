@@ -38,8 +38,7 @@ SCALAR_HOOK_BIAS(t5)
     const pecs_tensor *qp, *kp, *out, *w = pecs_problem_tensor(p, "w");
     int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
     int bidir = (int)pecs_param_int(p, "bidirectional", 1);
-    if (!pairwise(p, &qp, &kp, &out) || !w || w->shape[0] != nb || w->shape[1] != out->shape[0] || (bidir ? nb / 2 : nb) < 2 ||
-        maxd <= (bidir ? nb / 2 : nb) / 2)
+    if (!pairwise(p, &qp, &kp, &out) || !impl_t5_params_ok(p, w, out->shape[0]))
         return PECS_INVALID;
     for (int64_t i = 0; i < out->shape[1]; i++)
         for (int64_t j = 0; j < out->shape[2]; j++) {

@@ -30,7 +30,7 @@ SCALAR_HOOK_EMBED(sinusoidal)
 {
     double log_base = log(pecs_param_real(p, "base", 10000.0));
     for (int64_t d = 0; d < D; d += 2) {
-        double a = pos * exp(-(double)d * log_base / (double)D);
+        double a = pos * impl_sinusoidal_freq(log_base, d / 2, D, 0);
         row[d] = sin(a);
         if (d + 1 < D)
             row[d + 1] = cos(a);
@@ -43,11 +43,11 @@ SCALAR_HOOK_EMBED(sinusoidal_concat)
     int64_t half = D / 2;
     if (half < 2)
         return PECS_INVALID;
-    double step = log(pecs_param_real(p, "base", 10000.0)) / (double)(half - 1);
+    double log_base = log(pecs_param_real(p, "base", 10000.0));
     int64_t pad = pecs_param_int(p, "padding_idx", -1);
     double q = pad >= 0 ? pos + (double)(pad + 1) : pos;
     for (int64_t i = 0; i < half; i++) {
-        double a = q * exp(-(double)i * step);
+        double a = q * impl_sinusoidal_freq(log_base, i, D, 1);
         row[i] = sin(a);
         row[half + i] = cos(a);
     }

@@ -105,12 +105,4 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
     }
 }
 
-static void embed_units(const simd_job *j, int64_t t0, int64_t t1, float *scratch)
-{
-    switch (j->dt) {
-    case PECS_DT_F16: embed_dt(j, t0, t1, scratch, PECS_DT_F16); break;
-    case PECS_DT_BF16: embed_dt(j, t0, t1, scratch, PECS_DT_BF16); break;
-    default: embed_dt(j, t0, t1, scratch, PECS_DT_F32); break;
-    }
-    FENCE();
-}
+SIMD_UNITS_BY_DTYPE(embed_units, embed_dt)

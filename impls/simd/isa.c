@@ -77,21 +77,6 @@ const simd_kernels *simd_kernels_for(const char *isa)
     return NULL;
 }
 
-/* The encodings of the bias, mask and embed forms the kernels cover (rotate: every schedule of
- * impls/common). */
-static int simd_covers(const pecs_problem *p)
-{
-    static const char *const ids[] = {"alibi",       "t5",         "kerple.log", "kerple.power",      "fire",
-                                      "mask.causal", "mask.window", "sinusoidal", "sinusoidal.concat", "learned",
-                                      "nope"};
-    if (p->form == PECS_FORM_ROTATE)
-        return impl_schedule_of(p->encoding) != NULL;
-    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        if (!strcmp(p->encoding, ids[i]))
-            return 1;
-    return 0;
-}
-
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out"),
@@ -103,7 +88,7 @@ int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
         no = why;
     else if (!simd_kernels_for(isa))
         no = "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend";
-    else if (!simd_covers(p)) {
+    else if (simd_kind_of(p) < 0) {
         snprintf(reason, reason_size, "SIMD kernels cover rotate, alibi, t5, kerple, fire, the masks and the embed "
                                       "tables, not %s", p->encoding);
         return 0;

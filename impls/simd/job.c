@@ -74,44 +74,71 @@ static pecs_status init_rotate(simd_job *j, const pecs_problem *p)
     return PECS_OK;
 }
 
+/* The bias, mask and embed encodings these kernels cover and the kernel each takes: the one list that
+ * simd_takes() (what the backends accept) and the init functions below (what they run) both read. */
+static const struct {
+    const char *id;
+    pecs_form form;
+    int kind; /* simd_pw_kind or simd_emb_kind */
+} COVERED[] = {
+    {"alibi", PECS_FORM_BIAS, SIMD_PW_ALIBI},           {"t5", PECS_FORM_BIAS, SIMD_PW_T5},
+    {"kerple.log", PECS_FORM_BIAS, SIMD_PW_KERPLE_LOG}, {"kerple.power", PECS_FORM_BIAS, SIMD_PW_KERPLE_POW},
+    {"fire", PECS_FORM_BIAS, SIMD_PW_FIRE},             {"mask.causal", PECS_FORM_MASK, SIMD_PW_MASK},
+    {"mask.window", PECS_FORM_MASK, SIMD_PW_MASK},      {"sinusoidal", PECS_FORM_EMBED, SIMD_EMB_SIN},
+    {"sinusoidal.concat", PECS_FORM_EMBED, SIMD_EMB_SIN_CONCAT},
+    {"learned", PECS_FORM_EMBED, SIMD_EMB_LEARNED},     {"nope", PECS_FORM_EMBED, SIMD_EMB_NOPE},
+};
+
+int simd_kind_of(const pecs_problem *p)
+{
+    if (p->form == PECS_FORM_ROTATE)
+        return impl_schedule_of(p->encoding) ? 0 : -1;
+    for (size_t i = 0; i < sizeof COVERED / sizeof COVERED[0]; i++)
+        if (COVERED[i].form == p->form && !strcmp(p->encoding, COVERED[i].id))
+            return COVERED[i].kind;
+    return -1;
+}
+
 /* Per-head constants of the bias encodings, as floats in j->tab. */
 static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
 {
     const pecs_tensor *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
-    const char *e = p->encoding;
     j->H = out->shape[0];
     j->K = out->shape[2];
     j->units = out->shape[0] * out->shape[1];
     int64_t H = j->H, ntab = 0;
-    if (!strcmp(e, "alibi")) {
-        j->pw = pecs_param_is(p, "variant", "key_index") ? SIMD_PW_ALIBI_KEY : SIMD_PW_ALIBI;
+    j->pw = (simd_pw_kind)simd_kind_of(p);
+    switch (j->pw) {
+    case SIMD_PW_ALIBI:
+    case SIMD_PW_ALIBI_KEY:
+        if (pecs_param_is(p, "variant", "key_index"))
+            j->pw = SIMD_PW_ALIBI_KEY;
         ntab = H;
-    } else if (!strcmp(e, "t5")) {
-        int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
-        int bidir = (int)pecs_param_int(p, "bidirectional", 1);
-        if (!w || w->shape[0] != nb || w->shape[1] != H || (bidir ? nb / 2 : nb) < 2 || maxd <= (bidir ? nb / 2 : nb) / 2)
+        break;
+    case SIMD_PW_T5:
+        if (!impl_t5_params_ok(p, w, H))
             return PECS_INVALID;
-        j->pw = SIMD_PW_T5;
-        j->maxd = maxd;
-        ntab = H * (2 * maxd + 1);
-    } else if (!strncmp(e, "kerple.", 7)) {
+        j->maxd = pecs_param_int(p, "max_distance", 128);
+        ntab = H * (2 * j->maxd + 1);
+        break;
+    case SIMD_PW_KERPLE_LOG:
+    case SIMD_PW_KERPLE_POW: {
         const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
         if (!r1 || !r2 || (r1->n != 1 && r1->n != H) || (r2->n != 1 && r2->n != H))
             return PECS_INVALID;
-        j->pw = !strcmp(e, "kerple.power") ? SIMD_PW_KERPLE_POW : SIMD_PW_KERPLE_LOG;
         ntab = 2 * H;
-    } else if (!strcmp(e, "fire")) {
+        break;
+    }
+    case SIMD_PW_FIRE:
         j->hidden = pecs_param_int(p, "hidden", 32);
         if (!w || w->shape[0] != H + 2 || w->shape[1] != j->hidden + 1)
             return PECS_INVALID;
-        j->pw = SIMD_PW_FIRE;
         j->c = pecs_param_real(p, "c", 0.1);
         j->eps = pecs_param_real(p, "eps", 1e-6);
         j->L = fabs(pecs_param_real(p, "L_mult", 1.0) * pecs_param_real(p, "init_L", 512.0));
         ntab = (H + 2) * (j->hidden + 1);
-    } else {
-        j->pw = SIMD_PW_MASK;
-        j->window = !strcmp(e, "mask.window") ? pecs_param_int(p, "window", 4096) : 0;
+        break;
+    case SIMD_PW_MASK: j->window = !strcmp(p->encoding, "mask.window") ? pecs_param_int(p, "window", 4096) : 0; break;
     }
     j->tab = malloc((size_t)(ntab > 0 ? ntab : 1) * sizeof *j->tab);
     if (!j->tab)
@@ -150,13 +177,9 @@ static pecs_status init_embed(simd_job *j, const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
                       *w = pecs_problem_tensor(p, "w");
-    const char *e = p->encoding;
     int64_t D = x->shape[1], n = 0;
     j->units = x->shape[0];
-    j->emb = !strcmp(e, "sinusoidal") ? SIMD_EMB_SIN
-             : !strcmp(e, "sinusoidal.concat") ? SIMD_EMB_SIN_CONCAT
-             : !strcmp(e, "learned") ? SIMD_EMB_LEARNED
-                                     : SIMD_EMB_NOPE;
+    j->emb = (simd_emb_kind)simd_kind_of(p);
     if (j->emb == SIMD_EMB_SIN_CONCAT && D / 2 < 2)
         return PECS_INVALID;
     if (j->emb == SIMD_EMB_LEARNED) {
@@ -175,12 +198,8 @@ static pecs_status init_embed(simd_job *j, const pecs_problem *p)
     if (!j->tab)
         return PECS_NOMEM;
     double *f = (double *)(void *)j->tab, log_base = log(pecs_param_real(p, "base", 10000.0));
-    if (j->emb == SIMD_EMB_SIN) /* pair k holds dims 2k, 2k+1: base^(-2k/D) */
-        for (int64_t k = 0; k < n; k++)
-            f[k] = exp(-(double)(2 * k) * log_base / (double)D);
-    if (j->emb == SIMD_EMB_SIN_CONCAT) /* dims k and D/2 + k: base^(-k/(D/2 - 1)) */
-        for (int64_t k = 0; k < D / 2; k++)
-            f[k] = exp(-(double)k * (log_base / (double)(D / 2 - 1)));
+    for (int64_t k = 0; k < (j->emb == SIMD_EMB_SIN_CONCAT ? D / 2 : n); k++)
+        f[k] = impl_sinusoidal_freq(log_base, k, D, j->emb == SIMD_EMB_SIN_CONCAT);
     /* the table row P, sin and cos, each padded to whole vectors */
     j->scratch_floats = 3 * (size_t)SIMD_EMBED_PAD(D) + 16;
     return PECS_OK;
@@ -192,8 +211,8 @@ pecs_status simd_job_init(simd_job *j, const pecs_problem *p, const simd_kernels
     j->p = p;
     j->dt = p->dtype;
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
-    if (!out || !k)
-        return !k ? PECS_UNSUPPORTED : PECS_INVALID;
+    if (!out || !k || simd_kind_of(p) < 0)
+        return !k || simd_kind_of(p) < 0 ? PECS_UNSUPPORTED : PECS_INVALID;
     /* Streaming stores when the call's footprint cannot stay in the last-level cache anyway; PECS_NT=1 forces
      * them (wherever the alignment allows) and PECS_NT=0 turns them off, to test and to compare both. */
     const char *force = getenv("PECS_NT");

@@ -194,12 +194,4 @@ static inline __attribute__((always_inline)) void pairwise_dt(const simd_job *jb
     }
 }
 
-static void pairwise_units(const simd_job *j, int64_t r0, int64_t r1, float *scratch)
-{
-    switch (j->dt) {
-    case PECS_DT_F16: pairwise_dt(j, r0, r1, scratch, PECS_DT_F16); break;
-    case PECS_DT_BF16: pairwise_dt(j, r0, r1, scratch, PECS_DT_BF16); break;
-    default: pairwise_dt(j, r0, r1, scratch, PECS_DT_F32); break;
-    }
-    FENCE();
-}
+SIMD_UNITS_BY_DTYPE(pairwise_units, pairwise_dt)

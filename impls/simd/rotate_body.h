@@ -14,6 +14,20 @@
 #include <math.h>
 #include <string.h>
 
+/* The unit function `name` of a kernel body `body(j, u0, u1, scratch, dt)`: one instance per storage dtype (the
+ * dtype a constant inside each, so its switches fold away), then a fence for the streaming stores, which are
+ * weakly ordered and must be visible before the call returns. */
+#define SIMD_UNITS_BY_DTYPE(name, body)                                        \
+    static void name(const simd_job *j, int64_t u0, int64_t u1, float *scratch) \
+    {                                                                          \
+        switch (j->dt) {                                                       \
+        case PECS_DT_F16: body(j, u0, u1, scratch, PECS_DT_F16); break;         \
+        case PECS_DT_BF16: body(j, u0, u1, scratch, PECS_DT_BF16); break;       \
+        default: body(j, u0, u1, scratch, PECS_DT_F32); break;                  \
+        }                                                                      \
+        FENCE();                                                               \
+    }
+
 static inline __attribute__((always_inline)) VF load_dt(const void *base, int64_t i, pecs_dtype dt)
 {
     switch (dt) {
@@ -193,12 +207,4 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
     }
 }
 
-static void rotate_units(const simd_job *j, int64_t t0, int64_t t1, float *scratch)
-{
-    switch (j->dt) {
-    case PECS_DT_F16: tokens_dt(j, t0, t1, scratch, PECS_DT_F16); break;
-    case PECS_DT_BF16: tokens_dt(j, t0, t1, scratch, PECS_DT_BF16); break;
-    default: tokens_dt(j, t0, t1, scratch, PECS_DT_F32); break;
-    }
-    FENCE(); /* streaming stores are weakly ordered: visible before the call returns */
-}
+SIMD_UNITS_BY_DTYPE(rotate_units, tokens_dt)

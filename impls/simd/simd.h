@@ -96,6 +96,10 @@ pecs_status simd_call(const pecs_problem *p, int threads, simd_par_fn par);
 const char *simd_isa(char *why, size_t why_len);
 const simd_kernels *simd_kernels_for(const char *isa);
 
+/* The kernel kind (simd_pw_kind, simd_emb_kind; 0 for a rotate schedule) of a problem these kernels cover,
+ * else -1: job.c's one list of covered encodings. */
+int simd_kind_of(const pecs_problem *p);
+
 /* 1 if the problem is one these kernels take (any T1 rotate schedule; alibi, t5, kerple, fire, the
  * masks; sinusoidal, learned, nope; f32/f16/bf16; unit inner stride), else 0 and the reason. */
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size);
