@@ -60,7 +60,7 @@ BUILTINS    := scalar $(if $(filter 1,$(HAVE_SLEEF)),simd) $(if $(filter 11,$(HA
 
 # ---- sources -----------------------------------------------------------------------------------------
 REF_SRC     := $(wildcard reference/*.c)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+HARNESS_SRC := $(filter-out harness/main.c harness/worker_main.c,$(wildcard harness/*.c))
 # impls/common/ (the shared frequency schedules) goes into every in-tree backend.
 BUILTIN_SRC := $(wildcard impls/common/*.c) $(foreach b,$(BUILTINS),$(wildcard impls/$(b)/*.c))
 TEST_SRC    := $(wildcard tests/*.c)
@@ -85,7 +85,7 @@ OBJ_TESTS   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 LIBPECS     := $(BUILD)/libpecs.a
 
 .PHONY: all run test check sanitize plugins install showconfig deps clean require valgrind
-all: require $(BUILD)/pecs plugins mutants
+all: require $(BUILD)/pecs $(BUILD)/pecs-worker plugins mutants
 
 require:
 	@if [ "$(HAVE_YAML)$(HAVE_JANSSON)$(HAVE_NETTLE)" != "111" ]; then \
@@ -167,6 +167,10 @@ $(LIBPECS): $(OBJ_REF) $(OBJ_HARNESS) $(OBJ_BUILTIN)
 $(BUILD)/pecs: $(BUILD)/obj/harness/main.o $(LIBPECS)
 	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS)
 
+# The process an isolated backend runs in (harness/backends.h); found next to pecs, or through PECS_WORKER.
+$(BUILD)/pecs-worker: $(BUILD)/obj/harness/worker_main.o $(LIBPECS)
+	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS)
+
 # ---- tests ---------------------------------------------------------------------------------------------
 $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -184,13 +188,21 @@ $(BUILD)/test-plugins/libfixture-%.so: tests/plugins/fixture.c $(OBJ_PICSCALAR)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DFIXTURE_KIND_$* -o $@ $< $(OBJ_PICSCALAR) -lm
 
-$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS)
+# Hostile plugins, one per attack on the verdict (tests/plugins/attack.c, docs/threat-model.md).
+ATTACKS     := $(shell grep -o '^ATTACK.[a-z0-9_]*' tests/plugins/attacks.def | cut -c8-)
+ATTACK_SOS  := $(ATTACKS:%=$(BUILD)/attack-plugins/libattack-%.so)
+$(BUILD)/attack-plugins/libattack-%.so: tests/plugins/attack.c tests/plugins/attacks.def $(OBJ_PICSCALAR)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DATTACK_$* -o $@ $< $(OBJ_PICSCALAR) -lm
+
+$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS) $(ATTACK_SOS)
 	@if [ "$(HAVE_CRITERION)$(HAVE_MPFR)" != "11" ]; then \
 	  echo "tests need Criterion and MPFR: make deps (Debian: libcriterion-dev libmpfr-dev)"; exit 1; fi
 	$(CC) $(SAN) -o $@ $(OBJ_TESTS) $(LIBPECS) $(CRITERION_LIBS) $(MPFR_LIBS) $(DEP_LIBS)
 
 # Tests find the binary, plugins and suites through these variables.
 TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR) \
+           PECS_WORKER=$(abspath $(BUILD)/pecs-worker) PECS_ATTACK_DIR=$(abspath $(BUILD)/attack-plugins) \
            PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins) $(TEST_ENV_EXTRA)
 CRITERION_JOBS ?= 2
 
@@ -250,6 +262,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pecs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/lib/pecs $(DESTDIR)$(PREFIX)/share/pecs/configs $(DESTDIR)$(PREFIX)/share/pecs/suites
 	install -m 755 $(BUILD)/pecs $(DESTDIR)$(PREFIX)/bin/pecs
+	install -m 755 $(BUILD)/pecs-worker $(DESTDIR)$(PREFIX)/bin/pecs-worker
 	install -m 644 include/pecs/*.h include/pecs/*.def $(DESTDIR)$(PREFIX)/include/pecs/
 	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pecs/
 	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/configs/

@@ -18,7 +18,6 @@
 #include "diff.h"
 #include "gen.h"
 #include "instance.h"
-#include "isolate.h"
 #include "machine.h"
 #include "npy.h"
 #include "reference.h"
@@ -124,18 +123,10 @@ typedef struct run_cfg {
     double min_time, timeout, threads, calibration_mib;
     int verbose;
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
+    double mem_cap; /* bytes (0: the default cap, no worker limit) */
     int no_determinism, resume;
 } run_cfg;
 
-/* One case on one backend, in process or in a child as the configuration says. */
-static void run_one(const pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, int isolate,
-                    double timeout, pecs_case_result *r)
-{
-    if (isolate == 1 || (isolate < 0 && lb->dl))
-        pecs_run_case_isolated(lb, case_str, o, timeout, r);
-    else
-        pecs_run_case(lb, case_str, o, r);
-}
 
 static int dtype_selected(const char *list, const char *case_str)
 {
@@ -348,6 +339,7 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             if (!pecs_parse_f64(v, &mib) || mib < 1 || mib > 1048576)
                 return usage_error("run", "--mem-cap takes MiB in [1, 1048576]");
             pecs_case_set_mem_cap(mib * 1048576.0);
+            cfg->mem_cap = mib * 1048576.0;
         }
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             cfg->verbose = 1;
@@ -475,7 +467,8 @@ static int inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
 }
 
 /* Load backends by name or path; "all" stands for every built-in. */
-static int backends_load(const char *cmd, const char *const *names, int n, pecs_loaded_backend *lbs, int *n_loaded)
+static int backends_load(const char *cmd, const char *const *names, int n, const pecs_backend_opts *bo,
+                         pecs_loaded_backend *lbs, int *n_loaded)
 {
     char why[1024];
     for (int i = 0; i < n; i++) {
@@ -486,7 +479,7 @@ static int backends_load(const char *cmd, const char *const *names, int n, pecs_
         for (char *tok = all ? strtok_r(list, " ", &save) : list; tok; tok = all ? strtok_r(NULL, " ", &save) : NULL) {
             if (*n_loaded == MAX_ARGS)
                 break;
-            if (pecs_backend_load(tok, &lbs[*n_loaded], why, sizeof why) != PECS_OK) {
+            if (pecs_backend_open(tok, bo, &lbs[*n_loaded], why, sizeof why) != PECS_OK) {
                 fprintf(stderr, "pecs %s: %s\n", cmd, why);
                 return EXIT_USAGE;
             }
@@ -639,7 +632,9 @@ static int cmd_run(int argc, char **argv)
     pecs_utc_iso(meta.started);
 
     if ((rc = inputs_load("run", &cfg, &in)) != EXIT_OK ||
-        (rc = backends_load("run", cfg.backends, cfg.n_backends, lbs, &n_loaded)) != EXIT_OK)
+        (rc = backends_load("run", cfg.backends, cfg.n_backends,
+                            &(pecs_backend_opts){cfg.isolate, cfg.timeout, cfg.mem_cap + (cfg.mem_cap > 0 ? 256.0 * 1048576 : 0)},
+                            lbs, &n_loaded)) != EXIT_OK)
         goto cleanup;
     /* The run's thread count: what the backend calls are asked for, else what OpenMP gives by default. */
     const int run_threads = cfg.threads > 0 ? (int)cfg.threads : pecs_calibration_default_threads();
@@ -685,7 +680,7 @@ static int cmd_run(int argc, char **argv)
             if (resumed && pecs_journal_has(all, pecs_backend_token(&lbs[b]), in.cases[k]))
                 continue;
             pecs_case_result *r = &results[n_results];
-            run_one(&lbs[b], in.cases[k], &o, cfg.isolate, cfg.timeout, r);
+            pecs_run_case(&lbs[b], in.cases[k], &o, r);
             r->backend_slot = b;
             if (cal && r->perf.done) {
                 char id[64];
@@ -726,6 +721,8 @@ static int cmd_run(int argc, char **argv)
         calibration_remeasure(&cfg, run_threads, cal, all, cal_sha);
         print_calibration("auto, better of before and after the cases", cal, run_threads);
     }
+    for (int i = 0; i < n_loaded; i++) /* no plugin process outlives the cases: nothing can touch the results */
+        pecs_backend_stop(&lbs[i]);
     print_table(results, n_results);
     int count[PECS_V_COUNT] = {0}, failed = pecs_results_count(all, count);
     pecs_utc_iso(meta.finished);
@@ -798,7 +795,9 @@ static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
             pecs_loaded_backend lb;
             if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK)
                 continue;
-            if (lb.b->supports(lb.b->ctx, &in.problem, why, sizeof why) && off < n)
+            pecs_call k;
+            pecs_backend_supports(&lb, &in.problem, &in.arena, &k);
+            if (k.kind == PECS_CALL_OK && off < n)
                 off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", tok);
             pecs_backend_unload(&lb);
         }
@@ -836,8 +835,8 @@ static int cmd_list(int argc, char **argv)
                 printf("%-10s (failed to load: %s)\n", tok, why);
                 continue;
             }
-            printf("%-10s %-6s abi %u.%u  isa %-8s %s\n", lb.b->name, lb.b->version, lb.b->abi_major, lb.b->abi_minor,
-                   lb.b->isa ? lb.b->isa(lb.b->ctx) : "?", lb.b->description);
+            printf("%-10s %-6s abi %u.%u  isa %-8s %s\n", lb.id.name, lb.id.version, lb.id.abi_major, lb.id.abi_minor,
+                   lb.id.isa, lb.id.description);
             pecs_backend_unload(&lb);
         }
         return EXIT_OK;
@@ -998,6 +997,48 @@ static int widen_f64(pecs_npy *a)
     a->data = v;
     a->dtype = PECS_DT_F64;
     return 1;
+}
+
+/* A backend call on eval's own tensors: they are copied into an arena (shared with the worker when the
+ * backend is isolated) and the output copied back. */
+static pecs_status eval_call(pecs_loaded_backend *lb, const pecs_problem *p, pecs_call *k)
+{
+    pecs_arena a;
+    pecs_tensor t[8];
+    size_t bytes[8], total = 0;
+    pecs_problem q = *p;
+    memset(k, 0, sizeof *k);
+    if (p->n_tensors > 8)
+        return PECS_INVALID;
+    for (int i = 0; i < p->n_tensors; i++) {
+        int64_t span = 1;
+        for (int d = 0; d < p->tensors[i].ndim; d++)
+            span += (p->tensors[i].shape[d] - 1) * p->tensors[i].stride[d];
+        bytes[i] = (size_t)span * pecs_dtype_size(p->tensors[i].dtype);
+        total += bytes[i];
+    }
+    pecs_status st = pecs_arena_create(&a, total, p->n_tensors, lb->isolated);
+    if (st != PECS_OK)
+        return st;
+    for (int i = 0; i < p->n_tensors; i++) {
+        size_t len;
+        t[i] = p->tensors[i];
+        if (!(t[i].data = pecs_arena_body(&a, bytes[i], &len))) {
+            pecs_arena_free(&a);
+            return PECS_NOMEM;
+        }
+        memcpy(t[i].data, p->tensors[i].data, bytes[i]);
+    }
+    q.tensors = t;
+    pecs_backend_case_start(lb);
+    pecs_backend_supports(lb, &q, &a, k);
+    if (k->kind == PECS_CALL_OK)
+        pecs_backend_run(lb, &q, &a, k);
+    for (int i = 0; i < p->n_tensors; i++)
+        if (!strcmp(t[i].name, "out"))
+            memcpy(p->tensors[i].data, t[i].data, bytes[i]);
+    pecs_arena_free(&a);
+    return PECS_OK;
 }
 
 static int cmd_eval(int argc, char **argv)
@@ -1227,14 +1268,18 @@ static int cmd_eval(int argc, char **argv)
         p.dtype = odt;
         pecs_status st;
         if (backend) {
-            if (!lb.b->supports(lb.b->ctx, &p, why, sizeof why)) {
-                fprintf(stderr, "pecs eval: backend %s does not support this: %s\n", lb.b->name, why);
+            pecs_call k;
+            st = eval_call(&lb, &p, &k);
+            if (st == PECS_OK && k.kind == PECS_CALL_DECLINED) {
+                fprintf(stderr, "pecs eval: backend %s does not support this: %s\n", lb.id.name, k.reason);
                 rc = EXIT_USAGE;
                 goto cleanup;
             }
-            st = lb.b->run(lb.b->ctx, &p);
+            if (st == PECS_OK && k.kind != PECS_CALL_OK)
+                st = k.kind == PECS_CALL_STATUS ? k.st : PECS_BACKEND;
             if (st != PECS_OK)
-                snprintf(why, sizeof why, "backend %s: %s", lb.b->name, pecs_status_str(st));
+                snprintf(why, sizeof why, "backend %s: %s%s%s", lb.id.name, pecs_status_str(st), k.reason[0] ? ": " : "",
+                         k.reason);
         } else {
             st = pecs_ref_run(&p, why, sizeof why);
         }
@@ -1286,7 +1331,7 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 /* Run `cases` on one backend; returns the number of failing cases (stops at the first if stop_first);
  * *first gets the first failing result's reproducer and reason. */
-static int run_all(const pecs_loaded_backend *lb, char **cases, int n, const pecs_run_opts *o, int stop_first,
+static int run_all(pecs_loaded_backend *lb, char **cases, int n, const pecs_run_opts *o, int stop_first,
                    char *first, size_t first_len, int *ran)
 {
     int failed = 0;
@@ -1294,7 +1339,7 @@ static int run_all(const pecs_loaded_backend *lb, char **cases, int n, const pec
     first[0] = '\0';
     for (int k = 0; k < n; k++) {
         pecs_case_result r;
-        run_one(lb, cases[k], o, -1, 60.0, &r);
+        pecs_run_case(lb, cases[k], o, &r);
         if (r.verdict != PECS_V_SKIPPED)
             (*ran)++;
         if (pecs_verdict_fails(r.verdict)) {
@@ -1396,7 +1441,7 @@ static int cmd_mutate(int argc, char **argv)
     int n_mut = 0, n_correct = 0;
     char **muts = NULL, why[1024], first[2048];
     if ((rc = inputs_load("mutate", &cfg, &in)) != EXIT_OK ||
-        (rc = backends_load("mutate", backends, n_backends, correct, &n_correct)) != EXIT_OK)
+        (rc = backends_load("mutate", backends, n_backends, &(pecs_backend_opts){-1, 60.0, 0}, correct, &n_correct)) != EXIT_OK)
         goto cleanup;
     DIR *d = opendir(dir);
     if (!d) {
@@ -1441,18 +1486,18 @@ static int cmd_mutate(int argc, char **argv)
             false_alarms++;
             continue;
         }
-        int control = !strcmp(lb.b->name, "mutant-none"), ran;
+        int control = !strcmp(lb.id.name, "mutant-none"), ran;
         int failed = run_all(&lb, in.cases, in.n_cases, &o, !control, first, sizeof first, &ran);
         if (control) {
-            printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.b->name, failed ? "ALARM" : "clean", failed, ran,
-                   lb.b->description);
+            printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.id.name, failed ? "ALARM" : "clean", failed, ran,
+                   lb.id.description);
             if (failed)
                 printf("             first: %s\n", first);
             false_alarms += failed > 0;
         } else {
             mutants++;
             caught += failed > 0;
-            printf("%-28s %-8s %s\n", lb.b->name, failed ? "CAUGHT" : "MISSED", lb.b->description);
+            printf("%-28s %-8s %s\n", lb.id.name, failed ? "CAUGHT" : "MISSED", lb.id.description);
             printf("             %s\n", failed ? first : "no case of the suites fails: a gap in the suites");
         }
         fflush(stdout);
@@ -1461,7 +1506,7 @@ static int cmd_mutate(int argc, char **argv)
     for (int i = 0; i < n_correct; i++) {
         int ran;
         int failed = run_all(&correct[i], in.cases, in.n_cases, &o, 0, first, sizeof first, &ran);
-        printf("%-28s %-8s %d of %d cases failed (correct backend)\n", correct[i].b->name, failed ? "ALARM" : "clean",
+        printf("%-28s %-8s %d of %d cases failed (correct backend)\n", correct[i].id.name, failed ? "ALARM" : "clean",
                failed, ran);
         if (failed)
             printf("             first: %s\n", first);

@@ -13,44 +13,16 @@
 #include "gen.h"
 #include "reference.h"
 
-static int g_guard_pages;
-
-void pecs_instance_guard_pages(int on) { g_guard_pages = on; }
-
-/* Allocate a guarded view with the given logical shape and strides (elements). */
-static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int ndim, const int64_t *shape,
-                             const int64_t *stride)
+/* Allocate a guarded view with the given logical shape and strides (elements). In the sizing pass (no
+ * arena yet) only the bytes are counted. */
+static pecs_status buf_alloc(pecs_instance *in, pecs_buf *b, const char *name, pecs_dtype dt, int ndim,
+                             const int64_t *shape, const int64_t *stride)
 {
     memset(b, 0, sizeof *b);
     int64_t span = 1; /* elements from the first to one past the last */
     for (int i = 0; i < ndim; i++)
         span += (shape[i] - 1) * stride[i];
-    size_t bytes = (size_t)span * pecs_dtype_size(dt);
-    if (g_guard_pages) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        size_t body = (bytes + PECS_GUARD_BYTES + page - 1) / page * page;
-        unsigned char *m = mmap(NULL, body + 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
-            return PECS_NOMEM;
-        if (mprotect(m, page, PROT_NONE) != 0 || mprotect(m + page + body, page, PROT_NONE) != 0) {
-            munmap(m, body + 2 * page);
-            return PECS_NOMEM;
-        }
-        b->map = m;
-        b->map_len = body + 2 * page;
-        b->tail = 0;
-        b->raw_len = bytes + PECS_GUARD_BYTES;
-        b->raw = m + page + body - b->raw_len; /* the data's last byte touches the trailing guard page */
-    } else {
-        b->tail = PECS_GUARD_BYTES;
-        b->raw_len = bytes + 2 * PECS_GUARD_BYTES;
-        /* 64-byte aligned, as framework allocators align tensors: contiguous rows then start on cache
-         * lines (kernels may use aligned or streaming stores); strided views stay misaligned on purpose. */
-        b->raw = aligned_alloc(64, (b->raw_len + 63) / 64 * 64);
-        if (!b->raw)
-            return PECS_NOMEM;
-    }
-    memset(b->raw, PECS_CANARY, b->raw_len);
+    b->span = (size_t)span * pecs_dtype_size(dt);
     b->t.name = name;
     b->t.dtype = dt;
     b->t.ndim = ndim;
@@ -58,17 +30,26 @@ static pecs_status buf_alloc(pecs_buf *b, const char *name, pecs_dtype dt, int n
         b->t.shape[i] = shape[i];
         b->t.stride[i] = stride[i];
     }
-    b->t.data = b->raw + PECS_GUARD_BYTES;
+    size_t want = b->span + 2 * PECS_SLACK_BYTES;
+    if (!in->arena.base) {
+        in->need += want;
+        in->n_bufs++;
+        return PECS_OK;
+    }
+    if (!(b->raw = pecs_arena_body(&in->arena, want, &b->raw_len)))
+        return PECS_NOMEM;
+    b->lead = in->flags & PECS_INST_END_ALIGNED ? b->raw_len - b->span : PECS_SLACK_BYTES;
+    memset(b->raw, PECS_CANARY, b->raw_len);
+    b->t.data = b->raw + b->lead;
     return PECS_OK;
 }
 
 static void buf_free(pecs_buf *b)
 {
-    if (b->map)
-        munmap(b->map, b->map_len);
-    else
-        free(b->raw);
     free(b->snap);
+    free(b->priv);
+    free(b->image0);
+    free(b->checked);
     memset(b, 0, sizeof *b);
 }
 
@@ -145,13 +126,13 @@ static double position(const pecs_case *c, uint64_t stream, int64_t row, int64_t
     }
 }
 
-static pecs_status make_positions(pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream, int64_t rows,
-                                  int64_t count, int64_t shift, int two_d, double *max_abs)
+static pecs_status make_positions(pecs_instance *in, pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream,
+                                  int64_t rows, int64_t count, int64_t shift, int two_d, double *max_abs)
 {
     int64_t shape[2] = {rows, count}, stride[2] = {count, 1};
-    pecs_status st = two_d ? buf_alloc(b, name, c->pos_dtype, 2, shape, stride)
-                           : buf_alloc(b, name, c->pos_dtype, 1, &shape[1], &stride[1]);
-    if (st != PECS_OK)
+    pecs_status st = two_d ? buf_alloc(in, b, name, c->pos_dtype, 2, shape, stride)
+                           : buf_alloc(in, b, name, c->pos_dtype, 1, &shape[1], &stride[1]);
+    if (st != PECS_OK || !b->raw)
         return st;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t t = 0; t < count; t++) {
@@ -164,29 +145,61 @@ static pecs_status make_positions(pecs_buf *b, const char *name, const pecs_case
 }
 
 /* An activation or data tensor drawn from a generator stream. */
-static pecs_status make_generated(pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream, int ndim,
-                                  const int64_t *shape, const int64_t *stride)
+static pecs_status make_generated(pecs_instance *in, pecs_buf *b, const char *name, const pecs_case *c, uint64_t stream,
+                                  int ndim, const int64_t *shape, const int64_t *stride)
 {
-    pecs_status st = buf_alloc(b, name, c->dtype, ndim, shape, stride);
+    pecs_status st = buf_alloc(in, b, name, c->dtype, ndim, shape, stride);
     b->generated = 1;
     b->stream = stream;
     return st;
 }
 
-static pecs_status snapshot(pecs_buf *b)
+/* A private copy of a body (into *dst, allocated on first use). */
+static pecs_status copy_body(const pecs_buf *b, unsigned char **dst)
 {
     if (!b->raw)
         return PECS_OK;
-    if (!b->snap && !(b->snap = malloc(b->raw_len)))
+    if (!*dst && !(*dst = malloc(b->raw_len)))
         return PECS_NOMEM;
-    memcpy(b->snap, b->raw, b->raw_len);
+    memcpy(*dst, b->raw, b->raw_len);
     return PECS_OK;
 }
+
+/* The buffer the backend writes: "out", or "x" in place. */
+static pecs_buf *out_buf(pecs_instance *in) { return in->c->view == PECS_VIEW_INPLACE ? &in->x : &in->out; }
+
+static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why, size_t why_len);
 
 pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why,
                                  size_t why_len)
 {
+    return pecs_instance_create_ex(in, c, shift, stream, 0, why, why_len);
+}
+
+/* Two passes over the same builder: one sizes the arena, the second fills it. */
+pecs_status pecs_instance_create_ex(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, int flags,
+                                    char *why, size_t why_len)
+{
     memset(in, 0, sizeof *in);
+    in->arena.fd = -1;
+    in->flags = flags;
+    pecs_status st = build(in, c, shift, stream, why, why_len);
+    if (st != PECS_OK)
+        return st;
+    size_t need = in->need;
+    int n_bufs = in->n_bufs;
+    pecs_instance_free(in);
+    memset(in, 0, sizeof *in);
+    in->flags = flags;
+    if ((st = pecs_arena_create(&in->arena, need, n_bufs, flags & PECS_INST_SHARED)) != PECS_OK) {
+        snprintf(why, why_len, "cannot map %.0f MiB for the case's buffers", (double)need / 1048576.0);
+        return st;
+    }
+    return build(in, c, shift, stream, why, why_len);
+}
+
+static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why, size_t why_len)
+{
     in->c = c;
     pecs_status st = PECS_OK;
     int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, pad = c->view == PECS_VIEW_STRIDED ? PECS_ROW_PAD : 0;
@@ -200,16 +213,16 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
         int64_t K = pecs_case_keys(c);
         int64_t shape[3] = {pecs_case_out_heads(c), T, K}, stride[3];
         row_major(3, shape, pad, stride);
-        if ((st = make_positions(&in->qpos, "qpos", c, PECS_STREAM_POS, 1, T, shift, 0, &in->max_abs_pos)) != PECS_OK ||
-            (st = make_positions(&in->kpos, "kpos", c, PECS_STREAM_KPOS, 1, K, shift, 0, &in->max_abs_pos)) != PECS_OK ||
-            (st = buf_alloc(&in->out, "out", c->dtype, 3, shape, stride)) != PECS_OK)
+        if ((st = make_positions(in, &in->qpos, "qpos", c, PECS_STREAM_POS, 1, T, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+            (st = make_positions(in, &in->kpos, "kpos", c, PECS_STREAM_KPOS, 1, K, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+            (st = buf_alloc(in, &in->out, "out", c->dtype, 3, shape, stride)) != PECS_OK)
             goto fail;
         if (form == PECS_FORM_SCORES) {
             int64_t qs[3] = {T, H, D}, ks[3] = {K, H, D}, qst[3], kst[3];
             row_major(3, qs, 0, qst);
             row_major(3, ks, 0, kst);
-            if ((st = make_generated(&in->q, "q", c, PECS_STREAM_X, 3, qs, qst)) != PECS_OK ||
-                (st = make_generated(&in->k, "k", c, PECS_STREAM_K, 3, ks, kst)) != PECS_OK)
+            if ((st = make_generated(in, &in->q, "q", c, PECS_STREAM_X, 3, qs, qst)) != PECS_OK ||
+                (st = make_generated(in, &in->k, "k", c, PECS_STREAM_K, 3, ks, kst)) != PECS_OK)
                 goto fail;
             in->tensors[nt++] = in->q.t;
             in->tensors[nt++] = in->k.t;
@@ -229,11 +242,11 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
             stride[0] = D + pad;
             stride[1] = T * (D + pad);
         }
-        if ((st = make_positions(&in->pos, "pos", c, PECS_STREAM_POS, c->enc->pos_rows, T, shift, 1, &in->max_abs_pos)) !=
+        if ((st = make_positions(in, &in->pos, "pos", c, PECS_STREAM_POS, c->enc->pos_rows, T, shift, 1, &in->max_abs_pos)) !=
                 PECS_OK ||
-            (st = make_generated(&in->x, "x", c, stream, ndim, shape, stride)) != PECS_OK)
+            (st = make_generated(in, &in->x, "x", c, stream, ndim, shape, stride)) != PECS_OK)
             goto fail;
-        if (c->view != PECS_VIEW_INPLACE && (st = buf_alloc(&in->out, "out", c->dtype, ndim, shape, stride)) != PECS_OK)
+        if (c->view != PECS_VIEW_INPLACE && (st = buf_alloc(in, &in->out, "out", c->dtype, ndim, shape, stride)) != PECS_OK)
             goto fail;
         in->tensors[nt++] = in->x.t;
         in->tensors[nt++] = in->pos.t;
@@ -245,7 +258,7 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
     int64_t wshape[2], wstride[2];
     if (pecs_registry_weights_shape(c->enc, c->params, c->n_params, H, D, wshape)) {
         row_major(2, wshape, 0, wstride);
-        if ((st = make_generated(&in->w, "w", c, PECS_STREAM_W, 2, wshape, wstride)) != PECS_OK)
+        if ((st = make_generated(in, &in->w, "w", c, PECS_STREAM_W, 2, wshape, wstride)) != PECS_OK)
             goto fail;
         in->tensors[nt++] = in->w.t;
     }
@@ -265,12 +278,16 @@ pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t 
         .in_place = c->view == PECS_VIEW_INPLACE,
         .n_threads = 0,
     };
+    if (!in->arena.base) /* sizing pass */
+        return PECS_OK;
     pecs_instance_reset(in);
     pecs_buf *inputs[] = {&in->pos, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
     for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
-        if ((st = snapshot(inputs[i])) != PECS_OK)
+        if ((st = copy_body(inputs[i], &inputs[i]->snap)) != PECS_OK)
             goto fail;
-    if (c->view != PECS_VIEW_INPLACE && (st = snapshot(&in->x)) != PECS_OK)
+    if (c->view != PECS_VIEW_INPLACE && (st = copy_body(&in->x, &in->x.snap)) != PECS_OK)
+        goto fail;
+    if ((st = copy_body(out_buf(in), &out_buf(in)->image0)) != PECS_OK)
         goto fail;
     return PECS_OK;
 fail:
@@ -283,6 +300,8 @@ void pecs_instance_free(pecs_instance *in)
     pecs_buf *all[] = {&in->x, &in->pos, &in->out, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         buf_free(all[i]);
+    if (in->arena.base)
+        pecs_arena_free(&in->arena);
 }
 
 void pecs_instance_reset(pecs_instance *in)
@@ -338,8 +357,13 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
                 goto cleanup;
             }
             t[nt++].name = src->name;
-        } else {
-            t[nt++] = *src;
+        } else { /* positions: the private snapshot, never the buffer a backend could still be writing */
+            const pecs_buf *pb = !strcmp(src->name, "pos") ? &in->pos : !strcmp(src->name, "qpos") ? &in->qpos
+                               : !strcmp(src->name, "kpos") ? &in->kpos : NULL;
+            t[nt] = *src;
+            if (pb && pb->snap)
+                t[nt].data = pb->snap + pb->lead;
+            nt++;
         }
     }
     pecs_tensor ot = in->problem.tensors[in->problem.n_tensors - 1];
@@ -360,9 +384,22 @@ cleanup:
     return st;
 }
 
+int pecs_instance_capture(pecs_instance *in) { return copy_body(out_buf(in), &out_buf(in)->priv) == PECS_OK; }
+
+/* The output tensor over the captured copy (the raw buffer until the first capture). */
+static pecs_tensor captured(const pecs_instance *in)
+{
+    const pecs_buf *b = in->c->view == PECS_VIEW_INPLACE ? &in->x : &in->out;
+    pecs_tensor t = b->t;
+    if (b->priv)
+        t.data = b->priv + b->lead;
+    return t;
+}
+
 void pecs_instance_actual(const pecs_instance *in, double *actual)
 {
-    for_each(&in->problem.tensors[in->problem.n_tensors - 1], read_f64, actual);
+    pecs_tensor t = captured(in);
+    for_each(&t, read_f64, actual);
 }
 
 typedef struct mark_arg {
@@ -377,21 +414,28 @@ static void mark(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
     memset(m->mask + (size_t)off * m->esz, 1, m->esz);
 }
 
-static int buf_guards_ok(const pecs_buf *b, const char *name, char *why, size_t why_len)
+static void where(char *why, size_t why_len, const char *what, const char *name, const pecs_buf *b, size_t i)
+{
+    long off = (long)i - (long)b->lead;
+    snprintf(why, why_len, "%s %s at byte offset %ld (%s)", what, name, off,
+             off < 0 ? "before the tensor" : (size_t)off >= b->span ? "after the tensor" : "in a stride gap");
+}
+
+/* bytes: the body as the backend left it (the captured copy for the output). */
+static int buf_guards_ok(const pecs_buf *b, const unsigned char *bytes, const char *name, char *why, size_t why_len)
 {
     if (!b->raw)
         return 1;
     if (b->snap) { /* an input: nothing may change */
         for (size_t i = 0; i < b->raw_len; i++)
             if (b->raw[i] != b->snap[i]) {
-                long off = (long)i - PECS_GUARD_BYTES;
+                long off = (long)i - (long)b->lead;
                 snprintf(why, why_len, "the kernel wrote into its input %s at byte offset %ld", name, off);
                 return 0;
             }
         return 1;
     }
-    size_t span = b->raw_len - PECS_GUARD_BYTES - b->tail;
-    unsigned char *mask = calloc(span ? span : 1, 1);
+    unsigned char *mask = calloc(b->span ? b->span : 1, 1);
     if (!mask) {
         snprintf(why, why_len, "out of memory checking the guards of %s", name);
         return 0;
@@ -400,11 +444,9 @@ static int buf_guards_ok(const pecs_buf *b, const char *name, char *why, size_t 
     for_each(&b->t, mark, &m);
     int ok = 1;
     for (size_t i = 0; i < b->raw_len && ok; i++) {
-        int element = i >= PECS_GUARD_BYTES && i < PECS_GUARD_BYTES + span && mask[i - PECS_GUARD_BYTES];
-        if (!element && b->raw[i] != PECS_CANARY) {
-            long off = (long)i - PECS_GUARD_BYTES;
-            snprintf(why, why_len, "stray write to %s at byte offset %ld (%s)", name, off,
-                     off < 0 ? "before the tensor" : (size_t)off >= span ? "after the tensor" : "in a stride gap");
+        int element = i >= b->lead && i < b->lead + b->span && mask[i - b->lead];
+        if (!element && bytes[i] != PECS_CANARY) {
+            where(why, why_len, "stray write to", name, b, i);
             ok = 0;
         }
     }
@@ -414,8 +456,47 @@ static int buf_guards_ok(const pecs_buf *b, const char *name, char *why, size_t 
 
 int pecs_instance_guards_ok(const pecs_instance *in, char *why, size_t why_len)
 {
-    return buf_guards_ok(&in->x, "x", why, why_len) && buf_guards_ok(&in->out, "out", why, why_len) &&
-           buf_guards_ok(&in->pos, "pos", why, why_len) && buf_guards_ok(&in->qpos, "qpos", why, why_len) &&
-           buf_guards_ok(&in->kpos, "kpos", why, why_len) && buf_guards_ok(&in->q, "q", why, why_len) &&
-           buf_guards_ok(&in->k, "k", why, why_len) && buf_guards_ok(&in->w, "w", why, why_len);
+    const pecs_buf *o = in->c->view == PECS_VIEW_INPLACE ? &in->x : &in->out;
+    if (!o->priv) {
+        snprintf(why, why_len, "internal: the output was not captured after the call");
+        return 0;
+    }
+    return buf_guards_ok(&in->x, in->x.priv ? in->x.priv : in->x.raw, "x", why, why_len) &&
+           buf_guards_ok(&in->out, in->out.priv, "out", why, why_len) &&
+           buf_guards_ok(&in->pos, NULL, "pos", why, why_len) && buf_guards_ok(&in->qpos, NULL, "qpos", why, why_len) &&
+           buf_guards_ok(&in->kpos, NULL, "kpos", why, why_len) && buf_guards_ok(&in->q, NULL, "q", why, why_len) &&
+           buf_guards_ok(&in->k, NULL, "k", why, why_len) && buf_guards_ok(&in->w, NULL, "w", why, why_len);
+}
+
+int pecs_instance_keep_checked(pecs_instance *in)
+{
+    pecs_buf *o = out_buf(in);
+    if (!o->priv)
+        return 0;
+    if (!o->checked && !(o->checked = malloc(o->raw_len)))
+        return 0;
+    memcpy(o->checked, o->priv, o->raw_len);
+    return 1;
+}
+
+void pecs_instance_poison(pecs_instance *in)
+{
+    pecs_buf *o = out_buf(in);
+    memcpy(o->raw, o->image0, o->raw_len);
+}
+
+int pecs_instance_same_as_checked(pecs_instance *in, char *why, size_t why_len)
+{
+    pecs_buf *o = out_buf(in);
+    if (!o->checked || !pecs_instance_capture(in)) {
+        snprintf(why, why_len, "out of memory checking a timed call's output");
+        return 0;
+    }
+    if (!memcmp(o->priv, o->checked, o->raw_len))
+        return 1;
+    size_t i = 0;
+    while (o->priv[i] == o->checked[i])
+        i++;
+    where(why, why_len, "a timed call's output differs from the checked call's: first in", o->t.name, o, i);
+    return 0;
 }

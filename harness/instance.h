@@ -1,15 +1,23 @@
 /* harness/instance.h — a case made concrete: guarded buffers, generated inputs and positions, the
  * pecs_problem a backend receives, and the double-precision twin the reference receives.
  *
- * Guarded buffers: every tensor a backend may write lives in an allocation laid out as
- *     [ guard 64 B | span of the strided view | guard 64 B ]   (or a PROT_NONE page: see guard pages)
- * filled entirely with the canary byte 0xA5 before the logical elements are written (inputs) or set
- * to NaN (outputs, so an element the kernel forgets to write cannot pass). After the run every byte
- * that is not a logical element — both guards and the gaps of a padded (strided) view — must still be
- * the canary; a stray write fails the case with its byte offset.
+ * Guarded buffers: every tensor lives in its own page-aligned body of the instance's arena (arena.h),
+ * between two PROT_NONE guard pages, laid out as
+ *     [ canary ... | span of the strided view | canary ... ]
+ * start-aligned (the span starts 1 KiB into the body, 64-byte aligned, as framework allocators align
+ * tensors) or end-aligned (the span's last byte touches the trailing guard page, so a read past the end
+ * faults too); there is at least 1 KiB of canary on each side (before only, when end-aligned), so a
+ * stray write that close is a FAILED verdict with its offset even in process, and one farther off
+ * faults on a guard page. The body is filled with the canary byte 0xA5 before the logical elements are written
+ * (inputs) or set to NaN (outputs, so an element the kernel forgets to write cannot pass). After each
+ * call every byte of the body that is not a logical element — the slack on both sides and the gaps of a
+ * padded (strided) view — must still be the canary; a stray write fails the case with its byte offset.
  *
- * Inputs (x when not in place, positions) are snapshotted after generation: a kernel that writes into
- * its inputs fails the case as well.
+ * What the backend can touch is never trusted afterwards: the problem it gets is a copy (backends.c),
+ * inputs are snapshotted into private memory after generation (a kernel that writes into its inputs
+ * fails the case; the reference reads the snapshot, never the shared buffer), and the output is copied
+ * into private memory right after the call (pecs_instance_capture) before anything is judged, so a
+ * worker thread that keeps writing after it replied changes nothing.
  *
  * Views: layout thd stores x/out as [T][H][D]; htd as [H][T][D] (the view's shape stays [T,H,D]);
  * view=strided pads every innermost row by 3 elements (odd on purpose: misaligned rows);
@@ -23,26 +31,36 @@
 #ifndef PECS_INSTANCE_H
 #define PECS_INSTANCE_H
 
+#include "arena.h"
 #include "case.h"
 
-#define PECS_GUARD_BYTES 64
+#define PECS_SLACK_BYTES 1024 /* canary at least this far before and after a span (but end-aligned: after) */
 #define PECS_CANARY 0xA5
 #define PECS_ROW_PAD 3
 
 typedef struct pecs_buf {
-    unsigned char *raw;   /* [canary PECS_GUARD_BYTES | span | canary `tail` bytes] */
-    size_t raw_len;
-    size_t tail;          /* trailing canary bytes: PECS_GUARD_BYTES, or 0 when a guard page follows */
-    void *map;            /* guard-page mapping (NULL: malloc'd) */
-    size_t map_len;
-    pecs_tensor t;        /* t.data = raw + PECS_GUARD_BYTES */
-    unsigned char *snap;  /* inputs: a copy of raw; the kernel must leave every byte as it was */
+    unsigned char *raw;   /* the body in the arena: [canary | span | canary] */
+    size_t raw_len;       /* body bytes (whole pages) */
+    size_t lead;          /* t.data = raw + lead */
+    size_t span;          /* bytes from the first to one past the last element */
+    pecs_tensor t;
+    unsigned char *snap;  /* inputs: a private copy of raw; the kernel must leave every byte as it was */
+    unsigned char *priv;  /* the output: a private copy of raw taken after the call, judged instead of raw */
+    unsigned char *image0;/* the output: raw as reset (NaN elements, canary elsewhere): the poison */
+    unsigned char *checked; /* the output: priv of the call that passed the checks (timed calls must match) */
     int generated;        /* activations drawn from `stream` (x, q, k, w) */
     uint64_t stream;
 } pecs_buf;
 
+/* pecs_instance_create_ex flags */
+#define PECS_INST_SHARED 1      /* tensors in a memfd arena a worker process can map */
+#define PECS_INST_END_ALIGNED 2 /* spans end against the trailing guard page (catches reads past the end) */
+
 typedef struct pecs_instance {
     const pecs_case *c;
+    pecs_arena arena;
+    size_t need;              /* sizing pass: body bytes and buffers the arena must hold */
+    int n_bufs, flags;
     pecs_buf x, pos, out, qpos, kpos, q, k, w;
     pecs_tensor tensors[7];
     pecs_param params[PECS_CASE_MAX_PARAMS]; /* the case's, with role=key on the k side of invariance */
@@ -52,17 +70,13 @@ typedef struct pecs_instance {
     uint64_t stream;          /* generator stream of x */
 } pecs_instance;
 
-/* Guard pages (used in isolated case processes, where a fault is a verdict, not the end of the run):
- * every buffer is mapped between two PROT_NONE pages with its last byte against the trailing one, so a
- * read or write past the end faults at the instruction; the canary bytes before the data still catch
- * small underflows the page granularity misses. */
-void pecs_instance_guard_pages(int on);
-
 /* Build an instance of case c with every position shifted by `shift` and activations drawn from
  * `stream` (PECS_STREAM_X for q/x, PECS_STREAM_K for k in invariance checks; the k side of an encoding
  * with a `role` parameter runs with role=key). */
 pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why,
                                  size_t why_len);
+pecs_status pecs_instance_create_ex(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, int flags,
+                                    char *why, size_t why_len);
 void pecs_instance_free(pecs_instance *in);
 
 /* Reset the output to NaN (and, in place, the input to its generated values) before a repeated run. */
@@ -72,10 +86,22 @@ void pecs_instance_reset(pecs_instance *in);
  * order ([T][H][D], [H][Lq][Lk] or [T][D]). */
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len);
 
-/* The backend's output in logical order, widened exactly to double. */
+/* Right after a backend call: copy the output's body into private memory. Everything below judges that
+ * copy. 0 on allocation failure. */
+int pecs_instance_capture(pecs_instance *in);
+
+/* The backend's output (the captured copy) in logical order, widened exactly to double. */
 void pecs_instance_actual(const pecs_instance *in, double *actual);
 
-/* 1 if every non-element byte of the written buffers is still the canary; else 0 with the place. */
+/* 1 if every input is as generated and every non-element byte of the captured output is still the
+ * canary; else 0 with the place. */
 int pecs_instance_guards_ok(const pecs_instance *in, char *why, size_t why_len);
+
+/* Timed calls: remember the captured output of a call that passed every check; before each timed call
+ * put the output (and, in place, the input) back as reset; after it, capture and compare the bytes with
+ * the checked call's (1 same, else 0 with the first differing element). */
+int pecs_instance_keep_checked(pecs_instance *in);
+void pecs_instance_poison(pecs_instance *in);
+int pecs_instance_same_as_checked(pecs_instance *in, char *why, size_t why_len);
 
 #endif

@@ -17,7 +17,7 @@ char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb)
 {
     pecs_sb b = {0};
     pecs_sb_addf(&b, "pecs run --case '%s' --backend %s", r->case_str ? r->case_str : "",
-                 strcmp(lb->source, "builtin") ? lb->source : lb->b->name);
+                 strcmp(lb->source, "builtin") ? lb->source : lb->id.name);
     return pecs_sb_take(&b);
 }
 
@@ -146,7 +146,7 @@ int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT])
 
 const char *pecs_backend_token(const pecs_loaded_backend *lb)
 {
-    return strcmp(lb->source, "builtin") ? lb->source : lb->b->name;
+    return strcmp(lb->source, "builtin") ? lb->source : lb->id.name;
 }
 
 json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *lb)
@@ -180,13 +180,14 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
             json_array_append_new(suites, json_pack("{s:s,s:s,s:s}", "suite", m->suites[i].name, "path",
                                                     m->suites[i].files[f].path, "sha256", m->suites[i].files[f].sha256));
     for (int i = 0; i < m->n_backends; i++) {
-        const pecs_backend *b = m->backends[i].b;
+        const pecs_loaded_backend *lb = &m->backends[i];
+        const pecs_backend_ident *b = &lb->id;
         char abi[32];
         snprintf(abi, sizeof abi, "%u.%u", b->abi_major, b->abi_minor);
-        json_array_append_new(backends, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", b->name, "version",
-                                                  b->version ? b->version : "", "description",
-                                                  b->description ? b->description : "", "source", m->backends[i].source,
-                                                  "abi", abi, "isa", b->isa && b->isa(b->ctx) ? b->isa(b->ctx) : "unreported"));
+        json_array_append_new(backends, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "name", b->name, "version",
+                                                  b->version, "description", b->description, "source", lb->source,
+                                                  "sha256", lb->sha256, "abi", abi, "isa",
+                                                  strcmp(b->isa, "?") ? b->isa : "unreported", "isolated", lb->isolated));
     }
     pecs_results_count(cases, counts);
     json_t *summary = json_object();

@@ -30,25 +30,52 @@ static pecs_verdict set_reason(pecs_case_result *r, pecs_verdict v, const char *
     return v;
 }
 
-/* Run the backend once on an instance, with the ABI's rules enforced. */
-static pecs_verdict backend_call(const pecs_loaded_backend *lb, pecs_instance *in, pecs_case_result *r)
+/* Isolated: tensors in a shared arena; in correctness runs they end against the guard page, so a read
+ * past the end faults too (timed runs keep 64-byte-aligned starts, as framework allocators give). */
+static int instance_flags(const pecs_loaded_backend *lb, const pecs_run_opts *o)
+{
+    return lb->isolated ? PECS_INST_SHARED | (o && o->perf ? 0 : PECS_INST_END_ALIGNED) : 0;
+}
+
+/* The verdict of a call that did not return normally (CRASHED, TIMEOUT, a forged answer, a changed FP
+ * environment, an error status). */
+static pecs_verdict call_failed(const pecs_call *k, pecs_case_result *r)
+{
+    char msg[640];
+    switch (k->kind) {
+    case PECS_CALL_CRASHED: return set_reason(r, PECS_V_CRASHED, k->reason);
+    case PECS_CALL_TIMEOUT: return set_reason(r, PECS_V_TIMEOUT, k->reason);
+    case PECS_CALL_BROKEN: return set_reason(r, PECS_V_ERROR, k->reason);
+    case PECS_CALL_FENV: return set_reason(r, PECS_V_FAILED, k->reason);
+    case PECS_CALL_STATUS:
+        if (k->st == PECS_UNSUPPORTED)
+            return set_reason(r, PECS_V_ERROR, "supports() accepted the case, then run() returned 'not supported'");
+        snprintf(msg, sizeof msg, "backend run() returned '%s'", pecs_status_str(k->st));
+        return set_reason(r, PECS_V_ERROR, msg);
+    default: return PECS_V_PASSED;
+    }
+}
+
+/* Run the backend once on an instance, with the ABI's rules enforced; the output is captured into
+ * private memory before anything is judged. */
+static pecs_verdict backend_call(pecs_loaded_backend *lb, pecs_instance *in, pecs_case_result *r)
 {
     char why[512] = "";
-    const pecs_backend *b = lb->b;
-    if (!b->supports(b->ctx, &in->problem, why, sizeof why)) {
+    pecs_call k;
+    pecs_backend_supports(lb, &in->problem, &in->arena, &k);
+    if (k.kind == PECS_CALL_DECLINED) {
         char msg[600];
-        snprintf(msg, sizeof msg, "not supported: %s", why[0] ? why : "(no reason given)");
+        snprintf(msg, sizeof msg, "not supported: %s", k.reason[0] ? k.reason : "(no reason given)");
         return set_reason(r, PECS_V_SKIPPED, msg);
     }
-    pecs_status st = b->run(b->ctx, &in->problem);
+    if (k.kind != PECS_CALL_OK)
+        return call_failed(&k, r);
+    pecs_backend_run(lb, &in->problem, &in->arena, &k);
     pecs_counters_note_call(pecs_case_bytes(in->c), in->n_out);
-    if (st == PECS_UNSUPPORTED)
-        return set_reason(r, PECS_V_ERROR, "supports() accepted the case, then run() returned 'not supported'");
-    if (st != PECS_OK) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "backend run() returned '%s'", pecs_status_str(st));
-        return set_reason(r, PECS_V_ERROR, msg);
-    }
+    if (!pecs_instance_capture(in))
+        return set_reason(r, PECS_V_ERROR, "out of memory capturing the output");
+    if (k.kind != PECS_CALL_OK)
+        return call_failed(&k, r);
     if (!pecs_instance_guards_ok(in, why, sizeof why))
         return set_reason(r, PECS_V_FAILED, why);
     return PECS_V_PASSED;
@@ -67,38 +94,57 @@ static double quantile(const double *sorted, int n, double q)
     return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
 }
 
-static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const pecs_run_opts *o, pecs_perf *pf)
+/* Timed calls. Each one is checked: the output is put back to its poisoned state before the call and its
+ * bytes must equal those of the call that passed every check after it (determinism is required anyway),
+ * so a kernel cannot be right when checked and fast and wrong when timed. Poisoning and comparing are
+ * outside the timed region. Returns a verdict other than PASSED when a timed call misbehaves. */
+static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, const pecs_run_opts *o, pecs_perf *pf,
+                                 pecs_case_result *r)
 {
-    const pecs_backend *b = lb->b;
+    char why[512];
     struct timespec res;
     clock_getres(CLOCK_MONOTONIC, &res);
     pf->timer_res_s = (double)res.tv_sec + 1e-9 * (double)res.tv_nsec;
+    if (!pecs_instance_keep_checked(in))
+        return set_reason(r, PECS_V_ERROR, "out of memory keeping the checked output");
+    pecs_call k;
     for (int i = 0; i < o->warmup; i++) {
-        b->run(b->ctx, &in->problem);
-        if (in->problem.in_place)
-            pecs_instance_reset(in);
+        pecs_instance_poison(in);
+        pecs_backend_run(lb, &in->problem, &in->arena, &k);
+        if (k.kind != PECS_CALL_OK)
+            return call_failed(&k, r);
     }
-    double *t = malloc((size_t)o->max_reps * sizeof *t), total = 0.0;
+    double *t = malloc((size_t)o->max_reps * 2 * sizeof *t), total = 0.0;
     if (!t)
-        return;
+        return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
+    double *rtt = t + o->max_reps;
     int n = 0;
+    pecs_verdict v = PECS_V_PASSED;
     double bytes = pecs_case_bytes(in->c);
     pecs_counters_start(&pf->counters, pecs_counter_events);
     while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
-        double t0 = pecs_now();
-        pecs_status st = b->run(b->ctx, &in->problem);
-        t[n] = pecs_now() - t0;
+        pecs_instance_poison(in);
+        pecs_backend_run(lb, &in->problem, &in->arena, &k);
         pecs_counters_note_call(bytes, in->n_out);
-        if (st != PECS_OK) { /* a call that fails while being timed voids the measurement */
-            pecs_counters_stop(&pf->counters);
-            free(t);
-            return;
+        if (k.kind != PECS_CALL_OK) {
+            v = call_failed(&k, r);
+            break;
         }
+        if (!pecs_instance_same_as_checked(in, why, sizeof why)) {
+            char msg[640];
+            snprintf(msg, sizeof msg, "timed call %d: %s", n + 1, why);
+            v = set_reason(r, PECS_V_FAILED, msg);
+            break;
+        }
+        t[n] = k.seconds;
+        rtt[n] = k.rtt;
         total += t[n++];
-        if (in->problem.in_place)
-            pecs_instance_reset(in); /* untimed: keep repeated in-place runs on the same data */
     }
     pecs_counters_stop(&pf->counters);
+    if (v != PECS_V_PASSED || n == 0) {
+        free(t);
+        return v;
+    }
     qsort(t, (size_t)n, sizeof *t, cmp_double);
     pf->done = 1;
     pf->reps = n;
@@ -107,6 +153,11 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
     pf->median_s = quantile(t, n, 0.50);
     pf->p90_s = quantile(t, n, 0.90);
     pf->mean_s = total / n;
+    if (lb->isolated) { /* the parent's own clock: a bound on what the worker reports (docs/threat-model.md) */
+        qsort(rtt, (size_t)n, sizeof *rtt, cmp_double);
+        pf->rtt_median_s = quantile(rtt, n, 0.50);
+        pf->ping_s = pecs_backend_ping_s(lb);
+    }
     const pecs_case *c = in->c;
     pf->bytes = pecs_case_bytes(c);
     pf->tokens_per_s = (double)pecs_case_tokens(c) / pf->median_s;
@@ -114,6 +165,7 @@ static void time_backend(const pecs_loaded_backend *lb, pecs_instance *in, const
     pf->gbytes_per_s = pf->bytes / pf->median_s * 1e-9;
     pf->noisy = pf->p90_s > 1.2 * pf->p10_s || pf->median_s < 100.0 * pf->timer_res_s;
     free(t);
+    return PECS_V_PASSED;
 }
 
 /* ---- equivalence ---------------------------------------------------------------------------------- */
@@ -145,13 +197,13 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
     return 1;
 }
 
-static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, const pecs_run_opts *o,
+static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const pecs_run_opts *o,
                             pecs_case_result *r)
 {
     char why[512] = "";
     pecs_instance in;
     double *expected = NULL, *actual = NULL, *first = NULL;
-    pecs_status st = pecs_instance_create(&in, c, 0, PECS_STREAM_X, why, sizeof why);
+    pecs_status st = pecs_instance_create_ex(&in, c, 0, PECS_STREAM_X, instance_flags(lb, o), why, sizeof why);
     if (st != PECS_OK) {
         set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
         return;
@@ -216,7 +268,7 @@ static void run_equivalence(const pecs_loaded_backend *lb, const pecs_case *c, c
             }
     }
     if (o->perf && r->verdict == PECS_V_PASSED)
-        time_backend(lb, &in, o, &r->perf);
+        time_backend(lb, &in, o, &r->perf, r);
 cleanup:
     free(expected);
     free(actual);
@@ -280,12 +332,12 @@ static double max_diff(const double *x, const double *y, int64_t n)
 }
 
 /* Outputs (backend and reference) of one side (stream) at one shift. */
-static pecs_verdict side_outputs(const pecs_loaded_backend *lb, const pecs_case *c, int64_t shift, uint64_t stream,
+static pecs_verdict side_outputs(pecs_loaded_backend *lb, const pecs_case *c, int64_t shift, uint64_t stream,
                                  double *act, double *ref, pecs_case_result *r)
 {
     char why[512] = "";
     pecs_instance in;
-    pecs_status st = pecs_instance_create(&in, c, shift, stream, why, sizeof why);
+    pecs_status st = pecs_instance_create_ex(&in, c, shift, stream, instance_flags(lb, NULL), why, sizeof why);
     if (st != PECS_OK)
         return set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
     pecs_verdict v = backend_call(lb, &in, r);
@@ -298,7 +350,7 @@ static pecs_verdict side_outputs(const pecs_loaded_backend *lb, const pecs_case 
     return v;
 }
 
-static void run_invariance(const pecs_loaded_backend *lb, const pecs_case *c, pecs_case_result *r)
+static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_case_result *r)
 {
     int64_t T = pecs_case_tokens(c), n = pecs_case_out_elems(c);
     int pairwise = pecs_form_pairwise(c->enc->form);
@@ -398,12 +450,13 @@ cleanup:
     free(qa), free(qr), free(ka), free(kr), free(L0), free(R0), free(L), free(Rl);
 }
 
-void pecs_run_case(const pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r)
+void pecs_run_case(pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r)
 {
     memset(r, 0, sizeof *r);
     double t0 = pecs_now();
-    r->backend = lb->b->name;
+    r->backend = lb->id.name;
     r->verdict = PECS_V_PASSED;
+    pecs_backend_case_start(lb);
     char why[512] = "";
     pecs_case c;
     pecs_status st = pecs_case_parse(&c, case_str, why, sizeof why);

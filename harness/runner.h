@@ -20,6 +20,10 @@
  *
  * Timing (mode perf): warm-up runs, then individually timed runs until both a minimum count and a
  * minimum time are met (capped); median, min, p10, p90; throughput from the registry's bytes model.
+ * Every timed call's output is poisoned before and compared bytewise with the checked output after.
+ *
+ * Backends are called through backends.h: a crash, hang, forged answer or changed FP environment of an
+ * isolated backend is this case's verdict (CRASHED, TIMEOUT, ERROR, FAILED), never the run's end.
  */
 #ifndef PECS_RUNNER_H
 #define PECS_RUNNER_H
@@ -48,6 +52,8 @@ typedef struct pecs_perf {
     double roof_nt_gbs;      /* the same pattern with streaming stores (0: not in the calibration) */
     const char *roof_nt_kernel;
     int roof_threads;        /* the calibration's thread count these come from */
+    double rtt_median_s;     /* isolated: median round trip of the timed calls on the parent's clock */
+    double ping_s;           /* isolated: median round trip of an empty request (the IPC share of rtt) */
 } pecs_perf;
 
 typedef struct pecs_inv_result {
@@ -91,7 +97,7 @@ typedef struct pecs_run_opts {
 void pecs_run_opts_default(pecs_run_opts *o);
 
 /* Never fails: problems become the result's verdict (ERROR with a reason). */
-void pecs_run_case(const pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r);
+void pecs_run_case(pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r);
 void pecs_case_result_free(pecs_case_result *r);
 
 #endif

@@ -19,19 +19,27 @@ Test(backends, builtin_scalar_loads)
     pecs_loaded_backend lb;
     char why[512];
     cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_str_eq(lb.b->name, "scalar");
+    cr_assert_str_eq(lb.id.name, "scalar");
     cr_assert_str_eq(lb.source, "builtin");
-    cr_assert_eq(lb.b->abi_major, PECS_ABI_MAJOR);
+    cr_assert_eq(lb.id.abi_major, PECS_ABI_MAJOR);
     pecs_backend_unload(&lb);
 }
 
-Test(backends, scalar_plugin_loads_through_dlopen)
+/* A plugin is isolated by default: loaded in a worker process, never in this one; it takes a built-in's
+ * name only as <name>@<file>. In process (isolate 0) it is dlopen()ed here. */
+Test(backends, scalar_plugin_loads_in_a_worker_and_in_process)
 {
     pecs_loaded_backend lb;
     char why[512], path[512];
     cr_assert_eq(pecs_backend_load(tu_plugin(path, sizeof path, "scalar"), &lb, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_str_eq(lb.b->name, "scalar");
+    cr_assert_str_eq(lb.id.name, "scalar@libpecs-scalar.so");
+    cr_assert(lb.isolated && lb.w && !lb.dl && !lb.b);
+    cr_assert_eq(strlen(lb.sha256), 64);
+    pecs_backend_unload(&lb);
+    pecs_backend_opts o = {.isolate = 0};
+    cr_assert_eq(pecs_backend_open(path, &o, &lb, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_neq(lb.dl, NULL);
+    cr_assert(!lb.isolated);
     pecs_backend_unload(&lb);
 }
 

@@ -195,7 +195,7 @@ Test(conformance, pecs_arch_forces_or_refuses)
     cr_assert_neq(pecs_backend_load("simd", &lb, why, sizeof why), PECS_OK);
     setenv("PECS_ARCH", "avx2", 1);
     if (pecs_backend_load("simd", &lb, why, sizeof why) == PECS_OK) { /* the CPU has AVX2 */
-        cr_assert_str_eq(lb.b->isa(lb.b->ctx), "avx2");
+        cr_assert_str_eq(lb.id.isa, "avx2");
         pecs_backend_unload(&lb);
         tally t = run_suite("simd", "suites/t1-rotate.yaml", "model", NULL);
         cr_assert_eq(t.v[PECS_V_PASSED], t.n, "AVX2: %d of %d; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);

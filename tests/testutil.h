@@ -61,4 +61,31 @@ static inline const char *tu_tmp_path(const char *name)
     return buf[k];
 }
 
+/* Run `pecs ARGS` (a shell command line) from the source root, with stdout+stderr into
+ * tu_tmp_dir()/out.txt, read into *output (caller frees); returns the exit status (-1: killed). */
+static inline int tu_pecs(const char *args, char **output)
+{
+    char cmd[4096], out[256];
+    snprintf(out, sizeof out, "%s/out.txt", tu_tmp_dir());
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > '%s' 2>&1", tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"),
+             args, out);
+    int st = system(cmd);
+    FILE *f = fopen(out, "rb");
+    cr_assert_not_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *output = calloc((size_t)len + 1, 1);
+    cr_assert_not_null(*output);
+    cr_assert_eq(fread(*output, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return st != -1 && (st & 0x7f) == 0 ? (st >> 8) & 0xff : -1;
+}
+
+static inline const char *tu_attack(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/libattack-%s.so", tu_env("PECS_ATTACK_DIR", "build/attack-plugins"), name);
+    return buf;
+}
+
 #endif

@@ -1,0 +1,207 @@
+/* harness/worker.c — the worker process: the only place an isolated backend's code runs (backends.h).
+ * It trusts the parent and nothing else; whatever the plugin does to this process is judged by the
+ * parent on its own copies. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fpenv.h"
+#include "util.h"
+#include "wire.h"
+
+typedef struct worker {
+    int fd;
+    const pecs_backend *b;
+    unsigned char *map;       /* the current arena's mapping */
+    size_t map_len;
+    ino_t ino;
+    dev_t dev;
+} worker;
+
+static int send_rec(int fd, const void *rec, size_t len)
+{
+    ssize_t n;
+    do
+        n = send(fd, rec, len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)len;
+}
+
+/* Receive one request and the fd that may travel with it (-1 if none). */
+static ssize_t recv_req(int fd, void *buf, size_t len, int *passed)
+{
+    char ctl[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {buf, len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+    ssize_t n;
+    do
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    *passed = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            memcpy(passed, CMSG_DATA(c), sizeof(int));
+    return n;
+}
+
+/* Map the arena the request names (kept across requests on the same memfd), guards protected here too. */
+static int map_arena(worker *w, int fd, const pecs_wire_problem *wp, const uint64_t *bodies)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return 0;
+    if (w->map && st.st_ino == w->ino && st.st_dev == w->dev && w->map_len == wp->arena_size)
+        return 1;
+    if (w->map)
+        munmap(w->map, w->map_len);
+    w->map = NULL;
+    void *m = mmap(NULL, wp->arena_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        return 0;
+    w->map = m;
+    w->map_len = wp->arena_size;
+    w->ino = st.st_ino;
+    w->dev = st.st_dev;
+    size_t b[2 * PECS_WIRE_MAX_BODIES];
+    for (int i = 0; i < 2 * wp->n_bodies; i++)
+        b[i] = (size_t)bodies[i];
+    pecs_arena_protect(w->map, wp->arena_used, wp->page, b, wp->n_bodies);
+    return 1;
+}
+
+/* Build the problem from a request: params, tensors and strings point into buf (the request). */
+static int decode(worker *w, unsigned char *buf, size_t len, int fd, pecs_problem *p, pecs_param *params,
+                  pecs_tensor *tensors)
+{
+    if (len < sizeof(pecs_wire_problem))
+        return 0;
+    pecs_wire_problem *wp = (pecs_wire_problem *)buf;
+    if (wp->n_params < 0 || wp->n_params > 64 || wp->n_tensors < 0 || wp->n_tensors > 8 || wp->n_bodies < 0 ||
+        wp->n_bodies > PECS_WIRE_MAX_BODIES)
+        return 0;
+    size_t at = sizeof *wp;
+    pecs_wire_param *wpar = (pecs_wire_param *)(buf + at);
+    at += (size_t)wp->n_params * sizeof *wpar;
+    pecs_wire_tensor *wt = (pecs_wire_tensor *)(buf + at);
+    at += (size_t)wp->n_tensors * sizeof *wt;
+    uint64_t *bodies = (uint64_t *)(buf + at);
+    at += (size_t)wp->n_bodies * 2 * sizeof *bodies;
+    double *lists = (double *)(buf + at);
+    if (at > len || !map_arena(w, fd, wp, bodies))
+        return 0;
+    size_t nl = (len - at) / sizeof(double), used = 0;
+    wp->encoding[sizeof wp->encoding - 1] = '\0';
+    for (int i = 0; i < wp->n_params; i++) {
+        pecs_wire_param *q = &wpar[i];
+        q->name[sizeof q->name - 1] = q->s[sizeof q->s - 1] = '\0';
+        if (q->n < 0 || (size_t)q->n > nl - used)
+            return 0;
+        params[i] = (pecs_param){q->name, (pecs_param_type)q->type, q->i, q->r, q->s, lists + used, q->n};
+        used += (size_t)q->n;
+    }
+    for (int i = 0; i < wp->n_tensors; i++) {
+        pecs_wire_tensor *t = &wt[i];
+        t->name[sizeof t->name - 1] = '\0';
+        if (t->offset >= w->map_len || t->ndim < 0 || t->ndim > PECS_MAX_DIMS)
+            return 0;
+        tensors[i] = (pecs_tensor){.name = t->name, .dtype = (pecs_dtype)t->dtype, .ndim = t->ndim,
+                                   .data = w->map + t->offset};
+        memcpy(tensors[i].shape, t->shape, sizeof t->shape);
+        memcpy(tensors[i].stride, t->stride, sizeof t->stride);
+    }
+    *p = (pecs_problem){.struct_size = sizeof *p, .encoding = wp->encoding, .form = (pecs_form)wp->form,
+                        .dtype = (pecs_dtype)wp->dtype, .params = params, .n_params = wp->n_params,
+                        .tensors = tensors, .n_tensors = wp->n_tensors, .in_place = wp->in_place,
+                        .n_threads = wp->n_threads};
+    return 1;
+}
+
+static void hello(worker *w, const char *spec, uint64_t nonce)
+{
+    pecs_wire_hello h;
+    memset(&h, 0, sizeof h);
+    h.magic = PECS_WIRE_MAGIC;
+    h.op = PECS_OP_HELLO;
+    h.nonce = nonce;
+    pecs_loaded_backend lb;
+    pecs_backend_opts o = {.isolate = 0};
+    h.status = pecs_backend_open(spec, &o, &lb, h.reason, sizeof h.reason);
+    if (h.status == PECS_OK) {
+        h.id = lb.id; /* the identity is queried here, never in the parent */
+        w->b = lb.b;  /* kept loaded until the process ends */
+    }
+    send_rec(w->fd, &h, sizeof h);
+}
+
+int pecs_worker_main(int argc, char **argv)
+{
+    worker w = {.fd = -1};
+    const char *spec = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--fd"))
+            w.fd = atoi(argv[++i]);
+        else
+            spec = argv[i + 1] ? argv[++i] : NULL;
+    if (w.fd < 0 || !spec) {
+        fprintf(stderr, "pecs-worker: started by pecs only (usage: pecs-worker --fd N --backend NAME|PATH)\n");
+        return 2;
+    }
+    dup2(2, 1); /* a backend that prints must not write into pecs's table */
+    unsigned char *buf = malloc(PECS_WIRE_MAX);
+    pecs_param params[64];
+    pecs_tensor tensors[8];
+    if (!buf)
+        return 3;
+    for (;;) {
+        int fd = -1;
+        ssize_t n = recv_req(w.fd, buf, PECS_WIRE_MAX, &fd);
+        if (n <= 0)
+            break; /* the parent closed the socket: done */
+        pecs_wire_req rq;
+        if ((size_t)n < sizeof rq)
+            break;
+        memcpy(&rq, buf, sizeof rq);
+        if (rq.op == PECS_OP_HELLO) {
+            hello(&w, spec, rq.nonce);
+            continue;
+        }
+        pecs_wire_reply rp;
+        memset(&rp, 0, sizeof rp);
+        rp.magic = PECS_WIRE_MAGIC;
+        rp.op = rq.op;
+        rp.nonce = rq.nonce;
+        pecs_problem p;
+        if (rq.op != PECS_OP_PING) {
+            if (!w.b || !decode(&w, buf + sizeof rq, (size_t)n - sizeof rq, fd, &p, params, tensors)) {
+                if (fd >= 0)
+                    close(fd);
+                break;
+            }
+            pecs_fpenv env;
+            pecs_fpenv_save(&env);
+            if (rq.op == PECS_OP_SUPPORTS) {
+                rp.outcome = w.b->supports(w.b->ctx, &p, rp.reason, sizeof rp.reason) != 0;
+            } else {
+                double t0 = pecs_now();
+                rp.outcome = (int32_t)w.b->run(w.b->ctx, &p);
+                rp.seconds = pecs_now() - t0;
+            }
+            rp.reason[sizeof rp.reason - 1] = '\0';
+            if (pecs_fpenv_restore(&env, rp.reason, sizeof rp.reason))
+                rp.fenv_changed = 1;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (!send_rec(w.fd, &rp, sizeof rp))
+            break;
+    }
+    free(buf);
+    return 0;
+}
