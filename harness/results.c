@@ -79,6 +79,9 @@ static json_t *perf_json(const pecs_perf *p)
                      num(p->mean_s), "tokens_per_s", num(p->tokens_per_s), "elements_per_s", num(p->elems_per_s),
                      "gbytes_per_s", num(p->gbytes_per_s), "bytes_per_call", num(p->bytes), "timer_resolution_s",
                      num(p->timer_res_s), "noisy", p->noisy, "counters", counters_json(&p->counters, p->reps));
+    if (o && p->rtt_median_s > 0) /* isolated: the parent's own clock next to the worker's */
+        json_object_set_new(o, "parent_clock", json_pack("{s:o,s:o}", "round_trip_median_s", num(p->rtt_median_s),
+                                                         "empty_round_trip_s", num(p->ping_s)));
     json_t *roof = o && p->roof_gbs > 0 ? json_pack("{s:s,s:o,s:o}", "kernel", p->roof_kernel, "bandwidth_gbytes_per_s",
                                                     num(p->roof_gbs), "fraction", num(p->gbytes_per_s / p->roof_gbs))
                                         : NULL;
