@@ -88,6 +88,7 @@ static const char RUN_HELP[] =
     "                        default: scalar\n"
     "  --filter REGEX        keep cases whose canonical string matches (POSIX extended regex)\n"
     "  --dtype LIST          keep cases of these dtypes (comma-separated: f32,f16,bf16,f64)\n"
+    "                        (a filter or dtype list that keeps no case is bad input: exit 2)\n"
     "  --set KEY=VALUE       override a knob on every case (e.g. --set profile=compat); repeatable\n"
     "  --mode M              correctness (default) | perf | all   (perf times every passing case)\n"
     "  --min-time S          minimum timed seconds per perf case (default 0.05)\n"
@@ -135,6 +136,25 @@ static void run_one(const pecs_loaded_backend *lb, const char *case_str, const p
         pecs_run_case_isolated(lb, case_str, o, timeout, r);
     else
         pecs_run_case(lb, case_str, o, r);
+}
+
+/* --dtype: a comma-separated list of the case dtypes, each one known (msg names the first that is not). */
+static int dtype_list_ok(const char *list, char *msg, size_t n)
+{
+    static const char *const known[] = {"f32", "f16", "bf16", "f64"};
+    for (const char *p = list;; p++) {
+        size_t l = strcspn(p, ",");
+        int ok = 0;
+        for (int k = 0; k < 4 && !ok; k++)
+            ok = l == strlen(known[k]) && !strncmp(p, known[k], l);
+        if (!ok) {
+            snprintf(msg, n, "--dtype: value '%.*s' is not a dtype (f32, f16, bf16, f64; comma-separated)", (int)l, p);
+            return 0;
+        }
+        p += l;
+        if (!*p)
+            return 1;
+    }
 }
 
 static int dtype_selected(const char *list, const char *case_str)
@@ -309,8 +329,12 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->sets[cfg->n_sets++] = v;
         else if ((v = pecs_opt(argc, argv, &i, "--filter", &missing)))
             cfg->filter = v;
-        else if ((v = pecs_opt(argc, argv, &i, "--dtype", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--dtype", &missing))) {
+            char msg[256];
+            if (!dtype_list_ok(v, msg, sizeof msg))
+                return usage_error("run", msg);
             cfg->dtypes = v;
+        }
         else if ((v = pecs_opt(argc, argv, &i, "--out", &missing)))
             cfg->out = v;
         else if ((v = pecs_opt(argc, argv, &i, "--tolerances", &missing)))
@@ -371,11 +395,13 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
     return 0;
 }
 
-/* Case strings with --set overrides applied, filtered. Returns malloc'd array of malloc'd strings. */
-static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, int *n_out)
+/* Case strings with --set overrides applied, filtered. Returns malloc'd array of malloc'd strings. Every
+ * case's tolerances must resolve (an unknown profile, e.g. from --set, is bad input, not an ERROR per case),
+ * and filters that leave no case are bad input too: the message says which filter. */
+static int collect_cases(const run_cfg *cfg, pecs_suite *suites, pecs_tolerances *tols, char ***out, int *n_out)
 {
     regex_t re;
-    int have_re = 0, rc = EXIT_OK, n = 0, cap = 0;
+    int have_re = 0, rc = EXIT_OK, n = 0, cap = 0, n_dtype = 0, n_re = 0;
     char **list = NULL;
     if (cfg->filter) {
         if (regcomp(&re, cfg->filter, REG_EXTENDED | REG_NOSUB) != 0) {
@@ -397,15 +423,24 @@ static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, in
         for (int i = 0; i < cfg->n_sets; i++)
             pecs_sb_addf(&spec, " %s", cfg->sets[i]);
         pecs_case c;
+        pecs_tol tol;
         char why[768];
         pecs_status pst = pecs_case_parse(&c, pecs_sb_str(&spec), why, sizeof why);
         if (pst != PECS_OK && pst != PECS_LIMIT) { /* over a limit: run, and reported as ERROR */
             fprintf(stderr, "pecs run: case '%s': %s\n", pecs_sb_str(&spec), why);
             rc = EXIT_USAGE;
+        } else if (tols && pecs_tol_resolve(tols, &c, &tol, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs run: case '%s': %s\n", pecs_sb_str(&spec), why);
+            pecs_case_free(&c);
+            rc = EXIT_USAGE;
         } else {
             char *canon = pecs_case_format(&c);
             pecs_case_free(&c);
-            if (canon && dtype_selected(cfg->dtypes, canon) && (!have_re || regexec(&re, canon, 0, NULL, 0) == 0)) {
+            int by_dtype = canon && dtype_selected(cfg->dtypes, canon);
+            int by_re = canon && (!have_re || regexec(&re, canon, 0, NULL, 0) == 0);
+            n_dtype += by_dtype;
+            n_re += by_re;
+            if (by_dtype && by_re) {
                 if (n == cap) {
                     cap = cap ? cap * 2 : 64;
                     char **l = realloc(list, (size_t)cap * sizeof *l);
@@ -423,6 +458,16 @@ static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, in
             }
         }
         pecs_sb_free(&spec);
+    }
+    if (rc == EXIT_OK && n == 0 && total > 0) {
+        if (cfg->dtypes && n_dtype == 0)
+            fprintf(stderr, "pecs run: no case selected: --dtype '%s' matches none of the %d cases\n", cfg->dtypes, total);
+        else if (have_re && n_re == 0)
+            fprintf(stderr, "pecs run: no case selected: --filter '%s' matches none of the %d cases\n", cfg->filter, total);
+        else
+            fprintf(stderr, "pecs run: no case selected: --filter '%s' matches %d and --dtype '%s' %d of the %d cases, "
+                    "but no case both\n", cfg->filter, n_re, cfg->dtypes, n_dtype, total);
+        rc = EXIT_USAGE;
     }
     if (have_re)
         regfree(&re);
@@ -467,11 +512,11 @@ static int inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
     }
     in->have_tols = 1;
     for (int i = 0; i < cfg->n_suites; i++, in->n_suites++)
-        if (pecs_suite_load(&in->suites[i], cfg->suites[i], why, sizeof why) != PECS_OK) {
+        if (pecs_suite_load_checked(&in->suites[i], cfg->suites[i], &in->tols, why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs %s: %s\n", cmd, why);
             return EXIT_USAGE;
         }
-    return collect_cases(cfg, in->suites, &in->cases, &in->n_cases);
+    return collect_cases(cfg, in->suites, &in->tols, &in->cases, &in->n_cases);
 }
 
 /* Load backends by name or path; "all" stands for every built-in. */
@@ -774,12 +819,14 @@ cleanup:
 /* ---- list ---------------------------------------------------------------------------------------------- */
 
 static const char LIST_HELP[] =
-    "usage: pecs list encodings | backends | cases SUITE.yaml ...\n"
+    "usage: pecs list encodings | backends | cases [--tolerances FILE] SUITE.yaml ...\n"
     "\n"
     "  encodings   every registered encoding: id, kernel form, tier, expected invariance, the backends\n"
     "              with a kernel for it, summary\n"
     "  backends    the built-in backends (plugins are given by path to --backend)\n"
-    "  cases       expand suites into their canonical case strings (validates the suites; runs nothing)\n";
+    "  cases       expand suites into their canonical case strings (validates the suites, including every\n"
+    "              case's tolerance profile against the tolerance file `pecs run` would use, or --tolerances\n"
+    "              FILE; runs nothing)\n";
 
 /* Built-in backends that accept a default case of this encoding (asked with real tensors, as in a run). */
 static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
@@ -843,21 +890,42 @@ static int cmd_list(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "cases")) {
-        if (argc < 3)
-            return usage_error("list", "'list cases' needs suite files");
+        const char *files[MAX_ARGS], *tol_given = NULL;
+        int n_files = 0, rc = EXIT_OK;
         for (int i = 2; i < argc; i++) {
+            int missing = 0;
+            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing);
+            if (v)
+                tol_given = v;
+            else if (missing || argv[i][0] == '-' || n_files == MAX_ARGS)
+                return usage_error("list", missing ? "--tolerances needs a file" : "'list cases' takes suite files");
+            else
+                files[n_files++] = argv[i];
+        }
+        if (!n_files)
+            return usage_error("list", "'list cases' needs suite files");
+        /* The profiles are checked against the tolerance file a run would use: bad input here, not an ERROR
+         * per case at run time. */
+        char tolbuf[PATH_MAX], why[1024];
+        pecs_tolerances tols;
+        if (pecs_tol_load(&tols, find_tolerances(tol_given, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs list: %s\n", why);
+            return EXIT_USAGE;
+        }
+        for (int i = 0; i < n_files && rc == EXIT_OK; i++) {
             pecs_suite s;
-            char why[1024];
-            if (pecs_suite_load(&s, argv[i], why, sizeof why) != PECS_OK) {
+            if (pecs_suite_load_checked(&s, files[i], &tols, why, sizeof why) != PECS_OK) {
                 fprintf(stderr, "pecs list: %s\n", why);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
+                break;
             }
             for (int k = 0; k < s.n_cases; k++)
                 printf("%s\n", s.cases[k]);
-            fprintf(stderr, "%s: %d cases\n", argv[i], s.n_cases);
+            fprintf(stderr, "%s: %d cases\n", files[i], s.n_cases);
             pecs_suite_free(&s);
         }
-        return EXIT_OK;
+        pecs_tol_free(&tols);
+        return rc;
     }
     return usage_error("list", "list what? encodings, backends or cases");
 }

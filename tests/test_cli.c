@@ -172,6 +172,68 @@ Test(cli, bad_case_string_and_options)
     free(out);
 }
 
+/* Selections that cannot be right are bad input, up front (exit 2, naming the option and the value): an
+ * unknown dtype in --dtype, and filters that leave no case (the message says which filter). */
+Test(cli, selections_that_select_nothing_are_bad_input)
+{
+    static const struct {
+        const char *args, *want;
+    } bad[] = {
+        {"run --case 'rope' --dtype f99", "--dtype: value 'f99' is not a dtype (f32, f16, bf16, f64"},
+        {"run --case 'rope' --dtype f32,,f16", "--dtype: value '' is not a dtype"},
+        {"run --case 'rope' --dtype F32", "--dtype: value 'F32' is not a dtype"},
+        {"run suites/smoke.yaml --dtype f64", "no case selected: --dtype 'f64' matches none of the "},
+        {"run suites/smoke.yaml --filter '^nothing'", "no case selected: --filter '^nothing' matches none of the "},
+        {"run --case 'rope dtype=bf16' --case alibi --filter '^rope' --dtype f32",
+         "no case selected: --filter '^rope' matches 1 and --dtype 'f32' 1 of the 2 cases, but no case both"},
+        {"run --case 'rope dtype=bf16' --dtype f32", "no case selected: --dtype 'f32' matches none of the 1 cases"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char args[1024], *out;
+        snprintf(args, sizeof args, "%s --out '%s'", bad[i].args, tu_tmp_path("sel.json"));
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", bad[i].args, out);
+        cr_assert(strstr(out, bad[i].want), "%s: want '%s' in:\n%s", bad[i].args, bad[i].want, out);
+        cr_assert_null(strstr(out, "passed"), "%s: no case may run: %s", bad[i].args, out);
+        free(out);
+    }
+    struct stat st;
+    cr_assert_neq(stat(tu_tmp_path("sel.json"), &st), 0); /* nothing written */
+}
+
+/* An unknown tolerance profile is bad input where the cases are listed, located in the suite, and in a run
+ * (from a suite, a --case or --set) before anything runs, instead of an ERROR per case. */
+Test(cli, unknown_profile_is_bad_input_in_list_and_run)
+{
+    char args[1024], *out;
+    write_text(tu_tmp_path("prof.yaml"), "suite: prof\ncases:\n  - encoding: rope\n    profile: [strict, strictt]\n");
+    snprintf(args, sizeof args, "list cases '%s'", tu_tmp_path("prof.yaml"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, ":4:23: key 'profile': value 'strictt' is not a profile of configs/tolerances.yaml "
+                          "(profiles: strict, compat)"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run '%s' --out '%s'", tu_tmp_path("prof.yaml"), tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, ":4:23: key 'profile': value 'strictt'"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope profile=nope' --out '%s'", tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "case 'rope profile=nope': key 'profile': value 'nope' is not a profile"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope' --set profile=nope --out '%s'", tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "value 'nope' is not a profile"), "%s", out);
+    free(out);
+    /* a profile the given tolerance file has is fine there */
+    write_text(tu_tmp_path("tols.yaml"), "version: 1\nprofiles:\n  strictt:\n    dtypes:\n      f32: {abs: 1, rel: 1, "
+               "nmse: 1, ulp: 0, pos_abs: 0, drift: 1}\n  strict:\n    dtypes:\n      f32: {abs: 1, rel: 1, nmse: 1, "
+               "ulp: 0, pos_abs: 0, drift: 1}\n");
+    snprintf(args, sizeof args, "list cases --tolerances '%s' '%s'", tu_tmp_path("tols.yaml"), tu_tmp_path("prof.yaml"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    struct stat st;
+    cr_assert_neq(stat(tu_tmp_path("prof.json"), &st), 0); /* nothing written */
+}
+
 /* Writing results into a directory that does not exist: exit 3, nothing partial left behind. */
 Test(cli, unwritable_results_exit_3)
 {

@@ -12,6 +12,7 @@
 
 #include "case.h"
 #include "suite.h"
+#include "tolerance.h"
 #include "util.h"
 #include "yamlx.h"
 
@@ -718,6 +719,37 @@ Test(suite, error_file_over_size_cap, .timeout = 20)
     cr_expect(strstr(why, "empty YAML file"), "%s", why);
     free(text);
     scratch_remove("big.yaml");
+}
+
+/* With the tolerance file, a profile it lacks is an error located at the value that chose it (defaults, a
+ * set, the case), before any case exists; without it (pecs_suite_load), the suite loads. */
+Test(suite, error_unknown_profile_located)
+{
+    char tpath[1024], why[2048] = "", want[1200];
+    snprintf(tpath, sizeof tpath, "%s/configs/tolerances.yaml", src_dir());
+    pecs_tolerances t;
+    cr_assert_eq(pecs_tol_load(&t, tpath, why, sizeof why), PECS_OK, "%s", why);
+    static const struct {
+        const char *yaml;
+        int line, col;
+    } bad[] = {
+        {"suite: x\ndefaults:\n  profile: compatt\ncases:\n  - encoding: rope\n", 3, 12},
+        {"suite: x\nsets:\n  p: {profile: [strict, nope]}\ncases:\n  - encoding: rope\n    use: p\n", 3, 25},
+        {"suite: x\ncases:\n  - encoding: alibi\n  - encoding: rope\n    profile: nope\n", 5, 14},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *path = scratch("prof.yaml", bad[i].yaml, strlen(bad[i].yaml));
+        pecs_suite s;
+        cr_expect_eq(pecs_suite_load_checked(&s, path, &t, why, sizeof why), PECS_INVALID, "%zu: %s", i, why);
+        snprintf(want, sizeof want, "%s:%d:%d: key 'profile': value '%s' is not a profile of %s (profiles: strict, "
+                 "compat)", path, bad[i].line, bad[i].col, i ? "nope" : "compatt", tpath);
+        cr_expect_str_eq(why, want, "%zu", i);
+        expect_zeroed(&s, "prof.yaml");
+        cr_expect_eq(pecs_suite_load(&s, path, why, sizeof why), PECS_OK, "%zu: %s", i, why);
+        pecs_suite_free(&s);
+    }
+    pecs_tol_free(&t);
+    scratch_remove("prof.yaml");
 }
 
 /* Catches a failure after files and cases were collected leaving them allocated (the struct must come
