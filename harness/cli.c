@@ -1316,6 +1316,15 @@ static int cmd_eval(int argc, char **argv)
             rc = EXIT_IO;
             goto cleanup;
         }
+        /* Positions are exact numbers: finite, within 2^53, and integers where the encoding indexes by them
+         * (T5's buckets, a learned table's rows); the reference would otherwise compute from garbage. */
+        int integers = !strcmp(e->id, "t5") || !strcmp(e->id, "learned");
+        if ((!strcmp(nm, "pos") || !strcmp(nm, "qpos") || !strcmp(nm, "kpos")) &&
+            pecs_npy_check_positions(&arrs[i], ins[i].path, integers, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: --in %s: %s\n", nm, why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
     }
     for (int i = 0; i < n_out; i++)
         if (strcmp(outs[i].name, "out") && strcmp(outs[i].name, "inv_freq") && strcmp(outs[i].name, "attn") &&

@@ -720,6 +720,59 @@ Test(cli, eval_npy_reference_backend_and_schedule)
     free(out);
 }
 
+/* eval's positions are exact numbers: NaN, infinities and magnitudes over 2^53 are refused (exit 2) with the
+ * file, the element's index and its value, and so are fractions for encodings that index by position (T5
+ * buckets, learned tables); rope takes real positions. */
+Test(cli, eval_rejects_positions_that_are_not_exact_numbers)
+{
+    enum { T = 3 };
+    double x[T * 1 * 4];
+    for (int i = 0; i < T * 4; i++)
+        x[i] = 0.1 * i;
+    int64_t xs[3] = {T, 1, 4}, ps[1] = {T}, big[T] = {0, (INT64_C(1) << 53) + 2, 2}, w2[2] = {8, 2};
+    float w[16] = {0};
+    char why[256], args[1024], *out;
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("ex.npy"), PECS_DT_F64, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("ew.npy"), PECS_DT_F32, 2, w2, w, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("big.npy"), PECS_DT_I64, 1, ps, big, why, sizeof why), PECS_OK, "%s", why);
+    static const struct {
+        double v;
+        const char *shown, *problem;
+    } bad[] = {{NAN, "nan", "positions must be finite numbers"},
+               {INFINITY, "inf", "positions must be finite numbers"},
+               {-INFINITY, "-inf", "positions must be finite numbers"},
+               {0x1p53 + 2, "9007199254740994", "beyond 2^53"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        double pos[T] = {0, bad[i].v, 2};
+        cr_assert_eq(pecs_npy_write(tu_tmp_path("ep.npy"), PECS_DT_F64, 1, ps, pos, why, sizeof why), PECS_OK, "%s", why);
+        snprintf(args, sizeof args, "eval rope --in x='%s' --in pos='%s' --out out='%s'", tu_tmp_path("ex.npy"),
+                 tu_tmp_path("ep.npy"), tu_tmp_path("eo.npy"));
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", bad[i].shown, out);
+        char want[512];
+        snprintf(want, sizeof want, "--in pos: %s: position [1] (element 1) is %s: %s", tu_tmp_path("ep.npy"),
+                 bad[i].shown, bad[i].problem);
+        cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "eval alibi --set heads=2 --in qpos='%s' --in kpos='%s' --out out='%s'",
+             tu_tmp_path("big.npy"), tu_tmp_path("big.npy"), tu_tmp_path("eo.npy"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "--in qpos: ") && strstr(out, "position [1] (element 1) is 9007199254740994: beyond 2^53"),
+              "%s", out);
+    free(out);
+    double frac[T] = {0, 1.5, 2};
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("ep.npy"), PECS_DT_F64, 1, ps, frac, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(args, sizeof args, "eval t5 --set heads=2 --set num_buckets=8 --in qpos='%s' --in kpos='%s' --in w='%s' "
+             "--out out='%s'", tu_tmp_path("ep.npy"), tu_tmp_path("ep.npy"), tu_tmp_path("ew.npy"), tu_tmp_path("eo.npy"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "position [1] (element 1) is 1.5: this encoding needs integer positions"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope --in x='%s' --in pos='%s' --out out='%s'", tu_tmp_path("ex.npy"),
+             tu_tmp_path("ep.npy"), tu_tmp_path("eo.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "rope takes real positions: %s", out);
+    free(out);
+}
+
 /* eval on the T1 forms: multi-axis positions [3, T], learned data "w" (missing: exit 2 naming it), a
  * mask through the scalar backend, and a schedule's axis and softmax scale (DeepSeek's mscale_all_dim). */
 Test(cli, eval_t1_forms_and_schedule_outputs)
