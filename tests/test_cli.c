@@ -482,6 +482,114 @@ Test(cli, compare_flags_regressions_not_noise)
     free(out);
 }
 
+/* A results file with full metadata and two timed cases, `field` (dotted) set to the JSON `value` (NULL:
+ * removed; no field: as it is). */
+static void meta_results(const char *name, const char *field, const char *value)
+{
+    json_error_t err;
+    json_t *r = json_loads(
+        "{\"schema\": \"pecs-results\", \"schema_version\": 1,"
+        " \"pecs\": {\"version\": \"0.1.0\", \"git_commit\": \"324475afa93a\"},"
+        " \"threads\": 0,"
+        " \"thread_binding\": {\"OMP_PROC_BIND\": \"close\", \"OMP_PLACES\": \"cores\", \"OMP_NUM_THREADS\": \"unset\"},"
+        " \"machine\": {\"cpu_model\": \"AMD EPYC\", \"cores\": 2},"
+        " \"suites\": [{\"suite\": \"smoke\", \"path\": \"suites/smoke.yaml\", \"sha256\": \"aaaa\"},"
+        "              {\"suite\": \"smoke\", \"path\": \"suites/shapes.yaml\", \"sha256\": \"bbbb\"}],"
+        " \"tolerances\": {\"path\": \"configs/tolerances.yaml\", \"sha256\": \"cccc\"},"
+        " \"cases\": [{\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"PASSED\","
+        "              \"perf\": {\"median_s\": 1.0, \"noisy\": false}},"
+        "             {\"backend\": \"scalar\", \"case\": \"alibi dtype=f32\", \"status\": \"PASSED\","
+        "              \"perf\": {\"median_s\": 1.0, \"noisy\": false}}]}",
+        0, &err);
+    cr_assert_not_null(r, "%s", err.text);
+    if (field) {
+        json_t *o = r;
+        char key[64];
+        const char *p = field;
+        for (size_t l; (l = strcspn(p, ".")), p[l] == '.'; p += l + 1) {
+            snprintf(key, sizeof key, "%.*s", (int)l, p);
+            o = json_object_get(o, key);
+        }
+        if (value)
+            json_object_set_new(o, p, json_loads(value, JSON_DECODE_ANY, &err));
+        else
+            json_object_del(o, p);
+    }
+    cr_assert_eq(json_dump_file(r, tu_tmp_path(name), 0), 0);
+    json_decref(r);
+}
+
+/* compare's per-field policy: the schema and duplicate cases refuse (exit 2); the pecs build, the machine, the
+ * suite and tolerance files, the thread count and binding each warn with both values and the comparison goes
+ * on, and --strict turns every warning into a refusal. Identical metadata: no warning. */
+Test(cli, compare_refuses_or_warns_per_field)
+{
+    static const struct {
+        const char *field, *value, *want;
+    } warned[] = {
+        {"pecs.version", "\"0.2.0\"", "pecs.version: %s has 0.1.0, %s has 0.2.0"},
+        {"pecs.git_commit", "\"0123456789ab-dirty\"", "pecs.git_commit: %s has 324475afa93a, %s has 0123456789ab-dirty"},
+        {"machine.cpu_model", "\"Intel Xeon\"", "machine.cpu_model: %s has AMD EPYC, %s has Intel Xeon"},
+        {"suites", "[{\"suite\": \"smoke\", \"path\": \"suites/smoke.yaml\", \"sha256\": \"dddd\"},"
+                   " {\"suite\": \"smoke\", \"path\": \"suites/shapes.yaml\", \"sha256\": \"bbbb\"}]",
+         "suite suites/smoke.yaml sha256: %s has aaaa, %s has dddd"},
+        {"suites", "[{\"suite\": \"smoke\", \"path\": \"suites/smoke.yaml\", \"sha256\": \"aaaa\"}]",
+         "suite suites/shapes.yaml sha256: %s has bbbb, %s has (absent)"},
+        {"tolerances.sha256", "\"eeee\"", "tolerances.sha256: %s has cccc, %s has eeee"},
+        {"threads", "2", "threads: %s has 0, %s has 2"},
+        {"thread_binding.OMP_PROC_BIND", "\"spread\"", "thread_binding.OMP_PROC_BIND: %s has close, %s has spread"},
+        {"thread_binding.OMP_PLACES", "\"threads\"", "thread_binding.OMP_PLACES: %s has cores, %s has threads"},
+        {"thread_binding.OMP_NUM_THREADS", "\"4\"", "thread_binding.OMP_NUM_THREADS: %s has unset, %s has 4"},
+        {"machine.cpu_model", NULL, "machine.cpu_model: %s has AMD EPYC, %s has (absent)"},
+    };
+    char a[256], b[256], args[1024], want[1024], *out;
+    meta_results("ma.json", NULL, NULL);
+    snprintf(a, sizeof a, "%s", tu_tmp_path("ma.json"));
+    snprintf(b, sizeof b, "%s", tu_tmp_path("mb.json"));
+    meta_results("mb.json", "machine.cores", "64"); /* not a compared field */
+    snprintf(args, sizeof args, "compare --strict '%s' '%s'", a, b);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert_null(strstr(out, "warning"), "%s", out);
+    free(out);
+    for (size_t i = 0; i < sizeof warned / sizeof *warned; i++) {
+        meta_results("mb.json", warned[i].field, warned[i].value);
+        snprintf(want, sizeof want, warned[i].want, a, b);
+        snprintf(args, sizeof args, "compare '%s' '%s'", a, b);
+        cr_assert_eq(pecs(args, &out), 0, "%s: %s", warned[i].field, out);
+        cr_assert(strstr(out, "warning: the runs differ in ") && strstr(out, want), "%s: want '%s' in:\n%s",
+                  warned[i].field, want, out);
+        cr_assert(strstr(out, "2 matched (2 timed in both)"), "the comparison goes on: %s", out);
+        free(out);
+        snprintf(args, sizeof args, "compare --strict '%s' '%s'", a, b);
+        cr_assert_eq(pecs(args, &out), 2, "%s --strict: %s", warned[i].field, out);
+        cr_assert(strstr(out, "refusing to compare (--strict): 1 field of the two runs differ") && strstr(out, want),
+                  "%s: %s", warned[i].field, out);
+        cr_assert_null(strstr(out, "matched"), "nothing compared: %s", out);
+        free(out);
+    }
+    /* refused whatever the options */
+    static const struct {
+        const char *field, *value, *want;
+    } refused[] = {
+        {"schema_version", "2", "cannot compare results of different schemas"},
+        {"schema_version", NULL, "schema_version: %s has 1, %s has (absent)"},
+        {"schema_version", "\"1\"", "cannot compare results of different schemas"},
+        {"cases", "[{\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"PASSED\"},"
+                  " {\"backend\": \"scalar\", \"case\": \"alibi dtype=f32\", \"status\": \"PASSED\"},"
+                  " {\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"FAILED\"}]",
+         "%.0s%s: cases[0] and cases[2] are both backend 'scalar', case 'rope dtype=f32'"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        meta_results("mb.json", refused[i].field, refused[i].value);
+        snprintf(want, sizeof want, refused[i].want, a, b);
+        snprintf(args, sizeof args, "compare '%s' '%s'", a, b);
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", refused[i].field, out);
+        cr_assert(strstr(out, want), "%s: want '%s' in:\n%s", refused[i].field, want, out);
+        cr_assert_null(strstr(out, "matched"), "nothing compared: %s", out);
+        free(out);
+    }
+}
+
 static const char *const CAL_KERNELS[] = {"fill",    "copy",         "scale",   "add",     "triad",
                                           "rw22",    "rw22_inplace", "fill_nt", "copy_nt", "rw22_nt"};
 #define N_CAL_KERNELS ((int)(sizeof CAL_KERNELS / sizeof *CAL_KERNELS))
