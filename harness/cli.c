@@ -19,6 +19,7 @@
 #include "gen.h"
 #include "instance.h"
 #include "isolate.h"
+#include "journal.h"
 #include "machine.h"
 #include "npy.h"
 #include "reference.h"
@@ -95,7 +96,8 @@ static const char RUN_HELP[] =
     "  --threads N           threads asked of every backend call (problem->n_threads; default 0 = the\n"
     "                        backend's choice, OMP_NUM_THREADS for openmp); the determinism repeat runs at 1\n"
     "                        thread and must match the first run bit for bit\n"
-    "  --out FILE            results JSON (default pecs-results.json), written atomically at the end\n"
+    "  --out FILE            results JSON (default pecs-results.json), written atomically at the end;\n"
+    "                        FILE.lock is held for the run: a second run with the same FILE refuses (exit 2)\n"
     "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
     "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
@@ -681,8 +683,17 @@ static int cmd_run(int argc, char **argv)
     json_t *all = NULL, *cal = NULL;
     FILE *journal = NULL;
     char cal_sha[65] = "";
+    pecs_out_lock lock = {.fd = -1};
+    const char *out = cfg.out ? cfg.out : "pecs-results.json";
     pecs_utc_iso(meta.started);
+    memset(&in, 0, sizeof in);
 
+    /* Before anything else: one run per results file, and a results directory that can be written. */
+    if (pecs_out_lock_take(&lock, out, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs run: %s\n", why);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
     if ((rc = inputs_load("run", &cfg, &in)) != EXIT_OK ||
         (rc = backends_load("run", cfg.backends, cfg.n_backends, lbs, &n_loaded)) != EXIT_OK)
         goto cleanup;
@@ -703,7 +714,6 @@ static int cmd_run(int argc, char **argv)
     o.threads = (int)cfg.threads;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
-    const char *out = cfg.out ? cfg.out : "pecs-results.json";
     pecs_sb jpath = {0};
     pecs_sb_addf(&jpath, "%s.journal", out);
     all = cfg.resume ? pecs_journal_load(pecs_sb_str(&jpath)) : json_array();
@@ -813,6 +823,7 @@ cleanup:
         pecs_backend_unload(&lbs[i]);
     inputs_free(&in);
     free(command);
+    pecs_out_lock_release(&lock);
     return rc;
 }
 

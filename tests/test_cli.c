@@ -1,6 +1,7 @@
 /* tests/test_cli.c — the pecs binary end to end: exit codes, messages with locations, the results file
  * (valid, atomic, never corrupted by a bad run), reproducers that replay, eval on .npy files. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -234,13 +235,60 @@ Test(cli, unknown_profile_is_bad_input_in_list_and_run)
     cr_assert_neq(stat(tu_tmp_path("prof.json"), &st), 0); /* nothing written */
 }
 
-/* Writing results into a directory that does not exist: exit 3, nothing partial left behind. */
-Test(cli, unwritable_results_exit_3)
+/* A results file that cannot be written is bad input, found before any case runs (creating <out>.lock in
+ * its directory is the test): exit 2, no case run, nothing left behind. A directory as --out too. */
+Test(cli, unwritable_out_is_refused_before_any_case)
 {
-    char *out;
-    cr_assert_eq(pecs("run --case 'rope dtype=f32' --out /nonexistent/dir/r.json", &out), 3, "%s", out);
-    cr_assert(strstr(out, "cannot write results"), "%s", out);
+    char args[1024], *out;
+    cr_assert_eq(pecs("run --case 'rope dtype=f32' --out /nonexistent/dir/r.json", &out), 2, "%s", out);
+    cr_assert(strstr(out, "cannot write the results /nonexistent/dir/r.json: cannot create /nonexistent/dir/r.json.lock: "
+                          "No such file or directory"), "%s", out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
     free(out);
+    snprintf(args, sizeof args, "run --case 'rope dtype=f32' --out '%s'", tu_tmp_dir());
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "it is a directory"), "%s", out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+}
+
+/* Two runs with one --out would race for the results and the journal: while <out>.lock is held (here by
+ * the test itself), a run refuses at once with exit 2 and the holder's pid, and touches nothing. Once it is
+ * released, the run goes ahead and removes the lock file when done. */
+Test(cli, second_run_on_the_same_out_refuses)
+{
+    char results[256], lockp[300], journal[300], args[1024], *out, *now, why[256];
+    size_t len;
+    snprintf(results, sizeof results, "%s", tu_tmp_path("locked.json"));
+    snprintf(lockp, sizeof lockp, "%s.lock", results);
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(results, "{\"previous\": true}\n");
+    write_text(journal, "{\"someone else's\": true}\n");
+    int fd = open(lockp, O_RDWR | O_CREAT, 0644);
+    cr_assert_geq(fd, 0);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    cr_assert_eq(fcntl(fd, F_SETLK, &fl), 0);
+    snprintf(args, sizeof args, "run --case 'rope tokens=5' --out '%s'", results);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    char want[512];
+    snprintf(want, sizeof want, "another pecs run (pid %ld) is writing %s", (long)getpid(), results);
+    cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope tokens=5' --out '%s' --resume", results);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out); /* --resume too: the journal is the holder's */
+    free(out);
+    cr_assert_eq(pecs_read_file(results, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, "{\"previous\": true}\n", "a refused run must not touch the results");
+    free(now);
+    cr_assert_eq(pecs_read_file(journal, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, "{\"someone else's\": true}\n", "a refused run must not touch the journal");
+    free(now);
+    close(fd); /* released */
+    snprintf(args, sizeof args, "run --case 'rope tokens=5' --out '%s'", results);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    cr_assert_eq(access(lockp, F_OK), -1, "a finished run removes its lock file");
 }
 
 /* The results record the command so that it can be pasted back, a reproducer per backend slot even when
