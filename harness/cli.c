@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "diff.h"
 #include "gen.h"
+#include "identity.h"
 #include "instance.h"
 #include "isolate.h"
 #include "journal.h"
@@ -103,7 +104,9 @@ static const char RUN_HELP[] =
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
     "  --timeout S           per-case time limit of isolated cases (default 60)\n"
     "  --no-determinism      do not run passing cases a second time to compare the outputs bitwise\n"
-    "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out)\n"
+    "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out); only a\n"
+    "                        journal of the same run is taken (same suite, tolerance and plugin files by\n"
+    "                        sha256, options and cases; every record valid), else exit 2 naming what differs\n"
     "  --mem-cap MIB         buffers one case may ask for (default 4096); a case over it is an ERROR\n"
     "  --calibration FILE    bandwidths from `pecs calibrate`: each timed case reports its roofline fractions,\n"
     "                        of the same access pattern with ordinary and with streaming stores (rotate:\n"
@@ -667,6 +670,110 @@ static void print_calibration(const char *what, json_t *cal, int run_threads)
     printf("\n");
 }
 
+/* The words of a repeatable option, each single-quoted, or "none". */
+static void quoted_list(pecs_sb *b, const char *const *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        pecs_sb_addf(b, "%s'%s'", i ? " " : "", v[i]);
+    if (!n)
+        pecs_sb_adds(b, "none");
+}
+
+/* What this run's verdicts depend on (identity.h): the journal's header, which --resume must find equal. */
+static json_t *run_identity(const run_cfg *cfg, const run_inputs *in, const pecs_loaded_backend *lbs, int n_lbs,
+                            const char *cal_sha, char *why, size_t why_len)
+{
+    json_t *id = json_object();
+    pecs_sb list = {0};
+    char buf[256];
+    int ok = id != NULL;
+    if (!ok)
+        goto cleanup;
+    pecs_ident_set(id, "pecs", "%s %s", pecs_version, pecs_git_commit);
+    for (int s = 0; s < in->n_suites; s++)
+        for (int f = 0; f < in->suites[s].n_files; f++) {
+            pecs_sb key = {0};
+            pecs_sb_addf(&key, "suite %s", in->suites[s].files[f].path);
+            pecs_ident_set(id, pecs_sb_str(&key), "sha256 %s", in->suites[s].files[f].sha256);
+            pecs_sb_free(&key);
+        }
+    pecs_ident_set(id, "tolerances", "%s sha256 %s", in->tol_path, in->tols.sha256);
+    for (int b = 0; b < n_lbs && ok; b++) {
+        pecs_sb key = {0};
+        pecs_sb_addf(&key, "backend %s", pecs_backend_token(&lbs[b]));
+        if ((ok = pecs_backend_identity(&lbs[b], buf, sizeof buf, why, why_len) == PECS_OK))
+            pecs_ident_set(id, pecs_sb_str(&key), "%s", buf);
+        pecs_sb_free(&key);
+    }
+    pecs_ident_set(id, "--mode", "%s", cfg->mode);
+    pecs_ident_set(id, "--dtype", "%s", cfg->dtypes ? cfg->dtypes : "all");
+    pecs_ident_set(id, "--filter", cfg->filter ? "'%s'" : "%s", cfg->filter ? cfg->filter : "none");
+    quoted_list(&list, cfg->cases, cfg->n_cases);
+    pecs_ident_set(id, "--case", "%s", pecs_sb_str(&list));
+    pecs_sb_free(&list);
+    quoted_list(&list, cfg->sets, cfg->n_sets);
+    pecs_ident_set(id, "--set", "%s", pecs_sb_str(&list));
+    pecs_sb_free(&list);
+    pecs_ident_set(id, "--threads", "%g", cfg->threads);
+    pecs_ident_set(id, "--no-determinism", "%s", cfg->no_determinism ? "yes" : "no");
+    pecs_ident_set(id, "--mem-cap", "%g MiB", pecs_case_mem_cap() / 1048576.0);
+    pecs_ident_set(id, "--isolate", "%s", cfg->isolate > 0 ? "always" : cfg->isolate == 0 ? "never" : "plugins given by path");
+    pecs_ident_set(id, "--timeout", "%g s", cfg->timeout);
+    if (cfg->calibration && strcmp(cfg->calibration, "auto"))
+        pecs_ident_set(id, "--calibration", "%s sha256 %s", cfg->calibration, cal_sha);
+    else
+        pecs_ident_set(id, "--calibration", "%s", cfg->calibration ? "auto" : "none");
+    static const char *const env[] = {"PECS_ARCH", "PECS_NT", "OMP_NUM_THREADS"}; /* kernels and thread counts */
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, "environment %s", env[i]);
+        pecs_ident_set(id, buf, "%s", getenv(env[i]) ? getenv(env[i]) : "unset");
+    }
+    for (int k = 0; k < in->n_cases; k++)
+        pecs_sb_addf(&list, "%s\n", in->cases[k]);
+    char hex[65];
+    pecs_sha256_hex(pecs_sb_str(&list), list.len, hex);
+    ok = ok && !list.oom;
+    pecs_sb_free(&list);
+    pecs_ident_set(id, "cases", "%d selected, sha256 %s", in->n_cases, hex);
+cleanup:
+    if (!ok) {
+        json_decref(id);
+        id = NULL;
+    }
+    return id;
+}
+
+/* The journal of this run (journal.h): new, or with --resume the validated records of an interrupted one. */
+static int journal_open(const run_cfg *cfg, const run_inputs *in, const pecs_loaded_backend *lbs, int n_lbs,
+                        const char *cal_sha, const char *path, json_t **records, FILE **f)
+{
+    char why[4096] = "", note[1024] = "";
+    int rc = EXIT_OK;
+    json_t *id = run_identity(cfg, in, lbs, n_lbs, cal_sha, why, sizeof why);
+    pecs_journal_scope scope = {in->cases, in->n_cases, lbs, n_lbs};
+    if (!id) {
+        fprintf(stderr, "pecs run: %s\n", why[0] ? why : "out of memory");
+        rc = why[0] ? EXIT_USAGE : EXIT_IO;
+        goto cleanup;
+    }
+    pecs_status st = pecs_journal_open(path, id, cfg->resume, &scope, records, f, note, sizeof note, why, sizeof why);
+    if (st == PECS_INVALID || st == PECS_IO) {
+        fprintf(stderr, "pecs run: cannot resume: %s\n", why);
+        rc = EXIT_USAGE;
+    } else if (st != PECS_OK) {
+        fprintf(stderr, "pecs run: %s\n", pecs_status_str(st));
+        rc = EXIT_IO;
+    } else {
+        if (note[0])
+            fprintf(stderr, "pecs run: %s\n", note);
+        if (!*f)
+            fprintf(stderr, "pecs run: warning: %s: an interrupted run could not resume\n", why);
+    }
+cleanup:
+    json_decref(id);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     run_cfg cfg;
@@ -716,12 +823,11 @@ static int cmd_run(int argc, char **argv)
     o.tols = &in.tols;
     pecs_sb jpath = {0};
     pecs_sb_addf(&jpath, "%s.journal", out);
-    all = cfg.resume ? pecs_journal_load(pecs_sb_str(&jpath)) : json_array();
+    if ((rc = journal_open(&cfg, &in, lbs, n_loaded, cal_sha, pecs_sb_str(&jpath), &all, &journal)) != EXIT_OK) {
+        pecs_sb_free(&jpath);
+        goto cleanup;
+    }
     int resumed = (int)json_array_size(all);
-    journal = fopen(pecs_sb_str(&jpath), cfg.resume ? "a" : "w");
-    if (!journal)
-        fprintf(stderr, "pecs run: warning: cannot write the journal %s: an interrupted run could not resume\n",
-                pecs_sb_str(&jpath));
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -1166,6 +1272,15 @@ static int cmd_eval(int argc, char **argv)
             rc = EXIT_USAGE;
             goto cleanup;
         }
+        /* Positions are exact numbers: finite, within 2^53, and integers where the encoding indexes by them
+         * (T5's buckets, a learned table's rows); the reference would otherwise compute from garbage. */
+        int integers = !strcmp(e->id, "t5") || !strcmp(e->id, "learned");
+        if ((!strcmp(nm, "pos") || !strcmp(nm, "qpos") || !strcmp(nm, "kpos")) &&
+            pecs_npy_check_positions(&arrs[i], ins[i].path, integers, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: --in %s: %s\n", nm, why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
     }
     if (backend) {
         if (pecs_backend_load(backend, &lb, why, sizeof why) != PECS_OK) {
@@ -1325,15 +1440,6 @@ static int cmd_eval(int argc, char **argv)
         if (pecs_npy_write(o_out->path, odt, ndim, shape, outbuf, why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs eval: %s\n", why);
             rc = EXIT_IO;
-            goto cleanup;
-        }
-        /* Positions are exact numbers: finite, within 2^53, and integers where the encoding indexes by them
-         * (T5's buckets, a learned table's rows); the reference would otherwise compute from garbage. */
-        int integers = !strcmp(e->id, "t5") || !strcmp(e->id, "learned");
-        if ((!strcmp(nm, "pos") || !strcmp(nm, "qpos") || !strcmp(nm, "kpos")) &&
-            pecs_npy_check_positions(&arrs[i], ins[i].path, integers, why, sizeof why) != PECS_OK) {
-            fprintf(stderr, "pecs eval: --in %s: %s\n", nm, why);
-            rc = EXIT_USAGE;
             goto cleanup;
         }
     }

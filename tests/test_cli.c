@@ -173,6 +173,7 @@ Test(cli, bad_case_string_and_options)
     free(out);
 }
 
+/* Writing results into a directory that does not exist: exit 3, nothing partial left behind. */
 /* Selections that cannot be right are bad input, up front (exit 2, naming the option and the value): an
  * unknown dtype in --dtype, and filters that leave no case (the message says which filter). */
 Test(cli, selections_that_select_nothing_are_bad_input)
@@ -469,6 +470,143 @@ static void interrupt_and_resume(int sig)
                               json_string_value(json_object_get(json_array_get(cases, j), "case")));
     cr_assert_eq(access(journal, F_OK), -1, "a completed run removes its journal (%d lines were journaled)", journaled);
     json_decref(root);
+}
+
+/* Copy a file (the tests swap plugin builds under one path). */
+static void copy_file(const char *from, const char *to)
+{
+    char *data, why[256];
+    size_t len;
+    cr_assert_eq(pecs_read_file(from, &data, &len, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_write_atomic(to, data, len, why, sizeof why), PECS_OK, "%s", why);
+    free(data);
+}
+
+/* The journal of a run cut short by kill -9 at a known point: the crashhang fixture passes the two rope cases
+ * and spins forever on sinusoidal (in process: --no-isolate), so the journal holds its header and exactly two
+ * records when the run is killed. */
+#define JOURNAL_RUN "run '%s' --backend '%s' --no-isolate --out '%s'"
+
+static void journal_of_a_killed_run(const char *suite, const char *plugin, const char *results)
+{
+    char cmd[4096], journal[300];
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    int w = snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' " JOURNAL_RUN " > '%s/killed.log' 2>&1", tu_env("PECS_SRC", "."),
+                     tu_env("PECS_BIN", "build/pecs"), suite, plugin, results, tu_tmp_dir());
+    cr_assert(w > 0 && (size_t)w < sizeof cmd);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && journal_lines(journal) < 3; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    nanosleep(&(struct timespec){0, 50000000}, NULL); /* spinning on sinusoidal by now */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_assert_eq(journal_lines(journal), 3, "header and two records expected");
+}
+
+/* --resume with `extra` options and the journal holding `text`: exit 2 with `want` in the message, and the
+ * journal left exactly as it was. */
+static void resume_refused(const char *suite, const char *plugin, const char *results, const char *extra,
+                           const char *text, const char *want)
+{
+    char args[4096], journal[300], *out, *now, why[256];
+    size_t len;
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(journal, text);
+    snprintf(args, sizeof args, JOURNAL_RUN " --resume %s", suite, plugin, results, extra);
+    cr_assert_eq(pecs(args, &out), 2, "%s: %s", extra, out);
+    cr_assert(strstr(out, want), "%s: want '%s' in:\n%s", extra, want, out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+    cr_assert_eq(pecs_read_file(journal, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, text, "a refused resume must not touch the journal");
+    free(now);
+}
+
+/* The journal's line `k` (0 = the header) with `from` replaced by `to` (which must be there). */
+static char *journal_edit(const char *text, int k, const char *from, const char *to)
+{
+    pecs_sb b = {0};
+    const char *line = text;
+    for (int i = 0; i < k; i++)
+        line = strchr(line, '\n') + 1;
+    const char *end = strchr(line, '\n'), *at = strstr(line, from);
+    cr_assert(at && at < end, "'%s' not on line %d", from, k);
+    pecs_sb_addf(&b, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return pecs_sb_take(&b);
+}
+
+/* --resume takes only a journal of the same run: every identity field that differs is named with both values
+ * (suite and plugin files by sha256, options, the selected cases), and every record must be one this run could
+ * have written (fields, verdict, case, backend, reproducer, no duplicates, a PASSED that carries what a pass
+ * carries). Anything else: exit 2, and the journal is left for the user to look at. */
+Test(cli, resume_refuses_journals_of_other_runs_and_invalid_records, .timeout = 120)
+{
+    char suite[256], plugin[256], results[256], journal[300], fx[512], want[1024], *text, why[256];
+    size_t len;
+    snprintf(suite, sizeof suite, "%s", tu_tmp_path("journal.yaml"));
+    snprintf(plugin, sizeof plugin, "%s", tu_tmp_path("libplugin.so"));
+    snprintf(results, sizeof results, "%s", tu_tmp_path("j.json"));
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(suite, "suite: journal\ncases:\n  - encoding: rope\n    tokens: [5, 6]\n  - encoding: sinusoidal\n");
+    copy_file(tu_fixture(fx, sizeof fx, "crashhang"), plugin);
+    journal_of_a_killed_run(suite, plugin, results);
+    cr_assert_eq(pecs_read_file(journal, &text, &len, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert(!strncmp(text, "{\"pecs_journal\":1,\"identity\":{", 30), "%s", text);
+
+    /* other options: each difference named, with the journal's value and this run's */
+    resume_refused(suite, plugin, results, "--dtype f32", text, "--dtype: the journal has all, this run has f32");
+    resume_refused(suite, plugin, results, "--threads 2", text, "--threads: the journal has 0, this run has 2");
+    resume_refused(suite, plugin, results, "--no-determinism", text, "--no-determinism: the journal has no, this run has yes");
+    resume_refused(suite, plugin, results, "--mem-cap 100", text, "--mem-cap: the journal has 4096 MiB, this run has 100 MiB");
+    resume_refused(suite, plugin, results, "--set seed=2", text, "--set: the journal has none, this run has 'seed=2'");
+    resume_refused(suite, plugin, results, "--set seed=2", text, "cases: the journal has 3 selected, sha256 ");
+    resume_refused(suite, plugin, results, "--filter rope", text, "--filter: the journal has none, this run has 'rope'");
+    /* an edited suite file: same cases, other bytes */
+    write_text(suite, "suite: journal\ncases:\n  - encoding: rope\n    tokens: [5, 6]\n  - encoding: sinusoidal\n# edited\n");
+    snprintf(want, sizeof want, "suite %s: the journal has sha256 ", suite);
+    resume_refused(suite, plugin, results, "", text, want);
+    resume_refused(suite, plugin, results, "", text, "1 difference;");
+    write_text(suite, "suite: journal\ncases:\n  - encoding: rope\n    tokens: [5, 6]\n  - encoding: sinusoidal\n");
+    /* another build of the plugin at the same path */
+    copy_file(tu_fixture(fx, sizeof fx, "nondet"), plugin);
+    snprintf(want, sizeof want, "backend %s: the journal has sha256 ", plugin);
+    resume_refused(suite, plugin, results, "", text, want);
+    copy_file(tu_fixture(fx, sizeof fx, "crashhang"), plugin);
+
+    /* invalid records (line 2 is the first record) */
+    static const struct {
+        const char *from, *to, *want;
+    } edits[] = {
+        {"\"status\":\"PASSED\"", "\"status\":\"FORGED\"", ":2: invalid record: status 'FORGED' is not a verdict"},
+        {"\"reason\":\"\"", "\"reason\":\"3 of 120 elements outside abs 1e-06\"", ":2: invalid record: status PASSED contradicts"},
+        {"\"mismatches\":0", "\"mismatches\":3", ":2: invalid record: status PASSED contradicts"},
+        {"\"case\":\"rope dtype=f32 tokens=5", "\"case\":\"rope dtype=f32 tokens=7", "is not one of the 3 cases this run selected"},
+        {"\"case\":\"rope dtype=f32", "\"case\":\"rope dtype=f99", ":2: invalid record: case 'rope dtype=f99"},
+        {"\"backend\":\"fixture\"", "\"backend\":\"scalar\"", "backend 'scalar' (" },
+        {"\"seconds\":", "\"forged\":true,\"seconds\":", ":2: invalid record: unknown field 'forged'"},
+        {"\"reason\":\"\"", "\"reason\":0", ":2: invalid record: field 'reason' is missing or not a string"},
+        {"--backend ", "--backend x", ":2: invalid record: reproducer "},
+        {"{\"backend\"", "[{\"backend\"", ":2: invalid record: not JSON"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        char *bad = journal_edit(text, 1, edits[i].from, edits[i].to);
+        resume_refused(suite, plugin, results, "", bad, edits[i].want);
+        free(bad);
+    }
+    /* the same record twice; a journal without its header */
+    const char *rec1 = strchr(text, '\n') + 1, *rec2 = strchr(rec1, '\n') + 1;
+    pecs_sb b = {0};
+    pecs_sb_addf(&b, "%s%.*s", text, (int)(rec2 - rec1), rec1);
+    resume_refused(suite, plugin, results, "", pecs_sb_str(&b), ":4: invalid record: backend ");
+    resume_refused(suite, plugin, results, "", pecs_sb_str(&b), "is already the record of line 2");
+    pecs_sb_free(&b);
+    resume_refused(suite, plugin, results, "", rec1, ":1: not a pecs journal header");
+    free(text);
 }
 
 Test(cli, sigint_then_resume, .timeout = 300) { interrupt_and_resume(SIGINT); }
