@@ -177,7 +177,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(CRITERION_CFLAGS) $(MPFR_CFLAGS) -c $< -o $@
 
 # Broken plugins that the tests load to prove the harness's defenses (tests/plugins/fixture.c).
-FIXTURES    := swapped stray inputwrite crashhang nondet f32angle liar badabi smallstruct noentry nullentry
+FIXTURES    := swapped stray inputwrite crashhang nondet nanout f32angle liar badabi smallstruct noentry nullentry
 FIXTURE_SOS := $(FIXTURES:%=$(BUILD)/test-plugins/libfixture-%.so)
 OBJ_PICSCALAR := $(wildcard impls/common/*.c impls/scalar/*.c)
 OBJ_PICSCALAR := $(OBJ_PICSCALAR:%.c=$(BUILD)/obj/pic-builtin/%.o)

@@ -13,6 +13,7 @@
 static double g_mem_cap = (double)(INT64_C(4) << 30); /* bytes of buffers one case may ask for */
 
 void pecs_case_set_mem_cap(double bytes) { g_mem_cap = bytes; }
+double pecs_case_mem_cap(void) { return g_mem_cap; }
 
 /* ---- generic knobs ------------------------------------------------------------------------------------ */
 

@@ -86,6 +86,7 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len);
 /* The memory cap (bytes of buffers one case may ask for; default 4 GiB). A case over it is valid but
  * cannot run: validation and parsing return PECS_LIMIT, and the runner reports it as ERROR with the size. */
 void pecs_case_set_mem_cap(double bytes);
+double pecs_case_mem_cap(void);
 
 /* Canonical string (malloc'd); parse it back (tokens separated by spaces). PECS_LIMIT leaves *c set (a
  * valid case over a resource limit: free it); any other error leaves nothing to free. */

@@ -17,7 +17,9 @@
 #include "counters.h"
 #include "diff.h"
 #include "gen.h"
+#include "identity.h"
 #include "instance.h"
+#include "journal.h"
 #include "machine.h"
 #include "npy.h"
 #include "reference.h"
@@ -87,19 +89,23 @@ static const char RUN_HELP[] =
     "                        default: scalar\n"
     "  --filter REGEX        keep cases whose canonical string matches (POSIX extended regex)\n"
     "  --dtype LIST          keep cases of these dtypes (comma-separated: f32,f16,bf16,f64)\n"
+    "                        (a filter or dtype list that keeps no case is bad input: exit 2)\n"
     "  --set KEY=VALUE       override a knob on every case (e.g. --set profile=compat); repeatable\n"
     "  --mode M              correctness (default) | perf | all   (perf times every passing case)\n"
     "  --min-time S          minimum timed seconds per perf case (default 0.05)\n"
     "  --threads N           threads asked of every backend call (problem->n_threads; default 0 = the\n"
     "                        backend's choice, OMP_NUM_THREADS for openmp); the determinism repeat runs at 1\n"
     "                        thread and must match the first run bit for bit\n"
-    "  --out FILE            results JSON (default pecs-results.json), written atomically at the end\n"
+    "  --out FILE            results JSON (default pecs-results.json), written atomically at the end;\n"
+    "                        FILE.lock is held for the run: a second run with the same FILE refuses (exit 2)\n"
     "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
     "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
     "  --timeout S           per-case time limit of isolated cases (default 60)\n"
     "  --no-determinism      do not run passing cases a second time to compare the outputs bitwise\n"
-    "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out)\n"
+    "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out); only a\n"
+    "                        journal of the same run is taken (same suite, tolerance and plugin files by\n"
+    "                        sha256, options and cases; every record valid), else exit 2 naming what differs\n"
     "  --mem-cap MIB         buffers one case may ask for (default 4096); a case over it is an ERROR\n"
     "  --calibration FILE    bandwidths from `pecs calibrate`: each timed case reports its roofline fractions,\n"
     "                        of the same access pattern with ordinary and with streaming stores (rotate:\n"
@@ -127,6 +133,25 @@ typedef struct run_cfg {
     int no_determinism, resume;
 } run_cfg;
 
+
+/* --dtype: a comma-separated list of the case dtypes, each one known (msg names the first that is not). */
+static int dtype_list_ok(const char *list, char *msg, size_t n)
+{
+    static const char *const known[] = {"f32", "f16", "bf16", "f64"};
+    for (const char *p = list;; p++) {
+        size_t l = strcspn(p, ",");
+        int ok = 0;
+        for (int k = 0; k < 4 && !ok; k++)
+            ok = l == strlen(known[k]) && !strncmp(p, known[k], l);
+        if (!ok) {
+            snprintf(msg, n, "--dtype: value '%.*s' is not a dtype (f32, f16, bf16, f64; comma-separated)", (int)l, p);
+            return 0;
+        }
+        p += l;
+        if (!*p)
+            return 1;
+    }
+}
 
 static int dtype_selected(const char *list, const char *case_str)
 {
@@ -300,8 +325,12 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->sets[cfg->n_sets++] = v;
         else if ((v = pecs_opt(argc, argv, &i, "--filter", &missing)))
             cfg->filter = v;
-        else if ((v = pecs_opt(argc, argv, &i, "--dtype", &missing)))
+        else if ((v = pecs_opt(argc, argv, &i, "--dtype", &missing))) {
+            char msg[256];
+            if (!dtype_list_ok(v, msg, sizeof msg))
+                return usage_error("run", msg);
             cfg->dtypes = v;
+        }
         else if ((v = pecs_opt(argc, argv, &i, "--out", &missing)))
             cfg->out = v;
         else if ((v = pecs_opt(argc, argv, &i, "--tolerances", &missing)))
@@ -363,11 +392,13 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
     return 0;
 }
 
-/* Case strings with --set overrides applied, filtered. Returns malloc'd array of malloc'd strings. */
-static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, int *n_out)
+/* Case strings with --set overrides applied, filtered. Returns malloc'd array of malloc'd strings. Every
+ * case's tolerances must resolve (an unknown profile, e.g. from --set, is bad input, not an ERROR per case),
+ * and filters that leave no case are bad input too: the message says which filter. */
+static int collect_cases(const run_cfg *cfg, pecs_suite *suites, pecs_tolerances *tols, char ***out, int *n_out)
 {
     regex_t re;
-    int have_re = 0, rc = EXIT_OK, n = 0, cap = 0;
+    int have_re = 0, rc = EXIT_OK, n = 0, cap = 0, n_dtype = 0, n_re = 0;
     char **list = NULL;
     if (cfg->filter) {
         if (regcomp(&re, cfg->filter, REG_EXTENDED | REG_NOSUB) != 0) {
@@ -389,15 +420,24 @@ static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, in
         for (int i = 0; i < cfg->n_sets; i++)
             pecs_sb_addf(&spec, " %s", cfg->sets[i]);
         pecs_case c;
+        pecs_tol tol;
         char why[768];
         pecs_status pst = pecs_case_parse(&c, pecs_sb_str(&spec), why, sizeof why);
         if (pst != PECS_OK && pst != PECS_LIMIT) { /* over a limit: run, and reported as ERROR */
             fprintf(stderr, "pecs run: case '%s': %s\n", pecs_sb_str(&spec), why);
             rc = EXIT_USAGE;
+        } else if (tols && pecs_tol_resolve(tols, &c, &tol, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs run: case '%s': %s\n", pecs_sb_str(&spec), why);
+            pecs_case_free(&c);
+            rc = EXIT_USAGE;
         } else {
             char *canon = pecs_case_format(&c);
             pecs_case_free(&c);
-            if (canon && dtype_selected(cfg->dtypes, canon) && (!have_re || regexec(&re, canon, 0, NULL, 0) == 0)) {
+            int by_dtype = canon && dtype_selected(cfg->dtypes, canon);
+            int by_re = canon && (!have_re || regexec(&re, canon, 0, NULL, 0) == 0);
+            n_dtype += by_dtype;
+            n_re += by_re;
+            if (by_dtype && by_re) {
                 if (n == cap) {
                     cap = cap ? cap * 2 : 64;
                     char **l = realloc(list, (size_t)cap * sizeof *l);
@@ -415,6 +455,16 @@ static int collect_cases(const run_cfg *cfg, pecs_suite *suites, char ***out, in
             }
         }
         pecs_sb_free(&spec);
+    }
+    if (rc == EXIT_OK && n == 0 && total > 0) {
+        if (cfg->dtypes && n_dtype == 0)
+            fprintf(stderr, "pecs run: no case selected: --dtype '%s' matches none of the %d cases\n", cfg->dtypes, total);
+        else if (have_re && n_re == 0)
+            fprintf(stderr, "pecs run: no case selected: --filter '%s' matches none of the %d cases\n", cfg->filter, total);
+        else
+            fprintf(stderr, "pecs run: no case selected: --filter '%s' matches %d and --dtype '%s' %d of the %d cases, "
+                    "but no case both\n", cfg->filter, n_re, cfg->dtypes, n_dtype, total);
+        rc = EXIT_USAGE;
     }
     if (have_re)
         regfree(&re);
@@ -459,11 +509,11 @@ static int inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
     }
     in->have_tols = 1;
     for (int i = 0; i < cfg->n_suites; i++, in->n_suites++)
-        if (pecs_suite_load(&in->suites[i], cfg->suites[i], why, sizeof why) != PECS_OK) {
+        if (pecs_suite_load_checked(&in->suites[i], cfg->suites[i], &in->tols, why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs %s: %s\n", cmd, why);
             return EXIT_USAGE;
         }
-    return collect_cases(cfg, in->suites, &in->cases, &in->n_cases);
+    return collect_cases(cfg, in->suites, &in->tols, &in->cases, &in->n_cases);
 }
 
 /* Load backends by name or path; "all" stands for every built-in. */
@@ -613,6 +663,110 @@ static void print_calibration(const char *what, json_t *cal, int run_threads)
     printf("\n");
 }
 
+/* The words of a repeatable option, each single-quoted, or "none". */
+static void quoted_list(pecs_sb *b, const char *const *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        pecs_sb_addf(b, "%s'%s'", i ? " " : "", v[i]);
+    if (!n)
+        pecs_sb_adds(b, "none");
+}
+
+/* What this run's verdicts depend on (identity.h): the journal's header, which --resume must find equal. */
+static json_t *run_identity(const run_cfg *cfg, const run_inputs *in, const pecs_loaded_backend *lbs, int n_lbs,
+                            const char *cal_sha, char *why, size_t why_len)
+{
+    json_t *id = json_object();
+    pecs_sb list = {0};
+    char buf[256];
+    int ok = id != NULL;
+    if (!ok)
+        goto cleanup;
+    pecs_ident_set(id, "pecs", "%s %s", pecs_version, pecs_git_commit);
+    for (int s = 0; s < in->n_suites; s++)
+        for (int f = 0; f < in->suites[s].n_files; f++) {
+            pecs_sb key = {0};
+            pecs_sb_addf(&key, "suite %s", in->suites[s].files[f].path);
+            pecs_ident_set(id, pecs_sb_str(&key), "sha256 %s", in->suites[s].files[f].sha256);
+            pecs_sb_free(&key);
+        }
+    pecs_ident_set(id, "tolerances", "%s sha256 %s", in->tol_path, in->tols.sha256);
+    for (int b = 0; b < n_lbs && ok; b++) {
+        pecs_sb key = {0};
+        pecs_sb_addf(&key, "backend %s", pecs_backend_token(&lbs[b]));
+        if ((ok = pecs_backend_identity(&lbs[b], buf, sizeof buf, why, why_len) == PECS_OK))
+            pecs_ident_set(id, pecs_sb_str(&key), "%s", buf);
+        pecs_sb_free(&key);
+    }
+    pecs_ident_set(id, "--mode", "%s", cfg->mode);
+    pecs_ident_set(id, "--dtype", "%s", cfg->dtypes ? cfg->dtypes : "all");
+    pecs_ident_set(id, "--filter", cfg->filter ? "'%s'" : "%s", cfg->filter ? cfg->filter : "none");
+    quoted_list(&list, cfg->cases, cfg->n_cases);
+    pecs_ident_set(id, "--case", "%s", pecs_sb_str(&list));
+    pecs_sb_free(&list);
+    quoted_list(&list, cfg->sets, cfg->n_sets);
+    pecs_ident_set(id, "--set", "%s", pecs_sb_str(&list));
+    pecs_sb_free(&list);
+    pecs_ident_set(id, "--threads", "%g", cfg->threads);
+    pecs_ident_set(id, "--no-determinism", "%s", cfg->no_determinism ? "yes" : "no");
+    pecs_ident_set(id, "--mem-cap", "%g MiB", pecs_case_mem_cap() / 1048576.0);
+    pecs_ident_set(id, "--isolate", "%s", cfg->isolate > 0 ? "always" : cfg->isolate == 0 ? "never" : "plugins given by path");
+    pecs_ident_set(id, "--timeout", "%g s", cfg->timeout);
+    if (cfg->calibration && strcmp(cfg->calibration, "auto"))
+        pecs_ident_set(id, "--calibration", "%s sha256 %s", cfg->calibration, cal_sha);
+    else
+        pecs_ident_set(id, "--calibration", "%s", cfg->calibration ? "auto" : "none");
+    static const char *const env[] = {"PECS_ARCH", "PECS_NT", "OMP_NUM_THREADS"}; /* kernels and thread counts */
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, "environment %s", env[i]);
+        pecs_ident_set(id, buf, "%s", getenv(env[i]) ? getenv(env[i]) : "unset");
+    }
+    for (int k = 0; k < in->n_cases; k++)
+        pecs_sb_addf(&list, "%s\n", in->cases[k]);
+    char hex[65];
+    pecs_sha256_hex(pecs_sb_str(&list), list.len, hex);
+    ok = ok && !list.oom;
+    pecs_sb_free(&list);
+    pecs_ident_set(id, "cases", "%d selected, sha256 %s", in->n_cases, hex);
+cleanup:
+    if (!ok) {
+        json_decref(id);
+        id = NULL;
+    }
+    return id;
+}
+
+/* The journal of this run (journal.h): new, or with --resume the validated records of an interrupted one. */
+static int journal_open(const run_cfg *cfg, const run_inputs *in, const pecs_loaded_backend *lbs, int n_lbs,
+                        const char *cal_sha, const char *path, json_t **records, FILE **f)
+{
+    char why[4096] = "", note[1024] = "";
+    int rc = EXIT_OK;
+    json_t *id = run_identity(cfg, in, lbs, n_lbs, cal_sha, why, sizeof why);
+    pecs_journal_scope scope = {in->cases, in->n_cases, lbs, n_lbs};
+    if (!id) {
+        fprintf(stderr, "pecs run: %s\n", why[0] ? why : "out of memory");
+        rc = why[0] ? EXIT_USAGE : EXIT_IO;
+        goto cleanup;
+    }
+    pecs_status st = pecs_journal_open(path, id, cfg->resume, &scope, records, f, note, sizeof note, why, sizeof why);
+    if (st == PECS_INVALID || st == PECS_IO) {
+        fprintf(stderr, "pecs run: cannot resume: %s\n", why);
+        rc = EXIT_USAGE;
+    } else if (st != PECS_OK) {
+        fprintf(stderr, "pecs run: %s\n", pecs_status_str(st));
+        rc = EXIT_IO;
+    } else {
+        if (note[0])
+            fprintf(stderr, "pecs run: %s\n", note);
+        if (!*f)
+            fprintf(stderr, "pecs run: warning: %s: an interrupted run could not resume\n", why);
+    }
+cleanup:
+    json_decref(id);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     run_cfg cfg;
@@ -629,8 +783,17 @@ static int cmd_run(int argc, char **argv)
     json_t *all = NULL, *cal = NULL;
     FILE *journal = NULL;
     char cal_sha[65] = "";
+    pecs_out_lock lock = {.fd = -1};
+    const char *out = cfg.out ? cfg.out : "pecs-results.json";
     pecs_utc_iso(meta.started);
+    memset(&in, 0, sizeof in);
 
+    /* Before anything else: one run per results file, and a results directory that can be written. */
+    if (pecs_out_lock_take(&lock, out, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs run: %s\n", why);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
     if ((rc = inputs_load("run", &cfg, &in)) != EXIT_OK ||
         (rc = backends_load("run", cfg.backends, cfg.n_backends,
                             &(pecs_backend_opts){cfg.isolate, cfg.timeout, cfg.mem_cap + (cfg.mem_cap > 0 ? 256.0 * 1048576 : 0)},
@@ -653,15 +816,13 @@ static int cmd_run(int argc, char **argv)
     o.threads = (int)cfg.threads;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
-    const char *out = cfg.out ? cfg.out : "pecs-results.json";
     pecs_sb jpath = {0};
     pecs_sb_addf(&jpath, "%s.journal", out);
-    all = cfg.resume ? pecs_journal_load(pecs_sb_str(&jpath)) : json_array();
+    if ((rc = journal_open(&cfg, &in, lbs, n_loaded, cal_sha, pecs_sb_str(&jpath), &all, &journal)) != EXIT_OK) {
+        pecs_sb_free(&jpath);
+        goto cleanup;
+    }
     int resumed = (int)json_array_size(all);
-    journal = fopen(pecs_sb_str(&jpath), cfg.resume ? "a" : "w");
-    if (!journal)
-        fprintf(stderr, "pecs run: warning: cannot write the journal %s: an interrupted run could not resume\n",
-                pecs_sb_str(&jpath));
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -765,18 +926,21 @@ cleanup:
         pecs_backend_unload(&lbs[i]);
     inputs_free(&in);
     free(command);
+    pecs_out_lock_release(&lock);
     return rc;
 }
 
 /* ---- list ---------------------------------------------------------------------------------------------- */
 
 static const char LIST_HELP[] =
-    "usage: pecs list encodings | backends | cases SUITE.yaml ...\n"
+    "usage: pecs list encodings | backends | cases [--tolerances FILE] SUITE.yaml ...\n"
     "\n"
     "  encodings   every registered encoding: id, kernel form, tier, expected invariance, the backends\n"
     "              with a kernel for it, summary\n"
     "  backends    the built-in backends (plugins are given by path to --backend)\n"
-    "  cases       expand suites into their canonical case strings (validates the suites; runs nothing)\n";
+    "  cases       expand suites into their canonical case strings (validates the suites, including every\n"
+    "              case's tolerance profile against the tolerance file `pecs run` would use, or --tolerances\n"
+    "              FILE; runs nothing)\n";
 
 /* Built-in backends that accept a default case of this encoding (asked with real tensors, as in a run). */
 static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
@@ -842,21 +1006,42 @@ static int cmd_list(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "cases")) {
-        if (argc < 3)
-            return usage_error("list", "'list cases' needs suite files");
+        const char *files[MAX_ARGS], *tol_given = NULL;
+        int n_files = 0, rc = EXIT_OK;
         for (int i = 2; i < argc; i++) {
+            int missing = 0;
+            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing);
+            if (v)
+                tol_given = v;
+            else if (missing || argv[i][0] == '-' || n_files == MAX_ARGS)
+                return usage_error("list", missing ? "--tolerances needs a file" : "'list cases' takes suite files");
+            else
+                files[n_files++] = argv[i];
+        }
+        if (!n_files)
+            return usage_error("list", "'list cases' needs suite files");
+        /* The profiles are checked against the tolerance file a run would use: bad input here, not an ERROR
+         * per case at run time. */
+        char tolbuf[PATH_MAX], why[1024];
+        pecs_tolerances tols;
+        if (pecs_tol_load(&tols, find_tolerances(tol_given, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs list: %s\n", why);
+            return EXIT_USAGE;
+        }
+        for (int i = 0; i < n_files && rc == EXIT_OK; i++) {
             pecs_suite s;
-            char why[1024];
-            if (pecs_suite_load(&s, argv[i], why, sizeof why) != PECS_OK) {
+            if (pecs_suite_load_checked(&s, files[i], &tols, why, sizeof why) != PECS_OK) {
                 fprintf(stderr, "pecs list: %s\n", why);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
+                break;
             }
             for (int k = 0; k < s.n_cases; k++)
                 printf("%s\n", s.cases[k]);
-            fprintf(stderr, "%s: %d cases\n", argv[i], s.n_cases);
+            fprintf(stderr, "%s: %d cases\n", files[i], s.n_cases);
             pecs_suite_free(&s);
         }
-        return EXIT_OK;
+        pecs_tol_free(&tols);
+        return rc;
     }
     return usage_error("list", "list what? encodings, backends or cases");
 }
@@ -1125,6 +1310,15 @@ static int cmd_eval(int argc, char **argv)
                  (e->weights[0] && !strcmp(nm, "w"));
         if (!ok) {
             fprintf(stderr, "pecs eval: %s takes no input named '%s' (see: pecs describe %s)\n", e->id, nm, e->id);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        /* Positions are exact numbers: finite, within 2^53, and integers where the encoding indexes by them
+         * (T5's buckets, a learned table's rows); the reference would otherwise compute from garbage. */
+        int integers = !strcmp(e->id, "t5") || !strcmp(e->id, "learned");
+        if ((!strcmp(nm, "pos") || !strcmp(nm, "qpos") || !strcmp(nm, "kpos")) &&
+            pecs_npy_check_positions(&arrs[i], ins[i].path, integers, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs eval: --in %s: %s\n", nm, why);
             rc = EXIT_USAGE;
             goto cleanup;
         }
@@ -1529,18 +1723,25 @@ cleanup:
 /* ---- compare -------------------------------------------------------------------------------------------- */
 
 static const char COMPARE_HELP[] =
-    "usage: pecs compare A.json B.json [--threshold FRACTION]\n"
+    "usage: pecs compare A.json B.json [--threshold FRACTION] [--strict]\n"
     "\n"
     "Compare two results files case by case, matched on backend and the exact case string. For cases timed\n"
     "in both: the ratio A/B of median times and its geometric mean per backend and encoding. A case more than\n"
     "--threshold slower in B (default 0.05), with neither measurement noisy, is a regression; a noisy one is\n"
     "marked, not flagged. A case passing in A and failing in B is a regression too.\n"
-    "Exit 0: no regression; 1: regressions; 2: bad input.\n";
+    "\n"
+    "First the two runs' metadata, field by field:\n"
+    "  refused (exit 2)   a different schema or schema_version; a (backend, case) twice in one file\n"
+    "  warned             a different pecs.version or pecs.git_commit, machine.cpu_model, suite file sha256\n"
+    "                     (by path), tolerances.sha256, threads, thread_binding (OMP_PROC_BIND, OMP_PLACES,\n"
+    "                     OMP_NUM_THREADS): 'warning: the runs differ in ...' on stderr, and the comparison goes on\n"
+    "  --strict           every warning refuses the comparison instead (exit 2)\n"
+    "Exit 0: no regression; 1: regressions; 2: bad input, or a comparison refused.\n";
 
 static int cmd_compare(int argc, char **argv)
 {
     const char *files[2];
-    int nf = 0;
+    int nf = 0, strict = 0;
     double threshold = 0.05;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
@@ -1552,6 +1753,8 @@ static int cmd_compare(int argc, char **argv)
         if ((v = pecs_opt(argc, argv, &i, "--threshold", &missing))) {
             if (!pecs_parse_f64(v, &threshold) || threshold < 0 || threshold > 10)
                 return usage_error("compare", "--threshold takes a fraction in [0, 10] (0.05 = 5 %)");
+        } else if (!strcmp(argv[i], "--strict")) {
+            strict = 1;
         } else if (missing || argv[i][0] == '-' || nf == 2) {
             return usage_error("compare", "give two results files");
         } else {
@@ -1561,10 +1764,12 @@ static int cmd_compare(int argc, char **argv)
     if (nf != 2)
         return usage_error("compare", "give two results files");
     pecs_diff_summary sum;
-    char why[1024];
-    if (pecs_diff_results(files[0], files[1], threshold, stdout, &sum, why, sizeof why) != PECS_OK) {
-        fprintf(stderr, "pecs compare: %s\n", why);
-        return EXIT_USAGE;
+    pecs_diff_opts o = {.threshold = threshold, .strict = strict, .out = stdout, .warn = stderr};
+    char why[4096];
+    pecs_status st = pecs_diff_results(files[0], files[1], &o, &sum, why, sizeof why);
+    if (st != PECS_OK) {
+        fprintf(stderr, "pecs compare: %s\n", st == PECS_NOMEM ? "out of memory" : why);
+        return st == PECS_NOMEM ? EXIT_IO : EXIT_USAGE;
     }
     return sum.regressions || sum.status_regressions ? EXIT_FAILURES : EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "verdict.h"
 
 static json_t *load(const char *path, char *why, size_t why_len)
@@ -49,13 +50,169 @@ static int fails(const char *status)
     return v == PECS_V_COUNT || pecs_verdict_fails(v);
 }
 
+/* ---- metadata: the per-field policy (diff.h) ----------------------------------------------------------- */
+
+/* The value at a dotted path as text: a string as it is, other JSON compact, "(absent)" when missing. */
+static char *field_text(json_t *root, const char *dotted)
+{
+    json_t *v = root;
+    for (const char *p = dotted; v && *p;) {
+        size_t l = strcspn(p, ".");
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)l, p);
+        v = json_object_get(v, key);
+        p += l + (p[l] == '.');
+    }
+    if (!v)
+        return pecs_strdup("(absent)");
+    if (json_is_string(v))
+        return pecs_strdup(json_string_value(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+}
+
+/* One line "  <what>: A has <a>, B has <b>" into b when the texts differ; returns 1 if they do. */
+static int differ(pecs_sb *b, const char *what, const char *pa, const char *ta, const char *pb, const char *tb)
+{
+    if (ta && tb && !strcmp(ta, tb))
+        return 0;
+    pecs_sb_addf(b, "  %s: %s has %s, %s has %s\n", what, pa, ta ? ta : "?", pb, tb ? tb : "?");
+    return 1;
+}
+
+static int field_differs(pecs_sb *b, json_t *a, json_t *bb, const char *field, const char *pa, const char *pb)
+{
+    char *ta = field_text(a, field), *tb = field_text(bb, field);
+    int d = differ(b, field, pa, ta, pb, tb);
+    free(ta);
+    free(tb);
+    return d;
+}
+
+/* The sha256 a results file records for a suite file path (NULL: not there). */
+static const char *suite_sha(json_t *root, const char *path)
+{
+    json_t *f;
+    size_t i;
+    json_array_foreach(json_object_get(root, "suites"), i, f)
+    {
+        if (!strcmp(str(f, "path"), path))
+            return str(f, "sha256");
+    }
+    return NULL;
+}
+
+/* Suite files by path: a different sha256, or a file in one of the two only. */
+static int suites_differ(pecs_sb *b, json_t *a, json_t *bb, const char *pa, const char *pb)
+{
+    int n = 0;
+    json_t *f;
+    size_t i;
+    for (int side = 0; side < 2; side++) {
+        json_t *mine = side ? bb : a, *other = side ? a : bb;
+        json_array_foreach(json_object_get(mine, "suites"), i, f)
+        {
+            const char *path = str(f, "path"), *o = suite_sha(other, path);
+            if (side && o)
+                continue; /* compared from A's side */
+            char what[600];
+            snprintf(what, sizeof what, "suite %s sha256", path);
+            const char *ta = side ? "(absent)" : str(f, "sha256"), *tb = side ? str(f, "sha256") : o ? o : "(absent)";
+            n += differ(b, what, pa, ta, pb, tb);
+        }
+    }
+    return n;
+}
+
+typedef struct case_key {
+    const char *backend, *cs;
+    size_t index;
+} case_key;
+
+static int cmp_case_key(const void *x, const void *y)
+{
+    const case_key *a = x, *b = y;
+    int c = strcmp(a->backend, b->backend);
+    return c ? c : strcmp(a->cs, b->cs);
+}
+
+/* A (backend, case) key twice in one file cannot be matched: refused. */
+static pecs_status duplicates(json_t *root, const char *path, char *why, size_t why_len)
+{
+    json_t *cases = json_object_get(root, "cases"), *c;
+    size_t i, n = json_array_size(cases);
+    case_key *k = malloc((n + 1) * sizeof *k);
+    pecs_status st = PECS_OK;
+    if (!k)
+        return PECS_NOMEM;
+    json_array_foreach(cases, i, c) k[i] = (case_key){str(c, "backend"), str(c, "case"), i};
+    qsort(k, n, sizeof *k, cmp_case_key);
+    for (i = 1; i < n && st == PECS_OK; i++)
+        if (!cmp_case_key(&k[i - 1], &k[i])) {
+            size_t a = k[i - 1].index < k[i].index ? k[i - 1].index : k[i].index;
+            size_t b = k[i - 1].index < k[i].index ? k[i].index : k[i - 1].index;
+            snprintf(why, why_len, "%s: cases[%zu] and cases[%zu] are both backend '%s', case '%s': a case must appear "
+                     "once per backend to be compared (two backends with the same name in one run?)", path, a, b,
+                     k[i].backend, k[i].cs);
+            st = PECS_INVALID;
+        }
+    free(k);
+    return st;
+}
+
+/* Refuse or warn, field by field, before any case is compared. */
+static pecs_status check_meta(json_t *a, json_t *b, const char *pa, const char *pb, const pecs_diff_opts *o,
+                              pecs_diff_summary *sum, char *why, size_t why_len)
+{
+    static const char *const warned[] = {"pecs.version",
+                                         "pecs.git_commit",
+                                         "machine.cpu_model",
+                                         "tolerances.sha256",
+                                         "threads",
+                                         "thread_binding.OMP_PROC_BIND",
+                                         "thread_binding.OMP_PLACES",
+                                         "thread_binding.OMP_NUM_THREADS"};
+    pecs_sb lines = {0};
+    pecs_status st = PECS_OK;
+    json_t *va = json_object_get(a, "schema_version"), *vb = json_object_get(b, "schema_version");
+    if (!json_is_integer(va) || !json_is_integer(vb) || json_integer_value(va) != json_integer_value(vb)) {
+        field_differs(&lines, a, b, "schema_version", pa, pb);
+        snprintf(why, why_len, "cannot compare results of different schemas (schema_version must be the same "
+                 "integer in both):\n%s", pecs_sb_str(&lines));
+        st = PECS_INVALID;
+        goto cleanup;
+    }
+    if ((st = duplicates(a, pa, why, why_len)) != PECS_OK || (st = duplicates(b, pb, why, why_len)) != PECS_OK)
+        goto cleanup;
+    for (size_t i = 0; i < sizeof warned / sizeof *warned; i++)
+        sum->warnings += field_differs(&lines, a, b, warned[i], pa, pb);
+    sum->warnings += suites_differ(&lines, a, b, pa, pb);
+    if (lines.oom) {
+        st = PECS_NOMEM;
+        goto cleanup;
+    }
+    if (sum->warnings && o->strict) {
+        snprintf(why, why_len, "refusing to compare (--strict): %d field%s of the two runs differ:\n%s", sum->warnings,
+                 sum->warnings > 1 ? "s" : "", pecs_sb_str(&lines));
+        st = PECS_INVALID;
+        goto cleanup;
+    }
+    for (const char *p = pecs_sb_str(&lines); *p && o->warn;) {
+        size_t l = strcspn(p, "\n");
+        fprintf(o->warn, "warning: the runs differ in %.*s\n", (int)(l - 2), p + 2);
+        p += l + (p[l] == '\n');
+    }
+cleanup:
+    pecs_sb_free(&lines);
+    return st;
+}
+
 typedef struct enc_row {
     char enc[48];
     double log_sum;
     int n;
 } enc_row;
 
-pecs_status pecs_diff_results(const char *path_a, const char *path_b, double threshold, FILE *out, pecs_diff_summary *sum,
+pecs_status pecs_diff_results(const char *path_a, const char *path_b, const pecs_diff_opts *o, pecs_diff_summary *sum,
                               char *why, size_t why_len)
 {
     memset(sum, 0, sizeof *sum);
@@ -63,10 +220,14 @@ pecs_status pecs_diff_results(const char *path_a, const char *path_b, double thr
     pecs_status st = PECS_OK;
     enc_row *rows = NULL;
     int nr = 0;
+    FILE *out = o->out;
+    double threshold = o->threshold;
     if (!a || !b) {
         st = PECS_PARSE;
         goto cleanup;
     }
+    if ((st = check_meta(a, b, path_a, path_b, o, sum, why, why_len)) != PECS_OK)
+        goto cleanup;
     json_t *ca = json_object_get(a, "cases"), *cb = json_object_get(b, "cases"), *c;
     size_t i;
     rows = calloc(json_array_size(ca) + 1, sizeof *rows);

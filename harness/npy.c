@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -797,4 +798,47 @@ int64_t pecs_npy_count(const pecs_npy *a)
     for (int d = 0; d < a->ndim && d < PECS_MAX_DIMS; d++)
         n *= a->shape[d];
     return n;
+}
+
+pecs_status pecs_npy_check_positions(const pecs_npy *a, const char *path, int integers, char *why, size_t why_len)
+{
+    const npy_msg m = {path ? path : "?", why, why_len};
+    set_why(&m, "%s", "");
+    if (!a || (a->dtype != PECS_DT_F64 && a->dtype != PECS_DT_F32 && a->dtype != PECS_DT_F16 && a->dtype != PECS_DT_I64 &&
+               a->dtype != PECS_DT_I32)) {
+        set_why(&m, "%s: positions must be i32, i64 or f64", m.path);
+        return PECS_INVALID;
+    }
+    int64_t n = pecs_npy_count(a);
+    for (int64_t i = 0; i < n; i++) {
+        double v = pecs_load_f64(a->data, a->dtype, i);
+        int64_t big = a->dtype == PECS_DT_I64 ? ((const int64_t *)a->data)[i] : 0;
+        const char *problem = NULL;
+        if (!isfinite(v))
+            problem = "positions must be finite numbers";
+        else if (fabs(v) > 0x1p53 || big > (INT64_C(1) << 53) || big < -(INT64_C(1) << 53))
+            problem = "beyond 2^53 in magnitude, where doubles no longer hold every integer";
+        else if (integers && v != floor(v))
+            problem = "this encoding needs integer positions";
+        if (!problem)
+            continue;
+        char idx[SHAPE_BUF] = "", val[40];
+        int64_t rest = i, coord[PECS_MAX_DIMS];
+        for (int d = a->ndim - 1; d >= 0; d--) {
+            coord[d] = a->shape[d] ? rest % a->shape[d] : 0;
+            rest = a->shape[d] ? rest / a->shape[d] : 0;
+        }
+        size_t j = 0;
+        for (int d = 0; d < a->ndim && j < sizeof idx; d++) {
+            int w = snprintf(idx + j, sizeof idx - j, "%s%" PRId64, d ? ", " : "", coord[d]);
+            j += w > 0 ? (size_t)w : 0;
+        }
+        if (a->dtype == PECS_DT_I64)
+            snprintf(val, sizeof val, "%" PRId64, big);
+        else
+            snprintf(val, sizeof val, "%.17g", v);
+        set_why(&m, "%s: position [%s] (element %" PRId64 ") is %s: %s", m.path, idx, i, val, problem);
+        return PECS_INVALID;
+    }
+    return PECS_OK;
 }

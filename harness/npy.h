@@ -73,6 +73,14 @@ pecs_status pecs_npy_read_mem(const char *name, const void *buf, size_t len, siz
 pecs_status pecs_npy_write(const char *path, pecs_dtype dtype, int ndim, const int64_t *shape, const void *data,
                            char *why, size_t why_len);
 
+/* Check an array of positions (`pecs eval` inputs pos, qpos, kpos): every element finite, at most 2^53 in
+ * magnitude (doubles hold every integer up to there; the reference computes in double), and an integer
+ * when `integers` is set (encodings that index by position: T5 buckets, learned tables). i32, i64, f64 (and
+ * f32/f16) arrays. PECS_INVALID names the file, the element's index and its value, e.g.
+ *     pos.npy: position [2] (element 2) is nan: positions must be finite numbers
+ * PECS_OK otherwise. */
+pecs_status pecs_npy_check_positions(const pecs_npy *a, const char *path, int integers, char *why, size_t why_len);
+
 /* Free a->data and zero *a. NULL and zeroed structs are fine. */
 void pecs_npy_free(pecs_npy *a);
 

@@ -13,12 +13,16 @@
 /* JSON has no NaN or infinity: non-finite numbers are written as null. */
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb)
+char *pecs_reproducer_of(const char *case_str, const pecs_loaded_backend *lb)
 {
     pecs_sb b = {0};
-    pecs_sb_addf(&b, "pecs run --case '%s' --backend %s", r->case_str ? r->case_str : "",
-                 strcmp(lb->source, "builtin") ? lb->source : lb->id.name);
+    pecs_sb_addf(&b, "pecs run --case '%s' --backend %s", case_str, pecs_backend_token(lb));
     return pecs_sb_take(&b);
+}
+
+char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb)
+{
+    return pecs_reproducer_of(r->case_str ? r->case_str : "", lb);
 }
 
 static json_t *metrics_json(const pecs_metrics *m)
@@ -95,40 +99,6 @@ static json_t *perf_json(const pecs_perf *p)
         json_object_set_new(o, "roofline", roof);
     }
     return o;
-}
-
-json_t *pecs_journal_load(const char *path)
-{
-    json_t *all = json_array();
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return all;
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *c = json_loads(line, 0, NULL); /* a line cut short by kill -9 does not parse: dropped */
-        if (c && json_is_object(c) && json_is_string(json_object_get(c, "case")) &&
-            json_is_string(json_object_get(c, "backend_source")))
-            json_array_append_new(all, c);
-        else
-            json_decref(c);
-    }
-    free(line);
-    fclose(f);
-    return all;
-}
-
-int pecs_journal_has(json_t *cases, const char *backend_token, const char *case_str)
-{
-    json_t *c;
-    size_t i;
-    json_array_foreach(cases, i, c)
-    {
-        if (!strcmp(json_string_value(json_object_get(c, "case")), case_str) &&
-            !strcmp(json_string_value(json_object_get(c, "backend_source")), backend_token))
-            return 1;
-    }
-    return 0;
 }
 
 int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT])

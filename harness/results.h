@@ -2,10 +2,11 @@
  * Written once, atomically (temporary file + rename): a crash or an interrupted run never leaves a
  * partial or corrupted file at the target path.
  *
- * The journal (<results>.journal): while a run goes on, each finished case is appended as one line of
- * JSON (the same object as in the results). An interrupted run (SIGINT, SIGTERM, kill -9) leaves the last
- * complete results file untouched and the journal behind; `pecs run ... --resume` skips the journaled
- * cases and writes the full results. A completed run removes its journal. */
+ * The journal (<results>.journal, journal.h): while a run goes on, each finished case is appended as one
+ * line of JSON (the same object as in the results). An interrupted run (SIGINT, SIGTERM, kill -9) leaves the
+ * last complete results file untouched and the journal behind; `pecs run ... --resume` checks that the
+ * journal belongs to the same run, skips the journaled cases and writes the full results. A completed run
+ * removes its journal. */
 #ifndef PECS_RESULTS_H
 #define PECS_RESULTS_H
 
@@ -43,12 +44,8 @@ const char *pecs_backend_token(const pecs_loaded_backend *lb);
 /* Add the verdicts of an array of case objects to counts[]; returns how many of them count as failures. */
 int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT]);
 
-/* The case objects of a journal (none if it does not exist; unparsable lines are dropped). */
-json_t *pecs_journal_load(const char *path);
-/* 1 if `cases` holds a result of this backend (token) for this canonical case. */
-int pecs_journal_has(json_t *cases, const char *backend_token, const char *case_str);
-
-/* The one-line reproducer of a result (malloc'd). */
+/* The one-line reproducer of a result (malloc'd): pecs run --case '<case>' --backend <token>. */
 char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb);
+char *pecs_reproducer_of(const char *case_str, const pecs_loaded_backend *lb);
 
 #endif

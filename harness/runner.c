@@ -350,6 +350,19 @@ static pecs_verdict side_outputs(pecs_loaded_backend *lb, const pecs_case *c, in
     return v;
 }
 
+/* A negative control judges the drift between the backend's logits at shift 0 and at the first nonzero
+ * shift. NaN or infinity in the outputs makes that drift infinite, which would read as "not invariant, as
+ * expected": the control proves something only from finite logits at both shifts. L0 holds shift 0's
+ * logits; with those finite, drift[1] is finite exactly when the logits at shift[1] are. Returns the shift
+ * whose logits are not finite, or -1 if both are. */
+static int64_t control_nonfinite_shift(const pecs_inv_result *iv, const double *L0, int64_t nL)
+{
+    for (int64_t i = 0; i < nL; i++)
+        if (!isfinite(L0[i]))
+            return iv->shift[0];
+    return iv->n > 1 && !isfinite(iv->drift[1]) ? iv->shift[1] : -1;
+}
+
 static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_case_result *r)
 {
     int64_t T = pecs_case_tokens(c), n = pecs_case_out_elems(c);
@@ -422,7 +435,13 @@ static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_cas
             break;
         }
     if (c->enc->invariance == PECS_INV_NONE) {
-        if (iv->n > 1 && iv->drift[1] > r->tol.drift) {
+        int64_t nonfinite = control_nonfinite_shift(iv, L0, nL);
+        if (nonfinite >= 0) {
+            snprintf(msg, sizeof msg, "a negative control needs finite output: the logits formed from the backend's "
+                     "outputs at shift %lld are NaN or infinite, so their drift says nothing about position",
+                     (long long)nonfinite);
+            r->verdict = PECS_V_FAILED;
+        } else if (iv->n > 1 && iv->drift[1] > r->tol.drift) {
             snprintf(msg, sizeof msg, "negative control: not invariant, as expected (drift %.3g at shift %lld)",
                      iv->drift[1], (long long)iv->shift[1]);
             r->verdict = PECS_V_PASSED;

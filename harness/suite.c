@@ -9,6 +9,7 @@
 
 #include "case.h"
 #include "registry.h"
+#include "tolerance.h"
 #include "util.h"
 #include "yamlx.h"
 
@@ -52,6 +53,7 @@ typedef struct loader {
     size_t table_cap;
     char *why;
     size_t why_len;
+    pecs_tolerances *tols; /* NULL: tolerances are not checked while loading */
 } loader;
 
 static const char *const MAIN_KEYS[] = {"suite", "description", "include", "shapes", "sets", "models",
@@ -607,6 +609,18 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
             free(s);
             goto cleanup;
         }
+        if (L->tols) {
+            pecs_tol tol;
+            if (pecs_tol_resolve(L->tols, &c, &tol, msg, sizeof msg) != PECS_OK) {
+                pecs_yaml *py = y;
+                yaml_node_t *pn = entry;
+                for (int i = 0; i < n; i++)
+                    if (!strcmp(axes[i].key, "profile"))
+                        py = axes[i].y, pn = axes[i].vals[idx[i]].node;
+                st = pecs_yaml_error(py, pn, L->why, L->why_len, "%s", msg);
+                goto cleanup;
+            }
+        }
         char *str = pecs_case_format(&c);
         pecs_case_free(&c);
         have_case = 0;
@@ -651,8 +665,14 @@ cleanup:
 
 pecs_status pecs_suite_load(pecs_suite *s, const char *path, char *why, size_t why_len)
 {
+    return pecs_suite_load_checked(s, path, NULL, why, why_len);
+}
+
+pecs_status pecs_suite_load_checked(pecs_suite *s, const char *path, pecs_tolerances *profiles, char *why,
+                                    size_t why_len)
+{
     memset(s, 0, sizeof *s);
-    loader L = {.s = s, .why = why, .why_len = why_len};
+    loader L = {.s = s, .why = why, .why_len = why_len, .tols = profiles};
     pecs_status st = PECS_OK;
     s->path = pecs_strdup(path);
     if (!s->path) {

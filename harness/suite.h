@@ -36,7 +36,15 @@ typedef struct pecs_suite {
     int n_cases;
 } pecs_suite;
 
+struct pecs_tolerances;
+
 pecs_status pecs_suite_load(pecs_suite *s, const char *path, char *why, size_t why_len);
+/* The same, and every case's tolerances must resolve in `tols` (tolerance.h): a `profile` the file does
+ * not have, or one that leaves a metric undefined for the case's dtype, is an error located at the value
+ * that chose the profile (else at the case entry) — what `pecs run` would otherwise report as an ERROR per
+ * case at run time. tols NULL: no such check (pecs_suite_load). */
+pecs_status pecs_suite_load_checked(pecs_suite *s, const char *path, struct pecs_tolerances *tols, char *why,
+                                    size_t why_len);
 void pecs_suite_free(pecs_suite *s);
 
 #endif

@@ -117,7 +117,14 @@ static pecs_status resolve_profile(pecs_tolerances *t, const char *name, const p
     pecs_yaml *y = &t->y;
     yaml_node_t *prof = profile_node(t, name);
     if (!prof) {
-        snprintf(why, n, "key 'profile': value '%s' is not a profile of %s", name, y->path);
+        pecs_sb names = {0};
+        yaml_node_t *all = pecs_yaml_get(y, pecs_yaml_root(y), "profiles");
+        for (yaml_node_pair_t *p = all->data.mapping.pairs.start; p < all->data.mapping.pairs.top; p++)
+            pecs_sb_addf(&names, "%s%s", p == all->data.mapping.pairs.start ? "" : ", ",
+                         pecs_yaml_str(pecs_yaml_node(y, p->key)) ? pecs_yaml_str(pecs_yaml_node(y, p->key)) : "?");
+        snprintf(why, n, "key 'profile': value '%s' is not a profile of %s (profiles: %s)", name, y->path,
+                 pecs_sb_str(&names));
+        pecs_sb_free(&names);
         return PECS_INVALID;
     }
     if (depth > 8) {

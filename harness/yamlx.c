@@ -102,35 +102,141 @@ static pecs_status check_duplicates(pecs_yaml *y, char *why, size_t why_len)
     return PECS_OK;
 }
 
+/* "file:line:column" of byte `off` of buf (1-based, as libyaml's marks print). */
+static void where_in(const char *path, const unsigned char *buf, size_t off, char *why, size_t why_len, const char *msg)
+{
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (buf[i] == '\n')
+            line++, col = 1;
+        else
+            col++;
+    }
+    snprintf(why, why_len, "%s:%zu:%zu: %s", path, line, col, msg);
+}
+
+/* The whole file, or PECS_LIMIT past PECS_YAML_MAX_BYTES (a message located where the cap is reached). */
+static pecs_status read_capped(const char *path, unsigned char **out, size_t *len, char *why, size_t why_len)
+{
+    pecs_status st = PECS_OK;
+    size_t cap = (size_t)PECS_YAML_MAX_BYTES + 1, n = 0;
+    unsigned char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, why_len, "%s: cannot open: %s", path, strerror(errno));
+        st = PECS_IO;
+        goto cleanup;
+    }
+    size_t have = 0;
+    for (;;) {
+        if (n == have) { /* grow geometrically, up to one byte past the cap */
+            size_t want = have ? (have * 2 < cap ? have * 2 : cap) : 65536;
+            if (want == have)
+                break;
+            unsigned char *b = realloc(buf, want);
+            if (!b) {
+                st = PECS_NOMEM;
+                goto cleanup;
+            }
+            buf = b, have = want;
+        }
+        size_t got = fread(buf + n, 1, have - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(why, why_len, "%s: cannot read: %s", path, strerror(errno));
+        st = PECS_IO;
+        goto cleanup;
+    }
+    if (n > PECS_YAML_MAX_BYTES) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "file is over the %u MiB cap for a YAML file (the cap is reached here)",
+                 PECS_YAML_MAX_BYTES >> 20);
+        where_in(path, buf, PECS_YAML_MAX_BYTES, why, why_len, msg);
+        st = PECS_LIMIT;
+        goto cleanup;
+    }
+cleanup:
+    if (f)
+        fclose(f);
+    if (st != PECS_OK) {
+        free(buf);
+        buf = NULL, n = 0;
+    }
+    *out = buf;
+    *len = n;
+    return st;
+}
+
+static pecs_status syntax_error(const char *path, const yaml_parser_t *parser, char *why, size_t why_len)
+{
+    yaml_mark_t m = parser->problem_mark;
+    snprintf(why, why_len, "%s:%zu:%zu: YAML syntax error: %s%s%s", path, m.line + 1, m.column + 1,
+             parser->problem ? parser->problem : "unknown", parser->context ? " " : "",
+             parser->context ? parser->context : "");
+    return PECS_PARSE;
+}
+
+/* First pass over the events: nesting depth only (and syntax errors). libyaml's own loader would build the
+ * whole document first, and its scanner is quadratic in the nesting depth. */
+static pecs_status check_depth(const char *path, const unsigned char *buf, size_t len, char *why, size_t why_len)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return PECS_NOMEM;
+    yaml_parser_set_input_string(&parser, buf, len);
+    pecs_status st = PECS_OK;
+    int depth = 0;
+    for (int done = 0; !done && st == PECS_OK;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            st = syntax_error(path, &parser, why, why_len);
+            break;
+        }
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > PECS_YAML_MAX_DEPTH) {
+                snprintf(why, why_len, "%s:%zu:%zu: YAML nested deeper than %d levels (a %s inside %d others)", path,
+                         ev.start_mark.line + 1, ev.start_mark.column + 1, PECS_YAML_MAX_DEPTH,
+                         ev.type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping", PECS_YAML_MAX_DEPTH);
+                st = PECS_LIMIT;
+            }
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (ev.type == YAML_STREAM_END_EVENT) {
+            done = 1;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 pecs_status pecs_yaml_load(pecs_yaml *y, const char *path, char *why, size_t why_len)
 {
     memset(y, 0, sizeof *y);
     pecs_status st = PECS_OK;
     yaml_parser_t parser;
     int parser_ok = 0;
-    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    size_t len = 0;
     y->path = pecs_strdup(path);
     if (!y->path) {
         st = PECS_NOMEM;
         goto cleanup;
     }
-    if (!f) {
-        snprintf(why, why_len, "%s: cannot open: %s", path, strerror(errno));
-        st = PECS_IO;
+    if ((st = read_capped(path, &buf, &len, why, why_len)) != PECS_OK ||
+        (st = check_depth(path, buf, len, why, why_len)) != PECS_OK)
         goto cleanup;
-    }
     if (!yaml_parser_initialize(&parser)) {
         st = PECS_NOMEM;
         goto cleanup;
     }
     parser_ok = 1;
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &y->doc)) {
-        yaml_mark_t m = parser.problem_mark;
-        snprintf(why, why_len, "%s:%zu:%zu: YAML syntax error: %s%s%s", path, m.line + 1, m.column + 1,
-                 parser.problem ? parser.problem : "unknown", parser.context ? " " : "",
-                 parser.context ? parser.context : "");
-        st = PECS_PARSE;
+        st = syntax_error(path, &parser, why, why_len);
         goto cleanup;
     }
     y->loaded = 1;
@@ -153,8 +259,7 @@ pecs_status pecs_yaml_load(pecs_yaml *y, const char *path, char *why, size_t why
 cleanup:
     if (parser_ok)
         yaml_parser_delete(&parser);
-    if (f)
-        fclose(f);
+    free(buf);
     if (st != PECS_OK)
         pecs_yaml_free(y);
     return st;

@@ -2,7 +2,10 @@
  *
  * Every error about a YAML file is written as "file:line:column: message" (1-based), so the user can
  * jump to it. Loading rejects syntax errors (libyaml's own mark), multi-document files and duplicate
- * mapping keys.
+ * mapping keys, and two limits checked before libyaml builds anything: files over PECS_YAML_MAX_BYTES
+ * (the location is where the cap is reached) and collections nested deeper than PECS_YAML_MAX_DEPTH (the
+ * location is the collection that goes one level too deep). Without the depth cap a 100k-deep `[[[...`
+ * costs libyaml's scanner quadratic time (~1 min) before it is rejected; with it, microseconds.
  */
 #ifndef PECS_YAMLX_H
 #define PECS_YAMLX_H
@@ -11,6 +14,9 @@
 #include <yaml.h>
 
 #include "pecs/status.h"
+
+#define PECS_YAML_MAX_BYTES (16u << 20) /* per file: suites and tolerance files are kilobytes */
+#define PECS_YAML_MAX_DEPTH 64          /* nested sequences and mappings; a suite needs 5 */
 
 typedef struct pecs_yaml {
     yaml_document_t doc;

@@ -1,6 +1,7 @@
 /* tests/test_cli.c — the pecs binary end to end: exit codes, messages with locations, the results file
  * (valid, atomic, never corrupted by a bad run), reproducers that replay, eval on .npy files. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -173,12 +174,122 @@ Test(cli, bad_case_string_and_options)
 }
 
 /* Writing results into a directory that does not exist: exit 3, nothing partial left behind. */
-Test(cli, unwritable_results_exit_3)
+/* Selections that cannot be right are bad input, up front (exit 2, naming the option and the value): an
+ * unknown dtype in --dtype, and filters that leave no case (the message says which filter). */
+Test(cli, selections_that_select_nothing_are_bad_input)
 {
-    char *out;
-    cr_assert_eq(pecs("run --case 'rope dtype=f32' --out /nonexistent/dir/r.json", &out), 3, "%s", out);
-    cr_assert(strstr(out, "cannot write results"), "%s", out);
+    static const struct {
+        const char *args, *want;
+    } bad[] = {
+        {"run --case 'rope' --dtype f99", "--dtype: value 'f99' is not a dtype (f32, f16, bf16, f64"},
+        {"run --case 'rope' --dtype f32,,f16", "--dtype: value '' is not a dtype"},
+        {"run --case 'rope' --dtype F32", "--dtype: value 'F32' is not a dtype"},
+        {"run suites/smoke.yaml --dtype f64", "no case selected: --dtype 'f64' matches none of the "},
+        {"run suites/smoke.yaml --filter '^nothing'", "no case selected: --filter '^nothing' matches none of the "},
+        {"run --case 'rope dtype=bf16' --case alibi --filter '^rope' --dtype f32",
+         "no case selected: --filter '^rope' matches 1 and --dtype 'f32' 1 of the 2 cases, but no case both"},
+        {"run --case 'rope dtype=bf16' --dtype f32", "no case selected: --dtype 'f32' matches none of the 1 cases"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char args[1024], *out;
+        snprintf(args, sizeof args, "%s --out '%s'", bad[i].args, tu_tmp_path("sel.json"));
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", bad[i].args, out);
+        cr_assert(strstr(out, bad[i].want), "%s: want '%s' in:\n%s", bad[i].args, bad[i].want, out);
+        cr_assert_null(strstr(out, "passed"), "%s: no case may run: %s", bad[i].args, out);
+        free(out);
+    }
+    struct stat st;
+    cr_assert_neq(stat(tu_tmp_path("sel.json"), &st), 0); /* nothing written */
+}
+
+/* An unknown tolerance profile is bad input where the cases are listed, located in the suite, and in a run
+ * (from a suite, a --case or --set) before anything runs, instead of an ERROR per case. */
+Test(cli, unknown_profile_is_bad_input_in_list_and_run)
+{
+    char args[1024], *out;
+    write_text(tu_tmp_path("prof.yaml"), "suite: prof\ncases:\n  - encoding: rope\n    profile: [strict, strictt]\n");
+    snprintf(args, sizeof args, "list cases '%s'", tu_tmp_path("prof.yaml"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, ":4:23: key 'profile': value 'strictt' is not a profile of configs/tolerances.yaml "
+                          "(profiles: strict, compat)"), "%s", out);
     free(out);
+    snprintf(args, sizeof args, "run '%s' --out '%s'", tu_tmp_path("prof.yaml"), tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, ":4:23: key 'profile': value 'strictt'"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope profile=nope' --out '%s'", tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "case 'rope profile=nope': key 'profile': value 'nope' is not a profile"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope' --set profile=nope --out '%s'", tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "value 'nope' is not a profile"), "%s", out);
+    free(out);
+    /* a profile the given tolerance file has is fine there */
+    write_text(tu_tmp_path("tols.yaml"), "version: 1\nprofiles:\n  strictt:\n    dtypes:\n      f32: {abs: 1, rel: 1, "
+               "nmse: 1, ulp: 0, pos_abs: 0, drift: 1}\n  strict:\n    dtypes:\n      f32: {abs: 1, rel: 1, nmse: 1, "
+               "ulp: 0, pos_abs: 0, drift: 1}\n");
+    snprintf(args, sizeof args, "list cases --tolerances '%s' '%s'", tu_tmp_path("tols.yaml"), tu_tmp_path("prof.yaml"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    struct stat st;
+    cr_assert_neq(stat(tu_tmp_path("prof.json"), &st), 0); /* nothing written */
+}
+
+/* A results file that cannot be written is bad input, found before any case runs (creating <out>.lock in
+ * its directory is the test): exit 2, no case run, nothing left behind. A directory as --out too. */
+Test(cli, unwritable_out_is_refused_before_any_case)
+{
+    char args[1024], *out;
+    cr_assert_eq(pecs("run --case 'rope dtype=f32' --out /nonexistent/dir/r.json", &out), 2, "%s", out);
+    cr_assert(strstr(out, "cannot write the results /nonexistent/dir/r.json: cannot create /nonexistent/dir/r.json.lock: "
+                          "No such file or directory"), "%s", out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope dtype=f32' --out '%s'", tu_tmp_dir());
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "it is a directory"), "%s", out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+}
+
+/* Two runs with one --out would race for the results and the journal: while <out>.lock is held (here by
+ * the test itself), a run refuses at once with exit 2 and the holder's pid, and touches nothing. Once it is
+ * released, the run goes ahead and removes the lock file when done. */
+Test(cli, second_run_on_the_same_out_refuses)
+{
+    char results[256], lockp[300], journal[300], args[1024], *out, *now, why[256];
+    size_t len;
+    snprintf(results, sizeof results, "%s", tu_tmp_path("locked.json"));
+    snprintf(lockp, sizeof lockp, "%s.lock", results);
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(results, "{\"previous\": true}\n");
+    write_text(journal, "{\"someone else's\": true}\n");
+    int fd = open(lockp, O_RDWR | O_CREAT, 0644);
+    cr_assert_geq(fd, 0);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    cr_assert_eq(fcntl(fd, F_SETLK, &fl), 0);
+    snprintf(args, sizeof args, "run --case 'rope tokens=5' --out '%s'", results);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    char want[512];
+    snprintf(want, sizeof want, "another pecs run (pid %ld) is writing %s", (long)getpid(), results);
+    cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+    snprintf(args, sizeof args, "run --case 'rope tokens=5' --out '%s' --resume", results);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out); /* --resume too: the journal is the holder's */
+    free(out);
+    cr_assert_eq(pecs_read_file(results, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, "{\"previous\": true}\n", "a refused run must not touch the results");
+    free(now);
+    cr_assert_eq(pecs_read_file(journal, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, "{\"someone else's\": true}\n", "a refused run must not touch the journal");
+    free(now);
+    close(fd); /* released */
+    snprintf(args, sizeof args, "run --case 'rope tokens=5' --out '%s'", results);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    cr_assert_eq(access(lockp, F_OK), -1, "a finished run removes its lock file");
 }
 
 /* The results record the command so that it can be pasted back, a reproducer per backend slot even when
@@ -361,6 +472,143 @@ static void interrupt_and_resume(int sig)
     json_decref(root);
 }
 
+/* Copy a file (the tests swap plugin builds under one path). */
+static void copy_file(const char *from, const char *to)
+{
+    char *data, why[256];
+    size_t len;
+    cr_assert_eq(pecs_read_file(from, &data, &len, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_write_atomic(to, data, len, why, sizeof why), PECS_OK, "%s", why);
+    free(data);
+}
+
+/* The journal of a run cut short by kill -9 at a known point: the crashhang fixture passes the two rope cases
+ * and spins forever on sinusoidal (in process: --no-isolate), so the journal holds its header and exactly two
+ * records when the run is killed. */
+#define JOURNAL_RUN "run '%s' --backend '%s' --no-isolate --out '%s'"
+
+static void journal_of_a_killed_run(const char *suite, const char *plugin, const char *results)
+{
+    char cmd[4096], journal[300];
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    int w = snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' " JOURNAL_RUN " > '%s/killed.log' 2>&1", tu_env("PECS_SRC", "."),
+                     tu_env("PECS_BIN", "build/pecs"), suite, plugin, results, tu_tmp_dir());
+    cr_assert(w > 0 && (size_t)w < sizeof cmd);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && journal_lines(journal) < 3; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    nanosleep(&(struct timespec){0, 50000000}, NULL); /* spinning on sinusoidal by now */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_assert_eq(journal_lines(journal), 3, "header and two records expected");
+}
+
+/* --resume with `extra` options and the journal holding `text`: exit 2 with `want` in the message, and the
+ * journal left exactly as it was. */
+static void resume_refused(const char *suite, const char *plugin, const char *results, const char *extra,
+                           const char *text, const char *want)
+{
+    char args[4096], journal[300], *out, *now, why[256];
+    size_t len;
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(journal, text);
+    snprintf(args, sizeof args, JOURNAL_RUN " --resume %s", suite, plugin, results, extra);
+    cr_assert_eq(pecs(args, &out), 2, "%s: %s", extra, out);
+    cr_assert(strstr(out, want), "%s: want '%s' in:\n%s", extra, want, out);
+    cr_assert_null(strstr(out, "passed"), "no case may run: %s", out);
+    free(out);
+    cr_assert_eq(pecs_read_file(journal, &now, &len, why, sizeof why), PECS_OK);
+    cr_assert_str_eq(now, text, "a refused resume must not touch the journal");
+    free(now);
+}
+
+/* The journal's line `k` (0 = the header) with `from` replaced by `to` (which must be there). */
+static char *journal_edit(const char *text, int k, const char *from, const char *to)
+{
+    pecs_sb b = {0};
+    const char *line = text;
+    for (int i = 0; i < k; i++)
+        line = strchr(line, '\n') + 1;
+    const char *end = strchr(line, '\n'), *at = strstr(line, from);
+    cr_assert(at && at < end, "'%s' not on line %d", from, k);
+    pecs_sb_addf(&b, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return pecs_sb_take(&b);
+}
+
+/* --resume takes only a journal of the same run: every identity field that differs is named with both values
+ * (suite and plugin files by sha256, options, the selected cases), and every record must be one this run could
+ * have written (fields, verdict, case, backend, reproducer, no duplicates, a PASSED that carries what a pass
+ * carries). Anything else: exit 2, and the journal is left for the user to look at. */
+Test(cli, resume_refuses_journals_of_other_runs_and_invalid_records, .timeout = 120)
+{
+    char suite[256], plugin[256], results[256], journal[300], fx[512], want[1024], *text, why[256];
+    size_t len;
+    snprintf(suite, sizeof suite, "%s", tu_tmp_path("journal.yaml"));
+    snprintf(plugin, sizeof plugin, "%s", tu_tmp_path("libplugin.so"));
+    snprintf(results, sizeof results, "%s", tu_tmp_path("j.json"));
+    snprintf(journal, sizeof journal, "%s.journal", results);
+    write_text(suite, "suite: journal\ncases:\n  - encoding: rope\n    tokens: [5, 6]\n  - encoding: sinusoidal\n");
+    copy_file(tu_fixture(fx, sizeof fx, "crashhang"), plugin);
+    journal_of_a_killed_run(suite, plugin, results);
+    cr_assert_eq(pecs_read_file(journal, &text, &len, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert(!strncmp(text, "{\"pecs_journal\":1,\"identity\":{", 30), "%s", text);
+
+    /* other options: each difference named, with the journal's value and this run's */
+    resume_refused(suite, plugin, results, "--dtype f32", text, "--dtype: the journal has all, this run has f32");
+    resume_refused(suite, plugin, results, "--threads 2", text, "--threads: the journal has 0, this run has 2");
+    resume_refused(suite, plugin, results, "--no-determinism", text, "--no-determinism: the journal has no, this run has yes");
+    resume_refused(suite, plugin, results, "--mem-cap 100", text, "--mem-cap: the journal has 4096 MiB, this run has 100 MiB");
+    resume_refused(suite, plugin, results, "--set seed=2", text, "--set: the journal has none, this run has 'seed=2'");
+    resume_refused(suite, plugin, results, "--set seed=2", text, "cases: the journal has 3 selected, sha256 ");
+    resume_refused(suite, plugin, results, "--filter rope", text, "--filter: the journal has none, this run has 'rope'");
+    /* an edited suite file: same cases, other bytes */
+    write_text(suite, "suite: journal\ncases:\n  - encoding: rope\n    tokens: [5, 6]\n  - encoding: sinusoidal\n# edited\n");
+    snprintf(want, sizeof want, "suite %s: the journal has sha256 ", suite);
+    resume_refused(suite, plugin, results, "", text, want);
+    resume_refused(suite, plugin, results, "", text, "1 difference;");
+    write_text(suite, "suite: journal\ncases:\n  - encoding: rope\n    tokens: [5, 6]\n  - encoding: sinusoidal\n");
+    /* another build of the plugin at the same path */
+    copy_file(tu_fixture(fx, sizeof fx, "nondet"), plugin);
+    snprintf(want, sizeof want, "backend %s: the journal has sha256 ", plugin);
+    resume_refused(suite, plugin, results, "", text, want);
+    copy_file(tu_fixture(fx, sizeof fx, "crashhang"), plugin);
+
+    /* invalid records (line 2 is the first record) */
+    static const struct {
+        const char *from, *to, *want;
+    } edits[] = {
+        {"\"status\":\"PASSED\"", "\"status\":\"FORGED\"", ":2: invalid record: status 'FORGED' is not a verdict"},
+        {"\"reason\":\"\"", "\"reason\":\"3 of 120 elements outside abs 1e-06\"", ":2: invalid record: status PASSED contradicts"},
+        {"\"mismatches\":0", "\"mismatches\":3", ":2: invalid record: status PASSED contradicts"},
+        {"\"case\":\"rope dtype=f32 tokens=5", "\"case\":\"rope dtype=f32 tokens=7", "is not one of the 3 cases this run selected"},
+        {"\"case\":\"rope dtype=f32", "\"case\":\"rope dtype=f99", ":2: invalid record: case 'rope dtype=f99"},
+        {"\"backend\":\"fixture\"", "\"backend\":\"scalar\"", "backend 'scalar' (" },
+        {"\"seconds\":", "\"forged\":true,\"seconds\":", ":2: invalid record: unknown field 'forged'"},
+        {"\"reason\":\"\"", "\"reason\":0", ":2: invalid record: field 'reason' is missing or not a string"},
+        {"--backend ", "--backend x", ":2: invalid record: reproducer "},
+        {"{\"backend\"", "[{\"backend\"", ":2: invalid record: not JSON"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        char *bad = journal_edit(text, 1, edits[i].from, edits[i].to);
+        resume_refused(suite, plugin, results, "", bad, edits[i].want);
+        free(bad);
+    }
+    /* the same record twice; a journal without its header */
+    const char *rec1 = strchr(text, '\n') + 1, *rec2 = strchr(rec1, '\n') + 1;
+    pecs_sb b = {0};
+    pecs_sb_addf(&b, "%s%.*s", text, (int)(rec2 - rec1), rec1);
+    resume_refused(suite, plugin, results, "", pecs_sb_str(&b), ":4: invalid record: backend ");
+    resume_refused(suite, plugin, results, "", pecs_sb_str(&b), "is already the record of line 2");
+    pecs_sb_free(&b);
+    resume_refused(suite, plugin, results, "", rec1, ":1: not a pecs journal header");
+    free(text);
+}
+
 Test(cli, sigint_then_resume, .timeout = 300) { interrupt_and_resume(SIGINT); }
 
 Test(cli, kill9_then_resume, .timeout = 300) { interrupt_and_resume(SIGKILL); }
@@ -418,6 +666,114 @@ Test(cli, compare_flags_regressions_not_noise)
     snprintf(args, sizeof args, "compare '%s' suites/smoke.yaml", a);
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
     free(out);
+}
+
+/* A results file with full metadata and two timed cases, `field` (dotted) set to the JSON `value` (NULL:
+ * removed; no field: as it is). */
+static void meta_results(const char *name, const char *field, const char *value)
+{
+    json_error_t err;
+    json_t *r = json_loads(
+        "{\"schema\": \"pecs-results\", \"schema_version\": 1,"
+        " \"pecs\": {\"version\": \"0.1.0\", \"git_commit\": \"324475afa93a\"},"
+        " \"threads\": 0,"
+        " \"thread_binding\": {\"OMP_PROC_BIND\": \"close\", \"OMP_PLACES\": \"cores\", \"OMP_NUM_THREADS\": \"unset\"},"
+        " \"machine\": {\"cpu_model\": \"AMD EPYC\", \"cores\": 2},"
+        " \"suites\": [{\"suite\": \"smoke\", \"path\": \"suites/smoke.yaml\", \"sha256\": \"aaaa\"},"
+        "              {\"suite\": \"smoke\", \"path\": \"suites/shapes.yaml\", \"sha256\": \"bbbb\"}],"
+        " \"tolerances\": {\"path\": \"configs/tolerances.yaml\", \"sha256\": \"cccc\"},"
+        " \"cases\": [{\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"PASSED\","
+        "              \"perf\": {\"median_s\": 1.0, \"noisy\": false}},"
+        "             {\"backend\": \"scalar\", \"case\": \"alibi dtype=f32\", \"status\": \"PASSED\","
+        "              \"perf\": {\"median_s\": 1.0, \"noisy\": false}}]}",
+        0, &err);
+    cr_assert_not_null(r, "%s", err.text);
+    if (field) {
+        json_t *o = r;
+        char key[64];
+        const char *p = field;
+        for (size_t l; (l = strcspn(p, ".")), p[l] == '.'; p += l + 1) {
+            snprintf(key, sizeof key, "%.*s", (int)l, p);
+            o = json_object_get(o, key);
+        }
+        if (value)
+            json_object_set_new(o, p, json_loads(value, JSON_DECODE_ANY, &err));
+        else
+            json_object_del(o, p);
+    }
+    cr_assert_eq(json_dump_file(r, tu_tmp_path(name), 0), 0);
+    json_decref(r);
+}
+
+/* compare's per-field policy: the schema and duplicate cases refuse (exit 2); the pecs build, the machine, the
+ * suite and tolerance files, the thread count and binding each warn with both values and the comparison goes
+ * on, and --strict turns every warning into a refusal. Identical metadata: no warning. */
+Test(cli, compare_refuses_or_warns_per_field)
+{
+    static const struct {
+        const char *field, *value, *want;
+    } warned[] = {
+        {"pecs.version", "\"0.2.0\"", "pecs.version: %s has 0.1.0, %s has 0.2.0"},
+        {"pecs.git_commit", "\"0123456789ab-dirty\"", "pecs.git_commit: %s has 324475afa93a, %s has 0123456789ab-dirty"},
+        {"machine.cpu_model", "\"Intel Xeon\"", "machine.cpu_model: %s has AMD EPYC, %s has Intel Xeon"},
+        {"suites", "[{\"suite\": \"smoke\", \"path\": \"suites/smoke.yaml\", \"sha256\": \"dddd\"},"
+                   " {\"suite\": \"smoke\", \"path\": \"suites/shapes.yaml\", \"sha256\": \"bbbb\"}]",
+         "suite suites/smoke.yaml sha256: %s has aaaa, %s has dddd"},
+        {"suites", "[{\"suite\": \"smoke\", \"path\": \"suites/smoke.yaml\", \"sha256\": \"aaaa\"}]",
+         "suite suites/shapes.yaml sha256: %s has bbbb, %s has (absent)"},
+        {"tolerances.sha256", "\"eeee\"", "tolerances.sha256: %s has cccc, %s has eeee"},
+        {"threads", "2", "threads: %s has 0, %s has 2"},
+        {"thread_binding.OMP_PROC_BIND", "\"spread\"", "thread_binding.OMP_PROC_BIND: %s has close, %s has spread"},
+        {"thread_binding.OMP_PLACES", "\"threads\"", "thread_binding.OMP_PLACES: %s has cores, %s has threads"},
+        {"thread_binding.OMP_NUM_THREADS", "\"4\"", "thread_binding.OMP_NUM_THREADS: %s has unset, %s has 4"},
+        {"machine.cpu_model", NULL, "machine.cpu_model: %s has AMD EPYC, %s has (absent)"},
+    };
+    char a[256], b[256], args[1024], want[1024], *out;
+    meta_results("ma.json", NULL, NULL);
+    snprintf(a, sizeof a, "%s", tu_tmp_path("ma.json"));
+    snprintf(b, sizeof b, "%s", tu_tmp_path("mb.json"));
+    meta_results("mb.json", "machine.cores", "64"); /* not a compared field */
+    snprintf(args, sizeof args, "compare --strict '%s' '%s'", a, b);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert_null(strstr(out, "warning"), "%s", out);
+    free(out);
+    for (size_t i = 0; i < sizeof warned / sizeof *warned; i++) {
+        meta_results("mb.json", warned[i].field, warned[i].value);
+        snprintf(want, sizeof want, warned[i].want, a, b);
+        snprintf(args, sizeof args, "compare '%s' '%s'", a, b);
+        cr_assert_eq(pecs(args, &out), 0, "%s: %s", warned[i].field, out);
+        cr_assert(strstr(out, "warning: the runs differ in ") && strstr(out, want), "%s: want '%s' in:\n%s",
+                  warned[i].field, want, out);
+        cr_assert(strstr(out, "2 matched (2 timed in both)"), "the comparison goes on: %s", out);
+        free(out);
+        snprintf(args, sizeof args, "compare --strict '%s' '%s'", a, b);
+        cr_assert_eq(pecs(args, &out), 2, "%s --strict: %s", warned[i].field, out);
+        cr_assert(strstr(out, "refusing to compare (--strict): 1 field of the two runs differ") && strstr(out, want),
+                  "%s: %s", warned[i].field, out);
+        cr_assert_null(strstr(out, "matched"), "nothing compared: %s", out);
+        free(out);
+    }
+    /* refused whatever the options */
+    static const struct {
+        const char *field, *value, *want;
+    } refused[] = {
+        {"schema_version", "2", "cannot compare results of different schemas"},
+        {"schema_version", NULL, "schema_version: %s has 1, %s has (absent)"},
+        {"schema_version", "\"1\"", "cannot compare results of different schemas"},
+        {"cases", "[{\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"PASSED\"},"
+                  " {\"backend\": \"scalar\", \"case\": \"alibi dtype=f32\", \"status\": \"PASSED\"},"
+                  " {\"backend\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"FAILED\"}]",
+         "%.0s%s: cases[0] and cases[2] are both backend 'scalar', case 'rope dtype=f32'"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        meta_results("mb.json", refused[i].field, refused[i].value);
+        snprintf(want, sizeof want, refused[i].want, a, b);
+        snprintf(args, sizeof args, "compare '%s' '%s'", a, b);
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", refused[i].field, out);
+        cr_assert(strstr(out, want), "%s: want '%s' in:\n%s", refused[i].field, want, out);
+        cr_assert_null(strstr(out, "matched"), "nothing compared: %s", out);
+        free(out);
+    }
 }
 
 static const char *const CAL_KERNELS[] = {"fill",    "copy",         "scale",   "add",     "triad",
@@ -655,6 +1011,59 @@ Test(cli, eval_npy_reference_backend_and_schedule)
     pecs_npy_free(&inv);
     pecs_npy_free(&attn);
     cr_assert_eq(pecs("eval rope --in q=nothere.npy --out out=x.npy", &out), 2);
+    free(out);
+}
+
+/* eval's positions are exact numbers: NaN, infinities and magnitudes over 2^53 are refused (exit 2) with the
+ * file, the element's index and its value, and so are fractions for encodings that index by position (T5
+ * buckets, learned tables); rope takes real positions. */
+Test(cli, eval_rejects_positions_that_are_not_exact_numbers)
+{
+    enum { T = 3 };
+    double x[T * 1 * 4];
+    for (int i = 0; i < T * 4; i++)
+        x[i] = 0.1 * i;
+    int64_t xs[3] = {T, 1, 4}, ps[1] = {T}, big[T] = {0, (INT64_C(1) << 53) + 2, 2}, w2[2] = {8, 2};
+    float w[16] = {0};
+    char why[256], args[1024], *out;
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("ex.npy"), PECS_DT_F64, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("ew.npy"), PECS_DT_F32, 2, w2, w, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("big.npy"), PECS_DT_I64, 1, ps, big, why, sizeof why), PECS_OK, "%s", why);
+    static const struct {
+        double v;
+        const char *shown, *problem;
+    } bad[] = {{NAN, "nan", "positions must be finite numbers"},
+               {INFINITY, "inf", "positions must be finite numbers"},
+               {-INFINITY, "-inf", "positions must be finite numbers"},
+               {0x1p53 + 2, "9007199254740994", "beyond 2^53"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        double pos[T] = {0, bad[i].v, 2};
+        cr_assert_eq(pecs_npy_write(tu_tmp_path("ep.npy"), PECS_DT_F64, 1, ps, pos, why, sizeof why), PECS_OK, "%s", why);
+        snprintf(args, sizeof args, "eval rope --in x='%s' --in pos='%s' --out out='%s'", tu_tmp_path("ex.npy"),
+                 tu_tmp_path("ep.npy"), tu_tmp_path("eo.npy"));
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", bad[i].shown, out);
+        char want[512];
+        snprintf(want, sizeof want, "--in pos: %s: position [1] (element 1) is %s: %s", tu_tmp_path("ep.npy"),
+                 bad[i].shown, bad[i].problem);
+        cr_assert(strstr(out, want), "want '%s' in:\n%s", want, out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "eval alibi --set heads=2 --in qpos='%s' --in kpos='%s' --out out='%s'",
+             tu_tmp_path("big.npy"), tu_tmp_path("big.npy"), tu_tmp_path("eo.npy"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "--in qpos: ") && strstr(out, "position [1] (element 1) is 9007199254740994: beyond 2^53"),
+              "%s", out);
+    free(out);
+    double frac[T] = {0, 1.5, 2};
+    cr_assert_eq(pecs_npy_write(tu_tmp_path("ep.npy"), PECS_DT_F64, 1, ps, frac, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(args, sizeof args, "eval t5 --set heads=2 --set num_buckets=8 --in qpos='%s' --in kpos='%s' --in w='%s' "
+             "--out out='%s'", tu_tmp_path("ep.npy"), tu_tmp_path("ep.npy"), tu_tmp_path("ew.npy"), tu_tmp_path("eo.npy"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "position [1] (element 1) is 1.5: this encoding needs integer positions"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope --in x='%s' --in pos='%s' --out out='%s'", tu_tmp_path("ex.npy"),
+             tu_tmp_path("ep.npy"), tu_tmp_path("eo.npy"));
+    cr_assert_eq(pecs(args, &out), 0, "rope takes real positions: %s", out);
     free(out);
 }
 

@@ -335,3 +335,24 @@ Test(conformance, sinusoidal_is_reported_not_invariant)
     cr_assert_geq(r.inv.horizon, 1);
     pecs_case_result_free(&r);
 }
+
+/* A backend whose embed output is all NaN has infinite "drift" at every shift: the negative control must
+ * not read that as "not invariant, as expected". It needs finite output, else FAILED (in every dtype). */
+Test(conformance, negative_control_needs_finite_output)
+{
+    static const char *const specs[] = {"sinusoidal dtype=f32 tokens=9 head_dim=16 check=invariance",
+                                        "sinusoidal dtype=bf16 tokens=9 head_dim=16 check=invariance",
+                                        "sinusoidal.concat dtype=f16 tokens=9 head_dim=16 check=invariance"};
+    char path[512];
+    for (int k = 0; k < 3; k++) {
+        pecs_case_result r = invariance_of(tu_fixture(path, sizeof path, "nanout"), specs[k]);
+        cr_assert_eq(r.verdict, PECS_V_FAILED, "%s: %s %s", specs[k], pecs_verdict_name(r.verdict), r.reason);
+        cr_assert(strstr(r.reason, "a negative control needs finite output") && strstr(r.reason, "shift 0"), "%s: %s",
+                  specs[k], r.reason);
+        pecs_case_result_free(&r);
+    }
+    /* the same plugin is the scalar kernel everywhere else: a rope sweep still passes */
+    pecs_case_result r = invariance_of(path, "rope dtype=f32 tokens=5 heads=3 head_dim=16 check=invariance");
+    cr_assert_eq(r.verdict, PECS_V_PASSED, "%s", r.reason);
+    pecs_case_result_free(&r);
+}

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -759,6 +760,48 @@ Test(npy, count_and_free)
     cr_assert(is_zeroed(&a));
     pecs_npy_free(&a);
     pecs_npy_free(NULL);
+}
+
+/* Positions (pecs eval's pos, qpos, kpos) must be exact numbers: finite, within 2^53, and integers where the
+ * encoding indexes by them; the message names the file, the element (as an index and flat) and its value. */
+Test(npy, check_positions)
+{
+    double f[6] = {0, 1, 2, 3.5, 4, 5};
+    int64_t i64[3] = {0, INT64_C(1) << 53, 7};
+    int32_t i32[3] = {0, INT32_MAX, INT32_MIN};
+    pecs_npy a = {.dtype = PECS_DT_F64, .ndim = 1, .shape = {6}, .data = f};
+    char why[256];
+    cr_assert_eq(pecs_npy_check_positions(&a, "p.npy", 0, why, sizeof why), PECS_OK, "%s", why); /* reals: fine */
+    cr_assert_str_empty(why);
+    cr_assert_eq(pecs_npy_check_positions(&a, "p.npy", 1, why, sizeof why), PECS_INVALID);
+    cr_assert_str_eq(why, "p.npy: position [3] (element 3) is 3.5: this encoding needs integer positions");
+    a.ndim = 2, a.shape[0] = 2, a.shape[1] = 3;
+    f[3] = 3;
+    f[4] = NAN;
+    cr_assert_eq(pecs_npy_check_positions(&a, "p.npy", 0, why, sizeof why), PECS_INVALID);
+    cr_assert_str_eq(why, "p.npy: position [1, 1] (element 4) is nan: positions must be finite numbers");
+    f[4] = -INFINITY;
+    cr_assert_eq(pecs_npy_check_positions(&a, "p.npy", 0, why, sizeof why), PECS_INVALID);
+    cr_assert_str_eq(why, "p.npy: position [1, 1] (element 4) is -inf: positions must be finite numbers");
+    f[4] = -0x1p53 - 2;
+    cr_assert_eq(pecs_npy_check_positions(&a, "p.npy", 0, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "(element 4) is -9007199254740994: beyond 2^53 in magnitude"), "%s", why);
+    f[4] = -0x1p53; /* 2^53 itself is exact */
+    cr_assert_eq(pecs_npy_check_positions(&a, "p.npy", 1, why, sizeof why), PECS_OK, "%s", why);
+    pecs_npy b = {.dtype = PECS_DT_I64, .ndim = 1, .shape = {3}, .data = i64};
+    cr_assert_eq(pecs_npy_check_positions(&b, "q.npy", 1, why, sizeof why), PECS_OK, "%s", why);
+    i64[1] += 1; /* 2^53 + 1: a double would hold 2^53 */
+    cr_assert_eq(pecs_npy_check_positions(&b, "q.npy", 1, why, sizeof why), PECS_INVALID);
+    cr_assert_str_eq(why, "q.npy: position [1] (element 1) is 9007199254740993: beyond 2^53 in magnitude, where "
+                          "doubles no longer hold every integer");
+    i64[1] = INT64_MIN;
+    cr_assert_eq(pecs_npy_check_positions(&b, "q.npy", 1, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "is -9223372036854775808: beyond 2^53"), "%s", why);
+    pecs_npy c = {.dtype = PECS_DT_I32, .ndim = 1, .shape = {3}, .data = i32};
+    cr_assert_eq(pecs_npy_check_positions(&c, "r.npy", 1, why, sizeof why), PECS_OK, "%s", why);
+    pecs_npy e = {.dtype = PECS_DT_F64, .ndim = 1, .shape = {0}, .data = f};
+    cr_assert_eq(pecs_npy_check_positions(&e, "e.npy", 1, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_check_positions(NULL, "n.npy", 1, why, sizeof why), PECS_INVALID);
 }
 
 /* ---- robustness: every truncation and many mutations of a valid file, in memory -------------------------- */

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 #include "case.h"
 #include "suite.h"
+#include "tolerance.h"
 #include "util.h"
+#include "yamlx.h"
 
 TestSuite(suite);
 
@@ -617,6 +620,136 @@ Test(suite, error_missing_suite_file)
     snprintf(rest, sizeof rest, "%s: cannot open: No such file or directory", path);
     cr_expect_str_eq(why, rest);
     expect_zeroed(&s, "no_such_suite.yaml");
+}
+
+/* ---- limits and checks against the tolerance file (files written to a scratch directory) ---------------- */
+
+static char g_scratch[64];
+
+static const char *scratch(const char *name, const char *text, size_t len)
+{
+    static char path[128];
+    if (!g_scratch[0]) {
+        snprintf(g_scratch, sizeof g_scratch, "/tmp/pecs-suite-XXXXXX");
+        cr_assert_not_null(mkdtemp(g_scratch));
+    }
+    snprintf(path, sizeof path, "%s/%s", g_scratch, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(text, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+    return path;
+}
+
+static void scratch_remove(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", g_scratch, name);
+    remove(path);
+    rmdir(g_scratch); /* once empty */
+}
+
+/* A 100k-deep flow sequence used to take libyaml ~1 min to reject. The loader stops at the 65th level, with
+ * its location, in well under a second; 64 levels are still allowed (and a suite needs 5). */
+Test(suite, error_deep_nesting_is_rejected_fast, .timeout = 20)
+{
+    enum { N = 100000 };
+    char *text = malloc(2 * N + 2), why[2048] = "", want[256];
+    cr_assert_not_null(text);
+    memset(text, '[', N);
+    memset(text + N, ']', N);
+    memcpy(text + 2 * N, "\n", 2);
+    const char *path = scratch("deep.yaml", text, 2 * N + 1);
+    free(text);
+    pecs_suite s;
+    double t0 = pecs_now();
+    pecs_status st = pecs_suite_load(&s, path, why, sizeof why);
+    double dt = pecs_now() - t0;
+    cr_expect_eq(st, PECS_LIMIT, "%s", why);
+    snprintf(want, sizeof want, "%s:1:65: YAML nested deeper than 64 levels (a list inside 64 others)", path);
+    cr_expect_str_eq(why, want);
+    cr_expect_lt(dt, 0.5, "rejected in %.3f s", dt);
+    expect_zeroed(&s, "deep.yaml");
+    /* a suite value nested 61 deep is 64 levels (root, cases, entry): not a nesting error; 62 is */
+    for (int extra = 0; extra < 2; extra++) {
+        pecs_sb b = {0};
+        pecs_sb_adds(&b, "suite: x\ncases:\n  - encoding: rope\n    freq_factors: ");
+        for (int i = 0; i < 61 + extra; i++)
+            pecs_sb_adds(&b, "[");
+        pecs_sb_adds(&b, "1");
+        for (int i = 0; i < 61 + extra; i++)
+            pecs_sb_adds(&b, "]");
+        pecs_sb_adds(&b, "\n");
+        path = scratch("deep64.yaml", pecs_sb_str(&b), b.len);
+        pecs_sb_free(&b);
+        st = pecs_suite_load(&s, path, why, sizeof why);
+        cr_expect_neq(st, PECS_OK);
+        if (extra) {
+            snprintf(want, sizeof want, "%s:4:80: YAML nested deeper than 64 levels", path);
+            cr_expect(!strncmp(why, want, strlen(want)), "%s", why);
+        } else {
+            cr_expect_null(strstr(why, "nested deeper"), "64 levels are allowed: %s", why);
+        }
+    }
+    scratch_remove("deep.yaml");
+    scratch_remove("deep64.yaml");
+}
+
+/* A YAML file over 16 MiB is refused before libyaml parses it, located where the cap is reached; one of
+ * exactly 16 MiB is read. */
+Test(suite, error_file_over_size_cap, .timeout = 20)
+{
+    size_t line = 64, lines = PECS_YAML_MAX_BYTES / line;
+    char *text = malloc(PECS_YAML_MAX_BYTES + 2), why[2048] = "", want[256];
+    cr_assert_not_null(text);
+    for (size_t i = 0; i < lines; i++) {
+        memset(text + i * line, 'x', line - 1);
+        text[i * line] = '#';
+        text[i * line + line - 1] = '\n';
+    }
+    memcpy(text + PECS_YAML_MAX_BYTES, "x\n", 2);
+    pecs_suite s;
+    const char *path = scratch("big.yaml", text, PECS_YAML_MAX_BYTES + 2);
+    cr_expect_eq(pecs_suite_load(&s, path, why, sizeof why), PECS_LIMIT, "%s", why);
+    snprintf(want, sizeof want, "%s:%zu:1: file is over the 16 MiB cap for a YAML file", path, lines + 1);
+    cr_expect(!strncmp(why, want, strlen(want)), "want '%s', got '%s'", want, why);
+    expect_zeroed(&s, "big.yaml");
+    path = scratch("big.yaml", text, PECS_YAML_MAX_BYTES); /* at the cap: read (and empty: only comments) */
+    cr_expect_eq(pecs_suite_load(&s, path, why, sizeof why), PECS_PARSE, "%s", why);
+    cr_expect(strstr(why, "empty YAML file"), "%s", why);
+    free(text);
+    scratch_remove("big.yaml");
+}
+
+/* With the tolerance file, a profile it lacks is an error located at the value that chose it (defaults, a
+ * set, the case), before any case exists; without it (pecs_suite_load), the suite loads. */
+Test(suite, error_unknown_profile_located)
+{
+    char tpath[1024], why[2048] = "", want[1200];
+    snprintf(tpath, sizeof tpath, "%s/configs/tolerances.yaml", src_dir());
+    pecs_tolerances t;
+    cr_assert_eq(pecs_tol_load(&t, tpath, why, sizeof why), PECS_OK, "%s", why);
+    static const struct {
+        const char *yaml;
+        int line, col;
+    } bad[] = {
+        {"suite: x\ndefaults:\n  profile: compatt\ncases:\n  - encoding: rope\n", 3, 12},
+        {"suite: x\nsets:\n  p: {profile: [strict, nope]}\ncases:\n  - encoding: rope\n    use: p\n", 3, 25},
+        {"suite: x\ncases:\n  - encoding: alibi\n  - encoding: rope\n    profile: nope\n", 5, 14},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *path = scratch("prof.yaml", bad[i].yaml, strlen(bad[i].yaml));
+        pecs_suite s;
+        cr_expect_eq(pecs_suite_load_checked(&s, path, &t, why, sizeof why), PECS_INVALID, "%zu: %s", i, why);
+        snprintf(want, sizeof want, "%s:%d:%d: key 'profile': value '%s' is not a profile of %s (profiles: strict, "
+                 "compat)", path, bad[i].line, bad[i].col, i ? "nope" : "compatt", tpath);
+        cr_expect_str_eq(why, want, "%zu", i);
+        expect_zeroed(&s, "prof.yaml");
+        cr_expect_eq(pecs_suite_load(&s, path, why, sizeof why), PECS_OK, "%zu: %s", i, why);
+        pecs_suite_free(&s);
+    }
+    pecs_tol_free(&t);
+    scratch_remove("prof.yaml");
 }
 
 /* Catches a failure after files and cases were collected leaving them allocated (the struct must come

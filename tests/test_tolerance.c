@@ -155,7 +155,7 @@ Test(tolerance, unknown_profile)
     config_path(path, sizeof path);
     pecs_tolerances t;
     load_ok(&t, path);
-    snprintf(msg, sizeof msg, "key 'profile': value 'nope' is not a profile of %s", path);
+    snprintf(msg, sizeof msg, "key 'profile': value 'nope' is not a profile of %s (profiles: strict, compat)", path);
     resolve_error(&t, "rope profile=nope", msg);
     pecs_tol_free(&t);
 }

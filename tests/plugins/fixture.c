@@ -9,6 +9,8 @@
  *                passes compat, and has a finite invariance horizon.
  *   crashhang    correct, except that it segfaults on alibi and never returns on sinusoidal
  *   nondet       correct to a few ulps, but every other call differs in the last bit of element 0
+ *   nanout       correct, except that every element of an embed-form output is NaN (the invariance negative
+ *                control must not take NaN drift for "not invariant")
  *   liar         supports() says yes, run() says "not supported" (ERROR)
  *   badabi       descriptor of ABI major PECS_ABI_MAJOR+1 (refused with both numbers)
  *   smallstruct  descriptor struct_size too small (refused)
@@ -94,6 +96,20 @@ static pecs_status fixture_run(void *ctx, const pecs_problem *p)
     const pecs_tensor *out = pecs_problem_tensor(p, "out");
     if (out->dtype == PECS_DT_F32 && calls++ % 2) /* like a reduction whose order depends on scheduling */
         ((float *)out->data)[0] = nextafterf(((float *)out->data)[0], 2.0f);
+    return st;
+}
+#elif defined(FIXTURE_KIND_nanout)
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    pecs_status st = s->run(s->ctx, p);
+    const pecs_tensor *out = pecs_problem_tensor(p, "out");
+    if (st != PECS_OK || p->form != PECS_FORM_EMBED || !out || out->ndim != 2)
+        return st;
+    for (int64_t t = 0; t < out->shape[0]; t++)
+        for (int64_t d = 0; d < out->shape[1]; d++)
+            pecs_store_f64(out->data, out->dtype, t * out->stride[0] + d * out->stride[1], NAN);
     return st;
 }
 #elif defined(FIXTURE_KIND_f32angle)
