@@ -325,6 +325,7 @@ typedef struct pecs_worker {
     char spec[512];
     double mem_cap;
     pecs_backend_ident id;    /* from the first start; a restart must report the same */
+    char sandbox[128];
     int started;
     double ping_s;
     char dead[512];           /* the backend cannot be started: every call reports this */
@@ -536,6 +537,8 @@ static pecs_status worker_start(pecs_worker *w, char *why, size_t why_len)
         return PECS_BACKEND;
     }
     sanitize(h.reason, sizeof h.reason);
+    sanitize(h.sandbox, sizeof h.sandbox);
+    memcpy(w->sandbox, h.sandbox, sizeof w->sandbox);
     if (h.status != PECS_OK) {
         worker_kill(w, &status);
         snprintf(why, why_len, "%s", h.reason);
@@ -775,6 +778,7 @@ pecs_status pecs_backend_open(const char *name_or_path, const pecs_backend_opts 
         return st;
     }
     out->id = w->id;
+    memcpy(out->sandbox, w->sandbox, sizeof out->sandbox);
     double t[9];
     for (int i = 0; i < 9; i++) {
         pecs_call c;

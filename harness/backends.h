@@ -49,6 +49,7 @@ typedef struct pecs_loaded_backend {
     pecs_backend_ident id;
     char source[512];         /* "builtin" or the .so path */
     char sha256[65];          /* of the plugin file ("" for a built-in) */
+    char sandbox[128];        /* isolated: what confines the worker, e.g. "landlock abi 7: ..."; else "" */
     int isolated;             /* 1: calls go to a worker process */
     const pecs_backend *b;    /* in process only */
     void *dl;                 /* in-process plugin's dlopen handle */

@@ -157,10 +157,11 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
         const pecs_backend_ident *b = &lb->id;
         char abi[32];
         snprintf(abi, sizeof abi, "%u.%u", b->abi_major, b->abi_minor);
-        json_array_append_new(backends, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b}", "name", b->name, "version",
+        json_array_append_new(backends, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "name", b->name, "version",
                                                   b->version, "description", b->description, "source", lb->source,
                                                   "sha256", lb->sha256, "abi", abi, "isa",
-                                                  strcmp(b->isa, "?") ? b->isa : "unreported", "isolated", lb->isolated));
+                                                  strcmp(b->isa, "?") ? b->isa : "unreported", "isolated", lb->isolated,
+                                                  "sandbox", lb->sandbox));
     }
     pecs_results_count(cases, counts);
     json_t *summary = json_object();

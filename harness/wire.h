@@ -66,6 +66,7 @@ typedef struct pecs_wire_hello {
     int32_t status;          /* pecs_status of loading the backend */
     int32_t pad_;
     pecs_backend_ident id;
+    char sandbox[128];       /* what confines the worker (worker.c) */
     char reason[1024];
 } pecs_wire_hello;
 

@@ -230,3 +230,28 @@ Test(attacks, writes_after_the_answer_change_nothing)
 {
     expect_not_passed("latewrite", ROPE, "--isolate", NULL, "FAILED", NULL);
 }
+
+/* The worker is sandboxed (Landlock, where the kernel has it): a plugin cannot write files or kill pecs. */
+Test(attacks, worker_cannot_write_files_or_signal_pecs)
+{
+    char *out, plug[512], args[2048];
+    snprintf(args, sizeof args, "run " ROPE " --backend '%s' --out '%s'", tu_attack(plug, sizeof plug, "escape"),
+             tu_tmp_path("r.json"));
+    setenv("PECS_ATTACK_TARGET", tu_tmp_path("escaped.txt"), 1);
+    int rc = tu_pecs(args, &out);
+    unsetenv("PECS_ATTACK_TARGET");
+    json_error_t err;
+    json_t *root = json_load_file(tu_tmp_path("r.json"), 0, &err);
+    const char *sb = root ? json_string_value(json_object_get(json_array_get(json_object_get(root, "backends"), 0), "sandbox"))
+                          : NULL;
+    if (sb && !strncmp(sb, "none", 4)) {
+        json_decref(root);
+        free(out);
+        cr_skip_test("no sandbox on this kernel: %s", sb);
+    }
+    cr_assert_eq(rc, 0, "pecs must survive and pass the (correct) kernel: %s", out);
+    cr_assert(sb && strstr(sb, "landlock") && strstr(sb, "signals"), "%s", sb ? sb : "no sandbox field");
+    cr_assert_neq(access(tu_tmp_path("escaped.txt"), F_OK), 0, "the worker wrote a file");
+    json_decref(root);
+    free(out);
+}
