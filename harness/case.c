@@ -204,15 +204,18 @@ static void fmt_shifts(const pecs_case *c, pecs_sb *b)
         pecs_sb_addf(b, "%s%lld", i ? "," : "", (long long)c->shifts[i]);
 }
 
-static pecs_status set_profile(pecs_case *c, const char *v, char *why, size_t n)
+static pecs_status set_level(pecs_case *c, const char *v, char *why, size_t n)
 {
     size_t len = strlen(v);
-    if (len == 0 || len >= sizeof c->profile || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
-        return bad(why, n, "profile", v, "is not a profile name (lower-case letters, digits, '_' and '-')");
-    memcpy(c->profile, v, len + 1);
+    if (len == 0 || len >= sizeof c->level || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != len)
+        return bad(why, n, "level", v, "is not a level name (lower-case letters, digits, '_' and '-')");
+    if (!strcmp(v, "strict") || !strcmp(v, "compat")) /* the profiles the levels replaced (docs/levels.md) */
+        return bad(why, n, "level", v, !strcmp(v, "strict") ? "is now the level 'exact'" :
+                   "was replaced by the level 'f32angle' (compat was vacuous at large positions)");
+    memcpy(c->level, v, len + 1);
     return PECS_OK;
 }
-static void fmt_profile(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, c->profile); }
+static void fmt_level(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, c->level); }
 
 static int always(const pecs_case *c) { return (void)c, 1; }
 static int is_rotate(const pecs_case *c) { return c->enc->form == PECS_FORM_ROTATE; }
@@ -289,8 +292,9 @@ static const knob g_knobs[] = {
       "invariance: the horizon required to pass (a shift of the sweep); all = every shift. For encodings whose "
       "finite-precision range ends inside the sweep (xPos gains in f16)"},
      set_min_horizon, fmt_min_horizon, has_min_horizon},
-    {{"profile", "strict|compat|...", "strict", "tolerance profile from configs/tolerances.yaml"}, set_profile,
-     fmt_profile, always},
+    {{"level", "exact|f32angle|...", "exact",
+      "conformance level: the error model the case is judged by (configs/tolerances.yaml, docs/levels.md)"},
+     set_level, fmt_level, always},
 #define TOL_KNOB_ROW(name, doc) {{"tol_" #name, ">= 0", "", "override: " doc}, set_tol_##name, fmt_tol_##name, has_tol_##name},
     PECS_TOL_LIST(TOL_KNOB_ROW)
 #undef TOL_KNOB_ROW
@@ -308,6 +312,8 @@ const pecs_knob_doc *pecs_case_knobs(int *n)
 
 static const knob *find_knob(const char *key)
 {
+    if (!strcmp(key, "profile")) /* the knob's name before levels: still read, written as level= */
+        key = "level";
     for (int i = 0; i < N_KNOBS; i++)
         if (strcmp(g_knobs[i].doc.name, key) == 0)
             return &g_knobs[i];

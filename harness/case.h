@@ -33,7 +33,11 @@ typedef enum pecs_check { PECS_CHECK_EQUIVALENCE, PECS_CHECK_INVARIANCE } pecs_c
     X(rel, "relative error allowed per element (|a-e| <= abs + rel*|e|)")                                 \
     X(nmse, "normalised mean squared error sum((a-e)^2)/sum(e^2)")                                       \
     X(ulp, "largest distance in units in the last place of the output dtype (0 = not checked)")           \
-    X(pos_abs, "extra absolute error allowed per unit of |position| (compat profile)")                   \
+    X(pos_abs, "extra absolute error allowed per unit of |position|")                                     \
+    X(angle_eps, "unit roundoff of the angle's dtype (0: angles exact); see docs/levels.md")            \
+    X(angle_c0, "angle model: inverse-frequency error, constant part, in units of angle_eps")           \
+    X(angle_c1, "angle model: inverse-frequency error per pair index i, in units of angle_eps")         \
+    X(angle_max, "largest angle error (rad) the level may allow and still judge a case (0: no limit)")  \
     X(drift, "invariance: logit drift allowed, relative to max|q'|*max|k'| (bias: max|B|)")
 
 typedef struct pecs_tol {
@@ -60,7 +64,7 @@ typedef struct pecs_case {
     int64_t shifts[PECS_MAX_SHIFTS];        /* invariance sweep */
     int64_t min_horizon;                    /* invariance: horizon required to pass; -1 = the whole sweep */
     int n_shifts;
-    char profile[16];                       /* tolerance profile */
+    char level[16];                         /* conformance level (a tolerance profile) */
     pecs_tol tol_override;                  /* NAN = not overridden */
     /* Encoding parameters: the full schema, defaults filled; lists owned by the case. */
     pecs_param params[PECS_CASE_MAX_PARAMS];

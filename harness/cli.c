@@ -90,7 +90,9 @@ static const char RUN_HELP[] =
     "  --filter REGEX        keep cases whose canonical string matches (POSIX extended regex)\n"
     "  --dtype LIST          keep cases of these dtypes (comma-separated: f32,f16,bf16,f64)\n"
     "                        (a filter or dtype list that keeps no case is bad input: exit 2)\n"
-    "  --set KEY=VALUE       override a knob on every case (e.g. --set profile=compat); repeatable\n"
+    "  --level L             judge every case at conformance level L: exact (default) or f32angle\n"
+    "                        (docs/levels.md; the same as --set level=L)\n"
+    "  --set KEY=VALUE       override a knob on every case (e.g. --set seed=7); repeatable\n"
     "  --mode M              correctness (default) | perf | all   (perf times every passing case)\n"
     "  --min-time S          minimum timed seconds per perf case (default 0.05)\n"
     "  --threads N           threads asked of every backend call (problem->n_threads; default 0 = the\n"
@@ -323,6 +325,12 @@ static int parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->backends[cfg->n_backends++] = v;
         else if ((v = pecs_opt(argc, argv, &i, "--set", &missing)) && cfg->n_sets < MAX_ARGS)
             cfg->sets[cfg->n_sets++] = v;
+        else if ((v = pecs_opt(argc, argv, &i, "--level", &missing)) && cfg->n_sets < MAX_ARGS) {
+            static char level_sets[MAX_ARGS][64]; /* --level L is --set level=L */
+            snprintf(level_sets[cfg->n_sets], sizeof level_sets[0], "level=%s", v);
+            cfg->sets[cfg->n_sets] = level_sets[cfg->n_sets];
+            cfg->n_sets++;
+        }
         else if ((v = pecs_opt(argc, argv, &i, "--filter", &missing)))
             cfg->filter = v;
         else if ((v = pecs_opt(argc, argv, &i, "--dtype", &missing))) {
@@ -1510,7 +1518,7 @@ cleanup:
 /* ---- mutate ---------------------------------------------------------------------------------------------- */
 
 static const char MUTATE_HELP[] =
-    "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--out FILE]\n"
+    "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--level L] [--out FILE]\n"
     "\n"
     "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: the mutants directory\n"
     "next to the pecs binary) over the suites (default: smoke, the four t1-*.yaml and invariance.yaml; cases\n"
@@ -1519,6 +1527,9 @@ static const char MUTATE_HELP[] =
     "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
     "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
     "default: all built-ins) must pass every case: anything else is a FALSE ALARM.\n"
+    "--level L judges every case at conformance level L (default: each case's own, exact by default); a\n"
+    "mutant whose bug is the convention L allows (impls/mutants/mutants.def: angles in float32 at f32angle)\n"
+    "is listed as CONFORMS and not counted.\n"
     "Prints the mutation score; exit 0 only with every mutant caught and no false alarm.\n";
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -1591,9 +1602,25 @@ cleanup:
     free(group);
 }
 
+/* Is mutant `name` ("mutant-<row>") a bug at `level`? From impls/mutants/mutants.def, the one table. */
+static int mutant_bug_at(const char *name, const char *level)
+{
+    static const struct {
+        const char *name, *levels;
+    } rows[] = {
+#define MUTANT(row, cls, what, levels) {"mutant-" #row, levels},
+#include "../impls/mutants/mutants.def"
+#undef MUTANT
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (!strcmp(rows[i].name, name))
+            return !strcmp(rows[i].levels, "all") || !strcmp(rows[i].levels, level);
+    return 1; /* a mutant this pecs does not know: judged at every level */
+}
+
 static int cmd_mutate(int argc, char **argv)
 {
-    const char *suites_arg[MAX_ARGS], *backends[MAX_ARGS], *dir = NULL;
+    const char *suites_arg[MAX_ARGS], *backends[MAX_ARGS], *dir = NULL, *level = NULL;
     int n_suites_arg = 0, n_backends = 0, rc = EXIT_OK;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
@@ -1604,6 +1631,8 @@ static int cmd_mutate(int argc, char **argv)
         }
         if ((v = pecs_opt(argc, argv, &i, "--dir", &missing)))
             dir = v;
+        else if ((v = pecs_opt(argc, argv, &i, "--level", &missing)))
+            level = v;
         else if ((v = pecs_opt(argc, argv, &i, "--backend", &missing)) && n_backends < MAX_ARGS)
             backends[n_backends++] = v;
         else if (missing || argv[i][0] == '-')
@@ -1628,6 +1657,11 @@ static int cmd_mutate(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     for (int i = 0; i < n_suites_arg; i++)
         cfg.suites[cfg.n_suites++] = suites_arg[i];
+    char level_set[64];
+    if (level) { /* every case judged at this level; mutants that conform to it are not counted */
+        snprintf(level_set, sizeof level_set, "level=%s", level);
+        cfg.sets[cfg.n_sets++] = level_set;
+    }
     if (!n_backends)
         backends[n_backends++] = "all";
     run_inputs in;
@@ -1681,6 +1715,12 @@ static int cmd_mutate(int argc, char **argv)
             continue;
         }
         int control = !strcmp(lb.id.name, "mutant-none"), ran;
+        if (!control && !mutant_bug_at(lb.id.name, level ? level : "exact")) {
+            printf("%-28s %-8s a bug at the exact level only: at %s it is the allowed convention\n", lb.id.name,
+                   "CONFORMS", level);
+            pecs_backend_unload(&lb);
+            continue;
+        }
         int failed = run_all(&lb, in.cases, in.n_cases, &o, !control, first, sizeof first, &ran);
         if (control) {
             printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.id.name, failed ? "ALARM" : "clean", failed, ran,

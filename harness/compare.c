@@ -55,6 +55,13 @@ double pecs_ulp_distance(double a, double b, pecs_dtype dt)
 pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t n, pecs_dtype dt, const pecs_tol *tol,
                           double max_abs_pos, pecs_metrics *m, char *why, size_t why_len)
 {
+    return pecs_compare_ex(actual, expected, NULL, n, dt, tol, max_abs_pos, m, why, why_len);
+}
+
+pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const double *extra, int64_t n, pecs_dtype dt,
+                             const pecs_tol *tol, double max_abs_pos, pecs_metrics *m, char *why, size_t why_len)
+{
+    double extra_sq = 0.0;
     memset(m, 0, sizeof *m);
     m->n = n;
     m->first_bad = -1;
@@ -63,7 +70,10 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
     for (int64_t i = 0; i < n; i++) {
         double a = actual[i], e = pecs_round_to(expected[i], dt);
         int bad;
-        if (isnan(a) || isnan(e)) {
+        if (extra && isinf(extra[i])) { /* not judged by the level (level.h); the caller checks it otherwise */
+            m->unjudged++;
+            continue;
+        } else if (isnan(a) || isnan(e)) {
             bad = 1;
         } else if (isinf(a) || isinf(e)) {
             bad = a != e;
@@ -76,7 +86,9 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
             m->max_ulp = fmax(m->max_ulp, ulp);
             num += (a - expected[i]) * (a - expected[i]);
             den += expected[i] * expected[i];
-            bad = err > allowed_abs + tol->rel * fabs(e);
+            double more = extra ? extra[i] : 0.0;
+            extra_sq += more * more;
+            bad = err > allowed_abs + more + tol->rel * fabs(e);
         }
         zeros += e == 0.0;
         if (bad) {
@@ -91,13 +103,20 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
     m->nmse = den > 0.0 ? num / den : (num > 0.0 ? INFINITY : 0.0);
     m->zero_fraction = n ? (double)zeros / (double)n : 1.0;
     if (m->mismatches) {
-        snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g; first at index %lld: got %.9g, want %.9g",
-                 (long long)m->mismatches, (long long)n, allowed_abs, tol->rel, (long long)m->first_bad, m->first_actual,
-                 m->first_expected);
+        if (extra)
+            snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g + the level's angle allowance (%.3g "
+                     "there); first at index %lld: got %.9g, want %.9g", (long long)m->mismatches, (long long)n,
+                     allowed_abs, tol->rel, extra[m->first_bad], (long long)m->first_bad, m->first_actual,
+                     m->first_expected);
+        else
+            snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g; first at index %lld: got %.9g, want %.9g",
+                     (long long)m->mismatches, (long long)n, allowed_abs, tol->rel, (long long)m->first_bad, m->first_actual,
+                     m->first_expected);
         return PECS_V_FAILED;
     }
     /* The position term grows NMSE's allowance like the squared absolute error it allows (outputs are O(1)). */
-    double allowed_nmse = tol->nmse + (tol->pos_abs * max_abs_pos) * (tol->pos_abs * max_abs_pos);
+    double allowed_nmse = tol->nmse + (tol->pos_abs * max_abs_pos) * (tol->pos_abs * max_abs_pos) +
+                          (den > 0.0 ? extra_sq / den : 0.0); /* the angle model's allowance, squared, relative */
     if (m->nmse > allowed_nmse) {
         snprintf(why, why_len, "NMSE %.3g exceeds %.3g", m->nmse, allowed_nmse);
         return PECS_V_FAILED;

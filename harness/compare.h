@@ -14,6 +14,7 @@
 
 typedef struct pecs_metrics {
     int64_t n, mismatches;
+    int64_t unjudged;                /* elements the level's model could not judge (level.h) */
     double max_abs, max_rel, max_ulp, nmse;
     double zero_fraction;
     int64_t first_bad;               /* logical index, -1 if none */
@@ -31,6 +32,11 @@ void pecs_softmax_rows(double *v, int64_t rows, int64_t n);
 
 pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t n, pecs_dtype dt, const pecs_tol *tol,
                           double max_abs_pos, pecs_metrics *m, char *why, size_t why_len);
+
+/* The same, with a per-element extra absolute allowance (NULL: none) that also widens NMSE's budget by
+ * sum(extra^2) / sum(expected^2): the level's angle model (level.h). */
+pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const double *extra, int64_t n, pecs_dtype dt,
+                             const pecs_tol *tol, double max_abs_pos, pecs_metrics *m, char *why, size_t why_len);
 
 /* ULP distance between two values of a float dtype (both exactly representable in it). */
 double pecs_ulp_distance(double a, double b, pecs_dtype dt);

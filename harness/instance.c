@@ -340,6 +340,20 @@ static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, pecs_tensor
     return v;
 }
 
+void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor t[8])
+{
+    *p = in->problem;
+    for (int i = 0; i < in->problem.n_tensors && i < 8; i++) {
+        const pecs_tensor *src = &in->problem.tensors[i];
+        const pecs_buf *pb = !strcmp(src->name, "pos") ? &in->pos : !strcmp(src->name, "qpos") ? &in->qpos
+                           : !strcmp(src->name, "kpos") ? &in->kpos : NULL;
+        t[i] = *src;
+        if (pb && pb->snap)
+            t[i].data = pb->snap + pb->lead;
+    }
+    p->tensors = t;
+}
+
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len)
 {
     const pecs_case *c = in->c;
@@ -358,12 +372,10 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
             }
             t[nt++].name = src->name;
         } else { /* positions: the private snapshot, never the buffer a backend could still be writing */
-            const pecs_buf *pb = !strcmp(src->name, "pos") ? &in->pos : !strcmp(src->name, "qpos") ? &in->qpos
-                               : !strcmp(src->name, "kpos") ? &in->kpos : NULL;
-            t[nt] = *src;
-            if (pb && pb->snap)
-                t[nt].data = pb->snap + pb->lead;
-            nt++;
+            pecs_problem tp;
+            pecs_tensor tt[8];
+            pecs_instance_trusted(in, &tp, tt);
+            t[nt++] = tt[i];
         }
     }
     pecs_tensor ot = in->problem.tensors[in->problem.n_tensors - 1];

@@ -82,6 +82,10 @@ void pecs_instance_free(pecs_instance *in);
 /* Reset the output to NaN (and, in place, the input to its generated values) before a repeated run. */
 void pecs_instance_reset(pecs_instance *in);
 
+/* The harness's problem with its position tensors on the private snapshots (what the reference and the
+ * level's model read; the problem a backend gets is a copy, and shared memory is never trusted). */
+void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor t[8]);
+
 /* Run the reference on the same rounded inputs; expected[] gets the exact (double) output in logical
  * order ([T][H][D], [H][Lq][Lk] or [T][D]). */
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len);

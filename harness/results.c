@@ -27,7 +27,8 @@ char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb)
 
 static json_t *metrics_json(const pecs_metrics *m)
 {
-    return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "elements", (json_int_t)m->n, "mismatches", (json_int_t)m->mismatches,
+    return json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "elements", (json_int_t)m->n, "mismatches",
+                     (json_int_t)m->mismatches, "unjudged", (json_int_t)m->unjudged,
                      "max_abs", num(m->max_abs), "max_rel", num(m->max_rel), "max_ulp", num(m->max_ulp), "nmse",
                      num(m->nmse), "zero_fraction", num(m->zero_fraction));
 }
@@ -43,15 +44,16 @@ static json_t *tol_json(const pecs_tol *t)
 
 static json_t *inv_json(const pecs_inv_result *iv)
 {
-    json_t *sh = json_array(), *dr = json_array(), *rd = json_array(), *vr = json_array();
+    json_t *sh = json_array(), *dr = json_array(), *rd = json_array(), *vr = json_array(), *al = json_array();
     for (int i = 0; i < iv->n; i++) {
+        json_array_append_new(al, num(iv->allowed[i]));
         json_array_append_new(sh, json_integer((json_int_t)iv->shift[i]));
         json_array_append_new(dr, num(iv->drift[i]));
         json_array_append_new(rd, num(iv->ref_drift[i]));
         json_array_append_new(vr, num(iv->vs_ref[i]));
     }
-    return json_pack("{s:o,s:o,s:o,s:o,s:I,s:b}", "shifts", sh, "drift", dr, "reference_drift", rd, "vs_reference", vr,
-                     "horizon", (json_int_t)iv->horizon, "horizon_full", iv->horizon_full);
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:b}", "shifts", sh, "drift", dr, "allowed_drift", al, "reference_drift",
+                     rd, "vs_reference", vr, "horizon", (json_int_t)iv->horizon, "horizon_full", iv->horizon_full);
 }
 
 /* Counters per timed call (totals / reps), what was dropped and why, and IPC when both are there. */

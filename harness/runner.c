@@ -9,6 +9,7 @@
 
 #include "gen.h"
 #include "instance.h"
+#include "level.h"
 #include "reference.h"
 #include "util.h"
 
@@ -181,7 +182,10 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
     double *gain = malloc((size_t)(T * D) * sizeof *gain); /* T x R/2 <= T x D */
     if (!gain)
         return 0;
-    if (pecs_ref_rotate_gain(&in->problem, gain, &R)) {
+    pecs_problem tp;
+    pecs_tensor tt[8];
+    pecs_instance_trusted(in, &tp, tt);
+    if (pecs_ref_rotate_gain(&tp, gain, &R)) {
         int half = pecs_param_is(&in->problem, "pairing", "half");
         for (int64_t t = 0; t < T; t++)
             for (int64_t h = 0; h < H; h++)
@@ -202,7 +206,7 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
 {
     char why[512] = "";
     pecs_instance in;
-    double *expected = NULL, *actual = NULL, *first = NULL;
+    double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL;
     pecs_status st = pecs_instance_create_ex(&in, c, 0, PECS_STREAM_X, instance_flags(lb, o), why, sizeof why);
     if (st != PECS_OK) {
         set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
@@ -239,8 +243,43 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
-    r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
-                              sizeof r->reason);
+    if (r->tol.angle_eps > 0 && c->enc->form == PECS_FORM_ROTATE) { /* the level's angle model (level.h) */
+        pecs_problem tp;
+        pecs_tensor tt[8];
+        double max_dtheta = 0.0;
+        int64_t beyond = 0, angles = 0;
+        pecs_instance_trusted(&in, &tp, tt);
+        if (!(extra = calloc((size_t)in.n_out, sizeof *extra))) {
+            set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+            goto cleanup;
+        }
+        st = pecs_level_rotate_allowance(&tp, c, pecs_problem_tensor(&tp, "pos"), &r->tol, expected, extra, &max_dtheta,
+                                         &beyond, &angles, why, sizeof why);
+        if (st != PECS_OK) {
+            set_reason(r, PECS_V_ERROR, why);
+            goto cleanup;
+        }
+        if (beyond && beyond == angles) {
+            snprintf(r->reason, sizeof r->reason, "beyond the %s level's range at position %.3g: its angle error "
+                     "allowance exceeds %.3g rad for every pair, so the check would prove nothing", c->level,
+                     in.max_abs_pos, r->tol.angle_max);
+            r->verdict = PECS_V_BEYOND_LEVEL;
+            r->has_metrics = 0;
+            goto cleanup;
+        }
+        r->verdict = pecs_compare_ex(actual, expected, extra, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics,
+                                     r->reason, sizeof r->reason);
+        if (r->verdict == PECS_V_PASSED && beyond &&
+            !pecs_level_norms_ok(&tp, c, &r->tol, extra, actual, expected, r->reason, sizeof r->reason))
+            r->verdict = PECS_V_FAILED;
+        if (r->verdict == PECS_V_PASSED && beyond)
+            snprintf(r->reason, sizeof r->reason, "%lld of %lld (token, pair) angles beyond the %s level's range (allowance "
+                     "over %.3g rad, up to position %.3g): judged by their norm only", (long long)beyond,
+                     (long long)angles, c->level, r->tol.angle_max, in.max_abs_pos);
+    } else {
+        r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
+                                  sizeof r->reason);
+    }
     if (c->enc->form == PECS_FORM_MASK && r->verdict == PECS_V_MISTRUSTED) {
         /* A mask is zeros by design; it proves nothing only when it is uniform (all visible or none). */
         int64_t visible = 0;
@@ -273,6 +312,7 @@ cleanup:
     free(expected);
     free(actual);
     free(first);
+    free(extra);
     pecs_instance_free(&in);
 }
 
@@ -333,13 +373,20 @@ static double max_diff(const double *x, const double *y, int64_t n)
 
 /* Outputs (backend and reference) of one side (stream) at one shift. */
 static pecs_verdict side_outputs(pecs_loaded_backend *lb, const pecs_case *c, int64_t shift, uint64_t stream,
-                                 double *act, double *ref, pecs_case_result *r)
+                                 double *act, double *ref, pecs_case_result *r, double *max_pos, double *a_per_pos)
 {
     char why[512] = "";
     pecs_instance in;
     pecs_status st = pecs_instance_create_ex(&in, c, shift, stream, instance_flags(lb, NULL), why, sizeof why);
     if (st != PECS_OK)
         return set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
+    *max_pos = in.max_abs_pos;
+    if (a_per_pos) {
+        pecs_problem tp;
+        pecs_tensor tt[8];
+        pecs_instance_trusted(&in, &tp, tt);
+        *a_per_pos = pecs_level_angle_per_position(&tp, c, &r->tol);
+    }
     pecs_verdict v = backend_call(lb, &in, r);
     if (v == PECS_V_PASSED) {
         pecs_instance_actual(&in, act);
@@ -380,14 +427,25 @@ static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_cas
     pecs_inv_result *iv = &r->inv;
     iv->n = 0; /* counts completed shifts: a sweep cut short by an error reports only what it measured */
     iv->horizon = -1;
-    double scale = 1.0, ref_scale = 1.0;
+    double scale = 1.0, ref_scale = 1.0, a_per_pos = 0.0, p0 = 0.0;
     int broken = 0;
+    int64_t beyond = -1; /* the first shift beyond the level's range (not judged) */
     for (int s = 0; s < c->n_shifts; s++) {
         int64_t d = c->shifts[s];
-        if (side_outputs(lb, c, d, PECS_STREAM_X, qa, qr, r) != PECS_V_PASSED)
+        double pq = 0.0, pk = 0.0;
+        if (side_outputs(lb, c, d, PECS_STREAM_X, qa, qr, r, &pq, s == 0 ? &a_per_pos : NULL) != PECS_V_PASSED)
             goto cleanup;
-        if (two && side_outputs(lb, c, d, PECS_STREAM_K, ka, kr, r) != PECS_V_PASSED)
+        if (two && side_outputs(lb, c, d, PECS_STREAM_K, ka, kr, r, &pk, NULL) != PECS_V_PASSED)
             goto cleanup;
+        double pmax = fmax(pq, pk);
+        if (s == 0)
+            p0 = pmax;
+        /* The level's angle model (level.h): q' and k' may each be off by A*P in angle at shift 0 and at d. */
+        double allowed = r->tol.drift + 2.0 * a_per_pos * (p0 + pmax);
+        if (r->tol.angle_max > 0 && a_per_pos * pmax > r->tol.angle_max) {
+            beyond = d;
+            break;
+        }
         double *Lb = s == 0 ? L0 : L, *Lr = s == 0 ? R0 : Rl;
         logits(c, qa, ka, Lb);
         logits(c, qr, kr, Lr);
@@ -401,12 +459,13 @@ static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_cas
         iv->drift[s] = max_diff(Lb, L0, nL) / scale;
         iv->ref_drift[s] = max_diff(Lr, R0, nL) / ref_scale;
         iv->vs_ref[s] = max_diff(Lb, Lr, nL) / ref_scale;
-        if (!broken && iv->drift[s] <= r->tol.drift)
+        iv->allowed[s] = allowed;
+        if (!broken && iv->drift[s] <= allowed)
             iv->horizon = d;
         else
             broken = 1;
     }
-    iv->horizon_full = !broken;
+    iv->horizon_full = !broken && beyond < 0;
     char msg[512];
     double max_drift = 0.0, max_ref_drift = 0.0;
     for (int s = 0; s < iv->n; s++) {
@@ -429,7 +488,7 @@ static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_cas
     int64_t first_bad = 0;
     double bad_drift = 0.0;
     for (int s = 0; s < iv->n; s++)
-        if (iv->drift[s] > r->tol.drift) {
+        if (iv->drift[s] > iv->allowed[s]) {
             first_bad = iv->shift[s];
             bad_drift = iv->drift[s];
             break;
@@ -451,17 +510,27 @@ static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_cas
                      iv->n > 1 ? iv->drift[1] : 0.0, (long long)(iv->n > 1 ? iv->shift[1] : 0));
             r->verdict = PECS_V_FAILED;
         }
+    } else if (beyond >= 0 && !broken && iv->n < 2) {
+        snprintf(msg, sizeof msg, "beyond the %s level's range: at shift %lld its angle error allowance exceeds %.3g "
+                 "rad, so the check would prove nothing", c->level, (long long)beyond, r->tol.angle_max);
+        r->verdict = PECS_V_BEYOND_LEVEL;
+    } else if (beyond >= 0 && !broken && (c->min_horizon < 0 || iv->horizon >= c->min_horizon)) {
+        snprintf(msg, sizeof msg, "invariant up to shift %lld, where the %s level's range ends (shifts from %lld on "
+                 "are not judged: its angle error allowance there exceeds %.3g rad)", (long long)iv->horizon, c->level,
+                 (long long)beyond, r->tol.angle_max);
+        r->verdict = PECS_V_PASSED;
     } else if (iv->horizon_full) {
         snprintf(msg, sizeof msg, "invariant over the whole sweep (horizon %lld, max drift %.3g)", (long long)iv->horizon,
                  max_drift);
         r->verdict = PECS_V_PASSED;
     } else if (c->min_horizon >= 0 && iv->horizon >= c->min_horizon) {
         snprintf(msg, sizeof msg, "invariance horizon %lld (required %lld): drift %.3g at shift %lld exceeds %.3g",
-                 (long long)iv->horizon, (long long)c->min_horizon, bad_drift, (long long)first_bad, r->tol.drift);
+                 (long long)iv->horizon, (long long)c->min_horizon, bad_drift, (long long)first_bad,
+                 broken ? iv->allowed[iv->n - 1] : r->tol.drift);
         r->verdict = PECS_V_PASSED;
     } else {
         snprintf(msg, sizeof msg, "invariance horizon %lld: drift %.3g at shift %lld exceeds %.3g", (long long)iv->horizon,
-                 bad_drift, (long long)first_bad, r->tol.drift);
+                 bad_drift, (long long)first_bad, iv->allowed[iv->n - 1]);
         r->verdict = PECS_V_FAILED;
     }
     snprintf(r->reason, sizeof r->reason, "%s", msg);

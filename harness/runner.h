@@ -62,6 +62,7 @@ typedef struct pecs_inv_result {
     double drift[PECS_MAX_SHIFTS];      /* backend */
     double ref_drift[PECS_MAX_SHIFTS];  /* reference */
     double vs_ref[PECS_MAX_SHIFTS];     /* backend logits vs reference logits at the same shift */
+    double allowed[PECS_MAX_SHIFTS];    /* the drift the level allows at that shift (tol.drift + angle model) */
     int64_t horizon;                    /* -1: not invariant even at the first shift */
     int horizon_full;
 } pecs_inv_result;

@@ -615,7 +615,7 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
                 pecs_yaml *py = y;
                 yaml_node_t *pn = entry;
                 for (int i = 0; i < n; i++)
-                    if (!strcmp(axes[i].key, "profile"))
+                    if (!strcmp(axes[i].key, "level") || !strcmp(axes[i].key, "profile"))
                         py = axes[i].y, pn = axes[i].vals[idx[i]].node;
                 st = pecs_yaml_error(py, pn, L->why, L->why_len, "%s", msg);
                 goto cleanup;

@@ -54,22 +54,22 @@ static pecs_status validate_dtype_map(pecs_yaml *y, yaml_node_t *m, char *why, s
 
 static pecs_status validate(pecs_yaml *y, char *why, size_t n)
 {
-    static const char *const top_keys[] = {"version", "profiles", NULL};
+    static const char *const top_keys[] = {"version", "levels", NULL};
     static const char *const prof_keys[] = {"description", "base", "dtypes", "encodings", NULL};
     yaml_node_t *root = pecs_yaml_root(y);
     pecs_status st = pecs_yaml_check_keys(y, root, top_keys, why, n);
     if (st != PECS_OK)
         return st;
-    yaml_node_t *profiles = pecs_yaml_get(y, root, "profiles");
+    yaml_node_t *profiles = pecs_yaml_get(y, root, "levels");
     if (!profiles || profiles->type != YAML_MAPPING_NODE)
-        return pecs_yaml_error(y, profiles ? profiles : root, why, n, "'profiles' must be a mapping of profiles");
+        return pecs_yaml_error(y, profiles ? profiles : root, why, n, "'levels' must be a mapping of levels");
     for (yaml_node_pair_t *p = profiles->data.mapping.pairs.start; p < profiles->data.mapping.pairs.top; p++) {
         yaml_node_t *prof = pecs_yaml_node(y, p->value);
         if ((st = pecs_yaml_check_keys(y, prof, prof_keys, why, n)) != PECS_OK)
             return st;
         yaml_node_t *base = pecs_yaml_get(y, prof, "base");
         if (base && !pecs_yaml_get(y, profiles, pecs_yaml_str(base) ? pecs_yaml_str(base) : ""))
-            return pecs_yaml_error(y, base, why, n, "key 'base': no profile '%s'",
+            return pecs_yaml_error(y, base, why, n, "key 'base': no level '%s'",
                                    pecs_yaml_str(base) ? pecs_yaml_str(base) : pecs_yaml_kind(base));
         yaml_node_t *dt = pecs_yaml_get(y, prof, "dtypes");
         if (dt && (st = validate_dtype_map(y, dt, why, n)) != PECS_OK)
@@ -106,7 +106,7 @@ void pecs_tol_free(pecs_tolerances *t) { pecs_yaml_free(&t->y); }
 
 static yaml_node_t *profile_node(pecs_tolerances *t, const char *name)
 {
-    return pecs_yaml_get(&t->y, pecs_yaml_get(&t->y, pecs_yaml_root(&t->y), "profiles"), name);
+    return pecs_yaml_get(&t->y, pecs_yaml_get(&t->y, pecs_yaml_root(&t->y), "levels"), name);
 }
 
 int pecs_tol_has_profile(pecs_tolerances *t, const char *profile) { return profile_node(t, profile) != NULL; }
@@ -118,17 +118,17 @@ static pecs_status resolve_profile(pecs_tolerances *t, const char *name, const p
     yaml_node_t *prof = profile_node(t, name);
     if (!prof) {
         pecs_sb names = {0};
-        yaml_node_t *all = pecs_yaml_get(y, pecs_yaml_root(y), "profiles");
+        yaml_node_t *all = pecs_yaml_get(y, pecs_yaml_root(y), "levels");
         for (yaml_node_pair_t *p = all->data.mapping.pairs.start; p < all->data.mapping.pairs.top; p++)
             pecs_sb_addf(&names, "%s%s", p == all->data.mapping.pairs.start ? "" : ", ",
                          pecs_yaml_str(pecs_yaml_node(y, p->key)) ? pecs_yaml_str(pecs_yaml_node(y, p->key)) : "?");
-        snprintf(why, n, "key 'profile': value '%s' is not a profile of %s (profiles: %s)", name, y->path,
+        snprintf(why, n, "key 'level': value '%s' is not a level of %s (levels: %s)", name, y->path,
                  pecs_sb_str(&names));
         pecs_sb_free(&names);
         return PECS_INVALID;
     }
     if (depth > 8) {
-        snprintf(why, n, "%s: profile '%s': 'base' chain too deep (a cycle?)", y->path, name);
+        snprintf(why, n, "%s: level '%s': 'base' chain too deep (a cycle?)", y->path, name);
         return PECS_INVALID;
     }
     yaml_node_t *base = pecs_yaml_get(y, prof, "base");
@@ -149,15 +149,17 @@ pecs_status pecs_tol_resolve(pecs_tolerances *t, const pecs_case *c, pecs_tol *o
 {
     for (int i = 0; METRICS[i]; i++)
         *tol_slot(out, i) = NAN;
-    pecs_status st = resolve_profile(t, c->profile, c, out, 0, why, why_len);
+    pecs_status st = resolve_profile(t, c->level, c, out, 0, why, why_len);
     if (st != PECS_OK)
         return st;
     pecs_tol ov = c->tol_override;
     for (int i = 0; METRICS[i]; i++) {
         if (!isnan(*tol_slot(&ov, i)))
             *tol_slot(out, i) = *tol_slot(&ov, i);
+        if (isnan(*tol_slot(out, i)) && !strncmp(METRICS[i], "angle_", 6)) /* no angle model: angles exact */
+            *tol_slot(out, i) = 0.0;
         if (isnan(*tol_slot(out, i))) {
-            snprintf(why, why_len, "%s: profile '%s' defines no '%s' tolerance for %s", t->y.path, c->profile,
+            snprintf(why, why_len, "%s: level '%s' defines no '%s' tolerance for %s", t->y.path, c->level,
                      METRICS[i], pecs_dtype_name(c->dtype));
             return PECS_INVALID;
         }

@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-/* X(name, counts as failure for the exit code and the "N failed" tally) */
+/* X(name, counts as failure for the exit code and the "N failed" tally). BEYOND_LEVEL: the case's
+ * positions are outside the range its level certifies (the level's own error allowance there would make
+ * the check vacuous, docs/levels.md): not judged, not PASSED. */
 #define PECS_VERDICT_LIST(X) \
     X(PASSED, 0)             \
     X(FAILED, 1)             \
@@ -14,6 +16,7 @@
     X(ERROR, 1)              \
     X(CRASHED, 1)            \
     X(TIMEOUT, 1)            \
+    X(BEYOND_LEVEL, 0)       \
     X(NONDETERMINISTIC, 1)
 
 typedef enum pecs_verdict {

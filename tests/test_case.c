@@ -112,7 +112,7 @@ Test(case, generic_defaults)
     cr_assert_eq(c.n_shifts, 7);
     for (int i = 0; i < 7; i++)
         cr_expect_eq(c.shifts[i], shifts[i]);
-    cr_expect_str_eq(c.profile, "strict");
+    cr_expect_str_eq(c.level, "exact");
     cr_expect(isnan(c.tol_override.abs) && isnan(c.tol_override.rel) && isnan(c.tol_override.nmse) &&
               isnan(c.tol_override.ulp) && isnan(c.tol_override.pos_abs) && isnan(c.tol_override.drift));
     cr_expect_str_eq(c.params[param_index(&c, "pairing")].s, "interleaved");
@@ -127,7 +127,7 @@ Test(case, knob_docs)
 {
     int n = 0;
     const pecs_knob_doc *d = pecs_case_knobs(&n);
-    cr_assert_eq(n, 15 + 6, "15 generic knobs + one tol_* per metric");
+    cr_assert_eq(n, 15 + 10, "15 generic knobs + one tol_* per metric");
     for (int i = 0; i < n; i++) {
         cr_expect(pecs_case_is_known_key(d[i].name), "'%s'", d[i].name);
         cr_expect_gt(strlen(d[i].doc), 0, "'%s'", d[i].name);
@@ -184,9 +184,10 @@ Test(case, generic_knobs_good_values)
         {"rope", "seed", "0", " seed=0 "},
         {"rope", "seed", "9223372036854775807", " seed=9223372036854775807 "},
         {"rope", "check", "invariance", " check=invariance shifts=0,1,16,256,4096,65536,1048576 "},
-        {"rope", "profile", "compat", " profile=compat"},
-        {"rope", "profile", "my-profile_2", " profile=my-profile_2"},
-        {"rope", "profile", "abcdefghijklmno", " profile=abcdefghijklmno"}, /* 15 chars fit */
+        {"rope", "level", "f32angle", " level=f32angle"},
+        {"rope", "profile", "f32angle", " level=f32angle"}, /* the knob's old name is still read */
+        {"rope", "level", "my-level_2", " level=my-level_2"},
+        {"rope", "level", "abcdefghijklmno", " level=abcdefghijklmno"}, /* 15 chars fit */
         {"rope", "tol_abs", "0", " tol_abs=0"},
         {"rope", "tol_rel", "1e-3", " tol_rel=0.001"},
         {"rope", "tol_nmse", "2.5e-07", " tol_nmse=2.5e-07"},
@@ -274,10 +275,11 @@ Test(case, generic_knobs_bad_values)
         {"shifts", "0,1099511627777", "key 'shifts': value '0,1099511627777' must be 1 to 16 comma-separated integers in [0, 2^40]"},
         {"shifts", "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
          "key 'shifts': value '0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16' must be 1 to 16 comma-separated integers in [0, 2^40]"},
-        {"profile", "Strict", "key 'profile': value 'Strict' is not a profile name (lower-case letters, digits, '_' and '-')"},
-        {"profile", "", "key 'profile': value '' is not a profile name (lower-case letters, digits, '_' and '-')"},
-        {"profile", "a b", "key 'profile': value 'a b' is not a profile name (lower-case letters, digits, '_' and '-')"},
-        {"profile", "abcdefghijklmnop", "key 'profile': value 'abcdefghijklmnop' is not a profile name (lower-case letters, digits, '_' and '-')"},
+        {"level", "Exact", "key 'level': value 'Exact' is not a level name (lower-case letters, digits, '_' and '-')"},
+        {"level", "", "key 'level': value '' is not a level name (lower-case letters, digits, '_' and '-')"},
+        {"profile", "a b", "key 'level': value 'a b' is not a level name (lower-case letters, digits, '_' and '-')"},
+        {"level", "abcdefghijklmnop", "key 'level': value 'abcdefghijklmnop' is not a level name (lower-case letters, digits, '_' and '-')"},
+        {"level", "compat", "key 'level': value 'compat' was replaced by the level 'f32angle' (compat was vacuous at large positions)"},
         {"tol_abs", "-1", "key 'tol_abs': value '-1' must be a finite number >= 0"},
         {"tol_rel", "nan", "key 'tol_rel': value 'nan' must be a finite number >= 0"},
         {"tol_nmse", "inf", "key 'tol_nmse': value 'inf' must be a finite number >= 0"},
@@ -417,11 +419,11 @@ Test(case, format_defaults_exact)
         const char *id, *str;
     } rows[] = {
         {"rope", "rope dtype=f32 tokens=8 heads=2 head_dim=16 layout=thd view=contiguous positions=contig@0 "
-                 "pos_dtype=i32 seed=1 check=equivalence profile=strict"},
+                 "pos_dtype=i32 seed=1 check=equivalence level=exact"},
         {"alibi", "alibi dtype=f32 tokens=8 heads=2 keys=8 view=contiguous positions=contig@0 pos_dtype=i32 seed=1 "
-                  "check=equivalence profile=strict"},
+                  "check=equivalence level=exact"},
         {"sinusoidal", "sinusoidal dtype=f32 tokens=8 head_dim=16 view=contiguous positions=contig@0 pos_dtype=i32 "
-                       "seed=1 check=equivalence profile=strict"},
+                       "seed=1 check=equivalence level=exact"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         pecs_case c;
@@ -438,17 +440,17 @@ Test(case, format_non_default_params_only)
 {
     char *s = format_spec("rope base=10000 pairing=interleaved attn_factor=1 rotary_dim=0 freq_factors=");
     cr_expect_str_eq(s, "rope dtype=f32 tokens=8 heads=2 head_dim=16 layout=thd view=contiguous positions=contig@0 "
-                        "pos_dtype=i32 seed=1 check=equivalence profile=strict");
+                        "pos_dtype=i32 seed=1 check=equivalence level=exact");
     free(s);
     /* given in reverse order: printed in schema order (pairing, rotary_dim, base, freq_factors, attn_factor) */
     s = format_spec("rope attn_factor=0.5 freq_factors=1,2,3,4 base=500000 rotary_dim=8 pairing=half");
     cr_expect_str_eq(s, "rope pairing=half rotary_dim=8 base=500000 freq_factors=1,2,3,4 attn_factor=0.5 dtype=f32 "
                         "tokens=8 heads=2 head_dim=16 layout=thd view=contiguous positions=contig@0 pos_dtype=i32 "
-                        "seed=1 check=equivalence profile=strict");
+                        "seed=1 check=equivalence level=exact");
     free(s);
     s = format_spec("rope.yarn factor=16 original_max_position=4096 mscale=0.707");
     cr_expect_str_eq(s, "rope.yarn factor=16 mscale=0.707 dtype=f32 tokens=8 heads=2 head_dim=16 layout=thd "
-                        "view=contiguous positions=contig@0 pos_dtype=i32 seed=1 check=equivalence profile=strict");
+                        "view=contiguous positions=contig@0 pos_dtype=i32 seed=1 check=equivalence level=exact");
     free(s);
 }
 
@@ -471,12 +473,12 @@ Test(case, format_knobs_per_form)
 {
     char *s = format_spec("sinusoidal heads=7 check=invariance tol_abs=0.5 tol_ulp=2");
     cr_expect_str_eq(s, "sinusoidal dtype=f32 tokens=8 head_dim=16 view=contiguous positions=contig@0 pos_dtype=i32 "
-                        "seed=1 check=invariance shifts=0,1,16,256,4096,65536,1048576 profile=strict tol_abs=0.5 "
+                        "seed=1 check=invariance shifts=0,1,16,256,4096,65536,1048576 level=exact tol_abs=0.5 "
                         "tol_ulp=2");
     free(s);
     s = format_spec("alibi head_dim=7 keys=3 tol_drift=0.25");
     cr_expect_str_eq(s, "alibi dtype=f32 tokens=8 heads=2 keys=3 view=contiguous positions=contig@0 pos_dtype=i32 "
-                        "seed=1 check=equivalence profile=strict tol_drift=0.25");
+                        "seed=1 check=equivalence level=exact tol_drift=0.25");
     free(s);
 }
 
@@ -489,7 +491,7 @@ Test(case, format_parse_fixed_point_handpicked)
         "alibi max_bias=0.3 keys=5 positions=decode@4 tokens=9",
         "sinusoidal.concat padding_idx=1 head_dim=15 view=inplace dtype=bf16",
         "rope check=invariance shifts=0,3,1099511627776 pos_dtype=i64 tol_nmse=1e-300 tol_pos_abs=2.4e-07",
-        "rope.linear factor=8 layout=htd view=strided profile=compat tol_rel=0.000123",
+        "rope.linear factor=8 layout=htd view=strided level=f32angle tol_rel=0.000123",
     };
     char why[512] = "";
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {

@@ -207,27 +207,32 @@ Test(cli, selections_that_select_nothing_are_bad_input)
 Test(cli, unknown_profile_is_bad_input_in_list_and_run)
 {
     char args[1024], *out;
-    write_text(tu_tmp_path("prof.yaml"), "suite: prof\ncases:\n  - encoding: rope\n    profile: [strict, strictt]\n");
+    write_text(tu_tmp_path("prof.yaml"), "suite: prof\ncases:\n  - encoding: rope\n    level: [exact, exactt]\n");
     snprintf(args, sizeof args, "list cases '%s'", tu_tmp_path("prof.yaml"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, ":4:23: key 'profile': value 'strictt' is not a profile of configs/tolerances.yaml "
-                          "(profiles: strict, compat)"), "%s", out);
+    cr_assert(strstr(out, ":4:21: key 'level': value 'exactt' is not a level of configs/tolerances.yaml "
+                          "(levels: exact, f32angle)"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "run '%s' --out '%s'", tu_tmp_path("prof.yaml"), tu_tmp_path("prof.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, ":4:23: key 'profile': value 'strictt'"), "%s", out);
+    cr_assert(strstr(out, ":4:21: key 'level': value 'exactt'"), "%s", out);
     free(out);
-    snprintf(args, sizeof args, "run --case 'rope profile=nope' --out '%s'", tu_tmp_path("prof.json"));
+    snprintf(args, sizeof args, "run --case 'rope level=nope' --out '%s'", tu_tmp_path("prof.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, "case 'rope profile=nope': key 'profile': value 'nope' is not a profile"), "%s", out);
+    cr_assert(strstr(out, "case 'rope level=nope': key 'level': value 'nope' is not a level"), "%s", out);
     free(out);
-    snprintf(args, sizeof args, "run --case 'rope' --set profile=nope --out '%s'", tu_tmp_path("prof.json"));
+    snprintf(args, sizeof args, "run --case 'rope' --level nope --out '%s'", tu_tmp_path("prof.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, "value 'nope' is not a profile"), "%s", out);
+    cr_assert(strstr(out, "value 'nope' is not a level"), "%s", out);
     free(out);
-    /* a profile the given tolerance file has is fine there */
-    write_text(tu_tmp_path("tols.yaml"), "version: 1\nprofiles:\n  strictt:\n    dtypes:\n      f32: {abs: 1, rel: 1, "
-               "nmse: 1, ulp: 0, pos_abs: 0, drift: 1}\n  strict:\n    dtypes:\n      f32: {abs: 1, rel: 1, nmse: 1, "
+    /* the profiles the levels replaced are refused by name */
+    snprintf(args, sizeof args, "run --case 'rope' --set profile=compat --out '%s'", tu_tmp_path("prof.json"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "was replaced by the level 'f32angle'"), "%s", out);
+    free(out);
+    /* a level the given tolerance file has is fine there */
+    write_text(tu_tmp_path("tols.yaml"), "version: 1\nlevels:\n  exactt:\n    dtypes:\n      f32: {abs: 1, rel: 1, "
+               "nmse: 1, ulp: 0, pos_abs: 0, drift: 1}\n  exact:\n    dtypes:\n      f32: {abs: 1, rel: 1, nmse: 1, "
                "ulp: 0, pos_abs: 0, drift: 1}\n");
     snprintf(args, sizeof args, "list cases --tolerances '%s' '%s'", tu_tmp_path("tols.yaml"), tu_tmp_path("prof.yaml"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
@@ -337,6 +342,28 @@ Test(cli, mutation_score_is_total_without_false_alarms, .timeout = 600)
     cr_assert_eq(alarms, 0, "%s", out);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "mutant-none                  clean"), "%s", out);
+    free(out);
+}
+
+/* At the f32angle level every mutant that is not itself a float32-angle convention is still caught (angles
+ * formed in float16, an int32 cast of 64-bit positions included), the three that are the convention are
+ * listed as CONFORMS and not counted, and nothing correct raises an alarm. */
+Test(cli, mutate_at_the_f32angle_level, .timeout = 1200)
+{
+    char *out;
+    int rc = pecs("mutate --level f32angle --backend scalar", &out);
+    const char *score = strstr(out, "mutation score: ");
+    cr_assert_not_null(score, "%s", out);
+    int caught, total, alarms;
+    cr_assert_eq(sscanf(score, "mutation score: %d/%d caught; false alarms: %d", &caught, &total, &alarms), 3, "%s", score);
+    cr_assert_geq(total, 38, "%s", out);
+    cr_assert_eq(caught, total, "%s", out);
+    cr_assert_eq(alarms, 0, "%s", out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "mutant-angle_f32             CONFORMS") && strstr(out, "mutant-fast_sincos           CONFORMS") &&
+              strstr(out, "mutant-dynamic_ntk_f32_base  CONFORMS"), "%s", out);
+    cr_assert(strstr(out, "mutant-angle_f16             CAUGHT") && strstr(out, "mutant-positions_int32       CAUGHT"),
+              "%s", out);
     free(out);
 }
 

@@ -43,7 +43,7 @@ static void load_ok(pecs_suite *s, const char *name)
 /* The canonical string of `enc` with the given generic knobs and everything else at its default. */
 #define TAIL_ROPE(dtype, tokens, heads, head_dim, view, positions, seed, extra)                                    \
     "dtype=" dtype " tokens=" tokens " heads=" heads " head_dim=" head_dim " layout=thd view=" view                \
-    " positions=" positions " pos_dtype=i32 seed=" seed " check=equivalence profile=strict" extra
+    " positions=" positions " pos_dtype=i32 seed=" seed " check=equivalence level=exact" extra
 
 static void expect_cases(const pecs_suite *s, const char *const *want, int n)
 {
@@ -215,13 +215,13 @@ Test(suite, use_merges_sets)
     load_ok(&s, "use_sets.yaml");
     static const char *const want[] = {
         "sinusoidal dtype=f32 tokens=4 head_dim=16 view=contiguous positions=contig@0 pos_dtype=i32 seed=7 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
         "sinusoidal dtype=f32 tokens=4 head_dim=16 view=strided positions=contig@0 pos_dtype=i32 seed=7 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
         "sinusoidal dtype=f16 tokens=4 head_dim=16 view=contiguous positions=contig@0 pos_dtype=i32 seed=7 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
         "sinusoidal dtype=f16 tokens=4 head_dim=16 view=strided positions=contig@0 pos_dtype=i32 seed=7 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
     };
     expect_cases(&s, want, 4);
     pecs_suite_free(&s);
@@ -258,7 +258,7 @@ Test(suite, precedence_sets_below_tolerances)
     pecs_suite s;
     load_ok(&s, "precedence.yaml");
     const char *c = case_with(&s, " seed=13 ");
-    cr_expect(c && strstr(c, " profile=strict tol_abs=0.5 tol_rel=0.125"), "'%s'", c ? c : "");
+    cr_expect(c && strstr(c, " level=exact tol_abs=0.5 tol_rel=0.125"), "'%s'", c ? c : "");
     pecs_suite_free(&s);
 }
 
@@ -286,9 +286,9 @@ Test(suite, tolerances_become_tol_knobs)
         "rope " TAIL_ROPE("f32", "8", "2", "16", "contiguous", "contig@0", "1", ""),
         "rope " TAIL_ROPE("f16", "8", "2", "16", "contiguous", "contig@0", "1", " tol_abs=0.01 tol_ulp=4"),
         "alibi dtype=f32 tokens=8 heads=2 keys=8 view=contiguous positions=contig@0 pos_dtype=i32 seed=1 "
-        "check=equivalence profile=strict tol_rel=0.001 tol_drift=0.5",
+        "check=equivalence level=exact tol_rel=0.001 tol_drift=0.5",
         "alibi dtype=f16 tokens=8 heads=2 keys=8 view=contiguous positions=contig@0 pos_dtype=i32 seed=1 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
     };
     expect_cases(&s, want, 4);
     /* the case string reproduces the tolerance exactly */
@@ -324,7 +324,7 @@ Test(suite, shared_keys_not_applied_where_lacking)
     load_ok(&s, "lacks.yaml");
     static const char *const want[] = {
         "alibi dtype=f32 tokens=4 heads=2 keys=4 view=contiguous positions=contig@0 pos_dtype=i32 seed=1 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
         "rope pairing=half base=500000 " TAIL_ROPE("f32", "4", "2", "8", "contiguous", "contig@0", "1", ""),
         "rope.linear pairing=half base=500000 factor=2 " TAIL_ROPE("f32", "4", "2", "8", "contiguous", "contig@0", "1", ""),
     };
@@ -358,6 +358,7 @@ Test(suite, duplicates_removed)
  *   rope 3 shapes x 2 pairings x 2 layouts x 3 views x 4 positions = 144      -> 432
  *   rope partial 3 shapes x 2 positions x 2 bases = 12                        -> 36
  *   rope, alibi with i64 positions: 2 encodings x 2 shapes x 2 positions = 8  -> 24 (12 each)
+ *   alibi with i64 positions crossing 2^31: 1                                 -> 3
  *   rope freq_factors 1 x 2 attn_factor x 2 pairings = 4                      -> 12
  *   rope.linear 2 x 2 x 2 x 2 = 16 -> 48;  rope.ntk the same                  -> 48
  *   rope.yarn 2 shapes x 2 factors x 2 mscale x 2 pairings x 3 positions = 48 -> 144
@@ -367,7 +368,7 @@ Test(suite, duplicates_removed)
  *   sinusoidal.concat padding_idx [-1, 1]: -1 is the default, seen above      -> 3
  *   sinusoidal(.concat) past 2^31: 2 encodings x 2 shapes x 2 positions = 8    -> 24
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 1020. */
+ *   total 1023. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -379,12 +380,12 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1020);
+    cr_expect_eq(s.n_cases, 1023);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
     cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3);
-    cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 12);
+    cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 3 + 12);
     cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3 + 12);
     cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */
@@ -394,7 +395,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_expect_str_eq(s.cases[3], "rope " TAIL_ROPE("f32", "1", "3", "8", "contiguous", "decode@1048576", "1", ""));
     static const char *const some[] = {
         "rope pairing=half dtype=f16 tokens=1 heads=32 head_dim=128 layout=htd view=inplace "
-        "positions=decode@1048576 pos_dtype=i32 seed=1 check=equivalence profile=strict",
+        "positions=decode@1048576 pos_dtype=i32 seed=1 check=equivalence level=exact",
         "rope rotary_dim=64 base=500000 " TAIL_ROPE("f32", "8", "4", "256", "contiguous", "contig@1048576", "1", ""),
         "rope pairing=half base=500000 " TAIL_ROPE("bf16", "16", "8", "64", "contiguous", "contig@0", "1", ""),
         "rope pairing=half freq_factors=1,1.5,2,4 attn_factor=0.5 "
@@ -403,15 +404,15 @@ Test(suite, smoke_suite, .timeout = 30)
         TAIL_ROPE("f16", "1", "4", "80", "contiguous", "decode@131071", "1", ""),
         "rope.yarn factor=16 original_max_position=64 dtype=f32 tokens=5 heads=3 head_dim=8 layout=thd "
         "view=contiguous positions=contig@0 pos_dtype=i32 seed=1 check=invariance "
-        "shifts=0,1,16,256,4096,65536,1048576 profile=strict",
+        "shifts=0,1,16,256,4096,65536,1048576 level=exact",
         "alibi dtype=bf16 tokens=1 heads=12 keys=7 view=strided positions=decode@100000 pos_dtype=i32 seed=1 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
         "alibi max_bias=16 dtype=f16 tokens=6 heads=8 keys=9 view=contiguous positions=contig@0 pos_dtype=i32 "
-        "seed=1 check=equivalence profile=strict",
+        "seed=1 check=equivalence level=exact",
         "sinusoidal.concat padding_idx=1 dtype=f32 tokens=9 head_dim=16 view=contiguous positions=contig@0 "
-        "pos_dtype=i32 seed=1 check=equivalence profile=strict",
+        "pos_dtype=i32 seed=1 check=equivalence level=exact",
         "sinusoidal dtype=f16 tokens=6 head_dim=15 view=inplace positions=random@4096 pos_dtype=i32 seed=1 "
-        "check=equivalence profile=strict",
+        "check=equivalence level=exact",
     };
     for (size_t i = 0; i < sizeof some / sizeof some[0]; i++)
         cr_expect(has_case(&s, some[i]), "missing '%s'", some[i]);
@@ -733,16 +734,16 @@ Test(suite, error_unknown_profile_located)
         const char *yaml;
         int line, col;
     } bad[] = {
-        {"suite: x\ndefaults:\n  profile: compatt\ncases:\n  - encoding: rope\n", 3, 12},
-        {"suite: x\nsets:\n  p: {profile: [strict, nope]}\ncases:\n  - encoding: rope\n    use: p\n", 3, 25},
+        {"suite: x\ndefaults:\n  level: exactt\ncases:\n  - encoding: rope\n", 3, 10},
+        {"suite: x\nsets:\n  p: {level: [exact, nope]}\ncases:\n  - encoding: rope\n    use: p\n", 3, 22},
         {"suite: x\ncases:\n  - encoding: alibi\n  - encoding: rope\n    profile: nope\n", 5, 14},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *path = scratch("prof.yaml", bad[i].yaml, strlen(bad[i].yaml));
         pecs_suite s;
         cr_expect_eq(pecs_suite_load_checked(&s, path, &t, why, sizeof why), PECS_INVALID, "%zu: %s", i, why);
-        snprintf(want, sizeof want, "%s:%d:%d: key 'profile': value '%s' is not a profile of %s (profiles: strict, "
-                 "compat)", path, bad[i].line, bad[i].col, i ? "nope" : "compatt", tpath);
+        snprintf(want, sizeof want, "%s:%d:%d: key 'level': value '%s' is not a level of %s (levels: exact, "
+                 "f32angle)", path, bad[i].line, bad[i].col, i ? "nope" : "exactt", tpath);
         cr_expect_str_eq(why, want, "%zu", i);
         expect_zeroed(&s, "prof.yaml");
         cr_expect_eq(pecs_suite_load(&s, path, why, sizeof why), PECS_OK, "%zu: %s", i, why);

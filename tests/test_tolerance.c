@@ -100,8 +100,8 @@ Test(tolerance, config_loads)
     config_path(path, sizeof path);
     pecs_tolerances t;
     load_ok(&t, path);
-    cr_expect(pecs_tol_has_profile(&t, "strict"));
-    cr_expect(pecs_tol_has_profile(&t, "compat"));
+    cr_expect(pecs_tol_has_profile(&t, "exact"));
+    cr_expect(pecs_tol_has_profile(&t, "f32angle"));
     cr_expect_not(pecs_tol_has_profile(&t, "nope"));
     cr_expect_not(pecs_tol_has_profile(&t, "version"));
     /* sha256 as coreutils' sha256sum computes it (an independent implementation) */
@@ -132,19 +132,29 @@ Test(tolerance, config_strict_values)
     pecs_tol_free(&t);
 }
 
-/* Catches compat not inheriting strict (base:) or its pos_abs override not applied. */
-Test(tolerance, config_compat_inherits_strict)
+/* Catches f32angle not inheriting exact (base:) or its angle model not applied; exact has none. */
+Test(tolerance, config_f32angle_inherits_exact)
 {
     char path[1024];
     config_path(path, sizeof path);
     pecs_tolerances t;
     load_ok(&t, path);
-    expect_tol(resolve_ok(&t, "rope dtype=f32 profile=compat"), 1.0e-6, 1.0e-6, 1.0e-12, 0, 2.4e-7, 2.0e-6, "compat f32");
-    expect_tol(resolve_ok(&t, "rope dtype=f16 profile=compat"), 2.0e-3, 2.0e-3, 1.0e-6, 0, 2.4e-7, 4.0e-3, "compat f16");
-    expect_tol(resolve_ok(&t, "rope dtype=bf16 profile=compat"), 1.6e-2, 1.6e-2, 1.0e-4, 0, 2.4e-7, 3.2e-2,
-               "compat bf16");
-    /* compat has no f64 row: strict's, whole */
-    expect_tol(resolve_ok(&t, "rope dtype=f64 profile=compat"), 1.0e-12, 1.0e-12, 1.0e-24, 0, 0, 1.0e-12, "compat f64");
+    const char *dts[] = {"f32", "f16", "bf16"};
+    for (int i = 0; i < 3; i++) {
+        char spec[128];
+        snprintf(spec, sizeof spec, "rope dtype=%s level=f32angle", dts[i]);
+        pecs_tol a = resolve_ok(&t, spec);
+        snprintf(spec, sizeof spec, "rope dtype=%s", dts[i]);
+        pecs_tol e = resolve_ok(&t, spec);
+        expect_tol(a, e.abs, e.rel, e.nmse, e.ulp, 0, e.drift, spec);
+        cr_expect_eq(a.angle_eps, 0x1p-24, "%s", spec);
+        cr_expect(a.angle_c0 == 8 && a.angle_c1 == 3 && a.angle_max == 1e-2, "%s", spec);
+        cr_expect(e.angle_eps == 0 && e.angle_c0 == 0 && e.angle_c1 == 0 && e.angle_max == 0, "%s: exact has no angle model",
+                  spec);
+    }
+    /* f32angle has no f64 row: exact's, whole */
+    expect_tol(resolve_ok(&t, "rope dtype=f64 level=f32angle"), 1.0e-12, 1.0e-12, 1.0e-24, 0, 0, 1.0e-12, "f32angle f64");
+    cr_expect_eq(resolve_ok(&t, "rope dtype=f64 level=f32angle").angle_eps, 0);
     pecs_tol_free(&t);
 }
 
@@ -155,8 +165,8 @@ Test(tolerance, unknown_profile)
     config_path(path, sizeof path);
     pecs_tolerances t;
     load_ok(&t, path);
-    snprintf(msg, sizeof msg, "key 'profile': value 'nope' is not a profile of %s (profiles: strict, compat)", path);
-    resolve_error(&t, "rope profile=nope", msg);
+    snprintf(msg, sizeof msg, "key 'level': value 'nope' is not a level of %s (levels: exact, f32angle)", path);
+    resolve_error(&t, "rope level=nope", msg);
     pecs_tol_free(&t);
 }
 
@@ -224,7 +234,7 @@ Test(tolerance, base_cycle)
     cr_assert_eq(pecs_case_parse(&c, "rope profile=loop-a", why, sizeof why), PECS_OK, "%s", why);
     cr_expect_eq(pecs_tol_resolve(&t, &c, &out, why, sizeof why), PECS_INVALID);
     pecs_case_free(&c);
-    snprintf(msg, sizeof msg, "%s: profile '", path);
+    snprintf(msg, sizeof msg, "%s: level '", path);
     cr_expect_eq(strncmp(why, msg, strlen(msg)), 0, "'%s'", why);
     cr_expect_not_null(strstr(why, "'base' chain too deep (a cycle?)"), "'%s'", why);
     pecs_tol_free(&t);
@@ -246,7 +256,7 @@ Test(tolerance, case_knobs_override_everything)
     /* and on the shipped config */
     config_path(path, sizeof path);
     load_ok(&t, path);
-    expect_tol(resolve_ok(&t, "rope dtype=bf16 profile=compat tol_pos_abs=0 tol_rel=0.125"), 1.6e-2, 0.125, 1.0e-4, 0, 0,
+    expect_tol(resolve_ok(&t, "rope dtype=bf16 level=f32angle tol_pos_abs=0 tol_rel=0.125"), 1.6e-2, 0.125, 1.0e-4, 0, 0,
                3.2e-2, "compat bf16 + knobs");
     pecs_tol_free(&t);
 }
@@ -259,9 +269,9 @@ Test(tolerance, missing_metric)
     fixture(path, sizeof path, "good.yaml");
     pecs_tolerances t;
     load_ok(&t, path);
-    snprintf(msg, sizeof msg, "%s: profile 'partial' defines no 'drift' tolerance for f32", path);
+    snprintf(msg, sizeof msg, "%s: level 'partial' defines no 'drift' tolerance for f32", path);
     resolve_error(&t, "rope dtype=f32 profile=partial", msg);
-    snprintf(msg, sizeof msg, "%s: profile 'partial' defines no 'abs' tolerance for f16", path);
+    snprintf(msg, sizeof msg, "%s: level 'partial' defines no 'abs' tolerance for f16", path);
     resolve_error(&t, "rope dtype=f16 profile=partial", msg);
     expect_tol(resolve_ok(&t, "rope dtype=f32 profile=partial tol_drift=0.5"), 1.0e-6, 1.0e-6, 1.0e-12, 0, 0, 0.5,
                "partial f32 + tol_drift");
@@ -299,12 +309,12 @@ Test(tolerance, error_unknown_encoding)
 /* Catches `base` naming a missing profile being accepted at load time. */
 Test(tolerance, error_missing_base)
 {
-    expect_load_error("bad_base.yaml", 7, 11, "key 'base': no profile 'strikt'");
+    expect_load_error("bad_base.yaml", 7, 11, "key 'base': no level 'strikt'");
 }
 
 /* Catches misspelt structural keys (top level and profile level) being ignored. */
 Test(tolerance, error_unknown_structure_keys)
 {
-    expect_load_error("bad_top.yaml", 2, 1, "unknown key 'profile' (did you mean 'profiles'?)");
+    expect_load_error("bad_top.yaml", 2, 1, "unknown key 'levelz' (did you mean 'levels'?)");
     expect_load_error("bad_profile_key.yaml", 4, 5, "unknown key 'dtype' (did you mean 'dtypes'?)");
 }

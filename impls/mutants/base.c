@@ -15,7 +15,7 @@
 #include "pecs/backend.h"
 
 enum {
-#define MUTANT(name, cls, what) BUG_##name,
+#define MUTANT(name, cls, what, levels) BUG_##name,
 #include "mutants.def"
 #undef MUTANT
 };
@@ -28,7 +28,7 @@ enum {
 static const struct {
     const char *name, *what;
 } g_rows[] = {
-#define MUTANT(name, cls, what) {"mutant-" #name, what},
+#define MUTANT(name, cls, what, levels) {"mutant-" #name, what},
 #include "mutants.def"
 #undef MUTANT
 };
@@ -179,6 +179,8 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
 static void sincos_of(double m, double w, double *s, double *c)
 {
     double a = BUG(angle_f32) ? (double)((float)m * (float)w) : m * w;
+    if (BUG(angle_f16))
+        a = round_to(round_to(m, PECS_DT_F16) * round_to(w, PECS_DT_F16), PECS_DT_F16);
     if (BUG(fast_sincos)) /* range reduction by a float32 2*pi: off by k * 1.7e-7 rad */
         a -= nearbyint(a / 6.2831855f) * (double)6.2831855f;
     *s = sin(a);
@@ -330,6 +332,8 @@ static pecs_status run_pairwise(const pecs_problem *p)
             for (int64_t j = 0; j < out->shape[2]; j++) {
                 int64_t idx[3] = {h, i, j};
                 double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j);
+                if (BUG(positions_int32))
+                    qi = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)qi, kj = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)kj;
                 float dist = (float)(qi - kj), v;
                 if (is(p, "alibi"))
                     v = pecs_param_is(p, "variant", "key_index") ? slope * (float)kj
