@@ -514,10 +514,11 @@ static void run_invariance(pecs_loaded_backend *lb, const pecs_case *c, pecs_cas
         snprintf(msg, sizeof msg, "beyond the %s level's range: at shift %lld its angle error allowance exceeds %.3g "
                  "rad, so the check would prove nothing", c->level, (long long)beyond, r->tol.angle_max);
         r->verdict = PECS_V_BEYOND_LEVEL;
-    } else if (beyond >= 0 && !broken && (c->min_horizon < 0 || iv->horizon >= c->min_horizon)) {
+    } else if (beyond >= 0 && !broken) {
         snprintf(msg, sizeof msg, "invariant up to shift %lld, where the %s level's range ends (shifts from %lld on "
-                 "are not judged: its angle error allowance there exceeds %.3g rad)", (long long)iv->horizon, c->level,
-                 (long long)beyond, r->tol.angle_max);
+                 "are not judged: its angle error allowance there exceeds %.3g rad%s)", (long long)iv->horizon, c->level,
+                 (long long)beyond, r->tol.angle_max, c->min_horizon > iv->horizon ? "; the required horizon lies "
+                 "beyond it" : "");
         r->verdict = PECS_V_PASSED;
     } else if (iv->horizon_full) {
         snprintf(msg, sizeof msg, "invariant over the whole sweep (horizon %lld, max drift %.3g)", (long long)iv->horizon,

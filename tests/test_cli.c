@@ -210,12 +210,12 @@ Test(cli, unknown_profile_is_bad_input_in_list_and_run)
     write_text(tu_tmp_path("prof.yaml"), "suite: prof\ncases:\n  - encoding: rope\n    level: [exact, exactt]\n");
     snprintf(args, sizeof args, "list cases '%s'", tu_tmp_path("prof.yaml"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, ":4:21: key 'level': value 'exactt' is not a level of configs/tolerances.yaml "
+    cr_assert(strstr(out, ":4:20: key 'level': value 'exactt' is not a level of configs/tolerances.yaml "
                           "(levels: exact, f32angle)"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "run '%s' --out '%s'", tu_tmp_path("prof.yaml"), tu_tmp_path("prof.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, ":4:21: key 'level': value 'exactt'"), "%s", out);
+    cr_assert(strstr(out, ":4:20: key 'level': value 'exactt'"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "run --case 'rope level=nope' --out '%s'", tu_tmp_path("prof.json"));
     cr_assert_eq(pecs(args, &out), 2, "%s", out);
