@@ -188,6 +188,17 @@ $(BUILD)/test-plugins/libfixture-%.so: tests/plugins/fixture.c $(OBJ_PICSCALAR)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DFIXTURE_KIND_$* -o $@ $< $(OBJ_PICSCALAR) -lm
 
+# Engine-faithful plugins (tests/plugins/engines/): RoPE as an engine computes it. No contraction: every
+# operation is rounded, as in the engines' eager code.
+ENGINES     := double
+ENGINE_SOS  := $(ENGINES:%=$(BUILD)/engine-plugins/libengine-%.so)
+$(BUILD)/engine-plugins/libengine-%.so: tests/plugins/engines/%.c tests/plugins/engines/engine.h
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -ffp-contract=off -Iinclude -fPIC -fvisibility=hidden -shared \
+	  -o $@ $< -lm
+.PHONY: engines
+engines: $(ENGINE_SOS)
+
 # Hostile plugins, one per attack on the verdict (tests/plugins/attack.c, docs/threat-model.md).
 ATTACKS     := $(shell grep -o '^ATTACK.[a-z0-9_]*' tests/plugins/attacks.def | cut -c8-)
 ATTACK_SOS  := $(ATTACKS:%=$(BUILD)/attack-plugins/libattack-%.so)
