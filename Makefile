@@ -190,12 +190,15 @@ $(BUILD)/test-plugins/libfixture-%.so: tests/plugins/fixture.c $(OBJ_PICSCALAR)
 
 # Engine-faithful plugins (tests/plugins/engines/): RoPE as an engine computes it. No contraction: every
 # operation is rounded, as in the engines' eager code.
-ENGINES     := double
+ENGINES     := hf double
 ENGINE_SOS  := $(ENGINES:%=$(BUILD)/engine-plugins/libengine-%.so)
+# hf takes PyTorch's SLEEF pow/cos/sin when SLEEF is here (tests/plugins/engines/hf.c), else libm's.
+ENGINE_FLAGS_hf := $(if $(filter 1,$(HAVE_SLEEF)),-DHF_SLEEF)
+ENGINE_LIBS_hf  := $(if $(filter 1,$(HAVE_SLEEF)),$(SLEEF_LIBS))
 $(BUILD)/engine-plugins/libengine-%.so: tests/plugins/engines/%.c tests/plugins/engines/engine.h
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -ffp-contract=off -Iinclude -fPIC -fvisibility=hidden -shared \
-	  -o $@ $< -lm
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -ffp-contract=off $(ENGINE_FLAGS_$*) -Iinclude -fPIC -fvisibility=hidden -shared \
+	  -o $@ $< $(ENGINE_LIBS_$*) -lm
 .PHONY: engines
 engines: $(ENGINE_SOS)
 
