@@ -190,7 +190,7 @@ $(BUILD)/test-plugins/libfixture-%.so: tests/plugins/fixture.c $(OBJ_PICSCALAR)
 
 # Engine-faithful plugins (tests/plugins/engines/): RoPE as an engine computes it. No contraction: every
 # operation is rounded, as in the engines' eager code.
-ENGINES     := hf double
+ENGINES     := hf ggml double
 ENGINE_SOS  := $(ENGINES:%=$(BUILD)/engine-plugins/libengine-%.so)
 # hf takes PyTorch's SLEEF pow/cos/sin when SLEEF is here (tests/plugins/engines/hf.c), else libm's.
 ENGINE_FLAGS_hf := $(if $(filter 1,$(HAVE_SLEEF)),-DHF_SLEEF)
