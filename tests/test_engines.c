@@ -133,8 +133,9 @@ static void print_max_abs(const char *engine, const char *spec)
     pecs_tol_free(&tols);
 }
 
-/* The float32 engines against compat below position 4096; what they skip is only what their engine has
- * no form of (HF: nothing in this suite; ggml: dynamic NTK, xPos and YaRN without truncation). */
+/* The float32 engines against compat on the cases whose largest position is below 4096 (rope.shift's
+ * negative deltas, down to -4096, included); what they skip is only what their engine has no form of (HF:
+ * nothing in this suite; ggml: dynamic NTK, xPos and YaRN without truncation). */
 static void engine_passes_compat(const char *engine, const char *may_skip)
 {
     etally t = run_rotate(engine, 4096, "profile=compat");

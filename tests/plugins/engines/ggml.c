@@ -33,7 +33,9 @@
  * rope.mrope/imrope -> ggml_rope_multi with sections [t, h, w, 0]; rope.vision2d -> VISION with sections
  * [R/4]*4 and rows (h, w) in the t and h slots (clip.cpp).
  * bf16 storage: ggml's CPU rope takes f32/f16 only; llama.cpp ropes bf16 data through f32 and ggml_cpy
- * back (round to nearest even), which is what is done here.
+ * back (round to nearest even), which is what is done here. Every operation is rounded (-ffp-contract=off);
+ * a GCC build of ggml with -march=native (gnu++17, contraction on) may fuse x0*cos - x1*sin or the YaRN
+ * blend into FMAs, a 1-ulp difference per output. libm cosf/sinf/powf/logf, as ggml's scalar cache code.
  * Declined: rope.dynamic_ntk and xpos (no ggml form); YaRN with truncate=false (corr_dims always floor/ceil)
  * or mscale other than 1 (or mscale_all_dim); freq_factors on top of LongRoPE/Llama-3.1 factors (one
  * tensor); rope.mrope/imrope with the interleaved pairing, rope.vision2d unless half pairing over the whole
