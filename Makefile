@@ -188,6 +188,21 @@ $(BUILD)/test-plugins/libfixture-%.so: tests/plugins/fixture.c $(OBJ_PICSCALAR)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DFIXTURE_KIND_$* -o $@ $< $(OBJ_PICSCALAR) -lm
 
+# Engine-faithful plugins (tests/plugins/engines/): RoPE as HF transformers/PyTorch and ggml compute it in
+# float32, and a double-angle kernel; tests/test_engines.c runs the rotate suites on them. No contraction:
+# every operation is rounded, as in the engines' eager code.
+ENGINES     := hf ggml double
+ENGINE_SOS  := $(ENGINES:%=$(BUILD)/engine-plugins/libengine-%.so)
+# hf takes PyTorch's SLEEF pow/cos/sin when SLEEF is here (tests/plugins/engines/hf.c), else libm's.
+ENGINE_FLAGS_hf := $(if $(filter 1,$(HAVE_SLEEF)),-DHF_SLEEF)
+ENGINE_LIBS_hf  := $(if $(filter 1,$(HAVE_SLEEF)),$(SLEEF_LIBS))
+$(BUILD)/engine-plugins/libengine-%.so: tests/plugins/engines/%.c tests/plugins/engines/engine.h
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -ffp-contract=off $(ENGINE_FLAGS_$*) -Iinclude -fPIC -fvisibility=hidden -shared \
+	  -o $@ $< $(ENGINE_LIBS_$*) -lm
+.PHONY: engines
+engines: $(ENGINE_SOS)
+
 # Hostile plugins, one per attack on the verdict (tests/plugins/attack.c, docs/threat-model.md).
 ATTACKS     := $(shell grep -o '^ATTACK.[a-z0-9_]*' tests/plugins/attacks.def | cut -c8-)
 ATTACK_SOS  := $(ATTACKS:%=$(BUILD)/attack-plugins/libattack-%.so)
@@ -195,7 +210,7 @@ $(BUILD)/attack-plugins/libattack-%.so: tests/plugins/attack.c tests/plugins/att
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -fPIC -fvisibility=hidden -shared -DATTACK_$* -o $@ $< $(OBJ_PICSCALAR) -lm
 
-$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS) $(ATTACK_SOS)
+$(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS) $(ATTACK_SOS) $(ENGINE_SOS)
 	@if [ "$(HAVE_CRITERION)$(HAVE_MPFR)" != "11" ]; then \
 	  echo "tests need Criterion and MPFR: make deps (Debian: libcriterion-dev libmpfr-dev)"; exit 1; fi
 	$(CC) $(SAN) -o $@ $(OBJ_TESTS) $(LIBPECS) $(CRITERION_LIBS) $(MPFR_LIBS) $(DEP_LIBS)
@@ -203,12 +218,13 @@ $(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS) $(ATTACK_SOS)
 # Tests find the binary, plugins and suites through these variables.
 TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR) \
            PECS_WORKER=$(abspath $(BUILD)/pecs-worker) PECS_ATTACK_DIR=$(abspath $(BUILD)/attack-plugins) \
-           PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins) $(TEST_ENV_EXTRA)
+           PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins) PECS_ENGINE_DIR=$(abspath $(BUILD)/engine-plugins) \
+           $(TEST_ENV_EXTRA)
 CRITERION_JOBS ?= 2
 
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
-	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli)/*'
+	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli|engines)/*'
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
