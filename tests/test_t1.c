@@ -451,14 +451,17 @@ Test(t1, learned_gathers_its_row_and_nope_is_identity)
     ref_case_free(n);
 }
 
-/* CoPE on 4 tokens with 3 position embeddings, through the reference and the scalar backend. Catches
- * gates from unscaled logits, a forward (not reversed) cumulative sum, and the query's own gate left out. */
+/* CoPE on 4 tokens with 3 position embeddings, through the reference and the scalar backend, with
+ * division=content (the paper's listing) and division=all (the authors' RAM code: (q.k + z)/sqrt(D)).
+ * Catches gates from unscaled logits, a forward (not reversed) cumulative sum, the query's own gate left
+ * out, and the division parameter ignored (either way): the two known answers differ by 0.02 to 0.16 here,
+ * and by exactly a factor 1/sqrt(D) = 1/2 on the position term, which the test checks on the same inputs. */
 Test(t1, kat_cope)
 {
-    json_t *j = kat("cope.json"), *pr = jget(j, "params", NULL);
-    pecs_case *c = ref_case("cope", "npos", "3", "heads", "1", "head_dim", "4", (const char *)NULL);
-    double q[16], k[16], e[12], pos[4] = {0, 1, 2, 3}, out[16];
-    float q32[16], k32[16], e32[12], out32[16];
+    json_t *j = kat("cope.json"), *pr = jget(j, "params", NULL), *a = jget(j, "attn_logits", NULL);
+    static const char *const division[2] = {"content", "all"}, *const key[2] = {"logits", "logits_division_all"};
+    double q[16], k[16], e[12], pos[4] = {0, 1, 2, 3}, out[2][16];
+    float q32[16], k32[16], e32[12], out32[2][16];
     for (int i = 0; i < 4; i++)
         for (int d = 0; d < 4; d++) {
             q32[i * 4 + d] = (float)(q[i * 4 + d] = jnum(json_array_get(json_object_get(pr, "q"), (size_t)i), (size_t)d));
@@ -467,27 +470,42 @@ Test(t1, kat_cope)
     for (int d = 0; d < 4; d++)
         for (int n = 0; n < 3; n++)
             e32[d * 3 + n] = (float)(e[d * 3 + n] = jnum(json_array_get(json_object_get(pr, "pos_emb_e_d_p"), (size_t)d), (size_t)n));
-    pecs_tensor t[6] = {tens("q", PECS_DT_F64, 3, 4, 1, 4, q),     tens("k", PECS_DT_F64, 3, 4, 1, 4, k),
-                        tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
-                        tens("w", PECS_DT_F64, 2, 4, 3, 0, e),     tens("out", PECS_DT_F64, 3, 1, 4, 4, out)};
-    ref_run_ok(c, t, 6);
-    t[0].dtype = t[1].dtype = t[4].dtype = t[5].dtype = PECS_DT_F32;
-    t[0].data = q32, t[1].data = k32, t[4].data = e32, t[5].data = out32;
-    scalar_run_ok(c, PECS_DT_F32, t, 6);
-    json_t *want = jget(j, "logits", NULL);
-    for (int i = 0; i < 4; i++)
-        for (int jj = 0; jj < 4; jj++) {
-            json_t *w = json_array_get(json_array_get(want, (size_t)i), (size_t)jj);
-            if (json_is_null(w)) {
-                cr_assert(isinf(out[i * 4 + jj]) && isinf(out32[i * 4 + jj]), "masked (%d,%d) must be -inf", i, jj);
-                continue;
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = ref_case("cope", "npos", "3", "heads", "1", "head_dim", "4", "division", division[v], (const char *)NULL);
+        pecs_tensor t[6] = {tens("q", PECS_DT_F64, 3, 4, 1, 4, q),     tens("k", PECS_DT_F64, 3, 4, 1, 4, k),
+                            tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
+                            tens("w", PECS_DT_F64, 2, 4, 3, 0, e),     tens("out", PECS_DT_F64, 3, 1, 4, 4, out[v])};
+        ref_run_ok(c, t, 6);
+        t[0].dtype = t[1].dtype = t[4].dtype = t[5].dtype = PECS_DT_F32;
+        t[0].data = q32, t[1].data = k32, t[4].data = e32, t[5].data = out32[v];
+        scalar_run_ok(c, PECS_DT_F32, t, 6);
+        json_t *want = jget(j, key[v], NULL);
+        for (int i = 0; i < 4; i++)
+            for (int jj = 0; jj < 4; jj++) {
+                json_t *w = json_array_get(json_array_get(want, (size_t)i), (size_t)jj);
+                if (json_is_null(w)) {
+                    cr_assert(isinf(out[v][i * 4 + jj]) && isinf(out32[v][i * 4 + jj]), "%s: masked (%d,%d) must be -inf",
+                              division[v], i, jj);
+                    continue;
+                }
+                cr_assert(close_rel(out[v][i * 4 + jj], json_number_value(w), 1e-14), "%s (%d,%d): %.17g vs %.17g",
+                          division[v], i, jj, out[v][i * 4 + jj], json_number_value(w));
+                cr_assert(fabs(out32[v][i * 4 + jj] - json_number_value(w)) < 1e-6, "scalar %s (%d,%d): %.9g vs %.17g",
+                          division[v], i, jj, (double)out32[v][i * 4 + jj], json_number_value(w));
             }
-            cr_assert(close_rel(out[i * 4 + jj], json_number_value(w), 1e-14), "(%d,%d): %.17g vs %.17g", i, jj,
-                      out[i * 4 + jj], json_number_value(w));
-            cr_assert(fabs(out32[i * 4 + jj] - json_number_value(w)) < 1e-6, "scalar (%d,%d): %.9g vs %.17g", i, jj,
-                      (double)out32[i * 4 + jj], json_number_value(w));
+        ref_case_free(c);
+    }
+    /* Same inputs: the content logits minus q.k/sqrt(D) are sqrt(D) = 2 times those of division=all. */
+    double most = 0.0;
+    for (int i = 0; i < 4; i++)
+        for (int jj = 0; jj <= i; jj++) {
+            double ai = jnum(json_array_get(a, (size_t)i), (size_t)jj), zc = out[0][i * 4 + jj] - ai,
+                   za = out[1][i * 4 + jj] - ai;
+            cr_assert(fabs(zc - 2.0 * za) <= 1e-15 * fmax(fabs(zc), 1.0), "(%d,%d): position terms %.17g and %.17g are not "
+                      "in ratio sqrt(D) = 2", i, jj, zc, za);
+            most = fmax(most, fabs(out[0][i * 4 + jj] - out[1][i * 4 + jj]));
         }
-    ref_case_free(c);
+    cr_assert_gt(most, 0.05, "the two divisions must differ on these inputs (max difference %g)", most);
     json_decref(j);
 }
 

@@ -51,6 +51,10 @@ cope.json        CoPE paper code (Golovneva et al. 2024, classes CoPE and SelfAt
                  a = q k^T / sqrt(d) + log(mask); g = sigmoid(a); p_ij = sum_{t>=j} g_it;
                  p = min(p, npos-1); z_i = q_i . e (unscaled); linear interpolation
                  between floor/ceil; logits = a + z_i(p_ij).
+                 logits_division_all: the authors' training code instead
+                 (facebookresearch/RAM projects/cope/src/cope/context_position.py,
+                 ContextPosSelfAttn, default cope_nodiv=False): same gates and
+                 z term, logits = (q.k + z_i(p_ij)) / sqrt(d), in that order.
 kerple.json      KERPLE ParallelKerpleLog / ParallelKerplePower (gpt-neox based
                  positional_embeddings.py): diff = tril(i - j);
                  log: -p * log(1 + a*diff), p,a >= 1e-2;
@@ -614,6 +618,7 @@ def gen_cope():
     z = [[sum(q[i][d] * e[d][p] for d in range(D)) for p in range(npos)] for i in range(L)]
     cope = [[None] * L for _ in range(L)]
     logits = [[None] * L for _ in range(L)]
+    logits_all = [[None] * L for _ in range(L)]
     for i in range(L):
         for j in range(L):
             p = pos[i][j]
@@ -623,6 +628,8 @@ def gen_cope():
             if j <= i:
                 cope[i][j] = val
                 logits[i][j] = a[i][j] + val
+                raw = sum(q[i][d] * k[j][d] for d in range(D))  # bmm(query, key^T), unscaled
+                logits_all[i][j] = (raw + val) / sq               # += pos_logits, then /= sqrt(head_dim)
     return {
         "description": "CoPE logits (attention logits + contextual position term), one head, float64; masked null",
         "source": "Golovneva et al. 2024 'Contextual Position Encoding' paper code (classes CoPE, SelfAttn)",
@@ -637,6 +644,9 @@ def gen_cope():
         "z": z,
         "cope_term": cope,
         "logits": logits,
+        "source_division_all": "facebookresearch/RAM projects/cope/src/cope/context_position.py "
+                               "ContextPosSelfAttn.forward with cope_nodiv=False (its default)",
+        "logits_division_all": logits_all,
     }
 
 
