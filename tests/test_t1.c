@@ -336,6 +336,63 @@ Test(t1, kat_kerple)
     json_decref(j);
 }
 
+/* The authors clamp r1, r2 with clamp(min=1e-2) on float32 parameters, which leaves float32(0.01) =
+ * 0.009999999776482582 < 0.01. That value must be accepted (a case string with it parses and round-trips)
+ * and computed: the clamped known answers of kerple.json (clamp_case), on the reference and the scalar
+ * backend. Anything below it is rejected, not clamped. Catches a lower bound of 0.01 (the float32 clamp
+ * value rejected), and a bound of 0 or a silent clamp (the value below accepted). */
+Test(t1, kerple_accepts_the_authors_float32_clamp)
+{
+    const double eps = (double)(float)0.01;
+    cr_assert_eq(eps, 0.009999999776482582);
+    json_t *j = kat("kerple.json"), *dist = jget(j, "distances", NULL), *cc = jget(j, "clamp_case", NULL);
+    cr_assert_eq(json_number_value(jget(j, "params", "eps_clamp")), eps);
+    static const char *const ids[] = {"kerple.log", "kerple.power"}, *const keys[] = {"log_bias", "power_bias"};
+    /* clamp_case's raw inputs r1 = [0.001, 3], r2 = [2.5, 0] after the authors' clamps */
+    static const char *const r2s[] = {"2.5,0.009999999776482582", "2,0.009999999776482582"};
+    size_t nd = json_array_size(dist);
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = ref_case(ids[v], "r1", "0.009999999776482582,3", "r2", r2s[v], "heads", "2", (const char *)NULL);
+        cr_assert_eq(c->params[0].list[0], eps, "%s: r1 must hold float32(0.01) exactly", ids[v]);
+        char *str = pecs_case_format(c);
+        cr_assert(strstr(str, "r1=0.009999999776482582,3"), "%s: the canonical string must carry the value: %s", ids[v], str);
+        pecs_case back;
+        char why[256] = "";
+        cr_assert_eq(pecs_case_parse(&back, str, why, sizeof why), PECS_OK, "%s: %s", str, why);
+        pecs_case_free(&back);
+        free(str);
+        double q[8], k0 = 0.0, out[2 * 8];
+        float out32[2 * 8];
+        for (size_t i = 0; i < nd; i++)
+            q[i] = jnum(dist, i);
+        pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
+                            tens("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
+        ref_run_ok(c, t, 3);
+        t[2].dtype = PECS_DT_F32, t[2].data = out32;
+        scalar_run_ok(c, PECS_DT_F32, t, 3);
+        for (int h = 0; h < 2; h++)
+            for (size_t i = 0; i < nd; i++) {
+                double want = jnum(json_array_get(jget(cc, keys[v], NULL), (size_t)h), i);
+                cr_assert(close_rel(out[(size_t)h * nd + i], want, 1e-14), "%s h%d d=%g: %.17g vs %.17g", ids[v], h, q[i],
+                          out[(size_t)h * nd + i], want);
+                cr_assert(fabs(out32[(size_t)h * nd + i] - want) <= 1e-6 * fmax(fabs(want), 1.0), "scalar %s h%d d=%g: %.9g vs %.17g",
+                          ids[v], h, q[i], (double)out32[(size_t)h * nd + i], want);
+            }
+        /* One float32 step below the clamp is not a value the authors' kernel can see: rejected. */
+        char below[64];
+        snprintf(below, sizeof below, "%.17g", (double)nextafterf((float)0.01, 0.0f));
+        static const char *const names[] = {"r1", "r2"};
+        for (int n = 0; n < 2; n++) {
+            why[0] = '\0';
+            cr_assert_eq(pecs_case_set(c, names[n], below, why, sizeof why), PECS_INVALID, "%s %s=%s must be rejected",
+                         ids[v], names[n], below);
+            cr_assert(strstr(why, "0.009999999776482582"), "%s: the message names the bound: %s", ids[v], why);
+        }
+        ref_case_free(c);
+    }
+    json_decref(j);
+}
+
 /* FIRE with a 4-wide MLP on positions 0, 1, 600, 1000 (L = 512: the last two queries normalise by their
  * own position). Catches a normaliser of psi(L) for every query and |i-j| outside the log. */
 Test(t1, kat_fire)
