@@ -508,6 +508,93 @@ Test(t1, learned_gathers_its_row_and_nope_is_identity)
     ref_case_free(n);
 }
 
+/* fairseq's padding row. A transcription of fairseq: get_embedding builds rows r = 0.. as
+ * [sin(r w_i) | cos(r w_i)] (+ a zero column for odd D), w_i = exp(-i ln(10000)/(half-1)), and zeroes row
+ * padding_idx; make_positions sends pad tokens to row padding_idx and real tokens to padding_idx+1+index.
+ * The sequence [pad, pad, a, b, c, pad, d] with padding_idx 1 has rows [1, 1, 2, 3, 4, 1, 5]; pecs positions
+ * are row - padding_idx - 1, so [-1, -1, 0, 1, 2, -1, 3]. The reference and every built-in backend must give
+ * out = x exactly there (and the table row elsewhere); with padding_idx = -1, position -1 is an ordinary
+ * sinusoid. Catches padding_idx that only shifts positions (the pad token gets sin/cos of row 1), a zero
+ * row at the wrong position (0, or padding_idx itself), and a zero row without a padding index. */
+Test(t1, sinusoidal_concat_fairseq_padding_row)
+{
+    enum { T = 7 };
+    static const int is_pad[T] = {1, 1, 0, 0, 0, 1, 0}; /* pads in front (left padding) and one in between */
+    static const int64_t dims[2] = {16, 9};
+    const int64_t pad_idx = 1;
+    for (int k = 0; k < 2; k++) {
+        int64_t D = dims[k], half = D / 2;
+        double pos[T], x[T * 16], out[T * 16], want[T * 16];
+        int64_t row[T], n_real = 0;
+        for (int t = 0; t < T; t++) { /* make_positions: cumsum of the non-pad mask, times the mask, + pad */
+            n_real += !is_pad[t];
+            row[t] = is_pad[t] ? pad_idx : n_real + pad_idx;
+            pos[t] = (double)(row[t] - pad_idx - 1);
+            for (int64_t d = 0; d < D; d++) {
+                x[t * D + d] = 0.25 * (double)((t * 7 + d * 3) % 11) - 1.0;
+                double w = exp((double)(d < half ? d : d - half) * -(log(10000.0) / (double)(half - 1)));
+                double table = d == 2 * half ? 0.0 : d < half ? sin((double)row[t] * w) : cos((double)row[t] * w);
+                want[t * D + d] = x[t * D + d] + (row[t] == pad_idx ? 0.0 : table);
+            }
+        }
+        cr_assert_eq(pos[0], -1.0);
+        char pad_s[8];
+        snprintf(pad_s, sizeof pad_s, "%lld", (long long)pad_idx);
+        pecs_case *c = ref_case("sinusoidal.concat", "padding_idx", pad_s, (const char *)NULL);
+        pecs_tensor tt[3] = {tens("x", PECS_DT_F64, 2, T, D, 0, x), tens("pos", PECS_DT_F64, 2, 1, T, 0, pos),
+                             tens("out", PECS_DT_F64, 2, T, D, 0, out)};
+        ref_run_ok(c, tt, 3);
+        for (int t = 0; t < T; t++)
+            for (int64_t d = 0; d < D; d++) {
+                if (is_pad[t])
+                    cr_assert_eq(out[t * D + d], x[t * D + d], "D=%lld pad token %d: out must be x, got %.17g at %lld",
+                                 (long long)D, t, out[t * D + d], (long long)d);
+                else
+                    cr_assert(fabs(out[t * D + d] - want[t * D + d]) < 1e-14, "D=%lld token %d (row %lld) d=%lld: %.17g vs %.17g",
+                              (long long)D, t, (long long)row[t], (long long)d, out[t * D + d], want[t * D + d]);
+            }
+        /* Every built-in backend, in f32: a pad token's output is x bit for bit. */
+        char names[256];
+        snprintf(names, sizeof names, "%s", pecs_builtin_list());
+        char *save = NULL;
+        for (char *nm = strtok_r(names, " ", &save); nm; nm = strtok_r(NULL, " ", &save)) {
+            pecs_loaded_backend lb;
+            char why[256] = "";
+            cr_assert_eq(pecs_backend_load(nm, &lb, why, sizeof why), PECS_OK, "%s: %s", nm, why);
+            float x32[T * 16], o32[T * 16];
+            for (int i = 0; i < T * D; i++)
+                x32[i] = (float)x[i];
+            pecs_tensor tb[3] = {tens("x", PECS_DT_F32, 2, T, D, 0, x32), tens("pos", PECS_DT_F64, 2, 1, T, 0, pos),
+                                 tens("out", PECS_DT_F32, 2, T, D, 0, o32)};
+            pecs_problem p = ref_problem(c);
+            p.dtype = PECS_DT_F32, p.tensors = tb, p.n_tensors = 3;
+            cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "%s: %s", nm, why);
+            cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "%s run", nm);
+            for (int t = 0; t < T; t++)
+                for (int64_t d = 0; d < D; d++) {
+                    if (is_pad[t])
+                        cr_assert(memcmp(&o32[t * D + d], &x32[t * D + d], sizeof(float)) == 0,
+                                  "%s D=%lld pad token %d d=%lld: %.9g, want x = %.9g", nm, (long long)D, t, (long long)d,
+                                  (double)o32[t * D + d], (double)x32[t * D + d]);
+                    else
+                        cr_assert(fabs(o32[t * D + d] - want[t * D + d]) < 1e-5, "%s D=%lld token %d d=%lld: %.9g vs %.17g", nm,
+                                  (long long)D, t, (long long)d, (double)o32[t * D + d], want[t * D + d]);
+                }
+            pecs_backend_unload(&lb);
+        }
+        ref_case_free(c);
+        /* No padding index: position -1 is the sinusoid of -1, not a zero row. */
+        pecs_case *c0 = ref_case("sinusoidal.concat", (const char *)NULL);
+        pecs_problem p0 = ref_problem(c0);
+        double r[16];
+        char why[256] = "";
+        cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, D, -1.0, r, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert(fabs(r[0] - sin(-1.0)) < 1e-15 && fabs(r[half] - cos(-1.0)) < 1e-15, "padding_idx=-1 at -1: %g %g", r[0],
+                  r[half]);
+        ref_case_free(c0);
+    }
+}
+
 /* CoPE on 4 tokens with 3 position embeddings, through the reference and the scalar backend, with
  * division=content (the paper's listing) and division=all (the authors' RAM code: (q.k + z)/sqrt(D)).
  * Catches gates from unscaled logits, a forward (not reversed) cumulative sum, the query's own gate left

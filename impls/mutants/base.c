@@ -369,9 +369,13 @@ static pecs_status run_embed(const pecs_problem *p)
         return PECS_INVALID;
     for (int64_t t = 0; t < T; t++) {
         double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 ? (double)pad + 1.0 : 0.0);
+        /* fairseq's pad row: table row padding_idx (position -1 here) is all zeros */
+        int pad_row = concat && pad >= 0 && m == (double)pad && !BUG(concat_pad_row_kept);
         for (int64_t d = 0; d < D; d++) {
             double v;
-            if (concat) {
+            if (pad_row)
+                v = 0.0;
+            else if (concat) {
                 int64_t i = d < half ? d : d - half;
                 double w = pow(base, -(double)i / (double)(BUG(concat_half_dim) ? half : half - 1));
                 v = (D % 2 && d == D - 1) ? 0.0 : d < half ? sin(m * w) : cos(m * w);
