@@ -6,10 +6,20 @@
  *     g_ij = sigmoid(a_ij);   p_ij = sum_{t >= j} g_it   (reverse cumulative sum over the key axis)
  *     p_ij = min(p_ij, npos - 1);   z_i[k] = q_i . e[:, k]   (unscaled q; e is tensor "w" [D, npos])
  *     logits_ij = a_ij + z_i[ceil p] * (p - floor p) + z_i[floor p] * (1 - (p - floor p))
- * and -inf where masked. A query counts its own gate (p_ii = g_ii). Positions enter only through the
- * causal mask (key visible iff kpos <= qpos), so a common position shift changes nothing: the
- * relative-shift check does not apply (registry NA); CoPE is "not invariant" in the catalogue's sense
- * because its positions depend on content.
+ * and -inf where masked. A query counts its own gate (p_ii = g_ii). That is division=content (default).
+ *
+ * division=all: the authors' training code, facebookresearch/RAM projects/cope/src/cope/context_position.py
+ * ContextPosSelfAttn.forward (commits 5420e201 and eff93c70, read 2026-12-05 through the search tool),
+ * computes the same gates sigmoid(q.k/sqrt(D)) (masked gates multiplied by 0) and the same interpolated
+ * z term, but then, unless --cope-nodiv is given (its default is False, and projects/cope/run.sh never
+ * passes it), adds z to the raw q.k and divides the sum:
+ *     logits_ij = (q_i.k_j + z_i(p_ij)) / sqrt(D)      i.e. the position term is divided by sqrt(D) too.
+ * --cope-nodiv restores the paper's form (= division=content). The default stays content so that existing
+ * case strings and results (which omit default parameters) keep their meaning; see docs/encodings.md.
+ *
+ * Positions enter only through the causal mask (key visible iff kpos <= qpos), so a common position shift
+ * changes nothing: the relative-shift check does not apply (registry NA); CoPE is "not invariant" in the
+ * catalogue's sense because its positions depend on content.
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,6 +43,7 @@ PECS_REF_HOOK_SCORES(cope)
     }
     int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
     int64_t npos = pecs_param_int(p, "npos", 16);
+    int div_all = pecs_param_is(p, "division", "all");
     const pecs_tensor *w = pecs_ref_weights(p, D, npos, why, why_len);
     if (!w)
         return PECS_INVALID;
@@ -60,7 +71,7 @@ PECS_REF_HOOK_SCORES(cope)
                 cum += isinf(a[j]) ? 0.0 : 1.0 / (1.0 + exp(-a[j]));
                 double pos = fmin(cum, (double)(npos - 1)), lo = floor(pos), frac = pos - lo;
                 double zz = z[(int64_t)ceil(pos)] * frac + z[(int64_t)lo] * (1.0 - frac);
-                od[at3(out, h, i, j)] = isinf(a[j]) ? -INFINITY : a[j] + zz;
+                od[at3(out, h, i, j)] = isinf(a[j]) ? -INFINITY : div_all ? a[j] + zz / sqrt((double)D) : a[j] + zz;
             }
         }
     free(a);

@@ -366,9 +366,10 @@ Test(suite, duplicates_removed)
  *   alibi max_bias [8, 16]: max_bias=8 on bias-small is the heads=8 case above -> 3
  *   sinusoidal(.concat) 2 encodings x 2 shapes x 3 views x 3 positions = 36   -> 108
  *   sinusoidal.concat padding_idx [-1, 1]: -1 is the default, seen above      -> 3
+ *   sinusoidal.concat pad tokens: 2 shapes x 3 padding_idx x 2 positions = 12  -> 36
  *   sinusoidal(.concat) past 2^31: 2 encodings x 2 shapes x 2 positions = 8    -> 24
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 1023. */
+ *   total 1059. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -380,14 +381,14 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1023);
+    cr_expect_eq(s.n_cases, 1059);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
     cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3);
     cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 3 + 12);
     cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3 + 12);
-    cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12);
+    cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12 + 36);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */
     cr_assert_gt(s.n_cases, 4);
     cr_expect_str_eq(s.cases[0], "rope " TAIL_ROPE("f32", "5", "3", "8", "contiguous", "contig@0", "1", ""));

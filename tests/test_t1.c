@@ -336,6 +336,63 @@ Test(t1, kat_kerple)
     json_decref(j);
 }
 
+/* The authors clamp r1, r2 with clamp(min=1e-2) on float32 parameters, which leaves float32(0.01) =
+ * 0.009999999776482582 < 0.01. That value must be accepted (a case string with it parses and round-trips)
+ * and computed: the clamped known answers of kerple.json (clamp_case), on the reference and the scalar
+ * backend. Anything below it is rejected, not clamped. Catches a lower bound of 0.01 (the float32 clamp
+ * value rejected), and a bound of 0 or a silent clamp (the value below accepted). */
+Test(t1, kerple_accepts_the_authors_float32_clamp)
+{
+    const double eps = (double)(float)0.01;
+    cr_assert_eq(eps, 0.009999999776482582);
+    json_t *j = kat("kerple.json"), *dist = jget(j, "distances", NULL), *cc = jget(j, "clamp_case", NULL);
+    cr_assert_eq(json_number_value(jget(j, "params", "eps_clamp")), eps);
+    static const char *const ids[] = {"kerple.log", "kerple.power"}, *const keys[] = {"log_bias", "power_bias"};
+    /* clamp_case's raw inputs r1 = [0.001, 3], r2 = [2.5, 0] after the authors' clamps */
+    static const char *const r2s[] = {"2.5,0.009999999776482582", "2,0.009999999776482582"};
+    size_t nd = json_array_size(dist);
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = ref_case(ids[v], "r1", "0.009999999776482582,3", "r2", r2s[v], "heads", "2", (const char *)NULL);
+        cr_assert_eq(c->params[0].list[0], eps, "%s: r1 must hold float32(0.01) exactly", ids[v]);
+        char *str = pecs_case_format(c);
+        cr_assert(strstr(str, "r1=0.009999999776482582,3"), "%s: the canonical string must carry the value: %s", ids[v], str);
+        pecs_case back;
+        char why[256] = "";
+        cr_assert_eq(pecs_case_parse(&back, str, why, sizeof why), PECS_OK, "%s: %s", str, why);
+        pecs_case_free(&back);
+        free(str);
+        double q[8], k0 = 0.0, out[2 * 8];
+        float out32[2 * 8];
+        for (size_t i = 0; i < nd; i++)
+            q[i] = jnum(dist, i);
+        pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
+                            tens("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
+        ref_run_ok(c, t, 3);
+        t[2].dtype = PECS_DT_F32, t[2].data = out32;
+        scalar_run_ok(c, PECS_DT_F32, t, 3);
+        for (int h = 0; h < 2; h++)
+            for (size_t i = 0; i < nd; i++) {
+                double want = jnum(json_array_get(jget(cc, keys[v], NULL), (size_t)h), i);
+                cr_assert(close_rel(out[(size_t)h * nd + i], want, 1e-14), "%s h%d d=%g: %.17g vs %.17g", ids[v], h, q[i],
+                          out[(size_t)h * nd + i], want);
+                cr_assert(fabs(out32[(size_t)h * nd + i] - want) <= 1e-6 * fmax(fabs(want), 1.0), "scalar %s h%d d=%g: %.9g vs %.17g",
+                          ids[v], h, q[i], (double)out32[(size_t)h * nd + i], want);
+            }
+        /* One float32 step below the clamp is not a value the authors' kernel can see: rejected. */
+        char below[64];
+        snprintf(below, sizeof below, "%.17g", (double)nextafterf((float)0.01, 0.0f));
+        static const char *const names[] = {"r1", "r2"};
+        for (int n = 0; n < 2; n++) {
+            why[0] = '\0';
+            cr_assert_eq(pecs_case_set(c, names[n], below, why, sizeof why), PECS_INVALID, "%s %s=%s must be rejected",
+                         ids[v], names[n], below);
+            cr_assert(strstr(why, "0.009999999776482582"), "%s: the message names the bound: %s", ids[v], why);
+        }
+        ref_case_free(c);
+    }
+    json_decref(j);
+}
+
 /* FIRE with a 4-wide MLP on positions 0, 1, 600, 1000 (L = 512: the last two queries normalise by their
  * own position). Catches a normaliser of psi(L) for every query and |i-j| outside the log. */
 Test(t1, kat_fire)
@@ -451,14 +508,104 @@ Test(t1, learned_gathers_its_row_and_nope_is_identity)
     ref_case_free(n);
 }
 
-/* CoPE on 4 tokens with 3 position embeddings, through the reference and the scalar backend. Catches
- * gates from unscaled logits, a forward (not reversed) cumulative sum, and the query's own gate left out. */
+/* fairseq's padding row. A transcription of fairseq: get_embedding builds rows r = 0.. as
+ * [sin(r w_i) | cos(r w_i)] (+ a zero column for odd D), w_i = exp(-i ln(10000)/(half-1)), and zeroes row
+ * padding_idx; make_positions sends pad tokens to row padding_idx and real tokens to padding_idx+1+index.
+ * The sequence [pad, pad, a, b, c, pad, d] with padding_idx 1 has rows [1, 1, 2, 3, 4, 1, 5]; pecs positions
+ * are row - padding_idx - 1, so [-1, -1, 0, 1, 2, -1, 3]. The reference and every built-in backend must give
+ * out = x exactly there (and the table row elsewhere); with padding_idx = -1, position -1 is an ordinary
+ * sinusoid. Catches padding_idx that only shifts positions (the pad token gets sin/cos of row 1), a zero
+ * row at the wrong position (0, or padding_idx itself), and a zero row without a padding index. */
+Test(t1, sinusoidal_concat_fairseq_padding_row)
+{
+    enum { T = 7 };
+    static const int is_pad[T] = {1, 1, 0, 0, 0, 1, 0}; /* pads in front (left padding) and one in between */
+    static const int64_t dims[2] = {16, 9};
+    const int64_t pad_idx = 1;
+    for (int k = 0; k < 2; k++) {
+        int64_t D = dims[k], half = D / 2;
+        double pos[T], x[T * 16], out[T * 16], want[T * 16];
+        int64_t row[T], n_real = 0;
+        for (int t = 0; t < T; t++) { /* make_positions: cumsum of the non-pad mask, times the mask, + pad */
+            n_real += !is_pad[t];
+            row[t] = is_pad[t] ? pad_idx : n_real + pad_idx;
+            pos[t] = (double)(row[t] - pad_idx - 1);
+            for (int64_t d = 0; d < D; d++) {
+                x[t * D + d] = 0.25 * (double)((t * 7 + d * 3) % 11) - 1.0;
+                double w = exp((double)(d < half ? d : d - half) * -(log(10000.0) / (double)(half - 1)));
+                double table = d == 2 * half ? 0.0 : d < half ? sin((double)row[t] * w) : cos((double)row[t] * w);
+                want[t * D + d] = x[t * D + d] + (row[t] == pad_idx ? 0.0 : table);
+            }
+        }
+        cr_assert_eq(pos[0], -1.0);
+        char pad_s[8];
+        snprintf(pad_s, sizeof pad_s, "%lld", (long long)pad_idx);
+        pecs_case *c = ref_case("sinusoidal.concat", "padding_idx", pad_s, (const char *)NULL);
+        pecs_tensor tt[3] = {tens("x", PECS_DT_F64, 2, T, D, 0, x), tens("pos", PECS_DT_F64, 2, 1, T, 0, pos),
+                             tens("out", PECS_DT_F64, 2, T, D, 0, out)};
+        ref_run_ok(c, tt, 3);
+        for (int t = 0; t < T; t++)
+            for (int64_t d = 0; d < D; d++) {
+                if (is_pad[t])
+                    cr_assert_eq(out[t * D + d], x[t * D + d], "D=%lld pad token %d: out must be x, got %.17g at %lld",
+                                 (long long)D, t, out[t * D + d], (long long)d);
+                else
+                    cr_assert(fabs(out[t * D + d] - want[t * D + d]) < 1e-14, "D=%lld token %d (row %lld) d=%lld: %.17g vs %.17g",
+                              (long long)D, t, (long long)row[t], (long long)d, out[t * D + d], want[t * D + d]);
+            }
+        /* Every built-in backend, in f32: a pad token's output is x bit for bit. */
+        char names[256];
+        snprintf(names, sizeof names, "%s", pecs_builtin_list());
+        char *save = NULL;
+        for (char *nm = strtok_r(names, " ", &save); nm; nm = strtok_r(NULL, " ", &save)) {
+            pecs_loaded_backend lb;
+            char why[256] = "";
+            cr_assert_eq(pecs_backend_load(nm, &lb, why, sizeof why), PECS_OK, "%s: %s", nm, why);
+            float x32[T * 16], o32[T * 16];
+            for (int i = 0; i < T * D; i++)
+                x32[i] = (float)x[i];
+            pecs_tensor tb[3] = {tens("x", PECS_DT_F32, 2, T, D, 0, x32), tens("pos", PECS_DT_F64, 2, 1, T, 0, pos),
+                                 tens("out", PECS_DT_F32, 2, T, D, 0, o32)};
+            pecs_problem p = ref_problem(c);
+            p.dtype = PECS_DT_F32, p.tensors = tb, p.n_tensors = 3;
+            cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "%s: %s", nm, why);
+            cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "%s run", nm);
+            for (int t = 0; t < T; t++)
+                for (int64_t d = 0; d < D; d++) {
+                    if (is_pad[t])
+                        cr_assert(memcmp(&o32[t * D + d], &x32[t * D + d], sizeof(float)) == 0,
+                                  "%s D=%lld pad token %d d=%lld: %.9g, want x = %.9g", nm, (long long)D, t, (long long)d,
+                                  (double)o32[t * D + d], (double)x32[t * D + d]);
+                    else
+                        cr_assert(fabs(o32[t * D + d] - want[t * D + d]) < 1e-5, "%s D=%lld token %d d=%lld: %.9g vs %.17g", nm,
+                                  (long long)D, t, (long long)d, (double)o32[t * D + d], want[t * D + d]);
+                }
+            pecs_backend_unload(&lb);
+        }
+        ref_case_free(c);
+        /* No padding index: position -1 is the sinusoid of -1, not a zero row. */
+        pecs_case *c0 = ref_case("sinusoidal.concat", (const char *)NULL);
+        pecs_problem p0 = ref_problem(c0);
+        double r[16];
+        char why[256] = "";
+        cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, D, -1.0, r, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert(fabs(r[0] - sin(-1.0)) < 1e-15 && fabs(r[half] - cos(-1.0)) < 1e-15, "padding_idx=-1 at -1: %g %g", r[0],
+                  r[half]);
+        ref_case_free(c0);
+    }
+}
+
+/* CoPE on 4 tokens with 3 position embeddings, through the reference and the scalar backend, with
+ * division=content (the paper's listing) and division=all (the authors' RAM code: (q.k + z)/sqrt(D)).
+ * Catches gates from unscaled logits, a forward (not reversed) cumulative sum, the query's own gate left
+ * out, and the division parameter ignored (either way): the two known answers differ by 0.02 to 0.16 here,
+ * and by exactly a factor 1/sqrt(D) = 1/2 on the position term, which the test checks on the same inputs. */
 Test(t1, kat_cope)
 {
-    json_t *j = kat("cope.json"), *pr = jget(j, "params", NULL);
-    pecs_case *c = ref_case("cope", "npos", "3", "heads", "1", "head_dim", "4", (const char *)NULL);
-    double q[16], k[16], e[12], pos[4] = {0, 1, 2, 3}, out[16];
-    float q32[16], k32[16], e32[12], out32[16];
+    json_t *j = kat("cope.json"), *pr = jget(j, "params", NULL), *a = jget(j, "attn_logits", NULL);
+    static const char *const division[2] = {"content", "all"}, *const key[2] = {"logits", "logits_division_all"};
+    double q[16], k[16], e[12], pos[4] = {0, 1, 2, 3}, out[2][16];
+    float q32[16], k32[16], e32[12], out32[2][16];
     for (int i = 0; i < 4; i++)
         for (int d = 0; d < 4; d++) {
             q32[i * 4 + d] = (float)(q[i * 4 + d] = jnum(json_array_get(json_object_get(pr, "q"), (size_t)i), (size_t)d));
@@ -467,27 +614,42 @@ Test(t1, kat_cope)
     for (int d = 0; d < 4; d++)
         for (int n = 0; n < 3; n++)
             e32[d * 3 + n] = (float)(e[d * 3 + n] = jnum(json_array_get(json_object_get(pr, "pos_emb_e_d_p"), (size_t)d), (size_t)n));
-    pecs_tensor t[6] = {tens("q", PECS_DT_F64, 3, 4, 1, 4, q),     tens("k", PECS_DT_F64, 3, 4, 1, 4, k),
-                        tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
-                        tens("w", PECS_DT_F64, 2, 4, 3, 0, e),     tens("out", PECS_DT_F64, 3, 1, 4, 4, out)};
-    ref_run_ok(c, t, 6);
-    t[0].dtype = t[1].dtype = t[4].dtype = t[5].dtype = PECS_DT_F32;
-    t[0].data = q32, t[1].data = k32, t[4].data = e32, t[5].data = out32;
-    scalar_run_ok(c, PECS_DT_F32, t, 6);
-    json_t *want = jget(j, "logits", NULL);
-    for (int i = 0; i < 4; i++)
-        for (int jj = 0; jj < 4; jj++) {
-            json_t *w = json_array_get(json_array_get(want, (size_t)i), (size_t)jj);
-            if (json_is_null(w)) {
-                cr_assert(isinf(out[i * 4 + jj]) && isinf(out32[i * 4 + jj]), "masked (%d,%d) must be -inf", i, jj);
-                continue;
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = ref_case("cope", "npos", "3", "heads", "1", "head_dim", "4", "division", division[v], (const char *)NULL);
+        pecs_tensor t[6] = {tens("q", PECS_DT_F64, 3, 4, 1, 4, q),     tens("k", PECS_DT_F64, 3, 4, 1, 4, k),
+                            tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
+                            tens("w", PECS_DT_F64, 2, 4, 3, 0, e),     tens("out", PECS_DT_F64, 3, 1, 4, 4, out[v])};
+        ref_run_ok(c, t, 6);
+        t[0].dtype = t[1].dtype = t[4].dtype = t[5].dtype = PECS_DT_F32;
+        t[0].data = q32, t[1].data = k32, t[4].data = e32, t[5].data = out32[v];
+        scalar_run_ok(c, PECS_DT_F32, t, 6);
+        json_t *want = jget(j, key[v], NULL);
+        for (int i = 0; i < 4; i++)
+            for (int jj = 0; jj < 4; jj++) {
+                json_t *w = json_array_get(json_array_get(want, (size_t)i), (size_t)jj);
+                if (json_is_null(w)) {
+                    cr_assert(isinf(out[v][i * 4 + jj]) && isinf(out32[v][i * 4 + jj]), "%s: masked (%d,%d) must be -inf",
+                              division[v], i, jj);
+                    continue;
+                }
+                cr_assert(close_rel(out[v][i * 4 + jj], json_number_value(w), 1e-14), "%s (%d,%d): %.17g vs %.17g",
+                          division[v], i, jj, out[v][i * 4 + jj], json_number_value(w));
+                cr_assert(fabs(out32[v][i * 4 + jj] - json_number_value(w)) < 1e-6, "scalar %s (%d,%d): %.9g vs %.17g",
+                          division[v], i, jj, (double)out32[v][i * 4 + jj], json_number_value(w));
             }
-            cr_assert(close_rel(out[i * 4 + jj], json_number_value(w), 1e-14), "(%d,%d): %.17g vs %.17g", i, jj,
-                      out[i * 4 + jj], json_number_value(w));
-            cr_assert(fabs(out32[i * 4 + jj] - json_number_value(w)) < 1e-6, "scalar (%d,%d): %.9g vs %.17g", i, jj,
-                      (double)out32[i * 4 + jj], json_number_value(w));
+        ref_case_free(c);
+    }
+    /* Same inputs: the content logits minus q.k/sqrt(D) are sqrt(D) = 2 times those of division=all. */
+    double most = 0.0;
+    for (int i = 0; i < 4; i++)
+        for (int jj = 0; jj <= i; jj++) {
+            double ai = jnum(json_array_get(a, (size_t)i), (size_t)jj), zc = out[0][i * 4 + jj] - ai,
+                   za = out[1][i * 4 + jj] - ai;
+            cr_assert(fabs(zc - 2.0 * za) <= 1e-15 * fmax(fabs(zc), 1.0), "(%d,%d): position terms %.17g and %.17g are not "
+                      "in ratio sqrt(D) = 2", i, jj, zc, za);
+            most = fmax(most, fabs(out[0][i * 4 + jj] - out[1][i * 4 + jj]));
         }
-    ref_case_free(c);
+    cr_assert_gt(most, 0.05, "the two divisions must differ on these inputs (max difference %g)", most);
     json_decref(j);
 }
 

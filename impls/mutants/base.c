@@ -1,6 +1,6 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
- * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal; not FIRE, CoPE or the
+ * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
  * learned table), correct when MUTANT_BUG is BUG_none (the control), and wrong in exactly one realistic
  * way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
@@ -369,9 +369,13 @@ static pecs_status run_embed(const pecs_problem *p)
         return PECS_INVALID;
     for (int64_t t = 0; t < T; t++) {
         double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 ? (double)pad + 1.0 : 0.0);
+        /* fairseq's pad row: table row padding_idx (position -1 here) is all zeros */
+        int pad_row = concat && pad >= 0 && m == (double)pad && !BUG(concat_pad_row_kept);
         for (int64_t d = 0; d < D; d++) {
             double v;
-            if (concat) {
+            if (pad_row)
+                v = 0.0;
+            else if (concat) {
                 int64_t i = d < half ? d : d - half;
                 double w = pow(base, -(double)i / (double)(BUG(concat_half_dim) ? half : half - 1));
                 v = (D % 2 && d == D - 1) ? 0.0 : d < half ? sin(m * w) : cos(m * w);
@@ -386,13 +390,57 @@ static pecs_status run_embed(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- scores --------------------------------------------------------------------------------------------- */
+
+/* CoPE in f32: gate g_ij = sigmoid(q_i.k_j / sqrt(D)) (0 where the key is after the query), position
+ * p_ij = sum of the gates from key j to the last, clamped to npos-1, and the position logit interpolated
+ * between q_i.e[floor p] and q_i.e[ceil p]; division=all divides that term by sqrt(D) as well. */
+static float dot(const pecs_tensor *a, int64_t i, int64_t h, const pecs_tensor *b, int64_t j, int64_t hb, int col)
+{
+    float s = 0.0f;
+    for (int64_t d = 0; d < a->shape[2]; d++) {
+        int64_t ia[3] = {i, h, d}, ib3[3] = {j, hb, d}, ib2[2] = {d, j};
+        s += pecs_load_f32(a->data, a->dtype, offset(a, ia)) * pecs_load_f32(b->data, b->dtype, offset(b, col ? ib2 : ib3));
+    }
+    return s;
+}
+
+static pecs_status run_cope(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *e = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    int64_t npos = pecs_param_int(p, "npos", 16);
+    if (!q || !k || !qp || !kp || !e || !out || e->shape[0] != q->shape[2] || e->shape[1] != npos)
+        return PECS_INVALID;
+    float inv = 1.0f / sqrtf((float)q->shape[2]);
+    float zdiv = pecs_param_is(p, "division", "all") && !BUG(cope_division_ignored) ? inv : 1.0f;
+    for (int64_t h = 0; h < q->shape[1]; h++)
+        for (int64_t i = 0; i < q->shape[0]; i++) {
+            float cum = 0.0f;
+            for (int64_t j = k->shape[0] - 1; j >= 0; j--) {
+                int64_t idx[3] = {h, i, j};
+                if (pecs_pos_at(kp, 0, j) > pecs_pos_at(qp, 0, i)) {
+                    pecs_store_f32(out->data, out->dtype, offset(out, idx), -INFINITY);
+                    continue;
+                }
+                float a = dot(q, i, h, k, j, h, 0) * inv;
+                cum += 1.0f / (1.0f + expf(-a));
+                float pos = fminf(cum, (float)(npos - 1)), lo = floorf(pos), w = pos - lo;
+                float z = dot(q, i, h, e, (int64_t)ceilf(pos), 0, 1) * w + dot(q, i, h, e, (int64_t)lo, 0, 1) * (1.0f - w);
+                pecs_store_f32(out->data, out->dtype, offset(out, idx), a + z * zdiv);
+            }
+        }
+    return PECS_OK;
+}
+
 /* ---- the backend ---------------------------------------------------------------------------------------- */
 
 static const char *const ENCODINGS[] = {
     "rope",        "rope.linear", "rope.ntk",      "rope.yarn",   "rope.dynamic_ntk", "rope.longrope",
     "rope.llama3", "rope.abf",    "rope.shift",    "rope.mrope",  "rope.imrope",      "rope.vision2d",
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
-    "mask.window", "sinusoidal",  "sinusoidal.concat"};
+    "mask.window", "sinusoidal",  "sinusoidal.concat", "cope"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -410,7 +458,10 @@ static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_
 static pecs_status mutant_run(void *ctx, const pecs_problem *p)
 {
     (void)ctx;
-    pecs_status st = p->form == PECS_FORM_ROTATE ? run_rotate(p) : p->form == PECS_FORM_EMBED ? run_embed(p) : run_pairwise(p);
+    pecs_status st = p->form == PECS_FORM_ROTATE   ? run_rotate(p)
+                     : p->form == PECS_FORM_EMBED  ? run_embed(p)
+                     : p->form == PECS_FORM_SCORES ? run_cope(p)
+                                                   : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");
         int64_t last = 0;

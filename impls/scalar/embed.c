@@ -46,6 +46,11 @@ SCALAR_HOOK_EMBED(sinusoidal_concat)
     double log_base = log(pecs_param_real(p, "base", 10000.0));
     int64_t pad = pecs_param_int(p, "padding_idx", -1);
     double q = pad >= 0 ? pos + (double)(pad + 1) : pos;
+    if (pad >= 0 && pos == -1.0) { /* a pad token: fairseq zeroes table row padding_idx */
+        for (int64_t d = 0; d < D; d++)
+            row[d] = 0.0;
+        return PECS_OK;
+    }
     for (int64_t i = 0; i < half; i++) {
         double a = q * impl_sinusoidal_freq(log_base, i, D, 1);
         row[i] = sin(a);

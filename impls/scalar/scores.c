@@ -1,4 +1,5 @@
-/* impls/scalar/scores.c — scores-form kernels: CoPE with f32 dot products and f32 gates. */
+/* impls/scalar/scores.c — scores-form kernels: CoPE with f32 dot products and f32 gates. With
+ * division=all the position term is scaled by 1/sqrt(D) too, as (q.k + z)/sqrt(D) in the authors' code. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -17,6 +18,7 @@ SCALAR_HOOK_SCORES(cope)
     float *logit = malloc((size_t)Lk * sizeof *logit), *z = malloc((size_t)npos * sizeof *z);
     pecs_status st = logit && z ? PECS_OK : PECS_NOMEM;
     float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    float zscale = pecs_param_is(p, "division", "all") ? inv_sqrt_d : 1.0f;
     for (int64_t h = 0; h < H && st == PECS_OK; h++)
         for (int64_t i = 0; i < Lq; i++) {
             double qi = pecs_pos_at(qp, 0, i);
@@ -40,7 +42,7 @@ SCALAR_HOOK_SCORES(cope)
                 float pos = cum < (float)(npos - 1) ? cum : (float)(npos - 1);
                 float lo = floorf(pos), frac = pos - lo;
                 float v = z[(int64_t)ceilf(pos)] * frac + z[(int64_t)lo] * (1.0f - frac);
-                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), logit[j] + v);
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), logit[j] + v * zscale);
             }
         }
     free(logit);

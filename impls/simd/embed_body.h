@@ -10,7 +10,9 @@
  * so its cost is the kernel's. The row is laid out as the encoding wants:
  *     sinusoidal         P = [sin a0, cos a0, sin a1, cos a1, ...]           (tensor2tensor/Vaswani order;
  *                                                                            lanes interleaved in registers)
- *     sinusoidal.concat  P = [sin a0 .. sin a(D/2-1), cos a0 .. cos a(D/2-1)] (fairseq; odd D: last 0)
+ *     sinusoidal.concat  P = [sin a0 .. sin a(D/2-1), cos a0 .. cos a(D/2-1)] (fairseq; odd D: last 0;
+ *                                                                            padding_idx >= 0: P = 0 at
+ *                                                                            position -1, the pad row)
  *     learned            P = row pos of the weight table w
  *     nope               P = 0
  * then added to x with vector loads/stores in the storage dtype.
@@ -72,6 +74,10 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
             }
             break;
         case SIMD_EMB_SIN_CONCAT:
+            if (pad >= 0 && q == -1.0) { /* a pad token: fairseq's zero row padding_idx */
+                memset(P, 0, (size_t)D * sizeof *P);
+                break;
+            }
             for (int64_t k = 0; k < half; k += VW) {
                 VF sv, cv;
                 sincos_vec(pad >= 0 ? q + (double)(pad + 1) : q, f + k, &sv, &cv);

@@ -51,10 +51,17 @@ cope.json        CoPE paper code (Golovneva et al. 2024, classes CoPE and SelfAt
                  a = q k^T / sqrt(d) + log(mask); g = sigmoid(a); p_ij = sum_{t>=j} g_it;
                  p = min(p, npos-1); z_i = q_i . e (unscaled); linear interpolation
                  between floor/ceil; logits = a + z_i(p_ij).
+                 logits_division_all: the authors' training code instead
+                 (facebookresearch/RAM projects/cope/src/cope/context_position.py,
+                 ContextPosSelfAttn, default cope_nodiv=False): same gates and
+                 z term, logits = (q.k + z_i(p_ij)) / sqrt(d), in that order.
 kerple.json      KERPLE ParallelKerpleLog / ParallelKerplePower (gpt-neox based
-                 positional_embeddings.py): diff = tril(i - j);
+                 positional_embeddings.py; same classes in chijames/KERPLE
+                 megatron/mpu/layers.py): diff = tril(i - j);
                  log: -p * log(1 + a*diff), p,a >= 1e-2;
                  power: -a * diff^p, a >= 1e-2, 1e-2 <= p <= 2.
+                 The clamps act on float32 parameters, so the clamp value is
+                 float32(1e-2) = 0.009999999776482582 (clamp_case uses it).
 """
 
 import json
@@ -614,6 +621,7 @@ def gen_cope():
     z = [[sum(q[i][d] * e[d][p] for d in range(D)) for p in range(npos)] for i in range(L)]
     cope = [[None] * L for _ in range(L)]
     logits = [[None] * L for _ in range(L)]
+    logits_all = [[None] * L for _ in range(L)]
     for i in range(L):
         for j in range(L):
             p = pos[i][j]
@@ -623,6 +631,8 @@ def gen_cope():
             if j <= i:
                 cope[i][j] = val
                 logits[i][j] = a[i][j] + val
+                raw = sum(q[i][d] * k[j][d] for d in range(D))  # bmm(query, key^T), unscaled
+                logits_all[i][j] = (raw + val) / sq               # += pos_logits, then /= sqrt(head_dim)
     return {
         "description": "CoPE logits (attention logits + contextual position term), one head, float64; masked null",
         "source": "Golovneva et al. 2024 'Contextual Position Encoding' paper code (classes CoPE, SelfAttn)",
@@ -637,6 +647,9 @@ def gen_cope():
         "z": z,
         "cope_term": cope,
         "logits": logits,
+        "source_division_all": "facebookresearch/RAM projects/cope/src/cope/context_position.py "
+                               "ContextPosSelfAttn.forward with cope_nodiv=False (its default)",
+        "logits_division_all": logits_all,
     }
 
 
@@ -646,7 +659,7 @@ def gen_cope():
 def gen_kerple():
     r1 = [1.5, 0.3]
     r2 = [0.8, 1.7]
-    eps = 1e-2
+    eps = f32(1e-2)  # param.data.clamp(min=1e-2) on a float32 parameter: float32(0.01), just below 0.01
     dists = [0, 1, 2, 3, 4, 5, 1000]
 
     def log_bias(p, a, d):
@@ -673,13 +686,14 @@ def gen_kerple():
         "naming": "log: r1 = bias_p (outer, init U(0,2)), r2 = bias_a (inside log, init U(0,1)); "
                   "power: r1 = bias_a (outer, init U(0,1)), r2 = bias_p (exponent, init U(0,2))",
         "formula": "distance d = tril(i - j) (upper triangle 0, masked separately); log: -r1*log(1+r2*d), "
-                   "r1,r2 clamped >= 1e-2; power: -r1*d^r2, r1 >= 1e-2, r2 in [1e-2, 2]",
+                   "r1,r2 clamped >= 1e-2; power: -r1*d^r2, r1 >= 1e-2, r2 in [1e-2, 2]; 1e-2 as float32",
         "distances": dists,
         "log_bias": logb,
         "power_bias": powb,
         "log_bias_matrix_L4_tril": mat_log,
         "clamp_case": {"inputs": clamp_in,
-                       "note": "raw parameters outside the clamps; values use the clamped parameters",
+                       "note": "raw parameters outside the clamps; values use the clamped parameters "
+                               "(lower clamp float32(1e-2) = 0.009999999776482582, upper 2 on the power exponent)",
                        "log_bias": clamp_log, "power_bias": clamp_pow},
     }
 
