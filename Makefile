@@ -5,7 +5,8 @@
 #   make check      the fast tier: unit tests only
 #   make sanitize   ASan+UBSan build of everything, running the tests
 #   make valgrind   memcheck over the smoke suite on the built-in backends
-#   make plugins    the in-tree backends as .so plugins (build/plugins/libpecs-<name>.so)
+#   make plugins    the in-tree backends as .so plugins (build/plugins/libpecs-<name>.so), and the C++
+#                   libtorch backend (impls/torch) when libtorch is installed
 #   make install    pecs binary, public headers and pecs.pc under $(PREFIX)
 #   make showconfig what the probes found
 #   make deps       apt-get install of the Debian packages pecs needs (root, or sudo)
@@ -13,6 +14,7 @@
 BUILD      ?= build
 PREFIX     ?= /usr/local
 CC         ?= cc
+CXX        ?= g++
 PKG_CONFIG ?= pkg-config
 OPT        ?= -O2 -g
 SAN        ?=
@@ -20,7 +22,7 @@ VERSION    := 0.1.0
 
 # Debian packages: hard build deps, test deps, optional features.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
-               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps
+               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700
@@ -30,6 +32,9 @@ STRICT := -ffp-contract=off -fno-fast-math
 .DEFAULT_GOAL := all
 # Objects reached through pattern chains (plugins, fixtures) are not intermediates to delete.
 .SECONDARY:
+
+# libtorch's C++ API headers (Debian libtorch-dev); ATen and c10 live in /usr/include.
+TORCH_INC  ?= /usr/include/torch/csrc/api/include
 
 # ---- probes (cached in $(BUILD)/config.mk; delete it or run `make reconfigure` to probe again) -------
 $(BUILD)/config.mk: Makefile
@@ -43,6 +48,12 @@ $(BUILD)/config.mk: Makefile
 	  probe MPFR mpfr; probe PAPI papi; probe SLEEF sleef; \
 	  if echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o $(BUILD)/.omp-probe 2>/dev/null; \
 	    then echo "HAVE_OPENMP := 1"; else echo "HAVE_OPENMP := 0"; fi; rm -f $(BUILD)/.omp-probe; \
+	  torchlib=$$($(CXX) -print-file-name=libtorch_cpu.so 2>/dev/null); \
+	  if [ -f $(TORCH_INC)/torch/torch.h ] && [ "$${torchlib#/}" != "$$torchlib" ]; then \
+	    v=$$(dpkg-query -W -f='$${Version}' libtorch-dev 2>/dev/null | sed 's/[+~-].*//'); \
+	    [ -n "$$v" ] || v=$$(sed -n 's/^ *"\([0-9][0-9.]*\)".*/\1/p' $(TORCH_INC)/torch/version.h); \
+	    echo "HAVE_TORCH := 1"; echo "TORCH_VERSION := $${v:-unknown}"; \
+	  else echo "HAVE_TORCH := 0"; fi; \
 	} > $@.tmp && mv $@.tmp $@
 
 ifeq ($(filter deps showconfig-raw clean,$(MAKECMDGOALS)),)
@@ -131,7 +142,30 @@ $(BUILD)/plugins/libpecs-%.so: $$(call plugin_objs,$$*)
 	@mkdir -p $(@D)
 	$(CC) -shared $(SAN) -o $@ $^ $(PLUGIN_LIBS_$*) -lm
 
-plugins: $(PLUGINS)
+# The libtorch backend (impls/torch/*.cpp, C++17): a plugin only, never in BUILTINS (pecs itself stays C
+# and never links libtorch), built when the probe found libtorch. Explicit rules, so the generic .c plugin
+# rules above never see it. libtorch's headers are -isystem: -Werror judges our code, not theirs.
+TORCH_SRC    := $(wildcard impls/torch/*.cpp)
+TORCH_PLUGIN := $(BUILD)/plugins/libpecs-torch.so
+TORCH_CXXFLAGS = -std=c++17 $(WARN) $(OPT) $(SAN) -Iinclude -isystem $(TORCH_INC) \
+                 -DPECS_TORCH_VERSION='"$(TORCH_VERSION)"' -MMD -MP -fPIC -fvisibility=hidden
+TORCH_LIBS   := -ltorch -ltorch_cpu -lc10
+$(BUILD)/obj/plugin/impls/torch/%.o: impls/torch/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(TORCH_CXXFLAGS) -c $< -o $@
+$(TORCH_PLUGIN): $(TORCH_SRC:%.cpp=$(BUILD)/obj/plugin/%.o)
+	@mkdir -p $(@D)
+	$(CXX) -shared $(SAN) -Wl,--no-undefined -o $@ $^ $(TORCH_LIBS)
+
+.PHONY: torch-plugin
+ifeq ($(HAVE_TORCH),1)
+torch-plugin: $(TORCH_PLUGIN)
+else
+torch-plugin:
+	@echo "torch backend skipped: libtorch not found ($(TORCH_INC)/torch/torch.h and libtorch_cpu.so; Debian: libtorch-dev, make deps)"
+endif
+
+plugins: $(PLUGINS) torch-plugin
 
 # Mutants: one realistic bug each (impls/mutants/mutants.def), built like vendor plugins.
 MUTANTS     := $(shell grep -o '^MUTANT.[a-z0-9_]*' impls/mutants/mutants.def | cut -c8-)
@@ -280,7 +314,7 @@ install: all
 	install -m 755 $(BUILD)/pecs $(DESTDIR)$(PREFIX)/bin/pecs
 	install -m 755 $(BUILD)/pecs-worker $(DESTDIR)$(PREFIX)/bin/pecs-worker
 	install -m 644 include/pecs/*.h include/pecs/*.def $(DESTDIR)$(PREFIX)/include/pecs/
-	install -m 755 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pecs/
+	install -m 755 $(PLUGINS) $(if $(filter 1,$(HAVE_TORCH)),$(TORCH_PLUGIN)) $(DESTDIR)$(PREFIX)/lib/pecs/
 	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/configs/
 	install -m 644 suites/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/suites/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pecs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pecs.pc
@@ -295,6 +329,7 @@ showconfig:
 	@echo "  PAPI      (optional) : $(if $(filter 1,$(HAVE_PAPI)),yes $(PAPI_VERSION) (hardware counters where the machine has them; SDE always),no - counters recorded as unavailable)"
 	@echo "  OpenMP    (optional) : $(if $(filter 1,$(HAVE_OPENMP)),yes,no - OpenMP backend skipped)"
 	@echo "  SLEEF     (optional) : $(if $(filter 1,$(HAVE_SLEEF)),yes $(SLEEF_VERSION),no - simd and openmp backends skipped)"
+	@echo "  libtorch  (optional) : $(if $(filter 1,$(HAVE_TORCH)),yes $(TORCH_VERSION) (plugin $(TORCH_PLUGIN); CXX=$(CXX)),no - torch backend skipped)"
 	@echo "  built-in backends    : $(BUILTINS)"
 
 deps:
