@@ -1,9 +1,11 @@
 /* tests/test_torch.c — the libtorch backend (impls/torch, C++) as a vendor plugin, through the pecs binary:
- * it loads isolated like any plugin, claims the HF rope schedules, alibi and t5 and passes them under the
- * compat profile at positions below 4096, declines the rest with a reason, and keeps HF's float32 angles
- * (strict fails at position 100000, compat passes). Skipped when the plugin was not built (no libtorch). */
+ * it loads isolated like any plugin, claims the HF rope schedules, alibi and t5 and passes the T1 suites at
+ * the f32angle level (the equivalence cases below position 4096 above all), declines the rest with a
+ * reason, and keeps HF's float32 angles (level exact fails at position 100000, f32angle passes). Skipped
+ * when the plugin was not built (no libtorch). */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,30 +26,49 @@ static const char *torch_plugin(char *buf, size_t n)
     return buf;
 }
 
-static json_int_t summary_count(json_t *root, const char *verdict)
-{
-    return json_integer_value(json_object_get(json_object_get(root, "summary"), verdict));
-}
-
 /* Positions below 4096: every pattern whose @N is 0..4095 (contig, decode, random bound, const). */
 #define BELOW_4096 "positions=[a-z]+@([0-9]{1,3}|[0-3][0-9]{3}|40[0-8][0-9]|409[0-5]) .*check=equivalence"
 
-Test(torch, t1_equivalence_below_4096_passes_compat)
+static int is_bad(const char *status)
+{
+    static const char *const bad[] = {"FAILED", "ERROR", "CRASHED", "TIMEOUT", "NONDETERMINISTIC", "MISTRUSTED"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (!strcmp(status, bad[i]))
+            return 1;
+    return 0;
+}
+
+/* The T1 rotate and bias suites at f32angle (the level for kernels that form angles in float32, as HF
+ * does): nothing fails anywhere, and the equivalence cases below position 4096 are claimed (run, not
+ * SKIPPED) by the hundreds and all pass. */
+Test(torch, t1_suites_pass_f32angle)
 {
     char plug[512], args[4096], *out;
-    snprintf(args, sizeof args,
-             "run suites/t1-rotate.yaml suites/t1-bias.yaml --backend '%s' --set profile=compat --filter '" BELOW_4096
-             "' --out '%s'",
+    snprintf(args, sizeof args, "run suites/t1-rotate.yaml suites/t1-bias.yaml --backend '%s' --level f32angle --out '%s'",
              torch_plugin(plug, sizeof plug), tu_tmp_path("t1.json"));
     int rc = tu_pecs(args, &out);
     json_error_t err;
     json_t *root = json_load_file(tu_tmp_path("t1.json"), 0, &err);
     cr_assert_not_null(root, "no results (%s):\n%s", err.text, out);
-    static const char *const bad[] = {"FAILED", "ERROR", "CRASHED", "TIMEOUT", "NONDETERMINISTIC", "MISTRUSTED"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        cr_expect_eq(summary_count(root, bad[i]), 0, "%s: %lld\n%s", bad[i], (long long)summary_count(root, bad[i]), out);
-    /* claimed = run, not SKIPPED: the rope schedules in every dtype, alibi and t5 */
-    cr_expect_geq(summary_count(root, "PASSED"), 200, "only %lld cases claimed", (long long)summary_count(root, "PASSED"));
+    regex_t re;
+    cr_assert_eq(regcomp(&re, BELOW_4096, REG_EXTENDED | REG_NOSUB), 0);
+    size_t i, bad = 0, bad_below = 0, claimed_below = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(root, "cases"), i, c) {
+        const char *status = json_string_value(json_object_get(c, "status"));
+        int below = regexec(&re, json_string_value(json_object_get(c, "case")), 0, NULL, 0) == 0;
+        cr_assert_not_null(status);
+        bad += (size_t)is_bad(status);
+        bad_below += (size_t)(below && is_bad(status));
+        claimed_below += (size_t)(below && strcmp(status, "SKIPPED") != 0);
+        if (is_bad(status))
+            cr_log_error("%s: %s\n  %s", status, json_string_value(json_object_get(c, "case")),
+                         json_string_value(json_object_get(c, "reason")));
+    }
+    regfree(&re);
+    cr_expect_eq(bad_below, 0, "%zu equivalence cases below position 4096 did not pass", bad_below);
+    cr_expect_geq(claimed_below, 200, "only %zu cases below position 4096 claimed", claimed_below);
+    cr_expect_eq(bad, 0, "%zu cases did not pass", bad);
     cr_expect_eq(rc, 0, "%s", out);
     json_t *b = json_array_get(json_object_get(root, "backends"), 0);
     cr_expect_str_eq(json_string_value(json_object_get(b, "name")), "torch");
@@ -81,18 +102,19 @@ Test(torch, declines_with_a_reason)
 }
 
 /* HF forms the angle pos * inv_freq in float32, and so does this backend: at position 100000 that misses
- * strict (about 4e-3 off) and stays within compat's position-proportional allowance. */
-Test(torch, float32_angles_fail_strict_and_pass_compat_at_100000)
+ * level exact (about 5e-3 off) and stays within f32angle's float32 angle model. */
+Test(torch, float32_angles_fail_exact_and_pass_f32angle_at_100000)
 {
     char plug[512], args[2048], *out;
     const char *spec = "rope dtype=f32 tokens=1 heads=4 head_dim=128 positions=decode@100000";
     snprintf(args, sizeof args, "run --case '%s' --backend '%s' --out '%s'", spec, torch_plugin(plug, sizeof plug),
              tu_tmp_path("s.json"));
-    cr_expect_eq(tu_pecs(args, &out), 1, "strict should fail:\n%s", out);
+    cr_expect_eq(tu_pecs(args, &out), 1, "level exact should fail:\n%s", out);
     cr_expect(strstr(out, "FAILED"), "%s", out);
     free(out);
-    snprintf(args, sizeof args, "run --case '%s profile=compat' --backend '%s' --out '%s'", spec, plug,
+    snprintf(args, sizeof args, "run --case '%s' --level f32angle --backend '%s' --out '%s'", spec, plug,
              tu_tmp_path("c.json"));
-    cr_expect_eq(tu_pecs(args, &out), 0, "compat should pass:\n%s", out);
+    cr_expect_eq(tu_pecs(args, &out), 0, "level f32angle should pass:\n%s", out);
+    cr_expect(strstr(out, "1 passed, 0 failed"), "%s", out);
     free(out);
 }

@@ -19,7 +19,7 @@
  * registry says (include/pecs/encodings.def): e.g. YaRN's `mscale` is used even without mscale_all_dim,
  * and corr_length chooses the length in the correction range.
  * What this reproduces of HF, on purpose: angles pos * inv_freq formed in float32, so the error grows with
- * the position (about pos * 2^-24 rad); compat-profile conformance, not strict, at large positions.
+ * the position (about pos * 2^-24 rad): level f32angle, not exact, at large positions (docs/levels.md).
  */
 #include <algorithm>
 #include <cmath>
