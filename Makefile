@@ -258,7 +258,7 @@ CRITERION_JOBS ?= 2
 
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
-	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli|engines)/*'
+	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli|engines|torch)/*'
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
