@@ -282,6 +282,19 @@ SCALAR_HOOK_ROTATE(xpos)
     return PECS_OK;
 }
 
+/* ---- tier 2 ----------------------------------------------------------------------------------------- */
+
+/* gemma apply_rope(rope_proportion): int(p * head_dim // 2) pairs rotate at the full-width spacing, the rest
+ * see timescale +inf (frequency 0). */
+SCALAR_HOOK_ROTATE(rope_p)
+{
+    int64_t keep = (int64_t)(pecs_param_real(p, "p", 0.25) * (double)s->R) / 2;
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = keep; i < s->R / 2; i++)
+        s->inv_freq[i] = 0.0;
+    return PECS_OK;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

@@ -1,8 +1,8 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal; not FIRE, CoPE or the
- * learned table), correct when MUTANT_BUG is BUG_none (the control), and wrong in exactly one realistic
- * way otherwise: every mutation point is marked BUG(name).
+ * learned table) and of the tier-2 rotate encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
 #include <math.h>
@@ -163,6 +163,11 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
         sc->zrate = (pecs_param_is(p, "role", "key") && !BUG(xpos_no_downscale) ? -1.0 : 1.0) /
                     pecs_param_real(p, "scale_base", 512.0);
         sc->zcenter = (double)((N + 1) / 2);
+    }
+    if (is(p, "rope.p")) { /* floor(p*R/2) pairs keep the full-width spacing, the rest frequency 0 */
+        int64_t keep = (int64_t)floor(pecs_param_real(p, "p", 0.25) * (double)R / 2.0);
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] = i >= keep ? 0.0 : BUG(p_respaced) ? pow(base, -2.0 * (double)i / (double)(2 * keep)) : inv[i];
     }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
@@ -388,7 +393,9 @@ static const char *const ENCODINGS[] = {
     "rope",        "rope.linear", "rope.ntk",      "rope.yarn",   "rope.dynamic_ntk", "rope.longrope",
     "rope.llama3", "rope.abf",    "rope.shift",    "rope.mrope",  "rope.imrope",      "rope.vision2d",
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
-    "mask.window", "sinusoidal",  "sinusoidal.concat"};
+    "mask.window", "sinusoidal",  "sinusoidal.concat",
+    /* tier 2 */
+    "rope.p"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

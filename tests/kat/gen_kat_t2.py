@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Known-answer data for the tier-2 rotate encodings (tests/test_t2.c).
+
+Pure Python 3 (math, json only). Deterministic: running it twice writes byte-identical output.
+Run from the repository root:
+
+    python3 tests/kat/gen_kat_t2.py          # writes tests/data/kat/t2.json
+
+Each section is an independent transcription (written from scratch, in float64, in the operation order of
+the original) of the public code named in its "source" field. The original codes run in float32 (torch /
+jax); the C reference computes in double, so the tests compare to ~1e-15 relative, not bit for bit.
+"""
+
+import json
+import math
+
+# A fixed head vector (no randomness: the file must be reproducible without a seed convention).
+def head_vector(d, k=0):
+    return [round(math.sin(0.37 * (i + 1) + 0.11 * k) * 0.9, 6) for i in range(d)]
+
+
+def rotate_half_split(x, inv, pos, attn=1.0):
+    """HF / gemma split halves: out = x*cos + rotate_half(x)*sin with emb = cat(freqs, freqs)."""
+    n = len(x) // 2
+    out = [0.0] * len(x)
+    for i in range(n):
+        a = pos * inv[i]
+        c, s = math.cos(a) * attn, math.sin(a) * attn
+        out[i] = x[i] * c - x[i + n] * s
+        out[i + n] = x[i + n] * c + x[i] * s
+    return out
+
+
+def rotate_every_two(x, inv, pos):
+    """torchscale / RMT interleaved pairs (2i, 2i+1)."""
+    out = [0.0] * len(x)
+    for i in range(len(x) // 2):
+        a = pos * inv[i]
+        c, s = math.cos(a), math.sin(a)
+        out[2 * i] = x[2 * i] * c - x[2 * i + 1] * s
+        out[2 * i + 1] = x[2 * i + 1] * c + x[2 * i] * s
+    return out
+
+
+# ---- rope.p: google-deepmind/gemma gemma/gm/math/_positional_embeddings.py apply_rope(rope_proportion) ------
+
+def gemma_apply_rope(x, pos, base, p):
+    head_dim = len(x)
+    rope_angles = int(p * head_dim // 2)
+    nope_angles = head_dim // 2 - rope_angles
+    timescale = [base ** ((2.0 / head_dim) * k) for k in range(rope_angles)] + [math.inf] * nope_angles
+    inv = [1.0 / t for t in timescale]           # 1/inf = 0: sin(pos/inf) = 0, cos = 1
+    out = []
+    n = head_dim // 2
+    for i in range(n):
+        a = pos / timescale[i]
+        out.append((i, math.sin(a), math.cos(a)))
+    y = [0.0] * head_dim
+    for i, s, c in out:
+        y[i] = x[i] * c - x[i + n] * s           # first_half * cos - second_half * sin
+        y[i + n] = x[i + n] * c + x[i] * s       # second_half * cos + first_half * sin
+    return rope_angles, inv, y
+
+
+def kat_rope_p():
+    cases = []
+    for (d, base, p) in [(16, 10000.0, 0.25), (16, 10000.0, 0.75), (16, 10000.0, 0.3), (256, 10000.0, 0.75),
+                         (512, 1000000.0, 0.25)]:
+        x = head_vector(d)
+        rows = []
+        for pos in [0, 3, 1000, 131071]:
+            n_rope, inv, y = gemma_apply_rope(x, pos, base, p)
+            rows.append({"pos": pos, "out": y})
+        cases.append({"head_dim": d, "base": base, "p": p, "n_rope": n_rope, "inv_freq": inv, "x": x,
+                      "rows": rows})
+    return {
+        "source": "google-deepmind/gemma gemma/gm/math/_positional_embeddings.py apply_rope (rope_proportion), "
+                  "split halves; head_dim 512 / base 1e6 / p 0.25 is Gemma 4's global-layer configuration",
+        "formula": "rope_angles = int(p*D//2); timescale = base^(2k/D) for k < rope_angles, +inf after",
+        "cases": cases,
+    }
+
+
+def main():
+    out = {"rope_p": kat_rope_p()}
+    with open("tests/data/kat/t2.json", "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+/* tests/test_t2.c — known answers and properties of the tier-2 rotate encodings.
+ *
+ * Known answers come from tests/data/kat/t2.json, written by tests/kat/gen_kat_t2.py: independent Python
+ * transcriptions of the authors' code (sources in each section and in the reference headers). Each test says
+ * which plausible wrong implementation it catches and, where that is not obvious from the numbers, computes
+ * the wrong variant and shows that it misses. The scalar backend (impls/common/schedule.c, a second code) is
+ * run on the same known answers in float32.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static json_t *g_kat;
+
+static json_t *kat(const char *section)
+{
+    if (!g_kat) {
+        char path[512];
+        json_error_t err;
+        g_kat = json_load_file(tu_src(path, sizeof path, "tests/data/kat/t2.json"), 0, &err);
+        cr_assert_not_null(g_kat, "%s: %s (line %d)", path, err.text, err.line);
+    }
+    json_t *s = json_object_get(g_kat, section);
+    cr_assert_not_null(s, "t2.json has no section %s", section);
+    return s;
+}
+
+static json_t *jget(json_t *j, const char *k)
+{
+    json_t *v = json_object_get(j, k);
+    cr_assert_not_null(v, "KAT field %s missing", k);
+    return v;
+}
+
+static double jnum(json_t *a, size_t i) { return json_number_value(json_array_get(a, i)); }
+static double jreal(json_t *j, const char *k) { return json_number_value(jget(j, k)); }
+
+static int close_abs(double a, double b, double tol) { return fabs(a - b) <= tol; }
+
+/* A contiguous tensor of up to 3 dimensions. */
+static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
+{
+    pecs_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
+    int64_t dims[3] = {d0, d1, d2}, s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        t.shape[i] = dims[i];
+        t.stride[i] = s;
+        s *= dims[i];
+    }
+    return t;
+}
+
+static void schedule(const pecs_case *c, int64_t R, pecs_ref_rot *s)
+{
+    pecs_problem p = ref_problem(c);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_rot_alloc(s, R), PECS_OK);
+    cr_assert_eq(pecs_ref_schedule(&p, s, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+/* Reference rotate of T tokens x H heads x D, positions pos [P][T] (f64), into out. */
+static void ref_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, const double *x, int64_t P,
+                       const double *pos, double *out)
+{
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, T, H, D, (void *)(uintptr_t)x),
+                        tens("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
+                        tens("out", PECS_DT_F64, 3, T, H, D, out)};
+    p.tensors = t, p.n_tensors = 3;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+/* The built-in scalar backend on the same problem in float32 (x rounded to f32 first). */
+static void scalar_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, const double *x, int64_t P,
+                          const double *pos, double *out)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    int64_t n = T * H * D;
+    float *xf = malloc((size_t)n * sizeof *xf), *of = malloc((size_t)n * sizeof *of);
+    cr_assert(xf && of);
+    for (int64_t i = 0; i < n; i++)
+        xf[i] = (float)x[i];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3] = {tens("x", PECS_DT_F32, 3, T, H, D, xf), tens("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
+                        tens("out", PECS_DT_F32, 3, T, H, D, of)};
+    p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = 3;
+    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = of[i];
+    free(xf);
+    free(of);
+}
+
+static void set(pecs_case *c, const char *k, const char *v)
+{
+    char why[256] = "";
+    cr_assert_eq(pecs_case_set(c, k, v, why, sizeof why), PECS_OK, "set %s=%s: %s", k, v, why);
+}
+
+static void setf(pecs_case *c, const char *k, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    set(c, k, buf);
+}
+
+/* ---- rope.p ------------------------------------------------------------------------------------------- */
+
+/* Gemma's apply_rope(rope_proportion) on heads of 16, 256 and 512 (Gemma 4 global: p 0.25, base 1e6) at
+ * positions up to 131071, through the reference and the scalar backend. Catches: the kept frequencies re-spaced
+ * over the kept pairs (base^(-2k/(2 n_rope)): shown to miss), the zero-frequency pairs taken from the high end
+ * (the first pairs), and n_rope rounded instead of floored (p = 0.3, D = 16: floor(2.4) = 2, not 3). */
+Test(t2, kat_rope_p_gemma)
+{
+    json_t *cases = jget(kat("rope_p"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *inv = jget(cs, "inv_freq"), *xs = jget(cs, "x"), *rows = jget(cs, "rows");
+        int64_t D = (int64_t)jreal(cs, "head_dim"), n_rope = (int64_t)jreal(cs, "n_rope");
+        pecs_case *c = ref_case("rope.p", "pairing", "half", (const char *)NULL);
+        setf(c, "p", jreal(cs, "p"));
+        setf(c, "base", jreal(cs, "base"));
+        pecs_ref_rot s;
+        schedule(c, D, &s);
+        int zeros = 0;
+        for (int64_t i = 0; i < D / 2; i++) {
+            cr_assert(close_abs(s.inv_freq[i], jnum(inv, (size_t)i), 1e-15 * jnum(inv, (size_t)i)), "D=%lld pair %lld: %.17g vs %.17g",
+                      (long long)D, (long long)i, s.inv_freq[i], jnum(inv, (size_t)i));
+            zeros += s.inv_freq[i] == 0.0;
+            if (i > 0 && i < n_rope) /* re-spacing over n_rope pairs would give base^(-k/n_rope) */
+                cr_assert(fabs(s.inv_freq[i] - pow(jreal(cs, "base"), -(double)i / (double)n_rope)) > 1e-9 * s.inv_freq[i]);
+        }
+        cr_assert_eq(zeros, D / 2 - n_rope, "D=%lld: %d zero pairs, want %lld", (long long)D, zeros,
+                     (long long)(D / 2 - n_rope));
+        pecs_ref_rot_free(&s);
+        double *x = malloc((size_t)D * sizeof *x), *y = malloc((size_t)D * sizeof *y), *y32 = malloc((size_t)D * sizeof *y32);
+        for (int64_t i = 0; i < D; i++)
+            x[i] = jnum(xs, (size_t)i);
+        for (size_t r = 0; r < json_array_size(rows); r++) {
+            json_t *row = json_array_get(rows, r), *want = jget(row, "out");
+            double pos = jreal(row, "pos");
+            ref_rotate(c, 1, 1, D, x, 1, &pos, y);
+            scalar_rotate(c, 1, 1, D, x, 1, &pos, y32);
+            for (int64_t i = 0; i < D; i++) {
+                /* the transcription forms pos/timescale in plain double: its own angle error is ~pos*eps */
+                cr_assert(close_abs(y[i], jnum(want, (size_t)i), 1e-13 + 4e-16 * pos), "D=%lld pos %g lane %lld: %.17g vs %.17g",
+                          (long long)D, pos, (long long)i, y[i], jnum(want, (size_t)i));
+                cr_assert(close_abs(y32[i], jnum(want, (size_t)i), 2e-6), "scalar D=%lld pos %g lane %lld: %.9g vs %.9g",
+                          (long long)D, pos, (long long)i, y32[i], jnum(want, (size_t)i));
+            }
+        }
+        free(x), free(y), free(y32);
+        ref_case_free(c);
+    }
+}
+
+/* The zero-frequency pairs are copied exactly (cos 1, sin 0) at any position, and p = 1 is RoPE bit for bit.
+ * Catches a kernel that rotates the NoPE pairs by a tiny nonzero frequency (e.g. 1/timescale with a finite
+ * "large" timescale) and a p = 1 path that differs from RoPE. */
+Test(t2, rope_p_nope_pairs_exact_and_p1_is_rope)
+{
+    enum { D = 24 };
+    double x[D], y[D], z[D], pos = 987654321.0;
+    for (int i = 0; i < D; i++)
+        x[i] = sin(0.7 * i + 0.2);
+    pecs_case *c = ref_case("rope.p", "p", "0.5", (const char *)NULL); /* interleaved: pairs (2k, 2k+1) */
+    ref_rotate(c, 1, 1, D, x, 1, &pos, y);
+    for (int k = 6; k < D / 2; k++)
+        cr_assert(y[2 * k] == x[2 * k] && y[2 * k + 1] == x[2 * k + 1], "pair %d must be unrotated", k);
+    cr_assert(y[0] != x[0], "pair 0 rotates");
+    ref_case_free(c);
+    pecs_case *one = ref_case("rope.p", "p", "1", (const char *)NULL), *rope = ref_case("rope", (const char *)NULL);
+    ref_rotate(one, 1, 1, D, x, 1, &pos, y);
+    ref_rotate(rope, 1, 1, D, x, 1, &pos, z);
+    cr_assert(memcmp(y, z, sizeof y) == 0, "p = 1 must be RoPE");
+    ref_case_free(one);
+    ref_case_free(rope);
+}
