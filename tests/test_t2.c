@@ -125,6 +125,51 @@ static void setf(pecs_case *c, const char *k, double v)
     set(c, k, buf);
 }
 
+/* Rotate one head x[D] at position pos by the inverse frequencies inv[D/2] (all pairs, attention factor g),
+ * independently of the reference driver: the expected output of a known-answer schedule. */
+static void rotate_by(const double *x, int64_t D, const double *inv, double pos, int half, double g, double *y)
+{
+    for (int64_t k = 0; k < D / 2; k++) {
+        int64_t a = half ? k : 2 * k, b = half ? k + D / 2 : 2 * k + 1;
+        double c = cos(pos * inv[k]) * g, s = sin(pos * inv[k]) * g;
+        y[a] = x[a] * c - x[b] * s;
+        y[b] = x[a] * s + x[b] * c;
+    }
+}
+
+/* Case c's schedule against the known inv_freq (relative 1e-15, exact zeros), then the reference and the scalar
+ * backend rotating one head at a few positions against rotate_by() on the known frequencies. */
+static void check_schedule_kat(const pecs_case *c, int64_t D, json_t *inv, int half, double attn)
+{
+    pecs_ref_rot s;
+    schedule(c, D, &s);
+    double *want = malloc((size_t)(D / 2) * sizeof *want);
+    for (int64_t k = 0; k < D / 2; k++) {
+        want[k] = jnum(inv, (size_t)k);
+        cr_assert(want[k] == 0.0 ? s.inv_freq[k] == 0.0 : close_abs(s.inv_freq[k], want[k], 1e-15 * want[k]),
+                  "%s pair %lld: %.17g vs %.17g", c->enc->id, (long long)k, s.inv_freq[k], want[k]);
+    }
+    cr_assert(close_abs(s.attn, attn, 1e-15), "%s attn %.17g vs %.17g", c->enc->id, s.attn, attn);
+    pecs_ref_rot_free(&s);
+    double *x = malloc((size_t)D * sizeof *x), *y = malloc((size_t)D * sizeof *y), *r = malloc((size_t)D * sizeof *r),
+           *f = malloc((size_t)D * sizeof *f);
+    for (int64_t i = 0; i < D; i++)
+        x[i] = sin(0.37 * (double)(i + 1)) * 0.9;
+    static const double positions[] = {3, 4097, 100000};
+    for (int k = 0; k < 3; k++) {
+        rotate_by(x, D, want, positions[k], half, attn, y);
+        ref_rotate(c, 1, 1, D, x, 1, &positions[k], r);
+        scalar_rotate(c, 1, 1, D, x, 1, &positions[k], f);
+        for (int64_t i = 0; i < D; i++) {
+            cr_assert(close_abs(r[i], y[i], 1e-13 + 4e-16 * positions[k]), "%s pos %g lane %lld: %.17g vs %.17g",
+                      c->enc->id, positions[k], (long long)i, r[i], y[i]);
+            cr_assert(close_abs(f[i], y[i], 3e-6), "scalar %s pos %g lane %lld: %.9g vs %.9g", c->enc->id, positions[k],
+                      (long long)i, f[i], y[i]);
+        }
+    }
+    free(want), free(x), free(y), free(r), free(f);
+}
+
 /* ---- rope.p ------------------------------------------------------------------------------------------- */
 
 /* Gemma's apply_rope(rope_proportion) on heads of 16, 256 and 512 (Gemma 4 global: p 0.25, base 1e6) at
@@ -195,4 +240,40 @@ Test(t2, rope_p_nope_pairs_exact_and_p1_is_rope)
     cr_assert(memcmp(y, z, sizeof y) == 0, "p = 1 must be RoPE");
     ref_case_free(one);
     ref_case_free(rope);
+}
+
+/* ---- rope.giraffe -------------------------------------------------------------------------------------- */
+
+/* Abacus's ScaledLlamaRotaryEmbedding on LLaMA-13B heads (128): linear scale 4 and 8, power 0.5 and 1, and the
+ * truncated basis at wavelengths 4096, 2048 and 1024, through the reference and the scalar backend. Catches:
+ * the rho band set to zero (one cutoff instead of two: every truncation case has rho pairs), the power basis
+ * over R instead of R/2 (case power 1: the last pairs would not go to 0 as fast; pinned by the values), and the
+ * truncation applied before the scale (case 4/4096 has pairs whose band depends on the order). */
+Test(t2, kat_rope_giraffe_abacus)
+{
+    json_t *cases = jget(kat("rope_giraffe"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *bands = jget(cs, "bands");
+        pecs_case *c = ref_case("rope.giraffe", "pairing", "half", (const char *)NULL);
+        setf(c, "factor", jreal(cs, "factor"));
+        setf(c, "scale_power", jreal(cs, "scale_power"));
+        setf(c, "truncate_len", jreal(cs, "truncate_len"));
+        check_schedule_kat(c, (int64_t)jreal(cs, "head_dim"), jget(cs, "inv_freq"), 1, 1.0);
+        int rho = 0;
+        for (size_t i = 0; i < json_array_size(bands); i++)
+            rho += !strcmp(json_string_value(json_array_get(bands, i)), "rho");
+        if (jreal(cs, "truncate_len") > 0)
+            cr_assert_gt(rho, 10, "case %zu: the rho band must be populated", k);
+        ref_case_free(c);
+    }
+    /* Order matters: truncating the unscaled frequencies, then dividing by 4, moves pairs between bands. */
+    double t = 2.0 * PECS_PI / 4096.0;
+    int differ = 0;
+    for (int i = 0; i < 64; i++) {
+        double f = pow(10000.0, -(double)i / 64.0), a = f / 4.0, b = f;
+        a = a < t / 8 ? 0 : a < t ? t / 16 : a;
+        b = (b < t / 8 ? 0 : b < t ? t / 16 : b) / 4.0;
+        differ += fabs(a - b) > 1e-12 * fmax(a, b);
+    }
+    cr_assert_gt(differ, 0, "scale-then-truncate and truncate-then-scale must differ for the KAT to pin the order");
 }

@@ -295,6 +295,24 @@ SCALAR_HOOK_ROTATE(rope_p)
     return PECS_OK;
 }
 
+/* abacusai/Long-Context ScaledLlamaRotaryEmbedding: linear or power scale, then truncate_frequency(f, t, t/16, 8). */
+SCALAR_HOOK_ROTATE(rope_giraffe)
+{
+    int64_t n = s->R / 2, L = pecs_param_int(p, "truncate_len", 0);
+    double scale = pecs_param_real(p, "factor", 1.0), power = pecs_param_real(p, "scale_power", 0.0);
+    double cutoff = L > 0 ? 2.0 * 3.14159265358979323846 / (double)L : 0.0;
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = 0; i < n; i++) {
+        double f = scale > 1.0 ? s->inv_freq[i] / scale : s->inv_freq[i];
+        if (power > 0.0)
+            f *= pow(1.0 - (double)i / (double)n, power);
+        if (L > 0 && f < cutoff)
+            f = f < cutoff / 8.0 ? 0.0 : cutoff / 16.0;
+        s->inv_freq[i] = f;
+    }
+    return PECS_OK;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

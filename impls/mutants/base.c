@@ -169,6 +169,16 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
         for (int64_t i = 0; i < R / 2; i++)
             inv[i] = i >= keep ? 0.0 : BUG(p_respaced) ? pow(base, -2.0 * (double)i / (double)(2 * keep)) : inv[i];
     }
+    if (is(p, "rope.giraffe")) { /* Abacus: scale or power, then the truncated basis */
+        double pw = pecs_param_real(p, "scale_power", 0.0), L = (double)pecs_param_int(p, "truncate_len", 0);
+        double t = 2.0 * 3.14159265358979323846 / L;
+        for (int64_t i = 0; i < R / 2; i++) {
+            double f = inv[i] / (s > 1.0 ? s : 1.0) * (pw > 0.0 ? pow(1.0 - 2.0 * (double)i / (double)R, pw) : 1.0);
+            if (L > 0.0 && f < t)
+                f = f < t / 8.0 || BUG(giraffe_band_zero) ? 0.0 : t / 16.0;
+            inv[i] = f;
+        }
+    }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -395,7 +405,7 @@ static const char *const ENCODINGS[] = {
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
-    "rope.p"};
+    "rope.p",      "rope.giraffe"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

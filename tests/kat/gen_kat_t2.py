@@ -81,8 +81,44 @@ def kat_rope_p():
     }
 
 
+# ---- rope.giraffe: abacusai/Long-Context python/models/interpolate.py ------------------------------------
+
+def truncate_frequency(f, t, low, z):
+    return [0.0 if v < t / z else (low if v < t else v) for v in f]
+
+
+def giraffe_freqs(dim, base, scale, scale_power, truncate):
+    freq = [1.0 / (base ** (k / dim)) for k in range(0, dim, 2)]
+    if scale > 1.0:
+        freq = [v / scale for v in freq]
+    if scale_power > 0:
+        n = len(freq)
+        freq = [v * (1.0 - k / n) ** scale_power for k, v in enumerate(freq)]
+    if truncate > 0:
+        cutoff = 2 * math.pi / truncate
+        freq = truncate_frequency(freq, cutoff, 2 * math.pi / (truncate * 16), 8)
+    return freq
+
+
+def kat_rope_giraffe():
+    cases = []
+    for (scale, power, trunc) in [(4.0, 0.0, 0), (1.0, 0.5, 0), (4.0, 0.0, 4096), (1.0, 1.0, 2048), (8.0, 0.0, 1024)]:
+        f = giraffe_freqs(128, 10000.0, scale, power, trunc)
+        t = 2 * math.pi / trunc if trunc else 0.0
+        bands = [("zero" if v == 0.0 else "rho" if trunc and v == 2 * math.pi / (trunc * 16) else "kept") for v in f]
+        cases.append({"head_dim": 128, "base": 10000.0, "factor": scale, "scale_power": power, "truncate_len": trunc,
+                      "inv_freq": f, "bands": bands})
+    return {
+        "source": "abacusai/Long-Context python/models/interpolate.py ScaledLlamaRotaryEmbedding.__init__ and "
+                  "truncate_frequency (LLaMA-13B head_dim 128)",
+        "formula": "f = base^(-2k/d); f /= scale if scale > 1; f *= (1-k/(d/2))^p if p > 0; "
+                   "truncate: f<t/8 -> 0, f<t -> 2pi/(16 L), with t = 2pi/L",
+        "cases": cases,
+    }
+
+
 def main():
-    out = {"rope_p": kat_rope_p()}
+    out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
