@@ -277,3 +277,41 @@ Test(t2, kat_rope_giraffe_abacus)
     }
     cr_assert_gt(differ, 0, "scale-then-truncate and truncate-then-scale must differ for the KAT to pin the order");
 }
+
+/* ---- rope.rmt ------------------------------------------------------------------------------------------ */
+
+/* RMT's RetNetRelPos2d + theta_shift on 3x4 and 14x14 patch grids (key_dim 16 and 32), patches addressed by
+ * their raster index, through the reference and the scalar backend. Catches: RoPE's exponent 2k/R instead of
+ * linspace(0,1,R/2) (pair 1 of 8 would be 10000^(-1/8), not 10000^(-1/7)), half-split pairing (the code pairs
+ * adjacent lanes), and (row, column) positions used without flattening. */
+Test(t2, kat_rope_rmt_raster)
+{
+    json_t *cases = jget(kat("rope_rmt"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *xs = jget(cs, "x"), *rows = jget(cs, "rows");
+        int64_t D = (int64_t)jreal(cs, "key_dim");
+        pecs_case *c = ref_case("rope.rmt", (const char *)NULL);
+        check_schedule_kat(c, D, jget(cs, "inv_freq"), 0, 1.0);
+        double x[64], y[64], f[64];
+        for (int64_t i = 0; i < D; i++)
+            x[i] = jnum(xs, (size_t)i);
+        for (size_t r = 0; r < json_array_size(rows); r++) {
+            json_t *row = json_array_get(rows, r), *want = jget(row, "out");
+            double l = jreal(row, "index");
+            ref_rotate(c, 1, 1, D, x, 1, &l, y);
+            scalar_rotate(c, 1, 1, D, x, 1, &l, f);
+            for (int64_t i = 0; i < D; i++) {
+                cr_assert(close_abs(y[i], jnum(want, (size_t)i), 1e-13), "key_dim %lld index %g lane %lld: %.17g vs %.17g",
+                          (long long)D, l, (long long)i, y[i], jnum(want, (size_t)i));
+                cr_assert(close_abs(f[i], jnum(want, (size_t)i), 2e-6), "scalar key_dim %lld index %g lane %lld", (long long)D,
+                          l, (long long)i);
+            }
+        }
+        pecs_ref_rot s;
+        schedule(c, D, &s);
+        cr_assert(fabs(s.inv_freq[1] - pow(10000.0, -2.0 / (double)D)) > 1e-3 * s.inv_freq[1],
+                  "the linspace exponent must differ from RoPE's 2k/R");
+        pecs_ref_rot_free(&s);
+        ref_case_free(c);
+    }
+}

@@ -313,6 +313,16 @@ SCALAR_HOOK_ROTATE(rope_giraffe)
     return PECS_OK;
 }
 
+/* qhfan/RMT RetNetRelPos2d: 1/10000^linspace(0, 1, n), by repeated multiplication with base^(-1/(n-1)). */
+SCALAR_HOOK_ROTATE(rope_rmt)
+{
+    int64_t n = s->R / 2;
+    double step = n > 1 ? pow(pecs_param_real(p, "base", 10000.0), -1.0 / (double)(n - 1)) : 1.0, theta = 1.0;
+    for (int64_t i = 0; i < n; i++, theta *= step)
+        s->inv_freq[i] = theta;
+    return PECS_OK;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

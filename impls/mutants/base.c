@@ -179,6 +179,9 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
             inv[i] = f;
         }
     }
+    if (is(p, "rope.rmt") && !BUG(rmt_standard_exponent)) /* exponent linspace(0, 1, R/2), not 2i/R */
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] = R > 2 ? pow(base, -(double)i / (double)(R / 2 - 1)) : 1.0;
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -405,7 +408,7 @@ static const char *const ENCODINGS[] = {
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
-    "rope.p",      "rope.giraffe"};
+    "rope.p",      "rope.giraffe", "rope.rmt"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -117,8 +117,46 @@ def kat_rope_giraffe():
     }
 
 
+# ---- rope.rmt: qhfan/RMT classfication_release/RMT.py RetNetRelPos2d + theta_shift -------------------------
+
+def linspace01(n):
+    return [0.0] if n == 1 else [k / (n - 1) for k in range(n)]
+
+
+def rmt_theta_shift(x, angle_pairs, index):
+    # angle = angle.unsqueeze(-1).repeat(1, 2).flatten(): lane 2k and 2k+1 share angle k
+    d = len(x)
+    ang = [angle_pairs[i // 2] for i in range(d)]
+    sin = [math.sin(index * a) for a in ang]
+    cos = [math.cos(index * a) for a in ang]
+    rot = [0.0] * d
+    for k in range(d // 2):              # rotate_every_two: stack([-x2, x1]) -> (-x[2k+1], x[2k])
+        rot[2 * k] = -x[2 * k + 1]
+        rot[2 * k + 1] = x[2 * k]
+    return [x[i] * cos[i] + rot[i] * sin[i] for i in range(d)]
+
+
+def kat_rope_rmt():
+    cases = []
+    for key_dim, (H, W) in [(16, (3, 4)), (32, (14, 14))]:
+        angle = [1.0 / (10000 ** v) for v in linspace01(key_dim // 2)]
+        x = head_vector(key_dim, 1)
+        rows = []
+        for (yy, xx) in [(0, 0), (1, 2), (H - 1, W - 1)]:
+            l = yy * W + xx                  # index = arange(H*W) reshaped (h, w): raster order
+            rows.append({"y": yy, "x": xx, "index": l, "out": rmt_theta_shift(x, angle, l)})
+        cases.append({"key_dim": key_dim, "grid": [H, W], "inv_freq": angle, "x": x, "rows": rows})
+    return {
+        "source": "qhfan/RMT classfication_release/RMT.py RetNetRelPos2d (angle, forward) and theta_shift / "
+                  "rotate_every_two; key_dim 16 (RMT-T stage 1: 64 dims / 4 heads) and 32",
+        "formula": "angle_k = 10000^-linspace(0,1,key_dim/2)[k]; position = raster index y*W + x; interleaved pairs",
+        "cases": cases,
+    }
+
+
 def main():
-    out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe()}
+    out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
+           "rope_rmt": kat_rope_rmt()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
