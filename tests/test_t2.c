@@ -315,3 +315,44 @@ Test(t2, kat_rope_rmt_raster)
         ref_case_free(c);
     }
 }
+
+/* ---- rope.vrope ---------------------------------------------------------------------------------------- */
+
+/* VRoPE's ids for 5 text tokens, a 2x3x4 video and 2 more text tokens (vrope.py), rotated per channel as the
+ * model does, against the reference and the scalar backend fed with pos[r][t] = ids[t][r] (the first four
+ * channels hold the four variants). Catches: the variants allocated in chunks of pairs (as M-RoPE sections),
+ * the variant order swapped (v1/v2: h-flip vs w-flip), and a kernel reading one row for every pair. */
+Test(t2, kat_rope_vrope_video)
+{
+    json_t *j = kat("rope_vrope"), *ids = jget(j, "ids"), *xs = jget(j, "x"), *outs = jget(j, "out");
+    enum { D = 16 };
+    int64_t T = (int64_t)json_array_size(ids);
+    double *x = malloc((size_t)(T * D) * sizeof *x), *pos = malloc((size_t)(4 * T) * sizeof *pos);
+    double *y = malloc((size_t)(T * D) * sizeof *y), *f = malloc((size_t)(T * D) * sizeof *f);
+    for (int64_t t = 0; t < T; t++) {
+        for (int d = 0; d < D; d++)
+            x[t * D + d] = jnum(xs, (size_t)d);
+        for (int r = 0; r < 4; r++)
+            pos[r * T + t] = jnum(json_array_get(ids, (size_t)t), (size_t)r);
+        for (int i = 4; i < D / 2; i++) /* channel i repeats variant i % 4 */
+            cr_assert_eq(jnum(json_array_get(ids, (size_t)t), (size_t)i), pos[(i % 4) * T + t]);
+    }
+    int distinct = 0; /* a video token whose four variants all differ */
+    for (int64_t t = 5; t < 29; t++)
+        distinct += pos[t] != pos[T + t] && pos[T + t] != pos[2 * T + t] && pos[t] != pos[3 * T + t] && pos[T + t] != pos[3 * T + t];
+    cr_assert_gt(distinct, 0);
+    pecs_case *c = ref_case("rope.vrope", "pairing", "half", (const char *)NULL);
+    ref_rotate(c, T, 1, D, x, 4, pos, y);
+    scalar_rotate(c, T, 1, D, x, 4, pos, f);
+    for (int64_t t = 0; t < T; t++)
+        for (int d = 0; d < D; d++) {
+            double want = jnum(json_array_get(outs, (size_t)t), (size_t)d);
+            cr_assert(close_abs(y[t * D + d], want, 1e-13), "token %lld lane %d: %.17g vs %.17g", (long long)t, d, y[t * D + d], want);
+            cr_assert(close_abs(f[t * D + d], want, 2e-6), "scalar token %lld lane %d", (long long)t, d);
+        }
+    /* Text after the video continues at 5 + (H+W-1)*T = 5 + 6*2. */
+    cr_assert_eq(jreal(j, "index_advance"), 12.0);
+    cr_assert_eq(pos[T - 2], 17.0);
+    ref_case_free(c);
+    free(x), free(pos), free(y), free(f);
+}

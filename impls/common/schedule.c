@@ -323,6 +323,15 @@ SCALAR_HOOK_ROTATE(rope_rmt)
     return PECS_OK;
 }
 
+/* johncaged/VRoPE: channel i takes the (i % 2^n)-th symmetric variant (n = 2 spatial axes). */
+SCALAR_HOOK_ROTATE(rope_vrope)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = 0; i < s->R / 2; i++)
+        s->axis[i] = (int)(i & 3);
+    return PECS_OK;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

@@ -182,6 +182,9 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
     if (is(p, "rope.rmt") && !BUG(rmt_standard_exponent)) /* exponent linspace(0, 1, R/2), not 2i/R */
         for (int64_t i = 0; i < R / 2; i++)
             inv[i] = R > 2 ? pow(base, -(double)i / (double)(R / 2 - 1)) : 1.0;
+    if (is(p, "rope.vrope")) /* pair i reads variant row i % 4 (the chunked bug: R/8 pairs per variant) */
+        for (int64_t i = 0; i < R / 2; i++)
+            sc->axis[i] = BUG(vrope_chunked) ? (int)(i * 4 / (R / 2)) : (int)(i % 4);
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -408,7 +411,7 @@ static const char *const ENCODINGS[] = {
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
-    "rope.p",      "rope.giraffe", "rope.rmt"};
+    "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

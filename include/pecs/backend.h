@@ -35,7 +35,8 @@
  * Problems by kernel form (tensor names are exact; T tokens, H heads, D head_dim, R rotary_dim):
  *
  *   ROTATE   "x"   [T, H, D]  dtype = problem->dtype        (q or k, read)
- *            "pos" [P, T]     i32 | i64 | f64               (P = registry `rows`: 1; 3 = t,h,w; 2 = h,w)
+ *            "pos" [P, T]     i32 | i64 | f64               (P = registry `rows`: 1; 3 = t,h,w; 2 = h,w;
+ *                                                            4 = VRoPE's variants)
  *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
  *                                                            with identical strides)
  *     For each token t, head h and pair i < R/2, with angle a = pos[axis_i][t] * inv_freq[i]:
@@ -53,6 +54,7 @@
  *         rope.imrope  pair i uses h if i%3==1 && i<3*s_h, w if i%3==2 && i<3*s_w, else t  [tyxtyxty..]
  *         rope.vision2d  pairs 0..R/4-1 use row h with inv_freq base^(-4i/R); pairs R/4.. use row w
  *                      with the index restarted: inv_freq[R/4 + k] = inv_freq[k]
+ *         rope.vrope   pos [4, T]: pair i uses row i % 4 (the four symmetric h/w variants of VRoPE)
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
  *     Encodings whose query and key transforms differ (xpos) have a CHOICE parameter `role`.

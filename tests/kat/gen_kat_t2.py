@@ -154,9 +154,64 @@ def kat_rope_rmt():
     }
 
 
+# ---- rope.vrope: johncaged/VRoPE vrope.py ------------------------------------------------------------------
+
+def vrope_video_ids(t, h, w, half_head_dim, current_index):
+    """generate_nd_positions((t, h, w)) with half_time_dim = 0: [t*h*w][half_head_dim] ids, tokens in
+    (time, row, column) order, and the index advance."""
+    nd_shape = (h, w)
+    nd_len = h * w
+    nd_index_len = sum(nd_shape) - len(nd_shape) + 1
+    variants = []                               # row order of sum(nd_positions).reshape(-1, nd_len): a*2 + b
+    for a in range(2):                          # h or its flip
+        for b in range(2):                      # w or its flip
+            v = []
+            for r in range(h):
+                for c in range(w):
+                    hh = r if a == 0 else h - 1 - r
+                    ww = c if b == 0 else w - 1 - c
+                    v.append(hh + ww)
+            variants.append(v)
+    ids = []
+    for f in range(t):
+        for j in range(nd_len):
+            per_variant = [variants[k][j] + f * nd_index_len + current_index for k in range(4)]
+            ids.append([per_variant[i % 4] for i in range(half_head_dim)])
+    return ids, nd_index_len * t
+
+
+def kat_rope_vrope():
+    d, base = 16, 10000.0
+    inv = [1.0 / (base ** (k / d)) for k in range(0, d, 2)]
+    text_before = 5
+    ids = [[p] * (d // 2) for p in range(text_before)]              # generate_1d_positions(5)
+    video, adv = vrope_video_ids(2, 3, 4, d // 2, text_before)
+    ids += video
+    ids += [[text_before + adv + p] * (d // 2) for p in range(2)]   # text after the video
+    x = head_vector(d, 2)
+    outs = []
+    for row in ids:                                                  # freqs = ids * inv_freq per channel
+        freqs = [row[i] * inv[i] for i in range(d // 2)]
+        n = d // 2
+        y = [0.0] * d
+        for i in range(n):
+            c, s_ = math.cos(freqs[i]), math.sin(freqs[i])
+            y[i] = x[i] * c - x[i + n] * s_
+            y[i + n] = x[i + n] * c + x[i] * s_
+        outs.append(y)
+    return {
+        "source": "johncaged/VRoPE vrope.py VRoPE (generate_1d_positions, generate_nd_positions with half_time_dim "
+                  "forced to 0); the ids then rotate channel i by ids[:, i] * inv_freq[i] (HF split halves)",
+        "formula": "variants v0=h+w, v1=h+(W-1-w), v2=(H-1-h)+w, v3=(H-1-h)+(W-1-w), + t*(H+W-1) + c; "
+                   "channel i uses variant i % 4",
+        "head_dim": d, "base": base, "video": [2, 3, 4], "text_before": text_before, "index_advance": adv,
+        "ids": ids, "x": x, "out": outs,
+    }
+
+
 def main():
     out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
-           "rope_rmt": kat_rope_rmt()}
+           "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
