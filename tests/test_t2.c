@@ -356,3 +356,43 @@ Test(t2, kat_rope_vrope_video)
     ref_case_free(c);
     free(x), free(pos), free(y), free(f);
 }
+
+/* ---- rope.hope_vlm ------------------------------------------------------------------------------------- */
+
+/* HoPE's hybrid frequency allocation on a Qwen2-VL head (128, sections [16,24,24], theta 1e6), a text token and
+ * video tokens with real positions (temporal scale 0.75), through the reference and the scalar backend; then
+ * the t row changed alone must change nothing. Catches: the NoPE band rotated by t (the same file's m_modify
+ * variant), h and w alternating in the wrong phase (w on even pairs), and M-RoPE's chunked sections. */
+Test(t2, kat_rope_hope_vlm_hfa)
+{
+    json_t *j = kat("rope_hope_vlm"), *xs = jget(j, "x"), *ps = jget(j, "positions"), *outs = jget(j, "out");
+    enum { D = 128 };
+    int64_t T = (int64_t)json_array_size(ps);
+    double *x = malloc((size_t)(T * D) * sizeof *x), *pos = malloc((size_t)(3 * T) * sizeof *pos);
+    double *y = malloc((size_t)(T * D) * sizeof *y), *f = malloc((size_t)(T * D) * sizeof *f), *z = malloc((size_t)(T * D) * sizeof *z);
+    for (int64_t t = 0; t < T; t++) {
+        for (int d = 0; d < D; d++)
+            x[t * D + d] = jnum(xs, (size_t)d);
+        for (int r = 0; r < 3; r++)
+            pos[r * T + t] = jnum(json_array_get(ps, (size_t)t), (size_t)r);
+    }
+    pecs_case *c = ref_case("rope.hope_vlm", "pairing", "half", "sections", "16,24,24", "base", "1000000", (const char *)NULL);
+    ref_rotate(c, T, 1, D, x, 3, pos, y);
+    scalar_rotate(c, T, 1, D, x, 3, pos, f);
+    int nope_exact = 1;
+    for (int64_t t = 0; t < T; t++)
+        for (int d = 0; d < D; d++) {
+            double want = jnum(json_array_get(outs, (size_t)t), (size_t)d);
+            cr_assert(close_abs(y[t * D + d], want, 1e-13), "token %lld lane %d: %.17g vs %.17g", (long long)t, d, y[t * D + d], want);
+            cr_assert(close_abs(f[t * D + d], want, 2e-6), "scalar token %lld lane %d", (long long)t, d);
+            if ((d % 64) >= 48)
+                nope_exact &= y[t * D + d] == x[t * D + d];
+        }
+    cr_assert(nope_exact, "pairs 48..63 (lanes 48..63 and 112..127) are NoPE: copied exactly");
+    for (int64_t t = 0; t < T; t++)
+        pos[t] += 1000.5; /* the t row is never read */
+    ref_rotate(c, T, 1, D, x, 3, pos, z);
+    cr_assert(memcmp(y, z, (size_t)(T * D) * sizeof *y) == 0, "HFA must not read the t row");
+    ref_case_free(c);
+    free(x), free(pos), free(y), free(f), free(z);
+}

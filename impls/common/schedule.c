@@ -332,6 +332,25 @@ SCALAR_HOOK_ROTATE(rope_vrope)
     return PECS_OK;
 }
 
+/* hrlics/HoPE apply_hybrid_multimodal_rotary_pos_emb: [h+w spatial slots alternating rows 1/2 | t NoPE slots]. */
+SCALAR_HOOK_ROTATE(rope_hope_vlm)
+{
+    int64_t n = s->R / 2, spatial = n;
+    const pecs_param *q = pecs_problem_param(p, "sections");
+    if (q && q->n > 0) {
+        if (q->n != 3 || q->list[0] + q->list[1] + q->list[2] != (double)n)
+            return PECS_INVALID;
+        spatial = (int64_t)(q->list[1] + q->list[2]);
+    }
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t j = 0; j < n; j++) {
+        s->axis[j] = j < spatial ? 1 + (int)(j & 1) : 0;
+        if (j >= spatial)
+            s->inv_freq[j] = 0.0;
+    }
+    return PECS_OK;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

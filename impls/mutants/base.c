@@ -185,6 +185,15 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
     if (is(p, "rope.vrope")) /* pair i reads variant row i % 4 (the chunked bug: R/8 pairs per variant) */
         for (int64_t i = 0; i < R / 2; i++)
             sc->axis[i] = BUG(vrope_chunked) ? (int)(i * 4 / (R / 2)) : (int)(i % 4);
+    if (is(p, "rope.hope_vlm")) { /* spatial pairs alternate h/w; the s_t last pairs NoPE (the bug: rotated by t) */
+        const pecs_param *q = pecs_problem_param(p, "sections");
+        int64_t spatial = q && q->n == 3 ? (int64_t)(q->list[1] + q->list[2]) : R / 2;
+        for (int64_t i = 0; i < R / 2; i++) {
+            sc->axis[i] = i < spatial ? (i % 2 == 0 ? 1 : 2) : 0;
+            if (i >= spatial && !BUG(hope_temporal_band))
+                inv[i] = 0.0;
+        }
+    }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -411,7 +420,7 @@ static const char *const ENCODINGS[] = {
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
-    "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope"};
+    "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -55,6 +55,8 @@
  *         rope.vision2d  pairs 0..R/4-1 use row h with inv_freq base^(-4i/R); pairs R/4.. use row w
  *                      with the index restarted: inv_freq[R/4 + k] = inv_freq[k]
  *         rope.vrope   pos [4, T]: pair i uses row i % 4 (the four symmetric h/w variants of VRoPE)
+ *         rope.hope_vlm  sections [s_t, s_h, s_w]: pair i < s_h+s_w uses h (i even) or w (i odd); the last
+ *                      s_t pairs have inv_freq 0 (NoPE); row t is not read
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
  *     Encodings whose query and key transforms differ (xpos) have a CHOICE parameter `role`.

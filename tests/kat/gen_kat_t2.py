@@ -209,9 +209,57 @@ def kat_rope_vrope():
     }
 
 
+# ---- rope.hope_vlm: hrlics/HoPE modeling_hope.py apply_hybrid_multimodal_rotary_pos_emb --------------------
+
+def hope_hfa(x, pos3, inv, mrope_section):
+    d = len(x)
+    # Qwen2VLRotaryEmbedding: freqs[row] = pos[row] * inv_freq; emb = cat(freqs, freqs)
+    cos = [[math.cos(v) for v in ([pos3[r] * f for f in inv] * 2)] for r in range(3)]
+    sin = [[math.sin(v) for v in ([pos3[r] * f for f in inv] * 2)] for r in range(3)]
+    sec = [mrope_section[0], mrope_section[1] + mrope_section[2]] * 2
+    sec = sec[::-1]
+    index = 0
+    c_out, s_out = [], []
+    for i, section in enumerate(sec):
+        if i % 2 == 0:                              # spatial
+            for j in range(section):
+                row = 1 if j % 2 == 0 else 2
+                c_out.append(cos[row][index])
+                s_out.append(sin[row][index])
+                index += 1
+        else:                                       # temporal -> NoPE
+            c_out += [1.0] * section
+            s_out += [0.0] * section
+            index += section
+    n = d // 2
+    rot = [-x[i + n] for i in range(n)] + [x[i] for i in range(n)]   # rotate_half
+    return [x[i] * c_out[i] + rot[i] * s_out[i] for i in range(d)]
+
+
+def kat_rope_hope_vlm():
+    d, base, sections = 128, 1000000.0, [16, 24, 24]
+    inv = [1.0 / (base ** (k / d)) for k in range(0, d, 2)]
+    x = head_vector(d, 3)
+    tokens = [[2.0, 2.0, 2.0]]                      # a text token: t = h = w
+    s0, scale, hg, wg = 3.0, 0.75, 4, 4             # get_dynamic_rope_index: video at s0, temporal scale 0.75
+    for t_idx in (0, 1):
+        t = s0 + scale * t_idx
+        for (r, c) in ((0, 0), (1, 3), (3, 2)):
+            tokens.append([t, t + (r - (hg - 1) // 2), t + (c - (wg - 1) // 2)])
+    outs = [hope_hfa(x, tok, inv, sections) for tok in tokens]
+    return {
+        "source": "hrlics/HoPE modeling_hope.py apply_hybrid_multimodal_rotary_pos_emb on Qwen2VLRotaryEmbedding "
+                  "(head_dim 128, mrope_section [16,24,24], rope_theta 1e6); positions as get_dynamic_rope_index "
+                  "with a temporal scale of 0.75",
+        "formula": "pair k < 48: row h (k even) or w (k odd); pairs 48..63: NoPE; split halves",
+        "head_dim": d, "base": base, "sections": sections, "x": x, "positions": tokens, "out": outs,
+    }
+
+
 def main():
     out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
-           "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope()}
+           "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope(),
+           "rope_hope_vlm": kat_rope_hope_vlm()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
