@@ -73,6 +73,7 @@ void pecs_ref_rot_reset(pecs_ref_rot *s)
         s->zeta[i] = 1.0;
     }
     s->zeta_rate = s->zeta_center = 0.0;
+    s->pos_offset = s->log_gain_len = 0.0;
     s->attn = s->softmax_scale = 1.0;
 }
 
@@ -194,11 +195,13 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
     double *od = out->data;
     for (int64_t t = 0; t < T; t++) {
         for (int64_t i = 0; i < R / 2; i++) {
-            double sn, cs, m = pecs_pos_at(pos, s.axis[i], t);
+            double sn, cs, m = pecs_pos_at(pos, s.axis[i], t) + s.pos_offset; /* exact for integers < 2^53 */
             pecs_ref_sincos(m, s.inv_freq[i], &sn, &cs);
             double g = s.attn;
             if (s.zeta_rate != 0.0)
                 g *= pow(s.zeta[i], (pecs_pos_at(pos, 0, t) - s.zeta_center) * s.zeta_rate);
+            if (s.log_gain_len > 1.0 && pecs_pos_at(pos, 0, t) + 1.0 > s.log_gain_len)
+                g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(s.log_gain_len);
             int64_t a = half ? i : 2 * i, b = half ? i + R / 2 : 2 * i + 1;
             for (int64_t h = 0; h < H; h++) {
                 double xa = xd[at3(x, t, h, a)], xb = xd[at3(x, t, h, b)];

@@ -33,9 +33,11 @@
 #define PECS_PI 3.14159265358979323846
 
 /* A rotate-form frequency schedule. The driver fills the inputs and the defaults (axis 0, zeta 1, rates 0,
- * attn 1, softmax_scale 1) before calling the hook; the hook overwrites what its encoding defines.
- * Pair i of token t is rotated by angle pos[axis[i]][t] * inv_freq[i] and multiplied by
- *     attn * zeta[i] ^ ((pos[0][t] - zeta_center) * zeta_rate)          (xPos; 1 when zeta_rate = 0). */
+ * offsets 0, attn 1, softmax_scale 1) before calling the hook; the hook overwrites what its encoding defines.
+ * Pair i of token t is rotated by angle (pos[axis[i]][t] + pos_offset) * inv_freq[i] and multiplied by
+ *     attn * zeta[i] ^ ((pos[0][t] - zeta_center) * zeta_rate)          (xPos; 1 when zeta_rate = 0)
+ *          * ln(pos[0][t] + 1) / ln(log_gain_len)   where pos[0][t] + 1 > log_gain_len (Entropy-ABF queries;
+ *                                                    1 elsewhere and when log_gain_len = 0). */
 typedef struct pecs_ref_rot {
     int64_t R;             /* in: rotary dimension */
     double seq_len;        /* in: current sequence length (pecs_problem_seq_len) */
@@ -43,6 +45,8 @@ typedef struct pecs_ref_rot {
     int32_t *axis;         /* out [R/2] position row of each pair */
     double *zeta;          /* out [R/2] xPos scale bases */
     double zeta_rate, zeta_center;
+    double pos_offset;     /* out: added to every position before the angle (STRING's shifted queries) */
+    double log_gain_len;   /* out: > 1 turns on the logarithmic token gain above (Entropy-ABF) */
     double attn;           /* out: multiplies cos and sin */
     double softmax_scale;  /* out: multiplier a model applies to its softmax scale (reported, not applied) */
 } pecs_ref_rot;

@@ -396,3 +396,46 @@ Test(t2, kat_rope_hope_vlm_hfa)
     ref_case_free(c);
     free(x), free(pos), free(y), free(f), free(z);
 }
+
+/* ---- rope.entropy_abf ---------------------------------------------------------------------------------- */
+
+/* Entropy-ABF's query scale around the training length 4096 (positions 4094, 4095, 4096: the scale leaves 1
+ * exactly at p + 1 = 4096) and far beyond it, queries and keys, through the reference and the scalar backend.
+ * Catches: the clamp to >= 1 missing (p = 100 would shrink the query to 0.55x), ln(p) instead of ln(p+1) (p = 4096
+ * would give exactly 1), the keys scaled too, and the scale applied to cos only. */
+Test(t2, kat_rope_entropy_abf_scale)
+{
+    json_t *j = kat("rope_entropy_abf"), *xs = jget(j, "x"), *rows = jget(j, "rows");
+    enum { D = 128 };
+    double x[D], y[D], f[D];
+    for (int d = 0; d < D; d++)
+        x[d] = jnum(xs, (size_t)d);
+    static const char *const roles[] = {"query", "key"};
+    for (int r = 0; r < 2; r++) {
+        pecs_case *c = ref_case("rope.entropy_abf", "pairing", "half", "role", roles[r], (const char *)NULL);
+        for (size_t k = 0; k < json_array_size(rows); k++) {
+            json_t *row = json_array_get(rows, k), *want = jget(row, r ? "k" : "q");
+            double pos = jreal(row, "pos"), scale = jreal(row, "scale");
+            ref_rotate(c, 1, 1, D, x, 1, &pos, y);
+            scalar_rotate(c, 1, 1, D, x, 1, &pos, f);
+            for (int d = 0; d < D; d++) {
+                cr_assert(close_abs(y[d], jnum(want, (size_t)d), 1e-13 + 4e-16 * pos), "%s pos %g lane %d: %.17g vs %.17g",
+                          roles[r], pos, d, y[d], jnum(want, (size_t)d));
+                cr_assert(close_abs(f[d], jnum(want, (size_t)d), 3e-6), "scalar %s pos %g lane %d", roles[r], pos, d);
+            }
+            if (pos <= 4095)
+                cr_assert_eq(scale, 1.0, "pos %g: no scaling up to p + 1 = L", pos);
+            else
+                cr_assert_gt(scale, 1.0, "pos %g: scaled beyond L", pos);
+        }
+        ref_case_free(c);
+    }
+    /* The key side stays a pure rotation: its norm is the input's. */
+    pecs_case *c = ref_case("rope.entropy_abf", "role", "key", (const char *)NULL);
+    double pos = 1e6, n0 = 0.0, n1 = 0.0;
+    ref_rotate(c, 1, 1, D, x, 1, &pos, y);
+    for (int d = 0; d < D; d++)
+        n0 += x[d] * x[d], n1 += y[d] * y[d];
+    cr_assert(fabs(n0 - n1) < 1e-12 * n0);
+    ref_case_free(c);
+}

@@ -77,11 +77,19 @@ pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
     return st;
 }
 
+int impl_has_token_gain(const scalar_sched *s) { return s->zeta_rate != 0.0 || s->log_gain_len > 1.0; }
+
 double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t i)
 {
-    if (s->zeta_rate == 0.0)
-        return s->attn;
-    return s->attn * pow(s->zeta[i], (pecs_pos_at(pos, 0, t) - s->zeta_center) * s->zeta_rate);
+    double g = s->attn;
+    if (s->zeta_rate != 0.0)
+        g *= pow(s->zeta[i], (pecs_pos_at(pos, 0, t) - s->zeta_center) * s->zeta_rate);
+    if (s->log_gain_len > 1.0) { /* Entropy-ABF: max(1, ln(p+1)/ln(L)), defined as 1 wherever p+1 <= L */
+        double p1 = pecs_pos_at(pos, 0, t) + 1.0;
+        if (p1 > s->log_gain_len)
+            g *= log(p1) / log(s->log_gain_len);
+    }
+    return g;
 }
 
 /* inv_freq[i] = base^(-2i/R), built by repeated multiplication with theta_scale (as ggml does). */
@@ -348,6 +356,14 @@ SCALAR_HOOK_ROTATE(rope_hope_vlm)
         if (j >= spatial)
             s->inv_freq[j] = 0.0;
     }
+    return PECS_OK;
+}
+
+/* GAIR-NLP/Entropy-ABF apply_rotary_pos_emb_scale: q * max(1, log(pos+1)/log(L)), k plain; base 500000. */
+SCALAR_HOOK_ROTATE(rope_entropy_abf)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 500000.0), s->R, s->inv_freq);
+    s->log_gain_len = pecs_param_is(p, "role", "key") ? 0.0 : pecs_param_real(p, "train_length", 4096.0);
     return PECS_OK;
 }
 

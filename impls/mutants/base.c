@@ -54,7 +54,7 @@ static double round_to(double v, pecs_dtype t)
 /* ---- rotate ------------------------------------------------------------------------------------------ */
 
 typedef struct sched {
-    double inv[4096], zeta[4096], zrate, zcenter, attn;
+    double inv[4096], zeta[4096], zrate, zcenter, attn, offset, lgain;
     int axis[4096];
 } sched;
 
@@ -92,7 +92,7 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
     double den = BUG(partial_head_dim) ? (double)D : (double)R, *inv = sc->inv, *attn = &sc->attn;
     for (int64_t i = 0; i < R / 2; i++)
         sc->axis[i] = 0, sc->zeta[i] = 1.0;
-    sc->zrate = sc->zcenter = 0.0;
+    sc->zrate = sc->zcenter = sc->offset = sc->lgain = 0.0;
     if (is(p, "rope.ntk"))
         base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : (double)R / (double)(R - 2));
     if (is(p, "rope.dynamic_ntk")) {
@@ -194,6 +194,8 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
                 inv[i] = 0.0;
         }
     }
+    if (is(p, "rope.entropy_abf") && !pecs_param_is(p, "role", "key")) /* query scale max(1, ln(p+1)/ln L) */
+        sc->lgain = pecs_param_real(p, "train_length", 4096.0);
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -291,6 +293,8 @@ static pecs_status run_rotate(const pecs_problem *p)
                 double sn, cs, g = attn;
                 if (sc.zrate != 0.0)
                     g *= pow(sc.zeta[i], (pecs_pos_at(pos, 0, t) - sc.zcenter) * sc.zrate);
+                if (sc.lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc.lgain || BUG(entropy_no_clamp)))
+                    g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc.lgain);
                 sincos_of(m, inv[i], &sn, &cs);
                 float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
@@ -420,7 +424,8 @@ static const char *const ENCODINGS[] = {
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
-    "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm"};
+    "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
+    "rope.entropy_abf"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

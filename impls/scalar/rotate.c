@@ -31,7 +31,7 @@ pecs_status scalar_rotate(const pecs_problem *p)
     int64_t da = half ? 1 : 2, db = half ? n : 1; /* lane of pair i: a = i*da, b = a + db */
     for (int64_t t = 0; t < T; t++) {
         for (int64_t i = 0; i < n; i++) {
-            double a = pecs_pos_at(pos, sc.axis[i], t) * sc.inv_freq[i], g = impl_gain(&sc, pos, t, i);
+            double a = (pecs_pos_at(pos, sc.axis[i], t) + sc.pos_offset) * sc.inv_freq[i], g = impl_gain(&sc, pos, t, i);
             cs[2 * i] = (float)(cos(a) * g);
             cs[2 * i + 1] = (float)(sin(a) * g);
         }

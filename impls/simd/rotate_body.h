@@ -91,10 +91,10 @@ static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t 
     int64_t n = sc->R / 2, i = 0, rows = pos->ndim == 2 ? pos->shape[0] : 1;
     double pr[4]; /* the token's position on each row (M-RoPE: 3, vision: 2), read once */
     for (int64_t r = 0; r < rows && r < 4; r++)
-        pr[r] = pecs_pos_at(pos, r, t);
+        pr[r] = pecs_pos_at(pos, r, t) + sc->pos_offset;
     for (int64_t k = 0; k < n; k++)
-        ang[k] = (sc->axis[k] < 4 ? pr[sc->axis[k]] : pecs_pos_at(pos, sc->axis[k], t)) * sc->inv_freq[k];
-    int xpos = sc->zeta_rate != 0.0; /* otherwise every gain is the attention factor */
+        ang[k] = (sc->axis[k] < 4 ? pr[sc->axis[k]] : pecs_pos_at(pos, sc->axis[k], t) + sc->pos_offset) * sc->inv_freq[k];
+    int xpos = impl_has_token_gain(sc); /* xPos or Entropy-ABF; otherwise every gain is the attention factor */
     for (int64_t k = 0; xpos && k < n; k++)
         gain[k] = impl_gain(sc, pos, t, k);
     for (; i + VD <= n; i += VD) {

@@ -39,15 +39,19 @@
  *                                                            4 = VRoPE's variants)
  *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
  *                                                            with identical strides)
- *     For each token t, head h and pair i < R/2, with angle a = pos[axis_i][t] * inv_freq[i]:
+ *     For each token t, head h and pair i < R/2, with angle a = (pos[axis_i][t] + o) * inv_freq[i]:
  *         (y_a, y_b) = g * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
  *     where the pair (a, b) is
  *         pairing=interleaved: (2i, 2i+1)        lanes of one head: [x0 x1 | x2 x3 | ...]  -> [cscs....]
  *         pairing=half:        (i,  i + R/2)     lanes of one head: [x0 .. x(R/2-1) | x(R/2) ..] -> [ccss....]
  *     Channels R..D-1 are copied through unchanged (partial rotary). inv_freq[R/2], the attention factor
  *     and the gain g come from the encoding's frequency schedule (reference/<encoding>.c states each):
- *         g = attn                                   every schedule but xPos
+ *         g = attn                                   every schedule but xPos and Entropy-ABF queries
  *         g = attn * zeta_i^(+-(pos[0][t] - c)/scale_base)   xPos (+ for role=query, - for role=key)
+ *         g = attn * max(1, ln(pos[0][t] + 1)/ln(train_length))   rope.entropy_abf, role=query (the factor
+ *                                                    is 1 wherever pos + 1 <= train_length, negative too)
+ *     and the position offset o is 0 except for rope.string's shifted queries (role=shifted):
+ *         o = local_value - shifted_offset
  *     axis_i is 0 except for multi-axis encodings:
  *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
  *                      (R = 16, sections [4,2,2], pairing half:  [ttttyyxx ttttyyxx] by lane)
@@ -59,7 +63,8 @@
  *                      s_t pairs have inv_freq 0 (NoPE); row t is not read
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
- *     Encodings whose query and key transforms differ (xpos) have a CHOICE parameter `role`.
+ *     Encodings whose query and key transforms differ (xpos, rope.entropy_abf, rope.string) have a CHOICE
+ *     parameter `role`; the harness gives keys role=key.
  *
  *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
  *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire)

@@ -256,10 +256,31 @@ def kat_rope_hope_vlm():
     }
 
 
+# ---- rope.entropy_abf: GAIR-NLP/Entropy-ABF patch/EABF.py -------------------------------------------------
+
+def kat_rope_entropy_abf():
+    d, base, L = 128, 500000.0, 4096
+    inv = [1.0 / (base ** (k / d)) for k in range(0, d, 2)]   # LlamaRotaryEmbedding(base=500000)
+    x = head_vector(d, 4)
+    rows = []
+    for pos in [0, 100, 4094, 4095, 4096, 16383, 100000]:
+        scale = math.log(pos + 1) / math.log(L)                   # apply_rotary_pos_emb_scale
+        if scale < 1:
+            scale = 1.0
+        q = [v * scale for v in rotate_half_split(x, inv, pos)]
+        k = rotate_half_split(x, inv, pos)
+        rows.append({"pos": pos, "scale": scale, "q": q, "k": k})
+    return {
+        "source": "GAIR-NLP/Entropy-ABF patch/EABF.py: eabf rotary embedding at base 500000, "
+                  "apply_rotary_pos_emb_scale (q * max(1, log(pos+1)/log(4096)), k unscaled), split halves",
+        "head_dim": d, "base": base, "train_length": L, "x": x, "rows": rows,
+    }
+
+
 def main():
     out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
            "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope(),
-           "rope_hope_vlm": kat_rope_hope_vlm()}
+           "rope_hope_vlm": kat_rope_hope_vlm(), "rope_entropy_abf": kat_rope_entropy_abf()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
