@@ -439,3 +439,53 @@ Test(t2, kat_rope_entropy_abf_scale)
     cr_assert(fabs(n0 - n1) < 1e-12 * n0);
     ref_case_free(c);
 }
+
+/* ---- rope.string --------------------------------------------------------------------------------------- */
+
+/* STRING's three rotations (neighbour-pass query, shifted-pass query, key) with S = 100, W = 8 on a 128-wide head
+ * at theta 1e6, through the reference and the scalar backend; then the logit identity the method rests on:
+ * q_shifted(m) . k(n) = attn^2 * (RoPE logit at distance m - n - S + W). Catches: the shift's sign flipped
+ * (p + S - W), the shift applied to keys instead of queries (the logit then sees m - n + S - W), and the attention
+ * factor on one side only (attn instead of attn^2 in the logit). */
+Test(t2, kat_rope_string_shifted_queries)
+{
+    json_t *j = kat("rope_string"), *xs = jget(j, "x"), *rows = jget(j, "rows");
+    enum { D = 128 };
+    double x[D], y[D], f[D];
+    for (int d = 0; d < D; d++)
+        x[d] = jnum(xs, (size_t)d);
+    static const char *const roles[] = {"query", "shifted", "key"};
+    for (int r = 0; r < 3; r++) {
+        pecs_case *c = ref_case("rope.string", "pairing", "half", "base", "1000000", "shifted_offset", "100", "local_value", "8",
+                                "role", roles[r], (const char *)NULL);
+        for (size_t k = 0; k < json_array_size(rows); k++) {
+            json_t *row = json_array_get(rows, k), *want = jget(row, roles[r]);
+            double pos = jreal(row, "pos");
+            ref_rotate(c, 1, 1, D, x, 1, &pos, y);
+            scalar_rotate(c, 1, 1, D, x, 1, &pos, f);
+            for (int d = 0; d < D; d++) {
+                cr_assert(close_abs(y[d], jnum(want, (size_t)d), 1e-13 + 4e-16 * pos), "%s pos %g lane %d: %.17g vs %.17g",
+                          roles[r], pos, d, y[d], jnum(want, (size_t)d));
+                cr_assert(close_abs(f[d], jnum(want, (size_t)d), 3e-6), "scalar %s pos %g lane %d", roles[r], pos, d);
+            }
+        }
+        ref_case_free(c);
+    }
+    /* The logit identity, with different q and k vectors. */
+    pecs_case *qs = ref_case("rope.string", "shifted_offset", "100", "local_value", "8", "role", "shifted", (const char *)NULL);
+    pecs_case *kk = ref_case("rope.string", "shifted_offset", "100", "local_value", "8", "role", "key", (const char *)NULL);
+    pecs_case *plain = ref_case("rope", (const char *)NULL);
+    double q[D], kv[D], a[D], b[D], pq[D], pk[D];
+    for (int d = 0; d < D; d++)
+        q[d] = cos(0.3 * d), kv[d] = sin(0.17 * d + 1.0);
+    double m = 5000, n = 700, dist = m - n - 100 + 8, zero = 0;
+    ref_rotate(qs, 1, 1, D, q, 1, &m, a);
+    ref_rotate(kk, 1, 1, D, kv, 1, &n, b);
+    ref_rotate(plain, 1, 1, D, q, 1, &dist, pq);
+    ref_rotate(plain, 1, 1, D, kv, 1, &zero, pk);
+    double lhs = 0, rhs = 0, attn = 0.1 * log(2.0) + 1.0;
+    for (int d = 0; d < D; d++)
+        lhs += a[d] * b[d], rhs += pq[d] * pk[d];
+    cr_assert(fabs(lhs - attn * attn * rhs) < 1e-11, "shifted logit %.17g vs attn^2 * RoPE(m-n-S+W) %.17g", lhs, attn * attn * rhs);
+    ref_case_free(qs), ref_case_free(kk), ref_case_free(plain);
+}

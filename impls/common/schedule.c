@@ -367,6 +367,17 @@ SCALAR_HOOK_ROTATE(rope_entropy_abf)
     return PECS_OK;
 }
 
+/* HKUNLP/STRING: query_states_2 at position_ids - diag_size + local_window; cos/sin cached x (0.1 ln 2 + 1). */
+SCALAR_HOOK_ROTATE(rope_string)
+{
+    double af = pecs_param_real(p, "attention_factor", 0.0);
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    s->attn = af > 0.0 ? af : 1.0 + 0.1 * 0.69314718055994530942;
+    if (pecs_param_is(p, "role", "shifted"))
+        s->pos_offset = (double)(pecs_param_int(p, "local_value", 128) - pecs_param_int(p, "shifted_offset", 43253));
+    return PECS_OK;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

@@ -196,6 +196,13 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
     }
     if (is(p, "rope.entropy_abf") && !pecs_param_is(p, "role", "key")) /* query scale max(1, ln(p+1)/ln L) */
         sc->lgain = pecs_param_real(p, "train_length", 4096.0);
+    if (is(p, "rope.string")) { /* shifted queries at p - S + W (the bug: p + S - W); cos/sin x (0.1 ln 2 + 1) */
+        double af = pecs_param_real(p, "attention_factor", 0.0), d = (double)(pecs_param_int(p, "local_value", 128) -
+                                                                             pecs_param_int(p, "shifted_offset", 43253));
+        *attn = af > 0.0 ? af : 0.1 * log(2.0) + 1.0;
+        if (pecs_param_is(p, "role", "shifted"))
+            sc->offset = BUG(string_offset_sign) ? -d : d;
+    }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -285,7 +292,7 @@ static pecs_status run_rotate(const pecs_problem *p)
     for (int64_t t = 0; t < T; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
-                double m = pecs_pos_at(pos, sc.axis[i], t) + (BUG(position_off_by_one) ? 1.0 : 0.0);
+                double m = pecs_pos_at(pos, sc.axis[i], t) + sc.offset + (BUG(position_off_by_one) ? 1.0 : 0.0);
                 if (BUG(positions_int32))
                     m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
                 if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
@@ -425,7 +432,7 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf"};
+    "rope.entropy_abf", "rope.string"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -277,10 +277,35 @@ def kat_rope_entropy_abf():
     }
 
 
+# ---- rope.string: HKUNLP/STRING string_for_llama.py ----------------------------------------------------------
+
+def kat_rope_string():
+    d, base, S, W = 128, 1000000.0, 100, 8
+    attention_factor = 0.1 * math.log(2) + 1        # replace_with_string
+    inv = [1.0 / (base ** (k / d)) for k in range(0, d, 2)]
+    x = head_vector(d, 5)
+    rows = []
+    for pos in [100, 150, 4096, 131071]:
+        rows.append({
+            "pos": pos,
+            "query": rotate_half_split(x, inv, pos, attention_factor),            # query_states_1
+            "shifted": rotate_half_split(x, inv, pos - S + W, attention_factor),  # query_states_2
+            "key": rotate_half_split(x, inv, pos, attention_factor),
+        })
+    return {
+        "source": "HKUNLP/STRING string_for_llama.py forward (query_states_1 at position_ids, query_states_2 at "
+                  "position_ids - diag_size + local_window, keys at position_ids) with RotaryEmbedding's cos/sin "
+                  "multiplied by attention_factor = 0.1 ln 2 + 1; split halves",
+        "head_dim": d, "base": base, "shifted_offset": S, "local_value": W, "attention_factor": attention_factor,
+        "x": x, "rows": rows,
+    }
+
+
 def main():
     out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
            "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope(),
-           "rope_hope_vlm": kat_rope_hope_vlm(), "rope_entropy_abf": kat_rope_entropy_abf()}
+           "rope_hope_vlm": kat_rope_hope_vlm(), "rope_entropy_abf": kat_rope_entropy_abf(),
+           "rope_string": kat_rope_string()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
