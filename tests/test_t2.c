@@ -489,3 +489,47 @@ Test(t2, kat_rope_string_shifted_queries)
     cr_assert(fabs(lhs - attn * attn * rhs) < 1e-11, "shifted logit %.17g vs attn^2 * RoPE(m-n-S+W) %.17g", lhs, attn * attn * rhs);
     ref_case_free(qs), ref_case_free(kk), ref_case_free(plain);
 }
+
+/* ---- rope.mspoe ---------------------------------------------------------------------------------------- */
+
+/* Ms-PoE on 4 query heads with head order [2,0,3,1] and, for the keys, 2 KV heads (kv_groups 2), ratios
+ * 1.2..1.8 divided by num_heads, through the reference and the scalar backend. Catches: the inverse permutation
+ * (head order[h] taking ratio h: [2,0,3,1] is not an involution), ratios spread over H-1 instead of H, the keys
+ * of a GQA group taking the ratio of the group's last query head, and positions multiplied by r. */
+Test(t2, kat_rope_mspoe_head_order)
+{
+    json_t *j = kat("rope_mspoe"), *xs = jget(j, "x"), *rows = jget(j, "rows");
+    enum { D = 16, HQ = 4, HK = 2 };
+    double x[HQ * D], y[HQ * D], f[HQ * D];
+    for (int h = 0; h < HQ; h++)
+        for (int d = 0; d < D; d++)
+            x[h * D + d] = jnum(json_array_get(xs, (size_t)h), (size_t)d);
+    static const char *const roles[] = {"query", "key"};
+    for (int r = 0; r < 2; r++) {
+        pecs_case *c = ref_case("rope.mspoe", "pairing", "half", "head_order", "2,0,3,1", "kv_groups", "2", "role", roles[r],
+                                (const char *)NULL);
+        int64_t H = r ? HK : HQ;
+        for (size_t k = 0; k < json_array_size(rows); k++) {
+            json_t *row = json_array_get(rows, k), *want = jget(row, r ? "k" : "q");
+            double pos = jreal(row, "pos");
+            ref_rotate(c, 1, H, D, x, 1, &pos, y);
+            scalar_rotate(c, 1, H, D, x, 1, &pos, f);
+            for (int64_t h = 0; h < H; h++)
+                for (int d = 0; d < D; d++) {
+                    double w = jnum(json_array_get(want, (size_t)h), (size_t)d);
+                    cr_assert(close_abs(y[h * D + d], w, 1e-13 + 4e-16 * pos), "%s pos %g head %lld lane %d: %.17g vs %.17g",
+                              roles[r], pos, (long long)h, d, y[h * D + d], w);
+                    cr_assert(close_abs(f[h * D + d], w, 3e-6), "scalar %s pos %g head %lld lane %d", roles[r], pos,
+                              (long long)h, d);
+                }
+        }
+        ref_case_free(c);
+    }
+    /* A head_order that is not a permutation of 0..H_q-1 is rejected when the case is checked. */
+    pecs_case *bad = ref_case("rope.mspoe", "head_order", "0,0,1,2", (const char *)NULL);
+    pecs_problem p = ref_problem(bad);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_check(&p, 4, 16, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "permutation"), "%s", why);
+    ref_case_free(bad);
+}

@@ -36,8 +36,30 @@ int64_t impl_rotary_dim(const pecs_problem *p, int64_t D)
     return R < 2 || R % 2 || R > D ? 0 : R;
 }
 
+pecs_status impl_schedule_heads(scalar_sched *s)
+{
+    if (s->H <= 0)
+        return PECS_OK;
+    s->head_scale = malloc((size_t)s->H * sizeof *s->head_scale);
+    s->head_axis = malloc((size_t)s->H * sizeof *s->head_axis);
+    if (!s->head_scale || !s->head_axis)
+        return PECS_NOMEM; /* impl_schedule frees what was allocated */
+    for (int64_t h = 0; h < s->H; h++)
+        s->head_scale[h] = 1.0, s->head_axis[h] = -1;
+    return PECS_OK;
+}
+
+double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t h, int64_t i)
+{
+    int row = s->head_axis && s->head_axis[h] >= 0 ? s->head_axis[h] : s->axis[i];
+    double w = s->head_scale ? s->inv_freq[i] * s->head_scale[h] : s->inv_freq[i];
+    return (pecs_pos_at(pos, row, t) + s->pos_offset) * w;
+}
+
 void impl_schedule_free(scalar_sched *s)
 {
+    free(s->head_scale);
+    free(s->head_axis);
     free(s->inv_freq);
     free(s->axis);
     free(s->zeta);
@@ -46,11 +68,12 @@ void impl_schedule_free(scalar_sched *s)
 
 pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
 {
-    const pecs_tensor *pos = pecs_problem_tensor(p, "pos");
+    const pecs_tensor *pos = pecs_problem_tensor(p, "pos"), *x = pecs_problem_tensor(p, "x");
     scalar_schedule_fn fn = impl_schedule_of(p->encoding);
     int64_t n = R / 2, rows = pos && pos->ndim == 2 ? pos->shape[0] : 1;
     memset(s, 0, sizeof *s);
     s->R = R, s->attn = 1.0;
+    s->H = x && x->ndim == 3 ? x->shape[1] : 0;
     s->inv_freq = calloc((size_t)n, sizeof *s->inv_freq);
     s->axis = calloc((size_t)n, sizeof *s->axis);
     s->zeta = calloc((size_t)n, sizeof *s->zeta);
@@ -70,6 +93,9 @@ pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
     }
     for (int64_t i = 0; st == PECS_OK && i < n; i++)
         if (s->axis[i] >= rows)
+            st = PECS_INVALID;
+    for (int64_t h = 0; st == PECS_OK && s->head_axis && h < s->H; h++)
+        if (s->head_axis[h] >= rows)
             st = PECS_INVALID;
     s->attn *= pecs_param_real(p, "attn_factor", 1.0);
     if (st != PECS_OK)
@@ -376,6 +402,27 @@ SCALAR_HOOK_ROTATE(rope_string)
     if (pecs_param_is(p, "role", "shifted"))
         s->pos_offset = (double)(pecs_param_int(p, "local_value", 128) - pecs_param_int(p, "shifted_offset", 43253));
     return PECS_OK;
+}
+
+/* VITA-Group/Ms-PoE: compress_ratio[k] = min + (max-min) * k/num_heads; queries cos[head_order], keys
+ * cos[head_order][::groups]; positions divided by the ratio. */
+SCALAR_HOOK_ROTATE(rope_mspoe)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    if (s->H <= 0)
+        return PECS_OK;
+    int64_t groups = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key");
+    int64_t num_heads = key ? s->H * groups : s->H;
+    const pecs_param *ord = pecs_problem_param(p, "head_order");
+    if (ord && ord->n > 0 && ord->n != num_heads)
+        return PECS_INVALID;
+    double lo = pecs_param_real(p, "min_ratio", 1.2), hi = pecs_param_real(p, "max_ratio", 1.8);
+    pecs_status st = impl_schedule_heads(s);
+    for (int64_t h = 0; st == PECS_OK && h < s->H; h++) {
+        int64_t src = key ? h * groups : h, k = ord && ord->n > 0 ? (int64_t)ord->list[src] : src;
+        s->head_scale[h] = 1.0 / (lo + (hi - lo) * ((double)k / (double)num_heads));
+    }
+    return st;
 }
 
 /* ---- bias helpers ---------------------------------------------------------------------------------- */

@@ -56,6 +56,8 @@ static double round_to(double v, pecs_dtype t)
 typedef struct sched {
     double inv[4096], zeta[4096], zrate, zcenter, attn, offset, lgain;
     int axis[4096];
+    double hscale[4096]; /* per-head frequency scale (Ms-PoE 1/r, MHRoPE 0 for NoPE heads) */
+    int haxis[4096];     /* per-head position row, -1 = the pair's */
 } sched;
 
 static int is(const pecs_problem *p, const char *id) { return !strcmp(p->encoding, id); }
@@ -86,8 +88,28 @@ static void sections(const pecs_problem *p, int64_t R, int *axis)
                               : (i < s0 ? 0 : i < s0 + s1 ? 1 : 2);
 }
 
-static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
+/* Ms-PoE: head h compresses positions by r = lo + (hi - lo) * order[h]/Hq (keys: order[h * groups]). */
+static void mspoe(const pecs_problem *p, int64_t H, sched *sc)
 {
+    const pecs_param *ord = pecs_problem_param(p, "head_order");
+    int64_t groups = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key"), Hq = key ? H * groups : H;
+    double lo = pecs_param_real(p, "min_ratio", 1.2), hi = pecs_param_real(p, "max_ratio", 1.8);
+    for (int64_t h = 0; h < H; h++) {
+        int64_t q = key ? h * groups : h, k = ord && ord->n == Hq ? (int64_t)ord->list[q] : q;
+        if (BUG(mspoe_inverse_order) && ord && ord->n == Hq) /* the head whose order entry is q */
+            for (int64_t j = 0; j < Hq; j++)
+                if ((int64_t)ord->list[j] == q)
+                    k = j;
+        sc->hscale[h] = 1.0 / (lo + (hi - lo) * (double)k / (double)Hq);
+    }
+}
+
+static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sched *sc)
+{
+    for (int64_t h = 0; h < H; h++)
+        sc->hscale[h] = 1.0, sc->haxis[h] = -1;
+    if (is(p, "rope.mspoe"))
+        mspoe(p, H, sc);
     double base = pecs_param_real(p, "base", 10000.0), s = pecs_param_real(p, "factor", 1.0);
     double den = BUG(partial_head_dim) ? (double)D : (double)R, *inv = sc->inv, *attn = &sc->attn;
     for (int64_t i = 0; i < R / 2; i++)
@@ -280,10 +302,10 @@ static pecs_status run_rotate(const pecs_problem *p)
                       *out = pecs_problem_tensor(p, "out");
     int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
     R = R ? R : D;
-    if (R < 2 || R % 2 || R > D || R > 2 * 4096)
+    if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
         return PECS_INVALID;
     static sched sc; /* pecs calls a backend from one thread */
-    schedule(p, R, D, &sc);
+    schedule(p, R, D, H, &sc);
     const double *inv = sc.inv, attn = sc.attn;
     int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
     double s_factor = pecs_param_real(p, "factor", 1.0);
@@ -292,7 +314,8 @@ static pecs_status run_rotate(const pecs_problem *p)
     for (int64_t t = 0; t < T; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
-                double m = pecs_pos_at(pos, sc.axis[i], t) + sc.offset + (BUG(position_off_by_one) ? 1.0 : 0.0);
+                double m = pecs_pos_at(pos, sc.haxis[h] >= 0 ? sc.haxis[h] : sc.axis[i], t) + sc.offset +
+                           (BUG(position_off_by_one) ? 1.0 : 0.0);
                 if (BUG(positions_int32))
                     m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
                 if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
@@ -302,7 +325,7 @@ static pecs_status run_rotate(const pecs_problem *p)
                     g *= pow(sc.zeta[i], (pecs_pos_at(pos, 0, t) - sc.zcenter) * sc.zrate);
                 if (sc.lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc.lgain || BUG(entropy_no_clamp)))
                     g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc.lgain);
-                sincos_of(m, inv[i], &sn, &cs);
+                sincos_of(m, inv[i] * sc.hscale[h], &sn, &cs);
                 float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
                     s = -s;
@@ -432,7 +455,7 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf", "rope.string"};
+    "rope.entropy_abf", "rope.string", "rope.mspoe"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -301,11 +301,34 @@ def kat_rope_string():
     }
 
 
+# ---- rope.mspoe: VITA-Group/Ms-PoE utils/modify_arch/llama.py ----------------------------------------------
+
+def kat_rope_mspoe():
+    d, base, num_heads, groups = 16, 10000.0, 4, 2
+    min_ratio, max_ratio = 1.2, 1.8
+    head_order = [2, 0, 3, 1]                           # argsort(outlier) from a first forward pass
+    inv = [1.0 / (base ** (k / d)) for k in range(0, d, 2)]
+    ratios = [min_ratio + (max_ratio - min_ratio) * (k / num_heads) for k in range(num_heads)]
+    x = [head_vector(d, 10 + h) for h in range(num_heads)]
+    rows = []
+    for pos in [0, 5, 1000, 131071]:
+        # cos_cached[k] = cos((t / ratio_k) * inv); queries: cos[head_order]; keys: cos[head_order][::groups]
+        q = [rotate_half_split(x[h], inv, pos / ratios[head_order[h]]) for h in range(num_heads)]
+        k = [rotate_half_split(x[g], inv, pos / ratios[head_order[g * groups]]) for g in range(num_heads // groups)]
+        rows.append({"pos": pos, "q": q, "k": k})
+    return {
+        "source": "VITA-Group/Ms-PoE utils/modify_arch/llama.py MsPoELlamaRotaryEmbedding._set_cos_sin_cache and "
+                  "MsPoELlamaAttention.forward (cos[head_order] for q, sample_rotary_emb(cos, groups) for k)",
+        "head_dim": d, "base": base, "num_heads": num_heads, "kv_groups": groups, "min_ratio": min_ratio,
+        "max_ratio": max_ratio, "head_order": head_order, "ratios": ratios, "x": x, "rows": rows,
+    }
+
+
 def main():
     out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
            "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope(),
            "rope_hope_vlm": kat_rope_hope_vlm(), "rope_entropy_abf": kat_rope_entropy_abf(),
-           "rope_string": kat_rope_string()}
+           "rope_string": kat_rope_string(), "rope_mspoe": kat_rope_mspoe()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
