@@ -533,3 +533,53 @@ Test(t2, kat_rope_mspoe_head_order)
     cr_assert(strstr(why, "permutation"), "%s", why);
     ref_case_free(bad);
 }
+
+/* ---- rope.mhrope --------------------------------------------------------------------------------------- */
+
+/* MHRoPE on 4 KV heads (t, h, w, NoPE) and 8 query heads (kv_groups 2), a text token and two video tokens,
+ * through the reference and the scalar backend. Catches: query heads tiled (h % 4) instead of interleaved
+ * (h / 2), the NoPE head rotated (by t), and the axis split over frequency chunks as M-RoPE. */
+Test(t2, kat_rope_mhrope_heads)
+{
+    json_t *j = kat("rope_mhrope"), *xq = jget(j, "xq"), *xk = jget(j, "xk"), *rows = jget(j, "rows");
+    enum { D = 16, HQ = 8, HK = 4 };
+    static const char *const roles[] = {"query", "key"};
+    for (int r = 0; r < 2; r++) {
+        int64_t H = r ? HK : HQ, T = (int64_t)json_array_size(rows);
+        double *x = malloc((size_t)(T * H * D) * sizeof *x), *y = malloc((size_t)(T * H * D) * sizeof *y),
+               *f = malloc((size_t)(T * H * D) * sizeof *f), *pos = malloc((size_t)(3 * T) * sizeof *pos);
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t h = 0; h < H; h++)
+                for (int d = 0; d < D; d++)
+                    x[(t * H + h) * D + d] = jnum(json_array_get(r ? xk : xq, (size_t)h), (size_t)d);
+            for (int a = 0; a < 3; a++)
+                pos[a * T + t] = jnum(jget(json_array_get(rows, (size_t)t), "pos"), (size_t)a);
+        }
+        pecs_case *c = ref_case("rope.mhrope", "pairing", "half", "head_sections", "1,1,1", "kv_groups", "2", "role", roles[r],
+                                (const char *)NULL);
+        ref_rotate(c, T, H, D, x, 3, pos, y);
+        scalar_rotate(c, T, H, D, x, 3, pos, f);
+        for (int64_t t = 0; t < T; t++) {
+            json_t *want = jget(json_array_get(rows, (size_t)t), r ? "k" : "q");
+            for (int64_t h = 0; h < H; h++)
+                for (int d = 0; d < D; d++) {
+                    double w = jnum(json_array_get(want, (size_t)h), (size_t)d);
+                    cr_assert(close_abs(y[(t * H + h) * D + d], w, 1e-13), "%s token %lld head %lld lane %d: %.17g vs %.17g",
+                              roles[r], (long long)t, (long long)h, d, y[(t * H + h) * D + d], w);
+                    cr_assert(close_abs(f[(t * H + h) * D + d], w, 2e-6), "scalar %s token %lld head %lld lane %d", roles[r],
+                              (long long)t, (long long)h, d);
+                }
+            int64_t nope = r ? 3 : 6; /* KV head 3 and its query heads 6, 7 are copied */
+            for (int d = 0; d < D; d++)
+                cr_assert_eq(y[(t * H + nope) * D + d], x[(t * H + nope) * D + d], "NoPE head %lld must be copied", (long long)nope);
+        }
+        ref_case_free(c);
+        free(x), free(y), free(f), free(pos);
+    }
+    /* More heads in the sections than KV heads is an error. */
+    pecs_case *bad = ref_case("rope.mhrope", "head_sections", "2,2,1", (const char *)NULL);
+    pecs_problem p = ref_problem(bad);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_check(&p, 4, 16, why, sizeof why), PECS_INVALID);
+    ref_case_free(bad);
+}

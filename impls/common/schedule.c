@@ -425,6 +425,35 @@ SCALAR_HOOK_ROTATE(rope_mspoe)
     return st;
 }
 
+/* JJJYmmm/Multimodal-RoPEs MHRoPE: freqs[m] repeated mrope_section[m] times over the KV heads, zero-padded;
+ * queries repeat_interleave the KV heads. */
+SCALAR_HOOK_ROTATE(rope_mhrope)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    if (s->H <= 0)
+        return PECS_OK;
+    int64_t groups = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key");
+    int64_t kv_heads = key ? s->H : s->H / groups, bound[3] = {kv_heads, kv_heads, kv_heads};
+    const pecs_param *q = pecs_problem_param(p, "head_sections");
+    if (!key && s->H % groups)
+        return PECS_INVALID;
+    if (q && q->n > 0) {
+        if (q->n != 3)
+            return PECS_INVALID;
+        bound[0] = (int64_t)q->list[0], bound[1] = bound[0] + (int64_t)q->list[1], bound[2] = bound[1] + (int64_t)q->list[2];
+        if (bound[2] > kv_heads)
+            return PECS_INVALID;
+    }
+    pecs_status st = impl_schedule_heads(s);
+    for (int64_t h = 0; st == PECS_OK && h < s->H; h++) {
+        int64_t kv = key ? h : h / groups;
+        s->head_axis[h] = kv < bound[0] ? 0 : kv < bound[1] ? 1 : 2;
+        if (kv >= bound[2])
+            s->head_scale[h] = 0.0;
+    }
+    return st;
+}
+
 /* ---- bias helpers ---------------------------------------------------------------------------------- */
 
 /* ggml soft_max_ext slopes, in double: m0^(h+1) below n_head_log2, m1^(2(h-n_head_log2)+1) above. */

@@ -110,6 +110,18 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
         sc->hscale[h] = 1.0, sc->haxis[h] = -1;
     if (is(p, "rope.mspoe"))
         mspoe(p, H, sc);
+    if (is(p, "rope.mhrope")) { /* KV heads per axis, the rest NoPE; query head h -> KV head h / groups */
+        const pecs_param *q = pecs_problem_param(p, "head_sections");
+        int64_t g = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key"), kvh = key ? H : H / g;
+        int64_t s0 = q && q->n == 3 ? (int64_t)q->list[0] : kvh, s1 = q && q->n == 3 ? (int64_t)q->list[1] : 0;
+        int64_t s2 = q && q->n == 3 ? (int64_t)q->list[2] : 0;
+        for (int64_t h = 0; h < H; h++) {
+            int64_t k = key ? h : BUG(mhrope_heads_tiled) ? h % kvh : h / g;
+            sc->haxis[h] = k < s0 ? 0 : k < s0 + s1 ? 1 : 2;
+            if (k >= s0 + s1 + s2)
+                sc->hscale[h] = 0.0;
+        }
+    }
     double base = pecs_param_real(p, "base", 10000.0), s = pecs_param_real(p, "factor", 1.0);
     double den = BUG(partial_head_dim) ? (double)D : (double)R, *inv = sc->inv, *attn = &sc->attn;
     for (int64_t i = 0; i < R / 2; i++)
@@ -455,7 +467,7 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf", "rope.string", "rope.mspoe"};
+    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

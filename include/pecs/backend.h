@@ -55,6 +55,8 @@
  *     Per-head schedules multiply inv_freq[i] by a factor s_h of the head (and may fix its position row):
  *         rope.mspoe   s_h = 1/r, r = min_ratio + (max_ratio - min_ratio) * head_order[j]/H_q, j = h (role=query)
  *                      or h * kv_groups (role=key), H_q = number of query heads
+ *         rope.mhrope  pos [3, T]; KV head k = h (role=key) or h / kv_groups (role=query) reads row t, h or w by
+ *                      head_sections [s_t, s_h, s_w] for every pair (factor 1), or is NoPE beyond them (factor 0)
  *     axis_i is 0 except for multi-axis encodings:
  *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
  *                      (R = 16, sections [4,2,2], pairing half:  [ttttyyxx ttttyyxx] by lane)

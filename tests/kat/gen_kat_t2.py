@@ -324,11 +324,46 @@ def kat_rope_mspoe():
     }
 
 
+# ---- rope.mhrope: JJJYmmm/Multimodal-RoPEs freq_allocation/mhrope.py + README apply_multihead_rotary_pos_emb --
+
+def kat_rope_mhrope():
+    d, base, kv_heads, n_repeat, section = 16, 10000.0, 4, 2, [1, 1, 1]   # one KV head each for t, h, w; one NoPE
+    inv = [1.0 / (base ** (k / d)) for k in range(0, d, 2)]
+    tokens = [[3.0, 3.0, 3.0], [7.0, 8.0, 10.0], [7.0, 9.0, 5.0]]      # a text token, two video tokens (t, h, w)
+    xq = [head_vector(d, 20 + h) for h in range(kv_heads * n_repeat)]
+    xk = [head_vector(d, 40 + h) for h in range(kv_heads)]
+    rows = []
+    for tok in tokens:
+        # apply_transformation: head list = [t]*1 + [h]*1 + [w]*1 + [zeros]*(kv_heads - 3)
+        head_freq_rows = []
+        for m, num in enumerate(section):
+            head_freq_rows += [[tok[m] * f for f in inv]] * num
+        head_freq_rows += [[0.0] * (d // 2)] * (kv_heads - sum(section))
+        def rot(x, freqs):
+            n = d // 2
+            y = [0.0] * d
+            for i in range(n):
+                c, s_ = math.cos(freqs[i]), math.sin(freqs[i])
+                y[i] = x[i] * c - x[i + n] * s_
+                y[i + n] = x[i + n] * c + x[i] * s_
+            return y
+        k = [rot(xk[g], head_freq_rows[g]) for g in range(kv_heads)]
+        q = [rot(xq[h], head_freq_rows[h // n_repeat]) for h in range(kv_heads * n_repeat)]  # repeat_interleave
+        rows.append({"pos": tok, "q": q, "k": k})
+    return {
+        "source": "JJJYmmm/Multimodal-RoPEs freq_allocation/mhrope.py MHRopeEmbedding.apply_transformation (KV heads per "
+                  "axis, zero-padded) and README apply_multihead_rotary_pos_emb (queries: repeat_interleave); split halves",
+        "head_dim": d, "base": base, "kv_heads": kv_heads, "kv_groups": n_repeat, "head_sections": section,
+        "xq": xq, "xk": xk, "rows": rows,
+    }
+
+
 def main():
     out = {"rope_p": kat_rope_p(), "rope_giraffe": kat_rope_giraffe(),
            "rope_rmt": kat_rope_rmt(), "rope_vrope": kat_rope_vrope(),
            "rope_hope_vlm": kat_rope_hope_vlm(), "rope_entropy_abf": kat_rope_entropy_abf(),
-           "rope_string": kat_rope_string(), "rope_mspoe": kat_rope_mspoe()}
+           "rope_string": kat_rope_string(), "rope_mspoe": kat_rope_mspoe(),
+           "rope_mhrope": kat_rope_mhrope()}
     with open("tests/data/kat/t2.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
