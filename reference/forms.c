@@ -65,19 +65,49 @@ pecs_status pecs_ref_rot_alloc(pecs_ref_rot *s, int64_t R)
     return PECS_OK;
 }
 
+static void rot_heads_free(pecs_ref_rot *s)
+{
+    free(s->head_scale);
+    free(s->head_axis);
+    s->head_scale = NULL;
+    s->head_axis = NULL;
+}
+
+pecs_status pecs_ref_rot_heads(pecs_ref_rot *s)
+{
+    if (s->heads <= 0)
+        return PECS_OK;
+    if (!s->head_scale)
+        s->head_scale = calloc((size_t)s->heads, sizeof *s->head_scale);
+    if (!s->head_axis)
+        s->head_axis = calloc((size_t)s->heads, sizeof *s->head_axis);
+    if (!s->head_scale || !s->head_axis) {
+        rot_heads_free(s);
+        return PECS_NOMEM;
+    }
+    for (int64_t h = 0; h < s->heads; h++) {
+        s->head_scale[h] = 1.0;
+        s->head_axis[h] = -1;
+    }
+    return PECS_OK;
+}
+
 void pecs_ref_rot_reset(pecs_ref_rot *s)
 {
+    rot_heads_free(s); /* a per-head schedule asks for them again */
     for (int64_t i = 0; i < s->R / 2; i++) {
         s->inv_freq[i] = 0.0;
         s->axis[i] = 0;
         s->zeta[i] = 1.0;
     }
     s->zeta_rate = s->zeta_center = 0.0;
+    s->pos_offset = s->log_gain_len = 0.0;
     s->attn = s->softmax_scale = 1.0;
 }
 
 void pecs_ref_rot_free(pecs_ref_rot *s)
 {
+    rot_heads_free(s);
     free(s->inv_freq);
     free(s->axis);
     free(s->zeta);
@@ -179,28 +209,37 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
     pecs_status st = pecs_ref_rot_alloc(&s, R);
     if (st != PECS_OK)
         return st;
+    s.heads = H;
     if ((st = pecs_ref_schedule(p, &s, why, why_len)) != PECS_OK)
         goto cleanup;
     int64_t rows = pos->ndim == 2 ? pos->shape[0] : 1;
-    for (int64_t i = 0; i < R / 2; i++)
-        if (s.axis[i] >= rows) {
-            snprintf(why, why_len, "%s needs %d position rows, the pos tensor has %lld", p->encoding, s.axis[i] + 1,
+    for (int64_t i = 0; i < R / 2 + (s.head_axis ? H : 0); i++) {
+        int32_t row = i < R / 2 ? s.axis[i] : s.head_axis[i - R / 2];
+        if (row >= rows) {
+            snprintf(why, why_len, "%s needs %d position rows, the pos tensor has %lld", p->encoding, row + 1,
                      (long long)rows);
             st = PECS_INVALID;
             goto cleanup;
         }
+    }
     int half = pecs_param_is(p, "pairing", "half");
     const double *xd = x->data;
     double *od = out->data;
     for (int64_t t = 0; t < T; t++) {
         for (int64_t i = 0; i < R / 2; i++) {
-            double sn, cs, m = pecs_pos_at(pos, s.axis[i], t);
+            double sn, cs, m = pecs_pos_at(pos, s.axis[i], t) + s.pos_offset; /* exact for integers < 2^53 */
             pecs_ref_sincos(m, s.inv_freq[i], &sn, &cs);
             double g = s.attn;
             if (s.zeta_rate != 0.0)
                 g *= pow(s.zeta[i], (pecs_pos_at(pos, 0, t) - s.zeta_center) * s.zeta_rate);
+            if (s.log_gain_len > 1.0 && pecs_pos_at(pos, 0, t) + 1.0 > s.log_gain_len)
+                g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(s.log_gain_len);
             int64_t a = half ? i : 2 * i, b = half ? i + R / 2 : 2 * i + 1;
             for (int64_t h = 0; h < H; h++) {
+                if (s.head_scale) { /* per-head schedule: this head's frequency and row */
+                    int32_t row = s.head_axis[h] >= 0 ? s.head_axis[h] : s.axis[i];
+                    pecs_ref_sincos(pecs_pos_at(pos, row, t) + s.pos_offset, s.inv_freq[i] * s.head_scale[h], &sn, &cs);
+                }
                 double xa = xd[at3(x, t, h, a)], xb = xd[at3(x, t, h, b)];
                 od[at3(out, t, h, a)] = g * (xa * cs - xb * sn);
                 od[at3(out, t, h, b)] = g * (xa * sn + xb * cs);
@@ -297,6 +336,7 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         if (!R)
             st = PECS_INVALID;
         else if ((st = pecs_ref_rot_alloc(&s, R)) == PECS_OK) {
+            s.heads = heads;
             st = pecs_ref_schedule(p, &s, why, why_len);
             pecs_ref_rot_free(&s);
         }

@@ -33,9 +33,15 @@
 #define PECS_PI 3.14159265358979323846
 
 /* A rotate-form frequency schedule. The driver fills the inputs and the defaults (axis 0, zeta 1, rates 0,
- * attn 1, softmax_scale 1) before calling the hook; the hook overwrites what its encoding defines.
- * Pair i of token t is rotated by angle pos[axis[i]][t] * inv_freq[i] and multiplied by
- *     attn * zeta[i] ^ ((pos[0][t] - zeta_center) * zeta_rate)          (xPos; 1 when zeta_rate = 0). */
+ * offsets 0, attn 1, softmax_scale 1) before calling the hook; the hook overwrites what its encoding defines.
+ * Pair i of token t is rotated by angle (pos[axis[i]][t] + pos_offset) * inv_freq[i] and multiplied by
+ *     attn * zeta[i] ^ ((pos[0][t] - zeta_center) * zeta_rate)          (xPos; 1 when zeta_rate = 0)
+ *          * ln(pos[0][t] + 1) / ln(log_gain_len)   where pos[0][t] + 1 > log_gain_len (Entropy-ABF queries;
+ *                                                    1 elsewhere and when log_gain_len = 0).
+ * Per-head schedules (Ms-PoE, MHRoPE) call pecs_ref_rot_heads() and fill head_scale / head_axis: pair i of head h
+ * then uses inverse frequency inv_freq[i] * head_scale[h] (0: the head is NoPE) and position row head_axis[h]
+ * when that is >= 0 (else axis[i]). `heads` is 0 when the schedule is evaluated without tensors (pecs eval):
+ * the per-head arrays stay NULL and the schedule is the head-independent part. */
 typedef struct pecs_ref_rot {
     int64_t R;             /* in: rotary dimension */
     double seq_len;        /* in: current sequence length (pecs_problem_seq_len) */
@@ -43,6 +49,11 @@ typedef struct pecs_ref_rot {
     int32_t *axis;         /* out [R/2] position row of each pair */
     double *zeta;          /* out [R/2] xPos scale bases */
     double zeta_rate, zeta_center;
+    double pos_offset;     /* out: added to every position before the angle (STRING's shifted queries) */
+    double log_gain_len;   /* out: > 1 turns on the logarithmic token gain above (Entropy-ABF) */
+    int64_t heads;         /* in: H of the problem (0: unknown) */
+    double *head_scale;    /* out [heads] or NULL: inv_freq multiplier of head h (pecs_ref_rot_heads) */
+    int32_t *head_axis;    /* out [heads] or NULL: position row of every pair of head h, -1 = axis[i] */
     double attn;           /* out: multiplies cos and sin */
     double softmax_scale;  /* out: multiplier a model applies to its softmax scale (reported, not applied) */
 } pecs_ref_rot;
@@ -77,6 +88,10 @@ int64_t pecs_ref_rotary_dim(const pecs_problem *p, int64_t head_dim, char *why, 
 pecs_status pecs_ref_rot_alloc(pecs_ref_rot *s, int64_t R);
 void pecs_ref_rot_reset(pecs_ref_rot *s);
 void pecs_ref_rot_free(pecs_ref_rot *s);
+
+/* For per-head schedules: allocate head_scale / head_axis for s->heads heads, filled with 1 and -1. Does nothing
+ * (and leaves them NULL) when s->heads is 0. */
+pecs_status pecs_ref_rot_heads(pecs_ref_rot *s);
 
 /* The full frequency schedule of a rotate problem (s allocated for its R): the encoding's hook, then
  * freq_factors (inv_freq[i] /= ff[i]) and attn_factor. Positions, when p has them, give seq_len. */

@@ -101,9 +101,9 @@ Test(conformance, scalar_plugin_passes_smoke)
     cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%d of %d passed; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
-/* Every tier-1 suite passes on the scalar backend, built in and as a plugin. */
+/* Every tier-1 suite, and the tier-2 rotate suite, passes on the scalar backend, built in and as a plugin. */
 static const char *const T1_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/t1-bias.yaml",
-                                        "suites/t1-other.yaml", "suites/invariance.yaml"};
+                                        "suites/t1-other.yaml", "suites/invariance.yaml", "suites/t2-rotate.yaml"};
 
 ParameterizedTestParameters(conformance, scalar_passes_t1_suites)
 {
@@ -124,11 +124,12 @@ ParameterizedTest(int *k, conformance, scalar_passes_t1_suites)
                  t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
-/* The SIMD and OpenMP backends pass every case of the smoke, T1 and invariance suites (every form but
+/* The SIMD and OpenMP backends pass every case of the smoke, T1, T2-rotate and invariance suites (every form but
  * CoPE's scores, SKIPPED with the reason), built in and as plugins; OpenMP on 2 threads, where the
  * determinism repeat runs at 1 thread and must match bit for bit. */
 static const char *const ROTATE_SUITES[] = {"suites/smoke.yaml",   "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
-                                            "suites/t1-bias.yaml", "suites/t1-other.yaml",  "suites/invariance.yaml"};
+                                            "suites/t1-bias.yaml", "suites/t1-other.yaml",  "suites/invariance.yaml",
+                                            "suites/t2-rotate.yaml"};
 #define N_ROTATE_SUITES ((int)(sizeof ROTATE_SUITES / sizeof ROTATE_SUITES[0]))
 
 ParameterizedTestParameters(conformance, simd_and_openmp_pass_the_suites)

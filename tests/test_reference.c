@@ -484,13 +484,14 @@ static const rot_cfg ROT_CFGS[] = {{24, "16"}, {16, "0"}, {6, "4"}};
 /* Case for encoding e with attention factor exactly 1: schedule factor 16 where there is one (so the
  * schedule is not the plain RoPE one), YaRN's mscale 0 (0.1*0*ln s + 1 = 1) and attention_factor 1 where
  * it overrides (LongRoPE); a fixed seq_len for length-dependent schedules (the long branch of LongRoPE,
- * a scaled base for dynamic NTK); xPos with scale_base 1e12 so its gains stay near 1 up to 2^25. */
+ * a scaled base for dynamic NTK); xPos with scale_base 1e12 so its gains stay near 1 up to 2^25; Entropy-ABF with
+ * train_length 1e15 so its query gain is exactly 1 below 1e15 (its gain is tested in tests/test_t2.c). */
 static pecs_case *rot_case(const pecs_encoding_info *e, const char *pairing, const char *rotary_dim)
 {
     pecs_case *c = ref_case(e->id, "pairing", pairing, "rotary_dim", rotary_dim, (const char *)NULL);
     char why[256] = "";
     static const char *const knobs[][2] = {{"factor", "16"},       {"mscale", "0"},    {"attention_factor", "1"},
-                                           {"max_position", "4096"}, {"scale_base", "1e12"}};
+                                           {"max_position", "4096"}, {"scale_base", "1e12"}, {"train_length", "1e15"}};
     for (size_t i = 0; i < sizeof knobs / sizeof knobs[0]; i++)
         if (pecs_registry_param(e, knobs[i][0]))
             cr_assert_eq(pecs_case_set(c, knobs[i][0], knobs[i][1], why, sizeof why), PECS_OK, "%s", why);

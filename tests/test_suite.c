@@ -369,7 +369,7 @@ Test(suite, duplicates_removed)
  *   sinusoidal.concat pad tokens: 2 shapes x 3 padding_idx x 2 positions = 12  -> 36
  *   sinusoidal(.concat) past 2^31: 2 encodings x 2 shapes x 2 positions = 8    -> 24
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 1059. */
+ *   total 1059, + 126 tier-2 = 1185. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -381,7 +381,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059);
+    cr_expect_eq(s.n_cases, 1059 + 126); /* + the tier-2 rotate block (below) */
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
@@ -389,6 +389,16 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 3 + 12);
     cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3 + 12);
     cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12 + 36);
+    /* tier 2: p 2 x pairings 2 x positions 2 x dtypes 3; giraffe 2 factors x 2 powers x 2 positions x 3; the others
+     * 2 x 2 x 3, mhrope 2 pairings x 3 */
+    static const struct {
+        const char *prefix;
+        int n;
+    } t2[] = {{"rope.p ", 24},         {"rope.giraffe ", 24},     {"rope.rmt ", 12},    {"rope.vrope ", 12},
+              {"rope.hope_vlm ", 12},  {"rope.entropy_abf ", 12}, {"rope.string ", 12}, {"rope.mspoe ", 12},
+              {"rope.mhrope ", 6}};
+    for (size_t k = 0; k < sizeof t2 / sizeof t2[0]; k++)
+        cr_expect_eq(count_prefix(&s, t2[k].prefix), t2[k].n, "%s", t2[k].prefix);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */
     cr_assert_gt(s.n_cases, 4);
     cr_expect_str_eq(s.cases[0], "rope " TAIL_ROPE("f32", "5", "3", "8", "contiguous", "contig@0", "1", ""));

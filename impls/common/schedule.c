@@ -36,8 +36,30 @@ int64_t impl_rotary_dim(const pecs_problem *p, int64_t D)
     return R < 2 || R % 2 || R > D ? 0 : R;
 }
 
+pecs_status impl_schedule_heads(scalar_sched *s)
+{
+    if (s->H <= 0)
+        return PECS_OK;
+    s->head_scale = malloc((size_t)s->H * sizeof *s->head_scale);
+    s->head_axis = malloc((size_t)s->H * sizeof *s->head_axis);
+    if (!s->head_scale || !s->head_axis)
+        return PECS_NOMEM; /* impl_schedule frees what was allocated */
+    for (int64_t h = 0; h < s->H; h++)
+        s->head_scale[h] = 1.0, s->head_axis[h] = -1;
+    return PECS_OK;
+}
+
+double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t h, int64_t i)
+{
+    int row = s->head_axis && s->head_axis[h] >= 0 ? s->head_axis[h] : s->axis[i];
+    double w = s->head_scale ? s->inv_freq[i] * s->head_scale[h] : s->inv_freq[i];
+    return (pecs_pos_at(pos, row, t) + s->pos_offset) * w;
+}
+
 void impl_schedule_free(scalar_sched *s)
 {
+    free(s->head_scale);
+    free(s->head_axis);
     free(s->inv_freq);
     free(s->axis);
     free(s->zeta);
@@ -46,11 +68,12 @@ void impl_schedule_free(scalar_sched *s)
 
 pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
 {
-    const pecs_tensor *pos = pecs_problem_tensor(p, "pos");
+    const pecs_tensor *pos = pecs_problem_tensor(p, "pos"), *x = pecs_problem_tensor(p, "x");
     scalar_schedule_fn fn = impl_schedule_of(p->encoding);
     int64_t n = R / 2, rows = pos && pos->ndim == 2 ? pos->shape[0] : 1;
     memset(s, 0, sizeof *s);
     s->R = R, s->attn = 1.0;
+    s->H = x && x->ndim == 3 ? x->shape[1] : 0;
     s->inv_freq = calloc((size_t)n, sizeof *s->inv_freq);
     s->axis = calloc((size_t)n, sizeof *s->axis);
     s->zeta = calloc((size_t)n, sizeof *s->zeta);
@@ -71,17 +94,28 @@ pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
     for (int64_t i = 0; st == PECS_OK && i < n; i++)
         if (s->axis[i] >= rows)
             st = PECS_INVALID;
+    for (int64_t h = 0; st == PECS_OK && s->head_axis && h < s->H; h++)
+        if (s->head_axis[h] >= rows)
+            st = PECS_INVALID;
     s->attn *= pecs_param_real(p, "attn_factor", 1.0);
     if (st != PECS_OK)
         impl_schedule_free(s);
     return st;
 }
 
+int impl_has_token_gain(const scalar_sched *s) { return s->zeta_rate != 0.0 || s->log_gain_len > 1.0; }
+
 double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t i)
 {
-    if (s->zeta_rate == 0.0)
-        return s->attn;
-    return s->attn * pow(s->zeta[i], (pecs_pos_at(pos, 0, t) - s->zeta_center) * s->zeta_rate);
+    double g = s->attn;
+    if (s->zeta_rate != 0.0)
+        g *= pow(s->zeta[i], (pecs_pos_at(pos, 0, t) - s->zeta_center) * s->zeta_rate);
+    if (s->log_gain_len > 1.0) { /* Entropy-ABF: max(1, ln(p+1)/ln(L)), defined as 1 wherever p+1 <= L */
+        double p1 = pecs_pos_at(pos, 0, t) + 1.0;
+        if (p1 > s->log_gain_len)
+            g *= log(p1) / log(s->log_gain_len);
+    }
+    return g;
 }
 
 /* inv_freq[i] = base^(-2i/R), built by repeated multiplication with theta_scale (as ggml does). */
@@ -280,6 +314,144 @@ SCALAR_HOOK_ROTATE(xpos)
     s->zeta_center = (double)(N / 2 + N % 2);
     s->zeta_rate = (pecs_param_is(p, "role", "key") ? -1.0 : 1.0) / pecs_param_real(p, "scale_base", 512.0);
     return PECS_OK;
+}
+
+/* ---- tier 2 ----------------------------------------------------------------------------------------- */
+
+/* gemma apply_rope(rope_proportion): int(p * head_dim // 2) pairs rotate at the full-width spacing, the rest
+ * see timescale +inf (frequency 0). */
+SCALAR_HOOK_ROTATE(rope_p)
+{
+    int64_t keep = (int64_t)(pecs_param_real(p, "p", 0.25) * (double)s->R) / 2;
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = keep; i < s->R / 2; i++)
+        s->inv_freq[i] = 0.0;
+    return PECS_OK;
+}
+
+/* abacusai/Long-Context ScaledLlamaRotaryEmbedding: linear or power scale, then truncate_frequency(f, t, t/16, 8). */
+SCALAR_HOOK_ROTATE(rope_giraffe)
+{
+    int64_t n = s->R / 2, L = pecs_param_int(p, "truncate_len", 0);
+    double scale = pecs_param_real(p, "factor", 1.0), power = pecs_param_real(p, "scale_power", 0.0);
+    double cutoff = L > 0 ? 2.0 * 3.14159265358979323846 / (double)L : 0.0;
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = 0; i < n; i++) {
+        double f = scale > 1.0 ? s->inv_freq[i] / scale : s->inv_freq[i];
+        if (power > 0.0)
+            f *= pow(1.0 - (double)i / (double)n, power);
+        if (L > 0 && f < cutoff)
+            f = f < cutoff / 8.0 ? 0.0 : cutoff / 16.0;
+        s->inv_freq[i] = f;
+    }
+    return PECS_OK;
+}
+
+/* qhfan/RMT RetNetRelPos2d: 1/10000^linspace(0, 1, n), by repeated multiplication with base^(-1/(n-1)). */
+SCALAR_HOOK_ROTATE(rope_rmt)
+{
+    int64_t n = s->R / 2;
+    double step = n > 1 ? pow(pecs_param_real(p, "base", 10000.0), -1.0 / (double)(n - 1)) : 1.0, theta = 1.0;
+    for (int64_t i = 0; i < n; i++, theta *= step)
+        s->inv_freq[i] = theta;
+    return PECS_OK;
+}
+
+/* johncaged/VRoPE: channel i takes the (i % 2^n)-th symmetric variant (n = 2 spatial axes). */
+SCALAR_HOOK_ROTATE(rope_vrope)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t i = 0; i < s->R / 2; i++)
+        s->axis[i] = (int)(i & 3);
+    return PECS_OK;
+}
+
+/* hrlics/HoPE apply_hybrid_multimodal_rotary_pos_emb: [h+w spatial slots alternating rows 1/2 | t NoPE slots]. */
+SCALAR_HOOK_ROTATE(rope_hope_vlm)
+{
+    int64_t n = s->R / 2, spatial = n;
+    const pecs_param *q = pecs_problem_param(p, "sections");
+    if (q && q->n > 0) {
+        if (q->n != 3 || q->list[0] + q->list[1] + q->list[2] != (double)n)
+            return PECS_INVALID;
+        spatial = (int64_t)(q->list[1] + q->list[2]);
+    }
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    for (int64_t j = 0; j < n; j++) {
+        s->axis[j] = j < spatial ? 1 + (int)(j & 1) : 0;
+        if (j >= spatial)
+            s->inv_freq[j] = 0.0;
+    }
+    return PECS_OK;
+}
+
+/* GAIR-NLP/Entropy-ABF apply_rotary_pos_emb_scale: q * max(1, log(pos+1)/log(L)), k plain; base 500000. */
+SCALAR_HOOK_ROTATE(rope_entropy_abf)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 500000.0), s->R, s->inv_freq);
+    s->log_gain_len = pecs_param_is(p, "role", "key") ? 0.0 : pecs_param_real(p, "train_length", 4096.0);
+    return PECS_OK;
+}
+
+/* HKUNLP/STRING: query_states_2 at position_ids - diag_size + local_window; cos/sin cached x (0.1 ln 2 + 1). */
+SCALAR_HOOK_ROTATE(rope_string)
+{
+    double af = pecs_param_real(p, "attention_factor", 0.0);
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    s->attn = af > 0.0 ? af : 1.0 + 0.1 * 0.69314718055994530942;
+    if (pecs_param_is(p, "role", "shifted"))
+        s->pos_offset = (double)(pecs_param_int(p, "local_value", 128) - pecs_param_int(p, "shifted_offset", 43253));
+    return PECS_OK;
+}
+
+/* VITA-Group/Ms-PoE: compress_ratio[k] = min + (max-min) * k/num_heads; queries cos[head_order], keys
+ * cos[head_order][::groups]; positions divided by the ratio. */
+SCALAR_HOOK_ROTATE(rope_mspoe)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    if (s->H <= 0)
+        return PECS_OK;
+    int64_t groups = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key");
+    int64_t num_heads = key ? s->H * groups : s->H;
+    const pecs_param *ord = pecs_problem_param(p, "head_order");
+    if (ord && ord->n > 0 && ord->n != num_heads)
+        return PECS_INVALID;
+    double lo = pecs_param_real(p, "min_ratio", 1.2), hi = pecs_param_real(p, "max_ratio", 1.8);
+    pecs_status st = impl_schedule_heads(s);
+    for (int64_t h = 0; st == PECS_OK && h < s->H; h++) {
+        int64_t src = key ? h * groups : h, k = ord && ord->n > 0 ? (int64_t)ord->list[src] : src;
+        s->head_scale[h] = 1.0 / (lo + (hi - lo) * ((double)k / (double)num_heads));
+    }
+    return st;
+}
+
+/* JJJYmmm/Multimodal-RoPEs MHRoPE: freqs[m] repeated mrope_section[m] times over the KV heads, zero-padded;
+ * queries repeat_interleave the KV heads. */
+SCALAR_HOOK_ROTATE(rope_mhrope)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    if (s->H <= 0)
+        return PECS_OK;
+    int64_t groups = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key");
+    int64_t kv_heads = key ? s->H : s->H / groups, bound[3] = {kv_heads, kv_heads, kv_heads};
+    const pecs_param *q = pecs_problem_param(p, "head_sections");
+    if (!key && s->H % groups)
+        return PECS_INVALID;
+    if (q && q->n > 0) {
+        if (q->n != 3)
+            return PECS_INVALID;
+        bound[0] = (int64_t)q->list[0], bound[1] = bound[0] + (int64_t)q->list[1], bound[2] = bound[1] + (int64_t)q->list[2];
+        if (bound[2] > kv_heads)
+            return PECS_INVALID;
+    }
+    pecs_status st = impl_schedule_heads(s);
+    for (int64_t h = 0; st == PECS_OK && h < s->H; h++) {
+        int64_t kv = key ? h : h / groups;
+        s->head_axis[h] = kv < bound[0] ? 0 : kv < bound[1] ? 1 : 2;
+        if (kv >= bound[2])
+            s->head_scale[h] = 0.0;
+    }
+    return st;
 }
 
 /* ---- bias helpers ---------------------------------------------------------------------------------- */

@@ -18,6 +18,11 @@ typedef struct scalar_sched {
     int *axis;          /* [R/2] position row */
     double *zeta;       /* [R/2] xPos scale bases */
     double zeta_rate, zeta_center;
+    double pos_offset;  /* added to every position before the angle (STRING's shifted queries) */
+    double log_gain_len; /* > 1: gain x ln(pos+1)/ln(log_gain_len) where pos+1 > it (Entropy-ABF queries) */
+    int64_t H;          /* heads of the problem's x (0 without one) */
+    double *head_scale; /* [H] or NULL (per-head schedules: Ms-PoE, MHRoPE): inv_freq multiplier of head h */
+    int *head_axis;     /* [H] or NULL: position row of every pair of head h, -1 = axis[i] */
     double attn;
 } scalar_sched;
 
@@ -47,8 +52,17 @@ int64_t impl_rotary_dim(const pecs_problem *p, int64_t D);
 pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s);
 void impl_schedule_free(scalar_sched *s);
 
-/* Gain of pair i at token t (attn, times the xPos factor when the schedule has one). */
+/* For per-head schedule hooks: allocate head_scale (1) and head_axis (-1) for s->H heads. */
+pecs_status impl_schedule_heads(scalar_sched *s);
+
+/* Angle of pair i of head h at token t: (pos[row][t] + pos_offset) * inv_freq[i] * head_scale[h], the row being
+ * head_axis[h] when >= 0, else axis[i]. */
+double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t h, int64_t i);
+
+/* Gain of pair i at token t (attn, times the xPos or Entropy-ABF factor when the schedule has one), and
+ * whether the schedule has such a per-token gain at all (otherwise every gain is attn). */
 double impl_gain(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t i);
+int impl_has_token_gain(const scalar_sched *s);
 
 /* Bias helpers the in-tree backends share: ALiBi's slope of head h of H (ggml soft_max_ext form, double),
  * and HF T5's bucket of rel = key - query (double arithmetic; the reference follows HF's float32). */

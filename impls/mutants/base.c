@@ -1,8 +1,8 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table), correct when MUTANT_BUG is BUG_none (the control), and wrong in exactly one realistic
- * way otherwise: every mutation point is marked BUG(name).
+ * learned table) and of the tier-2 rotate encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
 #include <math.h>
@@ -54,8 +54,10 @@ static double round_to(double v, pecs_dtype t)
 /* ---- rotate ------------------------------------------------------------------------------------------ */
 
 typedef struct sched {
-    double inv[4096], zeta[4096], zrate, zcenter, attn;
+    double inv[4096], zeta[4096], zrate, zcenter, attn, offset, lgain;
     int axis[4096];
+    double hscale[4096]; /* per-head frequency scale (Ms-PoE 1/r, MHRoPE 0 for NoPE heads) */
+    int haxis[4096];     /* per-head position row, -1 = the pair's */
 } sched;
 
 static int is(const pecs_problem *p, const char *id) { return !strcmp(p->encoding, id); }
@@ -86,13 +88,45 @@ static void sections(const pecs_problem *p, int64_t R, int *axis)
                               : (i < s0 ? 0 : i < s0 + s1 ? 1 : 2);
 }
 
-static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
+/* Ms-PoE: head h compresses positions by r = lo + (hi - lo) * order[h]/Hq (keys: order[h * groups]). */
+static void mspoe(const pecs_problem *p, int64_t H, sched *sc)
 {
+    const pecs_param *ord = pecs_problem_param(p, "head_order");
+    int64_t groups = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key"), Hq = key ? H * groups : H;
+    double lo = pecs_param_real(p, "min_ratio", 1.2), hi = pecs_param_real(p, "max_ratio", 1.8);
+    for (int64_t h = 0; h < H; h++) {
+        int64_t q = key ? h * groups : h, k = ord && ord->n == Hq ? (int64_t)ord->list[q] : q;
+        if (BUG(mspoe_inverse_order) && ord && ord->n == Hq) /* the head whose order entry is q */
+            for (int64_t j = 0; j < Hq; j++)
+                if ((int64_t)ord->list[j] == q)
+                    k = j;
+        sc->hscale[h] = 1.0 / (lo + (hi - lo) * (double)k / (double)Hq);
+    }
+}
+
+static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sched *sc)
+{
+    for (int64_t h = 0; h < H; h++)
+        sc->hscale[h] = 1.0, sc->haxis[h] = -1;
+    if (is(p, "rope.mspoe"))
+        mspoe(p, H, sc);
+    if (is(p, "rope.mhrope")) { /* KV heads per axis, the rest NoPE; query head h -> KV head h / groups */
+        const pecs_param *q = pecs_problem_param(p, "head_sections");
+        int64_t g = pecs_param_int(p, "kv_groups", 1), key = pecs_param_is(p, "role", "key"), kvh = key ? H : H / g;
+        int64_t s0 = q && q->n == 3 ? (int64_t)q->list[0] : kvh, s1 = q && q->n == 3 ? (int64_t)q->list[1] : 0;
+        int64_t s2 = q && q->n == 3 ? (int64_t)q->list[2] : 0;
+        for (int64_t h = 0; h < H; h++) {
+            int64_t k = key ? h : BUG(mhrope_heads_tiled) ? h % kvh : h / g;
+            sc->haxis[h] = k < s0 ? 0 : k < s0 + s1 ? 1 : 2;
+            if (k >= s0 + s1 + s2)
+                sc->hscale[h] = 0.0;
+        }
+    }
     double base = pecs_param_real(p, "base", 10000.0), s = pecs_param_real(p, "factor", 1.0);
     double den = BUG(partial_head_dim) ? (double)D : (double)R, *inv = sc->inv, *attn = &sc->attn;
     for (int64_t i = 0; i < R / 2; i++)
         sc->axis[i] = 0, sc->zeta[i] = 1.0;
-    sc->zrate = sc->zcenter = 0.0;
+    sc->zrate = sc->zcenter = sc->offset = sc->lgain = 0.0;
     if (is(p, "rope.ntk"))
         base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : (double)R / (double)(R - 2));
     if (is(p, "rope.dynamic_ntk")) {
@@ -163,6 +197,45 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, sched *sc)
         sc->zrate = (pecs_param_is(p, "role", "key") && !BUG(xpos_no_downscale) ? -1.0 : 1.0) /
                     pecs_param_real(p, "scale_base", 512.0);
         sc->zcenter = (double)((N + 1) / 2);
+    }
+    if (is(p, "rope.p")) { /* floor(p*R/2) pairs keep the full-width spacing, the rest frequency 0 */
+        int64_t keep = (int64_t)floor(pecs_param_real(p, "p", 0.25) * (double)R / 2.0);
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] = i >= keep ? 0.0 : BUG(p_respaced) ? pow(base, -2.0 * (double)i / (double)(2 * keep)) : inv[i];
+    }
+    if (is(p, "rope.giraffe")) { /* Abacus: scale or power, then the truncated basis */
+        double pw = pecs_param_real(p, "scale_power", 0.0), L = (double)pecs_param_int(p, "truncate_len", 0);
+        double t = 2.0 * 3.14159265358979323846 / L;
+        for (int64_t i = 0; i < R / 2; i++) {
+            double f = inv[i] / (s > 1.0 ? s : 1.0) * (pw > 0.0 ? pow(1.0 - 2.0 * (double)i / (double)R, pw) : 1.0);
+            if (L > 0.0 && f < t)
+                f = f < t / 8.0 || BUG(giraffe_band_zero) ? 0.0 : t / 16.0;
+            inv[i] = f;
+        }
+    }
+    if (is(p, "rope.rmt") && !BUG(rmt_standard_exponent)) /* exponent linspace(0, 1, R/2), not 2i/R */
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] = R > 2 ? pow(base, -(double)i / (double)(R / 2 - 1)) : 1.0;
+    if (is(p, "rope.vrope")) /* pair i reads variant row i % 4 (the chunked bug: R/8 pairs per variant) */
+        for (int64_t i = 0; i < R / 2; i++)
+            sc->axis[i] = BUG(vrope_chunked) ? (int)(i * 4 / (R / 2)) : (int)(i % 4);
+    if (is(p, "rope.hope_vlm")) { /* spatial pairs alternate h/w; the s_t last pairs NoPE (the bug: rotated by t) */
+        const pecs_param *q = pecs_problem_param(p, "sections");
+        int64_t spatial = q && q->n == 3 ? (int64_t)(q->list[1] + q->list[2]) : R / 2;
+        for (int64_t i = 0; i < R / 2; i++) {
+            sc->axis[i] = i < spatial ? (i % 2 == 0 ? 1 : 2) : 0;
+            if (i >= spatial && !BUG(hope_temporal_band))
+                inv[i] = 0.0;
+        }
+    }
+    if (is(p, "rope.entropy_abf") && !pecs_param_is(p, "role", "key")) /* query scale max(1, ln(p+1)/ln L) */
+        sc->lgain = pecs_param_real(p, "train_length", 4096.0);
+    if (is(p, "rope.string")) { /* shifted queries at p - S + W (the bug: p + S - W); cos/sin x (0.1 ln 2 + 1) */
+        double af = pecs_param_real(p, "attention_factor", 0.0), d = (double)(pecs_param_int(p, "local_value", 128) -
+                                                                             pecs_param_int(p, "shifted_offset", 43253));
+        *attn = af > 0.0 ? af : 0.1 * log(2.0) + 1.0;
+        if (pecs_param_is(p, "role", "shifted"))
+            sc->offset = BUG(string_offset_sign) ? -d : d;
     }
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
@@ -243,10 +316,10 @@ static pecs_status run_rotate(const pecs_problem *p)
                       *out = pecs_problem_tensor(p, "out");
     int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
     R = R ? R : D;
-    if (R < 2 || R % 2 || R > D || R > 2 * 4096)
+    if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
         return PECS_INVALID;
     static sched sc; /* pecs calls a backend from one thread */
-    schedule(p, R, D, &sc);
+    schedule(p, R, D, H, &sc);
     const double *inv = sc.inv, attn = sc.attn;
     int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
     double s_factor = pecs_param_real(p, "factor", 1.0);
@@ -255,7 +328,8 @@ static pecs_status run_rotate(const pecs_problem *p)
     for (int64_t t = 0; t < T; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
-                double m = pecs_pos_at(pos, sc.axis[i], t) + (BUG(position_off_by_one) ? 1.0 : 0.0);
+                double m = pecs_pos_at(pos, sc.haxis[h] >= 0 ? sc.haxis[h] : sc.axis[i], t) + sc.offset +
+                           (BUG(position_off_by_one) ? 1.0 : 0.0);
                 if (BUG(positions_int32))
                     m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
                 if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
@@ -263,7 +337,9 @@ static pecs_status run_rotate(const pecs_problem *p)
                 double sn, cs, g = attn;
                 if (sc.zrate != 0.0)
                     g *= pow(sc.zeta[i], (pecs_pos_at(pos, 0, t) - sc.zcenter) * sc.zrate);
-                sincos_of(m, inv[i], &sn, &cs);
+                if (sc.lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc.lgain || BUG(entropy_no_clamp)))
+                    g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc.lgain);
+                sincos_of(m, inv[i] * sc.hscale[h], &sn, &cs);
                 float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
                     s = -s;
@@ -440,7 +516,10 @@ static const char *const ENCODINGS[] = {
     "rope",        "rope.linear", "rope.ntk",      "rope.yarn",   "rope.dynamic_ntk", "rope.longrope",
     "rope.llama3", "rope.abf",    "rope.shift",    "rope.mrope",  "rope.imrope",      "rope.vision2d",
     "xpos",        "alibi",       "t5",            "kerple.log",  "kerple.power",     "mask.causal",
-    "mask.window", "sinusoidal",  "sinusoidal.concat", "cope"};
+    "mask.window", "sinusoidal",  "sinusoidal.concat", "cope",
+    /* tier 2 */
+    "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
+    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

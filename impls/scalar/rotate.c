@@ -29,13 +29,14 @@ pecs_status scalar_rotate(const pecs_problem *p)
     }
     int half = pecs_param_is(p, "pairing", "half");
     int64_t da = half ? 1 : 2, db = half ? n : 1; /* lane of pair i: a = i*da, b = a + db */
+    int per_head = sc.head_scale != NULL; /* Ms-PoE, MHRoPE: the table is per (token, head) */
     for (int64_t t = 0; t < T; t++) {
-        for (int64_t i = 0; i < n; i++) {
-            double a = pecs_pos_at(pos, sc.axis[i], t) * sc.inv_freq[i], g = impl_gain(&sc, pos, t, i);
-            cs[2 * i] = (float)(cos(a) * g);
-            cs[2 * i + 1] = (float)(sin(a) * g);
-        }
         for (int64_t h = 0; h < H; h++) {
+            for (int64_t i = 0; (h == 0 || per_head) && i < n; i++) {
+                double a = impl_angle(&sc, pos, t, h, i), g = impl_gain(&sc, pos, t, i);
+                cs[2 * i] = (float)(cos(a) * g);
+                cs[2 * i + 1] = (float)(sin(a) * g);
+            }
             int64_t xo = t * x->stride[0] + h * x->stride[1], oo = t * out->stride[0] + h * out->stride[1];
             int64_t xs = x->stride[2], os = out->stride[2];
             for (int64_t i = 0; i < n; i++) {

@@ -84,17 +84,22 @@ static inline void copy_tail(char *dst, const char *src, size_t bytes, int nt)
     memcpy(dst + b, src + b, bytes - b);
 }
 
-/* The cos/sin table of token t: cs[i] = cos, sn[i] = sin of pair i, times its gain. */
-static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, float *cs, float *sn, double *ang,
-                        double *gain)
+/* The cos/sin table of token t (and head h, for per-head schedules; any h otherwise): cs[i] = cos, sn[i] = sin
+ * of pair i, times its gain. */
+static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, int64_t h, float *cs, float *sn,
+                        double *ang, double *gain)
 {
     int64_t n = sc->R / 2, i = 0, rows = pos->ndim == 2 ? pos->shape[0] : 1;
-    double pr[4]; /* the token's position on each row (M-RoPE: 3, vision: 2), read once */
+    double pr[4]; /* the token's position on each row (M-RoPE: 3, vision: 2, VRoPE: 4), read once */
     for (int64_t r = 0; r < rows && r < 4; r++)
-        pr[r] = pecs_pos_at(pos, r, t);
-    for (int64_t k = 0; k < n; k++)
-        ang[k] = (sc->axis[k] < 4 ? pr[sc->axis[k]] : pecs_pos_at(pos, sc->axis[k], t)) * sc->inv_freq[k];
-    int xpos = sc->zeta_rate != 0.0; /* otherwise every gain is the attention factor */
+        pr[r] = pecs_pos_at(pos, r, t) + sc->pos_offset;
+    if (sc->head_scale) /* Ms-PoE, MHRoPE: this head's row and frequency scale */
+        for (int64_t k = 0; k < n; k++)
+            ang[k] = impl_angle(sc, pos, t, h, k);
+    else
+        for (int64_t k = 0; k < n; k++)
+            ang[k] = (sc->axis[k] < 4 ? pr[sc->axis[k]] : pecs_pos_at(pos, sc->axis[k], t) + sc->pos_offset) * sc->inv_freq[k];
+    int xpos = impl_has_token_gain(sc); /* xPos or Entropy-ABF; otherwise every gain is the attention factor */
     for (int64_t k = 0; xpos && k < n; k++)
         gain[k] = impl_gain(sc, pos, t, k);
     for (; i + VD <= n; i += VD) {
@@ -160,6 +165,32 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
     }
 }
 
+/* The lane tables of token t (head h): half-split C = cos, S = sin over R/2 lanes; interleaved
+ * C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] over R lanes. */
+static void lane_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, int64_t h, int half, float *C, float *S,
+                       float *cs, float *sn, double *ang, double *gain)
+{
+    int64_t n = sc->R / 2;
+    token_table(sc, pos, t, h, cs, sn, ang, gain);
+    if (half) {
+        memcpy(C, cs, (size_t)n * sizeof *C);
+        memcpy(S, sn, (size_t)n * sizeof *S);
+        return;
+    }
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        VF c = LOADU(cs + i), sv = LOADU(sn + i), lo, hi;
+        INTERLEAVE(c, c, lo, hi);
+        STOREU(C + 2 * i, lo);
+        STOREU(C + 2 * i + VW, hi);
+        INTERLEAVE(MUL(sv, SET1(-1.0f)), sv, lo, hi);
+        STOREU(S + 2 * i, lo);
+        STOREU(S + 2 * i + VW, hi);
+    }
+    for (; i < n; i++)
+        C[2 * i] = C[2 * i + 1] = cs[i], S[2 * i] = -sn[i], S[2 * i + 1] = sn[i];
+}
+
 static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, int64_t t0, int64_t t1, float *scratch,
                                                              pecs_dtype dt)
 {
@@ -175,26 +206,11 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
     /* Prefetch distance: PF_ROWS rows of the same token ahead (rows of one token are x->stride[1] apart). */
     enum { PF_ROWS = 4 };
     ptrdiff_t pf_ahead = (ptrdiff_t)(PF_ROWS * x->stride[1]) * (ptrdiff_t)esz;
+    int per_head = sc->head_scale != NULL;
     for (int64_t t = t0; t < t1; t++) {
-        token_table(sc, pos, t, cs, sn, ang, gain);
-        if (half) {
-            memcpy(C, cs, (size_t)n * sizeof *C);
-            memcpy(S, sn, (size_t)n * sizeof *S);
-        } else {
-            int64_t i = 0;
-            for (; i + VW <= n; i += VW) { /* C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] */
-                VF c = LOADU(cs + i), sv = LOADU(sn + i), lo, hi;
-                INTERLEAVE(c, c, lo, hi);
-                STOREU(C + 2 * i, lo);
-                STOREU(C + 2 * i + VW, hi);
-                INTERLEAVE(MUL(sv, SET1(-1.0f)), sv, lo, hi);
-                STOREU(S + 2 * i, lo);
-                STOREU(S + 2 * i + VW, hi);
-            }
-            for (; i < n; i++)
-                C[2 * i] = C[2 * i + 1] = cs[i], S[2 * i] = -sn[i], S[2 * i + 1] = sn[i];
-        }
         for (int64_t h = 0; h < H; h++) {
+            if (h == 0 || per_head)
+                lane_table(sc, pos, t, h, half, C, S, cs, sn, ang, gain);
             const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
             char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
             if (nt) /* streaming: the input is the only stream the caches see; fetch rows ahead of use */

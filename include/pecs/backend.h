@@ -35,27 +35,41 @@
  * Problems by kernel form (tensor names are exact; T tokens, H heads, D head_dim, R rotary_dim):
  *
  *   ROTATE   "x"   [T, H, D]  dtype = problem->dtype        (q or k, read)
- *            "pos" [P, T]     i32 | i64 | f64               (P = registry `rows`: 1; 3 = t,h,w; 2 = h,w)
+ *            "pos" [P, T]     i32 | i64 | f64               (P = registry `rows`: 1; 3 = t,h,w; 2 = h,w;
+ *                                                            4 = VRoPE's variants)
  *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
  *                                                            with identical strides)
- *     For each token t, head h and pair i < R/2, with angle a = pos[axis_i][t] * inv_freq[i]:
+ *     For each token t, head h and pair i < R/2, with angle a = (pos[axis_i][t] + o) * inv_freq[i]:
  *         (y_a, y_b) = g * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
  *     where the pair (a, b) is
  *         pairing=interleaved: (2i, 2i+1)        lanes of one head: [x0 x1 | x2 x3 | ...]  -> [cscs....]
  *         pairing=half:        (i,  i + R/2)     lanes of one head: [x0 .. x(R/2-1) | x(R/2) ..] -> [ccss....]
  *     Channels R..D-1 are copied through unchanged (partial rotary). inv_freq[R/2], the attention factor
  *     and the gain g come from the encoding's frequency schedule (reference/<encoding>.c states each):
- *         g = attn                                   every schedule but xPos
+ *         g = attn                                   every schedule but xPos and Entropy-ABF queries
  *         g = attn * zeta_i^(+-(pos[0][t] - c)/scale_base)   xPos (+ for role=query, - for role=key)
+ *         g = attn * max(1, ln(pos[0][t] + 1)/ln(train_length))   rope.entropy_abf, role=query (the factor
+ *                                                    is 1 wherever pos + 1 <= train_length, negative too)
+ *     and the position offset o is 0 except for rope.string's shifted queries (role=shifted):
+ *         o = local_value - shifted_offset
+ *     Per-head schedules multiply inv_freq[i] by a factor s_h of the head (and may fix its position row):
+ *         rope.mspoe   s_h = 1/r, r = min_ratio + (max_ratio - min_ratio) * head_order[j]/H_q, j = h (role=query)
+ *                      or h * kv_groups (role=key), H_q = number of query heads
+ *         rope.mhrope  pos [3, T]; KV head k = h (role=key) or h / kv_groups (role=query) reads row t, h or w by
+ *                      head_sections [s_t, s_h, s_w] for every pair (factor 1), or is NoPE beyond them (factor 0)
  *     axis_i is 0 except for multi-axis encodings:
  *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
  *                      (R = 16, sections [4,2,2], pairing half:  [ttttyyxx ttttyyxx] by lane)
  *         rope.imrope  pair i uses h if i%3==1 && i<3*s_h, w if i%3==2 && i<3*s_w, else t  [tyxtyxty..]
  *         rope.vision2d  pairs 0..R/4-1 use row h with inv_freq base^(-4i/R); pairs R/4.. use row w
  *                      with the index restarted: inv_freq[R/4 + k] = inv_freq[k]
+ *         rope.vrope   pos [4, T]: pair i uses row i % 4 (the four symmetric h/w variants of VRoPE)
+ *         rope.hope_vlm  sections [s_t, s_h, s_w]: pair i < s_h+s_w uses h (i even) or w (i odd); the last
+ *                      s_t pairs have inv_freq 0 (NoPE); row t is not read
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
- *     Encodings whose query and key transforms differ (xpos) have a CHOICE parameter `role`.
+ *     Encodings whose query and key transforms differ (xpos, rope.entropy_abf, rope.string) have a CHOICE
+ *     parameter `role`; the harness gives keys role=key.
  *
  *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
  *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire)
