@@ -71,7 +71,7 @@ BUILTINS    := scalar $(if $(filter 1,$(HAVE_SLEEF)),simd) $(if $(filter 11,$(HA
 
 # ---- sources -----------------------------------------------------------------------------------------
 REF_SRC     := $(wildcard reference/*.c)
-HARNESS_SRC := $(filter-out harness/main.c harness/worker_main.c,$(wildcard harness/*.c))
+HARNESS_SRC := $(filter-out harness/main.c harness/worker_main.c,$(wildcard harness/*.c harness/cli/*.c))
 # impls/common/ (the shared frequency schedules) goes into every in-tree backend.
 BUILTIN_SRC := $(wildcard impls/common/*.c) $(foreach b,$(BUILTINS),$(wildcard impls/$(b)/*.c))
 TEST_SRC    := $(wildcard tests/*.c)

@@ -1,4 +1,4 @@
-/* harness/cli.h — the command line (pecs run | list | describe | eval | version). */
+/* harness/cli.h — the command line: pecs_cli_main dispatches to harness/cli/<command>.c. */
 #ifndef PECS_CLI_H
 #define PECS_CLI_H
 

@@ -1,0 +1,86 @@
+/* harness/cli/cli_int.h — what the commands of the pecs command line share: exit codes, the run options and
+ * the case selection every command that runs cases goes through (common.c). One file per command beside it. */
+#ifndef PECS_CLI_INT_H
+#define PECS_CLI_INT_H
+
+#include <limits.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include <limits.h>
+#include <stdio.h>
+#include "backends.h"
+#include "calibrate.h"
+#include "case.h"
+#include "counters.h"
+#include "diff.h"
+#include "gen.h"
+#include "identity.h"
+#include "instance.h"
+#include "journal.h"
+#include "machine.h"
+#include "npy.h"
+#include "reference.h"
+#include "registry.h"
+#include "report.h"
+#include "results.h"
+#include "runner.h"
+#include "suite.h"
+#include "tolerance.h"
+#include "util.h"
+
+/* Exit codes (the values of cli.h's PECS_EXIT_*). */
+enum { EXIT_OK = 0, EXIT_FAILURES = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_INTERRUPTED = 130 };
+
+#define MAX_ARGS 64
+
+typedef struct run_cfg {
+    const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
+    int n_suites, n_cases, n_backends, n_sets;
+    const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
+    double min_time, timeout, threads, calibration_mib;
+    int verbose;
+    int isolate; /* -1: plugins only (default), 0: never, 1: always */
+    double mem_cap; /* bytes (0: the default cap, no worker limit) */
+    int no_determinism, resume;
+} run_cfg;
+
+/* What a run needs before any case runs: tolerance profiles, the suites, and their filtered cases. */
+typedef struct run_inputs {
+    pecs_tolerances tols;
+    int have_tols;
+    const char *tol_path;
+    char tolbuf[PATH_MAX];
+    pecs_suite suites[MAX_ARGS];
+    int n_suites;
+    char **cases;
+    int n_cases;
+} run_inputs;
+
+/* Shared by the commands (common.c). */
+int cli_usage_error(const char *cmd, const char *msg);
+int cli_is_help(const char *a);
+const char *cli_find_tolerances(const char *given, char *buf, size_t n);
+int cli_dtype_list_ok(const char *list, char *msg, size_t n);
+int cli_dtype_selected(const char *list, const char *case_str);
+const char *cli_field(const char *case_str, const char *key, char *buf, size_t n);
+void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose);
+void cli_print_table(const pecs_case_result *r, int n);
+char *cli_join_args(int argc, char **argv);
+int cli_parse_run_args(int argc, char **argv, run_cfg *cfg);
+int cli_collect_cases(const run_cfg *cfg, pecs_suite *suites, pecs_tolerances *tols, char ***out, int *n_out);
+void cli_inputs_free(run_inputs *in);
+int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in);
+int cli_backends_load(const char *cmd, const char *const *names, int n, const pecs_backend_opts *bo,
+                      pecs_loaded_backend *lbs, int *n_loaded);
+
+/* One function per command (harness/cli/<command>.c): argv[0] is the command's name; returns the exit code. */
+int pecs_cmd_run(int argc, char **argv);
+int pecs_cmd_list(int argc, char **argv);
+int pecs_cmd_describe(int argc, char **argv);
+int pecs_cmd_eval(int argc, char **argv);
+int pecs_cmd_mutate(int argc, char **argv);
+int pecs_cmd_compare(int argc, char **argv);
+int pecs_cmd_calibrate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,129 @@
+/* harness/cli/list.c — pecs list. */
+#include <dirent.h>
+#include <limits.h>
+#include <math.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_int.h"
+
+/* ---- list ---------------------------------------------------------------------------------------------- */
+
+static const char LIST_HELP[] =
+    "usage: pecs list encodings | backends | cases [--tolerances FILE] SUITE.yaml ...\n"
+    "\n"
+    "  encodings   every registered encoding: id, kernel form, tier, expected invariance, the backends\n"
+    "              with a kernel for it, summary\n"
+    "  backends    the built-in backends (plugins are given by path to --backend)\n"
+    "  cases       expand suites into their canonical case strings (validates the suites, including every\n"
+    "              case's tolerance profile against the tolerance file `pecs run` would use, or --tolerances\n"
+    "              FILE; runs nothing)\n";
+
+/* Built-in backends that accept a default case of this encoding (asked with real tensors, as in a run). */
+static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    char names[256], why[256];
+    snprintf(names, sizeof names, "%s", pecs_builtin_list());
+    char *save = NULL;
+    size_t off = 0;
+    pecs_case c;
+    pecs_instance in;
+    if (pecs_case_init(&c, e) != PECS_OK)
+        return;
+    if (pecs_instance_create(&in, &c, 0, PECS_STREAM_X, why, sizeof why) == PECS_OK) {
+        for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            pecs_loaded_backend lb;
+            if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK)
+                continue;
+            pecs_call k;
+            pecs_backend_supports(&lb, &in.problem, &in.arena, &k);
+            if (k.kind == PECS_CALL_OK && off < n)
+                off += (size_t)snprintf(buf + off, n - off, "%s%s", off ? "," : "", tok);
+            pecs_backend_unload(&lb);
+        }
+        pecs_instance_free(&in);
+    }
+    pecs_case_free(&c);
+    if (!buf[0])
+        snprintf(buf, n, "-");
+}
+
+int pecs_cmd_list(int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(LIST_HELP, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "encodings")) {
+        printf("%-18s %-7s %-4s %-9s %-9s %-10s %s\n", "id", "form", "tier", "invariant", "reference", "kernels", "summary");
+        for (int i = 0; i < PECS_ENC_COUNT; i++) {
+            const pecs_encoding_info *e = pecs_registry_get((pecs_enc)i);
+            char k[128];
+            kernels_for(e, k, sizeof k);
+            printf("%-18s %-7s T%-3d %-9s %-9s %-10s %s\n", e->id, pecs_form_name(e->form), e->tier,
+                   pecs_invariance_name(e->invariance), "yes", k, e->summary);
+        }
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "backends")) {
+        char names[256], why[512];
+        snprintf(names, sizeof names, "%s", pecs_builtin_list());
+        char *save = NULL;
+        for (char *tok = strtok_r(names, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            pecs_loaded_backend lb;
+            if (pecs_backend_load(tok, &lb, why, sizeof why) != PECS_OK) {
+                printf("%-10s (failed to load: %s)\n", tok, why);
+                continue;
+            }
+            printf("%-10s %-6s abi %u.%u  isa %-8s %s\n", lb.id.name, lb.id.version, lb.id.abi_major, lb.id.abi_minor,
+                   lb.id.isa, lb.id.description);
+            pecs_backend_unload(&lb);
+        }
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "cases")) {
+        const char *files[MAX_ARGS], *tol_given = NULL;
+        int n_files = 0, rc = EXIT_OK;
+        for (int i = 2; i < argc; i++) {
+            int missing = 0;
+            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing);
+            if (v)
+                tol_given = v;
+            else if (missing || argv[i][0] == '-' || n_files == MAX_ARGS)
+                return cli_usage_error("list", missing ? "--tolerances needs a file" : "'list cases' takes suite files");
+            else
+                files[n_files++] = argv[i];
+        }
+        if (!n_files)
+            return cli_usage_error("list", "'list cases' needs suite files");
+        /* The profiles are checked against the tolerance file a run would use: bad input here, not an ERROR
+         * per case at run time. */
+        char tolbuf[PATH_MAX], why[1024];
+        pecs_tolerances tols;
+        if (pecs_tol_load(&tols, cli_find_tolerances(tol_given, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs list: %s\n", why);
+            return EXIT_USAGE;
+        }
+        for (int i = 0; i < n_files && rc == EXIT_OK; i++) {
+            pecs_suite s;
+            if (pecs_suite_load_checked(&s, files[i], &tols, why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs list: %s\n", why);
+                rc = EXIT_USAGE;
+                break;
+            }
+            for (int k = 0; k < s.n_cases; k++)
+                printf("%s\n", s.cases[k]);
+            fprintf(stderr, "%s: %d cases\n", files[i], s.n_cases);
+            pecs_suite_free(&s);
+        }
+        pecs_tol_free(&tols);
+        return rc;
+    }
+    return cli_usage_error("list", "list what? encodings, backends or cases");
+}
+

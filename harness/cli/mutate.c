@@ -1,0 +1,258 @@
+/* harness/cli/mutate.c — pecs mutate. */
+#include <dirent.h>
+#include <limits.h>
+#include <math.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_int.h"
+
+/* ---- mutate ---------------------------------------------------------------------------------------------- */
+
+static const char MUTATE_HELP[] =
+    "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--level L] [--out FILE]\n"
+    "\n"
+    "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: the mutants directory\n"
+    "next to the pecs binary) over the suites (default: smoke, the four t1-*.yaml and invariance.yaml; cases\n"
+    "are run round-robin over encoding-and-parameter groups, so a mutant meets its bug early). A mutant is\n"
+    "CAUGHT when one of\n"
+    "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
+    "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
+    "default: all built-ins) must pass every case: anything else is a FALSE ALARM.\n"
+    "--level L judges every case at conformance level L (default: each case's own, exact by default); a\n"
+    "mutant whose bug is the convention L allows (impls/mutants/mutants.def: angles in float32 at f32angle)\n"
+    "is listed as CONFORMS and not counted.\n"
+    "Prints the mutation score; exit 0 only with every mutant caught and no false alarm.\n";
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Run `cases` on one backend; returns the number of failing cases (stops at the first if stop_first);
+ * *first gets the first failing result's reproducer and reason. */
+static int run_all(pecs_loaded_backend *lb, char **cases, int n, const pecs_run_opts *o, int stop_first,
+                   char *first, size_t first_len, int *ran)
+{
+    int failed = 0;
+    *ran = 0;
+    first[0] = '\0';
+    for (int k = 0; k < n; k++) {
+        pecs_case_result r;
+        pecs_run_case(lb, cases[k], o, &r);
+        if (r.verdict != PECS_V_SKIPPED)
+            (*ran)++;
+        if (pecs_verdict_fails(r.verdict)) {
+            if (!failed++) {
+                char *rep = pecs_reproducer(&r, lb);
+                snprintf(first, first_len, "%s: %s\n             %s", pecs_verdict_name(r.verdict), r.reason, rep ? rep : "");
+                free(rep);
+            }
+        }
+        pecs_case_result_free(&r);
+        if (failed && stop_first)
+            break;
+    }
+    return failed;
+}
+
+/* Reorder cases round-robin over groups (the first case of every group, then the second, ...), keeping
+ * each group's own order. A group is an encoding with its non-default parameters and its position
+ * dtype: the part of a case a bug usually lives in. A mutant then meets a case of its group within a few
+ * dozen cases instead of after every case of the suites before it; every case still runs if none fails. */
+static void interleave_by_group(char **cases, int n)
+{
+    char **tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
+    int *rank = calloc((size_t)(n ? n : 1), sizeof *rank), *group = calloc((size_t)(n ? n : 1), sizeof *group);
+    int n_groups = 0, done = 0, max_rank = 0;
+    if (!tmp || !rank || !group)
+        goto cleanup; /* out of memory: keep the suites' order */
+    for (int i = 0; i < n; i++) {
+        const char *dt = strstr(cases[i], " dtype="), *pd = strstr(cases[i], " pos_dtype=");
+        size_t l = dt ? (size_t)(dt - cases[i]) : strlen(cases[i]);
+        int g = 0;
+        for (; g < n_groups; g++) { /* groups are few (hundreds): a linear scan over their first cases */
+            const char *c0 = tmp[g], *dt0 = strstr(c0, " dtype="), *pd0 = strstr(c0, " pos_dtype=");
+            if ((size_t)(dt0 ? dt0 - c0 : (ptrdiff_t)strlen(c0)) == l && !strncmp(c0, cases[i], l) &&
+                (pd && pd0 ? strncmp(pd, pd0, 14) == 0 : pd == pd0))
+                break;
+        }
+        if (g == n_groups)
+            tmp[n_groups++] = cases[i];
+        group[i] = g;
+        rank[i] = 0;
+        for (int k = 0; k < i; k++) /* rank within the group */
+            rank[i] += group[k] == g;
+        if (rank[i] > max_rank)
+            max_rank = rank[i];
+    }
+    for (int r = 0; r <= max_rank; r++)
+        for (int i = 0; i < n; i++)
+            if (rank[i] == r)
+                tmp[done++] = cases[i];
+    memcpy(cases, tmp, (size_t)n * sizeof *cases);
+cleanup:
+    free(tmp);
+    free(rank);
+    free(group);
+}
+
+/* Is mutant `name` ("mutant-<row>") a bug at `level`? From impls/mutants/mutants.def, the one table. */
+static int mutant_bug_at(const char *name, const char *level)
+{
+    static const struct {
+        const char *name, *levels;
+    } rows[] = {
+#define MUTANT(row, cls, what, levels) {"mutant-" #row, levels},
+#include "../impls/mutants/mutants.def"
+#undef MUTANT
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (!strcmp(rows[i].name, name))
+            return !strcmp(rows[i].levels, "all") || !strcmp(rows[i].levels, level);
+    return 1; /* a mutant this pecs does not know: judged at every level */
+}
+
+int pecs_cmd_mutate(int argc, char **argv)
+{
+    const char *suites_arg[MAX_ARGS], *backends[MAX_ARGS], *dir = NULL, *level = NULL;
+    int n_suites_arg = 0, n_backends = 0, rc = EXIT_OK;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (cli_is_help(argv[i])) {
+            fputs(MUTATE_HELP, stdout);
+            return EXIT_OK;
+        }
+        if ((v = pecs_opt(argc, argv, &i, "--dir", &missing)))
+            dir = v;
+        else if ((v = pecs_opt(argc, argv, &i, "--level", &missing)))
+            level = v;
+        else if ((v = pecs_opt(argc, argv, &i, "--backend", &missing)) && n_backends < MAX_ARGS)
+            backends[n_backends++] = v;
+        else if (missing || argv[i][0] == '-')
+            return cli_usage_error("mutate", missing ? "an option is missing its value" : "unknown option");
+        else if (n_suites_arg < MAX_ARGS)
+            suites_arg[n_suites_arg++] = argv[i];
+    }
+    static const char *const default_suites[] = {"suites/smoke.yaml",     "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
+                                                 "suites/t1-bias.yaml",   "suites/t1-other.yaml",  "suites/invariance.yaml"};
+    if (!n_suites_arg)
+        for (size_t k = 0; k < sizeof default_suites / sizeof default_suites[0]; k++)
+            suites_arg[n_suites_arg++] = default_suites[k];
+    char dirbuf[PATH_MAX];
+    if (!dir) {
+        ssize_t len = readlink("/proc/self/exe", dirbuf, sizeof dirbuf - 16);
+        char *slash = len > 0 ? (dirbuf[len] = '\0', strrchr(dirbuf, '/')) : NULL;
+        if (slash)
+            snprintf(slash, sizeof dirbuf - (size_t)(slash - dirbuf), "/mutants");
+        dir = slash ? dirbuf : "build/mutants";
+    }
+    run_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    for (int i = 0; i < n_suites_arg; i++)
+        cfg.suites[cfg.n_suites++] = suites_arg[i];
+    char level_set[64];
+    if (level) { /* every case judged at this level; mutants that conform to it are not counted */
+        snprintf(level_set, sizeof level_set, "level=%s", level);
+        cfg.sets[cfg.n_sets++] = level_set;
+    }
+    if (!n_backends)
+        backends[n_backends++] = "all";
+    run_inputs in;
+    pecs_loaded_backend correct[MAX_ARGS];
+    int n_mut = 0, n_correct = 0;
+    char **muts = NULL, why[1024], first[2048];
+    if ((rc = cli_inputs_load("mutate", &cfg, &in)) != EXIT_OK ||
+        (rc = cli_backends_load("mutate", backends, n_backends, &(pecs_backend_opts){-1, 60.0, 0}, correct, &n_correct)) != EXIT_OK)
+        goto cleanup;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "pecs mutate: cannot open the mutants directory %s (build them with: make mutants)\n", dir);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, "libpecs-mutant-", 15) || l < 4 || strcmp(e->d_name + l - 3, ".so"))
+            continue;
+        char **m = realloc(muts, (size_t)(n_mut + 1) * sizeof *m);
+        pecs_sb path = {0};
+        pecs_sb_addf(&path, "%s/%s", dir, e->d_name);
+        if (!m || path.oom) {
+            free(m ? NULL : NULL);
+            pecs_sb_free(&path);
+            closedir(d);
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+        muts = m;
+        muts[n_mut++] = pecs_sb_take(&path);
+    }
+    closedir(d);
+    if (!n_mut) {
+        fprintf(stderr, "pecs mutate: no libpecs-mutant-*.so in %s (build them with: make mutants)\n", dir);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    qsort(muts, (size_t)n_mut, sizeof *muts, cmp_str);
+    interleave_by_group(in.cases, in.n_cases);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &in.tols;
+    int caught = 0, mutants = 0, false_alarms = 0;
+    printf("pecs mutate: %d mutant(s) from %s over %d case(s)\n\n", n_mut, dir, in.n_cases);
+    for (int i = 0; i < n_mut; i++) {
+        pecs_loaded_backend lb;
+        if (pecs_backend_load(muts[i], &lb, why, sizeof why) != PECS_OK) {
+            printf("%-28s LOAD ERROR  %s\n", muts[i], why);
+            false_alarms++;
+            continue;
+        }
+        int control = !strcmp(lb.id.name, "mutant-none"), ran;
+        if (!control && !mutant_bug_at(lb.id.name, level ? level : "exact")) {
+            printf("%-28s %-8s a bug at the exact level only: at %s it is the allowed convention\n", lb.id.name,
+                   "CONFORMS", level);
+            pecs_backend_unload(&lb);
+            continue;
+        }
+        int failed = run_all(&lb, in.cases, in.n_cases, &o, !control, first, sizeof first, &ran);
+        if (control) {
+            printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.id.name, failed ? "ALARM" : "clean", failed, ran,
+                   lb.id.description);
+            if (failed)
+                printf("             first: %s\n", first);
+            false_alarms += failed > 0;
+        } else {
+            mutants++;
+            caught += failed > 0;
+            printf("%-28s %-8s %s\n", lb.id.name, failed ? "CAUGHT" : "MISSED", lb.id.description);
+            printf("             %s\n", failed ? first : "no case of the suites fails: a gap in the suites");
+        }
+        fflush(stdout);
+        pecs_backend_unload(&lb);
+    }
+    for (int i = 0; i < n_correct; i++) {
+        int ran;
+        int failed = run_all(&correct[i], in.cases, in.n_cases, &o, 0, first, sizeof first, &ran);
+        printf("%-28s %-8s %d of %d cases failed (correct backend)\n", correct[i].id.name, failed ? "ALARM" : "clean",
+               failed, ran);
+        if (failed)
+            printf("             first: %s\n", first);
+        false_alarms += failed > 0;
+    }
+    printf("\nmutation score: %d/%d caught; false alarms: %d\n", caught, mutants, false_alarms);
+    printf("%d passed, %d failed, 0 skipped\n", caught, (mutants - caught) + false_alarms);
+    if (caught != mutants || false_alarms)
+        rc = EXIT_FAILURES;
+cleanup:
+    for (int i = 0; i < n_mut; i++)
+        free(muts[i]);
+    free(muts);
+    for (int i = 0; i < n_correct; i++)
+        pecs_backend_unload(&correct[i]);
+    cli_inputs_free(&in);
+    return rc;
+}
+
