@@ -43,6 +43,13 @@ typedef struct run_cfg {
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
     double mem_cap; /* bytes (0: the default cap, no worker limit) */
     int no_determinism, resume;
+    /* For commands that run cases on a user's behalf (certify, verify --rerun): cases given as a list (any
+     * number, after --case and before the suites' cases), and a hook that may change each selected case
+     * before it is formatted (certify's fresh seed and position offset). */
+    char **case_list;
+    int n_case_list;
+    void (*rewrite)(pecs_case *c, void *ctx);
+    void *rewrite_ctx;
 } run_cfg;
 
 /* What a run needs before any case runs: tolerance profiles, the suites, and their filtered cases. */
@@ -73,6 +80,10 @@ void cli_inputs_free(run_inputs *in);
 int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in);
 int cli_backends_load(const char *cmd, const char *const *names, int n, const pecs_backend_opts *bo,
                       pecs_loaded_backend *lbs, int *n_loaded);
+
+/* The body of `pecs run` for a parsed configuration: loads, runs, prints, writes cfg->out; returns the exit
+ * code and, if counts is not NULL, the verdict counts of the results written. */
+int cli_run(const run_cfg *cfg, const char *command, int counts[PECS_V_COUNT]);
 
 /* One function per command (harness/cli/<command>.c): argv[0] is the command's name; returns the exit code. */
 int pecs_cmd_run(int argc, char **argv);

@@ -375,12 +375,14 @@ int cli_collect_cases(const run_cfg *cfg, pecs_suite *suites, pecs_tolerances *t
         }
         have_re = 1;
     }
-    int total = cfg->n_cases;
+    int total = cfg->n_cases + cfg->n_case_list;
     for (int s = 0; s < cfg->n_suites; s++)
         total += suites[s].n_cases;
     for (int k = 0; k < total && rc == EXIT_OK; k++) {
-        const char *src = k < cfg->n_cases ? cfg->cases[k] : NULL;
-        for (int s = 0, base = cfg->n_cases; !src && s < cfg->n_suites; base += suites[s].n_cases, s++)
+        const char *src = k < cfg->n_cases                      ? cfg->cases[k]
+                          : k < cfg->n_cases + cfg->n_case_list ? cfg->case_list[k - cfg->n_cases]
+                                                                : NULL;
+        for (int s = 0, base = cfg->n_cases + cfg->n_case_list; !src && s < cfg->n_suites; base += suites[s].n_cases, s++)
             if (k - base < suites[s].n_cases)
                 src = suites[s].cases[k - base];
         pecs_sb spec = {0};
@@ -391,6 +393,8 @@ int cli_collect_cases(const run_cfg *cfg, pecs_suite *suites, pecs_tolerances *t
         pecs_tol tol;
         char why[768];
         pecs_status pst = pecs_case_parse(&c, pecs_sb_str(&spec), why, sizeof why);
+        if ((pst == PECS_OK || pst == PECS_LIMIT) && cfg->rewrite)
+            cfg->rewrite(&c, cfg->rewrite_ctx);
         if (pst != PECS_OK && pst != PECS_LIMIT) { /* over a limit: run, and reported as ERROR */
             fprintf(stderr, "pecs run: case '%s': %s\n", pecs_sb_str(&spec), why);
             rc = EXIT_USAGE;

@@ -249,12 +249,21 @@ int pecs_cmd_run(int argc, char **argv)
     int rc = cli_parse_run_args(argc, argv, &cfg);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
+    char *command = cli_join_args(argc, argv);
+    rc = cli_run(&cfg, command ? command : "pecs run", NULL);
+    free(command);
+    return rc;
+}
+
+int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUNT])
+{
+    run_cfg cfg = *cfgp;
+    int rc = EXIT_OK;
     run_inputs in;
     pecs_loaded_backend lbs[MAX_ARGS];
     int n_loaded = 0, n_results = 0;
     char why[1024] = "";
     pecs_case_result *results = NULL;
-    char *command = cli_join_args(argc, argv);
     pecs_run_meta meta = {0};
     json_t *all = NULL, *cal = NULL;
     FILE *journal = NULL;
@@ -362,8 +371,10 @@ int pecs_cmd_run(int argc, char **argv)
         pecs_backend_stop(&lbs[i]);
     cli_print_table(results, n_results);
     int count[PECS_V_COUNT] = {0}, failed = pecs_results_count(all, count);
+    if (counts_out)
+        memcpy(counts_out, count, sizeof count);
     pecs_utc_iso(meta.finished);
-    meta.command = command ? command : "pecs run";
+    meta.command = command;
     meta.suites = in.suites;
     meta.n_suites = in.n_suites;
     meta.tolerances_path = in.tol_path;
@@ -401,7 +412,6 @@ cleanup:
     for (int i = 0; i < n_loaded; i++)
         pecs_backend_unload(&lbs[i]);
     cli_inputs_free(&in);
-    free(command);
     pecs_out_lock_release(&lock);
     return rc;
 }
