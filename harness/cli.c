@@ -18,6 +18,8 @@ static const char MAIN_HELP[] =
     "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
     "  report     render a results file as a Markdown or CSV table (for publishing under results/)\n"
     "  calibrate  the machine's memory bandwidth (STREAM-style) for roofline fractions\n"
+    "  certify    certify a backend against a certification profile: a certificate directory\n"
+    "  verify     check a certificate (hashes, consistency; --rerun: every verdict again on the plugin)\n"
     "  version    print the version and build\n";
 
 int pecs_cli_main(int argc, char **argv)
@@ -41,6 +43,10 @@ int pecs_cli_main(int argc, char **argv)
         return pecs_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return pecs_report_cmd(argc - 1, argv + 1);
+    if (!strcmp(cmd, "certify"))
+        return pecs_cmd_certify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "verify"))
+        return pecs_cmd_verify(argc - 1, argv + 1);
     if (!strcmp(cmd, "calibrate"))
         return pecs_cmd_calibrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

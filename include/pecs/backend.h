@@ -18,8 +18,10 @@
  * Calls
  *   supports(ctx, problem, reason, reason_size) -> 1 if run() will handle the problem, 0 otherwise with a
  *       one-line human reason written to `reason` (NUL-terminated, truncated to reason_size). The harness
- *       reports an unsupported case as SKIPPED(reason), never FAILED (except where the certification
- *       profile lists it as required). Tensor data pointers are valid during supports() too.
+ *       reports an unsupported case as SKIPPED(reason), never FAILED; but `pecs certify` counts a declined
+ *       case of a claimed (encoding, dtype) as a violation (configs/certify/, docs/certification.md), and a
+ *       case outside the claim must be declined, never answered wrongly. Tensor data pointers are valid
+ *       during supports() too.
  *   run(ctx, problem) -> PECS_OK or an error status. A backend that said yes in supports() and then
  *       returns PECS_UNSUPPORTED is reported as an ERROR ("supports() lied").
  *   A backend must not exit the process, print to stdout, or write outside the output tensor's
