@@ -67,7 +67,9 @@ reconfigure:
 	rm -f $(BUILD)/config.mk
 	$(MAKE) showconfig
 
-# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin). The SIMD
+# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin). Listed by
+# name, never a wildcard over impls/: impls/vendor-example/ is an out-of-tree plugin with its own Makefile,
+# built against an installed pecs only (tests/test_install.c), and impls/mutants, impls/torch have their rules. The SIMD
 # and OpenMP backends need SLEEF (vector sincos) and, for openmp, OpenMP; without them they are left out.
 BUILTINS    := scalar $(if $(filter 1,$(HAVE_SLEEF)),simd) $(if $(filter 11,$(HAVE_SLEEF)$(HAVE_OPENMP)),openmp)
 
