@@ -229,8 +229,10 @@ pecs_status pecs_datapath_suite(const pecs_datapath *dp, const char *arg, char *
     size_t l = strlen(name);
     if (l > 5 && !strcmp(name + l - 5, ".yaml"))
         l -= 5;
-    /* A file that exists, or a path into another directory: the loader opens it (and says if it cannot). */
-    if (access(arg, F_OK) == 0 || l == 0 || l > NAME_MAX || memchr(name, '/', l) || name[0] == '.') {
+    /* A file that exists (not a directory of that name), or a path into another directory: the loader opens
+     * it (and says if it cannot). */
+    struct stat fst;
+    if ((stat(arg, &fst) == 0 && !S_ISDIR(fst.st_mode)) || l == 0 || l > NAME_MAX || memchr(name, '/', l) || name[0] == '.') {
         int w = snprintf(buf, n, "%s", arg);
         if (w < 0 || (size_t)w >= n) {
             snprintf(why, why_len, "suite '%.64s...': the path is too long", arg);

@@ -121,7 +121,7 @@ int pecs_cmd_list(int argc, char **argv)
             }
             for (int k = 0; k < s.n_cases; k++)
                 printf("%s\n", s.cases[k]);
-            fprintf(stderr, "%s: %d cases\n", files[i], s.n_cases);
+            fprintf(stderr, "%s: %d cases\n", path, s.n_cases);
             pecs_suite_free(&s);
         }
         pecs_tol_free(&tols);
