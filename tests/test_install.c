@@ -101,9 +101,22 @@ static int inst_make(const char *target, char **out)
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     while (fcntl(fd, F_SETLKW, &fl) != 0)
         cr_assert_eq(errno, EINTR, "lock %s: %s", lock, strerror(errno));
+    /* The commit the tree was built at (BUILD/version.c): an edit while the tests run must not make this make
+     * regenerate version.c and relink pecs under the other tests' feet. */
+    char vpath[2 * PATH_MAX + 16], commit[64] = "unknown", *vsrc = NULL, why[256];
+    size_t vlen;
+    snprintf(vpath, sizeof vpath, "%s/%s/version.c", g_inst.src, g_inst.build);
+    if (g_inst.build[0] == '/')
+        snprintf(vpath, sizeof vpath, "%s/version.c", g_inst.build);
+    cr_assert_eq(pecs_read_file(vpath, &vsrc, &vlen, why, sizeof why), PECS_OK, "%s", why);
+    const char *c = strstr(vsrc, "pecs_git_commit = \"");
+    cr_assert_not_null(c, "%s", vsrc);
+    c += strlen("pecs_git_commit = \"");
+    snprintf(commit, sizeof commit, "%.*s", (int)strcspn(c, "\"'"), c);
+    free(vsrc);
     pecs_sb cmd = {0};
-    pecs_sb_addf(&cmd, "make --no-print-directory -C '%s' %s PREFIX='%s' BUILD='%s'", g_inst.src, target, g_inst.prefix,
-                 g_inst.build);
+    pecs_sb_addf(&cmd, "make --no-print-directory -C '%s' %s PREFIX='%s' BUILD='%s' GIT_COMMIT='%s' GIT_DIRTY=", g_inst.src,
+                 target, g_inst.prefix, g_inst.build, commit);
     snprintf(log, sizeof log, "make-%s.log", target);
     double before = mtime_of(pecs_bin);
     int rc = inst_sh(pecs_sb_str(&cmd), log, out);
