@@ -7,7 +7,9 @@
 #   make valgrind   memcheck over the smoke suite on the built-in backends
 #   make plugins    the in-tree backends as .so plugins (build/plugins/libpecs-<name>.so), and the C++
 #                   libtorch backend (impls/torch) when libtorch is installed
-#   make install    pecs binary, public headers and pecs.pc under $(PREFIX)
+#   make install    PREFIX=/usr/local [DESTDIR=]: pecs, its worker, the public headers, pecs.pc, the plugins,
+#                   suites, configs and mutants under $(PREFIX) (the layout: see the install target)
+#   make uninstall  PREFIX=/usr/local [DESTDIR=]: removes exactly what make install put there
 #   make showconfig what the probes found
 #   make deps       apt-get install of the Debian packages pecs needs (root, or sudo)
 
@@ -65,7 +67,9 @@ reconfigure:
 	rm -f $(BUILD)/config.mk
 	$(MAKE) showconfig
 
-# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin). The SIMD
+# In-tree backends compiled into pecs (each impls/<name>/ directory is also built as a plugin). Listed by
+# name, never a wildcard over impls/: impls/vendor-example/ is an out-of-tree plugin with its own Makefile,
+# built against an installed pecs only (tests/test_install.c), and impls/mutants, impls/torch have their rules. The SIMD
 # and OpenMP backends need SLEEF (vector sincos) and, for openmp, OpenMP; without them they are left out.
 BUILTINS    := scalar $(if $(filter 1,$(HAVE_SLEEF)),simd) $(if $(filter 11,$(HAVE_SLEEF)$(HAVE_OPENMP)),openmp)
 
@@ -110,6 +114,9 @@ $(BUILD)/obj/reference/%.o: reference/%.c
 OMPFLAGS := $(if $(filter 1,$(HAVE_OPENMP)),-fopenmp)
 # Only the bandwidth calibration uses OpenMP inside the harness (threads 1..N).
 $(BUILD)/obj/harness/calibrate.o: EXTRA_CFLAGS := $(OMPFLAGS)
+# The data search path's last resort (harness/datapath.h): the PREFIX pecs is compiled with. Not a dependency:
+# `make install PREFIX=elsewhere` copies what is built (the installed pecs finds its data relative to itself).
+$(BUILD)/obj/harness/datapath.o: EXTRA_CFLAGS := -DPECS_PREFIX='"$(PREFIX)"'
 $(BUILD)/obj/harness/%.o: harness/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
@@ -249,8 +256,10 @@ $(BUILD)/pecs-tests: $(OBJ_TESTS) $(LIBPECS) $(FIXTURE_SOS) $(ATTACK_SOS) $(ENGI
 	  echo "tests need Criterion and MPFR: make deps (Debian: libcriterion-dev libmpfr-dev)"; exit 1; fi
 	$(CC) $(SAN) -o $@ $(OBJ_TESTS) $(LIBPECS) $(CRITERION_LIBS) $(MPFR_LIBS) $(DEP_LIBS)
 
-# Tests find the binary, plugins and suites through these variables.
+# Tests find the binary, plugins and suites through these variables (tests/test_install.c runs
+# `make install`/`uninstall` of $(BUILD) into a scratch prefix: the tree must be built first, as test does).
 TEST_ENV = PECS_BIN=$(abspath $(BUILD)/pecs) PECS_PLUGIN_DIR=$(abspath $(BUILD)/plugins) PECS_SRC=$(CURDIR) \
+           PECS_BUILD=$(abspath $(BUILD)) \
            PECS_WORKER=$(abspath $(BUILD)/pecs-worker) PECS_ATTACK_DIR=$(abspath $(BUILD)/attack-plugins) \
            PECS_FIXTURE_DIR=$(abspath $(BUILD)/test-plugins) PECS_ENGINE_DIR=$(abspath $(BUILD)/engine-plugins) \
            $(TEST_ENV_EXTRA)
@@ -258,7 +267,7 @@ CRITERION_JOBS ?= 2
 
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
-	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli|engines|torch)/*'
+	$(TEST_ENV) $(BUILD)/pecs-tests --jobs=$(CRITERION_JOBS) --filter='!(conformance|cli|engines|torch|install)/*'
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/pecs-tests
@@ -308,16 +317,52 @@ fuzz: deps
 	  grep -E 'stat::number_of_executed_units|Done' $(BUILD)/fuzz/$$t.log | tr '\n' ' '; echo; \
 	done
 
+# ---- install / uninstall -------------------------------------------------------------------------------
+# make install PREFIX=/usr/local [DESTDIR=staging]: copies what `all` built (nothing is rebuilt for another
+# PREFIX: pecs finds its data relative to its own binary, harness/datapath.h) into
+#   bin/pecs                                 the command
+#   libexec/pecs/pecs-worker                 the process isolated backends run in (harness/backends.c)
+#   include/pecs/*.h, encodings.def          the plugin ABI;   lib/pkgconfig/pecs.pc   its Cflags
+#   lib/pecs/libpecs-<backend>.so            the in-tree backends as plugins (torch too when built)
+#   lib/pecs/mutants/libpecs-mutant-*.so     pecs mutate's mutants
+#   share/pecs/configs/**, share/pecs/suites/**   every file of the two trees (configs/certify/ included)
+#   share/pecs/install-manifest.txt          every file above (relative to PREFIX), what make uninstall removes
+# An install over an earlier one keeps the earlier manifest's entries too, so uninstall still finds them.
+INSTALL_MANIFEST := share/pecs/install-manifest.txt
+INSTALL_PLUGINS   = $(PLUGINS) $(if $(filter 1,$(HAVE_TORCH)),$(TORCH_PLUGIN))
+.PHONY: uninstall
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/pecs $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/lib/pecs $(DESTDIR)$(PREFIX)/share/pecs/configs $(DESTDIR)$(PREFIX)/share/pecs/suites
-	install -m 755 $(BUILD)/pecs $(DESTDIR)$(PREFIX)/bin/pecs
-	install -m 755 $(BUILD)/pecs-worker $(DESTDIR)$(PREFIX)/bin/pecs-worker
-	install -m 644 include/pecs/*.h include/pecs/*.def $(DESTDIR)$(PREFIX)/include/pecs/
-	install -m 755 $(PLUGINS) $(if $(filter 1,$(HAVE_TORCH)),$(TORCH_PLUGIN)) $(DESTDIR)$(PREFIX)/lib/pecs/
-	install -m 644 configs/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/configs/
-	install -m 644 suites/*.yaml $(DESTDIR)$(PREFIX)/share/pecs/suites/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pecs.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pecs.pc
+	@set -e; root='$(DESTDIR)$(PREFIX)'; man=$$(mktemp); pc=$$(mktemp); trap 'rm -f "$$man" "$$pc"' EXIT; \
+	put() { install -D -m "$$1" "$$2" "$$root/$$3"; echo "$$3" >> "$$man"; }; \
+	put 755 $(BUILD)/pecs bin/pecs; \
+	put 755 $(BUILD)/pecs-worker libexec/pecs/pecs-worker; \
+	for f in include/pecs/*.h include/pecs/*.def; do put 644 "$$f" "$$f"; done; \
+	for f in $(INSTALL_PLUGINS); do put 755 "$$f" "lib/pecs/$${f##*/}"; done; \
+	for f in $(MUTANT_SOS); do put 755 "$$f" "lib/pecs/mutants/$${f##*/}"; done; \
+	for f in $$(find configs suites -type f ! -name '.*' ! -name '*~' | LC_ALL=C sort); do put 644 "$$f" "share/pecs/$$f"; done; \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pecs.pc.in > "$$pc"; \
+	put 644 "$$pc" lib/pkgconfig/pecs.pc; \
+	if [ -f "$$root/$(INSTALL_MANIFEST)" ]; then cat "$$root/$(INSTALL_MANIFEST)" >> "$$man"; fi; \
+	LC_ALL=C sort -u "$$man" -o "$$man"; \
+	install -D -m 644 "$$man" "$$root/$(INSTALL_MANIFEST)"; \
+	echo "installed pecs under $$root: $$(wc -l < "$$man") files, listed in $$root/$(INSTALL_MANIFEST)"
+
+# make uninstall PREFIX=... [DESTDIR=...]: removes exactly the files the manifest lists (and the manifest),
+# then the directories of pecs's own (a path component named pecs: include/pecs, lib/pecs/mutants,
+# share/pecs/...) that are left empty; bin/, lib/pkgconfig/ and the like stay, and so does anything else.
+uninstall:
+	@set -e; root='$(DESTDIR)$(PREFIX)'; man="$$root/$(INSTALL_MANIFEST)"; \
+	if [ ! -f "$$man" ]; then \
+	  echo "uninstall: no $$man: make install did not install pecs under $$root (nothing removed)"; exit 1; fi; \
+	n=0; while IFS= read -r f; do \
+	  case "$$f" in ''|/*|../*|*/../*|*/..) echo "uninstall: skipped the manifest entry '$$f'"; continue;; esac; \
+	  if [ -f "$$root/$$f" ] || [ -L "$$root/$$f" ]; then rm -f "$$root/$$f"; n=$$((n + 1)); fi; \
+	done < "$$man"; \
+	dirs=$$(while IFS= read -r f; do d=$$f; while [ "$${d%/*}" != "$$d" ]; do d=$${d%/*}; \
+	  case "/$$d/" in */pecs/*) echo "$$d";; esac; done; done < "$$man" | LC_ALL=C sort -ru); \
+	rm -f "$$man"; \
+	for d in $$dirs; do rmdir "$$root/$$d" 2>/dev/null || true; done; \
+	echo "uninstalled pecs from $$root: $$n files removed"
 
 showconfig:
 	@echo "pecs $(VERSION) ($(GIT_COMMIT)$(GIT_DIRTY))  CC=$(CC)  BUILD=$(BUILD)"

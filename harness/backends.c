@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "datapath.h"
 #include "fpenv.h"
 #include "util.h"
 #include "wire.h"
@@ -331,6 +332,9 @@ typedef struct pecs_worker {
     char dead[512];           /* the backend cannot be started: every call reports this */
 } pecs_worker;
 
+/* The worker binary: $PECS_WORKER, else pecs-worker next to the running binary (the build tree), else
+ * <bindir>/../libexec/pecs/pecs-worker (installed: make install), else the compiled-in prefix's (none there:
+ * the spawn fails and worker_start says how to fix it). */
 static void worker_path(char *buf, size_t n)
 {
     const char *env = getenv("PECS_WORKER");
@@ -338,21 +342,22 @@ static void worker_path(char *buf, size_t n)
         snprintf(buf, n, "%s", env);
         return;
     }
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    char *slash = len > 0 ? (self[len] = '\0', strrchr(self, '/')) : NULL;
-    if (slash) {
-        snprintf(slash, sizeof self - (size_t)(slash - self), "/pecs-worker");
-        if (access(self, X_OK) == 0 && strlen(self) < n) {
-            memcpy(buf, self, strlen(self) + 1);
+    char dir[PATH_MAX], up[PATH_MAX];
+    pecs_exe_dir(dir, sizeof dir);
+    snprintf(up, sizeof up, "%s", dir);
+    char *slash = strrchr(up, '/');
+    if (slash)
+        *slash = '\0';
+    const char *const fmt[] = {"%s/pecs-worker", "%s/libexec/pecs/pecs-worker", "%s/libexec/pecs/pecs-worker"};
+    const char *const base[] = {dir, up, pecs_install_prefix()};
+    for (int k = 0; k < 3; k++) {
+        if (k < 2 && !dir[0])
+            continue;
+        int w = snprintf(buf, n, fmt[k], base[k]);
+        if (w > 0 && (size_t)w < n && access(buf, X_OK) == 0)
             return;
-        }
     }
-#ifdef PECS_LIBEXECDIR
-    snprintf(buf, n, "%s/pecs-worker", PECS_LIBEXECDIR);
-#else
     snprintf(buf, n, "pecs-worker");
-#endif
 }
 
 static void worker_kill(pecs_worker *w, int *status)
@@ -523,7 +528,7 @@ static pecs_status worker_start(pecs_worker *w, char *why, size_t why_len)
         death_reason(pid, &status, 0, how, sizeof how);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
             snprintf(why, why_len, "%s: cannot execute the worker binary pecs-worker (set PECS_WORKER, or install it "
-                     "next to pecs)", w->spec);
+                     "next to pecs or in <prefix>/libexec/pecs: make install)", w->spec);
             return PECS_NOT_FOUND;
         }
         snprintf(why, why_len, "%s: while loading: %s", w->spec, how);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli_int.h"
+#include "datapath.h"
 
 int cli_usage_error(const char *cmd, const char *msg)
 {
@@ -19,7 +20,9 @@ int cli_usage_error(const char *cmd, const char *msg)
 
 int cli_is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
-/* configs/tolerances.yaml: --tolerances, $PECS_TOLERANCES, ./configs, <exe>/../configs, <exe>/../share/pecs/configs */
+/* configs/tolerances.yaml: --tolerances, $PECS_TOLERANCES, then the data search path (harness/datapath.h:
+ * PECS_DATA_PATH, the source tree, the install prefix). Found nowhere: says where it looked (stderr) and returns
+ * the relative path, which the caller's load then reports as missing (exit 2). */
 const char *cli_find_tolerances(const char *given, char *buf, size_t n)
 {
     if (given)
@@ -27,22 +30,10 @@ const char *cli_find_tolerances(const char *given, char *buf, size_t n)
     const char *env = getenv("PECS_TOLERANCES");
     if (env && *env)
         return env;
-    if (access("configs/tolerances.yaml", R_OK) == 0)
-        return "configs/tolerances.yaml";
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        static const char *const rel[] = {"/../configs/tolerances.yaml", "/../share/pecs/configs/tolerances.yaml"};
-        for (int i = 0; i < 2; i++) {
-            int w = snprintf(buf, n, "%s%s", exe, rel[i]);
-            if (w > 0 && (size_t)w < n && access(buf, R_OK) == 0)
-                return buf;
-        }
-    }
+    char why[4096];
+    if (pecs_data_find(PECS_DATA_SHARE, "configs/tolerances.yaml", buf, n, why, sizeof why) == PECS_OK)
+        return buf;
+    fprintf(stderr, "pecs: %s (or give --tolerances FILE)\n", why);
     return "configs/tolerances.yaml";
 }
 
@@ -462,7 +453,7 @@ void cli_inputs_free(run_inputs *in)
 
 int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
 {
-    char why[1024];
+    char why[4096];
     memset(in, 0, sizeof *in);
     in->tol_path = cli_find_tolerances(cfg->tolerances, in->tolbuf, sizeof in->tolbuf);
     if (pecs_tol_load(&in->tols, in->tol_path, why, sizeof why) != PECS_OK) {
@@ -470,11 +461,14 @@ int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
         return EXIT_USAGE;
     }
     in->have_tols = 1;
-    for (int i = 0; i < cfg->n_suites; i++, in->n_suites++)
-        if (pecs_suite_load_checked(&in->suites[i], cfg->suites[i], &in->tols, why, sizeof why) != PECS_OK) {
+    for (int i = 0; i < cfg->n_suites; i++, in->n_suites++) {
+        char path[PATH_MAX]; /* a file that exists, else suites/<name>.yaml in the data search path */
+        if (pecs_data_suite(cfg->suites[i], path, sizeof path, why, sizeof why) != PECS_OK ||
+            pecs_suite_load_checked(&in->suites[i], path, &in->tols, why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs %s: %s\n", cmd, why);
             return EXIT_USAGE;
         }
+    }
     return cli_collect_cases(cfg, in->suites, &in->tols, &in->cases, &in->n_cases);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli_int.h"
+#include "datapath.h"
 
 /* ---- list ---------------------------------------------------------------------------------------------- */
 
@@ -103,7 +104,7 @@ int pecs_cmd_list(int argc, char **argv)
             return cli_usage_error("list", "'list cases' needs suite files");
         /* The profiles are checked against the tolerance file a run would use: bad input here, not an ERROR
          * per case at run time. */
-        char tolbuf[PATH_MAX], why[1024];
+        char tolbuf[PATH_MAX], why[4096];
         pecs_tolerances tols;
         if (pecs_tol_load(&tols, cli_find_tolerances(tol_given, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs list: %s\n", why);
@@ -111,14 +112,16 @@ int pecs_cmd_list(int argc, char **argv)
         }
         for (int i = 0; i < n_files && rc == EXIT_OK; i++) {
             pecs_suite s;
-            if (pecs_suite_load_checked(&s, files[i], &tols, why, sizeof why) != PECS_OK) {
+            char path[PATH_MAX]; /* a file, else a suite name in the data search path (datapath.h) */
+            if (pecs_data_suite(files[i], path, sizeof path, why, sizeof why) != PECS_OK ||
+                pecs_suite_load_checked(&s, path, &tols, why, sizeof why) != PECS_OK) {
                 fprintf(stderr, "pecs list: %s\n", why);
                 rc = EXIT_USAGE;
                 break;
             }
             for (int k = 0; k < s.n_cases; k++)
                 printf("%s\n", s.cases[k]);
-            fprintf(stderr, "%s: %d cases\n", files[i], s.n_cases);
+            fprintf(stderr, "%s: %d cases\n", path, s.n_cases);
             pecs_suite_free(&s);
         }
         pecs_tol_free(&tols);

@@ -10,15 +10,18 @@
 #include <unistd.h>
 
 #include "cli_int.h"
+#include "datapath.h"
 
 /* ---- mutate ---------------------------------------------------------------------------------------------- */
 
 static const char MUTATE_HELP[] =
     "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--level L] [--out FILE]\n"
     "\n"
-    "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: the mutants directory\n"
-    "next to the pecs binary) over the suites (default: smoke, the four t1-*.yaml and invariance.yaml; cases\n"
-    "are run round-robin over encoding-and-parameter groups, so a mutant meets its bug early). A mutant is\n"
+    "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: mutants/ in the data\n"
+    "search path: build/mutants next to a pecs in its build tree, PREFIX/lib/pecs/mutants installed) over the\n"
+    "suites (files, or names looked up in the search path like pecs run's; default: smoke, the four t1-*\n"
+    "suites and invariance; cases are run round-robin over encoding-and-parameter groups, so a mutant meets\n"
+    "its bug early). The search path: PECS_DATA_PATH, the source tree, the install prefix. A mutant is\n"
     "CAUGHT when one of\n"
     "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
     "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
@@ -136,18 +139,18 @@ int pecs_cmd_mutate(int argc, char **argv)
         else if (n_suites_arg < MAX_ARGS)
             suites_arg[n_suites_arg++] = argv[i];
     }
-    static const char *const default_suites[] = {"suites/smoke.yaml",     "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
-                                                 "suites/t1-bias.yaml",   "suites/t1-other.yaml",  "suites/invariance.yaml"};
+    /* Names, looked up in the data search path (cli_inputs_load) unless such a file is in the current directory. */
+    static const char *const default_suites[] = {"smoke", "t1-rotate", "t1-multiaxis", "t1-bias", "t1-other", "invariance"};
     if (!n_suites_arg)
         for (size_t k = 0; k < sizeof default_suites / sizeof default_suites[0]; k++)
             suites_arg[n_suites_arg++] = default_suites[k];
-    char dirbuf[PATH_MAX];
-    if (!dir) {
-        ssize_t len = readlink("/proc/self/exe", dirbuf, sizeof dirbuf - 16);
-        char *slash = len > 0 ? (dirbuf[len] = '\0', strrchr(dirbuf, '/')) : NULL;
-        if (slash)
-            snprintf(slash, sizeof dirbuf - (size_t)(slash - dirbuf), "/mutants");
-        dir = slash ? dirbuf : "build/mutants";
+    char dirbuf[PATH_MAX], dirwhy[4096];
+    if (!dir) { /* mutants/ in the data search path (harness/datapath.h) */
+        if (pecs_data_find(PECS_DATA_LIB, "mutants", dirbuf, sizeof dirbuf, dirwhy, sizeof dirwhy) != PECS_OK) {
+            fprintf(stderr, "pecs mutate: %s (build them with: make mutants; or give --dir DIR)\n", dirwhy);
+            return EXIT_USAGE;
+        }
+        dir = dirbuf;
     }
     run_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
