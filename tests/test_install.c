@@ -311,3 +311,33 @@ Test(install, uninstall_removes_exactly_what_install_put)
     cr_assert(strstr(out, "install-manifest.txt: make install did not install pecs under"), "%s", out);
     free(out);
 }
+
+/* Issue 12's end-to-end check: the installed pecs certifies the vendor example built against it (the tests'
+ * profile: pecs-cert-1's families on the smoke suite), `pecs verify --rerun` reproduces the certificate, and a
+ * changed byte in any of its files makes verify fail. */
+Test(install, certify_the_vendor_example_and_verify_it)
+{
+    char args[3 * PATH_MAX + 128], profile[PATH_MAX + 64], path[PATH_MAX + 64], *out = NULL;
+    snprintf(profile, sizeof profile, "%s/tests/data/certify/mini.yaml", g_inst.src);
+    snprintf(args, sizeof args, "certify --profile '%s' --backend '%s' --claim rope:f32 --claim alibi:f32 --out cert",
+             profile, g_inst.vendor_so);
+    int rc = inst_pecs(args, &out);
+    cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "CONFORMANT: vendor-example at level exact (0 problem(s))"), "%s", out);
+    free(out);
+    cr_assert_eq(inst_pecs("verify cert --rerun", &out), 0, "%s", out);
+    cr_assert(strstr(out, "verdicts reproduced") && strstr(out, "valid certificate: CONFORMANT"), "%s", out);
+    free(out);
+    static const char *const files[] = {"results.json", "profile.yaml", "certificate.md", "certificate.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char cmd[2 * PATH_MAX + 256];
+        /* a copy with one byte of one file changed: the first '1' becomes '2' */
+        snprintf(cmd, sizeof cmd, "cd '%s' && rm -rf t && cp -r cert t && sed -i '0,/1/s//2/' t/%s", g_inst.work, files[i]);
+        cr_assert_eq(system(cmd), 0);
+        cr_expect_eq(inst_pecs("verify t", &out), 1, "a changed %s was not caught:\n%s", files[i], out);
+        cr_expect(strstr(out, "INVALID"), "%s", out);
+        free(out);
+    }
+    snprintf(path, sizeof path, "%s/cert/certificate.md", g_inst.work);
+    cr_assert_eq(access(path, R_OK), 0);
+}

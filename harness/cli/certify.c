@@ -11,6 +11,7 @@
 
 #include "certify.h"
 #include "cli_int.h"
+#include "datapath.h"
 
 static const char CERTIFY_HELP[] =
     "usage: pecs certify --backend PLUGIN --claim WORD [--claim WORD ...] [--level L] [--profile P] [--out DIR]\n"
@@ -38,26 +39,14 @@ static const char CERTIFY_HELP[] =
     "profile used). Check it with pecs verify DIR [--rerun]. Exit 0: conformant; 1: not conformant; 2: bad\n"
     "input; 3: the certificate could not be written.\n";
 
-/* A data file: as given if it exists, else under ., <exe>/.. and <exe>/../share/pecs. */
+/* A data file (e.g. "suites/smoke.yaml"): as given if it exists, else through the data search path
+ * (harness/datapath.h: PECS_DATA_PATH, the source tree, the install prefix). */
 const char *cli_find_data(const char *rel, char *buf, size_t n)
 {
+    char why[2048];
     if (access(rel, R_OK) == 0)
         return rel;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0)
-        return NULL;
-    exe[len] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    static const char *const roots[] = {"/..", "/../share/pecs"};
-    for (int i = 0; i < 2; i++) {
-        int w = snprintf(buf, n, "%s%s/%s", exe, roots[i], rel);
-        if (w > 0 && (size_t)w < n && access(buf, R_OK) == 0)
-            return buf;
-    }
-    return NULL;
+    return pecs_data_find(PECS_DATA_SHARE, rel, buf, n, why, sizeof why) == PECS_OK ? buf : NULL;
 }
 
 /* The profile file of --profile (a path, or a name under configs/certify/). */
@@ -221,8 +210,8 @@ int pecs_cmd_certify(int argc, char **argv)
         goto cleanup;
     }
     if (!ppath) {
-        fprintf(stderr, "pecs certify: --profile %s: no such profile (looked for configs/certify/%s.yaml in ., next "
-                        "to pecs and in its share/pecs)\n",
+        fprintf(stderr, "pecs certify: --profile %s: no such profile (no file, and no configs/certify/%s.yaml in the "
+                        "data search path: PECS_DATA_PATH, the source tree, the install prefix)\n",
                 profile_arg ? profile_arg : "pecs-cert-1", profile_arg ? profile_arg : "pecs-cert-1");
         rc = EXIT_USAGE;
         goto cleanup;
@@ -258,7 +247,7 @@ int pecs_cmd_certify(int argc, char **argv)
         snprintf(rel, sizeof rel, "suites/%s.yaml", prof->suites[s]);
         const char *sp = cli_find_data(rel, suite_paths[s], PATH_MAX);
         if (!sp) {
-            fprintf(stderr, "pecs certify: profile %s: suite '%s' not found (%s in ., next to pecs, in share/pecs)\n",
+            fprintf(stderr, "pecs certify: profile %s: suite '%s' not found (%s in the data search path)\n",
                     prof->name, prof->suites[s], rel);
             rc = EXIT_USAGE;
             goto cleanup;

@@ -96,8 +96,8 @@ int pecs_cmd_calibrate(int argc, char **argv);
 int pecs_cmd_certify(int argc, char **argv);
 int pecs_cmd_verify(int argc, char **argv);
 
-/* A data file by its path under a data root (e.g. "suites/smoke.yaml"): as given if it exists, else under
- * <exe>/.. and <exe>/../share/pecs; buf holds the result; NULL if none. */
+/* A data file by its path under a data root (e.g. "suites/smoke.yaml"): as given if it exists, else through
+ * the data search path (datapath.h); buf holds the result; NULL if none. */
 const char *cli_find_data(const char *rel, char *buf, size_t n);
 /* The file of a certification profile: a path, or a name under configs/certify/ (default pecs-cert-1). */
 const char *cli_find_profile(const char *given, char *buf, size_t n);
