@@ -129,6 +129,7 @@ pecs_status pecs_require_load(pecs_require *req, const char *path, char *why, si
         st = PECS_INVALID;
         goto cleanup;
     }
+    pecs_sha256_hex(data, len, sha); /* of the file's bytes, before the lines are cut up below */
     for (char *p = data; *p && st == PECS_OK;) {
         size_t l = strcspn(p, "\n");
         char *next = p + l + (p[l] == '\n');
@@ -152,7 +153,6 @@ pecs_status pecs_require_load(pecs_require *req, const char *path, char *why, si
         st = PECS_INVALID;
     }
     if (st == PECS_OK) {
-        pecs_sha256_hex(data, len, sha);
         st = given(req, json_pack("{s:s,s:s}", "file", path, "sha256", sha), why, why_len);
     }
 cleanup:

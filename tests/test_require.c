@@ -68,7 +68,10 @@ Test(require, file_of_regexes_ids_and_families)
     cr_assert_not_null(pecs_require_match(&r, "mask.causal dtype=f32 tokens=5"));
     cr_assert_null(pecs_require_match(&r, ROPE));
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r.given, 0), "file")), tu_tmp_path("req.txt"));
-    cr_assert_eq(strlen(json_string_value(json_object_get(json_array_get(r.given, 0), "sha256"))), 64);
+    char sha[65], err[256];
+    cr_assert_eq(pecs_sha256_file(tu_tmp_path("req.txt"), sha, err, sizeof err), PECS_OK, "%s", err);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r.given, 0), "sha256")), sha,
+                     "the sha256 of the file's bytes");
     pecs_require_free(&r);
     /* bad files: an invalid regex (located), nothing in it, missing */
     write_text(tu_tmp_path("bad.txt"), "rope\n(unclosed\n");
