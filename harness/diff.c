@@ -317,7 +317,7 @@ pecs_status pecs_diff_results(const char *path_a, const char *path_b, const pecs
     for (int k = 0; k < nr; k++)
         fprintf(out, "%-32s %6d %.3f\n", rows[k].enc, rows[k].n, exp(rows[k].log_sum / rows[k].n));
     fprintf(out, "\n%d matched (%d timed in both), %d only in A, %d only in B; %d slower beyond %.0f%%, %d noisy, "
-                 "%d newly failing\n",
+                 "%d verdict(s) worse\n",
             sum->matched, sum->timed, sum->only_a, sum->only_b, sum->regressions, threshold * 100.0, sum->noisy,
             sum->status_regressions);
     int total = sum->regressions + sum->status_regressions + sum->only_a;
