@@ -24,7 +24,7 @@ VERSION    := 0.1.0
 
 # Debian packages: hard build deps, test deps, optional features.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
-               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev
+               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev libxml2-utils
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700

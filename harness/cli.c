@@ -16,6 +16,7 @@ static const char MAIN_HELP[] =
     "  eval       evaluate the reference or a backend on .npy tensors\n"
     "  mutate     run the mutants: the mutation score of the suites, and no false alarms\n"
     "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
+    "  merge      join the results of the shards of a run (run --shard K/N) into one results file\n"
     "  report     render a results file as a Markdown or CSV table (for publishing under results/)\n"
     "  calibrate  the machine's memory bandwidth (STREAM-style) for roofline fractions\n"
     "  certify    certify a backend against a certification profile: a certificate directory\n"
@@ -41,6 +42,8 @@ int pecs_cli_main(int argc, char **argv)
         return pecs_cmd_mutate(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return pecs_cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge"))
+        return pecs_cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return pecs_report_cmd(argc - 1, argv + 1);
     if (!strcmp(cmd, "certify"))

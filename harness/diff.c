@@ -50,6 +50,20 @@ static int fails(const char *status)
     return v == PECS_V_COUNT || pecs_verdict_fails(v);
 }
 
+/* A verdict that got worse: a PASSED that is anything else in B (SKIPPED and ERROR lose coverage as surely
+ * as FAILED does), or a case that did not fail in A and fails in B. */
+static int status_regressed(const char *sa, const char *sb)
+{
+    return (!strcmp(sa, "PASSED") && strcmp(sb, "PASSED")) || (!fails(sa) && fails(sb));
+}
+
+/* perf.<key> as a positive number, or 0. */
+static double perf_num(json_t *perf, const char *key)
+{
+    double v = json_number_value(json_object_get(perf, key));
+    return v > 0 ? v : 0;
+}
+
 /* ---- metadata: the per-field policy (diff.h) ----------------------------------------------------------- */
 
 /* The value at a dotted path as text: a string as it is, other JSON compact, "(absent)" when missing. */
@@ -240,12 +254,14 @@ pecs_status pecs_diff_results(const char *path_a, const char *path_b, const pecs
     {
         json_t *d = find(cb, str(c, "backend"), str(c, "case"));
         if (!d) {
-            sum->only_a++;
+            sum->only_a++; /* coverage lost: a regression */
+            fprintf(out, "%-8s %-9s %-12s %-12s %s %s (%s in A, not in B)\n", "MISSING", "-", "-", "-", str(c, "backend"),
+                    str(c, "case"), str(c, "status"));
             continue;
         }
         sum->matched++;
         const char *sa = str(c, "status"), *sb = str(d, "status");
-        if (!fails(sa) && fails(sb)) {
+        if (status_regressed(sa, sb)) {
             sum->status_regressions++;
             fprintf(out, "%-8s %-9s %-12s %-12s %s %s (%s -> %s)\n", "BROKEN", "-", "-", "-", str(c, "backend"),
                     str(c, "case"), sa, sb);
@@ -257,8 +273,15 @@ pecs_status pecs_diff_results(const char *path_a, const char *path_b, const pecs
         sum->timed++;
         double ratio = ma / mb;
         int noisy = json_is_true(json_object_get(pa, "noisy")) || json_is_true(json_object_get(pb, "noisy"));
+        /* Separated distributions: B's fast tail slower than A's slow tail by more than the threshold is a
+         * slowdown however noisy either side is (shared runners are never quiet). */
+        double a90 = perf_num(pa, "p90_s"), b10 = perf_num(pb, "p10_s");
+        int apart = a90 > 0 && b10 > a90 * (1.0 + threshold);
         const char *verdict = "ok";
-        if (ratio < 1.0 / (1.0 + threshold)) {
+        if (apart) {
+            verdict = "SLOWER";
+            sum->regressions++;
+        } else if (ratio < 1.0 / (1.0 + threshold)) {
             if (noisy) {
                 verdict = "noisy";
                 sum->noisy++;
@@ -284,16 +307,25 @@ pecs_status pecs_diff_results(const char *path_a, const char *path_b, const pecs
     }
     json_array_foreach(cb, i, c)
     {
-        if (!find(ca, str(c, "backend"), str(c, "case")))
-            sum->only_b++;
+        if (!find(ca, str(c, "backend"), str(c, "case"))) {
+            sum->only_b++; /* listed, not a regression */
+            fprintf(out, "%-8s %-9s %-12s %-12s %s %s (%s in B, not in A)\n", "NEW", "-", "-", "-", str(c, "backend"),
+                    str(c, "case"), str(c, "status"));
+        }
     }
     fprintf(out, "\n%-32s %6s %s\n", "backend/encoding", "cases", "geomean ratio (A/B time; > 1: B faster)");
     for (int k = 0; k < nr; k++)
         fprintf(out, "%-32s %6d %.3f\n", rows[k].enc, rows[k].n, exp(rows[k].log_sum / rows[k].n));
     fprintf(out, "\n%d matched (%d timed in both), %d only in A, %d only in B; %d slower beyond %.0f%%, %d noisy, "
-                 "%d newly failing\n",
+                 "%d verdict(s) worse\n",
             sum->matched, sum->timed, sum->only_a, sum->only_b, sum->regressions, threshold * 100.0, sum->noisy,
             sum->status_regressions);
+    int total = sum->regressions + sum->status_regressions + sum->only_a;
+    if (total)
+        fprintf(out, "%d regression(s): %d slower, %d verdict(s) worse, %d case(s) missing from B\n", total,
+                sum->regressions, sum->status_regressions, sum->only_a);
+    else
+        fprintf(out, "no regression\n");
 cleanup:
     free(rows);
     json_decref(a);

@@ -1,12 +1,16 @@
 /* harness/diff.h — `pecs compare A.json B.json`: two results files, case by case.
  *
  * Cases are matched on (backend, canonical case string) — the exact parameter string — so a changed
- * parameter is a different case, never a silent mismatch. For every case timed in both files:
- *   ratio = median_s(A) / median_s(B)        (> 1: B is faster)
- * and per encoding the geometric mean of the ratios. A case is a REGRESSION when B is slower than A by
- * more than the threshold (default 5 %) and neither measurement is flagged noisy; a noisy one is marked
- * "noisy", not flagged. A case that passed in A and fails in B is a regression whatever the timing.
- * Cases present in only one file are counted and listed.
+ * parameter is a different case, never a silent mismatch. Regressions (exit 1):
+ *   - a verdict that got worse: PASSED in A and anything else in B (SKIPPED, ERROR, BEYOND_LEVEL or a
+ *     failing verdict: coverage lost counts like a failure), or not failing in A and failing in B;
+ *   - a case in A missing from B (listed "MISSING"); a case only in B is listed ("NEW"), not a regression;
+ *   - a slowdown, for every case timed in both (ratio = median_s(A) / median_s(B), > 1: B is faster):
+ *       B's p10_s > A's p90_s x (1 + threshold): the two distributions are apart, flagged whether or not
+ *       either side is noisy (a 70x slowdown is not noise);
+ *       else, neither side noisy and ratio < 1 / (1 + threshold): flagged (the median rule);
+ *       else a noisy case slower by the median rule is marked "noisy", not flagged.
+ * Per backend/encoding the geometric mean of the ratios. Default threshold 5 %.
  *
  * Before any case is compared, the two files' metadata, field by field (docs/results-schema.md#comparing):
  *   refuse (PECS_INVALID, exit 2): schema or schema_version differ (or are not pecs-results / an integer);
@@ -25,7 +29,8 @@
 #include "pecs/status.h"
 
 typedef struct pecs_diff_summary {
-    int matched, timed, regressions, status_regressions, noisy, only_a, only_b;
+    int matched, timed, regressions, status_regressions, noisy, only_a, only_b; /* regressions: slower ones;
+                                           every only_a (missing from B) and status_regressions are regressions too */
     int warnings; /* metadata fields that differ (warned, or refused with strict) */
 } pecs_diff_summary;
 

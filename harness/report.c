@@ -451,6 +451,184 @@ static void render_csv(pecs_sb *b, json_t *root)
     }
 }
 
+/* ---- JUnit XML ------------------------------------------------------------------------------------------- */
+
+/* XML 1.0 text or attribute value: markup characters as entities; in attributes, tab and line breaks as
+ * character references (a parser would turn them into spaces). Characters XML 1.0 cannot carry at all —
+ * control characters other than tab and line breaks, U+FFFE and U+FFFF — are written visibly as \xNN or
+ * \uFFFE. The input is UTF-8 (jansson checks it on load). */
+static void xml_text(pecs_sb *b, const char *s, int attr)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char ch = *p;
+        if (ch == '&')
+            pecs_sb_adds(b, "&amp;");
+        else if (ch == '<')
+            pecs_sb_adds(b, "&lt;");
+        else if (ch == '>')
+            pecs_sb_adds(b, "&gt;");
+        else if (ch == '"' && attr)
+            pecs_sb_adds(b, "&quot;");
+        else if (ch == '\'' && attr)
+            pecs_sb_adds(b, "&apos;");
+        else if ((ch == '\t' || ch == '\n') && attr)
+            pecs_sb_addf(b, "&#%d;", ch);
+        else if (ch == '\r')
+            pecs_sb_adds(b, "&#13;");
+        else if (ch < 0x20 && ch != '\t' && ch != '\n')
+            pecs_sb_addf(b, "\\x%02X", ch);
+        else if (ch == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) {
+            pecs_sb_adds(b, p[2] == 0xBE ? "\\uFFFE" : "\\uFFFF");
+            p += 2;
+        } else
+            pecs_sb_addf(b, "%c", (char)ch);
+    }
+}
+
+static void xml_attr(pecs_sb *b, const char *name, const char *value)
+{
+    pecs_sb_addf(b, " %s=\"", name);
+    xml_text(b, value, 1);
+    pecs_sb_adds(b, "\"");
+}
+
+typedef enum junit_kind { J_PASS, J_SKIP, J_FAIL, J_ERROR } junit_kind;
+
+static junit_kind junit_kind_of(pecs_verdict v)
+{
+    switch (v) {
+    case PECS_V_PASSED: return J_PASS;
+    case PECS_V_SKIPPED:
+    case PECS_V_BEYOND_LEVEL: return J_SKIP;
+    case PECS_V_ERROR:
+    case PECS_V_CRASHED:
+    case PECS_V_TIMEOUT: return J_ERROR;
+    default: return J_FAIL;
+    }
+}
+
+static double case_seconds(json_t *c)
+{
+    double t = json_number_value(json_object_get(c, "seconds"));
+    return t > 0 ? t : 0;
+}
+
+/* Counts of cases[first, last) by kind, and their time. */
+static void junit_counts(json_t *cases, size_t first, size_t last, int n[4], double *time)
+{
+    memset(n, 0, 4 * sizeof *n);
+    *time = 0;
+    for (size_t i = first; i < last; i++) {
+        json_t *c = json_array_get(cases, i);
+        n[junit_kind_of(pecs_verdict_from_name(json_string_value(json_object_get(c, "status"))))]++;
+        *time += case_seconds(c);
+    }
+}
+
+static void junit_property(pecs_sb *b, const char *name, const char *value)
+{
+    pecs_sb_adds(b, "      <property");
+    xml_attr(b, "name", name);
+    xml_attr(b, "value", value);
+    pecs_sb_adds(b, "/>\n");
+}
+
+static void junit_case(pecs_sb *b, json_t *c)
+{
+    static const char *const tag[] = {NULL, "skipped", "failure", "error"};
+    const char *cs = str_or(c, "case", ""), *status = str_or(c, "status", "?"), *reason = str_or(c, "reason", "");
+    pecs_verdict v = pecs_verdict_from_name(status);
+    junit_kind k = junit_kind_of(v);
+    pecs_sb cls = {0}, msg = {0};
+    char t[40];
+    pecs_sb_addf(&cls, "%s.%.*s", str_or(c, "backend", "?"), (int)strcspn(cs, " "), cs);
+    snprintf(t, sizeof t, "%.6f", case_seconds(c));
+    pecs_sb_adds(b, "    <testcase");
+    xml_attr(b, "classname", pecs_sb_str(&cls));
+    xml_attr(b, "name", cs);
+    xml_attr(b, "time", t);
+    if (k == J_PASS) {
+        pecs_sb_adds(b, "/>\n");
+        goto cleanup;
+    }
+    pecs_sb_adds(b, ">\n      <");
+    pecs_sb_adds(b, tag[k]);
+    /* The verdict leads the message where the element does not carry it as its type. */
+    if (k == J_SKIP)
+        pecs_sb_addf(&msg, "%s%s%s", v == PECS_V_SKIPPED ? "" : status, v == PECS_V_SKIPPED || !*reason ? "" : ": ", reason);
+    else
+        pecs_sb_adds(&msg, *reason ? reason : status);
+    xml_attr(b, "message", pecs_sb_str(&msg));
+    if (k == J_SKIP) {
+        pecs_sb_adds(b, "/>\n    </testcase>\n");
+        goto cleanup;
+    }
+    xml_attr(b, "type", status);
+    pecs_sb_adds(b, ">");
+    xml_text(b, status, 0);
+    if (*reason) {
+        pecs_sb_adds(b, ": ");
+        xml_text(b, reason, 0);
+    }
+    pecs_sb_adds(b, "\nreproduce: ");
+    xml_text(b, str_or(c, "reproducer", ""), 0);
+    pecs_sb_addf(b, "\n</%s>\n    </testcase>\n", tag[k]);
+cleanup:
+    b->oom |= cls.oom | msg.oom;
+    pecs_sb_free(&cls);
+    pecs_sb_free(&msg);
+}
+
+/* One <testsuite> per backend (a run groups its cases by backend: a new name or source starts one). */
+static void render_junit(pecs_sb *b, json_t *root)
+{
+    json_t *cases = json_object_get(root, "cases"), *pecs = json_object_get(root, "pecs");
+    size_t n = json_array_size(cases);
+    int cnt[4], id = 0;
+    double time;
+    char t[40], ts[40];
+    snprintf(ts, sizeof ts, "%.19s", str_or(root, "started", "")); /* ISO 8601 without the zone, as Ant writes it */
+    junit_counts(cases, 0, n, cnt, &time);
+    snprintf(t, sizeof t, "%.6f", time);
+    pecs_sb_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"pecs\"");
+    pecs_sb_addf(b, " tests=\"%zu\" failures=\"%d\" errors=\"%d\" time=\"%s\">\n", n, cnt[J_FAIL], cnt[J_ERROR], t);
+    for (size_t first = 0, last; first < n; first = last, id++) {
+        json_t *c0 = json_array_get(cases, first);
+        const char *name = str_or(c0, "backend", ""), *src = str_or(c0, "backend_source", "");
+        for (last = first + 1; last < n; last++) {
+            json_t *c = json_array_get(cases, last);
+            if (strcmp(str_or(c, "backend", ""), name) || strcmp(str_or(c, "backend_source", ""), src))
+                break;
+        }
+        junit_counts(cases, first, last, cnt, &time);
+        snprintf(t, sizeof t, "%.6f", time);
+        pecs_sb_adds(b, "  <testsuite");
+        xml_attr(b, "name", name);
+        pecs_sb_addf(b, " tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%s\" id=\"%d\"",
+                     last - first, cnt[J_FAIL], cnt[J_ERROR], cnt[J_SKIP], t, id);
+        xml_attr(b, "package", "pecs");
+        if (*ts)
+            xml_attr(b, "timestamp", ts);
+        pecs_sb_adds(b, ">\n    <properties>\n");
+        json_t *be = backend_entry(root, name, *src ? src : NULL);
+        junit_property(b, "pecs.version", str_or(pecs, "version", "unknown"));
+        junit_property(b, "pecs.git_commit", str_or(pecs, "git_commit", "unknown"));
+        junit_property(b, "command", str_or(root, "command", "unknown"));
+        junit_property(b, "mode", str_or(root, "mode", "unknown"));
+        junit_property(b, "machine.cpu_model", str_or(json_object_get(root, "machine"), "cpu_model", "unknown"));
+        junit_property(b, "tolerances.sha256", str_or(json_object_get(root, "tolerances"), "sha256", "unknown"));
+        junit_property(b, "backend.source", *src ? src : str_or(be, "source", "unknown"));
+        junit_property(b, "backend.version", str_or(be, "version", "unknown"));
+        if (*str_or(be, "sha256", ""))
+            junit_property(b, "backend.sha256", str_or(be, "sha256", ""));
+        pecs_sb_adds(b, "    </properties>\n");
+        for (size_t i = first; i < last; i++)
+            junit_case(b, json_array_get(cases, i));
+        pecs_sb_adds(b, "  </testsuite>\n");
+    }
+    pecs_sb_adds(b, "</testsuites>\n");
+}
+
 pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **out, char *why, size_t why_len)
 {
     json_error_t err;
@@ -472,6 +650,8 @@ pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **
         goto cleanup;
     if (fmt == PECS_REPORT_CSV)
         render_csv(&b, root);
+    else if (fmt == PECS_REPORT_JUNIT)
+        render_junit(&b, root);
     else
         render_md(&b, path, root, counts);
     if (b.oom || !(*out = pecs_sb_take(&b))) {
@@ -487,12 +667,15 @@ cleanup:
 /* ---- the command ----------------------------------------------------------------------------------------- */
 
 static const char REPORT_HELP[] =
-    "usage: pecs report RESULTS.json [--format md|csv] [--out FILE]\n"
+    "usage: pecs report RESULTS.json [--format md|csv|junit] [--out FILE]\n"
     "\n"
     "Render a results file (the source of truth) into a publishable table. md (default): the run's metadata\n"
     "(build, date, machine, compiler, mode, threads, thread binding, calibration), one table of cases per\n"
     "backend (status, median time, GB/s, tokens/s, roofline fraction, noisy flag, max abs/rel error, horizon),\n"
     "then the verdict counts. csv: one row per case and backend, full precision, RFC 4180 quoting.\n"
+    "junit: JUnit XML for CI (Jenkins/Ant schema): a testsuite per backend, a testcase per case (classname\n"
+    "backend.encoding, name the case string); SKIPPED/BEYOND_LEVEL are <skipped>, FAILED/MISTRUSTED/\n"
+    "NONDETERMINISTIC <failure>, ERROR/CRASHED/TIMEOUT <error>, with the reason and the reproducer.\n"
     "Writes FILE atomically, or stdout without --out.\n"
     "Exit 0: rendered; 2: bad usage, or a missing, unparsable or non-results file (nothing written);\n"
     "3: FILE could not be written.\n";
@@ -522,8 +705,10 @@ int pecs_report_cmd(int argc, char **argv)
                 fmt = PECS_REPORT_MD;
             else if (!strcmp(v, "csv"))
                 fmt = PECS_REPORT_CSV;
+            else if (!strcmp(v, "junit"))
+                fmt = PECS_REPORT_JUNIT;
             else {
-                rc = usage("--format takes md or csv");
+                rc = usage("--format takes md, csv or junit");
                 goto cleanup;
             }
         } else if ((v = pecs_opt(argc, argv, &i, "--out", &missing))) {

@@ -6,6 +6,14 @@
  *        binding, calibration and its bandwidth table when the file embeds one), one table of cases per
  *        backend, then the verdict counts. '|' in cells is escaped.
  *   csv  one row per (backend, case) with the same columns, full precision, RFC 4180 quoting.
+ *   junit  JUnit XML for CI systems (the Jenkins/Ant schema, tests/data/junit.xsd): one <testsuite> per
+ *        backend, one <testcase> per case x backend (classname "<backend>.<encoding>", name the case
+ *        string, time its seconds); SKIPPED and BEYOND_LEVEL are <skipped message=reason>; FAILED,
+ *        MISTRUSTED and NONDETERMINISTIC are <failure type=VERDICT message=reason> (the case judged and
+ *        found wrong), ERROR, CRASHED and TIMEOUT are <error type=VERDICT message=reason> (the case could
+ *        not be judged), each with the reason and the reproducer in its text. Counts and times on
+ *        <testsuite> and <testsuites>; text escaped for XML, characters XML 1.0 cannot carry (control
+ *        characters, U+FFFE, U+FFFF) written as \xNN or \uFFFE.
  *
  * A file that is missing, not JSON, or not a pecs results file (schema, version, field types) is refused
  * with the file and the reason; nothing is written then. The output is written atomically. */
@@ -16,7 +24,7 @@
 
 #include "pecs/status.h"
 
-typedef enum pecs_report_format { PECS_REPORT_MD, PECS_REPORT_CSV } pecs_report_format;
+typedef enum pecs_report_format { PECS_REPORT_MD, PECS_REPORT_CSV, PECS_REPORT_JUNIT } pecs_report_format;
 
 /* Render the results file at `path`; *out gets the text (malloc'd, caller frees). PECS_PARSE with `why`
  * naming the file and the reason for a file that is not a valid results file. */

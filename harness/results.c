@@ -119,6 +119,24 @@ int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT])
     return failed;
 }
 
+int pecs_results_count_backend(json_t *cases, const char *token, int counts[PECS_V_COUNT])
+{
+    json_t *c;
+    size_t i;
+    int n = 0;
+    json_array_foreach(cases, i, c)
+    {
+        const char *src = json_string_value(json_object_get(c, "backend_source"));
+        pecs_verdict v = pecs_verdict_from_name(json_string_value(json_object_get(c, "status")));
+        if (!src || strcmp(src, token))
+            continue;
+        n++;
+        if (v != PECS_V_COUNT)
+            counts[v]++;
+    }
+    return n;
+}
+
 const char *pecs_backend_token(const pecs_loaded_backend *lb)
 {
     return strcmp(lb->source, "builtin") ? lb->source : lb->id.name;
@@ -202,6 +220,13 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
         }
         json_object_set_new(root, "calibration", cal);
     }
+    json_object_set_new(root, "require", m->require ? json_deep_copy(m->require) : json_array());
+    if (m->shard)
+        json_object_set_new(root, "shard", json_pack("{s:i,s:i,s:i,s:s}", "k", m->shard->k, "n", m->shard->n,
+                                                     "selected", m->shard->selected, "selection_sha256",
+                                                     m->shard->selection_sha256));
+    if (m->identity)
+        json_object_set_new(root, "run_identity", json_deep_copy(m->identity));
     json_object_set_new(root, "summary", summary);
     json_object_set(root, "cases", cases);
     char *text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));

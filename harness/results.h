@@ -14,6 +14,7 @@
 
 #include "backends.h"
 #include "runner.h"
+#include "shard.h"
 #include "suite.h"
 
 #define PECS_RESULTS_SCHEMA_VERSION 1
@@ -30,6 +31,9 @@ typedef struct pecs_run_meta {
     int threads;
     const char *calibration_path, *calibration_sha256; /* NULL: no calibration used; "auto": measured in the run */
     json_t *calibration;                               /* the calibration object (its table is embedded) */
+    json_t *require;          /* what --require was given (pecs_require.given); NULL: none */
+    const pecs_shard *shard;  /* --shard K/N; NULL: not sharded */
+    json_t *identity;         /* the run identity (the journal's header, identity.h); NULL: not recorded */
 } pecs_run_meta;
 
 /* Write the results file around `cases` (an array of pecs_result_json() objects, e.g. from this run and
@@ -43,6 +47,8 @@ const char *pecs_backend_token(const pecs_loaded_backend *lb);
 
 /* Add the verdicts of an array of case objects to counts[]; returns how many of them count as failures. */
 int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT]);
+/* The same for the cases of one backend (its backend_source: pecs_backend_token); returns how many there are. */
+int pecs_results_count_backend(json_t *cases, const char *token, int counts[PECS_V_COUNT]);
 
 /* The one-line reproducer of a result (malloc'd): pecs run --case '<case>' --backend <token>. */
 char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb);

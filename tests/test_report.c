@@ -262,3 +262,144 @@ Test(report, usage_errors)
     cr_assert(strstr(text, "pecs-results"), "the results file must survive: %s", text);
     free(text);
 }
+
+/* ---- JUnit XML --------------------------------------------------------------------------------------------- */
+
+/* xmllint --schema tests/data/junit.xsd on a file: 0 if it validates. */
+static int junit_validate(const char *xml)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "xmllint --noout --schema '%s/tests/data/junit.xsd' '%s' > '%s' 2>&1",
+             tu_env("PECS_SRC", "."), xml, tu_tmp_path("xmllint.txt"));
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The text xmllint reads at an XPath in a file (what a CI system would show). */
+static char *xpath(const char *xml, const char *expr)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "xmllint --xpath '%s' '%s' > '%s' 2>&1", expr, xml, tu_tmp_path("xpath.txt"));
+    cr_assert_eq(system(cmd), 0, "xmllint --xpath %s", expr);
+    char *text = slurp(tu_tmp_path("xpath.txt"));
+    size_t n = strlen(text);
+    if (n && text[n - 1] == '\n') /* xmllint ends its output with one */
+        text[n - 1] = '\0';
+    return text;
+}
+
+/* Every verdict, and text that XML must escape: <, &, quotes, a line break, control characters, U+FFFF. */
+static const char AWKWARD[] =
+    "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"started\": \"2026-01-02T03:04:05Z\","
+    " \"pecs\": {\"version\": \"0.1.0\", \"git_commit\": \"abc\"}, \"command\": \"pecs run --filter '<&>'\","
+    " \"backends\": [{\"name\": \"scalar\", \"source\": \"builtin\", \"version\": \"1\", \"sha256\": \"\"},"
+    "              {\"name\": \"vendor\", \"source\": \"./lib\\\"v&v\\\".so\", \"version\": \"2\", \"sha256\": \"ff\"}],"
+    " \"cases\": ["
+    "  {\"backend\": \"scalar\", \"backend_source\": \"scalar\", \"case\": \"rope dtype=f32\", \"status\": \"PASSED\","
+    "   \"reason\": \"\", \"seconds\": 0.5, \"reproducer\": \"pecs run --case 'rope dtype=f32' --backend scalar\"},"
+    "  {\"backend\": \"scalar\", \"backend_source\": \"scalar\", \"case\": \"alibi a<b&c=\\\"d\\\" 'e'\","
+    "   \"status\": \"FAILED\", \"reason\": \"got <1 & >2\\nbell\\u0007 esc\\u001b ff\\uffff end\", \"seconds\": 0.25,"
+    "   \"reproducer\": \"pecs run --case 'alibi a<b&c' --backend scalar\"},"
+    "  {\"backend\": \"scalar\", \"backend_source\": \"scalar\", \"case\": \"cope\", \"status\": \"SKIPPED\","
+    "   \"reason\": \"not supported: \\\"no\\\" <cope>\", \"seconds\": 0.125, \"reproducer\": \"r\"},"
+    "  {\"backend\": \"vendor\", \"backend_source\": \"./lib\\\"v&v\\\".so\", \"case\": \"rope\", \"status\": \"CRASHED\","
+    "   \"reason\": \"signal 11\", \"seconds\": null, \"reproducer\": \"r2\"},"
+    "  {\"backend\": \"vendor\", \"backend_source\": \"./lib\\\"v&v\\\".so\", \"case\": \"t5\", \"status\": \"MISTRUSTED\","
+    "   \"reason\": \"zeros\", \"seconds\": 1, \"reproducer\": \"r3\"},"
+    "  {\"backend\": \"vendor\", \"backend_source\": \"./lib\\\"v&v\\\".so\", \"case\": \"rope.yarn\","
+    "   \"status\": \"BEYOND_LEVEL\", \"reason\": \"beyond\", \"seconds\": 1, \"reproducer\": \"r4\"}]}\n";
+
+/* One testcase per case x backend in a testsuite per backend, with counts and times right; skipped, failure and
+ * error carry the reason (and the reproducer); awkward text survives escaping exactly; the document validates
+ * against the JUnit schema, and documents that break the schema do not. */
+Test(report, junit_valid_escaped_and_counted)
+{
+    char args[1024], *out, *err;
+    write_text(tu_tmp_path("a.json"), AWKWARD);
+    snprintf(args, sizeof args, "report '%s' --format junit --out '%s'", tu_tmp_path("a.json"), tu_tmp_path("a.xml"));
+    cr_assert_eq(pecs(args, &out, &err), 0, "%s", err);
+    free(out);
+    free(err);
+    char xml[256];
+    snprintf(xml, sizeof xml, "%s", tu_tmp_path("a.xml")); /* tu_tmp_path's buffers are reused */
+    cr_assert_eq(junit_validate(xml), 0, "%s", slurp(tu_tmp_path("xmllint.txt")));
+    static const struct {
+        const char *expr, *want;
+    } checks[] = {
+        {"string(/testsuites/@tests)", "6"},
+        {"string(/testsuites/@failures)", "2"},
+        {"string(/testsuites/@errors)", "1"},
+        {"count(/testsuites/testsuite)", "2"},
+        {"string(/testsuites/testsuite[1]/@name)", "scalar"},
+        {"string(/testsuites/testsuite[1]/@tests)", "3"},
+        {"string(/testsuites/testsuite[1]/@failures)", "1"},
+        {"string(/testsuites/testsuite[1]/@skipped)", "1"},
+        {"string(/testsuites/testsuite[1]/@time)", "0.875000"},
+        {"string(/testsuites/testsuite[1]/@timestamp)", "2026-01-02T03:04:05"},
+        {"string(/testsuites/testsuite[2]/@tests)", "3"},
+        {"string(/testsuites/testsuite[2]/@errors)", "1"},
+        {"string(/testsuites/testsuite[2]/@failures)", "1"},
+        {"string(/testsuites/testsuite[2]/@skipped)", "1"},
+        {"string(/testsuites/testsuite[2]/properties/property[@name=\"backend.source\"]/@value)", "./lib\"v&v\".so"},
+        {"string((//testcase)[2]/@classname)", "scalar.alibi"},
+        {"string((//testcase)[2]/@name)", "alibi a<b&c=\"d\" 'e'"},
+        {"string((//testcase)[2]/failure/@type)", "FAILED"},
+        {"string((//testcase)[2]/failure/@message)", "got <1 & >2\nbell\\x07 esc\\x1B ff\\uFFFF end"},
+        {"string((//testcase)[2]/failure)",
+         "FAILED: got <1 & >2\nbell\\x07 esc\\x1B ff\\uFFFF end\nreproduce: pecs run --case 'alibi a<b&c' --backend scalar\n"},
+        {"string((//testcase)[3]/skipped/@message)", "not supported: \"no\" <cope>"},
+        {"string((//testcase)[4]/@classname)", "vendor.rope"},
+        {"string((//testcase)[4]/error/@type)", "CRASHED"},
+        {"string((//testcase)[4]/@time)", "0.000000"},
+        {"string((//testcase)[5]/failure/@type)", "MISTRUSTED"},
+        {"string((//testcase)[6]/skipped/@message)", "BEYOND_LEVEL: beyond"},
+        {"count((//testcase)[1]/*)", "0"},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++) {
+        char *got = xpath(xml, checks[i].expr);
+        cr_assert_str_eq(got, checks[i].want, "%s", checks[i].expr);
+        free(got);
+    }
+    /* the schema bites: a testcase without its name, a negative count, a failure outside a testcase, and a raw
+     * control character (not well-formed XML) each fail validation */
+    char *text = slurp(xml);
+    static const struct {
+        const char *from, *to;
+    } breaks[] = {
+        {"<testcase classname=\"scalar.rope\" name=\"rope dtype=f32\"", "<testcase classname=\"scalar.rope\""},
+        {"tests=\"3\"", "tests=\"-3\""},
+        {"  </testsuite>\n</testsuites>", "  </testsuite>\n<failure/></testsuites>"},
+        {"bell\\x07", "bell\x07"},
+    };
+    for (size_t i = 0; i < sizeof breaks / sizeof *breaks; i++) {
+        char *at = strstr(text, breaks[i].from);
+        cr_assert_not_null(at, "%s", breaks[i].from);
+        pecs_sb b = {0};
+        pecs_sb_addf(&b, "%.*s%s%s", (int)(at - text), text, breaks[i].to, at + strlen(breaks[i].from));
+        write_text(tu_tmp_path("bad.xml"), pecs_sb_str(&b));
+        pecs_sb_free(&b);
+        cr_assert_neq(junit_validate(tu_tmp_path("bad.xml")), 0, "an invalid document validated: %s", breaks[i].to);
+    }
+    free(text);
+}
+
+/* A real run's results (every built-in, timed) as JUnit: valid, one testcase per result. */
+Test(report, junit_of_a_run_validates)
+{
+    json_t *root = perf_results();
+    char args[1024], *out, *err;
+    snprintf(args, sizeof args, "report '%s' --format junit", tu_tmp_path("r.json"));
+    cr_assert_eq(pecs(args, &out, &err), 0, "%s", err);
+    write_text(tu_tmp_path("r.xml"), out);
+    cr_assert_eq(junit_validate(tu_tmp_path("r.xml")), 0, "%s", slurp(tu_tmp_path("xmllint.txt")));
+    char xml[256];
+    snprintf(xml, sizeof xml, "%s", tu_tmp_path("r.xml"));
+    char *n = xpath(xml, "count(//testcase)");
+    char want[32];
+    snprintf(want, sizeof want, "%zu", json_array_size(json_object_get(root, "cases")));
+    cr_assert_str_eq(n, want);
+    free(n);
+    free(out);
+    free(err);
+    json_decref(root);
+}

@@ -23,8 +23,10 @@
 #include "reference.h"
 #include "registry.h"
 #include "report.h"
+#include "require.h"
 #include "results.h"
 #include "runner.h"
+#include "shard.h"
 #include "suite.h"
 #include "tolerance.h"
 #include "util.h"
@@ -43,6 +45,9 @@ typedef struct run_cfg {
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
     double mem_cap; /* bytes (0: the default cap, no worker limit) */
     int no_determinism, resume;
+    const char *requires[MAX_ARGS]; /* --require FAMILY|ENCODING|FILE (harness/require.h) */
+    int n_requires;
+    int shard_k, shard_n; /* --shard K/N (harness/shard.h); 0/0: not sharded */
     /* For commands that run cases on a user's behalf (certify, verify --rerun): cases given as a list (any
      * number, after --case and before the suites' cases), and a hook that may change each selected case
      * before it is formatted (certify's fresh seed and position offset). */
@@ -92,6 +97,7 @@ int pecs_cmd_describe(int argc, char **argv);
 int pecs_cmd_eval(int argc, char **argv);
 int pecs_cmd_mutate(int argc, char **argv);
 int pecs_cmd_compare(int argc, char **argv);
+int pecs_cmd_merge(int argc, char **argv);
 int pecs_cmd_calibrate(int argc, char **argv);
 int pecs_cmd_certify(int argc, char **argv);
 int pecs_cmd_verify(int argc, char **argv);

@@ -69,7 +69,16 @@ static const char RUN_HELP[] =
     "  --resume              continue an interrupted run: skip the cases in FILE.journal (see --out); only a\n"
     "                        journal of the same run is taken (same suite, tolerance and plugin files by\n"
     "                        sha256, options and cases; every record valid), else exit 2 naming what differs\n"
-    "  --mem-cap MIB         buffers one case may ask for (default 4096); a case over it is an ERROR\n"
+    "  --mem-cap MIB         buffers one case may ask for (default 4096); a case over it is an ERROR\n";
+
+/* The rest of the help (one string literal may not exceed 4095 characters in ISO C). */
+static const char RUN_HELP_MORE[] =
+    "  --require R           a required case may not be SKIPPED: it becomes FAILED ('required by R: <the\n"
+    "                        backend's reason>'); R is a family (rotate, bias, embed, posmap, mask, scores), an\n"
+    "                        encoding id, or a text file with one family, encoding id or case-string regex per\n"
+    "                        line (# comments); repeatable\n"
+    "  --shard K/N           run shard K of N of the selected cases (split deterministically, balanced by\n"
+    "                        estimated cost); join the N results files with pecs merge (docs/scale-out.md)\n"
     "  --calibration FILE    bandwidths from `pecs calibrate`: each timed case reports its roofline fractions,\n"
     "                        of the same access pattern with ordinary and with streaming stores (rotate:\n"
     "                        rw22/rw22_nt, bias and mask: fill/fill_nt, else copy/copy_nt) at the run's\n"
@@ -82,8 +91,9 @@ static const char RUN_HELP[] =
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
     "Each finished case is appended to FILE.journal; SIGINT or SIGTERM stop after the current case and leave\n"
     "the last complete results file untouched (so does kill -9); --resume finishes the run.\n"
-    "The run ends with 'N passed, N failed, N skipped'; exit 0 if nothing failed, 1 on any failing verdict,\n"
-    "2 on bad input (suite, case, option), 3 if the results cannot be written, 130 if interrupted.\n";
+    "The run ends with 'N passed, N failed, N skipped'; exit 0 if nothing failed, 1 on any failing verdict or\n"
+    "when a backend judged none of the cases (every one SKIPPED), 2 on bad input (suite, case, option, a\n"
+    "selection of no case), 3 if the results cannot be written, 130 if interrupted.\n";
 
 
 
@@ -268,6 +278,7 @@ int cli_parse_run_args(int argc, char **argv, run_cfg *cfg)
         const char *v;
         if (cli_is_help(argv[i])) {
             fputs(RUN_HELP, stdout);
+            fputs(RUN_HELP_MORE, stdout);
             return -1;
         }
         if ((v = pecs_opt(argc, argv, &i, "--case", &missing)) && cfg->n_cases < MAX_ARGS)
@@ -316,6 +327,15 @@ int cli_parse_run_args(int argc, char **argv, run_cfg *cfg)
             cfg->no_determinism = 1;
         else if (!strcmp(argv[i], "--resume"))
             cfg->resume = 1;
+        else if ((v = pecs_opt(argc, argv, &i, "--require", &missing))) {
+            if (cfg->n_requires == MAX_ARGS)
+                return cli_usage_error("run", "too many --require (at most 64: put them in a file)");
+            cfg->requires[cfg->n_requires++] = v;
+        } else if ((v = pecs_opt(argc, argv, &i, "--shard", &missing))) {
+            char msg[256];
+            if (pecs_shard_parse(v, &cfg->shard_k, &cfg->shard_n, msg, sizeof msg) != PECS_OK)
+                return cli_usage_error("run", msg);
+        }
         else if ((v = pecs_opt(argc, argv, &i, "--calibration", &missing)))
             cfg->calibration = v;
         else if ((v = pecs_opt(argc, argv, &i, "--calibration-mib", &missing))) {

@@ -16,12 +16,16 @@
 static const char COMPARE_HELP[] =
     "usage: pecs compare A.json B.json [--threshold FRACTION] [--strict]\n"
     "\n"
-    "Compare two results files case by case, matched on backend and the exact case string. For cases timed\n"
-    "in both: the ratio A/B of median times and its geometric mean per backend and encoding. A case more than\n"
-    "--threshold slower in B (default 0.05), with neither measurement noisy, is a regression; a noisy one is\n"
-    "marked, not flagged. A case passing in A and failing in B is a regression too.\n"
+    "Compare two results files case by case, matched on backend and the exact case string. Regressions:\n"
+    "  - a verdict that got worse: PASSED in A and SKIPPED, ERROR or any failing verdict in B (coverage\n"
+    "    lost), or not failing in A and failing in B ('BROKEN', with both verdicts);\n"
+    "  - a case of A missing from B ('MISSING'); cases only in B are listed ('NEW'), not regressions;\n"
+    "  - a slowdown ('SLOWER'): B's p10 above A's p90 x (1 + --threshold), noisy or not; or, with neither\n"
+    "    measurement noisy, the median more than --threshold slower (default 0.05). A noisy case slower only\n"
+    "    by its median is marked 'noisy', not flagged.\n"
+    "For cases timed in both: the ratio A/B of median times and its geometric mean per backend and encoding.\n"
     "\n"
-    "First the two runs' metadata, cli_field by cli_field:\n"
+    "First the two runs' metadata, field by field:\n"
     "  refused (exit 2)   a different schema or schema_version; a (backend, case) twice in one file\n"
     "  warned             a different pecs.version or pecs.git_commit, machine.cpu_model, suite file sha256\n"
     "                     (by path), tolerances.sha256, threads, thread_binding (OMP_PROC_BIND, OMP_PLACES,\n"
@@ -62,6 +66,6 @@ int pecs_cmd_compare(int argc, char **argv)
         fprintf(stderr, "pecs compare: %s\n", st == PECS_NOMEM ? "out of memory" : why);
         return st == PECS_NOMEM ? EXIT_IO : EXIT_USAGE;
     }
-    return sum.regressions || sum.status_regressions ? EXIT_FAILURES : EXIT_OK;
+    return sum.regressions || sum.status_regressions || sum.only_a ? EXIT_FAILURES : EXIT_OK;
 }
 

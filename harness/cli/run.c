@@ -150,7 +150,7 @@ static void quoted_list(pecs_sb *b, const char *const *v, int n)
 
 /* What this run's verdicts depend on (identity.h): the journal's header, which --resume must find equal. */
 static json_t *run_identity(const run_cfg *cfg, const run_inputs *in, const pecs_loaded_backend *lbs, int n_lbs,
-                            const char *cal_sha, char *why, size_t why_len)
+                            const char *cal_sha, const pecs_require *req, char *why, size_t why_len)
 {
     json_t *id = json_object();
     pecs_sb list = {0};
@@ -188,6 +188,10 @@ static json_t *run_identity(const run_cfg *cfg, const run_inputs *in, const pecs
     pecs_ident_set(id, "--mem-cap", "%g MiB", pecs_case_mem_cap() / 1048576.0);
     pecs_ident_set(id, "--isolate", "%s", cfg->isolate > 0 ? "always" : cfg->isolate == 0 ? "never" : "plugins given by path");
     pecs_ident_set(id, "--timeout", "%g s", cfg->timeout);
+    char *given = req->given ? json_dumps(req->given, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    pecs_ident_set(id, "--require", "%s", given ? given : "none"); /* each file with its sha256 */
+    free(given);
+    pecs_ident_set(id, "--shard", cfg->shard_n ? "%d/%d" : "none", cfg->shard_k, cfg->shard_n);
     if (cfg->calibration && strcmp(cfg->calibration, "auto"))
         pecs_ident_set(id, "--calibration", "%s sha256 %s", cfg->calibration, cal_sha);
     else
@@ -212,13 +216,15 @@ cleanup:
     return id;
 }
 
-/* The journal of this run (journal.h): new, or with --resume the validated records of an interrupted one. */
+/* The journal of this run (journal.h): new, or with --resume the validated records of an interrupted one.
+ * *id_out gets the run identity (recorded in the results too). */
 static int journal_open(const run_cfg *cfg, const run_inputs *in, const pecs_loaded_backend *lbs, int n_lbs,
-                        const char *cal_sha, const char *path, json_t **records, FILE **f)
+                        const char *cal_sha, const pecs_require *req, const char *path, json_t **records, FILE **f,
+                        json_t **id_out)
 {
     char why[4096] = "", note[1024] = "";
     int rc = EXIT_OK;
-    json_t *id = run_identity(cfg, in, lbs, n_lbs, cal_sha, why, sizeof why);
+    json_t *id = run_identity(cfg, in, lbs, n_lbs, cal_sha, req, why, sizeof why);
     pecs_journal_scope scope = {in->cases, in->n_cases, lbs, n_lbs};
     if (!id) {
         fprintf(stderr, "pecs run: %s\n", why[0] ? why : "out of memory");
@@ -239,7 +245,10 @@ static int journal_open(const run_cfg *cfg, const run_inputs *in, const pecs_loa
             fprintf(stderr, "pecs run: warning: %s: an interrupted run could not resume\n", why);
     }
 cleanup:
-    json_decref(id);
+    if (rc == EXIT_OK)
+        *id_out = id;
+    else
+        json_decref(id);
     return rc;
 }
 
@@ -265,7 +274,9 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     char why[1024] = "";
     pecs_case_result *results = NULL;
     pecs_run_meta meta = {0};
-    json_t *all = NULL, *cal = NULL;
+    json_t *all = NULL, *cal = NULL, *identity = NULL;
+    pecs_require req = {0};
+    pecs_shard shard = {0};
     FILE *journal = NULL;
     char cal_sha[65] = "";
     pecs_out_lock lock = {.fd = -1};
@@ -284,6 +295,17 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
                             &(pecs_backend_opts){cfg.isolate, cfg.timeout, cfg.mem_cap + (cfg.mem_cap > 0 ? 256.0 * 1048576 : 0)},
                             lbs, &n_loaded)) != EXIT_OK)
         goto cleanup;
+    for (int i = 0; i < cfg.n_requires; i++) /* required cases: a SKIPPED one is FAILED (require.h) */
+        if (pecs_require_add(&req, cfg.requires[i], why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs run: %s\n", why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+    if (cfg.shard_n && pecs_shard_select(in.cases, &in.n_cases, cfg.shard_k, cfg.shard_n, &shard, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs run: %s\n", why);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
     /* The run's thread count: what the backend calls are asked for, else what OpenMP gives by default. */
     const int run_threads = cfg.threads > 0 ? (int)cfg.threads : pecs_calibration_default_threads();
     if (cfg.calibration && (rc = calibration_load(&cfg, run_threads, &cal, cal_sha)) != EXIT_OK)
@@ -303,7 +325,8 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     o.tols = &in.tols;
     pecs_sb jpath = {0};
     pecs_sb_addf(&jpath, "%s.journal", out);
-    if ((rc = journal_open(&cfg, &in, lbs, n_loaded, cal_sha, pecs_sb_str(&jpath), &all, &journal)) != EXIT_OK) {
+    if ((rc = journal_open(&cfg, &in, lbs, n_loaded, cal_sha, &req, pecs_sb_str(&jpath), &all, &journal, &identity)) !=
+        EXIT_OK) {
         pecs_sb_free(&jpath);
         goto cleanup;
     }
@@ -316,6 +339,8 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     sigaction(SIGTERM, &sa, &old_term);
     printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded, cfg.mode,
            in.tol_path);
+    if (cfg.shard_n)
+        printf("shard %d/%d: %d of the %d selected case(s)\n", shard.k, shard.n, in.n_cases, shard.selected);
     if (cal)
         print_calibration(cfg.calibration, cal, run_threads);
     if (cfg.resume)
@@ -328,6 +353,9 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
             pecs_case_result *r = &results[n_results];
             pecs_run_case(&lbs[b], in.cases[k], &o, r);
             r->backend_slot = b;
+            int verdict = (int)r->verdict;
+            if (pecs_require_apply(&req, r->case_str, &verdict, r->reason, sizeof r->reason))
+                r->verdict = (pecs_verdict)verdict;
             if (cal && r->perf.done) {
                 char id[64];
                 snprintf(id, sizeof id, "%.*s", (int)strcspn(in.cases[k], " "), in.cases[k]);
@@ -386,6 +414,9 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     meta.calibration_path = cfg.calibration;
     meta.calibration_sha256 = cal_sha;
     meta.calibration = cal;
+    meta.require = req.given;
+    meta.shard = cfg.shard_n ? &shard : NULL;
+    meta.identity = identity;
     if (pecs_results_write(out, &meta, all, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs run: cannot write results: %s\n", why);
         rc = EXIT_IO;
@@ -398,14 +429,25 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         printf("(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT, %d NONDETERMINISTIC)\n",
                count[PECS_V_FAILED], count[PECS_V_ERROR], count[PECS_V_MISTRUSTED], count[PECS_V_CRASHED],
                count[PECS_V_TIMEOUT], count[PECS_V_NONDETERMINISTIC]);
+    /* Coverage counts: a backend that declined every case judged nothing, and must not go green. */
+    int unjudged = 0;
+    for (int b = 0; b < n_loaded; b++) {
+        int bc[PECS_V_COUNT] = {0}, n = pecs_results_count_backend(all, pecs_backend_token(&lbs[b]), bc);
+        if (n > 0 && bc[PECS_V_SKIPPED] == n) {
+            printf("backend %s judged none of the %d cases: all SKIPPED\n", pecs_backend_token(&lbs[b]), n);
+            unjudged++;
+        }
+    }
     printf("%d passed, %d failed, %d skipped\n", count[PECS_V_PASSED], failed, count[PECS_V_SKIPPED]);
-    if (rc == EXIT_OK && failed)
+    if (rc == EXIT_OK && (failed || unjudged))
         rc = EXIT_FAILURES;
 cleanup:
     if (journal)
         fclose(journal);
     json_decref(all);
     json_decref(cal);
+    json_decref(identity);
+    pecs_require_free(&req);
     for (int i = 0; i < n_results; i++)
         pecs_case_result_free(&results[i]);
     free(results);
