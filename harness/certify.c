@@ -470,9 +470,13 @@ char *pecs_cert_render_md(json_t *cert)
                      "`pecs verify DIR --rerun` (runs every case again on the plugin).\n\n",
                  jstr(cert, "issued"), jstr(json_object_get(env, "pecs"), "version"),
                  jstr(json_object_get(env, "pecs"), "git_commit"));
+    int fresh = !strncmp(jstr(ch, "source"), "fresh", 5);
     pecs_sb_addf(&b, "## Challenge\n\nEvery case ran on inputs from seed %s (mixed with the case's own seed) with "
-                     "positions offset by %lld, drawn from the kernel's random source for this certification.\n\n",
-                 jstr(ch, "seed"), (long long)json_integer_value(json_object_get(ch, "pos_offset")));
+                     "positions offset by %lld, %s.\n\n",
+                 jstr(ch, "seed"), (long long)json_integer_value(json_object_get(ch, "pos_offset")),
+                 fresh ? "drawn from the kernel's random source for this certification"
+                       : "given on the command line (a sharded certification shares one): whoever did not choose it "
+                         "should check the certificate with `pecs verify --rerun`");
     pecs_sb_adds(&b, "## Claimed units\n\n| family | encoding | dtype | status | cases | passed | beyond level | "
                      "skipped | failing | min horizon | timed | median GB/s | best GB/s |\n"
                      "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");

@@ -351,3 +351,38 @@ Test(certify, consistent_forgery_is_caught_by_rerun, .timeout = 600)
     cr_expect_not_null(strstr(out, "the profile's suites under the challenge are"), "%s", out);
     free(out);
 }
+
+/* A certification spread over machines: one challenge, shards 1/2 and 2/2, pecs merge, certify --results. The
+ * merged certificate verifies and reruns; one shard alone is refused. */
+Test(certify, sharded_certification, .timeout = 600)
+{
+    char plugin[512], args[4096], dir[4][256], *out = NULL, ch[64] = "";
+    tu_plugin(plugin, sizeof plugin, "scalar");
+    cr_assert_eq(tu_pecs("certify --draw-challenge", &out), 0, "%s", out);
+    cr_assert_eq(sscanf(out, "%63s", ch), 1);
+    cr_assert_not_null(strchr(ch, ':'), "%s", ch);
+    free(out);
+    for (int k = 0; k < 4; k++)
+        snprintf(dir[k], sizeof dir[k], "%s", tu_tmp_path(k < 2 ? (k ? "s2" : "s1") : k == 2 ? "merged" : "cert"));
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "certify --profile '%s' --backend '%s' --claim rope:f32 --challenge %s --shard %d/2 --out '%s'",
+                 mini(), plugin, ch, k + 1, dir[k]);
+        cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "merge '%s.json' '%s/results.json' '%s/results.json'", dir[2], dir[0], dir[1]);
+    cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "certify --profile '%s' --results '%s/results.json' --challenge %s --claim rope:f32 --out '%s'",
+             mini(), dir[0], ch, dir[3]);
+    cr_expect_eq(tu_pecs(args, &out), 2, "one shard alone was certified:\n%s", out);
+    cr_expect_not_null(strstr(out, "is not a complete certification run"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "certify --profile '%s' --results '%s.json' --challenge %s --claim rope:f32 --out '%s'",
+             mini(), dir[2], ch, dir[3]);
+    cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "CONFORMANT: scalar@libpecs-scalar.so"), "%s", out);
+    free(out);
+    cr_assert_eq(verify(dir[3], "--rerun", &out), 0, "%s", out);
+    free(out);
+}

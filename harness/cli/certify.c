@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "certify.h"
 #include "cli_int.h"
 #include "datapath.h"
+#include "shard.h"
 
 static const char CERTIFY_HELP[] =
     "usage: pecs certify --backend PLUGIN --claim WORD [--claim WORD ...] [--level L] [--profile P] [--out DIR]\n"
@@ -33,6 +35,12 @@ static const char CERTIFY_HELP[] =
     "  --threads N        threads asked of every call (default 0: the backend's choice)\n"
     "  --mem-cap MIB      buffers one case may ask for (default 4096)\n"
     "  --list-profile     print the profile's families, encodings and dtypes, and exit\n"
+    "\n"
+    "Spread over machines (docs/certification.md): one challenge for all, each machine one shard, then merge:\n"
+    "  --draw-challenge   print a fresh SEED:OFFSET and exit\n"
+    "  --challenge S:O    use this challenge instead of a fresh one (recorded as given)\n"
+    "  --shard K/N        run shard K of N of the certification's cases; DIR gets results.json only\n"
+    "  --results FILE     certify a finished run instead of running (the merged shards: pecs merge)\n"
     "\n"
     "DIR gets certificate.json (claim, verdict per claimed unit, the challenge, the environment, the sha256 of\n"
     "every file), certificate.md (the same for people), results.json (every case) and profile.yaml (the\n"
@@ -101,7 +109,7 @@ static void print_profile(const pecs_cert_profile *p)
 /* The certificate object around an evaluation: everything but files["certificate.md"]. */
 static json_t *certificate_object(json_t *results, json_t *eval, const pecs_cert_profile *p, const char *prof_sha,
                                   const char *const *words, int n_words, const char *level, const challenge *ch,
-                                  const char *results_sha)
+                                  int given, const char *results_sha)
 {
     char issued[32], seed[32];
     pecs_utc_iso(issued);
@@ -109,17 +117,19 @@ static json_t *certificate_object(json_t *results, json_t *eval, const pecs_cert
     json_t *w = json_array();
     for (int i = 0; w && i < n_words; i++)
         json_array_append_new(w, json_string(words[i]));
-    json_t *env = json_pack("{s:O, s:O, s:O, s:O, s:O, s:s}", "pecs", json_object_get(results, "pecs"), "machine",
+    json_t *env = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:s}", "pecs", json_object_get(results, "pecs"), "machine",
                             json_object_get(results, "machine"), "suites", json_object_get(results, "suites"),
                             "tolerances", json_object_get(results, "tolerances"), "thread_binding",
                             json_object_get(results, "thread_binding"), "device",
                             "none: host memory (the backend ABI passes host pointers)");
-    return json_pack("{s:s, s:i, s:s, s:s, s:{s:o, s:s}, s:{s:s, s:i, s:s, s:s}, s:{s:s, s:I}, s:O, s:o, s:O, s:O, "
-                     "s:{s:s, s:s}}",
+    /* a results file not written by this pecs may lack a field: "?" gives null, never a crash */
+    return json_pack("{s:s, s:i, s:s, s:s?, s:{s:o, s:s}, s:{s:s, s:i, s:s, s:s}, s:{s:s, s:I, s:s}, s:O?, s:o, "
+                     "s:O?, s:O, s:{s:s, s:s}}",
                      "schema", "pecs-certificate", "schema_version", PECS_CERT_SCHEMA_VERSION, "issued", issued, "command",
                      json_string_value(json_object_get(results, "command")), "claim", "words", w, "level", level,
                      "profile", "name", p->name, "version", p->version, "file", "profile.yaml", "sha256", prof_sha,
-                     "challenge", "seed", seed, "pos_offset", (json_int_t)ch->pos_offset, "backend",
+                     "challenge", "seed", seed, "pos_offset", (json_int_t)ch->pos_offset, "source",
+                     given ? "given (--challenge)" : "fresh (getrandom)", "backend",
                      json_array_get(json_object_get(results, "backends"), 0), "environment", env, "summary",
                      json_object_get(results, "summary"), "evaluation", eval, "files", "results.json", results_sha,
                      "profile.yaml", prof_sha);
@@ -153,7 +163,9 @@ cleanup:
 int pecs_cmd_certify(int argc, char **argv)
 {
     const char *backend = NULL, *profile_arg = NULL, *out = "pecs-certificate", *level = "exact", *words[MAX_ARGS];
-    int n_words = 0, list_only = 0, rc = EXIT_OK;
+    const char *results_in = NULL;
+    int n_words = 0, list_only = 0, rc = EXIT_OK, have_given = 0, shard_k = 0, shard_n = 0;
+    challenge given = {0, 0};
     double timeout = 60, threads = 0, mem_cap = 0;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
@@ -185,6 +197,33 @@ int pecs_cmd_certify(int argc, char **argv)
                 return cli_usage_error("certify", "--mem-cap takes MiB in [1, 1048576]");
             pecs_case_set_mem_cap(mem_cap * 1048576.0);
             mem_cap *= 1048576.0;
+        } else if ((v = pecs_opt(argc, argv, &i, "--challenge", &missing))) {
+            int64_t sd = -1, off = 0;
+            const char *colon = strchr(v, ':');
+            char head[32];
+            snprintf(head, sizeof head, "%.*s", colon ? (int)(colon - v) : 0, v);
+            if (!colon || !pecs_parse_i64(head, &sd) || sd < 0 || !pecs_parse_i64(colon + 1, &off) || off < 1 ||
+                off > 4096)
+                return cli_usage_error("certify", "--challenge takes SEED:OFFSET (seed 0..2^63-1, offset 1..4096; "
+                                                  "pecs certify --draw-challenge prints a fresh one)");
+            given.seed = (unsigned long long)sd;
+            given.pos_offset = off;
+            have_given = 1;
+        } else if ((v = pecs_opt(argc, argv, &i, "--shard", &missing))) {
+            char msg[256];
+            if (pecs_shard_parse(v, &shard_k, &shard_n, msg, sizeof msg) != PECS_OK)
+                return cli_usage_error("certify", msg);
+        } else if ((v = pecs_opt(argc, argv, &i, "--results", &missing)))
+            results_in = v;
+        else if (!strcmp(argv[i], "--draw-challenge")) {
+            challenge ch;
+            char why[256];
+            if (pecs_cert_challenge(&ch.seed, &ch.pos_offset, why, sizeof why) != PECS_OK) {
+                fprintf(stderr, "pecs certify: %s\n", why);
+                return EXIT_IO;
+            }
+            printf("%llu:%lld\n", ch.seed, ch.pos_offset);
+            return EXIT_OK;
         } else if (!strcmp(argv[i], "--list-profile"))
             list_only = 1;
         else {
@@ -225,7 +264,16 @@ int pecs_cmd_certify(int argc, char **argv)
         print_profile(prof);
         goto cleanup;
     }
-    if (!backend) {
+    if ((shard_n || results_in) && !have_given) {
+        rc = cli_usage_error("certify", "--shard and --results need the certification's --challenge SEED:OFFSET (one "
+                                        "for all shards: pecs certify --draw-challenge)");
+        goto cleanup;
+    }
+    if (results_in && (shard_n || backend)) {
+        rc = cli_usage_error("certify", "--results certifies a finished (merged) run: no --backend or --shard");
+        goto cleanup;
+    }
+    if (!backend && !results_in) {
         rc = cli_usage_error("certify", "give the backend to certify: --backend PLUGIN.so");
         goto cleanup;
     }
@@ -269,8 +317,8 @@ int pecs_cmd_certify(int argc, char **argv)
         goto cleanup;
     }
     made_tmp = 1;
-    challenge ch;
-    if (pecs_cert_challenge(&ch.seed, &ch.pos_offset, why, sizeof why) != PECS_OK) {
+    challenge ch = given;
+    if (!have_given && pecs_cert_challenge(&ch.seed, &ch.pos_offset, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs certify: %s\n", why);
         rc = EXIT_IO;
         goto cleanup;
@@ -278,26 +326,55 @@ int pecs_cmd_certify(int argc, char **argv)
     char level_set[64];
     snprintf(level_set, sizeof level_set, "level=%s", claim->level);
     snprintf(results_path, sizeof results_path, "%s/results.json", tmp);
-    cfg.backends[cfg.n_backends++] = backend;
-    cfg.sets[cfg.n_sets++] = level_set;
-    cfg.isolate = 1;
-    cfg.timeout = timeout;
-    cfg.threads = threads;
-    cfg.mem_cap = mem_cap;
-    cfg.mode = prof->throughput_min_time > 0 ? "all" : "correctness";
-    cfg.min_time = prof->throughput_min_time;
-    cfg.out = results_path;
-    cfg.rewrite = pecs_cert_challenge_hook;
-    cfg.rewrite_ctx = &ch;
-    printf("pecs certify: profile %s version %d, level %s, %d claimed unit(s); challenge seed %llu, position offset "
-           "%lld\n",
-           prof->name, prof->version, claim->level, claim->n_units, ch.seed, ch.pos_offset);
-    char *command = cli_join_args(argc, argv);
-    rc = cli_run(&cfg, command ? command : "pecs certify", NULL);
-    free(command);
-    if (rc != EXIT_OK && rc != EXIT_FAILURES)
+    if (results_in) { /* a run made elsewhere (pecs merge of the shards): its cases are checked like any run's */
+        char *text = NULL;
+        size_t len = 0;
+        if (pecs_read_file(results_in, &text, &len, why, sizeof why) != PECS_OK ||
+            pecs_write_atomic(results_path, text, len, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs certify: --results: %s\n", why);
+            free(text);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        free(text);
+    } else {
+        cfg.backends[cfg.n_backends++] = backend;
+        cfg.sets[cfg.n_sets++] = level_set;
+        cfg.isolate = 1;
+        cfg.timeout = timeout;
+        cfg.threads = threads;
+        cfg.mem_cap = mem_cap;
+        cfg.mode = prof->throughput_min_time > 0 ? "all" : "correctness";
+        cfg.min_time = prof->throughput_min_time;
+        cfg.out = results_path;
+        cfg.rewrite = pecs_cert_challenge_hook;
+        cfg.rewrite_ctx = &ch;
+        cfg.shard_k = shard_k;
+        cfg.shard_n = shard_n;
+        printf("pecs certify: profile %s version %d, level %s, %d claimed unit(s); challenge seed %llu, position "
+               "offset %lld%s\n",
+               prof->name, prof->version, claim->level, claim->n_units, ch.seed, ch.pos_offset,
+               shard_n ? " (a shard: the certificate comes from the merged shards)" : "");
+        char *command = cli_join_args(argc, argv);
+        rc = cli_run(&cfg, command ? command : "pecs certify", NULL);
+        free(command);
+        if (rc != EXIT_OK && rc != EXIT_FAILURES)
+            goto cleanup;
+        rc = EXIT_OK;
+    }
+    if (shard_n) { /* a shard's directory holds its results only */
+        if (rename(tmp, out) != 0) {
+            fprintf(stderr, "pecs certify: cannot rename %s to %s: %s\n", tmp, out, strerror(errno));
+            rc = EXIT_IO;
+            goto cleanup;
+        }
+        made_tmp = 0;
+        printf("\nshard %d/%d of the certification: %s/results.json. When every shard is done:\n"
+               "  pecs merge merged.json <the shards' results.json>\n"
+               "  pecs certify --results merged.json --challenge %llu:%lld --claim ... --level %s --profile %s\n",
+               shard_k, shard_n, out, ch.seed, ch.pos_offset, claim->level, prof->name);
         goto cleanup;
-    rc = EXIT_OK;
+    }
     json_error_t jerr;
     if (!(results = json_load_file(results_path, 0, &jerr)) ||
         pecs_sha256_file(results_path, res_sha, why, sizeof why) != PECS_OK) {
@@ -306,7 +383,8 @@ int pecs_cmd_certify(int argc, char **argv)
         goto cleanup;
     }
     if (!(eval = pecs_cert_evaluate(prof, claim, results)) ||
-        !(cert = certificate_object(results, eval, prof, prof_sha, words, n_words, claim->level, &ch, res_sha))) {
+        !(cert = certificate_object(results, eval, prof, prof_sha, words, n_words, claim->level, &ch, have_given,
+                                    res_sha))) {
         rc = EXIT_IO;
         goto cleanup;
     }
@@ -317,6 +395,18 @@ int pecs_cmd_certify(int argc, char **argv)
         fprintf(stderr, "pecs certify: %s\n", why);
         rc = EXIT_IO;
         goto cleanup;
+    }
+    if (results_in) { /* a run pecs did not make here: it must be the profile's cases under the challenge */
+        int invalid = 0;
+        printf("checking %s as pecs verify would:\n", results_in);
+        cli_verify_dir(tmp, 0, NULL, timeout, &invalid);
+        if (invalid) {
+            fprintf(stderr, "pecs certify: --results %s is not a complete certification run of profile %s under "
+                            "challenge %llu:%lld (above): no certificate\n",
+                    results_in, prof->name, ch.seed, ch.pos_offset);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
     }
     if (rename(tmp, out) != 0) {
         fprintf(stderr, "pecs certify: cannot rename %s to %s: %s\n", tmp, out, strerror(errno));

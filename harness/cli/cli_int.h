@@ -105,6 +105,9 @@ int pecs_cmd_verify(int argc, char **argv);
 /* A data file by its path under a data root (e.g. "suites/smoke.yaml"): as given if it exists, else through
  * the data search path (datapath.h); buf holds the result; NULL if none. */
 const char *cli_find_data(const char *rel, char *buf, size_t n);
+/* pecs verify DIR [--rerun]: prints each check; returns the exit code; *invalid (if not NULL) gets the number of
+ * checks that failed (0: the certificate is what it says, conformant or not). */
+int cli_verify_dir(const char *dir, int do_rerun, const char *backend, double timeout, int *invalid);
 /* The file of a certification profile: a path, or a name under configs/certify/ (default pecs-cert-1). */
 const char *cli_find_profile(const char *given, char *buf, size_t n);
 

@@ -57,6 +57,8 @@ static json_t *load_json(const char *dir, const char *name)
     return j;
 }
 
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
 /* The certified cases must be exactly the profile's suites under the certificate's challenge and level, in
  * order: a results file with a case removed, added or altered (a seed, a position) is not the run the
  * certificate claims. The suites are expanded again from this pecs's files, which must be the certified ones. */
@@ -114,14 +116,25 @@ static void check_cases(const pecs_cert_profile *prof, json_t *cert, json_t *res
                 bad("%s: this pecs's file is not the certified one (sha256 %.16s... not in results.json's suites)", mine,
                     in.suites[s].files[f].sha256);
         }
+    /* as sets: the merged shards of a certification hold the cases grouped by shard */
     json_t *cases = json_object_get(results, "cases");
     size_t n = json_array_size(cases), differ = 0;
+    const char **got = calloc(n + 1, sizeof *got);
+    if (!got) {
+        bad("out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        got[i] = js(json_object_get(json_array_get(cases, i), "case"));
+    qsort(got, n, sizeof *got, cmp_cstr);
+    qsort(in.cases, (size_t)in.n_cases, sizeof *in.cases, cmp_cstr);
     if (n != (size_t)in.n_cases)
         bad("results.json has %zu cases; the profile's suites under the challenge are %d", n, in.n_cases);
     for (size_t i = 0; i < n && i < (size_t)in.n_cases; i++)
-        if (strcmp(js(json_object_get(json_array_get(cases, i), "case")), in.cases[i]) && differ++ < 5)
-            bad("results.json case %zu is '%s'; the profile's suites under the challenge give '%s'", i,
-                js(json_object_get(json_array_get(cases, i), "case")), in.cases[i]);
+        if (strcmp(got[i], in.cases[i]) && differ++ < 5)
+            bad("results.json has case '%s' where the profile's suites under the challenge give '%s'", got[i],
+                in.cases[i]);
+    free(got);
     if (!n_bad)
         printf("  ok    the %d cases are the profile's suites under the certificate's challenge\n", in.n_cases);
 cleanup:
@@ -212,7 +225,7 @@ cleanup:
 int pecs_cmd_verify(int argc, char **argv)
 {
     const char *dir = NULL, *backend = NULL;
-    int do_rerun = 0, rc = EXIT_OK;
+    int do_rerun = 0;
     double timeout = 60;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
@@ -235,6 +248,12 @@ int pecs_cmd_verify(int argc, char **argv)
     }
     if (!dir || strlen(dir) > PATH_MAX - 64)
         return cli_usage_error("verify", dir ? "the directory's path is too long" : "give a certificate directory");
+    return cli_verify_dir(dir, do_rerun, backend, timeout, NULL);
+}
+
+int cli_verify_dir(const char *dir, int do_rerun, const char *backend, double timeout, int *invalid)
+{
+    int rc = EXIT_OK;
     char path[PATH_MAX + 64], sha[65], why[1024], *md = NULL, *md_file = NULL;
     size_t md_len = 0;
     n_bad = 0;
@@ -351,6 +370,8 @@ verdict:
         printf("\nvalid certificate: %s\n", json_string_value(json_object_get(eval, "verdict")));
     rc = n_bad || strcmp(js(json_object_get(eval, "verdict")), "CONFORMANT") ? EXIT_FAILURES : EXIT_OK;
 cleanup:
+    if (invalid)
+        *invalid = n_bad + (rc != EXIT_OK && rc != EXIT_FAILURES);
     free(md);
     free(md_file);
     json_decref(eval);
