@@ -1,5 +1,6 @@
 /* harness/diff.c */
 #include "diff.h"
+#include "results.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -69,14 +70,7 @@ static double perf_num(json_t *perf, const char *key)
 /* The value at a dotted path as text: a string as it is, other JSON compact, "(absent)" when missing. */
 static char *field_text(json_t *root, const char *dotted)
 {
-    json_t *v = root;
-    for (const char *p = dotted; v && *p;) {
-        size_t l = strcspn(p, ".");
-        char key[64];
-        snprintf(key, sizeof key, "%.*s", (int)l, p);
-        v = json_object_get(v, key);
-        p += l + (p[l] == '.');
-    }
+    json_t *v = pecs_json_at(root, dotted);
     if (!v)
         return pecs_strdup("(absent)");
     if (json_is_string(v))

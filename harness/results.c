@@ -240,3 +240,16 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
     free(text);
     return st;
 }
+
+json_t *pecs_json_at(json_t *root, const char *dotted)
+{
+    json_t *v = root;
+    for (const char *p = dotted; v && *p;) {
+        size_t l = strcspn(p, ".");
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)l, p);
+        v = json_object_get(v, key);
+        p += l + (p[l] == '.');
+    }
+    return v;
+}

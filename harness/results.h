@@ -45,6 +45,8 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
 json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *lb);
 const char *pecs_backend_token(const pecs_loaded_backend *lb);
 
+/* The value at a dotted path ("pecs.version", "machine.cpu_model") of a results object, NULL if absent. */
+json_t *pecs_json_at(json_t *root, const char *dotted);
 /* Add the verdicts of an array of case objects to counts[]; returns how many of them count as failures. */
 int pecs_results_count(json_t *cases, int counts[PECS_V_COUNT]);
 /* The same for the cases of one backend (its backend_source: pecs_backend_token); returns how many there are. */

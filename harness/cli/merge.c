@@ -40,14 +40,7 @@ static const char *jstr(json_t *o, const char *k)
 /* The value at a dotted path, compact JSON (malloc'd), "(absent)" if missing. */
 static char *text_at(json_t *root, const char *dotted)
 {
-    json_t *v = root;
-    for (const char *p = dotted; v && *p;) {
-        size_t l = strcspn(p, ".");
-        char key[64];
-        snprintf(key, sizeof key, "%.*s", (int)l, p);
-        v = json_object_get(v, key);
-        p += l + (p[l] == '.');
-    }
+    json_t *v = pecs_json_at(root, dotted);
     if (!v)
         return pecs_strdup("(absent)");
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
