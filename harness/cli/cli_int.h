@@ -78,6 +78,8 @@ int cli_dtype_selected(const char *list, const char *case_str);
 const char *cli_field(const char *case_str, const char *key, char *buf, size_t n);
 void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose);
 void cli_print_table(const pecs_case_result *r, int n);
+/* SKIPPED and BEYOND_LEVEL results counted by backend and reason (the run prints those cases only with -v). */
+void cli_print_skips(const pecs_case_result *r, int n);
 char *cli_join_args(int argc, char **argv);
 int cli_parse_run_args(int argc, char **argv, run_cfg *cfg);
 int cli_collect_cases(const run_cfg *cfg, pecs_suite *suites, pecs_tolerances *tols, char ***out, int *n_out);

@@ -86,7 +86,8 @@ static const char RUN_HELP_MORE[] =
     "                        compare best at --threads 1); the table is embedded in the results\n"
     "  --calibration auto    measure the bandwidths in this run first (at 1 and the run's thread count)\n"
     "  --calibration-mib M   array size of --calibration auto, MiB per array (default 256; 1..65536)\n"
-    "  -v, --verbose         print every case, not only the ones that did not pass\n"
+    "  -v, --verbose         print every case; without it, failing cases are printed, and SKIPPED and\n"
+    "                        BEYOND_LEVEL ones are counted by reason at the end\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
     "Each finished case is appended to FILE.journal; SIGINT or SIGTERM stop after the current case and leave\n"
@@ -136,7 +137,9 @@ int cli_dtype_selected(const char *list, const char *case_str)
 
 void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose)
 {
-    if (r->verdict == PECS_V_PASSED && !verbose)
+    /* Declined cases are counted by reason at the end (cli_print_skips): a plugin that supports two encodings
+     * would otherwise print three lines for every case of the others. */
+    if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_SKIPPED || r->verdict == PECS_V_BEYOND_LEVEL) && !verbose)
         return;
     printf("%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
     if (r->reason[0])
@@ -158,6 +161,43 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
         printf("           reproduce: %s\n", rep ? rep : "?");
         free(rep);
     }
+}
+
+static int cmp_count_desc(const void *a, const void *b)
+{
+    const int *x = a, *y = b;
+    return y[1] - x[1];
+}
+
+void cli_print_skips(const pecs_case_result *r, int n)
+{
+    int (*tally)[2] = calloc((size_t)(n ? n : 1), sizeof *tally), kinds = 0, total = 0; /* {first index, count} */
+    if (!tally)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (r[i].verdict != PECS_V_SKIPPED && r[i].verdict != PECS_V_BEYOND_LEVEL)
+            continue;
+        total++;
+        int k = 0;
+        for (; k < kinds; k++) {
+            const pecs_case_result *f = &r[tally[k][0]];
+            if (f->verdict == r[i].verdict && !strcmp(f->backend, r[i].backend) && !strcmp(f->reason, r[i].reason))
+                break;
+        }
+        if (k == kinds)
+            tally[kinds++][0] = i;
+        tally[k][1]++;
+    }
+    qsort(tally, (size_t)kinds, sizeof *tally, cmp_count_desc);
+    if (total)
+        printf("\n%d case(s) not judged, by backend and reason (-v lists every case):\n", total);
+    for (int k = 0; k < kinds && k < 12; k++) {
+        const pecs_case_result *f = &r[tally[k][0]];
+        printf("%6d  %-12s %-8s %s\n", tally[k][1], pecs_verdict_name(f->verdict), f->backend, f->reason);
+    }
+    if (kinds > 12)
+        printf("        ... and %d other reason(s)\n", kinds - 12);
+    free(tally);
 }
 
 /* One row of the closing table: backend x encoding x dtype x check. */

@@ -397,6 +397,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     }
     for (int i = 0; i < n_loaded; i++) /* no plugin process outlives the cases: nothing can touch the results */
         pecs_backend_stop(&lbs[i]);
+    cli_print_skips(results, n_results);
     cli_print_table(results, n_results);
     int count[PECS_V_COUNT] = {0}, failed = pecs_results_count(all, count);
     if (counts_out)
