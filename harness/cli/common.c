@@ -264,7 +264,10 @@ void cli_print_table(const pecs_case_result *r, int n)
                 t->min_horizon = r[i].inv.horizon;
         }
     }
-    printf("\n%-8s %-18s %-5s %-11s %5s %5s %5s %5s  %-9s %-9s %-9s %s\n", "backend", "encoding", "dtype", "check", "pass",
+    int bw = 8; /* the backend column fits the longest name (plugins are named like scalar@libpecs-scalar.so) */
+    for (int k = 0; k < nr; k++)
+        bw = (int)strlen(rows[k].backend) > bw ? (int)strlen(rows[k].backend) : bw;
+    printf("\n%-*s %-18s %-5s %-11s %5s %5s %5s %5s  %-9s %-9s %-9s %s\n", bw, "backend", "encoding", "dtype", "check", "pass",
            "fail", "skip", "err", "max_abs", "max_nmse", "horizon", "best GB/s");
     for (int k = 0; k < nr; k++) {
         table_row *t = &rows[k];
@@ -277,7 +280,7 @@ void cli_print_table(const pecs_case_result *r, int n)
             snprintf(hz, sizeof hz, "%lld", (long long)t->min_horizon);
         if (t->best_gbps > 0)
             snprintf(gb, sizeof gb, "%.2f", t->best_gbps);
-        printf("%-8s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", t->backend, t->enc, t->dtype, t->check,
+        printf("%-*s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", bw, t->backend, t->enc, t->dtype, t->check,
                t->count[PECS_V_PASSED], t->count[PECS_V_FAILED], t->count[PECS_V_SKIPPED],
                t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED] + t->count[PECS_V_CRASHED] + t->count[PECS_V_TIMEOUT] +
                    t->count[PECS_V_NONDETERMINISTIC],
