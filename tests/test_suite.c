@@ -369,7 +369,7 @@ Test(suite, duplicates_removed)
  *   sinusoidal.concat pad tokens: 2 shapes x 3 padding_idx x 2 positions = 12  -> 36
  *   sinusoidal(.concat) past 2^31: 2 encodings x 2 shapes x 2 positions = 8    -> 24
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 1059, + 126 tier-2 = 1185. */
+ *   total 1059, + 126 tier-2 rotate = 1185, + 54 tier-2 bias = 1239. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -381,7 +381,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126); /* + the tier-2 rotate block (below) */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54); /* + the tier-2 rotate and bias blocks (below) */
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
@@ -396,7 +396,11 @@ Test(suite, smoke_suite, .timeout = 30)
         int n;
     } t2[] = {{"rope.p ", 24},         {"rope.giraffe ", 24},     {"rope.rmt ", 12},    {"rope.vrope ", 12},
               {"rope.hope_vlm ", 12},  {"rope.entropy_abf ", 12}, {"rope.string ", 12}, {"rope.mspoe ", 12},
-              {"rope.mhrope ", 6}};
+              {"rope.mhrope ", 6},
+              /* tier-2 bias: alibi.pi 2 heads x 2 positions x 3 + invariance 3; mpnet, bam, masa 2 x 3 + 3; irpe
+               * product 2 positions x 3 + euclidean 3 + invariance 3 */
+              {"alibi.pi ", 15},       {"mpnet ", 9},             {"bam ", 9},          {"masa ", 9},
+              {"irpe ", 12}};
     for (size_t k = 0; k < sizeof t2 / sizeof t2[0]; k++)
         cr_expect_eq(count_prefix(&s, t2[k].prefix), t2[k].n, "%s", t2[k].prefix);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */

@@ -793,7 +793,8 @@ Test(t1, vision2d_index_restarts_per_axis)
 /* ---- properties over every bias and mask encoding of the registry ------------------------------------- */
 
 /* B(qpos + d, kpos + d) = B(qpos, kpos) for every encoding the registry calls relative (exact), and for the
- * fixed-L ones while every query stays under the threshold (FIRE: L = 512); learned data drawn once.
+ * fixed-L ones while every query stays under the threshold (FIRE: L = 512); learned data drawn once. The 2-D
+ * encodings on raster positions (a `width` parameter: masa, irpe) are shifted by whole rows (d * width).
  * Catches a bias that reads an absolute position (ALiBi's key-index form is the control: it is not
  * relative, and the test shows it). Runs over the registry, so a new bias or mask encoding is covered. */
 Test(t1, every_pairwise_encoding_is_shift_invariant_in_the_reference)
@@ -805,6 +806,8 @@ Test(t1, every_pairwise_encoding_is_shift_invariant_in_the_reference)
             info->invariance == PECS_INV_NA)
             continue;
         pecs_case *c = ref_case(info->id, "heads", "3", (const char *)NULL);
+        pecs_problem pp = ref_problem(c); /* raster-grid encodings (masa, irpe) are invariant per axis: whole rows */
+        double row = (double)pecs_param_int(&pp, "width", 1);
         int64_t H = info->form == PECS_FORM_MASK ? 1 : 3, shape[2] = {0, 0};
         double *w = NULL;
         if (pecs_registry_weights_shape(info, c->params, c->n_params, 3, 16, shape)) {
@@ -828,9 +831,9 @@ Test(t1, every_pairwise_encoding_is_shift_invariant_in_the_reference)
             }
             ref_run_ok(c, t, w ? 4 : 3);
             for (int i = 0; i < 5; i++)
-                q[i] += shifts[s];
+                q[i] += shifts[s] * row;
             for (int j = 0; j < 7; j++)
-                k[j] += shifts[s];
+                k[j] += shifts[s] * row;
             (w ? &t[3] : &t[2])->data = b;
             ref_run_ok(c, t, w ? 4 : 3);
             for (int64_t i = 0; i < H * 35; i++)

@@ -1,7 +1,7 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * learned table) and of the tier-2 rotate and bias encodings, correct when MUTANT_BUG is BUG_none (the control), and
  * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
@@ -391,6 +391,80 @@ static int64_t t5_bucket(int64_t rel, int bidir, int64_t nb, int64_t maxd)
     return bucket + (large < nb - 1 || BUG(t5_no_clamp) ? large : nb - 1);
 }
 
+/* Tier-2 bias helpers: Press slopes (max_bias 8), a per-head list value, the raster grid, iRPE's index. */
+static double list_at(const pecs_param *l, int64_t h, double dflt)
+{
+    return !l || l->n == 0 ? dflt : l->list[l->n == 1 ? 0 : h];
+}
+
+static void grid(double pos, double W, double *y, double *x)
+{
+    *y = floor(pos / W);
+    *x = pos - W * *y;
+}
+
+static int64_t irpe_g(double x, const pecs_problem *p)
+{
+    float a = (float)pecs_param_real(p, "alpha", 1.9), b = (float)pecs_param_real(p, "beta", 3.8);
+    float lr = (float)log(pecs_param_real(p, "gamma", 15.2) / pecs_param_real(p, "alpha", 1.9));
+    float span = (float)(pecs_param_real(p, "beta", 3.8) - pecs_param_real(p, "alpha", 1.9)), ax = (float)fabs(x);
+    if (ax <= a)
+        return (int64_t)x;
+    float v = fminf(rintf(a + logf(ax / a) / lr * span), b);
+    return (int64_t)(x < 0 ? -v : v);
+}
+
+/* One element of a tier-2 bias encoding (alibi.pi, mpnet, bam, masa, irpe) at head h of H. */
+static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_tensor *qp, const pecs_tensor *kp,
+                     int64_t H, int64_t h, double qi, double kj)
+{
+    if (is(p, "alibi.pi")) {
+        double f = pecs_param_real(p, "factor", 0.0), s = 1.0;
+        int64_t tr = pecs_param_int(p, "train_seq_len", 0), L = pecs_param_int(p, "key_len", 0);
+        if (L == 0)
+            L = BUG(alibi_pi_query_len) ? qp->shape[0] : kp->shape[0];
+        if (f > 0.0)
+            s = f;
+        else if (tr > 0 && L > tr)
+            s = (double)L / (double)tr;
+        return -(float)(alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0)) / s) * (float)fabs(qi - kj);
+    }
+    if (is(p, "mpnet")) {
+        int64_t nb = pecs_param_int(p, "num_buckets", 32), maxd = pecs_param_int(p, "max_distance", 128);
+        int64_t b = BUG(mpnet_causal) ? t5_bucket((int64_t)(kj - qi), 0, nb, maxd) : t5_bucket((int64_t)(kj - qi), 1, nb, maxd);
+        return pecs_load_f32(w->data, w->dtype, b * w->stride[0] + h * w->stride[1]);
+    }
+    if (is(p, "bam")) {
+        double a = list_at(pecs_problem_param(p, "theta_alpha"), h, alibi_slope(H, h, 8.0));
+        double be = list_at(pecs_problem_param(p, "theta_beta"), h, 1.0), t = list_at(pecs_problem_param(p, "theta_mu"), h, 0.0);
+        float d = BUG(bam_mu_readme_sign) ? (float)(qi - kj) : (float)(kj - qi);
+        float b = d - (float)(exp(t) - exp(-t));
+        return -powf(fabsf(b) + (float)pecs_param_real(p, "eps", 1e-5), (float)be) * (float)(BUG(bam_alpha_not_exp) ? a : exp(a));
+    }
+    double W = (double)pecs_param_int(p, "width", 14), yq, xq, yk, xk;
+    grid(qi, W, &yq, &xq);
+    grid(kj, W, &yk, &xk);
+    if (is(p, "masa")) {
+        double a = pecs_param_real(p, "initial_value", 2.0), b = pecs_param_real(p, "heads_range", 4.0);
+        float d = (float)(BUG(masa_raster_distance) ? fabs(qi - kj) : fabs(yq - yk) + fabs(xq - xk));
+        return d * (float)log1p(-exp2(-(a + b * (double)h / (double)H)));
+    }
+    /* irpe */
+    int64_t B = (int64_t)pecs_param_real(p, "beta", 3.8), b;
+    double dy = yq - yk, dx = xq - xk, q = dy * dy + dx * dx;
+    if (pecs_param_is(p, "method", "product"))
+        b = BUG(irpe_product_swapped) ? (irpe_g(dx, p) + B) * (2 * B + 1) + irpe_g(dy, p) + B
+                                      : (irpe_g(dy, p) + B) * (2 * B + 1) + irpe_g(dx, p) + B;
+    else
+        b = irpe_g(pecs_param_is(p, "method", "euclidean") ? (double)rintf(sqrtf((float)q)) : q, p) + B;
+    return pecs_load_f32(w->data, w->dtype, h * w->stride[0] + b * w->stride[1]);
+}
+
+static int is_bias_t2(const pecs_problem *p)
+{
+    return is(p, "alibi.pi") || is(p, "mpnet") || is(p, "bam") || is(p, "masa") || is(p, "irpe");
+}
+
 /* Every bias and mask encoding: one value per (head, query, key). */
 static pecs_status run_pairwise(const pecs_problem *p)
 {
@@ -411,7 +485,9 @@ static pecs_status run_pairwise(const pecs_problem *p)
                 if (BUG(positions_int32))
                     qi = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)qi, kj = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)kj;
                 float dist = (float)(qi - kj), v;
-                if (is(p, "alibi"))
+                if (is_bias_t2(p))
+                    v = bias_t2(p, w, qp, kp, out->shape[0], h, qi, kj);
+                else if (is(p, "alibi"))
                     v = pecs_param_is(p, "variant", "key_index") ? slope * (float)kj
                                                                  : BUG(alibi_sign) ? slope * dist : -slope * dist;
                 else if (is(p, "t5"))
@@ -519,7 +595,8 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat", "cope",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope"};
+    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
+    "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

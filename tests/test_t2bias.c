@@ -1,0 +1,438 @@
+/* tests/test_t2bias.c — known answers and properties of the tier-2 bias encodings (alibi.pi, mpnet, bam, masa,
+ * irpe).
+ *
+ * Known answers come from tests/data/kat/t2bias.json, written by tests/kat/gen_kat_t2bias.py: independent Python
+ * transcriptions of the authors' or the canonical code (sources in each section and in the reference headers).
+ * The reference is checked against them in double, the scalar backend (impls/scalar/bias.c, a second code) in
+ * float32. Each test names the plausible wrong implementation it catches and shows that it would miss the known
+ * answers (the mutants in impls/mutants carry the same bugs).
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static json_t *g_kat;
+
+static json_t *kat(const char *section)
+{
+    if (!g_kat) {
+        char path[512];
+        json_error_t err;
+        g_kat = json_load_file(tu_src(path, sizeof path, "tests/data/kat/t2bias.json"), 0, &err);
+        cr_assert_not_null(g_kat, "%s: %s (line %d)", path, err.text, err.line);
+    }
+    json_t *s = json_object_get(g_kat, section);
+    cr_assert_not_null(s, "t2bias.json has no section %s", section);
+    return s;
+}
+
+static json_t *jget(json_t *j, const char *k)
+{
+    json_t *v = json_object_get(j, k);
+    cr_assert_not_null(v, "KAT field %s missing", k);
+    return v;
+}
+
+static double jreal(json_t *j, const char *k) { return json_number_value(jget(j, k)); }
+static int64_t jint(json_t *j, const char *k) { return (int64_t)json_number_value(jget(j, k)); }
+
+/* out[h][i][j] of a [H][Lq][Lk] KAT array. */
+static double jbias(json_t *b, int64_t h, int64_t i, int64_t j)
+{
+    return json_number_value(json_array_get(json_array_get(json_array_get(b, (size_t)h), (size_t)i), (size_t)j));
+}
+
+/* A list of numbers as a parameter value "a,b,c". */
+static void set_list(pecs_case *c, const char *k, json_t *arr)
+{
+    char buf[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%.17g", i ? "," : "", json_number_value(json_array_get(arr, i)));
+    char why[256] = "";
+    cr_assert_eq(pecs_case_set(c, k, buf, why, sizeof why), PECS_OK, "set %s=%s: %s", k, buf, why);
+}
+
+static void set(pecs_case *c, const char *k, const char *v)
+{
+    char why[256] = "";
+    cr_assert_eq(pecs_case_set(c, k, v, why, sizeof why), PECS_OK, "set %s=%s: %s", k, v, why);
+}
+
+static void setf(pecs_case *c, const char *k, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    set(c, k, buf);
+}
+
+static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
+{
+    pecs_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
+    int64_t dims[3] = {d0, d1, d2}, s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        t.shape[i] = dims[i];
+        t.stride[i] = s;
+        s *= dims[i];
+    }
+    return t;
+}
+
+/* A bias problem: H heads over qpos[Lq] x kpos[Lk] (f64 positions), the table w [wr, wc] when wr > 0. */
+typedef struct bias_io {
+    int64_t H, Lq, Lk, wr, wc;
+    const double *qpos, *kpos, *w;
+} bias_io;
+
+/* The reference into out[H*Lq*Lk]; returns its status (why gets the reason). */
+static pecs_status ref_bias(const pecs_case *c, const bias_io *b, double *out, char *why, size_t why_len)
+{
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, b->Lq, 0, 0, (void *)(uintptr_t)b->qpos),
+                        tens("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
+                        tens("out", PECS_DT_F64, 3, b->H, b->Lq, b->Lk, out),
+                        tens("w", PECS_DT_F64, 2, b->wr, b->wc, 0, (void *)(uintptr_t)b->w)};
+    p.tensors = t, p.n_tensors = b->wr > 0 ? 4 : 3;
+    return pecs_ref_run(&p, why, why_len);
+}
+
+static void ref_bias_ok(const pecs_case *c, const bias_io *b, double *out)
+{
+    char why[256] = "";
+    cr_assert_eq(ref_bias(c, b, out, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+/* The built-in scalar backend on the same problem in float32 (the table rounded to f32 first). */
+static void scalar_bias(const pecs_case *c, const bias_io *b, double *out)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    int64_t n = b->H * b->Lq * b->Lk, nw = b->wr * b->wc;
+    float *of = malloc((size_t)n * sizeof *of), *wf = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *wf);
+    cr_assert(of && wf);
+    for (int64_t i = 0; i < nw; i++)
+        wf[i] = (float)b->w[i];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, b->Lq, 0, 0, (void *)(uintptr_t)b->qpos),
+                        tens("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
+                        tens("out", PECS_DT_F32, 3, b->H, b->Lq, b->Lk, of), tens("w", PECS_DT_F32, 2, b->wr, b->wc, 0, wf)};
+    p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = b->wr > 0 ? 4 : 3;
+    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = of[i];
+    free(of);
+    free(wf);
+}
+
+static double *dalloc(int64_t n)
+{
+    double *d = calloc((size_t)(n > 0 ? n : 1), sizeof *d);
+    cr_assert_not_null(d);
+    return d;
+}
+
+/* Positions 0..n-1 (raster indices of a grid, or token indices). */
+static double *iota(int64_t n, double from)
+{
+    double *d = dalloc(n);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = from + (double)i;
+    return d;
+}
+
+/* A table whose entry (r, c) tells where it was read from: the output of a lookup is its index. */
+static double *index_table(int64_t rows, int64_t cols)
+{
+    double *w = dalloc(rows * cols);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++)
+            w[r * cols + c] = (double)(r * cols + c);
+    return w;
+}
+
+/* ---- alibi.pi ----------------------------------------------------------------------------------------- */
+
+/* Cerebras' AlibiPositionEmbeddingLayer with alibi_scaling on 3 to 12 heads: a fixed factor, the dynamic rule
+ * above and below train_seq_len, decode. Catches: the scale taken from the query length (cases 1 and 3 have
+ * fewer queries than train_seq_len and more keys: shown to give another scale), a one-sided (causal) distance
+ * (case 0 has keys after its queries), the slope multiplied by s instead of divided. */
+Test(t2bias, kat_alibi_pi_cerebras)
+{
+    json_t *cases = jget(kat("alibi_pi"), "cases");
+    cr_assert_eq(json_array_size(cases), 5);
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *qa = jget(cs, "qpos"), *ka = jget(cs, "kpos"), *want = jget(cs, "bias");
+        bias_io b = {.H = jint(cs, "heads"), .Lq = (int64_t)json_array_size(qa), .Lk = (int64_t)json_array_size(ka)};
+        double *q = dalloc(b.Lq), *kp = dalloc(b.Lk);
+        for (int64_t i = 0; i < b.Lq; i++)
+            q[i] = json_number_value(json_array_get(qa, (size_t)i));
+        for (int64_t j = 0; j < b.Lk; j++)
+            kp[j] = json_number_value(json_array_get(ka, (size_t)j));
+        b.qpos = q, b.kpos = kp;
+        pecs_case *c = ref_case("alibi.pi", NULL);
+        setf(c, "factor", jreal(cs, "factor"));
+        setf(c, "train_seq_len", jreal(cs, "train_seq_len"));
+        int64_t n = b.H * b.Lq * b.Lk;
+        double *r = dalloc(n), *f = dalloc(n);
+        ref_bias_ok(c, &b, r);
+        scalar_bias(c, &b, f);
+        for (int64_t h = 0; h < b.H; h++)
+            for (int64_t i = 0; i < b.Lq; i++)
+                for (int64_t j = 0; j < b.Lk; j++) {
+                    double w = jbias(want, h, i, j), got = r[(h * b.Lq + i) * b.Lk + j], sc = f[(h * b.Lq + i) * b.Lk + j];
+                    cr_assert(fabs(got - w) <= 1e-14 * fabs(w) + 1e-15, "case %zu h%lld (%lld,%lld): %.17g vs %.17g", k,
+                              (long long)h, (long long)i, (long long)j, got, w);
+                    cr_assert(fabs(sc - w) <= 2e-6 * fabs(w) + 1e-6, "scalar case %zu: %.9g vs %.9g", k, sc, w);
+                }
+        double train = jreal(cs, "train_seq_len");
+        if (k == 1 || k == 3) { /* the query-length bug would use another scale here */
+            double wrong = (double)b.Lq > train ? (double)b.Lq / train : 1.0;
+            cr_assert(fabs(wrong - jreal(cs, "scale")) > 0.5, "case %zu does not separate key and query length", k);
+        }
+        free(q), free(kp), free(r), free(f);
+        ref_case_free(c);
+    }
+}
+
+/* The configuration rules the Cerebras validator enforces are refusals, not silent defaults. */
+Test(t2bias, alibi_pi_rejects_what_the_validator_rejects)
+{
+    double q = 0, k = 1, out[1];
+    bias_io b = {.H = 1, .Lq = 1, .Lk = 1, .qpos = &q, .kpos = &k};
+    char why[256] = "";
+    pecs_case *c = ref_case("alibi.pi", "factor", "1", NULL);
+    cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "factor must be > 1"), "%s", why);
+    ref_case_free(c);
+    c = ref_case("alibi.pi", "train_seq_len", "1", NULL);
+    cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "train_seq_len must be > 1"), "%s", why);
+    ref_case_free(c);
+}
+
+/* ---- mpnet -------------------------------------------------------------------------------------------- */
+
+/* HF MPNet's relative_position_bucket for rel = key - query in -300..300 (32/128, 16/40, odd 33, 64/40), read
+ * through an index table so the bias is the bucket. Catches the sign of rel swapped, the clamp missing (rel 300
+ * > 128), the log denominator without max_exact, and T5's causal rule reused (shown to differ). And mpnet equals
+ * the t5 reference with bidirectional=true bucket for bucket: the two are written from opposite signs. */
+Test(t2bias, kat_mpnet_buckets_and_t5)
+{
+    json_t *cases = jget(kat("mpnet"), "cases");
+    double q = 300, *kp = iota(601, 0), r[601], f[601], t[601], tc[601];
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = jget(cs, "buckets");
+        int64_t nb = jint(cs, "num_buckets"), md = jint(cs, "max_distance");
+        double *w = index_table(nb, 1);
+        bias_io b = {.H = 1, .Lq = 1, .Lk = 601, .qpos = &q, .kpos = kp, .w = w, .wr = nb, .wc = 1};
+        pecs_case *c = ref_case("mpnet", NULL), *t5 = ref_case("t5", NULL), *t5c = ref_case("t5", "bidirectional", "false", NULL);
+        setf(c, "num_buckets", (double)nb), setf(c, "max_distance", (double)md);
+        setf(t5, "num_buckets", (double)nb), setf(t5, "max_distance", (double)md);
+        setf(t5c, "num_buckets", (double)nb), setf(t5c, "max_distance", (double)md);
+        ref_bias_ok(c, &b, r);
+        scalar_bias(c, &b, f);
+        ref_bias_ok(t5, &b, t);
+        int causal_differs = 0;
+        char why[256] = "";
+        int causal_ok = ref_bias(t5c, &b, tc, why, sizeof why) == PECS_OK; /* 16/40 has no causal form: max_exact 8 */
+        for (int j = 0; j < 601; j++) {
+            double bk = json_number_value(json_array_get(want, (size_t)j));
+            cr_assert_eq(r[j], bk, "nb %lld md %lld rel %d: %g vs %g", (long long)nb, (long long)md, j - 300, r[j], bk);
+            cr_assert_eq(f[j], bk, "scalar nb %lld rel %d: %g vs %g", (long long)nb, j - 300, f[j], bk);
+            cr_assert_eq(t[j], r[j], "t5 bidirectional and mpnet disagree at rel %d: %g vs %g", j - 300, t[j], r[j]);
+            causal_differs |= causal_ok && tc[j] != bk;
+        }
+        cr_assert(causal_differs || !causal_ok, "T5's causal rule matched MPNet's buckets (nb %lld)", (long long)nb);
+        ref_case_free(c), ref_case_free(t5), ref_case_free(t5c);
+        free(w);
+    }
+    free(kp);
+}
+
+/* ---- bam ---------------------------------------------------------------------------------------------- */
+
+/* BAM's AttentionPrior on 6 tokens and 4 heads: the 'slope' init (theta_alpha = ALiBi slopes, scale
+ * exp(slope)) and learned-like values with negative shapes and offsets. Catches the scale taken as theta_alpha
+ * itself, the offset subtracted from i - j (the README's formula) instead of j - i (the code), shown to differ
+ * exactly where theta_mu != 0, and a missing eps (the diagonal of head 0 is -(1e-5)^beta * exp(alpha), not 0). */
+Test(t2bias, kat_bam_attention_prior)
+{
+    json_t *cases = jget(kat("bam"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = jget(cs, "bias");
+        int64_t L = jint(cs, "seq_len"), H = 4, n = H * L * L;
+        double *pos = iota(L, 0), *r = dalloc(n), *f = dalloc(n);
+        bias_io b = {.H = H, .Lq = L, .Lk = L, .qpos = pos, .kpos = pos};
+        pecs_case *c = ref_case("bam", NULL);
+        if (k > 0) /* case 0 leaves theta_alpha empty: the slope init */
+            set_list(c, "theta_alpha", jget(cs, "theta_alpha"));
+        set_list(c, "theta_beta", jget(cs, "theta_beta"));
+        set_list(c, "theta_mu", jget(cs, "theta_mu"));
+        ref_bias_ok(c, &b, r);
+        scalar_bias(c, &b, f);
+        int readme_differs = 0;
+        for (int64_t h = 0; h < H; h++) {
+            double al = json_number_value(json_array_get(jget(cs, "theta_alpha"), (size_t)h));
+            double be = json_number_value(json_array_get(jget(cs, "theta_beta"), (size_t)h));
+            double mu = json_number_value(json_array_get(jget(cs, "theta_mu"), (size_t)h)), m = exp(mu) - exp(-mu);
+            for (int64_t i = 0; i < L; i++)
+                for (int64_t j = 0; j < L; j++) {
+                    double w = jbias(want, h, i, j), got = r[(h * L + i) * L + j];
+                    cr_assert(fabs(got - w) <= 1e-13 * fabs(w), "case %zu h%lld (%lld,%lld): %.17g vs %.17g", k, (long long)h,
+                              (long long)i, (long long)j, got, w);
+                    cr_assert(fabs(f[(h * L + i) * L + j] - w) <= 3e-6 * fabs(w), "scalar case %zu: %.9g vs %.9g", k,
+                              f[(h * L + i) * L + j], w);
+                    double readme = -pow(fabs((double)(i - j) - m) + 1e-5, be) * exp(al);
+                    readme_differs |= fabs(readme - w) > 1e-9 * fabs(w);
+                    if (mu == 0.0)
+                        cr_assert(fabs(readme - w) <= 1e-13 * fabs(w), "README and code differ with mu = 0");
+                    if (k == 0)
+                        cr_assert(fabs(-pow(fabs((double)(j - i)) + 1e-5, be) * al - w) > 1e-3 * fabs(w),
+                                  "the scale taken as theta_alpha would pass");
+                }
+        }
+        cr_assert_eq(readme_differs, k > 0, "case %zu: the README form %s", k, k > 0 ? "matched" : "differed");
+        free(pos), free(r), free(f);
+        ref_case_free(c);
+    }
+}
+
+/* ---- masa --------------------------------------------------------------------------------------------- */
+
+/* RMT's RetNetRelPos2d on 3x4 (heads_range 4) and 2x5 (heads_range 6) grids over raster positions. Catches the
+ * distance taken on the raster index (RetNet's 1-D decay: token (1,0) would be W away from (0,0), not 1), the
+ * decay exponent over H-1 heads instead of H, and log(gamma) replaced by gamma. */
+Test(t2bias, kat_masa_manhattan_decay)
+{
+    json_t *cases = jget(kat("masa"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = jget(cs, "bias");
+        int64_t Wd = jint(cs, "width"), L = jint(cs, "height") * Wd, H = jint(cs, "heads"), n = H * L * L;
+        double *pos = iota(L, 0), *r = dalloc(n), *f = dalloc(n);
+        bias_io b = {.H = H, .Lq = L, .Lk = L, .qpos = pos, .kpos = pos};
+        pecs_case *c = ref_case("masa", NULL);
+        setf(c, "width", (double)Wd), setf(c, "initial_value", jreal(cs, "initial_value"));
+        setf(c, "heads_range", jreal(cs, "heads_range"));
+        ref_bias_ok(c, &b, r);
+        scalar_bias(c, &b, f);
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < L; i++)
+                for (int64_t j = 0; j < L; j++) {
+                    double w = jbias(want, h, i, j), got = r[(h * L + i) * L + j];
+                    cr_assert(fabs(got - w) <= 1e-13 * fabs(w) + 1e-15, "case %zu h%lld (%lld,%lld): %.17g vs %.17g", k,
+                              (long long)h, (long long)i, (long long)j, got, w);
+                    cr_assert(fabs(f[(h * L + i) * L + j] - w) <= 2e-6 * fabs(w) + 1e-7, "scalar case %zu", k);
+                }
+        /* raster distance: (0,0) to (1,0) is W on the raster index, 1 in Manhattan distance */
+        cr_assert(fabs(jbias(want, 0, 0, Wd) - jbias(want, 0, 0, 1)) < 1e-15 && Wd > 1,
+                  "one row down and one column across must decay alike");
+        free(pos), free(r), free(f);
+        ref_case_free(c);
+    }
+}
+
+/* ---- irpe --------------------------------------------------------------------------------------------- */
+
+/* The iRPE bucket ids of a 7x9 grid for the product, Euclidean and quantization methods at ratios 1.9 (the
+ * authors' configs: 49 / 7 buckets) and 2.5 (121 / 11), and at alpha 1, beta 4, gamma 16 (81 / 9), read through
+ * an index table. Catches rows and columns swapped in the product bucket (shown to differ), C's round() instead
+ * of torch's half-to-even (the last configuration has an exact tie: offset 4 gives 2.5, which must index 2, not
+ * 3), and the offset taken as key - query (the product ids are not symmetric). */
+Test(t2bias, kat_irpe_buckets)
+{
+    json_t *cases = jget(kat("irpe"), "cases");
+    cr_assert_eq(json_array_size(cases), 9);
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = jget(cs, "buckets");
+        int64_t Wd = jint(cs, "width"), L = jint(cs, "height") * Wd, nb = jint(cs, "num_buckets");
+        const char *method = json_string_value(jget(cs, "method"));
+        double *pos = iota(L, 0), *w = index_table(1, nb), *r = dalloc(L * L), *f = dalloc(L * L);
+        bias_io b = {.H = 1, .Lq = L, .Lk = L, .qpos = pos, .kpos = pos, .w = w, .wr = 1, .wc = nb};
+        pecs_case *c = ref_case("irpe", "method", method, NULL);
+        setf(c, "alpha", jreal(cs, "alpha")), setf(c, "beta", jreal(cs, "beta")), setf(c, "gamma", jreal(cs, "gamma"));
+        setf(c, "width", (double)Wd), setf(c, "num_buckets", (double)nb);
+        ref_bias_ok(c, &b, r);
+        scalar_bias(c, &b, f);
+        int64_t S = (int64_t)sqrt((double)nb), swapped_differs = 0;
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < L; j++) {
+                double id = json_number_value(json_array_get(json_array_get(want, (size_t)i), (size_t)j));
+                cr_assert_eq(r[i * L + j], id, "%s ratio %g (%lld,%lld): %g vs %g", method, jreal(cs, "alpha"), (long long)i,
+                             (long long)j, r[i * L + j], id);
+                cr_assert_eq(f[i * L + j], id, "scalar %s (%lld,%lld): %g vs %g", method, (long long)i, (long long)j,
+                             f[i * L + j], id);
+                int64_t b = (int64_t)id;
+                swapped_differs |= !strcmp(method, "product") && (b % S) * S + b / S != b;
+            }
+        cr_assert(strcmp(method, "product") || swapped_differs, "the swapped product layout would pass");
+        free(pos), free(w), free(r), free(f);
+        ref_case_free(c);
+    }
+}
+
+/* num_buckets must be the table the authors' get_num_buckets gives; alpha <= beta < gamma keep indices inside. */
+Test(t2bias, irpe_rejects_inconsistent_tables)
+{
+    double q = 0, k = 1, out[1], w[64] = {0};
+    bias_io b = {.H = 1, .Lq = 1, .Lk = 1, .qpos = &q, .kpos = &k, .w = w, .wr = 1, .wc = 49};
+    char why[256] = "";
+    pecs_case *c = ref_case("irpe", "method", "euclidean", NULL); /* 7 buckets, the table has 49 */
+    cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "set num_buckets: 7"), "%s", why);
+    ref_case_free(c);
+    c = ref_case("irpe", "alpha", "5", "beta", "3.8", NULL);
+    cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "alpha <= beta"), "%s", why);
+    ref_case_free(c);
+}
+
+/* ---- invariance per axis ----------------------------------------------------------------------------- */
+
+/* masa and irpe on raster positions: shifting every position by a multiple of the width (whole rows) leaves the
+ * bias unchanged, a shift by one token does not (it moves tokens across row ends): the invariance the registry
+ * declares is per axis, and the suites sweep whole rows. */
+Test(t2bias, masa_irpe_invariant_under_row_shifts_only)
+{
+    const char *ids[] = {"masa", "irpe"};
+    int64_t W = 4, L = 12, n = 2 * L * L;
+    double *w = index_table(2, 49);
+    for (int e = 0; e < 2; e++) {
+        pecs_case *c = ref_case(ids[e], "width", "4", NULL);
+        double *base = dalloc(n), *o = dalloc(n);
+        double *p0 = iota(L, 3);
+        bias_io b = {.H = 2, .Lq = L, .Lk = L, .qpos = p0, .kpos = p0, .w = w, .wr = e ? 2 : 0, .wc = 49};
+        ref_bias_ok(c, &b, base);
+        const double shifts[] = {4, 4096, 1048576, 1};
+        for (int s = 0; s < 4; s++) {
+            double *ps = iota(L, 3 + shifts[s]);
+            b.qpos = b.kpos = ps;
+            ref_bias_ok(c, &b, o);
+            int same = !memcmp(o, base, (size_t)n * sizeof *o);
+            cr_assert_eq(same, fmod(shifts[s], (double)W) == 0.0, "%s shift %g: %s", ids[e], shifts[s],
+                         same ? "unchanged" : "changed");
+            free(ps);
+        }
+        free(p0), free(base), free(o);
+        ref_case_free(c);
+    }
+    free(w);
+}
