@@ -568,13 +568,16 @@ unsigned long long pecs_cert_case_seed(unsigned long long cert_seed, unsigned lo
 void pecs_cert_challenge_case(pecs_case *c, unsigned long long seed, long long pos_offset)
 {
     c->seed = pecs_cert_case_seed(seed, c->seed);
-    /* Positions move only where nothing but the angles depends on them: equivalence cases (an invariance case's
-     * horizon is set for its own positions), and no position-dependent gain (xPos's zeta^(pos/scale_base) would
-     * carry an f16 case past its range: found by certifying the scalar backend at offset 3711). */
+    /* Positions move only where nothing but the angles depends on them: rotate-form equivalence cases (an
+     * invariance case's horizon is set for its own positions; a relative bias does not change with an offset,
+     * and ALiBi's key_index variant grows with it past what f32 logits compared as softmax resolve), and no
+     * position-dependent gain (xPos's zeta^(pos/scale_base) carried an f16 case past its range). Both found by
+     * certifying the scalar backend at offset 3711. */
     for (int i = 0; i < c->n_params; i++)
         if (c->params[i].name && !strcmp(c->params[i].name, "scale_base"))
             return;
-    if (c->check != PECS_CHECK_EQUIVALENCE || c->enc->invariance != PECS_INV_EXACT || c->pos_arg < 0 ||
+    if (c->check != PECS_CHECK_EQUIVALENCE || c->enc->form != PECS_FORM_ROTATE ||
+        c->enc->invariance != PECS_INV_EXACT || c->pos_arg < 0 ||
         (c->pos_kind != PECS_POS_CONTIG && c->pos_kind != PECS_POS_DECODE && c->pos_kind != PECS_POS_CONST) ||
         c->pos_arg > INT64_MAX - pos_offset)
         return;

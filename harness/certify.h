@@ -87,7 +87,7 @@ pecs_status pecs_cert_challenge(unsigned long long *seed, long long *pos_offset,
 unsigned long long pecs_cert_case_seed(unsigned long long cert_seed, unsigned long long case_seed);
 
 /* Apply a challenge to a case: its seed mixed with the certificate's, and (equivalence cases of exactly
- * relative encodings without a position-dependent gain, contig/decode/const positions >= 0) its positions
+ * relative rotate-form encodings without a position-dependent gain, contig/decode/const positions >= 0) its positions
  * moved by pos_offset when the case stays valid. */
 struct pecs_case;
 void pecs_cert_challenge_case(struct pecs_case *c, unsigned long long seed, long long pos_offset);
