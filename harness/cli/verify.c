@@ -80,6 +80,10 @@ static void check_cases(const pecs_cert_profile *prof, json_t *cert, json_t *res
     }
     ch.seed = (unsigned long long)sd;
     ch.pos_offset = json_integer_value(json_object_get(chj, "pos_offset"));
+    if (ch.pos_offset < 1 || ch.pos_offset > 4096) {
+        bad("certificate.json: challenge pos_offset %lld is outside 1..4096", (long long)ch.pos_offset);
+        return;
+    }
     for (int s = 0; s < prof->n_suites; s++) {
         char rel[128];
         snprintf(rel, sizeof rel, "suites/%s.yaml", prof->suites[s]);
