@@ -78,8 +78,8 @@ json_t *pecs_cert_evaluate(const pecs_cert_profile *p, const pecs_cert_claim *c,
 char *pecs_cert_render_md(json_t *cert);
 
 /* A fresh 63-bit seed and a position offset in [1, 4096] from the kernel's random source. The offset moves the
- * positions of cases whose encoding is exactly relative (invariance "exact"): their meaning does not change,
- * and a small offset keeps the float32-angle level judging them. */
+ * positions of the cases pecs_cert_challenge_case() names: their meaning does not change, and a small offset
+ * keeps the float32-angle level judging them. */
 pecs_status pecs_cert_challenge(unsigned long long *seed, long long *pos_offset, char *why, size_t why_len);
 
 /* The seed a case of the certification gets: mixed from the certificate's seed and the case's own, so
