@@ -112,8 +112,9 @@ $(BUILD)/obj/reference/%.o: reference/%.c
 	$(CC) $(CFLAGS_ALL) $(STRICT) -c $< -o $@
 
 OMPFLAGS := $(if $(filter 1,$(HAVE_OPENMP)),-fopenmp)
-# Only the bandwidth calibration uses OpenMP inside the harness (threads 1..N).
+# Only the bandwidth calibration (the table and the paired kernels) uses OpenMP inside the harness (threads 1..N).
 $(BUILD)/obj/harness/calibrate.o: EXTRA_CFLAGS := $(OMPFLAGS)
+$(BUILD)/obj/harness/pairbw.o: EXTRA_CFLAGS := $(OMPFLAGS)
 # The data search path's last resort (harness/datapath.h): the PREFIX pecs is compiled with. Not a dependency:
 # `make install PREFIX=elsewhere` copies what is built (the installed pecs finds its data relative to itself).
 $(BUILD)/obj/harness/datapath.o: EXTRA_CFLAGS := -DPECS_PREFIX='"$(PREFIX)"'

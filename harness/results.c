@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "machine.h"
+#include "pairbw.h"
 #include "util.h"
 
 /* JSON has no NaN or infinity: non-finite numbers are written as null. */
@@ -56,26 +57,71 @@ static json_t *inv_json(const pecs_inv_result *iv)
                      rd, "vs_reference", vr, "horizon", (json_int_t)iv->horizon, "horizon_full", iv->horizon_full);
 }
 
-/* Counters per timed call (totals / reps), what was dropped and why, and IPC when both are there. */
-static json_t *counters_json(const pecs_counters *c, int reps)
+/* Counters per timed call (totals / reps), what was dropped and why; IPC, bytes per cycle and LLC misses
+ * per call when the hardware events were counted; else "hardware" says why there are none (the SDE counts
+ * are kept either way). */
+static json_t *counters_json(const pecs_counters *c, int reps, double bytes)
 {
     json_t *o = json_pack("{s:s}", "status", c->status), *ev = json_object(), *dr = json_object();
-    double cyc = 0, ins = 0;
+    double cyc = 0, ins = 0, llc = -1;
+    int hw = 0;
     for (int i = 0; i < c->n; i++) {
         double per = reps ? (double)c->value[i] / reps : 0.0;
         json_object_set_new(ev, c->name[i], num(per));
+        hw += !strncmp(c->name[i], "PAPI_", 5);
         if (!strcmp(c->name[i], "PAPI_TOT_CYC"))
             cyc = per;
         if (!strcmp(c->name[i], "PAPI_TOT_INS"))
             ins = per;
+        if (!strcmp(c->name[i], "PAPI_L3_TCM"))
+            llc = per;
     }
-    for (int i = 0; i < c->n_dropped; i++)
+    const char *hw_why = NULL; /* the first hardware event's reason for being dropped */
+    for (int i = 0; i < c->n_dropped; i++) {
         json_object_set_new(dr, c->dropped[i], json_string(c->dropped_why[i]));
+        if (!hw_why && !strncmp(c->dropped[i], "PAPI_", 5))
+            hw_why = c->dropped_why[i];
+    }
     json_object_set_new(o, "per_call", ev);
     json_object_set_new(o, "dropped", dr);
     if (cyc > 0 && ins > 0)
         json_object_set_new(o, "ipc", num(ins / cyc));
+    if (cyc > 0 && bytes > 0)
+        json_object_set_new(o, "bytes_per_cycle", num(bytes / cyc));
+    if (llc >= 0)
+        json_object_set_new(o, "llc_misses", num(llc));
+    json_t *h = hw ? json_pack("{s:b,s:i}", "available", 1, "events", hw)
+                   : json_pack("{s:b,s:s}", "available", 0, "reason",
+                               hw_why ? hw_why : strncmp(c->status, "unavailable", 11) ? "no hardware event asked" : c->status);
+    json_object_set_new(o, "hardware", h);
     return o;
+}
+
+/* --calibration paired: the per-repetition ratios in repetition order and their median, p10, p90. */
+static json_t *ratios_json(const double *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < n; i++)
+        json_array_append_new(a, num(v[i]));
+    return a;
+}
+
+static json_t *paired_json(const pecs_perf *p)
+{
+    json_t *roof = json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "method", "paired", "isa",
+                             p->pair_isa, "level", p->level, "footprint_bytes", num(p->bytes), "threads", p->threads_used,
+                             "threads_source", p->threads_source, "bandwidth_gbytes_per_s", num(p->pair_gbs), "fraction",
+                             num(p->frac[0]), "fraction_p10", num(p->frac[1]), "fraction_p90", num(p->frac[2]), "ratios",
+                             ratios_json(p->ratio, p->reps), "ns_per_call", num(p->median_s * 1e9),
+                             "overhead_ns_per_call", num(p->overhead_ns));
+    if (roof && p->nt_ratio) {
+        json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->pair_nt_gbs));
+        json_object_set_new(roof, "nt_fraction", num(p->nt_frac[0]));
+        json_object_set_new(roof, "nt_fraction_p10", num(p->nt_frac[1]));
+        json_object_set_new(roof, "nt_fraction_p90", num(p->nt_frac[2]));
+        json_object_set_new(roof, "nt_ratios", ratios_json(p->nt_ratio, p->reps));
+    }
+    return roof;
 }
 
 static json_t *perf_json(const pecs_perf *p)
@@ -84,21 +130,37 @@ static json_t *perf_json(const pecs_perf *p)
                      num(p->median_s), "min_s", num(p->min_s), "p10_s", num(p->p10_s), "p90_s", num(p->p90_s), "mean_s",
                      num(p->mean_s), "tokens_per_s", num(p->tokens_per_s), "elements_per_s", num(p->elems_per_s),
                      "gbytes_per_s", num(p->gbytes_per_s), "bytes_per_call", num(p->bytes), "timer_resolution_s",
-                     num(p->timer_res_s), "noisy", p->noisy, "counters", counters_json(&p->counters, p->reps));
+                     num(p->timer_res_s), "noisy", p->noisy, "counters", counters_json(&p->counters, p->reps, p->bytes));
     if (o && p->rtt_median_s > 0) /* isolated: the parent's own clock next to the worker's */
         json_object_set_new(o, "parent_clock", json_pack("{s:o,s:o}", "round_trip_median_s", num(p->rtt_median_s),
                                                          "empty_round_trip_s", num(p->ping_s)));
-    json_t *roof = o && p->roof_gbs > 0 ? json_pack("{s:s,s:o,s:o}", "kernel", p->roof_kernel, "bandwidth_gbytes_per_s",
-                                                    num(p->roof_gbs), "fraction", num(p->gbytes_per_s / p->roof_gbs))
-                                        : NULL;
-    if (roof && p->roof_nt_gbs > 0) {
-        json_object_set_new(roof, "nt_kernel", json_string(p->roof_nt_kernel));
-        json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->roof_nt_gbs));
-        json_object_set_new(roof, "nt_fraction", num(p->gbytes_per_s / p->roof_nt_gbs));
+    json_t *roof = NULL;
+    if (o && p->paired)
+        roof = paired_json(p);
+    else if (o && p->roof_gbs > 0) {
+        roof = json_pack("{s:s,s:s,s:s,s:o}", "method", "table", "level", p->level ? p->level : "memory", "kernel",
+                         p->roof_kernel, "bandwidth_gbytes_per_s", num(p->roof_gbs));
+        /* A table is measured far beyond the caches: a cache-resident case is not judged against it. */
+        if (roof && p->level && strcmp(p->level, "memory"))
+            json_object_set_new(roof, "note", json_string("the footprint fits a cache level: not judged against the "
+                                                          "table's DRAM bandwidth (--calibration paired measures it "
+                                                          "at the case's footprint)"));
+        else if (roof)
+            json_object_set_new(roof, "fraction", num(p->gbytes_per_s / p->roof_gbs));
+        if (roof && p->roof_nt_gbs > 0) {
+            json_object_set_new(roof, "nt_kernel", json_string(p->roof_nt_kernel));
+            json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->roof_nt_gbs));
+            if (!p->level || !strcmp(p->level, "memory"))
+                json_object_set_new(roof, "nt_fraction", num(p->gbytes_per_s / p->roof_nt_gbs));
+        }
+        if (roof)
+            json_object_set_new(roof, "threads", json_integer(p->roof_threads));
     }
-    if (roof) {
-        json_object_set_new(roof, "threads", json_integer(p->roof_threads));
+    if (roof)
         json_object_set_new(o, "roofline", roof);
+    if (o && p->threads_source) {
+        json_object_set_new(o, "threads_used", json_integer(p->threads_used));
+        json_object_set_new(o, "threads_source", json_string(p->threads_source));
     }
     return o;
 }
@@ -217,6 +279,15 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
             json_t *v = json_object_get(m->calibration, copied[i]);
             if (v)
                 json_object_set(cal, copied[i], v);
+        }
+        if (cal && !strcmp(m->calibration_path, "paired")) { /* no table: the kernels' ISA and the caches */
+            const pecs_cache_info *ci = pecs_cache_info_get();
+            json_t *lv = json_object();
+            for (int i = 0; i < ci->n; i++)
+                json_object_set_new(lv, ci->name[i], json_real(ci->bytes[i]));
+            json_object_set_new(cal, "isa", json_string(pecs_pair_isa()));
+            json_object_set_new(cal, "cache_bytes", lv);
+            json_object_set_new(cal, "cache_source", json_string(ci->source));
         }
         json_object_set_new(root, "calibration", cal);
     }

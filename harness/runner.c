@@ -7,9 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "calibrate.h"
 #include "gen.h"
 #include "instance.h"
 #include "level.h"
+#include "pairbw.h"
 #include "reference.h"
 #include "util.h"
 
@@ -95,10 +97,35 @@ static double quantile(const double *sorted, int n, double q)
     return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
 }
 
+/* Process CPU time (all threads), for the thread count a call actually ran with. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    return clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) ? 0.0 : (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The read/write split of the bytes model: the output is written once, everything else is read. */
+static void case_traffic(const pecs_case *c, double *rd, double *wr)
+{
+    *wr = (double)pecs_case_out_elems(c) * (double)pecs_dtype_size(c->dtype);
+    *rd = pecs_case_bytes(c) - *wr;
+    if (*rd < 0)
+        *rd = 0;
+}
+
+/* median, p10, p90 of v[0..n) (sorted in place). */
+static void spread(double *v, int n, double out[3])
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    out[0] = quantile(v, n, 0.50), out[1] = quantile(v, n, 0.10), out[2] = quantile(v, n, 0.90);
+}
+
 /* Timed calls. Each one is checked: the output is put back to its poisoned state before the call and its
  * bytes must equal those of the call that passed every check after it (determinism is required anyway),
  * so a kernel cannot be right when checked and fast and wrong when timed. Poisoning and comparing are
- * outside the timed region. Returns a verdict other than PASSED when a timed call misbehaves. */
+ * outside the timed region. With o->pair, every timed call follows a paired calibration kernel (pairbw.h)
+ * on the same bytes, footprint and threads, and the ratio of the two is recorded per call. Returns a
+ * verdict other than PASSED when a timed call misbehaves. */
 static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, const pecs_run_opts *o, pecs_perf *pf,
                                  pecs_case_result *r)
 {
@@ -108,6 +135,10 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     pf->timer_res_s = (double)res.tv_sec + 1e-9 * (double)res.tv_nsec;
     if (!pecs_instance_keep_checked(in))
         return set_reason(r, PECS_V_ERROR, "out of memory keeping the checked output");
+    const pecs_case *c = in->c;
+    double bytes = pecs_case_bytes(c), rd, wr;
+    case_traffic(c, &rd, &wr);
+    pf->level = pecs_cache_level_of(pecs_cache_info_get(), bytes);
     pecs_call k;
     for (int i = 0; i < o->warmup; i++) {
         pecs_instance_poison(in);
@@ -115,16 +146,50 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         if (k.kind != PECS_CALL_OK)
             return call_failed(&k, r);
     }
-    double *t = malloc((size_t)o->max_reps * 2 * sizeof *t), total = 0.0;
-    if (!t)
+    /* The thread count the calls run with (a backend may run fewer than asked: openmp on one decode token
+     * runs its 1-thread path): process CPU time over wall time across back-to-back calls (untimed, not
+     * poisoned: single-threaded poisoning would dilute it), for at least 20 ms, so clock reads and call
+     * overhead do not skew it. In-process only: an isolated backend's CPU time is its worker's. */
+    const int asked = o->threads > 0 ? o->threads : pecs_calibration_default_threads();
+    pf->threads_used = asked, pf->threads_source = "requested";
+    if (!lb->isolated) {
+        double w0 = pecs_now(), cpu0 = cpu_now(), wall = 0.0;
+        for (int i = 0; i < 100000 && wall < 0.02; i++) {
+            pecs_backend_run(lb, &in->problem, &in->arena, &k);
+            if (k.kind != PECS_CALL_OK)
+                return call_failed(&k, r);
+            wall = pecs_now() - w0;
+        }
+        long t = lround((cpu_now() - cpu0) / wall);
+        pf->threads_used = t < 1 ? 1 : t > asked ? asked : (int)t;
+        pf->threads_source = "measured";
+    }
+    pecs_pair_kernel pk = {0};
+    int nt = o->pair && !strcmp(pf->level, "memory"); /* streaming stores pair only beyond the caches */
+    if (o->pair && !pecs_pair_kernel_init(&pk, rd, wr))
+        return set_reason(r, PECS_V_ERROR, "out of memory for the paired calibration kernel");
+    double *t = malloc((size_t)o->max_reps * 5 * sizeof *t), total = 0.0;
+    if (!t) {
+        pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
-    double *rtt = t + o->max_reps;
+    }
+    double *rtt = t + o->max_reps, *ratio = rtt + o->max_reps, *nt_ratio = ratio + o->max_reps;
+    double *over = nt_ratio + o->max_reps;
     int n = 0;
     pecs_verdict v = PECS_V_PASSED;
-    double bytes = pecs_case_bytes(in->c);
+    if (o->pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
+        pecs_pair_kernel_run(&pk, pf->threads_used, 0);
+        if (nt)
+            pecs_pair_kernel_run(&pk, pf->threads_used, 1);
+    }
     pecs_counters_start(&pf->counters, pecs_counter_events);
     while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
         pecs_instance_poison(in);
+        double tk = 0.0, tk_nt = 0.0;
+        if (nt)
+            tk_nt = pecs_pair_kernel_run(&pk, pf->threads_used, 1);
+        if (o->pair)
+            tk = pecs_pair_kernel_run(&pk, pf->threads_used, 0); /* last: right before the call */
         pecs_backend_run(lb, &in->problem, &in->arena, &k);
         pecs_counters_note_call(bytes, in->n_out);
         if (k.kind != PECS_CALL_OK) {
@@ -139,12 +204,37 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         }
         t[n] = k.seconds;
         rtt[n] = k.rtt;
+        if (o->pair) { /* the case's throughput over the kernel's, each at its own byte count */
+            ratio[n] = (bytes / t[n]) / (pk.bytes / tk);
+            nt_ratio[n] = nt ? (bytes / t[n]) / (pk.bytes / tk_nt) : 0.0;
+            over[n] = t[n] - tk * bytes / pk.bytes;
+        }
         total += t[n++];
     }
     pecs_counters_stop(&pf->counters);
+    pecs_pair_kernel_free(&pk);
     if (v != PECS_V_PASSED || n == 0) {
         free(t);
         return v;
+    }
+    if (o->pair) {
+        pf->ratio = malloc((size_t)n * sizeof *pf->ratio);
+        pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
+        if (!pf->ratio || (nt && !pf->nt_ratio)) {
+            free(t);
+            return set_reason(r, PECS_V_ERROR, "out of memory for the paired ratios");
+        }
+        pf->paired = 1;
+        pf->pair_isa = pecs_pair_isa();
+        memcpy(pf->ratio, ratio, (size_t)n * sizeof *ratio); /* in repetition order */
+        spread(ratio, n, pf->frac);
+        if (nt) {
+            memcpy(pf->nt_ratio, nt_ratio, (size_t)n * sizeof *nt_ratio);
+            spread(nt_ratio, n, pf->nt_frac);
+        }
+        double ov[3];
+        spread(over, n, ov);
+        pf->overhead_ns = ov[0] * 1e9;
     }
     qsort(t, (size_t)n, sizeof *t, cmp_double);
     pf->done = 1;
@@ -159,12 +249,18 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         pf->rtt_median_s = quantile(rtt, n, 0.50);
         pf->ping_s = pecs_backend_ping_s(lb);
     }
-    const pecs_case *c = in->c;
-    pf->bytes = pecs_case_bytes(c);
+    pf->bytes = bytes;
     pf->tokens_per_s = (double)pecs_case_tokens(c) / pf->median_s;
     pf->elems_per_s = (double)pecs_case_out_elems(c) / pf->median_s;
     pf->gbytes_per_s = pf->bytes / pf->median_s * 1e-9;
-    pf->noisy = pf->p90_s > 1.2 * pf->p10_s || pf->median_s < 100.0 * pf->timer_res_s;
+    if (pf->paired) { /* the kernels' bandwidth at the median ratio: what the fraction is of */
+        pf->pair_gbs = pf->gbytes_per_s / pf->frac[0];
+        pf->pair_nt_gbs = pf->nt_ratio ? pf->gbytes_per_s / pf->nt_frac[0] : 0.0;
+    }
+    /* Paired, the spread of the ratios is the measurement's: a neighbour that slows both sides of a pair
+     * does not widen it, one that comes and goes within a pair does. */
+    double spread_hi = pf->paired ? pf->frac[2] : pf->p90_s, spread_lo = pf->paired ? pf->frac[1] : pf->p10_s;
+    pf->noisy = spread_hi > 1.2 * spread_lo || pf->median_s < 100.0 * pf->timer_res_s;
     free(t);
     return PECS_V_PASSED;
 }
@@ -583,4 +679,7 @@ void pecs_case_result_free(pecs_case_result *r)
 {
     free(r->case_str);
     r->case_str = NULL;
+    free(r->perf.ratio);
+    free(r->perf.nt_ratio);
+    r->perf.ratio = r->perf.nt_ratio = NULL;
 }

@@ -45,7 +45,8 @@ typedef struct pecs_perf {
     double tokens_per_s, elems_per_s, gbytes_per_s;
     double bytes;            /* per call, from the bytes model */
     double timer_res_s;
-    int noisy;               /* p90/p10 spread over 20 %, or median under 100 timer ticks */
+    int noisy;               /* median under 100 timer ticks, or a spread over 20 %: p90/p10 of the paired
+                                ratios (ordinary stores) when paired, else p90/p10 of the times */
     pecs_counters counters;  /* totals over the timed calls; status says what could be counted */
     double roof_gbs;         /* the relevant calibrated bandwidth, ordinary stores (0: no calibration given) */
     const char *roof_kernel; /* which calibration kernel that is */
@@ -54,6 +55,19 @@ typedef struct pecs_perf {
     int roof_threads;        /* the calibration's thread count these come from */
     double rtt_median_s;     /* isolated: median round trip of the timed calls on the parent's clock */
     double ping_s;           /* isolated: median round trip of an empty request (the IPC share of rtt) */
+    /* Where the footprint (bytes_per_call) lives: the smallest cache level holding it, else "memory". */
+    const char *level;
+    int threads_used;        /* threads the backend call ran with: measured (process CPU time / wall time over
+                                the warm-up calls, in-process backends) or the requested count (isolated) */
+    const char *threads_source; /* "measured" or "requested" */
+    /* --calibration paired (pairbw.h): one ratio per timed repetition, ordinary stores and (footprint beyond
+     * every cache level) streaming stores; median, p10, p90 of them; the paired kernels' median GB/s. */
+    int paired;
+    const char *pair_isa;
+    double *ratio, *nt_ratio;   /* [reps], malloc'd (freed by pecs_case_result_free); nt_ratio NULL if not paired */
+    double frac[3], nt_frac[3]; /* median, p10, p90 */
+    double pair_gbs, pair_nt_gbs;
+    double overhead_ns;      /* median over pairs of t_case - t_kernel (ordinary stores): time beyond moving the bytes */
 } pecs_perf;
 
 typedef struct pecs_inv_result {
@@ -89,6 +103,7 @@ typedef struct pecs_run_opts {
     int perf;                /* time the backend */
     double min_time_s;       /* per timed case */
     int min_reps, max_reps, warmup;
+    int pair;                /* pair every timed call with a calibration kernel moving the same bytes (pairbw.h) */
     int threads;             /* problem->n_threads for every call (0: the backend's choice); with determinism,
                                 the repeat runs at 1 thread, so a result that depends on the thread count is
                                 NONDETERMINISTIC */

@@ -13,6 +13,7 @@
 #include "calibrate.h"
 #include "case.h"
 #include "counters.h"
+#include "pairbw.h"
 #include "diff.h"
 #include "gen.h"
 #include "identity.h"

@@ -85,6 +85,9 @@ static const char RUN_HELP_MORE[] =
     "                        thread count (--threads, else the OpenMP default; single-threaded backends\n"
     "                        compare best at --threads 1); the table is embedded in the results\n"
     "  --calibration auto    measure the bandwidths in this run first (at 1 and the run's thread count)\n"
+    "  --calibration paired  pair every timed call with a kernel moving the same bytes (read/write mix,\n"
+    "                        footprint, threads used, ordinary and streaming stores) run right before it;\n"
+    "                        the roofline fraction is the median of the per-pair ratios (p10-p90 given)\n"
     "  --calibration-mib M   array size of --calibration auto, MiB per array (default 256; 1..65536)\n"
     "  -v, --verbose         print every case; without it, failing cases are printed, and SKIPPED and\n"
     "                        BEYOND_LEVEL ones are counted by reason at the end\n"
@@ -145,8 +148,16 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
     if (r->reason[0])
         printf("           %s\n", r->reason);
     if (r->perf.done) {
-        char roof[96] = "";
-        if (r->perf.roof_gbs > 0) {
+        char roof[160] = "";
+        if (r->perf.paired) {
+            int w = snprintf(roof, sizeof roof, ", %.0f%% of paired %s at %s (p10-p90 %.0f-%.0f%%)",
+                             100 * r->perf.frac[0], r->perf.pair_isa, r->perf.level, 100 * r->perf.frac[1],
+                             100 * r->perf.frac[2]);
+            if (r->perf.nt_ratio && w > 0 && (size_t)w < sizeof roof)
+                snprintf(roof + w, sizeof roof - (size_t)w, " (%.0f%% nt)", 100 * r->perf.nt_frac[0]);
+        } else if (r->perf.roof_gbs > 0 && r->perf.level && strcmp(r->perf.level, "memory")) {
+            snprintf(roof, sizeof roof, ", in %s: not judged against DRAM", r->perf.level);
+        } else if (r->perf.roof_gbs > 0) {
             int w = snprintf(roof, sizeof roof, ", %.0f%% of %s", 100 * r->perf.gbytes_per_s / r->perf.roof_gbs,
                              r->perf.roof_kernel);
             if (r->perf.roof_nt_gbs > 0 && w > 0 && (size_t)w < sizeof roof)

@@ -102,6 +102,8 @@ static void calibration_remeasure(const run_cfg *cfg, int run_threads, json_t *c
         char key[16];
         snprintf(key, sizeof key, "%d", (int)json_integer_value(json_object_get(roof, "threads")));
         for (int n = 0; roof && n < 2; n++) {
+            if (!json_object_get(roof, F[n][2])) /* cache-resident: not judged against the table */
+                continue;
             double bw = json_number_value(
                 json_object_get(json_object_get(table, key), json_string_value(json_object_get(roof, F[n][0]))));
             if (bw > 0) {
@@ -195,7 +197,7 @@ static json_t *run_identity(const run_cfg *cfg, const run_inputs *in, const pecs
     if (cfg->calibration && strcmp(cfg->calibration, "auto"))
         pecs_ident_set(id, "--calibration", "%s sha256 %s", cfg->calibration, cal_sha);
     else
-        pecs_ident_set(id, "--calibration", "%s", cfg->calibration ? "auto" : "none");
+        pecs_ident_set(id, "--calibration", "%s", cfg->calibration ? cfg->calibration : "none");
     static const char *const env[] = {"PECS_ARCH", "PECS_NT", "OMP_NUM_THREADS"}; /* kernels and thread counts */
     for (int i = 0; i < 3; i++) {
         snprintf(buf, sizeof buf, "environment %s", env[i]);
@@ -308,7 +310,8 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     }
     /* The run's thread count: what the backend calls are asked for, else what OpenMP gives by default. */
     const int run_threads = cfg.threads > 0 ? (int)cfg.threads : pecs_calibration_default_threads();
-    if (cfg.calibration && (rc = calibration_load(&cfg, run_threads, &cal, cal_sha)) != EXIT_OK)
+    const int paired = cfg.calibration && !strcmp(cfg.calibration, "paired");
+    if (cfg.calibration && !paired && (rc = calibration_load(&cfg, run_threads, &cal, cal_sha)) != EXIT_OK)
         goto cleanup;
     results = calloc((size_t)(in.n_cases * n_loaded + 1), sizeof *results);
     if (!results) {
@@ -321,6 +324,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     o.perf = strcmp(cfg.mode, "correctness") != 0;
     o.min_time_s = cfg.min_time;
     o.threads = (int)cfg.threads;
+    o.pair = paired;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
     pecs_sb jpath = {0};
@@ -343,6 +347,9 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         printf("shard %d/%d: %d of the %d selected case(s)\n", shard.k, shard.n, in.n_cases, shard.selected);
     if (cal)
         print_calibration(cfg.calibration, cal, run_threads);
+    if (paired)
+        printf("calibration paired: every timed call follows a %s kernel moving its bytes at its footprint and "
+               "thread count\n", pecs_pair_isa());
     if (cfg.resume)
         printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
     fflush(stdout);
@@ -360,10 +367,11 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
                 char id[64];
                 snprintf(id, sizeof id, "%.*s", (int)strcspn(in.cases[k], " "), in.cases[k]);
                 const pecs_encoding_info *e = pecs_registry_find(id);
-                if (e) {
-                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, run_threads, 0, &r->perf.roof_kernel,
+                if (e) { /* at the thread count the calls ran with, not the one asked for */
+                    int used = r->perf.threads_used > 0 ? r->perf.threads_used : run_threads;
+                    r->perf.roof_gbs = pecs_calibration_bandwidth(cal, e->form, used, 0, &r->perf.roof_kernel,
                                                                   &r->perf.roof_threads);
-                    r->perf.roof_nt_gbs = pecs_calibration_bandwidth(cal, e->form, run_threads, 1,
+                    r->perf.roof_nt_gbs = pecs_calibration_bandwidth(cal, e->form, used, 1,
                                                                      &r->perf.roof_nt_kernel, NULL);
                 }
             }
