@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 
 #include "calibrate.h"
 #include "gen.h"
@@ -97,11 +98,47 @@ static double quantile(const double *sorted, int n, double q)
     return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
 }
 
-/* Process CPU time (all threads), for the thread count a call actually ran with. */
-static double cpu_now(void)
+/* On-CPU nanoseconds of each thread of this process (/proc/self/task/<tid>/schedstat), up to max; returns
+ * how many were read (0 where /proc has none). */
+static int task_cpu(long tid[], double ns[], int max)
 {
-    struct timespec ts;
-    return clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) ? 0.0 : (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    while (d && n < max && (e = readdir(d))) {
+        char path[300];
+        double v;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f && fscanf(f, "%lf", &v) == 1)
+            tid[n] = strtol(e->d_name, NULL, 10), ns[n++] = v;
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Threads of this process that ran, since task_cpu() gave (tid0, ns0), for at least a third of the CPU time
+ * of the busiest one: the team size of the calls in between. Relative, not to the wall time: on a shared
+ * machine a team thread may get a quarter of a core; a sleeping pool thread gets nothing. */
+static int busy_threads(const long tid0[], const double ns0[], int n0)
+{
+    long tid[256];
+    double ns[256], max = 0.0;
+    int n = task_cpu(tid, ns, 256), busy = 0;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n0; j++)
+            if (tid0[j] == tid[i])
+                ns[i] -= ns0[j];
+        max = ns[i] > max ? ns[i] : max;
+    }
+    for (int i = 0; i < n; i++)
+        busy += max > 0 && ns[i] >= max / 3.0;
+    return busy;
 }
 
 /* The read/write split of the bytes model: the output is written once, everything else is read. */
@@ -147,25 +184,30 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             return call_failed(&k, r);
     }
     /* The thread count the calls run with (a backend may run fewer than asked: openmp on one decode token
-     * runs its 1-thread path): process CPU time over wall time across back-to-back calls (untimed, not
-     * poisoned: single-threaded poisoning would dilute it), for at least 20 ms, so clock reads and call
-     * overhead do not skew it. In-process only: an isolated backend's CPU time is its worker's. */
+     * runs its 1-thread path): the threads that ran across back-to-back calls (untimed, not poisoned; at
+     * least 3 and 20 ms). Where the process has no /proc/self/task, and for an
+     * isolated backend (its threads are its worker's), the requested count. */
     const int asked = o->threads > 0 ? o->threads : pecs_calibration_default_threads();
     pf->threads_used = asked, pf->threads_source = "requested";
-    if (!lb->isolated) {
-        double w0 = pecs_now(), cpu0 = cpu_now(), wall = 0.0;
-        for (int i = 0; i < 100000 && wall < 0.02; i++) {
+    long tid0[256];
+    double ns0[256];
+    int n0 = lb->isolated ? 0 : task_cpu(tid0, ns0, 256);
+    if (n0 > 0) {
+        double w0 = pecs_now(), wall = 0.0;
+        for (int i = 0; i < 100000 && (i < 3 || wall < 0.02); i++) {
             pecs_backend_run(lb, &in->problem, &in->arena, &k);
             if (k.kind != PECS_CALL_OK)
                 return call_failed(&k, r);
             wall = pecs_now() - w0;
         }
-        long t = lround((cpu_now() - cpu0) / wall);
-        pf->threads_used = t < 1 ? 1 : t > asked ? asked : (int)t;
+        int t = busy_threads(tid0, ns0, n0);
+        pf->threads_used = t < 1 ? 1 : t > asked ? asked : t;
         pf->threads_source = "measured";
     }
     pecs_pair_kernel pk = {0};
-    int nt = o->pair && !strcmp(pf->level, "memory"); /* streaming stores pair only beyond the caches */
+    /* Streaming stores pair only beyond the last known cache level (into a cache-resident footprint they
+     * measure the way to DRAM). */
+    int nt = o->pair && (!strcmp(pf->level, "memory") || !strcmp(pf->level, "beyond-L2"));
     if (o->pair && !pecs_pair_kernel_init(&pk, rd, wr))
         return set_reason(r, PECS_V_ERROR, "out of memory for the paired calibration kernel");
     double *t = malloc((size_t)o->max_reps * 5 * sizeof *t), total = 0.0;
