@@ -1,0 +1,255 @@
+/* tests/test_perf.c — paired measurement (--calibration paired), the calibration ISA, the cache-aware
+ * roofline, the threads a call ran with, and the counters' hardware/absent paths (issue 14). Behaviour only:
+ * no speed figure is asserted (the machine is shared). */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pairbw.h"
+#include "results.h"
+#include "runner.h"
+#include "testutil.h"
+#include "tolerance.h"
+
+#define SMALL "rope dtype=f32 tokens=4 heads=2 head_dim=8"
+
+static pecs_tolerances g_tols;
+static pecs_loaded_backend g_lb;
+
+static void setup(void)
+{
+    char why[512], tpath[512];
+    cr_assert_eq(pecs_tol_load(&g_tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK);
+    cr_assert_eq(pecs_backend_load("scalar", &g_lb, why, sizeof why), PECS_OK, "%s", why);
+}
+
+static void teardown(void)
+{
+    pecs_backend_unload(&g_lb);
+    pecs_tol_free(&g_tols);
+}
+
+static void run_timed(pecs_loaded_backend *lb, const char *cs, int pair, int threads, pecs_case_result *r)
+{
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &g_tols;
+    o.perf = 1;
+    o.pair = pair;
+    o.threads = threads;
+    o.min_time_s = 0.001;
+    o.min_reps = 9;
+    pecs_run_case(lb, cs, &o, r);
+    cr_assert_eq(r->verdict, PECS_V_PASSED, "%s", r->reason);
+    cr_assert(r->perf.done);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One ratio per timed repetition, and the reported median/p10/p90 are those of exactly these ratios. */
+Test(perf, pairing_records_one_ratio_per_repetition, .init = setup, .fini = teardown)
+{
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 1, 1, &r);
+    cr_assert(r.perf.paired);
+    cr_assert_geq(r.perf.reps, 9);
+    cr_assert_not_null(r.perf.ratio);
+    double *v = malloc((size_t)r.perf.reps * sizeof *v);
+    cr_assert_not_null(v);
+    memcpy(v, r.perf.ratio, (size_t)r.perf.reps * sizeof *v);
+    for (int i = 0; i < r.perf.reps; i++)
+        cr_assert(isfinite(v[i]) && v[i] > 0, "ratio %d is %g", i, v[i]);
+    qsort(v, (size_t)r.perf.reps, sizeof *v, cmp);
+    cr_assert_eq(r.perf.frac[0], pecs_quantile(v, r.perf.reps, 0.5));
+    cr_assert_eq(r.perf.frac[1], pecs_quantile(v, r.perf.reps, 0.1));
+    cr_assert_eq(r.perf.frac[2], pecs_quantile(v, r.perf.reps, 0.9));
+    cr_assert_leq(r.perf.frac[1], r.perf.frac[0]);
+    cr_assert_leq(r.perf.frac[0], r.perf.frac[2]);
+    /* noisy follows the ratios' spread (or a median under 100 timer ticks), not the times' */
+    int want = r.perf.frac[2] > 1.2 * r.perf.frac[1] || r.perf.median_s < 100.0 * r.perf.timer_res_s;
+    cr_assert_eq(r.perf.noisy, want);
+    free(v);
+    pecs_case_result_free(&r);
+}
+
+/* Without pairing nothing is paired and no ratio is kept. */
+Test(perf, unpaired_runs_keep_no_ratios, .init = setup, .fini = teardown)
+{
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 0, 1, &r);
+    cr_assert(!r.perf.paired);
+    cr_assert_null(r.perf.ratio);
+    json_t *j = pecs_result_json(&r, &g_lb);
+    cr_assert_null(json_object_get(json_object_get(j, "perf"), "roofline"));
+    json_decref(j);
+    pecs_case_result_free(&r);
+}
+
+/* The ISA is the widest the CPU has, and it is recorded with the case. */
+Test(perf, calibration_isa_is_the_widest_and_recorded, .init = setup, .fini = teardown)
+{
+    const char *isa = pecs_pair_isa();
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    const char *want = __builtin_cpu_supports("avx512f") ? "avx512f" : __builtin_cpu_supports("avx2") ? "avx2" : "sse2";
+    cr_assert_str_eq(isa, want);
+#else
+    cr_assert_str_eq(isa, "generic");
+#endif
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 1, 1, &r);
+    json_t *j = pecs_result_json(&r, &g_lb);
+    json_t *roof = json_object_get(json_object_get(j, "perf"), "roofline");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "isa")), isa);
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "method")), "paired");
+    json_decref(j);
+    pecs_case_result_free(&r);
+}
+
+Test(perf, cache_level_of_a_footprint)
+{
+    pecs_cache_info ci = {.n = 3, .name = {"L1d", "L2", "L3"}, .bytes = {48e3, 1e6, 32e6}};
+    cr_assert_str_eq(pecs_cache_level_of(&ci, 32768), "L1d");
+    cr_assert_str_eq(pecs_cache_level_of(&ci, 5e5), "L2");
+    cr_assert_str_eq(pecs_cache_level_of(&ci, 4e6), "L3");
+    cr_assert_str_eq(pecs_cache_level_of(&ci, 128e6), "memory");
+    ci.n = 2; /* L3 unknown: never called DRAM, since it might be L3 */
+    cr_assert_str_eq(pecs_cache_level_of(&ci, 4e6), "beyond-L2");
+    ci.n = 0;
+    cr_assert_str_eq(pecs_cache_level_of(&ci, 4e6), "memory");
+}
+
+/* A footprint that fits L1/L2 is held to the paired kernel at that footprint (ordinary stores only), and a
+ * DRAM table never judges it: the roofline then has no fraction, only a note. */
+Test(perf, cache_resident_case_is_not_judged_against_dram, .init = setup, .fini = teardown)
+{
+    const pecs_cache_info *ci = pecs_cache_info_get();
+    if (ci->n == 0)
+        cr_skip_test("no cache sizes on this machine (%s)", ci->source);
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 1, 1, &r);
+    cr_assert(!strcmp(r.perf.level, "L1d") || !strcmp(r.perf.level, "L2"), "%s", r.perf.level);
+    cr_assert_null(r.perf.nt_ratio, "a streaming-store pair into a cache-resident footprint measures DRAM");
+    pecs_case_result_free(&r);
+
+    run_timed(&g_lb, SMALL, 0, 1, &r);
+    r.perf.roof_gbs = 10.0, r.perf.roof_kernel = "rw22"; /* as run.c sets them from a DRAM table */
+    r.perf.roof_nt_gbs = 12.0, r.perf.roof_nt_kernel = "rw22_nt";
+    json_t *j = pecs_result_json(&r, &g_lb);
+    json_t *roof = json_object_get(json_object_get(j, "perf"), "roofline");
+    cr_assert_not_null(roof);
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "method")), "table");
+    cr_assert_null(json_object_get(roof, "fraction"));
+    cr_assert_null(json_object_get(roof, "nt_fraction"));
+    cr_assert_not_null(json_object_get(roof, "note"));
+    json_decref(j);
+    pecs_case_result_free(&r);
+}
+
+/* The new fields survive the results file's serialisation exactly (17 significant digits). */
+Test(perf, results_json_round_trips_the_paired_fields, .init = setup, .fini = teardown)
+{
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 1, 1, &r);
+    json_t *j = pecs_result_json(&r, &g_lb);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_t *back = json_loads(text, 0, NULL);
+    cr_assert_not_null(back);
+    json_t *perf = json_object_get(back, "perf"), *roof = json_object_get(perf, "roofline");
+    cr_assert_eq(json_real_value(json_object_get(roof, "fraction")), r.perf.frac[0]);
+    cr_assert_eq(json_real_value(json_object_get(roof, "fraction_p10")), r.perf.frac[1]);
+    cr_assert_eq(json_real_value(json_object_get(roof, "fraction_p90")), r.perf.frac[2]);
+    json_t *ratios = json_object_get(roof, "ratios");
+    cr_assert_eq((int)json_array_size(ratios), r.perf.reps);
+    for (int i = 0; i < r.perf.reps; i++)
+        cr_assert_eq(json_real_value(json_array_get(ratios, (size_t)i)), r.perf.ratio[i]);
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "level")), r.perf.level);
+    cr_assert_eq(json_integer_value(json_object_get(roof, "threads")), r.perf.threads_used);
+    cr_assert_eq(json_integer_value(json_object_get(perf, "threads_used")), r.perf.threads_used);
+    cr_assert_str_eq(json_string_value(json_object_get(perf, "threads_source")), "measured");
+    cr_assert_not_null(json_object_get(roof, "ns_per_call"));
+    cr_assert_not_null(json_object_get(roof, "overhead_ns_per_call"));
+    cr_assert_eq(json_is_true(json_object_get(perf, "noisy")), r.perf.noisy);
+    free(text);
+    json_decref(back);
+    json_decref(j);
+    pecs_case_result_free(&r);
+}
+
+/* The roofline uses the threads a call ran with: openmp asked for 2 on one decode token runs its 1-thread
+ * path; on 256 tokens it runs 2. */
+Test(perf, threads_used_are_measured, .init = setup, .fini = teardown)
+{
+    char why[512];
+    pecs_loaded_backend omp;
+    if (pecs_backend_load("openmp", &omp, why, sizeof why) != PECS_OK)
+        cr_skip_test("no openmp backend in this build: %s", why);
+    pecs_case_result r;
+    run_timed(&omp, "rope dtype=f32 tokens=1 heads=32 head_dim=128 positions=decode@100000 pairing=half", 1, 2, &r);
+    cr_assert_str_eq(r.perf.threads_source, "measured");
+    cr_assert_eq(r.perf.threads_used, 1);
+    pecs_case_result_free(&r);
+    run_timed(&omp, "rope dtype=f32 tokens=256 heads=8 head_dim=64", 1, 2, &r);
+    cr_assert_eq(r.perf.threads_used, 2);
+    pecs_case_result_free(&r);
+    run_timed(&g_lb, "rope dtype=f32 tokens=256 heads=8 head_dim=64", 1, 2, &r); /* scalar ignores n_threads */
+    cr_assert_eq(r.perf.threads_used, 1);
+    pecs_case_result_free(&r);
+    pecs_backend_unload(&omp);
+}
+
+/* The counters-absent path, deterministically: hardware events dropped with PAPI's reason; the results say
+ * so and keep the SDE counts, with no IPC. */
+Test(perf, counters_absent_path_records_the_reason, .init = setup, .fini = teardown)
+{
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 0, 1, &r);
+    pecs_counters *c = &r.perf.counters;
+    memset(c, 0, sizeof *c);
+    snprintf(c->status, sizeof c->status, "partial: 1 of 2 events (dropped PAPI_TOT_CYC: Event does not exist)");
+    c->n = 1;
+    snprintf(c->name[0], sizeof c->name[0], "sde:::pecs::calls");
+    c->value[0] = r.perf.reps;
+    c->n_dropped = 1;
+    snprintf(c->dropped[0], sizeof c->dropped[0], "PAPI_TOT_CYC");
+    snprintf(c->dropped_why[0], sizeof c->dropped_why[0], "Event does not exist");
+    json_t *j = pecs_result_json(&r, &g_lb);
+    json_t *cnt = json_object_get(json_object_get(j, "perf"), "counters"), *hw = json_object_get(cnt, "hardware");
+    cr_assert(json_is_false(json_object_get(hw, "available")));
+    cr_assert_str_eq(json_string_value(json_object_get(hw, "reason")), "Event does not exist");
+    cr_assert_eq(json_number_value(json_object_get(json_object_get(cnt, "per_call"), "sde:::pecs::calls")), 1.0);
+    cr_assert_null(json_object_get(cnt, "ipc"));
+    cr_assert_null(json_object_get(cnt, "bytes_per_cycle"));
+    json_decref(j);
+    pecs_case_result_free(&r);
+}
+
+/* The live path: where PAPI finds hardware events, cycles and instructions give IPC and bytes per cycle;
+ * where it finds none (a VM without a PMU), the test is skipped with PAPI's reason. */
+Test(perf, counters_hardware_path, .init = setup, .fini = teardown)
+{
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 0, 1, &r);
+    json_t *j = pecs_result_json(&r, &g_lb);
+    json_t *cnt = json_object_get(json_object_get(j, "perf"), "counters"), *hw = json_object_get(cnt, "hardware");
+    cr_assert_not_null(hw);
+    char why[256] = "";
+    int have = json_is_true(json_object_get(hw, "available"));
+    if (have) {
+        cr_assert_not_null(json_object_get(cnt, "ipc"));
+        cr_assert_not_null(json_object_get(cnt, "bytes_per_cycle"));
+    } else {
+        snprintf(why, sizeof why, "%s", json_string_value(json_object_get(hw, "reason")));
+        cr_assert(why[0], "absent hardware counters must say why");
+    }
+    json_decref(j);
+    pecs_case_result_free(&r);
+    if (!have)
+        cr_skip_test("no hardware counters here: %s", why);
+}
