@@ -140,8 +140,10 @@ static json_t *perf_json(const pecs_perf *p)
     else if (o && p->roof_gbs > 0) {
         roof = json_pack("{s:s,s:s,s:s,s:o}", "method", "table", "level", p->level ? p->level : "memory", "kernel",
                          p->roof_kernel, "bandwidth_gbytes_per_s", num(p->roof_gbs));
-        /* A table is measured far beyond the caches: a cache-resident case is not judged against it. */
-        if (roof && p->level && strcmp(p->level, "memory"))
+        /* A table is measured far beyond the caches: a cache-resident case is not judged against it (beyond L2
+         * with no L3 size known, it is, and `level` says what is unknown). */
+        int cached = p->level && strcmp(p->level, "memory") && strcmp(p->level, "beyond-L2");
+        if (roof && cached)
             json_object_set_new(roof, "note", json_string("the footprint fits a cache level: not judged against the "
                                                           "table's DRAM bandwidth (--calibration paired measures it "
                                                           "at the case's footprint)"));
@@ -150,7 +152,7 @@ static json_t *perf_json(const pecs_perf *p)
         if (roof && p->roof_nt_gbs > 0) {
             json_object_set_new(roof, "nt_kernel", json_string(p->roof_nt_kernel));
             json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->roof_nt_gbs));
-            if (!p->level || !strcmp(p->level, "memory"))
+            if (!cached)
                 json_object_set_new(roof, "nt_fraction", num(p->gbytes_per_s / p->roof_nt_gbs));
         }
         if (roof)

@@ -155,7 +155,8 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
                              100 * r->perf.frac[2]);
             if (r->perf.nt_ratio && w > 0 && (size_t)w < sizeof roof)
                 snprintf(roof + w, sizeof roof - (size_t)w, " (%.0f%% nt)", 100 * r->perf.nt_frac[0]);
-        } else if (r->perf.roof_gbs > 0 && r->perf.level && strcmp(r->perf.level, "memory")) {
+        } else if (r->perf.roof_gbs > 0 && r->perf.level && strcmp(r->perf.level, "memory") &&
+                   strcmp(r->perf.level, "beyond-L2")) {
             snprintf(roof, sizeof roof, ", in %s: not judged against DRAM", r->perf.level);
         } else if (r->perf.roof_gbs > 0) {
             int w = snprintf(roof, sizeof roof, ", %.0f%% of %s", 100 * r->perf.gbytes_per_s / r->perf.roof_gbs,

@@ -102,14 +102,12 @@ static void calibration_remeasure(const run_cfg *cfg, int run_threads, json_t *c
         char key[16];
         snprintf(key, sizeof key, "%d", (int)json_integer_value(json_object_get(roof, "threads")));
         for (int n = 0; roof && n < 2; n++) {
-            if (!json_object_get(roof, F[n][2])) /* cache-resident: not judged against the table */
-                continue;
             double bw = json_number_value(
                 json_object_get(json_object_get(table, key), json_string_value(json_object_get(roof, F[n][0]))));
-            if (bw > 0) {
+            if (bw > 0)
                 json_object_set_new(roof, F[n][1], json_real(bw));
+            if (bw > 0 && json_object_get(roof, F[n][2])) /* absent: cache-resident, not judged against the table */
                 json_object_set_new(roof, F[n][2], json_real(json_number_value(json_object_get(perf, "gbytes_per_s")) / bw));
-            }
         }
     }
     if (!again)
