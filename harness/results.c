@@ -114,6 +114,8 @@ static json_t *paired_json(const pecs_perf *p)
                              num(p->frac[0]), "fraction_p10", num(p->frac[1]), "fraction_p90", num(p->frac[2]), "ratios",
                              ratios_json(p->ratio, p->reps), "ns_per_call", num(p->median_s * 1e9),
                              "overhead_ns_per_call", num(p->overhead_ns));
+    if (roof)
+        json_object_set_new(roof, "clock", json_string(p->pair_clock));
     if (roof && p->nt_ratio) {
         json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->pair_nt_gbs));
         json_object_set_new(roof, "nt_fraction", num(p->nt_frac[0]));

@@ -64,6 +64,7 @@ typedef struct pecs_perf {
      * every cache level) streaming stores; median, p10, p90 of them; the paired kernels' median GB/s. */
     int paired;
     const char *pair_isa;
+    const char *pair_clock;  /* "thread_cpu" (one thread in-process, calls >= 1 ms) or "wall": what the pairs are timed on */
     double *ratio, *nt_ratio;   /* [reps], malloc'd (freed by pecs_case_result_free); nt_ratio NULL if not paired */
     double frac[3], nt_frac[3]; /* median, p10, p90 */
     double pair_gbs, pair_nt_gbs;
