@@ -11,9 +11,10 @@
  *   rw22          (c,d)[i] = rotate((a,b)[i])       2 reads + 2 writes: an out-of-place rotate (x -> out)
  *   rw22_inplace  (a,b)[i] = rotate((a,b)[i])       2 reads + 2 writes in place: the strictest figure
  *   fill_nt, copy_nt, rw22_nt                       fill, copy, rw22 with streaming (non-temporal) stores
- * The _nt kernels use _mm_stream_ps (SSE2; _mm256_stream_ps when built with AVX) on whole 64-byte blocks
- * split across threads, then sfence; the tail under a block and non-x86 builds use ordinary stores (the
- * file's "nt_stores" says which: the instruction, or false). Every kernel is OpenMP-parallel with
+ * The _nt kernels stream with the widest vector the CPU has (_mm512_stream_ps, _mm256_stream_ps or
+ * _mm_stream_ps, chosen at run time; function-level target attributes keep the harness baseline) on whole
+ * 64-byte blocks split across threads, then sfence; the tail under a block and non-x86 builds use ordinary
+ * stores (the file's "nt_stores" says which: the instruction, or false). Every kernel is OpenMP-parallel with
  * schedule(static); each runs `reps` times per thread count and the best time gives the bandwidth
  * (STREAM's rule). Threads come from OpenMP when pecs is built with it (else 1 only); the binding
  * (OMP_PROC_BIND/OMP_PLACES) is recorded.
@@ -21,7 +22,9 @@
  * `pecs calibrate` writes the table (default pecs-calibration.json) for `pecs run --calibration FILE`;
  * `--calibration auto` measures it in the run. Every timed case then reports its fraction of the relevant
  * bandwidth at the run's thread count — a roofline position — with ordinary stores (rotate: rw22, bias and
- * mask: fill, embed and the rest: copy) and with streaming stores (rw22_nt, fill_nt, copy_nt).
+ * mask: fill, embed and the rest: copy) and with streaming stores (rw22_nt, fill_nt, copy_nt), for cases
+ * whose footprint is beyond the caches (a table measures DRAM). `--calibration paired` (pairbw.h) replaces the
+ * table by a kernel paired with every timed call.
  */
 #ifndef PECS_CALIBRATE_H
 #define PECS_CALIBRATE_H
