@@ -276,19 +276,20 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         free(t);
         return v;
     }
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    pf->done = 1;
+    pf->reps = n;
+    pf->min_s = t[0];
+    pf->p10_s = quantile(t, n, 0.10);
+    pf->median_s = quantile(t, n, 0.50);
+    pf->p90_s = quantile(t, n, 0.90);
+    pf->mean_s = total / n;
     if (o->pair) {
         /* One thread in-process and calls of a millisecond or more: the pairs are timed on the thread's CPU
          * clock, so a time slice lost to another process (2 cores, several builds) is in neither side; shorter
          * calls are rarely preempted and the clock's own cost would weigh, so they stay on the wall clock. */
-        double med[3] = {0.0, 0.0, 0.0};
-        double *tw = malloc((size_t)n * sizeof *tw);
-        if (tw) {
-            memcpy(tw, t, (size_t)n * sizeof *tw);
-            spread(tw, n, med);
-        }
-        free(tw);
         pf->pair_clock = "wall";
-        if (pf->threads_used == 1 && !lb->isolated && med[0] >= 1e-3) {
+        if (pf->threads_used == 1 && !lb->isolated && pf->median_s >= 1e-3) {
             memcpy(ratio, cpu_ratio, (size_t)n * sizeof *ratio);
             memcpy(nt_ratio, cpu_nt_ratio, (size_t)n * sizeof *nt_ratio);
             pf->pair_clock = "thread_cpu";
@@ -297,6 +298,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
         if (!pf->ratio || (nt && !pf->nt_ratio)) {
             free(t);
+            pf->done = 0;
             return set_reason(r, PECS_V_ERROR, "out of memory for the paired ratios");
         }
         pf->paired = 1;
@@ -311,14 +313,6 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         spread(over, n, ov);
         pf->overhead_ns = ov[0] * 1e9;
     }
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    pf->done = 1;
-    pf->reps = n;
-    pf->min_s = t[0];
-    pf->p10_s = quantile(t, n, 0.10);
-    pf->median_s = quantile(t, n, 0.50);
-    pf->p90_s = quantile(t, n, 0.90);
-    pf->mean_s = total / n;
     if (lb->isolated) { /* the parent's own clock: a bound on what the worker reports (docs/threat-model.md) */
         qsort(rtt, (size_t)n, sizeof *rtt, cmp_double);
         pf->rtt_median_s = quantile(rtt, n, 0.50);

@@ -173,6 +173,9 @@ Test(perf, results_json_round_trips_the_paired_fields, .init = setup, .fini = te
     cr_assert_eq(json_integer_value(json_object_get(roof, "threads")), r.perf.threads_used);
     cr_assert_eq(json_integer_value(json_object_get(perf, "threads_used")), r.perf.threads_used);
     cr_assert_str_eq(json_string_value(json_object_get(perf, "threads_source")), "measured");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "clock")), r.perf.pair_clock);
+    cr_assert(!strcmp(r.perf.pair_clock, "wall") || !strcmp(r.perf.pair_clock, "thread_cpu"));
+    cr_assert_str_eq(r.perf.pair_clock, r.perf.median_s >= 1e-3 ? "thread_cpu" : "wall"); /* scalar: 1 thread */
     cr_assert_not_null(json_object_get(roof, "ns_per_call"));
     cr_assert_not_null(json_object_get(roof, "overhead_ns_per_call"));
     cr_assert_eq(json_is_true(json_object_get(perf, "noisy")), r.perf.noisy);
