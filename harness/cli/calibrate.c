@@ -23,11 +23,13 @@ static const char CALIBRATE_HELP[] =
     "  copy, scale, add, triad         as STREAM\n"
     "  rw22           (c,d)[i] = rotate((a,b)[i]): read 2, write 2 elsewhere (an out-of-place rotate)\n"
     "  rw22_inplace   (a,b)[i] = rotate((a,b)[i]): the same in place (no write-allocate: the strictest)\n"
-    "  fill_nt, copy_nt, rw22_nt       fill, copy, rw22 with streaming (non-temporal) stores (x86 SSE2;\n"
-    "                 elsewhere ordinary stores, and the file's nt_stores is false)\n"
+    "  fill_nt, copy_nt, rw22_nt       fill, copy, rw22 with streaming (non-temporal) stores at the widest\n"
+    "                 x86 vector width the CPU has (AVX-512, AVX, SSE2: nt_stores names it; elsewhere\n"
+    "                 ordinary stores, and nt_stores is false)\n"
     "Writes FILE (default pecs-calibration.json) and prints the table; `pecs run --calibration FILE` then\n"
     "reports each timed case's fraction of the relevant bandwidths (`pecs run --calibration auto` measures\n"
-    "them in the run instead). OMP_PROC_BIND and OMP_PLACES are recorded.\n";
+    "them in the run instead) for cases beyond the caches; `pecs run --calibration paired` needs no table: it\n"
+    "pairs every timed call with a kernel moving the same bytes. OMP_PROC_BIND and OMP_PLACES are recorded.\n";
 
 /* The table as printed: one row per thread count, one column per kernel, GB/s. */
 static void print_calibration_table(json_t *cal)
