@@ -9,7 +9,9 @@
  * DRAM). The per-pair ratio is t_kernel / t_case scaled by the bytes each moved: the case's throughput as a
  * fraction of what the machine gave the same traffic a moment before. A neighbour that steals bandwidth for
  * longer than one pair slows both sides of it, so the ratio keeps its value where a table measured once
- * (best of N) does not.
+ * (best of N) does not. The runner (runner.c) times both sides on the calling thread's CPU clock when the
+ * call runs on one thread in-process and takes 1 ms or more (a lost time slice is then in neither side),
+ * else on the wall clock.
  *
  * The kernel reads its source lines and writes its destination lines interleaved in one pass (for every
  * 64-byte line written, reads/writes source lines summed into it, Bresenham-spread), with the widest
