@@ -346,8 +346,8 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     if (cal)
         print_calibration(cfg.calibration, cal, run_threads);
     if (paired)
-        printf("calibration paired: every timed call follows a %s kernel moving its bytes at its footprint and "
-               "thread count\n", pecs_pair_isa());
+        printf("calibration paired (%s kernels): every timed call follows a kernel moving its bytes at its footprint "
+               "and thread count\n", pecs_pair_isa());
     if (cfg.resume)
         printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
     fflush(stdout);
