@@ -289,6 +289,9 @@ static void md_header(pecs_sb *b, const char *path, json_t *root)
         if (json_is_number(json_object_get(cal, "array_mib")) && json_is_integer(json_object_get(cal, "reps")))
             pecs_sb_addf(&v, "; arrays of %g MiB, best of %lld", json_number_value(json_object_get(cal, "array_mib")),
                          (long long)json_integer_value(json_object_get(cal, "reps")));
+        if (json_is_string(json_object_get(cal, "isa"))) /* --calibration paired: per-call kernels, no table */
+            pecs_sb_addf(&v, "; every timed call paired with a kernel moving its bytes (%s; caches from %s)",
+                         str_or(cal, "isa", "unknown"), str_or(cal, "cache_source", "unknown"));
     } else
         pecs_sb_adds(&v, "none (no roofline fractions)");
     md_row(b, "calibration", pecs_sb_str(&v));
