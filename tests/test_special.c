@@ -190,7 +190,7 @@ Test(special, twin_sees_the_special_values)
         double x = pecs_load_f64(in.x.t.data, PECS_DT_F16, i); /* contiguous [T][D] */
         cr_expect(isnan(x) ? isnan(expected[i]) : x == expected[i], "element %lld: x %g, reference %g", (long long)i, x,
                   expected[i]);
-        nan += isnan(x), inf += isinf(x), sub += x != 0.0 && fabs(x) < 0x1p-14;
+        nan += isnan(x) != 0, inf += isinf(x) != 0, sub += x != 0.0 && fabs(x) < 0x1p-14;
     }
     cr_expect(nan > 0 && inf > 0 && sub > 0, "nan %d inf %d subnormal %d", nan, inf, sub);
     free(expected);
