@@ -304,7 +304,7 @@ static const knob g_knobs[] = {
     {{"pos_dtype", "i32|i64|f64", "i32", "dtype of the position tensor(s)"}, set_pos_dtype, fmt_pos_dtype, always},
     {{"seed", "0..2^63-1", "1", "seed of the deterministic input generator"}, set_seed, fmt_seed, always},
     {{"values", "uniform|special", "uniform",
-      "rotate, embed: x uniform in [-1, 1), or with a quarter of its elements special: quiet and signalling NaNs "
+      "rotate, embed: x uniform in [-1, 1), or with one element of every innermost row special: quiet and signalling NaNs "
       "with payloads, +-Inf, +-0, subnormals, the largest finite values and the smallest normal"},
      set_values, fmt_values, has_values},
     {{"threads", "0..1024", "0", "problem->n_threads of every call (0: the run's --threads, else the backend's "

@@ -56,11 +56,11 @@ int pecs_gen_special_kind(int k, pecs_dtype dt, void *dst)
     }
 }
 
-int pecs_gen_special(uint64_t seed, uint64_t stream, uint64_t index, pecs_dtype dt, void *dst)
+int pecs_gen_special(uint64_t seed, uint64_t stream, uint64_t index, uint64_t row_len, pecs_dtype dt, void *dst)
 {
-    /* its own counter range of the stream: independent of the element's uniform value */
-    uint64_t h = pecs_gen_u64(seed, stream ^ UINT64_C(0x5350454349414c00), index);
-    if ((h & 3u) != 0)
+    /* its own counter range of the stream, per row: independent of the elements' uniform values */
+    uint64_t n = row_len ? row_len : 1, h = pecs_gen_u64(seed, stream ^ UINT64_C(0x5350454349414c00), index / n);
+    if (index % n != h % n)
         return 0;
-    return pecs_gen_special_kind((int)((h >> 8) % PECS_GEN_N_SPECIAL), dt, dst);
+    return pecs_gen_special_kind((int)((h >> 32) % PECS_GEN_N_SPECIAL), dt, dst);
 }

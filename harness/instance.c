@@ -81,7 +81,7 @@ typedef struct gen_arg {
 static void fill_uniform(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
 {
     const gen_arg *g = arg;
-    if (g->special && pecs_gen_special(g->seed, g->stream, (uint64_t)k, t->dtype,
+    if (g->special && pecs_gen_special(g->seed, g->stream, (uint64_t)k, (uint64_t)t->shape[t->ndim - 1], t->dtype,
                                        (unsigned char *)t->data + (size_t)off * pecs_dtype_size(t->dtype)))
         return;
     pecs_store_f64(t->data, t->dtype, off, pecs_gen_uniform(g->seed, g->stream, (uint64_t)k));
@@ -361,7 +361,7 @@ static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, int special
     t->data = v;
     for (int64_t k = 0; k < n; k++) { /* each element as the backend's copy holds it, widened exactly */
         unsigned char tmp[8];
-        if (!special || !pecs_gen_special(seed, b->stream, (uint64_t)k, dt, tmp))
+        if (!special || !pecs_gen_special(seed, b->stream, (uint64_t)k, (uint64_t)t->shape[t->ndim - 1], dt, tmp))
             pecs_store_f64(tmp, dt, 0, pecs_gen_uniform(seed, b->stream, (uint64_t)k));
         v[k] = pecs_load_f64(tmp, dt, 0);
     }
