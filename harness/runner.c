@@ -175,7 +175,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
  * one (xPos): elements are then judged against the rotation they are (see pecs_ref_rotate_gain). The
  * reference is rounded to the output dtype first, as every comparison does: where the gain under- or
  * overflows the dtype, the representable answer (0 or infinity) is what the kernel must store. */
-static int unscale_gains(const pecs_instance *in, double *actual, double *expected)
+static int unscale_gains(const pecs_instance *in, double *actual, double *expected, double *gain_el)
 {
     const pecs_case *c = in->c;
     int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, R = 0;
@@ -193,6 +193,7 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
                     double g = gain[t * (R / 2) + i];
                     int64_t a = (t * H + h) * D + (half ? i : 2 * i), b = a + (half ? R / 2 : 1);
                     actual[a] /= g, actual[b] /= g;
+                    gain_el[a] = g, gain_el[b] = g;
                     expected[a] = pecs_round_to(expected[a], c->dtype) / g;
                     expected[b] = pecs_round_to(expected[b], c->dtype) / g;
                 }
@@ -206,13 +207,13 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
 {
     char why[512] = "";
     pecs_instance in;
-    double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL;
+    double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL, *raw_expected = NULL, *gain_el = NULL;
     pecs_status st = pecs_instance_create_ex(&in, c, 0, PECS_STREAM_X, instance_flags(lb, o), why, sizeof why);
     if (st != PECS_OK) {
         set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
         return;
     }
-    in.problem.n_threads = o->threads;
+    in.problem.n_threads = c->threads ? c->threads : o->threads; /* the case's threads= wins over --threads */
     if (backend_call(lb, &in, r) != PECS_V_PASSED)
         goto cleanup;
     expected = malloc((size_t)in.n_out * sizeof *expected);
@@ -234,12 +235,21 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         goto cleanup;
     }
     memcpy(first, actual, (size_t)in.n_out * sizeof *actual); /* the raw output, for the determinism check */
+    /* the raw reference and the per-element gains, for the rounding check (judged on what was stored) */
+    if (!(raw_expected = malloc((size_t)in.n_out * sizeof *raw_expected)) ||
+        !(gain_el = malloc((size_t)in.n_out * sizeof *gain_el))) {
+        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+        goto cleanup;
+    }
+    memcpy(raw_expected, expected, (size_t)in.n_out * sizeof *expected);
+    for (int64_t i = 0; i < in.n_out; i++)
+        gain_el[i] = 1.0;
     if (c->compare == PECS_COMPARE_SOFTMAX) { /* forms equal after softmax only: compare probabilities */
         int64_t K = pecs_case_keys(c);
         pecs_softmax_rows(actual, in.n_out / K, K);
         pecs_softmax_rows(expected, in.n_out / K, K);
     }
-    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(&in, actual, expected)) {
+    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(&in, actual, expected, gain_el)) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
@@ -280,6 +290,12 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
                                   sizeof r->reason);
     }
+    /* Rounding, where decidable (compare.h): on the raw output; softmax-compared forms differ from the reference
+     * by a per-row constant by design, so their stored values say nothing about rounding. */
+    if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_MISTRUSTED) && c->compare == PECS_COMPARE_RAW &&
+        pecs_compare_rounding(first, raw_expected, extra, gain_el, in.n_out, c->dtype, &r->tol, &r->metrics, why,
+                              sizeof why) == PECS_V_FAILED)
+        set_reason(r, PECS_V_FAILED, why);
     if (c->enc->form == PECS_FORM_MASK && r->verdict == PECS_V_MISTRUSTED) {
         /* A mask is zeros by design; it proves nothing only when it is uniform (all visible or none). */
         int64_t visible = 0;
@@ -295,13 +311,13 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         in.problem.n_threads = 1; /* the repeat: same inputs, one thread */
         if (backend_call(lb, &in, r) != PECS_V_PASSED)
             goto cleanup;
-        in.problem.n_threads = o->threads;
+        in.problem.n_threads = c->threads ? c->threads : o->threads;
         pecs_instance_actual(&in, actual);
         for (int64_t i = 0; i < in.n_out; i++)
             if (memcmp(&actual[i], &expected[i], sizeof *actual) != 0) {
                 snprintf(r->reason, sizeof r->reason, "a second run on the same inputs (at 1 thread; the first at %s) "
-                         "differs at element %lld: %.9g, then %.9g", o->threads ? "the requested threads" : "the "
-                         "backend's default threads", (long long)i, expected[i], actual[i]);
+                         "differs at element %lld: %.9g, then %.9g", c->threads || o->threads ? "the requested "
+                         "threads" : "the backend's default threads", (long long)i, expected[i], actual[i]);
                 r->verdict = PECS_V_NONDETERMINISTIC;
                 break;
             }
@@ -313,6 +329,8 @@ cleanup:
     free(actual);
     free(first);
     free(extra);
+    free(raw_expected);
+    free(gain_el);
     pecs_instance_free(&in);
 }
 
@@ -381,6 +399,7 @@ static pecs_verdict side_outputs(pecs_loaded_backend *lb, const pecs_case *c, in
     if (st != PECS_OK)
         return set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
     *max_pos = in.max_abs_pos;
+    in.problem.n_threads = c->threads; /* the case's threads= (0: the backend's choice) */
     if (a_per_pos) {
         pecs_problem tp;
         pecs_tensor tt[8];

@@ -33,6 +33,42 @@ static const struct {
 #undef MUTANT
 };
 
+/* ---- storage conversions: RNE as pecs/dtype.h, except where a mutant's bug lives ---------------------------- */
+
+/* The smallest normal of a storage dtype (subnormals below it). */
+static float min_normal(pecs_dtype t)
+{
+    return t == PECS_DT_F16 ? 0x1p-14f : 0x1p-126f; /* bf16 and f32 share float32's exponent range */
+}
+
+static float load_in(const void *base, pecs_dtype t, int64_t i)
+{
+    float v = pecs_load_f32(base, t, i);
+    if (BUG(subnormal_flush) && v != 0.0f && fabsf(v) < min_normal(t)) /* a converter that drops exponent 0 */
+        v = copysignf(0.0f, v);
+    return v;
+}
+
+static void store_out(void *base, pecs_dtype t, int64_t i, float v)
+{
+    uint32_t x;
+    memcpy(&x, &v, sizeof x);
+    if (BUG(subnormal_flush) && v != 0.0f && fabsf(v) < min_normal(t)) /* flush-to-zero on the way out */
+        v = copysignf(0.0f, v);
+    if (BUG(nan_to_inf) && t != PECS_DT_F32 &&
+        (x & 0x7fffffffu) >= (t == PECS_DT_F16 ? 0x477ff000u : 0x7f7f8000u)) { /* "overflow" test before any NaN test */
+        uint16_t inf = (uint16_t)((x >> 16 & 0x8000u) | (t == PECS_DT_F16 ? 0x7c00u : 0x7f80u));
+        memcpy((uint16_t *)base + i, &inf, sizeof inf);
+        return;
+    }
+    pecs_store_f32(base, t, i, v);
+    if (BUG(round_truncate) && t != PECS_DT_F32 && isfinite(v)) { /* truncation toward zero instead of RNE */
+        uint16_t *h = (uint16_t *)base + i;
+        if (fabsf(pecs_load_f32(base, t, i)) > fabsf(v))
+            (*h)--; /* one step down in magnitude (sign-magnitude bits); from Inf: the largest finite */
+    }
+}
+
 /* Element offset of logical index idx[] in tensor t; the ignore_stride mutant assumes packed rows. */
 static int64_t offset(const pecs_tensor *t, const int64_t *idx)
 {
@@ -291,10 +327,10 @@ static pecs_status rotate_racy(const pecs_problem *p, const sched *sc, int64_t R
             for (int64_t h = 0; t < T && h < H; h++)
                 for (int64_t i = 0; i < R / 2; i++) {
                     int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + R / 2 : 2 * i + 1};
-                    float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
+                    float a = load_in(x->data, x->dtype, offset(x, ia)), b = load_in(x->data, x->dtype, offset(x, ib));
                     float c = shared_cs[2 * i], s = shared_cs[2 * i + 1];
-                    pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
-                    pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
+                    store_out(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                    store_out(out->data, out->dtype, offset(out, ib), a * s + b * c);
                 }
 #ifdef _OPENMP
 #pragma omp barrier
@@ -305,56 +341,97 @@ static pecs_status rotate_racy(const pecs_problem *p, const sched *sc, int64_t R
         for (int64_t h = 0; h < H; h++)
             for (int64_t d = R; d < D; d++) {
                 int64_t id[3] = {t, h, d};
-                pecs_store_f32(out->data, out->dtype, offset(out, id), pecs_load_f32(x->data, x->dtype, offset(x, id)));
+                store_out(out->data, out->dtype, offset(out, id), load_in(x->data, x->dtype, offset(x, id)));
             }
     return PECS_OK;
 }
 
-static pecs_status run_rotate(const pecs_problem *p)
+/* Tokens [t0, t1) of a rotate call. */
+static void rotate_tokens(const pecs_problem *p, const sched *sc, int64_t R, const pecs_tensor *out, int64_t t0,
+                          int64_t t1)
 {
-    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
-                      *out = pecs_problem_tensor(p, "out");
-    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
-    R = R ? R : D;
-    if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
-        return PECS_INVALID;
-    static sched sc; /* pecs calls a backend from one thread */
-    schedule(p, R, D, H, &sc);
-    const double *inv = sc.inv, attn = sc.attn;
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
+    int64_t H = x->shape[1], D = x->shape[2];
+    const double *inv = sc->inv, attn = sc->attn;
     int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
     double s_factor = pecs_param_real(p, "factor", 1.0);
-    if (BUG(openmp_race))
-        return rotate_racy(p, &sc, R);
-    for (int64_t t = 0; t < T; t++) {
+    for (int64_t t = t0; t < t1; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
-                double m = pecs_pos_at(pos, sc.haxis[h] >= 0 ? sc.haxis[h] : sc.axis[i], t) + sc.offset +
+                double m = pecs_pos_at(pos, sc->haxis[h] >= 0 ? sc->haxis[h] : sc->axis[i], t) + sc->offset +
                            (BUG(position_off_by_one) ? 1.0 : 0.0);
                 if (BUG(positions_int32))
                     m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
                 if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
                     m = floor(m / s_factor);
                 double sn, cs, g = attn;
-                if (sc.zrate != 0.0)
-                    g *= pow(sc.zeta[i], (pecs_pos_at(pos, 0, t) - sc.zcenter) * sc.zrate);
-                if (sc.lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc.lgain || BUG(entropy_no_clamp)))
-                    g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc.lgain);
-                sincos_of(m, inv[i] * sc.hscale[h], &sn, &cs);
+                if (sc->zrate != 0.0)
+                    g *= pow(sc->zeta[i], (pecs_pos_at(pos, 0, t) - sc->zcenter) * sc->zrate);
+                if (sc->lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc->lgain || BUG(entropy_no_clamp)))
+                    g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc->lgain);
+                sincos_of(m, inv[i] * sc->hscale[h], &sn, &cs);
                 float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
                     s = -s;
                 int64_t hh = BUG(partial_half_of_head) ? D / 2 : R / 2; /* the partner of lane i in half-split */
                 int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + hh : 2 * i + 1};
-                float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
-                pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
-                pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
+                float a = load_in(x->data, x->dtype, offset(x, ia)), b = load_in(x->data, x->dtype, offset(x, ib));
+                store_out(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                store_out(out->data, out->dtype, offset(out, ib), a * s + b * c);
             }
             for (int64_t d = R; d < D && !p->in_place && !BUG(partial_no_tail); d++) {
                 int64_t id[3] = {t, h, d};
-                pecs_store_f32(out->data, out->dtype, offset(out, id), pecs_load_f32(x->data, x->dtype, offset(x, id)));
+                store_out(out->data, out->dtype, offset(out, id), load_in(x->data, x->dtype, offset(x, id)));
             }
         }
     }
+}
+
+/* The output as the kernel addresses it: with the input's strides in the out_input_strides mutant (a kernel
+ * that computes one offset for both, right whenever pecs gives them equal strides). */
+static const pecs_tensor *out_view(const pecs_problem *p, pecs_tensor *tmp)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
+    if (!BUG(out_input_strides) || !x || !out || x == out)
+        return out;
+    *tmp = *out;
+    memcpy(tmp->stride, x->stride, sizeof tmp->stride);
+    return tmp;
+}
+
+static pecs_status run_rotate(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
+    R = R ? R : D;
+    if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
+        return PECS_INVALID;
+    static sched sc; /* pecs calls a backend from one thread; the token loops below only read it */
+    schedule(p, R, D, H, &sc);
+    if (BUG(openmp_race))
+        return rotate_racy(p, &sc, R);
+    int threads = p->n_threads > 1 ? p->n_threads : 1;
+    if (BUG(omp_chunk_tail) && threads > 1) { /* chunks of floor(T / threads): the last T % threads tokens dropped */
+        int64_t chunk = T / threads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+        {
+            int64_t k = 0;
+#ifdef _OPENMP
+            k = omp_get_thread_num();
+#endif
+            rotate_tokens(p, &sc, R, out, k * chunk, (k + 1) * chunk);
+        }
+#ifndef _OPENMP
+        for (int k = 1; k < threads; k++)
+            rotate_tokens(p, &sc, R, out, k * chunk, (k + 1) * chunk);
+#endif
+        return PECS_OK;
+    }
+    rotate_tokens(p, &sc, R, out, 0, T);
     return PECS_OK;
 }
 
@@ -491,7 +568,7 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     v = pecs_param_is(p, "variant", "key_index") ? slope * (float)kj
                                                                  : BUG(alibi_sign) ? slope * dist : -slope * dist;
                 else if (is(p, "t5"))
-                    v = pecs_load_f32(w->data, w->dtype, t5_bucket((int64_t)(kj - qi), bidir, nb, maxd) * w->stride[0] +
+                    v = load_in(w->data, w->dtype, t5_bucket((int64_t)(kj - qi), bidir, nb, maxd) * w->stride[0] +
                                                              h * w->stride[1]);
                 else if (is(p, "kerple.log") || is(p, "kerple.power")) {
                     float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
@@ -502,7 +579,7 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
                     v = vis ? 0.0f : -INFINITY;
                 }
-                pecs_store_f32(out->data, out->dtype, offset(out, idx), v);
+                store_out(out->data, out->dtype, offset(out, idx), v);
             }
     }
     return PECS_OK;
@@ -512,8 +589,9 @@ static pecs_status run_pairwise(const pecs_problem *p)
 
 static pecs_status run_embed(const pecs_problem *p)
 {
-    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
-                      *out = pecs_problem_tensor(p, "out");
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
     int64_t T = x->shape[0], D = x->shape[1], half = D / 2, concat = !strcmp(p->encoding, "sinusoidal.concat");
     double base = pecs_param_real(p, "base", 10000.0);
     int64_t pad = pecs_param_int(p, "padding_idx", -1);
@@ -536,7 +614,7 @@ static pecs_status run_embed(const pecs_problem *p)
                 v = (d % 2 == 0) != BUG(sinusoidal_swapped) ? sin(m * w) : cos(m * w);
             }
             int64_t idx[2] = {t, d};
-            pecs_store_f32(out->data, out->dtype, offset(out, idx), pecs_load_f32(x->data, x->dtype, offset(x, idx)) + (float)v);
+            store_out(out->data, out->dtype, offset(out, idx), load_in(x->data, x->dtype, offset(x, idx)) + (float)v);
         }
     }
     return PECS_OK;
@@ -552,7 +630,7 @@ static float dot(const pecs_tensor *a, int64_t i, int64_t h, const pecs_tensor *
     float s = 0.0f;
     for (int64_t d = 0; d < a->shape[2]; d++) {
         int64_t ia[3] = {i, h, d}, ib3[3] = {j, hb, d}, ib2[2] = {d, j};
-        s += pecs_load_f32(a->data, a->dtype, offset(a, ia)) * pecs_load_f32(b->data, b->dtype, offset(b, col ? ib2 : ib3));
+        s += load_in(a->data, a->dtype, offset(a, ia)) * load_in(b->data, b->dtype, offset(b, col ? ib2 : ib3));
     }
     return s;
 }
@@ -573,14 +651,14 @@ static pecs_status run_cope(const pecs_problem *p)
             for (int64_t j = k->shape[0] - 1; j >= 0; j--) {
                 int64_t idx[3] = {h, i, j};
                 if (pecs_pos_at(kp, 0, j) > pecs_pos_at(qp, 0, i)) {
-                    pecs_store_f32(out->data, out->dtype, offset(out, idx), -INFINITY);
+                    store_out(out->data, out->dtype, offset(out, idx), -INFINITY);
                     continue;
                 }
                 float a = dot(q, i, h, k, j, h, 0) * inv;
                 cum += 1.0f / (1.0f + expf(-a));
                 float pos = fminf(cum, (float)(npos - 1)), lo = floorf(pos), w = pos - lo;
                 float z = dot(q, i, h, e, (int64_t)ceilf(pos), 0, 1) * w + dot(q, i, h, e, (int64_t)lo, 0, 1) * (1.0f - w);
-                pecs_store_f32(out->data, out->dtype, offset(out, idx), a + z * zdiv);
+                store_out(out->data, out->dtype, offset(out, idx), a + z * zdiv);
             }
         }
     return PECS_OK;
@@ -623,7 +701,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
         int64_t last = 0;
         for (int i = 0; i < out->ndim; i++)
             last += (out->shape[i] - 1) * out->stride[i];
-        pecs_store_f32(out->data, out->dtype, last + 1, 0.0f);
+        store_out(out->data, out->dtype, last + 1, 0.0f);
     }
     return st;
 }
