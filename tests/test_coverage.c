@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "coverage.h"
 #include "suite.h"
@@ -243,4 +244,30 @@ Test(coverage, every_t1_encoding_is_pairwise_complete, .timeout = 900)
         pecs_cov_enc_free(&cov[e]);
     }
     free(cov);
+}
+
+/* ---- the command -------------------------------------------------------------------------------------- */
+
+static int run_pecs(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s > /dev/null 2>&1", tu_env("PECS_SRC", "."),
+             tu_env("PECS_BIN", "build/pecs"), args);
+    int st = system(cmd);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* pecs coverage's exit status: 1 below --min (smoke alone is not pairwise-complete), 0 at 100% with the
+ * default suites and t1-pairwise, 2 on bad input before any work. Catches --min ignored or a bad suite
+ * reported as a coverage figure. */
+Test(coverage, cli_exit_status, .timeout = 900)
+{
+    cr_assert_eq(run_pecs("coverage --tier 1 --min 100 suites/smoke.yaml"), 1);
+    cr_assert_eq(run_pecs("coverage --tier 1 --min 100 smoke t1-rotate t1-multiaxis t1-bias t1-other invariance "
+                          "t1-pairwise"), 0);
+    cr_assert_eq(run_pecs("coverage"), 2, "no suite");
+    cr_assert_eq(run_pecs("coverage no-such-suite"), 2);
+    cr_assert_eq(run_pecs("coverage --min 101 smoke"), 2);
+    cr_assert_eq(run_pecs("coverage --tier 1 --generate /nonexistent-dir/x.yaml smoke"), 2);
+    cr_assert_eq(run_pecs("coverage --help"), 0);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_int.h"
 #include "coverage.h"
@@ -79,6 +80,9 @@ int pecs_cmd_coverage(int argc, char **argv)
     int n_suites = 0, verbose = 0, tier = 0, rc = EXIT_OK, n_sel = 0, n_gen_total = 0;
     double min = -1;
     pecs_cov_enc *cov = NULL;
+    pecs_suite loaded[MAX_ARGS];
+    int n_loaded = 0;
+    int inited[PECS_ENC_COUNT] = {0};
     char why[4096], *cmdline = NULL;
     char **all_gen = NULL;
     for (int i = 1; i < argc; i++) {
@@ -110,12 +114,32 @@ int pecs_cmd_coverage(int argc, char **argv)
     if (!n_suites)
         return cli_usage_error("coverage", "needs suite files or names");
 
+    /* Bad input before any work: the suites (validated as pecs list cases does) and --generate's directory. */
+    for (int i = 0; i < n_suites; i++) {
+        char path[PATH_MAX];
+        if (pecs_data_suite(suites[i], path, sizeof path, why, sizeof why) != PECS_OK ||
+            pecs_suite_load(&loaded[n_loaded], path, why, sizeof why) != PECS_OK) {
+            fprintf(stderr, "pecs coverage: %s\n", why);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+        n_loaded++;
+    }
+    if (out) {
+        char dir[PATH_MAX];
+        const char *slash = strrchr(out, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + (slash == out) : 1, slash ? out : ".");
+        if (access(dir, W_OK) != 0) {
+            fprintf(stderr, "pecs coverage: --generate %s: directory '%s' is missing or not writable\n", out, dir);
+            rc = EXIT_USAGE;
+            goto cleanup;
+        }
+    }
     cov = calloc(PECS_ENC_COUNT, sizeof *cov);
     if (!cov) {
         fprintf(stderr, "pecs coverage: out of memory\n");
         return EXIT_IO;
     }
-    int inited[PECS_ENC_COUNT] = {0};
     for (int e = 0; e < PECS_ENC_COUNT; e++) {
         const pecs_encoding_info *info = pecs_registry_get((pecs_enc)e);
         if (tier && info->tier != tier)
@@ -128,26 +152,17 @@ int pecs_cmd_coverage(int argc, char **argv)
         inited[e] = 1;
         n_sel++;
     }
-    /* Every suite's cases, classified by encoding (bad suites are bad input, before anything is printed). */
-    for (int i = 0; i < n_suites; i++) {
-        pecs_suite s;
-        char path[PATH_MAX];
-        if (pecs_data_suite(suites[i], path, sizeof path, why, sizeof why) != PECS_OK ||
-            pecs_suite_load(&s, path, why, sizeof why) != PECS_OK) {
-            fprintf(stderr, "pecs coverage: %s\n", why);
-            rc = EXIT_USAGE;
-            goto cleanup;
-        }
-        for (int k = 0; k < s.n_cases; k++) {
+    /* Every suite's cases, classified by encoding. */
+    for (int i = 0; i < n_loaded; i++) {
+        for (int k = 0; k < loaded[i].n_cases; k++) {
             pecs_case c;
-            pecs_status st = pecs_case_parse(&c, s.cases[k], why, sizeof why);
+            pecs_status st = pecs_case_parse(&c, loaded[i].cases[k], why, sizeof why);
             if (st != PECS_OK && st != PECS_LIMIT)
                 continue; /* the loader validated it: cannot happen */
             if (inited[c.enc->enc])
                 pecs_cov_add_case(&cov[c.enc->enc], &c);
             pecs_case_free(&c);
         }
-        pecs_suite_free(&s);
     }
 
     printf("%-18s %-4s %7s %6s %15s %7s%s\n", "encoding", "tier", "factors", "cases", "pairs covered", "%",
@@ -213,6 +228,8 @@ int pecs_cmd_coverage(int argc, char **argv)
         rc = EXIT_FAILURES;
     }
 cleanup:
+    for (int i = 0; i < n_loaded; i++)
+        pecs_suite_free(&loaded[i]);
     for (int e = 0; e < PECS_ENC_COUNT && cov; e++)
         if (inited[e])
             pecs_cov_enc_free(&cov[e]);
