@@ -22,6 +22,25 @@ static pecs_encoding_info g_encodings[] = {
 #undef PECS_PARAM
 };
 
+static const pecs_param_domain g_domains[] = {
+#define PECS_ENCODING(...)
+#define PECS_PARAM(...)
+#define PECS_DOMAIN(sym, name, min, interior, max, why) {PECS_ENC_##sym, #name, min, interior, max, why},
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+#undef PECS_DOMAIN
+    {PECS_ENC_COUNT, NULL, NULL, NULL, NULL, NULL} /* so the table is never empty */
+};
+
+const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name)
+{
+    for (size_t i = 0; g_domains[i].name; i++)
+        if (g_domains[i].enc == e->enc && strcmp(g_domains[i].name, name) == 0)
+            return &g_domains[i];
+    return NULL;
+}
+
 /* Bind each encoding to its slice of g_params (rows are grouped after their encoding in the .def). */
 static void registry_bind(void)
 {

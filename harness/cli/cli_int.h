@@ -98,6 +98,7 @@ int pecs_cmd_list(int argc, char **argv);
 int pecs_cmd_describe(int argc, char **argv);
 int pecs_cmd_eval(int argc, char **argv);
 int pecs_cmd_mutate(int argc, char **argv);
+int pecs_cmd_coverage(int argc, char **argv);
 int pecs_cmd_compare(int argc, char **argv);
 int pecs_cmd_merge(int argc, char **argv);
 int pecs_cmd_calibrate(int argc, char **argv);
