@@ -120,6 +120,8 @@ pecs_verdict pecs_compare_rounding(const double *actual, const double *expected,
     return PECS_V_PASSED;
 }
 
+double pecs_dtype_true_min(pecs_dtype dt) { return from_ordinal(1, dt); }
+
 double pecs_ulp_distance(double a, double b, pecs_dtype dt)
 {
     int64_t oa = ordinal(a, dt), ob = ordinal(b, dt);
@@ -182,8 +184,8 @@ pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const
     m->zero_fraction = n ? (double)zeros / (double)n : 1.0;
     if (m->mismatches) {
         if (extra)
-            snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g + the level's angle allowance (%.3g "
-                     "there); first at index %lld: got %.9g, want %.9g", (long long)m->mismatches, (long long)n,
+            snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g + the element's allowance (%.3g "
+                     "there: the level's angle model, a gain's stored quantum); first at index %lld: got %.9g, want %.9g", (long long)m->mismatches, (long long)n,
                      allowed_abs, tol->rel, extra[m->first_bad], (long long)m->first_bad, m->first_actual,
                      m->first_expected);
         else

@@ -51,6 +51,9 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
 pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const double *extra, int64_t n, pecs_dtype dt,
                              const pecs_tol *tol, double max_abs_pos, pecs_metrics *m, char *why, size_t why_len);
 
+/* The smallest positive (subnormal) value of dt: the spacing of its values below the smallest normal. */
+double pecs_dtype_true_min(pecs_dtype dt);
+
 /* The rounding check on the raw output (before any softmax or gain is divided out): an element is judged
  * where its exact value e is farther than tol->round_abs + tol->round_rel*|e| + extra[i]*gain[i] (extra, gain
  * may be NULL; an infinite extra is not judged) from the rounding boundary next to it; FAILED if more than

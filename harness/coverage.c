@@ -2,7 +2,7 @@
  *
  * The domain rule (docs/suite-format.md, "Coverage"):
  *   - generic knobs, their values from case.c's knob table: dtype (each), view (each), pos_dtype (each),
- *     layout (rotate only), positions (contig@0, contig@N>0, random, decode, const; grid only where the
+ *     layout (rotate only), out_view (rotate, embed), positions (contig@0, contig@N>0, random, decode, const; grid only where the
  *     encoding has more than one position row);
  *   - shapes: tokens (power of two, other), heads (even, odd; forms with heads), head_dim (power of two,
  *     other; forms with a head dimension), keys (power of two, other; bias, mask, scores), rotary (full,
@@ -114,7 +114,7 @@ void pecs_cov_count(const pecs_cov_pairs *p, int *valid, int *covered)
 /* ---- the domain ----------------------------------------------------------------------------------------- */
 
 static const char *const KIND_KEY[] = {"dtype", "tokens", "heads", "head_dim", "keys", "rotary_dim",
-                                       "layout", "view", "positions", "pos_dtype", ""};
+                                       "layout", "view", "positions", "pos_dtype", "out_view", ""};
 
 static pecs_cov_factor *add_factor(pecs_cov_enc *ce, pecs_cov_kind kind, const char *name)
 {
@@ -308,6 +308,9 @@ static void build_domain(pecs_cov_enc *ce)
     }
     if ((f = add_factor(ce, PECS_COVF_POS_DTYPE, "pos_dtype")))
         knob_levels(f, "pos_dtype");
+    /* out's strides apart from x's (issue 19: a kernel writing out with x's strides passed every case) */
+    if ((form == PECS_FORM_ROTATE || form == PECS_FORM_EMBED) && (f = add_factor(ce, PECS_COVF_OUT_VIEW, "out_view")))
+        knob_levels(f, "out_view");
     for (int i = 0; i < e->n_params; i++)
         param_factor(ce, i);
 }
@@ -390,6 +393,9 @@ void pecs_cov_classify(const pecs_cov_enc *ce, const pecs_case *c, int *v)
         case PECS_COVF_LAYOUT: l = level_named(f, pecs_layout_name(c->layout)); break;
         case PECS_COVF_VIEW: l = level_named(f, pecs_view_name(c->view)); break;
         case PECS_COVF_POS_DTYPE: l = level_named(f, pecs_dtype_name(c->pos_dtype)); break;
+        case PECS_COVF_OUT_VIEW: /* knob_levels puts the default (same, enum 0) first, then the table's order */
+            l = (int)c->out_view < f->n_levels ? (int)c->out_view : -1;
+            break;
         case PECS_COVF_POSITIONS: {
             static const char *const kinds[] = {"contig", "random", "decode", "const", "grid"};
             l = c->pos_kind == PECS_POS_CONTIG ? (c->pos_arg ? 1 : 0) : level_named(f, kinds[c->pos_kind]);

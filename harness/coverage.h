@@ -49,7 +49,7 @@ void pecs_cov_count(const pecs_cov_pairs *p, int *valid, int *covered);
 
 typedef enum pecs_cov_kind {
     PECS_COVF_DTYPE, PECS_COVF_TOKENS, PECS_COVF_HEADS, PECS_COVF_HEAD_DIM, PECS_COVF_KEYS, PECS_COVF_ROTARY,
-    PECS_COVF_LAYOUT, PECS_COVF_VIEW, PECS_COVF_POSITIONS, PECS_COVF_POS_DTYPE, PECS_COVF_PARAM
+    PECS_COVF_LAYOUT, PECS_COVF_VIEW, PECS_COVF_POSITIONS, PECS_COVF_POS_DTYPE, PECS_COVF_OUT_VIEW, PECS_COVF_PARAM
 } pecs_cov_kind;
 
 typedef struct pecs_cov_factor {

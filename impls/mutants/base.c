@@ -163,11 +163,13 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
     for (int64_t i = 0; i < R / 2; i++)
         sc->axis[i] = 0, sc->zeta[i] = 1.0;
     sc->zrate = sc->zcenter = sc->offset = sc->lgain = 0.0;
+    /* NTK's base exponent R/(R-2) over the rotated dimensions; the bug takes the head's D/(D-2) */
+    double ntk_exp = BUG(ntk_exponent_head_dim) ? (double)D / (double)(D - 2) : (double)R / (double)(R - 2);
     if (is(p, "rope.ntk"))
-        base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : (double)R / (double)(R - 2));
+        base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : ntk_exp);
     if (is(p, "rope.dynamic_ntk")) {
         double Lmax = (double)pecs_param_int(p, "max_position", 2048), L = fmax(pecs_problem_seq_len(p), Lmax);
-        base *= pow(BUG(dynamic_ntk_static) ? s : s * L / Lmax - (s - 1.0), (double)R / (double)(R - 2));
+        base *= pow(BUG(dynamic_ntk_static) ? s : s * L / Lmax - (s - 1.0), ntk_exp);
         if (BUG(dynamic_ntk_f32_base))
             base = (float)base;
     }
