@@ -369,7 +369,7 @@ Test(suite, duplicates_removed)
  *   sinusoidal.concat pad tokens: 2 shapes x 3 padding_idx x 2 positions = 12  -> 36
  *   sinusoidal(.concat) past 2^31: 2 encodings x 2 shapes x 2 positions = 8    -> 24
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 1059, + 126 tier-2 rotate = 1185, + 54 tier-2 bias = 1239. */
+ *   total 1059, + 126 tier-2 rotate = 1185, + 54 tier-2 bias = 1239, + 24 tier-2 embed = 1263. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -381,7 +381,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54); /* + the tier-2 rotate and bias blocks (below) */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 24); /* + the tier-2 rotate, bias and embed blocks (below) */
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
@@ -400,7 +400,9 @@ Test(suite, smoke_suite, .timeout = 30)
               /* tier-2 bias: alibi.pi 2 heads x 2 positions x 3 + invariance 3; mpnet, bam, masa 2 x 3 + 3; irpe
                * product 2 positions x 3 + euclidean 3 + invariance 3 */
               {"alibi.pi ", 15},       {"mpnet ", 9},             {"bam ", 9},          {"masa ", 9},
-              {"irpe ", 12}};
+              {"irpe ", 12},
+              /* tier-2 embed: ldpe, pia 2 shapes x 3; fourier 2 shapes x 2 positions x 3 */
+              {"ldpe ", 6},            {"pia ", 6},               {"fourier ", 12}};
     for (size_t k = 0; k < sizeof t2 / sizeof t2[0]; k++)
         cr_expect_eq(count_prefix(&s, t2[k].prefix), t2[k].n, "%s", t2[k].prefix);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */
