@@ -379,3 +379,20 @@ Test(t2embed, fourier_rejects_wrong_table_shape)
     cr_assert(strstr(why, "even"), "%s", why);
     ref_case_free(c);
 }
+
+/* The registry's weights spec for fourier is a sum of three terms: hidden+1 rows, features+D+1 columns (a parser
+ * that kept only the first name and a trailing "+k" would give [hidden+1, features]). */
+Test(t2embed, fourier_weights_shape_sums_terms)
+{
+    pecs_case *c = ref_case("fourier", "features", "16", "hidden", "8", NULL);
+    int64_t shape[2] = {0, 0};
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 15, shape));
+    cr_expect_eq(shape[0], 9);
+    cr_expect_eq(shape[1], 16 + 15 + 1);
+    ref_case_free(c);
+    c = ref_case("fire", NULL); /* the single-term "+k" form still parses: [H+2, hidden+1] */
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 4, 16, shape));
+    cr_expect_eq(shape[0], 6);
+    cr_expect_eq(shape[1], pecs_param_int(&(pecs_problem){.params = c->params, .n_params = c->n_params}, "hidden", 0) + 1);
+    ref_case_free(c);
+}
