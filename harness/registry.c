@@ -127,20 +127,31 @@ int pecs_registry_is_param_name(const char *name)
     return 0;
 }
 
-/* One term of a weights spec: H, D or an INT parameter name, optionally "+k". */
+/* One term of a weights spec: a sum of H, D, INT parameter names and non-negative integers ("H+2",
+ * "features+D+1"); -1 when a name is unknown. */
 static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D)
 {
-    const char *plus = memchr(t, '+', len);
-    size_t nl = plus ? (size_t)(plus - t) : len;
-    int64_t add = plus ? strtoll(plus + 1, NULL, 10) : 0, v = -1;
-    if (nl == 1 && t[0] == 'H')
-        v = H;
-    else if (nl == 1 && t[0] == 'D')
-        v = D;
-    for (int i = 0; v < 0 && i < n_params; i++)
-        if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
-            v = params[i].i;
-    return v < 0 ? -1 : v + add;
+    int64_t sum = 0;
+    const char *end = t + len;
+    while (t < end) {
+        const char *plus = memchr(t, '+', (size_t)(end - t));
+        size_t nl = plus ? (size_t)(plus - t) : (size_t)(end - t);
+        int64_t v = -1;
+        if (nl == 1 && t[0] == 'H')
+            v = H;
+        else if (nl == 1 && t[0] == 'D')
+            v = D;
+        else if (nl > 0 && t[0] >= '0' && t[0] <= '9')
+            v = strtoll(t, NULL, 10);
+        for (int i = 0; v < 0 && i < n_params; i++)
+            if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
+                v = params[i].i;
+        if (v < 0)
+            return -1;
+        sum += v;
+        t += nl + (plus ? 1 : 0);
+    }
+    return sum;
 }
 
 int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,

@@ -1,7 +1,7 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate and bias encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * learned table) and of the tier-2 rotate, bias and embed encodings, correct when MUTANT_BUG is BUG_none (the control), and
  * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
@@ -589,20 +589,74 @@ static pecs_status run_pairwise(const pecs_problem *p)
 
 /* ---- embed ---------------------------------------------------------------------------------------------- */
 
+/* Learnable Fourier features (1-D): w [hidden+1, F+D+1] as reference/fourier.c lays it out. */
+static pecs_status run_fourier(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *w = pecs_problem_tensor(p, "w");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], D = x->shape[1], F = pecs_param_int(p, "features", 64), Hd = pecs_param_int(p, "hidden", 32);
+    if (!w || F % 2 || w->shape[0] != Hd + 1 || w->shape[1] != F + D + 1 || F > 4096 || Hd > 4096)
+        return PECS_INVALID;
+    double feat[4096], g[4096];
+    for (int64_t t = 0; t < T; t++) {
+        double m = pecs_pos_at(pos, 0, t);
+        for (int64_t k = 0; k < F / 2; k++) {
+            int64_t iw[2] = {Hd, k};
+            double a = m * pecs_load_f64(w->data, w->dtype, offset(w, iw));
+            /* Algorithm 1 concatenates [cos | sin] */
+            feat[k] = (BUG(fourier_sin_cos_swapped) ? sin(a) : cos(a)) / sqrt((double)F);
+            feat[F / 2 + k] = (BUG(fourier_sin_cos_swapped) ? cos(a) : sin(a)) / sqrt((double)F);
+        }
+        for (int64_t r = 0; r < Hd; r++) {
+            int64_t i1[2] = {r, F};
+            double z = pecs_load_f64(w->data, w->dtype, offset(w, i1));
+            for (int64_t f = 0; f < F; f++) {
+                int64_t iw[2] = {r, f};
+                z += feat[f] * pecs_load_f64(w->data, w->dtype, offset(w, iw));
+            }
+            /* nn.GELU() is the erf form; approximate="tanh" is another function */
+            g[r] = BUG(fourier_gelu_tanh) ? 0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)))
+                                          : 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
+        }
+        for (int64_t d = 0; d < D; d++) {
+            int64_t ib[2] = {Hd, F + 1 + d}, idx[2] = {t, d};
+            double v = pecs_load_f64(w->data, w->dtype, offset(w, ib));
+            for (int64_t r = 0; r < Hd; r++) {
+                int64_t i2[2] = {r, F + 1 + d};
+                v += g[r] * pecs_load_f64(w->data, w->dtype, offset(w, i2));
+            }
+            store_out(out->data, out->dtype, offset(out, idx), load_in(x->data, x->dtype, offset(x, idx)) + (float)v);
+        }
+    }
+    return PECS_OK;
+}
+
 static pecs_status run_embed(const pecs_problem *p)
 {
+    if (!strcmp(p->encoding, "fourier"))
+        return run_fourier(p);
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
     pecs_tensor tmp;
     const pecs_tensor *out = out_view(p, &tmp);
-    int64_t T = x->shape[0], D = x->shape[1], half = D / 2, concat = !strcmp(p->encoding, "sinusoidal.concat");
+    int64_t ldpe = !strcmp(p->encoding, "ldpe"), pia = !strcmp(p->encoding, "pia");
+    int64_t T = x->shape[0], D = x->shape[1], half = D / 2,
+            concat = !strcmp(p->encoding, "sinusoidal.concat") || ldpe || pia;
     double base = pecs_param_real(p, "base", 10000.0);
-    int64_t pad = pecs_param_int(p, "padding_idx", -1);
+    int64_t pad = ldpe ? 1 : pecs_param_int(p, "padding_idx", -1), len = pecs_param_int(p, "length", 0);
     if (concat && half < 2)
         return PECS_INVALID;
     for (int64_t t = 0; t < T; t++) {
-        double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 ? (double)pad + 1.0 : 0.0);
+        /* PIA's window index reads row p + padding_idx + 1 (make_positions); row p is the HF-style 0-based table */
+        double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 && !(pia && BUG(pia_no_offset)) ? (double)pad + 1.0 : 0.0);
+        /* LDPE reads fairseq's row len + 3 - (t + 2); the paper's len - pos, read with 0-based t, is one row off */
+        if (ldpe)
+            m = (double)len + (BUG(ldpe_row_offset) ? 0.0 : 1.0) - pecs_pos_at(pos, 0, t);
+        if (ldpe && m < 0.0)
+            return PECS_INVALID;
         /* fairseq's pad row: table row padding_idx (position -1 here) is all zeros */
-        int pad_row = concat && pad >= 0 && m == (double)pad && !BUG(concat_pad_row_kept);
+        int pad_row = concat && pad >= 0 && (pia ? pecs_pos_at(pos, 0, t) == -1.0 : m == (double)pad) && !BUG(concat_pad_row_kept);
         for (int64_t d = 0; d < D; d++) {
             double v;
             if (pad_row)
@@ -676,7 +730,8 @@ static const char *const ENCODINGS[] = {
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
-    "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe"};
+    "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
+    "ldpe",        "pia",          "fourier"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
