@@ -378,6 +378,56 @@ static void md_backend_heading(pecs_sb *b, json_t *root, const char *name, const
     pecs_sb_adds(b, "\n\n");
 }
 
+/* With two or more backends: one row per case (its short label, report_html.h), a verdict column per backend,
+ * and the full case string last, so the backends read side by side and every row is still a reproducer. */
+static void md_matrix(pecs_sb *b, json_t *root)
+{
+    json_t *rows = json_object(), *cols = json_object(), *labels = pecs_report_short_labels(&root, 1), *c, *row, *x;
+    const char *cs, *name;
+    size_t i;
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
+        json_object_set_new(cols, str_or(c, "backend", "?"), json_true());
+        json_t *r = json_object_get(rows, str_or(c, "case", ""));
+        if (!r)
+            json_object_set_new(rows, str_or(c, "case", ""), r = json_object());
+        json_object_set_new(r, str_or(c, "backend", "?"), json_string(str_or(c, "status", "?")));
+    }
+    if (json_object_size(cols) < 2)
+        goto done;
+    pecs_sb_adds(b, "\n## Conformance matrix\n\nOne row per case (the words that tell it apart from the other cases of "
+                    "its encoding; the full case string, the reproducer's `--case`, is the last column), one verdict "
+                    "column per backend.\n\n| case |");
+    json_object_foreach(cols, name, x)
+    {
+        pecs_sb_adds(b, " ");
+        md_text(b, name);
+        pecs_sb_adds(b, " |");
+    }
+    pecs_sb_adds(b, " case string |\n|---|");
+    json_object_foreach(cols, name, x) pecs_sb_adds(b, "---|");
+    pecs_sb_adds(b, "---|\n");
+    json_object_foreach(rows, cs, row)
+    {
+        pecs_sb_adds(b, "| ");
+        md_text(b, str_or(labels, cs, cs));
+        pecs_sb_adds(b, " |");
+        json_object_foreach(cols, name, x)
+        {
+            pecs_sb_adds(b, " ");
+            md_text(b, str_or(row, name, "-"));
+            pecs_sb_adds(b, " |");
+        }
+        pecs_sb_adds(b, " ");
+        md_code(b, cs);
+        pecs_sb_adds(b, " |\n");
+    }
+done:
+    json_decref(rows);
+    json_decref(cols);
+    json_decref(labels);
+}
+
 static void render_md(pecs_sb *b, const char *path, json_t *root, const int counts[PECS_V_COUNT])
 {
     json_t *cases = json_object_get(root, "cases"), *c;
@@ -394,6 +444,7 @@ static void render_md(pecs_sb *b, const char *path, json_t *root, const int coun
         }
     }
     md_header(b, path, root);
+    md_matrix(b, root);
     for (i = 0; i < n; i++) {
         c = json_array_get(cases, i);
         const char *name = str_or(c, "backend", ""), *src = json_string_value(json_object_get(c, "backend_source"));

@@ -118,6 +118,71 @@ static const char *const PALETTE[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7"
                                       "#E69F00", "#56B4E9", "#8C6D31", "#7F7F7F"};
 #define N_PALETTE ((size_t)(sizeof PALETTE / sizeof PALETTE[0]))
 
+/* ---- short case labels ------------------------------------------------------------------------------ */
+
+/* Does word w (of a case string) have key k ("k=..." or the encoding word itself)? Its key length. */
+static size_t word_key_len(const char *w, size_t wl)
+{
+    const char *eq = memchr(w, '=', wl);
+    return eq ? (size_t)(eq - w) : wl;
+}
+
+json_t *pecs_report_short_labels(json_t *const *roots, size_t n)
+{
+    /* groups: encoding -> {"n": cases, "keys": key -> {"v": first value word, "n": count, "same": bool}} */
+    json_t *groups = json_object(), *seen = json_object(), *labels = json_object(), *c;
+    size_t i;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t f = 0; f < n; f++) {
+            json_array_foreach(json_object_get(roots[f], "cases"), i, c)
+            {
+                const char *cs = str_or(c, "case", "");
+                char enc[128], key[128], word[512];
+                if (pass == 0 && json_object_get(seen, cs))
+                    continue;
+                if (pass == 1 && json_object_get(labels, cs))
+                    continue;
+                json_object_set_new(seen, cs, json_true());
+                case_encoding(cs, enc, sizeof enc);
+                json_t *g = child(groups, enc), *keys = child(g, "keys");
+                pecs_sb lab = {0};
+                if (pass == 0)
+                    count_add(g, "n", 1);
+                else
+                    pecs_sb_adds(&lab, enc);
+                for (const char *p = cs + strcspn(cs, " "); *p;) {
+                    p += strspn(p, " ");
+                    size_t wl = strcspn(p, " ");
+                    if (!wl)
+                        break;
+                    snprintf(key, sizeof key, "%.*s", (int)word_key_len(p, wl), p);
+                    snprintf(word, sizeof word, "%.*s", (int)wl, p);
+                    json_t *k = child(keys, key);
+                    if (pass == 0) {
+                        const char *v = json_string_value(json_object_get(k, "v"));
+                        if (!v)
+                            json_object_set_new(k, "v", json_string(word));
+                        else if (strcmp(v, word))
+                            json_object_set_new(k, "differs", json_true());
+                        count_add(k, "n", 1);
+                    } else if (json_is_true(json_object_get(k, "differs")) || count_of(k, "n") != count_of(g, "n")) {
+                        pecs_sb_addf(&lab, " %s", word);
+                    }
+                    p += wl;
+                }
+                if (pass == 1) {
+                    if (!lab.oom)
+                        json_object_set_new(labels, cs, json_string(pecs_sb_str(&lab)));
+                    pecs_sb_free(&lab);
+                }
+            }
+        }
+    }
+    json_decref(groups);
+    json_decref(seen);
+    return labels;
+}
+
 /* ---- page head and metadata -------------------------------------------------------------------------- */
 
 static const char CSS[] =
@@ -678,6 +743,63 @@ done:
     json_decref(labs);
 }
 
+/* ---- every case ------------------------------------------------------------------------------------- */
+
+/* One row per case string (first appearance order), one column per backend label: the verdict, coloured,
+ * its reason in the title; the row's short label carries the full case string in its title. */
+static void case_matrix(pecs_sb *b, json_t *const *roots, size_t n, json_t *labels)
+{
+    json_t *rows = json_object(), *cols = json_object(), *short_labels = pecs_report_short_labels(roots, n), *c, *row, *x;
+    const char *cs, *lab;
+    size_t i;
+    for (size_t f = 0; f < n; f++) {
+        json_array_foreach(json_object_get(roots[f], "cases"), i, c)
+        {
+            json_object_set_new(cols, label_of(labels, f, c), json_true());
+            json_object_set(child(rows, str_or(c, "case", "")), label_of(labels, f, c), c);
+        }
+    }
+    pecs_sb_adds(b, "<h2 id=\"cases\">Every case</h2>\n<p class=\"note\">One row per case: the words that tell it "
+                    "apart from the other cases of its encoding (hover for the full case string, the reproducer's "
+                    "<code>--case</code>); one column per backend (hover a verdict for its reason).</p>\n"
+                    "<table class=\"mx\">\n<tr><th>case</th>");
+    json_object_foreach(cols, lab, x)
+    {
+        pecs_sb_adds(b, "<th>");
+        h(b, lab);
+        pecs_sb_adds(b, "</th>");
+    }
+    pecs_sb_adds(b, "</tr>\n");
+    json_object_foreach(rows, cs, row)
+    {
+        pecs_sb_adds(b, "<tr><td class=\"enc\" title=\"");
+        h(b, cs);
+        pecs_sb_adds(b, "\"><code>");
+        h(b, str_or(short_labels, cs, cs));
+        pecs_sb_adds(b, "</code></td>");
+        json_object_foreach(cols, lab, x)
+        {
+            json_t *r = json_object_get(row, lab);
+            if (!r) {
+                pecs_sb_adds(b, "<td class=\"v-none\">&#8211;</td>");
+                continue;
+            }
+            pecs_verdict v = pecs_verdict_from_name(str_or(r, "status", "?"));
+            cell_class cc = pecs_verdict_fails(v) ? C_FAIL : v == PECS_V_PASSED ? C_PASS : C_SKIP;
+            pecs_sb_addf(b, "<td class=\"%s\" title=\"", CELL_CSS[cc]);
+            h(b, str_or(r, "reason", ""));
+            pecs_sb_adds(b, "\">");
+            h(b, str_or(r, "status", "?"));
+            pecs_sb_adds(b, "</td>");
+        }
+        pecs_sb_adds(b, "</tr>\n");
+    }
+    pecs_sb_adds(b, "</table>\n");
+    json_decref(rows);
+    json_decref(cols);
+    json_decref(short_labels);
+}
+
 /* ---- the page ---------------------------------------------------------------------------------------- */
 
 void pecs_report_html(pecs_sb *b, const char *const *paths, json_t *const *roots, size_t n)
@@ -689,7 +811,7 @@ void pecs_report_html(pecs_sb *b, const char *const *paths, json_t *const *roots
                     "<p class=\"note\">Generated by <code>pecs report --format html</code> from %zu results "
                     "file(s), the source of truth: regenerate this page from them, do not edit it by hand. "
                     "<a href=\"#matrix\">matrix</a> &#183; <a href=\"#invariance\">invariance</a> &#183; "
-                    "<a href=\"#roofline\">roofline</a> &#183; <a href=\"#throughput\">throughput</a></p>\n"
+                    "<a href=\"#roofline\">roofline</a> &#183; <a href=\"#throughput\">throughput</a> &#183; <a href=\"#cases\">every case</a></p>\n"
                     "<h2 id=\"runs\">Runs</h2>\n", CSS, n);
     for (size_t f = 0; f < n; f++)
         metadata(b, f, paths[f], roots[f]);
@@ -697,6 +819,7 @@ void pecs_report_html(pecs_sb *b, const char *const *paths, json_t *const *roots
     invariance(b, roots, n, labels);
     roofline(b, roots, n, labels);
     throughput(b, roots, n, labels);
+    case_matrix(b, roots, n, labels);
     pecs_sb_adds(b, "</body>\n</html>\n");
     json_decref(labels);
 }

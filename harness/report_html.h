@@ -11,7 +11,9 @@
  *     `invariance.drift` over its cases at each shift > 0, with the smallest `tolerance.drift` dashed;
  *   - roofline position of every timed case (`perf.roofline.fraction`), one row of dots per backend,
  *     or a sentence saying the files have no perf data or no calibration;
- *   - throughput: best `perf.gbytes_per_s` per encoding, one bar per backend.
+ *   - throughput: best `perf.gbytes_per_s` per encoding, one bar per backend;
+ *   - every case: a row per case string (its short label, the full string in the title), a column per
+ *     backend with the verdict (reason in the title).
  * A backend name that appears in more than one file is labelled "name #k" (k the file's number in the
  * metadata section), so runs of one backend at different settings stay apart.
  * Every string taken from a results file is escaped for HTML text and attributes: the files are input.
@@ -28,5 +30,10 @@
 /* Append the page for roots[0..n) (validated results files, read from paths[0..n)) to b; on allocation
  * failure b->oom is set. */
 void pecs_report_html(pecs_sb *b, const char *const *paths, json_t *const *roots, size_t n);
+
+/* Short, readable labels for the case strings of roots[0..n): an object case string -> label, the label
+ * being the encoding followed by only those words (key=value) that are not the same in every case of that
+ * encoding in these files (distinct canonical case strings get distinct labels). Caller decrefs. */
+json_t *pecs_report_short_labels(json_t *const *roots, size_t n);
 
 #endif

@@ -261,3 +261,49 @@ Test(quiet, progress_line_on_a_terminal)
         free(t);
     }
 }
+
+/* Two backends side by side: the Markdown's conformance matrix (short labels, a verdict per backend, the full
+ * case string) and the HTML's every-case table (the full string in the row's title). */
+Test(html, case_matrix_with_short_labels)
+{
+    char args[1024], plug[512], *out, *md, *page;
+    tu_fixture(plug, sizeof plug, "swapped");
+    snprintf(args, sizeof args,
+             "run --case 'rope tokens=5 heads=3 head_dim=8' --case 'rope pairing=half tokens=5 heads=3 head_dim=8' "
+             "--backend scalar --backend '%s' --out '%s'",
+             plug, tu_tmp_path("m.json"));
+    cr_assert_eq(tu_pecs(args, &out), 1, "the swapped fixture fails both: %s", out);
+    free(out);
+    snprintf(args, sizeof args, "report '%s' --out '%s'", tu_tmp_path("m.json"), tu_tmp_path("m.md"));
+    cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "report '%s' --format html --out '%s'", tu_tmp_path("m.json"), tu_tmp_path("m.html"));
+    cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
+    free(out);
+    md = slurp(tu_tmp_path("m.md"));
+    page = slurp(tu_tmp_path("m.html"));
+    json_error_t jerr;
+    json_t *root = json_load_file(tu_tmp_path("m.json"), 0, &jerr), *c;
+    cr_assert_not_null(root, "%s", jerr.text);
+    cr_assert(strstr(md, "## Conformance matrix\n"), "%s", md);
+    cr_assert(strstr(md, "| case | scalar | fixture | case string |\n|---|---|---|---|\n"), "%s", md);
+    size_t i, rows = 0;
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
+        const char *cs = json_string_value(json_object_get(c, "case"));
+        if (strcmp(json_string_value(json_object_get(c, "backend")), "scalar"))
+            continue;
+        char want[1024];
+        /* The default pairing has no word; the other case's label is the one word that differs. */
+        const char *label = strstr(cs, "pairing=half") ? "rope pairing=half" : "rope";
+        snprintf(want, sizeof want, "| %s | PASSED | FAILED | `%s` |\n", label, cs);
+        cr_assert(strstr(md, want), "%s not in\n%s", want, md);
+        snprintf(want, sizeof want, "<tr><td class=\"enc\" title=\"%s\"><code>%s</code></td><td class=\"v-pass\"", cs, label);
+        cr_assert(strstr(page, want), "%s not in the page", want);
+        rows++;
+    }
+    cr_assert_eq(rows, 2);
+    free(md);
+    free(page);
+    json_decref(root);
+}
