@@ -691,13 +691,17 @@ static void throughput(pecs_sb *b, json_t *const *roots, size_t n, json_t *label
         size_t nl = json_object_size(labs), ne = json_object_size(best);
         int bw = 18, gap = 22, x0 = 60, y0 = 230, y1 = 14;
         int w = x0 + (int)(ne * (nl * bw + gap)) + 20, hgt = y0 + 110 + 14 * (int)nl;
-        double ymax = top > 0 ? top * 1.1 : 1;
+        /* A 1, 2 or 5 times 10^k tick step giving at most five intervals, and the axis ending on a tick. */
+        double step = top > 0 ? pow(10, floor(log10(top / 5))) : 0.2;
+        step *= top / step <= 5 ? 1 : top / step <= 10 ? 2 : top / step <= 25 ? 5 : 10;
+        int ticks = top > 0 ? (int)ceil(top / step) : 5;
+        double ymax = ticks * step;
         pecs_sb_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"%d\" height=\"%d\" "
                         "viewBox=\"0 0 %d %d\"><title>best GB/s per encoding and backend</title>\n", w, hgt, w, hgt);
-        for (int t = 0; t <= 4; t++) {
-            double v = ymax * t / 4, y = lmap(v, 0, ymax, y0, y1);
+        for (int t = 0; t <= ticks; t++) {
+            double v = step * t, y = lmap(v, 0, ymax, y0, y1);
             pecs_sb_addf(b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%d\" "
-                            "y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", x0, y, w - 20, y, x0 - 4, y + 4, v);
+                            "y=\"%.1f\" text-anchor=\"end\">%g</text>\n", x0, y, w - 20, y, x0 - 4, y + 4, v);
         }
         pecs_sb_addf(b, "<text x=\"12\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 12 %d)\">GB/s</text>\n",
                      (y0 + y1) / 2, (y0 + y1) / 2);
