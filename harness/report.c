@@ -395,9 +395,9 @@ static void md_matrix(pecs_sb *b, json_t *root)
     }
     if (json_object_size(cols) < 2)
         goto done;
-    pecs_sb_adds(b, "\n## Conformance matrix\n\nOne row per case (the words that tell it apart from the other cases of "
-                    "its encoding; the full case string, the reproducer's `--case`, is the last column), one verdict "
-                    "column per backend.\n\n| case |");
+    pecs_sb_adds(b, "\n## Conformance matrix\n\nOne row per case, labelled by the encoding, its dtype and the words where "
+                    "it departs from the most common value among its encoding's cases (the full case string, the "
+                    "reproducer's `--case`, is the last column); one verdict column per backend.\n\n| case |");
     json_object_foreach(cols, name, x)
     {
         pecs_sb_adds(b, " ");

@@ -120,63 +120,115 @@ static const char *const PALETTE[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7"
 
 /* ---- short case labels ------------------------------------------------------------------------------ */
 
-/* Does word w (of a case string) have key k ("k=..." or the encoding word itself)? Its key length. */
-static size_t word_key_len(const char *w, size_t wl)
+/* Knobs whose values read alone (f32, thd, strided, contig@0, invariance, i64, f32angle). */
+static int bare_key(const char *k)
 {
-    const char *eq = memchr(w, '=', wl);
-    return eq ? (size_t)(eq - w) : wl;
+    static const char *const bare[] = {"dtype", "layout", "view", "positions", "check", "pos_dtype", "level"};
+    for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++)
+        if (!strcmp(k, bare[i]))
+            return 1;
+    return 0;
+}
+
+/* Walk the words after the encoding of case string cs: calls fn(key, word, ctx) for each. */
+static void each_word(const char *cs, void (*fn)(const char *key, const char *word, void *ctx), void *ctx)
+{
+    char key[128], word[512];
+    for (const char *p = cs + strcspn(cs, " "); *p;) {
+        p += strspn(p, " ");
+        size_t wl = strcspn(p, " ");
+        if (!wl)
+            break;
+        const char *eq = memchr(p, '=', wl);
+        snprintf(key, sizeof key, "%.*s", (int)(eq ? (size_t)(eq - p) : wl), p);
+        snprintf(word, sizeof word, "%.*s", (int)wl, p);
+        fn(key, word, ctx);
+        p += wl;
+    }
+}
+
+/* Pass 1: per key, how many cases of the group carry each word. */
+static void tally_word(const char *key, const char *word, void *keys)
+{
+    count_add(child((json_t *)keys, key), word, 1);
+}
+
+typedef struct label_ctx {
+    json_t *keys;  /* key -> word -> count, of this encoding's cases */
+    long long n;   /* cases of this encoding */
+    json_t *have;  /* keys this case has */
+    pecs_sb *lab;
+} label_ctx;
+
+/* The most common word of a key ("" when most of the cases lack the key: the parameter's default). */
+static const char *mode_word(json_t *words, long long n)
+{
+    const char *w, *best = "";
+    json_t *c;
+    long long present = 0, top = 0;
+    json_object_foreach(words, w, c) present += json_integer_value(c);
+    top = n - present; /* cases without the key */
+    json_object_foreach(words, w, c) if (json_integer_value(c) > top)
+    {
+        top = json_integer_value(c);
+        best = w;
+    }
+    return best;
+}
+
+/* Pass 2: a word goes into the label when its key varies within the encoding and it is not the key's most
+ * common word; dtype whenever it varies (a reader always wants it). */
+static void label_word(const char *key, const char *word, void *vctx)
+{
+    label_ctx *x = vctx;
+    json_t *words = json_object_get(x->keys, key);
+    json_object_set_new(x->have, key, json_true());
+    if (json_object_size(words) == 1 && count_of(words, word) == x->n)
+        return; /* the same word in every case */
+    if (!strcmp(word, mode_word(words, x->n)) && strcmp(key, "dtype"))
+        return;
+    const char *eq = strchr(word, '=');
+    pecs_sb_addf(x->lab, " %s", bare_key(key) && eq ? eq + 1 : word);
 }
 
 json_t *pecs_report_short_labels(json_t *const *roots, size_t n)
 {
-    /* groups: encoding -> {"n": cases, "keys": key -> {"v": first value word, "n": count, "same": bool}} */
+    /* groups: encoding -> {"n": distinct cases, "keys": key -> word -> count} */
     json_t *groups = json_object(), *seen = json_object(), *labels = json_object(), *c;
     size_t i;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t f = 0; f < n; f++) {
-            json_array_foreach(json_object_get(roots[f], "cases"), i, c)
-            {
-                const char *cs = str_or(c, "case", "");
-                char enc[128], key[128], word[512];
-                if (pass == 0 && json_object_get(seen, cs))
-                    continue;
-                if (pass == 1 && json_object_get(labels, cs))
-                    continue;
-                json_object_set_new(seen, cs, json_true());
-                case_encoding(cs, enc, sizeof enc);
-                json_t *g = child(groups, enc), *keys = child(g, "keys");
-                pecs_sb lab = {0};
-                if (pass == 0)
-                    count_add(g, "n", 1);
-                else
-                    pecs_sb_adds(&lab, enc);
-                for (const char *p = cs + strcspn(cs, " "); *p;) {
-                    p += strspn(p, " ");
-                    size_t wl = strcspn(p, " ");
-                    if (!wl)
-                        break;
-                    snprintf(key, sizeof key, "%.*s", (int)word_key_len(p, wl), p);
-                    snprintf(word, sizeof word, "%.*s", (int)wl, p);
-                    json_t *k = child(keys, key);
-                    if (pass == 0) {
-                        const char *v = json_string_value(json_object_get(k, "v"));
-                        if (!v)
-                            json_object_set_new(k, "v", json_string(word));
-                        else if (strcmp(v, word))
-                            json_object_set_new(k, "differs", json_true());
-                        count_add(k, "n", 1);
-                    } else if (json_is_true(json_object_get(k, "differs")) || count_of(k, "n") != count_of(g, "n")) {
-                        pecs_sb_addf(&lab, " %s", word);
-                    }
-                    p += wl;
-                }
-                if (pass == 1) {
-                    if (!lab.oom)
-                        json_object_set_new(labels, cs, json_string(pecs_sb_str(&lab)));
-                    pecs_sb_free(&lab);
-                }
-            }
+    for (size_t f = 0; f < n; f++) {
+        json_array_foreach(json_object_get(roots[f], "cases"), i, c)
+        {
+            const char *cs = str_or(c, "case", "");
+            char enc[128];
+            if (json_object_get(seen, cs))
+                continue;
+            json_object_set_new(seen, cs, json_true());
+            case_encoding(cs, enc, sizeof enc);
+            json_t *g = child(groups, enc);
+            count_add(g, "n", 1);
+            each_word(cs, tally_word, child(g, "keys"));
         }
+    }
+    const char *cs_key;
+    json_object_foreach(seen, cs_key, c)
+    {
+        char enc[128];
+        const char *kk;
+        json_t *words;
+        pecs_sb lab = {0};
+        case_encoding(cs_key, enc, sizeof enc);
+        json_t *g = json_object_get(groups, enc);
+        label_ctx x = {json_object_get(g, "keys"), count_of(g, "n"), json_object(), &lab};
+        pecs_sb_adds(&lab, enc);
+        each_word(cs_key, label_word, &x);
+        /* A parameter most cases set that this case leaves at its default. */
+        json_object_foreach(x.keys, kk, words) if (!json_object_get(x.have, kk) && *mode_word(words, x.n))
+            pecs_sb_addf(&lab, " %s=(default)", kk);
+        if (!lab.oom)
+            json_object_set_new(labels, cs_key, json_string(pecs_sb_str(&lab)));
+        json_decref(x.have);
+        pecs_sb_free(&lab);
     }
     json_decref(groups);
     json_decref(seen);
@@ -763,9 +815,10 @@ static void case_matrix(pecs_sb *b, json_t *const *roots, size_t n, json_t *labe
             json_object_set(child(rows, str_or(c, "case", "")), label_of(labels, f, c), c);
         }
     }
-    pecs_sb_adds(b, "<h2 id=\"cases\">Every case</h2>\n<p class=\"note\">One row per case: the words that tell it "
-                    "apart from the other cases of its encoding (hover for the full case string, the reproducer's "
-                    "<code>--case</code>); one column per backend (hover a verdict for its reason).</p>\n"
+    pecs_sb_adds(b, "<h2 id=\"cases\">Every case</h2>\n<p class=\"note\">One row per case, labelled by the encoding, "
+                    "its dtype and the words where it departs from the most common value among its encoding's "
+                    "cases (hover for the full case string, the reproducer's <code>--case</code>); one column per "
+                    "backend (hover a verdict for its reason).</p>\n"
                     "<table class=\"mx\">\n<tr><th>case</th>");
     json_object_foreach(cols, lab, x)
     {

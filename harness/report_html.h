@@ -31,9 +31,11 @@
  * failure b->oom is set. */
 void pecs_report_html(pecs_sb *b, const char *const *paths, json_t *const *roots, size_t n);
 
-/* Short, readable labels for the case strings of roots[0..n): an object case string -> label, the label
- * being the encoding followed by only those words (key=value) that are not the same in every case of that
- * encoding in these files (distinct canonical case strings get distinct labels). Caller decrefs. */
+/* Short, readable labels for the case strings of roots[0..n): an object case string -> label. A label is
+ * the encoding, then, among the words (key=value) that are not the same in every case of that encoding in
+ * these files, the dtype and every word that is not its key's most common one (a parameter most cases set
+ * and this one leaves at its default shows as key=(default)); dtype, layout, view, positions, check,
+ * pos_dtype and level show their value alone. For reading: the full case string is the identity. */
 json_t *pecs_report_short_labels(json_t *const *roots, size_t n);
 
 #endif
