@@ -519,7 +519,9 @@ static void drift_plot(pecs_sb *b, const char *lab, const char *dt, json_t *encs
     size_t k = 0;
     json_object_foreach(encs, enc, shifts)
     {
-        const char *colour = PALETTE[k % N_PALETTE];
+        /* Past eight encodings the colours come round again, dashed, then dotted. */
+        const char *colour = PALETTE[k % N_PALETTE], *const dashes[] = {"none", "6 3", "2 2"};
+        const char *dash = dashes[k / N_PALETTE % 3];
         size_t np = 0, cap = json_object_size(shifts);
         pt *p = malloc((cap ? cap : 1) * sizeof *p);
         if (!p) {
@@ -530,7 +532,7 @@ static void drift_plot(pecs_sb *b, const char *lab, const char *dt, json_t *encs
         qsort(p, np, sizeof *p, pt_cmp);
         pecs_sb_addf(b, "<g stroke=\"%s\" fill=\"%s\"><title>", colour, colour);
         h(b, enc);
-        pecs_sb_adds(b, "</title><polyline fill=\"none\" stroke-width=\"1.8\" points=\"");
+        pecs_sb_addf(b, "</title><polyline fill=\"none\" stroke-width=\"1.8\" stroke-dasharray=\"%s\" points=\"", dash);
         for (size_t i = 0; i < np; i++) {
             double v = isinf(p[i].drift) ? pow(10, yhi) : p[i].drift > 0 ? p[i].drift : pow(10, ylo);
             pecs_sb_addf(b, "%.1f,%.1f ", lmap(log10(p[i].shift), xlo, xhi, x0, x1), lmap(log10(v), ylo, yhi, y0, y1));
@@ -543,8 +545,9 @@ static void drift_plot(pecs_sb *b, const char *lab, const char *dt, json_t *encs
             h(b, enc);
             pecs_sb_addf(b, ": shift %.17g, drift %.3g</title></circle>", p[i].shift, p[i].drift);
         }
-        pecs_sb_addf(b, "</g>\n<rect x=\"%d\" y=\"%zu\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-                        "<text x=\"%d\" y=\"%zu\">", x1 + 8, (size_t)MT + 14 * k, colour, x1 + 22, (size_t)MT + 14 * k + 9);
+        pecs_sb_addf(b, "</g>\n<line x1=\"%d\" y1=\"%zu\" x2=\"%d\" y2=\"%zu\" stroke=\"%s\" stroke-width=\"2\" "
+                        "stroke-dasharray=\"%s\"/><text x=\"%d\" y=\"%zu\">", x1 + 6, (size_t)MT + 14 * k + 5, x1 + 20,
+                     (size_t)MT + 14 * k + 5, colour, dash, x1 + 24, (size_t)MT + 14 * k + 9);
         h(b, enc);
         pecs_sb_adds(b, "</text>\n");
         free(p);
