@@ -674,14 +674,16 @@ static void roofline(pecs_sb *b, json_t *const *roots, size_t n, json_t *labels)
                     "1 is the measured ceiling). Hover a dot for the case.</p>\n", with, timed);
     {
         int rh = 26, w = 900, x0 = 150, x1 = w - 20, hgt = rh * (int)json_object_size(rows) + 40;
-        double top = ceil(fmax_ * 10) / 10;
+        /* The axis ends past the largest fraction, at most at 5 (a file can hold any number: a dot beyond
+         * is drawn on the edge, its title exact); ticks every 0.1 up to 2, else every 0.5. */
+        double top = fmin(ceil(fmax_ * 10) / 10, 5), tick = top <= 2 ? 0.1 : 0.5;
         pecs_sb_addf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"%d\" height=\"%d\" "
                         "viewBox=\"0 0 %d %d\"><title>roofline fractions</title>\n", w, hgt, w, hgt);
-        for (int t = 0; t <= (int)lround(top * 10); t++) {
-            double x = lmap(t / 10.0, 0, top, x0, x1);
+        for (int t = 0; t <= (int)lround(top / tick); t++) {
+            double v = t * tick, x = lmap(v, 0, top, x0, x1);
             pecs_sb_addf(b, "<line x1=\"%.1f\" y1=\"6\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>", x, x, hgt - 30,
-                         t == 10 ? "#c00" : "#eee");
-            pecs_sb_addf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.1f</text>\n", x, hgt - 16, t / 10.0);
+                         fabs(v - 1) < 1e-9 ? "#c00" : "#eee");
+            pecs_sb_addf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.1f</text>\n", x, hgt - 16, v);
         }
         pecs_sb_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">fraction of the calibrated bandwidth</text>\n",
                      (x0 + x1) / 2, hgt - 2);
@@ -698,7 +700,7 @@ static void roofline(pecs_sb *b, json_t *const *roots, size_t n, json_t *labels)
                 json_t *perf = json_object_get(c, "perf"), *rf = json_object_get(perf, "roofline");
                 double fr = json_number_value(json_object_get(rf, "fraction"));
                 pecs_sb_addf(b, "<circle r=\"4\" cx=\"%.1f\" cy=\"%d\" fill=\"%s\" fill-opacity=\"0.6\"><title>",
-                             lmap(fr, 0, top, x0, x1), y, colour);
+                             lmap(fmin(fmax(fr, 0), top), 0, top, x0, x1), y, colour);
                 h(b, str_or(c, "case", ""));
                 pecs_sb_addf(b, ": %.3g GB/s, %.3f of %s (%.4g GB/s)</title></circle>",
                              json_number_value(json_object_get(perf, "gbytes_per_s")), fr,
@@ -769,7 +771,7 @@ static void throughput(pecs_sb *b, json_t *const *roots, size_t n, json_t *label
             {
                 json_t *g = json_object_get(per, lab);
                 if (g) {
-                    double v = json_number_value(g), y = lmap(v, 0, ymax, y0, y1);
+                    double v = json_number_value(g), y = lmap(fmax(v, 0), 0, ymax, y0, y1);
                     pecs_sb_addf(b, "<rect x=\"%zu\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\"><title>",
                                  gx + l * bw, y, bw - 2, y0 - y, PALETTE[l % N_PALETTE]);
                     h(b, enc);

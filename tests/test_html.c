@@ -307,3 +307,29 @@ Test(html, case_matrix_with_short_labels)
     free(page);
     json_decref(root);
 }
+
+/* Numbers a results file can hold but no run writes (a roofline fraction of 1e300, negative throughput, a drift
+ * of 1e-300) still give a bounded, well-formed page. */
+Test(html, extreme_numbers_stay_bounded)
+{
+    const char *json =
+        "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"cases\": ["
+        "{\"backend\": \"b\", \"case\": \"rope dtype=f32\", \"status\": \"PASSED\","
+        " \"perf\": {\"gbytes_per_s\": -5, \"roofline\": {\"fraction\": 1e300, \"kernel\": \"rw22\"}}},"
+        "{\"backend\": \"b\", \"case\": \"rope dtype=f32 check=invariance\", \"status\": \"PASSED\","
+        " \"tolerance\": {\"drift\": 1e-300},"
+        " \"invariance\": {\"shifts\": [0, 1, 1000000000000000000], \"drift\": [0, 1e-300, null], \"horizon\": 0}}]}";
+    char why[256], *text = NULL;
+    cr_assert_eq(pecs_write_atomic(tu_tmp_path("x.json"), json, strlen(json), why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_report_render(tu_tmp_path("x.json"), PECS_REPORT_HTML, &text, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_lt(strlen(text), 200000, "a page of %zu bytes", strlen(text));
+    cr_assert(strstr(text, "a non-finite drift (NaN output) on the top edge"), "%s", text);
+    cr_assert(strstr(text, ": -5 GB/s") || strstr(text, ": -5 GB/s</title>"), "%s", text);
+    cr_assert_eq(pecs_write_atomic(tu_tmp_path("x.html"), text, strlen(text), why, sizeof why), PECS_OK, "%s", why);
+    if (have("xmllint")) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", tu_tmp_path("x.html"));
+        cr_assert_eq(sh(cmd), 0, "xmllint rejects the page");
+    }
+    free(text);
+}
