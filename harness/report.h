@@ -3,7 +3,8 @@
  * are always generated from the JSON and never written by hand.
  *
  *   md   a header block with the run's metadata (build, date, machine, compiler, mode, threads, thread
- *        binding, calibration and its bandwidth table when the file embeds one), one table of cases per
+ *        binding, calibration and its bandwidth table when the file embeds one), with two or more backends a
+ *        conformance matrix (a row per case under a short label, a verdict per backend), one table of cases per
  *        backend, then the verdict counts. '|' in cells is escaped.
  *   csv  one row per (backend, case) with the same columns, full precision, RFC 4180 quoting.
  *   junit  JUnit XML for CI systems (the Jenkins/Ant schema, tests/data/junit.xsd): one <testsuite> per
