@@ -18,7 +18,7 @@ static const char MAIN_HELP[] =
     "  coverage   pairwise coverage of the suites per encoding; --generate writes the missing cases\n"
     "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
     "  merge      join the results of the shards of a run (run --shard K/N) into one results file\n"
-    "  report     render a results file as a Markdown or CSV table (for publishing under results/)\n"
+    "  report     render results files as Markdown, CSV, JUnit XML or an HTML page (results/)\n"
     "  calibrate  the machine's memory bandwidth (STREAM-style) for roofline fractions\n"
     "  certify    certify a backend against a certification profile: a certificate directory\n"
     "  verify     check a certificate (hashes, consistency; --rerun: every verdict again on the plugin)\n"
