@@ -22,9 +22,11 @@ OPT        ?= -O2 -g
 SAN        ?=
 VERSION    := 0.1.0
 
-# Debian packages: hard build deps, test deps, optional features.
+# Debian packages: hard build deps, test deps, optional features. chromium renders `pecs report --format html`
+# headless in tests/test_html.c (skipped without it); libxml2-utils' xmllint checks the page and JUnit XML.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
-               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev libxml2-utils
+               libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev libxml2-utils \
+               chromium
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700

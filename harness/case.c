@@ -82,6 +82,8 @@ static const char *const VIEWS[] = {"contiguous", "strided", "inplace"};
 static const char *const CHECKS[] = {"equivalence", "invariance"};
 static const char *const POS_KINDS[] = {"contig", "random", "decode", "const", "grid"};
 static const char *const COMPARES[] = {"raw", "softmax"};
+static const char *const VALUES[] = {"uniform", "special"};
+static const char *const OUT_VIEWS[] = {"same", "contiguous", "strided", "transposed"};
 
 const char *pecs_layout_name(pecs_layout l) { return LAYOUTS[l]; }
 const char *pecs_view_name(pecs_view v) { return VIEWS[v]; }
@@ -95,6 +97,19 @@ CHOICE_KNOB(view, view, pecs_view, VIEWS, 3, SAME)
 CHOICE_KNOB(pos_dtype, pos_dtype, pecs_dtype, POS_DTYPES, 3, POS_DTYPE_OF)
 CHOICE_KNOB(check, check, pecs_check, CHECKS, 2, SAME)
 CHOICE_KNOB(compare, compare, pecs_compare_mode, COMPARES, 2, SAME)
+CHOICE_KNOB(values, values, pecs_values, VALUES, 2, SAME)
+CHOICE_KNOB(out_view, out_view, pecs_out_view, OUT_VIEWS, 4, SAME)
+static void fmt_values(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, VALUES[c->values]); }
+static void fmt_out_view(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, OUT_VIEWS[c->out_view]); }
+static pecs_status set_threads(pecs_case *c, const char *v, char *why, size_t n)
+{
+    int64_t t = 0;
+    pecs_status st = set_int("threads", v, 0, 1024, &t, why, n);
+    if (st == PECS_OK)
+        c->threads = (int)t;
+    return st;
+}
+static void fmt_threads(const pecs_case *c, pecs_sb *b) { pecs_sb_addf(b, "%d", c->threads); }
 static void fmt_compare(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, COMPARES[c->compare]); }
 
 static void fmt_dtype(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, pecs_dtype_name(c->dtype)); }
@@ -226,6 +241,9 @@ static int has_head_dim(const pecs_case *c)
 }
 static int is_bias(const pecs_case *c) { return pecs_form_pairwise(c->enc->form); }
 static int has_compare(const pecs_case *c) { return c->compare != PECS_COMPARE_RAW; }
+static int has_values(const pecs_case *c) { return c->values != PECS_VALUES_UNIFORM; }
+static int has_out_view(const pecs_case *c) { return c->out_view != PECS_OUT_SAME; }
+static int has_threads(const pecs_case *c) { return c->threads != 0; }
 static int has_min_horizon(const pecs_case *c) { return c->check == PECS_CHECK_INVARIANCE && c->min_horizon >= 0; }
 static pecs_status set_min_horizon(pecs_case *c, const char *v, char *why, size_t n)
 {
@@ -274,6 +292,10 @@ static const knob g_knobs[] = {
     {{"view", "contiguous|strided|inplace", "contiguous",
       "strided: rows padded by 3 elements (the gaps must stay untouched); inplace: out aliases x"},
      set_view, fmt_view, always},
+    {{"out_view", "same|contiguous|strided|transposed", "same",
+      "rotate, embed: strides of out apart from x's: packed rows, rows padded by 5 elements, or (rotate) the other "
+      "storage order than layout; same = x's strides"},
+     set_out_view, fmt_out_view, has_out_view},
     {{"positions", "contig[@N]|random[@B]|decode@N|const@N|grid@W", "contig@0",
       "query positions offset+t; uniform random in [0,bound) (each row of multi-axis positions drawn "
       "separately); one token at pos (keys end there); every token at N (may be negative: deltas); a "
@@ -281,6 +303,13 @@ static const knob g_knobs[] = {
      set_positions, fmt_positions, always},
     {{"pos_dtype", "i32|i64|f64", "i32", "dtype of the position tensor(s)"}, set_pos_dtype, fmt_pos_dtype, always},
     {{"seed", "0..2^63-1", "1", "seed of the deterministic input generator"}, set_seed, fmt_seed, always},
+    {{"values", "uniform|special", "uniform",
+      "rotate, embed: x uniform in [-1, 1), or with one element of every innermost row special: quiet and signalling NaNs "
+      "with payloads, +-Inf, +-0, subnormals, the largest finite values and the smallest normal"},
+     set_values, fmt_values, has_values},
+    {{"threads", "0..1024", "0", "problem->n_threads of every call (0: the run's --threads, else the backend's "
+      "choice); the determinism repeat still runs at 1 thread"},
+     set_threads, fmt_threads, has_threads},
     {{"check", "equivalence|invariance", "equivalence", "compare with the reference, or sweep position shifts"},
      set_check, fmt_check, always},
     {{"compare", "raw|softmax", "raw",
@@ -581,6 +610,30 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
     if (c->compare == PECS_COMPARE_SOFTMAX && (!pecs_form_pairwise(form) || c->check != PECS_CHECK_EQUIVALENCE)) {
         snprintf(why, why_len, "key 'compare': value 'softmax' applies to equivalence checks of bias, mask and scores "
                  "forms ('%s' is %s)", c->enc->id, pecs_form_name(form));
+        return PECS_INVALID;
+    }
+    if (c->out_view != PECS_OUT_SAME && (form != PECS_FORM_ROTATE && form != PECS_FORM_EMBED)) {
+        snprintf(why, why_len, "key 'out_view': value '%s' applies to rotate and embed forms ('%s' is %s: out is its "
+                 "only tensor of that shape)", OUT_VIEWS[c->out_view], c->enc->id, pecs_form_name(form));
+        return PECS_INVALID;
+    }
+    if (c->out_view != PECS_OUT_SAME && c->view == PECS_VIEW_INPLACE) {
+        snprintf(why, why_len, "key 'out_view': value '%s' contradicts view=inplace (out is x)", OUT_VIEWS[c->out_view]);
+        return PECS_INVALID;
+    }
+    if (c->out_view == PECS_OUT_TRANSPOSED && form != PECS_FORM_ROTATE) {
+        snprintf(why, why_len, "key 'out_view': value 'transposed' applies to rotate-form encodings only ('%s' is %s)",
+                 c->enc->id, pecs_form_name(form));
+        return PECS_INVALID;
+    }
+    if (c->values == PECS_VALUES_SPECIAL && form != PECS_FORM_ROTATE && form != PECS_FORM_EMBED) {
+        snprintf(why, why_len, "key 'values': value 'special' seeds x, which %s-form '%s' does not have (rotate and "
+                 "embed forms only)", pecs_form_name(form), c->enc->id);
+        return PECS_INVALID;
+    }
+    if (c->values == PECS_VALUES_SPECIAL && c->check == PECS_CHECK_INVARIANCE) {
+        snprintf(why, why_len, "key 'values': value 'special' applies to equivalence checks (logits of NaN and Inf "
+                 "inputs say nothing about position)");
         return PECS_INVALID;
     }
     if (c->check == PECS_CHECK_INVARIANCE && c->enc->invariance == PECS_INV_NA) {

@@ -25,6 +25,8 @@ typedef enum pecs_layout { PECS_LAYOUT_THD, PECS_LAYOUT_HTD } pecs_layout;
 typedef enum pecs_view { PECS_VIEW_CONTIGUOUS, PECS_VIEW_STRIDED, PECS_VIEW_INPLACE } pecs_view;
 typedef enum pecs_pos_kind { PECS_POS_CONTIG, PECS_POS_RANDOM, PECS_POS_DECODE, PECS_POS_CONST, PECS_POS_GRID } pecs_pos_kind;
 typedef enum pecs_compare_mode { PECS_COMPARE_RAW, PECS_COMPARE_SOFTMAX } pecs_compare_mode;
+typedef enum pecs_values { PECS_VALUES_UNIFORM, PECS_VALUES_SPECIAL } pecs_values;
+typedef enum pecs_out_view { PECS_OUT_SAME, PECS_OUT_CONTIGUOUS, PECS_OUT_STRIDED, PECS_OUT_TRANSPOSED } pecs_out_view;
 typedef enum pecs_check { PECS_CHECK_EQUIVALENCE, PECS_CHECK_INVARIANCE } pecs_check;
 
 /* Tolerance metric names, shared by configs/tolerances.yaml, the tol_* knobs and results. */
@@ -38,7 +40,11 @@ typedef enum pecs_check { PECS_CHECK_EQUIVALENCE, PECS_CHECK_INVARIANCE } pecs_c
     X(angle_c0, "angle model: inverse-frequency error, constant part, in units of angle_eps")           \
     X(angle_c1, "angle model: inverse-frequency error per pair index i, in units of angle_eps")         \
     X(angle_max, "largest angle error (rad) the level may allow and still judge a case (0: no limit)")  \
-    X(drift, "invariance: logit drift allowed, relative to max|q'|*max|k'| (bias: max|B|)")
+    X(drift, "invariance: logit drift allowed, relative to max|q'|*max|k'| (bias: max|B|)")             \
+    X(round_abs, "rounding check: the kernel's error before its final rounding, absolute part (margin)")  \
+    X(round_rel, "rounding check: the kernel's error before its final rounding, relative part (margin)")  \
+    X(round_frac, "rounding check: largest fraction of decidable elements not correctly rounded (0 = not checked)") \
+    X(round_bias, "rounding check: largest |mean signed error| in ulp over decidable elements (0 = not checked)")
 
 typedef struct pecs_tol {
 #define PECS_X_(name, doc) double name;
@@ -55,10 +61,13 @@ typedef struct pecs_case {
     int64_t tokens, heads, head_dim, keys;  /* keys: bias key count (0 = tokens) */
     pecs_layout layout;
     pecs_view view;
+    pecs_out_view out_view;                 /* out's own strides (rotate, embed; default: x's) */
     pecs_pos_kind pos_kind;
     int64_t pos_arg;                        /* contig/decode/const: position; random: bound; grid: width */
     pecs_dtype pos_dtype;
     uint64_t seed;
+    pecs_values values;                     /* special: x seeded with NaN, Inf, +-0, subnormals, extremes */
+    int threads;                            /* problem->n_threads (0: the run's --threads) */
     pecs_check check;
     pecs_compare_mode compare;              /* softmax: rows compared as probabilities (bias, scores) */
     int64_t shifts[PECS_MAX_SHIFTS];        /* invariance sweep */

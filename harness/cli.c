@@ -15,9 +15,10 @@ static const char MAIN_HELP[] =
     "  describe   an encoding's parameters, tensors, invariance and source\n"
     "  eval       evaluate the reference or a backend on .npy tensors\n"
     "  mutate     run the mutants: the mutation score of the suites, and no false alarms\n"
+    "  coverage   pairwise coverage of the suites per encoding; --generate writes the missing cases\n"
     "  compare    two results files case by case: speed ratios, regressions (exit status for CI)\n"
     "  merge      join the results of the shards of a run (run --shard K/N) into one results file\n"
-    "  report     render a results file as a Markdown or CSV table (for publishing under results/)\n"
+    "  report     render results files as Markdown, CSV, JUnit XML or an HTML page (results/)\n"
     "  calibrate  the machine's memory bandwidth (STREAM-style) for roofline fractions\n"
     "  certify    certify a backend against a certification profile: a certificate directory\n"
     "  verify     check a certificate (hashes, consistency; --rerun: every verdict again on the plugin)\n"
@@ -40,6 +41,8 @@ int pecs_cli_main(int argc, char **argv)
         return pecs_cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "mutate"))
         return pecs_cmd_mutate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "coverage"))
+        return pecs_cmd_coverage(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare"))
         return pecs_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))

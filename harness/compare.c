@@ -44,6 +44,84 @@ static int64_t ordinal(double v, pecs_dtype dt)
     return neg ? -mag : mag;
 }
 
+/* The value of ordinal o (the inverse of ordinal()); o = 0 is +0. */
+static double from_ordinal(int64_t o, pecs_dtype dt)
+{
+    unsigned char tmp[8] = {0};
+    uint64_t mag = (uint64_t)(o < 0 ? -o : o);
+    switch (dt) {
+    case PECS_DT_F64: {
+        uint64_t u = mag | (o < 0 ? UINT64_C(1) << 63 : 0);
+        memcpy(tmp, &u, 8);
+        break;
+    }
+    case PECS_DT_F32: {
+        uint32_t u = (uint32_t)mag | (o < 0 ? UINT32_C(1) << 31 : 0);
+        memcpy(tmp, &u, 4);
+        break;
+    }
+    default: {
+        uint16_t u = (uint16_t)(mag | (o < 0 ? 0x8000u : 0));
+        memcpy(tmp, &u, 2);
+        break;
+    }
+    }
+    return pecs_load_f64(tmp, dt, 0);
+}
+
+pecs_verdict pecs_compare_rounding(const double *actual, const double *expected, const double *extra, const double *gain,
+                                   int64_t n, pecs_dtype dt, const pecs_tol *tol, pecs_metrics *m, char *why,
+                                   size_t why_len)
+{
+    double sum = 0.0;
+    int64_t first = -1;
+    m->round_judged = m->round_wrong = 0;
+    m->round_wrong_frac = m->round_bias = 0.0;
+    if (dt == PECS_DT_F64)
+        return PECS_V_PASSED;
+    for (int64_t i = 0; i < n; i++) {
+        double e = expected[i], a = actual[i], r = pecs_round_to(e, dt);
+        double more = extra ? extra[i] * (gain ? fabs(gain[i]) : 1.0) : 0.0;
+        if (!isfinite(e) || !isfinite(r) || isnan(more) || isinf(more))
+            continue;
+        int64_t o = ordinal(r, dt);
+        double nb = from_ordinal(o + (e >= r ? 1 : -1), dt); /* the neighbour of r on e's side */
+        if (!isfinite(nb))
+            continue;
+        /* r and nb are values of a dtype of at most 24 bits: their sum and half are exact in double */
+        double dist = fabs(e - 0.5 * (r + nb)), margin = tol->round_abs + tol->round_rel * fabs(e) + more;
+        if (!(dist > margin))
+            continue;
+        m->round_judged++;
+        if (a == r && (a != 0.0 || signbit(a) == signbit(r)))
+            continue;
+        if (first < 0)
+            first = i;
+        m->round_wrong++;
+        double d = isnan(a) ? 1e9 : fmin(pecs_ulp_distance(a, r, dt), 1e9); /* a is a value of dt */
+        int away = isnan(a) ? 1 : fabs(a) > fabs(r) || (a != 0.0 && signbit(a) != signbit(r));
+        sum += away ? d : -d;
+    }
+    if (m->round_judged) {
+        m->round_wrong_frac = (double)m->round_wrong / (double)m->round_judged;
+        m->round_bias = sum / (double)m->round_judged;
+    }
+    if (m->round_judged < PECS_ROUND_MIN || !m->round_wrong)
+        return PECS_V_PASSED;
+    if ((tol->round_frac > 0 && m->round_wrong_frac > tol->round_frac) ||
+        (tol->round_bias > 0 && fabs(m->round_bias) > tol->round_bias)) {
+        snprintf(why, why_len, "rounding: %lld of %lld elements whose correctly rounded %s value is decidable differ from "
+                 "it (%.1f%%, limit %.3g%%; mean error %+.3f ulp, limit %.3g): first at index %lld: got %.9g, want %.9g "
+                 "(exact %.17g)", (long long)m->round_wrong, (long long)m->round_judged, pecs_dtype_name(dt),
+                 100.0 * m->round_wrong_frac, 100.0 * tol->round_frac, m->round_bias, tol->round_bias, (long long)first,
+                 actual[first], pecs_round_to(expected[first], dt), expected[first]);
+        return PECS_V_FAILED;
+    }
+    return PECS_V_PASSED;
+}
+
+double pecs_dtype_true_min(pecs_dtype dt) { return from_ordinal(1, dt); }
+
 double pecs_ulp_distance(double a, double b, pecs_dtype dt)
 {
     int64_t oa = ordinal(a, dt), ob = ordinal(b, dt);
@@ -73,7 +151,9 @@ pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const
         if (extra && isinf(extra[i])) { /* not judged by the level (level.h); the caller checks it otherwise */
             m->unjudged++;
             continue;
-        } else if (isnan(a) || isnan(e)) {
+        } else if (isnan(e)) { /* NaN where the reference is NaN is right (any payload) */
+            bad = !isnan(a);
+        } else if (isnan(a)) {
             bad = 1;
         } else if (isinf(a) || isinf(e)) {
             bad = a != e;
@@ -104,8 +184,8 @@ pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const
     m->zero_fraction = n ? (double)zeros / (double)n : 1.0;
     if (m->mismatches) {
         if (extra)
-            snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g + the level's angle allowance (%.3g "
-                     "there); first at index %lld: got %.9g, want %.9g", (long long)m->mismatches, (long long)n,
+            snprintf(why, why_len, "%lld of %lld elements outside abs %.3g + rel %.3g + the element's allowance (%.3g "
+                     "there: the level's angle model, a gain's stored quantum); first at index %lld: got %.9g, want %.9g", (long long)m->mismatches, (long long)n,
                      allowed_abs, tol->rel, extra[m->first_bad], (long long)m->first_bad, m->first_actual,
                      m->first_expected);
         else

@@ -75,12 +75,22 @@ static void for_each(const pecs_tensor *t, elem_fn fn, void *arg)
 
 typedef struct gen_arg {
     uint64_t seed, stream;
+    int special; /* values=special: some elements are special bit patterns (gen.h) */
 } gen_arg;
 
 static void fill_uniform(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
 {
     const gen_arg *g = arg;
+    if (g->special && pecs_gen_special(g->seed, g->stream, (uint64_t)k, (uint64_t)t->shape[t->ndim - 1], t->dtype,
+                                       (unsigned char *)t->data + (size_t)off * pecs_dtype_size(t->dtype)))
+        return;
     pecs_store_f64(t->data, t->dtype, off, pecs_gen_uniform(g->seed, g->stream, (uint64_t)k));
+}
+
+/* values=special applies to x (rotate, embed) only. */
+static int special_buf(const pecs_instance *in, const pecs_buf *b)
+{
+    return in->c->values == PECS_VALUES_SPECIAL && b == &in->x;
 }
 
 static void fill_nan(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
@@ -170,6 +180,23 @@ static pecs_buf *out_buf(pecs_instance *in) { return in->c->view == PECS_VIEW_IN
 
 static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why, size_t why_len);
 
+/* out_view: out's own strides (rotate [T,H,D], embed [T,D]); `stride` holds x's and is kept for `same`. */
+#define PECS_OUT_ROW_PAD 5
+static void out_strides(const pecs_case *c, int ndim, const int64_t *shape, int64_t *stride)
+{
+    int64_t T = shape[0], D = shape[ndim - 1], pad = c->out_view == PECS_OUT_STRIDED ? PECS_OUT_ROW_PAD : 0;
+    int htd = ndim == 3 && (c->layout == PECS_LAYOUT_HTD) != (c->out_view == PECS_OUT_TRANSPOSED);
+    if (c->out_view == PECS_OUT_SAME)
+        return;
+    if (htd) { /* [H][T][D] storage of the [T,H,D] view */
+        stride[2] = 1;
+        stride[0] = D + pad;
+        stride[1] = T * (D + pad);
+    } else {
+        row_major(ndim, shape, pad, stride);
+    }
+}
+
 pecs_status pecs_instance_create(pecs_instance *in, const pecs_case *c, int64_t shift, uint64_t stream, char *why,
                                  size_t why_len)
 {
@@ -246,7 +273,9 @@ static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, u
                 PECS_OK ||
             (st = make_generated(in, &in->x, "x", c, stream, ndim, shape, stride)) != PECS_OK)
             goto fail;
-        if (c->view != PECS_VIEW_INPLACE && (st = buf_alloc(in, &in->out, "out", c->dtype, ndim, shape, stride)) != PECS_OK)
+        int64_t ostride[3] = {stride[0], stride[1], stride[2]};
+        out_strides(c, ndim, shape, ostride);
+        if (c->view != PECS_VIEW_INPLACE && (st = buf_alloc(in, &in->out, "out", c->dtype, ndim, shape, ostride)) != PECS_OK)
             goto fail;
         in->tensors[nt++] = in->x.t;
         in->tensors[nt++] = in->pos.t;
@@ -309,7 +338,7 @@ void pecs_instance_reset(pecs_instance *in)
     pecs_buf *gen[] = {&in->x, &in->q, &in->k, &in->w};
     for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++)
         if (gen[i]->raw) {
-            gen_arg g = {in->c->seed, gen[i]->stream};
+            gen_arg g = {in->c->seed, gen[i]->stream, special_buf(in, gen[i])};
             for_each(&gen[i]->t, fill_uniform, &g);
         }
     if (in->out.raw)
@@ -318,7 +347,7 @@ void pecs_instance_reset(pecs_instance *in)
 
 /* The double twin of a generated input: drawn again from its stream and rounded exactly as the
  * backend's copy was (the backend's own buffer may already hold its output when in place). */
-static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, pecs_tensor *t)
+static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, int special, pecs_tensor *t)
 {
     int64_t n = 1;
     for (int i = 0; i < b->t.ndim; i++)
@@ -326,15 +355,14 @@ static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, pecs_tensor
     double *v = malloc((size_t)n * sizeof *v);
     if (!v)
         return NULL;
-    gen_arg g = {seed, b->stream};
     *t = b->t;
     t->dtype = PECS_DT_F64;
     row_major(t->ndim, t->shape, 0, t->stride);
     t->data = v;
-    for_each(t, fill_uniform, &g);
-    for (int64_t k = 0; k < n; k++) {
+    for (int64_t k = 0; k < n; k++) { /* each element as the backend's copy holds it, widened exactly */
         unsigned char tmp[8];
-        pecs_store_f64(tmp, dt, 0, v[k]);
+        if (!special || !pecs_gen_special(seed, b->stream, (uint64_t)k, (uint64_t)t->shape[t->ndim - 1], dt, tmp))
+            pecs_store_f64(tmp, dt, 0, pecs_gen_uniform(seed, b->stream, (uint64_t)k));
         v[k] = pecs_load_f64(tmp, dt, 0);
     }
     return v;
@@ -366,7 +394,7 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
         const pecs_buf *b = !strcmp(src->name, "x") ? &in->x : !strcmp(src->name, "q") ? &in->q
                           : !strcmp(src->name, "k") ? &in->k : !strcmp(src->name, "w") ? &in->w : NULL;
         if (b && b->generated) {
-            if (!(owned[no++] = twin(b, c->dtype, c->seed, &t[nt]))) {
+            if (!(owned[no++] = twin(b, c->dtype, c->seed, special_buf(in, b), &t[nt]))) {
                 st = PECS_NOMEM;
                 goto cleanup;
             }

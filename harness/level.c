@@ -1,6 +1,7 @@
 /* harness/level.c */
 #include "level.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,12 @@ int pecs_level_norms_ok(const pecs_problem *p, const pecs_case *c, const pecs_to
                 if (!isinf(extra[a]))
                     continue;
                 double got = hypot(actual[a], actual[b]), want = hypot(expected[a], expected[b]);
-                if (!(fabs(got - want) <= 2.0 * tol->abs + tol->rel * want)) {
+                /* NaN-aware as the comparator (compare.h): NaN where the reference's norm is NaN, Inf equal; a
+                 * norm beyond the dtype's largest finite value cannot be kept (a lane may overflow) */
+                double big = c->dtype == PECS_DT_F16 ? 65504.0 : c->dtype == PECS_DT_F32 ? (double)FLT_MAX
+                           : c->dtype == PECS_DT_BF16 ? 0x1.fep127 : DBL_MAX;
+                if (isnan(want) ? !isnan(got) : !(got == want || (isinf(got) && want > big) ||
+                                                   fabs(got - want) <= 2.0 * tol->abs + tol->rel * want)) {
                     snprintf(why, why_len, "token %lld head %lld pair %lld: norm %.9g, want %.9g (a rotation keeps it "
                              "whatever the angle error; the angle itself is beyond the level's range here)",
                              (long long)t, (long long)h, (long long)i, got, want);

@@ -22,6 +22,25 @@ static pecs_encoding_info g_encodings[] = {
 #undef PECS_PARAM
 };
 
+static const pecs_param_domain g_domains[] = {
+#define PECS_ENCODING(...)
+#define PECS_PARAM(...)
+#define PECS_DOMAIN(sym, name, min, interior, max, why) {PECS_ENC_##sym, #name, min, interior, max, why},
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+#undef PECS_DOMAIN
+    {PECS_ENC_COUNT, NULL, NULL, NULL, NULL, NULL} /* so the table is never empty */
+};
+
+const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name)
+{
+    for (size_t i = 0; g_domains[i].name; i++)
+        if (g_domains[i].enc == e->enc && strcmp(g_domains[i].name, name) == 0)
+            return &g_domains[i];
+    return NULL;
+}
+
 /* Bind each encoding to its slice of g_params (rows are grouped after their encoding in the .def). */
 static void registry_bind(void)
 {
@@ -108,20 +127,31 @@ int pecs_registry_is_param_name(const char *name)
     return 0;
 }
 
-/* One term of a weights spec: H, D or an INT parameter name, optionally "+k". */
+/* One term of a weights spec: a sum of H, D, INT parameter names and non-negative integers ("H+2",
+ * "features+D+1"); -1 when a name is unknown. */
 static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D)
 {
-    const char *plus = memchr(t, '+', len);
-    size_t nl = plus ? (size_t)(plus - t) : len;
-    int64_t add = plus ? strtoll(plus + 1, NULL, 10) : 0, v = -1;
-    if (nl == 1 && t[0] == 'H')
-        v = H;
-    else if (nl == 1 && t[0] == 'D')
-        v = D;
-    for (int i = 0; v < 0 && i < n_params; i++)
-        if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
-            v = params[i].i;
-    return v < 0 ? -1 : v + add;
+    int64_t sum = 0;
+    const char *end = t + len;
+    while (t < end) {
+        const char *plus = memchr(t, '+', (size_t)(end - t));
+        size_t nl = plus ? (size_t)(plus - t) : (size_t)(end - t);
+        int64_t v = -1;
+        if (nl == 1 && t[0] == 'H')
+            v = H;
+        else if (nl == 1 && t[0] == 'D')
+            v = D;
+        else if (nl > 0 && t[0] >= '0' && t[0] <= '9')
+            v = strtoll(t, NULL, 10);
+        for (int i = 0; v < 0 && i < n_params; i++)
+            if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
+                v = params[i].i;
+        if (v < 0)
+            return -1;
+        sum += v;
+        t += nl + (plus ? 1 : 0);
+    }
+    return sum;
 }
 
 int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,

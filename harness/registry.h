@@ -63,6 +63,15 @@ int pecs_registry_is_param_name(const char *name);
 int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
                                 int64_t D, int64_t shape[2]);
 
+/* A coverage-domain annotation of one parameter (PECS_DOMAIN rows of encodings.def): the min, interior
+ * representative and max `pecs coverage` uses instead of its rule's ("" = the rule's), and why. */
+typedef struct pecs_param_domain {
+    pecs_enc enc;
+    const char *name, *min, *interior, *max, *why;
+} pecs_param_domain;
+/* The annotation of a parameter, or NULL if it has none. */
+const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name);
+
 const char *pecs_form_name(pecs_form f);
 const char *pecs_invariance_name(pecs_invariance v);
 const char *pecs_param_type_name(pecs_param_type t);

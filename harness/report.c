@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "report_html.h"
 #include "results.h"
 #include "util.h"
 #include "verdict.h"
@@ -380,6 +381,56 @@ static void md_backend_heading(pecs_sb *b, json_t *root, const char *name, const
     pecs_sb_adds(b, "\n\n");
 }
 
+/* With two or more backends: one row per case (its short label, report_html.h), a verdict column per backend,
+ * and the full case string last, so the backends read side by side and every row is still a reproducer. */
+static void md_matrix(pecs_sb *b, json_t *root)
+{
+    json_t *rows = json_object(), *cols = json_object(), *labels = pecs_report_short_labels(&root, 1), *c, *row, *x;
+    const char *cs, *name;
+    size_t i;
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
+        json_object_set_new(cols, str_or(c, "backend", "?"), json_true());
+        json_t *r = json_object_get(rows, str_or(c, "case", ""));
+        if (!r)
+            json_object_set_new(rows, str_or(c, "case", ""), r = json_object());
+        json_object_set_new(r, str_or(c, "backend", "?"), json_string(str_or(c, "status", "?")));
+    }
+    if (json_object_size(cols) < 2)
+        goto done;
+    pecs_sb_adds(b, "\n## Conformance matrix\n\nOne row per case, labelled by the encoding, its dtype and the words where "
+                    "it departs from the most common value among its encoding's cases (the full case string, the "
+                    "reproducer's `--case`, is the last column); one verdict column per backend.\n\n| case |");
+    json_object_foreach(cols, name, x)
+    {
+        pecs_sb_adds(b, " ");
+        md_text(b, name);
+        pecs_sb_adds(b, " |");
+    }
+    pecs_sb_adds(b, " case string |\n|---|");
+    json_object_foreach(cols, name, x) pecs_sb_adds(b, "---|");
+    pecs_sb_adds(b, "---|\n");
+    json_object_foreach(rows, cs, row)
+    {
+        pecs_sb_adds(b, "| ");
+        md_text(b, str_or(labels, cs, cs));
+        pecs_sb_adds(b, " |");
+        json_object_foreach(cols, name, x)
+        {
+            pecs_sb_adds(b, " ");
+            md_text(b, str_or(row, name, "-"));
+            pecs_sb_adds(b, " |");
+        }
+        pecs_sb_adds(b, " ");
+        md_code(b, cs);
+        pecs_sb_adds(b, " |\n");
+    }
+done:
+    json_decref(rows);
+    json_decref(cols);
+    json_decref(labels);
+}
+
 static void render_md(pecs_sb *b, const char *path, json_t *root, const int counts[PECS_V_COUNT])
 {
     json_t *cases = json_object_get(root, "cases"), *c;
@@ -396,6 +447,7 @@ static void render_md(pecs_sb *b, const char *path, json_t *root, const int coun
         }
     }
     md_header(b, path, root);
+    md_matrix(b, root);
     for (i = 0; i < n; i++) {
         c = json_array_get(cases, i);
         const char *name = str_or(c, "backend", ""), *src = json_string_value(json_object_get(c, "backend_source"));
@@ -632,53 +684,80 @@ static void render_junit(pecs_sb *b, json_t *root)
     pecs_sb_adds(b, "</testsuites>\n");
 }
 
-pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **out, char *why, size_t why_len)
+pecs_status pecs_report_render_files(const char *const *paths, size_t n, pecs_report_format fmt, char **out,
+                                     char *why, size_t why_len)
 {
     json_error_t err;
     pecs_sb b = {0};
     int counts[PECS_V_COUNT];
     pecs_status st = PECS_OK;
-    json_t *root = json_load_file(path, 0, &err);
+    json_t **roots = calloc(n ? n : 1, sizeof *roots);
     *out = NULL;
-    if (!root) {
-        /* jansson names the file in err.text when it cannot open it; otherwise give the position. */
-        if (err.line < 0)
-            snprintf(why, why_len, "%s", err.text);
-        else
-            snprintf(why, why_len, "%s:%d:%d: not valid JSON: %s", path, err.line, err.column, err.text);
-        st = PECS_PARSE;
+    if (!roots) {
+        snprintf(why, why_len, "out of memory");
+        st = PECS_NOMEM;
         goto cleanup;
     }
-    if ((st = validate(path, root, counts, why, why_len)) != PECS_OK)
+    if (n != 1 && fmt != PECS_REPORT_HTML) {
+        snprintf(why, why_len, "%s takes one results file (html takes several)",
+                 fmt == PECS_REPORT_CSV ? "csv" : fmt == PECS_REPORT_JUNIT ? "junit" : "md");
+        st = PECS_INVALID;
         goto cleanup;
+    }
+    for (size_t f = 0; f < n; f++) {
+        if (!(roots[f] = json_load_file(paths[f], 0, &err))) {
+            /* jansson names the file in err.text when it cannot open it; otherwise give the position. */
+            if (err.line < 0)
+                snprintf(why, why_len, "%s", err.text);
+            else
+                snprintf(why, why_len, "%s:%d:%d: not valid JSON: %s", paths[f], err.line, err.column, err.text);
+            st = PECS_PARSE;
+            goto cleanup;
+        }
+        if ((st = validate(paths[f], roots[f], counts, why, why_len)) != PECS_OK)
+            goto cleanup;
+    }
     if (fmt == PECS_REPORT_CSV)
-        render_csv(&b, root);
+        render_csv(&b, roots[0]);
     else if (fmt == PECS_REPORT_JUNIT)
-        render_junit(&b, root);
+        render_junit(&b, roots[0]);
+    else if (fmt == PECS_REPORT_HTML)
+        pecs_report_html(&b, paths, roots, n);
     else
-        render_md(&b, path, root, counts);
+        render_md(&b, paths[0], roots[0], counts);
     if (b.oom || !(*out = pecs_sb_take(&b))) {
-        snprintf(why, why_len, "out of memory rendering %s", path);
+        snprintf(why, why_len, "out of memory rendering %s", paths[0]);
         st = PECS_NOMEM;
     }
 cleanup:
     pecs_sb_free(&b);
-    json_decref(root);
+    for (size_t f = 0; roots && f < n; f++)
+        json_decref(roots[f]);
+    free(roots);
     return st;
+}
+
+pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **out, char *why, size_t why_len)
+{
+    return pecs_report_render_files(&path, 1, fmt, out, why, why_len);
 }
 
 /* ---- the command ----------------------------------------------------------------------------------------- */
 
 static const char REPORT_HELP[] =
-    "usage: pecs report RESULTS.json [--format md|csv|junit] [--out FILE]\n"
+    "usage: pecs report RESULTS.json... [--format md|csv|junit|html] [--out FILE]\n"
     "\n"
     "Render a results file (the source of truth) into a publishable table. md (default): the run's metadata\n"
-    "(build, date, machine, compiler, mode, threads, thread binding, calibration), one table of cases per\n"
+    "(build, date, machine, compiler, mode, threads, thread binding, calibration), with two or more backends\n"
+    "a conformance matrix (a row per case under a short label, a verdict per backend), one table of cases per\n"
     "backend (status, median time, GB/s, tokens/s, roofline fraction, noisy flag, max abs/rel error, horizon),\n"
     "then the verdict counts. csv: one row per case and backend, full precision, RFC 4180 quoting.\n"
     "junit: JUnit XML for CI (Jenkins/Ant schema): a testsuite per backend, a testcase per case (classname\n"
     "backend.encoding, name the case string); SKIPPED/BEYOND_LEVEL are <skipped>, FAILED/MISTRUSTED/\n"
     "NONDETERMINISTIC <failure>, ERROR/CRASHED/TIMEOUT <error>, with the reason and the reproducer.\n"
+    "html: one self-contained page (inline CSS and SVG, no script) for one or more results files: run\n"
+    "metadata, conformance matrix (backend x encoding x dtype), invariance drift against shift, roofline\n"
+    "position of every timed case, throughput by backend per encoding. md, csv and junit take one file.\n"
     "Writes FILE atomically, or stdout without --out.\n"
     "Exit 0: rendered; 2: bad usage, or a missing, unparsable or non-results file (nothing written);\n"
     "3: FILE could not be written.\n";
@@ -692,10 +771,16 @@ static int usage(const char *msg)
 
 int pecs_report_cmd(int argc, char **argv)
 {
-    const char *in = NULL, *out_path = NULL;
+    const char *out_path = NULL, **in = calloc((size_t)argc, sizeof *in);
+    size_t n_in = 0;
     pecs_report_format fmt = PECS_REPORT_MD;
     char why[1024], *text = NULL;
     int rc = PECS_EXIT_OK;
+    if (!in) {
+        fprintf(stderr, "pecs report: out of memory\n");
+        rc = PECS_EXIT_IO;
+        goto cleanup;
+    }
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
@@ -710,30 +795,38 @@ int pecs_report_cmd(int argc, char **argv)
                 fmt = PECS_REPORT_CSV;
             else if (!strcmp(v, "junit"))
                 fmt = PECS_REPORT_JUNIT;
+            else if (!strcmp(v, "html"))
+                fmt = PECS_REPORT_HTML;
             else {
-                rc = usage("--format takes md, csv or junit");
+                rc = usage("--format takes md, csv, junit or html");
                 goto cleanup;
             }
         } else if ((v = pecs_opt(argc, argv, &i, "--out", &missing))) {
             out_path = v;
-        } else if (missing || argv[i][0] == '-' || in) {
-            rc = usage(missing ? "an option is missing its value" : in ? "give one results file" : "unknown option");
+        } else if (missing || argv[i][0] == '-') {
+            rc = usage(missing ? "an option is missing its value" : "unknown option");
             goto cleanup;
         } else {
-            in = argv[i];
+            in[n_in++] = argv[i];
         }
     }
-    if (!in) {
+    if (n_in > 1 && fmt != PECS_REPORT_HTML) {
+        rc = usage("give one results file (only --format html takes several)");
+        goto cleanup;
+    }
+    if (!n_in) {
         rc = usage("give a results file");
         goto cleanup;
     }
     /* Rendering over the input would replace the source of truth with its rendering. */
     struct stat si, so;
-    if (out_path && stat(in, &si) == 0 && stat(out_path, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
-        rc = usage("--out names the results file itself");
-        goto cleanup;
+    for (size_t f = 0; out_path && f < n_in; f++) {
+        if (stat(in[f], &si) == 0 && stat(out_path, &so) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+            rc = usage("--out names the results file itself");
+            goto cleanup;
+        }
     }
-    pecs_status st = pecs_report_render(in, fmt, &text, why, sizeof why);
+    pecs_status st = pecs_report_render_files(in, n_in, fmt, &text, why, sizeof why);
     if (st != PECS_OK) {
         fprintf(stderr, "pecs report: %s\n", why);
         rc = st == PECS_NOMEM ? PECS_EXIT_IO : PECS_EXIT_USAGE;
@@ -750,5 +843,6 @@ int pecs_report_cmd(int argc, char **argv)
     }
 cleanup:
     free(text);
+    free(in);
     return rc;
 }

@@ -1,9 +1,10 @@
-/* harness/report.h — `pecs report RESULTS.json [--format md|csv] [--out FILE]`: render a results file
+/* harness/report.h — `pecs report RESULTS.json... [--format md|csv|junit|html] [--out FILE]`: render a results file
  * (the source of truth, docs/results-schema.md) into a publishable table, so that tables under results/
  * are always generated from the JSON and never written by hand.
  *
  *   md   a header block with the run's metadata (build, date, machine, compiler, mode, threads, thread
- *        binding, calibration and its bandwidth table when the file embeds one), one table of cases per
+ *        binding, calibration and its bandwidth table when the file embeds one), with two or more backends a
+ *        conformance matrix (a row per case under a short label, a verdict per backend), one table of cases per
  *        backend, then the verdict counts. '|' in cells is escaped.
  *   csv  one row per (backend, case) with the same columns, full precision, RFC 4180 quoting.
  *   junit  JUnit XML for CI systems (the Jenkins/Ant schema, tests/data/junit.xsd): one <testsuite> per
@@ -14,6 +15,8 @@
  *        not be judged), each with the reason and the reproducer in its text. Counts and times on
  *        <testsuite> and <testsuites>; text escaped for XML, characters XML 1.0 cannot carry (control
  *        characters, U+FFFE, U+FFFF) written as \xNN or \uFFFE.
+ *   html one self-contained page (inline CSS and SVG, no script) for one or more results files: metadata,
+ *        conformance matrix, invariance drift plots, roofline positions, throughput (report_html.h).
  *
  * A file that is missing, not JSON, or not a pecs results file (schema, version, field types) is refused
  * with the file and the reason; nothing is written then. The output is written atomically. */
@@ -24,11 +27,15 @@
 
 #include "pecs/status.h"
 
-typedef enum pecs_report_format { PECS_REPORT_MD, PECS_REPORT_CSV, PECS_REPORT_JUNIT } pecs_report_format;
+typedef enum pecs_report_format { PECS_REPORT_MD, PECS_REPORT_CSV, PECS_REPORT_JUNIT, PECS_REPORT_HTML } pecs_report_format;
 
 /* Render the results file at `path`; *out gets the text (malloc'd, caller frees). PECS_PARSE with `why`
  * naming the file and the reason for a file that is not a valid results file. */
 pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **out, char *why, size_t why_len);
+/* The same for paths[0..n): html renders them on one page (report_html.h); md, csv and junit take exactly one
+ * (PECS_INVALID otherwise). Every file is validated before anything is rendered. */
+pecs_status pecs_report_render_files(const char *const *paths, size_t n, pecs_report_format fmt, char **out,
+                                     char *why, size_t why_len);
 
 /* The `pecs report` command: argv[0] is "report". Returns the process exit code (PECS_EXIT_* in cli.h). */
 int pecs_report_cmd(int argc, char **argv);

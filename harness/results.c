@@ -28,10 +28,12 @@ char *pecs_reproducer(const pecs_case_result *r, const pecs_loaded_backend *lb)
 
 static json_t *metrics_json(const pecs_metrics *m)
 {
-    return json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "elements", (json_int_t)m->n, "mismatches",
-                     (json_int_t)m->mismatches, "unjudged", (json_int_t)m->unjudged,
+    return json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I,s:o,s:o}}", "elements", (json_int_t)m->n,
+                     "mismatches", (json_int_t)m->mismatches, "unjudged", (json_int_t)m->unjudged,
                      "max_abs", num(m->max_abs), "max_rel", num(m->max_rel), "max_ulp", num(m->max_ulp), "nmse",
-                     num(m->nmse), "zero_fraction", num(m->zero_fraction));
+                     num(m->nmse), "zero_fraction", num(m->zero_fraction), "rounding", "judged",
+                     (json_int_t)m->round_judged, "wrong", (json_int_t)m->round_wrong, "wrong_fraction",
+                     num(m->round_wrong_frac), "mean_error_ulp", num(m->round_bias));
 }
 
 static json_t *tol_json(const pecs_tol *t)

@@ -339,8 +339,14 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
 /* Divide rotate outputs ([T][H][D], logical order) by the schedule's per-(token, pair) gain where it has
  * one (xPos): elements are then judged against the rotation they are (see pecs_ref_rotate_gain). The
  * reference is rounded to the output dtype first, as every comparison does: where the gain under- or
- * overflows the dtype, the representable answer (0 or infinity) is what the kernel must store. */
-static int unscale_gains(const pecs_instance *in, double *actual, double *expected)
+ * overflows the dtype, the representable answer (0 or infinity) is what the kernel must store.
+ * Divided out, a stored value's quantum grows by 1/g: below the smallest normal it is the dtype's subnormal
+ * spacing q, whatever the element's size, and a kernel's float32 gain is itself subnormal below 2^-126 (the
+ * authors' code computes it in float32). *quantum (allocated here, NULL without a gain) gets each element's
+ * allowance for both, (|r| + 1) q / g with r the rotation and q the larger of float32's and the dtype's
+ * spacing: twice the two half-quantum roundings; negligible wherever the stored value is normal
+ * (xpos gamma=0.8 scale_base=16 at position 3000: g ~ 1e-44, one quantum is half the value). */
+static int unscale_gains(const pecs_instance *in, double *actual, double *expected, double *gain_el, double **quantum)
 {
     const pecs_case *c = in->c;
     int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, R = 0;
@@ -350,14 +356,23 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
     pecs_problem tp;
     pecs_tensor tt[8];
     pecs_instance_trusted(in, &tp, tt);
+    *quantum = NULL;
     if (pecs_ref_rotate_gain(&tp, gain, &R)) {
         int half = pecs_param_is(&in->problem, "pairing", "half");
+        double q = fmax(pecs_dtype_true_min(PECS_DT_F32), pecs_dtype_true_min(c->dtype));
+        if (!(*quantum = calloc((size_t)in->n_out, sizeof **quantum))) {
+            free(gain);
+            return 0;
+        }
         for (int64_t t = 0; t < T; t++)
             for (int64_t h = 0; h < H; h++)
                 for (int64_t i = 0; i < R / 2; i++) {
                     double g = gain[t * (R / 2) + i];
                     int64_t a = (t * H + h) * D + (half ? i : 2 * i), b = a + (half ? R / 2 : 1);
                     actual[a] /= g, actual[b] /= g;
+                    gain_el[a] = g, gain_el[b] = g;
+                    (*quantum)[a] = (fabs(expected[a] / g) + 1.0) * q / g;
+                    (*quantum)[b] = (fabs(expected[b] / g) + 1.0) * q / g;
                     expected[a] = pecs_round_to(expected[a], c->dtype) / g;
                     expected[b] = pecs_round_to(expected[b], c->dtype) / g;
                 }
@@ -371,13 +386,14 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
 {
     char why[512] = "";
     pecs_instance in;
-    double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL;
+    double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL, *raw_expected = NULL, *gain_el = NULL;
+    double *quantum = NULL;
     pecs_status st = pecs_instance_create_ex(&in, c, 0, PECS_STREAM_X, instance_flags(lb, o), why, sizeof why);
     if (st != PECS_OK) {
         set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
         return;
     }
-    in.problem.n_threads = o->threads;
+    in.problem.n_threads = c->threads ? c->threads : o->threads; /* the case's threads= wins over --threads */
     if (backend_call(lb, &in, r) != PECS_V_PASSED)
         goto cleanup;
     expected = malloc((size_t)in.n_out * sizeof *expected);
@@ -399,12 +415,21 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         goto cleanup;
     }
     memcpy(first, actual, (size_t)in.n_out * sizeof *actual); /* the raw output, for the determinism check */
+    /* the raw reference and the per-element gains, for the rounding check (judged on what was stored) */
+    if (!(raw_expected = malloc((size_t)in.n_out * sizeof *raw_expected)) ||
+        !(gain_el = malloc((size_t)in.n_out * sizeof *gain_el))) {
+        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+        goto cleanup;
+    }
+    memcpy(raw_expected, expected, (size_t)in.n_out * sizeof *expected);
+    for (int64_t i = 0; i < in.n_out; i++)
+        gain_el[i] = 1.0;
     if (c->compare == PECS_COMPARE_SOFTMAX) { /* forms equal after softmax only: compare probabilities */
         int64_t K = pecs_case_keys(c);
         pecs_softmax_rows(actual, in.n_out / K, K);
         pecs_softmax_rows(expected, in.n_out / K, K);
     }
-    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(&in, actual, expected)) {
+    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(&in, actual, expected, gain_el, &quantum)) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
@@ -424,6 +449,8 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
             set_reason(r, PECS_V_ERROR, why);
             goto cleanup;
         }
+        for (int64_t i = 0; quantum && i < in.n_out; i++)
+            extra[i] += quantum[i];
         if (beyond && beyond == angles) {
             snprintf(r->reason, sizeof r->reason, "beyond the %s level's range at position %.3g: its angle error "
                      "allowance exceeds %.3g rad for every pair, so the check would prove nothing", c->level,
@@ -442,9 +469,16 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
                      "over %.3g rad, up to position %.3g): judged by their norm only", (long long)beyond,
                      (long long)angles, c->level, r->tol.angle_max, in.max_abs_pos);
     } else {
-        r->verdict = pecs_compare(actual, expected, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics, r->reason,
-                                  sizeof r->reason);
+        extra = quantum, quantum = NULL; /* NULL without a gain */
+        r->verdict = pecs_compare_ex(actual, expected, extra, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics,
+                                     r->reason, sizeof r->reason);
     }
+    /* Rounding, where decidable (compare.h): on the raw output; softmax-compared forms differ from the reference
+     * by a per-row constant by design, so their stored values say nothing about rounding. */
+    if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_MISTRUSTED) && c->compare == PECS_COMPARE_RAW &&
+        pecs_compare_rounding(first, raw_expected, extra, gain_el, in.n_out, c->dtype, &r->tol, &r->metrics, why,
+                              sizeof why) == PECS_V_FAILED)
+        set_reason(r, PECS_V_FAILED, why);
     if (c->enc->form == PECS_FORM_MASK && r->verdict == PECS_V_MISTRUSTED) {
         /* A mask is zeros by design; it proves nothing only when it is uniform (all visible or none). */
         int64_t visible = 0;
@@ -460,13 +494,13 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         in.problem.n_threads = 1; /* the repeat: same inputs, one thread */
         if (backend_call(lb, &in, r) != PECS_V_PASSED)
             goto cleanup;
-        in.problem.n_threads = o->threads;
+        in.problem.n_threads = c->threads ? c->threads : o->threads;
         pecs_instance_actual(&in, actual);
         for (int64_t i = 0; i < in.n_out; i++)
             if (memcmp(&actual[i], &expected[i], sizeof *actual) != 0) {
                 snprintf(r->reason, sizeof r->reason, "a second run on the same inputs (at 1 thread; the first at %s) "
-                         "differs at element %lld: %.9g, then %.9g", o->threads ? "the requested threads" : "the "
-                         "backend's default threads", (long long)i, expected[i], actual[i]);
+                         "differs at element %lld: %.9g, then %.9g", c->threads || o->threads ? "the requested "
+                         "threads" : "the backend's default threads", (long long)i, expected[i], actual[i]);
                 r->verdict = PECS_V_NONDETERMINISTIC;
                 break;
             }
@@ -478,6 +512,9 @@ cleanup:
     free(actual);
     free(first);
     free(extra);
+    free(raw_expected);
+    free(gain_el);
+    free(quantum);
     pecs_instance_free(&in);
 }
 
@@ -546,6 +583,7 @@ static pecs_verdict side_outputs(pecs_loaded_backend *lb, const pecs_case *c, in
     if (st != PECS_OK)
         return set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
     *max_pos = in.max_abs_pos;
+    in.problem.n_threads = c->threads; /* the case's threads= (0: the backend's choice) */
     if (a_per_pos) {
         pecs_problem tp;
         pecs_tensor tt[8];

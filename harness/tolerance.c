@@ -158,6 +158,8 @@ pecs_status pecs_tol_resolve(pecs_tolerances *t, const pecs_case *c, pecs_tol *o
             *tol_slot(out, i) = *tol_slot(&ov, i);
         if (isnan(*tol_slot(out, i)) && !strncmp(METRICS[i], "angle_", 6)) /* no angle model: angles exact */
             *tol_slot(out, i) = 0.0;
+        if (isnan(*tol_slot(out, i)) && !strncmp(METRICS[i], "round_", 6)) /* no rounding check */
+            *tol_slot(out, i) = 0.0;
         if (isnan(*tol_slot(out, i))) {
             snprintf(why, why_len, "%s: level '%s' defines no '%s' tolerance for %s", t->y.path, c->level,
                      METRICS[i], pecs_dtype_name(c->dtype));

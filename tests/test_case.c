@@ -127,7 +127,7 @@ Test(case, knob_docs)
 {
     int n = 0;
     const pecs_knob_doc *d = pecs_case_knobs(&n);
-    cr_assert_eq(n, 15 + 10, "15 generic knobs + one tol_* per metric");
+    cr_assert_eq(n, 18 + 14, "18 generic knobs + one tol_* per metric");
     for (int i = 0; i < n; i++) {
         cr_expect(pecs_case_is_known_key(d[i].name), "'%s'", d[i].name);
         cr_expect_gt(strlen(d[i].doc), 0, "'%s'", d[i].name);
@@ -135,7 +135,7 @@ Test(case, knob_docs)
             cr_expect_str_neq(d[i].name, d[j].name);
     }
     cr_expect_str_eq(d[0].name, "dtype");
-    cr_expect_str_eq(d[n - 1].name, "tol_drift");
+    cr_expect_str_eq(d[n - 1].name, "tol_round_bias");
 }
 
 /* Catches is_known_key accepting typos or the suite-only words (encoding, shape, use). */

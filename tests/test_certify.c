@@ -44,7 +44,7 @@ Test(certify, shipped_profiles_load)
     cr_assert_eq(pecs_cert_profile_load(&p, tu_src(buf, sizeof buf, "configs/certify/pecs-cert-1.yaml"), why, sizeof why),
                  PECS_OK, "%s", why);
     cr_expect_str_eq(p.name, "pecs-cert-1");
-    cr_expect_eq(p.n_families, 8);
+    cr_expect_eq(p.n_families, 9);
     cr_assert_eq(pecs_cert_profile_load(&p, mini(), why, sizeof why), PECS_OK, "%s", why);
     cr_expect_eq(p.n_suites, 1);
 }

@@ -101,10 +101,11 @@ Test(conformance, scalar_plugin_passes_smoke)
     cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%d of %d passed; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
-/* Every tier-1 suite, and the tier-2 rotate and bias suites, pass on the scalar backend, built in and as a plugin. */
+/* Every tier-1 suite (t1-pairwise's generated cases too), and the tier-2 rotate, bias and embed suites, pass on
+ * the scalar backend, built in and as a plugin. */
 static const char *const T1_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/t1-bias.yaml",
                                         "suites/t1-other.yaml",  "suites/invariance.yaml",   "suites/t2-rotate.yaml",
-                                        "suites/t2-bias.yaml"};
+                                        "suites/t2-bias.yaml",   "suites/t2-embed.yaml",     "suites/t1-pairwise.yaml"};
 
 ParameterizedTestParameters(conformance, scalar_passes_t1_suites)
 {
@@ -130,7 +131,7 @@ ParameterizedTest(int *k, conformance, scalar_passes_t1_suites)
  * determinism repeat runs at 1 thread and must match bit for bit. */
 static const char *const ROTATE_SUITES[] = {"suites/smoke.yaml",   "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
                                             "suites/t1-bias.yaml", "suites/t1-other.yaml",  "suites/invariance.yaml",
-                                            "suites/t2-rotate.yaml"};
+                                            "suites/t2-rotate.yaml", "suites/t1-pairwise.yaml"};
 #define N_ROTATE_SUITES ((int)(sizeof ROTATE_SUITES / sizeof ROTATE_SUITES[0]))
 
 ParameterizedTestParameters(conformance, simd_and_openmp_pass_the_suites)

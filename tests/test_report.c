@@ -248,7 +248,7 @@ Test(report, bad_input_exits_2_and_writes_nothing)
 Test(report, usage_errors)
 {
     write_text(tu_tmp_path("s.json"), "{\"schema\": \"pecs-results\", \"schema_version\": 1, \"cases\": []}");
-    static const char *const args_fmt[] = {"report", "report '%s' --format html", "report '%s' --out", "report '%s' '%s'",
+    static const char *const args_fmt[] = {"report", "report '%s' --format pdf", "report '%s' --out", "report '%s' '%s'",
                                            "report '%s' --bogus", "report '%s' --out '%s'"};
     for (size_t k = 0; k < sizeof args_fmt / sizeof args_fmt[0]; k++) {
         char args[1024], *out, *err;

@@ -369,7 +369,12 @@ Test(suite, duplicates_removed)
  *   sinusoidal.concat pad tokens: 2 shapes x 3 padding_idx x 2 positions = 12  -> 36
  *   sinusoidal(.concat) past 2^31: 2 encodings x 2 shapes x 2 positions = 8    -> 24
  *   invariance: rope 2 pairings -> 6, rope.yarn -> 3, alibi -> 3, sinusoidal x2 -> 6
- *   total 1059, + 126 tier-2 rotate = 1185, + 54 tier-2 bias = 1239. */
+ *   total 1059, + 126 tier-2 rotate = 1185, + 54 tier-2 bias = 1239.
+ * Issue 19's blocks (x3 dtypes): special values rope at const@0 2 shapes x 2 pairings -> 12, nope -> 3,
+ * rope and rope.yarn 2 shapes x 2 pairings x 2 positions -> 24 each, sinusoidal(.concat), learned 2
+ * positions -> 6 each; threads: rope 2 token counts x 2 pairings x 3 counts -> 36, alibi and mask.causal
+ * 2 counts -> 6 each, sinusoidal -> 6; out_view: rope 2 shapes x 2 pairings x 2 -> 24, rope strided 2
+ * layouts -> 6, sinusoidal and nope 2 views x 2 out views -> 12 each: + 189 = 1428; + 24 tier-2 embed = 1452. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -381,14 +386,17 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54); /* + the tier-2 rotate and bias blocks (below) */
-    cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6);
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed */
+    cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
+    cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
+    cr_expect_eq(count_prefix(&s, "learned "), 6);
+    cr_expect_eq(count_prefix(&s, "mask.causal "), 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
-    cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3);
-    cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 3 + 12);
-    cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3 + 12);
-    cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12 + 36);
+    cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3 + 24);
+    cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 3 + 12 + 6);
+    cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3 + 12 + 6 + 6 + 12);
+    cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12 + 36 + 6);
     /* tier 2: p 2 x pairings 2 x positions 2 x dtypes 3; giraffe 2 factors x 2 powers x 2 positions x 3; the others
      * 2 x 2 x 3, mhrope 2 pairings x 3 */
     static const struct {
@@ -400,7 +408,9 @@ Test(suite, smoke_suite, .timeout = 30)
               /* tier-2 bias: alibi.pi 2 heads x 2 positions x 3 + invariance 3; mpnet, bam, masa 2 x 3 + 3; irpe
                * product 2 positions x 3 + euclidean 3 + invariance 3 */
               {"alibi.pi ", 15},       {"mpnet ", 9},             {"bam ", 9},          {"masa ", 9},
-              {"irpe ", 12}};
+              {"irpe ", 12},
+              /* tier-2 embed: ldpe, pia 2 shapes x 3; fourier 2 shapes x 2 positions x 3 */
+              {"ldpe ", 6},            {"pia ", 6},               {"fourier ", 12}};
     for (size_t k = 0; k < sizeof t2 / sizeof t2[0]; k++)
         cr_expect_eq(count_prefix(&s, t2[k].prefix), t2[k].n, "%s", t2[k].prefix);
     /* first case: defaults' dtype is the slowest axis, the entry's last key (positions) the fastest */

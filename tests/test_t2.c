@@ -17,34 +17,14 @@
 #include "backends.h"
 #include "reference.h"
 #include "refutil.h"
+#include "katutil.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
 static json_t *g_kat;
 
-static json_t *kat(const char *section)
-{
-    if (!g_kat) {
-        char path[512];
-        json_error_t err;
-        g_kat = json_load_file(tu_src(path, sizeof path, "tests/data/kat/t2.json"), 0, &err);
-        cr_assert_not_null(g_kat, "%s: %s (line %d)", path, err.text, err.line);
-    }
-    json_t *s = json_object_get(g_kat, section);
-    cr_assert_not_null(s, "t2.json has no section %s", section);
-    return s;
-}
-
-static json_t *jget(json_t *j, const char *k)
-{
-    json_t *v = json_object_get(j, k);
-    cr_assert_not_null(v, "KAT field %s missing", k);
-    return v;
-}
-
-static double jnum(json_t *a, size_t i) { return json_number_value(json_array_get(a, i)); }
-static double jreal(json_t *j, const char *k) { return json_number_value(jget(j, k)); }
+static json_t *kat(const char *section) { return kat_section(&g_kat, "t2.json", section); }
 
 static int close_abs(double a, double b, double tol) { return fabs(a - b) <= tol; }
 

@@ -18,34 +18,14 @@
 #include "backends.h"
 #include "reference.h"
 #include "refutil.h"
+#include "katutil.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
 static json_t *g_kat;
 
-static json_t *kat(const char *section)
-{
-    if (!g_kat) {
-        char path[512];
-        json_error_t err;
-        g_kat = json_load_file(tu_src(path, sizeof path, "tests/data/kat/t2bias.json"), 0, &err);
-        cr_assert_not_null(g_kat, "%s: %s (line %d)", path, err.text, err.line);
-    }
-    json_t *s = json_object_get(g_kat, section);
-    cr_assert_not_null(s, "t2bias.json has no section %s", section);
-    return s;
-}
-
-static json_t *jget(json_t *j, const char *k)
-{
-    json_t *v = json_object_get(j, k);
-    cr_assert_not_null(v, "KAT field %s missing", k);
-    return v;
-}
-
-static double jreal(json_t *j, const char *k) { return json_number_value(jget(j, k)); }
-static int64_t jint(json_t *j, const char *k) { return (int64_t)json_number_value(jget(j, k)); }
+static json_t *kat(const char *section) { return kat_section(&g_kat, "t2bias.json", section); }
 
 /* out[h][i][j] of a [H][Lq][Lk] KAT array. */
 static double jbias(json_t *b, int64_t h, int64_t i, int64_t j)

@@ -43,6 +43,7 @@ typedef struct run_cfg {
     const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
     double min_time, timeout, threads, calibration_mib;
     int verbose;
+    int quiet; /* -q: failing cases, the skip summary and the tally only; no progress line */
     int isolate; /* -1: plugins only (default), 0: never, 1: always */
     double mem_cap; /* bytes (0: the default cap, no worker limit) */
     int no_determinism, resume;
@@ -89,6 +90,19 @@ int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in);
 int cli_backends_load(const char *cmd, const char *const *names, int n, const pecs_backend_opts *bo,
                       pecs_loaded_backend *lbs, int *n_loaded);
 
+/* The progress line of a run (progress.c): "[done/total] pct  encoding on backend  N failed  ETA", redrawn
+ * in place on stderr when stderr is a terminal and the run is not quiet; nothing at all otherwise. Failures
+ * are red unless NO_COLOR is set and not empty. show() before a case, done() after it, clear() before
+ * anything else is printed while the line may be up, and at the end. */
+typedef struct cli_progress {
+    int on, colour, shown, total, done, failed;
+    double t0, last;
+} cli_progress;
+void cli_progress_start(cli_progress *p, int total, int quiet);
+void cli_progress_show(cli_progress *p, const char *case_str, const char *backend);
+void cli_progress_done(cli_progress *p, int failed);
+void cli_progress_clear(cli_progress *p);
+
 /* The body of `pecs run` for a parsed configuration: loads, runs, prints, writes cfg->out; returns the exit
  * code and, if counts is not NULL, the verdict counts of the results written. */
 int cli_run(const run_cfg *cfg, const char *command, int counts[PECS_V_COUNT]);
@@ -99,6 +113,7 @@ int pecs_cmd_list(int argc, char **argv);
 int pecs_cmd_describe(int argc, char **argv);
 int pecs_cmd_eval(int argc, char **argv);
 int pecs_cmd_mutate(int argc, char **argv);
+int pecs_cmd_coverage(int argc, char **argv);
 int pecs_cmd_compare(int argc, char **argv);
 int pecs_cmd_merge(int argc, char **argv);
 int pecs_cmd_calibrate(int argc, char **argv);

@@ -91,6 +91,9 @@ static const char RUN_HELP_MORE[] =
     "  --calibration-mib M   array size of --calibration auto, MiB per array (default 256; 1..65536)\n"
     "  -v, --verbose         print every case; without it, failing cases are printed, and SKIPPED and\n"
     "                        BEYOND_LEVEL ones are counted by reason at the end\n"
+    "  -q, --quiet           print only failing cases, the SKIPPED/BEYOND_LEVEL counts by reason and the\n"
+    "                        final tally; on a terminal without -q, a progress line on stderr (cases done,\n"
+    "                        encoding, failures, ETA; NO_COLOR turns its colour off)\n"
     "\n"
     "Every case that does not pass prints its reproducer: pecs run --case '...' --backend B\n"
     "Each finished case is appended to FILE.journal; SIGINT or SIGTERM stop after the current case and leave\n"
@@ -406,6 +409,8 @@ int cli_parse_run_args(int argc, char **argv, run_cfg *cfg)
         }
         else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
             cfg->verbose = 1;
+        else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+            cfg->quiet = 1;
         else if (missing)
             return cli_usage_error("run", "an option is missing its value");
         else if (argv[i][0] == '-') {
@@ -417,6 +422,8 @@ int cli_parse_run_args(int argc, char **argv, run_cfg *cfg)
         if (missing)
             return cli_usage_error("run", "an option is missing its value");
     }
+    if (cfg->verbose && cfg->quiet)
+        return cli_usage_error("run", "-v and -q exclude each other");
     if (cfg->calibration_mib > 0 && (!cfg->calibration || strcmp(cfg->calibration, "auto")))
         return cli_usage_error("run", "--calibration-mib goes with --calibration auto");
     if (!cfg->n_suites && !cfg->n_cases)

@@ -20,8 +20,8 @@ static const char MUTATE_HELP[] =
     "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: mutants/ in the data\n"
     "search path: build/mutants next to a pecs in its build tree, PREFIX/lib/pecs/mutants installed) over the\n"
     "suites (files, or names looked up in the search path like pecs run's; default: smoke, the four t1-*\n"
-    "suites and invariance; cases are run round-robin over encoding-and-parameter groups, so a mutant meets\n"
-    "its bug early). The search path: PECS_DATA_PATH, the source tree, the install prefix. A mutant is\n"
+    "suites, invariance and t1-pairwise; cases are run round-robin over encoding-and-parameter groups, so\n"
+    "a mutant meets its bug early). The search path: PECS_DATA_PATH, the source tree, the install prefix. A mutant is\n"
     "CAUGHT when one of\n"
     "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
     "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
@@ -140,7 +140,8 @@ int pecs_cmd_mutate(int argc, char **argv)
             suites_arg[n_suites_arg++] = argv[i];
     }
     /* Names, looked up in the data search path (cli_inputs_load) unless such a file is in the current directory. */
-    static const char *const default_suites[] = {"smoke", "t1-rotate", "t1-multiaxis", "t1-bias", "t1-other", "invariance"};
+    static const char *const default_suites[] = {"smoke", "t1-rotate", "t1-multiaxis", "t1-bias", "t1-other", "invariance",
+                                                 "t1-pairwise"};
     if (!n_suites_arg)
         for (size_t k = 0; k < sizeof default_suites / sizeof default_suites[0]; k++)
             suites_arg[n_suites_arg++] = default_suites[k];

@@ -339,23 +339,28 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded, cfg.mode,
-           in.tol_path);
-    if (cfg.shard_n)
-        printf("shard %d/%d: %d of the %d selected case(s)\n", shard.k, shard.n, in.n_cases, shard.selected);
-    if (cal)
+    if (!cfg.quiet) {
+        printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded,
+               cfg.mode, in.tol_path);
+        if (cfg.shard_n)
+            printf("shard %d/%d: %d of the %d selected case(s)\n", shard.k, shard.n, in.n_cases, shard.selected);
+    }
+    if (cal && !cfg.quiet)
         print_calibration(cfg.calibration, cal, run_threads);
-    if (paired)
+    if (paired && !cfg.quiet)
         printf("calibration paired (%s kernels): every timed call follows a kernel moving its bytes at its footprint "
                "and thread count\n", pecs_pair_isa());
-    if (cfg.resume)
+    if (cfg.resume && !cfg.quiet)
         printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
     fflush(stdout);
+    cli_progress prog;
+    cli_progress_start(&prog, in.n_cases * n_loaded - resumed, cfg.quiet);
     for (int b = 0; b < n_loaded && !g_stop; b++)
         for (int k = 0; k < in.n_cases && !g_stop; k++) {
             if (resumed && pecs_journal_has(all, pecs_backend_token(&lbs[b]), in.cases[k]))
                 continue;
             pecs_case_result *r = &results[n_results];
+            cli_progress_show(&prog, in.cases[k], pecs_backend_token(&lbs[b]));
             pecs_run_case(&lbs[b], in.cases[k], &o, r);
             r->backend_slot = b;
             int verdict = (int)r->verdict;
@@ -373,6 +378,9 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
                                                                      &r->perf.roof_nt_kernel, NULL);
                 }
             }
+            cli_progress_done(&prog, pecs_verdict_fails(r->verdict));
+            if (cfg.verbose || pecs_verdict_fails(r->verdict))
+                cli_progress_clear(&prog); /* the result's lines must not land on the progress line */
             cli_print_result(r, &lbs[b], cfg.verbose);
             n_results++;
             json_t *cj = pecs_result_json(r, &lbs[b]);
@@ -385,6 +393,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
                 json_array_append_new(all, cj);
             fflush(stdout);
         }
+    cli_progress_clear(&prog);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (journal)
@@ -399,12 +408,14 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     }
     if (cal && !strcmp(cfg.calibration, "auto")) {
         calibration_remeasure(&cfg, run_threads, cal, all, cal_sha);
-        print_calibration("auto, better of before and after the cases", cal, run_threads);
+        if (!cfg.quiet)
+            print_calibration("auto, better of before and after the cases", cal, run_threads);
     }
     for (int i = 0; i < n_loaded; i++) /* no plugin process outlives the cases: nothing can touch the results */
         pecs_backend_stop(&lbs[i]);
     cli_print_skips(results, n_results);
-    cli_print_table(results, n_results);
+    if (!cfg.quiet)
+        cli_print_table(results, n_results);
     int count[PECS_V_COUNT] = {0}, failed = pecs_results_count(all, count);
     if (counts_out)
         memcpy(counts_out, count, sizeof count);
@@ -428,7 +439,8 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         fprintf(stderr, "pecs run: cannot write results: %s\n", why);
         rc = EXIT_IO;
     } else {
-        printf("results: %s\n", out);
+        if (!cfg.quiet)
+            printf("results: %s\n", out);
         unlink(pecs_sb_str(&jpath)); /* complete: nothing left to resume */
     }
     pecs_sb_free(&jpath);

@@ -1,7 +1,7 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate and bias encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * learned table) and of the tier-2 rotate, bias and embed encodings, correct when MUTANT_BUG is BUG_none (the control), and
  * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
@@ -32,6 +32,42 @@ static const struct {
 #include "mutants.def"
 #undef MUTANT
 };
+
+/* ---- storage conversions: RNE as pecs/dtype.h, except where a mutant's bug lives ---------------------------- */
+
+/* The smallest normal of a storage dtype (subnormals below it). */
+static float min_normal(pecs_dtype t)
+{
+    return t == PECS_DT_F16 ? 0x1p-14f : 0x1p-126f; /* bf16 and f32 share float32's exponent range */
+}
+
+static float load_in(const void *base, pecs_dtype t, int64_t i)
+{
+    float v = pecs_load_f32(base, t, i);
+    if (BUG(subnormal_flush) && v != 0.0f && fabsf(v) < min_normal(t)) /* a converter that drops exponent 0 */
+        v = copysignf(0.0f, v);
+    return v;
+}
+
+static void store_out(void *base, pecs_dtype t, int64_t i, float v)
+{
+    uint32_t x;
+    memcpy(&x, &v, sizeof x);
+    if (BUG(subnormal_flush) && v != 0.0f && fabsf(v) < min_normal(t)) /* flush-to-zero on the way out */
+        v = copysignf(0.0f, v);
+    if (BUG(nan_to_inf) && t != PECS_DT_F32 &&
+        (x & 0x7fffffffu) >= (t == PECS_DT_F16 ? 0x477ff000u : 0x7f7f8000u)) { /* "overflow" test before any NaN test */
+        uint16_t inf = (uint16_t)((x >> 16 & 0x8000u) | (t == PECS_DT_F16 ? 0x7c00u : 0x7f80u));
+        memcpy((uint16_t *)base + i, &inf, sizeof inf);
+        return;
+    }
+    pecs_store_f32(base, t, i, v);
+    if (BUG(round_truncate) && t != PECS_DT_F32 && isfinite(v)) { /* truncation toward zero instead of RNE */
+        uint16_t *h = (uint16_t *)base + i;
+        if (fabsf(pecs_load_f32(base, t, i)) > fabsf(v))
+            (*h)--; /* one step down in magnitude (sign-magnitude bits); from Inf: the largest finite */
+    }
+}
 
 /* Element offset of logical index idx[] in tensor t; the ignore_stride mutant assumes packed rows. */
 static int64_t offset(const pecs_tensor *t, const int64_t *idx)
@@ -127,11 +163,13 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
     for (int64_t i = 0; i < R / 2; i++)
         sc->axis[i] = 0, sc->zeta[i] = 1.0;
     sc->zrate = sc->zcenter = sc->offset = sc->lgain = 0.0;
+    /* NTK's base exponent R/(R-2) over the rotated dimensions; the bug takes the head's D/(D-2) */
+    double ntk_exp = BUG(ntk_exponent_head_dim) ? (double)D / (double)(D - 2) : (double)R / (double)(R - 2);
     if (is(p, "rope.ntk"))
-        base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : (double)R / (double)(R - 2));
+        base *= pow(s, BUG(ntk_no_exponent) ? 1.0 : ntk_exp);
     if (is(p, "rope.dynamic_ntk")) {
         double Lmax = (double)pecs_param_int(p, "max_position", 2048), L = fmax(pecs_problem_seq_len(p), Lmax);
-        base *= pow(BUG(dynamic_ntk_static) ? s : s * L / Lmax - (s - 1.0), (double)R / (double)(R - 2));
+        base *= pow(BUG(dynamic_ntk_static) ? s : s * L / Lmax - (s - 1.0), ntk_exp);
         if (BUG(dynamic_ntk_f32_base))
             base = (float)base;
     }
@@ -291,10 +329,10 @@ static pecs_status rotate_racy(const pecs_problem *p, const sched *sc, int64_t R
             for (int64_t h = 0; t < T && h < H; h++)
                 for (int64_t i = 0; i < R / 2; i++) {
                     int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + R / 2 : 2 * i + 1};
-                    float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
+                    float a = load_in(x->data, x->dtype, offset(x, ia)), b = load_in(x->data, x->dtype, offset(x, ib));
                     float c = shared_cs[2 * i], s = shared_cs[2 * i + 1];
-                    pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
-                    pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
+                    store_out(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                    store_out(out->data, out->dtype, offset(out, ib), a * s + b * c);
                 }
 #ifdef _OPENMP
 #pragma omp barrier
@@ -305,56 +343,97 @@ static pecs_status rotate_racy(const pecs_problem *p, const sched *sc, int64_t R
         for (int64_t h = 0; h < H; h++)
             for (int64_t d = R; d < D; d++) {
                 int64_t id[3] = {t, h, d};
-                pecs_store_f32(out->data, out->dtype, offset(out, id), pecs_load_f32(x->data, x->dtype, offset(x, id)));
+                store_out(out->data, out->dtype, offset(out, id), load_in(x->data, x->dtype, offset(x, id)));
             }
     return PECS_OK;
 }
 
-static pecs_status run_rotate(const pecs_problem *p)
+/* Tokens [t0, t1) of a rotate call. */
+static void rotate_tokens(const pecs_problem *p, const sched *sc, int64_t R, const pecs_tensor *out, int64_t t0,
+                          int64_t t1)
 {
-    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
-                      *out = pecs_problem_tensor(p, "out");
-    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
-    R = R ? R : D;
-    if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
-        return PECS_INVALID;
-    static sched sc; /* pecs calls a backend from one thread */
-    schedule(p, R, D, H, &sc);
-    const double *inv = sc.inv, attn = sc.attn;
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
+    int64_t H = x->shape[1], D = x->shape[2];
+    const double *inv = sc->inv, attn = sc->attn;
     int half = pecs_param_is(p, "pairing", "half") != BUG(pairing_swapped);
     double s_factor = pecs_param_real(p, "factor", 1.0);
-    if (BUG(openmp_race))
-        return rotate_racy(p, &sc, R);
-    for (int64_t t = 0; t < T; t++) {
+    for (int64_t t = t0; t < t1; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; i < R / 2; i++) {
-                double m = pecs_pos_at(pos, sc.haxis[h] >= 0 ? sc.haxis[h] : sc.axis[i], t) + sc.offset +
+                double m = pecs_pos_at(pos, sc->haxis[h] >= 0 ? sc->haxis[h] : sc->axis[i], t) + sc->offset +
                            (BUG(position_off_by_one) ? 1.0 : 0.0);
                 if (BUG(positions_int32))
                     m = (double)(int32_t)(uint32_t)(uint64_t)(int64_t)m;
                 if (BUG(linear_int_positions) && !strcmp(p->encoding, "rope.linear"))
                     m = floor(m / s_factor);
                 double sn, cs, g = attn;
-                if (sc.zrate != 0.0)
-                    g *= pow(sc.zeta[i], (pecs_pos_at(pos, 0, t) - sc.zcenter) * sc.zrate);
-                if (sc.lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc.lgain || BUG(entropy_no_clamp)))
-                    g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc.lgain);
-                sincos_of(m, inv[i] * sc.hscale[h], &sn, &cs);
+                if (sc->zrate != 0.0)
+                    g *= pow(sc->zeta[i], (pecs_pos_at(pos, 0, t) - sc->zcenter) * sc->zrate);
+                if (sc->lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc->lgain || BUG(entropy_no_clamp)))
+                    g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc->lgain);
+                sincos_of(m, inv[i] * sc->hscale[h], &sn, &cs);
                 float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
                     s = -s;
                 int64_t hh = BUG(partial_half_of_head) ? D / 2 : R / 2; /* the partner of lane i in half-split */
                 int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + hh : 2 * i + 1};
-                float a = pecs_load_f32(x->data, x->dtype, offset(x, ia)), b = pecs_load_f32(x->data, x->dtype, offset(x, ib));
-                pecs_store_f32(out->data, out->dtype, offset(out, ia), a * c - b * s);
-                pecs_store_f32(out->data, out->dtype, offset(out, ib), a * s + b * c);
+                float a = load_in(x->data, x->dtype, offset(x, ia)), b = load_in(x->data, x->dtype, offset(x, ib));
+                store_out(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                store_out(out->data, out->dtype, offset(out, ib), a * s + b * c);
             }
             for (int64_t d = R; d < D && !p->in_place && !BUG(partial_no_tail); d++) {
                 int64_t id[3] = {t, h, d};
-                pecs_store_f32(out->data, out->dtype, offset(out, id), pecs_load_f32(x->data, x->dtype, offset(x, id)));
+                store_out(out->data, out->dtype, offset(out, id), load_in(x->data, x->dtype, offset(x, id)));
             }
         }
     }
+}
+
+/* The output as the kernel addresses it: with the input's strides in the out_input_strides mutant (a kernel
+ * that computes one offset for both, right whenever pecs gives them equal strides). */
+static const pecs_tensor *out_view(const pecs_problem *p, pecs_tensor *tmp)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out");
+    if (!BUG(out_input_strides) || !x || !out || x == out)
+        return out;
+    *tmp = *out;
+    memcpy(tmp->stride, x->stride, sizeof tmp->stride);
+    return tmp;
+}
+
+static pecs_status run_rotate(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
+    R = R ? R : D;
+    if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
+        return PECS_INVALID;
+    static sched sc; /* pecs calls a backend from one thread; the token loops below only read it */
+    schedule(p, R, D, H, &sc);
+    if (BUG(openmp_race))
+        return rotate_racy(p, &sc, R);
+    int threads = p->n_threads > 1 ? p->n_threads : 1;
+    if (BUG(omp_chunk_tail) && threads > 1) { /* chunks of floor(T / threads): the last T % threads tokens dropped */
+        int64_t chunk = T / threads;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+        {
+            int64_t k = 0;
+#ifdef _OPENMP
+            k = omp_get_thread_num();
+#endif
+            rotate_tokens(p, &sc, R, out, k * chunk, (k + 1) * chunk);
+        }
+#ifndef _OPENMP
+        for (int k = 1; k < threads; k++)
+            rotate_tokens(p, &sc, R, out, k * chunk, (k + 1) * chunk);
+#endif
+        return PECS_OK;
+    }
+    rotate_tokens(p, &sc, R, out, 0, T);
     return PECS_OK;
 }
 
@@ -491,7 +570,7 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     v = pecs_param_is(p, "variant", "key_index") ? slope * (float)kj
                                                                  : BUG(alibi_sign) ? slope * dist : -slope * dist;
                 else if (is(p, "t5"))
-                    v = pecs_load_f32(w->data, w->dtype, t5_bucket((int64_t)(kj - qi), bidir, nb, maxd) * w->stride[0] +
+                    v = load_in(w->data, w->dtype, t5_bucket((int64_t)(kj - qi), bidir, nb, maxd) * w->stride[0] +
                                                              h * w->stride[1]);
                 else if (is(p, "kerple.log") || is(p, "kerple.power")) {
                     float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
@@ -502,7 +581,7 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
                     v = vis ? 0.0f : -INFINITY;
                 }
-                pecs_store_f32(out->data, out->dtype, offset(out, idx), v);
+                store_out(out->data, out->dtype, offset(out, idx), v);
             }
     }
     return PECS_OK;
@@ -510,19 +589,74 @@ static pecs_status run_pairwise(const pecs_problem *p)
 
 /* ---- embed ---------------------------------------------------------------------------------------------- */
 
-static pecs_status run_embed(const pecs_problem *p)
+/* Learnable Fourier features (1-D): w [hidden+1, F+D+1] as reference/fourier.c lays it out. */
+static pecs_status run_fourier(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
-                      *out = pecs_problem_tensor(p, "out");
-    int64_t T = x->shape[0], D = x->shape[1], half = D / 2, concat = !strcmp(p->encoding, "sinusoidal.concat");
+                      *w = pecs_problem_tensor(p, "w");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], D = x->shape[1], F = pecs_param_int(p, "features", 64), Hd = pecs_param_int(p, "hidden", 32);
+    if (!w || F % 2 || w->shape[0] != Hd + 1 || w->shape[1] != F + D + 1 || F > 4096 || Hd > 4096)
+        return PECS_INVALID;
+    double feat[4096], g[4096];
+    for (int64_t t = 0; t < T; t++) {
+        double m = pecs_pos_at(pos, 0, t);
+        for (int64_t k = 0; k < F / 2; k++) {
+            int64_t iw[2] = {Hd, k};
+            double a = m * pecs_load_f64(w->data, w->dtype, offset(w, iw));
+            /* Algorithm 1 concatenates [cos | sin] */
+            feat[k] = (BUG(fourier_sin_cos_swapped) ? sin(a) : cos(a)) / sqrt((double)F);
+            feat[F / 2 + k] = (BUG(fourier_sin_cos_swapped) ? cos(a) : sin(a)) / sqrt((double)F);
+        }
+        for (int64_t r = 0; r < Hd; r++) {
+            int64_t i1[2] = {r, F};
+            double z = pecs_load_f64(w->data, w->dtype, offset(w, i1));
+            for (int64_t f = 0; f < F; f++) {
+                int64_t iw[2] = {r, f};
+                z += feat[f] * pecs_load_f64(w->data, w->dtype, offset(w, iw));
+            }
+            /* nn.GELU() is the erf form; approximate="tanh" is another function */
+            g[r] = BUG(fourier_gelu_tanh) ? 0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)))
+                                          : 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
+        }
+        for (int64_t d = 0; d < D; d++) {
+            int64_t ib[2] = {Hd, F + 1 + d}, idx[2] = {t, d};
+            double v = pecs_load_f64(w->data, w->dtype, offset(w, ib));
+            for (int64_t r = 0; r < Hd; r++) {
+                int64_t i2[2] = {r, F + 1 + d};
+                v += g[r] * pecs_load_f64(w->data, w->dtype, offset(w, i2));
+            }
+            store_out(out->data, out->dtype, offset(out, idx), load_in(x->data, x->dtype, offset(x, idx)) + (float)v);
+        }
+    }
+    return PECS_OK;
+}
+
+static pecs_status run_embed(const pecs_problem *p)
+{
+    if (!strcmp(p->encoding, "fourier"))
+        return run_fourier(p);
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t ldpe = !strcmp(p->encoding, "ldpe"), pia = !strcmp(p->encoding, "pia");
+    int64_t T = x->shape[0], D = x->shape[1], half = D / 2,
+            concat = !strcmp(p->encoding, "sinusoidal.concat") || ldpe || pia;
     double base = pecs_param_real(p, "base", 10000.0);
-    int64_t pad = pecs_param_int(p, "padding_idx", -1);
+    int64_t pad = ldpe ? 1 : pecs_param_int(p, "padding_idx", -1), len = pecs_param_int(p, "length", 0);
     if (concat && half < 2)
         return PECS_INVALID;
     for (int64_t t = 0; t < T; t++) {
-        double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 ? (double)pad + 1.0 : 0.0);
+        /* PIA's window index reads row p + padding_idx + 1 (make_positions); row p is the HF-style 0-based table */
+        double m = pecs_pos_at(pos, 0, t) + (concat && pad >= 0 && !(pia && BUG(pia_no_offset)) ? (double)pad + 1.0 : 0.0);
+        /* LDPE reads fairseq's row len + 3 - (t + 2); the paper's len - pos, read with 0-based t, is one row off */
+        if (ldpe)
+            m = (double)len + (BUG(ldpe_row_offset) ? 0.0 : 1.0) - pecs_pos_at(pos, 0, t);
+        if (ldpe && m < 0.0)
+            return PECS_INVALID;
         /* fairseq's pad row: table row padding_idx (position -1 here) is all zeros */
-        int pad_row = concat && pad >= 0 && m == (double)pad && !BUG(concat_pad_row_kept);
+        int pad_row = concat && pad >= 0 && (pia ? pecs_pos_at(pos, 0, t) == -1.0 : m == (double)pad) && !BUG(concat_pad_row_kept);
         for (int64_t d = 0; d < D; d++) {
             double v;
             if (pad_row)
@@ -536,7 +670,7 @@ static pecs_status run_embed(const pecs_problem *p)
                 v = (d % 2 == 0) != BUG(sinusoidal_swapped) ? sin(m * w) : cos(m * w);
             }
             int64_t idx[2] = {t, d};
-            pecs_store_f32(out->data, out->dtype, offset(out, idx), pecs_load_f32(x->data, x->dtype, offset(x, idx)) + (float)v);
+            store_out(out->data, out->dtype, offset(out, idx), load_in(x->data, x->dtype, offset(x, idx)) + (float)v);
         }
     }
     return PECS_OK;
@@ -552,7 +686,7 @@ static float dot(const pecs_tensor *a, int64_t i, int64_t h, const pecs_tensor *
     float s = 0.0f;
     for (int64_t d = 0; d < a->shape[2]; d++) {
         int64_t ia[3] = {i, h, d}, ib3[3] = {j, hb, d}, ib2[2] = {d, j};
-        s += pecs_load_f32(a->data, a->dtype, offset(a, ia)) * pecs_load_f32(b->data, b->dtype, offset(b, col ? ib2 : ib3));
+        s += load_in(a->data, a->dtype, offset(a, ia)) * load_in(b->data, b->dtype, offset(b, col ? ib2 : ib3));
     }
     return s;
 }
@@ -573,14 +707,14 @@ static pecs_status run_cope(const pecs_problem *p)
             for (int64_t j = k->shape[0] - 1; j >= 0; j--) {
                 int64_t idx[3] = {h, i, j};
                 if (pecs_pos_at(kp, 0, j) > pecs_pos_at(qp, 0, i)) {
-                    pecs_store_f32(out->data, out->dtype, offset(out, idx), -INFINITY);
+                    store_out(out->data, out->dtype, offset(out, idx), -INFINITY);
                     continue;
                 }
                 float a = dot(q, i, h, k, j, h, 0) * inv;
                 cum += 1.0f / (1.0f + expf(-a));
                 float pos = fminf(cum, (float)(npos - 1)), lo = floorf(pos), w = pos - lo;
                 float z = dot(q, i, h, e, (int64_t)ceilf(pos), 0, 1) * w + dot(q, i, h, e, (int64_t)lo, 0, 1) * (1.0f - w);
-                pecs_store_f32(out->data, out->dtype, offset(out, idx), a + z * zdiv);
+                store_out(out->data, out->dtype, offset(out, idx), a + z * zdiv);
             }
         }
     return PECS_OK;
@@ -596,7 +730,8 @@ static const char *const ENCODINGS[] = {
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
-    "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe"};
+    "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
+    "ldpe",        "pia",          "fourier"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -623,7 +758,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
         int64_t last = 0;
         for (int i = 0; i < out->ndim; i++)
             last += (out->shape[i] - 1) * out->stride[i];
-        pecs_store_f32(out->data, out->dtype, last + 1, 0.0f);
+        store_out(out->data, out->dtype, last + 1, 0.0f);
     }
     return st;
 }

@@ -79,3 +79,70 @@ SCALAR_HOOK_EMBED(nope)
         row[d] = 0.0;
     return PECS_OK;
 }
+
+/* ---- tier 2 ------------------------------------------------------------------------------------------- */
+
+/* LDPE (takase/control-length): fairseq's [sin | cos] table row len + 1 - pos, row 1 (the pad row) zero. */
+SCALAR_HOOK_EMBED(ldpe)
+{
+    int64_t half = D / 2, len = pecs_param_int(p, "length", 64), r = len + 1 - (int64_t)pos;
+    if (half < 2 || pos != floor(pos) || r < 0)
+        return PECS_INVALID;
+    double log_base = log(10000.0);
+    for (int64_t d = 0; d < D; d++)
+        row[d] = 0.0;
+    for (int64_t i = 0; r != 1 && i < half; i++) {
+        double a = (double)r * impl_sinusoidal_freq(log_base, i, D, 1);
+        row[i] = sin(a);
+        row[half + i] = cos(a);
+    }
+    return PECS_OK;
+}
+
+/* Shortformer PIA: fairseq's [sin | cos] table row pos + padding_idx + 1 of the window index; -1 is a pad. */
+SCALAR_HOOK_EMBED(pia)
+{
+    int64_t half = D / 2;
+    if (half < 2)
+        return PECS_INVALID;
+    double log_base = log(10000.0), r = pos + (double)pecs_param_int(p, "padding_idx", 1) + 1.0;
+    for (int64_t d = 0; d < D; d++)
+        row[d] = 0.0;
+    for (int64_t i = 0; pos != -1.0 && i < half; i++) {
+        double a = r * impl_sinusoidal_freq(log_base, i, D, 1);
+        row[i] = sin(a);
+        row[half + i] = cos(a);
+    }
+    return PECS_OK;
+}
+
+/* Learnable Fourier features, 1-D: [cos(p Wr) | sin(p Wr)] / sqrt(F) -> Linear -> GELU (erf) -> Linear. The row is
+ * accumulated in double from the table as stored (f32/f16/bf16), feature by feature. */
+SCALAR_HOOK_EMBED(fourier)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    int64_t F = pecs_param_int(p, "features", 64), Hd = pecs_param_int(p, "hidden", 32), h = F / 2;
+    if (!w || F % 2 || w->shape[0] != Hd + 1 || w->shape[1] != F + D + 1)
+        return PECS_INVALID;
+    double *feat = malloc((size_t)F * sizeof *feat);
+    if (!feat)
+        return PECS_NOMEM;
+    double inv = 1.0 / sqrt((double)F);
+    for (int64_t k = 0; k < h; k++) {
+        double a = pos * pecs_load_f64(w->data, w->dtype, Hd * w->stride[0] + k * w->stride[1]);
+        feat[k] = cos(a) * inv;
+        feat[h + k] = sin(a) * inv;
+    }
+    for (int64_t d = 0; d < D; d++)
+        row[d] = pecs_load_f64(w->data, w->dtype, Hd * w->stride[0] + (F + 1 + d) * w->stride[1]);
+    for (int64_t r = 0; r < Hd; r++) {
+        double z = pecs_load_f64(w->data, w->dtype, r * w->stride[0] + F * w->stride[1]);
+        for (int64_t f = 0; f < F; f++)
+            z += feat[f] * pecs_load_f64(w->data, w->dtype, r * w->stride[0] + f * w->stride[1]);
+        double g = 0.5 * z * (1.0 + erf(z * 0.70710678118654752440));
+        for (int64_t d = 0; d < D; d++)
+            row[d] += g * pecs_load_f64(w->data, w->dtype, r * w->stride[0] + (F + 1 + d) * w->stride[1]);
+    }
+    free(feat);
+    return PECS_OK;
+}

@@ -119,7 +119,12 @@ static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
         if (!impl_t5_params_ok(p, w, H))
             return PECS_INVALID;
         j->maxd = pecs_param_int(p, "max_distance", 128);
-        ntab = H * (2 * j->maxd + 1);
+        j->t5bidir = (int)pecs_param_int(p, "bidirectional", 1);
+        /* A table by distance has 2*max_distance+1 entries per head: 2^41 at the registry's largest
+         * max_distance (out of memory, and past int32 gather indices). Beyond SIMD_T5_DIST_MAX the table is by
+         * bucket and each row computes its keys' buckets. */
+        j->t5nb = j->maxd > SIMD_T5_DIST_MAX ? w->shape[0] : 0;
+        ntab = H * (j->t5nb ? j->t5nb : 2 * j->maxd + 1);
         break;
     case SIMD_PW_KERPLE_LOG:
     case SIMD_PW_KERPLE_POW: {
@@ -145,9 +150,12 @@ static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
         return PECS_NOMEM;
     for (int64_t h = 0; h < H && j->pw <= SIMD_PW_ALIBI_KEY; h++)
         j->tab[h] = (float)impl_alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0));
-    if (j->pw == SIMD_PW_T5) { /* buckets are constant beyond |distance| = max_distance: clamp, then look up */
+    for (int64_t b = 0; j->pw == SIMD_PW_T5 && b < j->t5nb; b++)
+        for (int64_t h = 0; h < H; h++)
+            j->tab[h * j->t5nb + b] = pecs_load_f32(w->data, w->dtype, b * w->stride[0] + h * w->stride[1]);
+    if (j->pw == SIMD_PW_T5 && !j->t5nb) { /* buckets are constant beyond |distance| = max_distance: clamp, then look up */
         int64_t nb = w->shape[0], n = 2 * j->maxd + 1;
-        int bidir = (int)pecs_param_int(p, "bidirectional", 1);
+        int bidir = j->t5bidir;
         for (int64_t m = 0; m < n; m++) {
             int64_t b = impl_t5_bucket(m - j->maxd, bidir, nb, j->maxd);
             for (int64_t h = 0; h < H; h++)

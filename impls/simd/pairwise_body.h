@@ -59,14 +59,15 @@ static void per_query(const simd_job *jb, double qi, const double *kd, int64_t K
         break;
     case SIMD_PW_T5: { /* T5's bucket is constant beyond |k - q| = max_distance: clamp, then index the table */
         double m = (double)jb->maxd;
-        if (keys_ramp && qi == floor(qi) && fabs(kd[0] - qi) < 9e15) {
+        if (keys_ramp && !jb->t5nb && qi == floor(qi) && fabs(kd[0] - qi) < 9e15) {
             *ramp = (int64_t)(kd[0] - qi);
             break;
         }
         for (int64_t j = 0; j < K; j++) {
             double d = kd[j] - qi;
             d = d > m ? m : d < -m ? -m : d;
-            idx[j] = (int32_t)((int64_t)d + jb->maxd);
+            idx[j] = jb->t5nb ? (int32_t)impl_t5_bucket((int64_t)d, jb->t5bidir, jb->t5nb, jb->maxd)
+                              : (int32_t)((int64_t)d + jb->maxd);
         }
         for (int64_t j = K; j < Kp; j++)
             idx[j] = 0;
@@ -131,7 +132,7 @@ static void per_head(const simd_job *jb, int64_t h, int64_t K, int64_t Kp, const
         break;
     }
     case SIMD_PW_T5: {
-        const float *t = jb->tab + h * (2 * jb->maxd + 1);
+        const float *t = jb->tab + h * (jb->t5nb ? jb->t5nb : 2 * jb->maxd + 1);
         if (ramp != INT64_MIN) {
             t5_ramp_row(t, jb->maxd, ramp, K, row);
             break;

@@ -69,14 +69,19 @@ struct simd_job {
     simd_pw_kind pw;
     simd_emb_kind emb;
     int64_t H, K, window, maxd;
+    int64_t t5nb; /* T5: 0 = the table is by clamped distance; else the table is by bucket ([H][t5nb]) */
+    int t5bidir;
     double c, L, eps; /* FIRE */
-    float *tab;       /* per call: T5 [H][2*maxd+1] weights by clamped distance; FIRE weights in f32;
+    float *tab;       /* per call: T5 [H][2*maxd+1] weights by clamped distance (or [H][t5nb] by bucket when
+                         max_distance is too large for that); FIRE weights in f32;
                          KERPLE r1, r2 per head; ALiBi slopes; sinusoidal frequencies (as doubles) */
     int64_t hidden;
 };
 
 /* Floats of each bias scratch row for K keys: K rounded up to whole vectors, plus one vector, so a vector
  * store may start at any j < K. */
+/* T5's table by clamped distance up to this max_distance (2^16+1 floats per head); by bucket beyond. */
+#define SIMD_T5_DIST_MAX 32768
 #define SIMD_ROW_PAD(K) (((K) + 31) & ~(int64_t)15)
 
 /* Floats of each embed scratch row for model dimension D: D plus two vectors of padding, whole vectors. */

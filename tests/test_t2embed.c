@@ -1,0 +1,379 @@
+/* tests/test_t2embed.c — known answers and properties of the tier-2 embed encodings (ldpe, pia, fourier).
+ *
+ * Known answers come from tests/data/kat/t2embed.json, written by tests/kat/gen_kat_t2embed.py: independent
+ * Python transcriptions of the authors' code (sources in each section and in the reference headers). The
+ * reference is checked against them in double, the scalar backend (impls/scalar/embed.c, a second code) in
+ * float32. Each test names the plausible wrong implementation it catches and shows that it would miss the known
+ * answers (the mutants in impls/mutants carry the same bugs).
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "katutil.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static json_t *g_kat;
+
+static json_t *kat(const char *section) { return kat_section(&g_kat, "t2embed.json", section); }
+
+/* P[t][d] of a [T][D] KAT array. */
+static double jat(json_t *a, int64_t t, int64_t d)
+{
+    return json_number_value(json_array_get(json_array_get(a, (size_t)t), (size_t)d));
+}
+
+static void set(pecs_case *c, const char *k, const char *v)
+{
+    char why[256] = "";
+    cr_assert_eq(pecs_case_set(c, k, v, why, sizeof why), PECS_OK, "set %s=%s: %s", k, v, why);
+}
+
+static void seti(pecs_case *c, const char *k, int64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    set(c, k, buf);
+}
+
+static pecs_tensor tens(const char *name, pecs_dtype dt, int64_t d0, int64_t d1, void *data)
+{
+    pecs_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = dt, t.ndim = 2, t.data = data;
+    t.shape[0] = d0, t.shape[1] = d1;
+    t.stride[0] = d1, t.stride[1] = 1;
+    return t;
+}
+
+static double *dalloc(int64_t n)
+{
+    double *d = calloc((size_t)(n > 0 ? n : 1), sizeof *d);
+    cr_assert_not_null(d);
+    return d;
+}
+
+/* An embed problem: x [T, D] (zeros when x is NULL, so out = P), positions pos[T], the table w [wr, wc]. */
+typedef struct embed_io {
+    int64_t T, D, wr, wc;
+    const double *pos, *x, *w;
+} embed_io;
+
+/* The reference into out[T*D]; returns its status (why gets the reason). */
+static pecs_status ref_embed(const pecs_case *c, const embed_io *e, double *out, char *why, size_t why_len)
+{
+    double *x = dalloc(e->T * e->D);
+    if (e->x)
+        memcpy(x, e->x, (size_t)(e->T * e->D) * sizeof *x);
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[4] = {tens("x", PECS_DT_F64, e->T, e->D, x), tens("pos", PECS_DT_F64, 1, e->T, (void *)(uintptr_t)e->pos),
+                        tens("out", PECS_DT_F64, e->T, e->D, out),
+                        tens("w", PECS_DT_F64, e->wr, e->wc, (void *)(uintptr_t)e->w)};
+    p.tensors = t, p.n_tensors = e->wr > 0 ? 4 : 3;
+    pecs_status st = pecs_ref_run(&p, why, why_len);
+    free(x);
+    return st;
+}
+
+static void ref_embed_ok(const pecs_case *c, const embed_io *e, double *out)
+{
+    char why[256] = "";
+    cr_assert_eq(ref_embed(c, e, out, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+/* The built-in scalar backend on the same problem in float32 (x and the table rounded to f32 first). */
+static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    int64_t n = e->T * e->D, nw = e->wr * e->wc;
+    float *xf = calloc((size_t)n, sizeof *xf), *of = malloc((size_t)n * sizeof *of),
+          *wf = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *wf);
+    cr_assert(xf && of && wf);
+    for (int64_t i = 0; e->x && i < n; i++)
+        xf[i] = (float)e->x[i];
+    for (int64_t i = 0; i < nw; i++)
+        wf[i] = (float)e->w[i];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[4] = {tens("x", PECS_DT_F32, e->T, e->D, xf), tens("pos", PECS_DT_F64, 1, e->T, (void *)(uintptr_t)e->pos),
+                        tens("out", PECS_DT_F32, e->T, e->D, of), tens("w", PECS_DT_F32, e->wr, e->wc, wf)};
+    p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = e->wr > 0 ? 4 : 3;
+    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = of[i];
+    free(xf), free(of), free(wf);
+}
+
+/* Positions from, from+1, ... */
+static double *iota(int64_t n, double from)
+{
+    double *d = dalloc(n);
+    for (int64_t i = 0; i < n; i++)
+        d[i] = from + (double)i;
+    return d;
+}
+
+/* ---- ldpe --------------------------------------------------------------------------------------------- */
+
+/* takase/control-length's LDPE on decoder inputs of lengths 0, 5, 75 and 300 (D 8, 9, 16, 6). Catches: the row
+ * len - pos (the paper's len - pos read with 0-based positions: one row off everywhere), the interleaved
+ * sin/cos layout of the paper's equation (the code's table is [sin | cos] halves), the denominator half instead
+ * of half-1, and the pad row kept (the token at t = len would get the sinusoid of row 1, not zero). */
+Test(t2embed, kat_ldpe_takase)
+{
+    json_t *cases = jget(kat("ldpe"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = jget(cs, "P");
+        int64_t L = jint(cs, "length"), T = jint(cs, "tokens"), D = jint(cs, "dim"), half = D / 2;
+        double *pos = iota(T, 0), *r = dalloc(T * D), *f = dalloc(T * D);
+        embed_io e = {.T = T, .D = D, .pos = pos};
+        pecs_case *c = ref_case("ldpe", NULL);
+        seti(c, "length", L);
+        ref_embed_ok(c, &e, r);
+        scalar_embed_run(c, &e, f);
+        int off_by_one = 0, interleaved = 0, zero_rows = 0;
+        for (int64_t t = 0; t < T; t++) {
+            double rowsq = 0.0;
+            for (int64_t d = 0; d < D; d++) {
+                double w = jat(want, t, d), got = r[t * D + d];
+                rowsq += w * w;
+                cr_assert(fabs(got - w) <= 1e-12, "case %zu t%lld d%lld: %.17g vs %.17g", k, (long long)t, (long long)d, got, w);
+                cr_assert(fabs(f[t * D + d] - w) <= 2e-6, "scalar case %zu t%lld d%lld: %.9g vs %.9g", k, (long long)t,
+                          (long long)d, f[t * D + d], w);
+                /* the wrong rows: len - t, and the paper's interleaved layout */
+                int64_t i = d < half ? d : d - half;
+                double wi = pow(10000.0, -(double)i / (double)(half - 1)), m = (double)(L - t);
+                double wrong = (D % 2 && d == D - 1) ? 0.0 : d < half ? sin(m * wi) : cos(m * wi);
+                off_by_one |= fabs(wrong - w) > 1e-3;
+                double wi2 = pow(10000.0, -(double)(d - d % 2) / (double)D), m2 = (double)(L + 1 - t);
+                interleaved |= fabs((d % 2 ? cos(m2 * wi2) : sin(m2 * wi2)) - w) > 1e-3;
+            }
+            zero_rows += rowsq == 0.0;
+            cr_assert_eq(rowsq == 0.0, t == L, "case %zu: row of token %lld %s zero", k, (long long)t, t == L ? "not" : "is");
+        }
+        cr_assert(off_by_one, "case %zu: the row len - pos would pass", k);
+        cr_assert(interleaved, "case %zu: the interleaved layout would pass", k);
+        cr_assert_eq(zero_rows, L < T ? 1 : 0);
+        free(pos), free(r), free(f);
+        ref_case_free(c);
+    }
+}
+
+/* Rows below 0 are an index error in the authors' code: positions past length + 1 (and fractional ones) are
+ * invalid problems, not values; length + 1 itself is row 0 = [0.. | 1..]. */
+Test(t2embed, ldpe_rejects_rows_below_zero)
+{
+    pecs_case *c = ref_case("ldpe", "length", "7", NULL);
+    double pos[3] = {8, 9, 2.5}, out[3 * 8];
+    char why[256] = "";
+    embed_io e = {.T = 1, .D = 8, .pos = &pos[0]};
+    ref_embed_ok(c, &e, out);
+    for (int d = 0; d < 8; d++)
+        cr_assert_eq(out[d], d < 4 ? 0.0 : 1.0, "row 0, d%d: %g", d, out[d]);
+    for (int k = 1; k < 3; k++) {
+        e.pos = &pos[k];
+        cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID, "position %g accepted", pos[k]);
+        cr_assert(strstr(why, "row"), "%s", why);
+    }
+    ref_case_free(c);
+}
+
+/* ---- pia ---------------------------------------------------------------------------------------------- */
+
+/* Shortformer's position embeddings for a [cache; current] window (cache 0, 3, 6, 128; D 6 to 12; padding_idx
+ * 0 and 1): the keys are window indices 0..C+N-1, the queries C..C+N-1. Catches: a 0-based table (row p, the
+ * HF/Vaswani convention: every row off by padding_idx + 1), queries numbered from 0 (as if the cache were not
+ * there: the queries' rows would be the keys' first rows), and the interleaved layout. */
+Test(t2embed, kat_pia_shortformer_window)
+{
+    json_t *cases = jget(kat("pia"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k);
+        int64_t C = jint(cs, "cache"), N = jint(cs, "current"), D = jint(cs, "dim"), PI = jint(cs, "padding_idx"),
+                half = D / 2;
+        pecs_case *c = ref_case("pia", NULL);
+        seti(c, "padding_idx", PI);
+        for (int q = 0; q < 2; q++) { /* keys, then queries */
+            json_t *want = jget(cs, q ? "Pq" : "Pk");
+            int64_t T = q ? N : C + N;
+            double *pos = iota(T, q ? (double)C : 0.0), *r = dalloc(T * D), *f = dalloc(T * D);
+            embed_io e = {.T = T, .D = D, .pos = pos};
+            ref_embed_ok(c, &e, r);
+            scalar_embed_run(c, &e, f);
+            int zero_based = 0, from_zero = 0;
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t d = 0; d < D; d++) {
+                    double w = jat(want, t, d), got = r[t * D + d];
+                    cr_assert(fabs(got - w) <= 1e-12, "case %zu %s t%lld d%lld: %.17g vs %.17g", k, q ? "q" : "k",
+                              (long long)t, (long long)d, got, w);
+                    cr_assert(fabs(f[t * D + d] - w) <= 2e-6, "scalar case %zu: %.9g vs %.9g", k, f[t * D + d], w);
+                    int64_t i = d < half ? d : d - half;
+                    double wi = pow(10000.0, -(double)i / (double)(half - 1)), m = pos[t];
+                    double row0 = (D % 2 && d == D - 1) ? 0.0 : d < half ? sin(m * wi) : cos(m * wi);
+                    zero_based |= fabs(row0 - w) > 1e-3;
+                    if (q && C > 0) /* queries numbered from 0: the keys' row t */
+                        from_zero |= fabs(jat(jget(cs, "Pk"), t, d) - w) > 1e-3;
+                }
+            cr_assert(zero_based, "case %zu: a 0-based table would pass", k);
+            cr_assert(from_zero == (q && C > 0), "case %zu: queries from 0 %s", k, from_zero ? "differ" : "would pass");
+            free(pos), free(r), free(f);
+        }
+        ref_case_free(c);
+    }
+}
+
+/* A pad token (position -1, fairseq's table row padding_idx) adds exactly nothing, at any padding_idx. */
+Test(t2embed, pia_pad_token_adds_nothing)
+{
+    static const char *const pads[] = {"0", "1", "5"};
+    for (int k = 0; k < 3; k++) {
+        pecs_case *c = ref_case("pia", "padding_idx", pads[k], NULL);
+        double pos[2] = {-1, 0}, x[2 * 9], r[2 * 9], f[2 * 9];
+        for (int i = 0; i < 18; i++)
+            x[i] = 0.25 * (i + 1);
+        embed_io e = {.T = 2, .D = 9, .pos = pos, .x = x};
+        ref_embed_ok(c, &e, r);
+        scalar_embed_run(c, &e, f);
+        for (int d = 0; d < 9; d++) {
+            cr_assert_eq(r[d], x[d], "padding_idx %s d%d", pads[k], d);
+            cr_assert_eq(f[d], x[d], "scalar padding_idx %s d%d", pads[k], d);
+        }
+        cr_assert_neq(r[9], x[9], "a real token gets its sinusoid");
+        ref_case_free(c);
+    }
+}
+
+/* ---- fourier ------------------------------------------------------------------------------------------ */
+
+/* A 1-D learnable-Fourier row computed here from w with the two plausible wrong choices switchable: [sin | cos]
+ * instead of [cos | sin], and the tanh-approximate GELU instead of nn.GELU()'s erf form. */
+static void fourier_variant(const double *w, int64_t F, int64_t Hd, int64_t D, double x, int swap, int tanh_gelu, double *row)
+{
+    int64_t C = F + D + 1;
+    double feat[64], g[16];
+    for (int64_t k = 0; k < F / 2; k++) {
+        double a = x * w[Hd * C + k];
+        feat[k] = (swap ? sin(a) : cos(a)) / sqrt((double)F);
+        feat[F / 2 + k] = (swap ? cos(a) : sin(a)) / sqrt((double)F);
+    }
+    for (int64_t r = 0; r < Hd; r++) {
+        double z = w[r * C + F];
+        for (int64_t f = 0; f < F; f++)
+            z += feat[f] * w[r * C + f];
+        g[r] = tanh_gelu ? 0.5 * z * (1.0 + tanh(0.7978845608028654 * (z + 0.044715 * z * z * z)))
+                         : 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
+    }
+    for (int64_t d = 0; d < D; d++) {
+        row[d] = w[Hd * C + F + 1 + d];
+        for (int64_t r = 0; r < Hd; r++)
+            row[d] += g[r] * w[r * C + F + 1 + d];
+    }
+}
+
+/* Algorithm 1 (willGuimont's transcription) with deterministic weights: |F| 2/8/16, |H| 1/4/8, D 4/6/5, positions
+ * up to 1000003. Checks the layout of w (a transposed W1 or W2, or Wr read from another row, fails every case),
+ * and that [sin | cos] and the tanh GELU would miss the known answers (the mutants fourier_sin_cos_swapped and
+ * fourier_gelu_tanh). Tolerance 1e-9: Python rounds the angle x * Wr to double, the reference does not. */
+Test(t2embed, kat_fourier_algorithm1)
+{
+    json_t *cases = jget(kat("fourier"), "cases");
+    for (size_t k = 0; k < json_array_size(cases); k++) {
+        json_t *cs = json_array_get(cases, k), *want = jget(cs, "P"), *jw = jget(cs, "w"), *jp = jget(cs, "pos");
+        int64_t F = jint(cs, "features"), Hd = jint(cs, "hidden"), D = jint(cs, "dim"), T = (int64_t)json_array_size(jp);
+        int64_t wr = Hd + 1, wc = F + D + 1;
+        cr_assert(F <= 64 && Hd <= 16);
+        double *w = dalloc(wr * wc), *pos = dalloc(T), *r = dalloc(T * D), *f = dalloc(T * D), v[64];
+        for (int64_t i = 0; i < wr; i++)
+            for (int64_t j = 0; j < wc; j++)
+                w[i * wc + j] = jat(jw, i, j);
+        for (int64_t t = 0; t < T; t++)
+            pos[t] = json_number_value(json_array_get(jp, (size_t)t));
+        pecs_case *c = ref_case("fourier", NULL);
+        seti(c, "features", F);
+        seti(c, "hidden", Hd);
+        embed_io e = {.T = T, .D = D, .wr = wr, .wc = wc, .pos = pos, .w = w};
+        ref_embed_ok(c, &e, r);
+        scalar_embed_run(c, &e, f);
+        double swap_err = 0.0, tanh_err = 0.0;
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t d = 0; d < D; d++) {
+                double want_td = jat(want, t, d);
+                cr_assert(fabs(r[t * D + d] - want_td) <= 1e-9, "case %zu t%lld d%lld: %.17g vs %.17g", k, (long long)t,
+                          (long long)d, r[t * D + d], want_td);
+            }
+            /* the scalar backend reads w rounded to f32: compare it to the reference on the same rounded table */
+            fourier_variant(w, F, Hd, D, pos[t], 1, 0, v);
+            for (int64_t d = 0; d < D; d++)
+                swap_err = fmax(swap_err, fabs(v[d] - jat(want, t, d)));
+            fourier_variant(w, F, Hd, D, pos[t], 0, 1, v);
+            for (int64_t d = 0; d < D; d++)
+                tanh_err = fmax(tanh_err, fabs(v[d] - jat(want, t, d)));
+        }
+        cr_assert_gt(swap_err, 1e-3, "case %zu: [sin | cos] would pass (%g)", k, swap_err);
+        cr_assert_gt(tanh_err, 1e-6, "case %zu: the tanh GELU would pass (%g)", k, tanh_err);
+        /* scalar in f32 against the reference on the f32-rounded table */
+        double *w32 = dalloc(wr * wc), *r32 = dalloc(T * D);
+        for (int64_t i = 0; i < wr * wc; i++)
+            w32[i] = (float)w[i];
+        embed_io e32 = e;
+        e32.w = w32;
+        ref_embed_ok(c, &e32, r32);
+        for (int64_t i = 0; i < T * D; i++)
+            cr_assert(fabs(f[i] - r32[i]) <= 1e-6 * (1.0 + fabs(r32[i])), "scalar case %zu [%lld]: %.9g vs %.9g", k,
+                      (long long)i, f[i], r32[i]);
+        free(w), free(pos), free(r), free(f), free(w32), free(r32);
+        ref_case_free(c);
+    }
+}
+
+/* The row does not depend on x (x + P exactly, P from the positions and w only) and a wrong w shape is an invalid
+ * problem with the expected shape in the reason. */
+Test(t2embed, fourier_rejects_wrong_table_shape)
+{
+    pecs_case *c = ref_case("fourier", "features", "4", "hidden", "2", NULL);
+    double pos[1] = {3}, w[3 * 10] = {0}, out[5];
+    char why[256] = "";
+    embed_io e = {.T = 1, .D = 5, .wr = 3, .wc = 10, .pos = pos, .w = w};
+    cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_OK, "%s", why);
+    e.wc = 9;
+    cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "[3, 10]"), "%s", why);
+    ref_case_free(c);
+    c = ref_case("fourier", "features", "5", "hidden", "2", NULL);
+    e.wc = 11;
+    cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "even"), "%s", why);
+    ref_case_free(c);
+}
+
+/* The registry's weights spec for fourier is a sum of three terms: hidden+1 rows, features+D+1 columns (a parser
+ * that kept only the first name and a trailing "+k" would give [hidden+1, features]). */
+Test(t2embed, fourier_weights_shape_sums_terms)
+{
+    pecs_case *c = ref_case("fourier", "features", "16", "hidden", "8", NULL);
+    int64_t shape[2] = {0, 0};
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 15, shape));
+    cr_expect_eq(shape[0], 9);
+    cr_expect_eq(shape[1], 16 + 15 + 1);
+    ref_case_free(c);
+    c = ref_case("fire", NULL); /* the single-term "+k" form still parses: [H+2, hidden+1] */
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 4, 16, shape));
+    cr_expect_eq(shape[0], 6);
+    cr_expect_eq(shape[1], pecs_param_int(&(pecs_problem){.params = c->params, .n_params = c->n_params}, "hidden", 0) + 1);
+    ref_case_free(c);
+}
