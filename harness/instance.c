@@ -436,6 +436,43 @@ static pecs_tensor captured(const pecs_instance *in)
     return t;
 }
 
+/* " (position p)" or " (positions a, b, c)" of column t of a position tensor (rows: axes). */
+static void pos_words(const pecs_tensor *pos, int64_t t, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (!pos || t < 0 || t >= pos->shape[pos->ndim - 1])
+        return;
+    int64_t rows = pos->ndim > 1 ? pos->shape[0] : 1;
+    size_t l = (size_t)snprintf(buf, n, " (position%s %.17g", rows > 1 ? "s" : "", pecs_pos_at(pos, 0, t));
+    for (int64_t r = 1; r < rows && l < n; r++)
+        l += (size_t)snprintf(buf + l, n - l, ", %.17g", pecs_pos_at(pos, r, t));
+    if (l < n)
+        snprintf(buf + l, n - l, ")");
+}
+
+void pecs_instance_locate(const pecs_instance *in, int64_t i, char *buf, size_t n)
+{
+    const pecs_case *c = in->c;
+    pecs_problem tp;
+    pecs_tensor tt[8];
+    char pa[128], pb[128];
+    int64_t T = pecs_case_tokens(c), D = c->head_dim;
+    pecs_instance_trusted(in, &tp, tt);
+    if (pecs_form_pairwise(c->enc->form)) { /* [H][Lq][Lk] */
+        int64_t K = pecs_case_keys(c), h = i / (T * K), q = i / K % T, k = i % K;
+        pos_words(pecs_problem_tensor(&tp, "qpos"), q, pa, sizeof pa);
+        pos_words(pecs_problem_tensor(&tp, "kpos"), k, pb, sizeof pb);
+        snprintf(buf, n, "head %lld, query %lld%s, key %lld%s", (long long)h, (long long)q, pa, (long long)k, pb);
+    } else if (c->enc->form == PECS_FORM_ROTATE) { /* [T][H][D] */
+        int64_t H = c->heads, t = i / (H * D);
+        pos_words(pecs_problem_tensor(&tp, "pos"), t, pa, sizeof pa);
+        snprintf(buf, n, "token %lld%s, head %lld, dim %lld", (long long)t, pa, (long long)(i / D % H), (long long)(i % D));
+    } else { /* embed [T][D] */
+        pos_words(pecs_problem_tensor(&tp, "pos"), i / D, pa, sizeof pa);
+        snprintf(buf, n, "token %lld%s, dim %lld", (long long)(i / D), pa, (long long)(i % D));
+    }
+}
+
 void pecs_instance_actual(const pecs_instance *in, double *actual)
 {
     pecs_tensor t = captured(in);

@@ -94,6 +94,11 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
  * copy. 0 on allocation failure. */
 int pecs_instance_capture(pecs_instance *in);
 
+/* Where logical output element i is, for a reason a person reads: "token 3 (position 3003), head 1, dim 17"
+ * (rotate), "token 3 (position 3003), dim 17" (embed), "head 1, query 2 (position 3002), key 5 (position
+ * 5)" (bias, mask, scores); the first position row only for multi-axis positions, "(positions a, b, c)". */
+void pecs_instance_locate(const pecs_instance *in, int64_t i, char *buf, size_t n);
+
 /* The backend's output (the captured copy) in logical order, widened exactly to double. */
 void pecs_instance_actual(const pecs_instance *in, double *actual);
 

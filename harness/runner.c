@@ -473,6 +473,13 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         r->verdict = pecs_compare_ex(actual, expected, extra, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics,
                                      r->reason, sizeof r->reason);
     }
+    if (r->verdict == PECS_V_FAILED && r->metrics.first_bad >= 0) { /* the flat index, located in the tensor */
+        char loc[384];
+        size_t l = strlen(r->reason);
+        pecs_instance_locate(&in, r->metrics.first_bad, loc, sizeof loc);
+        if (l < sizeof r->reason)
+            snprintf(r->reason + l, sizeof r->reason - l, "; that is %s", loc);
+    }
     /* Rounding, where decidable (compare.h): on the raw output; softmax-compared forms differ from the reference
      * by a per-row constant by design, so their stored values say nothing about rounding. */
     if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_MISTRUSTED) && c->compare == PECS_COMPARE_RAW &&

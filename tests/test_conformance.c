@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "backends.h"
+#include "gen.h"
+#include "instance.h"
 #include "results.h"
 #include "runner.h"
 #include "suite.h"
@@ -381,4 +383,81 @@ Test(conformance, negative_control_needs_finite_output)
     pecs_case_result r = invariance_of(path, "rope dtype=f32 tokens=5 heads=3 head_dim=16 check=invariance");
     cr_assert_eq(r.verdict, PECS_V_PASSED, "%s", r.reason);
     pecs_case_result_free(&r);
+}
+
+/* A failure names its first bad element in the tensor, not only by flat index: token, head, dim and the
+ * token's position (rotate), head, query and key with their positions (bias). The expected words are computed
+ * here from the flat index the reason also gives, so a wrong decomposition fails. */
+static void first_bad_located(const char *backend, const char *spec, int pairwise, int64_t T, int64_t H, int64_t D,
+                              int64_t pos0)
+{
+    pecs_tolerances tols;
+    char why[512], tpath[512], want[256];
+    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
+                 "%s", why);
+    pecs_loaded_backend lb;
+    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s", why);
+    pecs_run_opts o = {0};
+    o.tols = &tols;
+    pecs_case_result r;
+    pecs_run_case(&lb, spec, &o, &r);
+    cr_assert_eq(r.verdict, PECS_V_FAILED, "%s: %s", spec, r.reason);
+    const char *at = strstr(r.reason, "first at index ");
+    cr_assert_not_null(at, "%s", r.reason);
+    long long i = atoll(at + strlen("first at index "));
+    if (pairwise) /* [H][Lq][Lk], D = keys; query and key positions from 0 */
+        snprintf(want, sizeof want, "that is head %lld, query %lld (position %lld), key %lld (position %lld)",
+                 i / (T * D), i / D % T, i / D % T + pos0, i % D, i % D);
+    else
+        snprintf(want, sizeof want, "that is token %lld (position %lld), head %lld, dim %lld", i / (H * D),
+                 i / (H * D) + pos0, i / D % H, i % D);
+    cr_expect(strstr(r.reason, want) != NULL, "want '%s' in: %s", want, r.reason);
+    pecs_case_result_free(&r);
+    pecs_backend_unload(&lb);
+    pecs_tol_free(&tols);
+}
+
+Test(conformance, failure_names_the_element_in_the_tensor)
+{
+    char path[512];
+    /* at position 0 any pairing is the identity: the first bad element is in token 1 */
+    first_bad_located(tu_fixture(path, sizeof path, "swapped"), "rope dtype=f32 tokens=5 heads=3 head_dim=8", 0, 5, 3,
+                      8, 0);
+    /* geometric slopes agree with ALiBi's for the first power-of-two heads: the first bad element is in head 2 */
+    snprintf(path, sizeof path, "%s/../mutants/libpecs-mutant-alibi_geometric.so",
+             tu_env("PECS_PLUGIN_DIR", "build/plugins"));
+    first_bad_located(path, "alibi dtype=f32 tokens=5 heads=3 keys=7", 1, 5, 3, 7, 0);
+}
+
+/* pecs_instance_locate on chosen flat indices of each output layout: [T][H][D], [H][Lq][Lk], [T][D], and the
+ * position rows of a multi-axis encoding. */
+Test(conformance, locate_decomposes_every_layout)
+{
+    static const struct {
+        const char *spec;
+        int64_t i;
+        const char *want;
+    } k[] = {
+        {"rope dtype=f32 tokens=5 heads=3 head_dim=8 positions=contig@3000", 0, "token 0 (position 3000), head 0, dim 0"},
+        {"rope dtype=f32 tokens=5 heads=3 head_dim=8 positions=contig@3000", 47, "token 1 (position 3001), head 2, dim 7"},
+        {"rope dtype=f32 tokens=5 heads=3 head_dim=8 layout=htd positions=contig@3000", 65,
+         "token 2 (position 3002), head 2, dim 1"},
+        {"alibi dtype=f32 tokens=5 heads=3 keys=7", 44, "head 1, query 1 (position 1), key 2 (position 2)"},
+        {"alibi dtype=f32 tokens=1 heads=3 keys=7 positions=decode@100", 13, "head 1, query 0 (position 100), key 6"},
+        {"sinusoidal dtype=f32 tokens=5 head_dim=8 positions=contig@9", 27, "token 3 (position 12), dim 3"},
+        {"rope.vision2d dtype=f32 tokens=6 heads=2 head_dim=16 positions=grid@3", 150,
+         "token 4 (positions 1, 1), head 1, dim 6"},
+    };
+    for (size_t j = 0; j < sizeof k / sizeof k[0]; j++) {
+        char why[512], got[384];
+        pecs_case c;
+        pecs_instance in;
+        cr_assert_eq(pecs_case_parse(&c, k[j].spec, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert_eq(pecs_instance_create(&in, &c, 0, PECS_STREAM_X, why, sizeof why), PECS_OK, "%s", why);
+        pecs_instance_locate(&in, k[j].i, got, sizeof got);
+        cr_expect(strncmp(got, k[j].want, strlen(k[j].want)) == 0, "%s, index %lld: got '%s', want '%s'", k[j].spec,
+                  (long long)k[j].i, got, k[j].want);
+        pecs_instance_free(&in);
+        pecs_case_free(&c);
+    }
 }
