@@ -127,29 +127,41 @@ int pecs_registry_is_param_name(const char *name)
     return 0;
 }
 
-/* One term of a weights spec: a sum of H, D, INT parameter names and non-negative integers ("H+2",
- * "features+D+1"); -1 when a name is unknown. */
+/* One factor of a weights term: H, D, an INT parameter name or a non-negative integer; -1 when unknown. */
+static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params, int n_params, int64_t H, int64_t D)
+{
+    int64_t v = -1;
+    if (nl == 1 && t[0] == 'H')
+        v = H;
+    else if (nl == 1 && t[0] == 'D')
+        v = D;
+    else if (nl > 0 && t[0] >= '0' && t[0] <= '9')
+        v = strtoll(t, NULL, 10);
+    for (int i = 0; v < 0 && i < n_params; i++)
+        if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
+            v = params[i].i;
+    return v;
+}
+
+/* One term of a weights spec: a sum of products of factors ("H+2", "features+D+1", "H*D": Transformer-XL's
+ * per-head projection has H*D rows); -1 when a name is unknown. */
 static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D)
 {
-    int64_t sum = 0;
+    int64_t sum = 0, prod = 1;
     const char *end = t + len;
     while (t < end) {
-        const char *plus = memchr(t, '+', (size_t)(end - t));
-        size_t nl = plus ? (size_t)(plus - t) : (size_t)(end - t);
-        int64_t v = -1;
-        if (nl == 1 && t[0] == 'H')
-            v = H;
-        else if (nl == 1 && t[0] == 'D')
-            v = D;
-        else if (nl > 0 && t[0] >= '0' && t[0] <= '9')
-            v = strtoll(t, NULL, 10);
-        for (int i = 0; v < 0 && i < n_params; i++)
-            if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
-                v = params[i].i;
+        size_t nl = strcspn(t, "+*");
+        if (t + nl > end)
+            nl = (size_t)(end - t);
+        int64_t v = weights_factor(t, nl, params, n_params, H, D);
         if (v < 0)
             return -1;
-        sum += v;
-        t += nl + (plus ? 1 : 0);
+        prod *= v;
+        if (t + nl >= end || t[nl] == '+') {
+            sum += prod;
+            prod = 1;
+        }
+        t += nl + (t + nl < end ? 1 : 0);
     }
     return sum;
 }

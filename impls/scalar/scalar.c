@@ -43,6 +43,8 @@ static int scalar_supports(void *ctx, const pecs_problem *p, char *reason, size_
         snprintf(reason, reason_size, "scalar kernels store f32, f16 or bf16, not %s", pecs_dtype_name(p->dtype));
         return 0;
     }
+    if ((!strcmp(p->encoding, "music") || !strcmp(p->encoding, "txl")) && !scalar_skew_supported(p, reason, reason_size))
+        return 0;
     return 1;
 }
 

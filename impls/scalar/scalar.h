@@ -36,6 +36,11 @@ typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double 
 pecs_status scalar_rotate(const pecs_problem *p);
 pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn);
 
+/* 1 if a scores problem's positions allow the skewing of Music Transformer / Transformer-XL's rel_shift
+ * (scores.c): consecutive integers qpos[i] = qpos[0] + i, kpos[j] = kpos[0] + j, the last query at or before the
+ * last key. Else 0 with the reason. */
+int scalar_skew_supported(const pecs_problem *p, char *reason, size_t reason_size);
+
 /* Element offset of (a, b, c) in a 3-D tensor. */
 static inline int64_t scalar_at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
 {

@@ -1,6 +1,9 @@
 /* impls/scalar/scores.c — scores-form kernels: CoPE with f32 dot products and f32 gates. With
- * division=all the position term is scaled by 1/sqrt(D) too, as (q.k + z)/sqrt(D) in the authors' code. */
+ * division=all the position term is scaled by 1/sqrt(D) too, as (q.k + z)/sqrt(D) in the authors' code.
+ * Tier 2: Shaw's relative keys evaluated directly; Music Transformer and Transformer-XL by their papers' own
+ * algorithms (the skewing / _rel_shift of a relative-logit matrix), which the references evaluate directly. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "scalar.h"
@@ -47,5 +50,191 @@ SCALAR_HOOK_SCORES(cope)
         }
     free(logit);
     free(z);
+    return st;
+}
+
+/* ---- tier 2: relative-position logits (shaw direct; music and txl by skewing) ------------------------------ */
+
+/* Shaw relative keys, direct: (q.k + q.a[clip(kpos - qpos, -K, K) + K]) / sqrt(D), f32 sums. */
+SCALAR_HOOK_SCORES(shaw)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t K = pecs_param_int(p, "max_relative_position", 16);
+    int causal = pecs_param_int(p, "causal", 1) != 0;
+    if (w->shape[0] != 2 * K + 1 || w->shape[1] != D)
+        return PECS_INVALID;
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double dist = pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i);
+            if (dist != floor(dist))
+                return PECS_INVALID;
+            int64_t r = (dist < (double)-K ? -K : dist > (double)K ? K : (int64_t)dist) + K;
+            for (int64_t h = 0; h < H; h++) {
+                float qk = 0.0f, qa = 0.0f;
+                for (int64_t d = 0; d < D; d++) {
+                    float qv = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d));
+                    qk += qv * pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                    qa += qv * pecs_load_f32(w->data, w->dtype, r * w->stride[0] + d * w->stride[1]);
+                }
+                float v = causal && dist > 0 ? -INFINITY : (qk + qa) * inv_sqrt_d;
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+        }
+    return PECS_OK;
+}
+
+int scalar_skew_supported(const pecs_problem *p, char *reason, size_t reason_size)
+{
+    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos");
+    if (!qp || !kp || qp->shape[0] < 1 || kp->shape[0] < 1)
+        return 1; /* run() reports the missing tensor */
+    int64_t Lq = qp->shape[0], Lk = kp->shape[0];
+    double q0 = pecs_pos_at(qp, 0, 0), k0 = pecs_pos_at(kp, 0, 0);
+    int ok = q0 == floor(q0) && k0 == floor(k0);
+    for (int64_t i = 1; ok && i < Lq; i++)
+        ok = pecs_pos_at(qp, 0, i) == q0 + (double)i;
+    for (int64_t j = 1; ok && j < Lk; j++)
+        ok = pecs_pos_at(kp, 0, j) == k0 + (double)j;
+    if (!ok) {
+        snprintf(reason, reason_size, "%s: the skewing kernel needs consecutive integer positions (qpos[i] = qpos[0] + i, "
+                 "kpos[j] = kpos[0] + j)", p->encoding);
+        return 0;
+    }
+    if (q0 + (double)(Lq - 1) > k0 + (double)(Lk - 1)) {
+        snprintf(reason, reason_size, "%s: the skewing kernel needs the last query at or before the last key (a visible "
+                 "key would read past the relative matrix's row)", p->encoding);
+        return 0;
+    }
+    return 1;
+}
+
+/* The skew of Music Transformer sec. 3.4.1 / Transformer-XL's _rel_shift: X [Lq, Lk] holds in column c the
+ * relative term for the column distance of c (c + 1 - Lq steps from the diagonal), padded with a zero column on
+ * the left. Viewed as a flat array, the [Lq, Lk+1] padded matrix re-read as [Lk+1, Lq], its first row dropped and
+ * re-read as [Lq, Lk], puts X[i][Lq - 1 + j - i] at (i, j): padded[Lq + i*Lk + j]. The cells it leaves (j - i > Lk - Lq:
+ * the next row's entries) are exactly the masked ones under scalar_skew_supported(). */
+static float skewed(const float *padded, int64_t Lq, int64_t Lk, int64_t i, int64_t j)
+{
+    return padded[Lq + i * Lk + j];
+}
+
+/* Music Transformer: Srel by skewing q.E_r^T, E_r for the column distances (kpos[0] - qpos[0]) + c + 1 - Lq. */
+SCALAR_HOOK_SCORES(music)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t M = pecs_param_int(p, "max_relative_position", 256);
+    if (w->shape[0] != M || w->shape[1] != D)
+        return PECS_INVALID;
+    double off = pecs_pos_at(kp, 0, 0) - pecs_pos_at(qp, 0, 0);
+    float *padded = malloc((size_t)(Lq * (Lk + 1)) * sizeof *padded);
+    if (!padded)
+        return PECS_NOMEM;
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t h = 0; h < H; h++) {
+        for (int64_t i = 0; i < Lq; i++) {
+            padded[i * (Lk + 1)] = 0.0f;
+            for (int64_t c = 0; c < Lk; c++) {
+                double dist = off + (double)(c + 1 - Lq);
+                float s = 0.0f;
+                if (dist <= 0 && dist >= -(double)(M - 1)) { /* t2t's zero rows beyond M - 1 back */
+                    int64_t r = (int64_t)dist + M - 1;
+                    for (int64_t d = 0; d < D; d++)
+                        s += pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) *
+                             pecs_load_f32(w->data, w->dtype, r * w->stride[0] + d * w->stride[1]);
+                }
+                padded[i * (Lk + 1) + 1 + c] = s;
+            }
+        }
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                float v = -INFINITY;
+                if (pecs_pos_at(kp, 0, j) <= pecs_pos_at(qp, 0, i)) {
+                    float qk = 0.0f;
+                    for (int64_t d = 0; d < D; d++)
+                        qk += pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) *
+                              pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                    v = (qk + skewed(padded, Lq, Lk, i, j)) * inv_sqrt_d;
+                }
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+    }
+    free(padded);
+    return PECS_OK;
+}
+
+/* Transformer-XL: BD[i][c] = (q_i + v).(W_R R(s_c)) for the column distances s_c = (qpos[0] - kpos[0]) + Lq - 1 - c
+ * (pos_seq = klen-1 .. 0 in the standard layout), then _rel_shift, AC = (q + u).k, (AC + BD) / sqrt(D). */
+SCALAR_HOOK_SCORES(txl)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t dm = pecs_param_int(p, "d_model", 512), clamp = pecs_param_int(p, "clamp_len", 0);
+    if (dm % 2 != 0 || w->shape[0] != H * D || w->shape[1] != dm + 2)
+        return PECS_INVALID;
+    double off = pecs_pos_at(qp, 0, 0) - pecs_pos_at(kp, 0, 0);
+    float *padded = malloc((size_t)(Lq * (Lk + 1)) * sizeof *padded), *R = malloc((size_t)(Lk * dm) * sizeof *R),
+          *rk = malloc((size_t)(Lk * D) * sizeof *rk);
+    pecs_status st = padded && R && rk ? PECS_OK : PECS_NOMEM;
+    /* R(s_c): [sin | cos] of s_c * 10000^(-2m/d_model), angles in double (PositionalEmbedding) */
+    for (int64_t c = 0; st == PECS_OK && c < Lk; c++) {
+        double s = off + (double)(Lq - 1 - c);
+        if (clamp > 0 && s > (double)clamp)
+            s = (double)clamp;
+        for (int64_t m = 0; m < dm / 2; m++) {
+            double a = s * pow(10000.0, -(double)(2 * m) / (double)dm);
+            R[c * dm + m] = (float)sin(a);
+            R[c * dm + dm / 2 + m] = (float)cos(a);
+        }
+    }
+#define WF_(row, col) pecs_load_f32(w->data, w->dtype, (row) * w->stride[0] + (col) * w->stride[1])
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t c = 0; c < Lk; c++) /* r_head_k = r_net(R) for this head */
+            for (int64_t d = 0; d < D; d++) {
+                float s = 0.0f;
+                for (int64_t m = 0; m < dm; m++)
+                    s += WF_(h * D + d, m) * R[c * dm + m];
+                rk[c * D + d] = s;
+            }
+        for (int64_t i = 0; i < Lq; i++) {
+            padded[i * (Lk + 1)] = 0.0f;
+            for (int64_t c = 0; c < Lk; c++) {
+                float s = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    s += (pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) + WF_(h * D + d, dm + 1)) * rk[c * D + d];
+                padded[i * (Lk + 1) + 1 + c] = s;
+            }
+        }
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                float v = -INFINITY;
+                if (pecs_pos_at(kp, 0, j) <= pecs_pos_at(qp, 0, i)) {
+                    float ac = 0.0f;
+                    for (int64_t d = 0; d < D; d++)
+                        ac += (pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) + WF_(h * D + d, dm)) *
+                              pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                    v = (ac + skewed(padded, Lq, Lk, i, j)) * (float)(1.0 / sqrt((double)D));
+                }
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+    }
+#undef WF_
+    free(padded);
+    free(R);
+    free(rk);
     return st;
 }
