@@ -1,12 +1,13 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate, bias and embed encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * learned table) and of the tier-2 rotate, bias, embed and scores encodings, correct when MUTANT_BUG is BUG_none (the control), and
  * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -720,6 +721,89 @@ static pecs_status run_cope(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* Relative-position logits of shaw, music and txl, evaluated directly in f32 (a third code after the reference
+ * and the scalar backend's skewing kernels): shaw q.(k + a[clip(kpos-qpos, -K, K) + K]); music
+ * q.(k + E[kpos-qpos + M-1]), zero beyond M-1 back; txl (q+u).k + (q+v).W_R R(qpos-kpos); all over sqrt(D). */
+static float wat(const pecs_tensor *w, int64_t r, int64_t c)
+{
+    int64_t idx[2] = {r, c};
+    return load_in(w->data, w->dtype, offset(w, idx));
+}
+
+static float qat(const pecs_tensor *t, int64_t i, int64_t h, int64_t d)
+{
+    int64_t idx[3] = {i, h, d};
+    return load_in(t->data, t->dtype, offset(t, idx));
+}
+
+static pecs_status run_relscores(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int shaw = !strcmp(p->encoding, "shaw"), music = !strcmp(p->encoding, "music");
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t K = pecs_param_int(p, "max_relative_position", 16), dm = pecs_param_int(p, "d_model", 512);
+    int64_t clamp = pecs_param_int(p, "clamp_len", 0);
+    int causal = shaw ? pecs_param_int(p, "causal", 1) != 0 : 1;
+    float inv = 1.0f / sqrtf((float)D);
+    float *R = malloc((size_t)(dm > 0 ? dm : 1) * sizeof *R);
+    if (!R)
+        return PECS_NOMEM;
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double dist = pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i); /* key - query */
+            int masked = causal && dist > 0;
+            if (!shaw && !music && !masked) { /* txl: R(s), s = query - key */
+                double s = -dist;
+                if (clamp > 0 && s > (double)clamp)
+                    s = (double)clamp;
+                for (int64_t m = 0; m < dm / 2; m++) {
+                    double a = s / pow(10000.0, (double)(2 * m) / (double)dm);
+                    if (BUG(txl_sincos_interleaved))
+                        R[2 * m] = (float)sin(a), R[2 * m + 1] = (float)cos(a);
+                    else
+                        R[m] = (float)sin(a), R[dm / 2 + m] = (float)cos(a);
+                }
+            }
+            for (int64_t h = 0; h < H; h++) {
+                int64_t idx[3] = {h, i, j};
+                if (masked) {
+                    store_out(out->data, out->dtype, offset(out, idx), -INFINITY);
+                    continue;
+                }
+                float acc = 0.0f;
+                if (shaw) {
+                    int64_t c = BUG(shaw_clip_short) ? K - 1 : K, r = (int64_t)(BUG(shaw_query_minus_key) ? -dist : dist);
+                    r = (r < -c ? -c : r > c ? c : r) + K;
+                    for (int64_t d = 0; d < D; d++)
+                        acc += qat(q, i, h, d) * (qat(k, j, h, d) + wat(w, r, d));
+                } else if (music) {
+                    int64_t r = (int64_t)dist + (BUG(music_skew_shifted) ? 1 : 0);
+                    if (BUG(music_far_clipped) && r < -(K - 1))
+                        r = -(K - 1);
+                    int have = r <= 0 && r >= -(K - 1);
+                    for (int64_t d = 0; d < D; d++)
+                        acc += qat(q, i, h, d) * (qat(k, j, h, d) + (have ? wat(w, r + K - 1, d) : 0.0f));
+                } else {
+                    int64_t cu = BUG(txl_uv_swapped) ? dm + 1 : dm, cv = BUG(txl_uv_swapped) ? dm : dm + 1;
+                    for (int64_t d = 0; d < D; d++) {
+                        float rk = 0.0f;
+                        for (int64_t m = 0; m < dm; m++)
+                            rk += wat(w, h * D + d, m) * R[m];
+                        acc += (qat(q, i, h, d) + wat(w, h * D + d, cu)) * qat(k, j, h, d) +
+                               (qat(q, i, h, d) + wat(w, h * D + d, cv)) * rk;
+                    }
+                }
+                store_out(out->data, out->dtype, offset(out, idx), acc * inv);
+            }
+        }
+    free(R);
+    return PECS_OK;
+}
+
 /* ---- the backend ---------------------------------------------------------------------------------------- */
 
 static const char *const ENCODINGS[] = {
@@ -731,7 +815,8 @@ static const char *const ENCODINGS[] = {
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
-    "ldpe",        "pia",          "fourier"};
+    "ldpe",        "pia",          "fourier",
+    "shaw",        "music",        "txl"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -751,7 +836,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
     (void)ctx;
     pecs_status st = p->form == PECS_FORM_ROTATE   ? run_rotate(p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
-                     : p->form == PECS_FORM_SCORES ? run_cope(p)
+                     : p->form == PECS_FORM_SCORES ? (strcmp(p->encoding, "cope") ? run_relscores(p) : run_cope(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");
