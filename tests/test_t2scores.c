@@ -1,0 +1,438 @@
+/* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl).
+ *
+ * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
+ * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
+ * kimiyoung/transformer-xl (PositionalEmbedding, _rel_shift). The references evaluate every logit directly from its
+ * own distance, the scalar backend uses the papers' algorithms (skewing, rel_shift), so each known answer checks two
+ * codes written from two descriptions. The equivalence tests check the algorithms against each other on inputs the
+ * harness generates: music's skewing kernel against Shaw's direct form, txl's rel_shift kernel against its direct
+ * reference, each with memory (Lq < Lk). The mutants in impls/mutants carry the bugs named per test.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "katutil.h"
+#include "registry.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static json_t *g_kat;
+
+static json_t *kat(const char *section) { return kat_section(&g_kat, "t2scores.json", section); }
+
+static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
+{
+    pecs_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
+    int64_t dims[3] = {d0, d1, d2}, s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        t.shape[i] = dims[i];
+        t.stride[i] = s;
+        s *= dims[i];
+    }
+    return t;
+}
+
+static double *dalloc(int64_t n)
+{
+    double *d = calloc((size_t)(n > 0 ? n : 1), sizeof *d);
+    cr_assert_not_null(d);
+    return d;
+}
+
+/* A scores problem in double: q [Lq,H,D], k [Lk,H,D], positions, w [wr, wc]. */
+typedef struct scores_io {
+    int64_t H, D, Lq, Lk, wr, wc;
+    double *q, *k, *qpos, *kpos, *w;
+} scores_io;
+
+static void io_free(scores_io *s)
+{
+    free(s->q), free(s->k), free(s->qpos), free(s->kpos), free(s->w);
+}
+
+static pecs_problem make_problem(const pecs_case *c, pecs_dtype dt, pecs_tensor t[6], const scores_io *s, void *q, void *k,
+                                 void *w, void *out)
+{
+    pecs_problem p = ref_problem(c);
+    t[0] = tens("q", dt, 3, s->Lq, s->H, s->D, q);
+    t[1] = tens("k", dt, 3, s->Lk, s->H, s->D, k);
+    t[2] = tens("qpos", PECS_DT_F64, 1, s->Lq, 0, 0, s->qpos);
+    t[3] = tens("kpos", PECS_DT_F64, 1, s->Lk, 0, 0, s->kpos);
+    t[4] = tens("w", dt, 2, s->wr, s->wc, 0, w);
+    t[5] = tens("out", dt, 3, s->H, s->Lq, s->Lk, out);
+    p.dtype = dt, p.tensors = t, p.n_tensors = 6;
+    return p;
+}
+
+static void ref_scores(const pecs_case *c, const scores_io *s, double *out)
+{
+    pecs_tensor t[6];
+    pecs_problem p = make_problem(c, PECS_DT_F64, t, s, s->q, s->k, s->w, out);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+static pecs_loaded_backend *scalar_backend(void)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    return &lb;
+}
+
+static float *to_f32(const double *d, int64_t n)
+{
+    float *f = malloc((size_t)(n > 0 ? n : 1) * sizeof *f);
+    cr_assert_not_null(f);
+    for (int64_t i = 0; i < n; i++)
+        f[i] = (float)d[i];
+    return f;
+}
+
+/* The scalar backend on the same problem in float32 (inputs rounded to f32 first). */
+static void scalar_scores(const pecs_case *c, const scores_io *s, double *out)
+{
+    pecs_loaded_backend *lb = scalar_backend();
+    int64_t n = s->H * s->Lq * s->Lk;
+    float *q = to_f32(s->q, s->Lq * s->H * s->D), *k = to_f32(s->k, s->Lk * s->H * s->D), *w = to_f32(s->w, s->wr * s->wc),
+          *of = malloc((size_t)n * sizeof *of);
+    cr_assert_not_null(of);
+    pecs_tensor t[6];
+    pecs_problem p = make_problem(c, PECS_DT_F32, t, s, q, k, w, of);
+    char why[256] = "";
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = of[i];
+    free(q), free(k), free(w), free(of);
+}
+
+static void jflat(json_t *a, double *dst, int64_t n)
+{
+    /* flatten nested arrays in row-major order */
+    int64_t at = 0;
+    json_t *stack[4] = {a};
+    size_t idx[4] = {0};
+    int depth = 0;
+    while (depth >= 0) {
+        json_t *cur = stack[depth];
+        if (idx[depth] >= json_array_size(cur)) {
+            depth--;
+            if (depth >= 0)
+                idx[depth]++;
+            continue;
+        }
+        json_t *e = json_array_get(cur, idx[depth]);
+        if (json_is_array(e)) {
+            cr_assert_lt(depth, 3);
+            stack[++depth] = e;
+            idx[depth] = 0;
+        } else {
+            cr_assert_lt(at, n, "KAT array longer than %lld", (long long)n);
+            dst[at++] = json_is_null(e) ? -INFINITY : json_number_value(e);
+            idx[depth]++;
+        }
+    }
+    cr_assert_eq(at, n, "KAT array has %lld values, want %lld", (long long)at, (long long)n);
+}
+
+/* A KAT case as a problem: shapes from q, k, w; positions; the expected logits [H][Lq][Lk] into *want. */
+static scores_io kat_io(json_t *cs, double **want)
+{
+    json_t *q = jget(cs, "q"), *k = jget(cs, "k"), *w = jget(cs, "w");
+    scores_io s = {.H = jint(cs, "heads"), .D = jint(cs, "head_dim"), .Lq = (int64_t)json_array_size(q),
+                   .Lk = (int64_t)json_array_size(k), .wr = (int64_t)json_array_size(w),
+                   .wc = (int64_t)json_array_size(json_array_get(w, 0))};
+    s.q = dalloc(s.Lq * s.H * s.D), s.k = dalloc(s.Lk * s.H * s.D), s.w = dalloc(s.wr * s.wc);
+    s.qpos = dalloc(s.Lq), s.kpos = dalloc(s.Lk);
+    jflat(q, s.q, s.Lq * s.H * s.D);
+    jflat(k, s.k, s.Lk * s.H * s.D);
+    jflat(w, s.w, s.wr * s.wc);
+    jflat(jget(cs, "qpos"), s.qpos, s.Lq);
+    jflat(jget(cs, "kpos"), s.kpos, s.Lk);
+    *want = dalloc(s.H * s.Lq * s.Lk);
+    jflat(jget(cs, "logits"), *want, s.H * s.Lq * s.Lk);
+    return s;
+}
+
+static void expect_close(const char *what, size_t kcase, const double *got, const double *want, int64_t n, double tol)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (isinf(want[i]) || isinf(got[i])) {
+            cr_assert(got[i] == want[i], "%s case %zu element %lld: %g vs %g (masking)", what, kcase, (long long)i, got[i],
+                      want[i]);
+            continue;
+        }
+        cr_assert(fabs(got[i] - want[i]) <= tol * (1.0 + fabs(want[i])), "%s case %zu element %lld: %.17g vs %.17g", what,
+                  kcase, (long long)i, got[i], want[i]);
+    }
+}
+
+/* Run a KAT section: the reference to 1e-12 and the scalar backend to 1e-5 (float32) on every case. */
+static void run_kat(const char *section, const char *id, void (*set)(pecs_case *, json_t *))
+{
+    json_t *cases = jget(kat(section), "cases");
+    cr_assert_gt(json_array_size(cases), 0);
+    for (size_t kc = 0; kc < json_array_size(cases); kc++) {
+        json_t *cs = json_array_get(cases, kc);
+        double *want;
+        scores_io s = kat_io(cs, &want);
+        pecs_case *c = ref_case(id, NULL);
+        set(c, cs);
+        int64_t n = s.H * s.Lq * s.Lk;
+        double *r = dalloc(n), *f = dalloc(n);
+        ref_scores(c, &s, r);
+        expect_close(id, kc, r, want, n, 1e-12);
+        scalar_scores(c, &s, f);
+        expect_close(id, kc, f, want, n, 1e-5);
+        free(r), free(f), free(want);
+        io_free(&s);
+        ref_case_free(c);
+    }
+}
+
+static void set_int(pecs_case *c, const char *k, int64_t v)
+{
+    char buf[32], why[256] = "";
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    cr_assert_eq(pecs_case_set(c, k, buf, why, sizeof why), PECS_OK, "set %s=%s: %s", k, buf, why);
+}
+
+static void set_shaw(pecs_case *c, json_t *cs)
+{
+    char why[256] = "";
+    set_int(c, "max_relative_position", jint(cs, "max_relative_position"));
+    cr_assert_eq(pecs_case_set(c, "causal", json_is_true(jget(cs, "causal")) ? "true" : "false", why, sizeof why), PECS_OK);
+}
+
+static void set_music(pecs_case *c, json_t *cs) { set_int(c, "max_relative_position", jint(cs, "max_relative_position")); }
+
+static void set_txl(pecs_case *c, json_t *cs)
+{
+    set_int(c, "d_model", jint(cs, "d_model"));
+    set_int(c, "clamp_len", jint(cs, "clamp_len"));
+}
+
+/* ---- known answers --------------------------------------------------------------------------------------- */
+
+/* tensor2tensor's relative keys: key - query distances clipped to +-K, q scaled before both terms; Lq != Lk, keys after
+ * the query visible (encoder), K = 1 with distances of +-100, decode. Catches: the clip at K-1 (shaw_clip_short), the
+ * table indexed by query - key as HF's relative_key does (shaw_query_minus_key: case 0 sees both signs), the
+ * relative term left unscaled. */
+Test(t2scores, kat_shaw_tensor2tensor) { run_kat("shaw", "shaw", set_shaw); }
+
+/* tensor2tensor's masked relative attention v2, computed with its own pad/reshape/slice skewing: L above, below
+ * and at M, M = 1, shifted positions. The reference (direct) and the scalar kernel (skewing over the column
+ * distances) both match. Catches: a skew off by one column (music_skew_shifted), distances beyond M-1 given E's first
+ * row instead of t2t's zero rows (music_far_clipped: case 0 has L = 6 > M = 3). */
+Test(t2scores, kat_music_tensor2tensor_skewing) { run_kat("music", "music", set_music); }
+
+/* Transformer-XL's RelPartialLearnableMultiHeadAttn with memory (mlen 2 and 6), clamp_len, and no memory: AC + BD
+ * after _rel_shift, [sin | cos] sinusoid of width d_model. Catches: u and v swapped (txl_uv_swapped), an interleaved
+ * sinusoid (txl_sincos_interleaved), the clamp ignored (case 1), the rel_shift off by a row. */
+Test(t2scores, kat_txl_mem_transformer) { run_kat("txl", "txl", set_txl); }
+
+/* ---- algorithm equivalences --------------------------------------------------------------------------------- */
+
+/* Inputs in [-1, 1) from a fixed sequence (the harness's generator is not needed: any values do). */
+static void fill(double *d, int64_t n, uint64_t seed)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int64_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        d[i] = (double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+    }
+}
+
+static scores_io random_io(int64_t H, int64_t D, int64_t Lq, int64_t Lk, double q0, double k0, int64_t wr, int64_t wc,
+                           uint64_t seed)
+{
+    scores_io s = {.H = H, .D = D, .Lq = Lq, .Lk = Lk, .wr = wr, .wc = wc};
+    s.q = dalloc(Lq * H * D), s.k = dalloc(Lk * H * D), s.w = dalloc(wr * wc), s.qpos = dalloc(Lq), s.kpos = dalloc(Lk);
+    fill(s.q, Lq * H * D, seed);
+    fill(s.k, Lk * H * D, seed + 1);
+    fill(s.w, wr * wc, seed + 2);
+    for (int64_t i = 0; i < Lq; i++)
+        s.qpos[i] = q0 + (double)i;
+    for (int64_t j = 0; j < Lk; j++)
+        s.kpos[j] = k0 + (double)j;
+    return s;
+}
+
+/* Music Transformer's skewing (the scalar kernel) equals Shaw's direct logits (the shaw reference, causal) with
+ * K = M - 1 and Shaw's rows 0..K set to E, wherever every visible distance is within -(M-1)..0: a prefill (Lq = Lk = 24,
+ * M = 24), queries at the start of longer keys (Lq 9 < Lk 24, M 24), and a decode query (M = Lk). Both are also
+ * compared to the music reference. Beyond M-1 the two conventions differ (zero rows vs the clipped row): shown on
+ * L = 12 > M = 4, where music and shaw must disagree. */
+Test(t2scores, music_skewing_equals_shaw_direct)
+{
+    static const struct { int64_t Lq, Lk, M; double q0, k0; } cfg[] = {
+        {24, 24, 24, 0, 0}, {9, 24, 24, 100, 100}, {1, 20, 20, 519, 500}};
+    for (size_t n = 0; n < sizeof cfg / sizeof cfg[0]; n++) {
+        int64_t H = 3, D = 16, M = cfg[n].M, K = M - 1;
+        scores_io m = random_io(H, D, cfg[n].Lq, cfg[n].Lk, cfg[n].q0, cfg[n].k0, M, D, 40 + n);
+        scores_io sh = random_io(H, D, cfg[n].Lq, cfg[n].Lk, cfg[n].q0, cfg[n].k0, 2 * K + 1, D, 40 + n);
+        memcpy(sh.w, m.w, (size_t)(M * D) * sizeof *m.w); /* rows 0..K: distances -K..0 = E; the rest never visible */
+        pecs_case *cm = ref_case("music", NULL), *cs = ref_case("shaw", NULL);
+        set_int(cm, "max_relative_position", M);
+        set_int(cs, "max_relative_position", K);
+        int64_t cnt = H * m.Lq * m.Lk;
+        double *skew = dalloc(cnt), *direct = dalloc(cnt), *mref = dalloc(cnt);
+        scalar_scores(cm, &m, skew);
+        ref_scores(cs, &sh, direct);
+        ref_scores(cm, &m, mref);
+        expect_close("music skew vs shaw direct", n, skew, direct, cnt, 2e-5);
+        expect_close("music reference vs shaw reference", n, mref, direct, cnt, 1e-12);
+        free(skew), free(direct), free(mref);
+        io_free(&m), io_free(&sh);
+        ref_case_free(cm), ref_case_free(cs);
+    }
+    /* beyond the table: t2t's zero rows are not Shaw's clipped row */
+    int64_t H = 1, D = 8, M = 4, L = 12;
+    scores_io m = random_io(H, D, L, L, 0, 0, M, D, 7), sh = random_io(H, D, L, L, 0, 0, 2 * (M - 1) + 1, D, 7);
+    memcpy(sh.w, m.w, (size_t)(M * D) * sizeof *m.w);
+    pecs_case *cm = ref_case("music", "max_relative_position", "4", NULL), *cs = ref_case("shaw", "max_relative_position", "3", NULL);
+    double *a = dalloc(L * L), *b = dalloc(L * L);
+    ref_scores(cm, &m, a);
+    ref_scores(cs, &sh, b);
+    cr_assert(fabs(a[11 * L + 0] - b[11 * L + 0]) > 1e-3, "distance -11 with M = 4: zero row vs clipped row must differ");
+    cr_assert(fabs(a[11 * L + 8] - b[11 * L + 8]) < 1e-12, "distance -3 is within both tables");
+    free(a), free(b);
+    io_free(&m), io_free(&sh);
+    ref_case_free(cm), ref_case_free(cs);
+}
+
+/* Transformer-XL's rel_shift kernel (scalar) equals the direct evaluation (reference) with memory: a segment of 16
+ * queries over 40 keys (mlen 24, the last query at the last key), Lq = Lk, one decode query, and clamp_len 5; on
+ * enwik8's head width with d_model 64. */
+Test(t2scores, txl_rel_shift_equals_direct)
+{
+    static const struct { int64_t Lq, Lk, clamp; double q0, k0; } cfg[] = {
+        {16, 40, 0, 24, 0}, {16, 16, 0, 0, 0}, {1, 33, 0, 1032, 1000}, {16, 40, 5, 1024, 1000}};
+    for (size_t n = 0; n < sizeof cfg / sizeof cfg[0]; n++) {
+        int64_t H = 2, D = 64, dm = 64;
+        scores_io s = random_io(H, D, cfg[n].Lq, cfg[n].Lk, cfg[n].q0, cfg[n].k0, H * D, dm + 2, 90 + n);
+        pecs_case *c = ref_case("txl", "d_model", "64", NULL);
+        set_int(c, "clamp_len", cfg[n].clamp);
+        int64_t cnt = H * s.Lq * s.Lk;
+        double *shift = dalloc(cnt), *direct = dalloc(cnt);
+        scalar_scores(c, &s, shift);
+        ref_scores(c, &s, direct);
+        expect_close("txl rel_shift vs direct", n, shift, direct, cnt, 2e-5);
+        free(shift), free(direct);
+        io_free(&s);
+        ref_case_free(c);
+    }
+}
+
+/* ---- contracts -------------------------------------------------------------------------------------------- */
+
+/* The skewing kernels need consecutive positions: the scalar backend declines others with the reason (SKIPPED in a
+ * run, never a wrong answer), and takes consecutive ones; shaw (direct) takes any. */
+Test(t2scores, scalar_declines_what_skewing_cannot_do)
+{
+    pecs_loaded_backend *lb = scalar_backend();
+    static const char *const ids[] = {"music", "txl", "shaw"};
+    for (int e = 0; e < 3; e++) {
+        pecs_case *c = ref_case(ids[e], NULL);
+        int64_t wr = e == 0 ? 256 : e == 1 ? 2 * 4 : 33, wc = e == 0 ? 4 : e == 1 ? 514 : 4;
+        scores_io s = random_io(2, 4, 3, 5, 0, 0, wr, wc, 3);
+        float q[24] = {0}, k[40] = {0}, out[30], *w = to_f32(s.w, wr * wc);
+        pecs_tensor t[6];
+        char why[256] = "";
+        s.kpos[2] = 7; /* a gap */
+        pecs_problem p = make_problem(c, PECS_DT_F32, t, &s, q, k, w, out);
+        int ok = lb->b->supports(lb->b->ctx, &p, why, sizeof why);
+        if (e < 2)
+            cr_assert(!ok && strstr(why, "consecutive"), "%s: %s", ids[e], why);
+        else
+            cr_assert(ok, "shaw takes any positions: %s", why);
+        s.kpos[2] = 2;
+        s.qpos[0] = 3, s.qpos[1] = 4, s.qpos[2] = 5; /* the last query after the last key */
+        ok = lb->b->supports(lb->b->ctx, &p, why, sizeof why);
+        cr_assert(e == 2 || (!ok && strstr(why, "last query")), "%s: %s", ids[e], why);
+        s.qpos[0] = 2, s.qpos[1] = 3, s.qpos[2] = 4;
+        cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "%s: %s", ids[e], why);
+        free(w);
+        io_free(&s);
+        ref_case_free(c);
+    }
+}
+
+/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music and txl with a reason (SKIPPED). */
+Test(t2scores, simd_and_openmp_decline_cleanly)
+{
+    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl"};
+    for (int b = 0; b < 2; b++) {
+        if (strstr(pecs_builtin_list(), names[b]) == NULL)
+            continue;
+        pecs_loaded_backend lb;
+        char why[256] = "";
+        cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
+        for (int e = 0; e < 3; e++) {
+            pecs_case *c = ref_case(ids[e], NULL);
+            scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
+            pecs_tensor t[6];
+            float buf[64] = {0};
+            pecs_problem p = make_problem(c, PECS_DT_F32, t, &s, buf, buf, buf, buf);
+            why[0] = '\0';
+            cr_assert(!lb.b->supports(lb.b->ctx, &p, why, sizeof why) && why[0], "%s took %s", names[b], ids[e]);
+            io_free(&s);
+            ref_case_free(c);
+        }
+        pecs_backend_unload(&lb);
+    }
+}
+
+/* Registry weights terms are sums of products: txl's w is [H*D, d_model + 2], shaw's [2K+1, D], music's [M, D]. */
+Test(t2scores, weights_shapes)
+{
+    int64_t shape[2];
+    pecs_case *c = ref_case("txl", "d_model", "30", NULL);
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 20, shape));
+    cr_assert(shape[0] == 60 && shape[1] == 32, "txl w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
+    ref_case_free(c);
+    c = ref_case("shaw", "max_relative_position", "7", NULL);
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 20, shape));
+    cr_assert(shape[0] == 15 && shape[1] == 20);
+    ref_case_free(c);
+    c = ref_case("music", "max_relative_position", "5", NULL);
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 20, shape));
+    cr_assert(shape[0] == 5 && shape[1] == 20);
+    ref_case_free(c);
+}
+
+/* The tables are indexed by the distance: a fractional one is an invalid problem, not a rounded index. */
+Test(t2scores, fractional_distance_is_invalid)
+{
+    static const char *const ids[] = {"shaw", "music", "txl"};
+    for (int e = 0; e < 3; e++) {
+        pecs_case *c = ref_case(ids[e], NULL);
+        int64_t wr = e == 0 ? 33 : e == 1 ? 256 : 8, wc = e == 2 ? 514 : 4;
+        scores_io s = random_io(2, 4, 2, 3, 0, 0, wr, wc, 5);
+        s.qpos[1] = 1.5;
+        double out[12];
+        pecs_tensor t[6];
+        pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+        char why[256] = "";
+        cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID, "%s", ids[e]);
+        cr_assert(strstr(why, "integer"), "%s: %s", ids[e], why);
+        io_free(&s);
+        ref_case_free(c);
+    }
+}
