@@ -2,7 +2,7 @@
  *
  * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
  * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
- * kimiyoung/transformer-xl (PositionalEmbedding, _rel_shift). The references evaluate every logit directly from its
+ * kimiyoung/transformer-xl (PositionalEmbedding, _rel_shift), and of HF BertSelfAttention's relative_key_query (huang). The references evaluate every logit directly from its
  * own distance, the scalar backend uses the papers' algorithms (skewing, rel_shift), so each known answer checks two
  * codes written from two descriptions. The equivalence tests check the algorithms against each other on inputs the
  * harness generates: music's skewing kernel against Shaw's direct form, txl's rel_shift kernel against its direct
@@ -220,6 +220,13 @@ static void set_shaw(pecs_case *c, json_t *cs)
     cr_assert_eq(pecs_case_set(c, "causal", json_is_true(jget(cs, "causal")) ? "true" : "false", why, sizeof why), PECS_OK);
 }
 
+static void set_huang(pecs_case *c, json_t *cs)
+{
+    char why[256] = "";
+    set_int(c, "max_distance", jint(cs, "max_distance"));
+    cr_assert_eq(pecs_case_set(c, "causal", json_is_true(jget(cs, "causal")) ? "true" : "false", why, sizeof why), PECS_OK);
+}
+
 static void set_music(pecs_case *c, json_t *cs) { set_int(c, "max_relative_position", jint(cs, "max_relative_position")); }
 
 static void set_txl(pecs_case *c, json_t *cs)
@@ -235,6 +242,12 @@ static void set_txl(pecs_case *c, json_t *cs)
  * table indexed by query - key as HF's relative_key does (shaw_query_minus_key: case 0 sees both signs), the
  * relative term left unscaled. */
 Test(t2scores, kat_shaw_tensor2tensor) { run_kat("shaw", "shaw", set_shaw); }
+
+/* HF BertSelfAttention relative_key_query (Huang et al. method 4): q.k + q.a + k.a over sqrt(D), a indexed by
+ * query - key + max_position_embeddings - 1; a full 4-token window both ways, gaps with the mask, the smallest table.
+ * Catches: the k.a term dropped (huang_key_term_missing: HF's relative_key run for a relative_key_query model), the
+ * table read by key - query (the sign of Shaw's tensor2tensor layout: case 0 is not symmetric). */
+Test(t2scores, kat_huang_hf_relative_key_query) { run_kat("huang", "huang", set_huang); }
 
 /* tensor2tensor's masked relative attention v2, computed with its own pad/reshape/slice skewing: L above, below
  * and at M, M = 1, shifted positions. The reference (direct) and the scalar kernel (skewing over the column
@@ -377,14 +390,14 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
 /* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music and txl with a reason (SKIPPED). */
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
-    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl"};
+    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 3; e++) {
+        for (int e = 0; e < 4; e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];
@@ -417,13 +430,14 @@ Test(t2scores, weights_shapes)
     ref_case_free(c);
 }
 
-/* The tables are indexed by the distance: a fractional one is an invalid problem, not a rounded index. */
+/* The tables are indexed by the distance: a fractional one is an invalid problem, not a rounded index (and for huang
+ * one past max_distance too: HF indexes out of its table). */
 Test(t2scores, fractional_distance_is_invalid)
 {
-    static const char *const ids[] = {"shaw", "music", "txl"};
-    for (int e = 0; e < 3; e++) {
+    static const char *const ids[] = {"shaw", "music", "txl", "huang"};
+    for (int e = 0; e < 4; e++) {
         pecs_case *c = ref_case(ids[e], NULL);
-        int64_t wr = e == 0 ? 33 : e == 1 ? 256 : 8, wc = e == 2 ? 514 : 4;
+        int64_t wr = e == 0 ? 33 : e == 1 ? 256 : e == 2 ? 8 : 1023, wc = e == 2 ? 514 : 4;
         scores_io s = random_io(2, 4, 2, 3, 0, 0, wr, wc, 5);
         s.qpos[1] = 1.5;
         double out[12];
@@ -435,4 +449,14 @@ Test(t2scores, fractional_distance_is_invalid)
         io_free(&s);
         ref_case_free(c);
     }
+    pecs_case *c = ref_case("huang", "max_distance", "2", NULL);
+    scores_io s = random_io(1, 4, 1, 4, 3, 0, 5, 4, 6); /* query 3, keys 0..3: distance 3 > 2 */
+    double out[4];
+    pecs_tensor t[6];
+    pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "max_distance"), "%s", why);
+    io_free(&s);
+    ref_case_free(c);
 }

@@ -722,7 +722,8 @@ static pecs_status run_cope(const pecs_problem *p)
 }
 
 /* Relative-position logits of shaw, music and txl, evaluated directly in f32 (a third code after the reference
- * and the scalar backend's skewing kernels): shaw q.(k + a[clip(kpos-qpos, -K, K) + K]); music
+ * and the scalar backend's skewing kernels): shaw q.(k + a[clip(kpos-qpos, -K, K) + K]); huang q.k + q.a + k.a with
+ * a = w[qpos-kpos + N]; music
  * q.(k + E[kpos-qpos + M-1]), zero beyond M-1 back; txl (q+u).k + (q+v).W_R R(qpos-kpos); all over sqrt(D). */
 static float wat(const pecs_tensor *w, int64_t r, int64_t c)
 {
@@ -743,11 +744,12 @@ static pecs_status run_relscores(const pecs_problem *p)
                       *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
     if (!q || !k || !qp || !kp || !w || !out)
         return PECS_INVALID;
-    int shaw = !strcmp(p->encoding, "shaw"), music = !strcmp(p->encoding, "music");
+    int shaw = !strcmp(p->encoding, "shaw"), music = !strcmp(p->encoding, "music"), huang = !strcmp(p->encoding, "huang");
     int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
     int64_t K = pecs_param_int(p, "max_relative_position", 16), dm = pecs_param_int(p, "d_model", 512);
     int64_t clamp = pecs_param_int(p, "clamp_len", 0);
-    int causal = shaw ? pecs_param_int(p, "causal", 1) != 0 : 1;
+    int causal = shaw || huang ? pecs_param_int(p, "causal", 1) != 0 : 1;
+    int64_t N = pecs_param_int(p, "max_distance", 511);
     float inv = 1.0f / sqrtf((float)D);
     float *R = malloc((size_t)(dm > 0 ? dm : 1) * sizeof *R);
     if (!R)
@@ -756,7 +758,7 @@ static pecs_status run_relscores(const pecs_problem *p)
         for (int64_t j = 0; j < Lk; j++) {
             double dist = pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i); /* key - query */
             int masked = causal && dist > 0;
-            if (!shaw && !music && !masked) { /* txl: R(s), s = query - key */
+            if (!shaw && !music && !huang && !masked) { /* txl: R(s), s = query - key */
                 double s = -dist;
                 if (clamp > 0 && s > (double)clamp)
                     s = (double)clamp;
@@ -775,7 +777,17 @@ static pecs_status run_relscores(const pecs_problem *p)
                     continue;
                 }
                 float acc = 0.0f;
-                if (shaw) {
+                if (huang) { /* q.k + q.a + k.a, a = w[qpos - kpos + N] */
+                    int64_t r = (int64_t)(-dist) + N;
+                    if (r < 0 || r > 2 * N) {
+                        free(R);
+                        return PECS_INVALID;
+                    }
+                    for (int64_t d = 0; d < D; d++) {
+                        float qv = qat(q, i, h, d), kv = qat(k, j, h, d), a = wat(w, r, d);
+                        acc += qv * kv + qv * a + (BUG(huang_key_term_missing) ? 0.0f : kv * a);
+                    }
+                } else if (shaw) {
                     int64_t c = BUG(shaw_clip_short) ? K - 1 : K, r = (int64_t)(BUG(shaw_query_minus_key) ? -dist : dist);
                     r = (r < -c ? -c : r > c ? c : r) + K;
                     for (int64_t d = 0; d < D; d++)
@@ -816,7 +828,7 @@ static const char *const ENCODINGS[] = {
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",
-    "shaw",        "music",        "txl"};
+    "shaw",        "music",        "txl",         "huang"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -89,6 +89,43 @@ SCALAR_HOOK_SCORES(shaw)
     return PECS_OK;
 }
 
+/* Huang et al. method 4 (HF relative_key_query), direct: (q.k + q.a + k.a) / sqrt(D), a = w[qpos - kpos + N]. */
+SCALAR_HOOK_SCORES(huang)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t N = pecs_param_int(p, "max_distance", 511);
+    int causal = pecs_param_int(p, "causal", 1) != 0;
+    if (w->shape[0] != 2 * N + 1 || w->shape[1] != D)
+        return PECS_INVALID;
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double dist = pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j);
+            if (dist != floor(dist) || fabs(dist) > (double)N)
+                return PECS_INVALID;
+            int64_t r = (int64_t)dist + N;
+            for (int64_t h = 0; h < H; h++) {
+                float qk = 0.0f, qa = 0.0f, ka = 0.0f;
+                for (int64_t d = 0; d < D; d++) {
+                    float qv = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)),
+                          kv = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d)),
+                          a = pecs_load_f32(w->data, w->dtype, r * w->stride[0] + d * w->stride[1]);
+                    qk += qv * kv;
+                    qa += qv * a;
+                    ka += kv * a;
+                }
+                float v = causal && dist < 0 ? -INFINITY : (qk + qa + ka) * inv_sqrt_d;
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+        }
+    return PECS_OK;
+}
+
 int scalar_skew_supported(const pecs_problem *p, char *reason, size_t reason_size)
 {
     const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos");

@@ -82,6 +82,40 @@ def kat_shaw():
             "cases": cases}
 
 
+# ---- huang: HF transformers BertSelfAttention, position_embedding_type="relative_key_query" (Huang et al. method 4) ----
+
+def huang(q, k, table, max_position_embeddings, qpos, kpos, causal):
+    H, D = len(q[0]), len(q[0][0])
+    Lq, Lk = len(q), len(k)
+    qh, kh = split_heads(q, H), split_heads(k, H)
+    # distance = position_ids_l - position_ids_r; positional_embedding = distance_embedding(distance + max_pos - 1)
+    emb = [[table[qpos[l] - kpos[r] + max_position_embeddings - 1] for r in range(Lk)] for l in range(Lq)]
+    out = []
+    for h in range(H):
+        scores = [[dot(qh[h][l], kh[h][r]) for r in range(Lk)] for l in range(Lq)]
+        rq = [[dot(qh[h][l], emb[l][r]) for r in range(Lk)] for l in range(Lq)]   # einsum("bhld,lrd->bhlr", q, emb)
+        rk = [[dot(kh[h][r], emb[l][r]) for r in range(Lk)] for l in range(Lq)]   # einsum("bhrd,lrd->bhlr", k, emb)
+        scores = [[(scores[l][r] + rq[l][r] + rk[l][r]) / math.sqrt(D) for r in range(Lk)] for l in range(Lq)]
+        out.append([[None if causal and kpos[r] > qpos[l] else scores[l][r] for r in range(Lk)] for l in range(Lq)])
+    return out
+
+
+def kat_huang():
+    cases = []
+    for n, (H, D, max_pos, qpos, kpos, causal) in enumerate([
+            (2, 4, 4, [0, 1, 2, 3], [0, 1, 2, 3], False),       # every distance -3..3 of a 4-token window
+            (1, 4, 6, [10, 12], [7, 9, 11, 15], True),          # gaps, causal
+            (3, 2, 2, [5], [4, 5, 6], False)]):                # max_position_embeddings 2: distances -1..1 only
+        r = Lcg(400 + n)
+        q, k, table = r.mat(len(qpos), H, D), r.mat(len(kpos), H, D), r.mat(2 * max_pos - 1, D)
+        cases.append({"heads": H, "head_dim": D, "max_distance": max_pos - 1, "causal": causal, "qpos": qpos,
+                      "kpos": kpos, "q": q, "k": k, "w": table,
+                      "logits": huang(q, k, table, max_pos, qpos, kpos, causal)})
+    return {"source": "HF transformers modeling_bert.py BertSelfAttention.forward, position_embedding_type="
+                      "'relative_key_query' (distance_embedding = nn.Embedding(2*max_position_embeddings - 1, head_size))",
+            "cases": cases}
+
+
 # ---- music: tensor2tensor dot_product_self_attention_relative_v2 (masked) --------------------------------------
 
 def get_relative_embeddings_left(table, max_relative_position, length, depth):
@@ -192,7 +226,7 @@ def kat_txl():
 
 
 def main():
-    out = {"shaw": kat_shaw(), "music": kat_music(), "txl": kat_txl()}
+    out = {"shaw": kat_shaw(), "huang": kat_huang(), "music": kat_music(), "txl": kat_txl()}
     with open("tests/data/kat/t2scores.json", "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
