@@ -568,6 +568,11 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
             }
         }
         const pecs_encoding_info *e = pecs_registry_find(ev->text);
+        char nowhy[1024];
+        if (!e && pecs_registry_not_implemented(ev->text, nowhy, sizeof nowhy)) {
+            st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': %s", nowhy);
+            goto cleanup;
+        }
         if (!e) {
             const char *sug = pecs_registry_suggest(ev->text);
             st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': unknown encoding '%s'%s%s%s",

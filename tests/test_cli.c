@@ -133,6 +133,7 @@ Test(cli, bad_suites_give_located_errors_and_leave_results_untouched)
         {"suite: x\ncases:\n  - encoding: rope\n    tokens: [4, 8\n", "YAML syntax error"},
         {"suite: x\ncases:\n  - encoding: rope\n    tokns: 4\n", ":4:5: unknown key 'tokns' (did you mean 'tokens'?)"},
         {"suite: x\ncases:\n  - encoding: ropee\n", ":3:15: key 'encoding': unknown encoding 'ropee' (did you mean 'rope'?)"},
+        {"suite: x\ncases:\n  - encoding: rope.gali\n", ":3:15: key 'encoding': 'rope.gali' is catalogued but undefined: "},
         {"suite: x\ncases:\n  - encoding: rope\n    tokens: -4\n", ":4:13: key 'tokens': value '-4' must be an integer"},
         {"suite: x\ninclude: [nothere.yaml]\ncases:\n  - encoding: rope\n", ":2:11: include 'nothere.yaml': cannot open"},
         {"suite: x\ncases:\n  - encoding: rope\n    head_dim: 8\n    rotary_dim: 10\n", "rotary_dim 10 must be even, >= 2 and <= head_dim 8"},
@@ -1029,6 +1030,29 @@ Test(cli, list_and_describe)
     free(out);
     cr_assert_eq(pecs("describe ropee", &out), 2);
     cr_assert(strstr(out, "did you mean 'rope'"), "%s", out);
+    free(out);
+}
+
+/* Catches catalogued ids without a reference missing from the list, --tier/--status not filtering, and
+ * describe not giving the search record of an undefined id (issue 18). */
+Test(cli, list_tier_and_undefined_rows)
+{
+    char *out;
+    cr_assert_eq(pecs("list encodings", &out), 0);
+    for (int i = 0; i < pecs_registry_n_catalogued(); i++)
+        cr_assert(strstr(out, pecs_registry_catalogued(i)->id), "%s missing from list", pecs_registry_catalogued(i)->id);
+    free(out);
+    cr_assert_eq(pecs("list encodings --tier 3", &out), 0);
+    cr_assert(strstr(out, "rope.hyperbolic") && strstr(out, " undefined ") && strstr(out, " defined "), "%s", out);
+    cr_assert(!strstr(out, "rope.yarn") && !strstr(out, "implemented"), "tier 3 has no implemented row:\n%s", out);
+    free(out);
+    cr_assert_eq(pecs("list encodings --status undefined", &out), 0);
+    cr_assert(strstr(out, "rope.plusplus") && !strstr(out, "landmark") && !strstr(out, "rope.yarn"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("list encodings --tier 4", &out), 2);
+    free(out);
+    cr_assert_eq(pecs("describe rope.hyperbolic", &out), 0);
+    cr_assert(strstr(out, "status: undefined") && strstr(out, "record: searched: arXiv 2509.05218"), "%s", out);
     free(out);
 }
 

@@ -142,6 +142,11 @@ int pecs_cmd_eval(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     const pecs_encoding_info *e = pecs_registry_find(argv[1]);
+    char nowhy[1024];
+    if (!e && pecs_registry_not_implemented(argv[1], nowhy, sizeof nowhy)) {
+        fprintf(stderr, "pecs eval: %s\n", nowhy);
+        return EXIT_USAGE;
+    }
     if (!e) {
         fprintf(stderr, "pecs eval: unknown encoding '%s' (see: pecs list encodings)\n", argv[1]);
         return EXIT_USAGE;
