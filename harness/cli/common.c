@@ -543,13 +543,24 @@ int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
         return EXIT_USAGE;
     }
     in->have_tols = 1;
-    for (int i = 0; i < cfg->n_suites; i++, in->n_suites++) {
+    for (int i = 0; i < cfg->n_suites; i++) {
         char path[PATH_MAX]; /* a file that exists, else suites/<name>.yaml in the data search path */
+        pecs_suite *s = &in->suites[in->n_suites];
         if (pecs_data_suite(cfg->suites[i], path, sizeof path, why, sizeof why) != PECS_OK ||
-            pecs_suite_load_checked(&in->suites[i], path, &in->tols, why, sizeof why) != PECS_OK) {
+            pecs_suite_load_checked(s, path, &in->tols, why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs %s: %s\n", cmd, why);
             return EXIT_USAGE;
         }
+        if (s->library) { /* a glob over suites/ names shapes.yaml too: say so, run the rest */
+            fprintf(stderr, "pecs %s: %s: an include library (shapes, sets, models), not a suite: skipped\n", cmd, path);
+            pecs_suite_free(s);
+            continue;
+        }
+        in->n_suites++;
+    }
+    if (cfg->n_suites && !in->n_suites) {
+        fprintf(stderr, "pecs %s: no suite among the files given (only include libraries)\n", cmd);
+        return EXIT_USAGE;
     }
     return cli_collect_cases(cfg, in->suites, &in->tols, &in->cases, &in->n_cases);
 }
