@@ -40,7 +40,7 @@ enum { EXIT_OK = 0, EXIT_FAILURES = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_INTERRU
 typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
     int n_suites, n_cases, n_backends, n_sets;
-    const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
+    const char *filter, *dtypes, *out, *tolerances, *mode, *calibration, *dump;
     double min_time, timeout, threads, calibration_mib;
     int verbose;
     int quiet; /* -q: failing cases, the skip summary and the tally only; no progress line */

@@ -62,6 +62,8 @@ static const char RUN_HELP[] =
     "  --out FILE            results JSON (default pecs-results.json), written atomically at the end;\n"
     "                        FILE.lock is held for the run: a second run with the same FILE refuses (exit 2)\n"
     "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
+    "  --dump DIR            a FAILED case writes its tensors to DIR/<backend>-<case hash>/ as .npy (inputs,\n"
+    "                        got, want rounded once) and eval.txt, the `pecs eval --check` that judges them again\n"
     "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
     "  --timeout S           per-case time limit of isolated cases (default 60)\n"
@@ -150,6 +152,8 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
     printf("%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
     if (r->reason[0])
         printf("           %s\n", r->reason);
+    if (r->dump[0])
+        printf("           tensors: %s/ (judge again: sh -c \"$(tail -1 %s/eval.txt)\")\n", r->dump, r->dump);
     if (r->perf.done) {
         char roof[160] = "";
         if (r->perf.paired) {
@@ -361,6 +365,8 @@ int cli_parse_run_args(int argc, char **argv, run_cfg *cfg)
         }
         else if ((v = pecs_opt(argc, argv, &i, "--out", &missing)))
             cfg->out = v;
+        else if ((v = pecs_opt(argc, argv, &i, "--dump", &missing)))
+            cfg->dump = v;
         else if ((v = pecs_opt(argc, argv, &i, "--tolerances", &missing)))
             cfg->tolerances = v;
         else if ((v = pecs_opt(argc, argv, &i, "--mode", &missing))) {

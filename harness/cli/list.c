@@ -136,6 +136,7 @@ int pecs_cmd_list(int argc, char **argv)
                     printf("%s\n", s.cases[k]);
                     shown++;
                 }
+            fflush(stdout); /* the count after the cases, also when both go to one file */
             if (s.library)
                 fprintf(stderr, "%s: an include library (shapes, sets, models), not a suite: no cases\n", path);
             else if (filter)

@@ -1,5 +1,6 @@
 /* harness/cli/run.c — pecs run. */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_int.h"
@@ -325,6 +327,12 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     o.pair = paired;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
+    o.dump_dir = cfg.dump;
+    if (cfg.dump && mkdir(cfg.dump, 0755) != 0 && errno != EEXIST) { /* bad input before any case runs */
+        fprintf(stderr, "pecs run: --dump %s: %s\n", cfg.dump, strerror(errno));
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
     pecs_sb jpath = {0};
     pecs_sb_addf(&jpath, "%s.journal", out);
     if ((rc = journal_open(&cfg, &in, lbs, n_loaded, cal_sha, &req, pecs_sb_str(&jpath), &all, &journal, &identity)) !=
