@@ -789,3 +789,26 @@ pecs_status pecs_instance_dump(const pecs_instance *in, const char *dir, char *w
     free(v);
     return st;
 }
+
+int pecs_instance_fault_where(const pecs_instance *in, int64_t arena_off, int access, char *buf, size_t n)
+{
+    const pecs_buf *all[] = {&in->x, &in->pos, &in->out, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
+    const char *names[] = {"x", "pos", "out", "qpos", "kpos", "q", "k", "w"};
+    int64_t page = (int64_t)in->arena.page;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const pecs_buf *b = all[i];
+        if (!b->raw || !in->arena.base)
+            continue;
+        int64_t start = (int64_t)(b->raw - in->arena.base), end = start + (int64_t)b->raw_len;
+        if (arena_off < start - page || arena_off >= end + page)
+            continue;
+        int64_t off = arena_off - start - (int64_t)b->lead;
+        const char *name = in->c->view == PECS_VIEW_INPLACE && b == &in->x ? "out (in place over x)" : names[i];
+        snprintf(buf, n, "%s %s at byte offset %lld (%s%s)", access == 2 ? "stray write to" : access == 1 ?
+                 "stray read of" : "stray access to", name, (long long)off, off < 0 ? "before the tensor" :
+                 off >= (int64_t)b->span ? "after the tensor" : "in a stride gap",
+                 arena_off < start || arena_off >= end ? ", in the guard page" : "");
+        return 1;
+    }
+    return 0;
+}

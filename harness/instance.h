@@ -129,4 +129,9 @@ pecs_status pecs_instance_give_output(pecs_instance *in, const pecs_tensor *src,
  * the verdict with `pecs eval ENCODING --in ... --check out=got.npy` (the command is in dir/eval.txt). */
 pecs_status pecs_instance_dump(const pecs_instance *in, const char *dir, char *why, size_t why_len);
 
+/* A fault the worker reported at byte offset `arena_off` of this instance's arena (backends.h pecs_call), in
+ * the words of a stray write: "stray write to out at byte offset 480 (after the tensor, in the guard page)".
+ * Returns 0 (buf untouched) when the offset lies in no tensor's body or guard pages. */
+int pecs_instance_fault_where(const pecs_instance *in, int64_t arena_off, int access, char *buf, size_t n);
+
 #endif

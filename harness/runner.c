@@ -78,6 +78,14 @@ static pecs_verdict backend_call(pecs_loaded_backend *lb, pecs_instance *in, pec
     pecs_counters_note_call(pecs_case_bytes(in->c), in->n_out);
     if (!pecs_instance_capture(in))
         return set_reason(r, PECS_V_ERROR, "out of memory capturing the output");
+    if (k.kind == PECS_CALL_CRASHED && k.fault_offset >= 0 &&
+        pecs_instance_fault_where(in, k.fault_offset, k.fault_access, why, sizeof why)) {
+        /* the worker's fault notice, located like a stray write into a canary */
+        set_reason(r, PECS_V_CRASHED, why);
+        size_t l = strlen(r->reason);
+        snprintf(r->reason + l, sizeof r->reason - l, ": %s", k.reason);
+        return PECS_V_CRASHED;
+    }
     if (k.kind != PECS_CALL_OK)
         return call_failed(&k, r);
     if (!pecs_instance_guards_ok(in, why, sizeof why))
