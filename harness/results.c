@@ -332,3 +332,8 @@ json_t *pecs_json_at(json_t *root, const char *dotted)
     }
     return v;
 }
+
+json_t *pecs_json_load(const char *path, json_error_t *err)
+{
+    return strcmp(path, "-") ? json_load_file(path, 0, err) : json_loadf(stdin, 0, err);
+}

@@ -1369,3 +1369,31 @@ Test(cli, globs_filters_help_and_stray_arguments)
     cr_assert_eq(pecs("help nosuch", &out), 2, "%s", out);
     free(out);
 }
+
+/* "-" is standard output for --out and standard input for results files: the JSON alone goes down the pipe
+ * (the console goes to standard error), and report/compare read it there. */
+Test(cli, dash_is_stdin_and_stdout)
+{
+    char args[2048], *out;
+    const char *bin = tu_env("PECS_BIN", "build/pecs");
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^nope ' --backend scalar --out - 2>/dev/null | '%s' "
+             "report - --format csv --out -", bin);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(!strncmp(out, "backend,source,case,status", 27), "not CSV alone: %s", out);
+    int rows = 0;
+    for (char *l = strchr(out, '\n'); l && l[1]; l = strchr(l + 1, '\n'))
+        rows += !strncmp(l + 1, "scalar,scalar,nope ", 19);
+    cr_assert_gt(rows, 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^nope ' --backend scalar -q --out '%s'",
+             tu_tmp_path("a.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^nope ' --backend scalar --out - 2>/dev/null | '%s' "
+             "compare '%s' -", bin, tu_tmp_path("a.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "0 only in A, 0 only in B") && strstr(out, "no regression"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("run suites/smoke.yaml --filter '^nope ' --backend scalar --out - --resume", &out), 2, "%s", out);
+    free(out);
+}
