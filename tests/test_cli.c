@@ -1397,3 +1397,29 @@ Test(cli, dash_is_stdin_and_stdout)
     cr_assert_eq(pecs("run suites/smoke.yaml --filter '^nope ' --backend scalar --out - --resume", &out), 2, "%s", out);
     free(out);
 }
+
+/* On a terminal (a pseudo-terminal from script(1)) the progress line shows, with the failure count in red
+ * unless NO_COLOR is set and not empty; not on a terminal, no progress line at all. */
+Test(cli, progress_on_a_terminal_and_no_color, .timeout = 120)
+{
+    char args[4096], fx[512], *out;
+    const char *bin = tu_env("PECS_BIN", "build/pecs");
+    tu_fixture(fx, sizeof fx, "swapped");
+    for (int nc = 0; nc < 2; nc++) {
+        snprintf(args, sizeof args, "--version >/dev/null; %s script -qec \"'%s' run suites/smoke.yaml --filter "
+                 "'^rope dtype=f32 tokens=5 ' --backend '%s' --out '%s'\" /dev/null", nc ? "NO_COLOR=1" : "NO_COLOR=",
+                 bin, fx, tu_tmp_path("t.json"));
+        cr_assert_eq(pecs(args, &out), 1, "%s", out);
+        cr_assert(strstr(out, "\r[") && strstr(out, " failed"), "no progress line on a terminal:\n%s", out);
+        if (nc)
+            cr_assert(!strstr(out, "\033[31m"), "NO_COLOR=1 and still red:\n%s", out);
+        else
+            cr_assert(strstr(out, "\033[31m"), "no red failure count on a terminal:\n%s", out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^rope dtype=f32 tokens=5 ' --backend '%s' --out '%s'", fx,
+             tu_tmp_path("t.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(!strstr(out, "\r[") && !strstr(out, "\033["), "progress or colour without a terminal:\n%s", out);
+    free(out);
+}

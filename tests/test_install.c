@@ -341,3 +341,23 @@ Test(install, certify_the_vendor_example_and_verify_it)
     snprintf(path, sizeof path, "%s/cert/certificate.md", g_inst.work);
     cr_assert_eq(access(path, R_OK), 0);
 }
+
+/* -q on a plugin that implements two encodings, over every T1 suite: the failures (none), the skips summarised by
+ * reason and the tally — a screenful, not a line per declined case (issue 13: under 30 lines). */
+Test(install, quiet_run_of_every_t1_suite_fits_a_screen, .timeout = 600)
+{
+    char args[PATH_MAX + 512], *out = NULL;
+    snprintf(args, sizeof args, "run t1-rotate t1-bias t1-multiaxis t1-other t1-pairwise invariance smoke --backend '%s' "
+             "-q --out q.json", g_inst.vendor_so);
+    int rc = inst_pecs(args, &out);
+    cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+    int lines = 0;
+    for (const char *p = out; *p; p++)
+        lines += *p == '\n';
+    cr_assert_lt(lines, 30, "%d lines:\n%s", lines, out);
+    long passed, failed;
+    counts(out, &passed, &failed);
+    cr_assert_gt(passed, 0, "%s", out);
+    cr_assert(strstr(out, "case(s) not judged, by backend and reason"), "%s", out);
+    free(out);
+}
