@@ -60,7 +60,7 @@ static ssize_t recv_req(int fd, void *buf, size_t len, int *passed)
 /* A fault inside a call (a write into a guard page, most often) is diagnosed before the process dies: the
  * address as an offset into the arena goes to the parent (wire.h PECS_OP_FAULT), which names the tensor and
  * the byte offset as it does for a stray write into a canary. Only async-signal-safe calls in the handler;
- * SA_RESETHAND: returning re-executes the faulting access, which now kills the process with the signal. */
+ * SA_RESETHAND restores the default action, so the signal raised again there kills the process with it. */
 static volatile sig_atomic_t g_fault_fd = -1;
 static unsigned char *volatile g_fault_map;
 static volatile size_t g_fault_len;
@@ -75,7 +75,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc_)
     rp.op = PECS_OP_FAULT;
     rp.nonce = g_fault_nonce;
     rp.outcome = sig;
-    unsigned char *a = si ? (unsigned char *)si->si_addr : NULL, *m = g_fault_map;
+    /* si_addr means an address only for a fault the kernel raised (si_code > 0), not for raise()/kill() */
+    unsigned char *a = si && si->si_code > 0 ? (unsigned char *)si->si_addr : NULL, *m = g_fault_map;
     rp.fault_offset = m && a >= m && a < m + g_fault_len ? (int64_t)(a - m) : -1;
 #if defined(__x86_64__) && defined(REG_ERR)
     ucontext_t *uc = uc_;
@@ -86,6 +87,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc_)
     (void)g_fault_op;
     if (g_fault_fd >= 0)
         send(g_fault_fd, &rp, sizeof rp, MSG_NOSIGNAL | MSG_DONTWAIT);
+    raise(sig); /* pending until the handler returns, then the default action: the process dies of it, also
+                   when the signal came from raise() rather than a faulting access */
 }
 
 static void fault_handlers(void)
