@@ -15,7 +15,7 @@
 /* ---- list ---------------------------------------------------------------------------------------------- */
 
 static const char LIST_HELP[] =
-    "usage: pecs list encodings [--tier N] [--status S] | backends | cases [--tolerances FILE] SUITE.yaml ...\n"
+    "usage: pecs list encodings [--tier N] [--status S] | backends | cases [--filter RE] [--tolerances FILE] SUITE.yaml ...\n"
     "\n"
     "  encodings   every id of the catalogue (docs/encodings.md): id, kernel form, tier, status, expected\n"
     "              invariance, the backends with a kernel for it, summary. Status: implemented (a\n"
@@ -25,7 +25,8 @@ static const char LIST_HELP[] =
     "  backends    the built-in backends (plugins are given by path to --backend)\n"
     "  cases       expand suites into their canonical case strings (validates the suites, including every\n"
     "              case's tolerance profile against the tolerance file `pecs run` would use, or --tolerances\n"
-    "              FILE; runs nothing)\n";
+    "              FILE; runs nothing); --filter RE keeps the cases matching the extended regular\n"
+    "              expression RE, as `pecs run --filter` does\n";
 
 /* Built-in backends that accept a default case of this encoding (asked with real tensors, as in a run). */
 static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
@@ -105,6 +106,8 @@ int pecs_cmd_list(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "backends")) {
+        if (argc > 2)
+            return cli_usage_error("list", "'list backends' takes no options (plugins are listed by `pecs run --backend PATH`)");
         char names[256], why[512];
         snprintf(names, sizeof names, "%s", pecs_builtin_list());
         char *save = NULL;
@@ -121,20 +124,28 @@ int pecs_cmd_list(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "cases")) {
-        const char *files[MAX_ARGS], *tol_given = NULL;
+        const char *files[MAX_ARGS], *tol_given = NULL, *filter = NULL;
+        regex_t re;
         int n_files = 0, rc = EXIT_OK;
         for (int i = 2; i < argc; i++) {
             int missing = 0;
-            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing);
+            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing), *f = NULL;
             if (v)
                 tol_given = v;
+            else if (!missing && (f = pecs_opt(argc, argv, &i, "--filter", &missing)))
+                filter = f;
             else if (missing || argv[i][0] == '-' || n_files == MAX_ARGS)
-                return cli_usage_error("list", missing ? "--tolerances needs a file" : "'list cases' takes suite files");
+                return cli_usage_error("list", missing ? "an option is missing its value"
+                                                       : "'list cases' takes suite files, --filter RE and --tolerances FILE");
             else
                 files[n_files++] = argv[i];
         }
         if (!n_files)
             return cli_usage_error("list", "'list cases' needs suite files");
+        if (filter && regcomp(&re, filter, REG_EXTENDED | REG_NOSUB) != 0) {
+            fprintf(stderr, "pecs list: --filter '%s' is not an extended regular expression\n", filter);
+            return EXIT_USAGE;
+        }
         /* The profiles are checked against the tolerance file a run would use: bad input here, not an ERROR
          * per case at run time. */
         char tolbuf[PATH_MAX], why[4096];
@@ -152,12 +163,24 @@ int pecs_cmd_list(int argc, char **argv)
                 rc = EXIT_USAGE;
                 break;
             }
+            int shown = 0;
             for (int k = 0; k < s.n_cases; k++)
-                printf("%s\n", s.cases[k]);
-            fprintf(stderr, "%s: %d cases\n", path, s.n_cases);
+                if (!filter || regexec(&re, s.cases[k], 0, NULL, 0) == 0) {
+                    printf("%s\n", s.cases[k]);
+                    shown++;
+                }
+            fflush(stdout); /* the count after the cases, also when both go to one file */
+            if (s.library)
+                fprintf(stderr, "%s: an include library (shapes, sets, models), not a suite: no cases\n", path);
+            else if (filter)
+                fprintf(stderr, "%s: %d of %d cases match --filter\n", path, shown, s.n_cases);
+            else
+                fprintf(stderr, "%s: %d cases\n", path, s.n_cases);
             pecs_suite_free(&s);
         }
         pecs_tol_free(&tols);
+        if (filter)
+            regfree(&re);
         return rc;
     }
     return cli_usage_error("list", "list what? encodings, backends or cases");
