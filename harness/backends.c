@@ -684,6 +684,20 @@ static void call_isolated(pecs_loaded_backend *lb, int op, const pecs_problem *p
     pecs_wire_reply rp;
     int got = send_req(w->fd, buf, len, op == PECS_OP_PING ? -1 : a->fd) ? recv_rec(w->fd, &rp, sizeof rp, deadline) : 0;
     r->rtt = pecs_now() - t0;
+    r->fault_offset = -1;
+    if (got == 1 && rp.magic == PECS_WIRE_MAGIC && rp.op == PECS_OP_FAULT && rp.nonce == nc) {
+        /* a fault notice: believed only if the worker now dies (nothing else may follow it) */
+        pecs_wire_reply more;
+        int64_t off = rp.fault_offset;
+        int access = rp.fault_access;
+        got = recv_rec(w->fd, &more, sizeof more, pecs_now() + 5.0);
+        if (got == 0) {
+            r->fault_offset = off >= 0 && (uint64_t)off < a->cap ? off : -1;
+            r->fault_access = access >= 0 && access <= 2 ? access : 0;
+        } else {
+            got = -3; /* it lived on and said more: broken */
+        }
+    }
     if (got == 0) {
         pid_t pid = w->pid;
         close(w->fd);
@@ -700,6 +714,7 @@ static void call_isolated(pecs_loaded_backend *lb, int op, const pecs_problem *p
         return;
     }
     const char *bad = got == -2 ? "a record of the wrong size"
+                    : got == -3 ? "a fault notice from a process that did not then die"
                     : rp.magic != PECS_WIRE_MAGIC || rp.op != (uint32_t)op ? "a record that is not the answer to the request"
                     : rp.nonce != nc ? "an answer to another request (wrong nonce: forged, or sent ahead)"
                     : op == PECS_OP_SUPPORTS && rp.outcome != 0 && rp.outcome != 1 ? "an out-of-range supports() answer"
@@ -826,6 +841,7 @@ double pecs_backend_ping_s(const pecs_loaded_backend *lb) { return lb->w ? lb->w
 
 static void call(pecs_loaded_backend *lb, int op, const pecs_problem *p, const pecs_arena *a, pecs_call *r)
 {
+    r->fault_offset = -1, r->fault_access = 0;
     memset(r, 0, sizeof *r);
     if (lb->isolated)
         call_isolated(lb, op, p, a, r);

@@ -99,6 +99,9 @@ typedef struct pecs_call {
     pecs_status st;           /* run(): what it returned */
     double seconds;           /* run(): its own time, measured around the call (in the worker when isolated) */
     double rtt;               /* isolated: the parent's clock from request to answer */
+    int64_t fault_offset;     /* CRASHED by a fault the worker reported (wire.h): the faulting address as a byte
+                                 offset into the case's arena; -1: none reported, or outside the arena */
+    int fault_access;         /* 0 unknown, 1 read, 2 write */
     char reason[512];
 } pecs_call;
 

@@ -666,20 +666,34 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
 
 /* ---- canonical string ---------------------------------------------------------------------------- */
 
-char *pecs_case_format(const pecs_case *c)
+/* " k=v" for every parameter that differs from the registry default, appended to b. */
+static void params_format(const pecs_case *c, pecs_sb *b)
 {
-    pecs_sb b = {0};
-    pecs_sb_adds(&b, c->enc->id);
     pecs_case dflt;
     int have_dflt = pecs_case_init(&dflt, c->enc) == PECS_OK;
     for (int i = 0; i < c->n_params; i++) {
         if (have_dflt && param_equal(&c->params[i], &dflt.params[i]))
             continue;
-        pecs_sb_addf(&b, " %s=", c->params[i].name);
-        param_format(&c->params[i], &b);
+        pecs_sb_addf(b, " %s=", c->params[i].name);
+        param_format(&c->params[i], b);
     }
     if (have_dflt)
         pecs_case_free(&dflt);
+}
+
+char *pecs_case_params_format(const pecs_case *c)
+{
+    pecs_sb b = {0};
+    pecs_sb_adds(&b, "");
+    params_format(c, &b);
+    return pecs_sb_take(&b);
+}
+
+char *pecs_case_format(const pecs_case *c)
+{
+    pecs_sb b = {0};
+    pecs_sb_adds(&b, c->enc->id);
+    params_format(c, &b);
     for (int i = 0; i < N_KNOBS; i++) {
         if (!g_knobs[i].applies(c))
             continue;
@@ -704,6 +718,10 @@ pecs_status pecs_case_parse(pecs_case *c, const char *spec, char *why, size_t wh
         goto cleanup;
     }
     const pecs_encoding_info *e = pecs_registry_find(tok);
+    if (!e && pecs_registry_not_implemented(tok, why, why_len)) {
+        st = PECS_INVALID; /* catalogued without a reference: say what is missing, not "unknown" */
+        goto cleanup;
+    }
     if (!e) {
         const char *sug = pecs_registry_suggest(tok);
         snprintf(why, why_len, "unknown encoding '%s'%s%s%s", tok, sug ? " (did you mean '" : "", sug ? sug : "",

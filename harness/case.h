@@ -105,6 +105,9 @@ double pecs_case_mem_cap(void);
  * valid case over a resource limit: free it); any other error leaves nothing to free. */
 char *pecs_case_format(const pecs_case *c);
 pecs_status pecs_case_parse(pecs_case *c, const char *spec, char *why, size_t why_len);
+/* The parameters that differ from the registry defaults, " k=v" each (malloc'd; "" when none; NULL: no
+ * memory): what `pecs eval --set` needs to reproduce the case. */
+char *pecs_case_params_format(const pecs_case *c);
 
 /* Effective number of query tokens and keys. */
 int64_t pecs_case_tokens(const pecs_case *c);

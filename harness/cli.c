@@ -9,7 +9,7 @@
 static const char MAIN_HELP[] =
     "pecs — Positional Encoding Conformance Suite\n"
     "\n"
-    "usage: pecs COMMAND [options]      (pecs COMMAND --help for each)\n"
+    "usage: pecs COMMAND [options]      (pecs help COMMAND, or pecs COMMAND --help, for each)\n"
     "  run        run suites or single cases on backends; results JSON; exit status for CI\n"
     "  list       list encodings, backends, or the cases a suite expands to\n"
     "  describe   an encoding's parameters, tensors, invariance and source\n"
@@ -31,6 +31,19 @@ int pecs_cli_main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help")) { /* pecs help CMD == pecs CMD --help */
+        if (argc < 3) {
+            fputs(MAIN_HELP, stdout);
+            return EXIT_OK;
+        }
+        if (argc > 3 || !strcmp(argv[2], "help") || !strcmp(argv[2], "version")) {
+            fprintf(stderr, "pecs help: give one command, e.g. pecs help run\n\n%s", MAIN_HELP);
+            return EXIT_USAGE;
+        }
+        char help_flag[] = "--help";
+        char *sub[] = {argv[0], argv[2], help_flag, NULL};
+        return pecs_cli_main(3, sub);
+    }
     if (!strcmp(cmd, "run"))
         return pecs_cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "list"))

@@ -13,7 +13,7 @@
 static json_t *load(const char *path, char *why, size_t why_len)
 {
     json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
+    json_t *root = pecs_json_load(path, &err);
     if (!root) {
         snprintf(why, why_len, "%s:%d:%d: not a results file: %s", path, err.line, err.column, err.text);
         return NULL;

@@ -7,10 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "gen.h"
+#include "npy.h"
 #include "reference.h"
 
 /* Allocate a guarded view with the given logical shape and strides (elements). In the sizing pass (no
@@ -46,6 +50,7 @@ static pecs_status buf_alloc(pecs_instance *in, pecs_buf *b, const char *name, p
 
 static void buf_free(pecs_buf *b)
 {
+    free(b->given);
     free(b->snap);
     free(b->priv);
     free(b->image0);
@@ -393,7 +398,13 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
         const pecs_tensor *src = &in->problem.tensors[i];
         const pecs_buf *b = !strcmp(src->name, "x") ? &in->x : !strcmp(src->name, "q") ? &in->q
                           : !strcmp(src->name, "k") ? &in->k : !strcmp(src->name, "w") ? &in->w : NULL;
-        if (b && b->generated) {
+        if (b && b->given) { /* pecs_instance_give */
+            t[nt] = b->t;
+            t[nt].dtype = PECS_DT_F64;
+            row_major(t[nt].ndim, t[nt].shape, 0, t[nt].stride);
+            t[nt].data = b->given;
+            t[nt++].name = src->name;
+        } else if (b && b->generated) {
             if (!(owned[no++] = twin(b, c->dtype, c->seed, special_buf(in, b), &t[nt]))) {
                 st = PECS_NOMEM;
                 goto cleanup;
@@ -575,5 +586,229 @@ int pecs_instance_same_as_checked(pecs_instance *in, char *why, size_t why_len)
     while (o->priv[i] == o->checked[i])
         i++;
     where(why, why_len, "a timed call's output differs from the checked call's: first in", o->t.name, o, i);
+    return 0;
+}
+
+/* ---- given tensors (pecs eval --check) ------------------------------------------------------------- */
+
+typedef struct give_arg {
+    const pecs_tensor *src;   /* any strides */
+    double *given;            /* logical row-major copy, or NULL */
+    int64_t bad;              /* first logical index whose value the destination dtype does not hold, or -1 */
+    double bad_value, max_abs;
+} give_arg;
+
+/* Element k of src (logical index) into the destination element at `off`, exactly or not at all. */
+static void give_one(const pecs_tensor *dst, int64_t k, int64_t off, void *arg)
+{
+    give_arg *g = arg;
+    int64_t rest = k, soff = 0;
+    for (int i = g->src->ndim - 1; i >= 0; i--) {
+        soff += (rest % g->src->shape[i]) * g->src->stride[i];
+        rest /= g->src->shape[i];
+    }
+    double v = pecs_load_f64(g->src->data, g->src->dtype, soff);
+    unsigned char tmp[8];
+    pecs_store_f64(tmp, dst->dtype, 0, v);
+    double back = pecs_load_f64(tmp, dst->dtype, 0);
+    if (g->bad < 0 && memcmp(&back, &v, sizeof v) != 0 && !(isnan(v) && isnan(back))) {
+        g->bad = k;
+        g->bad_value = v;
+    }
+    pecs_store_f64(dst->data, dst->dtype, off, v);
+    if (g->given)
+        g->given[k] = v;
+    if (fabs(v) > g->max_abs)
+        g->max_abs = fabs(v);
+}
+
+static pecs_status give_into(pecs_buf *b, const char *name, const pecs_tensor *src, int keep, double *max_abs, char *why,
+                             size_t why_len)
+{
+    int64_t n = 1;
+    int same = src->ndim == b->t.ndim;
+    for (int i = 0; same && i < src->ndim; i++)
+        same = src->shape[i] == b->t.shape[i];
+    if (!b->raw || !same) {
+        snprintf(why, why_len, "%s: the case has no such tensor, or its shape differs from the given one", name);
+        return PECS_INVALID;
+    }
+    for (int i = 0; i < src->ndim; i++)
+        n *= src->shape[i];
+    give_arg g = {.src = src, .bad = -1};
+    if (keep && !b->given && !(b->given = malloc((size_t)(n ? n : 1) * sizeof *b->given)))
+        return PECS_NOMEM;
+    g.given = keep ? b->given : NULL;
+    for_each(&b->t, give_one, &g);
+    if (g.bad >= 0) {
+        snprintf(why, why_len, "%s: element %lld (%.17g) is not exactly a %s value", name, (long long)g.bad, g.bad_value,
+                 pecs_dtype_name(b->t.dtype));
+        return PECS_INVALID;
+    }
+    if (max_abs && g.max_abs > *max_abs)
+        *max_abs = g.max_abs;
+    return PECS_OK;
+}
+
+pecs_status pecs_instance_give(pecs_instance *in, const char *name, const pecs_tensor *src, char *why, size_t why_len)
+{
+    pecs_buf *b = !strcmp(name, "x") ? &in->x : !strcmp(name, "pos") ? &in->pos : !strcmp(name, "qpos") ? &in->qpos
+                : !strcmp(name, "kpos") ? &in->kpos : !strcmp(name, "q") ? &in->q : !strcmp(name, "k") ? &in->k
+                : !strcmp(name, "w") ? &in->w : NULL;
+    int is_pos = b == &in->pos || b == &in->qpos || b == &in->kpos;
+    if (!b) {
+        snprintf(why, why_len, "%s: not an input tensor (x, pos, qpos, kpos, q, k, w)", name);
+        return PECS_INVALID;
+    }
+    if (is_pos) { /* the given positions alone set the compat allowance's max|pos| */
+        double m = 0.0;
+        pecs_buf *p[] = {&in->pos, &in->qpos, &in->kpos};
+        pecs_status st = give_into(b, name, src, 0, &m, why, why_len);
+        if (st != PECS_OK)
+            return st;
+        b->max_given = m;
+        in->max_abs_pos = 0.0;
+        for (int i = 0; i < 3; i++)
+            if (p[i]->raw && p[i]->max_given > in->max_abs_pos)
+                in->max_abs_pos = p[i]->max_given;
+        return copy_body(b, &b->snap);
+    }
+    pecs_status st = give_into(b, name, src, 1, NULL, why, why_len);
+    b->generated = 0;
+    if (st == PECS_OK && b->snap)
+        st = copy_body(b, &b->snap);
+    return st;
+}
+
+pecs_status pecs_instance_give_output(pecs_instance *in, const pecs_tensor *src, char *why, size_t why_len)
+{
+    pecs_status st = give_into(out_buf(in), "out", src, 0, NULL, why, why_len);
+    if (st == PECS_OK && !pecs_instance_capture(in))
+        st = PECS_NOMEM;
+    return st;
+}
+
+/* ---- dumps (pecs run --dump) ----------------------------------------------------------------------- */
+
+/* values[n] (f64) stored as dt, contiguous, into dir/name.npy. */
+static pecs_status dump_one(const char *dir, const char *name, pecs_dtype dt, int ndim, const int64_t *shape,
+                            const double *values, char *why, size_t why_len)
+{
+    int64_t n = 1;
+    char path[4096];
+    int bf16 = dt == PECS_DT_BF16; /* .npy has no bfloat16: rounded to it, widened exactly to f32 (eval.txt
+                                      says dtype=bf16) */
+    if (bf16)
+        dt = PECS_DT_F32;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    unsigned char *buf = malloc((size_t)(n ? n : 1) * pecs_dtype_size(dt));
+    if (!buf)
+        return PECS_NOMEM;
+    for (int64_t k = 0; k < n; k++)
+        pecs_store_f64(buf, dt, k, bf16 ? pecs_round_to(values[k], PECS_DT_BF16) : values[k]);
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    pecs_status st = pecs_npy_write(path, dt, ndim, shape, buf, why, why_len);
+    free(buf);
+    return st;
+}
+
+pecs_status pecs_instance_dump(const pecs_instance *in, const char *dir, char *why, size_t why_len)
+{
+    const pecs_case *c = in->c;
+    pecs_status st = PECS_OK;
+    double *v = NULL, *twin_v = NULL;
+    pecs_tensor tt;
+    char cmd[2048];
+    size_t off = 0;
+    FILE *f = NULL;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, why_len, "cannot create %s: %s", dir, strerror(errno));
+        return PECS_IO;
+    }
+    if (!(v = malloc((size_t)(in->n_out ? in->n_out : 1) * sizeof *v)))
+        return PECS_NOMEM;
+    char *params = pecs_case_params_format(c), *save = NULL;
+    off += (size_t)snprintf(cmd, sizeof cmd, "pecs eval %s%s", c->enc->id, c->dtype == PECS_DT_BF16 ? " --set dtype=bf16" : "");
+    for (char *kv = params ? strtok_r(params, " ", &save) : NULL; kv && off < sizeof cmd; kv = strtok_r(NULL, " ", &save))
+        off += (size_t)snprintf(cmd + off, sizeof cmd - off, " --set %s", kv);
+    free(params);
+    const pecs_buf *ins[] = {&in->x, &in->pos, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
+    for (size_t i = 0; i < sizeof ins / sizeof ins[0] && st == PECS_OK; i++) {
+        const pecs_buf *b = ins[i];
+        if (!b->raw)
+            continue;
+        const char *name = b->t.name;
+        if (b->given) {
+            st = dump_one(dir, name, b->t.dtype, b->t.ndim, b->t.shape, b->given, why, why_len);
+        } else if (b->generated) { /* regenerated, exactly as the backend's copy holds it (it may be overwritten) */
+            if (!(twin_v = twin(b, b->t.dtype, c->seed, special_buf(in, b), &tt)))
+                st = PECS_NOMEM;
+            else
+                st = dump_one(dir, name, b->t.dtype, b->t.ndim, b->t.shape, twin_v, why, why_len);
+            free(twin_v);
+            twin_v = NULL;
+        } else { /* positions: the private snapshot */
+            pecs_tensor t = b->t;
+            int64_t n = 1;
+            double *p;
+            for (int d = 0; d < t.ndim; d++)
+                n *= t.shape[d];
+            t.data = b->snap + b->lead;
+            if (!(p = malloc((size_t)n * sizeof *p))) {
+                st = PECS_NOMEM;
+                break;
+            }
+            for_each(&t, read_f64, p);
+            st = dump_one(dir, name, t.dtype, t.ndim, t.shape, p, why, why_len);
+            free(p);
+        }
+        if (off < sizeof cmd)
+            off += (size_t)snprintf(cmd + off, sizeof cmd - off, " --in %s=%s/%s.npy", name, dir, name);
+    }
+    const pecs_tensor ot = in->problem.tensors[in->problem.n_tensors - 1];
+    if (st == PECS_OK) {
+        pecs_instance_actual(in, v);
+        st = dump_one(dir, "got", c->dtype, ot.ndim, ot.shape, v, why, why_len);
+    }
+    if (st == PECS_OK && (st = pecs_instance_reference(in, v, why, why_len)) == PECS_OK)
+        st = dump_one(dir, "want", c->dtype, ot.ndim, ot.shape, v, why, why_len); /* rounded once by the store */
+    if (st == PECS_OK) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/eval.txt", dir);
+        if (!(f = fopen(path, "w")) ||
+            fprintf(f, "# %s\n%s --level %s --check out=%s/got.npy\n", c->enc->id, cmd, c->level, dir) < 0) {
+            snprintf(why, why_len, "cannot write %s: %s", path, strerror(errno));
+            st = PECS_IO;
+        }
+    }
+    if (f && fclose(f) != 0 && st == PECS_OK) {
+        snprintf(why, why_len, "cannot write %s/eval.txt: %s", dir, strerror(errno));
+        st = PECS_IO;
+    }
+    free(v);
+    return st;
+}
+
+int pecs_instance_fault_where(const pecs_instance *in, int64_t arena_off, int access, char *buf, size_t n)
+{
+    const pecs_buf *all[] = {&in->x, &in->pos, &in->out, &in->qpos, &in->kpos, &in->q, &in->k, &in->w};
+    const char *names[] = {"x", "pos", "out", "qpos", "kpos", "q", "k", "w"};
+    int64_t page = (int64_t)in->arena.page;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const pecs_buf *b = all[i];
+        if (!b->raw || !in->arena.base)
+            continue;
+        int64_t start = (int64_t)(b->raw - in->arena.base), end = start + (int64_t)b->raw_len;
+        if (arena_off < start - page || arena_off >= end + page)
+            continue;
+        int64_t off = arena_off - start - (int64_t)b->lead;
+        const char *name = in->c->view == PECS_VIEW_INPLACE && b == &in->x ? "out (in place over x)" : names[i];
+        snprintf(buf, n, "%s %s at byte offset %lld (%s%s)", access == 2 ? "stray write to" : access == 1 ?
+                 "stray read of" : "stray access to", name, (long long)off, off < 0 ? "before the tensor" :
+                 off >= (int64_t)b->span ? "after the tensor" : "in a stride gap",
+                 arena_off < start || arena_off >= end ? ", in the guard page" : "");
+        return 1;
+    }
     return 0;
 }

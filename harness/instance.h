@@ -49,6 +49,8 @@ typedef struct pecs_buf {
     unsigned char *image0;/* the output: raw as reset (NaN elements, canary elsewhere): the poison */
     unsigned char *checked; /* the output: priv of the call that passed the checks (timed calls must match) */
     int generated;        /* activations drawn from `stream` (x, q, k, w) */
+    double *given;        /* pecs_instance_give: the given values (logical row-major), read by the reference */
+    double max_given;     /* given positions: their largest magnitude */
     uint64_t stream;
 } pecs_buf;
 
@@ -112,5 +114,24 @@ int pecs_instance_guards_ok(const pecs_instance *in, char *why, size_t why_len);
 int pecs_instance_keep_checked(pecs_instance *in);
 void pecs_instance_poison(pecs_instance *in);
 int pecs_instance_same_as_checked(pecs_instance *in, char *why, size_t why_len);
+
+/* `pecs eval --check`: a vendor's own tensors judged as a run judges a backend's. On a freshly created
+ * instance, replace input `name` (x, pos, qpos, kpos, q, k, w) by the values of src (same logical shape, any
+ * dtype whose values the buffer's dtype holds exactly, else PECS_INVALID naming the first element that does
+ * not fit); the reference then reads them instead of the generated ones, and max_abs_pos follows given
+ * positions. pecs_instance_give_output puts a given output where a backend's would be and captures it. */
+pecs_status pecs_instance_give(pecs_instance *in, const char *name, const pecs_tensor *src, char *why, size_t why_len);
+pecs_status pecs_instance_give_output(pecs_instance *in, const pecs_tensor *src, char *why, size_t why_len);
+
+/* `pecs run --dump DIR`: write the case's tensors into directory dir (created if missing) as .npy, each in its
+ * own dtype and logical row-major order: the inputs as the backend got them (x, pos, qpos, kpos, q, k, w), the
+ * captured output as got.npy and the reference rounded once to the output dtype as want.npy. A dump reproduces
+ * the verdict with `pecs eval ENCODING --in ... --check out=got.npy` (the command is in dir/eval.txt). */
+pecs_status pecs_instance_dump(const pecs_instance *in, const char *dir, char *why, size_t why_len);
+
+/* A fault the worker reported at byte offset `arena_off` of this instance's arena (backends.h pecs_call), in
+ * the words of a stray write: "stray write to out at byte offset 480 (after the tensor, in the guard page)".
+ * Returns 0 (buf untouched) when the offset lies in no tensor's body or guard pages. */
+int pecs_instance_fault_where(const pecs_instance *in, int64_t arena_off, int access, char *buf, size_t n);
 
 #endif

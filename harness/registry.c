@@ -1,6 +1,7 @@
 /* harness/registry.c — tables generated from include/pecs/encodings.def. */
 #include "registry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,53 @@ static const pecs_param_domain g_domains[] = {
 #undef PECS_DOMAIN
     {PECS_ENC_COUNT, NULL, NULL, NULL, NULL, NULL} /* so the table is never empty */
 };
+
+static const pecs_catalogued g_catalogued[] = {
+#define PECS_ENCODING(...)
+#define PECS_PARAM(...)
+#define PECS_CATALOGUED(id, form, inv, tier, status, summary, record) \
+    {id, PECS_FORM_##form, inv, tier, PECS_CAT_##status, summary, record},
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+#undef PECS_CATALOGUED
+    {NULL, PECS_FORM_COUNT_, NULL, 0, PECS_CAT_UNDEFINED, NULL, NULL} /* so the table is never empty */
+};
+
+int pecs_registry_n_catalogued(void)
+{
+    return (int)(sizeof g_catalogued / sizeof g_catalogued[0]) - 1;
+}
+
+const pecs_catalogued *pecs_registry_catalogued(int i)
+{
+    return i >= 0 && i < pecs_registry_n_catalogued() ? &g_catalogued[i] : NULL;
+}
+
+const pecs_catalogued *pecs_registry_find_catalogued(const char *id)
+{
+    for (int i = 0; g_catalogued[i].id; i++)
+        if (strcmp(g_catalogued[i].id, id) == 0)
+            return &g_catalogued[i];
+    return NULL;
+}
+
+const char *pecs_cat_status_name(pecs_cat_status s)
+{
+    static const char *const names[] = {"undefined", "defined", "unchecked"};
+    return (unsigned)s <= PECS_CAT_UNCHECKED ? names[s] : "?";
+}
+
+int pecs_registry_not_implemented(const char *id, char *why, size_t why_len)
+{
+    const pecs_catalogued *c = pecs_registry_find_catalogued(id);
+    if (!c)
+        return 0;
+    static const char *const what[] = {"catalogued but undefined", "catalogued and defined but not implemented",
+                                       "catalogued but not implemented (its sources are not checked yet)"};
+    snprintf(why, why_len, "'%s' is %s: %s (see: pecs describe %s)", id, what[c->status], c->record, id);
+    return 1;
+}
 
 const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name)
 {

@@ -72,6 +72,29 @@ typedef struct pecs_param_domain {
 /* The annotation of a parameter, or NULL if it has none. */
 const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name);
 
+/* A catalogued scheme without a reference (PECS_CATALOGUED rows of encodings.def): not an encoding, no
+ * pecs_enc value; listed and described so that the catalogue and `pecs list` agree. */
+typedef enum pecs_cat_status { PECS_CAT_UNDEFINED, PECS_CAT_DEFINED, PECS_CAT_UNCHECKED } pecs_cat_status;
+typedef struct pecs_catalogued {
+    const char *id;
+    pecs_form form;        /* the form the catalogue files it under */
+    const char *invariance; /* the catalogue's expectation, free text */
+    int tier;
+    pecs_cat_status status;
+    const char *summary;
+    const char *record;    /* what was searched (UNDEFINED), or the source and what blocks it (DEFINED) */
+} pecs_catalogued;
+
+int pecs_registry_n_catalogued(void);
+const pecs_catalogued *pecs_registry_catalogued(int i);   /* 0 <= i < n; NULL otherwise */
+const pecs_catalogued *pecs_registry_find_catalogued(const char *id);
+/* "undefined", "defined" (defined, not implemented) or "unchecked" (sources known, not yet checked);
+ * "implemented" is the status of every PECS_ENCODING row. */
+const char *pecs_cat_status_name(pecs_cat_status s);
+/* If `id` is catalogued without a reference, writes why it cannot run ("X is catalogued but undefined:
+ * RECORD") to why and returns 1; else 0 (why untouched). Callers try this before "unknown encoding". */
+int pecs_registry_not_implemented(const char *id, char *why, size_t why_len);
+
 const char *pecs_form_name(pecs_form f);
 const char *pecs_invariance_name(pecs_invariance v);
 const char *pecs_param_type_name(pecs_param_type t);

@@ -705,7 +705,7 @@ pecs_status pecs_report_render_files(const char *const *paths, size_t n, pecs_re
         goto cleanup;
     }
     for (size_t f = 0; f < n; f++) {
-        if (!(roots[f] = json_load_file(paths[f], 0, &err))) {
+        if (!(roots[f] = pecs_json_load(paths[f], &err))) {
             /* jansson names the file in err.text when it cannot open it; otherwise give the position. */
             if (err.line < 0)
                 snprintf(why, why_len, "%s", err.text);
@@ -745,7 +745,7 @@ pecs_status pecs_report_render(const char *path, pecs_report_format fmt, char **
 /* ---- the command ----------------------------------------------------------------------------------------- */
 
 static const char REPORT_HELP[] =
-    "usage: pecs report RESULTS.json... [--format md|csv|junit|html] [--out FILE]\n"
+    "usage: pecs report RESULTS.json... [--format md|csv|junit|html] [--out FILE]   (- : standard input/output)\n"
     "\n"
     "Render a results file (the source of truth) into a publishable table. md (default): the run's metadata\n"
     "(build, date, machine, compiler, mode, threads, thread binding, calibration), with two or more backends\n"
@@ -803,7 +803,7 @@ int pecs_report_cmd(int argc, char **argv)
             }
         } else if ((v = pecs_opt(argc, argv, &i, "--out", &missing))) {
             out_path = v;
-        } else if (missing || argv[i][0] == '-') {
+        } else if (missing || (argv[i][0] == '-' && argv[i][1])) { /* "-" alone: standard input */
             rc = usage(missing ? "an option is missing its value" : "unknown option");
             goto cleanup;
         } else {

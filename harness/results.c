@@ -227,6 +227,8 @@ json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *l
         json_object_set_new(c, "invariance", inv_json(&r->inv));
     if (r->perf.done)
         json_object_set_new(c, "perf", perf_json(&r->perf));
+    if (r->dump[0])
+        json_object_set_new(c, "dump", json_string(r->dump));
     return c;
 }
 
@@ -329,4 +331,9 @@ json_t *pecs_json_at(json_t *root, const char *dotted)
         p += l + (p[l] == '.');
     }
     return v;
+}
+
+json_t *pecs_json_load(const char *path, json_error_t *err)
+{
+    return strcmp(path, "-") ? json_load_file(path, 0, err) : json_loadf(stdin, 0, err);
 }

@@ -40,6 +40,9 @@ typedef struct pecs_run_meta {
  * from a resumed journal); the summary is counted from their statuses. `cases` is not consumed. */
 pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t *cases, char *why, size_t why_len);
 
+/* A results (or any JSON) file; "-" reads standard input (`pecs run --out - | pecs report -`). */
+json_t *pecs_json_load(const char *path, json_error_t *err);
+
 /* One case's result as the JSON object the results file and the journal hold (includes backend_source,
  * the backend word of the reproducer: a built-in's name or a plugin's path). */
 json_t *pecs_result_json(const pecs_case_result *r, const pecs_loaded_backend *lb);

@@ -78,6 +78,14 @@ static pecs_verdict backend_call(pecs_loaded_backend *lb, pecs_instance *in, pec
     pecs_counters_note_call(pecs_case_bytes(in->c), in->n_out);
     if (!pecs_instance_capture(in))
         return set_reason(r, PECS_V_ERROR, "out of memory capturing the output");
+    if (k.kind == PECS_CALL_CRASHED && k.fault_offset >= 0 &&
+        pecs_instance_fault_where(in, k.fault_offset, k.fault_access, why, sizeof why)) {
+        /* the worker's fault notice, located like a stray write into a canary */
+        set_reason(r, PECS_V_CRASHED, why);
+        size_t l = strlen(r->reason);
+        snprintf(r->reason + l, sizeof r->reason - l, ": %s", k.reason);
+        return PECS_V_CRASHED;
+    }
     if (k.kind != PECS_CALL_OK)
         return call_failed(&k, r);
     if (!pecs_instance_guards_ok(in, why, sizeof why))
@@ -381,55 +389,48 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
     return 1;
 }
 
-static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const pecs_run_opts *o,
-                            pecs_case_result *r)
+/* Judge the captured output of an instance against the reference: verdict, metrics, the first bad element
+ * located in the tensor, and rounding, in r. *first_out (if not NULL) gets the raw output (malloc'd), for the
+ * determinism repeat. The run's backends and `pecs eval --check`'s given output take the same path. */
+static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, double **first_out)
 {
     char why[512] = "";
-    pecs_instance in;
+    pecs_status st;
     double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL, *raw_expected = NULL, *gain_el = NULL;
     double *quantum = NULL;
-    pecs_status st = pecs_instance_create_ex(&in, c, 0, PECS_STREAM_X, instance_flags(lb, o), why, sizeof why);
-    if (st != PECS_OK) {
-        set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
-        return;
-    }
-    in.problem.n_threads = c->threads ? c->threads : o->threads; /* the case's threads= wins over --threads */
-    if (backend_call(lb, &in, r) != PECS_V_PASSED)
-        goto cleanup;
-    expected = malloc((size_t)in.n_out * sizeof *expected);
-    actual = malloc((size_t)in.n_out * sizeof *actual);
+    expected = malloc((size_t)in->n_out * sizeof *expected);
+    actual = malloc((size_t)in->n_out * sizeof *actual);
     if (!expected || !actual) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
-    /* Checked in every mode: a wrong kernel's timing is not reported as a result. */
-    st = pecs_instance_reference(&in, expected, why, sizeof why);
+    st = pecs_instance_reference(in, expected, why, sizeof why);
     if (st != PECS_OK) {
         set_reason(r, PECS_V_ERROR, why);
         goto cleanup;
     }
-    pecs_instance_actual(&in, actual);
+    pecs_instance_actual(in, actual);
     r->has_metrics = 1;
-    if (!(first = malloc((size_t)in.n_out * sizeof *first))) {
+    if (!(first = malloc((size_t)in->n_out * sizeof *first))) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
-    memcpy(first, actual, (size_t)in.n_out * sizeof *actual); /* the raw output, for the determinism check */
+    memcpy(first, actual, (size_t)in->n_out * sizeof *actual); /* the raw output, for the determinism check */
     /* the raw reference and the per-element gains, for the rounding check (judged on what was stored) */
-    if (!(raw_expected = malloc((size_t)in.n_out * sizeof *raw_expected)) ||
-        !(gain_el = malloc((size_t)in.n_out * sizeof *gain_el))) {
+    if (!(raw_expected = malloc((size_t)in->n_out * sizeof *raw_expected)) ||
+        !(gain_el = malloc((size_t)in->n_out * sizeof *gain_el))) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
-    memcpy(raw_expected, expected, (size_t)in.n_out * sizeof *expected);
-    for (int64_t i = 0; i < in.n_out; i++)
+    memcpy(raw_expected, expected, (size_t)in->n_out * sizeof *expected);
+    for (int64_t i = 0; i < in->n_out; i++)
         gain_el[i] = 1.0;
     if (c->compare == PECS_COMPARE_SOFTMAX) { /* forms equal after softmax only: compare probabilities */
         int64_t K = pecs_case_keys(c);
-        pecs_softmax_rows(actual, in.n_out / K, K);
-        pecs_softmax_rows(expected, in.n_out / K, K);
+        pecs_softmax_rows(actual, in->n_out / K, K);
+        pecs_softmax_rows(expected, in->n_out / K, K);
     }
-    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(&in, actual, expected, gain_el, &quantum)) {
+    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(in, actual, expected, gain_el, &quantum)) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
@@ -438,8 +439,8 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         pecs_tensor tt[8];
         double max_dtheta = 0.0;
         int64_t beyond = 0, angles = 0;
-        pecs_instance_trusted(&in, &tp, tt);
-        if (!(extra = calloc((size_t)in.n_out, sizeof *extra))) {
+        pecs_instance_trusted(in, &tp, tt);
+        if (!(extra = calloc((size_t)in->n_out, sizeof *extra))) {
             set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
             goto cleanup;
         }
@@ -449,17 +450,17 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
             set_reason(r, PECS_V_ERROR, why);
             goto cleanup;
         }
-        for (int64_t i = 0; quantum && i < in.n_out; i++)
+        for (int64_t i = 0; quantum && i < in->n_out; i++)
             extra[i] += quantum[i];
         if (beyond && beyond == angles) {
             snprintf(r->reason, sizeof r->reason, "beyond the %s level's range at position %.3g: its angle error "
                      "allowance exceeds %.3g rad for every pair, so the check would prove nothing", c->level,
-                     in.max_abs_pos, r->tol.angle_max);
+                     in->max_abs_pos, r->tol.angle_max);
             r->verdict = PECS_V_BEYOND_LEVEL;
             r->has_metrics = 0;
             goto cleanup;
         }
-        r->verdict = pecs_compare_ex(actual, expected, extra, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics,
+        r->verdict = pecs_compare_ex(actual, expected, extra, in->n_out, c->dtype, &r->tol, in->max_abs_pos, &r->metrics,
                                      r->reason, sizeof r->reason);
         if (r->verdict == PECS_V_PASSED && beyond &&
             !pecs_level_norms_ok(&tp, c, &r->tol, extra, actual, expected, r->reason, sizeof r->reason))
@@ -467,53 +468,35 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
         if (r->verdict == PECS_V_PASSED && beyond)
             snprintf(r->reason, sizeof r->reason, "%lld of %lld (token, pair) angles beyond the %s level's range (allowance "
                      "over %.3g rad, up to position %.3g): judged by their norm only", (long long)beyond,
-                     (long long)angles, c->level, r->tol.angle_max, in.max_abs_pos);
+                     (long long)angles, c->level, r->tol.angle_max, in->max_abs_pos);
     } else {
         extra = quantum, quantum = NULL; /* NULL without a gain */
-        r->verdict = pecs_compare_ex(actual, expected, extra, in.n_out, c->dtype, &r->tol, in.max_abs_pos, &r->metrics,
+        r->verdict = pecs_compare_ex(actual, expected, extra, in->n_out, c->dtype, &r->tol, in->max_abs_pos, &r->metrics,
                                      r->reason, sizeof r->reason);
     }
     if (r->verdict == PECS_V_FAILED && r->metrics.first_bad >= 0) { /* the flat index, located in the tensor */
         char loc[384];
         size_t l = strlen(r->reason);
-        pecs_instance_locate(&in, r->metrics.first_bad, loc, sizeof loc);
+        pecs_instance_locate(in, r->metrics.first_bad, loc, sizeof loc);
         if (l < sizeof r->reason)
             snprintf(r->reason + l, sizeof r->reason - l, "; that is %s", loc);
     }
     /* Rounding, where decidable (compare.h): on the raw output; softmax-compared forms differ from the reference
      * by a per-row constant by design, so their stored values say nothing about rounding. */
     if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_MISTRUSTED) && c->compare == PECS_COMPARE_RAW &&
-        pecs_compare_rounding(first, raw_expected, extra, gain_el, in.n_out, c->dtype, &r->tol, &r->metrics, why,
+        pecs_compare_rounding(first, raw_expected, extra, gain_el, in->n_out, c->dtype, &r->tol, &r->metrics, why,
                               sizeof why) == PECS_V_FAILED)
         set_reason(r, PECS_V_FAILED, why);
     if (c->enc->form == PECS_FORM_MASK && r->verdict == PECS_V_MISTRUSTED) {
         /* A mask is zeros by design; it proves nothing only when it is uniform (all visible or none). */
         int64_t visible = 0;
-        for (int64_t i = 0; i < in.n_out; i++)
+        for (int64_t i = 0; i < in->n_out; i++)
             visible += expected[i] == 0.0;
-        if (visible > 0 && visible < in.n_out)
+        if (visible > 0 && visible < in->n_out)
             r->verdict = PECS_V_PASSED, r->reason[0] = '\0';
     }
-    if (o->determinism && r->verdict == PECS_V_PASSED) {
-        /* Same inputs again: the output must be the same bits (expected[] is free to hold the first run). */
-        memcpy(expected, first, (size_t)in.n_out * sizeof *actual);
-        pecs_instance_reset(&in);
-        in.problem.n_threads = 1; /* the repeat: same inputs, one thread */
-        if (backend_call(lb, &in, r) != PECS_V_PASSED)
-            goto cleanup;
-        in.problem.n_threads = c->threads ? c->threads : o->threads;
-        pecs_instance_actual(&in, actual);
-        for (int64_t i = 0; i < in.n_out; i++)
-            if (memcmp(&actual[i], &expected[i], sizeof *actual) != 0) {
-                snprintf(r->reason, sizeof r->reason, "a second run on the same inputs (at 1 thread; the first at %s) "
-                         "differs at element %lld: %.9g, then %.9g", c->threads || o->threads ? "the requested "
-                         "threads" : "the backend's default threads", (long long)i, expected[i], actual[i]);
-                r->verdict = PECS_V_NONDETERMINISTIC;
-                break;
-            }
-    }
-    if (o->perf && r->verdict == PECS_V_PASSED)
-        time_backend(lb, &in, o, &r->perf, r);
+    if (first_out)
+        *first_out = first, first = NULL;
 cleanup:
     free(expected);
     free(actual);
@@ -522,6 +505,58 @@ cleanup:
     free(raw_expected);
     free(gain_el);
     free(quantum);
+}
+
+static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const pecs_run_opts *o,
+                            pecs_case_result *r)
+{
+    char why[512] = "";
+    pecs_instance in;
+    double *first = NULL, *actual = NULL;
+    pecs_status st = pecs_instance_create_ex(&in, c, 0, PECS_STREAM_X, instance_flags(lb, o), why, sizeof why);
+    if (st != PECS_OK) {
+        set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
+        return;
+    }
+    in.problem.n_threads = c->threads ? c->threads : o->threads; /* the case's threads= wins over --threads */
+    if (backend_call(lb, &in, r) != PECS_V_PASSED)
+        goto cleanup;
+    judge(&in, c, r, &first); /* checked in every mode: a wrong kernel's timing is not reported as a result */
+    if (o->dump_dir && r->verdict == PECS_V_FAILED) {
+        char hex[65], dir[sizeof r->dump];
+        pecs_sha256_hex(r->case_str, strlen(r->case_str), hex);
+        snprintf(dir, sizeof dir, "%s/%s-%.12s", o->dump_dir, lb->id.name, hex);
+        if (pecs_instance_dump(&in, dir, why, sizeof why) == PECS_OK)
+            snprintf(r->dump, sizeof r->dump, "%s", dir);
+        else /* the verdict stands; the reason says the dump is missing */
+            snprintf(r->reason + strlen(r->reason), sizeof r->reason - strlen(r->reason), " (--dump failed: %s)", why);
+    }
+    if (o->determinism && r->verdict == PECS_V_PASSED && first) {
+        /* Same inputs again: the output must be the same bits. */
+        if (!(actual = malloc((size_t)in.n_out * sizeof *actual))) {
+            set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+            goto cleanup;
+        }
+        pecs_instance_reset(&in);
+        in.problem.n_threads = 1; /* the repeat: same inputs, one thread */
+        if (backend_call(lb, &in, r) != PECS_V_PASSED)
+            goto cleanup;
+        in.problem.n_threads = c->threads ? c->threads : o->threads;
+        pecs_instance_actual(&in, actual);
+        for (int64_t i = 0; i < in.n_out; i++)
+            if (memcmp(&actual[i], &first[i], sizeof *actual) != 0) {
+                snprintf(r->reason, sizeof r->reason, "a second run on the same inputs (at 1 thread; the first at %s) "
+                         "differs at element %lld: %.9g, then %.9g", c->threads || o->threads ? "the requested "
+                         "threads" : "the backend's default threads", (long long)i, first[i], actual[i]);
+                r->verdict = PECS_V_NONDETERMINISTIC;
+                break;
+            }
+    }
+    if (o->perf && r->verdict == PECS_V_PASSED)
+        time_backend(lb, &in, o, &r->perf, r);
+cleanup:
+    free(first);
+    free(actual);
     pecs_instance_free(&in);
 }
 
@@ -787,6 +822,40 @@ void pecs_run_case(pecs_loaded_backend *lb, const char *case_str, const pecs_run
 cleanup:
     pecs_case_free(&c);
     r->seconds = pecs_now() - t0;
+}
+
+void pecs_judge_given(const char *case_str, pecs_tolerances *tols, const pecs_tensor *given, int n_given,
+                      const pecs_tensor *out, pecs_case_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->backend = "given";
+    r->verdict = PECS_V_PASSED;
+    char why[512] = "";
+    pecs_case c;
+    pecs_instance in;
+    int have_case = 0, have_in = 0;
+    pecs_status st = pecs_case_parse(&c, case_str, why, sizeof why);
+    r->case_str = st == PECS_OK ? pecs_case_format(&c) : pecs_strdup(case_str);
+    have_case = st == PECS_OK || st == PECS_LIMIT;
+    if (st != PECS_OK || (st = pecs_tol_resolve(tols, &c, &r->tol, why, sizeof why)) != PECS_OK ||
+        (st = pecs_instance_create(&in, &c, 0, PECS_STREAM_X, why, sizeof why)) != PECS_OK) {
+        set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
+        goto cleanup;
+    }
+    have_in = 1;
+    r->has_tol = 1;
+    for (int i = 0; i < n_given && st == PECS_OK; i++)
+        st = pecs_instance_give(&in, given[i].name, &given[i], why, sizeof why);
+    if (st != PECS_OK || (st = pecs_instance_give_output(&in, out, why, sizeof why)) != PECS_OK) {
+        set_reason(r, PECS_V_ERROR, why[0] ? why : pecs_status_str(st));
+        goto cleanup;
+    }
+    judge(&in, &c, r, NULL);
+cleanup:
+    if (have_in)
+        pecs_instance_free(&in);
+    if (have_case)
+        pecs_case_free(&c);
 }
 
 void pecs_case_result_free(pecs_case_result *r)

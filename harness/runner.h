@@ -96,6 +96,7 @@ typedef struct pecs_case_result {
     pecs_inv_result inv;
     pecs_perf perf;
     double seconds;          /* wall time of the whole case */
+    char dump[512];          /* where this case's tensors were dumped (--dump), or "" */
 } pecs_case_result;
 
 typedef struct pecs_run_opts {
@@ -109,6 +110,8 @@ typedef struct pecs_run_opts {
                                 the repeat runs at 1 thread, so a result that depends on the thread count is
                                 NONDETERMINISTIC */
     pecs_tolerances *tols;
+    const char *dump_dir;    /* FAILED equivalence cases write their tensors to dump_dir/<backend>-<case hash>/
+                                (instance.h pecs_instance_dump); NULL: no dumps */
 } pecs_run_opts;
 
 void pecs_run_opts_default(pecs_run_opts *o);
@@ -116,5 +119,12 @@ void pecs_run_opts_default(pecs_run_opts *o);
 /* Never fails: problems become the result's verdict (ERROR with a reason). */
 void pecs_run_case(pecs_loaded_backend *lb, const char *case_str, const pecs_run_opts *o, pecs_case_result *r);
 void pecs_case_result_free(pecs_case_result *r);
+/* `pecs eval --check`: judge a given output on given inputs as a run judges a backend's output on its case
+ * (same comparison, level model, rounding check and located failure; no determinism repeat, no timing).
+ * case_str sets the encoding, its parameters, the shapes, dtype and level; given[] are the inputs by role
+ * (instance.h pecs_instance_give), out the output. An input the case has and given[] lacks keeps its generated
+ * values. Errors in the given tensors are an ERROR verdict with the reason. */
+void pecs_judge_given(const char *case_str, pecs_tolerances *tols, const pecs_tensor *given, int n_given,
+                      const pecs_tensor *out, pecs_case_result *r);
 
 #endif

@@ -568,6 +568,11 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
             }
         }
         const pecs_encoding_info *e = pecs_registry_find(ev->text);
+        char nowhy[1024];
+        if (!e && pecs_registry_not_implemented(ev->text, nowhy, sizeof nowhy)) {
+            st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': %s", nowhy);
+            goto cleanup;
+        }
         if (!e) {
             const char *sug = pecs_registry_suggest(ev->text);
             st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': unknown encoding '%s'%s%s%s",
@@ -668,6 +673,24 @@ pecs_status pecs_suite_load(pecs_suite *s, const char *path, char *why, size_t w
     return pecs_suite_load_checked(s, path, NULL, why, why_len);
 }
 
+/* A file whose top-level keys are all ones an included file may hold, and that has shapes, sets or models. */
+static int root_is_library(pecs_yaml *y, yaml_node_t *root)
+{
+    int content = 0;
+    if (!root || root->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        const char *k = pecs_yaml_str(pecs_yaml_node(y, p->key));
+        int known = 0;
+        for (int i = 0; k && INCLUDE_KEYS[i]; i++)
+            known |= !strcmp(k, INCLUDE_KEYS[i]);
+        if (!known)
+            return 0;
+        content |= strcmp(k, "description") && strcmp(k, "include");
+    }
+    return content;
+}
+
 pecs_status pecs_suite_load_checked(pecs_suite *s, const char *path, pecs_tolerances *profiles, char *why,
                                     size_t why_len)
 {
@@ -703,6 +726,10 @@ pecs_status pecs_suite_load_checked(pecs_suite *s, const char *path, pecs_tolera
     }
     if (tols && (st = validate_tolerances(&L, y, tols)) != PECS_OK)
         goto cleanup;
+    if (!cases && !name && root_is_library(y, root)) {
+        s->library = 1; /* every key is one an include may hold: a library such as suites/shapes.yaml */
+        goto cleanup;
+    }
     if (!cases || cases->type != YAML_SEQUENCE_NODE || cases->data.sequence.items.start == cases->data.sequence.items.top) {
         st = pecs_yaml_error(y, cases ? cases : root, why, why_len, "a suite needs a non-empty 'cases' list");
         goto cleanup;

@@ -34,6 +34,8 @@ typedef struct pecs_suite {
     int n_files;
     char **cases;             /* canonical case strings */
     int n_cases;
+    int library;              /* an include library (shapes, sets, models; no 'suite' or 'cases' key): loads
+                                 with no cases, so a run over every suites/ file can skip it */
 } pecs_suite;
 
 struct pecs_tolerances;

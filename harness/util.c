@@ -158,8 +158,47 @@ void pecs_sha256_hex(const void *data, size_t len, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", dig[i]);
 }
 
+static int g_data_fd = -1; /* pecs_stdout_claim: the real standard output, kept for data */
+
+int pecs_stdout_claim(void)
+{
+    if (g_data_fd >= 0)
+        return 1;
+    fflush(stdout);
+    int fd = dup(STDOUT_FILENO);
+    if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    g_data_fd = fd;
+    return 1;
+}
+
+/* path "-": all of data to standard output (the claimed one when claimed), in one go at the end. */
+static pecs_status write_stdout(const void *data, size_t len, char *why, size_t why_len)
+{
+    int fd = g_data_fd >= 0 ? g_data_fd : STDOUT_FILENO;
+    const char *p = data;
+    fflush(stdout);
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(why, why_len, "cannot write to standard output: %s", strerror(errno));
+            return PECS_IO;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return PECS_OK;
+}
+
 pecs_status pecs_write_atomic(const char *path, const void *data, size_t len, char *why, size_t why_len)
 {
+    if (!strcmp(path, "-"))
+        return write_stdout(data, len, why, why_len);
     pecs_sb tmp = {0};
     pecs_sb_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
     pecs_status st = PECS_OK;

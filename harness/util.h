@@ -38,6 +38,10 @@ pecs_status pecs_sha256_file(const char *path, char hex[65], char *why, size_t w
 void pecs_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Write `len` bytes to path atomically: path.tmp.<pid>, fsync, rename. Removes the temporary on error. */
+/* "-" as an output path: the data goes to standard output. pecs_stdout_claim() (once, before anything is
+ * printed) keeps the real standard output for that data alone and sends what pecs and in-process plugins
+ * print there to standard error instead, so `pecs run --out - | jq` reads JSON only. 0: could not. */
+int pecs_stdout_claim(void);
 pecs_status pecs_write_atomic(const char *path, const void *data, size_t len, char *why, size_t why_len);
 
 /* Read a whole file (NUL-terminated). */

@@ -8,7 +8,12 @@
  *                    (pecs_wire_tensor, data as an offset into the arena) and the arena's bodies
  *                    (offset, length pairs: every other page is a guard the worker protects too)
  * worker -> parent   HELLO: pecs_wire_hello; every other op: pecs_wire_reply. Exactly that size, the
- *                    request's op and nonce echoed; anything else is a broken worker.
+ *                    request's op and nonce echoed; anything else is a broken worker. One exception: a
+ *                    worker that faults (SIGSEGV, SIGBUS) inside a call first sends a pecs_wire_reply with
+ *                    op PECS_OP_FAULT, the request's nonce, the signal in outcome and the faulting address as
+ *                    an offset into the arena (fault_offset, or -1 outside it), then dies of the signal. The
+ *                    parent believes it only if the worker then dies: it is a diagnosis of a CRASHED call,
+ *                    never a verdict.
  */
 #ifndef PECS_WIRE_H
 #define PECS_WIRE_H
@@ -21,7 +26,7 @@
 #define PECS_WIRE_MAX (1u << 20)   /* largest request */
 #define PECS_WIRE_MAX_BODIES PECS_ARENA_MAX_BODIES
 
-enum { PECS_OP_HELLO = 1, PECS_OP_PING, PECS_OP_SUPPORTS, PECS_OP_RUN };
+enum { PECS_OP_HELLO = 1, PECS_OP_PING, PECS_OP_SUPPORTS, PECS_OP_RUN, PECS_OP_FAULT };
 
 typedef struct pecs_wire_req {
     uint32_t magic, op;
@@ -57,6 +62,9 @@ typedef struct pecs_wire_reply {
     int32_t outcome;         /* SUPPORTS: 1 yes / 0 no; RUN: pecs_status; PING: 0 */
     int32_t fenv_changed;    /* nonzero: the call left the FP environment changed (reason says how) */
     double seconds;          /* RUN: run()'s time in the worker */
+    int64_t fault_offset;    /* FAULT: the address as a byte offset into the arena (-1: outside it) */
+    int32_t fault_access;    /* FAULT: 0 unknown, 1 read, 2 write (x86-64 page-fault error code) */
+    int32_t pad_;
     char reason[512];
 } pecs_wire_reply;
 

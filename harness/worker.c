@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "fpenv.h"
@@ -53,6 +55,51 @@ static ssize_t recv_req(int fd, void *buf, size_t len, int *passed)
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
             memcpy(passed, CMSG_DATA(c), sizeof(int));
     return n;
+}
+
+/* A fault inside a call (a write into a guard page, most often) is diagnosed before the process dies: the
+ * address as an offset into the arena goes to the parent (wire.h PECS_OP_FAULT), which names the tensor and
+ * the byte offset as it does for a stray write into a canary. Only async-signal-safe calls in the handler;
+ * SA_RESETHAND restores the default action, so the signal raised again there kills the process with it. */
+static volatile sig_atomic_t g_fault_fd = -1;
+static unsigned char *volatile g_fault_map;
+static volatile size_t g_fault_len;
+static volatile uint64_t g_fault_nonce;
+static volatile uint32_t g_fault_op;
+
+static void on_fault(int sig, siginfo_t *si, void *uc_)
+{
+    pecs_wire_reply rp;
+    memset(&rp, 0, sizeof rp);
+    rp.magic = PECS_WIRE_MAGIC;
+    rp.op = PECS_OP_FAULT;
+    rp.nonce = g_fault_nonce;
+    rp.outcome = sig;
+    /* si_addr means an address only for a fault the kernel raised (si_code > 0), not for raise()/kill() */
+    unsigned char *a = si && si->si_code > 0 ? (unsigned char *)si->si_addr : NULL, *m = g_fault_map;
+    rp.fault_offset = m && a >= m && a < m + g_fault_len ? (int64_t)(a - m) : -1;
+#if defined(__x86_64__) && defined(REG_ERR)
+    ucontext_t *uc = uc_;
+    rp.fault_access = uc ? ((uc->uc_mcontext.gregs[REG_ERR] & 2) ? 2 : 1) : 0;
+#else
+    (void)uc_;
+#endif
+    (void)g_fault_op;
+    if (g_fault_fd >= 0)
+        send(g_fault_fd, &rp, sizeof rp, MSG_NOSIGNAL | MSG_DONTWAIT);
+    raise(sig); /* pending until the handler returns, then the default action: the process dies of it, also
+                   when the signal came from raise() rather than a faulting access */
+}
+
+static void fault_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
 }
 
 /* Map the arena the request names (kept across requests on the same memfd), guards protected here too. */
@@ -232,6 +279,9 @@ int pecs_worker_main(int argc, char **argv)
             }
             pecs_fpenv env;
             pecs_fpenv_save(&env);
+            g_fault_map = w.map, g_fault_len = w.map_len, g_fault_nonce = rq.nonce, g_fault_op = rq.op;
+            g_fault_fd = w.fd;
+            fault_handlers(); /* again before every call: the plugin may have replaced them */
             if (rq.op == PECS_OP_SUPPORTS) {
                 rp.outcome = w.b->supports(w.b->ctx, &p, rp.reason, sizeof rp.reason) != 0;
             } else {
@@ -239,6 +289,7 @@ int pecs_worker_main(int argc, char **argv)
                 rp.outcome = (int32_t)w.b->run(w.b->ctx, &p);
                 rp.seconds = pecs_now() - t0;
             }
+            g_fault_fd = -1;
             rp.reason[sizeof rp.reason - 1] = '\0';
             if (pecs_fpenv_restore(&env, rp.reason, sizeof rp.reason))
                 rp.fenv_changed = 1;

@@ -133,6 +133,7 @@ Test(cli, bad_suites_give_located_errors_and_leave_results_untouched)
         {"suite: x\ncases:\n  - encoding: rope\n    tokens: [4, 8\n", "YAML syntax error"},
         {"suite: x\ncases:\n  - encoding: rope\n    tokns: 4\n", ":4:5: unknown key 'tokns' (did you mean 'tokens'?)"},
         {"suite: x\ncases:\n  - encoding: ropee\n", ":3:15: key 'encoding': unknown encoding 'ropee' (did you mean 'rope'?)"},
+        {"suite: x\ncases:\n  - encoding: rope.gali\n", ":3:15: key 'encoding': 'rope.gali' is catalogued but undefined: "},
         {"suite: x\ncases:\n  - encoding: rope\n    tokens: -4\n", ":4:13: key 'tokens': value '-4' must be an integer"},
         {"suite: x\ninclude: [nothere.yaml]\ncases:\n  - encoding: rope\n", ":2:11: include 'nothere.yaml': cannot open"},
         {"suite: x\ncases:\n  - encoding: rope\n    head_dim: 8\n    rotary_dim: 10\n", "rotary_dim 10 must be even, >= 2 and <= head_dim 8"},
@@ -416,6 +417,10 @@ Test(cli, guard_page_catches_a_write_past_the_end)
              tu_env("PECS_PLUGIN_DIR", "build/plugins"), tu_tmp_path("g.json"));
     cr_assert_eq(pecs(args, &out), 1, "%s", out);
     cr_assert(strstr(out, "CRASHED") && (strstr(out, "signal 11") || strstr(out, "SEGV")), "%s", out);
+    /* isolated, the worker's fault notice names the tensor and the offset, as the canary check does in process
+     * (under AddressSanitizer its own SEGV report may come first: the sanitizer owns the handler then) */
+    cr_assert(strstr(out, "stray write to out at byte offset 480 (after the tensor, in the guard page): the backend "
+                          "died with signal 11") || strstr(out, "AddressSanitizer"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "run --case 'rope dtype=f32 tokens=5 heads=3 head_dim=8' --no-isolate --backend "
              "'%s/../mutants/libpecs-mutant-write_past_end.so' --out '%s'",
@@ -1032,6 +1037,29 @@ Test(cli, list_and_describe)
     free(out);
 }
 
+/* Catches catalogued ids without a reference missing from the list, --tier/--status not filtering, and
+ * describe not giving the search record of an undefined id (issue 18). */
+Test(cli, list_tier_and_undefined_rows)
+{
+    char *out;
+    cr_assert_eq(pecs("list encodings", &out), 0);
+    for (int i = 0; i < pecs_registry_n_catalogued(); i++)
+        cr_assert(strstr(out, pecs_registry_catalogued(i)->id), "%s missing from list", pecs_registry_catalogued(i)->id);
+    free(out);
+    cr_assert_eq(pecs("list encodings --tier 3", &out), 0);
+    cr_assert(strstr(out, "rope.hyperbolic") && strstr(out, " undefined ") && strstr(out, " defined "), "%s", out);
+    cr_assert(!strstr(out, "rope.yarn") && !strstr(out, "implemented"), "tier 3 has no implemented row:\n%s", out);
+    free(out);
+    cr_assert_eq(pecs("list encodings --status undefined", &out), 0);
+    cr_assert(strstr(out, "rope.plusplus") && !strstr(out, "landmark") && !strstr(out, "rope.yarn"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("list encodings --tier 4", &out), 2);
+    free(out);
+    cr_assert_eq(pecs("describe rope.hyperbolic", &out), 0);
+    cr_assert(strstr(out, "status: undefined") && strstr(out, "record: searched: arXiv 2509.05218"), "%s", out);
+    free(out);
+}
+
 /* eval: the reference on a vendor's dump, the same through a backend, and a schedule alone. */
 Test(cli, eval_npy_reference_backend_and_schedule)
 {
@@ -1229,4 +1257,193 @@ Test(cli, timed_runs_pin_threads_unless_told)
     unsetenv("OMP_PROC_BIND");
     setenv("PECS_NO_PIN", "1", 1);
     binding_of(perf, "unset", "unset");
+}
+
+/* --dump and eval --check (issue 13): a failing case's tensors, judged again from the files alone as a vendor's
+ * own dump is judged, give the same verdict and the same located first bad element; the reference's answer in
+ * the same files passes. One case per form family (rotate in f32, bias in bf16 widened to f32, embed in f16). */
+Test(cli, dump_then_eval_check_judges_the_same)
+{
+    static const char *const runs[][2] = {
+        {"rope dtype=f32 tokens=5 heads=3 head_dim=8 positions=contig@3", "position_off_by_one"},
+        {"t5 dtype=bf16 tokens=6 keys=40 heads=4", "t5_sign"},
+        {"sinusoidal dtype=f16 tokens=9 head_dim=16", "sinusoidal_swapped"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char args[4096], dumps[512], *out;
+        snprintf(dumps, sizeof dumps, "%s/dump%zu", tu_tmp_dir(), i);
+        snprintf(args, sizeof args, "run --case '%s' --backend '%s/../mutants/libpecs-mutant-%s.so' --dump '%s' --out '%s'",
+                 runs[i][0], tu_env("PECS_PLUGIN_DIR", "build/plugins"), runs[i][1], dumps, tu_tmp_path("d.json"));
+        cr_assert_eq(pecs(args, &out), 1, "%s", out);
+        free(out);
+        json_error_t err;
+        json_t *root = json_load_file(tu_tmp_path("d.json"), 0, &err);
+        cr_assert(root, "%s", err.text);
+        json_t *c = json_array_get(json_object_get(root, "cases"), 0);
+        const char *dir = json_string_value(json_object_get(c, "dump"));
+        const char *reason = json_string_value(json_object_get(c, "reason"));
+        cr_assert(dir && reason && strstr(reason, "; that is "), "no dump or no location: %s", json_dumps(c, 0));
+        /* eval.txt's last line is the command that judges the dump again */
+        char path[1024], *text;
+        size_t len;
+        char why[256];
+        snprintf(path, sizeof path, "%s/eval.txt", dir);
+        cr_assert_eq(pecs_read_file(path, &text, &len, why, sizeof why), PECS_OK, "%s", why);
+        const char *cmd = last_line(text);
+        cr_assert(!strncmp(cmd, "pecs eval ", 10) && strstr(cmd, "--check out="), "%s", cmd);
+        cr_assert_eq(pecs(cmd + 5, &out), 1, "%s\n%s", cmd, out);
+        cr_assert(strstr(out, "FAILED: ") && strstr(out, reason), "eval --check says:\n%s\nthe run said: %s", out, reason);
+        free(out);
+        /* the same inputs with the reference's answer rounded once: PASSED */
+        char want[4096];
+        const char *at = strstr(cmd, "got.npy");
+        cr_assert(at);
+        snprintf(want, sizeof want, "%.*swant.npy%s", (int)(at - cmd - 5), cmd + 5, at + 7);
+        cr_assert_eq(pecs(want, &out), 0, "%s\n%s", want, out);
+        cr_assert(strstr(out, "PASSED"), "%s", out);
+        free(out);
+        free(text);
+        json_decref(root);
+    }
+}
+
+/* eval --check refuses what it cannot judge: inputs that the output's dtype cannot hold, options that go
+ * elsewhere, an f64 "kernel output". */
+Test(cli, eval_check_bad_input)
+{
+    char x[512], pos[512], out64[512], out32[512], args[4096], *out, why[256];
+    int64_t xs[3] = {2, 1, 2}, ps[1] = {2};
+    double xv[4] = {0.1, 0.2, 0.3, 0.4}; /* 0.1 is not an f32 value */
+    int32_t pv[2] = {0, 1};
+    float ov[4] = {0};
+    snprintf(x, sizeof x, "%s", tu_tmp_path("x64.npy"));
+    snprintf(pos, sizeof pos, "%s", tu_tmp_path("p.npy"));
+    snprintf(out64, sizeof out64, "%s", tu_tmp_path("o64.npy"));
+    snprintf(out32, sizeof out32, "%s", tu_tmp_path("o32.npy"));
+    cr_assert_eq(pecs_npy_write(x, PECS_DT_F64, 3, xs, xv, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(pos, PECS_DT_I32, 1, ps, pv, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(out64, PECS_DT_F64, 3, xs, xv, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_npy_write(out32, PECS_DT_F32, 3, xs, ov, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --check out=%s", x, pos, out32);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "x: element 0 (0.10000000000000001) is not exactly a f32 value"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --check out=%s", x, pos, out64);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "f32, f16 or bf16, not f64"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --check out=%s --backend scalar", x, pos, out32);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "takes no --out and no --backend"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --out out=%s --level f32angle", x, pos, out32);
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "go with --check"), "%s", out);
+    free(out);
+}
+
+/* Command-line conveniences a new user tries first (issue 13). */
+Test(cli, globs_filters_help_and_stray_arguments)
+{
+    char *out, *help;
+    /* shapes.yaml is an include library: a glob over suites/ names it; alone it is bad input */
+    cr_assert_eq(pecs("run suites/shapes.yaml --backend scalar", &out), 2, "%s", out);
+    cr_assert(strstr(out, "only include libraries"), "%s", out);
+    free(out);
+    char args[1024];
+    snprintf(args, sizeof args, "run suites/shapes.yaml suites/smoke.yaml --filter '^nope ' --backend scalar -q --out '%s'",
+             tu_tmp_path("g.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "suites/shapes.yaml: an include library (shapes, sets, models), not a suite: skipped"), "%s", out);
+    free(out);
+    /* a suite without cases is still an error, located */
+    write_text(tu_tmp_path("nocases.yaml"), "suite: x\nshapes:\n  a: {tokens: 2}\n");
+    snprintf(args, sizeof args, "run '%s' --backend scalar", tu_tmp_path("nocases.yaml"));
+    cr_assert_eq(pecs(args, &out), 2, "%s", out);
+    cr_assert(strstr(out, "nocases.yaml:1:1: a suite needs a non-empty 'cases' list"), "%s", out);
+    free(out);
+    /* list cases --filter keeps only the matching cases and says how many */
+    cr_assert_eq(pecs("list cases suites/smoke.yaml --filter '^alibi '", &out), 0, "%s", out);
+    int lines = 0;
+    for (char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (!strncmp(l, "suites/smoke.yaml: ", 19)) {
+            int shown, total;
+            cr_assert_eq(sscanf(l + 19, "%d of %d cases match --filter", &shown, &total), 2, "%s", l);
+            cr_assert(shown == lines && total > shown, "%d shown, %d counted, of %d", lines, shown, total);
+            continue;
+        }
+        cr_assert(!strncmp(l, "alibi ", 6), "not an alibi case: %.80s", l);
+        lines++;
+    }
+    cr_assert_gt(lines, 0);
+    free(out);
+    cr_assert_eq(pecs("list cases suites/smoke.yaml --filter '('", &out), 2, "%s", out);
+    free(out);
+    cr_assert_eq(pecs("list backends --bogus", &out), 2, "%s", out);
+    free(out);
+    /* pecs help CMD is pecs CMD --help */
+    cr_assert_eq(pecs("run --help", &help), 0);
+    cr_assert_eq(pecs("help run", &out), 0);
+    cr_assert_str_eq(out, help);
+    free(out);
+    free(help);
+    cr_assert_eq(pecs("help", &out), 0);
+    cr_assert(strstr(out, "pecs help COMMAND"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("help nosuch", &out), 2, "%s", out);
+    free(out);
+}
+
+/* "-" is standard output for --out and standard input for results files: the JSON alone goes down the pipe
+ * (the console goes to standard error), and report/compare read it there. */
+Test(cli, dash_is_stdin_and_stdout)
+{
+    char args[2048], *out;
+    const char *bin = tu_env("PECS_BIN", "build/pecs");
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^nope ' --backend scalar --out - 2>/dev/null | '%s' "
+             "report - --format csv --out -", bin);
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(!strncmp(out, "backend,source,case,status,", 27), "not CSV alone: %s", out);
+    int rows = 0;
+    for (char *l = strchr(out, '\n'); l && l[1]; l = strchr(l + 1, '\n'))
+        rows += !strncmp(l + 1, "scalar,scalar,nope ", 19);
+    cr_assert_gt(rows, 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^nope ' --backend scalar -q --out '%s'",
+             tu_tmp_path("a.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^nope ' --backend scalar --out - 2>/dev/null | '%s' "
+             "compare '%s' -", bin, tu_tmp_path("a.json"));
+    cr_assert_eq(pecs(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "0 only in A, 0 only in B") && strstr(out, "no regression"), "%s", out);
+    free(out);
+    cr_assert_eq(pecs("run suites/smoke.yaml --filter '^nope ' --backend scalar --out - --resume", &out), 2, "%s", out);
+    free(out);
+}
+
+/* On a terminal (a pseudo-terminal from script(1)) the progress line shows, with the failure count in red
+ * unless NO_COLOR is set and not empty; not on a terminal, no progress line at all. */
+Test(cli, progress_on_a_terminal_and_no_color, .timeout = 120)
+{
+    char args[4096], fx[512], *out;
+    const char *bin = tu_env("PECS_BIN", "build/pecs");
+    tu_fixture(fx, sizeof fx, "swapped");
+    for (int nc = 0; nc < 2; nc++) {
+        snprintf(args, sizeof args, "--version >/dev/null; %s script -qec \"'%s' run suites/smoke.yaml --filter "
+                 "'^rope dtype=f32 tokens=5 ' --backend '%s' --out '%s'\" /dev/null", nc ? "NO_COLOR=1" : "NO_COLOR=",
+                 bin, fx, tu_tmp_path("t.json"));
+        cr_assert_eq(pecs(args, &out), 1, "%s", out);
+        cr_assert(strstr(out, "\r[") && strstr(out, " failed"), "no progress line on a terminal:\n%s", out);
+        if (nc)
+            cr_assert(!strstr(out, "\033[31m"), "NO_COLOR=1 and still red:\n%s", out);
+        else
+            cr_assert(strstr(out, "\033[31m"), "no red failure count on a terminal:\n%s", out);
+        free(out);
+    }
+    snprintf(args, sizeof args, "run suites/smoke.yaml --filter '^rope dtype=f32 tokens=5 ' --backend '%s' --out '%s'", fx,
+             tu_tmp_path("t.json"));
+    cr_assert_eq(pecs(args, &out), 1, "%s", out);
+    cr_assert(!strstr(out, "\r[") && !strstr(out, "\033["), "progress or colour without a terminal:\n%s", out);
+    free(out);
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "npy.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -340,4 +341,291 @@ Test(install, certify_the_vendor_example_and_verify_it)
     }
     snprintf(path, sizeof path, "%s/cert/certificate.md", g_inst.work);
     cr_assert_eq(access(path, R_OK), 0);
+}
+
+/* -q on a plugin that implements two encodings, over every T1 suite: the failures (none), the skips summarised by
+ * reason and the tally — a screenful, not a line per declined case (issue 13: under 30 lines). */
+Test(install, quiet_run_of_every_t1_suite_fits_a_screen, .timeout = 600)
+{
+    char args[PATH_MAX + 512], *out = NULL;
+    snprintf(args, sizeof args, "run t1-rotate t1-bias t1-multiaxis t1-other t1-pairwise invariance smoke --backend '%s' "
+             "-q --out q.json", g_inst.vendor_so);
+    int rc = inst_pecs(args, &out);
+    cr_assert_eq(rc, 0, "exit %d:\n%s", rc, out);
+    int lines = 0;
+    for (const char *p = out; *p; p++)
+        lines += *p == '\n';
+    cr_assert_lt(lines, 30, "%d lines:\n%s", lines, out);
+    long passed, failed;
+    counts(out, &passed, &failed);
+    cr_assert_gt(passed, 0, "%s", out);
+    cr_assert(strstr(out, "case(s) not judged, by backend and reason"), "%s", out);
+    free(out);
+}
+
+/* ---- the docs' commands (issue 13) ----------------------------------------------------------------------
+ * Every "$ command" shown in a fenced block of README.md and docs/vendor-guide.md runs, in order, and the
+ * output shown under it must have the shape of the real one: the "N case(s) x M backend(s), mode" line,
+ * the table's columns and every row shown (backend, encoding, dtype, check and the four counts), every
+ * verdict line shown (verdict, backend, case), pecs's error messages, the "N passed, N failed, N skipped"
+ * tally and the exit status they imply. Numbers that vary run to run (errors, GB/s, addresses) are not
+ * compared. The docs' scratch paths are mapped into the fixture: /tmp/pecs-prefix is its install (so
+ * `make install` is the fixture's own), /tmp/myrope and /tmp/x.json a work directory, /work/main the source
+ * tree; the guide's myrope.c is the C block that defines it, and x.npy/pos.npy are made as section 8 says. */
+
+typedef struct doc_cmd {
+    char cmd[2048];
+    pecs_sb shown;
+    int line;
+} doc_cmd;
+
+/* The "$ " commands of a Markdown file's fenced blocks (continuation lines ending in '\' joined) and the
+ * lines shown after each, up to the next command or the fence's end. Returns how many. */
+static int doc_commands(const char *md, doc_cmd *cmds, int max)
+{
+    char *text, why[256];
+    size_t len;
+    cr_assert_eq(pecs_read_file(md, &text, &len, why, sizeof why), PECS_OK, "%s", why);
+    int n = 0, fence = 0, lineno = 0, cont = 0;
+    doc_cmd *cur = NULL;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        if (!strncmp(line, "```", 3)) {
+            fence = !fence;
+            cur = NULL;
+            continue;
+        }
+        if (!fence)
+            continue;
+        size_t l = strlen(line);
+        if (cont && cur) { /* the rest of a command continued with '\' */
+            cont = l && line[l - 1] == '\\';
+            snprintf(cur->cmd + strlen(cur->cmd), sizeof cur->cmd - strlen(cur->cmd), " %.*s", (int)(l - (size_t)cont), line);
+            continue;
+        }
+        if (!strncmp(line, "$ ", 2)) {
+            cr_assert_lt(n, max);
+            cur = &cmds[n++];
+            memset(cur, 0, sizeof *cur);
+            cur->line = lineno;
+            cont = l && line[l - 1] == '\\';
+            snprintf(cur->cmd, sizeof cur->cmd, "%.*s", (int)(l - 2 - (size_t)cont), line + 2);
+            continue;
+        }
+        if (cur)
+            pecs_sb_addf(&cur->shown, "%s\n", line);
+    }
+    free(text);
+    return n;
+}
+
+/* s with every `from` replaced by `to` (malloc'd). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    pecs_sb b = {0};
+    size_t lf = strlen(from);
+    for (const char *p; (p = strstr(s, from)); s = p + lf)
+        pecs_sb_addf(&b, "%.*s%s", (int)(p - s), s, to);
+    pecs_sb_adds(&b, s);
+    cr_assert(!b.oom);
+    return pecs_sb_take(&b);
+}
+
+/* The docs' paths (and, in a command, program names) mapped into the fixture. */
+static char *doc_map(const char *s, const char *work, int is_cmd)
+{
+    char bin[PATH_MAX + 8], myrope[PATH_MAX + 16], xjson[PATH_MAX + 16], inc[PATH_MAX + 16], suites[PATH_MAX + 16];
+    snprintf(bin, sizeof bin, "'%s' ", tu_env("PECS_BIN", "build/pecs"));
+    snprintf(myrope, sizeof myrope, "%s/myrope", work);
+    snprintf(xjson, sizeof xjson, "%s/x.json", work);
+    snprintf(inc, sizeof inc, "-I%s/include", g_inst.src);
+    snprintf(suites, sizeof suites, " %s/suites/", g_inst.src);
+    const char *map[][2] = {{"/tmp/pecs-prefix", g_inst.prefix}, {"/tmp/myrope", myrope}, {"/tmp/x.json", xjson},
+                            {"-I/work/main/include", inc}, {"./build/pecs ", bin}, {" suites/", suites}};
+    char *r = pecs_strdup(s);
+    for (size_t i = 0; i < (is_cmd ? sizeof map / sizeof map[0] : 3); i++) {
+        char *t = replace_all(r, map[i][0], map[i][1]);
+        free(r);
+        r = t;
+    }
+    if (is_cmd && (!strncmp(r, "build/pecs ", 11) || !strncmp(r, "pecs ", 5))) {
+        char *t = NULL;
+        pecs_sb b = {0};
+        pecs_sb_addf(&b, "%s%s", bin, strchr(r, ' ') + 1);
+        t = pecs_sb_take(&b);
+        free(r);
+        r = t;
+    }
+    return r;
+}
+
+static int fields(const char *line, char f[][64], int max)
+{
+    int n = 0;
+    for (const char *p = line; *p && n < max;) {
+        p += strspn(p, " ");
+        size_t l = strcspn(p, " ");
+        if (!l)
+            break;
+        snprintf(f[n++], 64, "%.*s", (int)l, p);
+        p += l;
+    }
+    return n;
+}
+
+/* A line of `actual` whose first k whitespace-separated fields are those of `want`'s. */
+static int has_fields(const char *actual, const char *want, int k)
+{
+    char w[16][64], a[16][64];
+    if (fields(want, w, 16) < k)
+        return 0;
+    for (const char *l = actual; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(l, "\n"), l);
+        int m = fields(line, a, 16), same = m >= k;
+        for (int i = 0; same && i < k; i++)
+            same = !strcmp(a[i], w[i]);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
+/* The shown output's shape against the actual output; the expected exit status from what is shown. */
+static void doc_compare(const char *where, const char *shown, const char *actual, int rc)
+{
+    int want_rc = 0, in_table = 0, checked = 0;
+    for (const char *l = shown; *l; l = strchr(l, '\n') + 1) {
+        char line[4096];
+        long a, b, c;
+        char mode[32];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(l, "\n"), l);
+        if (sscanf(line, "pecs %*s %ld case(s) x %ld backend(s), mode %31[a-z]", &a, &b, mode) == 3) {
+            char want[128];
+            snprintf(want, sizeof want, ": %ld case(s) x %ld backend(s), mode %s,", a, b, mode);
+            cr_assert(strstr(actual, want), "%s: shown '%s', the run says:\n%s", where, line, actual);
+        } else if (sscanf(line, "%ld passed, %ld failed, %ld skipped", &a, &b, &c) == 3) {
+            char want[128];
+            snprintf(want, sizeof want, "\n%ld passed, %ld failed, %ld skipped\n", a, b, c);
+            cr_assert(strstr(actual, want), "%s: shown '%s', the run says:\n%s", where, line, actual);
+            want_rc = b > 0;
+        } else if (!strncmp(line, "backend ", 8) && strstr(line, " encoding ")) {
+            in_table = 1;
+            cr_assert(has_fields(actual, line, fields(line, (char[16][64]){{0}}, 16)), "%s: columns '%s', the run:\n%s",
+                      where, line, actual);
+        } else if (in_table && line[0] && strcmp(line, "...") && strncmp(line, "results: ", 9)) {
+            cr_assert(has_fields(actual, line, 8), "%s: row '%s' is not in the run's table:\n%s", where, line, actual);
+        } else if (!strncmp(line, "FAILED ", 7) || !strncmp(line, "SKIPPED ", 8) || !strncmp(line, "ERROR ", 6) ||
+                   !strncmp(line, "CRASHED ", 8)) {
+            cr_assert(has_fields(actual, line, 3) && strstr(actual, strchr(line + strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ "), ' ')),
+                      "%s: verdict line '%s' is not in the output:\n%s", where, line, actual);
+        } else if (!strncmp(line, "pecs ", 5) && strchr(line, ':') && strncmp(line, "pecs 0", 6)) {
+            cr_assert(strstr(actual, line), "%s: message '%s' is not in the output:\n%s", where, line, actual);
+            want_rc = 2;
+        } else if (!strcmp(line, "PASSED") || !strncmp(line, "FAILED: ", 8)) { /* eval --check's verdict */
+            char want[4096];
+            snprintf(want, sizeof want, "\n%.*s", (int)strcspn(line, ";"), line);
+            cr_assert(strstr(actual, want), "%s: '%s' is not the verdict:\n%s", where, line, actual);
+            want_rc = line[0] == 'F';
+        } else if (sscanf(line, " %ld SKIPPED", &a) == 1) { /* the skips by reason */
+            cr_assert(strstr(actual, line), "%s: '%s' is not in the output:\n%s", where, line, actual);
+        } else if (!strncmp(line, "-I", 2)) {
+            cr_assert(strstr(actual, line), "%s: '%s' is not in the output:\n%s", where, line, actual);
+        } else if (strstr(line, " T pecs_backend_entry")) {
+            cr_assert(strstr(actual, " T pecs_backend_entry"), "%s: %s", where, actual);
+        } else {
+            checked--;
+        }
+        checked++;
+        if (!line[0] || !strncmp(line, "results: ", 9))
+            in_table = 0;
+    }
+    if (!shown[0]) /* nothing shown: nothing printed */
+        cr_assert(!actual[0], "%s: the docs show no output, the command printed:\n%s", where, actual);
+    cr_assert_eq(rc, want_rc, "%s: exit %d, the output shown implies %d (%d line(s) checked):\n%s", where, rc, want_rc,
+                 checked, actual);
+}
+
+/* The C block of the guide that defines the example plugin, as myrope.c; x.npy and pos.npy as section 8 says. */
+static void doc_fixtures(const char *work)
+{
+    char path[PATH_MAX + 64], *text, why[256];
+    size_t len;
+    snprintf(path, sizeof path, "%s/docs/vendor-guide.md", g_inst.src);
+    cr_assert_eq(pecs_read_file(path, &text, &len, why, sizeof why), PECS_OK, "%s", why);
+    char *end = strstr(text, "PECS_BACKEND_ENTRY(myrope)");
+    cr_assert(end, "the guide no longer defines myrope");
+    char *start = end;
+    while (start > text && strncmp(start, "```c\n", 5))
+        start--;
+    end = strstr(end, "\n```");
+    cr_assert(start > text && end);
+    snprintf(path, sizeof path, "%s/myrope", work);
+    cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+    snprintf(path, sizeof path, "%s/myrope/myrope.c", work);
+    cr_assert_eq(pecs_write_atomic(path, start + 5, (size_t)(end + 1 - (start + 5)), why, sizeof why), PECS_OK, "%s", why);
+    free(text);
+    float x[4 * 2 * 8];
+    int32_t pos[4] = {100000, 100001, 100002, 100003};
+    int64_t xs[3] = {4, 2, 8}, ps[1] = {4};
+    for (int i = 0; i < 64; i++)
+        x[i] = (float)((i * 37 % 64) - 32) / 16.0f;
+    snprintf(path, sizeof path, "%s/myrope/x.npy", work);
+    cr_assert_eq(pecs_npy_write(path, PECS_DT_F32, 3, xs, x, why, sizeof why), PECS_OK, "%s", why);
+    snprintf(path, sizeof path, "%s/myrope/pos.npy", work);
+    cr_assert_eq(pecs_npy_write(path, PECS_DT_I32, 1, ps, pos, why, sizeof why), PECS_OK, "%s", why);
+}
+
+Test(install, every_command_in_the_docs_shows_what_it_prints, .timeout = 600)
+{
+    static const char *const docs[] = {"README.md", "docs/vendor-guide.md"};
+    char work[PATH_MAX + 16];
+    snprintf(work, sizeof work, "%s/docs", g_inst.dir);
+    cr_assert_eq(mkdir(work, 0755), 0);
+    doc_fixtures(work);
+    int ran = 0;
+    for (size_t d = 0; d < sizeof docs / sizeof docs[0]; d++) {
+        char md[PATH_MAX + 64];
+        static doc_cmd cmds[64];
+        pecs_sb env = {0}; /* the doc's `export`s, for the commands after them */
+        snprintf(md, sizeof md, "%s/%s", g_inst.src, docs[d]);
+        int n = doc_commands(md, cmds, 64);
+        for (int i = 0; i < n; i++) {
+            char where[PATH_MAX + 96], *cmd = doc_map(cmds[i].cmd, work, 1), *out = NULL;
+            snprintf(where, sizeof where, "%s:%d: $ %s", docs[d], cmds[i].line, cmds[i].cmd);
+            if (!strncmp(cmds[i].cmd, "make install", 12)) { /* the fixture's own install, to /tmp/pecs-prefix's place */
+                free(cmd);
+                pecs_sb_free(&cmds[i].shown);
+                continue;
+            }
+            if (!strncmp(cmd, "export ", 7)) {
+                pecs_sb_addf(&env, "%s; ", cmd);
+                free(cmd);
+                pecs_sb_free(&cmds[i].shown);
+                continue;
+            }
+            pecs_sb sh = {0};
+            pecs_sb_addf(&sh, "cd '%s/myrope' && %s", work, env.s ? env.s : "");
+            if (strstr(cmd, g_inst.prefix)) /* the installed pecs finds everything alone */
+                unset_pecs_vars(&sh), pecs_sb_adds(&sh, " sh -c \"");
+            char *quoted = strstr(cmd, g_inst.prefix) ? replace_all(cmd, "\"", "\\\"") : pecs_strdup(cmd);
+            pecs_sb_addf(&sh, "%s%s", quoted, strstr(cmd, g_inst.prefix) ? "\"" : "");
+            free(quoted);
+            cr_assert(!sh.oom);
+            int rc = inst_sh(pecs_sb_str(&sh), "doc.log", &out);
+            char *shown = doc_map(cmds[i].shown.s ? cmds[i].shown.s : "", work, 0);
+            doc_compare(where, shown, out, rc);
+            ran++;
+            free(shown);
+            free(out);
+            free(cmd);
+            pecs_sb_free(&sh);
+            pecs_sb_free(&cmds[i].shown);
+        }
+        pecs_sb_free(&env);
+    }
+    cr_assert_geq(ran, 12, "only %d commands found in the docs", ran);
 }

@@ -40,7 +40,7 @@ enum { EXIT_OK = 0, EXIT_FAILURES = 1, EXIT_USAGE = 2, EXIT_IO = 3, EXIT_INTERRU
 typedef struct run_cfg {
     const char *suites[MAX_ARGS], *cases[MAX_ARGS], *backends[MAX_ARGS], *sets[MAX_ARGS];
     int n_suites, n_cases, n_backends, n_sets;
-    const char *filter, *dtypes, *out, *tolerances, *mode, *calibration;
+    const char *filter, *dtypes, *out, *tolerances, *mode, *calibration, *dump;
     double min_time, timeout, threads, calibration_mib;
     int verbose;
     int quiet; /* -q: failing cases, the skip summary and the tally only; no progress line */
@@ -79,7 +79,7 @@ int cli_dtype_list_ok(const char *list, char *msg, size_t n);
 int cli_dtype_selected(const char *list, const char *case_str);
 const char *cli_field(const char *case_str, const char *key, char *buf, size_t n);
 void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose);
-void cli_print_table(const pecs_case_result *r, int n);
+void cli_print_table(const pecs_case_result *r, int n, const pecs_loaded_backend *lbs, int n_lbs);
 /* SKIPPED and BEYOND_LEVEL results counted by backend and reason (the run prints those cases only with -v). */
 void cli_print_skips(const pecs_case_result *r, int n);
 char *cli_join_args(int argc, char **argv);

@@ -60,8 +60,11 @@ static const char RUN_HELP[] =
     "                        backend's choice, OMP_NUM_THREADS for openmp); the determinism repeat runs at 1\n"
     "                        thread and must match the first run bit for bit\n"
     "  --out FILE            results JSON (default pecs-results.json), written atomically at the end;\n"
-    "                        FILE.lock is held for the run: a second run with the same FILE refuses (exit 2)\n"
+    "                        FILE.lock is held for the run: a second run with the same FILE refuses (exit 2);\n"
+    "                        --out - writes the JSON to standard output and everything else to standard error\n"
     "  --tolerances FILE     tolerance profiles (default configs/tolerances.yaml)\n"
+    "  --dump DIR            a FAILED case writes its tensors to DIR/<backend>-<case hash>/ as .npy (inputs,\n"
+    "                        got, want rounded once) and eval.txt, the `pecs eval --check` that judges them again\n"
     "  --isolate             run each case in a child process: a crash is CRASHED, a hang TIMEOUT, and the\n"
     "                        run goes on (default for plugins given by path; --no-isolate turns it off)\n"
     "  --timeout S           per-case time limit of isolated cases (default 60)\n"
@@ -150,6 +153,8 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
     printf("%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
     if (r->reason[0])
         printf("           %s\n", r->reason);
+    if (r->dump[0])
+        printf("           tensors: %s/ (judge again: sh -c \"$(tail -1 %s/eval.txt)\")\n", r->dump, r->dump);
     if (r->perf.done) {
         char roof[160] = "";
         if (r->perf.paired) {
@@ -217,7 +222,8 @@ void cli_print_skips(const pecs_case_result *r, int n)
 
 /* One row of the closing table: backend x encoding x dtype x check. */
 typedef struct table_row {
-    const char *backend;
+    char backend[160];
+    int slot;
     char enc[40], dtype[8], check[16];
     int count[PECS_V_COUNT];
     double worst_abs, worst_nmse, best_gbps;
@@ -239,7 +245,21 @@ const char *cli_field(const char *case_str, const char *key, char *buf, size_t n
     return buf;
 }
 
-void cli_print_table(const pecs_case_result *r, int n)
+/* A backend's label in the table: its name, or name@file when another backend of the run has the same name
+ * (two plugins named alike must not merge into one row). */
+static void backend_label(const pecs_loaded_backend *lbs, int n_lbs, int slot, char *buf, size_t n)
+{
+    const char *name = lbs[slot].id.name, *src = pecs_backend_token(&lbs[slot]), *base = strrchr(src, '/');
+    int clash = 0;
+    for (int i = 0; i < n_lbs; i++)
+        clash |= i != slot && !strcmp(lbs[i].id.name, name);
+    if (clash)
+        snprintf(buf, n, "%s@%s", name, base ? base + 1 : src);
+    else
+        snprintf(buf, n, "%s", name);
+}
+
+void cli_print_table(const pecs_case_result *r, int n, const pecs_loaded_backend *lbs, int n_lbs)
 {
     table_row *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
     int nr = 0;
@@ -253,11 +273,15 @@ void cli_print_table(const pecs_case_result *r, int n)
         cli_field(cs, "check", ck, sizeof ck);
         int k = 0;
         for (; k < nr; k++)
-            if (!strcmp(rows[k].backend, r[i].backend) && !strcmp(rows[k].enc, enc) && !strcmp(rows[k].dtype, dt) &&
+            if (rows[k].slot == r[i].backend_slot && !strcmp(rows[k].enc, enc) && !strcmp(rows[k].dtype, dt) &&
                 !strcmp(rows[k].check, ck))
                 break;
         if (k == nr) {
-            rows[nr].backend = r[i].backend;
+            rows[nr].slot = r[i].backend_slot;
+            if (r[i].backend_slot >= 0 && r[i].backend_slot < n_lbs)
+                backend_label(lbs, n_lbs, r[i].backend_slot, rows[nr].backend, sizeof rows[nr].backend);
+            else
+                snprintf(rows[nr].backend, sizeof rows[nr].backend, "%s", r[i].backend);
             memcpy(rows[nr].enc, enc, sizeof enc);
             memcpy(rows[nr].dtype, dt, sizeof dt);
             memcpy(rows[nr].check, ck, sizeof ck);
@@ -361,6 +385,8 @@ int cli_parse_run_args(int argc, char **argv, run_cfg *cfg)
         }
         else if ((v = pecs_opt(argc, argv, &i, "--out", &missing)))
             cfg->out = v;
+        else if ((v = pecs_opt(argc, argv, &i, "--dump", &missing)))
+            cfg->dump = v;
         else if ((v = pecs_opt(argc, argv, &i, "--tolerances", &missing)))
             cfg->tolerances = v;
         else if ((v = pecs_opt(argc, argv, &i, "--mode", &missing))) {
@@ -543,13 +569,24 @@ int cli_inputs_load(const char *cmd, const run_cfg *cfg, run_inputs *in)
         return EXIT_USAGE;
     }
     in->have_tols = 1;
-    for (int i = 0; i < cfg->n_suites; i++, in->n_suites++) {
+    for (int i = 0; i < cfg->n_suites; i++) {
         char path[PATH_MAX]; /* a file that exists, else suites/<name>.yaml in the data search path */
+        pecs_suite *s = &in->suites[in->n_suites];
         if (pecs_data_suite(cfg->suites[i], path, sizeof path, why, sizeof why) != PECS_OK ||
-            pecs_suite_load_checked(&in->suites[i], path, &in->tols, why, sizeof why) != PECS_OK) {
+            pecs_suite_load_checked(s, path, &in->tols, why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs %s: %s\n", cmd, why);
             return EXIT_USAGE;
         }
+        if (s->library) { /* a glob over suites/ names shapes.yaml too: say so, run the rest */
+            fprintf(stderr, "pecs %s: %s: an include library (shapes, sets, models), not a suite: skipped\n", cmd, path);
+            pecs_suite_free(s);
+            continue;
+        }
+        in->n_suites++;
+    }
+    if (cfg->n_suites && !in->n_suites) {
+        fprintf(stderr, "pecs %s: no suite among the files given (only include libraries)\n", cmd);
+        return EXIT_USAGE;
     }
     return cli_collect_cases(cfg, in->suites, &in->tols, &in->cases, &in->n_cases);
 }

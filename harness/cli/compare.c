@@ -14,7 +14,7 @@
 /* ---- compare -------------------------------------------------------------------------------------------- */
 
 static const char COMPARE_HELP[] =
-    "usage: pecs compare A.json B.json [--threshold FRACTION] [--strict]\n"
+    "usage: pecs compare A.json B.json [--threshold FRACTION] [--strict]   (one of them may be -: standard input)\n"
     "\n"
     "Compare two results files case by case, matched on backend and the exact case string. Regressions:\n"
     "  - a verdict that got worse: PASSED in A and SKIPPED, ERROR or any failing verdict in B (coverage\n"
@@ -50,7 +50,7 @@ int pecs_cmd_compare(int argc, char **argv)
                 return cli_usage_error("compare", "--threshold takes a fraction in [0, 10] (0.05 = 5 %)");
         } else if (!strcmp(argv[i], "--strict")) {
             strict = 1;
-        } else if (missing || argv[i][0] == '-' || nf == 2) {
+        } else if (missing || (argv[i][0] == '-' && argv[i][1]) || nf == 2) { /* "-": standard input */
             return cli_usage_error("compare", "give two results files");
         } else {
             files[nf++] = argv[i];

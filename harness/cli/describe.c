@@ -36,6 +36,15 @@ int pecs_cmd_describe(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     const pecs_encoding_info *e = pecs_registry_find(argv[1]);
+    const pecs_catalogued *cat = e ? NULL : pecs_registry_find_catalogued(argv[1]);
+    if (cat) {
+        /* No reference: the catalogue's entry and the record of why (exit 0: the id is known). */
+        printf("%s — %s\n  form: %s (catalogued)   tier: T%d   relative-shift invariance expected: %s\n"
+               "  status: %s (no reference: cases of it are rejected)\n  record: %s\n",
+               cat->id, cat->summary, pecs_form_name(cat->form), cat->tier, cat->invariance,
+               pecs_cat_status_name(cat->status), cat->record);
+        return EXIT_OK;
+    }
     if (!e) {
         const char *sug = pecs_registry_suggest(argv[1]);
         fprintf(stderr, "pecs describe: unknown encoding '%s'%s%s%s (see: pecs list encodings)\n", argv[1],

@@ -15,6 +15,7 @@
 
 static const char EVAL_HELP[] =
     "usage: pecs eval ENCODING [--backend B] [--set KEY=VALUE ...] --in NAME=FILE.npy ... --out NAME=FILE.npy ...\n"
+    "       pecs eval ENCODING [--set KEY=VALUE ...] --in NAME=FILE.npy ... --check out=FILE.npy [--level L]\n"
     "\n"
     "Evaluate the reference (default) or a backend on tensors given as NumPy .npy files, the way a vendor\n"
     "checks a dump from their own pipeline. Tensor names and shapes by form: see `pecs describe ENCODING`.\n"
@@ -23,7 +24,14 @@ static const char EVAL_HELP[] =
     "  --out NAME=FILE    outputs: out; for rotate encodings also inv_freq, attn, axis, softmax_scale (the schedule\n"
     "                     alone needs no inputs: give --set head_dim=D)\n"
     "  --backend B        run a backend instead of the reference (built-in name or plugin path)\n"
-    "The reference writes out in f64; a backend writes out in the dtype of x (bias: f32).\n";
+    "The reference writes out in f64; a backend writes out in the dtype of x (bias: f32).\n"
+    "  --check out=FILE   judge FILE, your own kernel's output on these inputs, as `pecs run` judges a backend:\n"
+    "                     the same comparison, level and rounding check, and the first bad element located\n"
+    "                     (token, head, dim; head, query, key, and positions). The case's dtype is FILE's dtype\n"
+    "                     (--set dtype=bf16 for bf16 values widened to f32: .npy has no bfloat16);\n"
+    "                     inputs must hold values of that dtype exactly. Exit 0 PASSED, 1 any other verdict.\n"
+    "  --level L          the level to judge at (exact, f32angle, compat; default exact: docs/levels.md)\n"
+    "  --tolerances FILE  tolerance profiles (default: the one `pecs run` uses)\n";
 
 typedef struct named_file {
     char name[32];
@@ -135,6 +143,90 @@ static pecs_status eval_call(pecs_loaded_backend *lb, const pecs_problem *p, pec
     return PECS_OK;
 }
 
+/* The case a dump describes: shapes from the inputs, dtype from the output, positions' dtype from theirs. */
+static int check_case(const pecs_encoding_info *e, pecs_case *c, const named_file *ins, const pecs_npy *arrs, int n_in,
+                      const pecs_npy *out, const char *level, int dtype_set, char *why, size_t why_len)
+{
+    char v[32];
+    int pairwise = pecs_form_pairwise(e->form);
+#define SET(key, ...) (snprintf(v, sizeof v, __VA_ARGS__), pecs_case_set(c, key, v, why, why_len) == PECS_OK)
+    /* bf16 has no .npy dtype: its values come widened to f32, with --set dtype=bf16 */
+    if ((!dtype_set && !SET("dtype", "%s", pecs_dtype_name(out->dtype))) || (level && !SET("level", "%s", level)))
+        return 0;
+    for (int i = 0; i < n_in; i++) {
+        const char *nm = ins[i].name;
+        const pecs_npy *a = &arrs[i];
+        if (!strcmp(nm, "x") && !(SET("tokens", "%lld", (long long)a->shape[0]) &&
+                                  (a->ndim == 2 ? SET("head_dim", "%lld", (long long)a->shape[1])
+                                                : SET("heads", "%lld", (long long)a->shape[1]) &&
+                                                      SET("head_dim", "%lld", (long long)a->shape[2]))))
+            return 0;
+        if ((!strcmp(nm, "pos") || !strcmp(nm, "qpos")) &&
+            !(SET("pos_dtype", "%s", pecs_dtype_name(a->dtype)) &&
+              (strcmp(nm, "qpos") || SET("tokens", "%lld", (long long)a->shape[0]))))
+            return 0;
+        if (!strcmp(nm, "kpos") && !SET("keys", "%lld", (long long)a->shape[0]))
+            return 0;
+        if (!strcmp(nm, "q") && !(SET("heads", "%lld", (long long)a->shape[1]) && SET("head_dim", "%lld", (long long)a->shape[2])))
+            return 0;
+    }
+    if (pairwise && e->form != PECS_FORM_SCORES && out->ndim == 3 && e->form != PECS_FORM_MASK &&
+        !SET("heads", "%lld", (long long)out->shape[0]))
+        return 0;
+#undef SET
+    return pecs_case_validate(c, why, why_len) == PECS_OK;
+}
+
+/* pecs eval --check: a vendor's own output judged on its own inputs (runner.h pecs_judge_given). */
+static int eval_check(const pecs_encoding_info *e, pecs_case *c, const named_file *ins, const pecs_npy *arrs, int n_in,
+                      const char *path, const char *level, const char *tol_given, int dtype_set)
+{
+    char why[4096] = "", tolbuf[PATH_MAX];
+    pecs_npy out = {0};
+    pecs_tolerances tols;
+    pecs_tensor given[8];
+    pecs_case_result r;
+    char *case_str = NULL;
+    int rc = EXIT_USAGE, have_tols = 0, have_r = 0;
+    if (pecs_npy_read(path, (size_t)1 << 33, &out, why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs eval: --check out=%s: %s\n", path, why);
+        goto cleanup;
+    }
+    if (!pecs_dtype_is_float(out.dtype) || out.dtype == PECS_DT_F64) {
+        fprintf(stderr, "pecs eval: --check out=%s: a kernel's output is f32, f16 or bf16, not %s\n", path,
+                pecs_dtype_name(out.dtype));
+        goto cleanup;
+    }
+    if (pecs_tol_load(&tols, cli_find_tolerances(tol_given, tolbuf, sizeof tolbuf), why, sizeof why) != PECS_OK) {
+        fprintf(stderr, "pecs eval: %s\n", why);
+        goto cleanup;
+    }
+    have_tols = 1;
+    if (!check_case(e, c, ins, arrs, n_in, &out, level, dtype_set, why, sizeof why) || !(case_str = pecs_case_format(c))) {
+        fprintf(stderr, "pecs eval: --check: %s\n", why[0] ? why : "out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < n_in; i++)
+        given[i] = !strcmp(ins[i].name, "pos") ? pos_view("pos", &arrs[i]) : tensor_of(ins[i].name, &arrs[i]);
+    pecs_tensor ot = tensor_of("out", &out);
+    pecs_judge_given(case_str, &tols, given, n_in, &ot, &r);
+    have_r = 1;
+    printf("case %s (inputs and positions: the given tensors)\n%s%s%s\n", r.case_str, pecs_verdict_name(r.verdict), r.reason[0] ? ": " : "", r.reason);
+    if (r.has_metrics && r.verdict != PECS_V_ERROR)
+        printf("max_abs %.3g  max_rel %.3g  max_ulp %.3g  nmse %.3g  (%lld elements, %lld outside the tolerance)\n",
+               r.metrics.max_abs, r.metrics.max_rel, r.metrics.max_ulp, r.metrics.nmse, (long long)r.metrics.n,
+               (long long)r.metrics.mismatches);
+    rc = r.verdict == PECS_V_PASSED ? EXIT_OK : r.verdict == PECS_V_ERROR ? EXIT_USAGE : EXIT_FAILURES;
+cleanup:
+    if (have_r)
+        pecs_case_result_free(&r);
+    free(case_str);
+    if (have_tols)
+        pecs_tol_free(&tols);
+    pecs_npy_free(&out);
+    return rc;
+}
+
 int pecs_cmd_eval(int argc, char **argv)
 {
     if (argc < 2 || cli_is_help(argv[1])) {
@@ -142,12 +234,18 @@ int pecs_cmd_eval(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     const pecs_encoding_info *e = pecs_registry_find(argv[1]);
+    char nowhy[1024];
+    if (!e && pecs_registry_not_implemented(argv[1], nowhy, sizeof nowhy)) {
+        fprintf(stderr, "pecs eval: %s\n", nowhy);
+        return EXIT_USAGE;
+    }
     if (!e) {
         fprintf(stderr, "pecs eval: unknown encoding '%s' (see: pecs list encodings)\n", argv[1]);
         return EXIT_USAGE;
     }
-    named_file ins[8], outs[8];
-    int n_in = 0, n_out = 0, rc = EXIT_OK, have_case = 0, have_lb = 0;
+    named_file ins[8], outs[8], check = {"", NULL};
+    const char *level = NULL, *tol_given = NULL;
+    int n_in = 0, n_out = 0, rc = EXIT_OK, have_case = 0, have_lb = 0, dtype_set = 0;
     const char *backend = NULL;
     char why[1024] = "";
     pecs_npy arrs[8];
@@ -174,6 +272,7 @@ int pecs_cmd_eval(int argc, char **argv)
                 goto cleanup;
             }
             snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
+            dtype_set |= !strcmp(key, "dtype");
             if (pecs_case_set(&c, key, eq + 1, why, sizeof why) != PECS_OK) {
                 fprintf(stderr, "pecs eval: --set %s: %s\n", v, why);
                 rc = EXIT_USAGE;
@@ -191,6 +290,15 @@ int pecs_cmd_eval(int argc, char **argv)
             }
         } else if ((v = pecs_opt(argc, argv, &i, "--backend", &missing))) {
             backend = v;
+        } else if ((v = pecs_opt(argc, argv, &i, "--check", &missing))) {
+            if (check.path || !split_named(v, &check) || strcmp(check.name, "out")) {
+                rc = cli_usage_error("eval", "--check takes out=FILE.npy, once");
+                goto cleanup;
+            }
+        } else if ((v = pecs_opt(argc, argv, &i, "--level", &missing))) {
+            level = v;
+        } else if ((v = pecs_opt(argc, argv, &i, "--tolerances", &missing))) {
+            tol_given = v;
         } else {
             char msg[256];
             snprintf(msg, sizeof msg, missing ? "option '%s' needs a value" : "unknown argument '%s'", argv[i]);
@@ -198,8 +306,16 @@ int pecs_cmd_eval(int argc, char **argv)
             goto cleanup;
         }
     }
-    if (!n_out) {
-        rc = cli_usage_error("eval", "give at least one --out NAME=FILE.npy");
+    if (check.path && (n_out || backend)) {
+        rc = cli_usage_error("eval", "--check judges a given output: it takes no --out and no --backend");
+        goto cleanup;
+    }
+    if (!check.path && (level || tol_given)) {
+        rc = cli_usage_error("eval", "--level and --tolerances go with --check");
+        goto cleanup;
+    }
+    if (!n_out && !check.path) {
+        rc = cli_usage_error("eval", "give at least one --out NAME=FILE.npy (or --check out=FILE.npy)");
         goto cleanup;
     }
     for (int i = 0; i < n_in; i++)
@@ -231,6 +347,10 @@ int pecs_cmd_eval(int argc, char **argv)
             rc = EXIT_USAGE;
             goto cleanup;
         }
+    }
+    if (check.path) {
+        rc = eval_check(e, &c, ins, arrs, n_in, check.path, level, tol_given, dtype_set);
+        goto cleanup;
     }
     if (backend) {
         if (pecs_backend_load(backend, &lb, why, sizeof why) != PECS_OK) {

@@ -15,14 +15,18 @@
 /* ---- list ---------------------------------------------------------------------------------------------- */
 
 static const char LIST_HELP[] =
-    "usage: pecs list encodings | backends | cases [--tolerances FILE] SUITE.yaml ...\n"
+    "usage: pecs list encodings [--tier N] [--status S] | backends | cases [--filter RE] [--tolerances FILE] SUITE.yaml ...\n"
     "\n"
-    "  encodings   every registered encoding: id, kernel form, tier, expected invariance, the backends\n"
-    "              with a kernel for it, summary\n"
+    "  encodings   every id of the catalogue (docs/encodings.md): id, kernel form, tier, status, expected\n"
+    "              invariance, the backends with a kernel for it, summary. Status: implemented (a\n"
+    "              reference), undefined (no public source defines it exactly: `pecs describe ID` says what\n"
+    "              was searched), defined (a source defines it, not implemented yet) or unchecked (tier 2,\n"
+    "              sources not checked yet). --tier 1|2|3 and --status keep only those rows\n"
     "  backends    the built-in backends (plugins are given by path to --backend)\n"
     "  cases       expand suites into their canonical case strings (validates the suites, including every\n"
     "              case's tolerance profile against the tolerance file `pecs run` would use, or --tolerances\n"
-    "              FILE; runs nothing)\n";
+    "              FILE; runs nothing); --filter RE keeps the cases matching the extended regular\n"
+    "              expression RE, as `pecs run --filter` does\n";
 
 /* Built-in backends that accept a default case of this encoding (asked with real tensors, as in a run). */
 static void kernels_for(const pecs_encoding_info *e, char *buf, size_t n)
@@ -61,17 +65,49 @@ int pecs_cmd_list(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (!strcmp(argv[1], "encodings")) {
-        printf("%-18s %-7s %-4s %-9s %-9s %-10s %s\n", "id", "form", "tier", "invariant", "reference", "kernels", "summary");
+        int tier = 0; /* 0: every tier */
+        const char *status = NULL;
+        for (int i = 2; i < argc; i++) {
+            int missing = 0;
+            const char *v;
+            if ((v = pecs_opt(argc, argv, &i, "--tier", &missing)) != NULL) {
+                char *end;
+                long t = strtol(v, &end, 10);
+                if (*end || t < 1 || t > 3)
+                    return cli_usage_error("list", "--tier takes 1, 2 or 3");
+                tier = (int)t;
+            } else if ((v = pecs_opt(argc, argv, &i, "--status", &missing)) != NULL) {
+                if (strcmp(v, "implemented") && strcmp(v, "undefined") && strcmp(v, "defined") && strcmp(v, "unchecked"))
+                    return cli_usage_error("list", "--status takes implemented, undefined, defined or unchecked");
+                status = v;
+            } else
+                return cli_usage_error("list", missing ? "--tier and --status need a value"
+                                                       : "'list encodings' takes --tier N and --status S");
+        }
+        printf("%-20s %-7s %-4s %-11s %-16s %-10s %s\n", "id", "form", "tier", "status", "invariant", "kernels", "summary");
         for (int i = 0; i < PECS_ENC_COUNT; i++) {
             const pecs_encoding_info *e = pecs_registry_get((pecs_enc)i);
+            if ((tier && e->tier != tier) || (status && strcmp(status, "implemented")))
+                continue;
             char k[128];
             kernels_for(e, k, sizeof k);
-            printf("%-18s %-7s T%-3d %-9s %-9s %-10s %s\n", e->id, pecs_form_name(e->form), e->tier,
-                   pecs_invariance_name(e->invariance), "yes", k, e->summary);
+            printf("%-20s %-7s T%-3d %-11s %-16s %-10s %s\n", e->id, pecs_form_name(e->form), e->tier, "implemented",
+                   pecs_invariance_name(e->invariance), k, e->summary);
+        }
+        /* Catalogued ids without a reference: listed so the catalogue and this list agree (no kernels). */
+        for (int i = 0; i < pecs_registry_n_catalogued(); i++) {
+            const pecs_catalogued *c = pecs_registry_catalogued(i);
+            const char *st = pecs_cat_status_name(c->status);
+            if ((tier && c->tier != tier) || (status && strcmp(status, st)))
+                continue;
+            printf("%-20s %-7s T%-3d %-11s %-16s %-10s %s\n", c->id, pecs_form_name(c->form), c->tier, st,
+                   c->invariance, "-", c->summary);
         }
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "backends")) {
+        if (argc > 2)
+            return cli_usage_error("list", "'list backends' takes no options (plugins are listed by `pecs run --backend PATH`)");
         char names[256], why[512];
         snprintf(names, sizeof names, "%s", pecs_builtin_list());
         char *save = NULL;
@@ -88,20 +124,28 @@ int pecs_cmd_list(int argc, char **argv)
         return EXIT_OK;
     }
     if (!strcmp(argv[1], "cases")) {
-        const char *files[MAX_ARGS], *tol_given = NULL;
+        const char *files[MAX_ARGS], *tol_given = NULL, *filter = NULL;
+        regex_t re;
         int n_files = 0, rc = EXIT_OK;
         for (int i = 2; i < argc; i++) {
             int missing = 0;
-            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing);
+            const char *v = pecs_opt(argc, argv, &i, "--tolerances", &missing), *f = NULL;
             if (v)
                 tol_given = v;
+            else if (!missing && (f = pecs_opt(argc, argv, &i, "--filter", &missing)))
+                filter = f;
             else if (missing || argv[i][0] == '-' || n_files == MAX_ARGS)
-                return cli_usage_error("list", missing ? "--tolerances needs a file" : "'list cases' takes suite files");
+                return cli_usage_error("list", missing ? "an option is missing its value"
+                                                       : "'list cases' takes suite files, --filter RE and --tolerances FILE");
             else
                 files[n_files++] = argv[i];
         }
         if (!n_files)
             return cli_usage_error("list", "'list cases' needs suite files");
+        if (filter && regcomp(&re, filter, REG_EXTENDED | REG_NOSUB) != 0) {
+            fprintf(stderr, "pecs list: --filter '%s' is not an extended regular expression\n", filter);
+            return EXIT_USAGE;
+        }
         /* The profiles are checked against the tolerance file a run would use: bad input here, not an ERROR
          * per case at run time. */
         char tolbuf[PATH_MAX], why[4096];
@@ -119,12 +163,24 @@ int pecs_cmd_list(int argc, char **argv)
                 rc = EXIT_USAGE;
                 break;
             }
+            int shown = 0;
             for (int k = 0; k < s.n_cases; k++)
-                printf("%s\n", s.cases[k]);
-            fprintf(stderr, "%s: %d cases\n", path, s.n_cases);
+                if (!filter || regexec(&re, s.cases[k], 0, NULL, 0) == 0) {
+                    printf("%s\n", s.cases[k]);
+                    shown++;
+                }
+            fflush(stdout); /* the count after the cases, also when both go to one file */
+            if (s.library)
+                fprintf(stderr, "%s: an include library (shapes, sets, models), not a suite: no cases\n", path);
+            else if (filter)
+                fprintf(stderr, "%s: %d of %d cases match --filter\n", path, shown, s.n_cases);
+            else
+                fprintf(stderr, "%s: %d cases\n", path, s.n_cases);
             pecs_suite_free(&s);
         }
         pecs_tol_free(&tols);
+        if (filter)
+            regfree(&re);
         return rc;
     }
     return cli_usage_error("list", "list what? encodings, backends or cases");

@@ -115,7 +115,7 @@ static int same_run(const shard_file *ref, const shard_file *f)
 static int load_shard(shard_file *f)
 {
     json_error_t err;
-    f->root = json_load_file(f->path, 0, &err);
+    f->root = pecs_json_load(f->path, &err);
     if (!f->root) {
         fprintf(stderr, "pecs merge: %s:%d:%d: not a results file: %s\n", f->path, err.line, err.column, err.text);
         return 0;
@@ -289,7 +289,7 @@ int pecs_cmd_merge(int argc, char **argv)
             fputs(MERGE_HELP, stdout);
             goto cleanup;
         }
-        if (argv[i][0] == '-') {
+        if (argv[i][0] == '-' && argv[i][1]) { /* "-" alone: standard output (OUT) or input (one shard) */
             snprintf(why, sizeof why, "unknown option '%s'", argv[i]);
             rc = cli_usage_error("merge", why);
             goto cleanup;

@@ -1,5 +1,6 @@
 /* harness/cli/run.c — pecs run. */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_int.h"
@@ -284,8 +286,15 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     pecs_utc_iso(meta.started);
     memset(&in, 0, sizeof in);
 
+    const int to_stdout = !strcmp(out, "-");
+    if (to_stdout && (cfg.resume || !pecs_stdout_claim())) {
+        fprintf(stderr, "pecs run: --out -: %s\n", cfg.resume ? "nothing to resume: a run to standard output keeps no "
+                "journal past its end" : "cannot keep standard output for the results");
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
     /* Before anything else: one run per results file, and a results directory that can be written. */
-    if (pecs_out_lock_take(&lock, out, why, sizeof why) != PECS_OK) {
+    if (!to_stdout && pecs_out_lock_take(&lock, out, why, sizeof why) != PECS_OK) {
         fprintf(stderr, "pecs run: %s\n", why);
         rc = EXIT_USAGE;
         goto cleanup;
@@ -325,8 +334,17 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     o.pair = paired;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
+    o.dump_dir = cfg.dump;
+    if (cfg.dump && mkdir(cfg.dump, 0755) != 0 && errno != EEXIST) { /* bad input before any case runs */
+        fprintf(stderr, "pecs run: --dump %s: %s\n", cfg.dump, strerror(errno));
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
     pecs_sb jpath = {0};
-    pecs_sb_addf(&jpath, "%s.journal", out);
+    if (to_stdout) /* a journal for this process alone (SIGINT still stops cleanly), removed at the end */
+        pecs_sb_addf(&jpath, "%s/pecs-stdout-%ld.journal", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    else
+        pecs_sb_addf(&jpath, "%s.journal", out);
     if ((rc = journal_open(&cfg, &in, lbs, n_loaded, cal_sha, &req, pecs_sb_str(&jpath), &all, &journal, &identity)) !=
         EXIT_OK) {
         pecs_sb_free(&jpath);
@@ -415,7 +433,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         pecs_backend_stop(&lbs[i]);
     cli_print_skips(results, n_results);
     if (!cfg.quiet)
-        cli_print_table(results, n_results);
+        cli_print_table(results, n_results, lbs, n_loaded);
     int count[PECS_V_COUNT] = {0}, failed = pecs_results_count(all, count);
     if (counts_out)
         memcpy(counts_out, count, sizeof count);
@@ -440,7 +458,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         rc = EXIT_IO;
     } else {
         if (!cfg.quiet)
-            printf("results: %s\n", out);
+            printf("results: %s\n", to_stdout ? "standard output" : out);
         unlink(pecs_sb_str(&jpath)); /* complete: nothing left to resume */
     }
     pecs_sb_free(&jpath);

@@ -490,6 +490,95 @@ int impl_t5_params_ok(const pecs_problem *p, const pecs_tensor *w, int64_t H)
     return w && w->shape[0] == nb && w->shape[1] == H && per_side >= 2 && maxd > per_side / 2;
 }
 
+/* ---- tier-2 bias rules (moved here from impls/scalar/bias.c so the SIMD kernels read the same code) ---- */
+
+double impl_alibi_pi_scale(const pecs_problem *p, int64_t n_keys)
+{
+    double factor = pecs_param_real(p, "factor", 0.0);
+    int64_t train = pecs_param_int(p, "train_seq_len", 0), L = pecs_param_int(p, "key_len", 0);
+    if ((factor != 0.0 && factor <= 1.0) || train == 1)
+        return 0.0;
+    if (L == 0)
+        L = n_keys;
+    if (factor > 0.0)
+        return factor;
+    return train > 0 && L > train ? (double)L / (double)train : 1.0;
+}
+
+void impl_grid_rc(double pos, double W, double *y, double *x)
+{
+    *y = floor(pos / W);
+    *x = pos - W * *y;
+}
+
+double impl_masa_decay(const pecs_problem *p, int64_t H, int64_t h)
+{
+    double a = pecs_param_real(p, "initial_value", 2.0), b = pecs_param_real(p, "heads_range", 4.0);
+    return log1p(-exp2(-(a + b * (double)h / (double)H)));
+}
+
+/* One value of a REAL_LIST parameter given once or per head. */
+static double per_head(const pecs_param *l, int64_t h, double dflt)
+{
+    return !l || l->n == 0 ? dflt : l->list[l->n == 1 ? 0 : h];
+}
+
+static int list_ok(const pecs_param *l, int64_t H) { return !l || l->n == 0 || l->n == 1 || l->n == H; }
+
+int impl_bam_params_ok(const pecs_problem *p, int64_t H)
+{
+    return list_ok(pecs_problem_param(p, "theta_alpha"), H) && list_ok(pecs_problem_param(p, "theta_beta"), H) &&
+           list_ok(pecs_problem_param(p, "theta_mu"), H);
+}
+
+void impl_bam_head(const pecs_problem *p, int64_t H, int64_t h, float *scale, float *beta, float *off)
+{
+    double t = per_head(pecs_problem_param(p, "theta_mu"), h, 0.0);
+    *scale = (float)exp(per_head(pecs_problem_param(p, "theta_alpha"), h, impl_alibi_slope(H, h, 8.0)));
+    *beta = (float)per_head(pecs_problem_param(p, "theta_beta"), h, 1.0);
+    *off = (float)(exp(t) - exp(-t));
+}
+
+int impl_irpe_init(const pecs_problem *p, const pecs_tensor *w, int64_t H, impl_irpe *c)
+{
+    double alpha = pecs_param_real(p, "alpha", 1.9), beta = pecs_param_real(p, "beta", 3.8);
+    double gamma = pecs_param_real(p, "gamma", 15.2);
+    memset(c, 0, sizeof *c);
+    c->W = (double)pecs_param_int(p, "width", 14);
+    c->B = (int64_t)beta;
+    c->nb = pecs_param_int(p, "num_buckets", 49);
+    c->method = pecs_param_is(p, "method", "product") ? 0 : pecs_param_is(p, "method", "euclidean") ? 1 : 2;
+    if (!w || !(gamma > alpha) || alpha > beta || c->nb != (c->method == 0 ? (2 * c->B + 1) * (2 * c->B + 1) : 2 * c->B + 1) ||
+        w->shape[0] != H || w->shape[1] != c->nb)
+        return 0;
+    /* Division by ln(gamma/alpha) as a float32 divide, like the model: a reciprocal would move boundaries. */
+    c->alpha = (float)alpha, c->beta = (float)beta, c->log_ratio = (float)log(gamma / alpha);
+    c->span = (float)(beta - alpha);
+    return 1;
+}
+
+/* iRPE's piecewise index in float32, as the authors' torch code computes it (round half to even). */
+static int64_t irpe_index(const impl_irpe *c, double x)
+{
+    float ax = (float)fabs(x);
+    if (ax <= c->alpha)
+        return (int64_t)x;
+    float v = fminf(rintf(c->alpha + logf(ax / c->alpha) / c->log_ratio * c->span), c->beta);
+    return (int64_t)(x < 0 ? -v : v);
+}
+
+int64_t impl_irpe_bucket(const impl_irpe *c, double qpos, double kpos)
+{
+    double yq, xq, yk, xk;
+    impl_grid_rc(qpos, c->W, &yq, &xq);
+    impl_grid_rc(kpos, c->W, &yk, &xk);
+    double dy = yq - yk, dx = xq - xk, q = dy * dy + dx * dx;
+    int64_t B = c->B;
+    if (c->method == 0)
+        return (irpe_index(c, dy) + B) * (2 * B + 1) + irpe_index(c, dx) + B;
+    return irpe_index(c, c->method == 1 ? (double)rintf(sqrtf((float)q)) : q) + B;
+}
+
 double impl_sinusoidal_freq(double log_base, int64_t k, int64_t D, int concat)
 {
     return concat ? exp(-(double)k * (log_base / (double)(D / 2 - 1))) : exp(-(double)(2 * k) * log_base / (double)D);

@@ -73,6 +73,35 @@ int64_t impl_t5_bucket(int64_t rel, int bidirectional, int64_t num_buckets, int6
  * max_exact, at least two buckets per direction). */
 int impl_t5_params_ok(const pecs_problem *p, const pecs_tensor *w, int64_t H);
 
+/* Tier-2 bias rows whose form is a T1 row's with another distance function or slope rule (impls/scalar/bias.c
+ * and impls/simd/pairwise_body.h both use these, so the two backends share one reading of each rule). */
+
+/* ALiBi-PI's slope divisor s (factor, or key_len (0: n_keys) / train_seq_len beyond it, else 1); 0 if the
+ * parameters are invalid (factor in (0, 1], train_seq_len 1). */
+double impl_alibi_pi_scale(const pecs_problem *p, int64_t n_keys);
+
+/* Raster index -> (row, column) on a grid W wide (floor division, so negative indices stay on the grid). */
+void impl_grid_rc(double pos, double W, double *y, double *x);
+
+/* MaSA's decay of head h of H, ln(1 - 2^-(a + b h/H)), in double. */
+double impl_masa_decay(const pecs_problem *p, int64_t H, int64_t h);
+
+/* BAM's per-head lists have 0, 1 or H values; the constants of head h: scale exp(theta_alpha_h) (ALiBi
+ * slope when theta_alpha is empty), shape theta_beta_h, offset mu_h = exp(theta_mu_h) - exp(-theta_mu_h). */
+int impl_bam_params_ok(const pecs_problem *p, int64_t H);
+void impl_bam_head(const pecs_problem *p, int64_t H, int64_t h, float *scale, float *beta, float *off);
+
+/* iRPE's bucket rule: set up once per call (0 if the parameters or the table w [H, num_buckets] are
+ * inconsistent), then the bucket of (query, key) raster positions, in [0, num_buckets). */
+typedef struct impl_irpe {
+    float alpha, beta, log_ratio, span;
+    int64_t B, nb;
+    int method; /* 0 product, 1 euclidean, 2 quant */
+    double W;
+} impl_irpe;
+int impl_irpe_init(const pecs_problem *p, const pecs_tensor *w, int64_t H, impl_irpe *c);
+int64_t impl_irpe_bucket(const impl_irpe *c, double qpos, double kpos);
+
 /* Frequency k of a sinusoidal table over D dims, log_base = ln(base): base^(-2k/D) (Vaswani, pair k holds dims
  * 2k, 2k+1), or with concat base^(-k/(D/2 - 1)) (fairseq: dims k and D/2 + k). */
 double impl_sinusoidal_freq(double log_base, int64_t k, int64_t D, int concat);

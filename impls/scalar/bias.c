@@ -130,16 +130,9 @@ SCALAR_HOOK_BIAS(alibi_pi)
     const pecs_tensor *qp, *kp, *out;
     if (!pairwise(p, &qp, &kp, &out))
         return PECS_INVALID;
-    double factor = pecs_param_real(p, "factor", 0.0), s = 1.0;
-    int64_t train = pecs_param_int(p, "train_seq_len", 0), L = pecs_param_int(p, "key_len", 0);
-    if ((factor != 0.0 && factor <= 1.0) || train == 1)
+    double s = impl_alibi_pi_scale(p, kp->shape[0]);
+    if (s == 0.0)
         return PECS_INVALID;
-    if (L == 0)
-        L = kp->shape[0];
-    if (factor > 0.0)
-        s = factor;
-    else if (train > 0 && L > train)
-        s = (double)L / (double)train;
     for (int64_t h = 0; h < out->shape[0]; h++) {
         float slope = (float)(impl_alibi_slope(out->shape[0], h, pecs_param_real(p, "max_bias", 8.0)) / s);
         for (int64_t i = 0; i < out->shape[1]; i++)
@@ -168,30 +161,19 @@ SCALAR_HOOK_BIAS(mpnet)
     return PECS_OK;
 }
 
-/* One value of a REAL_LIST parameter given once or per head. */
-static double per_head(const pecs_param *l, int64_t h, double dflt)
-{
-    return !l || l->n == 0 ? dflt : l->list[l->n == 1 ? 0 : h];
-}
-
-static int list_ok(const pecs_param *l, int64_t H) { return !l || l->n == 0 || l->n == 1 || l->n == H; }
-
-/* BAM: per-head scale, shape and offset in double; the power of the offset distance in f32. */
+/* BAM: per-head scale, shape and offset in double (impls/common); the power of the offset distance in f32. */
 SCALAR_HOOK_BIAS(bam)
 {
     const pecs_tensor *qp, *kp, *out;
-    const pecs_param *al = pecs_problem_param(p, "theta_alpha"), *be = pecs_problem_param(p, "theta_beta"),
-                     *mu = pecs_problem_param(p, "theta_mu");
     if (!pairwise(p, &qp, &kp, &out))
         return PECS_INVALID;
     int64_t H = out->shape[0];
-    if (!list_ok(al, H) || !list_ok(be, H) || !list_ok(mu, H))
+    if (!impl_bam_params_ok(p, H))
         return PECS_INVALID;
     float eps = (float)pecs_param_real(p, "eps", 1e-5);
     for (int64_t h = 0; h < H; h++) {
-        double t = per_head(mu, h, 0.0);
-        float scale = (float)exp(per_head(al, h, impl_alibi_slope(H, h, 8.0))), beta = (float)per_head(be, h, 1.0);
-        float off = (float)(exp(t) - exp(-t));
+        float scale, beta, off;
+        impl_bam_head(p, H, h, &scale, &beta, &off);
         for (int64_t i = 0; i < out->shape[1]; i++)
             for (int64_t j = 0; j < out->shape[2]; j++) {
                 float b = (float)(pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i)) - off;
@@ -201,30 +183,22 @@ SCALAR_HOOK_BIAS(bam)
     return PECS_OK;
 }
 
-/* Raster index -> (row, column) on a grid W wide (floor division, so negative indices stay on the grid). */
-static void grid_rc(double pos, double W, double *y, double *x)
-{
-    *y = floor(pos / W);
-    *x = pos - W * *y;
-}
-
 /* MaSA: the per-head decay log(1 - 2^-(a + b h/H)) in double once, the Manhattan distance exact. */
 SCALAR_HOOK_BIAS(masa)
 {
     const pecs_tensor *qp, *kp, *out;
     if (!pairwise(p, &qp, &kp, &out))
         return PECS_INVALID;
-    double a = pecs_param_real(p, "initial_value", 2.0), b = pecs_param_real(p, "heads_range", 4.0);
     double W = (double)pecs_param_int(p, "width", 14);
     int64_t H = out->shape[0];
     for (int64_t h = 0; h < H; h++) {
-        float decay = (float)log1p(-exp2(-(a + b * (double)h / (double)H)));
+        float decay = (float)impl_masa_decay(p, H, h);
         for (int64_t i = 0; i < out->shape[1]; i++) {
             double yq, xq;
-            grid_rc(pecs_pos_at(qp, 0, i), W, &yq, &xq);
+            impl_grid_rc(pecs_pos_at(qp, 0, i), W, &yq, &xq);
             for (int64_t j = 0; j < out->shape[2]; j++) {
                 double yk, xk;
-                grid_rc(pecs_pos_at(kp, 0, j), W, &yk, &xk);
+                impl_grid_rc(pecs_pos_at(kp, 0, j), W, &yk, &xk);
                 float d = (float)(fabs(yq - yk) + fabs(xq - xk));
                 pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), d * decay);
             }
@@ -233,46 +207,19 @@ SCALAR_HOOK_BIAS(masa)
     return PECS_OK;
 }
 
-/* iRPE's piecewise index in float32, as the authors' torch code computes it (round half to even). */
-static int64_t irpe_index(double x, float alpha, float beta, float log_ratio, float span)
-{
-    float ax = (float)fabs(x);
-    if (ax <= alpha)
-        return (int64_t)x;
-    float v = fminf(rintf(alpha + logf(ax / alpha) / log_ratio * span), beta);
-    return (int64_t)(x < 0 ? -v : v);
-}
-
+/* iRPE: the bucket rule of impls/common (float32 piecewise index, round half to even), table [H, nb]. */
 SCALAR_HOOK_BIAS(irpe)
 {
     const pecs_tensor *qp, *kp, *out, *w = pecs_problem_tensor(p, "w");
-    if (!pairwise(p, &qp, &kp, &out) || !w)
+    impl_irpe c;
+    if (!pairwise(p, &qp, &kp, &out) || !impl_irpe_init(p, w, out->shape[0], &c))
         return PECS_INVALID;
-    double alpha = pecs_param_real(p, "alpha", 1.9), beta = pecs_param_real(p, "beta", 3.8);
-    double gamma = pecs_param_real(p, "gamma", 15.2), W = (double)pecs_param_int(p, "width", 14);
-    int64_t B = (int64_t)beta, nb = pecs_param_int(p, "num_buckets", 49);
-    int method = pecs_param_is(p, "method", "product") ? 0 : pecs_param_is(p, "method", "euclidean") ? 1 : 2;
-    if (!(gamma > alpha) || alpha > beta || nb != (method == 0 ? (2 * B + 1) * (2 * B + 1) : 2 * B + 1) ||
-        w->shape[0] != out->shape[0] || w->shape[1] != nb)
-        return PECS_INVALID;
-    /* Division by ln(gamma/alpha) as a float32 divide, like the model: a reciprocal would move boundaries. */
-    float fa = (float)alpha, fb = (float)beta, lr = (float)log(gamma / alpha), span = (float)(beta - alpha);
-    for (int64_t i = 0; i < out->shape[1]; i++) {
-        double yq, xq;
-        grid_rc(pecs_pos_at(qp, 0, i), W, &yq, &xq);
+    for (int64_t i = 0; i < out->shape[1]; i++)
         for (int64_t j = 0; j < out->shape[2]; j++) {
-            double yk, xk;
-            grid_rc(pecs_pos_at(kp, 0, j), W, &yk, &xk);
-            double dy = yq - yk, dx = xq - xk, q = dy * dy + dx * dx;
-            int64_t b;
-            if (method == 0)
-                b = (irpe_index(dy, fa, fb, lr, span) + B) * (2 * B + 1) + irpe_index(dx, fa, fb, lr, span) + B;
-            else
-                b = irpe_index(method == 1 ? (double)rintf(sqrtf((float)q)) : q, fa, fb, lr, span) + B;
+            int64_t b = impl_irpe_bucket(&c, pecs_pos_at(qp, 0, i), pecs_pos_at(kp, 0, j));
             for (int64_t h = 0; h < out->shape[0]; h++)
                 pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j),
                                pecs_load_f32(w->data, w->dtype, h * w->stride[0] + b * w->stride[1]));
         }
-    }
     return PECS_OK;
 }

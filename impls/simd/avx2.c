@@ -15,6 +15,8 @@
 #define MUL(a, b) _mm256_mul_ps(a, b)
 #define FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define ADD(a, b) _mm256_add_ps(a, b)
+#define SUB(a, b) _mm256_sub_ps(a, b)
+#define ABS(v) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v)
 #define MAX(a, b) _mm256_max_ps(a, b)
 #define SET1(x) _mm256_set1_ps(x)
 #define ZERO() _mm256_setzero_ps()

@@ -15,6 +15,8 @@
 #define MUL(a, b) _mm512_mul_ps(a, b)
 #define FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define ADD(a, b) _mm512_add_ps(a, b)
+#define SUB(a, b) _mm512_sub_ps(a, b)
+#define ABS(v) _mm512_abs_ps(v)
 #define MAX(a, b) _mm512_max_ps(a, b)
 #define SET1(x) _mm512_set1_ps(x)
 #define ZERO() _mm512_setzero_ps()

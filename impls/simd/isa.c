@@ -89,8 +89,8 @@ int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
     else if (!simd_kernels_for(isa))
         no = "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend";
     else if (simd_kind_of(p) < 0) {
-        snprintf(reason, reason_size, "SIMD kernels cover rotate, alibi, t5, kerple, fire, the masks and the embed "
-                                      "tables, not %s", p->encoding);
+        snprintf(reason, reason_size, "SIMD kernels cover rotate, alibi(.pi), t5, mpnet, kerple, fire, bam, masa, "
+                                      "irpe, the masks and the T1 embed tables, not %s", p->encoding);
         return 0;
     } else if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16) {
         snprintf(reason, reason_size, "SIMD kernels store f32, f16 or bf16, not %s", pecs_dtype_name(p->dtype));
@@ -98,7 +98,7 @@ int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
     } else if (p->form == PECS_FORM_BIAS || p->form == PECS_FORM_MASK) {
         if (!out || out->ndim != 3 || out->stride[2] != 1)
             no = "SIMD bias kernels need unit stride along the keys";
-        else if ((!strcmp(p->encoding, "t5") || !strcmp(p->encoding, "fire")) && !w)
+        else if (simd_needs_w(p) && !w)
             no = "no weight tensor \"w\"";
     } else if (p->form == PECS_FORM_EMBED) {
         if (!x || !out || x->ndim != 2 || x->stride[1] != 1 || out->stride[1] != 1 || (w && w->stride[1] != 1))

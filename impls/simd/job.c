@@ -75,18 +75,34 @@ static pecs_status init_rotate(simd_job *j, const pecs_problem *p)
 }
 
 /* The bias, mask and embed encodings these kernels cover and the kernel each takes: the one list that
- * simd_takes() (what the backends accept) and the init functions below (what they run) both read. */
+ * simd_takes() (what the backends accept) and the init functions below (what they run) both read.
+ * Tier 2 is here where a row is a T1 row with another distance function or slope rule (the rule itself in
+ * impls/common, shared with the scalar backend). Not here, declined with the reason:
+ *   cope (scores form: no SIMD scores kernel);
+ *   ldpe, pia, fourier (T2 embed: not in this issue's scope; ldpe and pia are sinusoidal.concat rows at
+ *   another position, fourier an MLP over its own features). */
 static const struct {
     const char *id;
     pecs_form form;
     int kind; /* simd_pw_kind or simd_emb_kind */
+    int w;    /* reads the weight tensor "w" */
 } COVERED[] = {
-    {"alibi", PECS_FORM_BIAS, SIMD_PW_ALIBI},           {"t5", PECS_FORM_BIAS, SIMD_PW_T5},
-    {"kerple.log", PECS_FORM_BIAS, SIMD_PW_KERPLE_LOG}, {"kerple.power", PECS_FORM_BIAS, SIMD_PW_KERPLE_POW},
-    {"fire", PECS_FORM_BIAS, SIMD_PW_FIRE},             {"mask.causal", PECS_FORM_MASK, SIMD_PW_MASK},
-    {"mask.window", PECS_FORM_MASK, SIMD_PW_MASK},      {"sinusoidal", PECS_FORM_EMBED, SIMD_EMB_SIN},
-    {"sinusoidal.concat", PECS_FORM_EMBED, SIMD_EMB_SIN_CONCAT},
-    {"learned", PECS_FORM_EMBED, SIMD_EMB_LEARNED},     {"nope", PECS_FORM_EMBED, SIMD_EMB_NOPE},
+    {"alibi", PECS_FORM_BIAS, SIMD_PW_ALIBI, 0},
+    {"t5", PECS_FORM_BIAS, SIMD_PW_T5, 1},
+    {"kerple.log", PECS_FORM_BIAS, SIMD_PW_KERPLE_LOG, 0},
+    {"kerple.power", PECS_FORM_BIAS, SIMD_PW_KERPLE_POW, 0},
+    {"fire", PECS_FORM_BIAS, SIMD_PW_FIRE, 1},
+    {"alibi.pi", PECS_FORM_BIAS, SIMD_PW_ALIBI_ABS, 0},
+    {"mpnet", PECS_FORM_BIAS, SIMD_PW_T5, 1}, /* T5's bidirectional rule: no `bidirectional` parameter, so 1 */
+    {"bam", PECS_FORM_BIAS, SIMD_PW_BAM, 0},
+    {"masa", PECS_FORM_BIAS, SIMD_PW_MASA, 0},
+    {"irpe", PECS_FORM_BIAS, SIMD_PW_IRPE, 1},
+    {"mask.causal", PECS_FORM_MASK, SIMD_PW_MASK, 0},
+    {"mask.window", PECS_FORM_MASK, SIMD_PW_MASK, 0},
+    {"sinusoidal", PECS_FORM_EMBED, SIMD_EMB_SIN, 0},
+    {"sinusoidal.concat", PECS_FORM_EMBED, SIMD_EMB_SIN_CONCAT, 0},
+    {"learned", PECS_FORM_EMBED, SIMD_EMB_LEARNED, 1},
+    {"nope", PECS_FORM_EMBED, SIMD_EMB_NOPE, 0},
 };
 
 int simd_kind_of(const pecs_problem *p)
@@ -99,10 +115,20 @@ int simd_kind_of(const pecs_problem *p)
     return -1;
 }
 
+int simd_needs_w(const pecs_problem *p)
+{
+    for (size_t i = 0; i < sizeof COVERED / sizeof COVERED[0]; i++)
+        if (COVERED[i].form == p->form && !strcmp(p->encoding, COVERED[i].id))
+            return COVERED[i].w;
+    return 0;
+}
+
 /* Per-head constants of the bias encodings, as floats in j->tab. */
 static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
 {
-    const pecs_tensor *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
+    const pecs_tensor *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w"),
+                      *kp = pecs_problem_tensor(p, "kpos");
+    double pi_scale = 1.0;
     j->H = out->shape[0];
     j->K = out->shape[2];
     j->units = out->shape[0] * out->shape[1];
@@ -119,7 +145,9 @@ static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
         if (!impl_t5_params_ok(p, w, H))
             return PECS_INVALID;
         j->maxd = pecs_param_int(p, "max_distance", 128);
-        j->t5bidir = (int)pecs_param_int(p, "bidirectional", 1);
+        /* MPNet has no `bidirectional` parameter: always T5's bidirectional rule (its validity rule, max_distance
+         * > num_buckets/4, is impl_t5_params_ok's with bidirectional 1) */
+        j->t5bidir = !strcmp(p->encoding, "mpnet") || (int)pecs_param_int(p, "bidirectional", 1);
         /* A table by distance has 2*max_distance+1 entries per head: 2^41 at the registry's largest
          * max_distance (out of memory, and past int32 gather indices). Beyond SIMD_T5_DIST_MAX the table is by
          * bucket and each row computes its keys' buckets. */
@@ -144,12 +172,42 @@ static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
         ntab = (H + 2) * (j->hidden + 1);
         break;
     case SIMD_PW_MASK: j->window = !strcmp(p->encoding, "mask.window") ? pecs_param_int(p, "window", 4096) : 0; break;
+    case SIMD_PW_ALIBI_ABS:
+        pi_scale = kp ? impl_alibi_pi_scale(p, kp->shape[0]) : 0.0;
+        if (pi_scale == 0.0)
+            return PECS_INVALID;
+        ntab = H;
+        break;
+    case SIMD_PW_BAM:
+        if (!impl_bam_params_ok(p, H))
+            return PECS_INVALID;
+        j->eps = (float)pecs_param_real(p, "eps", 1e-5);
+        ntab = 3 * H;
+        break;
+    case SIMD_PW_MASA:
+        j->gridW = (double)pecs_param_int(p, "width", 14);
+        ntab = H;
+        break;
+    case SIMD_PW_IRPE:
+        if (!impl_irpe_init(p, w, H, &j->irpe))
+            return PECS_INVALID;
+        ntab = H * j->irpe.nb;
+        break;
     }
     j->tab = malloc((size_t)(ntab > 0 ? ntab : 1) * sizeof *j->tab);
     if (!j->tab)
         return PECS_NOMEM;
     for (int64_t h = 0; h < H && j->pw <= SIMD_PW_ALIBI_KEY; h++)
         j->tab[h] = (float)impl_alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0));
+    for (int64_t h = 0; h < H && j->pw == SIMD_PW_ALIBI_ABS; h++)
+        j->tab[h] = (float)(impl_alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0)) / pi_scale);
+    for (int64_t h = 0; h < H && j->pw == SIMD_PW_BAM; h++)
+        impl_bam_head(p, H, h, &j->tab[h], &j->tab[H + h], &j->tab[2 * H + h]);
+    for (int64_t h = 0; h < H && j->pw == SIMD_PW_MASA; h++)
+        j->tab[h] = (float)impl_masa_decay(p, H, h);
+    for (int64_t h = 0; j->pw == SIMD_PW_IRPE && h < H; h++)
+        for (int64_t b = 0; b < j->irpe.nb; b++)
+            j->tab[h * j->irpe.nb + b] = pecs_load_f32(w->data, w->dtype, h * w->stride[0] + b * w->stride[1]);
     for (int64_t b = 0; j->pw == SIMD_PW_T5 && b < j->t5nb; b++)
         for (int64_t h = 0; h < H; h++)
             j->tab[h * j->t5nb + b] = pecs_load_f32(w->data, w->dtype, b * w->stride[0] + h * w->stride[1]);

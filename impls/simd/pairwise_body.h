@@ -1,6 +1,10 @@
 /* impls/simd/pairwise_body.h — bias and mask rows, included by avx2.c and avx512.c after rotate_body.h
  * (load_dt/store_dt/stream_dt and the vector macros). Defines pairwise_units(), the kernel of simd_kernels.
  *
+ * Tier-2 rows of the same forms: alibi.pi (alibi's multiply over |i - j|), masa (alibi's multiply over the raster
+ * Manhattan distance), bam (kerple.power's pow with a per-head offset), mpnet (t5's kernel), irpe (t5's by-bucket
+ * gather over iRPE's buckets); their rules are impls/common's, as the scalar backend's.
+ *
  * A unit is one output row (h, i) of K keys; rows are flat indices r = i * H + h (head fastest), so the
  * work that depends on the query only — distances in double (positions past 2^24 stay exact), T5's
  * clamped-distance indices, FIRE's hidden activations — is done once per query and reused by every head:
@@ -98,6 +102,29 @@ static void per_query(const simd_job *jb, double qi, const double *kd, int64_t K
             qv[j] = d >= 0.0 && (jb->window <= 0 || d < (double)jb->window) ? 0.0f : -INFINITY;
         }
         break;
+    case SIMD_PW_ALIBI_ABS: /* ALiBi-PI: the symmetric distance |i - j| */
+        for (int64_t j = 0; j < K; j++)
+            qv[j] = (float)fabs(qi - kd[j]);
+        break;
+    case SIMD_PW_BAM: /* j - i, rounded to f32 as the scalar kernel; the head's offset comes in per_head */
+        for (int64_t j = 0; j < K; j++)
+            qv[j] = (float)(kd[j] - qi);
+        break;
+    case SIMD_PW_MASA: { /* Manhattan distance on the raster grid, exact in double */
+        double yq, xq, yk, xk;
+        impl_grid_rc(qi, jb->gridW, &yq, &xq);
+        for (int64_t j = 0; j < K; j++) {
+            impl_grid_rc(kd[j], jb->gridW, &yk, &xk);
+            qv[j] = (float)(fabs(yq - yk) + fabs(xq - xk));
+        }
+        break;
+    }
+    case SIMD_PW_IRPE: /* iRPE's bucket of every key: the gather index into head h's row of w [H][nb] */
+        for (int64_t j = 0; j < K; j++)
+            idx[j] = (int32_t)impl_irpe_bucket(&jb->irpe, qi, kd[j]);
+        for (int64_t j = K; j < Kp; j++)
+            idx[j] = 0;
+        break;
     }
     for (int64_t j = K; j < Kp && jb->pw != SIMD_PW_T5 && jb->pw != SIMD_PW_FIRE; j++)
         qv[j] = 0.0f;
@@ -165,6 +192,25 @@ static void per_head(const simd_job *jb, int64_t h, int64_t K, int64_t Kp, const
         break;
     }
     case SIMD_PW_MASK: memcpy(row, qv, (size_t)Kp * sizeof *row); break;
+    case SIMD_PW_ALIBI_ABS: /* -(slope_h / s) * |i - j| */
+    case SIMD_PW_MASA: {    /* decay_h * (|dy| + |dx|) (the decay is negative) */
+        VF s = SET1(jb->pw == SIMD_PW_ALIBI_ABS ? -jb->tab[h] : jb->tab[h]);
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, MUL(s, LOADU(qv + j)));
+        break;
+    }
+    case SIMD_PW_BAM: { /* -scale_h * (|(j - i) - off_h| + eps)^beta_h */
+        VF sc = SET1(-jb->tab[h]), be = SET1(jb->tab[H + h]), off = SET1(jb->tab[2 * H + h]), eps = SET1((float)jb->eps);
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, MUL(sc, POWF(ADD(ABS(SUB(LOADU(qv + j), off)), eps), be)));
+        break;
+    }
+    case SIMD_PW_IRPE: {
+        const float *t = jb->tab + h * jb->irpe.nb;
+        for (int64_t j = 0; j < Kp; j += VW)
+            STOREU(row + j, GATHER(t, idx + j));
+        break;
+    }
     }
 }
 

@@ -8,7 +8,7 @@
  *   STREAM_F32(p, v), STREAM_F16(p, v), STREAM_BF16(p, v)  non-temporal stores (aligned p), FENCE()
  *   STREAM2_F16(p, a, b), STREAM2_BF16(p, a, b)  both vectors converted, one non-temporal store of 2 VW
  *                 16-bit lanes (a whole 64-byte line on AVX-512)
- *   GATHER(base, idx), LOG1PF(v), POWF(a, b), ADD, MAX, SET1, ZERO, DIST_F  (pairwise_body.h, embed_body.h)
+ *   GATHER(base, idx), LOG1PF(v), POWF(a, b), ADD, SUB, ABS, MAX, SET1, ZERO, DIST_F  (pairwise_body.h, embed_body.h)
  * It defines rotate_units(), the rotate kernel of simd_kernels. Not a translation unit of its own (the Makefile compiles only *.c).
  */
 #include <math.h>

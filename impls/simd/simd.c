@@ -1,5 +1,7 @@
 /* impls/simd/simd.c — the SIMD backend: the kernels of avx2.c / avx512.c on one thread, the best ISA the
- * CPU has (or PECS_ARCH). Everything but the descriptor is shared with the openmp backend (job.c). */
+ * CPU has (or PECS_ARCH). Everything but the descriptor is shared with the openmp backend (job.c). What it
+ * covers is job.c's COVERED list (plus every rotate schedule of impls/common); what it declines and why is
+ * stated there: CoPE (scores form) and the T2 embed rows ldpe, pia, fourier. */
 #include "simd.h"
 
 static int simd_supports(void *ctx, const pecs_problem *p, char *reason, size_t reason_size)
@@ -27,9 +29,9 @@ static const pecs_backend g_simd = {
     .struct_size = sizeof(pecs_backend),
     .abi_minor = PECS_ABI_MINOR,
     .name = "simd",
-    .version = "1.1",
-    .description = "AVX2/AVX-512 kernels (rotate; alibi, t5, kerple, fire, masks; sinusoidal, learned), one thread; "
-                   "angles in double (SLEEF)",
+    .version = "1.2",
+    .description = "AVX2/AVX-512 kernels (rotate, every T1 and T2 schedule; alibi, t5, kerple, fire, masks, T2 alibi.pi, "
+                   "mpnet, bam, masa, irpe; sinusoidal, learned, nope), one thread; angles in double (SLEEF)",
     .ctx = NULL,
     .supports = simd_supports,
     .run = simd_run,

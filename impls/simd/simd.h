@@ -15,7 +15,8 @@
  *                                      half:        C = [c0 .. c(R/2-1)], S = [s0 ..]
  *                                                   out_a = xa*C - xb*S, out_b = xa*S + xb*C
  *                                  and streamed over every head of the token with FMAs in f32.
- *   bias     rows r = i * H + h    pairwise_body.h: alibi, t5, kerple.log, kerple.power, fire
+ *   bias     rows r = i * H + h    pairwise_body.h: alibi, t5, kerple.log, kerple.power, fire; tier 2
+ *                                  alibi.pi, mpnet (t5's kernel), bam, masa, irpe
  *   mask     rows r = i            pairwise_body.h: mask.causal, mask.window
  *   embed    tokens                embed_body.h: sinusoidal, sinusoidal.concat, learned, nope
  *
@@ -40,7 +41,12 @@ typedef enum {
     SIMD_PW_KERPLE_LOG,
     SIMD_PW_KERPLE_POW,
     SIMD_PW_FIRE,
-    SIMD_PW_MASK
+    SIMD_PW_MASK,
+    /* tier 2: T1 rows with another distance function or slope rule (the rules in impls/common) */
+    SIMD_PW_ALIBI_ABS, /* alibi.pi: -(slope_h / s) * |q_i - k_j| */
+    SIMD_PW_BAM,       /* -scale_h * (|(k_j - q_i) - off_h| + eps)^beta_h: kerple.power's row, offset per head */
+    SIMD_PW_MASA,      /* decay_h * (|dy| + |dx|) on the raster grid: alibi's row, Manhattan distance */
+    SIMD_PW_IRPE       /* w[h][bucket(dy, dx)]: T5's by-bucket gather, iRPE's bucket rule */
 } simd_pw_kind;
 
 typedef enum { SIMD_EMB_SIN, SIMD_EMB_SIN_CONCAT, SIMD_EMB_LEARNED, SIMD_EMB_NOPE } simd_emb_kind;
@@ -71,10 +77,14 @@ struct simd_job {
     int64_t H, K, window, maxd;
     int64_t t5nb; /* T5: 0 = the table is by clamped distance; else the table is by bucket ([H][t5nb]) */
     int t5bidir;
-    double c, L, eps; /* FIRE */
+    double c, L, eps; /* FIRE; BAM's eps (a float, held exactly) */
+    impl_irpe irpe;   /* iRPE's bucket rule */
+    double gridW;     /* MaSA's raster width */
     float *tab;       /* per call: T5 [H][2*maxd+1] weights by clamped distance (or [H][t5nb] by bucket when
                          max_distance is too large for that); FIRE weights in f32;
-                         KERPLE r1, r2 per head; ALiBi slopes; sinusoidal frequencies (as doubles) */
+                         KERPLE r1, r2 per head; ALiBi slopes (ALiBi-PI's over s); BAM scale, beta, offset
+                         per head ([3][H]); MaSA decay per head; iRPE w [H][nb]; sinusoidal frequencies
+                         (as doubles) */
     int64_t hidden;
 };
 
@@ -105,8 +115,12 @@ const simd_kernels *simd_kernels_for(const char *isa);
  * else -1: job.c's one list of covered encodings. */
 int simd_kind_of(const pecs_problem *p);
 
-/* 1 if the problem is one these kernels take (any T1 rotate schedule; alibi, t5, kerple, fire, the
- * masks; sinusoidal, learned, nope; f32/f16/bf16; unit inner stride), else 0 and the reason. */
+/* 1 if the problem's encoding reads a weight tensor "w" (t5, mpnet, fire, irpe). */
+int simd_needs_w(const pecs_problem *p);
+
+/* 1 if the problem is one these kernels take (every rotate schedule of impls/common, T1 and T2; alibi, t5,
+ * kerple, fire, the masks and the T2 bias rows alibi.pi, mpnet, bam, masa, irpe; sinusoidal, learned, nope;
+ * f32/f16/bf16; unit inner stride), else 0 and the reason. */
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size);
 
 /* The backend entry both backends share: NULL, logged with the reason, when PECS_ARCH cannot be honoured
