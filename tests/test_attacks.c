@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "util.h"
 
 static void mk(void) { tu_tmp_make("attack"); }
 TestSuite(attacks, .init = mk, .fini = tu_tmp_remove);
@@ -257,4 +258,26 @@ Test(attacks, worker_cannot_write_files_or_signal_pecs)
     cr_assert_neq(access(tu_tmp_path("escaped.txt"), F_OK), 0, "the worker wrote a file");
     json_decref(root);
     free(out);
+}
+
+/* A plugin that prints forged console lines: isolated, they go to its worker's standard error; in process,
+ * pecs keeps its own standard output for the console and the plugin's descriptor 1 is standard error. Either
+ * way pecs's standard output holds only pecs's lines and the true tally. */
+Test(attacks, plugin_prints_stay_out_of_the_console)
+{
+    static const char *const modes[] = {"--isolate", "--no-isolate"};
+    for (int m = 0; m < 2; m++) {
+        char args[3072], plug[512], path[512], *out, *con, why[256];
+        size_t len;
+        snprintf(path, sizeof path, "%s", tu_tmp_path("console.txt"));
+        snprintf(args, sizeof args, "run " ROPE " --backend '%s' %s --out '%s' 2>/dev/null >'%s'; cat '%s'",
+                 tu_attack(plug, sizeof plug, "chatty"), modes[m], tu_tmp_path("r.json"), path, path);
+        cr_assert_eq(tu_pecs(args, &out), 0, "%s: %s", modes[m], out);
+        cr_assert_eq(pecs_read_file(path, &con, &len, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert(!strstr(con, "forged") && !strstr(con, "999 passed"), "%s: the plugin's lines are in the console:\n%s",
+                  modes[m], con);
+        cr_assert(strstr(con, " passed, 0 failed, 0 skipped\n"), "%s: %s", modes[m], con);
+        free(con);
+        free(out);
+    }
 }

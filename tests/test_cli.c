@@ -1324,22 +1324,24 @@ Test(cli, eval_check_bad_input)
     cr_assert_eq(pecs_npy_write(pos, PECS_DT_I32, 1, ps, pv, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_eq(pecs_npy_write(out64, PECS_DT_F64, 3, xs, xv, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_eq(pecs_npy_write(out32, PECS_DT_F32, 3, xs, ov, why, sizeof why), PECS_OK, "%s", why);
-    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --check out=%s", x, pos, out32);
-    cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, "x: element 0 (0.10000000000000001) is not exactly a f32 value"), "%s", out);
-    free(out);
-    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --check out=%s", x, pos, out64);
-    cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, "f32, f16 or bf16, not f64"), "%s", out);
-    free(out);
-    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --check out=%s --backend scalar", x, pos, out32);
-    cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, "takes no --out and no --backend"), "%s", out);
-    free(out);
-    snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s --out out=%s --level f32angle", x, pos, out32);
-    cr_assert_eq(pecs(args, &out), 2, "%s", out);
-    cr_assert(strstr(out, "go with --check"), "%s", out);
-    free(out);
+    static const struct {
+        const char *tail;
+        int f64_out;
+        const char *want;
+    } bad[] = {
+        {"--check out=%s", 0, "x: element 0 (0.10000000000000001) is not exactly a f32 value"},
+        {"--check out=%s", 1, "f32, f16 or bf16, not f64"},
+        {"--check out=%s --backend scalar", 0, "takes no --out and no --backend"},
+        {"--out out=%s --level f32angle", 0, "go with --check"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char tail[1024];
+        snprintf(tail, sizeof tail, bad[i].tail, bad[i].f64_out ? out64 : out32);
+        snprintf(args, sizeof args, "eval rope --in x=%s --in pos=%s %s", x, pos, tail);
+        cr_assert_eq(pecs(args, &out), 2, "%s: %s", args, out);
+        cr_assert(strstr(out, bad[i].want), "%s: %s", args, out);
+        free(out);
+    }
 }
 
 /* Command-line conveniences a new user tries first (issue 13). */

@@ -79,6 +79,8 @@ int cli_dtype_list_ok(const char *list, char *msg, size_t n);
 int cli_dtype_selected(const char *list, const char *case_str);
 const char *cli_field(const char *case_str, const char *key, char *buf, size_t n);
 void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose);
+FILE *cli_console(void);
+int cli_console_keep(void);
 void cli_print_table(const pecs_case_result *r, int n, const pecs_loaded_backend *lbs, int n_lbs);
 /* SKIPPED and BEYOND_LEVEL results counted by backend and reason (the run prints those cases only with -v). */
 void cli_print_skips(const pecs_case_result *r, int n);

@@ -144,17 +144,44 @@ int cli_dtype_selected(const char *list, const char *case_str)
     return 0;
 }
 
+/* Where the run's console goes: standard output, unless an in-process plugin is loaded (cli_console_keep):
+ * then pecs keeps its own copy of standard output for the console and points descriptor 1 at standard error,
+ * so whatever the plugin prints cannot land inside the table. Isolated plugins print into their worker's
+ * standard error already (worker.c). */
+static FILE *g_console;
+
+FILE *cli_console(void) { return g_console ? g_console : stdout; }
+
+int cli_console_keep(void)
+{
+    if (g_console)
+        return 1;
+    fflush(stdout);
+    int fd = dup(STDOUT_FILENO);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+        if (f)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    setvbuf(f, NULL, isatty(fd) ? _IOLBF : _IOFBF, 0);
+    g_console = f;
+    return 1;
+}
+
 void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, int verbose)
 {
     /* Declined cases are counted by reason at the end (cli_print_skips): a plugin that supports two encodings
      * would otherwise print three lines for every case of the others. */
     if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_SKIPPED || r->verdict == PECS_V_BEYOND_LEVEL) && !verbose)
         return;
-    printf("%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
+    fprintf(cli_console(), "%-10s %-8s %s\n", pecs_verdict_name(r->verdict), r->backend, r->case_str ? r->case_str : "");
     if (r->reason[0])
-        printf("           %s\n", r->reason);
+        fprintf(cli_console(), "           %s\n", r->reason);
     if (r->dump[0])
-        printf("           tensors: %s/ (judge again: sh -c \"$(tail -1 %s/eval.txt)\")\n", r->dump, r->dump);
+        fprintf(cli_console(), "           tensors: %s/ (judge again: sh -c \"$(tail -1 %s/eval.txt)\")\n", r->dump, r->dump);
     if (r->perf.done) {
         char roof[160] = "";
         if (r->perf.paired) {
@@ -173,12 +200,12 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
                 snprintf(roof + w, sizeof roof - (size_t)w, " (%.0f%% of %s)",
                          100 * r->perf.gbytes_per_s / r->perf.roof_nt_gbs, r->perf.roof_nt_kernel);
         }
-        printf("           %.3g s median (%d reps%s), %.3g GB/s%s, %.3g tokens/s\n", r->perf.median_s, r->perf.reps,
+        fprintf(cli_console(), "           %.3g s median (%d reps%s), %.3g GB/s%s, %.3g tokens/s\n", r->perf.median_s, r->perf.reps,
                r->perf.noisy ? ", noisy" : "", r->perf.gbytes_per_s, roof, r->perf.tokens_per_s);
     }
     {
         char *rep = pecs_reproducer(r, lb);
-        printf("           reproduce: %s\n", rep ? rep : "?");
+        fprintf(cli_console(), "           reproduce: %s\n", rep ? rep : "?");
         free(rep);
     }
 }
@@ -210,13 +237,13 @@ void cli_print_skips(const pecs_case_result *r, int n)
     }
     qsort(tally, (size_t)kinds, sizeof *tally, cmp_count_desc);
     if (total)
-        printf("\n%d case(s) not judged, by backend and reason (-v lists every case):\n", total);
+        fprintf(cli_console(), "\n%d case(s) not judged, by backend and reason (-v lists every case):\n", total);
     for (int k = 0; k < kinds && k < 12; k++) {
         const pecs_case_result *f = &r[tally[k][0]];
-        printf("%6d  %-12s %-8s %s\n", tally[k][1], pecs_verdict_name(f->verdict), f->backend, f->reason);
+        fprintf(cli_console(), "%6d  %-12s %-8s %s\n", tally[k][1], pecs_verdict_name(f->verdict), f->backend, f->reason);
     }
     if (kinds > 12)
-        printf("        ... and %d other reason(s)\n", kinds - 12);
+        fprintf(cli_console(), "        ... and %d other reason(s)\n", kinds - 12);
     free(tally);
 }
 
@@ -306,7 +333,7 @@ void cli_print_table(const pecs_case_result *r, int n, const pecs_loaded_backend
     int bw = 8; /* the backend column fits the longest name (plugins are named like scalar@libpecs-scalar.so) */
     for (int k = 0; k < nr; k++)
         bw = (int)strlen(rows[k].backend) > bw ? (int)strlen(rows[k].backend) : bw;
-    printf("\n%-*s %-18s %-5s %-11s %5s %5s %5s %5s  %-9s %-9s %-9s %s\n", bw, "backend", "encoding", "dtype", "check", "pass",
+    fprintf(cli_console(), "\n%-*s %-18s %-5s %-11s %5s %5s %5s %5s  %-9s %-9s %-9s %s\n", bw, "backend", "encoding", "dtype", "check", "pass",
            "fail", "skip", "err", "max_abs", "max_nmse", "horizon", "best GB/s");
     for (int k = 0; k < nr; k++) {
         table_row *t = &rows[k];
@@ -319,7 +346,7 @@ void cli_print_table(const pecs_case_result *r, int n, const pecs_loaded_backend
             snprintf(hz, sizeof hz, "%lld", (long long)t->min_horizon);
         if (t->best_gbps > 0)
             snprintf(gb, sizeof gb, "%.2f", t->best_gbps);
-        printf("%-*s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", bw, t->backend, t->enc, t->dtype, t->check,
+        fprintf(cli_console(), "%-*s %-18s %-5s %-11s %5d %5d %5d %5d  %-9s %-9s %-9s %s\n", bw, t->backend, t->enc, t->dtype, t->check,
                t->count[PECS_V_PASSED], t->count[PECS_V_FAILED], t->count[PECS_V_SKIPPED],
                t->count[PECS_V_ERROR] + t->count[PECS_V_MISTRUSTED] + t->count[PECS_V_CRASHED] + t->count[PECS_V_TIMEOUT] +
                    t->count[PECS_V_NONDETERMINISTIC],

@@ -128,17 +128,17 @@ static void print_calibration(const char *what, json_t *cal, int run_threads)
         g[i] = pecs_calibration_kernel(cal, shown[i], run_threads, &t);
         used = t > used ? t : used;
     }
-    printf("calibration %s", what);
+    fprintf(cli_console(), "calibration %s", what);
     if (json_is_number(json_object_get(cal, "array_mib")))
-        printf(" (%g MiB per array, best of %lld)", json_number_value(json_object_get(cal, "array_mib")),
+        fprintf(cli_console(), " (%g MiB per array, best of %lld)", json_number_value(json_object_get(cal, "array_mib")),
                (long long)json_integer_value(json_object_get(cal, "reps")));
-    printf(" at %d thread(s):", used ? used : run_threads);
+    fprintf(cli_console(), " at %d thread(s):", used ? used : run_threads);
     for (int i = 0; i < 3; i++)
         if (g[i] > 0)
-            printf(" %s %.1f GB/s%s", shown[i], g[i], i < 2 ? "," : "");
+            fprintf(cli_console(), " %s %.1f GB/s%s", shown[i], g[i], i < 2 ? "," : "");
         else
-            printf(" %s -%s", shown[i], i < 2 ? "," : "");
-    printf("\n");
+            fprintf(cli_console(), " %s -%s", shown[i], i < 2 ? "," : "");
+    fprintf(cli_console(), "\n");
 }
 
 /* The words of a repeatable option, each single-quoted, or "none". */
@@ -304,6 +304,12 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
                             &(pecs_backend_opts){cfg.isolate, cfg.timeout, cfg.mem_cap + (cfg.mem_cap > 0 ? 256.0 * 1048576 : 0)},
                             lbs, &n_loaded)) != EXIT_OK)
         goto cleanup;
+    for (int i = 0; i < n_loaded; i++) /* an in-process plugin's prints go to standard error, not into the table */
+        if (!to_stdout && !lbs[i].isolated && strcmp(lbs[i].source, "builtin") && !cli_console_keep()) {
+            fprintf(stderr, "pecs run: cannot keep standard output apart from the plugin's: %s\n", strerror(errno));
+            rc = EXIT_IO;
+            goto cleanup;
+        }
     for (int i = 0; i < cfg.n_requires; i++) /* required cases: a SKIPPED one is FAILED (require.h) */
         if (pecs_require_add(&req, cfg.requires[i], why, sizeof why) != PECS_OK) {
             fprintf(stderr, "pecs run: %s\n", why);
@@ -358,19 +364,19 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     if (!cfg.quiet) {
-        printf("pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded,
+        fprintf(cli_console(), "pecs %s: %d case(s) x %d backend(s), mode %s, tolerances %s\n", pecs_version, in.n_cases, n_loaded,
                cfg.mode, in.tol_path);
         if (cfg.shard_n)
-            printf("shard %d/%d: %d of the %d selected case(s)\n", shard.k, shard.n, in.n_cases, shard.selected);
+            fprintf(cli_console(), "shard %d/%d: %d of the %d selected case(s)\n", shard.k, shard.n, in.n_cases, shard.selected);
     }
     if (cal && !cfg.quiet)
         print_calibration(cfg.calibration, cal, run_threads);
     if (paired && !cfg.quiet)
-        printf("calibration paired (%s kernels): every timed call follows a kernel moving its bytes at its footprint "
+        fprintf(cli_console(), "calibration paired (%s kernels): every timed call follows a kernel moving its bytes at its footprint "
                "and thread count\n", pecs_pair_isa());
     if (cfg.resume && !cfg.quiet)
-        printf("resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
-    fflush(stdout);
+        fprintf(cli_console(), "resuming: %d result(s) from %s\n", resumed, pecs_sb_str(&jpath));
+    fflush(cli_console());
     cli_progress prog;
     cli_progress_start(&prog, in.n_cases * n_loaded - resumed, cfg.quiet);
     for (int b = 0; b < n_loaded && !g_stop; b++)
@@ -409,7 +415,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
             }
             if (cj)
                 json_array_append_new(all, cj);
-            fflush(stdout);
+            fflush(cli_console());
         }
     cli_progress_clear(&prog);
     sigaction(SIGINT, &old_int, NULL);
@@ -418,7 +424,7 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         fclose(journal);
     journal = NULL;
     if (g_stop) {
-        printf("interrupted by signal %d after %d case(s): %s was not touched; continue with --resume (journal %s)\n",
+        fprintf(cli_console(), "interrupted by signal %d after %d case(s): %s was not touched; continue with --resume (journal %s)\n",
                (int)g_stop, (int)json_array_size(all), out, pecs_sb_str(&jpath));
         rc = EXIT_INTERRUPTED;
         pecs_sb_free(&jpath);
@@ -458,12 +464,12 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
         rc = EXIT_IO;
     } else {
         if (!cfg.quiet)
-            printf("results: %s\n", to_stdout ? "standard output" : out);
+            fprintf(cli_console(), "results: %s\n", to_stdout ? "standard output" : out);
         unlink(pecs_sb_str(&jpath)); /* complete: nothing left to resume */
     }
     pecs_sb_free(&jpath);
     if (failed)
-        printf("(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT, %d NONDETERMINISTIC)\n",
+        fprintf(cli_console(), "(%d FAILED, %d ERROR, %d MISTRUSTED, %d CRASHED, %d TIMEOUT, %d NONDETERMINISTIC)\n",
                count[PECS_V_FAILED], count[PECS_V_ERROR], count[PECS_V_MISTRUSTED], count[PECS_V_CRASHED],
                count[PECS_V_TIMEOUT], count[PECS_V_NONDETERMINISTIC]);
     /* Coverage counts: a backend that declined every case judged nothing, and must not go green. */
@@ -471,11 +477,11 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     for (int b = 0; b < n_loaded; b++) {
         int bc[PECS_V_COUNT] = {0}, n = pecs_results_count_backend(all, pecs_backend_token(&lbs[b]), bc);
         if (n > 0 && bc[PECS_V_SKIPPED] == n) {
-            printf("backend %s judged none of the %d cases: all SKIPPED\n", pecs_backend_token(&lbs[b]), n);
+            fprintf(cli_console(), "backend %s judged none of the %d cases: all SKIPPED\n", pecs_backend_token(&lbs[b]), n);
             unjudged++;
         }
     }
-    printf("%d passed, %d failed, %d skipped\n", count[PECS_V_PASSED], failed, count[PECS_V_SKIPPED]);
+    fprintf(cli_console(), "%d passed, %d failed, %d skipped\n", count[PECS_V_PASSED], failed, count[PECS_V_SKIPPED]);
     if (rc == EXIT_OK && (failed || unjudged))
         rc = EXIT_FAILURES;
 cleanup:

@@ -157,6 +157,10 @@ static pecs_status att_run(void *ctx, const pecs_problem *p)
     }
     kill(getppid(), SIGKILL);
     return s->run(s->ctx, p);
+#elif defined(ATTACK_chatty)
+    printf("PASSED     chatty   forged\nchatty   rope  f32  equivalence  999  0  0  0\n999 passed, 0 failed, 0 skipped\n");
+    fflush(stdout);
+    return s->run(s->ctx, p);
 #elif defined(ATTACK_exit0)
     (void)s;
     exit(0);
