@@ -27,10 +27,6 @@
 
 #include "reference.h"
 
-static int64_t at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
-{
-    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
-}
 
 PECS_REF_HOOK_SCORES(cope)
 {
@@ -57,13 +53,13 @@ PECS_REF_HOOK_SCORES(cope)
             for (int64_t j = 0; j < Lk; j++) {
                 double s = 0.0;
                 for (int64_t d = 0; d < D; d++)
-                    s += qd[at3(q, i, h, d)] * kd[at3(k, j, h, d)];
+                    s += qd[pecs_at3(q, i, h, d)] * kd[pecs_at3(k, j, h, d)];
                 a[j] = pecs_pos_at(kp, 0, j) <= qi ? s / sqrt((double)D) : -INFINITY;
             }
             for (int64_t n = 0; n < npos; n++) {
                 double s = 0.0;
                 for (int64_t d = 0; d < D; d++)
-                    s += qd[at3(q, i, h, d)] * wd[d * w->stride[0] + n * w->stride[1]];
+                    s += qd[pecs_at3(q, i, h, d)] * wd[d * w->stride[0] + n * w->stride[1]];
                 z[n] = s;
             }
             double cum = 0.0;
@@ -71,7 +67,7 @@ PECS_REF_HOOK_SCORES(cope)
                 cum += isinf(a[j]) ? 0.0 : 1.0 / (1.0 + exp(-a[j]));
                 double pos = fmin(cum, (double)(npos - 1)), lo = floor(pos), frac = pos - lo;
                 double zz = z[(int64_t)ceil(pos)] * frac + z[(int64_t)lo] * (1.0 - frac);
-                od[at3(out, h, i, j)] = isinf(a[j]) ? -INFINITY : div_all ? a[j] + zz / sqrt((double)D) : a[j] + zz;
+                od[pecs_at3(out, h, i, j)] = isinf(a[j]) ? -INFINITY : div_all ? a[j] + zz / sqrt((double)D) : a[j] + zz;
             }
         }
     free(a);

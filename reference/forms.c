@@ -188,10 +188,43 @@ const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t
     return w;
 }
 
-static int64_t at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
+pecs_status pecs_ref_relkey_logits(const pecs_problem *p, const pecs_ref_relkey *rk, char *why, size_t why_len)
 {
-    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out) {
+        snprintf(why, why_len, "%s needs tensors q, k, qpos, kpos, w and out", p->encoding);
+        return PECS_INVALID;
+    }
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    const pecs_tensor *w = pecs_ref_weights(p, rk->rows, D, why, why_len);
+    if (!w)
+        return PECS_INVALID;
+    const double *qd = q->data, *kd = k->data, *wd = w->data;
+    double *od = out->data, scale = sqrt((double)D);
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double d = pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i);
+            int64_t r = d == floor(d) ? rk->row(rk, d) : -2;
+            if (r == -2 || r >= rk->rows) {
+                snprintf(why, why_len, "%s: distance kpos - qpos = %g is not an integer within the range of its table "
+                         "(%s %lld)", p->encoding, d, rk->n_name, (long long)rk->n);
+                return PECS_INVALID;
+            }
+            for (int64_t h = 0; h < H; h++) {
+                double s = 0.0;
+                for (int64_t c = 0; c < D; c++) {
+                    double a = r >= 0 ? wd[r * w->stride[0] + c * w->stride[1]] : 0.0;
+                    double qv = qd[pecs_at3(q, i, h, c)], kv = kd[pecs_at3(k, j, h, c)];
+                    s += qv * kv + qv * a + (rk->key_term ? kv * a : 0.0);
+                }
+                od[pecs_at3(out, h, i, j)] = rk->masked_after && d > 0 ? -INFINITY : s / scale;
+            }
+        }
+    return PECS_OK;
 }
+
 
 static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
 {
@@ -240,14 +273,14 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
                     int32_t row = s.head_axis[h] >= 0 ? s.head_axis[h] : s.axis[i];
                     pecs_ref_sincos(pecs_pos_at(pos, row, t) + s.pos_offset, s.inv_freq[i] * s.head_scale[h], &sn, &cs);
                 }
-                double xa = xd[at3(x, t, h, a)], xb = xd[at3(x, t, h, b)];
-                od[at3(out, t, h, a)] = g * (xa * cs - xb * sn);
-                od[at3(out, t, h, b)] = g * (xa * sn + xb * cs);
+                double xa = xd[pecs_at3(x, t, h, a)], xb = xd[pecs_at3(x, t, h, b)];
+                od[pecs_at3(out, t, h, a)] = g * (xa * cs - xb * sn);
+                od[pecs_at3(out, t, h, b)] = g * (xa * sn + xb * cs);
             }
         }
         for (int64_t h = 0; h < H; h++)
             for (int64_t d = R; d < D; d++)
-                od[at3(out, t, h, d)] = xd[at3(x, t, h, d)];
+                od[pecs_at3(out, t, h, d)] = xd[pecs_at3(x, t, h, d)];
     }
 cleanup:
     pecs_ref_rot_free(&s);
@@ -268,7 +301,7 @@ static pecs_status run_pairwise(const pecs_problem *p, pecs_form form, const ref
     for (int64_t h = 0; h < H; h++)
         for (int64_t i = 0; i < out->shape[1]; i++)
             for (int64_t j = 0; j < out->shape[2]; j++) {
-                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j), *o = &od[at3(out, h, i, j)];
+                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j), *o = &od[pecs_at3(out, h, i, j)];
                 pecs_status st;
                 if (form == PECS_FORM_MASK) {
                     int allowed = 0;

@@ -18,49 +18,16 @@
  * The logits depend on qpos - kpos only: relative-shift invariance EXACT.
  */
 #include <math.h>
-#include <stdio.h>
 
 #include "reference.h"
 
-static int64_t at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
-{
-    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
-}
+/* HF indexes by query - key + N; no clipping: a distance beyond +-N has no row (an invalid problem). */
+static int64_t huang_row(const pecs_ref_relkey *rk, double d) { return fabs(d) > (double)rk->n ? -2 : rk->n - (int64_t)d; }
 
 PECS_REF_HOOK_SCORES(huang)
 {
-    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
-                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
-                      *out = pecs_problem_tensor(p, "out");
-    if (!q || !k || !qp || !kp || !out) {
-        snprintf(why, why_len, "huang needs tensors q, k, qpos, kpos, w and out");
-        return PECS_INVALID;
-    }
-    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
     int64_t N = pecs_param_int(p, "max_distance", 511);
-    int causal = pecs_param_int(p, "causal", 1) != 0;
-    const pecs_tensor *w = pecs_ref_weights(p, 2 * N + 1, D, why, why_len);
-    if (!w)
-        return PECS_INVALID;
-    const double *qd = q->data, *kd = k->data, *wd = w->data;
-    double *od = out->data, scale = sqrt((double)D);
-    for (int64_t i = 0; i < Lq; i++)
-        for (int64_t j = 0; j < Lk; j++) {
-            double dist = pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j);
-            if (dist != floor(dist) || fabs(dist) > (double)N) {
-                snprintf(why, why_len, "huang: distance qpos - kpos = %g is not an integer within +-max_distance %lld "
-                         "(the table has no row for it)", dist, (long long)N);
-                return PECS_INVALID;
-            }
-            int64_t r = (int64_t)dist + N;
-            for (int64_t h = 0; h < H; h++) {
-                double s = 0.0;
-                for (int64_t d = 0; d < D; d++) {
-                    double a = wd[r * w->stride[0] + d * w->stride[1]], qv = qd[at3(q, i, h, d)], kv = kd[at3(k, j, h, d)];
-                    s += qv * kv + qv * a + kv * a;
-                }
-                od[at3(out, h, i, j)] = causal && dist < 0 ? -INFINITY : s / scale;
-            }
-        }
-    return PECS_OK;
+    pecs_ref_relkey rk = {.rows = 2 * N + 1, .key_term = 1, .masked_after = pecs_param_int(p, "causal", 1) != 0,
+                          .row = huang_row, .n = N, .n_name = "max_distance"};
+    return pecs_ref_relkey_logits(p, &rk, why, why_len);
 }

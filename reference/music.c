@@ -19,46 +19,18 @@
  * The logits depend on kpos - qpos only: relative-shift invariance EXACT.
  */
 #include <math.h>
-#include <stdio.h>
 
 #include "reference.h"
 
-static int64_t at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
+/* E_r for -(M-1) <= r <= 0 at row r + M - 1; farther back, tensor2tensor's zero padding: no relative term. */
+static int64_t music_row(const pecs_ref_relkey *rk, double d)
 {
-    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
+    return d <= 0 && d >= -(double)(rk->n - 1) ? (int64_t)d + rk->n - 1 : d <= 0 ? -1 : 0; /* d > 0 is masked */
 }
 
 PECS_REF_HOOK_SCORES(music)
 {
-    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
-                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
-                      *out = pecs_problem_tensor(p, "out");
-    if (!q || !k || !qp || !kp || !out) {
-        snprintf(why, why_len, "music needs tensors q, k, qpos, kpos, w and out");
-        return PECS_INVALID;
-    }
-    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
     int64_t M = pecs_param_int(p, "max_relative_position", 256);
-    const pecs_tensor *w = pecs_ref_weights(p, M, D, why, why_len);
-    if (!w)
-        return PECS_INVALID;
-    const double *qd = q->data, *kd = k->data, *wd = w->data;
-    double *od = out->data, scale = sqrt((double)D);
-    for (int64_t i = 0; i < Lq; i++)
-        for (int64_t j = 0; j < Lk; j++) {
-            double dist = pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i);
-            if (dist != floor(dist)) {
-                snprintf(why, why_len, "music: distance kpos - qpos = %g is not an integer (E is indexed by it)", dist);
-                return PECS_INVALID;
-            }
-            int have_e = dist <= 0 && dist >= -(double)(M - 1);
-            int64_t r = have_e ? (int64_t)dist + M - 1 : 0;
-            for (int64_t h = 0; h < H; h++) {
-                double s = 0.0;
-                for (int64_t d = 0; d < D; d++)
-                    s += qd[at3(q, i, h, d)] * (kd[at3(k, j, h, d)] + (have_e ? wd[r * w->stride[0] + d * w->stride[1]] : 0.0));
-                od[at3(out, h, i, j)] = dist > 0 ? -INFINITY : s / scale;
-            }
-        }
-    return PECS_OK;
+    pecs_ref_relkey rk = {.rows = M, .masked_after = 1, .row = music_row, .n = M, .n_name = "max_relative_position"};
+    return pecs_ref_relkey_logits(p, &rk, why, why_len);
 }

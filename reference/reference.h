@@ -105,6 +105,25 @@ int pecs_ref_sections(const pecs_problem *p, int64_t total, int64_t sec[3], char
 /* The learned-data tensor "w" as double, or NULL (with a reason) when missing or of the wrong shape. */
 const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t cols, char *why, size_t why_len);
 
+/* Element offset of [a][b][c] in a 3-D tensor. */
+static inline int64_t pecs_at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
+{
+    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
+}
+
+/* Relative-key logits, the direct form shared by shaw, music and huang (one table "w" [rows, D] for all heads):
+ *     out[h][i][j] = (q_i . k_j + q_i . a + key_term * k_j . a) / sqrt(D),   a = w[row(d)] (0 when row(d) == -1)
+ * for the distance d = kpos_j - qpos_i, which must be an integer; -inf where masked_after and d > 0. row(d) is
+ * the table row of d, -1 for no relative term, or -2 when d has none and the problem is invalid (why says it). */
+typedef struct pecs_ref_relkey {
+    int64_t rows;
+    int key_term, masked_after;
+    int64_t (*row)(const struct pecs_ref_relkey *rk, double d);
+    int64_t n;                /* the encoding's own table parameter (K, M or N) for row() */
+    const char *n_name;       /* its name, for the message of a distance without a row */
+} pecs_ref_relkey;
+pecs_status pecs_ref_relkey_logits(const pecs_problem *p, const pecs_ref_relkey *rk, char *why, size_t why_len);
+
 /* Validate the parameters of a problem (no tensors needed) by evaluating the encoding once: the
  * schedule for rotate, one row for embed, one element per head for bias. */
 pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_dim, char *why, size_t why_len);

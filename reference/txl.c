@@ -28,10 +28,6 @@
 
 #include "reference.h"
 
-static int64_t at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
-{
-    return a * t->stride[0] + b * t->stride[1] + c * t->stride[2];
-}
 
 PECS_REF_HOOK_SCORES(txl)
 {
@@ -64,7 +60,7 @@ PECS_REF_HOOK_SCORES(txl)
             for (int64_t m = 0; m < dm; m++) {
                 double s = 0.0;
                 for (int64_t d = 0; d < D; d++)
-                    s += (qd[at3(q, i, h, d)] + W_(h * D + d, dm + 1)) * W_(h * D + d, m);
+                    s += (qd[pecs_at3(q, i, h, d)] + W_(h * D + d, dm + 1)) * W_(h * D + d, m);
                 pr[h * dm + m] = s;
             }
         for (int64_t j = 0; j < Lk && st == PECS_OK; j++) {
@@ -81,10 +77,10 @@ PECS_REF_HOOK_SCORES(txl)
             for (int64_t h = 0; h < H; h++) {
                 double ac = 0.0, bd = 0.0;
                 for (int64_t d = 0; d < D; d++)
-                    ac += (qd[at3(q, i, h, d)] + W_(h * D + d, dm)) * kd[at3(k, j, h, d)];
+                    ac += (qd[pecs_at3(q, i, h, d)] + W_(h * D + d, dm)) * kd[pecs_at3(k, j, h, d)];
                 for (int64_t m = 0; m < dm; m++)
                     bd += pr[h * dm + m] * R[m];
-                od[at3(out, h, i, j)] = dist < 0 ? -INFINITY : (ac + bd) / scale;
+                od[pecs_at3(out, h, i, j)] = dist < 0 ? -INFINITY : (ac + bd) / scale;
             }
         }
     }

@@ -51,4 +51,19 @@ static inline pecs_problem ref_problem(const pecs_case *c)
     return p;
 }
 
+/* A contiguous (row-major) tensor of nd <= 3 dimensions over data. */
+static inline pecs_tensor ref_tensor(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
+{
+    pecs_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
+    int64_t dims[3] = {d0, d1, d2}, s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        t.shape[i] = dims[i];
+        t.stride[i] = s;
+        s *= dims[i];
+    }
+    return t;
+}
+
 #endif

@@ -59,20 +59,6 @@ static char *jlist(json_t *a)
 
 static int close_rel(double a, double b, double rel) { return fabs(a - b) <= rel * fmax(fabs(b), 1e-300); }
 
-/* A contiguous tensor. */
-static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
-{
-    pecs_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
-    int64_t dims[3] = {d0, d1, d2}, s = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        t.shape[i] = dims[i];
-        t.stride[i] = s;
-        s *= dims[i];
-    }
-    return t;
-}
 
 /* The schedule of rotate case c for rotary dim R (positions, if any, give seq_len). */
 static void schedule(const pecs_case *c, int64_t R, pecs_ref_rot *s)
@@ -234,8 +220,8 @@ Test(t1, kat_xpos_torchscale)
     static const char *const roles[] = {"query", "key"};
     for (int r = 0; r < 2; r++) {
         pecs_case *c = ref_case("xpos", "role", roles[r], "seq_len", "5", (const char *)NULL);
-        pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, 5, 1, 8, xin), tens("pos", PECS_DT_I64, 2, 1, 5, 0, pos),
-                            tens("out", PECS_DT_F64, 3, 5, 1, 8, out)};
+        pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F64, 3, 5, 1, 8, xin), ref_tensor("pos", PECS_DT_I64, 2, 1, 5, 0, pos),
+                            ref_tensor("out", PECS_DT_F64, 3, 5, 1, 8, out)};
         ref_run_ok(c, t, 3);
         json_t *want = jget(j, roles[r], "out");
         for (int i = 0; i < 5; i++)
@@ -248,8 +234,8 @@ Test(t1, kat_xpos_torchscale)
     /* decode: one query at position 4 of the same window gives row 4 */
     pecs_case *c = ref_case("xpos", "seq_len", "5", (const char *)NULL);
     int64_t p4 = 4;
-    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, 1, 1, 8, xin), tens("pos", PECS_DT_I64, 2, 1, 1, 0, &p4),
-                        tens("out", PECS_DT_F64, 3, 1, 1, 8, out)};
+    pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F64, 3, 1, 1, 8, xin), ref_tensor("pos", PECS_DT_I64, 2, 1, 1, 0, &p4),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 8, out)};
     ref_run_ok(c, t, 3);
     json_t *dec = json_array_get(jget(j, "query_decode_offset4", "out"), 0);
     for (int d = 0; d < 8; d++)
@@ -287,11 +273,11 @@ Test(t1, kat_t5_buckets)
         float table32[64], out32[601];
         for (int b = 0; b < nb; b++)
             table64[b] = table32[b] = (float)b;
-        pecs_tensor t[4] = {tens("qpos", PECS_DT_I64, 1, 1, 0, 0, &qpos), tens("kpos", PECS_DT_I64, 1, 601, 0, 0, kpos),
-                            tens("w", PECS_DT_F64, 2, nb, 1, 0, table64), tens("out", PECS_DT_F64, 3, 1, 1, 601, out64)};
+        pecs_tensor t[4] = {ref_tensor("qpos", PECS_DT_I64, 1, 1, 0, 0, &qpos), ref_tensor("kpos", PECS_DT_I64, 1, 601, 0, 0, kpos),
+                            ref_tensor("w", PECS_DT_F64, 2, nb, 1, 0, table64), ref_tensor("out", PECS_DT_F64, 3, 1, 1, 601, out64)};
         ref_run_ok(c, t, 4);
-        t[2] = tens("w", PECS_DT_F32, 2, nb, 1, 0, table32);
-        t[3] = tens("out", PECS_DT_F32, 3, 1, 1, 601, out32);
+        t[2] = ref_tensor("w", PECS_DT_F32, 2, nb, 1, 0, table32);
+        t[3] = ref_tensor("out", PECS_DT_F32, 3, 1, 1, 601, out32);
         scalar_run_ok(c, PECS_DT_F32, t, 4);
         for (int i = 0; i < 601; i++) {
             double b = jnum(want, (size_t)i);
@@ -317,8 +303,8 @@ Test(t1, kat_kerple)
         double q[8], k0 = 0.0, out[2 * 8];
         for (size_t i = 0; i < nd; i++)
             q[i] = jnum(dist, i);
-        pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
-                            tens("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
+        pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
+                            ref_tensor("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
         ref_run_ok(c, t, 3);
         for (int h = 0; h < 2; h++)
             for (size_t i = 0; i < nd; i++) {
@@ -327,8 +313,8 @@ Test(t1, kat_kerple)
                           out[(size_t)h * nd + i], want);
             }
         double q0 = 0.0, k3 = 3.0, above[2];
-        t[0] = tens("qpos", PECS_DT_F64, 1, 1, 0, 0, &q0), t[1] = tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k3);
-        t[2] = tens("out", PECS_DT_F64, 3, 2, 1, 1, above);
+        t[0] = ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, &q0), t[1] = ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, &k3);
+        t[2] = ref_tensor("out", PECS_DT_F64, 3, 2, 1, 1, above);
         ref_run_ok(c, t, 3);
         cr_assert(above[0] == 0.0 && above[1] == 0.0, "%s: a key after the query has distance 0 (tril)", ids[v]);
         ref_case_free(c);
@@ -365,8 +351,8 @@ Test(t1, kerple_accepts_the_authors_float32_clamp)
         float out32[2 * 8];
         for (size_t i = 0; i < nd; i++)
             q[i] = jnum(dist, i);
-        pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
-                            tens("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
+        pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, (int64_t)nd, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, &k0),
+                            ref_tensor("out", PECS_DT_F64, 3, 2, (int64_t)nd, 1, out)};
         ref_run_ok(c, t, 3);
         t[2].dtype = PECS_DT_F32, t[2].data = out32;
         scalar_run_ok(c, PECS_DT_F32, t, 3);
@@ -410,8 +396,8 @@ Test(t1, kat_fire)
         w[(2 + h) * 5 + 4] = jnum(json_object_get(pr, "b2"), (size_t)h);
     for (int i = 0; i < 4; i++)
         pos[i] = jnum(jget(j, "query_positions", NULL), (size_t)i);
-    pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
-                        tens("w", PECS_DT_F64, 2, 4, 5, 0, w), tens("out", PECS_DT_F64, 3, 2, 4, 4, out)};
+    pecs_tensor t[4] = {ref_tensor("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), ref_tensor("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
+                        ref_tensor("w", PECS_DT_F64, 2, 4, 5, 0, w), ref_tensor("out", PECS_DT_F64, 3, 2, 4, 4, out)};
     ref_run_ok(c, t, 4);
     for (int h = 0; h < 2; h++)
         for (int i = 0; i < 4; i++)
@@ -431,8 +417,8 @@ Test(t1, alibi_key_index_equal_after_softmax_only)
 {
     pecs_case *rel = ref_case("alibi", (const char *)NULL), *key = ref_case("alibi", "variant", "key_index", (const char *)NULL);
     double q[3] = {5, 9, 12}, k[6] = {0, 2, 3, 7, 9, 12}, a[5 * 3 * 6], b[5 * 3 * 6];
-    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 3, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 6, 0, 0, k),
-                        tens("out", PECS_DT_F64, 3, 5, 3, 6, a)};
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 3, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 6, 0, 0, k),
+                        ref_tensor("out", PECS_DT_F64, 3, 5, 3, 6, a)};
     ref_run_ok(rel, t, 3);
     t[2].data = b;
     ref_run_ok(key, t, 3);
@@ -459,10 +445,10 @@ Test(t1, mask_window_shows_exactly_window_keys)
     float out32[4 * 14];
     for (int j = 0; j < 14; j++)
         k[j] = j;
-    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 4, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 14, 0, 0, k),
-                        tens("out", PECS_DT_F64, 3, 1, 4, 14, out)};
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 4, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 14, 0, 0, k),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 4, 14, out)};
     ref_run_ok(c, t, 3);
-    t[2] = tens("out", PECS_DT_F32, 3, 1, 4, 14, out32);
+    t[2] = ref_tensor("out", PECS_DT_F32, 3, 1, 4, 14, out32);
     scalar_run_ok(c, PECS_DT_F32, t, 3);
     for (int i = 0; i < 4; i++) {
         int visible = 0, visible32 = 0;
@@ -487,8 +473,8 @@ Test(t1, learned_gathers_its_row_and_nope_is_identity)
     int64_t pos[2] = {5, 0};
     for (int i = 0; i < 24; i++)
         table[i] = i * 0.125;
-    pecs_tensor t[4] = {tens("x", PECS_DT_F64, 2, 2, 3, 0, x), tens("pos", PECS_DT_I64, 2, 1, 2, 0, pos),
-                        tens("w", PECS_DT_F64, 2, 8, 3, 0, table), tens("out", PECS_DT_F64, 2, 2, 3, 0, out)};
+    pecs_tensor t[4] = {ref_tensor("x", PECS_DT_F64, 2, 2, 3, 0, x), ref_tensor("pos", PECS_DT_I64, 2, 1, 2, 0, pos),
+                        ref_tensor("w", PECS_DT_F64, 2, 8, 3, 0, table), ref_tensor("out", PECS_DT_F64, 2, 2, 3, 0, out)};
     ref_run_ok(c, t, 4);
     for (int r = 0; r < 2; r++)
         for (int d = 0; d < 3; d++)
@@ -497,7 +483,7 @@ Test(t1, learned_gathers_its_row_and_nope_is_identity)
     ref_run_ok(n, tn, 3);
     cr_assert(memcmp(out, x, sizeof x) == 0, "nope must copy x exactly");
     int64_t bad = 8;
-    t[1] = tens("pos", PECS_DT_I64, 2, 1, 1, 0, &bad);
+    t[1] = ref_tensor("pos", PECS_DT_I64, 2, 1, 1, 0, &bad);
     t[0].shape[0] = t[3].shape[0] = 1;
     pecs_problem p = ref_problem(c);
     p.tensors = t, p.n_tensors = 4;
@@ -541,8 +527,8 @@ Test(t1, sinusoidal_concat_fairseq_padding_row)
         char pad_s[8];
         snprintf(pad_s, sizeof pad_s, "%lld", (long long)pad_idx);
         pecs_case *c = ref_case("sinusoidal.concat", "padding_idx", pad_s, (const char *)NULL);
-        pecs_tensor tt[3] = {tens("x", PECS_DT_F64, 2, T, D, 0, x), tens("pos", PECS_DT_F64, 2, 1, T, 0, pos),
-                             tens("out", PECS_DT_F64, 2, T, D, 0, out)};
+        pecs_tensor tt[3] = {ref_tensor("x", PECS_DT_F64, 2, T, D, 0, x), ref_tensor("pos", PECS_DT_F64, 2, 1, T, 0, pos),
+                             ref_tensor("out", PECS_DT_F64, 2, T, D, 0, out)};
         ref_run_ok(c, tt, 3);
         for (int t = 0; t < T; t++)
             for (int64_t d = 0; d < D; d++) {
@@ -564,8 +550,8 @@ Test(t1, sinusoidal_concat_fairseq_padding_row)
             float x32[T * 16], o32[T * 16];
             for (int i = 0; i < T * D; i++)
                 x32[i] = (float)x[i];
-            pecs_tensor tb[3] = {tens("x", PECS_DT_F32, 2, T, D, 0, x32), tens("pos", PECS_DT_F64, 2, 1, T, 0, pos),
-                                 tens("out", PECS_DT_F32, 2, T, D, 0, o32)};
+            pecs_tensor tb[3] = {ref_tensor("x", PECS_DT_F32, 2, T, D, 0, x32), ref_tensor("pos", PECS_DT_F64, 2, 1, T, 0, pos),
+                                 ref_tensor("out", PECS_DT_F32, 2, T, D, 0, o32)};
             pecs_problem p = ref_problem(c);
             p.dtype = PECS_DT_F32, p.tensors = tb, p.n_tensors = 3;
             cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "%s: %s", nm, why);
@@ -616,9 +602,9 @@ Test(t1, kat_cope)
             e32[d * 3 + n] = (float)(e[d * 3 + n] = jnum(json_array_get(json_object_get(pr, "pos_emb_e_d_p"), (size_t)d), (size_t)n));
     for (int v = 0; v < 2; v++) {
         pecs_case *c = ref_case("cope", "npos", "3", "heads", "1", "head_dim", "4", "division", division[v], (const char *)NULL);
-        pecs_tensor t[6] = {tens("q", PECS_DT_F64, 3, 4, 1, 4, q),     tens("k", PECS_DT_F64, 3, 4, 1, 4, k),
-                            tens("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), tens("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
-                            tens("w", PECS_DT_F64, 2, 4, 3, 0, e),     tens("out", PECS_DT_F64, 3, 1, 4, 4, out[v])};
+        pecs_tensor t[6] = {ref_tensor("q", PECS_DT_F64, 3, 4, 1, 4, q),     ref_tensor("k", PECS_DT_F64, 3, 4, 1, 4, k),
+                            ref_tensor("qpos", PECS_DT_F64, 1, 4, 0, 0, pos), ref_tensor("kpos", PECS_DT_F64, 1, 4, 0, 0, pos),
+                            ref_tensor("w", PECS_DT_F64, 2, 4, 3, 0, e),     ref_tensor("out", PECS_DT_F64, 3, 1, 4, 4, out[v])};
         ref_run_ok(c, t, 6);
         t[0].dtype = t[1].dtype = t[4].dtype = t[5].dtype = PECS_DT_F32;
         t[0].data = q32, t[1].data = k32, t[4].data = e32, t[5].data = out32[v];
@@ -675,8 +661,8 @@ static void scalar_rotate_dt(const pecs_case *c, pecs_dtype dt, const double *x,
 {
     unsigned char xin[ST * SH * SD * 4], out[ST * SH * SD * 4];
     to_dt(dt, x, xin, ST * SH * SD);
-    pecs_tensor t[3] = {tens("x", dt, 3, ST, SH, SD, xin), tens("pos", PECS_DT_I64, 2, 1, ST, 0, (void *)(uintptr_t)pos),
-                        tens("out", dt, 3, ST, SH, SD, out)};
+    pecs_tensor t[3] = {ref_tensor("x", dt, 3, ST, SH, SD, xin), ref_tensor("pos", PECS_DT_I64, 2, 1, ST, 0, (void *)(uintptr_t)pos),
+                        ref_tensor("out", dt, 3, ST, SH, SD, out)};
     scalar_run_ok(c, dt, t, 3);
     from_dt(dt, out, y, ST * SH * SD);
 }
@@ -736,28 +722,28 @@ Test(t1, mrope_text_tokens_are_rope)
     for (int t = 0; t < ST; t++)
         pos3[t] = pos3[ST + t] = pos3[2 * ST + t] = 100 + 3 * t;
     pecs_case *rope = ref_case("rope", "pairing", "half", (const char *)NULL);
-    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, ST, SH, SD, x), tens("pos", PECS_DT_I64, 2, 1, ST, 0, pos3),
-                        tens("out", PECS_DT_F64, 3, ST, SH, SD, y0)};
+    pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F64, 3, ST, SH, SD, x), ref_tensor("pos", PECS_DT_I64, 2, 1, ST, 0, pos3),
+                        ref_tensor("out", PECS_DT_F64, 3, ST, SH, SD, y0)};
     ref_run_ok(rope, t, 3);
     for (int e = 0; e < 2; e++) {
         pecs_case *c = ref_case(ids[e], "pairing", "half", "sections", "8,12,12", (const char *)NULL);
-        t[1] = tens("pos", PECS_DT_I64, 2, 3, ST, 0, pos3);
+        t[1] = ref_tensor("pos", PECS_DT_I64, 2, 3, ST, 0, pos3);
         t[2].data = y1;
         ref_run_ok(c, t, 3);
         cr_assert(memcmp(y0, y1, sizeof y0) == 0, "%s with t = h = w must be RoPE bit for bit", ids[e]);
         float x32[ST * SH * SD], r32[ST * SH * SD], m32[ST * SH * SD];
         for (int i = 0; i < ST * SH * SD; i++)
             x32[i] = (float)x[i];
-        pecs_tensor s[3] = {tens("x", PECS_DT_F32, 3, ST, SH, SD, x32), tens("pos", PECS_DT_I64, 2, 1, ST, 0, pos3),
-                            tens("out", PECS_DT_F32, 3, ST, SH, SD, r32)};
+        pecs_tensor s[3] = {ref_tensor("x", PECS_DT_F32, 3, ST, SH, SD, x32), ref_tensor("pos", PECS_DT_I64, 2, 1, ST, 0, pos3),
+                            ref_tensor("out", PECS_DT_F32, 3, ST, SH, SD, r32)};
         scalar_run_ok(rope, PECS_DT_F32, s, 3);
-        s[1] = tens("pos", PECS_DT_I64, 2, 3, ST, 0, pos3), s[2].data = m32;
+        s[1] = ref_tensor("pos", PECS_DT_I64, 2, 3, ST, 0, pos3), s[2].data = m32;
         scalar_run_ok(c, PECS_DT_F32, s, 3);
         cr_assert(memcmp(r32, m32, sizeof r32) == 0, "scalar %s with t = h = w must equal scalar RoPE", ids[e]);
         int64_t img[3 * ST];
         for (int k = 0; k < ST; k++)
             img[k] = 7, img[ST + k] = k / 3, img[2 * ST + k] = k % 3;
-        t[1] = tens("pos", PECS_DT_I64, 2, 3, ST, 0, img);
+        t[1] = ref_tensor("pos", PECS_DT_I64, 2, 3, ST, 0, img);
         ref_run_ok(c, t, 3);
         double d = 0.0;
         for (int i = 0; i < ST * SH * SD; i++)
@@ -777,8 +763,8 @@ Test(t1, vision2d_index_restarts_per_axis)
     for (int d = 0; d < 16; d++)
         x[d] = 0.25 + d * 0.0625;
     int64_t pos[2] = {0, 5}; /* h = 0, w = 5 */
-    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, 1, 1, 16, x), tens("pos", PECS_DT_I64, 2, 2, 1, 0, pos),
-                        tens("out", PECS_DT_F64, 3, 1, 1, 16, y)};
+    pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F64, 3, 1, 1, 16, x), ref_tensor("pos", PECS_DT_I64, 2, 2, 1, 0, pos),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 16, y)};
     ref_run_ok(c, t, 3);
     for (int k = 0; k < 4; k++) {
         cr_assert(y[k] == x[k] && y[k + 8] == x[k + 8], "h pair %d must be untouched at h = 0", k);
@@ -823,8 +809,8 @@ Test(t1, every_pairwise_encoding_is_shift_invariant_in_the_reference)
                 q[i] = 20 + 9 * i;
             for (int j = 0; j < 7; j++)
                 k[j] = 3 + 11 * j;
-            pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, 5, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 7, 0, 0, k),
-                                tens("out", PECS_DT_F64, 3, H, 5, 7, a), tens("w", PECS_DT_F64, 2, shape[0], shape[1], 0, w)};
+            pecs_tensor t[4] = {ref_tensor("qpos", PECS_DT_F64, 1, 5, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 7, 0, 0, k),
+                                ref_tensor("out", PECS_DT_F64, 3, H, 5, 7, a), ref_tensor("w", PECS_DT_F64, 2, shape[0], shape[1], 0, w)};
             if (w) { /* "w" before "out": the order a backend sees */
                 pecs_tensor o = t[2];
                 t[2] = t[3], t[3] = o;
@@ -847,8 +833,8 @@ Test(t1, every_pairwise_encoding_is_shift_invariant_in_the_reference)
     cr_assert_geq(checked, 7, "alibi, t5, kerple x2, fire, mask x2");
     pecs_case *key = ref_case("alibi", "variant", "key_index", (const char *)NULL);
     double q = 5, k = 2, a[2], b[2], q1 = 6, k1 = 3;
-    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 1, 0, 0, &q), tens("kpos", PECS_DT_F64, 1, 1, 0, 0, &k),
-                        tens("out", PECS_DT_F64, 3, 2, 1, 1, a)};
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, &q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, &k),
+                        ref_tensor("out", PECS_DT_F64, 3, 2, 1, 1, a)};
     ref_run_ok(key, t, 3);
     t[0].data = &q1, t[1].data = &k1, t[2].data = b;
     ref_run_ok(key, t, 3);
@@ -876,10 +862,10 @@ Test(t1, causal_mask_includes_the_diagonal)
     pecs_case *c = ref_case("mask.causal", (const char *)NULL);
     double q[3] = {100, 103, 104}, k[6] = {99, 100, 101, 102, 103, 105}, out[18];
     float out32[18];
-    pecs_tensor t[3] = {tens("qpos", PECS_DT_F64, 1, 3, 0, 0, q), tens("kpos", PECS_DT_F64, 1, 6, 0, 0, k),
-                        tens("out", PECS_DT_F64, 3, 1, 3, 6, out)};
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 3, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 6, 0, 0, k),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 3, 6, out)};
     ref_run_ok(c, t, 3);
-    t[2] = tens("out", PECS_DT_F32, 3, 1, 3, 6, out32);
+    t[2] = ref_tensor("out", PECS_DT_F32, 3, 1, 3, 6, out32);
     scalar_run_ok(c, PECS_DT_F32, t, 3);
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 6; j++) {

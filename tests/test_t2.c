@@ -29,19 +29,6 @@ static json_t *kat(const char *section) { return kat_section(&g_kat, "t2.json", 
 static int close_abs(double a, double b, double tol) { return fabs(a - b) <= tol; }
 
 /* A contiguous tensor of up to 3 dimensions. */
-static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
-{
-    pecs_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
-    int64_t dims[3] = {d0, d1, d2}, s = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        t.shape[i] = dims[i];
-        t.stride[i] = s;
-        s *= dims[i];
-    }
-    return t;
-}
 
 static void schedule(const pecs_case *c, int64_t R, pecs_ref_rot *s)
 {
@@ -56,9 +43,9 @@ static void ref_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, cons
                        const double *pos, double *out)
 {
     pecs_problem p = ref_problem(c);
-    pecs_tensor t[3] = {tens("x", PECS_DT_F64, 3, T, H, D, (void *)(uintptr_t)x),
-                        tens("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
-                        tens("out", PECS_DT_F64, 3, T, H, D, out)};
+    pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F64, 3, T, H, D, (void *)(uintptr_t)x),
+                        ref_tensor("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
+                        ref_tensor("out", PECS_DT_F64, 3, T, H, D, out)};
     p.tensors = t, p.n_tensors = 3;
     char why[256] = "";
     cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
@@ -81,8 +68,8 @@ static void scalar_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, c
     for (int64_t i = 0; i < n; i++)
         xf[i] = (float)x[i];
     pecs_problem p = ref_problem(c);
-    pecs_tensor t[3] = {tens("x", PECS_DT_F32, 3, T, H, D, xf), tens("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
-                        tens("out", PECS_DT_F32, 3, T, H, D, of)};
+    pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F32, 3, T, H, D, xf), ref_tensor("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
+                        ref_tensor("out", PECS_DT_F32, 3, T, H, D, of)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = 3;
     cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
     cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);

@@ -57,19 +57,6 @@ static void setf(pecs_case *c, const char *k, double v)
     set(c, k, buf);
 }
 
-static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
-{
-    pecs_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
-    int64_t dims[3] = {d0, d1, d2}, s = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        t.shape[i] = dims[i];
-        t.stride[i] = s;
-        s *= dims[i];
-    }
-    return t;
-}
 
 /* A bias problem: H heads over qpos[Lq] x kpos[Lk] (f64 positions), the table w [wr, wc] when wr > 0. */
 typedef struct bias_io {
@@ -81,10 +68,10 @@ typedef struct bias_io {
 static pecs_status ref_bias(const pecs_case *c, const bias_io *b, double *out, char *why, size_t why_len)
 {
     pecs_problem p = ref_problem(c);
-    pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, b->Lq, 0, 0, (void *)(uintptr_t)b->qpos),
-                        tens("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
-                        tens("out", PECS_DT_F64, 3, b->H, b->Lq, b->Lk, out),
-                        tens("w", PECS_DT_F64, 2, b->wr, b->wc, 0, (void *)(uintptr_t)b->w)};
+    pecs_tensor t[4] = {ref_tensor("qpos", PECS_DT_F64, 1, b->Lq, 0, 0, (void *)(uintptr_t)b->qpos),
+                        ref_tensor("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
+                        ref_tensor("out", PECS_DT_F64, 3, b->H, b->Lq, b->Lk, out),
+                        ref_tensor("w", PECS_DT_F64, 2, b->wr, b->wc, 0, (void *)(uintptr_t)b->w)};
     p.tensors = t, p.n_tensors = b->wr > 0 ? 4 : 3;
     return pecs_ref_run(&p, why, why_len);
 }
@@ -111,9 +98,9 @@ static void scalar_bias(const pecs_case *c, const bias_io *b, double *out)
     for (int64_t i = 0; i < nw; i++)
         wf[i] = (float)b->w[i];
     pecs_problem p = ref_problem(c);
-    pecs_tensor t[4] = {tens("qpos", PECS_DT_F64, 1, b->Lq, 0, 0, (void *)(uintptr_t)b->qpos),
-                        tens("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
-                        tens("out", PECS_DT_F32, 3, b->H, b->Lq, b->Lk, of), tens("w", PECS_DT_F32, 2, b->wr, b->wc, 0, wf)};
+    pecs_tensor t[4] = {ref_tensor("qpos", PECS_DT_F64, 1, b->Lq, 0, 0, (void *)(uintptr_t)b->qpos),
+                        ref_tensor("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
+                        ref_tensor("out", PECS_DT_F32, 3, b->H, b->Lq, b->Lk, of), ref_tensor("w", PECS_DT_F32, 2, b->wr, b->wc, 0, wf)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = b->wr > 0 ? 4 : 3;
     cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
     cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);

@@ -29,19 +29,6 @@ static json_t *g_kat;
 
 static json_t *kat(const char *section) { return kat_section(&g_kat, "t2scores.json", section); }
 
-static pecs_tensor tens(const char *name, pecs_dtype dt, int nd, int64_t d0, int64_t d1, int64_t d2, void *data)
-{
-    pecs_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name, t.dtype = dt, t.ndim = nd, t.data = data;
-    int64_t dims[3] = {d0, d1, d2}, s = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        t.shape[i] = dims[i];
-        t.stride[i] = s;
-        s *= dims[i];
-    }
-    return t;
-}
 
 static double *dalloc(int64_t n)
 {
@@ -65,12 +52,12 @@ static pecs_problem make_problem(const pecs_case *c, pecs_dtype dt, pecs_tensor 
                                  void *w, void *out)
 {
     pecs_problem p = ref_problem(c);
-    t[0] = tens("q", dt, 3, s->Lq, s->H, s->D, q);
-    t[1] = tens("k", dt, 3, s->Lk, s->H, s->D, k);
-    t[2] = tens("qpos", PECS_DT_F64, 1, s->Lq, 0, 0, s->qpos);
-    t[3] = tens("kpos", PECS_DT_F64, 1, s->Lk, 0, 0, s->kpos);
-    t[4] = tens("w", dt, 2, s->wr, s->wc, 0, w);
-    t[5] = tens("out", dt, 3, s->H, s->Lq, s->Lk, out);
+    t[0] = ref_tensor("q", dt, 3, s->Lq, s->H, s->D, q);
+    t[1] = ref_tensor("k", dt, 3, s->Lk, s->H, s->D, k);
+    t[2] = ref_tensor("qpos", PECS_DT_F64, 1, s->Lq, 0, 0, s->qpos);
+    t[3] = ref_tensor("kpos", PECS_DT_F64, 1, s->Lk, 0, 0, s->kpos);
+    t[4] = ref_tensor("w", dt, 2, s->wr, s->wc, 0, w);
+    t[5] = ref_tensor("out", dt, 3, s->H, s->Lq, s->Lk, out);
     p.dtype = dt, p.tensors = t, p.n_tensors = 6;
     return p;
 }
