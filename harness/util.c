@@ -165,7 +165,7 @@ int pecs_stdout_claim(void)
     if (g_data_fd >= 0)
         return 1;
     fflush(stdout);
-    int fd = dup(STDOUT_FILENO);
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3); /* no worker inherits the data or console stream */
     if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
         if (fd >= 0)
             close(fd);

@@ -1,5 +1,6 @@
 /* harness/cli/common.c — what the commands share: option and case selection, the results printout, loading inputs and backends. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <regex.h>
@@ -157,7 +158,7 @@ int cli_console_keep(void)
     if (g_console)
         return 1;
     fflush(stdout);
-    int fd = dup(STDOUT_FILENO);
+    int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3); /* no worker inherits the data or console stream */
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
         if (f)
