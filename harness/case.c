@@ -234,10 +234,13 @@ static void fmt_level(const pecs_case *c, pecs_sb *b) { pecs_sb_adds(b, c->level
 
 static int always(const pecs_case *c) { return (void)c, 1; }
 static int is_rotate(const pecs_case *c) { return c->enc->form == PECS_FORM_ROTATE; }
-static int has_heads(const pecs_case *c) { return c->enc->form != PECS_FORM_EMBED && c->enc->form != PECS_FORM_MASK; }
+static int has_heads(const pecs_case *c)
+{
+    return c->enc->form != PECS_FORM_EMBED && c->enc->form != PECS_FORM_MASK && c->enc->form != PECS_FORM_POSMAP;
+}
 static int has_head_dim(const pecs_case *c)
 {
-    return c->enc->form != PECS_FORM_BIAS && c->enc->form != PECS_FORM_MASK;
+    return c->enc->form != PECS_FORM_BIAS && c->enc->form != PECS_FORM_MASK && c->enc->form != PECS_FORM_POSMAP;
 }
 static int is_bias(const pecs_case *c) { return pecs_form_pairwise(c->enc->form); }
 static int has_compare(const pecs_case *c) { return c->compare != PECS_COMPARE_RAW; }
@@ -548,6 +551,8 @@ static double out_elems_d(const pecs_case *c)
         return (double)pecs_case_out_heads(c) * T * (double)pecs_case_keys(c);
     if (c->enc->form == PECS_FORM_ROTATE)
         return T * (double)c->heads * (double)c->head_dim;
+    if (c->enc->form == PECS_FORM_POSMAP) /* out [P, T] */
+        return T * (double)c->enc->pos_rows;
     return T * (double)c->head_dim;
 }
 
@@ -564,6 +569,8 @@ double pecs_case_bytes(const pecs_case *c)
     double in = c->enc->form == PECS_FORM_SCORES /* q and k are read once, not per logit */
                     ? (double)(pecs_case_tokens(c) + pecs_case_keys(c)) * (double)c->heads * (double)c->head_dim
                     : c->enc->reads * out_elems_d(c);
+    if (c->enc->form == PECS_FORM_POSMAP) /* idx in, ids out, both in the position dtype */
+        return (pecs_case_tokens(c) + out_elems_d(c)) * (double)pecs_dtype_size(c->pos_dtype);
     return (in + out_elems_d(c)) * (double)pecs_dtype_size(c->dtype) + pos * (double)pecs_dtype_size(c->pos_dtype);
 }
 
@@ -600,6 +607,11 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
     if (form != PECS_FORM_ROTATE && c->layout != PECS_LAYOUT_THD) {
         snprintf(why, why_len, "key 'layout': value 'htd' applies to rotate-form encodings only ('%s' is %s)",
                  c->enc->id, pecs_form_name(form));
+        return PECS_INVALID;
+    }
+    if (form == PECS_FORM_POSMAP && c->view == PECS_VIEW_INPLACE) {
+        snprintf(why, why_len, "key 'view': value 'inplace' does not apply to posmap-form '%s' (out [P, T] is not "
+                 "idx's shape for every encoding)", c->enc->id);
         return PECS_INVALID;
     }
     if (pecs_form_pairwise(form) && c->view == PECS_VIEW_INPLACE) {

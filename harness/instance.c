@@ -101,7 +101,9 @@ static int special_buf(const pecs_instance *in, const pecs_buf *b)
 static void fill_nan(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
 {
     (void)k, (void)arg;
-    pecs_store_f64(t->data, t->dtype, off, NAN);
+    /* NaN has no integer image: integer outputs (posmap ids) start at the most negative value instead */
+    double v = t->dtype == PECS_DT_I32 ? (double)INT32_MIN : t->dtype == PECS_DT_I64 ? -0x1p63 : NAN;
+    pecs_store_f64(t->data, t->dtype, off, v);
 }
 
 static void read_f64(const pecs_tensor *t, int64_t k, int64_t off, void *arg)
@@ -284,6 +286,13 @@ static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, u
             goto fail;
         in->tensors[nt++] = in->x.t;
         in->tensors[nt++] = in->pos.t;
+    } else if (form == PECS_FORM_POSMAP) { /* idx [1, T] in; out [P, T] in the same (position) dtype */
+        int64_t shape[2] = {c->enc->pos_rows, T}, stride[2];
+        row_major(2, shape, pad, stride);
+        if ((st = make_positions(in, &in->pos, "idx", c, PECS_STREAM_POS, 1, T, shift, 1, &in->max_abs_pos)) != PECS_OK ||
+            (st = buf_alloc(in, &in->out, "out", c->pos_dtype, 2, shape, stride)) != PECS_OK)
+            goto fail;
+        in->tensors[nt++] = in->pos.t;
     } else {
         snprintf(why, why_len, "form %s has no instance builder", pecs_form_name(form));
         st = PECS_UNSUPPORTED;
@@ -378,7 +387,8 @@ void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor
     *p = in->problem;
     for (int i = 0; i < in->problem.n_tensors && i < 8; i++) {
         const pecs_tensor *src = &in->problem.tensors[i];
-        const pecs_buf *pb = !strcmp(src->name, "pos") ? &in->pos : !strcmp(src->name, "qpos") ? &in->qpos
+        const pecs_buf *pb = !strcmp(src->name, "pos") || !strcmp(src->name, "idx") ? &in->pos
+                           : !strcmp(src->name, "qpos") ? &in->qpos
                            : !strcmp(src->name, "kpos") ? &in->kpos : NULL;
         t[i] = *src;
         if (pb && pb->snap)
@@ -478,6 +488,9 @@ void pecs_instance_locate(const pecs_instance *in, int64_t i, char *buf, size_t 
         int64_t H = c->heads, t = i / (H * D);
         pos_words(pecs_problem_tensor(&tp, "pos"), t, pa, sizeof pa);
         snprintf(buf, n, "token %lld%s, head %lld, dim %lld", (long long)t, pa, (long long)(i / D % H), (long long)(i % D));
+    } else if (c->enc->form == PECS_FORM_POSMAP) { /* [P][T] */
+        pos_words(pecs_problem_tensor(&tp, "idx"), i % T, pa, sizeof pa);
+        snprintf(buf, n, "row %lld, token %lld (idx%s)", (long long)(i / T), (long long)(i % T), pa);
     } else { /* embed [T][D] */
         pos_words(pecs_problem_tensor(&tp, "pos"), i / D, pa, sizeof pa);
         snprintf(buf, n, "token %lld%s, dim %lld", (long long)(i / D), pa, (long long)(i % D));

@@ -474,6 +474,20 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
         r->verdict = pecs_compare_ex(actual, expected, extra, in->n_out, c->dtype, &r->tol, in->max_abs_pos, &r->metrics,
                                      r->reason, sizeof r->reason);
     }
+    if (c->enc->form == PECS_FORM_POSMAP && r->verdict != PECS_V_ERROR) { /* ids: exact, whatever the dtype */
+        int64_t bad = 0;
+        for (int64_t i = 0; i < in->n_out; i++)
+            if (!(actual[i] == expected[i]) && bad++ == 0)
+                r->metrics.first_bad = i, r->metrics.first_actual = actual[i], r->metrics.first_expected = expected[i];
+        r->metrics.mismatches = bad;
+        if (bad)
+            snprintf(r->reason, sizeof r->reason, "%lld of %lld position ids differ (ids are compared exactly): first "
+                     "%.17g, expected %.17g", (long long)bad, (long long)in->n_out, r->metrics.first_actual,
+                     r->metrics.first_expected);
+        r->verdict = bad ? PECS_V_FAILED : PECS_V_PASSED;
+        if (!bad)
+            r->reason[0] = '\0';
+    }
     if (r->verdict == PECS_V_FAILED && r->metrics.first_bad >= 0) { /* the flat index, located in the tensor */
         char loc[384];
         size_t l = strlen(r->reason);
@@ -484,6 +498,7 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     /* Rounding, where decidable (compare.h): on the raw output; softmax-compared forms differ from the reference
      * by a per-row constant by design, so their stored values say nothing about rounding. */
     if ((r->verdict == PECS_V_PASSED || r->verdict == PECS_V_MISTRUSTED) && c->compare == PECS_COMPARE_RAW &&
+        c->enc->form != PECS_FORM_POSMAP && /* ids are stored exactly or not at all: judged above */
         pecs_compare_rounding(first, raw_expected, extra, gain_el, in->n_out, c->dtype, &r->tol, &r->metrics, why,
                               sizeof why) == PECS_V_FAILED)
         set_reason(r, PECS_V_FAILED, why);

@@ -14,6 +14,7 @@ typedef union ref_hook {
     pecs_status (*embed)(const pecs_problem *, int64_t, double, double *, char *, size_t);
     pecs_status (*mask)(const pecs_problem *, double, double, int *, char *, size_t);
     pecs_status (*scores)(const pecs_problem *, char *, size_t);
+    pecs_status (*posmap)(const pecs_problem *, char *, size_t);
 } ref_hook;
 
 #define REF_SLOT_ROTATE(sym) {.rotate = pecs_ref_##sym}
@@ -21,6 +22,7 @@ typedef union ref_hook {
 #define REF_SLOT_EMBED(sym) {.embed = pecs_ref_##sym}
 #define REF_SLOT_MASK(sym) {.mask = pecs_ref_##sym}
 #define REF_SLOT_SCORES(sym) {.scores = pecs_ref_##sym}
+#define REF_SLOT_POSMAP(sym) {.posmap = pecs_ref_##sym}
 static const ref_hook g_hooks[PECS_ENC_COUNT] = {
 #define PECS_ENCODING(sym, id, form, ...) REF_SLOT_##form(sym),
 #define PECS_PARAM(...)
@@ -385,6 +387,12 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         st = g_hooks[e->enc].mask(p, 1.0, 0.0, &allowed, why, why_len);
         break;
     }
+    case PECS_FORM_POSMAP: { /* without tensors a posmap hook checks its parameters only */
+        pecs_problem bare = *p;
+        bare.tensors = NULL, bare.n_tensors = 0;
+        st = g_hooks[e->enc].posmap(&bare, why, why_len);
+        break;
+    }
     default: break;
     }
     free(buf);
@@ -420,6 +428,7 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
     case PECS_FORM_MASK: return run_pairwise(p, e->form, &g_hooks[e->enc], why, why_len);
     case PECS_FORM_EMBED: return run_embed(p, &g_hooks[e->enc], why, why_len);
     case PECS_FORM_SCORES: return g_hooks[e->enc].scores(p, why, why_len);
+    case PECS_FORM_POSMAP: return g_hooks[e->enc].posmap(p, why, why_len);
     default:
         snprintf(why, why_len, "form %s has no reference driver", pecs_form_name(e->form));
         return PECS_UNSUPPORTED;

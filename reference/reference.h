@@ -18,6 +18,8 @@
  *   EMBED   pecs_ref_<sym>(p, D, pos, row[D], why, why_len)             the table row P(pos, 0..D-1).
  *   MASK    pecs_ref_<sym>(p, qpos, kpos, &allowed, why, why_len)      1 if the key is visible.
  *   SCORES  pecs_ref_<sym>(p, why, why_len)                             the whole logits tensor "out".
+ *   POSMAP  pecs_ref_<sym>(p, why, why_len)                             every row of "out" [P, T] (f64) from
+ *           "idx" [1, T]. Called without tensors (n_tensors 0) it only checks the parameters.
  *   Hooks read the learned-data tensor "w" (registry `weights`), in double, from p when they have one.
  *   Hooks return PECS_INVALID with a one-line reason when parameters are inconsistent in ways the
  *   schema's per-parameter bounds cannot express (e.g. beta_fast < beta_slow).
@@ -68,6 +70,7 @@ typedef struct pecs_ref_rot {
 #define PECS_REF_HOOK_MASK(sym) \
     pecs_status pecs_ref_##sym(const pecs_problem *p, double qpos, double kpos, int *allowed, char *why, size_t why_len)
 #define PECS_REF_HOOK_SCORES(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)
+#define PECS_REF_HOOK_POSMAP(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)
 
 #define PECS_ENCODING(sym, id, form, ...) PECS_REF_HOOK_##form(sym);
 #define PECS_PARAM(...)

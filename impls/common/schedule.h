@@ -33,6 +33,7 @@ typedef struct scalar_sched {
 #define IMPL_DECL_EMBED(sym)
 #define IMPL_DECL_MASK(sym)
 #define IMPL_DECL_SCORES(sym)
+#define IMPL_DECL_POSMAP(sym)
 #define PECS_ENCODING(sym, id, form, ...) IMPL_DECL_##form(sym)
 #define PECS_PARAM(...)
 #include "pecs/encodings.def"

@@ -5,7 +5,7 @@
  *   ROTATE  scalar_<sym>(p, &sched): the frequency schedule, computed in double the way engines do it
  *           (iterated theta_scale, ggml-style YaRN mix, ggml's M-RoPE sector rules); the shared kernel in
  *           rotate.c rotates.
- *   BIAS, MASK, SCORES  scalar_<sym>(p): the whole kernel, writing "out".
+ *   BIAS, MASK, SCORES, POSMAP  scalar_<sym>(p): the whole kernel, writing "out".
  *   EMBED   scalar_<sym>(p, D, pos, row[D]): the table row in double; embed.c adds it to x.
  */
 #ifndef PECS_SCALAR_H
@@ -17,12 +17,14 @@
 #define SCALAR_HOOK_BIAS(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_MASK(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_SCORES(sym) pecs_status scalar_##sym(const pecs_problem *p)
+#define SCALAR_HOOK_POSMAP(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_EMBED(sym) pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, double *row)
 
 #define SCALAR_DECL_ROTATE(sym)
 #define SCALAR_DECL_BIAS(sym) SCALAR_HOOK_BIAS(sym);
 #define SCALAR_DECL_MASK(sym) SCALAR_HOOK_MASK(sym);
 #define SCALAR_DECL_SCORES(sym) SCALAR_HOOK_SCORES(sym);
+#define SCALAR_DECL_POSMAP(sym) SCALAR_HOOK_POSMAP(sym);
 #define SCALAR_DECL_EMBED(sym) SCALAR_HOOK_EMBED(sym);
 #define PECS_ENCODING(sym, id, form, ...) SCALAR_DECL_##form(sym)
 #define PECS_PARAM(...)

@@ -88,6 +88,27 @@
  *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
  *            "out" [H, Lq, Lk] dtype  attention logits, -infinity where masked
  *
+ *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
+ *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
+ *                                             the plain position id)
+ *            "out" [P, T]  same dtype as "idx" P = registry `rows`; every row is a position row ready to be
+ *                                             the "pos" [P, T] of a rotate or embed call, or the "qpos"/"kpos" of a
+ *                                             bias or mask call, unchanged (integer ids stay integers)
+ *     out[r][t] = map_r(idx[t], idx[0..T-1], params): the map may read the whole call's idx (Self-Extend's
+ *     shift depends on max(idx)), never another call's. Integer ids are compared exactly (no tolerance).
+ *         pose         P = 1: out[0][t] = idx[t] + (idx[t] < chunk1 ? skip1 : skip2), 0 <= skip1 <= skip2
+ *                      idx  0 1 2 | 3 4 5 6 7        (chunk1 = 3, skip1 = 0, skip2 = 10)
+ *                      out  0 1 2 |13 14 15 16 17    chunk 0 keeps its ids, chunk 1 jumps by skip2
+ *         self_extend  P = 3, G = group_size, W = window (W % G == 0), s = W if max(idx) >= W else 0:
+ *                      row 0  idx[t]                          neighbour pass, queries and keys
+ *                      row 1  floor(idx[t]/G) + s - s/G       grouped pass, queries
+ *                      row 2  floor(idx[t]/G)                 grouped pass, keys
+ *                      query i, key j (j <= i) use rows (0, 0) when idx[i] - idx[j] < W, else (1, 2):
+ *                      idx    0 1 2 3 4 5 6 7 8 9             (G = 2, W = 4, s = 4)
+ *                      row 1  2 2 3 3 4 4 5 5 6 6
+ *                      row 2  0 0 1 1 2 2 3 3 4 4             query 9, key 0 (9 - 0 >= W): distance 6 - 0 = 6;
+ *                                                             query 9, key 6 (3 < W): distance 9 - 6 = 3
+ *
  *   The learned-data tensor "w" holds what a model would load from its checkpoint; its layout per
  *   encoding is in the registry (`weights`) and in the encoding's reference file.
  *

@@ -1,0 +1,59 @@
+/* impls/scalar/posmap.c — position-map kernels (posmap form): ids computed the way a data pipeline or an
+ * attention patch computes them, in 64-bit integers for integer "idx" (floor division done by hand, since C's
+ * '/' truncates towards zero) and in double for f64 "idx". "out" has idx's dtype. */
+#include <math.h>
+
+#include "scalar.h"
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+static int64_t idx_at(const pecs_tensor *idx, int64_t t) { return (int64_t)pecs_pos_at(idx, 0, t); }
+
+static void put(const pecs_tensor *out, int64_t r, int64_t t, double v)
+{
+    pecs_store_f64(out->data, out->dtype, r * out->stride[0] + t * out->stride[1], v);
+}
+
+SCALAR_HOOK_POSMAP(pose)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2 || out->dtype != idx->dtype)
+        return PECS_INVALID;
+    int64_t chunk1 = pecs_param_int(p, "chunk1", 1), s1 = pecs_param_int(p, "skip1", 0), s2 = pecs_param_int(p, "skip2", 0);
+    for (int64_t t = 0; t < idx->shape[idx->ndim - 1]; t++) {
+        if (idx->dtype == PECS_DT_F64) {
+            double i = pecs_pos_at(idx, 0, t);
+            put(out, 0, t, i + (double)(i < (double)chunk1 ? s1 : s2));
+        } else {
+            int64_t i = idx_at(idx, t);
+            put(out, 0, t, (double)(i + (i < chunk1 ? s1 : s2)));
+        }
+    }
+    return PECS_OK;
+}
+
+SCALAR_HOOK_POSMAP(self_extend)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2 || out->shape[0] != 3 || out->dtype != idx->dtype)
+        return PECS_INVALID;
+    int64_t G = pecs_param_int(p, "group_size", 8), W = pecs_param_int(p, "window", 1024), T = idx->shape[idx->ndim - 1];
+    double m = -INFINITY; /* the shift is on only when some query reaches the window (the code's max test) */
+    for (int64_t t = 0; t < T; t++)
+        m = fmax(m, pecs_pos_at(idx, 0, t));
+    int64_t s = m >= (double)W ? W : 0;
+    for (int64_t t = 0; t < T; t++) {
+        if (idx->dtype == PECS_DT_F64) {
+            double i = pecs_pos_at(idx, 0, t), k = floor(i / (double)G);
+            put(out, 0, t, i);
+            put(out, 1, t, k + (double)(s - s / G));
+            put(out, 2, t, k);
+        } else {
+            int64_t i = idx_at(idx, t), k = floor_div(i, G);
+            put(out, 0, t, (double)i);
+            put(out, 1, t, (double)(k + s - s / G)); /* W % G == 0 (registry check): s / G is exact */
+            put(out, 2, t, (double)k);
+        }
+    }
+    return PECS_OK;
+}
