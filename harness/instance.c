@@ -490,7 +490,7 @@ void pecs_instance_locate(const pecs_instance *in, int64_t i, char *buf, size_t 
         snprintf(buf, n, "token %lld%s, head %lld, dim %lld", (long long)t, pa, (long long)(i / D % H), (long long)(i % D));
     } else if (c->enc->form == PECS_FORM_POSMAP) { /* [P][T] */
         pos_words(pecs_problem_tensor(&tp, "idx"), i % T, pa, sizeof pa);
-        snprintf(buf, n, "row %lld, token %lld (idx%s)", (long long)(i / T), (long long)(i % T), pa);
+        snprintf(buf, n, "row %lld, token %lld%s", (long long)(i / T), (long long)(i % T), pa);
     } else { /* embed [T][D] */
         pos_words(pecs_problem_tensor(&tp, "pos"), i / D, pa, sizeof pa);
         snprintf(buf, n, "token %lld%s, dim %lld", (long long)(i / D), pa, (long long)(i % D));

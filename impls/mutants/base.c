@@ -1,7 +1,7 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate, bias, embed and scores encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * learned table) and of the tier-2 rotate, bias, embed, scores and posmap encodings, correct when MUTANT_BUG is BUG_none (the control), and
  * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
@@ -816,6 +816,39 @@ static pecs_status run_relscores(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+static pecs_status run_posmap(const pecs_problem *p)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2)
+        return PECS_INVALID;
+    int64_t T = idx->shape[idx->ndim - 1], m = INT64_MIN;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = (int64_t)pecs_pos_at(idx, 0, t);
+        m = i > m ? i : m;
+    }
+    int se = !strcmp(p->encoding, "self_extend");
+    int64_t c1 = pecs_param_int(p, "chunk1", 1), s1 = pecs_param_int(p, "skip1", 0), s2 = pecs_param_int(p, "skip2", 0);
+    int64_t G = pecs_param_int(p, "group_size", 8), W = pecs_param_int(p, "window", 1024);
+    int64_t s = (BUG(self_extend_window_gt) ? m > W : m >= W) ? W : 0;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t i = (int64_t)pecs_pos_at(idx, 0, t), row[2] = {0, t};
+        if (!se) {
+            int first = BUG(pose_chunk_inclusive) ? i <= c1 : i < c1;
+            pecs_store_f64(out->data, out->dtype, offset(out, row), (double)(i + (first ? s1 : s2)));
+            continue;
+        }
+        int64_t g = BUG(self_extend_round) ? (int64_t)llround((double)i / (double)G) : floor_div(i, G);
+        int64_t v[3] = {i, g + s - s / G, g};
+        for (row[0] = 0; row[0] < 3; row[0]++)
+            pecs_store_f64(out->data, out->dtype, offset(out, row), (double)v[row[0]]);
+    }
+    return PECS_OK;
+}
+
 /* ---- the backend ---------------------------------------------------------------------------------------- */
 
 static const char *const ENCODINGS[] = {
@@ -828,7 +861,8 @@ static const char *const ENCODINGS[] = {
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",
-    "shaw",        "music",        "txl",         "huang"};
+    "shaw",        "music",        "txl",         "huang",
+    "pose",        "self_extend"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -848,6 +882,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
     (void)ctx;
     pecs_status st = p->form == PECS_FORM_ROTATE   ? run_rotate(p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
+                     : p->form == PECS_FORM_POSMAP ? run_posmap(p)
                      : p->form == PECS_FORM_SCORES ? (strcmp(p->encoding, "cope") ? run_relscores(p) : run_cope(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
