@@ -1,0 +1,311 @@
+/* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend).
+ *
+ * Known answers are worked by hand from the definitions the reference files cite (PoSE's
+ * train_preprocess_function_pose: ids arange(len) + lt for the first rt1 tokens, + rt after; Self-Extend's
+ * self_extend_forward: p // G for keys, p // G + W - W / G for queries once max(p) >= W). Every check runs on the
+ * double reference and on the scalar kernel in each position dtype (out has idx's dtype). The properties are
+ * the ones a plausible wrong map breaks: the chunk edge (mutant pose_chunk_inclusive), floor against round or
+ * truncation (self_extend_round; negative ids), the window test (self_extend_window_gt), and Self-Extend's
+ * promise that grouped distances continue the neighbour window's exact ones. The last test runs the posmap
+ * mutants through the harness and expects the exact id comparison to fail them.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "registry.h"
+#include "runner.h"
+#include "tolerance.h"
+#include "testutil.h"
+
+#define MAXT 64
+
+/* out[P][T] of the double reference on idx[0..T-1]. */
+static void ref_map(const pecs_case *c, const double *idx, int64_t T, double *out)
+{
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[2];
+    t[0] = ref_tensor("idx", PECS_DT_F64, 2, 1, T, 0, (void *)idx);
+    t[1] = ref_tensor("out", PECS_DT_F64, 2, c->enc->pos_rows, T, 0, out);
+    p.tensors = t, p.n_tensors = 2;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+}
+
+static pecs_loaded_backend *scalar_backend(void)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    return &lb;
+}
+
+/* out[P][T] of the scalar kernel with idx and out stored in dtype dt. */
+static void scalar_map(const pecs_case *c, pecs_dtype dt, const double *idx, int64_t T, double *out)
+{
+    pecs_loaded_backend *lb = scalar_backend();
+    int64_t P = c->enc->pos_rows;
+    unsigned char ib[MAXT * 8], ob[3 * MAXT * 8];
+    cr_assert(T <= MAXT);
+    for (int64_t t = 0; t < T; t++)
+        pecs_store_f64(ib, dt, t, idx[t]);
+    memset(ob, 0x5a, sizeof ob);
+    pecs_problem p = ref_problem(c);
+    pecs_tensor ts[2];
+    ts[0] = ref_tensor("idx", dt, 2, 1, T, 0, ib);
+    ts[1] = ref_tensor("out", dt, 2, P, T, 0, ob);
+    p.dtype = PECS_DT_F32, p.tensors = ts, p.n_tensors = 2;
+    char why[256] = "";
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < P * T; i++)
+        out[i] = pecs_load_f64(ob, dt, i);
+}
+
+static const pecs_dtype DTYPES[] = {PECS_DT_I32, PECS_DT_I64, PECS_DT_F64};
+
+/* The reference and the scalar kernel in every position dtype give exactly want[P][T]. */
+static void expect_map(const pecs_case *c, const double *idx, int64_t T, const double *want, const char *what)
+{
+    double got[3 * MAXT];
+    int64_t n = c->enc->pos_rows * T;
+    ref_map(c, idx, T, got);
+    for (int64_t i = 0; i < n; i++)
+        cr_expect_eq(got[i], want[i], "%s: reference row %lld token %lld: %.17g, want %.17g", what, (long long)(i / T),
+                     (long long)(i % T), got[i], want[i]);
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_map(c, DTYPES[d], idx, T, got);
+        for (int64_t i = 0; i < n; i++)
+            cr_expect_eq(got[i], want[i], "%s: scalar (%s) row %lld token %lld: %.17g, want %.17g", what,
+                         pecs_dtype_name(DTYPES[d]), (long long)(i / T), (long long)(i % T), got[i], want[i]);
+    }
+}
+
+static void iota(double *d, int64_t n, double from)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = from + (double)i;
+}
+
+/* ---- PoSE ----------------------------------------------------------------------------------------------- */
+
+/* train_pose.py with rt1 = 3, lt = 0, rt = 10 on an 8-token chunked input: ids 0 1 2 | 13 .. 17. */
+Test(t2posmap, kat_pose_two_chunks)
+{
+    pecs_case *c = ref_case("pose", "chunk1", "3", "skip2", "10", NULL);
+    double idx[8], want[8] = {0, 1, 2, 13, 14, 15, 16, 17};
+    iota(idx, 8, 0);
+    expect_map(c, idx, 8, want, "rt1 3, lt 0, rt 10");
+    ref_case_free(c);
+    /* the earlier revision's random lt: chunk 0 moves too */
+    c = ref_case("pose", "chunk1", "2", "skip1", "5", "skip2", "7", NULL);
+    double want2[5] = {5, 6, 9, 10, 11};
+    expect_map(c, idx, 5, want2, "rt1 2, lt 5, rt 7");
+    ref_case_free(c);
+}
+
+/* The chunk edge: idx chunk1 - 1 is the last of chunk 0, idx chunk1 the first of chunk 1 (a kernel testing
+ * idx <= chunk1 moves the edge by one). Within a chunk ids step by 1; across the edge by 1 + skip2 - skip1. */
+Test(t2posmap, pose_chunk_edge_and_steps)
+{
+    for (int64_t k = 1; k <= 6; k++) {
+        char v[16];
+        snprintf(v, sizeof v, "%lld", (long long)k);
+        pecs_case *c = ref_case("pose", "chunk1", v, "skip1", "1", "skip2", "40", NULL);
+        double idx[8], out[8];
+        iota(idx, 8, 0);
+        for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            scalar_map(c, DTYPES[d], idx, 8, out);
+            for (int64_t t = 1; t < 8; t++)
+                cr_expect_eq(out[t] - out[t - 1], t == k ? 40.0 : 1.0, "chunk1 %lld, %s: step into token %lld",
+                             (long long)k, pecs_dtype_name(DTYPES[d]), (long long)t);
+            cr_expect_eq(out[k - 1], (double)(k - 1) + 1.0, "last token of chunk 0 keeps skip1");
+        }
+        ref_map(c, idx, 8, out);
+        cr_expect_eq(out[k], (double)k + 40.0, "first token of chunk 1 takes skip2 (reference)");
+        ref_case_free(c);
+    }
+}
+
+/* The biases never decrease (rt is drawn in [lt, ...]): skip2 < skip1 is invalid, equal is one chunk. */
+Test(t2posmap, pose_skip_order_is_checked)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("pose", "skip1", "4", "skip2", "3", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "skip2") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("pose", "chunk1", "2", "skip1", "3", "skip2", "3", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    double idx[4] = {0, 1, 2, 3}, want[4] = {3, 4, 5, 6};
+    expect_map(c, idx, 4, want, "skip1 == skip2");
+    ref_case_free(c);
+}
+
+/* ---- Self-Extend ---------------------------------------------------------------------------------------- */
+
+/* G 2, W 4 on ids 0..9 (max 9 >= W: shift s = 4, s - s/G = 2). */
+Test(t2posmap, kat_self_extend_rows)
+{
+    pecs_case *c = ref_case("self_extend", "group_size", "2", "window", "4", NULL);
+    double idx[10], want[30] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9,  /* neighbour */
+                                2, 2, 3, 3, 4, 4, 5, 5, 6, 6,  /* grouped queries */
+                                0, 0, 1, 1, 2, 2, 3, 3, 4, 4}; /* grouped keys */
+    iota(idx, 10, 0);
+    expect_map(c, idx, 10, want, "G 2, W 4, ids 0..9");
+    ref_case_free(c);
+}
+
+/* The code's test is max(query_position) < W: ids up to W - 1 leave the shift off, one id at W turns it on for
+ * every token (a kernel testing > W is off by one at exactly this length). */
+Test(t2posmap, self_extend_window_edge)
+{
+    pecs_case *c = ref_case("self_extend", "group_size", "4", "window", "16", NULL);
+    double idx[17], out[51];
+    iota(idx, 17, 0);
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_map(c, DTYPES[d], idx, 16, out); /* max 15 */
+        for (int64_t t = 0; t < 16; t++)
+            cr_expect_eq(out[16 + t], out[32 + t], "%s: max idx W-1: query row == key row at %lld",
+                         pecs_dtype_name(DTYPES[d]), (long long)t);
+        scalar_map(c, DTYPES[d], idx, 17, out); /* max 16 == W */
+        for (int64_t t = 0; t < 17; t++)
+            cr_expect_eq(out[17 + t] - out[34 + t], 12.0, "%s: max idx W: shift W - W/G = 12 at %lld",
+                         pecs_dtype_name(DTYPES[d]), (long long)t);
+    }
+    ref_case_free(c);
+}
+
+/* Python's // floors: p // G for p % G = G-1 stays in the group (round would move it up) and -1 // 4 is -1
+ * (C's truncating division gives 0). The harness never generates negative ids, so this is the check. */
+Test(t2posmap, self_extend_groups_floor)
+{
+    pecs_case *c = ref_case("self_extend", "group_size", "4", "window", "8", NULL);
+    double idx[9] = {-5, -4, -1, 0, 2, 3, 6, 7, 9}, want[27] = {-5, -4, -1, 0, 2, 3, 6, 7, 9,
+                                                                  4, 5, 5, 6, 6, 6, 7, 7, 8,
+                                                                  -2, -1, -1, 0, 0, 0, 1, 1, 2};
+    expect_map(c, idx, 9, want, "G 4, W 8, negative and mid-group ids");
+    ref_case_free(c);
+}
+
+/* What the map is for: with queries and keys on ids 0..T-1 and the code's pass choice (neighbour ids where
+ * i - j < W, grouped rows (1, 2) elsewhere), every used distance is exact inside the window, equals W at its
+ * edge (the grouped distances continue the exact ones) and lies in [W, i - j] beyond it. */
+Test(t2posmap, self_extend_neighbour_window_exact_and_grouped_continuous)
+{
+    static const int64_t GW[][2] = {{2, 4}, {4, 8}, {3, 12}, {8, 16}, {1, 5}};
+    for (size_t g = 0; g < sizeof GW / sizeof GW[0]; g++) {
+        char gs[16], ws[16];
+        snprintf(gs, sizeof gs, "%lld", (long long)GW[g][0]);
+        snprintf(ws, sizeof ws, "%lld", (long long)GW[g][1]);
+        pecs_case *c = ref_case("self_extend", "group_size", gs, "window", ws, NULL);
+        int64_t T = 40, W = GW[g][1];
+        double idx[40], out[120];
+        iota(idx, T, 0);
+        scalar_map(c, PECS_DT_I64, idx, T, out);
+        for (int64_t i = 0; i < T; i++)
+            for (int64_t j = 0; j <= i; j++) {
+                int64_t d = i - j;
+                double used = d < W ? out[i] - out[j] : out[T + i] - out[2 * T + j];
+                if (d < W)
+                    cr_expect_eq(used, (double)d, "G %s W %s: (%lld, %lld) inside the window", gs, ws, (long long)i,
+                                 (long long)j);
+                else if (d == W)
+                    cr_expect_eq(used, (double)W, "G %s W %s: (%lld, %lld) at the edge", gs, ws, (long long)i,
+                                 (long long)j);
+                else
+                    cr_expect(used >= (double)W && used <= (double)d, "G %s W %s: (%lld, %lld) grouped %.17g", gs, ws,
+                              (long long)i, (long long)j, used);
+            }
+        ref_case_free(c);
+    }
+}
+
+/* W % G != 0: the authors' eager (s / G) and decode (s // G) paths disagree, so the case is invalid. */
+Test(t2posmap, self_extend_window_multiple_of_group)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("self_extend", "group_size", "3", "window", "8", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "multiple") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
+/* ---- the form in the harness ---------------------------------------------------------------------------- */
+
+Test(t2posmap, registry_rows_and_form)
+{
+    const pecs_encoding_info *pose = pecs_registry_find("pose"), *se = pecs_registry_find("self_extend");
+    cr_assert(pose && se);
+    cr_expect_eq(pose->form, PECS_FORM_POSMAP);
+    cr_expect_eq(se->form, PECS_FORM_POSMAP);
+    cr_expect_eq(pose->pos_rows, 1);
+    cr_expect_eq(se->pos_rows, 3);
+    cr_expect_eq(pose->invariance, PECS_INV_NA);
+    cr_expect_str_eq(pecs_form_name(PECS_FORM_POSMAP), "posmap");
+    char why[256] = "";
+    pecs_case *c = ref_case("pose", "view", "inplace", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "inplace has no idx of out's shape");
+    ref_case_free(c);
+}
+
+static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
+{
+    pecs_loaded_backend lb;
+    char why[512] = "";
+    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s: %s", backend, why);
+    pecs_tolerances tols;
+    char tpath[512];
+    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
+                 "%s", why);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &tols;
+    pecs_case_result r;
+    pecs_run_case(&lb, spec, &o, &r);
+    pecs_verdict v = r.verdict;
+    snprintf(reason, n, "%s", r.reason);
+    pecs_case_result_free(&r);
+    pecs_backend_unload(&lb);
+    pecs_tol_free(&tols);
+    return v;
+}
+
+/* End to end: the scalar kernel passes in every position dtype and on strided rows; each posmap mutant fails
+ * on exactly the case its bug shows on, with the exact-comparison reason naming the row and token. */
+Test(t2posmap, harness_passes_scalar_and_fails_mutants)
+{
+    static const char *const ok[] = {
+        "pose chunk1=3 skip2=10 tokens=8 pos_dtype=i32",
+        "pose chunk1=4294967293 skip2=1000 tokens=9 pos_dtype=i64 positions=contig@4294967290",
+        "self_extend group_size=4 window=16 tokens=17 pos_dtype=f64 view=strided",
+        "self_extend group_size=2 window=6 tokens=33 positions=random@1000",
+    };
+    char reason[768];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        cr_expect_eq(run_one("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+    static const struct {
+        const char *mutant, *spec, *where;
+    } bad[] = {
+        {"pose_chunk_inclusive", "pose chunk1=3 skip2=10 tokens=8", "row 0, token 3"},
+        {"self_extend_round", "self_extend group_size=4 window=16 tokens=16", "row 1, token 2"},
+        {"self_extend_window_gt", "self_extend group_size=4 window=16 tokens=17", "row 1, token 0"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"),
+                 bad[i].mutant);
+        cr_expect_eq(run_one(path, bad[i].spec, reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
+        cr_expect(strstr(reason, "compared exactly") && strstr(reason, bad[i].where), "%s: %s", bad[i].mutant, reason);
+    }
+}
