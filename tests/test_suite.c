@@ -375,7 +375,8 @@ Test(suite, duplicates_removed)
  * positions -> 6 each; threads: rope 2 token counts x 2 pairings x 3 counts -> 36, alibi and mask.causal
  * 2 counts -> 6 each, sinusoidal -> 6; out_view: rope 2 shapes x 2 pairings x 2 -> 24, rope strided 2
  * layouts -> 6, sinusoidal and nope 2 views x 2 out views -> 12 each: + 189 = 1428; + 24 tier-2 embed = 1452;
- * + 24 tier-2 scores (shaw 2 causal x 2 positions, huang 1, music 1, txl 2 clamp_len; x3 dtypes) = 1476. */
+ * + 24 tier-2 scores (shaw 2 causal x 2 positions, huang 1, music 1, txl 2 clamp_len; x3 dtypes) = 1476;
+ * + 9 tier-2 position maps (f32 only: pose 3 pos_dtypes, self_extend 3 pos_dtypes x 2 token counts) = 1485. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -387,7 +388,9 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 9); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap */
+    cr_expect_eq(count_prefix(&s, "pose "), 3);
+    cr_expect_eq(count_prefix(&s, "self_extend "), 6);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
     cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
     cr_expect_eq(count_prefix(&s, "learned "), 6);
