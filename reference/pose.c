@@ -2,8 +2,9 @@
  *
  * Sources checked (2026-12-06, through the search tool):
  *   Zhu et al. 2024, "PoSE: Efficient Context Window Extension of LLMs via Positional Skip-wise Training"
- *   (ICLR), sec. 3.2: the training window is cut into chunks and each chunk's ids are shifted by a skip
- *   bias u_i, u_i nondecreasing, so that ids span the target length while the window stays short.
+ *   (ICLR; the repository's paper/PoSE-v2.pdf, not read here): the training window is cut into chunks and each
+ *   chunk's ids are shifted by a skip bias, so that ids span the target length while the window stays short.
+ *   The definition below is the code's.
  *   The authors' code, dwzhu-pku/PoSE src/train_pose.py @43b43b3f, train_preprocess_function_pose: two
  *   chunks (N = 2); chunk 0 is the first rt1 tokens (rt1 drawn in [1, (len_chunk+1)//2]); the ids are
  *   arange(len) with the first rt1 shifted by lt and the rest by rt, rt drawn in [lt, scaled_max - len];

@@ -1,9 +1,10 @@
 /* reference/self_extend.c — Self-Extend grouped and neighbour position ids (posmap form, P = 3).
  *
  * Sources checked (2026-12-06, through the search tool):
- *   Jin et al. 2024, "LLM Maybe LongLM: Self-Extend LLM Context Window Without Tuning" (ICML), sec. 3.2 and
- *   eq. 4: relative distances below the neighbour window W are kept; beyond it they are floor-grouped by G
- *   and shifted by W - W/G so the grouped distances continue from the window.
+ *   Jin et al. 2024, "LLM Maybe LongLM: Self-Extend LLM Context Window Without Tuning" (ICML; arXiv 2401.01325),
+ *   as its README summarises it: relative distances below the neighbour window W are kept, beyond it they are
+ *   floor-grouped by G and shifted by W - W/G. The paper's own equations were not read here: the definition
+ *   below is the code's.
  *   The authors' code, datamllab/LongLM self_extend_patch/Llama.py @18950b5a, self_extend_forward (q_len ==
  *   kv_seq_len branch): neighbour ids = position_ids for queries and keys; group_key_position = p // G;
  *   group_query_position = p // G + s - s / G with s = 0 if max(query_position) < W else W; the neighbour

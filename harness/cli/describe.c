@@ -21,7 +21,9 @@ static const char *const FORM_TENSORS[] = {
                  "  outputs: out [H, Lq, Lk]",
     /* embed  */ "inputs:  x [T, D] (f64|f32|f16), pos [T] or [1, T] (i32|i64|f64); w [npos, D] if a table\n"
                  "  outputs: out [T, D] = x + P(pos)",
-    "-",
+    /* posmap */ "inputs:  idx [1, T] (i32|i64|f64): each token's index in the sequence the encoding remaps\n"
+                 "  outputs: out [P, T] in idx's dtype, P = the encoding's rows (each a pos row for rotate/bias); compared\n"
+                 "  exactly (pecs run; pecs eval does not take posmap problems yet)",
     /* mask   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64)\n"
                  "  outputs: out [1, Lq, Lk] (0 visible, -inf masked)",
     /* scores */ "inputs:  q [Lq, H, D], k [Lk, H, D] (f64|f32|f16), qpos [Lq], kpos [Lk], w [rows, cols]\n"
