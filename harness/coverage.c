@@ -281,11 +281,13 @@ static void build_domain(pecs_cov_enc *ce)
         add_level(f, "pow2", "8");
         add_level(f, "other", "7");
     }
-    if (form != PECS_FORM_EMBED && form != PECS_FORM_MASK && (f = add_factor(ce, PECS_COVF_HEADS, "heads"))) {
+    if (form != PECS_FORM_EMBED && form != PECS_FORM_MASK && form != PECS_FORM_POSMAP &&
+        (f = add_factor(ce, PECS_COVF_HEADS, "heads"))) {
         add_level(f, "even", "4");
         add_level(f, "odd", "3");
     }
-    if (form != PECS_FORM_BIAS && form != PECS_FORM_MASK && (f = add_factor(ce, PECS_COVF_HEAD_DIM, "head_dim"))) {
+    if (form != PECS_FORM_BIAS && form != PECS_FORM_MASK && form != PECS_FORM_POSMAP &&
+        (f = add_factor(ce, PECS_COVF_HEAD_DIM, "head_dim"))) {
         add_level(f, "pow2", "16");
         add_level(f, "other", "20");
     }
