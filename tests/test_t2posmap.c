@@ -1,12 +1,13 @@
-/* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend).
+/* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend, bipe).
  *
  * Known answers are worked by hand from the definitions the reference files cite (PoSE's
  * train_preprocess_function_pose: ids arange(len) + lt for the first rt1 tokens, + rt after; Self-Extend's
  * self_extend_forward: p // G for keys, p // G + W - W / G for queries once max(p) >= W). Every check runs on the
  * double reference and on the scalar kernel in each position dtype (out has idx's dtype). The properties are
  * the ones a plausible wrong map breaks: the chunk edge (mutant pose_chunk_inclusive), floor against round or
- * truncation (self_extend_round; negative ids), the window test (self_extend_window_gt), and Self-Extend's
- * promise that grouped distances continue the neighbour window's exact ones. The last test runs the posmap
+ * truncation (self_extend_round; negative ids), the window test (self_extend_window_gt), Self-Extend's
+ * promise that grouped distances continue the neighbour window's exact ones, and BiPE's separator closing its
+ * segment (bipe_separator_opens; get_bilevel_ids' shifted cumulative sums). The last test runs the posmap
  * mutants through the harness and expects the exact id comparison to fail them.
  */
 #include <criterion/criterion.h>
@@ -241,6 +242,61 @@ Test(t2posmap, self_extend_window_multiple_of_group)
     ref_case_free(c);
 }
 
+/* ---- BiPE ----------------------------------------------------------------------------------------------- */
+
+/* get_bilevel_ids on ids 5 9 . 4 . . 7 ('.' = 13, the separator): a separator closes its segment. */
+Test(t2posmap, kat_bipe_bilevel_ids)
+{
+    pecs_case *c = ref_case("bipe", "separators", "13", NULL);
+    double idx[7] = {5, 9, 13, 4, 13, 13, 7}, want[14] = {0, 1, 2, 0, 1, 0, 0,  /* intra (offset) */
+                                                         0, 0, 0, 1, 1, 2, 3}; /* inter (segment) */
+    expect_map(c, idx, 7, want, "one separator id");
+    ref_case_free(c);
+    /* two separator ids, one first, and the clamp at train_scale 2 (offsets >= 2 become 1) */
+    c = ref_case("bipe", "separators", "13,869", "train_scale", "2", NULL);
+    double idx2[8] = {869, 1, 2, 3, 13, 5, 6, 7}, want2[16] = {0, 0, 1, 1, 1, 0, 1, 1,
+                                                               0, 1, 1, 1, 1, 2, 2, 2};
+    expect_map(c, idx2, 8, want2, "two separator ids, train_scale 2");
+    ref_case_free(c);
+}
+
+/* The offset restarts at 0 on the token after every separator and the segment index steps by one there, never at
+ * the separator itself (the mutant bipe_separator_opens counts it into the next segment). */
+Test(t2posmap, bipe_offsets_restart_after_each_separator)
+{
+    pecs_case *c = ref_case("bipe", "separators", "0,1", NULL);
+    double idx[40], out[80];
+    uint64_t x = 7;
+    for (int i = 0; i < 40; i++) { /* ids in [0, 4): about half are separators, some consecutive */
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        idx[i] = (double)(x >> 62);
+    }
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_map(c, DTYPES[d], idx, 40, out);
+        cr_expect_eq(out[0], 0.0);
+        cr_expect_eq(out[40], 0.0);
+        for (int t = 1; t < 40; t++) {
+            int sep = idx[t - 1] <= 1.0;
+            cr_expect_eq(out[t], sep ? 0.0 : out[t - 1] + 1.0, "%s: offset of token %d", pecs_dtype_name(DTYPES[d]), t);
+            cr_expect_eq(out[40 + t], out[40 + t - 1] + (sep ? 1.0 : 0.0), "%s: segment of token %d",
+                         pecs_dtype_name(DTYPES[d]), t);
+        }
+    }
+    ref_case_free(c);
+}
+
+Test(t2posmap, bipe_separators_are_token_ids)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("bipe", "separators", "13.5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token id") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("bipe", "separators", "", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "the code asserts at least one separator");
+    ref_case_free(c);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 Test(t2posmap, registry_rows_and_form)
@@ -250,6 +306,7 @@ Test(t2posmap, registry_rows_and_form)
     cr_expect_eq(pose->form, PECS_FORM_POSMAP);
     cr_expect_eq(se->form, PECS_FORM_POSMAP);
     cr_expect_eq(pose->pos_rows, 1);
+    cr_expect_eq(pecs_registry_find("bipe")->pos_rows, 2);
     cr_expect_eq(se->pos_rows, 3);
     cr_expect_eq(pose->invariance, PECS_INV_NA);
     cr_expect_str_eq(pecs_form_name(PECS_FORM_POSMAP), "posmap");
@@ -290,6 +347,7 @@ Test(t2posmap, harness_passes_scalar_and_fails_mutants)
         "pose chunk1=4294967293 skip2=1000 tokens=9 pos_dtype=i64 positions=contig@4294967290",
         "self_extend group_size=4 window=16 tokens=17 pos_dtype=f64 view=strided",
         "self_extend group_size=2 window=6 tokens=33 positions=random@1000",
+        "bipe separators=2,5 tokens=40 positions=random@6 pos_dtype=i64 view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -300,6 +358,7 @@ Test(t2posmap, harness_passes_scalar_and_fails_mutants)
         {"pose_chunk_inclusive", "pose chunk1=3 skip2=10 tokens=8", "row 0, token 3"},
         {"self_extend_round", "self_extend group_size=4 window=16 tokens=16", "row 1, token 2"},
         {"self_extend_window_gt", "self_extend group_size=4 window=16 tokens=17", "row 1, token 0"},
+        {"bipe_separator_opens", "bipe separators=13 tokens=16 positions=contig@10", "row 0, token 3"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

@@ -831,6 +831,25 @@ static pecs_status run_posmap(const pecs_problem *p)
         m = i > m ? i : m;
     }
     int se = !strcmp(p->encoding, "self_extend");
+    if (!strcmp(p->encoding, "bipe")) { /* segment start and count, a separator closing its segment */
+        const pecs_param *seps = pecs_problem_param(p, "separators");
+        int64_t scale = pecs_param_int(p, "train_scale", 0), start = 0, segment = 0;
+        for (int64_t t = 0; t < T; t++) {
+            double id = pecs_pos_at(idx, 0, t);
+            int sep = 0;
+            for (int64_t k = 0; seps && k < seps->n; k++)
+                sep |= id == seps->list[k];
+            if (BUG(bipe_separator_opens) && sep)
+                start = t, segment++;
+            int64_t off = t - start, row[2] = {0, t};
+            pecs_store_f64(out->data, out->dtype, offset(out, row), (double)(scale > 0 && off >= scale ? scale - 1 : off));
+            row[0] = 1;
+            pecs_store_f64(out->data, out->dtype, offset(out, row), (double)segment);
+            if (!BUG(bipe_separator_opens) && sep)
+                start = t + 1, segment++;
+        }
+        return PECS_OK;
+    }
     int64_t c1 = pecs_param_int(p, "chunk1", 1), s1 = pecs_param_int(p, "skip1", 0), s2 = pecs_param_int(p, "skip2", 0);
     int64_t G = pecs_param_int(p, "group_size", 8), W = pecs_param_int(p, "window", 1024);
     int64_t s = (BUG(self_extend_window_gt) ? m > W : m >= W) ? W : 0;
@@ -862,7 +881,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",
     "shaw",        "music",        "txl",         "huang",
-    "pose",        "self_extend"};
+    "pose",        "self_extend",  "bipe"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -57,3 +57,25 @@ SCALAR_HOOK_POSMAP(self_extend)
     }
     return PECS_OK;
 }
+
+/* BiPE: one pass, a running segment start and count (the code's two cumulative sums, telescoped). */
+SCALAR_HOOK_POSMAP(bipe)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    const pecs_param *seps = pecs_problem_param(p, "separators");
+    if (!idx || !out || !seps || out->ndim != 2 || out->shape[0] != 2 || out->dtype != idx->dtype)
+        return PECS_INVALID;
+    int64_t scale = pecs_param_int(p, "train_scale", 0), start = 0, segment = 0;
+    for (int64_t t = 0; t < idx->shape[idx->ndim - 1]; t++) {
+        int64_t off = t - start;
+        put(out, 0, t, (double)(scale > 0 && off >= scale ? scale - 1 : off));
+        put(out, 1, t, (double)segment);
+        double id = pecs_pos_at(idx, 0, t);
+        for (int64_t k = 0; k < seps->n; k++)
+            if (id == seps->list[k]) { /* this token closes its segment: the next one starts at offset 0 */
+                start = t + 1, segment++;
+                break;
+            }
+    }
+    return PECS_OK;
+}

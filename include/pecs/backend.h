@@ -90,12 +90,13 @@
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
- *                                             the plain position id)
+ *                                             the plain position id; BiPE: the token id)
  *            "out" [P, T]  same dtype as "idx" P = registry `rows`; every row is a position row ready to be
  *                                             the "pos" [P, T] of a rotate or embed call, or the "qpos"/"kpos" of a
  *                                             bias or mask call, unchanged (integer ids stay integers)
- *     out[r][t] = map_r(idx[t], idx[0..T-1], params): the map may read the whole call's idx (Self-Extend's
- *     shift depends on max(idx)), never another call's. Integer ids are compared exactly (no tolerance).
+ *     out[r][t] = map_r(t, idx[0..T-1], params): the map may read the whole call's idx (Self-Extend's shift
+ *     depends on max(idx); BiPE's row for token t counts the separators before t), never another call's.
+ *     Integer ids are compared exactly (no tolerance).
  *         pose         P = 1: out[0][t] = idx[t] + (idx[t] < chunk1 ? skip1 : skip2), 0 <= skip1 <= skip2
  *                      idx  0 1 2 | 3 4 5 6 7        (chunk1 = 3, skip1 = 0, skip2 = 10)
  *                      out  0 1 2 |13 14 15 16 17    chunk 0 keeps its ids, chunk 1 jumps by skip2
@@ -108,6 +109,12 @@
  *                      row 1  2 2 3 3 4 4 5 5 6 6
  *                      row 2  0 0 1 1 2 2 3 3 4 4             query 9, key 0 (9 - 0 >= W): distance 6 - 0 = 6;
  *                                                             query 9, key 6 (3 < W): distance 9 - 6 = 3
+ *         bipe         P = 2, sep(t) = idx[t] is one of `separators` (a separator ends its segment):
+ *                      row 0  t - (last u < t with sep(u)) - 1, or t if none       offset in the segment
+ *                      row 1  number of u < t with sep(u)                           segment index
+ *                      idx    5 9 . 4 . . 7        ('.' a separator)
+ *                      row 0  0 1 2 0 1 0 0        (min(row 0, train_scale - 1) when train_scale > 0)
+ *                      row 1  0 0 0 1 1 2 3
  *
  *   The learned-data tensor "w" holds what a model would load from its checkpoint; its layout per
  *   encoding is in the registry (`weights`) and in the encoding's reference file.
