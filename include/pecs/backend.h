@@ -96,7 +96,9 @@
  *                                             bias or mask call, unchanged (integer ids stay integers)
  *     out[r][t] = map_r(t, idx[0..T-1], params): the map may read the whole call's idx (Self-Extend's shift
  *     depends on max(idx); BiPE's row for token t counts the separators before t), never another call's.
- *     Integer ids are compared exactly (no tolerance).
+ *     Integer ids are compared exactly (no tolerance). The form needed no ABI change (PECS_ABI_MINOR stays):
+ *     PECS_FORM_POSMAP already existed and no struct changed; a backend that does not know the form declines
+ *     its encodings in supports() like any other unknown id.
  *         pose         P = 1: out[0][t] = idx[t] + (idx[t] < chunk1 ? skip1 : skip2), 0 <= skip1 <= skip2
  *                      idx  0 1 2 | 3 4 5 6 7        (chunk1 = 3, skip1 = 0, skip2 = 10)
  *                      out  0 1 2 |13 14 15 16 17    chunk 0 keeps its ids, chunk 1 jumps by skip2
