@@ -344,17 +344,37 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
 
 /* ---- equivalence ---------------------------------------------------------------------------------- */
 
+/* The raw output and reference (what the rounding check and the determinism repeat judge) are the compared
+ * arrays themselves until something rescales those (softmax, a rotate gain): only then are they copied. A bias
+ * of 32 x 4096 x 4096 holds 537M elements, and every double array of them is 4 GiB. */
+static int keep_raw(const double *actual, const double *expected, int64_t n, double **first, double **raw_expected)
+{
+    if (*first != actual)
+        return 1;
+    double *f = pecs_malloc_big((size_t)n * sizeof *f), *e = pecs_malloc_big((size_t)n * sizeof *e);
+    if (!f || !e) {
+        free(f), free(e);
+        return 0;
+    }
+    memcpy(f, actual, (size_t)n * sizeof *f);
+    memcpy(e, expected, (size_t)n * sizeof *e);
+    *first = f, *raw_expected = e;
+    return 1;
+}
+
 /* Divide rotate outputs ([T][H][D], logical order) by the schedule's per-(token, pair) gain where it has
  * one (xPos): elements are then judged against the rotation they are (see pecs_ref_rotate_gain). The
  * reference is rounded to the output dtype first, as every comparison does: where the gain under- or
  * overflows the dtype, the representable answer (0 or infinity) is what the kernel must store.
  * Divided out, a stored value's quantum grows by 1/g: below the smallest normal it is the dtype's subnormal
  * spacing q, whatever the element's size, and a kernel's float32 gain is itself subnormal below 2^-126 (the
- * authors' code computes it in float32). *quantum (allocated here, NULL without a gain) gets each element's
+ * authors' code computes it in float32). With a gain, the raw arrays are kept apart first (keep_raw), *gain_el
+ * gets each element's gain and *quantum (both allocated here, NULL without a gain) each element's
  * allowance for both, (|r| + 1) q / g with r the rotation and q the larger of float32's and the dtype's
  * spacing: twice the two half-quantum roundings; negligible wherever the stored value is normal
  * (xpos gamma=0.8 scale_base=16 at position 3000: g ~ 1e-44, one quantum is half the value). */
-static int unscale_gains(const pecs_instance *in, double *actual, double *expected, double *gain_el, double **quantum)
+static int unscale_gains(const pecs_instance *in, double *actual, double *expected, double **first, double **raw_expected,
+                         double **gain_el, double **quantum)
 {
     const pecs_case *c = in->c;
     int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, R = 0;
@@ -364,21 +384,25 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
     pecs_problem tp;
     pecs_tensor tt[8];
     pecs_instance_trusted(in, &tp, tt);
-    *quantum = NULL;
+    *quantum = *gain_el = NULL;
     if (pecs_ref_rotate_gain(&tp, gain, &R)) {
         int half = pecs_param_is(&in->problem, "pairing", "half");
         double q = fmax(pecs_dtype_true_min(PECS_DT_F32), pecs_dtype_true_min(c->dtype));
-        if (!(*quantum = calloc((size_t)in->n_out, sizeof **quantum))) {
+        *quantum = calloc((size_t)in->n_out, sizeof **quantum);
+        *gain_el = malloc((size_t)in->n_out * sizeof **gain_el);
+        if (!*quantum || !*gain_el || !keep_raw(actual, expected, in->n_out, first, raw_expected)) {
             free(gain);
             return 0;
         }
+        for (int64_t i = 0; i < in->n_out; i++)
+            (*gain_el)[i] = 1.0;
         for (int64_t t = 0; t < T; t++)
             for (int64_t h = 0; h < H; h++)
                 for (int64_t i = 0; i < R / 2; i++) {
                     double g = gain[t * (R / 2) + i];
                     int64_t a = (t * H + h) * D + (half ? i : 2 * i), b = a + (half ? R / 2 : 1);
                     actual[a] /= g, actual[b] /= g;
-                    gain_el[a] = g, gain_el[b] = g;
+                    (*gain_el)[a] = g, (*gain_el)[b] = g;
                     (*quantum)[a] = (fabs(expected[a] / g) + 1.0) * q / g;
                     (*quantum)[b] = (fabs(expected[b] / g) + 1.0) * q / g;
                     expected[a] = pecs_round_to(expected[a], c->dtype) / g;
@@ -398,8 +422,8 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     pecs_status st;
     double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL, *raw_expected = NULL, *gain_el = NULL;
     double *quantum = NULL;
-    expected = malloc((size_t)in->n_out * sizeof *expected);
-    actual = malloc((size_t)in->n_out * sizeof *actual);
+    expected = pecs_malloc_big((size_t)in->n_out * sizeof *expected);
+    actual = pecs_malloc_big((size_t)in->n_out * sizeof *actual);
     if (!expected || !actual) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
@@ -411,26 +435,17 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     }
     pecs_instance_actual(in, actual);
     r->has_metrics = 1;
-    if (!(first = malloc((size_t)in->n_out * sizeof *first))) {
-        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
-        goto cleanup;
-    }
-    memcpy(first, actual, (size_t)in->n_out * sizeof *actual); /* the raw output, for the determinism check */
-    /* the raw reference and the per-element gains, for the rounding check (judged on what was stored) */
-    if (!(raw_expected = malloc((size_t)in->n_out * sizeof *raw_expected)) ||
-        !(gain_el = malloc((size_t)in->n_out * sizeof *gain_el))) {
-        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
-        goto cleanup;
-    }
-    memcpy(raw_expected, expected, (size_t)in->n_out * sizeof *expected);
-    for (int64_t i = 0; i < in->n_out; i++)
-        gain_el[i] = 1.0;
+    first = actual, raw_expected = expected; /* aliases until a rescaling needs them apart (keep_raw) */
     if (c->compare == PECS_COMPARE_SOFTMAX) { /* forms equal after softmax only: compare probabilities */
         int64_t K = pecs_case_keys(c);
+        if (!keep_raw(actual, expected, in->n_out, &first, &raw_expected)) {
+            set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+            goto cleanup;
+        }
         pecs_softmax_rows(actual, in->n_out / K, K);
         pecs_softmax_rows(expected, in->n_out / K, K);
     }
-    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(in, actual, expected, gain_el, &quantum)) {
+    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(in, actual, expected, &first, &raw_expected, &gain_el, &quantum)) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
@@ -495,14 +510,20 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
         if (visible > 0 && visible < in->n_out)
             r->verdict = PECS_V_PASSED, r->reason[0] = '\0';
     }
-    if (first_out)
-        *first_out = first, first = NULL;
+    if (first_out) {
+        *first_out = first;
+        if (first == actual)
+            actual = NULL;
+        first = NULL;
+    }
 cleanup:
+    if (first != actual)
+        free(first);
+    if (raw_expected != expected)
+        free(raw_expected);
     free(expected);
     free(actual);
-    free(first);
     free(extra);
-    free(raw_expected);
     free(gain_el);
     free(quantum);
 }
@@ -533,7 +554,7 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
     }
     if (o->determinism && r->verdict == PECS_V_PASSED && first) {
         /* Same inputs again: the output must be the same bits. */
-        if (!(actual = malloc((size_t)in.n_out * sizeof *actual))) {
+        if (!(actual = pecs_malloc_big((size_t)in.n_out * sizeof *actual))) {
             set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
             goto cleanup;
         }
@@ -552,8 +573,11 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
                 break;
             }
     }
-    if (o->perf && r->verdict == PECS_V_PASSED)
+    if (o->perf && r->verdict == PECS_V_PASSED) {
+        free(first), free(actual); /* judged: the timing holds its own checked copy, not these */
+        first = actual = NULL;
         time_backend(lb, &in, o, &r->perf, r);
+    }
 cleanup:
     free(first);
     free(actual);
