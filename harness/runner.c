@@ -225,13 +225,17 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     int nt = o->pair && (!strcmp(pf->level, "memory") || !strcmp(pf->level, "beyond-L2"));
     if (o->pair && !pecs_pair_kernel_init(&pk, rd, wr))
         return set_reason(r, PECS_V_ERROR, "out of memory for the paired calibration kernel");
-    double *t = malloc((size_t)o->max_reps * 7 * sizeof *t), total = 0.0;
+    /* Compute-bound figures: the FMA peak paired like the bandwidth, where the registry models flops. */
+    const double flops = c->enc->flops * (double)in->n_out;
+    const int fma = o->pair && flops > 0;
+    double *t = malloc((size_t)o->max_reps * 9 * sizeof *t), total = 0.0;
     if (!t) {
         pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
     }
     double *rtt = t + o->max_reps, *ratio = rtt + o->max_reps, *nt_ratio = ratio + o->max_reps;
     double *over = nt_ratio + o->max_reps, *cpu_ratio = over + o->max_reps, *cpu_nt_ratio = cpu_ratio + o->max_reps;
+    double *fma_ratio = cpu_nt_ratio + o->max_reps, *cpu_fma_ratio = fma_ratio + o->max_reps;
     int n = 0;
     pecs_verdict v = PECS_V_PASSED;
     if (o->pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
@@ -242,7 +246,12 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     pecs_counters_start(&pf->counters, pecs_counter_events);
     while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
         pecs_instance_poison(in);
-        double tk = 0.0, tk_nt = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
+        double tk = 0.0, tk_nt = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0, tf = 0.0, ff = 0.0, cf0 = 0.0, cf1 = 0.0;
+        if (fma) { /* ~0.1-1 ms: long enough for the clocks, short next to the bandwidth pairs */
+            cf0 = thread_cpu();
+            tf = pecs_pair_fma_run(pf->threads_used, 1L << 16, &ff);
+            cf1 = thread_cpu();
+        }
         if (nt) {
             c0 = thread_cpu();
             tk_nt = pecs_pair_kernel_run(&pk, pf->threads_used, 1);
@@ -275,6 +284,8 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             over[n] = t[n] - tk * bytes / pk.bytes;
             cpu_ratio[n] = (bytes / (c5 - c4)) / (pk.bytes / (c3 - c2));
             cpu_nt_ratio[n] = nt ? (bytes / (c5 - c4)) / (pk.bytes / (c1 - c0)) : 0.0;
+            fma_ratio[n] = fma ? (flops / t[n]) / (ff / tf) : 0.0;
+            cpu_fma_ratio[n] = fma ? (flops / (c5 - c4)) / (ff / (cf1 - cf0)) : 0.0;
         }
         total += t[n++];
     }
@@ -300,11 +311,13 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         if (pf->threads_used == 1 && !lb->isolated && pf->median_s >= 1e-3) {
             memcpy(ratio, cpu_ratio, (size_t)n * sizeof *ratio);
             memcpy(nt_ratio, cpu_nt_ratio, (size_t)n * sizeof *nt_ratio);
+            memcpy(fma_ratio, cpu_fma_ratio, (size_t)n * sizeof *fma_ratio);
             pf->pair_clock = "thread_cpu";
         }
         pf->ratio = malloc((size_t)n * sizeof *pf->ratio);
         pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
-        if (!pf->ratio || (nt && !pf->nt_ratio)) {
+        pf->fma_ratio = fma ? malloc((size_t)n * sizeof *pf->fma_ratio) : NULL;
+        if (!pf->ratio || (nt && !pf->nt_ratio) || (fma && !pf->fma_ratio)) {
             free(t);
             pf->done = 0;
             return set_reason(r, PECS_V_ERROR, "out of memory for the paired ratios");
@@ -316,6 +329,12 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         if (nt) {
             memcpy(pf->nt_ratio, nt_ratio, (size_t)n * sizeof *nt_ratio);
             spread(nt_ratio, n, pf->nt_frac);
+        }
+        if (fma) {
+            memcpy(pf->fma_ratio, fma_ratio, (size_t)n * sizeof *fma_ratio);
+            spread(fma_ratio, n, pf->fma_frac);
+            pf->fma_isa = pecs_fma_isa();
+            pf->flops_per_elem = c->enc->flops;
         }
         double ov[3];
         spread(over, n, ov);
@@ -333,6 +352,8 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     if (pf->paired) { /* the kernels' bandwidth at the median ratio: what the fraction is of */
         pf->pair_gbs = pf->gbytes_per_s / pf->frac[0];
         pf->pair_nt_gbs = pf->nt_ratio ? pf->gbytes_per_s / pf->nt_frac[0] : 0.0;
+        pf->case_gflops = flops / pf->median_s * 1e-9;
+        pf->fma_gflops = pf->fma_ratio ? pf->case_gflops / pf->fma_frac[0] : 0.0;
     }
     /* Paired, the spread of the ratios is the measurement's: a neighbour that slows both sides of a pair
      * does not widen it, one that comes and goes within a pair does. */
@@ -888,5 +909,6 @@ void pecs_case_result_free(pecs_case_result *r)
     r->case_str = NULL;
     free(r->perf.ratio);
     free(r->perf.nt_ratio);
-    r->perf.ratio = r->perf.nt_ratio = NULL;
+    free(r->perf.fma_ratio);
+    r->perf.ratio = r->perf.nt_ratio = r->perf.fma_ratio = NULL;
 }
