@@ -1,6 +1,7 @@
 /* harness/arena.c */
 #define _GNU_SOURCE /* memfd_create, MAP_NORESERVE */
 #include "arena.h"
+#include "util.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +32,8 @@ pecs_status pecs_arena_create(pecs_arena *a, size_t bytes, int n_bufs, int share
         a->fd = -1;
         return PECS_NOMEM;
     }
+    if (!shared)
+        pecs_advise_huge(m, a->cap);
     a->base = m;
     a->used = a->page;
     if (mprotect(a->base, a->page, PROT_NONE) != 0) {

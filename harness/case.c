@@ -597,8 +597,11 @@ static int64_t max_position(const pecs_case *c)
 pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
 {
     pecs_form form = c->enc->form;
-    double bytes = pecs_case_bytes(c) * (c->check == PECS_CHECK_INVARIANCE ? 4.0 : 3.0) +
-                   out_elems_d(c) * 16.0; /* inputs, outputs, double copies */
+    /* Inputs and outputs three times (arena, private snapshot, checked copy), and the judge's double arrays per
+     * output element (runner.c judge): the reference and the output, plus for rotate the angle allowance and,
+     * with a gain, the raw copies, the gains and their quanta, plus for softmax-compared forms the raw copies. */
+    double dbl = 2.0 + (form == PECS_FORM_ROTATE ? 5.0 : 0.0) + (c->compare == PECS_COMPARE_SOFTMAX ? 2.0 : 0.0);
+    double bytes = pecs_case_bytes(c) * (c->check == PECS_CHECK_INVARIANCE ? 4.0 : 3.0) + out_elems_d(c) * 8.0 * dbl;
     if (bytes > g_mem_cap) {
         snprintf(why, why_len, "case needs about %.0f MiB of buffers, over the %.0f MiB cap", bytes / 1048576.0,
                  g_mem_cap / 1048576.0);

@@ -16,6 +16,7 @@
 #include "gen.h"
 #include "npy.h"
 #include "reference.h"
+#include "util.h"
 
 /* Allocate a guarded view with the given logical shape and strides (elements). In the sizing pass (no
  * arena yet) only the bytes are counted. */
@@ -176,7 +177,7 @@ static pecs_status copy_body(const pecs_buf *b, unsigned char **dst)
 {
     if (!b->raw)
         return PECS_OK;
-    if (!*dst && !(*dst = malloc(b->raw_len)))
+    if (!*dst && !(*dst = pecs_malloc_big(b->raw_len)))
         return PECS_NOMEM;
     memcpy(*dst, b->raw, b->raw_len);
     return PECS_OK;
@@ -366,7 +367,7 @@ static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, int special
     int64_t n = 1;
     for (int i = 0; i < b->t.ndim; i++)
         n *= b->t.shape[i];
-    double *v = malloc((size_t)n * sizeof *v);
+    double *v = pecs_malloc_big((size_t)n * sizeof *v);
     if (!v)
         return NULL;
     *t = b->t;
@@ -574,7 +575,7 @@ int pecs_instance_keep_checked(pecs_instance *in)
     pecs_buf *o = out_buf(in);
     if (!o->priv)
         return 0;
-    if (!o->checked && !(o->checked = malloc(o->raw_len)))
+    if (!o->checked && !(o->checked = pecs_malloc_big(o->raw_len)))
         return 0;
     memcpy(o->checked, o->priv, o->raw_len);
     return 1;
@@ -768,7 +769,7 @@ pecs_status pecs_instance_dump(const pecs_instance *in, const char *dir, char *w
             for (int d = 0; d < t.ndim; d++)
                 n *= t.shape[d];
             t.data = b->snap + b->lead;
-            if (!(p = malloc((size_t)n * sizeof *p))) {
+            if (!(p = pecs_malloc_big((size_t)n * sizeof *p))) {
                 st = PECS_NOMEM;
                 break;
             }

@@ -224,6 +224,86 @@ double pecs_pair_kernel_run(pecs_pair_kernel *k, int threads, int nt)
     return pecs_now() - t0;
 }
 
+/* ---- FMA peak ------------------------------------------------------------------------------------------ */
+
+/* FMA_CHAINS independent chains a = a*m + c (m just under 1: a settles at c/(1-m), never denormal or infinite):
+ * twelve chains cover an FMA latency of 4 cycles on two ports with room to spare. Written out, not as an
+ * array, so every chain stays in a register. */
+#define FMA_CHAINS 12
+#define FMA_BODY(VT, W, SET1, FMA, ADD, STOREU)                                                        \
+    VT m = SET1(0.9999999f), c = SET1(1e-7f), a0 = SET1(0.0f), a1 = SET1(0.01f), a2 = SET1(0.02f),    \
+       a3 = SET1(0.03f), a4 = SET1(0.04f), a5 = SET1(0.05f), a6 = SET1(0.06f), a7 = SET1(0.07f),       \
+       a8 = SET1(0.08f), a9 = SET1(0.09f), a10 = SET1(0.1f), a11 = SET1(0.11f);                        \
+    for (long i = 0; i < iters; i++) {                                                                 \
+        a0 = FMA(a0, m, c), a1 = FMA(a1, m, c), a2 = FMA(a2, m, c), a3 = FMA(a3, m, c);               \
+        a4 = FMA(a4, m, c), a5 = FMA(a5, m, c), a6 = FMA(a6, m, c), a7 = FMA(a7, m, c);               \
+        a8 = FMA(a8, m, c), a9 = FMA(a9, m, c), a10 = FMA(a10, m, c), a11 = FMA(a11, m, c);           \
+    }                                                                                                  \
+    a0 = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                            \
+    a0 = ADD(a0, ADD(ADD(a8, a9), ADD(a10, a11)));                                                     \
+    STOREU(sink, a0); /* observed: the chains cannot be dropped */                                    \
+    return 2.0 * W * FMA_CHAINS * (double)iters;
+
+typedef double (*fma_fn)(long iters, float *sink);
+
+#define G_FMA(a, m, c) ((a) * (m) + (c)) /* built with -ffp-contract=off: a multiply and an add, two flops */
+#define G_STOREU(p, v) (*(p) = (v))
+static double fma_generic(long iters, float *sink) { FMA_BODY(float, 1, G_SET1, G_FMA, G_ADD, G_STOREU) }
+
+#ifdef PAIR_X86
+#define SSE_FMA(a, m, c) _mm_add_ps(_mm_mul_ps(a, m), c)
+__attribute__((target("avx512f"))) static double fma512(long iters, float *sink)
+{
+    FMA_BODY(__m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_storeu_ps)
+}
+__attribute__((target("avx2,fma"))) static double fma256(long iters, float *sink)
+{
+    FMA_BODY(__m256, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_storeu_ps)
+}
+__attribute__((target("sse2"))) static double fma128(long iters, float *sink)
+{
+    FMA_BODY(__m128, 4, _mm_set1_ps, SSE_FMA, _mm_add_ps, _mm_storeu_ps)
+}
+#endif
+
+static fma_fn g_fma;
+static const char *g_fma_isa;
+
+const char *pecs_fma_isa(void)
+{
+    if (g_fma_isa)
+        return g_fma_isa;
+    g_fma = fma_generic, g_fma_isa = "generic (multiply, add)";
+#ifdef PAIR_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        g_fma = fma512, g_fma_isa = "avx512f";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        g_fma = fma256, g_fma_isa = "avx2+fma";
+    else if (__builtin_cpu_supports("sse2"))
+        g_fma = fma128, g_fma_isa = "sse2 (multiply, add)";
+#endif
+    return g_fma_isa;
+}
+
+double pecs_pair_fma_run(int threads, long iters, double *flops)
+{
+    pecs_fma_isa();
+    float sink[16 * 64]; /* a 64-byte slot per thread: no false sharing */
+    double total = 0.0, t0 = pecs_now();
+#ifdef _OPENMP
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+        total += g_fma(iters, sink + 16 * (omp_get_thread_num() % 64));
+    } else
+#endif
+        total = g_fma(iters, sink);
+    (void)threads;
+    double t = pecs_now() - t0;
+    *flops = total;
+    return t;
+}
+
 double pecs_quantile(const double *sorted, int n, double q)
 {
     double pos = q * (n - 1);

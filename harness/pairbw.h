@@ -61,6 +61,13 @@ void pecs_pair_kernel_free(pecs_pair_kernel *k);
  * wall time in seconds. */
 double pecs_pair_kernel_run(pecs_pair_kernel *k, int threads, int nt);
 
+/* The FMA peak kernel a compute-bound case is paired with: twelve independent multiply-add chains in registers
+ * on the widest vectors (AVX-512, else AVX2 with FMA; SSE2 and other architectures multiply then add, which is
+ * counted as the same two flops), `iters` steps on each of `threads` threads. Returns its wall time; *flops gets
+ * the floating-point operations done (2 per lane per multiply-add). pecs_fma_isa() names the variant. */
+double pecs_pair_fma_run(int threads, long iters, double *flops);
+const char *pecs_fma_isa(void);
+
 /* Quantile q of sorted[0..n) with linear interpolation (n >= 1). */
 double pecs_quantile(const double *sorted, int n, double q);
 

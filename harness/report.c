@@ -38,6 +38,7 @@ static const col COLS[] = {
     {"perf.tokens_per_s", "tokens_per_s", "tokens/s", K_NUM, 1, "%.4g", 1},
     {"perf.roofline.fraction", "roofline_fraction", "roofline", K_NUM, 1, "%.3f", 1},
     {"perf.roofline.nt_fraction", "roofline_nt_fraction", "roofline (nt)", K_NUM, 1, "%.3f", 1},
+    {"perf.compute.fraction", "fma_peak_fraction", "FMA peak", K_NUM, 1, "%.3f", 1},
     {"perf.noisy", "noisy", "noisy", K_BOOL, 1, NULL, 1},
     {"metrics.max_abs", "max_abs", "max abs err", K_NUM, 1, "%.3g", 1},
     {"metrics.max_rel", "max_rel", "max rel err", K_NUM, 1, "%.3g", 1},

@@ -138,6 +138,13 @@ static json_t *perf_json(const pecs_perf *p)
     if (o && p->rtt_median_s > 0) /* isolated: the parent's own clock next to the worker's */
         json_object_set_new(o, "parent_clock", json_pack("{s:o,s:o}", "round_trip_median_s", num(p->rtt_median_s),
                                                          "empty_round_trip_s", num(p->ping_s)));
+    if (o && p->fma_ratio) /* compute, paired with the FMA peak kernel (runner.h) */
+        json_object_set_new(o, "compute", json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "method", "paired", "isa",
+                                                    p->fma_isa, "flops_per_element", num(p->flops_per_elem),
+                                                    "gflops_per_s", num(p->case_gflops), "fma_peak_gflops_per_s",
+                                                    num(p->fma_gflops), "fraction", num(p->fma_frac[0]), "fraction_p10",
+                                                    num(p->fma_frac[1]), "fraction_p90", num(p->fma_frac[2]), "ratios",
+                                                    ratios_json(p->fma_ratio, p->reps)));
     json_t *roof = NULL;
     if (o && p->paired)
         roof = paired_json(p);

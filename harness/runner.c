@@ -225,13 +225,17 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     int nt = o->pair && (!strcmp(pf->level, "memory") || !strcmp(pf->level, "beyond-L2"));
     if (o->pair && !pecs_pair_kernel_init(&pk, rd, wr))
         return set_reason(r, PECS_V_ERROR, "out of memory for the paired calibration kernel");
-    double *t = malloc((size_t)o->max_reps * 7 * sizeof *t), total = 0.0;
+    /* Compute-bound figures: the FMA peak paired like the bandwidth, where the registry models flops. */
+    const double flops = c->enc->flops * (double)in->n_out;
+    const int fma = o->pair && flops > 0;
+    double *t = malloc((size_t)o->max_reps * 9 * sizeof *t), total = 0.0;
     if (!t) {
         pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
     }
     double *rtt = t + o->max_reps, *ratio = rtt + o->max_reps, *nt_ratio = ratio + o->max_reps;
     double *over = nt_ratio + o->max_reps, *cpu_ratio = over + o->max_reps, *cpu_nt_ratio = cpu_ratio + o->max_reps;
+    double *fma_ratio = cpu_nt_ratio + o->max_reps, *cpu_fma_ratio = fma_ratio + o->max_reps;
     int n = 0;
     pecs_verdict v = PECS_V_PASSED;
     if (o->pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
@@ -242,7 +246,12 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     pecs_counters_start(&pf->counters, pecs_counter_events);
     while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
         pecs_instance_poison(in);
-        double tk = 0.0, tk_nt = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
+        double tk = 0.0, tk_nt = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0, tf = 0.0, ff = 0.0, cf0 = 0.0, cf1 = 0.0;
+        if (fma) { /* ~0.1-1 ms: long enough for the clocks, short next to the bandwidth pairs */
+            cf0 = thread_cpu();
+            tf = pecs_pair_fma_run(pf->threads_used, 1L << 16, &ff);
+            cf1 = thread_cpu();
+        }
         if (nt) {
             c0 = thread_cpu();
             tk_nt = pecs_pair_kernel_run(&pk, pf->threads_used, 1);
@@ -275,6 +284,8 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             over[n] = t[n] - tk * bytes / pk.bytes;
             cpu_ratio[n] = (bytes / (c5 - c4)) / (pk.bytes / (c3 - c2));
             cpu_nt_ratio[n] = nt ? (bytes / (c5 - c4)) / (pk.bytes / (c1 - c0)) : 0.0;
+            fma_ratio[n] = fma ? (flops / t[n]) / (ff / tf) : 0.0;
+            cpu_fma_ratio[n] = fma ? (flops / (c5 - c4)) / (ff / (cf1 - cf0)) : 0.0;
         }
         total += t[n++];
     }
@@ -300,11 +311,13 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         if (pf->threads_used == 1 && !lb->isolated && pf->median_s >= 1e-3) {
             memcpy(ratio, cpu_ratio, (size_t)n * sizeof *ratio);
             memcpy(nt_ratio, cpu_nt_ratio, (size_t)n * sizeof *nt_ratio);
+            memcpy(fma_ratio, cpu_fma_ratio, (size_t)n * sizeof *fma_ratio);
             pf->pair_clock = "thread_cpu";
         }
         pf->ratio = malloc((size_t)n * sizeof *pf->ratio);
         pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
-        if (!pf->ratio || (nt && !pf->nt_ratio)) {
+        pf->fma_ratio = fma ? malloc((size_t)n * sizeof *pf->fma_ratio) : NULL;
+        if (!pf->ratio || (nt && !pf->nt_ratio) || (fma && !pf->fma_ratio)) {
             free(t);
             pf->done = 0;
             return set_reason(r, PECS_V_ERROR, "out of memory for the paired ratios");
@@ -316,6 +329,12 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         if (nt) {
             memcpy(pf->nt_ratio, nt_ratio, (size_t)n * sizeof *nt_ratio);
             spread(nt_ratio, n, pf->nt_frac);
+        }
+        if (fma) {
+            memcpy(pf->fma_ratio, fma_ratio, (size_t)n * sizeof *fma_ratio);
+            spread(fma_ratio, n, pf->fma_frac);
+            pf->fma_isa = pecs_fma_isa();
+            pf->flops_per_elem = c->enc->flops;
         }
         double ov[3];
         spread(over, n, ov);
@@ -333,6 +352,8 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     if (pf->paired) { /* the kernels' bandwidth at the median ratio: what the fraction is of */
         pf->pair_gbs = pf->gbytes_per_s / pf->frac[0];
         pf->pair_nt_gbs = pf->nt_ratio ? pf->gbytes_per_s / pf->nt_frac[0] : 0.0;
+        pf->case_gflops = flops / pf->median_s * 1e-9;
+        pf->fma_gflops = pf->fma_ratio ? pf->case_gflops / pf->fma_frac[0] : 0.0;
     }
     /* Paired, the spread of the ratios is the measurement's: a neighbour that slows both sides of a pair
      * does not widen it, one that comes and goes within a pair does. */
@@ -344,17 +365,37 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
 
 /* ---- equivalence ---------------------------------------------------------------------------------- */
 
+/* The raw output and reference (what the rounding check and the determinism repeat judge) are the compared
+ * arrays themselves until something rescales those (softmax, a rotate gain): only then are they copied. A bias
+ * of 32 x 4096 x 4096 holds 537M elements, and every double array of them is 4 GiB. */
+static int keep_raw(const double *actual, const double *expected, int64_t n, double **first, double **raw_expected)
+{
+    if (*first != actual)
+        return 1;
+    double *f = pecs_malloc_big((size_t)n * sizeof *f), *e = pecs_malloc_big((size_t)n * sizeof *e);
+    if (!f || !e) {
+        free(f), free(e);
+        return 0;
+    }
+    memcpy(f, actual, (size_t)n * sizeof *f);
+    memcpy(e, expected, (size_t)n * sizeof *e);
+    *first = f, *raw_expected = e;
+    return 1;
+}
+
 /* Divide rotate outputs ([T][H][D], logical order) by the schedule's per-(token, pair) gain where it has
  * one (xPos): elements are then judged against the rotation they are (see pecs_ref_rotate_gain). The
  * reference is rounded to the output dtype first, as every comparison does: where the gain under- or
  * overflows the dtype, the representable answer (0 or infinity) is what the kernel must store.
  * Divided out, a stored value's quantum grows by 1/g: below the smallest normal it is the dtype's subnormal
  * spacing q, whatever the element's size, and a kernel's float32 gain is itself subnormal below 2^-126 (the
- * authors' code computes it in float32). *quantum (allocated here, NULL without a gain) gets each element's
+ * authors' code computes it in float32). With a gain, the raw arrays are kept apart first (keep_raw), *gain_el
+ * gets each element's gain and *quantum (both allocated here, NULL without a gain) each element's
  * allowance for both, (|r| + 1) q / g with r the rotation and q the larger of float32's and the dtype's
  * spacing: twice the two half-quantum roundings; negligible wherever the stored value is normal
  * (xpos gamma=0.8 scale_base=16 at position 3000: g ~ 1e-44, one quantum is half the value). */
-static int unscale_gains(const pecs_instance *in, double *actual, double *expected, double *gain_el, double **quantum)
+static int unscale_gains(const pecs_instance *in, double *actual, double *expected, double **first, double **raw_expected,
+                         double **gain_el, double **quantum)
 {
     const pecs_case *c = in->c;
     int64_t T = pecs_case_tokens(c), H = c->heads, D = c->head_dim, R = 0;
@@ -364,21 +405,25 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
     pecs_problem tp;
     pecs_tensor tt[8];
     pecs_instance_trusted(in, &tp, tt);
-    *quantum = NULL;
+    *quantum = *gain_el = NULL;
     if (pecs_ref_rotate_gain(&tp, gain, &R)) {
         int half = pecs_param_is(&in->problem, "pairing", "half");
         double q = fmax(pecs_dtype_true_min(PECS_DT_F32), pecs_dtype_true_min(c->dtype));
-        if (!(*quantum = calloc((size_t)in->n_out, sizeof **quantum))) {
+        *quantum = calloc((size_t)in->n_out, sizeof **quantum);
+        *gain_el = malloc((size_t)in->n_out * sizeof **gain_el);
+        if (!*quantum || !*gain_el || !keep_raw(actual, expected, in->n_out, first, raw_expected)) {
             free(gain);
             return 0;
         }
+        for (int64_t i = 0; i < in->n_out; i++)
+            (*gain_el)[i] = 1.0;
         for (int64_t t = 0; t < T; t++)
             for (int64_t h = 0; h < H; h++)
                 for (int64_t i = 0; i < R / 2; i++) {
                     double g = gain[t * (R / 2) + i];
                     int64_t a = (t * H + h) * D + (half ? i : 2 * i), b = a + (half ? R / 2 : 1);
                     actual[a] /= g, actual[b] /= g;
-                    gain_el[a] = g, gain_el[b] = g;
+                    (*gain_el)[a] = g, (*gain_el)[b] = g;
                     (*quantum)[a] = (fabs(expected[a] / g) + 1.0) * q / g;
                     (*quantum)[b] = (fabs(expected[b] / g) + 1.0) * q / g;
                     expected[a] = pecs_round_to(expected[a], c->dtype) / g;
@@ -398,8 +443,8 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     pecs_status st;
     double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL, *raw_expected = NULL, *gain_el = NULL;
     double *quantum = NULL;
-    expected = malloc((size_t)in->n_out * sizeof *expected);
-    actual = malloc((size_t)in->n_out * sizeof *actual);
+    expected = pecs_malloc_big((size_t)in->n_out * sizeof *expected);
+    actual = pecs_malloc_big((size_t)in->n_out * sizeof *actual);
     if (!expected || !actual) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
@@ -411,26 +456,17 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     }
     pecs_instance_actual(in, actual);
     r->has_metrics = 1;
-    if (!(first = malloc((size_t)in->n_out * sizeof *first))) {
-        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
-        goto cleanup;
-    }
-    memcpy(first, actual, (size_t)in->n_out * sizeof *actual); /* the raw output, for the determinism check */
-    /* the raw reference and the per-element gains, for the rounding check (judged on what was stored) */
-    if (!(raw_expected = malloc((size_t)in->n_out * sizeof *raw_expected)) ||
-        !(gain_el = malloc((size_t)in->n_out * sizeof *gain_el))) {
-        set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
-        goto cleanup;
-    }
-    memcpy(raw_expected, expected, (size_t)in->n_out * sizeof *expected);
-    for (int64_t i = 0; i < in->n_out; i++)
-        gain_el[i] = 1.0;
+    first = actual, raw_expected = expected; /* aliases until a rescaling needs them apart (keep_raw) */
     if (c->compare == PECS_COMPARE_SOFTMAX) { /* forms equal after softmax only: compare probabilities */
         int64_t K = pecs_case_keys(c);
+        if (!keep_raw(actual, expected, in->n_out, &first, &raw_expected)) {
+            set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
+            goto cleanup;
+        }
         pecs_softmax_rows(actual, in->n_out / K, K);
         pecs_softmax_rows(expected, in->n_out / K, K);
     }
-    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(in, actual, expected, gain_el, &quantum)) {
+    if (c->enc->form == PECS_FORM_ROTATE && !unscale_gains(in, actual, expected, &first, &raw_expected, &gain_el, &quantum)) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
@@ -510,14 +546,20 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
         if (visible > 0 && visible < in->n_out)
             r->verdict = PECS_V_PASSED, r->reason[0] = '\0';
     }
-    if (first_out)
-        *first_out = first, first = NULL;
+    if (first_out) {
+        *first_out = first;
+        if (first == actual)
+            actual = NULL;
+        first = NULL;
+    }
 cleanup:
+    if (first != actual)
+        free(first);
+    if (raw_expected != expected)
+        free(raw_expected);
     free(expected);
     free(actual);
-    free(first);
     free(extra);
-    free(raw_expected);
     free(gain_el);
     free(quantum);
 }
@@ -548,7 +590,7 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
     }
     if (o->determinism && r->verdict == PECS_V_PASSED && first) {
         /* Same inputs again: the output must be the same bits. */
-        if (!(actual = malloc((size_t)in.n_out * sizeof *actual))) {
+        if (!(actual = pecs_malloc_big((size_t)in.n_out * sizeof *actual))) {
             set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
             goto cleanup;
         }
@@ -567,8 +609,11 @@ static void run_equivalence(pecs_loaded_backend *lb, const pecs_case *c, const p
                 break;
             }
     }
-    if (o->perf && r->verdict == PECS_V_PASSED)
+    if (o->perf && r->verdict == PECS_V_PASSED) {
+        free(first), free(actual); /* judged: the timing holds its own checked copy, not these */
+        first = actual = NULL;
         time_backend(lb, &in, o, &r->perf, r);
+    }
 cleanup:
     free(first);
     free(actual);
@@ -879,5 +924,6 @@ void pecs_case_result_free(pecs_case_result *r)
     r->case_str = NULL;
     free(r->perf.ratio);
     free(r->perf.nt_ratio);
-    r->perf.ratio = r->perf.nt_ratio = NULL;
+    free(r->perf.fma_ratio);
+    r->perf.ratio = r->perf.nt_ratio = r->perf.fma_ratio = NULL;
 }

@@ -1,4 +1,5 @@
 /* harness/util.c */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "util.h"
 
 #include <errno.h>
@@ -8,11 +9,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <nettle/sha2.h>
+
+void pecs_advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (p && bytes >= 4 * huge && e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE); /* advice only: refused, nothing changes */
+#else
+    (void)p, (void)bytes;
+#endif
+}
+
+void *pecs_malloc_big(size_t bytes)
+{
+    void *p = malloc(bytes);
+    pecs_advise_huge(p, bytes);
+    return p;
+}
 
 static int sb_reserve(pecs_sb *b, size_t extra)
 {

@@ -641,8 +641,8 @@ Test(case, validate_memory_cap)
     pecs_case c;
     char why[512] = "";
     cr_expect_eq(pecs_case_parse(&c, "rope tokens=65536 heads=32 head_dim=128", why, sizeof why), PECS_LIMIT);
-    /* 3 * 2 * 4 bytes + 16 per element over 2^28 elements, + positions: 10240.75 MiB */
-    cr_expect_str_eq(why, "case needs about 10241 MiB of buffers, over the 4096 MiB cap");
+    /* 3 * 2 * 4 bytes + 7 doubles (rotate's judge arrays) per element over 2^28 elements, + positions: 20480.75 MiB */
+    cr_expect_str_eq(why, "case needs about 20481 MiB of buffers, over the 4096 MiB cap");
     cr_expect_eq(pecs_case_parse(&c, "rope tokens=16777216 heads=65536 head_dim=65536 pos_dtype=i64", why, sizeof why),
                  PECS_LIMIT);
     cr_expect_not_null(strstr(why, "MiB"), "%s", why);

@@ -1,5 +1,6 @@
 /* tests/test_perf.c — paired measurement (--calibration paired), the calibration ISA, the cache-aware
- * roofline, the threads a call ran with, and the counters' hardware/absent paths (issue 14). Behaviour only:
+ * roofline, the FMA peak a compute-bound case is paired with, the threads a call ran with, and the counters'
+ * hardware/absent paths (issue 14). Behaviour only:
  * no speed figure is asserted (the machine is shared). */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -181,6 +182,55 @@ Test(perf, results_json_round_trips_the_paired_fields, .init = setup, .fini = te
     cr_assert_eq(json_is_true(json_object_get(perf, "noisy")), r.perf.noisy);
     free(text);
     json_decref(back);
+    json_decref(j);
+    pecs_case_result_free(&r);
+}
+
+/* The FMA peak kernel does the flops it counts: 2 per lane per multiply-add, twelve chains, and in a time that
+ * a real core can take (chains the compiler dropped would finish in no time: over a teraflop a thread). */
+Test(perf, fma_kernel_counts_what_it_runs)
+{
+    const char *isa = pecs_fma_isa();
+    int lanes = !strcmp(isa, "avx512f") ? 16 : !strcmp(isa, "avx2+fma") ? 8 : !strncmp(isa, "sse2", 4) ? 4 : 1;
+    double flops = 0.0, t = pecs_pair_fma_run(1, 100000, &flops);
+    cr_assert_eq(flops, 2.0 * lanes * 12 * 100000.0, "%s: %g flops", isa, flops);
+    cr_assert(t > 0 && flops / t < 1e12, "%s: %g flops in %g s", isa, flops, t);
+    double f2 = 0.0;
+    pecs_pair_fma_run(2, 1000, &f2);
+    cr_assert_eq(f2, 2.0 * 2.0 * lanes * 12 * 1000.0, "two threads count twice the flops (%g)", f2);
+}
+
+/* A paired case whose encoding models flops (fire: an MLP per distance) is paired with the FMA peak too: one
+ * ratio per repetition, its quantiles, the case's flop rate from the registry's model, and all of it in the
+ * results; unpaired, none of it. */
+Test(perf, compute_is_paired_with_the_fma_peak, .init = setup, .fini = teardown)
+{
+    const char *cs = "fire dtype=f32 heads=2 tokens=16 keys=16";
+    pecs_case_result r;
+    run_timed(&g_lb, cs, 1, 1, &r);
+    cr_assert_not_null(r.perf.fma_ratio);
+    cr_assert_eq(r.perf.flops_per_elem, 80.0); /* the registry's model for fire */
+    double *v = malloc((size_t)r.perf.reps * sizeof *v);
+    cr_assert_not_null(v);
+    memcpy(v, r.perf.fma_ratio, (size_t)r.perf.reps * sizeof *v);
+    qsort(v, (size_t)r.perf.reps, sizeof *v, cmp);
+    cr_assert_eq(r.perf.fma_frac[0], pecs_quantile(v, r.perf.reps, 0.5));
+    cr_assert_eq(r.perf.fma_frac[1], pecs_quantile(v, r.perf.reps, 0.1));
+    cr_assert_eq(r.perf.fma_frac[2], pecs_quantile(v, r.perf.reps, 0.9));
+    free(v);
+    cr_assert_float_eq(r.perf.case_gflops, 80.0 * 2 * 16 * 16 / r.perf.median_s * 1e-9, 1e-9 * r.perf.case_gflops);
+    cr_assert_float_eq(r.perf.fma_gflops, r.perf.case_gflops / r.perf.fma_frac[0], 1e-9 * r.perf.fma_gflops);
+    json_t *j = pecs_result_json(&r, &g_lb), *cp = json_object_get(json_object_get(j, "perf"), "compute");
+    cr_assert_not_null(cp);
+    cr_assert_str_eq(json_string_value(json_object_get(cp, "isa")), pecs_fma_isa());
+    cr_assert_eq(json_real_value(json_object_get(cp, "fraction")), r.perf.fma_frac[0]);
+    cr_assert_eq((int)json_array_size(json_object_get(cp, "ratios")), r.perf.reps);
+    json_decref(j);
+    pecs_case_result_free(&r);
+    run_timed(&g_lb, cs, 0, 1, &r);
+    cr_assert_null(r.perf.fma_ratio);
+    j = pecs_result_json(&r, &g_lb);
+    cr_assert_null(json_object_get(json_object_get(j, "perf"), "compute"));
     json_decref(j);
     pecs_case_result_free(&r);
 }

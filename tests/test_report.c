@@ -159,7 +159,7 @@ Test(report, csv_reads_back_to_the_json)
     cr_assert_eq(pecs(args, &out, &err), 0, "%s", err);
     free(err);
     static const char header[] = "backend,source,case,status,median_s,gbytes_per_s,tokens_per_s,roofline_fraction,"
-                                 "roofline_nt_fraction,noisy,max_abs,max_rel,horizon,reason\n";
+                                 "roofline_nt_fraction,fma_peak_fraction,noisy,max_abs,max_rel,horizon,reason\n";
     cr_assert(!strncmp(out, header, strlen(header)), "%s", out);
     char *line = out + strlen(header), *f[32];
     json_t *c;
@@ -169,7 +169,7 @@ Test(report, csv_reads_back_to_the_json)
         char *nl = strchr(line, '\n');
         cr_assert_not_null(nl, "row %zu missing:\n%s", i, out);
         *nl = '\0';
-        cr_assert_eq(csv_split(line, f, 32), 14, "%s", line);
+        cr_assert_eq(csv_split(line, f, 32), 15, "%s", line);
         cr_assert_str_eq(f[0], json_string_value(json_object_get(c, "backend")));
         cr_assert_str_eq(f[2], json_string_value(json_object_get(c, "case")));
         cr_assert_str_eq(f[3], "PASSED");
@@ -177,9 +177,10 @@ Test(report, csv_reads_back_to_the_json)
         cr_assert_eq(strtod(f[5], NULL), num_at(c, "perf", "gbytes_per_s"), "%s", f[5]);
         cr_assert_eq(strtod(f[6], NULL), num_at(c, "perf", "tokens_per_s"), "%s", f[6]);
         cr_assert_str_empty(f[7], "no calibration, no roofline");
-        cr_assert_str_eq(f[9], json_is_true(json_object_get(json_object_get(c, "perf"), "noisy")) ? "true" : "false");
-        cr_assert_eq(strtod(f[10], NULL), num_at(c, "metrics", "max_abs"), "%s", f[10]);
-        cr_assert_eq(strtod(f[11], NULL), num_at(c, "metrics", "max_rel"), "%s", f[11]);
+        cr_assert_str_empty(f[9], "not paired, no FMA peak");
+        cr_assert_str_eq(f[10], json_is_true(json_object_get(json_object_get(c, "perf"), "noisy")) ? "true" : "false");
+        cr_assert_eq(strtod(f[11], NULL), num_at(c, "metrics", "max_abs"), "%s", f[11]);
+        cr_assert_eq(strtod(f[12], NULL), num_at(c, "metrics", "max_rel"), "%s", f[12]);
         line = nl + 1;
     }
     cr_assert_str_empty(line, "one row per case, nothing after: %s", line);
@@ -209,7 +210,7 @@ Test(report, escaping_calibration_and_nulls)
     cr_assert(strstr(text, "0 passed, 1 failed, 0 skipped"), "%s", text);
     free(text);
     cr_assert_eq(pecs_report_render(tu_tmp_path("h.json"), PECS_REPORT_CSV, &text, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert(strstr(text, "\nb,,rope a|b,FAILED,2e-06,,,0.25,0.125,true,nan,0.5,,\"got \"\"x\"\", want y|z\"\n"), "%s",
+    cr_assert(strstr(text, "\nb,,rope a|b,FAILED,2e-06,,,0.25,0.125,,true,nan,0.5,,\"got \"\"x\"\", want y|z\"\n"), "%s",
               text);
     free(text);
 }

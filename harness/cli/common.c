@@ -91,7 +91,8 @@ static const char RUN_HELP_MORE[] =
     "  --calibration auto    measure the bandwidths in this run first (at 1 and the run's thread count)\n"
     "  --calibration paired  pair every timed call with a kernel moving the same bytes (read/write mix,\n"
     "                        footprint, threads used, ordinary and streaming stores) run right before it;\n"
-    "                        the roofline fraction is the median of the per-pair ratios (p10-p90 given)\n"
+    "                        the roofline fraction is the median of the per-pair ratios (p10-p90 given);\n"
+    "                        encodings with a flops model are paired with the FMA peak kernel too\n"
     "  --calibration-mib M   array size of --calibration auto, MiB per array (default 256; 1..65536)\n"
     "  -v, --verbose         print every case; without it, failing cases are printed, and SKIPPED and\n"
     "                        BEYOND_LEVEL ones are counted by reason at the end\n"
@@ -184,13 +185,16 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
     if (r->dump[0])
         fprintf(cli_console(), "           tensors: %s/ (judge again: sh -c \"$(tail -1 %s/eval.txt)\")\n", r->dump, r->dump);
     if (r->perf.done) {
-        char roof[160] = "";
+        char roof[256] = "";
         if (r->perf.paired) {
             int w = snprintf(roof, sizeof roof, ", %.0f%% of paired %s at %s (p10-p90 %.0f-%.0f%%)",
                              100 * r->perf.frac[0], r->perf.pair_isa, r->perf.level, 100 * r->perf.frac[1],
                              100 * r->perf.frac[2]);
             if (r->perf.nt_ratio && w > 0 && (size_t)w < sizeof roof)
-                snprintf(roof + w, sizeof roof - (size_t)w, " (%.0f%% nt)", 100 * r->perf.nt_frac[0]);
+                w += snprintf(roof + w, sizeof roof - (size_t)w, " (%.0f%% nt)", 100 * r->perf.nt_frac[0]);
+            if (r->perf.fma_ratio && w > 0 && (size_t)w < sizeof roof)
+                snprintf(roof + w, sizeof roof - (size_t)w, ", %.3g GFLOP/s: %.0f%% of the %s FMA peak",
+                         r->perf.case_gflops, 100 * r->perf.fma_frac[0], r->perf.fma_isa);
         } else if (r->perf.roof_gbs > 0 && r->perf.level && strcmp(r->perf.level, "memory") &&
                    strcmp(r->perf.level, "beyond-L2")) {
             snprintf(roof, sizeof roof, ", in %s: not judged against DRAM", r->perf.level);
