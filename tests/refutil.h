@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "case.h"
 #include "registry.h"
 
@@ -64,6 +65,20 @@ static inline pecs_tensor ref_tensor(const char *name, pecs_dtype dt, int nd, in
         s *= dims[i];
     }
     return t;
+}
+
+/* The built-in scalar backend, loaded once per test process (the known-answer tests run their hand-worked
+ * problems through it as well as through the reference). */
+static inline pecs_loaded_backend *ref_scalar_backend(void)
+{
+    static pecs_loaded_backend lb;
+    static int loaded;
+    char why[256] = "";
+    if (!loaded) {
+        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
+        loaded = 1;
+    }
+    return &lb;
 }
 
 #endif

@@ -80,17 +80,12 @@ static void ref_run_ok(const pecs_case *c, pecs_tensor *t, int n)
 /* Run the built-in scalar backend on case c's parameters with tensors t (storage dtype dt). */
 static void scalar_run_ok(const pecs_case *c, pecs_dtype dt, pecs_tensor *t, int n)
 {
-    static pecs_loaded_backend lb;
-    static int loaded;
+    pecs_loaded_backend *lb = ref_scalar_backend();
     char why[256] = "";
-    if (!loaded) {
-        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-        loaded = 1;
-    }
     pecs_problem p = ref_problem(c);
     p.dtype = dt, p.tensors = t, p.n_tensors = n;
-    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
-    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
 }
 
 /* ---- frequency schedules --------------------------------------------------------------------------------- */

@@ -55,13 +55,8 @@ static void ref_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, cons
 static void scalar_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, const double *x, int64_t P,
                           const double *pos, double *out)
 {
-    static pecs_loaded_backend lb;
-    static int loaded;
+    pecs_loaded_backend *lb = ref_scalar_backend();
     char why[256] = "";
-    if (!loaded) {
-        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-        loaded = 1;
-    }
     int64_t n = T * H * D;
     float *xf = malloc((size_t)n * sizeof *xf), *of = malloc((size_t)n * sizeof *of);
     cr_assert(xf && of);
@@ -71,8 +66,8 @@ static void scalar_rotate(const pecs_case *c, int64_t T, int64_t H, int64_t D, c
     pecs_tensor t[3] = {ref_tensor("x", PECS_DT_F32, 3, T, H, D, xf), ref_tensor("pos", PECS_DT_F64, 2, P, T, 0, (void *)(uintptr_t)pos),
                         ref_tensor("out", PECS_DT_F32, 3, T, H, D, of)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = 3;
-    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
-    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
     for (int64_t i = 0; i < n; i++)
         out[i] = of[i];
     free(xf);

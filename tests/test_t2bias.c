@@ -85,13 +85,8 @@ static void ref_bias_ok(const pecs_case *c, const bias_io *b, double *out)
 /* The built-in scalar backend on the same problem in float32 (the table rounded to f32 first). */
 static void scalar_bias(const pecs_case *c, const bias_io *b, double *out)
 {
-    static pecs_loaded_backend lb;
-    static int loaded;
+    pecs_loaded_backend *lb = ref_scalar_backend();
     char why[256] = "";
-    if (!loaded) {
-        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-        loaded = 1;
-    }
     int64_t n = b->H * b->Lq * b->Lk, nw = b->wr * b->wc;
     float *of = malloc((size_t)n * sizeof *of), *wf = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *wf);
     cr_assert(of && wf);
@@ -102,8 +97,8 @@ static void scalar_bias(const pecs_case *c, const bias_io *b, double *out)
                         ref_tensor("kpos", PECS_DT_F64, 1, b->Lk, 0, 0, (void *)(uintptr_t)b->kpos),
                         ref_tensor("out", PECS_DT_F32, 3, b->H, b->Lq, b->Lk, of), ref_tensor("w", PECS_DT_F32, 2, b->wr, b->wc, 0, wf)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = b->wr > 0 ? 4 : 3;
-    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
-    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
     for (int64_t i = 0; i < n; i++)
         out[i] = of[i];
     free(of);

@@ -93,13 +93,8 @@ static void ref_embed_ok(const pecs_case *c, const embed_io *e, double *out)
 /* The built-in scalar backend on the same problem in float32 (x and the table rounded to f32 first). */
 static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
 {
-    static pecs_loaded_backend lb;
-    static int loaded;
+    pecs_loaded_backend *lb = ref_scalar_backend();
     char why[256] = "";
-    if (!loaded) {
-        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-        loaded = 1;
-    }
     int64_t n = e->T * e->D, nw = e->wr * e->wc;
     float *xf = calloc((size_t)n, sizeof *xf), *of = malloc((size_t)n * sizeof *of),
           *wf = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *wf);
@@ -112,8 +107,8 @@ static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
     pecs_tensor t[4] = {tens("x", PECS_DT_F32, e->T, e->D, xf), tens("pos", PECS_DT_F64, 1, e->T, (void *)(uintptr_t)e->pos),
                         tens("out", PECS_DT_F32, e->T, e->D, of), tens("w", PECS_DT_F32, e->wr, e->wc, wf)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = e->wr > 0 ? 4 : 3;
-    cr_assert(lb.b->supports(lb.b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
-    cr_assert_eq(lb.b->run(lb.b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
     for (int64_t i = 0; i < n; i++)
         out[i] = of[i];
     free(xf), free(of), free(wf);

@@ -39,22 +39,10 @@ static void ref_map(const pecs_case *c, const double *idx, int64_t T, double *ou
     cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
 }
 
-static pecs_loaded_backend *scalar_backend(void)
-{
-    static pecs_loaded_backend lb;
-    static int loaded;
-    char why[256] = "";
-    if (!loaded) {
-        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-        loaded = 1;
-    }
-    return &lb;
-}
-
 /* out[P][T] of the scalar kernel with idx and out stored in dtype dt. */
 static void scalar_map(const pecs_case *c, pecs_dtype dt, const double *idx, int64_t T, double *out)
 {
-    pecs_loaded_backend *lb = scalar_backend();
+    pecs_loaded_backend *lb = ref_scalar_backend();
     int64_t P = c->enc->pos_rows;
     unsigned char ib[MAXT * 8], ob[3 * MAXT * 8];
     cr_assert(T <= MAXT);

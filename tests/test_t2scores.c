@@ -70,18 +70,6 @@ static void ref_scores(const pecs_case *c, const scores_io *s, double *out)
     cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
 }
 
-static pecs_loaded_backend *scalar_backend(void)
-{
-    static pecs_loaded_backend lb;
-    static int loaded;
-    char why[256] = "";
-    if (!loaded) {
-        cr_assert_eq(pecs_backend_load("scalar", &lb, why, sizeof why), PECS_OK, "%s", why);
-        loaded = 1;
-    }
-    return &lb;
-}
-
 static float *to_f32(const double *d, int64_t n)
 {
     float *f = malloc((size_t)(n > 0 ? n : 1) * sizeof *f);
@@ -94,7 +82,7 @@ static float *to_f32(const double *d, int64_t n)
 /* The scalar backend on the same problem in float32 (inputs rounded to f32 first). */
 static void scalar_scores(const pecs_case *c, const scores_io *s, double *out)
 {
-    pecs_loaded_backend *lb = scalar_backend();
+    pecs_loaded_backend *lb = ref_scalar_backend();
     int64_t n = s->H * s->Lq * s->Lk;
     float *q = to_f32(s->q, s->Lq * s->H * s->D), *k = to_f32(s->k, s->Lk * s->H * s->D), *w = to_f32(s->w, s->wr * s->wc),
           *of = malloc((size_t)n * sizeof *of);
@@ -346,7 +334,7 @@ Test(t2scores, txl_rel_shift_equals_direct)
  * run, never a wrong answer), and takes consecutive ones; shaw (direct) takes any. */
 Test(t2scores, scalar_declines_what_skewing_cannot_do)
 {
-    pecs_loaded_backend *lb = scalar_backend();
+    pecs_loaded_backend *lb = ref_scalar_backend();
     static const char *const ids[] = {"music", "txl", "shaw"};
     for (int e = 0; e < 3; e++) {
         pecs_case *c = ref_case(ids[e], NULL);
