@@ -108,7 +108,7 @@ Test(t2posmap, kat_pose_two_chunks)
 Test(t2posmap, pose_chunk_edge_and_steps)
 {
     for (int64_t k = 1; k <= 6; k++) {
-        char v[16];
+        char v[24];
         snprintf(v, sizeof v, "%lld", (long long)k);
         pecs_case *c = ref_case("pose", "chunk1", v, "skip1", "1", "skip2", "40", NULL);
         double idx[8], out[8];
@@ -194,7 +194,7 @@ Test(t2posmap, self_extend_neighbour_window_exact_and_grouped_continuous)
 {
     static const int64_t GW[][2] = {{2, 4}, {4, 8}, {3, 12}, {8, 16}, {1, 5}};
     for (size_t g = 0; g < sizeof GW / sizeof GW[0]; g++) {
-        char gs[16], ws[16];
+        char gs[24], ws[24];
         snprintf(gs, sizeof gs, "%lld", (long long)GW[g][0]);
         snprintf(ws, sizeof ws, "%lld", (long long)GW[g][1]);
         pecs_case *c = ref_case("self_extend", "group_size", gs, "window", ws, NULL);
