@@ -732,15 +732,8 @@ pecs_status pecs_case_parse(pecs_case *c, const char *spec, char *why, size_t wh
         st = PECS_INVALID;
         goto cleanup;
     }
-    const pecs_encoding_info *e = pecs_registry_find(tok);
-    if (!e && pecs_registry_not_implemented(tok, why, why_len)) {
-        st = PECS_INVALID; /* catalogued without a reference: say what is missing, not "unknown" */
-        goto cleanup;
-    }
+    const pecs_encoding_info *e = pecs_registry_resolve(tok, why, why_len);
     if (!e) {
-        const char *sug = pecs_registry_suggest(tok);
-        snprintf(why, why_len, "unknown encoding '%s'%s%s%s", tok, sug ? " (did you mean '" : "", sug ? sug : "",
-                 sug ? "'?)" : "");
         st = PECS_INVALID;
         goto cleanup;
     }

@@ -70,15 +70,20 @@ const char *pecs_cat_status_name(pecs_cat_status s)
     return (unsigned)s <= PECS_CAT_UNCHECKED ? names[s] : "?";
 }
 
-int pecs_registry_not_implemented(const char *id, char *why, size_t why_len)
+const pecs_encoding_info *pecs_registry_resolve(const char *id, char *why, size_t why_len)
 {
-    const pecs_catalogued *c = pecs_registry_find_catalogued(id);
-    if (!c)
-        return 0;
+    const pecs_encoding_info *e = pecs_registry_find(id);
+    const pecs_catalogued *c = e ? NULL : pecs_registry_find_catalogued(id);
     static const char *const what[] = {"catalogued but undefined", "catalogued and defined but not implemented",
                                        "catalogued but not implemented (its sources are not checked yet)"};
-    snprintf(why, why_len, "'%s' is %s: %s (see: pecs describe %s)", id, what[c->status], c->record, id);
-    return 1;
+    if (c) {
+        snprintf(why, why_len, "'%s' is %s: %s (see: pecs describe %s)", id, what[c->status], c->record, id);
+    } else if (!e) {
+        const char *sug = pecs_registry_suggest(id);
+        snprintf(why, why_len, "unknown encoding '%s'%s%s%s", id, sug ? " (did you mean '" : "", sug ? sug : "",
+                 sug ? "'?)" : "");
+    }
+    return e;
 }
 
 const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name)

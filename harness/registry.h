@@ -91,9 +91,11 @@ const pecs_catalogued *pecs_registry_find_catalogued(const char *id);
 /* "undefined", "defined" (defined, not implemented) or "unchecked" (sources known, not yet checked);
  * "implemented" is the status of every PECS_ENCODING row. */
 const char *pecs_cat_status_name(pecs_cat_status s);
-/* If `id` is catalogued without a reference, writes why it cannot run ("X is catalogued but undefined:
- * RECORD") to why and returns 1; else 0 (why untouched). Callers try this before "unknown encoding". */
-int pecs_registry_not_implemented(const char *id, char *why, size_t why_len);
+/* The registered encoding `id`, or NULL with the reason in why: for an id catalogued without a reference,
+ * why it cannot run ("'X' is catalogued but undefined: RECORD (see: pecs describe X)"); for any other id,
+ * "unknown encoding 'X'" with the nearest registered id when one is close. Every place that takes an
+ * encoding id from a user (case strings, suites, tolerance profiles, eval) says the same through this. */
+const pecs_encoding_info *pecs_registry_resolve(const char *id, char *why, size_t why_len);
 
 const char *pecs_form_name(pecs_form f);
 const char *pecs_invariance_name(pecs_invariance v);

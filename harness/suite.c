@@ -454,8 +454,9 @@ static pecs_status validate_tolerances(loader *L, pecs_yaml *y, yaml_node_t *tol
     for (yaml_node_pair_t *p = tols->data.mapping.pairs.start; p < tols->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = pecs_yaml_node(y, p->key), *dmap = pecs_yaml_node(y, p->value);
         const char *id = pecs_yaml_str(kn);
-        if (!id || !pecs_registry_find(id))
-            return pecs_yaml_error(y, kn, L->why, L->why_len, "tolerances: unknown encoding '%s'", id ? id : "?");
+        char nowhy[1024] = "a mapping key must be an encoding id";
+        if (!id || !pecs_registry_resolve(id, nowhy, sizeof nowhy))
+            return pecs_yaml_error(y, kn, L->why, L->why_len, "tolerances: %s", nowhy);
         pecs_status st = pecs_yaml_check_keys(y, dmap, dtypes, L->why, L->why_len);
         for (yaml_node_pair_t *q = st == PECS_OK ? dmap->data.mapping.pairs.start : NULL; q && q < dmap->data.mapping.pairs.top; q++) {
             yaml_node_t *m = pecs_yaml_node(y, q->value);
@@ -567,16 +568,10 @@ static pecs_status expand_entry(loader *L, pecs_yaml *y, yaml_node_t *entry, yam
                 goto cleanup;
             }
         }
-        const pecs_encoding_info *e = pecs_registry_find(ev->text);
         char nowhy[1024];
-        if (!e && pecs_registry_not_implemented(ev->text, nowhy, sizeof nowhy)) {
-            st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': %s", nowhy);
-            goto cleanup;
-        }
+        const pecs_encoding_info *e = pecs_registry_resolve(ev->text, nowhy, sizeof nowhy);
         if (!e) {
-            const char *sug = pecs_registry_suggest(ev->text);
-            st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': unknown encoding '%s'%s%s%s",
-                                 ev->text, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+            st = pecs_yaml_error(ey, ev->node, L->why, L->why_len, "key 'encoding': %s", nowhy);
             goto cleanup;
         }
         if ((st = pecs_case_init(&c, e)) != PECS_OK)

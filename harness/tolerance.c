@@ -80,8 +80,9 @@ static pecs_status validate(pecs_yaml *y, char *why, size_t n)
         for (yaml_node_pair_t *e = enc ? enc->data.mapping.pairs.start : NULL; e && e < enc->data.mapping.pairs.top; e++) {
             yaml_node_t *kn = pecs_yaml_node(y, e->key);
             const char *id = pecs_yaml_str(kn);
-            if (!id || !pecs_registry_find(id))
-                return pecs_yaml_error(y, kn, why, n, "unknown encoding '%s'", id ? id : "?");
+            char nowhy[1024] = "a mapping key must be an encoding id";
+            if (!id || !pecs_registry_resolve(id, nowhy, sizeof nowhy))
+                return pecs_yaml_error(y, kn, why, n, "%s", nowhy);
             if ((st = validate_dtype_map(y, pecs_yaml_node(y, e->value), why, n)) != PECS_OK)
                 return st;
         }

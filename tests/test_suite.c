@@ -623,7 +623,10 @@ Test(suite, error_case_fails_validation)
 Test(suite, error_tolerances_section)
 {
     expect_error("bad_tol_encoding.yaml", PECS_INVALID, "bad_tol_encoding.yaml", 4, 3,
-                 "tolerances: unknown encoding 'ropee'", NULL);
+                 "tolerances: unknown encoding 'ropee' (did you mean 'rope'?)", NULL);
+    /* a catalogued id without a reference says what is missing, as a case naming it does */
+    expect_error("bad_tol_catalogued.yaml", PECS_INVALID, "bad_tol_catalogued.yaml", 4, 3, NULL,
+                 "tolerances: 'rope.hyperbolic' is catalogued but undefined: ");
     expect_error("bad_tol_dtype.yaml", PECS_INVALID, "bad_tol_dtype.yaml", 5, 5, NULL, "unknown key 'f8'");
     expect_error("bad_tol_metric.yaml", PECS_INVALID, "bad_tol_metric.yaml", 4, 21,
                  "tolerances: unknown metric 'absolute'", NULL);

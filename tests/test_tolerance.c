@@ -300,10 +300,16 @@ Test(tolerance, error_unknown_dtype)
     expect_load_error("bad_enc_dtype.yaml", 5, 35, "unknown key 'i32' (did you mean 'f32'?)");
 }
 
-/* Catches an unknown encoding id in a profile being accepted. */
+/* Catches an unknown encoding id in a profile being accepted, and a catalogued id without a reference being
+ * called unknown instead of saying what is missing (as a case naming it does). */
 Test(tolerance, error_unknown_encoding)
 {
-    expect_load_error("bad_encoding.yaml", 8, 7, "unknown encoding 'ropee'");
+    expect_load_error("bad_encoding.yaml", 8, 7, "unknown encoding 'ropee' (did you mean 'rope'?)");
+    char path[1024], why[2048] = "";
+    fixture(path, sizeof path, "bad_catalogued.yaml");
+    pecs_tolerances t;
+    cr_assert_eq(pecs_tol_load(&t, path, why, sizeof why), PECS_INVALID, "%s", why);
+    cr_expect(strstr(why, ":8:7: 'rope.hyperbolic' is catalogued but undefined: "), "%s", why);
 }
 
 /* Catches `base` naming a missing profile being accepted at load time. */

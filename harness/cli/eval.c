@@ -233,14 +233,10 @@ int pecs_cmd_eval(int argc, char **argv)
         fputs(EVAL_HELP, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    const pecs_encoding_info *e = pecs_registry_find(argv[1]);
     char nowhy[1024];
-    if (!e && pecs_registry_not_implemented(argv[1], nowhy, sizeof nowhy)) {
-        fprintf(stderr, "pecs eval: %s\n", nowhy);
-        return EXIT_USAGE;
-    }
+    const pecs_encoding_info *e = pecs_registry_resolve(argv[1], nowhy, sizeof nowhy);
     if (!e) {
-        fprintf(stderr, "pecs eval: unknown encoding '%s' (see: pecs list encodings)\n", argv[1]);
+        fprintf(stderr, "pecs eval: %s\n", nowhy);
         return EXIT_USAGE;
     }
     if (e->form == PECS_FORM_POSMAP) { /* no .npy path for idx -> out yet: say so rather than ask for x and pos */
