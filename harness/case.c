@@ -576,6 +576,29 @@ double pecs_case_bytes(const pecs_case *c)
 
 /* ---- validation ------------------------------------------------------------------------------------ */
 
+/* The positions the case generates (instance.c `position`, every row and shift) and its largest query-key
+ * distance: what the reference is evaluated at before a case is accepted. Random positions may reach any
+ * value below pos_arg, so their span is the whole range. */
+static pecs_ref_span position_span(const pecs_case *c)
+{
+    double T = (double)pecs_case_tokens(c), L = (double)pecs_case_keys(c), a = (double)c->pos_arg;
+    double n = pecs_form_pairwise(c->enc->form) && L > T ? L : T;
+    pecs_ref_span s = {a, a, 0.0};
+    switch (c->pos_kind) {
+    case PECS_POS_CONTIG: s.hi = a + n - 1, s.dist = n - 1; break;
+    case PECS_POS_RANDOM: s.lo = 0, s.hi = a - 1, s.dist = a - 1; break;
+    case PECS_POS_CONST: break;
+    case PECS_POS_GRID: s.lo = 0, s.hi = n > a ? n - 1 : a - 1, s.dist = s.hi; break;
+    default: /* decode: the query at pos_arg, keys (pairwise forms) ending there */
+        if (pecs_form_pairwise(c->enc->form))
+            s.lo = a - L + 1, s.dist = L - 1;
+        break;
+    }
+    if (c->check == PECS_CHECK_INVARIANCE)
+        s.hi += (double)c->shifts[c->n_shifts - 1];
+    return s;
+}
+
 /* Largest |position| the case generates (the bound the position dtype must hold). */
 static int64_t max_position(const pecs_case *c)
 {
@@ -673,10 +696,12 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  "over the 2^22 cap", (long long)pecs_case_tokens(c), (long long)c->heads);
         return PECS_LIMIT;
     }
-    /* Cross-parameter rules live with the mathematics: evaluate the reference once. */
+    /* Cross-parameter rules live with the mathematics: evaluate the reference once, and at the ends of the
+     * case's positions (a learned table's npos, a relative table's reach). */
     pecs_problem p = {.struct_size = sizeof p, .encoding = c->enc->id, .form = form, .dtype = c->dtype,
                       .params = c->params, .n_params = c->n_params};
-    return pecs_ref_check(&p, c->heads, c->head_dim, why, why_len);
+    pecs_ref_span span = position_span(c);
+    return pecs_ref_check(&p, c->heads, c->head_dim, form == PECS_FORM_POSMAP ? NULL : &span, why, why_len);
 }
 
 /* ---- canonical string ---------------------------------------------------------------------------- */

@@ -342,7 +342,63 @@ static pecs_status run_embed(const pecs_problem *p, const ref_hook *hook, char *
     return st;
 }
 
-pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_dim, char *why, size_t why_len)
+/* The scores hook on one query and one key (zero activations): what it says of the pair (qp, kp). */
+static pecs_status check_scores_pair(const pecs_problem *p, const ref_hook *hook, const pecs_tensor *w, int64_t heads,
+                                     int64_t head_dim, double qp, double kp, char *why, size_t why_len)
+{
+    size_t act = (size_t)(heads * head_dim);
+    double *q = calloc(act, sizeof *q), *k = calloc(act, sizeof *k), *o = calloc((size_t)heads, sizeof *o);
+    pecs_tensor t[6] = {
+        {.name = "q", .dtype = PECS_DT_F64, .ndim = 3, .shape = {1, heads, head_dim}, .stride = {(int64_t)act, head_dim, 1}, .data = q},
+        {.name = "k", .dtype = PECS_DT_F64, .ndim = 3, .shape = {1, heads, head_dim}, .stride = {(int64_t)act, head_dim, 1}, .data = k},
+        {.name = "qpos", .dtype = PECS_DT_F64, .ndim = 1, .shape = {1}, .stride = {1}, .data = &qp},
+        {.name = "kpos", .dtype = PECS_DT_F64, .ndim = 1, .shape = {1}, .stride = {1}, .data = &kp},
+        {.name = "out", .dtype = PECS_DT_F64, .ndim = 3, .shape = {heads, 1, 1}, .stride = {1, 1, 1}, .data = o},
+    };
+    pecs_problem pair = *p;
+    pair.tensors = t, pair.n_tensors = 5;
+    if (w)
+        t[pair.n_tensors++] = *w;
+    pecs_status st = q && k && o ? hook->scores(&pair, why, why_len) : PECS_NOMEM;
+    free(q);
+    free(k);
+    free(o);
+    return st;
+}
+
+/* Evaluate the encoding at the ends of a case's positions (reference.h, pecs_ref_span). */
+static pecs_status check_span(const pecs_problem *q, pecs_form form, const ref_hook *hook, const pecs_tensor *w,
+                              int64_t heads, int64_t head_dim, const pecs_ref_span *sp, double *buf, char *why,
+                              size_t why_len)
+{
+    /* (query, key) pairs: the latest query with its farthest earlier key, the earliest with its farthest later one */
+    double pairs[2][2] = {{sp->hi, sp->hi - sp->dist}, {sp->lo, sp->lo + sp->dist}};
+    pecs_status st = PECS_OK;
+    switch (form) {
+    case PECS_FORM_EMBED:
+        if ((st = hook->embed(q, head_dim, sp->lo, buf, why, why_len)) == PECS_OK)
+            st = hook->embed(q, head_dim, sp->hi, buf, why, why_len);
+        break;
+    case PECS_FORM_BIAS:
+        for (int k = 0; k < 2 && st == PECS_OK; k++)
+            for (int64_t h = 0; h < heads && st == PECS_OK; h++)
+                st = hook->bias(q, heads, h, pairs[k][0], pairs[k][1], buf, why, why_len);
+        break;
+    case PECS_FORM_MASK:
+        for (int k = 0, allowed; k < 2 && st == PECS_OK; k++)
+            st = hook->mask(q, pairs[k][0], pairs[k][1], &allowed, why, why_len);
+        break;
+    case PECS_FORM_SCORES:
+        for (int k = 0; k < 2 && st == PECS_OK; k++)
+            st = check_scores_pair(q, hook, w, heads, head_dim, pairs[k][0], pairs[k][1], why, why_len);
+        break;
+    default: break;
+    }
+    return st;
+}
+
+pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_dim, const pecs_ref_span *span,
+                           char *why, size_t why_len)
 {
     const pecs_encoding_info *e = problem_encoding(p, why, why_len);
     if (!e)
@@ -395,6 +451,8 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
     }
     default: break;
     }
+    if (st == PECS_OK && span)
+        st = check_span(&q, e->form, &g_hooks[e->enc], has_w ? &wt : NULL, heads, head_dim, span, buf, why, why_len);
     free(buf);
     free(wdata);
     return st;

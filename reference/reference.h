@@ -127,9 +127,19 @@ typedef struct pecs_ref_relkey {
 } pecs_ref_relkey;
 pecs_status pecs_ref_relkey_logits(const pecs_problem *p, const pecs_ref_relkey *rk, char *why, size_t why_len);
 
+/* The positions a case generates: every position lies in [lo, hi], and (pairwise forms) every query-key
+ * distance |qpos - kpos| is at most dist. */
+typedef struct pecs_ref_span {
+    double lo, hi, dist;
+} pecs_ref_span;
+
 /* Validate the parameters of a problem (no tensors needed) by evaluating the encoding once: the
- * schedule for rotate, one row for embed, one element per head for bias. */
-pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_dim, char *why, size_t why_len);
+ * schedule for rotate, one row for embed, one element per head for bias. With a span, the encoding is
+ * also evaluated at its ends (embed at lo and hi; bias, mask and scores at a query at hi with a key dist
+ * before it and a query at lo with a key dist after it), so a position a table cannot hold (a learned
+ * row past npos, a relative distance past huang's max_distance) is bad input before anything runs. */
+pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_dim, const pecs_ref_span *span,
+                           char *why, size_t why_len);
 
 /* Per-(token, pair) gain zeta_i^((pos - c) * rate) of a rotate problem whose schedule scales (xPos), in
  * gain[t * R/2 + i]; returns 0 and writes nothing when every gain is 1 (every other schedule). The

@@ -553,6 +553,29 @@ Test(case, parse_errors)
 
 /* ---- validation ------------------------------------------------------------------------------------ */
 
+/* Catches a case whose positions a table cannot hold being accepted and failing later as a run-time ERROR
+ * (exit 1) instead of bad input (exit 2): a learned row past npos, a relative distance past huang's
+ * max_distance, in every position pattern that reaches them (contiguous tokens or keys, random, decode,
+ * the invariance shifts); the largest span that fits is still accepted. */
+Test(case, validate_positions_within_the_tables)
+{
+    expect_parse("learned npos=64 tokens=65", PECS_INVALID, "learned: position 64 is outside the table [0, 64)");
+    expect_parse("learned npos=64 tokens=64", PECS_OK, NULL);
+    expect_parse("learned npos=64 tokens=4 positions=contig@61", PECS_INVALID,
+                 "learned: position 64 is outside the table [0, 64)");
+    expect_parse("learned npos=64 tokens=4 positions=random@65", PECS_INVALID,
+                 "learned: position 64 is outside the table [0, 64)");
+    expect_parse("learned npos=64 tokens=4 positions=random@64", PECS_OK, NULL);
+    expect_parse("learned npos=64 positions=decode@64", PECS_INVALID, "learned: position 64 is outside the table [0, 64)");
+    expect_parse("learned npos=64 positions=const@-1", PECS_INVALID, "learned: position -1 is outside the table [0, 64)");
+    expect_parse("huang max_distance=8 tokens=10", PECS_INVALID,
+                 "huang: distance kpos - qpos = -9 is not an integer within the range of its table (max_distance 8)");
+    expect_parse("huang max_distance=8 tokens=9", PECS_OK, NULL);
+    expect_parse("huang max_distance=8 tokens=1 keys=10 positions=decode@20", PECS_INVALID,
+                 "huang: distance kpos - qpos = -9 is not an integer within the range of its table (max_distance 8)");
+    expect_parse("huang max_distance=8 tokens=4 check=invariance shifts=0,100", PECS_OK, NULL);
+}
+
 /* Catches rotary_dim odd, larger than head_dim, or an odd head_dim standing for it, passing validation. */
 Test(case, validate_rotary_dim)
 {

@@ -491,7 +491,7 @@ Test(t2, kat_rope_mspoe_head_order)
     pecs_case *bad = ref_case("rope.mspoe", "head_order", "0,0,1,2", (const char *)NULL);
     pecs_problem p = ref_problem(bad);
     char why[256] = "";
-    cr_assert_eq(pecs_ref_check(&p, 4, 16, why, sizeof why), PECS_INVALID);
+    cr_assert_eq(pecs_ref_check(&p, 4, 16, NULL, why, sizeof why), PECS_INVALID);
     cr_assert(strstr(why, "permutation"), "%s", why);
     ref_case_free(bad);
 }
@@ -542,6 +542,6 @@ Test(t2, kat_rope_mhrope_heads)
     pecs_case *bad = ref_case("rope.mhrope", "head_sections", "2,2,1", (const char *)NULL);
     pecs_problem p = ref_problem(bad);
     char why[256] = "";
-    cr_assert_eq(pecs_ref_check(&p, 4, 16, why, sizeof why), PECS_INVALID);
+    cr_assert_eq(pecs_ref_check(&p, 4, 16, NULL, why, sizeof why), PECS_INVALID);
     ref_case_free(bad);
 }
