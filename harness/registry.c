@@ -196,23 +196,27 @@ static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params
     return v;
 }
 
-/* One term of a weights spec: a sum of products of factors ("H+2", "features+D+1", "H*D": Transformer-XL's
- * per-head projection has H*D rows); -1 when a name is unknown. */
+/* One term of a weights spec: a sum of products and exact quotients of factors ("H+2", "features+D+1",
+ * "H*D": Transformer-XL's per-head projection has H*D rows; "D/2": sigma-GPT's half-width table); -1 when a
+ * name is unknown or a quotient is not exact (the encoding's reference rejects such a shape). */
 static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D)
 {
     int64_t sum = 0, prod = 1;
+    char op = '*';
     const char *end = t + len;
     while (t < end) {
-        size_t nl = strcspn(t, "+*");
+        size_t nl = strcspn(t, "+*/");
         if (t + nl > end)
             nl = (size_t)(end - t);
         int64_t v = weights_factor(t, nl, params, n_params, H, D);
-        if (v < 0)
+        if (v < 0 || (op == '/' && (v == 0 || prod % v != 0)))
             return -1;
-        prod *= v;
-        if (t + nl >= end || t[nl] == '+') {
+        prod = op == '/' ? prod / v : prod * v;
+        op = t + nl < end ? t[nl] : '+';
+        if (op == '+') {
             sum += prod;
             prod = 1;
+            op = '*';
         }
         t += nl + (t + nl < end ? 1 : 0);
     }

@@ -11,7 +11,7 @@
 typedef union ref_hook {
     pecs_status (*rotate)(const pecs_problem *, pecs_ref_rot *, char *, size_t);
     pecs_status (*bias)(const pecs_problem *, int64_t, int64_t, double, double, double *, char *, size_t);
-    pecs_status (*embed)(const pecs_problem *, int64_t, double, double *, char *, size_t);
+    pecs_status (*embed)(const pecs_problem *, int64_t, double, const double *, double *, char *, size_t);
     pecs_status (*mask)(const pecs_problem *, double, double, int *, char *, size_t);
     pecs_status (*scores)(const pecs_problem *, char *, size_t);
     pecs_status (*posmap)(const pecs_problem *, char *, size_t);
@@ -326,7 +326,12 @@ static pecs_status run_embed(const pecs_problem *p, const ref_hook *hook, char *
         snprintf(why, why_len, "embed problem needs tensors x, pos and out");
         return PECS_INVALID;
     }
-    int64_t T = x->shape[0], D = x->shape[1];
+    int64_t T = x->shape[0], D = x->shape[1], P = pos->ndim == 2 ? pos->shape[0] : 1;
+    double pr[PECS_REF_MAX_POS_ROWS];
+    if (P < 1 || P > PECS_REF_MAX_POS_ROWS) {
+        snprintf(why, why_len, "embed problem: pos has %lld rows (1 to %d)", (long long)P, PECS_REF_MAX_POS_ROWS);
+        return PECS_INVALID;
+    }
     double *row = calloc((size_t)D, sizeof *row);
     if (!row)
         return PECS_NOMEM;
@@ -334,7 +339,9 @@ static pecs_status run_embed(const pecs_problem *p, const ref_hook *hook, char *
     const double *xd = x->data;
     double *od = out->data;
     for (int64_t t = 0; t < T && st == PECS_OK; t++) {
-        st = hook->embed(p, D, pecs_pos_at(pos, 0, t), row, why, why_len);
+        for (int64_t r = 0; r < P; r++)
+            pr[r] = pecs_pos_at(pos, r, t);
+        st = hook->embed(p, D, pr[0], pr, row, why, why_len);
         for (int64_t d = 0; d < D && st == PECS_OK; d++)
             od[t * out->stride[0] + d * out->stride[1]] = xd[t * x->stride[0] + d * x->stride[1]] + row[d];
     }
@@ -375,10 +382,14 @@ static pecs_status check_span(const pecs_problem *q, pecs_form form, const ref_h
     double pairs[2][2] = {{sp->hi, sp->hi - sp->dist}, {sp->lo, sp->lo + sp->dist}};
     pecs_status st = PECS_OK;
     switch (form) {
-    case PECS_FORM_EMBED:
-        if ((st = hook->embed(q, head_dim, sp->lo, buf, why, why_len)) == PECS_OK)
-            st = hook->embed(q, head_dim, sp->hi, buf, why, why_len);
+    case PECS_FORM_EMBED: { /* every row at the same end (the rows of a pattern share its span) */
+        double lo[PECS_REF_MAX_POS_ROWS], hi[PECS_REF_MAX_POS_ROWS];
+        for (int r = 0; r < PECS_REF_MAX_POS_ROWS; r++)
+            lo[r] = sp->lo, hi[r] = sp->hi;
+        if ((st = hook->embed(q, head_dim, sp->lo, lo, buf, why, why_len)) == PECS_OK)
+            st = hook->embed(q, head_dim, sp->hi, hi, buf, why, why_len);
         break;
+    }
     case PECS_FORM_BIAS:
         for (int k = 0; k < 2 && st == PECS_OK; k++)
             for (int64_t h = 0; h < heads && st == PECS_OK; h++)
@@ -437,7 +448,8 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         for (int64_t h = 0; h < heads && st == PECS_OK; h++)
             st = g_hooks[e->enc].bias(&q, heads, h, 1.0, 0.0, buf, why, why_len);
         break;
-    case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(&q, head_dim, 0.0, buf, why, why_len); break;
+    case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(&q, head_dim, 0.0, (const double[PECS_REF_MAX_POS_ROWS]){0}, buf,
+                                                     why, why_len); break;
     case PECS_FORM_MASK: {
         int allowed;
         st = g_hooks[e->enc].mask(p, 1.0, 0.0, &allowed, why, why_len);

@@ -65,8 +65,12 @@ typedef struct pecs_ref_rot {
 #define PECS_REF_HOOK_BIAS(sym)                                                                          \
     pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t H, int64_t h, double qpos, double kpos, double *bias, \
                                char *why, size_t why_len)
-#define PECS_REF_HOOK_EMBED(sym) \
-    pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t D, double pos, double *row, char *why, size_t why_len)
+#define PECS_REF_MAX_POS_ROWS 8 /* position rows a hook may get (the registry's largest is 4) */
+/* Embed hooks get the token's position on row 0 as `pos` and all its P = registry `rows` positions as
+ * pos_rows[0 .. P-1] (pos == pos_rows[0]; only sigma_gpt has P = 2). */
+#define PECS_REF_HOOK_EMBED(sym)                                                                          \
+    pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t D, double pos,                              \
+                               const double *pos_rows __attribute__((unused)), double *row, char *why, size_t why_len)
 #define PECS_REF_HOOK_MASK(sym) \
     pecs_status pecs_ref_##sym(const pecs_problem *p, double qpos, double kpos, int *allowed, char *why, size_t why_len)
 #define PECS_REF_HOOK_SCORES(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)

@@ -1,4 +1,5 @@
-/* tests/test_t2embed.c — known answers and properties of the tier-2 embed encodings (ldpe, pia, fourier).
+/* tests/test_t2embed.c — known answers and properties of the tier-2 embed encodings (ldpe, pia, fourier,
+ * sigma_gpt).
  *
  * Known answers come from tests/data/kat/t2embed.json, written by tests/kat/gen_kat_t2embed.py: independent
  * Python transcriptions of the authors' code (sources in each section and in the reference headers). The
@@ -62,11 +63,15 @@ static double *dalloc(int64_t n)
     return d;
 }
 
-/* An embed problem: x [T, D] (zeros when x is NULL, so out = P), positions pos[T], the table w [wr, wc]. */
+/* An embed problem: x [T, D] (zeros when x is NULL, so out = P), positions pos [P, T] (P = 1 when 0), the
+ * table w [wr, wc]. */
 typedef struct embed_io {
     int64_t T, D, wr, wc;
     const double *pos, *x, *w;
+    int64_t P;
 } embed_io;
+
+static int64_t rows_of(const embed_io *e) { return e->P > 0 ? e->P : 1; }
 
 /* The reference into out[T*D]; returns its status (why gets the reason). */
 static pecs_status ref_embed(const pecs_case *c, const embed_io *e, double *out, char *why, size_t why_len)
@@ -75,7 +80,7 @@ static pecs_status ref_embed(const pecs_case *c, const embed_io *e, double *out,
     if (e->x)
         memcpy(x, e->x, (size_t)(e->T * e->D) * sizeof *x);
     pecs_problem p = ref_problem(c);
-    pecs_tensor t[4] = {tens("x", PECS_DT_F64, e->T, e->D, x), tens("pos", PECS_DT_F64, 1, e->T, (void *)(uintptr_t)e->pos),
+    pecs_tensor t[4] = {tens("x", PECS_DT_F64, e->T, e->D, x), tens("pos", PECS_DT_F64, rows_of(e), e->T, (void *)(uintptr_t)e->pos),
                         tens("out", PECS_DT_F64, e->T, e->D, out),
                         tens("w", PECS_DT_F64, e->wr, e->wc, (void *)(uintptr_t)e->w)};
     p.tensors = t, p.n_tensors = e->wr > 0 ? 4 : 3;
@@ -104,7 +109,7 @@ static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
     for (int64_t i = 0; i < nw; i++)
         wf[i] = (float)e->w[i];
     pecs_problem p = ref_problem(c);
-    pecs_tensor t[4] = {tens("x", PECS_DT_F32, e->T, e->D, xf), tens("pos", PECS_DT_F64, 1, e->T, (void *)(uintptr_t)e->pos),
+    pecs_tensor t[4] = {tens("x", PECS_DT_F32, e->T, e->D, xf), tens("pos", PECS_DT_F64, rows_of(e), e->T, (void *)(uintptr_t)e->pos),
                         tens("out", PECS_DT_F32, e->T, e->D, of), tens("w", PECS_DT_F32, e->wr, e->wc, wf)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = e->wr > 0 ? 4 : 3;
     cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
@@ -370,5 +375,65 @@ Test(t2embed, fourier_weights_shape_sums_terms)
     cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 4, 16, shape));
     cr_expect_eq(shape[0], 6);
     cr_expect_eq(shape[1], pecs_param_int(&(pecs_problem){.params = c->params, .n_params = c->n_params}, "hidden", 0) + 1);
+    ref_case_free(c);
+}
+
+/* ---- sigma_gpt ------------------------------------------------------------------------------------------ */
+
+/* sigma-GPT's _pos_emb by hand: D = 4 (two channels per half), table w [3, 2] = [[1, 2], [3, 4], [5, 6]], a
+ * random order's own positions (0, 2, 1) on row 0 and next positions (2, 1, 0) on row 1, x = 0: each token's
+ * output is [w[own] | w[next]]. Catches the halves exchanged ([w[next] | w[own]]: token 0 would be 5 6 1 2) and
+ * the target order not shifted (both halves from the own position: 1 2 1 2), in the reference and the scalar
+ * kernel (the mutants sigma_gpt_halves_swapped and sigma_gpt_no_shift carry the same bugs). */
+Test(t2embed, kat_sigma_gpt_own_then_next)
+{
+    pecs_case *c = ref_case("sigma_gpt", "npos", "3", NULL);
+    double pos[2 * 3] = {0, 2, 1, /* row 1 */ 2, 1, 0}, w[3 * 2] = {1, 2, 3, 4, 5, 6}, out[3 * 4], sc[3 * 4];
+    static const double want[3][4] = {{1, 2, 5, 6}, {5, 6, 3, 4}, {3, 4, 1, 2}};
+    embed_io e = {.T = 3, .D = 4, .wr = 3, .wc = 2, .pos = pos, .w = w, .P = 2};
+    ref_embed_ok(c, &e, out);
+    scalar_embed_run(c, &e, sc);
+    for (int t = 0; t < 3; t++)
+        for (int d = 0; d < 4; d++) {
+            cr_expect_eq(out[t * 4 + d], want[t][d], "reference [%d][%d] = %g, want %g", t, d, out[t * 4 + d], want[t][d]);
+            cr_expect_eq(sc[t * 4 + d], want[t][d], "scalar [%d][%d] = %g, want %g", t, d, sc[t * 4 + d], want[t][d]);
+        }
+    /* the halves are independent: moving only the next positions changes only the second half */
+    pos[3] = 0;
+    ref_embed_ok(c, &e, out);
+    cr_expect(out[0] == 1 && out[1] == 2 && out[2] == 1 && out[3] == 2, "token 0: %g %g %g %g", out[0], out[1], out[2], out[3]);
+    ref_case_free(c);
+}
+
+/* Catches a gather past the half-width table, or an odd model width, being computed instead of refused:
+ * the next position npos (row 1) and D = 5 are invalid problems, in the reference and the scalar kernel. */
+Test(t2embed, sigma_gpt_rejects_outside_positions_and_odd_width)
+{
+    pecs_case *c = ref_case("sigma_gpt", "npos", "3", NULL);
+    double pos[2] = {1, 3}, w[3 * 2] = {0}, out[5];
+    char why[256] = "";
+    embed_io e = {.T = 1, .D = 4, .wr = 3, .wc = 2, .pos = pos, .w = w, .P = 2};
+    cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_expect_str_eq(why, "sigma_gpt: next position 3 is outside the table [0, 3)");
+    pos[1] = 2;
+    cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_OK, "%s", why);
+    e.D = 5;
+    cr_assert_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "head_dim 5 must be even"), "%s", why);
+    ref_case_free(c);
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "sigma_gpt head_dim=15", why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "must be even"), "a suite case with an odd width is bad input: %s", why);
+}
+
+/* The registry's weights spec "npos,D/2": an exact quotient (a parser that ignored '/' would give [npos, D], one
+ * that truncated would accept D = 15 as 7 columns). */
+Test(t2embed, sigma_gpt_weights_shape_halves_d)
+{
+    pecs_case *c = ref_case("sigma_gpt", "npos", "10", NULL);
+    int64_t shape[2] = {0, 0};
+    cr_assert(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 16, shape));
+    cr_expect_eq(shape[0], 10);
+    cr_expect_eq(shape[1], 8);
+    cr_expect_not(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 15, shape), "D/2 of 15 is not exact");
     ref_case_free(c);
 }

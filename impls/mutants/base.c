@@ -634,10 +634,40 @@ static pecs_status run_fourier(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* sigma-GPT: w [npos, D/2]; the first half from the own position (row 0), the second from the next (row 1). */
+static pecs_status run_sigma_gpt(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *w = pecs_problem_tensor(p, "w");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], D = x->shape[1], half = D / 2, npos = pecs_param_int(p, "npos", 1024);
+    if (!w || D % 2 || pos->ndim != 2 || pos->shape[0] != 2 || w->shape[0] != npos || w->shape[1] != half)
+        return PECS_INVALID;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t d = 0; d < D; d++) {
+            /* _pos_emb concatenates (order_input, order_target): own position first */
+            int64_t r = d < half ? 0 : 1;
+            if (BUG(sigma_gpt_halves_swapped))
+                r = 1 - r;
+            if (BUG(sigma_gpt_no_shift)) /* order_target taken as order[:, :-1], the input order again */
+                r = 0;
+            double q = pecs_pos_at(pos, r, t);
+            if (q < 0 || q >= (double)npos || q != floor(q))
+                return PECS_INVALID;
+            int64_t iw[2] = {(int64_t)q, d % half}, idx[2] = {t, d};
+            store_out(out->data, out->dtype, offset(out, idx),
+                      load_in(x->data, x->dtype, offset(x, idx)) + (float)pecs_load_f64(w->data, w->dtype, offset(w, iw)));
+        }
+    return PECS_OK;
+}
+
 static pecs_status run_embed(const pecs_problem *p)
 {
     if (!strcmp(p->encoding, "fourier"))
         return run_fourier(p);
+    if (!strcmp(p->encoding, "sigma_gpt"))
+        return run_sigma_gpt(p);
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos");
     pecs_tensor tmp;
     const pecs_tensor *out = out_view(p, &tmp);
@@ -879,7 +909,7 @@ static const char *const ENCODINGS[] = {
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
-    "ldpe",        "pia",          "fourier",
+    "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
     "pose",        "self_extend",  "bipe"};
 

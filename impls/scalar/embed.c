@@ -10,13 +10,18 @@ pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn)
                       *out = pecs_problem_tensor(p, "out");
     if (!x || !pos || !out || x->ndim != 2)
         return PECS_INVALID;
-    int64_t T = x->shape[0], D = x->shape[1];
+    int64_t T = x->shape[0], D = x->shape[1], P = pos->ndim == 2 ? pos->shape[0] : 1;
+    double pr[SCALAR_MAX_POS_ROWS];
+    if (P < 1 || P > SCALAR_MAX_POS_ROWS)
+        return PECS_INVALID;
     double *row = malloc((size_t)D * sizeof *row);
     if (!row)
         return PECS_NOMEM;
     pecs_status st = PECS_OK;
     for (int64_t t = 0; t < T && st == PECS_OK; t++) {
-        st = row_fn(p, D, pecs_pos_at(pos, 0, t), row);
+        for (int64_t r = 0; r < P; r++)
+            pr[r] = pecs_pos_at(pos, r, t);
+        st = row_fn(p, D, pr[0], pr, row);
         for (int64_t d = 0; d < D && st == PECS_OK; d++) {
             float v = pecs_load_f32(x->data, x->dtype, t * x->stride[0] + d * x->stride[1]) + (float)row[d];
             pecs_store_f32(out->data, out->dtype, t * out->stride[0] + d * out->stride[1], v);
@@ -69,6 +74,24 @@ SCALAR_HOOK_EMBED(learned)
         return PECS_INVALID;
     for (int64_t d = 0; d < D; d++)
         row[d] = pecs_load_f64(w->data, w->dtype, r * w->stride[0] + d * w->stride[1]);
+    return PECS_OK;
+}
+
+/* sigma-GPT: the half-width table's row at the token's own position, then at the next one in the order. */
+SCALAR_HOOK_EMBED(sigma_gpt)
+{
+    (void)pos;
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    int64_t npos = pecs_param_int(p, "npos", 1024), half = D / 2;
+    if (!w || D % 2 || w->shape[0] != npos || w->shape[1] != half)
+        return PECS_INVALID;
+    for (int r = 0; r < 2; r++) {
+        int64_t i = (int64_t)pos_rows[r];
+        if (pos_rows[r] != (double)i || i < 0 || i >= npos)
+            return PECS_INVALID;
+        for (int64_t d = 0; d < half; d++)
+            row[r * half + d] = pecs_load_f64(w->data, w->dtype, i * w->stride[0] + d * w->stride[1]);
+    }
     return PECS_OK;
 }
 

@@ -18,7 +18,10 @@
 #define SCALAR_HOOK_MASK(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_SCORES(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_POSMAP(sym) pecs_status scalar_##sym(const pecs_problem *p)
-#define SCALAR_HOOK_EMBED(sym) pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, double *row)
+/* pos: the token's row-0 position; pos_rows[0 .. P-1] all its rows (P = registry `rows`; pos == pos_rows[0]). */
+#define SCALAR_HOOK_EMBED(sym) \
+    pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, const double *pos_rows __attribute__((unused)), \
+                             double *row)
 
 #define SCALAR_DECL_ROTATE(sym)
 #define SCALAR_DECL_BIAS(sym) SCALAR_HOOK_BIAS(sym);
@@ -33,7 +36,8 @@
 #undef PECS_PARAM
 
 typedef pecs_status (*scalar_bias_fn)(const pecs_problem *p);
-typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double pos, double *row);
+#define SCALAR_MAX_POS_ROWS 8 /* position rows an embed kernel takes (the registry's largest is 4) */
+typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double pos, const double *pos_rows, double *row);
 
 pecs_status scalar_rotate(const pecs_problem *p);
 pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn);

@@ -80,9 +80,14 @@
  *   MASK     "qpos" [Lq], "kpos" [Lk] as BIAS;  "out" [1, Lq, Lk]  out[0][i][j] = 0 if key j is visible
  *            to query i, else -infinity (additive mask in problem->dtype)
  *
- *   EMBED    "x"   [T, D]  dtype     "pos" [1, T]  i32 | i64 | f64
- *            "w"   [npos, D] dtype   only for the learned table
- *            "out" [T, D]  dtype     out[t][d] = x[t][d] + P(pos[t], d)   (in place allowed, as ROTATE)
+ *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
+ *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)
+ *            "out" [T, D]  dtype     out[t][d] = x[t][d] + P(pos[0..P-1][t], d)   (in place allowed, as ROTATE)
+ *         sigma_gpt   P = 2 (row 0 the token's own position, row 1 the next one in its order), D even:
+ *                     out[t] = x[t] + [ w[pos[0][t]][0 .. D/2-1] | w[pos[1][t]][0 .. D/2-1] ]
+ *                     w = [[a b], [c d], [e f]] (npos 3, D 4)    pos row 0 (own)   1  0
+ *                                                                 pos row 1 (next)  0  2
+ *                     out - x:  t = 0  [c d | a b]    t = 1  [a b | e f]
  *
  *   SCORES   "q" [Lq, H, D], "k" [Lk, H, D]  dtype      "qpos" [Lq], "kpos" [Lk]  (causal: k visible iff
  *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
