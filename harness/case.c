@@ -242,7 +242,7 @@ static int has_head_dim(const pecs_case *c)
 {
     return c->enc->form != PECS_FORM_BIAS && c->enc->form != PECS_FORM_MASK && c->enc->form != PECS_FORM_POSMAP;
 }
-static int is_bias(const pecs_case *c) { return pecs_form_pairwise(c->enc->form); }
+static int is_bias(const pecs_case *c) { return pecs_form_pairwise(c->enc->form) || c->enc->form == PECS_FORM_KATTN; }
 static int has_compare(const pecs_case *c) { return c->compare != PECS_COMPARE_RAW; }
 static int has_values(const pecs_case *c) { return c->values != PECS_VALUES_UNIFORM; }
 static int has_out_view(const pecs_case *c) { return c->out_view != PECS_OUT_SAME; }
@@ -289,7 +289,7 @@ static const knob g_knobs[] = {
     {{"heads", "1..65536", "2", "heads H (not used by embed)"}, set_heads, fmt_heads, has_heads},
     {{"head_dim", "1..65536", "16", "head dimension D (model dimension for embed; not used by bias)"},
      set_head_dim, fmt_head_dim, has_head_dim},
-    {{"keys", "0..2^24", "0", "bias, mask, scores: key count Lk (0 = tokens)"}, set_keys, fmt_keys, is_bias},
+    {{"keys", "0..2^24", "0", "bias, mask, scores, kattn: key count Lk (0 = tokens)"}, set_keys, fmt_keys, is_bias},
     {{"layout", "thd|htd", "thd", "rotate: storage order [T,H,D] or [H,T,D] of x and out"}, set_layout, fmt_layout,
      is_rotate},
     {{"view", "contiguous|strided|inplace", "contiguous",
@@ -549,7 +549,7 @@ static double out_elems_d(const pecs_case *c)
     double T = (double)pecs_case_tokens(c);
     if (pecs_form_pairwise(c->enc->form))
         return (double)pecs_case_out_heads(c) * T * (double)pecs_case_keys(c);
-    if (c->enc->form == PECS_FORM_ROTATE)
+    if (c->enc->form == PECS_FORM_ROTATE || c->enc->form == PECS_FORM_KATTN) /* out [T, H, D] */
         return T * (double)c->heads * (double)c->head_dim;
     if (c->enc->form == PECS_FORM_POSMAP) /* out [P, T] */
         return T * (double)c->enc->pos_rows;
@@ -571,6 +571,9 @@ double pecs_case_bytes(const pecs_case *c)
                     : c->enc->reads * out_elems_d(c);
     if (c->enc->form == PECS_FORM_POSMAP) /* idx in, ids out, both in the position dtype */
         return (pecs_case_tokens(c) + out_elems_d(c)) * (double)pecs_dtype_size(c->pos_dtype);
+    if (c->enc->form == PECS_FORM_KATTN) /* q, k, v read once, out written; no positions */
+        return ((double)(pecs_case_tokens(c) + 2 * pecs_case_keys(c)) * (double)c->heads * (double)c->head_dim +
+                out_elems_d(c)) * (double)pecs_dtype_size(c->dtype);
     return (in + out_elems_d(c)) * (double)pecs_dtype_size(c->dtype) + pos * (double)pecs_dtype_size(c->pos_dtype);
 }
 
@@ -640,6 +643,21 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  "idx's shape for every encoding)", c->enc->id);
         return PECS_INVALID;
     }
+    if (form == PECS_FORM_KATTN && (c->view == PECS_VIEW_INPLACE || c->values == PECS_VALUES_SPECIAL)) {
+        snprintf(why, why_len, "key '%s' does not apply to kattn-form '%s' (%s)", c->view == PECS_VIEW_INPLACE ?
+                 "view: inplace" : "values: special", c->enc->id, c->view == PECS_VIEW_INPLACE ?
+                 "out [Lq, H, D] overwrites no input" : "every output sums every key's value: one NaN is every output");
+        return PECS_INVALID;
+    }
+    for (int i = 0; form == PECS_FORM_KATTN && i < c->n_params; i++) /* the Toeplitz table's reach */
+        if (!strcmp(c->params[i].name, "max_distance") &&
+            (pecs_case_tokens(c) - 1 > c->params[i].i || pecs_case_keys(c) - 1 > c->params[i].i)) {
+            snprintf(why, why_len, "'%s': %lld queries and %lld keys need max_distance >= %lld (it is %lld)", c->enc->id,
+                     (long long)pecs_case_tokens(c), (long long)pecs_case_keys(c),
+                     (long long)((pecs_case_tokens(c) > pecs_case_keys(c) ? pecs_case_tokens(c) : pecs_case_keys(c)) - 1),
+                     (long long)c->params[i].i);
+            return PECS_INVALID;
+        }
     if (pecs_form_pairwise(form) && c->view == PECS_VIEW_INPLACE) {
         snprintf(why, why_len, "key 'view': value 'inplace' does not apply to %s-form '%s' (no input of the output's "
                  "shape to overwrite)", pecs_form_name(form), c->enc->id);

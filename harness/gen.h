@@ -13,7 +13,7 @@
 #include "pecs/dtype.h"
 
 /* Streams: which tensor a value belongs to. */
-enum { PECS_STREAM_X = 0, PECS_STREAM_K = 1, PECS_STREAM_POS = 2, PECS_STREAM_KPOS = 3, PECS_STREAM_W = 4 };
+enum { PECS_STREAM_X = 0, PECS_STREAM_K = 1, PECS_STREAM_POS = 2, PECS_STREAM_KPOS = 3, PECS_STREAM_W = 4, PECS_STREAM_V = 5 };
 
 uint64_t pecs_gen_u64(uint64_t seed, uint64_t stream, uint64_t index);
 /* Uniform in [-1, 1), exactly representable in double. */

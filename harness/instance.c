@@ -287,6 +287,21 @@ static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, u
             goto fail;
         in->tensors[nt++] = in->x.t;
         in->tensors[nt++] = in->pos.t;
+    } else if (form == PECS_FORM_KATTN) { /* q [T,H,D], k and v [K,H,D] in (v in the x buffer); out [T,H,D] */
+        int64_t K = pecs_case_keys(c);
+        int64_t qs[3] = {T, H, D}, ks[3] = {K, H, D}, qst[3], kst[3], vst[3], ost[3];
+        row_major(3, qs, 0, qst);
+        row_major(3, ks, 0, kst);
+        row_major(3, ks, pad, vst);
+        row_major(3, qs, pad, ost);
+        if ((st = make_generated(in, &in->q, "q", c, PECS_STREAM_X, 3, qs, qst)) != PECS_OK ||
+            (st = make_generated(in, &in->k, "k", c, PECS_STREAM_K, 3, ks, kst)) != PECS_OK ||
+            (st = make_generated(in, &in->x, "v", c, PECS_STREAM_V, 3, ks, vst)) != PECS_OK ||
+            (st = buf_alloc(in, &in->out, "out", c->dtype, 3, qs, ost)) != PECS_OK)
+            goto fail;
+        in->tensors[nt++] = in->q.t;
+        in->tensors[nt++] = in->k.t;
+        in->tensors[nt++] = in->x.t;
     } else if (form == PECS_FORM_POSMAP) { /* idx [1, T] in; out [P, T] in the same (position) dtype */
         int64_t shape[2] = {c->enc->pos_rows, T}, stride[2];
         row_major(2, shape, pad, stride);
@@ -407,7 +422,7 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
     int nt = 0, no = 0;
     for (int i = 0; i < in->problem.n_tensors - 1; i++) { /* every input; "out" is last */
         const pecs_tensor *src = &in->problem.tensors[i];
-        const pecs_buf *b = !strcmp(src->name, "x") ? &in->x : !strcmp(src->name, "q") ? &in->q
+        const pecs_buf *b = !strcmp(src->name, "x") || !strcmp(src->name, "v") ? &in->x : !strcmp(src->name, "q") ? &in->q
                           : !strcmp(src->name, "k") ? &in->k : !strcmp(src->name, "w") ? &in->w : NULL;
         if (b && b->given) { /* pecs_instance_give */
             t[nt] = b->t;
@@ -489,6 +504,10 @@ void pecs_instance_locate(const pecs_instance *in, int64_t i, char *buf, size_t 
         int64_t H = c->heads, t = i / (H * D);
         pos_words(pecs_problem_tensor(&tp, "pos"), t, pa, sizeof pa);
         snprintf(buf, n, "token %lld%s, head %lld, dim %lld", (long long)t, pa, (long long)(i / D % H), (long long)(i % D));
+    } else if (c->enc->form == PECS_FORM_KATTN) { /* [Lq][H][D] */
+        int64_t H = c->heads;
+        snprintf(buf, n, "query %lld, head %lld, dim %lld", (long long)(i / (H * D)), (long long)(i / D % H),
+                 (long long)(i % D));
     } else if (c->enc->form == PECS_FORM_POSMAP) { /* [P][T] */
         pos_words(pecs_problem_tensor(&tp, "idx"), i % T, pa, sizeof pa);
         snprintf(buf, n, "row %lld, token %lld%s", (long long)(i / T), (long long)(i % T), pa);
@@ -817,7 +836,8 @@ int pecs_instance_fault_where(const pecs_instance *in, int64_t arena_off, int ac
         if (arena_off < start - page || arena_off >= end + page)
             continue;
         int64_t off = arena_off - start - (int64_t)b->lead;
-        const char *name = in->c->view == PECS_VIEW_INPLACE && b == &in->x ? "out (in place over x)" : names[i];
+        const char *name = in->c->view == PECS_VIEW_INPLACE && b == &in->x ? "out (in place over x)"
+                         : b == &in->x && in->c->enc->form == PECS_FORM_KATTN ? "v" : names[i];
         snprintf(buf, n, "%s %s at byte offset %lld (%s%s)", access == 2 ? "stray write to" : access == 1 ?
                  "stray read of" : "stray access to", name, (long long)off, off < 0 ? "before the tensor" :
                  off >= (int64_t)b->span ? "after the tensor" : "in a stride gap",

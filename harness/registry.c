@@ -236,7 +236,7 @@ int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *p
 
 const char *pecs_form_name(pecs_form f)
 {
-    static const char *const names[] = {"rotate", "bias", "embed", "posmap", "mask", "scores"};
+    static const char *const names[] = {"rotate", "bias", "embed", "posmap", "mask", "scores", "kattn"};
     return (unsigned)f < PECS_FORM_COUNT_ ? names[f] : "?";
 }
 

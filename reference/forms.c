@@ -15,6 +15,7 @@ typedef union ref_hook {
     pecs_status (*mask)(const pecs_problem *, double, double, int *, char *, size_t);
     pecs_status (*scores)(const pecs_problem *, char *, size_t);
     pecs_status (*posmap)(const pecs_problem *, char *, size_t);
+    pecs_status (*kattn)(const pecs_problem *, char *, size_t);
 } ref_hook;
 
 #define REF_SLOT_ROTATE(sym) {.rotate = pecs_ref_##sym}
@@ -23,6 +24,7 @@ typedef union ref_hook {
 #define REF_SLOT_MASK(sym) {.mask = pecs_ref_##sym}
 #define REF_SLOT_SCORES(sym) {.scores = pecs_ref_##sym}
 #define REF_SLOT_POSMAP(sym) {.posmap = pecs_ref_##sym}
+#define REF_SLOT_KATTN(sym) {.kattn = pecs_ref_##sym}
 static const ref_hook g_hooks[PECS_ENC_COUNT] = {
 #define PECS_ENCODING(sym, id, form, ...) REF_SLOT_##form(sym),
 #define PECS_PARAM(...)
@@ -499,6 +501,7 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
     case PECS_FORM_EMBED: return run_embed(p, &g_hooks[e->enc], why, why_len);
     case PECS_FORM_SCORES: return g_hooks[e->enc].scores(p, why, why_len);
     case PECS_FORM_POSMAP: return g_hooks[e->enc].posmap(p, why, why_len);
+    case PECS_FORM_KATTN: return g_hooks[e->enc].kattn(p, why, why_len);
     default:
         snprintf(why, why_len, "form %s has no reference driver", pecs_form_name(e->form));
         return PECS_UNSUPPORTED;

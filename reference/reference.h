@@ -75,6 +75,7 @@ typedef struct pecs_ref_rot {
     pecs_status pecs_ref_##sym(const pecs_problem *p, double qpos, double kpos, int *allowed, char *why, size_t why_len)
 #define PECS_REF_HOOK_SCORES(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)
 #define PECS_REF_HOOK_POSMAP(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)
+#define PECS_REF_HOOK_KATTN(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)
 
 #define PECS_ENCODING(sym, id, form, ...) PECS_REF_HOOK_##form(sym);
 #define PECS_PARAM(...)

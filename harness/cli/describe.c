@@ -27,7 +27,12 @@ static const char *const FORM_TENSORS[] = {
     /* mask   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64)\n"
                  "  outputs: out [1, Lq, Lk] (0 visible, -inf masked)",
     /* scores */ "inputs:  q [Lq, H, D], k [Lk, H, D] (f64|f32|f16), qpos [Lq], kpos [Lk], w [rows, cols]\n"
-                 "  outputs: out [H, Lq, Lk] (logits, -inf where masked)"};
+                 "  outputs: out [H, Lq, Lk] (logits, -inf where masked)",
+    /* kattn  */ "inputs:  q [Lq, H, D], k [Lk, H, D], v [Lk, H, D] (f32|f16|bf16), w [rows, cols]; no positions (query i\n"
+                 "  and key j at token indices i and j)\n"
+                 "  outputs: out [Lq, H, D] (attention outputs, not logits; pecs run only: pecs eval does not take kattn\n"
+                 "  problems yet)"};
+_Static_assert(sizeof FORM_TENSORS / sizeof FORM_TENSORS[0] == PECS_FORM_COUNT_, "one FORM_TENSORS line per form");
 
 int pecs_cmd_describe(int argc, char **argv)
 {

@@ -15,6 +15,7 @@ static const struct {
 #define IMPL_ROW_MASK(sym, id)
 #define IMPL_ROW_SCORES(sym, id)
 #define IMPL_ROW_POSMAP(sym, id)
+#define IMPL_ROW_KATTN(sym, id)
 #define PECS_ENCODING(sym, id, form, ...) IMPL_ROW_##form(sym, id)
 #define PECS_PARAM(...)
 #include "pecs/encodings.def"

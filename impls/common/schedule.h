@@ -34,6 +34,7 @@ typedef struct scalar_sched {
 #define IMPL_DECL_MASK(sym)
 #define IMPL_DECL_SCORES(sym)
 #define IMPL_DECL_POSMAP(sym)
+#define IMPL_DECL_KATTN(sym)
 #define PECS_ENCODING(sym, id, form, ...) IMPL_DECL_##form(sym)
 #define PECS_PARAM(...)
 #include "pecs/encodings.def"

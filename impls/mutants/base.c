@@ -1,7 +1,7 @@
 /* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
  * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
  * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate, bias, embed, scores and posmap encodings, correct when MUTANT_BUG is BUG_none (the control), and
+ * learned table) and of the tier-2 rotate, bias, embed, scores, posmap and kattn encodings, correct when MUTANT_BUG is BUG_none (the control), and
  * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
@@ -846,6 +846,71 @@ static pecs_status run_relscores(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
+ * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
+ * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
+ * directly in the time domain: it is what an FFT of L points computes, and a wrong L shows the same way. */
+static double kattn_phi(const pecs_tensor *x, int64_t t, int64_t h, int64_t D, const pecs_tensor *w, int64_t woff,
+                        int64_t m, int64_t r)
+{
+    double n2 = 0.0, s = 0.0, sc = 1.0 / sqrt(sqrt((double)D));
+    for (int64_t d = 0; d < D; d++) {
+        double xv = (double)qat(x, t, h, d) * sc;
+        n2 += xv * xv;
+        s += (double)wat(w, 0, woff + r * D + d) * xv;
+    }
+    return exp(s - 0.5 * n2) / sqrt((double)m);
+}
+
+static pecs_status run_kattn(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t N = pecs_param_int(p, "max_distance", 64), m = pecs_param_int(p, "features", 16), L = 1;
+    int64_t need = BUG(toeplitz_circular) ? (Lq > Lk ? Lq : Lk) : Lq + Lk - 1; /* BUG: no zero padding */
+    while (L < need)
+        L <<= 1;
+    double *r = calloc((size_t)L, sizeof *r), *num = calloc((size_t)(Lq * (D + 1)), sizeof *num),
+           *fk = malloc((size_t)(Lk * m) * sizeof *fk), *fq = malloc((size_t)(Lq * m) * sizeof *fq);
+    pecs_status st = r && num && fk && fq ? PECS_OK : PECS_NOMEM;
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        int64_t wf = H * (2 * N + 1);
+        for (int64_t s = 0; s < L; s++)
+            r[s] = 0.0;
+        for (int64_t s = -(Lk - 1); s <= Lq - 1; s++)
+            r[((s % L) + L) % L] = exp((double)wat(w, 0, h * (2 * N + 1) + N - s));
+        for (int64_t j = 0; j < Lk; j++)
+            for (int64_t c = 0; c < m; c++)
+                fk[j * m + c] = kattn_phi(k, j, h, D, w, wf, m, c);
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t c = 0; c < m; c++)
+                fq[i * m + c] = kattn_phi(q, i, h, D, w, wf, m, c);
+        for (int64_t n = 0; n < Lq * (D + 1); n++)
+            num[n] = 0.0;
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                double cij = r[((i - j) % L + L) % L], kap = 0.0;
+                for (int64_t c = 0; c < m; c++)
+                    kap += fq[i * m + c] * fk[j * m + c];
+                for (int64_t e = 0; e <= D; e++)
+                    num[i * (D + 1) + e] += cij * kap * (e < D ? (double)qat(v, j, h, e) : 1.0);
+            }
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t e = 0; e < D; e++) {
+                int64_t idx[3] = {i, h, e};
+                store_out(out->data, out->dtype, offset(out, idx), (float)(num[i * (D + 1) + e] / num[i * (D + 1) + D]));
+            }
+    }
+    free(r);
+    free(num);
+    free(fk);
+    free(fq);
+    return st;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -911,7 +976,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
-    "pose",        "self_extend",  "bipe"};
+    "pose",        "self_extend",  "bipe",        "toeplitz.fft"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -932,6 +997,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
     pecs_status st = p->form == PECS_FORM_ROTATE   ? run_rotate(p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
                      : p->form == PECS_FORM_POSMAP ? run_posmap(p)
+                     : p->form == PECS_FORM_KATTN  ? run_kattn(p)
                      : p->form == PECS_FORM_SCORES ? (strcmp(p->encoding, "cope") ? run_relscores(p) : run_cope(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {

@@ -7,7 +7,7 @@ typedef struct scalar_slot {
     const char *id;
     pecs_form form;
     scalar_schedule_fn rotate;
-    scalar_bias_fn bias; /* bias, mask, scores and posmap: the whole kernel */
+    scalar_bias_fn bias; /* bias, mask, scores, posmap and kattn: the whole kernel */
     scalar_embed_fn embed;
 } scalar_slot;
 
@@ -17,6 +17,7 @@ typedef struct scalar_slot {
 #define SLOT_SCORES(sym, id) {id, PECS_FORM_SCORES, NULL, scalar_##sym, NULL}
 #define SLOT_EMBED(sym, id) {id, PECS_FORM_EMBED, NULL, NULL, scalar_##sym}
 #define SLOT_POSMAP(sym, id) {id, PECS_FORM_POSMAP, NULL, scalar_##sym, NULL}
+#define SLOT_KATTN(sym, id) {id, PECS_FORM_KATTN, NULL, scalar_##sym, NULL}
 static const scalar_slot g_slots[] = {
 #define PECS_ENCODING(sym, id, form, ...) SLOT_##form(sym, id),
 #define PECS_PARAM(...)
@@ -60,7 +61,8 @@ static pecs_status scalar_run(void *ctx, const pecs_problem *p)
     case PECS_FORM_BIAS:
     case PECS_FORM_MASK:
     case PECS_FORM_SCORES:
-    case PECS_FORM_POSMAP: return s->bias(p);
+    case PECS_FORM_POSMAP:
+    case PECS_FORM_KATTN: return s->bias(p);
     case PECS_FORM_EMBED: return scalar_embed(p, s->embed);
     default: return PECS_UNSUPPORTED;
     }

@@ -18,6 +18,7 @@
 #define SCALAR_HOOK_MASK(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_SCORES(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_POSMAP(sym) pecs_status scalar_##sym(const pecs_problem *p)
+#define SCALAR_HOOK_KATTN(sym) pecs_status scalar_##sym(const pecs_problem *p)
 /* pos: the token's row-0 position; pos_rows[0 .. P-1] all its rows (P = registry `rows`; pos == pos_rows[0]). */
 #define SCALAR_HOOK_EMBED(sym) \
     pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, const double *pos_rows __attribute__((unused)), \
@@ -28,6 +29,7 @@
 #define SCALAR_DECL_MASK(sym) SCALAR_HOOK_MASK(sym);
 #define SCALAR_DECL_SCORES(sym) SCALAR_HOOK_SCORES(sym);
 #define SCALAR_DECL_POSMAP(sym) SCALAR_HOOK_POSMAP(sym);
+#define SCALAR_DECL_KATTN(sym) SCALAR_HOOK_KATTN(sym);
 #define SCALAR_DECL_EMBED(sym) SCALAR_HOOK_EMBED(sym);
 #define PECS_ENCODING(sym, id, form, ...) SCALAR_DECL_##form(sym)
 #define PECS_PARAM(...)

@@ -123,6 +123,27 @@
  *                      row 0  0 1 2 0 1 0 0        (min(row 0, train_scale - 1) when train_scale > 0)
  *                      row 1  0 0 0 1 1 2 3
  *
+ *   KATTN    "q" [Lq, H, D], "k" [Lk, H, D], "v" [Lk, H, D]  dtype    (no position tensors: query i and key j
+ *            sit at token indices i and j, 0-based)      "w" [r, c] dtype (learned and random data, per encoding)
+ *            "out" [Lq, H, D] dtype   attention OUTPUTS (not logits): for query i and head h
+ *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
+ *            with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor:
+ *            kernelized attention with relative positions. The direct sum costs O(Lq Lk); a kernel may instead
+ *            apply the Toeplitz factor by FFT in O((Lq + Lk) log(Lq + Lk)) (the point of the encoding), and is
+ *            judged against the reference's direct sum in double.
+ *         toeplitz.fft  c_h(d) = exp(b_h[d]), kappa = phi(q_i) . phi(k_j), phi(x) = exp(W x' - |x'|^2/2)/sqrt(m),
+ *                      x' = x / D^(1/4); w [1, H*(2N+1) + m*D] = [ b_0[-N..N] | b_1[-N..N] | ... | W (m x D) ]
+ *                      (N = max_distance, m = features; Lq - 1 <= N and Lk - 1 <= N). The FFT form of the sum:
+ *                      A_j = phi(k_j) (x) [v_j, 1]   (m (D + 1) lanes per key), then for every lane the
+ *                      Toeplitz product y_i = sum_j c(j - i) A_j is one linear convolution of A (zero-padded
+ *                      to L >= Lq + Lk - 1 points) with r[s] = c(-s), s = i - j in [-(Lk-1), Lq-1]:
+ *                          Lq = Lk = 3, L = 8:   r_circ = [c0 c-1 c-2  0  0  0 c2 c1]   (index s mod L)
+ *                          y_i = IFFT(FFT(A padded) FFT(r_circ))[i],  i < Lq
+ *                      out_i = phi(q_i) . y_i[0..m, 0..D) / phi(q_i) . y_i[0..m, D]. Without the zero
+ *                      padding (L = 4 here) s = -3 and s = 1 share index 1: circular, not linear, convolution.
+ *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
+ *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
+ *
  *   The learned-data tensor "w" holds what a model would load from its checkpoint; its layout per
  *   encoding is in the registry (`weights`) and in the encoding's reference file.
  *
@@ -151,6 +172,7 @@ typedef enum pecs_form {
     PECS_FORM_POSMAP,
     PECS_FORM_MASK,
     PECS_FORM_SCORES,
+    PECS_FORM_KATTN,                /* appended (values above keep their numbers): see the table */
     PECS_FORM_COUNT_
 } pecs_form;
 

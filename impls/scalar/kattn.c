@@ -1,0 +1,120 @@
+/* impls/scalar/kattn.c — kattn-form kernels: toeplitz.fft, kernelized attention with RPE where the Toeplitz
+ * factor exp(b[j - i]) is applied by FFT (Luo et al. 2021, the O(n log n) algorithm; reference/toeplitz_fft.c
+ * sums directly). Per head, every lane of A_j = phi(k_j) (x) [v_j, 1] (m (D + 1) lanes) is convolved with
+ * r[s] = exp(b[-s]), s = i - j, by a zero-padded radix-2 complex FFT of L >= Lq + Lk - 1 points (two real
+ * lanes per complex transform: r is real, so the real and imaginary parts convolve separately). Features and
+ * transforms in double; outputs rounded once to the storage dtype. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "scalar.h"
+
+/* In-place iterative radix-2 FFT of n (a power of two) points; sign -1 forward, +1 inverse (unscaled). */
+static void fft(double *re, double *im, int64_t n, int sign)
+{
+    for (int64_t i = 1, j = 0; i < n; i++) { /* bit reversal */
+        int64_t bit = n >> 1;
+        for (; j & bit; bit >>= 1)
+            j ^= bit;
+        j |= bit;
+        if (i < j) {
+            double t = re[i];
+            re[i] = re[j], re[j] = t;
+            t = im[i];
+            im[i] = im[j], im[j] = t;
+        }
+    }
+    for (int64_t len = 2; len <= n; len <<= 1)
+        for (int64_t k = 0; k < len / 2; k++) {
+            double a = sign * 6.283185307179586476925 * (double)k / (double)len, wr = cos(a), wi = sin(a);
+            for (int64_t s = 0; s < n; s += len) {
+                int64_t u = s + k, v = u + len / 2;
+                double xr = re[v] * wr - im[v] * wi, xi = re[v] * wi + im[v] * wr;
+                re[v] = re[u] - xr, im[v] = im[u] - xi;
+                re[u] += xr, im[u] += xi;
+            }
+        }
+}
+
+static void features(const pecs_tensor *x, int64_t t, int64_t h, int64_t D, const pecs_tensor *w, int64_t woff, int64_t m,
+                     double *f)
+{
+    double scale = pow((double)D, -0.25), n2 = 0.0;
+    for (int64_t d = 0; d < D; d++) {
+        double v = pecs_load_f64(x->data, x->dtype, scalar_at3(x, t, h, d)) * scale;
+        n2 += v * v;
+    }
+    for (int64_t r = 0; r < m; r++) {
+        double s = 0.0;
+        for (int64_t d = 0; d < D; d++)
+            s += pecs_load_f64(w->data, w->dtype, (woff + r * D + d) * w->stride[1]) *
+                 pecs_load_f64(x->data, x->dtype, scalar_at3(x, t, h, d)) * scale;
+        f[r] = exp(s - 0.5 * n2) / sqrt((double)m);
+    }
+}
+
+SCALAR_HOOK_KATTN(toeplitz_fft)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t N = pecs_param_int(p, "max_distance", 64), m = pecs_param_int(p, "features", 16);
+    if (Lq - 1 > N || Lk - 1 > N || w->shape[1] != H * (2 * N + 1) + m * D)
+        return PECS_INVALID;
+    int64_t L = 1, lanes = m * (D + 1);
+    while (L < Lq + Lk - 1)
+        L <<= 1;
+    double *fq = malloc((size_t)(Lq * m) * sizeof *fq), *fk = malloc((size_t)(Lk * m) * sizeof *fk),
+           *rre = malloc((size_t)L * sizeof *rre), *rim = malloc((size_t)L * sizeof *rim),
+           *are = malloc((size_t)L * sizeof *are), *aim = malloc((size_t)L * sizeof *aim),
+           *num = malloc((size_t)(Lq * (D + 1)) * sizeof *num);
+    pecs_status st = fq && fk && rre && rim && are && aim && num ? PECS_OK : PECS_NOMEM;
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        int64_t boff = h * (2 * N + 1) + N; /* b[d] at column boff + d */
+        for (int64_t i = 0; i < Lq; i++)
+            features(q, i, h, D, w, H * (2 * N + 1), m, fq + i * m);
+        for (int64_t j = 0; j < Lk; j++)
+            features(k, j, h, D, w, H * (2 * N + 1), m, fk + j * m);
+        for (int64_t s = 0; s < L; s++)
+            rre[s] = rim[s] = 0.0;
+        for (int64_t s = -(Lk - 1); s <= Lq - 1; s++) /* r[s] = c(j - i) = exp(b[-s]) at index s mod L */
+            rre[s < 0 ? s + L : s] = exp(pecs_load_f64(w->data, w->dtype, (boff - s) * w->stride[1]));
+        fft(rre, rim, L, -1);
+        for (int64_t n = 0; n < Lq * (D + 1); n++)
+            num[n] = 0.0;
+        for (int64_t l0 = 0; l0 < lanes; l0 += 2) { /* lanes l0 (real part) and l0 + 1 (imaginary part) */
+            for (int64_t j = 0; j < L; j++) {
+                are[j] = aim[j] = 0.0;
+                for (int64_t c = 0; c < 2 && j < Lk && l0 + c < lanes; c++) {
+                    int64_t r = (l0 + c) / (D + 1), e = (l0 + c) % (D + 1);
+                    double a = fk[j * m + r] * (e < D ? pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e)) : 1.0);
+                    *(c ? &aim[j] : &are[j]) = a;
+                }
+            }
+            fft(are, aim, L, -1);
+            for (int64_t f = 0; f < L; f++) {
+                double xr = are[f] * rre[f] - aim[f] * rim[f], xi = are[f] * rim[f] + aim[f] * rre[f];
+                are[f] = xr, aim[f] = xi;
+            }
+            fft(are, aim, L, +1);
+            for (int64_t i = 0; i < Lq; i++)
+                for (int64_t c = 0; c < 2 && l0 + c < lanes; c++) {
+                    int64_t r = (l0 + c) / (D + 1), e = (l0 + c) % (D + 1);
+                    num[i * (D + 1) + e] += fq[i * m + r] * (c ? aim[i] : are[i]) / (double)L;
+                }
+        }
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t e = 0; e < D; e++)
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), num[i * (D + 1) + e] / num[i * (D + 1) + D]);
+    }
+    free(fq);
+    free(fk);
+    free(rre);
+    free(rim);
+    free(are);
+    free(aim);
+    free(num);
+    return st;
+}
