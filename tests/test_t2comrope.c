@@ -75,24 +75,24 @@ static void fill(double *v, int64_t n, uint64_t seed)
 
 /* ---- known answers ---------------------------------------------------------------------------------------- */
 
-/* AP, b = 2, one head of 4 lanes: block 0 turns with row h, block 1 with row w (j % 2). Generators
- * P_0 = [[0,0],[pi/2,0]], P_1 = [[0,0],[pi/4,0]] give S_j = theta_j J, J = [[0,-1],[1,0]], so block j at position
- * p is the rotation by p*theta_j: (x0, x1) -> (x0 cos - x1 sin, x0 sin + x1 cos). x = [1, 0, 0, 1]:
- *   token 0 at (h, w) = (1, 1): block 0 by pi/2 -> (0, 1); block 1 by pi/4 -> (-sqrt(1/2), sqrt(1/2))
- *   token 1 at (h, w) = (0, 2): block 0 by 0 -> (1, 0); block 1 by pi/2 -> (-1, 0)
- * Catches: exp(-A) (a transposed block: every sin sign flips), blocks on the wrong axis (chunked rows: block 1
- * would read row h: token 1 would keep (0, 1)), and generators not made skew (P instead of P - P^T: not a rotation). */
+/* AP, b = 2, one head of 8 lanes (4 blocks): block j turns with row h for even j, row w for odd j (j % 2). Generators
+ * P_j = [[0,0],[theta_j,0]], theta = (pi/2, pi/4, pi/2, pi/4), give S_j = theta_j J, J = [[0,-1],[1,0]], so block j
+ * at position p is the rotation by p*theta_j: (x0, x1) -> (x0 cos - x1 sin, x0 sin + x1 cos). x = [1,0, 0,1, 1,0, 0,1]:
+ *   token 0 at (h, w) = (1, 1): blocks 0, 2 by pi/2 -> (0, 1); blocks 1, 3 by pi/4 -> (-sqrt(1/2), sqrt(1/2))
+ *   token 1 at (h, w) = (0, 2): blocks 0, 2 by 0 -> (1, 0); blocks 1, 3 by pi/2 -> (-1, 0)
+ * Catches: exp(-A) (a transposed block: every sin sign flips), blocks given to the axes in two halves (h h w w:
+ * block 1 would read row h and stay (0, 1) at token 1), and generators not made skew (P instead of P - P^T). */
 Test(t2comrope, ap_b2_known_answer)
 {
     pecs_case *c = ref_case("rope.comrope", "variant", "ap", "block", "2", NULL);
-    const double pi = 3.14159265358979323846;
-    double x[2 * 4] = {1, 0, 0, 1, 1, 0, 0, 1}, pos[2 * 2] = {1, 0, 1, 2}, w[3 * 8] = {0};
-    w[2] = pi / 2; /* P_0[1][0] */
-    w[4 + 2] = pi / 4; /* P_1[1][0] */
-    double want[8] = {0, 1, -sqrt(0.5), sqrt(0.5), 1, 0, -1, 0}, out[8], sc[8];
-    ref(c, 2, 1, 4, 2, x, pos, w, out);
-    scalar(c, 2, 1, 4, 2, x, pos, w, sc);
-    for (int i = 0; i < 8; i++) {
+    const double pi = 3.14159265358979323846, r = sqrt(0.5);
+    double x[2 * 8] = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1}, pos[2 * 2] = {1, 0, 1, 2}, w[3 * 16] = {0};
+    for (int j = 0; j < 4; j++)
+        w[j * 4 + 2] = j % 2 ? pi / 4 : pi / 2; /* P_j[1][0] */
+    double want[16] = {0, 1, -r, r, 0, 1, -r, r, 1, 0, -1, 0, 1, 0, -1, 0}, out[16], sc[16];
+    ref(c, 2, 1, 8, 2, x, pos, w, out);
+    scalar(c, 2, 1, 8, 2, x, pos, w, sc);
+    for (int i = 0; i < 16; i++) {
         cr_assert(fabs(out[i] - want[i]) <= 1e-15, "lane %d: %.17g, want %.17g", i, out[i], want[i]);
         cr_assert(fabs(sc[i] - want[i]) <= 2e-7, "scalar lane %d: %.9g, want %.17g", i, sc[i], want[i]);
     }
