@@ -203,6 +203,27 @@ Test(t2comrope, blocks_keep_the_norm)
     }
 }
 
+/* Turning by position p then by -p is the identity (exp(-A) exp(A) = I), for integer and real positions, b = 8,
+ * both variants. Catches a kernel that turns by the transpose on one sign only, or reads negative or real positions
+ * wrongly. */
+Test(t2comrope, negative_position_inverts)
+{
+    enum { T = 4, H = 2, D = 16, B = 8 };
+    static double x[T * H * D], w[(H + 2) * D * B], y[T * H * D], z[T * H * D];
+    const double pp[2 * T] = {3, 0.625, 100, 17.25, 1, 2, -7.5, 4096}, pn[2 * T] = {-3, -0.625, -100, -17.25, -1, -2, 7.5, -4096};
+    fill(x, T * H * D, 31);
+    fill(w, (H + 2) * D * B, 32);
+    const char *variants[2] = {"ap", "ld"};
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = ref_case("rope.comrope", "variant", variants[v], "block", "8", NULL);
+        ref(c, T, H, D, B, x, pp, w, y);
+        ref(c, T, H, D, B, y, pn, w, z);
+        for (int i = 0; i < T * H * D; i++)
+            cr_assert(fabs(z[i] - x[i]) <= 1e-11, "%s element %d: %.17g -> %.17g", variants[v], i, x[i], z[i]);
+        ref_case_free(c);
+    }
+}
+
 /* Relative-shift invariance: <R(p + d) q, R(r + d) k> = <R(p) q, R(r) k> for a shift d of both rows (the generators
  * of a block commute), at d up to 2^20, b = 4, both variants. And the logits move when only the query moves (the
  * test is not vacuous). The bound grows with d: the exponent d*S is formed and exponentiated in double, so its
