@@ -73,8 +73,70 @@ static void rot_heads_free(pecs_ref_rot *s)
 {
     free(s->head_scale);
     free(s->head_axis);
+    free(s->gen);
     s->head_scale = NULL;
     s->head_axis = NULL;
+    s->gen = NULL;
+}
+
+pecs_status pecs_ref_rot_blocks(pecs_ref_rot *s, int64_t b, int64_t rows)
+{
+    s->block = b;
+    s->gen_rows = rows;
+    if (s->heads <= 0 || b <= 0 || s->R % b)
+        return PECS_OK;
+    free(s->gen);
+    s->gen = calloc((size_t)(s->heads * rows * (s->R / b) * b * b), sizeof *s->gen);
+    return s->gen ? PECS_OK : PECS_NOMEM;
+}
+
+/* c = a b for b x b row-major matrices (c distinct from a and b). */
+static void matmul(const double *a, const double *b_, int64_t b, double *c)
+{
+    for (int64_t r = 0; r < b; r++)
+        for (int64_t k = 0; k < b; k++) {
+            double s = 0.0;
+            for (int64_t m = 0; m < b; m++)
+                s += a[r * b + m] * b_[m * b + k];
+            c[r * b + k] = s;
+        }
+}
+
+void pecs_ref_expm(const double *A, int64_t b, double *E, double *work)
+{
+    int64_t n = b * b;
+    double *As = work, *term = work + n, *tmp = work + 2 * n, norm = 0.0;
+    for (int64_t c = 0; c < b; c++) {
+        double col = 0.0;
+        for (int64_t r = 0; r < b; r++)
+            col += fabs(A[r * b + c]);
+        norm = fmax(norm, col);
+    }
+    if (!isfinite(norm)) {
+        for (int64_t i = 0; i < n; i++)
+            E[i] = NAN;
+        return;
+    }
+    int sq = 0;
+    while (norm > 0.5) {
+        norm *= 0.5;
+        sq++;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        As[i] = ldexp(A[i], -sq); /* exact: a power of two */
+        term[i] = E[i] = (i % (b + 1) == 0) ? 1.0 : 0.0;
+    }
+    for (int k = 1; k <= 30; k++) { /* term = As^k / k!, E = sum of the terms */
+        matmul(term, As, b, tmp);
+        for (int64_t i = 0; i < n; i++) {
+            term[i] = tmp[i] / k;
+            E[i] += term[i];
+        }
+    }
+    for (int k = 0; k < sq; k++) {
+        matmul(E, E, b, tmp);
+        memcpy(E, tmp, (size_t)n * sizeof *E);
+    }
 }
 
 pecs_status pecs_ref_rot_heads(pecs_ref_rot *s)
@@ -107,6 +169,7 @@ void pecs_ref_rot_reset(pecs_ref_rot *s)
     s->zeta_rate = s->zeta_center = 0.0;
     s->pos_offset = s->log_gain_len = 0.0;
     s->attn = s->softmax_scale = 1.0;
+    s->block = s->gen_rows = 0;
 }
 
 void pecs_ref_rot_free(pecs_ref_rot *s)
@@ -230,6 +293,55 @@ pecs_status pecs_ref_relkey_logits(const pecs_problem *p, const pecs_ref_relkey 
 }
 
 
+/* A block schedule (pecs_ref_rot.block > 0): block j of head h at token t is exp(sum_i pos[i][t] B_ij) x_block. */
+static pecs_status rotate_blocks(const pecs_problem *p, const pecs_ref_rot *s, const pecs_tensor *x, const pecs_tensor *pos,
+                                 const pecs_tensor *out, char *why, size_t why_len)
+{
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = s->R, b = s->block, m = R / b, n = b * b;
+    int64_t rows = pos->ndim == 2 ? pos->shape[0] : 1;
+    if (!s->gen || R % b) {
+        snprintf(why, why_len, "%s: no generators (needs the weight tensor \"w\" and rotary_dim %% block == 0)", p->encoding);
+        return PECS_INVALID;
+    }
+    if (s->gen_rows > rows) {
+        snprintf(why, why_len, "%s needs %lld position rows, the pos tensor has %lld", p->encoding, (long long)s->gen_rows,
+                 (long long)rows);
+        return PECS_INVALID;
+    }
+    double *buf = malloc((size_t)(5 * n + 2 * b) * sizeof *buf);
+    if (!buf) {
+        snprintf(why, why_len, "%s: out of memory", p->encoding);
+        return PECS_NOMEM;
+    }
+    double *A = buf, *E = buf + n, *work = buf + 2 * n, *xin = buf + 5 * n, *y = xin + b;
+    const double *xd = x->data;
+    double *od = out->data;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            for (int64_t j = 0; j < m; j++) {
+                for (int64_t e = 0; e < n; e++) {
+                    A[e] = 0.0;
+                    for (int64_t i = 0; i < s->gen_rows; i++)
+                        A[e] += pecs_pos_at(pos, (int)i, t) * s->gen[((h * s->gen_rows + i) * m + j) * n + e];
+                }
+                pecs_ref_expm(A, b, E, work);
+                for (int64_t c = 0; c < b; c++)
+                    xin[c] = xd[pecs_at3(x, t, h, j * b + c)];
+                for (int64_t r = 0; r < b; r++) {
+                    y[r] = 0.0;
+                    for (int64_t c = 0; c < b; c++)
+                        y[r] += E[r * b + c] * xin[c];
+                }
+                for (int64_t r = 0; r < b; r++)
+                    od[pecs_at3(out, t, h, j * b + r)] = y[r];
+            }
+            for (int64_t d = R; d < D; d++)
+                od[pecs_at3(out, t, h, d)] = xd[pecs_at3(x, t, h, d)];
+        }
+    free(buf);
+    return PECS_OK;
+}
+
 static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
@@ -258,6 +370,10 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
             st = PECS_INVALID;
             goto cleanup;
         }
+    }
+    if (s.block > 0) {
+        st = rotate_blocks(p, &s, x, pos, out, why, why_len);
+        goto cleanup;
     }
     int half = pecs_param_is(p, "pairing", "half");
     const double *xd = x->data;
@@ -441,7 +557,7 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
             st = PECS_INVALID;
         else if ((st = pecs_ref_rot_alloc(&s, R)) == PECS_OK) {
             s.heads = heads;
-            st = pecs_ref_schedule(p, &s, why, why_len);
+            st = pecs_ref_schedule(&q, &s, why, why_len); /* a block schedule reads its generators from "w" */
             pecs_ref_rot_free(&s);
         }
         break;

@@ -58,6 +58,14 @@ typedef struct pecs_ref_rot {
     int32_t *head_axis;    /* out [heads] or NULL: position row of every pair of head h, -1 = axis[i] */
     double attn;           /* out: multiplies cos and sin */
     double softmax_scale;  /* out: multiplier a model applies to its softmax scale (reported, not applied) */
+    /* Block schedules (ComRoPE): not pair rotations. block = b > 0 says the R channels of a head are R/b blocks of
+     * b consecutive lanes, each turned by a matrix exponential; inv_freq stays 0 (no pair angle). With heads > 0 the
+     * hook fills gen (pecs_ref_rot_blocks): gen[((h * gen_rows + i) * (R/b) + j) * b * b + r * b + c] is entry (r, c)
+     * of the skew-symmetric generator B_ij of head h for position row i, and the driver sets block j of head h at
+     * token t to exp(sum_i pos[i][t] B_ij) x_block (pecs_ref_expm). */
+    int64_t block;         /* out: b, or 0 for a pair schedule */
+    int64_t gen_rows;      /* out: position rows the generators read */
+    double *gen;           /* out [heads][gen_rows][R/b][b][b] or NULL */
 } pecs_ref_rot;
 
 #define PECS_REF_HOOK_ROTATE(sym) \
@@ -112,6 +120,15 @@ int pecs_ref_sections(const pecs_problem *p, int64_t total, int64_t sec[3], char
 
 /* The learned-data tensor "w" as double, or NULL (with a reason) when missing or of the wrong shape. */
 const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t cols, char *why, size_t why_len);
+
+/* Block schedules: allocate s->gen for s->heads heads, `rows` position rows and R/b blocks of b x b (zeroed), and
+ * set s->block = b, s->gen_rows = rows. Freed by pecs_ref_rot_free / reset. */
+pecs_status pecs_ref_rot_blocks(pecs_ref_rot *s, int64_t b, int64_t rows);
+
+/* E = exp(A) for a b x b matrix (row-major), in double: scaling by 2^-s until the 1-norm is <= 1/2, a 30-term
+ * Taylor series (truncation below 2^-31/31!, far under one rounding), then s squarings. work holds 3*b*b
+ * doubles. Non-finite A gives a NaN E. */
+void pecs_ref_expm(const double *A, int64_t b, double *E, double *work);
 
 /* Element offset of [a][b][c] in a 3-D tensor. */
 static inline int64_t pecs_at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)

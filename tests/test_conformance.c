@@ -16,8 +16,13 @@
 typedef struct tally {
     int n, v[PECS_V_COUNT];
     int rotate_failed, rotate_total, other_passed, other_total;
+    int block_skipped; /* SKIPPED cases of block-schedule rotate encodings (the pair kernels decline them) */
     char first_fail[1024];
 } tally;
+
+/* Rotate encodings with a block schedule (impls/common/schedule.c g_block_schedules): the SIMD and OpenMP pair
+ * kernels decline them, so the T2 rotate suite is claimed whole except for these (docs/encodings.md). */
+static int is_block_schedule(const char *c) { return !strncmp(c, "rope.comrope ", 13); }
 
 /* Does case string c match grep: a substring, or with a leading '^' one of the '|'-separated prefixes? */
 static int case_matches(const char *c, const char *grep)
@@ -65,7 +70,9 @@ static tally run_suite_threads(const char *backend, const char *suite_rel, const
         pecs_run_case(&lb, spec, &o, &r);
         t.n += r.verdict != PECS_V_SKIPPED;
         t.v[r.verdict]++;
-        int rot = !strncmp(s.cases[i], "rope", 4) && strstr(s.cases[i], "check=equivalence");
+        t.block_skipped += r.verdict == PECS_V_SKIPPED && is_block_schedule(s.cases[i]);
+        /* pair-rotating rope cases (a block schedule has no pairing for the swapped fixture to swap) */
+        int rot = !strncmp(s.cases[i], "rope", 4) && strstr(s.cases[i], "check=equivalence") && !is_block_schedule(s.cases[i]);
         t.rotate_total += rot;
         t.rotate_failed += rot && r.verdict == PECS_V_FAILED;
         t.other_total += !rot;
@@ -132,7 +139,8 @@ ParameterizedTest(int *k, conformance, scalar_passes_t1_suites)
 /* The SIMD and OpenMP backends pass every case of the smoke, T1, T2-rotate, T2-bias and invariance suites (every
  * form but CoPE's scores and the T2 embed rows, SKIPPED with the reason), built in and as plugins; OpenMP on 2
  * threads, where the determinism repeat runs at 1 thread and must match bit for bit. The T2 rotate and bias
- * suites are claimed whole (docs/encodings.md): there a SKIPPED case fails the test too. */
+ * suites are claimed whole but for the block schedules (rope.comrope, declined by the pair kernels;
+ * docs/encodings.md): there any other SKIPPED case fails the test too. */
 static const char *const ROTATE_SUITES[] = {"suites/smoke.yaml",   "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
                                             "suites/t1-bias.yaml", "suites/t1-other.yaml",  "suites/invariance.yaml",
                                             "suites/t2-rotate.yaml", "suites/t1-pairwise.yaml", "suites/t2-bias.yaml"};
@@ -160,8 +168,9 @@ ParameterizedTest(int *k, conformance, simd_and_openmp_pass_the_suites)
     cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%s on %s (threads %d): %d of %d passed; first: %s", suite, backend, threads,
                  t.v[PECS_V_PASSED], t.n, t.first_fail);
     if (strstr(suite, "/t2-rotate.") || strstr(suite, "/t2-bias."))
-        cr_assert_eq(t.v[PECS_V_SKIPPED], 0, "%s on %s: %d case(s) SKIPPED, the backend claims them all", suite, backend,
-                     t.v[PECS_V_SKIPPED]);
+        cr_assert_eq(t.v[PECS_V_SKIPPED], t.block_skipped,
+                     "%s on %s: %d case(s) SKIPPED (%d of block schedules), the backend claims the rest", suite, backend,
+                     t.v[PECS_V_SKIPPED], t.block_skipped);
 }
 
 /* Outputs over 32 MiB take the streaming-store path of the SIMD kernels (aligned rows, non-temporal stores,
@@ -224,7 +233,8 @@ Test(conformance, pecs_arch_forces_or_refuses)
     unsetenv("PECS_ARCH");
 }
 
-/* A wrong kernel (pairing swapped) fails every rope-family equivalence case and nothing else. */
+/* A wrong kernel (pairing swapped) fails every rope-family equivalence case with pairs (not rope.comrope's block
+ * schedule, which has no pairing) and nothing else. */
 Test(conformance, swapped_pairing_is_caught_on_every_rotate_case)
 {
     char path[512];

@@ -549,12 +549,15 @@ static void fill_uniform(double *x, int64_t n, uint64_t stream)
         x[i] = pecs_gen_uniform(REF_SEED, stream, (uint64_t)i);
 }
 
+/* The rotate encodings with a pair schedule. A rotate row with learned data (registry `weights`: rope.comrope's
+ * block schedule) has no pairing or rotary_dim; its norm, inverse and shift properties are in
+ * tests/test_t2comrope.c. */
 static int rotate_encodings(const pecs_encoding_info **out)
 {
     int n = 0;
     for (int i = 0; i < PECS_ENC_COUNT; i++) {
         const pecs_encoding_info *e = pecs_registry_get((pecs_enc)i);
-        if (e && e->form == PECS_FORM_ROTATE)
+        if (e && e->form == PECS_FORM_ROTATE && !e->weights[0])
             out[n++] = e;
     }
     cr_assert_geq(n, 4, "expected rope, rope.linear, rope.ntk, rope.yarn at least");

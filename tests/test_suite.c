@@ -378,7 +378,8 @@ Test(suite, duplicates_removed)
  * + 24 tier-2 scores (shaw 2 causal x 2 positions, huang 1, music 1, txl 2 clamp_len; x3 dtypes) = 1476;
  * + 12 tier-2 position maps (f32 only, 3 pos_dtypes: pose 1, self_extend 2 token counts, bipe 1) = 1488;
  * + 3 sigma_gpt (one random order) = 1491;
- * + 6 tier-2 kernelized attention (toeplitz.fft 8 x 8 and 5 x 12; x3 dtypes) = 1497. */
+ * + 6 tier-2 kernelized attention (toeplitz.fft 8 x 8 and 5 x 12; x3 dtypes) = 1497;
+ * + 24 rope.comrope (2 variants x 2 blocks x 2 positions, x3 dtypes) = 1521. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -390,9 +391,10 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 12 + 3 + 6); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 12 + 3 + 6 + 24); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
+    cr_expect_eq(count_prefix(&s, "rope.comrope "), 24);
     cr_expect_eq(count_prefix(&s, "pose "), 3);
     cr_expect_eq(count_prefix(&s, "self_extend "), 6);
     cr_expect_eq(count_prefix(&s, "bipe "), 3);

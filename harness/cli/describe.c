@@ -14,7 +14,8 @@
 /* ---- describe -------------------------------------------------------------------------------------------- */
 
 static const char *const FORM_TENSORS[] = {
-    /* rotate */ "inputs:  x [T, H, D] (f64|f32|f16), pos [T] or [P, T] (i32|i64|f64; P rows: t,h,w / h,w)\n"
+    /* rotate */ "inputs:  x [T, H, D] (f64|f32|f16), pos [T] or [P, T] (i32|i64|f64; P rows: t,h,w / h,w); w [rows, cols]\n"
+                 "  if it reads data (rope.comrope's generators)\n"
                  "  outputs: out [T, H, D]; schedules also give inv_freq [R/2], attn [], axis [R/2] (position row of\n"
                  "  each pair) and softmax_scale [] (f64; --in pos gives length-dependent schedules their length)",
     /* bias   */ "inputs:  qpos [Lq], kpos [Lk] (i32|i64|f64); --set heads=H; w [rows, cols] if it reads data\n"

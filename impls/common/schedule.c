@@ -31,6 +31,58 @@ scalar_schedule_fn impl_schedule_of(const char *id)
     return NULL;
 }
 
+/* The rotate encodings whose schedule is a block schedule (matrix exponentials, not pair angles). */
+static const char *const g_block_schedules[] = {"rope.comrope"};
+
+int impl_schedule_has_blocks(const char *id)
+{
+    for (size_t i = 0; i < sizeof g_block_schedules / sizeof g_block_schedules[0]; i++)
+        if (!strcmp(g_block_schedules[i], id))
+            return 1;
+    return 0;
+}
+
+void impl_expm(const double *A, int64_t b, double *E, double *work)
+{
+    int64_t n = b * b;
+    double *As = work, *tmp = work + n, norm = 0.0;
+    for (int64_t i = 0; i < n; i++) /* the max-abs-entry norm times b bounds every operator norm */
+        norm = fmax(norm, fabs(A[i]) * (double)b);
+    int sq = 0;
+    if (!isfinite(norm)) {
+        for (int64_t i = 0; i < n; i++)
+            E[i] = NAN;
+        return;
+    }
+    for (; norm > 1.0; sq++)
+        norm *= 0.5;
+    for (int64_t i = 0; i < n; i++)
+        As[i] = ldexp(A[i], -sq);
+    /* Horner: E = I + As(I + As/2 (I + As/3 (... (I + As/20)))) */
+    for (int64_t i = 0; i < n; i++)
+        E[i] = i % (b + 1) == 0 ? 1.0 : 0.0;
+    for (int k = 20; k >= 1; k--) {
+        for (int64_t r = 0; r < b; r++)
+            for (int64_t c = 0; c < b; c++) {
+                double acc = 0.0;
+                for (int64_t q = 0; q < b; q++)
+                    acc += As[r * b + q] * E[q * b + c];
+                tmp[r * b + c] = acc / k + (r == c ? 1.0 : 0.0);
+            }
+        memcpy(E, tmp, (size_t)n * sizeof *E);
+    }
+    for (; sq > 0; sq--) {
+        for (int64_t r = 0; r < b; r++)
+            for (int64_t c = 0; c < b; c++) {
+                double acc = 0.0;
+                for (int64_t q = 0; q < b; q++)
+                    acc += E[r * b + q] * E[q * b + c];
+                tmp[r * b + c] = acc;
+            }
+        memcpy(E, tmp, (size_t)n * sizeof *E);
+    }
+}
+
 int64_t impl_rotary_dim(const pecs_problem *p, int64_t D)
 {
     int64_t R = pecs_param_int(p, "rotary_dim", 0);
@@ -60,6 +112,7 @@ double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int6
 
 void impl_schedule_free(scalar_sched *s)
 {
+    free(s->gen);
     free(s->head_scale);
     free(s->head_axis);
     free(s->inv_freq);
@@ -425,6 +478,39 @@ SCALAR_HOOK_ROTATE(rope_mspoe)
         s->head_scale[h] = 1.0 / (lo + (hi - lo) * ((double)k / (double)num_heads));
     }
     return st;
+}
+
+/* Longin-Yu/ComRoPE model.py: per (head, block) S = freqs - freqs^T; AP keeps it for axis j % 2 only, LD scales
+ * it by multiplier[axis][block]. w [H+2, D*b]: row h the freqs of head h (block j at j*b*b, row-major), rows
+ * H, H+1 the LD multipliers. The kernel (rotate.c) multiplies the per-axis exponentials, which commute. */
+SCALAR_HOOK_ROTATE(rope_comrope)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    int64_t b = pecs_param_int(p, "block", 2), D = s->R, H = s->H, axes = 2;
+    int ld = pecs_param_is(p, "variant", "ld");
+    if (b < 1 || D % (ld ? b : axes * b))
+        return PECS_INVALID;
+    s->block = b, s->gen_rows = axes;
+    if (H <= 0)
+        return PECS_OK;
+    int64_t m = D / b, nb = b * b;
+    if (!w || w->ndim != 2 || w->shape[0] != H + axes || w->shape[1] != D * b)
+        return PECS_INVALID;
+    if (!(s->gen = malloc((size_t)(H * axes * m * nb) * sizeof *s->gen)))
+        return PECS_NOMEM;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t a = 0; a < axes; a++)
+            for (int64_t j = 0; j < m; j++) {
+                double k = ld ? pecs_load_f64(w->data, w->dtype, (H + a) * w->stride[0] + j * w->stride[1])
+                              : (double)(j % axes == a);
+                for (int64_t e = 0; e < nb; e++) {
+                    int64_t r = e / b, c = e % b;
+                    double pr = pecs_load_f64(w->data, w->dtype, h * w->stride[0] + (j * nb + e) * w->stride[1]);
+                    double pt = pecs_load_f64(w->data, w->dtype, h * w->stride[0] + (j * nb + c * b + r) * w->stride[1]);
+                    s->gen[((h * axes + a) * m + j) * nb + e] = (pr - pt) * k;
+                }
+            }
+    return PECS_OK;
 }
 
 /* JJJYmmm/Multimodal-RoPEs MHRoPE: freqs[m] repeated mrope_section[m] times over the KV heads, zero-padded;

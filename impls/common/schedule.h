@@ -24,6 +24,9 @@ typedef struct scalar_sched {
     double *head_scale; /* [H] or NULL (per-head schedules: Ms-PoE, MHRoPE): inv_freq multiplier of head h */
     int *head_axis;     /* [H] or NULL: position row of every pair of head h, -1 = axis[i] */
     double attn;
+    int64_t block;      /* > 0: a block schedule (ComRoPE): lanes j*b..j*b+b-1 turn by exp(sum_i pos[i][t] B_ij); no pair angles */
+    int64_t gen_rows;   /* position rows the generators read */
+    double *gen;        /* [H][gen_rows][R/block][block][block] skew-symmetric generators B_ij of head h, or NULL */
 } scalar_sched;
 
 /* Per-encoding schedule hooks, generated from the registry (rotate rows only). */
@@ -53,6 +56,13 @@ int64_t impl_rotary_dim(const pecs_problem *p, int64_t D);
  * attn_factor; checks that every pair's position row exists in "pos". Free with impl_schedule_free. */
 pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s);
 void impl_schedule_free(scalar_sched *s);
+
+/* 1 if the rotate encoding id has a block schedule (scalar_sched.block > 0: not pair rotations). Backends whose
+ * kernels rotate pairs decline these. */
+int impl_schedule_has_blocks(const char *id);
+
+/* E = exp(A), b x b row-major, in double (scaling to norm <= 1, Horner Taylor, squaring); work: 2*b*b doubles. */
+void impl_expm(const double *A, int64_t b, double *E, double *work);
 
 /* For per-head schedule hooks: allocate head_scale (1) and head_axis (-1) for s->H heads. */
 pecs_status impl_schedule_heads(scalar_sched *s);

@@ -402,6 +402,83 @@ static const pecs_tensor *out_view(const pecs_problem *p, pecs_tensor *tmp)
     return tmp;
 }
 
+/* ComRoPE (Longin-Yu/ComRoPE model.py): block j of head h turns by exp(c_j S_j), S_j = P_j - P_j^T from row h of
+ * w [H+2, D*b], c_j = pos[j % 2] (ap) or sum_i pos[i] w[H+i][j] (ld). exp(c S) by scaling and squaring a Taylor
+ * series in double; the block product in f32. */
+static void comrope_expm(double *M, int64_t b, double *E, double *T)
+{
+    double mx = 0.0;
+    for (int64_t i = 0; i < b * b; i++)
+        mx = fmax(mx, fabs(M[i]));
+    int sq = 0;
+    while (mx * (double)b > 0.25 && sq < 2000)
+        mx *= 0.5, sq++;
+    for (int64_t i = 0; i < b * b; i++)
+        M[i] = ldexp(M[i], -sq), E[i] = (i / b == i % b);
+    for (int k = 16; k >= 1; k--) { /* E = I + M E / k */
+        for (int64_t r = 0; r < b; r++)
+            for (int64_t c = 0; c < b; c++) {
+                double a = 0.0;
+                for (int64_t q = 0; q < b; q++)
+                    a += M[r * b + q] * E[q * b + c];
+                T[r * b + c] = a / k + (r == c);
+            }
+        memcpy(E, T, (size_t)(b * b) * sizeof *E);
+    }
+    while (sq-- > 0) {
+        for (int64_t r = 0; r < b; r++)
+            for (int64_t c = 0; c < b; c++) {
+                double a = 0.0;
+                for (int64_t q = 0; q < b; q++)
+                    a += E[r * b + q] * E[q * b + c];
+                T[r * b + c] = a;
+            }
+        memcpy(E, T, (size_t)(b * b) * sizeof *E);
+    }
+}
+
+static pecs_status run_comrope(const pecs_problem *p, const pecs_tensor *out)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *w = pecs_problem_tensor(p, "w");
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], b = pecs_param_int(p, "block", 2);
+    int ld = pecs_param_is(p, "variant", "ld");
+    if (b < 1 || b > 64 || D % (ld ? b : 2 * b) || !w || w->shape[0] != H + 2 || w->shape[1] != D * b)
+        return PECS_INVALID;
+    static double M[64 * 64], E[64 * 64], Tm[64 * 64];
+    float xin[64];
+    int64_t m = D / b, nb = b * b;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t j = 0; j < m; j++) {
+                double c = 0.0;
+                for (int64_t i = 0; i < 2; i++) {
+                    int64_t wi[2] = {H + i, j};
+                    int on = BUG(comrope_ap_chunked) ? (j < m / 2) == (i == 0) : j % 2 == i;
+                    c += pecs_pos_at(pos, i, t) * (ld ? pecs_load_f64(w->data, w->dtype, offset(w, wi)) : on);
+                }
+                for (int64_t r = 0; r < b; r++)
+                    for (int64_t q = 0; q < b; q++) {
+                        int64_t a[2] = {h, j * nb + r * b + q}, at[2] = {h, j * nb + q * b + r};
+                        double s = pecs_load_f64(w->data, w->dtype, offset(w, a)) - pecs_load_f64(w->data, w->dtype, offset(w, at));
+                        M[BUG(comrope_transposed) ? q * b + r : r * b + q] = c * s; /* the bug: exp(-A) = exp(A)^T */
+                    }
+                comrope_expm(M, b, E, Tm);
+                for (int64_t q = 0; q < b; q++) {
+                    int64_t ix[3] = {t, h, j * b + q};
+                    xin[q] = load_in(x->data, x->dtype, offset(x, ix));
+                }
+                for (int64_t r = 0; r < b; r++) {
+                    float acc = 0.0f;
+                    for (int64_t q = 0; q < b; q++)
+                        acc += (float)E[r * b + q] * xin[q];
+                    int64_t io[3] = {t, h, j * b + r};
+                    store_out(out->data, out->dtype, offset(out, io), acc);
+                }
+            }
+    return PECS_OK;
+}
+
 static pecs_status run_rotate(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x");
@@ -409,6 +486,8 @@ static pecs_status run_rotate(const pecs_problem *p)
     const pecs_tensor *out = out_view(p, &tmp);
     int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = pecs_param_int(p, "rotary_dim", 0);
     R = R ? R : D;
+    if (is(p, "rope.comrope"))
+        return run_comrope(p, out);
     if (R < 2 || R % 2 || R > D || R > 2 * 4096 || H > 4096)
         return PECS_INVALID;
     static sched sc; /* pecs calls a backend from one thread; the token loops below only read it */
@@ -972,7 +1051,7 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat", "cope",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope",
+    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",

@@ -8,6 +8,64 @@
 
 #include "scalar.h"
 
+/* A block schedule (ComRoPE): per (token, head, block) E = prod_i exp(pos[i][t] B_ij) in double (the factors
+ * commute), rounded to f32; the block product E x is f32 arithmetic. */
+static pecs_status rotate_blocks(const pecs_problem *p, const scalar_sched *sc, const pecs_tensor *x,
+                                 const pecs_tensor *pos, const pecs_tensor *out)
+{
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], R = sc->R, b = sc->block, m = R / b, nb = b * b;
+    int64_t rows = pos->ndim == 2 ? pos->shape[0] : 1;
+    if (!sc->gen || sc->gen_rows > rows)
+        return PECS_INVALID;
+    double *buf = malloc((size_t)(5 * nb) * sizeof *buf);
+    float *ef = malloc((size_t)(nb + b) * sizeof *ef);
+    pecs_status st = buf && ef ? PECS_OK : PECS_NOMEM;
+    double *A = buf, *F = st == PECS_OK ? buf + nb : NULL, *E = st == PECS_OK ? buf + 2 * nb : NULL,
+           *work = st == PECS_OK ? buf + 3 * nb : NULL;
+    float *xin = st == PECS_OK ? ef + nb : NULL;
+    for (int64_t t = 0; st == PECS_OK && t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            int64_t xo = t * x->stride[0] + h * x->stride[1], oo = t * out->stride[0] + h * out->stride[1];
+            int64_t xs = x->stride[2], os = out->stride[2];
+            for (int64_t j = 0; j < m; j++) {
+                for (int64_t e = 0; e < nb; e++)
+                    E[e] = e % (b + 1) == 0 ? 1.0 : 0.0;
+                for (int64_t i = 0; i < sc->gen_rows; i++) {
+                    const double *B = sc->gen + ((h * sc->gen_rows + i) * m + j) * nb;
+                    double pi = pecs_pos_at(pos, i, t);
+                    for (int64_t e = 0; e < nb; e++)
+                        A[e] = pi * B[e];
+                    impl_expm(A, b, F, work);
+                    for (int64_t r = 0; r < b; r++) /* E = E F, through work */
+                        for (int64_t c = 0; c < b; c++) {
+                            double acc = 0.0;
+                            for (int64_t q = 0; q < b; q++)
+                                acc += E[r * b + q] * F[q * b + c];
+                            work[r * b + c] = acc;
+                        }
+                    for (int64_t e = 0; e < nb; e++)
+                        E[e] = work[e];
+                }
+                for (int64_t e = 0; e < nb; e++)
+                    ef[e] = (float)E[e];
+                for (int64_t c = 0; c < b; c++) /* the whole block first: out may be x (in place) */
+                    xin[c] = pecs_load_f32(x->data, x->dtype, xo + (j * b + c) * xs);
+                for (int64_t r = 0; r < b; r++) {
+                    float acc = 0.0f;
+                    for (int64_t c = 0; c < b; c++)
+                        acc += ef[r * b + c] * xin[c];
+                    pecs_store_f32(out->data, out->dtype, oo + (j * b + r) * os, acc);
+                }
+            }
+            if (!p->in_place)
+                for (int64_t d = R; d < D; d++)
+                    pecs_store_f32(out->data, out->dtype, oo + d * os, pecs_load_f32(x->data, x->dtype, xo + d * xs));
+        }
+    free(buf);
+    free(ef);
+    return st;
+}
+
 pecs_status scalar_rotate(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
@@ -22,6 +80,11 @@ pecs_status scalar_rotate(const pecs_problem *p)
     pecs_status st = impl_schedule(p, R, &sc);
     if (st != PECS_OK)
         return st;
+    if (sc.block > 0) {
+        st = rotate_blocks(p, &sc, x, pos, out);
+        impl_schedule_free(&sc);
+        return st;
+    }
     float *cs = malloc((size_t)n * 2 * sizeof *cs);
     if (!cs) {
         impl_schedule_free(&sc);

@@ -30,7 +30,7 @@ static const pecs_backend g_simd = {
     .abi_minor = PECS_ABI_MINOR,
     .name = "simd",
     .version = "1.2",
-    .description = "AVX2/AVX-512 kernels (rotate, every T1 and T2 schedule; alibi, t5, kerple, fire, masks, T2 alibi.pi, "
+    .description = "AVX2/AVX-512 kernels (rotate, every T1 and T2 pair schedule; alibi, t5, kerple, fire, masks, T2 alibi.pi, "
                    "mpnet, bam, masa, irpe; sinusoidal, learned, nope), one thread; angles in double (SLEEF)",
     .ctx = NULL,
     .supports = simd_supports,

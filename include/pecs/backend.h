@@ -41,6 +41,8 @@
  *                                                            4 = VRoPE's variants)
  *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
  *                                                            with identical strides)
+ *            "w"   [r, c]     dtype = problem->dtype        only for encodings with learned data (registry
+ *                                                            `weights`: rope.comrope's generators)
  *     For each token t, head h and pair i < R/2, with angle a = (pos[axis_i][t] + o) * inv_freq[i]:
  *         (y_a, y_b) = g * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
  *     where the pair (a, b) is
@@ -68,6 +70,14 @@
  *         rope.vrope   pos [4, T]: pair i uses row i % 4 (the four symmetric h/w variants of VRoPE)
  *         rope.hope_vlm  sections [s_t, s_h, s_w]: pair i < s_h+s_w uses h (i even) or w (i odd); the last
  *                      s_t pairs have inv_freq 0 (NoPE); row t is not read
+ *     Block schedules are not pair rotations (pairing, rotary_dim and the gain g do not apply):
+ *         rope.comrope  pos [2, T] (rows h, w); "w" [H+2, D*b] (b = block): the learned generators. The D lanes
+ *                      of head h are D/b blocks of b consecutive lanes, block j turned by a b x b matrix exponential
+ *                        y[jb .. jb+b-1] = exp((c_0j pos[0][t] + c_1j pos[1][t]) S_hj) x[jb .. jb+b-1]
+ *                      S_hj = P - P^T with P[r][c] = w[h][j*b*b + r*b + c]; variant=ap: c_ij = 1 if j % 2 == i,
+ *                      else 0; variant=ld: c_ij = w[H+i][j]. D = 8, b = 4, ap:
+ *                      lanes [x0 x1 x2 x3 | x4 x5 x6 x7] -> [hhhh wwww]: two 4 x 4 rotations, block 0 by row h,
+ *                      block 1 by row w (b = 2, ap: [hh ww hh ww], each block a pair rotation by pos * theta)
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
  *     Encodings whose query and key transforms differ (xpos, rope.entropy_abf, rope.string) have a CHOICE
