@@ -376,10 +376,11 @@ Test(suite, duplicates_removed)
  * 2 counts -> 6 each, sinusoidal -> 6; out_view: rope 2 shapes x 2 pairings x 2 -> 24, rope strided 2
  * layouts -> 6, sinusoidal and nope 2 views x 2 out views -> 12 each: + 189 = 1428; + 24 tier-2 embed = 1452;
  * + 24 tier-2 scores (shaw 2 causal x 2 positions, huang 1, music 1, txl 2 clamp_len; x3 dtypes) = 1476;
- * + 12 tier-2 position maps (f32 only, 3 pos_dtypes: pose 1, self_extend 2 token counts, bipe 1) = 1488;
- * + 3 sigma_gpt (one random order) = 1491;
- * + 6 tier-2 kernelized attention (toeplitz.fft 8 x 8 and 5 x 12; x3 dtypes) = 1497;
- * + 24 rope.comrope (2 variants x 2 blocks x 2 positions, x3 dtypes) = 1521. */
+ * + 21 tier-2 position maps (f32 only, 3 pos_dtypes: pose 1, self_extend 2 token counts, bipe 1, randomized 1,
+ * group_pe 1, cream 1) = 1497;
+ * + 3 sigma_gpt (one random order) = 1500;
+ * + 6 tier-2 kernelized attention (toeplitz.fft 8 x 8 and 5 x 12; x3 dtypes) = 1506;
+ * + 24 rope.comrope (2 variants x 2 blocks x 2 positions, x3 dtypes) = 1530. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -391,13 +392,16 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 12 + 3 + 6 + 24); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
     cr_expect_eq(count_prefix(&s, "rope.comrope "), 24);
     cr_expect_eq(count_prefix(&s, "pose "), 3);
     cr_expect_eq(count_prefix(&s, "self_extend "), 6);
     cr_expect_eq(count_prefix(&s, "bipe "), 3);
+    cr_expect_eq(count_prefix(&s, "randomized "), 3);
+    cr_expect_eq(count_prefix(&s, "group_pe "), 3);
+    cr_expect_eq(count_prefix(&s, "cream "), 3);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
     cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
     cr_expect_eq(count_prefix(&s, "learned "), 6);

@@ -1,4 +1,5 @@
-/* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend, bipe).
+/* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend, bipe,
+ * randomized, group_pe, cream).
  *
  * Known answers are worked by hand from the definitions the reference files cite (PoSE's
  * train_preprocess_function_pose: ids arange(len) + lt for the first rt1 tokens, + rt after; Self-Extend's
@@ -7,8 +8,10 @@
  * the ones a plausible wrong map breaks: the chunk edge (mutant pose_chunk_inclusive), floor against round or
  * truncation (self_extend_round; negative ids), the window test (self_extend_window_gt), Self-Extend's
  * promise that grouped distances continue the neighbour window's exact ones, and BiPE's separator closing its
- * segment (bipe_separator_opens; get_bilevel_ids' shifted cumulative sums). The last test runs the posmap
- * mutants through the harness and expects the exact id comparison to fail them.
+ * segment (bipe_separator_opens; get_bilevel_ids' shifted cumulative sums), and a randomized PE draw left
+ * in draw order instead of sorted (randomized_unsorted; repeats kept), group PE's target stream restarting at
+ * target_start (group_pe_no_restart) and CREAM's middle chunk ending at end_id (cream_end_exclusive). The last test runs the posmap mutants
+ * through the harness and expects the exact id comparison to fail them.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -285,6 +288,152 @@ Test(t2posmap, bipe_separators_are_token_ids)
     ref_case_free(c);
 }
 
+/* ---- randomized PE ------------------------------------------------------------------------------------------ */
+
+/* noisy_fixed_positional_encodings: the draw, sorted ascending (jnp.sort); a repeated id (pecs's random@N may repeat
+ * where the code's draw without replacement does not) keeps both occurrences. */
+Test(t2posmap, kat_randomized_sorted_draw)
+{
+    pecs_case *c = ref_case("randomized", NULL);
+    double idx[6] = {1500, 3, 977, 2047, 3, 40}, want[6] = {3, 3, 40, 977, 1500, 2047};
+    expect_map(c, idx, 6, want, "a draw from [0, 2048) with a repeat");
+    double one[1] = {1234};
+    expect_map(c, one, 1, one, "one token");
+    double asc[5] = {0, 1, 2, 3, 4}, desc[5] = {4, 3, 2, 1, 0};
+    expect_map(c, asc, 5, asc, "an ascending draw stays");
+    expect_map(c, desc, 5, asc, "a descending draw is reversed");
+    ref_case_free(c);
+}
+
+/* The output is nondecreasing and holds the draw's ids with their multiplicities: what a kernel that keeps the draw
+ * order (mutant randomized_unsorted), sorts descending or drops repeats (a unique-sort) breaks. */
+Test(t2posmap, randomized_output_is_the_sorted_multiset_of_the_draw)
+{
+    pecs_case *c = ref_case("randomized", NULL);
+    double idx[MAXT], out[MAXT];
+    uint64_t x = 11;
+    for (int i = 0; i < MAXT; i++) { /* ids in [0, 32): repeats certain */
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        idx[i] = (double)(x >> 59);
+    }
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_map(c, DTYPES[d], idx, MAXT, out);
+        for (int t = 1; t < MAXT; t++)
+            cr_expect(out[t - 1] <= out[t], "%s: token %d: %g after %g", pecs_dtype_name(DTYPES[d]), t, out[t], out[t - 1]);
+        for (int v = 0; v < 32; v++) {
+            int nin = 0, nout = 0;
+            for (int t = 0; t < MAXT; t++)
+                nin += idx[t] == v, nout += out[t] == v;
+            cr_expect_eq(nout, nin, "%s: id %d occurs %d times in the draw, %d in the output", pecs_dtype_name(DTYPES[d]),
+                         v, nin, nout);
+        }
+    }
+    ref_case_free(c);
+}
+
+/* ---- group PE ------------------------------------------------------------------------------------------------ */
+
+/* calculate_lengths in streaming mode: range(S) for the source, then range(pe_cache_length, ...) for the target. */
+Test(t2posmap, kat_group_pe_two_streams)
+{
+    double idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    pecs_case *c = ref_case("group_pe", "source_len", "3", NULL);
+    double want0[8] = {0, 1, 2, 0, 1, 2, 3, 4};
+    expect_map(c, idx, 8, want0, "S 3, target from 0 (the collator's default)");
+    ref_case_free(c);
+    c = ref_case("group_pe", "source_len", "3", "target_start", "10", NULL);
+    double want10[8] = {0, 1, 2, 10, 11, 12, 13, 14};
+    expect_map(c, idx, 8, want10, "S 3, target from 10");
+    ref_case_free(c);
+    c = ref_case("group_pe", "source_len", "3", "target_start", "3", NULL);
+    expect_map(c, idx, 8, idx, "target_start = S: batch mode, the identity");
+    ref_case_free(c);
+    c = ref_case("group_pe", "source_len", "0", "target_start", "5", NULL);
+    double all[8] = {5, 6, 7, 8, 9, 10, 11, 12};
+    expect_map(c, idx, 8, all, "S 0: every token is target");
+    ref_case_free(c);
+}
+
+/* Each group is contiguous and the target restarts at target_start on the token with idx = S, whatever S (the
+ * mutant group_pe_no_restart keeps counting from idx). */
+Test(t2posmap, group_pe_each_stream_contiguous_target_restarts)
+{
+    static const char *const S[] = {"1", "7", "31"}, *const start[] = {"0", "2", "100"};
+    double idx[40], out[40];
+    for (int t = 0; t < 40; t++)
+        idx[t] = t;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 3; b++) {
+            pecs_case *c = ref_case("group_pe", "source_len", S[a], "target_start", start[b], NULL);
+            int s = atoi(S[a]);
+            for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+                scalar_map(c, DTYPES[d], idx, 40, out);
+                for (int t = 0; t < 40; t++)
+                    cr_expect_eq(out[t], t < s ? (double)t : t == s ? atof(start[b]) : out[t - 1] + 1.0,
+                                 "%s: S %s, target_start %s, token %d", pecs_dtype_name(DTYPES[d]), S[a], start[b], t);
+            }
+            ref_case_free(c);
+        }
+}
+
+/* ---- CREAM --------------------------------------------------------------------------------------------------- */
+
+/* CREAM() on L 16, factor 2, H 4, end_id 20: head 0..3, middle arange(20 - 7, 21), tail arange(32 - 4, 32); and the
+ * smallest window, L 3 with H 1 (a middle of one token). */
+Test(t2posmap, kat_cream_segments)
+{
+    double idx[16], want[16] = {0, 1, 2, 3, 13, 14, 15, 16, 17, 18, 19, 20, 28, 29, 30, 31};
+    for (int t = 0; t < 16; t++)
+        idx[t] = t;
+    pecs_case *c = ref_case("cream", "window", "16", "factor", "2", "head_len", "4", "end_id", "20", NULL);
+    expect_map(c, idx, 16, want, "L 16, factor 2, H 4, end_id 20");
+    ref_case_free(c);
+    c = ref_case("cream", "window", "3", "factor", "2", "head_len", "1", "end_id", "4", NULL);
+    double want3[3] = {0, 4, 5};
+    expect_map(c, idx, 3, want3, "L 3, H 1, end_id 4");
+    ref_case_free(c);
+}
+
+/* Over the window the ids increase, the middle ends exactly at end_id and the tail exactly at factor * L - 1, for
+ * end_id at both ends of its range (mutant cream_end_exclusive stops the middle one short). */
+Test(t2posmap, cream_middle_ends_at_end_id_and_tail_at_factor_window)
+{
+    static const char *const end[] = {"11", "20", "27"}; /* L 16, factor 2, H 4: [L - H - 1, 2 L - H - 1] */
+    double idx[16], out[16];
+    for (int t = 0; t < 16; t++)
+        idx[t] = t;
+    for (size_t e = 0; e < 3; e++) {
+        pecs_case *c = ref_case("cream", "window", "16", "factor", "2", "head_len", "4", "end_id", end[e], NULL);
+        for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            scalar_map(c, DTYPES[d], idx, 16, out);
+            cr_expect_eq(out[11], atof(end[e]), "%s: end_id %s: last middle id", pecs_dtype_name(DTYPES[d]), end[e]);
+            cr_expect_eq(out[15], 31.0, "%s: end_id %s: last tail id", pecs_dtype_name(DTYPES[d]), end[e]);
+            for (int t = 1; t < 16; t++)
+                cr_expect(out[t] > out[t - 1], "%s: end_id %s: token %d", pecs_dtype_name(DTYPES[d]), end[e], t);
+        }
+        ref_case_free(c);
+    }
+}
+
+Test(t2posmap, cream_rejects_draws_the_code_cannot_make)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("cream", "window", "16", "factor", "2", "head_len", "8", "end_id", "20", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "2 H = L leaves no middle");
+    cr_expect(strstr(why, "middle") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("cream", "window", "16", "factor", "2", "head_len", "4", "end_id", "10", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "end_id below L - H - 1: the middle overlaps the head");
+    cr_expect(strstr(why, "end_id") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("cream", "window", "16", "factor", "2", "head_len", "4", "end_id", "28", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "end_id past factor L - H - 1: it overlaps the tail");
+    ref_case_free(c);
+    c = ref_case("cream", "window", "16", "factor", "2", "head_len", "4", "end_id", "27", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 Test(t2posmap, registry_rows_and_form)
@@ -336,6 +485,10 @@ Test(t2posmap, harness_passes_scalar_and_fails_mutants)
         "self_extend group_size=4 window=16 tokens=17 pos_dtype=f64 view=strided",
         "self_extend group_size=2 window=6 tokens=33 positions=random@1000",
         "bipe separators=2,5 tokens=40 positions=random@6 pos_dtype=i64 view=strided",
+        "randomized tokens=40 positions=random@2048 pos_dtype=i32 view=strided",
+        "randomized tokens=9 positions=random@1099511627776 pos_dtype=i64",
+        "group_pe source_len=6 target_start=3 tokens=16 pos_dtype=f64 view=strided",
+        "cream window=16 factor=2 head_len=4 end_id=20 tokens=40 positions=random@40 pos_dtype=i64",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -347,6 +500,9 @@ Test(t2posmap, harness_passes_scalar_and_fails_mutants)
         {"self_extend_round", "self_extend group_size=4 window=16 tokens=16", "row 1, token 2"},
         {"self_extend_window_gt", "self_extend group_size=4 window=16 tokens=17", "row 1, token 0"},
         {"bipe_separator_opens", "bipe separators=13 tokens=16 positions=contig@10", "row 0, token 3"},
+        {"randomized_unsorted", "randomized tokens=40 positions=random@2048", "row 0, token 0"},
+        {"group_pe_no_restart", "group_pe source_len=6 tokens=16", "row 0, token 6"},
+        {"cream_end_exclusive", "cream window=16 factor=2 head_len=4 end_id=20 tokens=16", "row 0, token 4"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

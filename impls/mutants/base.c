@@ -1024,6 +1024,42 @@ static pecs_status run_posmap(const pecs_problem *p)
         }
         return PECS_OK;
     }
+    if (!strcmp(p->encoding, "group_pe") || !strcmp(p->encoding, "cream")) { /* piecewise shifts of idx */
+        int gpe = !strcmp(p->encoding, "group_pe");
+        int64_t S = pecs_param_int(p, "source_len", 16), ts = pecs_param_int(p, "target_start", 0);
+        int64_t L = pecs_param_int(p, "window", 4096), f = pecs_param_int(p, "factor", 8), H = pecs_param_int(p, "head_len", 1365),
+                end = pecs_param_int(p, "end_id", 12000), C = L - 2 * H;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = (int64_t)pecs_pos_at(idx, 0, t), v, row[2] = {0, t};
+            if (gpe)
+                v = i < S ? i : BUG(group_pe_no_restart) ? ts + i : ts + (i - S);
+            else if (i < H)
+                v = i;
+            else if (i < L - H)
+                v = end - (C - (BUG(cream_end_exclusive) ? 0 : 1)) + (i - H);
+            else
+                v = f * L - H + (i - (L - H));
+            pecs_store_f64(out->data, out->dtype, offset(out, row), (double)v);
+        }
+        return PECS_OK;
+    }
+    if (!strcmp(p->encoding, "randomized")) { /* insertion sort of the draw, in place in the output row */
+        for (int64_t t = 0; t < T; t++) {
+            double v = pecs_pos_at(idx, 0, t);
+            int64_t u = t, row[2] = {0, 0};
+            for (; !BUG(randomized_unsorted) && u > 0; u--) {
+                row[1] = u - 1;
+                double w = pecs_load_f64(out->data, out->dtype, offset(out, row));
+                if (w <= v)
+                    break;
+                row[1] = u;
+                pecs_store_f64(out->data, out->dtype, offset(out, row), w);
+            }
+            row[1] = u;
+            pecs_store_f64(out->data, out->dtype, offset(out, row), v);
+        }
+        return PECS_OK;
+    }
     int64_t c1 = pecs_param_int(p, "chunk1", 1), s1 = pecs_param_int(p, "skip1", 0), s2 = pecs_param_int(p, "skip2", 0);
     int64_t G = pecs_param_int(p, "group_size", 8), W = pecs_param_int(p, "window", 1024);
     int64_t s = (BUG(self_extend_window_gt) ? m > W : m >= W) ? W : 0;
@@ -1055,7 +1091,8 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
-    "pose",        "self_extend",  "bipe",        "toeplitz.fft"};
+    "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
+    "cream"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

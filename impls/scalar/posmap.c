@@ -2,6 +2,7 @@
  * attention patch computes them, in 64-bit integers for integer "idx" (floor division done by hand, since C's
  * '/' truncates towards zero) and in double for f64 "idx". "out" has idx's dtype. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "scalar.h"
 
@@ -76,6 +77,77 @@ SCALAR_HOOK_POSMAP(bipe)
                 start = t + 1, segment++;
                 break;
             }
+    }
+    return PECS_OK;
+}
+
+/* Randomized PE: the sampled positions sorted ascending, as jnp.sort / torch.sort do (qsort on the ids as doubles,
+ * exact below 2^53 like every posmap load). */
+static int cmp_f64(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+SCALAR_HOOK_POSMAP(randomized)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2 || out->shape[0] != 1 || out->dtype != idx->dtype)
+        return PECS_INVALID;
+    int64_t T = idx->shape[idx->ndim - 1];
+    pecs_status st = PECS_OK;
+    double *v = malloc((size_t)(T > 0 ? T : 1) * sizeof *v);
+    if (!v) {
+        st = PECS_NOMEM;
+        goto done;
+    }
+    for (int64_t t = 0; t < T; t++)
+        v[t] = pecs_pos_at(idx, 0, t);
+    qsort(v, (size_t)T, sizeof *v, cmp_f64);
+    for (int64_t t = 0; t < T; t++)
+        put(out, 0, t, v[t]);
+done:
+    free(v);
+    return st;
+}
+
+/* Group PE: the source keeps its index, the target restarts at target_start (the collator's pe_cache_length). */
+SCALAR_HOOK_POSMAP(group_pe)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2 || out->dtype != idx->dtype)
+        return PECS_INVALID;
+    int64_t S = pecs_param_int(p, "source_len", 16), start = pecs_param_int(p, "target_start", 0);
+    for (int64_t t = 0; t < idx->shape[idx->ndim - 1]; t++) {
+        if (idx->dtype == PECS_DT_F64) {
+            double i = pecs_pos_at(idx, 0, t);
+            put(out, 0, t, i < (double)S ? i : (double)start + (i - (double)S));
+        } else {
+            int64_t i = idx_at(idx, t);
+            put(out, 0, t, (double)(i < S ? i : start + (i - S)));
+        }
+    }
+    return PECS_OK;
+}
+
+/* CREAM: three segments of the window, each shifted by its own offset (head 0, middle end_id - (C - 1) - H, tail
+ * factor * L - L). */
+SCALAR_HOOK_POSMAP(cream)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2 || out->dtype != idx->dtype)
+        return PECS_INVALID;
+    int64_t L = pecs_param_int(p, "window", 4096), f = pecs_param_int(p, "factor", 8), H = pecs_param_int(p, "head_len", 1365),
+            end = pecs_param_int(p, "end_id", 12000);
+    int64_t mid = end - (L - 2 * H - 1) - H, tail = f * L - L; /* offsets added to idx in the middle and the tail */
+    for (int64_t t = 0; t < idx->shape[idx->ndim - 1]; t++) {
+        if (idx->dtype == PECS_DT_F64) {
+            double i = pecs_pos_at(idx, 0, t);
+            put(out, 0, t, i + (double)(i < (double)H ? 0 : i < (double)(L - H) ? mid : tail));
+        } else {
+            int64_t i = idx_at(idx, t);
+            put(out, 0, t, (double)(i + (i < H ? 0 : i < L - H ? mid : tail)));
+        }
     }
     return PECS_OK;
 }

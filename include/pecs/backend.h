@@ -105,7 +105,9 @@
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
- *                                             the plain position id; BiPE: the token id)
+ *                                             the plain position id; BiPE: the token id; randomized: the sampled
+ *                                             position, in the order the caller's generator drew it; group PE: the
+ *                                             index in the source + target input; CREAM: the index in the window)
  *            "out" [P, T]  same dtype as "idx" P = registry `rows`; every row is a position row ready to be
  *                                             the "pos" [P, T] of a rotate or embed call, or the "qpos"/"kpos" of a
  *                                             bias or mask call, unchanged (integer ids stay integers)
@@ -132,6 +134,16 @@
  *                      idx    5 9 . 4 . . 7        ('.' a separator)
  *                      row 0  0 1 2 0 1 0 0        (min(row 0, train_scale - 1) when train_scale > 0)
  *                      row 1  0 0 0 1 1 2 3
+ *         randomized   P = 1: out[0] = idx sorted ascending (repeats kept); the draw itself is the caller's
+ *                      idx  1500 3 977 2047 40      (a draw from [0, 2048), the authors' noise_max_length)
+ *                      out  3 40 977 1500 2047
+ *         group_pe     P = 1, S = source_len: out[0][t] = idx[t] < S ? idx[t] : target_start + (idx[t] - S)
+ *                      idx  0 1 2 | 3 4 5 6 7        (S = 3, target_start = 0: source then target, each from 0)
+ *                      out  0 1 2 | 0 1 2 3 4
+ *         cream        P = 1, L = window, H = head_len, C = L - 2H, f = factor, L - H - 1 <= end_id <= f L - H - 1:
+ *                      out[0][t] = idx[t] + (idx[t] < H ? 0 : idx[t] < L - H ? end_id - (C - 1) - H : f L - L)
+ *                      idx  0 1 2 3 | 4 .. 11  | 12 .. 15      (L = 16, H = 4, f = 2, end_id = 20)
+ *                      out  0 1 2 3 | 13 .. 20 | 28 .. 31      head, middle ending at end_id, tail ending at f L - 1
  *
  *   KATTN    "q" [Lq, H, D], "k" [Lk, H, D], "v" [Lk, H, D]  dtype    (no position tensors: query i and key j
  *            sit at token indices i and j, 0-based)      "w" [r, c] dtype (learned and random data, per encoding)
