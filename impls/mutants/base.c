@@ -577,6 +577,10 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
                     float d = BUG(kerple_abs_distance) ? fabsf(dist) : dist > 0 ? dist : 0.0f;
                     v = is(p, "kerple.log") ? -a * log1pf(b * d) : -a * powf(d, b);
+                } else if (is(p, "lm_infinite")) { /* the Lambda: local band or the first n_global keys, causal */
+                    double nl = (double)pecs_param_int(p, "n_local", 2048), ng = (double)pecs_param_int(p, "n_global", 100);
+                    int causal = BUG(lm_infinite_global_acausal) ? qi - kj >= 0 || kj < ng : qi - kj >= 0;
+                    v = causal && (qi - kj < nl || kj < ng) ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -881,7 +885,8 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",
     "shaw",        "music",        "txl",         "huang",
-    "pose",        "self_extend",  "bipe"};
+    "pose",        "self_extend",  "bipe",
+    "lm_infinite"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

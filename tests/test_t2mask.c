@@ -1,0 +1,217 @@
+/* tests/test_t2mask.c — known answers and properties of the tier-2 masks.
+ *
+ * Known answers are worked by hand from the definitions the reference files cite (LM-Infinite's
+ * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch). Every
+ * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
+ * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
+ * and expects them to fail.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "registry.h"
+#include "runner.h"
+#include "tolerance.h"
+#include "testutil.h"
+
+#define MAXL 64
+
+/* vis[i*Lk + j] = 1 where the double reference leaves key j visible to query i. */
+static void ref_vis(const pecs_case *c, const double *qpos, int64_t Lq, const double *kpos, int64_t Lk, int *vis)
+{
+    double out[MAXL * MAXL];
+    cr_assert(Lq <= MAXL && Lk <= MAXL);
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3];
+    t[0] = ref_tensor("qpos", PECS_DT_F64, 1, Lq, 0, 0, (void *)qpos);
+    t[1] = ref_tensor("kpos", PECS_DT_F64, 1, Lk, 0, 0, (void *)kpos);
+    t[2] = ref_tensor("out", PECS_DT_F64, 3, 1, Lq, Lk, out);
+    p.tensors = t, p.n_tensors = 3;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+    for (int64_t i = 0; i < Lq * Lk; i++) {
+        cr_assert(out[i] == 0.0 || out[i] == -INFINITY, "%s: element %lld is %g", c->enc->id, (long long)i, out[i]);
+        vis[i] = out[i] == 0.0;
+    }
+}
+
+/* The same from the scalar kernel, positions stored in dt, out in f32. */
+static void scalar_vis(const pecs_case *c, pecs_dtype dt, const double *qpos, int64_t Lq, const double *kpos, int64_t Lk,
+                       int *vis)
+{
+    pecs_loaded_backend *lb = ref_scalar_backend();
+    unsigned char qb[MAXL * 8], kb[MAXL * 8];
+    float out[MAXL * MAXL];
+    cr_assert(Lq <= MAXL && Lk <= MAXL);
+    for (int64_t i = 0; i < Lq; i++)
+        pecs_store_f64(qb, dt, i, qpos[i]);
+    for (int64_t j = 0; j < Lk; j++)
+        pecs_store_f64(kb, dt, j, kpos[j]);
+    for (int64_t i = 0; i < Lq * Lk; i++)
+        out[i] = 1.0f; /* neither 0 nor -inf: an element the kernel does not write is caught */
+    pecs_problem p = ref_problem(c);
+    pecs_tensor ts[3];
+    ts[0] = ref_tensor("qpos", dt, 1, Lq, 0, 0, qb);
+    ts[1] = ref_tensor("kpos", dt, 1, Lk, 0, 0, kb);
+    ts[2] = ref_tensor("out", PECS_DT_F32, 3, 1, Lq, Lk, out);
+    p.dtype = PECS_DT_F32, p.tensors = ts, p.n_tensors = 3;
+    char why[256] = "";
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < Lq * Lk; i++) {
+        cr_assert(out[i] == 0.0f || out[i] == -INFINITY, "%s: scalar element %lld is %g", c->enc->id, (long long)i,
+                  (double)out[i]);
+        vis[i] = out[i] == 0.0f;
+    }
+}
+
+static const pecs_dtype DTYPES[] = {PECS_DT_I32, PECS_DT_I64, PECS_DT_F64};
+
+/* The reference and the scalar kernel in every position dtype agree with want ("1" visible, "." masked, one row
+ * string per query). */
+static void expect_vis(const pecs_case *c, const double *qpos, int64_t Lq, const double *kpos, int64_t Lk,
+                       const char *const *want, const char *what)
+{
+    int got[MAXL * MAXL];
+    ref_vis(c, qpos, Lq, kpos, Lk, got);
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++)
+            cr_expect_eq(got[i * Lk + j], want[i][j] == '1', "%s: reference query %g key %g: %d, want %c", what, qpos[i],
+                         kpos[j], got[i * Lk + j], want[i][j]);
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_vis(c, DTYPES[d], qpos, Lq, kpos, Lk, got);
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++)
+                cr_expect_eq(got[i * Lk + j], want[i][j] == '1', "%s: scalar (%s) query %g key %g: %d, want %c", what,
+                             pecs_dtype_name(DTYPES[d]), qpos[i], kpos[j], got[i * Lk + j], want[i][j]);
+    }
+}
+
+static void iota(double *v, int64_t n, double from)
+{
+    for (int64_t i = 0; i < n; i++)
+        v[i] = from + (double)i;
+}
+
+/* A small deterministic generator for the property tests' positions. */
+static uint64_t rnd(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+/* ---- LM-Infinite ---------------------------------------------------------------------------------------- */
+
+/* backend.h's diagram: n_local 2, n_global 1, keys 0..6. Query 4 sees key 0 (global) and keys 3, 4 (local);
+ * query 6 sees 0, 5, 6; query 1 sees 0 and 1 (both local); query 0 sees only itself. */
+Test(t2mask, kat_lm_infinite_lambda)
+{
+    pecs_case *c = ref_case("lm_infinite", "n_local", "2", "n_global", "1", NULL);
+    double q[4] = {0, 1, 4, 6}, k[7];
+    iota(k, 7, 0);
+    const char *const want[4] = {"1......", "11.....", "1..11..", "1....11"};
+    expect_vis(c, q, 4, k, 7, want, "n_local 2, n_global 1");
+    ref_case_free(c);
+    /* arguments.py's defaults (2048, 100) on a 4097-token sequence's last query: keys 0..99 and 2049..4096. */
+    c = ref_case("lm_infinite", NULL);
+    double q2[1] = {4096}, k2[6] = {0, 99, 100, 2048, 2049, 4096};
+    const char *const want2[1] = {"11..11"};
+    expect_vis(c, q2, 1, k2, 6, want2, "defaults 2048 / 100");
+    ref_case_free(c);
+}
+
+/* The first n_global keys are visible only to queries at or after them: the global branch is causal too (the
+ * code masks it with triu(-local_branch + 1 + Lk - Lq), which covers every future key). A kernel that opens the
+ * first keys to every query (mutant lm_infinite_global_acausal) fails here. */
+Test(t2mask, lm_infinite_global_keys_stay_causal)
+{
+    pecs_case *c = ref_case("lm_infinite", "n_local", "1", "n_global", "4", NULL);
+    double q[6], k[6];
+    iota(q, 6, 0);
+    iota(k, 6, 0);
+    const char *const rows[6] = {"1.....", "11....", "111...", "1111..", "11111.", "1111.1"};
+    expect_vis(c, q, 6, k, 6, rows, "n_local 1, n_global 4");
+    ref_case_free(c);
+}
+
+/* With n_global 0 the Lambda is its local band: mask.window with window = n_local, on random positions. With
+ * n_global past every position it is mask.causal. */
+Test(t2mask, lm_infinite_degenerates_to_window_and_causal)
+{
+    uint64_t s = 7;
+    for (int trial = 0; trial < 20; trial++) {
+        double q[16], k[24];
+        for (int i = 0; i < 16; i++)
+            q[i] = (double)(rnd(&s) % 64);
+        for (int j = 0; j < 24; j++)
+            k[j] = (double)(rnd(&s) % 64);
+        char nl[8];
+        snprintf(nl, sizeof nl, "%d", 1 + trial % 9);
+        pecs_case *lm = ref_case("lm_infinite", "n_local", nl, "n_global", "0", NULL);
+        pecs_case *win = ref_case("mask.window", "window", nl, NULL);
+        pecs_case *lmc = ref_case("lm_infinite", "n_local", nl, "n_global", "64", NULL);
+        pecs_case *cau = ref_case("mask.causal", NULL);
+        int a[16 * 24], b[16 * 24];
+        ref_vis(win, q, 16, k, 24, b);
+        scalar_vis(lm, PECS_DT_I64, q, 16, k, 24, a);
+        cr_expect_eq(memcmp(a, b, sizeof a), 0, "n_global 0, n_local %s: not mask.window", nl);
+        ref_vis(cau, q, 16, k, 24, b);
+        scalar_vis(lmc, PECS_DT_I32, q, 16, k, 24, a);
+        cr_expect_eq(memcmp(a, b, sizeof a), 0, "n_global past every key, n_local %s: not mask.causal", nl);
+        ref_case_free(lm), ref_case_free(win), ref_case_free(lmc), ref_case_free(cau);
+    }
+}
+
+/* ---- the form in the harness ---------------------------------------------------------------------------- */
+
+static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
+{
+    pecs_loaded_backend lb;
+    char why[512] = "";
+    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s: %s", backend, why);
+    pecs_tolerances tols;
+    char tpath[512];
+    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
+                 "%s", why);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &tols;
+    pecs_case_result r;
+    pecs_run_case(&lb, spec, &o, &r);
+    pecs_verdict v = r.verdict;
+    snprintf(reason, n, "%s", r.reason);
+    pecs_case_result_free(&r);
+    pecs_backend_unload(&lb);
+    pecs_tol_free(&tols);
+    return v;
+}
+
+/* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
+Test(t2mask, harness_passes_scalar_and_fails_mutants)
+{
+    static const char *const ok[] = {
+        "lm_infinite n_local=2 n_global=3 tokens=8 keys=8 pos_dtype=i32",
+        "lm_infinite n_local=3 n_global=2 tokens=1 keys=12 positions=decode@11 pos_dtype=f64 dtype=bf16",
+    };
+    char reason[768];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        cr_expect_eq(run_one("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+    static const struct {
+        const char *mutant, *spec;
+    } bad[] = {
+        {"lm_infinite_global_acausal", "lm_infinite n_local=2 n_global=3 tokens=8 keys=8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"),
+                 bad[i].mutant);
+        cr_expect_eq(run_one(path, bad[i].spec, reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
+    }
+}
