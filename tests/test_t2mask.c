@@ -1,7 +1,8 @@
 /* tests/test_t2mask.c — known answers and properties of the tier-2 masks.
  *
  * Known answers are worked by hand from the definitions the reference files cite (LM-Infinite's
- * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch). Every
+ * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch;
+ * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG). Every
  * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
  * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
  * and expects them to fail.
@@ -169,6 +170,64 @@ Test(t2mask, lm_infinite_degenerates_to_window_and_causal)
     }
 }
 
+/* ---- LongLoRA S2-Attn ----------------------------------------------------------------------------------- */
+
+/* G 4 on positions 0..9. Unshifted groups {0..3}, {4..7}, {8, 9}; shifted (s = 2) {0, 1}, {2..5}, {6..9}. */
+Test(t2mask, kat_s2attn_groups)
+{
+    double q[4] = {1, 3, 5, 9}, k[10];
+    iota(k, 10, 0);
+    pecs_case *c = ref_case("s2attn", "group_size", "4", NULL);
+    const char *const un[4] = {"11........", "1111......", "....11....", "........11"};
+    expect_vis(c, q, 4, k, 10, un, "G 4, unshifted half");
+    ref_case_free(c);
+    c = ref_case("s2attn", "group_size", "4", "half", "shifted", NULL);
+    const char *const sh[4] = {"11........", "..11......", "..1111....", "......1111"};
+    expect_vis(c, q, 4, k, 10, sh, "G 4, shifted half");
+    ref_case_free(c);
+    /* Odd G: the flash path's boundaries are at G // 2 + kG (1, 4, 7 for G 3), so token 0 is alone. */
+    c = ref_case("s2attn", "group_size", "3", "half", "shifted", NULL);
+    double q3[4] = {0, 3, 4, 9};
+    const char *const odd[4] = {"1.........", ".111......", "....1.....", ".......111"};
+    expect_vis(c, q3, 4, k, 10, odd, "G 3, shifted half");
+    ref_case_free(c);
+}
+
+/* The shifted half is the unshifted mask moved by G // 2: visible(q, k) = unshifted(q - G//2, k - G//2), on
+ * random positions (a kernel that ignores the shift, mutant s2attn_shift_ignored, fails), and no query sees more
+ * than G keys of distinct positions. */
+Test(t2mask, s2attn_shifted_half_is_the_moved_grid)
+{
+    uint64_t s = 11;
+    for (int trial = 0; trial < 24; trial++) {
+        int64_t G = 2 + trial % 7;
+        char gs[8];
+        snprintf(gs, sizeof gs, "%lld", (long long)G);
+        double q[16], k[32], q0[16], k0[32];
+        for (int i = 0; i < 16; i++)
+            q[i] = (double)(rnd(&s) % 32) + (double)(G / 2), q0[i] = q[i] - (double)(G / 2);
+        for (int j = 0; j < 32; j++)
+            k[j] = (double)j + (double)(G / 2), k0[j] = (double)j;
+        pecs_case *sh = ref_case("s2attn", "group_size", gs, "half", "shifted", NULL);
+        pecs_case *un = ref_case("s2attn", "group_size", gs, NULL);
+        int a[16 * 32], b[16 * 32];
+        ref_vis(un, q0, 16, k0, 32, b);
+        for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            scalar_vis(sh, DTYPES[d], q, 16, k, 32, a);
+            cr_expect_eq(memcmp(a, b, sizeof a), 0, "G %s (%s): the shifted half is not the grid moved by G // 2", gs,
+                         pecs_dtype_name(DTYPES[d]));
+        }
+        for (int i = 0; i < 16; i++) {
+            int n = 0;
+            for (int j = 0; j < 32; j++)
+                n += a[i * 32 + j];
+            cr_expect(n >= 1 && n <= G, "G %s: query %g sees %d keys", gs, q[i], n);
+        }
+        ref_case_free(sh), ref_case_free(un);
+    }
+}
+
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
@@ -199,6 +258,8 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
     static const char *const ok[] = {
         "lm_infinite n_local=2 n_global=3 tokens=8 keys=8 pos_dtype=i32",
         "lm_infinite n_local=3 n_global=2 tokens=1 keys=12 positions=decode@11 pos_dtype=f64 dtype=bf16",
+        "s2attn group_size=4 half=shifted tokens=8 keys=8 pos_dtype=i64",
+        "s2attn group_size=3 half=shifted tokens=16 keys=16 positions=random@40 view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -207,6 +268,7 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         const char *mutant, *spec;
     } bad[] = {
         {"lm_infinite_global_acausal", "lm_infinite n_local=2 n_global=3 tokens=8 keys=8"},
+        {"s2attn_shift_ignored", "s2attn group_size=4 half=shifted tokens=8 keys=8"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

@@ -581,6 +581,10 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     double nl = (double)pecs_param_int(p, "n_local", 2048), ng = (double)pecs_param_int(p, "n_global", 100);
                     int causal = BUG(lm_infinite_global_acausal) ? qi - kj >= 0 || kj < ng : qi - kj >= 0;
                     v = causal && (qi - kj < nl || kj < ng) ? 0.0f : -INFINITY;
+                } else if (is(p, "s2attn")) { /* causal within groups; the shifted half's boundaries at G // 2 + kG */
+                    double G = (double)pecs_param_int(p, "group_size", 2048);
+                    double sh = pecs_param_is(p, "half", "shifted") && !BUG(s2attn_shift_ignored) ? floor(G / 2) : 0;
+                    v = qi - kj >= 0 && floor((qi - sh) / G) == floor((kj - sh) / G) ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -886,7 +890,7 @@ static const char *const ENCODINGS[] = {
     "ldpe",        "pia",          "fourier",
     "shaw",        "music",        "txl",         "huang",
     "pose",        "self_extend",  "bipe",
-    "lm_infinite"};
+    "lm_infinite", "s2attn"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

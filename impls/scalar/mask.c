@@ -30,3 +30,19 @@ static int lm_infinite_visible(const pecs_problem *p, int64_t q, int64_t k)
 }
 
 SCALAR_HOOK_MASK(lm_infinite) { return fill(p, lm_infinite_visible); }
+
+/* LongLoRA S2-Attn, flash path: causal within groups of group_size, the shifted half's boundaries moved by G // 2.
+ * Python's floor division by hand (positions below the shift give a negative group). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int s2attn_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    int64_t G = pecs_param_int(p, "group_size", 2048), s = pecs_param_is(p, "half", "shifted") ? G / 2 : 0;
+    return k <= q && floor_div(q - s, G) == floor_div(k - s, G);
+}
+
+SCALAR_HOOK_MASK(s2attn) { return fill(p, s2attn_visible); }

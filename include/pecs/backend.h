@@ -85,6 +85,10 @@
  *                       4  0 . . 0 0 . .          key 0 global, keys 3-4 local, keys 1-2 masked
  *                       6  0 . . . . 0 0
  *                      (its capped rotary distance on the global keys is a score, not visibility: not here)
+ *         s2attn       k <= q and floor((q - s)/G) == floor((k - s)/G), G = group_size, s = 0 (half = unshifted) or
+ *                      G // 2 (half = shifted): one call is one half of the heads (out has no head axis)
+ *                      q\k 0 1 2 3 4 5 6 7     (G = 4, shifted: groups {0,1} {2..5} {6,7})
+ *                       5  . . 1 1 1 1 . .     unshifted, query 5 would see keys 4, 5 only
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [1, T]  i32 | i64 | f64
  *            "w"   [npos, D] dtype   only for the learned table
