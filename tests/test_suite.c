@@ -377,7 +377,7 @@ Test(suite, duplicates_removed)
  * layouts -> 6, sinusoidal and nope 2 views x 2 out views -> 12 each: + 189 = 1428; + 24 tier-2 embed = 1452;
  * + 24 tier-2 scores (shaw 2 causal x 2 positions, huang 1, music 1, txl 2 clamp_len; x3 dtypes) = 1476;
  * + 12 tier-2 position maps (f32 only, 3 pos_dtypes: pose 1, self_extend 2 token counts, bipe 1) = 1488;
- * + 6 tier-2 masks (f32, 3 pos_dtypes: lm_infinite 1, s2attn 1) = 1494. */
+ * + 9 tier-2 masks (f32, 3 pos_dtypes: lm_infinite 1, s2attn 1, cca 1) = 1497. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -389,12 +389,13 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 12 + 6); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, mask */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 12 + 9); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, mask */
     cr_expect_eq(count_prefix(&s, "pose "), 3);
     cr_expect_eq(count_prefix(&s, "self_extend "), 6);
     cr_expect_eq(count_prefix(&s, "bipe "), 3);
     cr_expect_eq(count_prefix(&s, "lm_infinite "), 3);
     cr_expect_eq(count_prefix(&s, "s2attn "), 3);
+    cr_expect_eq(count_prefix(&s, "cca "), 3);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
     cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
     cr_expect_eq(count_prefix(&s, "learned "), 6);

@@ -2,7 +2,8 @@
  *
  * Known answers are worked by hand from the definitions the reference files cite (LM-Infinite's
  * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch;
- * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG). Every
+ * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG; CCA's
+ * cca_forward: rings of concentric_pos inside the image block, causal around it). Every
  * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
  * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
  * and expects them to fail.
@@ -228,6 +229,70 @@ Test(t2mask, s2attn_shifted_half_is_the_moved_grid)
 }
 
 
+/* ---- CCA ------------------------------------------------------------------------------------------------ */
+
+/* grid 4 from position 2: image tokens 2..17 (rings: border 0, centre patches t = 5, 6, 9, 10 ring 1), text 0, 1
+ * before and 18, 19 after. */
+Test(t2mask, kat_cca_rings)
+{
+    pecs_case *c = ref_case("cca", "grid", "4", "image_start", "2", NULL);
+    double q[5] = {1, 2, 7, 12, 18}, k[20];
+    iota(k, 20, 0);
+    const char *const want[5] = {
+        "11..................", /* text before the image: causal */
+        "1111111..11..11111..", /* corner patch, ring 0: all of ring 0 (later ones too), no centre, no text after */
+        "111111111111111111..", /* centre patch t = 5: every ring */
+        "111111111111111111..", /* centre patch t = 10: every ring, earlier and later */
+        "1111111111111111111.", /* text after: the whole image, causal text */
+    };
+    expect_vis(c, q, 5, k, 20, want, "grid 4, image_start 2");
+    ref_case_free(c);
+}
+
+/* CCA's mask is mask.causal on CCA's own position ids (image_start + ring for a patch, t - N + grid/2 after the
+ * image): what cca_forward builds from concentric_pos. Random token pairs around a 6 x 6 image; a kernel keeping
+ * the causal triangle inside the image (mutant cca_keeps_causal) or inverting the rings fails. */
+Test(t2mask, cca_is_causal_on_concentric_ids)
+{
+    const int64_t side = 6, start = 5, n = side * side;
+    pecs_case *c = ref_case("cca", "grid", "6", "image_start", "5", NULL);
+    double q[32], k[48];
+    uint64_t s = 5;
+    for (int i = 0; i < 32; i++)
+        q[i] = (double)(rnd(&s) % (uint64_t)(start + n + 8));
+    for (int j = 0; j < 48; j++)
+        k[j] = (double)j;
+    int got[32 * 48];
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_vis(c, DTYPES[d], q, 32, k, 48, got);
+        for (int i = 0; i < 32; i++)
+            for (int j = 0; j < 48; j++) {
+                int64_t ids[2], t[2] = {(int64_t)q[i], (int64_t)k[j]};
+                for (int e = 0; e < 2; e++) {
+                    int64_t u = t[e] - start, r = u / side, col = u % side;
+                    int64_t rho = r < col ? r : col;
+                    rho = side - 1 - r < rho ? side - 1 - r : rho;
+                    rho = side - 1 - col < rho ? side - 1 - col : rho;
+                    ids[e] = t[e] < start ? t[e] : t[e] < start + n ? start + rho : t[e] - n + side / 2;
+                }
+                cr_expect_eq(got[i * 48 + j], ids[1] <= ids[0], "%s: query %lld key %lld (CCA ids %lld, %lld)",
+                             pecs_dtype_name(DTYPES[d]), (long long)t[0], (long long)t[1], (long long)ids[0],
+                             (long long)ids[1]);
+            }
+    }
+    ref_case_free(c);
+}
+
+/* The code's rings close on a 2 x 2 centre (H = W = 24): an odd side is rejected, not guessed. */
+Test(t2mask, cca_rejects_odd_grid)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("cca", "grid", "5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "even") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
@@ -260,6 +325,8 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         "lm_infinite n_local=3 n_global=2 tokens=1 keys=12 positions=decode@11 pos_dtype=f64 dtype=bf16",
         "s2attn group_size=4 half=shifted tokens=8 keys=8 pos_dtype=i64",
         "s2attn group_size=3 half=shifted tokens=16 keys=16 positions=random@40 view=strided",
+        "cca grid=4 image_start=2 tokens=20 keys=20 pos_dtype=f64",
+        "cca grid=24 image_start=35 tokens=16 keys=640 positions=random@700 dtype=f16 view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -269,6 +336,7 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
     } bad[] = {
         {"lm_infinite_global_acausal", "lm_infinite n_local=2 n_global=3 tokens=8 keys=8"},
         {"s2attn_shift_ignored", "s2attn group_size=4 half=shifted tokens=8 keys=8"},
+        {"cca_keeps_causal", "cca grid=4 image_start=2 tokens=20 keys=20"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

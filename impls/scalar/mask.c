@@ -46,3 +46,20 @@ static int s2attn_visible(const pecs_problem *p, int64_t q, int64_t k)
 }
 
 SCALAR_HOOK_MASK(s2attn) { return fill(p, s2attn_visible); }
+
+/* CCA: inside the image block, keys on the query's ring or outside it; elsewhere causal. */
+static int64_t cca_ring(int64_t t, int64_t side)
+{
+    int64_t r = t / side, c = t % side, a = r < c ? r : c, b = side - 1 - r < side - 1 - c ? side - 1 - r : side - 1 - c;
+    return a < b ? a : b;
+}
+
+static int cca_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    int64_t side = pecs_param_int(p, "grid", 24), start = pecs_param_int(p, "image_start", 0), n = side * side;
+    if (q >= start && q - start < n && k >= start && k - start < n)
+        return cca_ring(k - start, side) <= cca_ring(q - start, side);
+    return k <= q;
+}
+
+SCALAR_HOOK_MASK(cca) { return fill(p, cca_visible); }

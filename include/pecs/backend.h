@@ -89,6 +89,11 @@
  *                      G // 2 (half = shifted): one call is one half of the heads (out has no head axis)
  *                      q\k 0 1 2 3 4 5 6 7     (G = 4, shifted: groups {0,1} {2..5} {6,7})
  *                       5  . . 1 1 1 1 . .     unshifted, query 5 would see keys 4, 5 only
+ *         cca          q, k both in the image [image_start, image_start + grid^2): ring(k) <= ring(q), ring of patch
+ *                      t = min(r, c, grid-1-r, grid-1-c) (r, c = t / grid, t % grid); otherwise k <= q
+ *                      q\k 0 1 | 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 | 18 19   (grid 4 from 2: ring 1 = 7 8 11 12)
+ *                       2  1 1 | 1 1 1 1 1 . . 1  1  .  .  1  1  1  1  1 |  .  .  corner: ring 0 only, later ones too
+ *                       7  1 1 | 1 1 1 1 1 1 1 1  1  1  1  1  1  1  1  1 |  .  .  centre: every ring
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [1, T]  i32 | i64 | f64
  *            "w"   [npos, D] dtype   only for the learned table
