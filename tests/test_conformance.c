@@ -110,12 +110,13 @@ Test(conformance, scalar_plugin_passes_smoke)
     cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%d of %d passed; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
-/* Every tier-1 suite (t1-pairwise's generated cases too), and the tier-2 rotate, bias, embed, scores, posmap and kattn suites, pass on
+/* Every tier-1 suite (t1-pairwise's generated cases too), and the tier-2 rotate, bias, embed, scores, posmap, kattn and mask suites, pass on
  * the scalar backend, built in and as a plugin. */
 static const char *const T1_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/t1-bias.yaml",
                                         "suites/t1-other.yaml",  "suites/invariance.yaml",   "suites/t2-rotate.yaml",
                                         "suites/t2-bias.yaml",   "suites/t2-embed.yaml",     "suites/t2-scores.yaml",
-                                        "suites/t1-pairwise.yaml", "suites/t2-posmap.yaml", "suites/t2-kattn.yaml"};
+                                        "suites/t1-pairwise.yaml", "suites/t2-posmap.yaml", "suites/t2-kattn.yaml",
+                                        "suites/t2-mask.yaml"};
 
 ParameterizedTestParameters(conformance, scalar_passes_t1_suites)
 {

@@ -656,6 +656,25 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     float a = (float)r1->list[r1->n == 1 ? 0 : h], b = (float)r2->list[r2->n == 1 ? 0 : h];
                     float d = BUG(kerple_abs_distance) ? fabsf(dist) : dist > 0 ? dist : 0.0f;
                     v = is(p, "kerple.log") ? -a * log1pf(b * d) : -a * powf(d, b);
+                } else if (is(p, "lm_infinite")) { /* the Lambda: local band or the first n_global keys, causal */
+                    double nl = (double)pecs_param_int(p, "n_local", 2048), ng = (double)pecs_param_int(p, "n_global", 100);
+                    int causal = BUG(lm_infinite_global_acausal) ? qi - kj >= 0 || kj < ng : qi - kj >= 0;
+                    v = causal && (qi - kj < nl || kj < ng) ? 0.0f : -INFINITY;
+                } else if (is(p, "s2attn")) { /* causal within groups; the shifted half's boundaries at G // 2 + kG */
+                    double G = (double)pecs_param_int(p, "group_size", 2048);
+                    double sh = pecs_param_is(p, "half", "shifted") && !BUG(s2attn_shift_ignored) ? floor(G / 2) : 0;
+                    v = qi - kj >= 0 && floor((qi - sh) / G) == floor((kj - sh) / G) ? 0.0f : -INFINITY;
+                } else if (is(p, "cca")) { /* rings inside the image block, causal elsewhere */
+                    int64_t side = pecs_param_int(p, "grid", 24), st = pecs_param_int(p, "image_start", 0);
+                    int64_t a = (int64_t)qi - st, b = (int64_t)kj - st, n = side * side;
+                    int vis = kj <= qi;
+                    if (a >= 0 && a < n && b >= 0 && b < n) {
+                        int64_t ra = a / side, ca = a % side, rb = b / side, cb = b % side;
+                        int64_t rq = fmin(fmin(ra, ca), fmin(side - 1 - ra, side - 1 - ca));
+                        int64_t rk = fmin(fmin(rb, cb), fmin(side - 1 - rb, side - 1 - cb));
+                        vis = rk <= rq && (!BUG(cca_keeps_causal) || kj <= qi);
+                    }
+                    v = vis ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -1092,7 +1111,7 @@ static const char *const ENCODINGS[] = {
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
-    "cream"};
+    "cream",       "lm_infinite",  "s2attn",      "cca"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

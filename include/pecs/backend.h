@@ -89,6 +89,21 @@
  *
  *   MASK     "qpos" [Lq], "kpos" [Lk] as BIAS;  "out" [1, Lq, Lk]  out[0][i][j] = 0 if key j is visible
  *            to query i, else -infinity (additive mask in problem->dtype)
+ *     Tier-2 masks read positions as token indices from the sequence start (q = qpos[i], k = kpos[j]); visible iff
+ *         lm_infinite  k <= q and (q - k < n_local or k < n_global)       the Lambda: band plus the first keys
+ *                      q\k 0 1 2 3 4 5 6          (n_local = 2, n_global = 1)
+ *                       4  0 . . 0 0 . .          key 0 global, keys 3-4 local, keys 1-2 masked
+ *                       6  0 . . . . 0 0
+ *                      (its capped rotary distance on the global keys is a score, not visibility: not here)
+ *         s2attn       k <= q and floor((q - s)/G) == floor((k - s)/G), G = group_size, s = 0 (half = unshifted) or
+ *                      G // 2 (half = shifted): one call is one half of the heads (out has no head axis)
+ *                      q\k 0 1 2 3 4 5 6 7     (G = 4, shifted: groups {0,1} {2..5} {6,7})
+ *                       5  . . 1 1 1 1 . .     unshifted, query 5 would see keys 4, 5 only
+ *         cca          q, k both in the image [image_start, image_start + grid^2): ring(k) <= ring(q), ring of patch
+ *                      t = min(r, c, grid-1-r, grid-1-c) (r, c = t / grid, t % grid); otherwise k <= q
+ *                      q\k 0 1 | 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 | 18 19   (grid 4 from 2: ring 1 = 7 8 11 12)
+ *                       2  1 1 | 1 1 1 1 1 . . 1  1  .  .  1  1  1  1  1 |  .  .  corner: ring 0 only, later ones too
+ *                       7  1 1 | 1 1 1 1 1 1 1 1  1  1  1  1  1  1  1  1 |  .  .  centre: every ring
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
  *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)

@@ -1,0 +1,65 @@
+/* impls/scalar/mask.c — tier-2 mask kernels of the scalar backend: one visibility test per (query, key), written
+ * as 0 or -inf in the output dtype. Positions are read as the integers they are (int64), as an engine building
+ * the mask from token indices would. */
+#include <math.h>
+
+#include "scalar.h"
+
+typedef int (*visible_fn)(const pecs_problem *p, int64_t q, int64_t k);
+
+static pecs_status fill(const pecs_problem *p, visible_fn visible)
+{
+    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!qp || !kp || !out || out->ndim != 3)
+        return PECS_INVALID;
+    for (int64_t i = 0; i < out->shape[1]; i++) {
+        int64_t q = (int64_t)pecs_pos_at(qp, 0, i);
+        for (int64_t j = 0; j < out->shape[2]; j++) {
+            int64_t k = (int64_t)pecs_pos_at(kp, 0, j);
+            pecs_store_f32(out->data, out->dtype, scalar_at3(out, 0, i, j), visible(p, q, k) ? 0.0f : -INFINITY);
+        }
+    }
+    return PECS_OK;
+}
+
+/* LM-Infinite: causal, and within n_local of the query or among the first n_global keys. */
+static int lm_infinite_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    return k <= q && (q - k < pecs_param_int(p, "n_local", 2048) || k < pecs_param_int(p, "n_global", 100));
+}
+
+SCALAR_HOOK_MASK(lm_infinite) { return fill(p, lm_infinite_visible); }
+
+/* LongLoRA S2-Attn, flash path: causal within groups of group_size, the shifted half's boundaries moved by G // 2.
+ * Python's floor division by hand (positions below the shift give a negative group). */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int s2attn_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    int64_t G = pecs_param_int(p, "group_size", 2048), s = pecs_param_is(p, "half", "shifted") ? G / 2 : 0;
+    return k <= q && floor_div(q - s, G) == floor_div(k - s, G);
+}
+
+SCALAR_HOOK_MASK(s2attn) { return fill(p, s2attn_visible); }
+
+/* CCA: inside the image block, keys on the query's ring or outside it; elsewhere causal. */
+static int64_t cca_ring(int64_t t, int64_t side)
+{
+    int64_t r = t / side, c = t % side, a = r < c ? r : c, b = side - 1 - r < side - 1 - c ? side - 1 - r : side - 1 - c;
+    return a < b ? a : b;
+}
+
+static int cca_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    int64_t side = pecs_param_int(p, "grid", 24), start = pecs_param_int(p, "image_start", 0), n = side * side;
+    if (q >= start && q - start < n && k >= start && k - start < n)
+        return cca_ring(k - start, side) <= cca_ring(q - start, side);
+    return k <= q;
+}
+
+SCALAR_HOOK_MASK(cca) { return fill(p, cca_visible); }

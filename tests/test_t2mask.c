@@ -1,0 +1,347 @@
+/* tests/test_t2mask.c — known answers and properties of the tier-2 masks.
+ *
+ * Known answers are worked by hand from the definitions the reference files cite (LM-Infinite's
+ * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch;
+ * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG; CCA's
+ * cca_forward: rings of concentric_pos inside the image block, causal around it). Every
+ * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
+ * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
+ * and expects them to fail.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends.h"
+#include "reference.h"
+#include "refutil.h"
+#include "registry.h"
+#include "runner.h"
+#include "tolerance.h"
+#include "testutil.h"
+
+#define MAXL 64
+
+/* vis[i*Lk + j] = 1 where the double reference leaves key j visible to query i. */
+static void ref_vis(const pecs_case *c, const double *qpos, int64_t Lq, const double *kpos, int64_t Lk, int *vis)
+{
+    double out[MAXL * MAXL];
+    cr_assert(Lq <= MAXL && Lk <= MAXL);
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3];
+    t[0] = ref_tensor("qpos", PECS_DT_F64, 1, Lq, 0, 0, (void *)qpos);
+    t[1] = ref_tensor("kpos", PECS_DT_F64, 1, Lk, 0, 0, (void *)kpos);
+    t[2] = ref_tensor("out", PECS_DT_F64, 3, 1, Lq, Lk, out);
+    p.tensors = t, p.n_tensors = 3;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
+    for (int64_t i = 0; i < Lq * Lk; i++) {
+        cr_assert(out[i] == 0.0 || out[i] == -INFINITY, "%s: element %lld is %g", c->enc->id, (long long)i, out[i]);
+        vis[i] = out[i] == 0.0;
+    }
+}
+
+/* The same from the scalar kernel, positions stored in dt, out in f32. */
+static void scalar_vis(const pecs_case *c, pecs_dtype dt, const double *qpos, int64_t Lq, const double *kpos, int64_t Lk,
+                       int *vis)
+{
+    pecs_loaded_backend *lb = ref_scalar_backend();
+    unsigned char qb[MAXL * 8], kb[MAXL * 8];
+    float out[MAXL * MAXL];
+    cr_assert(Lq <= MAXL && Lk <= MAXL);
+    for (int64_t i = 0; i < Lq; i++)
+        pecs_store_f64(qb, dt, i, qpos[i]);
+    for (int64_t j = 0; j < Lk; j++)
+        pecs_store_f64(kb, dt, j, kpos[j]);
+    for (int64_t i = 0; i < Lq * Lk; i++)
+        out[i] = 1.0f; /* neither 0 nor -inf: an element the kernel does not write is caught */
+    pecs_problem p = ref_problem(c);
+    pecs_tensor ts[3];
+    ts[0] = ref_tensor("qpos", dt, 1, Lq, 0, 0, qb);
+    ts[1] = ref_tensor("kpos", dt, 1, Lk, 0, 0, kb);
+    ts[2] = ref_tensor("out", PECS_DT_F32, 3, 1, Lq, Lk, out);
+    p.dtype = PECS_DT_F32, p.tensors = ts, p.n_tensors = 3;
+    char why[256] = "";
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    for (int64_t i = 0; i < Lq * Lk; i++) {
+        cr_assert(out[i] == 0.0f || out[i] == -INFINITY, "%s: scalar element %lld is %g", c->enc->id, (long long)i,
+                  (double)out[i]);
+        vis[i] = out[i] == 0.0f;
+    }
+}
+
+static const pecs_dtype DTYPES[] = {PECS_DT_I32, PECS_DT_I64, PECS_DT_F64};
+
+/* The reference and the scalar kernel in every position dtype agree with want ("1" visible, "." masked, one row
+ * string per query). */
+static void expect_vis(const pecs_case *c, const double *qpos, int64_t Lq, const double *kpos, int64_t Lk,
+                       const char *const *want, const char *what)
+{
+    int got[MAXL * MAXL];
+    ref_vis(c, qpos, Lq, kpos, Lk, got);
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++)
+            cr_expect_eq(got[i * Lk + j], want[i][j] == '1', "%s: reference query %g key %g: %d, want %c", what, qpos[i],
+                         kpos[j], got[i * Lk + j], want[i][j]);
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_vis(c, DTYPES[d], qpos, Lq, kpos, Lk, got);
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++)
+                cr_expect_eq(got[i * Lk + j], want[i][j] == '1', "%s: scalar (%s) query %g key %g: %d, want %c", what,
+                             pecs_dtype_name(DTYPES[d]), qpos[i], kpos[j], got[i * Lk + j], want[i][j]);
+    }
+}
+
+static void iota(double *v, int64_t n, double from)
+{
+    for (int64_t i = 0; i < n; i++)
+        v[i] = from + (double)i;
+}
+
+/* A small deterministic generator for the property tests' positions. */
+static uint64_t rnd(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+/* ---- LM-Infinite ---------------------------------------------------------------------------------------- */
+
+/* backend.h's diagram: n_local 2, n_global 1, keys 0..6. Query 4 sees key 0 (global) and keys 3, 4 (local);
+ * query 6 sees 0, 5, 6; query 1 sees 0 and 1 (both local); query 0 sees only itself. */
+Test(t2mask, kat_lm_infinite_lambda)
+{
+    pecs_case *c = ref_case("lm_infinite", "n_local", "2", "n_global", "1", NULL);
+    double q[4] = {0, 1, 4, 6}, k[7];
+    iota(k, 7, 0);
+    const char *const want[4] = {"1......", "11.....", "1..11..", "1....11"};
+    expect_vis(c, q, 4, k, 7, want, "n_local 2, n_global 1");
+    ref_case_free(c);
+    /* arguments.py's defaults (2048, 100) on a 4097-token sequence's last query: keys 0..99 and 2049..4096. */
+    c = ref_case("lm_infinite", NULL);
+    double q2[1] = {4096}, k2[6] = {0, 99, 100, 2048, 2049, 4096};
+    const char *const want2[1] = {"11..11"};
+    expect_vis(c, q2, 1, k2, 6, want2, "defaults 2048 / 100");
+    ref_case_free(c);
+}
+
+/* The first n_global keys are visible only to queries at or after them: the global branch is causal too (the
+ * code masks it with triu(-local_branch + 1 + Lk - Lq), which covers every future key). A kernel that opens the
+ * first keys to every query (mutant lm_infinite_global_acausal) fails here. */
+Test(t2mask, lm_infinite_global_keys_stay_causal)
+{
+    pecs_case *c = ref_case("lm_infinite", "n_local", "1", "n_global", "4", NULL);
+    double q[6], k[6];
+    iota(q, 6, 0);
+    iota(k, 6, 0);
+    const char *const rows[6] = {"1.....", "11....", "111...", "1111..", "11111.", "1111.1"};
+    expect_vis(c, q, 6, k, 6, rows, "n_local 1, n_global 4");
+    ref_case_free(c);
+}
+
+/* With n_global 0 the Lambda is its local band: mask.window with window = n_local, on random positions. With
+ * n_global past every position it is mask.causal. */
+Test(t2mask, lm_infinite_degenerates_to_window_and_causal)
+{
+    uint64_t s = 7;
+    for (int trial = 0; trial < 20; trial++) {
+        double q[16], k[24];
+        for (int i = 0; i < 16; i++)
+            q[i] = (double)(rnd(&s) % 64);
+        for (int j = 0; j < 24; j++)
+            k[j] = (double)(rnd(&s) % 64);
+        char nl[8];
+        snprintf(nl, sizeof nl, "%d", 1 + trial % 9);
+        pecs_case *lm = ref_case("lm_infinite", "n_local", nl, "n_global", "0", NULL);
+        pecs_case *win = ref_case("mask.window", "window", nl, NULL);
+        pecs_case *lmc = ref_case("lm_infinite", "n_local", nl, "n_global", "64", NULL);
+        pecs_case *cau = ref_case("mask.causal", NULL);
+        int a[16 * 24], b[16 * 24];
+        ref_vis(win, q, 16, k, 24, b);
+        scalar_vis(lm, PECS_DT_I64, q, 16, k, 24, a);
+        cr_expect_eq(memcmp(a, b, sizeof a), 0, "n_global 0, n_local %s: not mask.window", nl);
+        ref_vis(cau, q, 16, k, 24, b);
+        scalar_vis(lmc, PECS_DT_I32, q, 16, k, 24, a);
+        cr_expect_eq(memcmp(a, b, sizeof a), 0, "n_global past every key, n_local %s: not mask.causal", nl);
+        ref_case_free(lm), ref_case_free(win), ref_case_free(lmc), ref_case_free(cau);
+    }
+}
+
+/* ---- LongLoRA S2-Attn ----------------------------------------------------------------------------------- */
+
+/* G 4 on positions 0..9. Unshifted groups {0..3}, {4..7}, {8, 9}; shifted (s = 2) {0, 1}, {2..5}, {6..9}. */
+Test(t2mask, kat_s2attn_groups)
+{
+    double q[4] = {1, 3, 5, 9}, k[10];
+    iota(k, 10, 0);
+    pecs_case *c = ref_case("s2attn", "group_size", "4", NULL);
+    const char *const un[4] = {"11........", "1111......", "....11....", "........11"};
+    expect_vis(c, q, 4, k, 10, un, "G 4, unshifted half");
+    ref_case_free(c);
+    c = ref_case("s2attn", "group_size", "4", "half", "shifted", NULL);
+    const char *const sh[4] = {"11........", "..11......", "..1111....", "......1111"};
+    expect_vis(c, q, 4, k, 10, sh, "G 4, shifted half");
+    ref_case_free(c);
+    /* Odd G: the flash path's boundaries are at G // 2 + kG (1, 4, 7 for G 3), so token 0 is alone. */
+    c = ref_case("s2attn", "group_size", "3", "half", "shifted", NULL);
+    double q3[4] = {0, 3, 4, 9};
+    const char *const odd[4] = {"1.........", ".111......", "....1.....", ".......111"};
+    expect_vis(c, q3, 4, k, 10, odd, "G 3, shifted half");
+    ref_case_free(c);
+}
+
+/* The shifted half is the unshifted mask moved by G // 2: visible(q, k) = unshifted(q - G//2, k - G//2), on
+ * random positions (a kernel that ignores the shift, mutant s2attn_shift_ignored, fails), and no query sees more
+ * than G keys of distinct positions. */
+Test(t2mask, s2attn_shifted_half_is_the_moved_grid)
+{
+    uint64_t s = 11;
+    for (int trial = 0; trial < 24; trial++) {
+        int64_t G = 2 + trial % 7;
+        char gs[8];
+        snprintf(gs, sizeof gs, "%lld", (long long)G);
+        double q[16], k[32], q0[16], k0[32];
+        for (int i = 0; i < 16; i++)
+            q[i] = (double)(rnd(&s) % 32) + (double)(G / 2), q0[i] = q[i] - (double)(G / 2);
+        for (int j = 0; j < 32; j++)
+            k[j] = (double)j + (double)(G / 2), k0[j] = (double)j;
+        pecs_case *sh = ref_case("s2attn", "group_size", gs, "half", "shifted", NULL);
+        pecs_case *un = ref_case("s2attn", "group_size", gs, NULL);
+        int a[16 * 32], b[16 * 32];
+        ref_vis(un, q0, 16, k0, 32, b);
+        for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            scalar_vis(sh, DTYPES[d], q, 16, k, 32, a);
+            cr_expect_eq(memcmp(a, b, sizeof a), 0, "G %s (%s): the shifted half is not the grid moved by G // 2", gs,
+                         pecs_dtype_name(DTYPES[d]));
+        }
+        for (int i = 0; i < 16; i++) {
+            int n = 0;
+            for (int j = 0; j < 32; j++)
+                n += a[i * 32 + j];
+            cr_expect(n >= 1 && n <= G, "G %s: query %g sees %d keys", gs, q[i], n);
+        }
+        ref_case_free(sh), ref_case_free(un);
+    }
+}
+
+
+/* ---- CCA ------------------------------------------------------------------------------------------------ */
+
+/* grid 4 from position 2: image tokens 2..17 (rings: border 0, centre patches t = 5, 6, 9, 10 ring 1), text 0, 1
+ * before and 18, 19 after. */
+Test(t2mask, kat_cca_rings)
+{
+    pecs_case *c = ref_case("cca", "grid", "4", "image_start", "2", NULL);
+    double q[5] = {1, 2, 7, 12, 18}, k[20];
+    iota(k, 20, 0);
+    const char *const want[5] = {
+        "11..................", /* text before the image: causal */
+        "1111111..11..11111..", /* corner patch, ring 0: all of ring 0 (later ones too), no centre, no text after */
+        "111111111111111111..", /* centre patch t = 5: every ring */
+        "111111111111111111..", /* centre patch t = 10: every ring, earlier and later */
+        "1111111111111111111.", /* text after: the whole image, causal text */
+    };
+    expect_vis(c, q, 5, k, 20, want, "grid 4, image_start 2");
+    ref_case_free(c);
+}
+
+/* CCA's mask is mask.causal on CCA's own position ids (image_start + ring for a patch, t - N + grid/2 after the
+ * image): what cca_forward builds from concentric_pos. Random token pairs around a 6 x 6 image; a kernel keeping
+ * the causal triangle inside the image (mutant cca_keeps_causal) or inverting the rings fails. */
+Test(t2mask, cca_is_causal_on_concentric_ids)
+{
+    const int64_t side = 6, start = 5, n = side * side;
+    pecs_case *c = ref_case("cca", "grid", "6", "image_start", "5", NULL);
+    double q[32], k[48];
+    uint64_t s = 5;
+    for (int i = 0; i < 32; i++)
+        q[i] = (double)(rnd(&s) % (uint64_t)(start + n + 8));
+    for (int j = 0; j < 48; j++)
+        k[j] = (double)j;
+    int got[32 * 48];
+    for (size_t d = 0; d < sizeof DTYPES / sizeof DTYPES[0]; d++) {
+        scalar_vis(c, DTYPES[d], q, 32, k, 48, got);
+        for (int i = 0; i < 32; i++)
+            for (int j = 0; j < 48; j++) {
+                int64_t ids[2], t[2] = {(int64_t)q[i], (int64_t)k[j]};
+                for (int e = 0; e < 2; e++) {
+                    int64_t u = t[e] - start, r = u / side, col = u % side;
+                    int64_t rho = r < col ? r : col;
+                    rho = side - 1 - r < rho ? side - 1 - r : rho;
+                    rho = side - 1 - col < rho ? side - 1 - col : rho;
+                    ids[e] = t[e] < start ? t[e] : t[e] < start + n ? start + rho : t[e] - n + side / 2;
+                }
+                cr_expect_eq(got[i * 48 + j], ids[1] <= ids[0], "%s: query %lld key %lld (CCA ids %lld, %lld)",
+                             pecs_dtype_name(DTYPES[d]), (long long)t[0], (long long)t[1], (long long)ids[0],
+                             (long long)ids[1]);
+            }
+    }
+    ref_case_free(c);
+}
+
+/* The code's rings close on a 2 x 2 centre (H = W = 24): an odd side is rejected, not guessed. */
+Test(t2mask, cca_rejects_odd_grid)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("cca", "grid", "5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "even") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
+/* ---- the form in the harness ---------------------------------------------------------------------------- */
+
+static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
+{
+    pecs_loaded_backend lb;
+    char why[512] = "";
+    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s: %s", backend, why);
+    pecs_tolerances tols;
+    char tpath[512];
+    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
+                 "%s", why);
+    pecs_run_opts o;
+    pecs_run_opts_default(&o);
+    o.tols = &tols;
+    pecs_case_result r;
+    pecs_run_case(&lb, spec, &o, &r);
+    pecs_verdict v = r.verdict;
+    snprintf(reason, n, "%s", r.reason);
+    pecs_case_result_free(&r);
+    pecs_backend_unload(&lb);
+    pecs_tol_free(&tols);
+    return v;
+}
+
+/* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
+Test(t2mask, harness_passes_scalar_and_fails_mutants)
+{
+    static const char *const ok[] = {
+        "lm_infinite n_local=2 n_global=3 tokens=8 keys=8 pos_dtype=i32",
+        "lm_infinite n_local=3 n_global=2 tokens=1 keys=12 positions=decode@11 pos_dtype=f64 dtype=bf16",
+        "s2attn group_size=4 half=shifted tokens=8 keys=8 pos_dtype=i64",
+        "s2attn group_size=3 half=shifted tokens=16 keys=16 positions=random@40 view=strided",
+        "cca grid=4 image_start=2 tokens=20 keys=20 pos_dtype=f64",
+        "cca grid=24 image_start=35 tokens=16 keys=640 positions=random@700 dtype=f16 view=strided",
+    };
+    char reason[768];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        cr_expect_eq(run_one("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+    static const struct {
+        const char *mutant, *spec;
+    } bad[] = {
+        {"lm_infinite_global_acausal", "lm_infinite n_local=2 n_global=3 tokens=8 keys=8"},
+        {"s2attn_shift_ignored", "s2attn group_size=4 half=shifted tokens=8 keys=8"},
+        {"cca_keeps_causal", "cca grid=4 image_start=2 tokens=20 keys=20"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"),
+                 bad[i].mutant);
+        cr_expect_eq(run_one(path, bad[i].spec, reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
+    }
+}
