@@ -291,7 +291,7 @@ static void build_domain(pecs_cov_enc *ce)
         add_level(f, "pow2", "16");
         add_level(f, "other", "20");
     }
-    if (pairwise && (f = add_factor(ce, PECS_COVF_KEYS, "keys"))) {
+    if ((pairwise || form == PECS_FORM_KATTN) && (f = add_factor(ce, PECS_COVF_KEYS, "keys"))) {
         add_level(f, "pow2", "8");
         add_level(f, "other", "9");
     }
