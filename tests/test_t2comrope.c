@@ -282,13 +282,13 @@ Test(t2comrope, rejects_inconsistent_blocks)
     char why[256] = "";
     pecs_case *ap = ref_case("rope.comrope", "variant", "ap", "block", "4", NULL);
     pecs_problem p = ref_problem(ap);
-    cr_assert_eq(pecs_ref_check(&p, 2, 12, why, sizeof why), PECS_INVALID, "12 %% 8 != 0 must be rejected");
+    cr_assert_eq(pecs_ref_check(&p, 2, 12, NULL, why, sizeof why), PECS_INVALID, "12 %% 8 != 0 must be rejected");
     cr_assert(strstr(why, "multiple of 2 x 4"), "%s", why);
-    cr_assert_eq(pecs_ref_check(&p, 2, 16, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_ref_check(&p, 2, 16, NULL, why, sizeof why), PECS_OK, "%s", why);
     pecs_case *ld = ref_case("rope.comrope", "variant", "ld", "block", "4", NULL);
     p = ref_problem(ld);
-    cr_assert_eq(pecs_ref_check(&p, 2, 12, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_ref_check(&p, 2, 10, why, sizeof why), PECS_INVALID);
+    cr_assert_eq(pecs_ref_check(&p, 2, 12, NULL, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_ref_check(&p, 2, 10, NULL, why, sizeof why), PECS_INVALID);
     double x[8] = {0}, pos[2] = {0}, out[8];
     cr_assert_eq(run_ref(ld, 1, 1, 8, 4, x, pos, 2, NULL, out, why, sizeof why), PECS_INVALID);
     cr_assert_eq(run_ref(ld, 1, 1, 8, 4, x, pos, 1, (double[3 * 32]){0}, out, why, sizeof why), PECS_INVALID,
