@@ -90,10 +90,11 @@
  *   MASK     "qpos" [Lq], "kpos" [Lk] as BIAS;  "out" [1, Lq, Lk]  out[0][i][j] = 0 if key j is visible
  *            to query i, else -infinity (additive mask in problem->dtype)
  *     Tier-2 masks read positions as token indices from the sequence start (q = qpos[i], k = kpos[j]); visible iff
+ *     (diagrams: 1 visible, . masked)
  *         lm_infinite  k <= q and (q - k < n_local or k < n_global)       the Lambda: band plus the first keys
  *                      q\k 0 1 2 3 4 5 6          (n_local = 2, n_global = 1)
- *                       4  0 . . 0 0 . .          key 0 global, keys 3-4 local, keys 1-2 masked
- *                       6  0 . . . . 0 0
+ *                       4  1 . . 1 1 . .          key 0 global, keys 3-4 local, keys 1-2 masked
+ *                       6  1 . . . . 1 1
  *                      (its capped rotary distance on the global keys is a score, not visibility: not here)
  *         s2attn       k <= q and floor((q - s)/G) == floor((k - s)/G), G = group_size, s = 0 (half = unshifted) or
  *                      G // 2 (half = shifted): one call is one half of the heads (out has no head axis)
