@@ -15,7 +15,7 @@
 /* ---- mutate ---------------------------------------------------------------------------------------------- */
 
 static const char MUTATE_HELP[] =
-    "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--level L] [--out FILE]\n"
+    "usage: pecs mutate [SUITE.yaml ...] [--dir DIR] [--backend B ...] [--level L]\n"
     "\n"
     "Proof that the suites bite: run every mutant (DIR/libpecs-mutant-*.so, default: mutants/ in the data\n"
     "search path: build/mutants next to a pecs in its build tree, PREFIX/lib/pecs/mutants installed) over the\n"
