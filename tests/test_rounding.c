@@ -9,6 +9,7 @@
 
 #include "compare.h"
 #include "runner.h"
+#include "runutil.h"
 #include "testutil.h"
 
 static pecs_tol exact_f16(void)
@@ -141,24 +142,6 @@ Test(rounding, f64_not_judged)
 
 /* Through the runner: the truncating mutant fails exact on an f16 rope case and passes f32angle (where
  * arithmetic in the storage dtype is allowed); the control passes both and its rounding metrics are clean. */
-static pecs_verdict run_one(const char *backend, const char *spec, pecs_case_result *r)
-{
-    char why[1024], tpath[512];
-    pecs_tolerances tols;
-    pecs_loaded_backend lb;
-    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
-                 "%s", why);
-    pecs_backend_opts bo = {.isolate = 0};
-    cr_assert_eq(pecs_backend_open(backend, &bo, &lb, why, sizeof why), PECS_OK, "%s", why);
-    pecs_run_opts o;
-    pecs_run_opts_default(&o);
-    o.tols = &tols;
-    pecs_run_case(&lb, spec, &o, r);
-    pecs_backend_unload(&lb);
-    pecs_tol_free(&tols);
-    return r->verdict;
-}
-
 static const char *mutant(char *buf, size_t n, const char *name)
 {
     snprintf(buf, n, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"), name);
@@ -171,22 +154,22 @@ Test(rounding, truncating_mutant_fails_exact_control_passes, .timeout = 60)
     char path[512], s[512];
     pecs_case_result r;
     snprintf(s, sizeof s, "%s level=exact", spec);
-    cr_expect_eq(run_one(mutant(path, sizeof path, "round_truncate"), s, &r), PECS_V_FAILED, "%s", r.reason);
+    cr_expect_eq(tu_run_case(mutant(path, sizeof path, "round_truncate"), s, 0, 0, &r), PECS_V_FAILED, "%s", r.reason);
     cr_expect(strstr(r.reason, "rounding:") != NULL, "%s", r.reason);
     cr_expect_gt(r.metrics.round_wrong_frac, 0.2);
     pecs_case_result_free(&r);
     snprintf(s, sizeof s, "%s level=f32angle", spec);
-    cr_expect_eq(run_one(path, s, &r), PECS_V_PASSED, "%s", r.reason);
+    cr_expect_eq(tu_run_case(path, s, 0, 0, &r), PECS_V_PASSED, "%s", r.reason);
     pecs_case_result_free(&r);
     for (int lv = 0; lv < 2; lv++) {
         snprintf(s, sizeof s, "%s level=%s", spec, lv ? "f32angle" : "exact");
-        cr_expect_eq(run_one(mutant(path, sizeof path, "none"), s, &r), PECS_V_PASSED, "%s", r.reason);
+        cr_expect_eq(tu_run_case(mutant(path, sizeof path, "none"), s, 0, 0, &r), PECS_V_PASSED, "%s", r.reason);
         cr_expect_gt(r.metrics.round_judged, 100);
         cr_expect_eq(r.metrics.round_wrong, 0);
         pecs_case_result_free(&r);
     }
     /* and pecs's own scalar backend rounds once, correctly, in bf16 too */
-    cr_expect_eq(run_one("scalar", "rope dtype=bf16 tokens=7 heads=3 head_dim=16 positions=contig@65536", &r),
+    cr_expect_eq(tu_run_case("scalar", "rope dtype=bf16 tokens=7 heads=3 head_dim=16 positions=contig@65536", 0, 0, &r),
                  PECS_V_PASSED, "%s", r.reason);
     cr_expect_gt(r.metrics.round_judged, 100);
     cr_expect_eq(r.metrics.round_wrong, 0);

@@ -10,6 +10,7 @@
 #include "gen.h"
 #include "instance.h"
 #include "runner.h"
+#include "runutil.h"
 #include "testutil.h"
 
 /* ---- the generator ------------------------------------------------------------------------------------ */
@@ -207,24 +208,10 @@ Test(special, twin_sees_the_special_values)
 
 static pecs_verdict run_one(const char *backend, const char *spec, int threads, char *reason, size_t n)
 {
-    char why[1024], tpath[512];
-    pecs_tolerances tols;
-    pecs_loaded_backend lb;
-    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
-                 "%s", why);
-    pecs_backend_opts bo = {.isolate = 0};
-    cr_assert_eq(pecs_backend_open(backend, &bo, &lb, why, sizeof why), PECS_OK, "%s", why);
-    pecs_run_opts o;
-    pecs_run_opts_default(&o);
-    o.tols = &tols;
-    o.threads = threads;
     pecs_case_result r;
-    pecs_run_case(&lb, spec, &o, &r);
+    pecs_verdict v = tu_run_case(backend, spec, threads, 0, &r);
     snprintf(reason, n, "%s", r.reason);
-    pecs_verdict v = r.verdict;
     pecs_case_result_free(&r);
-    pecs_backend_unload(&lb);
-    pecs_tol_free(&tols);
     return v;
 }
 

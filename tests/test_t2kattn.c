@@ -17,6 +17,7 @@
 #include "case.h"
 #include "reference.h"
 #include "refutil.h"
+#include "runutil.h"
 #include "registry.h"
 #include "runner.h"
 #include "testutil.h"
@@ -251,28 +252,6 @@ Test(t2kattn, registry_and_case_rules)
     ref_case_free(c);
 }
 
-static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
-{
-    pecs_loaded_backend lb;
-    char why[512] = "";
-    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s: %s", backend, why);
-    pecs_tolerances tols;
-    char tpath[512];
-    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
-                 "%s", why);
-    pecs_run_opts o;
-    pecs_run_opts_default(&o);
-    o.tols = &tols;
-    pecs_case_result r;
-    pecs_run_case(&lb, spec, &o, &r);
-    pecs_verdict v = r.verdict;
-    snprintf(reason, n, "%s", r.reason);
-    pecs_case_result_free(&r);
-    pecs_backend_unload(&lb);
-    pecs_tol_free(&tols);
-    return v;
-}
-
 /* End to end through the harness: the scalar FFT kernel and the mutants' control pass; the circular-convolution
  * mutant (FFT of max(Lq, Lk) points) fails where Lq + Lk - 1 exceeds that power of two, and passes where it does
  * not (Lq = 1: nothing wraps), so the failure is the wrap and nothing else. */
@@ -285,13 +264,13 @@ Test(t2kattn, harness_passes_scalar_and_fails_circular_mutant)
     };
     char reason[768], path[512];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(run_one("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
     snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-none.so", tu_env("PECS_BUILD", "build"));
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(run_one(path, ok[i], reason, sizeof reason), PECS_V_PASSED, "control, %s: %s", ok[i], reason);
+        cr_expect_eq(tu_run_verdict(path, ok[i], reason, sizeof reason), PECS_V_PASSED, "control, %s: %s", ok[i], reason);
     snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-toeplitz_circular.so", tu_env("PECS_BUILD", "build"));
-    cr_expect_eq(run_one(path, "toeplitz.fft tokens=8 heads=2 head_dim=8 features=8", reason, sizeof reason),
+    cr_expect_eq(tu_run_verdict(path, "toeplitz.fft tokens=8 heads=2 head_dim=8 features=8", reason, sizeof reason),
                  PECS_V_FAILED, "circular: %s", reason);
-    cr_expect_eq(run_one(path, "toeplitz.fft tokens=1 keys=8 heads=2 head_dim=8 features=8", reason, sizeof reason),
+    cr_expect_eq(tu_run_verdict(path, "toeplitz.fft tokens=1 keys=8 heads=2 head_dim=8 features=8", reason, sizeof reason),
                  PECS_V_PASSED, "circular with one query (no wrap): %s", reason);
 }

@@ -18,6 +18,7 @@
 #include "backends.h"
 #include "reference.h"
 #include "refutil.h"
+#include "runutil.h"
 #include "registry.h"
 #include "runner.h"
 #include "tolerance.h"
@@ -295,28 +296,6 @@ Test(t2mask, cca_rejects_odd_grid)
 
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
-static pecs_verdict run_one(const char *backend, const char *spec, char *reason, size_t n)
-{
-    pecs_loaded_backend lb;
-    char why[512] = "";
-    cr_assert_eq(pecs_backend_load(backend, &lb, why, sizeof why), PECS_OK, "%s: %s", backend, why);
-    pecs_tolerances tols;
-    char tpath[512];
-    cr_assert_eq(pecs_tol_load(&tols, tu_src(tpath, sizeof tpath, "configs/tolerances.yaml"), why, sizeof why), PECS_OK,
-                 "%s", why);
-    pecs_run_opts o;
-    pecs_run_opts_default(&o);
-    o.tols = &tols;
-    pecs_case_result r;
-    pecs_run_case(&lb, spec, &o, &r);
-    pecs_verdict v = r.verdict;
-    snprintf(reason, n, "%s", r.reason);
-    pecs_case_result_free(&r);
-    pecs_backend_unload(&lb);
-    pecs_tol_free(&tols);
-    return v;
-}
-
 /* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
 Test(t2mask, harness_passes_scalar_and_fails_mutants)
 {
@@ -330,7 +309,7 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(run_one("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
     static const struct {
         const char *mutant, *spec;
     } bad[] = {
@@ -342,6 +321,6 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         char path[512];
         snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"),
                  bad[i].mutant);
-        cr_expect_eq(run_one(path, bad[i].spec, reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
+        cr_expect_eq(tu_run_verdict(path, bad[i].spec, reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
     }
 }
