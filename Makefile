@@ -26,7 +26,7 @@ VERSION    := 0.1.0
 # headless in tests/test_html.c (skipped without it); libxml2-utils' xmllint checks the page and JUnit XML.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
                libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev libxml2-utils \
-               chromium
+               ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd chromium
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700
@@ -49,7 +49,7 @@ $(BUILD)/config.mk: Makefile
 	      echo "$$1_LIBS := $$($(PKG_CONFIG) --libs $$2)"; echo "$$1_VERSION := $$($(PKG_CONFIG) --modversion $$2)"; \
 	    else echo "HAVE_$$1 := 0"; fi; }; \
 	  probe YAML yaml-0.1; probe JANSSON jansson; probe NETTLE nettle; probe CRITERION criterion; \
-	  probe MPFR mpfr; probe PAPI papi; probe SLEEF sleef; \
+	  probe MPFR mpfr; probe PAPI papi; probe SLEEF sleef; probe OPENCL OpenCL; \
 	  if echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o $(BUILD)/.omp-probe 2>/dev/null; \
 	    then echo "HAVE_OPENMP := 1"; else echo "HAVE_OPENMP := 0"; fi; rm -f $(BUILD)/.omp-probe; \
 	  torchlib=$$($(CXX) -print-file-name=libtorch_cpu.so 2>/dev/null); \
@@ -175,7 +175,20 @@ torch-plugin:
 	@echo "torch backend skipped: libtorch not found ($(TORCH_INC)/torch/torch.h and libtorch_cpu.so; Debian: libtorch-dev, make deps)"
 endif
 
-plugins: $(PLUGINS) torch-plugin
+# The OpenCL backend (impls/opencl): a plugin only, like torch (pecs itself never links an OpenCL loader), built
+# when the probe found the loader's pkg-config file (Debian: ocl-icd-opencl-dev, with opencl-c-headers; a
+# runtime is a separate ICD: pocl-opencl-icd runs it on the CPU).
+OPENCL_PLUGIN := $(BUILD)/plugins/libpecs-opencl.so
+PLUGIN_LIBS_opencl := $(OPENCL_LIBS)
+.PHONY: opencl-plugin
+ifeq ($(HAVE_OPENCL),1)
+opencl-plugin: $(OPENCL_PLUGIN)
+else
+opencl-plugin:
+	@echo "opencl backend skipped: no OpenCL loader found (pkg-config OpenCL; Debian: ocl-icd-opencl-dev, make deps)"
+endif
+
+plugins: $(PLUGINS) torch-plugin opencl-plugin
 
 # Mutants: one realistic bug each (impls/mutants/mutants.def), built like vendor plugins.
 MUTANTS     := $(shell grep -o '^MUTANT.[a-z0-9_]*' impls/mutants/mutants.def | cut -c8-)
@@ -221,7 +234,8 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(CC) $(CFLAGS_ALL) $(STRICT) $(DEP_CFLAGS) $(CRITERION_CFLAGS) $(MPFR_CFLAGS) -c $< -o $@
 
 # Broken plugins that the tests load to prove the harness's defenses (tests/plugins/fixture.c).
-FIXTURES    := swapped stray inputwrite crashhang nondet nanout f32angle liar badabi smallstruct noentry nullentry
+FIXTURES    := swapped stray inputwrite crashhang nondet nanout f32angle liar badabi smallstruct noentry nullentry \
+               hostdev devstray devclock v10
 FIXTURE_SOS := $(FIXTURES:%=$(BUILD)/test-plugins/libfixture-%.so)
 OBJ_PICSCALAR := $(wildcard impls/common/*.c impls/scalar/*.c)
 OBJ_PICSCALAR := $(OBJ_PICSCALAR:%.c=$(BUILD)/obj/pic-builtin/%.o)
@@ -378,6 +392,7 @@ showconfig:
 	@echo "  OpenMP    (optional) : $(if $(filter 1,$(HAVE_OPENMP)),yes,no - OpenMP backend skipped)"
 	@echo "  SLEEF     (optional) : $(if $(filter 1,$(HAVE_SLEEF)),yes $(SLEEF_VERSION),no - simd and openmp backends skipped)"
 	@echo "  libtorch  (optional) : $(if $(filter 1,$(HAVE_TORCH)),yes $(TORCH_VERSION) (plugin $(TORCH_PLUGIN); CXX=$(CXX)),no - torch backend skipped)"
+	@echo "  OpenCL    (optional) : $(if $(filter 1,$(HAVE_OPENCL)),yes $(OPENCL_VERSION) (plugin $(OPENCL_PLUGIN)),no - opencl backend skipped)"
 	@echo "  built-in backends    : $(BUILTINS)"
 
 deps:

@@ -3,6 +3,7 @@
 #include "backends.h"
 
 #include <dlfcn.h>
+#include <ftw.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -16,10 +17,12 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "datapath.h"
+#include "device.h"
 #include "fpenv.h"
 #include "util.h"
 #include "wire.h"
@@ -183,7 +186,12 @@ static int ident_ok(const pecs_backend_ident *id, const char *src)
     const char *at = strchr(id->name, '@'); /* <built-in name>@<file>: see pecs_backend_check */
     return id->name[PECS_NAME_MAX] == '\0' && valid_name_in(id->name, NAME_CHARS "@") &&
            (!at || strchr(at + 1, '@') == NULL) && (!pecs_builtin_name(id->name) || !strcmp(src, id->name)) && printable_utf8(id->version, PECS_NAME_MAX) &&
-           printable_utf8(id->description, PECS_DESC_MAX) && (!strcmp(id->isa, "?") || valid_name(id->isa));
+           printable_utf8(id->description, PECS_DESC_MAX) && (!strcmp(id->isa, "?") || valid_name(id->isa)) &&
+           id->device[sizeof id->device - 1] == '\0' && printable_utf8(id->device, sizeof id->device - 1) &&
+           id->driver[sizeof id->driver - 1] == '\0' && printable_utf8(id->driver, sizeof id->driver - 1) &&
+           id->device_bw_why[sizeof id->device_bw_why - 1] == '\0' &&
+           printable_utf8(id->device_bw_why, sizeof id->device_bw_why - 1) && isfinite(id->device_gbs) &&
+           id->device_gbs >= 0.0;
 }
 
 /* ---- in process ---------------------------------------------------------------------------------------- */
@@ -200,6 +208,42 @@ static void exit_trap(void)
     }
 }
 
+/* A device backend (ABI 1.1) is initialised where its calls are made, and its copy bandwidth measured there. */
+static pecs_status device_init(pecs_loaded_backend *out, const char *src, char *why, size_t why_len)
+{
+    const pecs_device_ops *ops = pecs_device_ops_of(out->b);
+    if (!ops)
+        return PECS_OK;
+    const char *bad = pecs_device_ops_invalid(ops);
+    if (bad) {
+        snprintf(why, why_len, "%s: %s", src, bad);
+        return PECS_ABI;
+    }
+    pecs_device_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    pecs_status st = ops->init(out->b->ctx, &info);
+    if (st != PECS_OK) {
+        info.error[sizeof info.error - 1] = '\0';
+        snprintf(why, why_len, "%s: device init() failed: %s%s%s", src, pecs_status_str(st),
+                 printable_utf8(info.error, sizeof info.error - 1) && info.error[0] ? ": " : "",
+                 printable_utf8(info.error, sizeof info.error - 1) ? info.error : "");
+        return st == PECS_UNSUPPORTED ? PECS_UNSUPPORTED : PECS_BACKEND;
+    }
+    info.name[sizeof info.name - 1] = info.driver[sizeof info.driver - 1] = '\0';
+    if (!printable_utf8(info.name, sizeof info.name - 1) || !printable_utf8(info.driver, sizeof info.driver - 1)) {
+        ops->teardown(out->b->ctx);
+        snprintf(why, why_len, "%s: device name or driver is not printable UTF-8", src);
+        return PECS_INVALID;
+    }
+    out->device_up = 1;
+    snprintf(out->id.device, sizeof out->id.device, "%s", info.name[0] ? info.name : "?");
+    snprintf(out->id.driver, sizeof out->id.driver, "%s", info.driver[0] ? info.driver : "?");
+    out->id.device_gbs = pecs_device_copy_gbs(out->b, (size_t)64 << 20, 5, out->id.device_bw_why,
+                                              sizeof out->id.device_bw_why);
+    return PECS_OK;
+}
+
 static pecs_status open_in_process(const char *name_or_path, int is_path, pecs_loaded_backend *out, char *why,
                                    size_t why_len)
 {
@@ -213,7 +257,8 @@ static pecs_status open_in_process(const char *name_or_path, int is_path, pecs_l
                 b = g_builtins[i].entry(PECS_ABI_MAJOR, pecs_host_services());
         snprintf(out->source, sizeof out->source, "builtin");
         out->b = b;
-        return pecs_backend_check(b, name_or_path, 1, &out->id, why, why_len);
+        pecs_status st = pecs_backend_check(b, name_or_path, 1, &out->id, why, why_len);
+        return st == PECS_OK ? device_init(out, name_or_path, why, why_len) : st;
     }
     void *dl = dlopen(name_or_path, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
@@ -237,7 +282,13 @@ static pecs_status open_in_process(const char *name_or_path, int is_path, pecs_l
     out->b = b;
     out->dl = dl;
     snprintf(out->source, sizeof out->source, "%s", name_or_path);
-    return PECS_OK;
+    st = device_init(out, name_or_path, why, why_len);
+    if (st != PECS_OK) {
+        dlclose(dl);
+        out->dl = NULL;
+        out->b = NULL;
+    }
+    return st;
 }
 
 /* The problem a backend gets in process: a deep copy (params, their strings and lists, tensors), so
@@ -302,10 +353,9 @@ static void call_in_process(pecs_loaded_backend *lb, int op, const pecs_problem 
     if (op == PECS_OP_SUPPORTS) {
         r->kind = lb->b->supports(lb->b->ctx, &c->p, r->reason, sizeof r->reason) ? PECS_CALL_OK : PECS_CALL_DECLINED;
     } else {
-        double t0 = pecs_now();
-        r->st = lb->b->run(lb->b->ctx, &c->p);
-        r->seconds = pecs_now() - t0;
-        r->kind = r->st == PECS_OK ? PECS_CALL_OK : PECS_CALL_STATUS;
+        int stray;
+        r->st = pecs_run_call(lb->b, &c->p, &r->seconds, &r->kernel_seconds, &stray, r->reason, sizeof r->reason);
+        r->kind = stray ? PECS_CALL_STRAY : r->st == PECS_OK ? PECS_CALL_OK : PECS_CALL_STATUS;
     }
     g_in_call = NULL;
     r->reason[sizeof r->reason - 1] = '\0';
@@ -327,6 +377,7 @@ typedef struct pecs_worker {
     double mem_cap;
     pecs_backend_ident id;    /* from the first start; a restart must report the same */
     char sandbox[128];
+    char scratch[256];        /* the worker's writable directory ("" if none could be made) */
     int started;
     double ping_s;
     char dead[512];           /* the backend cannot be started: every call reports this */
@@ -475,6 +526,13 @@ static int worker_spawn(pecs_worker *w, char *why, size_t why_len)
         snprintf(why, why_len, "cannot create the worker's socket: %s", strerror(errno));
         return 0;
     }
+    if (!w->scratch[0]) { /* the worker's only writable directory (worker.c); removed with the worker */
+        const char *tmp = getenv("TMPDIR");
+        snprintf(w->scratch, sizeof w->scratch, "%s/pecs-worker-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+        if (!mkdtemp(w->scratch))
+            w->scratch[0] = '\0';
+    }
+    char *scratch = w->scratch[0] ? w->scratch : "-";
     pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
@@ -499,7 +557,7 @@ static int worker_spawn(pecs_worker *w, char *why, size_t why_len)
             _exit(126);
         for (int fd = 4; fd < 1024; fd++)
             close(fd);
-        char *args[] = {"pecs-worker", "--fd", "3", "--backend", w->spec, NULL};
+        char *args[] = {"pecs-worker", "--fd", "3", "--scratch", scratch, "--backend", w->spec, NULL};
         execv(path, args);
         _exit(127);
     }
@@ -562,10 +620,19 @@ static pecs_status worker_start(pecs_worker *w, char *why, size_t why_len)
 
 /* SIGKILL, never a polite exit: no plugin code (destructors, atexit handlers, threads) runs after the last
  * answer the parent asked for. */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
 static void worker_free(pecs_worker *w)
 {
     int status;
     worker_kill(w, &status);
+    if (w->scratch[0])
+        nftw(w->scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     free(w);
 }
 
@@ -721,6 +788,9 @@ static void call_isolated(pecs_loaded_backend *lb, int op, const pecs_problem *p
                     : op == PECS_OP_RUN && (rp.outcome < 0 || rp.outcome >= PECS_STATUS_COUNT_) ? "an out-of-range status"
                     : !isfinite(rp.seconds) || rp.seconds < 0 || rp.seconds > r->rtt + 1e-6 ? "a run() time the parent's clock "
                       "disproves (longer than the round trip, or not a number)"
+                    : op == PECS_OP_RUN && !(rp.kernel_seconds == -1.0 || (rp.kernel_seconds > 0 &&
+                      rp.kernel_seconds <= rp.seconds)) ? "a device kernel time longer than the call, or not a number"
+                    : rp.stray != 0 && (rp.stray != 1 || op != PECS_OP_RUN) ? "an out-of-range guard-frame flag"
                     : NULL;
     if (bad) {
         worker_kill(w, &status);
@@ -732,6 +802,7 @@ static void call_isolated(pecs_loaded_backend *lb, int op, const pecs_problem *p
     sanitize(rp.reason, sizeof rp.reason);
     memcpy(r->reason, rp.reason, sizeof r->reason);
     r->seconds = rp.seconds;
+    r->kernel_seconds = op == PECS_OP_RUN ? rp.kernel_seconds : -1.0;
     if (op == PECS_OP_SUPPORTS)
         r->kind = rp.outcome ? PECS_CALL_OK : PECS_CALL_DECLINED;
     else if (op == PECS_OP_RUN)
@@ -740,6 +811,8 @@ static void call_isolated(pecs_loaded_backend *lb, int op, const pecs_problem *p
         r->kind = PECS_CALL_OK;
     if (rp.fenv_changed)
         r->kind = PECS_CALL_FENV;
+    if (rp.stray)
+        r->kind = PECS_CALL_STRAY;
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -819,6 +892,8 @@ pecs_status pecs_backend_load(const char *name_or_path, pecs_loaded_backend *out
 
 void pecs_backend_unload(pecs_loaded_backend *lb)
 {
+    if (lb->device_up)
+        pecs_device_ops_of(lb->b)->teardown(lb->b->ctx);
     if (lb->w)
         worker_free(lb->w);
     if (lb->dl)
@@ -841,8 +916,8 @@ double pecs_backend_ping_s(const pecs_loaded_backend *lb) { return lb->w ? lb->w
 
 static void call(pecs_loaded_backend *lb, int op, const pecs_problem *p, const pecs_arena *a, pecs_call *r)
 {
-    r->fault_offset = -1, r->fault_access = 0;
     memset(r, 0, sizeof *r);
+    r->fault_offset = -1, r->kernel_seconds = -1.0;
     if (lb->isolated)
         call_isolated(lb, op, p, a, r);
     else

@@ -41,6 +41,11 @@ typedef struct pecs_backend_ident {
     char description[PECS_DESC_MAX + 1];
     char isa[PECS_NAME_MAX + 1];
     uint32_t abi_major, abi_minor;
+    /* Device backends (ABI 1.1): what init() named, and the bandwidth of the backend's own copy() measured
+     * at load (GB/s, read + write; 0 with device_bw_why when it has none). All empty for a host backend. */
+    char device[128], driver[128];
+    double device_gbs;
+    char device_bw_why[128];
 } pecs_backend_ident;
 
 struct pecs_worker;
@@ -51,6 +56,7 @@ typedef struct pecs_loaded_backend {
     char sha256[65];          /* of the plugin file ("" for a built-in) */
     char sandbox[128];        /* isolated: what confines the worker, e.g. "landlock abi 7: ..."; else "" */
     int isolated;             /* 1: calls go to a worker process */
+    int device_up;            /* in process: a device backend whose init() succeeded (teardown at unload) */
     const pecs_backend *b;    /* in process only */
     void *dl;                 /* in-process plugin's dlopen handle */
     struct pecs_worker *w;    /* isolated only */
@@ -91,13 +97,17 @@ typedef enum pecs_call_kind {
     PECS_CALL_FENV,      /* returned, but left the FP environment changed (reason) */
     PECS_CALL_CRASHED,   /* the worker died (reason: signal or exit status) */
     PECS_CALL_TIMEOUT,   /* no answer by the case's deadline (the worker was killed) */
-    PECS_CALL_BROKEN     /* a malformed or forged answer (the worker was killed) */
+    PECS_CALL_BROKEN,    /* a malformed or forged answer (the worker was killed) */
+    PECS_CALL_STRAY      /* a device backend wrote into its output buffer's guard frame (reason) */
 } pecs_call_kind;
 
 typedef struct pecs_call {
     pecs_call_kind kind;
     pecs_status st;           /* run(): what it returned */
-    double seconds;           /* run(): its own time, measured around the call (in the worker when isolated) */
+    double seconds;           /* run(): its own time, measured around the call (in the worker when isolated); for a
+                                 device backend, end to end: transfers in, run, sync, transfer out (device.h) */
+    double kernel_seconds;    /* device backends: the kernel alone by the device's events, as the backend reports
+                                 it (bounded by the harness's clock around run + sync); -1: none */
     double rtt;               /* isolated: the parent's clock from request to answer */
     int64_t fault_offset;     /* CRASHED by a fault the worker reported (wire.h): the faulting address as a byte
                                  offset into the case's arena; -1: none reported, or outside the arena */

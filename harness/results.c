@@ -145,6 +145,21 @@ static json_t *perf_json(const pecs_perf *p)
                                                     num(p->fma_gflops), "fraction", num(p->fma_frac[0]), "fraction_p10",
                                                     num(p->fma_frac[1]), "fraction_p90", num(p->fma_frac[2]), "ratios",
                                                     ratios_json(p->fma_ratio, p->reps)));
+    if (o && p->device) { /* median_s above is end to end; the kernel alone and the device's own roofline */
+        json_t *dv = json_pack("{s:s,s:o,s:i}", "end_to_end", "median_s (transfers in, run, sync, transfer out)",
+                               "copy_gbytes_per_s", num(p->device_gbs), "kernel_reps", p->device_reps);
+        if (dv && p->device_reps > 0) {
+            json_object_set_new(dv, "kernel_median_s", num(p->kernel_s[0]));
+            json_object_set_new(dv, "kernel_p10_s", num(p->kernel_s[1]));
+            json_object_set_new(dv, "kernel_p90_s", num(p->kernel_s[2]));
+            json_object_set_new(dv, "kernel_gbytes_per_s", num(p->bytes / p->kernel_s[0] * 1e-9));
+            json_object_set_new(dv, "kernel_time_source", json_string("the device's events, as the backend reports "
+                                                                      "them (bounded by the harness's clock)"));
+            if (p->device_frac > 0)
+                json_object_set_new(dv, "roofline_fraction", num(p->device_frac));
+        }
+        json_object_set_new(o, "device", dv);
+    }
     json_t *roof = NULL;
     if (o && p->paired)
         roof = paired_json(p);
@@ -259,6 +274,13 @@ pecs_status pecs_results_write(const char *path, const pecs_run_meta *m, json_t 
                                                   "sha256", lb->sha256, "abi", abi, "isa",
                                                   strcmp(b->isa, "?") ? b->isa : "unreported", "isolated", lb->isolated,
                                                   "sandbox", lb->sandbox));
+        if (b->device[0]) { /* a device backend (ABI 1.1): what init() named, and its copy() bandwidth at load */
+            json_t *dv = json_pack("{s:s,s:s,s:o}", "name", b->device, "driver", b->driver, "copy_gbytes_per_s",
+                                   num(b->device_gbs));
+            if (dv && b->device_bw_why[0])
+                json_object_set_new(dv, "copy_note", json_string(b->device_bw_why));
+            json_object_set_new(json_array_get(backends, json_array_size(backends) - 1), "device", dv);
+        }
     }
     pecs_results_count(cases, counts);
     json_t *summary = json_object();

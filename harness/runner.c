@@ -50,11 +50,15 @@ static pecs_verdict call_failed(const pecs_call *k, pecs_case_result *r)
     case PECS_CALL_CRASHED: return set_reason(r, PECS_V_CRASHED, k->reason);
     case PECS_CALL_TIMEOUT: return set_reason(r, PECS_V_TIMEOUT, k->reason);
     case PECS_CALL_BROKEN: return set_reason(r, PECS_V_ERROR, k->reason);
-    case PECS_CALL_FENV: return set_reason(r, PECS_V_FAILED, k->reason);
+    case PECS_CALL_FENV:
+    case PECS_CALL_STRAY: return set_reason(r, PECS_V_FAILED, k->reason);
     case PECS_CALL_STATUS:
         if (k->st == PECS_UNSUPPORTED)
             return set_reason(r, PECS_V_ERROR, "supports() accepted the case, then run() returned 'not supported'");
-        snprintf(msg, sizeof msg, "backend run() returned '%s'", pecs_status_str(k->st));
+        if (k->reason[0]) /* a device hook's failure, named */
+            snprintf(msg, sizeof msg, "backend run() returned '%s': %s", pecs_status_str(k->st), k->reason);
+        else
+            snprintf(msg, sizeof msg, "backend run() returned '%s'", pecs_status_str(k->st));
         return set_reason(r, PECS_V_ERROR, msg);
     default: return PECS_V_PASSED;
     }
@@ -220,15 +224,17 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         pf->threads_source = "measured";
     }
     pecs_pair_kernel pk = {0};
+    /* A device kernel is not paired with a host kernel: it has the device's own copy bandwidth (device.h). */
+    const int pair = o->pair && !lb->id.device[0];
     /* Streaming stores pair only beyond the last known cache level (into a cache-resident footprint they
      * measure the way to DRAM). */
-    int nt = o->pair && (!strcmp(pf->level, "memory") || !strcmp(pf->level, "beyond-L2"));
-    if (o->pair && !pecs_pair_kernel_init(&pk, rd, wr))
+    int nt = pair && (!strcmp(pf->level, "memory") || !strcmp(pf->level, "beyond-L2"));
+    if (pair && !pecs_pair_kernel_init(&pk, rd, wr))
         return set_reason(r, PECS_V_ERROR, "out of memory for the paired calibration kernel");
     /* Compute-bound figures: the FMA peak paired like the bandwidth, where the registry models flops. */
     const double flops = c->enc->flops * (double)in->n_out;
-    const int fma = o->pair && flops > 0;
-    double *t = malloc((size_t)o->max_reps * 9 * sizeof *t), total = 0.0;
+    const int fma = pair && flops > 0;
+    double *t = malloc((size_t)o->max_reps * 10 * sizeof *t), total = 0.0;
     if (!t) {
         pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
@@ -236,9 +242,10 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     double *rtt = t + o->max_reps, *ratio = rtt + o->max_reps, *nt_ratio = ratio + o->max_reps;
     double *over = nt_ratio + o->max_reps, *cpu_ratio = over + o->max_reps, *cpu_nt_ratio = cpu_ratio + o->max_reps;
     double *fma_ratio = cpu_nt_ratio + o->max_reps, *cpu_fma_ratio = fma_ratio + o->max_reps;
-    int n = 0;
+    double *kern = cpu_fma_ratio + o->max_reps;
+    int n = 0, nk = 0;
     pecs_verdict v = PECS_V_PASSED;
-    if (o->pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
+    if (pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
         pecs_pair_kernel_run(&pk, pf->threads_used, 0);
         if (nt)
             pecs_pair_kernel_run(&pk, pf->threads_used, 1);
@@ -257,14 +264,14 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             tk_nt = pecs_pair_kernel_run(&pk, pf->threads_used, 1);
             c1 = thread_cpu();
         }
-        if (o->pair) {
+        if (pair) {
             c2 = thread_cpu();
             tk = pecs_pair_kernel_run(&pk, pf->threads_used, 0); /* last: right before the call */
             c3 = thread_cpu();
         }
-        double c4 = o->pair ? thread_cpu() : 0.0;
+        double c4 = pair ? thread_cpu() : 0.0;
         pecs_backend_run(lb, &in->problem, &in->arena, &k);
-        double c5 = o->pair ? thread_cpu() : 0.0;
+        double c5 = pair ? thread_cpu() : 0.0;
         pecs_counters_note_call(bytes, in->n_out);
         if (k.kind != PECS_CALL_OK) {
             v = call_failed(&k, r);
@@ -278,7 +285,9 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         }
         t[n] = k.seconds;
         rtt[n] = k.rtt;
-        if (o->pair) { /* the case's throughput over the kernel's, each at its own byte count */
+        if (k.kernel_seconds > 0)
+            kern[nk++] = k.kernel_seconds;
+        if (pair) { /* the case's throughput over the kernel's, each at its own byte count */
             ratio[n] = (bytes / t[n]) / (pk.bytes / tk);
             nt_ratio[n] = nt ? (bytes / t[n]) / (pk.bytes / tk_nt) : 0.0;
             over[n] = t[n] - tk * bytes / pk.bytes;
@@ -303,7 +312,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     pf->median_s = quantile(t, n, 0.50);
     pf->p90_s = quantile(t, n, 0.90);
     pf->mean_s = total / n;
-    if (o->pair) {
+    if (pair) {
         /* One thread in-process and calls of a millisecond or more: the pairs are timed on the thread's CPU
          * clock, so a time slice lost to another process (2 cores, several builds) is in neither side; shorter
          * calls are rarely preempted and the clock's own cost would weigh, so they stay on the wall clock. */
@@ -339,6 +348,15 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         double ov[3];
         spread(over, n, ov);
         pf->overhead_ns = ov[0] * 1e9;
+    }
+    if (lb->id.device[0]) {
+        pf->device = 1;
+        pf->device_reps = nk;
+        pf->device_gbs = lb->id.device_gbs;
+        if (nk > 0) {
+            spread(kern, nk, pf->kernel_s);
+            pf->device_frac = pf->device_gbs > 0 ? bytes / pf->kernel_s[0] * 1e-9 / pf->device_gbs : 0.0;
+        }
     }
     if (lb->isolated) { /* the parent's own clock: a bound on what the worker reports (docs/threat-model.md) */
         qsort(rtt, (size_t)n, sizeof *rtt, cmp_double);

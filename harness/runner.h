@@ -74,6 +74,15 @@ typedef struct pecs_perf {
      * over the kernel's. fma_ratio NULL when not paired or the model has no flops. */
     double flops_per_elem, *fma_ratio, fma_frac[3], fma_gflops, case_gflops;
     const char *fma_isa;
+    /* Device backends (backend.h "Devices"): median_s and its quantiles are end to end (transfers in, run, sync,
+     * transfer out, on the harness's clock); the kernel alone, by the device's events, has its own quantiles
+     * (device_reps of the reps reported one the clock allows), and the device roofline is the case's bytes over
+     * the kernel's median time against the backend's own copy bandwidth measured at load. Host pairing does not
+     * apply to them. */
+    int device;
+    int device_reps;
+    double kernel_s[3];      /* median, p10, p90 */
+    double device_gbs, device_frac;
 } pecs_perf;
 
 typedef struct pecs_inv_result {

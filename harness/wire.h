@@ -64,7 +64,8 @@ typedef struct pecs_wire_reply {
     double seconds;          /* RUN: run()'s time in the worker */
     int64_t fault_offset;    /* FAULT: the address as a byte offset into the arena (-1: outside it) */
     int32_t fault_access;    /* FAULT: 0 unknown, 1 read, 2 write (x86-64 page-fault error code) */
-    int32_t pad_;
+    int32_t stray;           /* RUN on a device backend: it wrote into the output's guard frame (reason) */
+    double kernel_seconds;   /* RUN on a device backend: the device's kernel time (-1: none) */
     char reason[512];
 } pecs_wire_reply;
 

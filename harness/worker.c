@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -18,6 +19,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "fpenv.h"
 #include "util.h"
 #include "wire.h"
@@ -25,6 +27,7 @@
 typedef struct worker {
     int fd;
     const pecs_backend *b;
+    int device_up;            /* a device backend's init() succeeded: teardown() when the parent closes */
     unsigned char *map;       /* the current arena's mapping */
     size_t map_len;
     ino_t ino;
@@ -178,6 +181,21 @@ static int decode(worker *w, unsigned char *buf, size_t len, int fd, pecs_proble
  * granted (no file can be written, created, renamed or removed; already open descriptors such as stderr
  * keep working), which also keeps ptrace and /proc/<pid>/mem of processes outside the domain (pecs)
  * out of reach, and from Landlock ABI 6 signals to them too. `what` says what applied. */
+/* The one directory the worker may write, made and removed by the parent (--scratch): a device runtime's
+ * caches and compiled kernels (pocl writes its kernels there before it loads them), named to the runtimes
+ * through the environment. */
+static char g_scratch[256];
+
+static void scratch_dir(const char *dir)
+{
+    if (!dir || dir[0] != '/' || strlen(dir) >= sizeof g_scratch)
+        return;
+    snprintf(g_scratch, sizeof g_scratch, "%s", dir);
+    setenv("POCL_CACHE_DIR", g_scratch, 1);
+    setenv("XDG_CACHE_HOME", g_scratch, 1);
+    setenv("TMPDIR", g_scratch, 1);
+}
+
 static void sandbox(char *what, size_t n)
 {
 #if defined(SYS_landlock_create_ruleset) && defined(SYS_landlock_restrict_self)
@@ -201,6 +219,16 @@ static void sandbox(char *what, size_t n)
         size = sizeof attr;
     }
     int fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+    int dir = fd >= 0 && g_scratch[0] ? open(g_scratch, O_PATH | O_CLOEXEC | O_DIRECTORY) : -1;
+    if (dir >= 0) { /* writes beneath the scratch directory only */
+        struct __attribute__((packed)) {
+            uint64_t allowed_access;
+            int32_t parent_fd;
+        } rule = {attr.handled_access_fs, dir};
+        if (syscall(SYS_landlock_add_rule, fd, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &rule, 0) != 0)
+            g_scratch[0] = '\0';
+        close(dir);
+    }
     if (fd < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_landlock_restrict_self, fd, 0) != 0) {
         snprintf(what, n, "none: Landlock refused (%s)", strerror(errno));
         if (fd >= 0)
@@ -208,8 +236,8 @@ static void sandbox(char *what, size_t n)
         return;
     }
     close(fd);
-    snprintf(what, n, "landlock abi %ld: no file writes, no ptrace%s of processes outside", abi,
-             signals ? " or signals" : "");
+    snprintf(what, n, "landlock abi %ld: no file writes%s, no ptrace%s of processes outside", abi,
+             g_scratch[0] ? " but to its scratch directory" : "", signals ? " or signals" : "");
 #else
     snprintf(what, n, "none: built without the Landlock system calls");
 #endif
@@ -229,6 +257,7 @@ static void hello(worker *w, const char *spec, uint64_t nonce)
     if (h.status == PECS_OK) {
         h.id = lb.id; /* the identity is queried here, never in the parent */
         w->b = lb.b;  /* kept loaded until the process ends */
+        w->device_up = lb.device_up;
     }
     send_rec(w->fd, &h, sizeof h);
 }
@@ -240,6 +269,8 @@ int pecs_worker_main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--fd"))
             w.fd = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--scratch"))
+            scratch_dir(argv[++i]);
         else
             spec = argv[i + 1] ? argv[++i] : NULL;
     if (w.fd < 0 || !spec) {
@@ -285,9 +316,10 @@ int pecs_worker_main(int argc, char **argv)
             if (rq.op == PECS_OP_SUPPORTS) {
                 rp.outcome = w.b->supports(w.b->ctx, &p, rp.reason, sizeof rp.reason) != 0;
             } else {
-                double t0 = pecs_now();
-                rp.outcome = (int32_t)w.b->run(w.b->ctx, &p);
-                rp.seconds = pecs_now() - t0;
+                int stray;
+                rp.outcome = (int32_t)pecs_run_call(w.b, &p, &rp.seconds, &rp.kernel_seconds, &stray, rp.reason,
+                                                    sizeof rp.reason);
+                rp.stray = stray;
             }
             g_fault_fd = -1;
             rp.reason[sizeof rp.reason - 1] = '\0';
@@ -299,6 +331,8 @@ int pecs_worker_main(int argc, char **argv)
         if (!send_rec(w.fd, &rp, sizeof rp))
             break;
     }
+    if (w.device_up)
+        pecs_device_ops_of(w.b)->teardown(w.b->ctx);
     free(buf);
     return 0;
 }

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends.h"
 #include "gen.h"
@@ -172,6 +173,55 @@ ParameterizedTest(int *k, conformance, simd_and_openmp_pass_the_suites)
         cr_assert_eq(t.v[PECS_V_SKIPPED], t.block_skipped,
                      "%s on %s: %d case(s) SKIPPED (%d of block schedules), the backend claims the rest", suite, backend,
                      t.v[PECS_V_SKIPPED], t.block_skipped);
+}
+
+/* Device backends (ABI 1.1, backend.h "Devices"). The OpenCL backend passes every T1 rotate case it claims on a
+ * real OpenCL runtime (Debian's pocl in CI), isolated: its context lives in the worker. It claims the pair
+ * rotations in f32 and f16 whose schedule does not read the positions on the host; it must pass at least as many
+ * cases as it does today, so a claim cannot silently shrink into SKIPPED. */
+static const char *const DEVICE_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/invariance.yaml"};
+static const int DEVICE_CLAIMED[] = {1396, 1004, 76}; /* cases it passes today (SKIPPED: bf16, xPos gains, seq_len 0) */
+
+ParameterizedTestParameters(conformance, opencl_passes_t1_rotate_isolated)
+{
+    static int idx[sizeof DEVICE_SUITES / sizeof DEVICE_SUITES[0]];
+    for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++)
+        idx[i] = (int)i;
+    return cr_make_param_array(int, idx, sizeof idx / sizeof idx[0]);
+}
+
+ParameterizedTest(int *k, conformance, opencl_passes_t1_rotate_isolated, .timeout = 900)
+{
+    char path[512];
+    tu_plugin(path, sizeof path, "opencl");
+    if (access(path, R_OK) != 0)
+        cr_skip_test("%s is not built (no OpenCL loader: Debian ocl-icd-opencl-dev, make deps)", path);
+    tally t = run_suite(path, DEVICE_SUITES[*k], NULL, NULL);
+    cr_assert_geq(t.v[PECS_V_PASSED], DEVICE_CLAIMED[*k], "%s: %d passed, the claim is %d (first not passed: %s)",
+                  DEVICE_SUITES[*k], t.v[PECS_V_PASSED], DEVICE_CLAIMED[*k], t.first_fail);
+    cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%s: %d of %d passed; first: %s", DEVICE_SUITES[*k], t.v[PECS_V_PASSED], t.n,
+                 t.first_fail);
+}
+
+/* A device backend whose device memory is host memory (tests/plugins/fixture.c hostdev) passes the smoke suite
+ * through the device path, in process and isolated; one that writes into its output buffer's guard frame
+ * (devstray) fails every case it runs, a host copy of the output never showing it. */
+Test(conformance, device_path_passes_and_catches_the_guard_frame, .timeout = 900)
+{
+    char path[512];
+    for (int iso = 0; iso < 2; iso++) {
+        g_isolate = iso;
+        tally t = run_suite(tu_fixture(path, sizeof path, "hostdev"), "suites/smoke.yaml", NULL, NULL);
+        cr_assert_gt(t.n, 900);
+        cr_assert_eq(t.v[PECS_V_PASSED], t.n, "hostdev (isolated %d): %d of %d passed; first: %s", iso,
+                     t.v[PECS_V_PASSED], t.n, t.first_fail);
+        t = run_suite(tu_fixture(path, sizeof path, "devstray"), "suites/smoke.yaml", "^rope|^alibi|^sinusoidal", NULL);
+        cr_assert_gt(t.n, 100);
+        cr_assert_eq(t.v[PECS_V_FAILED], t.n, "devstray (isolated %d): %d of %d FAILED; first: %s", iso,
+                     t.v[PECS_V_FAILED], t.n, t.first_fail);
+        cr_assert(strstr(t.first_fail, "guard frame"), "%s", t.first_fail);
+    }
+    g_isolate = -1;
 }
 
 /* Outputs over 32 MiB take the streaming-store path of the SIMD kernels (aligned rows, non-temporal stores,

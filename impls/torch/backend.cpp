@@ -131,6 +131,7 @@ const pecs_backend g_torch = {
     torch_supports,
     torch_run,
     torch_isa,
+    nullptr,                /* device (1.1): a host backend */
 };
 
 } // namespace

@@ -188,6 +188,47 @@
  * Parameters
  *   problem->params holds EVERY parameter of the encoding's schema (registry), already validated, with
  *   defaults filled in, as typed key/value pairs; new encodings and new parameters never change the ABI.
+ *
+ * ---------------------------------------------------------------------------------------------------
+ * Devices (ABI 1.1)
+ *   A backend whose kernels run on an accelerator sets `device` (appended to pecs_backend in 1.1, so a
+ *   1.0 plugin, whose struct_size stops before it, is a host backend and loads unchanged). The harness
+ *   then owns every transfer, and times the kernel apart from them:
+ *
+ *     load      init(ctx, info)              once, in the process that makes the calls (the isolated worker
+ *                                            when isolated): create the context and the ONE in-order queue
+ *                                            (stream) every later call enqueues on; fill info (device, driver)
+ *     per call  supports(ctx, p)             on the HOST problem, as for host backends (tensor data are host
+ *                                            pointers; device_offset is NULL)
+ *               alloc(ctx, bytes, &buf)      one device buffer per tensor (out aliases x when in_place):
+ *                                            inputs get their bytes, the output its bytes framed by PAD
+ *                                            canary bytes on each side (the host copy's gap canaries included)
+ *               to_device(ctx, buf, off, src, n)  enqueue host -> device (blocking or not: sync() orders it)
+ *               run(ctx, p_dev)              enqueue the kernel(s); p_dev is the problem with every tensor's
+ *                                            data = its device buffer handle and p_dev->device_offset[i] =
+ *                                            the byte offset of element 0 in it (PAD for the output, 0 else)
+ *               sync(ctx)                    wait until everything enqueued has finished
+ *               kernel_ns(ctx, &ns)          device time of the kernel(s) the last run() enqueued, from the
+ *                                            queue's own events (transfers excluded); may be NULL: then only
+ *                                            end-to-end time is reported
+ *               to_host(ctx, dst, buf, off, n) copy back (the output's whole padded buffer), then sync()
+ *               release(ctx, buf)            every buffer alloc() gave, even after a failure
+ *     calibrate copy(ctx, dst, src, n, &ns)  a device-to-device copy of n bytes, timed on the device: the
+ *                                            device's own bandwidth, the roofline a device kernel is judged
+ *                                            against (may be NULL: no device roofline)
+ *     unload    teardown(ctx)
+ *
+ *   The harness keeps the inputs, the reference and the verdict on the host. The output's device frame is
+ *   checked after the copy back (a stray write beyond either end of the output fails the case, naming
+ *   the device), then its middle is copied into the host output, whose own gap canaries are checked as
+ *   for host backends. Results carry kernel-only time, end-to-end time (transfers + run + sync, the
+ *   harness's clock) and the device's name, driver and calibrated bandwidth.
+ *
+ *     device buffer of the output     [ PAD canary | out bytes (gaps = host canaries) | PAD canary ]
+ *                                                    ^ device_offset[out] = PAD
+ *
+ *   A buffer handle is whatever the runtime names a buffer by: a device pointer (CUDA, HIP, SYCL USM) or
+ *   an object (an OpenCL cl_mem), passed as void *. Offsets are bytes and are always a multiple of 64.
  */
 #ifndef PECS_BACKEND_H
 #define PECS_BACKEND_H
@@ -200,7 +241,7 @@
 #include "pecs/status.h"
 
 #define PECS_ABI_MAJOR 1
-#define PECS_ABI_MINOR 0
+#define PECS_ABI_MINOR 1
 #define PECS_MAX_DIMS 4
 
 typedef enum pecs_form {
@@ -252,6 +293,9 @@ typedef struct pecs_problem {
     int32_t n_tensors;
     int32_t in_place;               /* 1: "out" aliases "x" */
     int32_t n_threads;              /* requested threads; 0 = backend's choice */
+    /* 1.1: device backends only (see Devices): NULL for host calls and in supports(); else one byte offset
+     * per tensor, tensors[i].data being a device buffer handle. Read it only if struct_size covers it. */
+    const int64_t *device_offset;
 } pecs_problem;
 
 typedef struct pecs_host {
@@ -260,6 +304,28 @@ typedef struct pecs_host {
     void (*log)(void *host_ctx, const char *backend, const char *message); /* may be called anywhere */
     void *host_ctx;
 } pecs_host;
+
+#define PECS_DEVICE_PAD 4096         /* canary bytes each side of a device output buffer */
+
+typedef struct pecs_device_info {
+    uint32_t struct_size;           /* set by the harness */
+    char name[128];                 /* e.g. "NVIDIA H100 80GB HBM3", "pthread-skylake-avx512" */
+    char driver[128];               /* runtime and driver versions, e.g. "OpenCL 3.0 PoCL 3.1; driver 3.1" */
+    char error[256];                /* init() failed: why, in one line (e.g. "no OpenCL device") */
+} pecs_device_info;
+
+typedef struct pecs_device_ops {
+    uint32_t struct_size;           /* sizeof(pecs_device_ops) the plugin was built with */
+    pecs_status (*init)(void *ctx, pecs_device_info *info);
+    void (*teardown)(void *ctx);
+    pecs_status (*alloc)(void *ctx, size_t bytes, void **buf);
+    void (*release)(void *ctx, void *buf);
+    pecs_status (*to_device)(void *ctx, void *buf, size_t offset, const void *src, size_t bytes);
+    pecs_status (*to_host)(void *ctx, void *dst, void *buf, size_t offset, size_t bytes);
+    pecs_status (*sync)(void *ctx);
+    pecs_status (*kernel_ns)(void *ctx, double *ns);                       /* may be NULL */
+    pecs_status (*copy)(void *ctx, void *dst, void *src, size_t bytes, double *ns); /* may be NULL */
+} pecs_device_ops;
 
 typedef struct pecs_backend {
     uint32_t abi_major;             /* must be first: PECS_ABI_MAJOR the plugin was built with */
@@ -272,6 +338,8 @@ typedef struct pecs_backend {
     int (*supports)(void *ctx, const pecs_problem *p, char *reason, size_t reason_size);
     pecs_status (*run)(void *ctx, const pecs_problem *p);
     const char *(*isa)(void *ctx);  /* the instruction set actually used; may be NULL */
+    /* 1.1 (read only when struct_size covers it): NULL for a host backend; see Devices. */
+    const pecs_device_ops *device;
 } pecs_backend;
 
 typedef const pecs_backend *(*pecs_backend_entry_fn)(uint32_t host_abi_major, const pecs_host *host);

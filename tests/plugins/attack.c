@@ -244,7 +244,7 @@ static pecs_backend g_desc = {
 #else
     "a hostile test plugin",
 #endif
-    NULL, att_supports, att_run, att_isa};
+    NULL, att_supports, att_run, att_isa, NULL};
 
 __attribute__((visibility("default"))) const pecs_backend *pecs_backend_entry(uint32_t host_abi_major, const pecs_host *host)
 {

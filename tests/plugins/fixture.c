@@ -16,8 +16,19 @@
  *   smallstruct  descriptor struct_size too small (refused)
  *   noentry      no pecs_backend_entry symbol (refused)
  *   nullentry    the entry point returns NULL (refused)
+ *   hostdev      a correct DEVICE backend (ABI 1.1 hooks) whose device memory is host memory: the device path
+ *                (staging, guard frame, copy back, kernel time) proved without an accelerator
+ *   devstray     hostdev whose kernel also writes one byte just before the output, inside the device buffer's
+ *                guard frame (FAILED: the host copy alone would never show it)
+ *   devclock     hostdev whose kernel_ns() claims ten times the call: a device time the harness's clock
+ *                disproves (recorded as none)
+ *   v10          a 1.0 descriptor: struct_size stops before `device`, whose bytes hold garbage (must load and
+ *                pass as a host backend: the harness reads no field past struct_size)
  */
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pecs/backend.h"
@@ -141,11 +152,109 @@ static pecs_status fixture_run(void *ctx, const pecs_problem *p)
         }
     return PECS_OK;
 }
-#else
+#elif !defined(FIXTURE_KIND_hostdev) && !defined(FIXTURE_KIND_devstray) && !defined(FIXTURE_KIND_devclock) && \
+    !defined(FIXTURE_KIND_v10)
 static pecs_status fixture_run(void *ctx, const pecs_problem *p)
 {
     (void)ctx, (void)p;
     return PECS_UNSUPPORTED;
+}
+#endif
+
+#if defined(FIXTURE_KIND_hostdev) || defined(FIXTURE_KIND_devstray) || defined(FIXTURE_KIND_devclock)
+#include <stdlib.h>
+#include <time.h>
+#define FIXTURE_DEVICE 1
+static double g_kernel_ns;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static pecs_status dev_init(void *ctx, pecs_device_info *info)
+{
+    (void)ctx;
+    snprintf(info->name, sizeof info->name, "host memory posing as a device");
+    snprintf(info->driver, sizeof info->driver, "fixture 1");
+    return PECS_OK;
+}
+static void dev_teardown(void *ctx) { (void)ctx; }
+static pecs_status dev_alloc(void *ctx, size_t n, void **buf)
+{
+    (void)ctx;
+    *buf = malloc(n);
+    return *buf ? PECS_OK : PECS_NOMEM;
+}
+static void dev_release(void *ctx, void *buf) { (void)ctx, free(buf); }
+static pecs_status dev_to_device(void *ctx, void *buf, size_t off, const void *src, size_t n)
+{
+    (void)ctx;
+    memcpy((char *)buf + off, src, n);
+    return PECS_OK;
+}
+static pecs_status dev_to_host(void *ctx, void *dst, void *buf, size_t off, size_t n)
+{
+    (void)ctx;
+    memcpy(dst, (const char *)buf + off, n);
+    return PECS_OK;
+}
+static pecs_status dev_sync(void *ctx) { (void)ctx; return PECS_OK; }
+static pecs_status dev_kernel_ns(void *ctx, double *ns)
+{
+    (void)ctx;
+    *ns = g_kernel_ns;
+    return PECS_OK;
+}
+static pecs_status dev_copy(void *ctx, void *dst, void *src, size_t n, double *ns)
+{
+    (void)ctx;
+    double t0 = now_ns();
+    memcpy(dst, src, n);
+    *ns = now_ns() - t0;
+    return PECS_OK;
+}
+static const pecs_device_ops g_dev_ops = {sizeof(pecs_device_ops), dev_init, dev_teardown, dev_alloc, dev_release,
+                                          dev_to_device, dev_to_host, dev_sync, dev_kernel_ns, dev_copy};
+
+/* The device problem's tensors are buffer handles plus byte offsets; here a handle is a host address. */
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    pecs_tensor t[8];
+    pecs_problem q = *p;
+    (void)ctx;
+    if (!p->device_offset || p->n_tensors > 8)
+        return PECS_INVALID;
+    for (int32_t i = 0; i < p->n_tensors; i++) {
+        t[i] = p->tensors[i];
+        t[i].data = (char *)p->tensors[i].data + p->device_offset[i];
+    }
+    q.tensors = t;
+    q.device_offset = NULL;
+    double t0 = now_ns();
+    pecs_status st = s->run(s->ctx, &q);
+    g_kernel_ns = now_ns() - t0;
+#if defined(FIXTURE_KIND_devclock)
+    g_kernel_ns *= 10.0;
+#endif
+#if defined(FIXTURE_KIND_devstray)
+    const pecs_tensor *out = pecs_problem_tensor(&q, "out");
+    if (out)
+        ((unsigned char *)out->data)[-1] ^= 0xFF;
+#endif
+    return st;
+}
+#endif
+
+#if defined(FIXTURE_KIND_v10)
+static pecs_status fixture_run(void *ctx, const pecs_problem *p)
+{
+    const pecs_backend *s = pecs_builtin_entry_scalar(PECS_ABI_MAJOR, NULL);
+    (void)ctx;
+    return s->run(s->ctx, p);
 }
 #endif
 
@@ -176,6 +285,14 @@ __attribute__((visibility("default"))) const pecs_backend *pecs_backend_entry(ui
         .supports = fixture_supports,
         .run = fixture_run,
     };
+#if defined(FIXTURE_DEVICE)
+    g_desc.device = &g_dev_ops;
+#endif
+#if defined(FIXTURE_KIND_v10)
+    g_desc.struct_size = (uint32_t)offsetof(pecs_backend, device);
+    g_desc.abi_minor = 0;
+    g_desc.device = (const pecs_device_ops *)(uintptr_t)1; /* past struct_size: must never be read */
+#endif
 #if defined(FIXTURE_KIND_badabi)
     g_desc.abi_major = PECS_ABI_MAJOR + 1;
 #elif defined(FIXTURE_KIND_smallstruct)
