@@ -175,12 +175,14 @@ ParameterizedTest(int *k, conformance, simd_and_openmp_pass_the_suites)
                      t.v[PECS_V_SKIPPED], t.block_skipped);
 }
 
-/* Device backends (ABI 1.1, backend.h "Devices"). The OpenCL backend passes every T1 rotate case it claims on a
+/* Device backends (ABI 1.1, backend.h "Devices"). The OpenCL backend passes every T1 rotate and bias case it claims on a
  * real OpenCL runtime (Debian's pocl in CI), isolated: its context lives in the worker. It claims the pair
- * rotations in f32 and f16 whose schedule does not read the positions on the host; it must pass at least as many
+ * rotations and the alibi, t5, kerple and fire biases in f32 and f16 whose schedule does not read the positions on the host; it must pass at least as many
  * cases as it does today, so a claim cannot silently shrink into SKIPPED. */
-static const char *const DEVICE_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/invariance.yaml"};
-static const int DEVICE_CLAIMED[] = {1396, 1004, 76}; /* cases it passes today (SKIPPED: bf16, xPos gains, seq_len 0) */
+static const char *const DEVICE_SUITES[] = {"suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml", "suites/invariance.yaml",
+                                            "suites/t1-bias.yaml", "suites/t1-pairwise.yaml"};
+/* cases it passes today (SKIPPED: bf16, xPos gains, seq_len 0, forms other than rotate and bias) */
+static const int DEVICE_CLAIMED[] = {1396, 1004, 76, 434, 209};
 
 ParameterizedTestParameters(conformance, opencl_passes_t1_rotate_isolated)
 {

@@ -4,7 +4,7 @@
  *
  * It is both the proof that the device path works and a template for vendors: the frequency schedule is the
  * in-tree one (impls/common/schedule.c, computed on the host in double once per call, as engines do) and the
- * per-element work is on the device. Every transfer is the harness's (to_device/to_host); run() only
+ * per-element work is on the device. The bias form runs alibi, t5, kerple.log, kerple.power and fire. Every transfer is the harness's (to_device/to_host); run() only
  * enqueues the kernel on the one in-order queue and keeps its event, which kernel_ns() reads.
  *
  * Declined, with the reason: block schedules (ComRoPE), per-token gains (xPos, Entropy-ABF queries),
@@ -13,7 +13,9 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/schedule.h"
@@ -25,7 +27,7 @@ typedef struct ocl {
     cl_device_id dev;
     cl_command_queue q;
     cl_program prog[2];     /* [0] float storage, [1] half storage */
-    cl_kernel rope[2];
+    cl_kernel rope[2], bias[2];
     cl_event last;          /* the last run()'s kernel */
     int fp64, up;
     char init_why[160];
@@ -82,15 +84,17 @@ static pecs_status ocl_init(void *vctx, pecs_device_info *info)
     if (e != CL_SUCCESS)
         goto fail;
     if (o->fp64) {
-        const char *src = pecs_opencl_source;
         for (int k = 0; k < 2; k++) {
-            o->prog[k] = clCreateProgramWithSource(o->ctx, 1, &src, NULL, &e);
+            o->prog[k] = clCreateProgramWithSource(o->ctx, 2, (const char **)pecs_opencl_source, NULL, &e);
             if (e != CL_SUCCESS)
                 goto fail;
             e = clBuildProgram(o->prog[k], 1, &o->dev, k ? "-DF16" : "", NULL, NULL);
             if (e != CL_SUCCESS)
                 goto fail;
             o->rope[k] = clCreateKernel(o->prog[k], "rope", &e);
+            if (e != CL_SUCCESS)
+                goto fail;
+            o->bias[k] = clCreateKernel(o->prog[k], "bias", &e);
             if (e != CL_SUCCESS)
                 goto fail;
         }
@@ -111,6 +115,8 @@ static void ocl_teardown(void *vctx)
     for (int k = 0; k < 2; k++) {
         if (o->rope[k])
             clReleaseKernel(o->rope[k]);
+        if (o->bias[k])
+            clReleaseKernel(o->bias[k]);
         if (o->prog[k])
             clReleaseProgram(o->prog[k]);
     }
@@ -196,6 +202,42 @@ static int say(char *reason, size_t n, const char *why)
     return 0;
 }
 
+/* The bias encodings of the device kernel, by id: its mode number (kernels.cl.h), or -1. */
+static int bias_mode(const pecs_problem *p)
+{
+    if (!strcmp(p->encoding, "alibi"))
+        return pecs_param_is(p, "variant", "key_index") ? 1 : 0;
+    static const char *const ids[] = {"t5", "kerple.log", "kerple.power", "fire"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(p->encoding, ids[i]))
+            return 2 + i;
+    return -1;
+}
+
+static int bias_supports(const pecs_problem *p, char *reason, size_t n)
+{
+    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
+    int mode = bias_mode(p);
+    if (mode < 0)
+        return say(reason, n, "opencl runs the alibi, t5, kerple and fire biases only");
+    if (!qp || !kp || !out || out->ndim != 3 || qp->dtype != kp->dtype)
+        return say(reason, n, "tensors are not qpos [Lq], kpos [Lk], out [H, Lq, Lk]");
+    if (qp->dtype != PECS_DT_I32 && qp->dtype != PECS_DT_I64 && qp->dtype != PECS_DT_F64)
+        return say(reason, n, "positions must be i32, i64 or f64");
+    int64_t H = out->shape[0];
+    if (mode == 2 && !impl_t5_params_ok(p, w, H))
+        return say(reason, n, "t5's table w does not fit num_buckets x heads");
+    if (mode == 5 && (!w || w->ndim != 2 || w->shape[0] != H + 2 || w->shape[1] != pecs_param_int(p, "hidden", 32) + 1))
+        return say(reason, n, "fire's weights w are not [H + 2, hidden + 1]");
+    if (mode == 3 || mode == 4) {
+        const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+        if (!r1 || !r2 || (r1->n != 1 && r1->n != H) || (r2->n != 1 && r2->n != H))
+            return say(reason, n, "kerple's r1 and r2 need 1 or H values");
+    }
+    return 1;
+}
+
 static int ocl_supports(void *vctx, const pecs_problem *p, char *reason, size_t n)
 {
     ocl *o = vctx;
@@ -203,12 +245,14 @@ static int ocl_supports(void *vctx, const pecs_problem *p, char *reason, size_t 
         return say(reason, n, o->init_why[0] ? o->init_why : "the OpenCL device is not initialised");
     if (!o->fp64)
         return say(reason, n, "the device has no cl_khr_fp64 (angles are computed in double)");
-    if (p->form != PECS_FORM_ROTATE || !impl_schedule_of(p->encoding))
-        return say(reason, n, "opencl runs the rotate form only (this backend is the device-ABI template)");
-    if (impl_schedule_has_blocks(p->encoding))
-        return say(reason, n, "block schedules (ComRoPE) are not pair rotations");
     if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16)
         return say(reason, n, "opencl stores f32 and f16 only");
+    if (p->form == PECS_FORM_BIAS)
+        return bias_supports(p, reason, n);
+    if (p->form != PECS_FORM_ROTATE || !impl_schedule_of(p->encoding))
+        return say(reason, n, "opencl runs the T1 rotate schedules and the alibi, t5, kerple and fire biases");
+    if (impl_schedule_has_blocks(p->encoding))
+        return say(reason, n, "block schedules (ComRoPE) are not pair rotations");
     const pecs_param *sl = pecs_problem_param(p, "seq_len");
     if (sl && sl->i <= 0)
         return say(reason, n, "the length comes from this call's positions, which are on the device in run()");
@@ -231,11 +275,100 @@ static int ocl_supports(void *vctx, const pecs_problem *p, char *reason, size_t 
     return 1;
 }
 
+/* Enqueue `k` over `global` work-items, keeping its event for kernel_ns(). */
+static cl_int enqueue(ocl *o, cl_kernel k, size_t global)
+{
+    if (o->last)
+        clReleaseEvent(o->last);
+    o->last = NULL;
+    return global > 0 ? clEnqueueNDRangeKernel(o->q, k, 1, NULL, &global, NULL, 0, NULL, &o->last) : CL_SUCCESS;
+}
+
+static pecs_status bias_run(ocl *o, const pecs_problem *p)
+{
+    const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
+    const int64_t *off = p->device_offset;
+    int64_t H = out->shape[0], Lq = out->shape[1], Lk = out->shape[2];
+    int mode = bias_mode(p);
+    double *ca = calloc((size_t)H + 1, sizeof *ca), *cb = calloc((size_t)H + 1, sizeof *cb);
+    cl_long iv[3] = {0, 0, 0};
+    cl_double rv[3] = {0, 0, 0};
+    cl_int e = ca && cb ? CL_SUCCESS : CL_OUT_OF_HOST_MEMORY;
+    for (int64_t h = 0; e == CL_SUCCESS && h < H; h++) {
+        if (mode <= 1)
+            ca[h] = impl_alibi_slope(H, h, pecs_param_real(p, "max_bias", 8.0));
+        if (mode == 3 || mode == 4) {
+            const pecs_param *r1 = pecs_problem_param(p, "r1"), *r2 = pecs_problem_param(p, "r2");
+            ca[h] = r1->list[r1->n == 1 ? 0 : h];
+            cb[h] = r2->list[r2->n == 1 ? 0 : h];
+        }
+    }
+    if (mode == 2)
+        iv[0] = pecs_param_int(p, "bidirectional", 1), iv[1] = pecs_param_int(p, "num_buckets", 32),
+        iv[2] = pecs_param_int(p, "max_distance", 128);
+    if (mode == 5) {
+        iv[0] = pecs_param_int(p, "hidden", 32);
+        rv[0] = pecs_param_real(p, "c", 0.1), rv[1] = pecs_param_real(p, "eps", 1e-6);
+        rv[2] = fabs(pecs_param_real(p, "L_mult", 1.0) * pecs_param_real(p, "init_L", 512.0));
+    }
+    cl_mem cam = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                                  ((size_t)H + 1) * sizeof *ca, ca, &e) : NULL;
+    cl_mem cbm = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                                  ((size_t)H + 1) * sizeof *cb, cb, &e) : NULL;
+    if (e == CL_SUCCESS) {
+        cl_kernel k = o->bias[p->dtype == PECS_DT_F16];
+        cl_mem qm = (cl_mem)qp->data, km = (cl_mem)kp->data, om = (cl_mem)out->data;
+        cl_mem wm = w ? (cl_mem)w->data : qm; /* no table: any valid buffer, never read */
+        int iq = (int)(qp - p->tensors), ik = (int)(kp - p->tensors), io = (int)(out - p->tensors);
+        cl_ulong qo = (cl_ulong)off[iq], ko = (cl_ulong)off[ik], oo = (cl_ulong)off[io];
+        cl_ulong wo = w ? (cl_ulong)off[w - p->tensors] : 0;
+        cl_int pdt = qp->dtype == PECS_DT_I32 ? 0 : qp->dtype == PECS_DT_I64 ? 1 : 2, md = mode;
+        cl_long qs = qp->stride[qp->ndim - 1], ks = kp->stride[kp->ndim - 1];
+        cl_long a[] = {out->stride[0], out->stride[1], out->stride[2], H, Lk};
+        cl_long ws[] = {w ? w->stride[0] : 0, w ? w->stride[1] : 0};
+        cl_uint i = 0;
+        e |= clSetKernelArg(k, i++, sizeof qm, &qm);
+        e |= clSetKernelArg(k, i++, sizeof qo, &qo);
+        e |= clSetKernelArg(k, i++, sizeof km, &km);
+        e |= clSetKernelArg(k, i++, sizeof ko, &ko);
+        e |= clSetKernelArg(k, i++, sizeof pdt, &pdt);
+        e |= clSetKernelArg(k, i++, sizeof qs, &qs);
+        e |= clSetKernelArg(k, i++, sizeof ks, &ks);
+        e |= clSetKernelArg(k, i++, sizeof om, &om);
+        e |= clSetKernelArg(k, i++, sizeof oo, &oo);
+        for (size_t j = 0; j < 5; j++)
+            e |= clSetKernelArg(k, i++, sizeof a[j], &a[j]);
+        e |= clSetKernelArg(k, i++, sizeof md, &md);
+        e |= clSetKernelArg(k, i++, sizeof cam, &cam);
+        e |= clSetKernelArg(k, i++, sizeof cbm, &cbm);
+        e |= clSetKernelArg(k, i++, sizeof wm, &wm);
+        e |= clSetKernelArg(k, i++, sizeof wo, &wo);
+        e |= clSetKernelArg(k, i++, sizeof ws[0], &ws[0]);
+        e |= clSetKernelArg(k, i++, sizeof ws[1], &ws[1]);
+        for (size_t j = 0; j < 3; j++)
+            e |= clSetKernelArg(k, i++, sizeof iv[j], &iv[j]);
+        for (size_t j = 0; j < 3; j++)
+            e |= clSetKernelArg(k, i++, sizeof rv[j], &rv[j]);
+        if (e == CL_SUCCESS)
+            e = enqueue(o, k, (size_t)(Lq * Lk));
+    }
+    if (cam)
+        clReleaseMemObject(cam);
+    if (cbm)
+        clReleaseMemObject(cbm);
+    free(ca);
+    free(cb);
+    return e == CL_SUCCESS ? PECS_OK : PECS_BACKEND;
+}
+
 static pecs_status ocl_run(void *vctx, const pecs_problem *p)
 {
     ocl *o = vctx;
     if (!p->device_offset || p->struct_size < offsetof(pecs_problem, device_offset) + sizeof p->device_offset)
         return PECS_INVALID; /* a device backend's run() takes device buffers only */
+    if (p->form == PECS_FORM_BIAS)
+        return bias_run(o, p);
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *out = pecs_problem_tensor(p, "out"),
                       *pos = pecs_problem_tensor(p, "pos");
     const int64_t *off = p->device_offset;
@@ -245,8 +378,14 @@ static pecs_status ocl_run(void *vctx, const pecs_problem *p)
     pecs_status st = impl_schedule(p, R, &s);
     if (st != PECS_OK)
         return st;
-    double hs[H > 0 ? H : 1];
-    int ha[H > 0 ? H : 1];
+    double *hs = malloc(((size_t)H + 1) * sizeof *hs);
+    int *ha = malloc(((size_t)H + 1) * sizeof *ha);
+    if (!hs || !ha) {
+        free(hs);
+        free(ha);
+        impl_schedule_free(&s);
+        return PECS_NOMEM;
+    }
     for (int64_t h = 0; h < H; h++) {
         hs[h] = s.head_scale ? s.head_scale[h] : 1.0;
         ha[h] = s.head_axis ? s.head_axis[h] : -1;
@@ -256,8 +395,10 @@ static pecs_status ocl_run(void *vctx, const pecs_problem *p)
                                 s.inv_freq, &e);
     cl_mem axis = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                                                    (size_t)(R / 2 ? R / 2 : 1) * sizeof(int), s.axis, &e) : NULL;
-    cl_mem hsb = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof hs, hs, &e) : NULL;
-    cl_mem hab = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof ha, ha, &e) : NULL;
+    cl_mem hsb = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                                  ((size_t)H + 1) * sizeof *hs, hs, &e) : NULL;
+    cl_mem hab = e == CL_SUCCESS ? clCreateBuffer(o->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                                  ((size_t)H + 1) * sizeof *ha, ha, &e) : NULL;
     if (e == CL_SUCCESS) {
         cl_kernel k = o->rope[p->dtype == PECS_DT_F16];
         cl_mem xm = (cl_mem)x->data, om = (cl_mem)out->data, pm = (cl_mem)pos->data;
@@ -285,12 +426,8 @@ static pecs_status ocl_run(void *vctx, const pecs_problem *p)
         e |= clSetKernelArg(k, i++, sizeof hab, &hab);
         e |= clSetKernelArg(k, i++, sizeof attn, &attn);
         e |= clSetKernelArg(k, i++, sizeof pofs, &pofs);
-        size_t global = (size_t)(T * (R / 2 + (D - R)));
-        if (o->last)
-            clReleaseEvent(o->last);
-        o->last = NULL;
-        if (e == CL_SUCCESS && global > 0)
-            e = clEnqueueNDRangeKernel(o->q, k, 1, NULL, &global, NULL, 0, NULL, &o->last);
+        if (e == CL_SUCCESS)
+            e = enqueue(o, k, (size_t)(T * (R / 2 + (D - R))));
     }
     /* The schedule buffers are released now; OpenCL keeps them alive until the kernel that uses them ends. */
     cl_mem ms[] = {inv, axis, hsb, hab};
@@ -298,6 +435,8 @@ static pecs_status ocl_run(void *vctx, const pecs_problem *p)
         if (ms[j])
             clReleaseMemObject(ms[j]);
     impl_schedule_free(&s);
+    free(hs);
+    free(ha);
     return e == CL_SUCCESS ? PECS_OK : PECS_BACKEND;
 }
 
@@ -313,7 +452,7 @@ static const pecs_backend g_backend = {
     .abi_minor = PECS_ABI_MINOR,
     .name = "opencl",
     .version = "1",
-    .description = "OpenCL device kernels through the device hooks (ABI 1.1): T1 pair rotations, f32/f16",
+    .description = "OpenCL device kernels through the device hooks (ABI 1.1): T1 pair rotations, alibi/t5/kerple/fire biases, f32/f16",
     .ctx = &g_ocl,
     .supports = ocl_supports,
     .run = ocl_run,
