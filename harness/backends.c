@@ -411,6 +411,33 @@ static void worker_path(char *buf, size_t n)
     snprintf(buf, n, "pecs-worker");
 }
 
+/* A plugin-only backend named on the command line (e.g. "opencl"): libpecs-<name>.so in $PECS_PLUGIN_DIR, in
+ * plugins/ beside the pecs binary (the build tree), or in lib/pecs/ of the install. 1 if found. */
+static int plugin_by_name(const char *name, char *buf, size_t n)
+{
+    if (!valid_name(name))
+        return 0;
+    char dir[PATH_MAX], up[PATH_MAX];
+    pecs_exe_dir(dir, sizeof dir);
+    snprintf(up, sizeof up, "%s", dir);
+    char *slash = strrchr(up, '/');
+    if (slash)
+        *slash = '\0';
+    const char *env = getenv("PECS_PLUGIN_DIR");
+    const char *const fmt[] = {"%s/libpecs-%s.so", "%s/plugins/libpecs-%s.so", "%s/lib/pecs/libpecs-%s.so",
+                               "%s/lib/pecs/libpecs-%s.so"};
+    const char *const base[] = {env && env[0] ? env : NULL, dir[0] ? dir : NULL, dir[0] ? up : NULL,
+                                pecs_install_prefix()};
+    for (int k = 0; k < 4; k++) {
+        if (!base[k])
+            continue;
+        int w = snprintf(buf, n, fmt[k], base[k], name);
+        if (w > 0 && (size_t)w < n && access(buf, R_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void worker_kill(pecs_worker *w, int *status)
 {
     if (w->fd >= 0)
@@ -827,10 +854,14 @@ pecs_status pecs_backend_open(const char *name_or_path, const pecs_backend_opts 
     memset(out, 0, sizeof *out);
     size_t len = strlen(name_or_path);
     int is_path = strchr(name_or_path, '/') || (len > 3 && strcmp(name_or_path + len - 3, ".so") == 0);
+    char found[512]; /* the size of a worker's spec */
     if (!is_path && !pecs_builtin_name(name_or_path)) {
-        snprintf(why, why_len, "no built-in backend '%s' (built in: %s; or give a path to a plugin .so)", name_or_path,
-                 pecs_builtin_list());
-        return PECS_NOT_FOUND;
+        if (!plugin_by_name(name_or_path, found, sizeof found)) {
+            snprintf(why, why_len, "no built-in backend '%s' (built in: %s), and no libpecs-%s.so among the plugins "
+                     "beside pecs (give a path to a plugin .so)", name_or_path, pecs_builtin_list(), name_or_path);
+            return PECS_NOT_FOUND;
+        }
+        name_or_path = found, is_path = 1; /* a plugin-only backend by name (opencl, torch): loaded as a plugin */
     }
     if (is_path && access(name_or_path, R_OK) != 0) {
         snprintf(why, why_len, "cannot load plugin %s: %s", name_or_path, strerror(errno));

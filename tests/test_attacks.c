@@ -175,8 +175,8 @@ Test(attacks, spinning_worker_times_out_and_dies_with_pecs)
     char cmd[4096], plug[512];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && { '%s' run " ROPE " --backend '%s' --timeout 300 --out '%s' >/dev/null 2>&1 & p=$!; sleep 1.5; "
-             "pgrep -f '[p]ecs-worker --fd 3 --backend .*libattack-spin' >/dev/null || { kill -9 $p; exit 3; }; "
-             "kill -9 $p; sleep 1; ! pgrep -f '[p]ecs-worker --fd 3 --backend .*libattack-spin' >/dev/null; }",
+             "pgrep -f '[p]ecs-worker --fd 3 .*--backend .*libattack-spin' >/dev/null || { kill -9 $p; exit 3; }; "
+             "kill -9 $p; sleep 1; ! pgrep -f '[p]ecs-worker --fd 3 .*--backend .*libattack-spin' >/dev/null; }",
              tu_env("PECS_SRC", "."), tu_env("PECS_BIN", "build/pecs"), tu_attack(plug, sizeof plug, "spin"),
              tu_tmp_path("spin.json"));
     int st = system(cmd);

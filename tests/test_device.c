@@ -2,7 +2,9 @@
  * bandwidth at load, kernel-only and end-to-end times in perf results, a device time the harness's clock
  * disproves dropped, and a 1.0 descriptor still a host backend. The fixtures are tests/plugins/fixture.c's. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "backends.h"
 #include "runner.h"
@@ -87,4 +89,38 @@ Test(device, perf_reports_kernel_and_end_to_end_times)
         cr_assert_eq(r.perf.device_reps, 0, "isolated %d: a kernel time longer than the call was kept", iso);
         pecs_case_result_free(&r);
     }
+}
+
+/* An isolated worker may write beneath one scratch directory (a device runtime's caches: pocl writes its compiled
+ * kernels there), which the parent makes under TMPDIR and removes with the worker. */
+static int count_scratch(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "exit $(ls -d '%s'/pecs-worker-* 2>/dev/null | wc -l)", dir);
+    return WEXITSTATUS(system(cmd));
+}
+
+Test(device, worker_scratch_directory_lives_with_the_worker)
+{
+    char path[512], why[1024];
+    tu_tmp_make("scratch");
+    const char *old = getenv("TMPDIR");
+    char saved[512] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    setenv("TMPDIR", tu_tmp_dir(), 1);
+    pecs_loaded_backend lb;
+    pecs_backend_opts bo = {.isolate = 1};
+    cr_assert_eq(pecs_backend_open(tu_fixture(path, sizeof path, "hostdev"), &bo, &lb, why, sizeof why), PECS_OK, "%s", why);
+    int during = count_scratch(tu_tmp_dir());
+    cr_assert(strstr(lb.sandbox, "landlock") == NULL || strstr(lb.sandbox, "scratch directory"), "%s", lb.sandbox);
+    pecs_backend_unload(&lb);
+    int after = count_scratch(tu_tmp_dir());
+    if (saved[0])
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    tu_tmp_remove();
+    cr_assert_eq(during, 1, "one scratch directory while the worker lives");
+    cr_assert_eq(after, 0, "removed with the worker");
 }

@@ -66,7 +66,8 @@ typedef struct {
     int32_t outcome, fenv_changed;
     double seconds;
     int64_t fault_offset;
-    int32_t fault_access, pad_;
+    int32_t fault_access, stray;
+    double kernel_seconds;
     char reason[512];
 } forged_reply;
 
@@ -78,11 +79,11 @@ static void spray(void)
             continue;
 #if defined(ATTACK_forge)
         for (uint64_t nc = 0; nc < 4; nc++) {
-            forged_reply r = {0x70656373u, 4 /* RUN */, nc, 0, 0, 1e-9, -1, 0, 0, "PASSED"};
+            forged_reply r = {0x70656373u, 4 /* RUN */, nc, 0, 0, 1e-9, -1, 0, 0, -1.0, "PASSED"};
             send(fd, &r, sizeof r, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
 #else
-        forged_reply r = {0x70656373u, 4, 0, 0x40000000, 0, 1e300, -1, 0, 0, ""};
+        forged_reply r = {0x70656373u, 4, 0, 0x40000000, 0, 1e300, -1, 0, 0, -1.0, ""};
         memset(r.reason, 'A', sizeof r.reason);
         send(fd, &r, sizeof r - 3, MSG_NOSIGNAL | MSG_DONTWAIT);
         send(fd, &r, sizeof r, MSG_NOSIGNAL | MSG_DONTWAIT);
