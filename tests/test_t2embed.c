@@ -4,7 +4,7 @@
  * Known answers come from tests/data/kat/t2embed.json, written by tests/kat/gen_kat_t2embed.py: independent
  * Python transcriptions of the authors' code (sources in each section and in the reference headers). The
  * reference is checked against them in double, the scalar backend (impls/scalar/embed.c, a second code) in
- * float32. Each test names the plausible wrong implementation it catches and shows that it would miss the known
+ * float32, and the SIMD and OpenMP kernels (impls/simd/embed_body.h, where built) against the scalar output. Each test names the plausible wrong implementation it catches and shows that it would miss the known
  * answers (the mutants in impls/mutants carry the same bugs).
  */
 #include <criterion/criterion.h>
