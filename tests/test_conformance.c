@@ -138,14 +138,15 @@ ParameterizedTest(int *k, conformance, scalar_passes_t1_suites)
                  t.v[PECS_V_PASSED], t.n, t.first_fail);
 }
 
-/* The SIMD and OpenMP backends pass every case of the smoke, T1, T2-rotate, T2-bias and invariance suites (every
- * form but CoPE's scores and the T2 embed rows, SKIPPED with the reason), built in and as plugins; OpenMP on 2
- * threads, where the determinism repeat runs at 1 thread and must match bit for bit. The T2 rotate and bias
- * suites are claimed whole but for the block schedules (rope.comrope, declined by the pair kernels;
- * docs/encodings.md): there any other SKIPPED case fails the test too. */
+/* The SIMD and OpenMP backends pass every case of the smoke, T1, T2-rotate, T2-bias, T2-embed and invariance suites
+ * (every form but the scores rows, SKIPPED with the reason), built in and as plugins; OpenMP on 2 threads, where the
+ * determinism repeat runs at 1 thread and must match bit for bit. The T2 rotate, bias and embed suites are claimed
+ * whole but for the block schedules (rope.comrope, declined by the pair kernels; docs/encodings.md): there any
+ * other SKIPPED case fails the test too. */
 static const char *const ROTATE_SUITES[] = {"suites/smoke.yaml",   "suites/t1-rotate.yaml", "suites/t1-multiaxis.yaml",
                                             "suites/t1-bias.yaml", "suites/t1-other.yaml",  "suites/invariance.yaml",
-                                            "suites/t2-rotate.yaml", "suites/t1-pairwise.yaml", "suites/t2-bias.yaml"};
+                                            "suites/t2-rotate.yaml", "suites/t1-pairwise.yaml", "suites/t2-bias.yaml",
+                                            "suites/t2-embed.yaml"};
 #define N_ROTATE_SUITES ((int)(sizeof ROTATE_SUITES / sizeof ROTATE_SUITES[0]))
 
 ParameterizedTestParameters(conformance, simd_and_openmp_pass_the_suites)
@@ -169,7 +170,7 @@ ParameterizedTest(int *k, conformance, simd_and_openmp_pass_the_suites)
     cr_assert_gt(t.n, 40, "%s on %s ran %d cases", suite, backend, t.n);
     cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%s on %s (threads %d): %d of %d passed; first: %s", suite, backend, threads,
                  t.v[PECS_V_PASSED], t.n, t.first_fail);
-    if (strstr(suite, "/t2-rotate.") || strstr(suite, "/t2-bias."))
+    if (strstr(suite, "/t2-rotate.") || strstr(suite, "/t2-bias.") || strstr(suite, "/t2-embed."))
         cr_assert_eq(t.v[PECS_V_SKIPPED], t.block_skipped,
                      "%s on %s: %d case(s) SKIPPED (%d of block schedules), the backend claims the rest", suite, backend,
                      t.v[PECS_V_SKIPPED], t.block_skipped);
@@ -241,6 +242,9 @@ Test(conformance, simd_streaming_stores_on_large_outputs, .timeout = 600)
     }
 }
 
+/* The encodings of the SIMD bias, mask and embed kernels (T2 embed rows included), as a case filter. */
+#define ROW_KERNEL_IDS "^alibi|t5|kerple|fire|mask|sinusoidal|learned|nope|ldpe|pia|fourier|sigma_gpt"
+
 /* PECS_NT=1 forces the streaming stores on every output, small ones included: rows that start off a vector
  * boundary (odd key counts, odd model dims, strided views) take the aligned-middle path of the bias, mask
  * and embed kernels, on 2 threads. */
@@ -251,7 +255,7 @@ Test(conformance, simd_forced_streaming_stores_on_unaligned_rows, .timeout = 600
     static const char *const suites[] = {"suites/smoke.yaml", "suites/t1-bias.yaml", "suites/t1-other.yaml"};
     setenv("PECS_NT", "1", 1);
     for (int i = 0; i < 3; i++) {
-        tally t = run_suite_threads("openmp", suites[i], "^alibi|t5|kerple|fire|mask|sinusoidal|learned|nope", NULL, 2);
+        tally t = run_suite_threads("openmp", suites[i], ROW_KERNEL_IDS, NULL, 2);
         cr_assert_gt(t.n, 40, "%s", suites[i]);
         cr_assert_eq(t.v[PECS_V_PASSED], t.n, "%s: %d of %d; first: %s", suites[i], t.v[PECS_V_PASSED], t.n,
                      t.first_fail);
@@ -277,7 +281,7 @@ Test(conformance, pecs_arch_forces_or_refuses)
         cr_assert_eq(t.v[PECS_V_PASSED], t.n, "AVX2: %d of %d; first: %s", t.v[PECS_V_PASSED], t.n, t.first_fail);
         static const char *const suites[] = {"suites/smoke.yaml", "suites/t1-bias.yaml", "suites/t1-other.yaml"};
         for (int i = 0; i < 3; i++) { /* the bias, mask and embed kernels of avx2.c */
-            t = run_suite("simd", suites[i], "^alibi|t5|kerple|fire|mask|sinusoidal|learned|nope", NULL);
+            t = run_suite("simd", suites[i], ROW_KERNEL_IDS, NULL);
             cr_assert_gt(t.n, 40, "%s", suites[i]);
             cr_assert_eq(t.v[PECS_V_PASSED], t.n, "AVX2 %s: %d of %d; first: %s", suites[i], t.v[PECS_V_PASSED], t.n,
                          t.first_fail);

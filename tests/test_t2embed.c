@@ -4,7 +4,7 @@
  * Known answers come from tests/data/kat/t2embed.json, written by tests/kat/gen_kat_t2embed.py: independent
  * Python transcriptions of the authors' code (sources in each section and in the reference headers). The
  * reference is checked against them in double, the scalar backend (impls/scalar/embed.c, a second code) in
- * float32. Each test names the plausible wrong implementation it catches and shows that it would miss the known
+ * float32, and the SIMD and OpenMP kernels (impls/simd/embed_body.h, where built) against the scalar output. Each test names the plausible wrong implementation it catches and shows that it would miss the known
  * answers (the mutants in impls/mutants carry the same bugs).
  */
 #include <criterion/criterion.h>
@@ -95,11 +95,14 @@ static void ref_embed_ok(const pecs_case *c, const embed_io *e, double *out)
     cr_assert_eq(ref_embed(c, e, out, why, sizeof why), PECS_OK, "%s: %s", c->enc->id, why);
 }
 
-/* The built-in scalar backend on the same problem in float32 (x and the table rounded to f32 first). */
-static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
+/* The built-in backend `name` on the same problem in float32 (x and the table rounded to f32 first) into out;
+ * returns its run status (NULL lb: loaded here; a backend that is not built is PECS_UNSUPPORTED). */
+static pecs_status backend_embed(const char *name, const pecs_case *c, const embed_io *e, double *out)
 {
-    pecs_loaded_backend *lb = ref_scalar_backend();
+    pecs_loaded_backend own, *lb = !strcmp(name, "scalar") ? ref_scalar_backend() : &own;
     char why[256] = "";
+    if (lb == &own && (!strstr(pecs_builtin_list(), name) || pecs_backend_load(name, &own, why, sizeof why) != PECS_OK))
+        return PECS_UNSUPPORTED;
     int64_t n = e->T * e->D, nw = e->wr * e->wc;
     float *xf = calloc((size_t)n, sizeof *xf), *of = malloc((size_t)n * sizeof *of),
           *wf = malloc((size_t)(nw > 0 ? nw : 1) * sizeof *wf);
@@ -112,11 +115,35 @@ static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
     pecs_tensor t[4] = {tens("x", PECS_DT_F32, e->T, e->D, xf), tens("pos", PECS_DT_F64, rows_of(e), e->T, (void *)(uintptr_t)e->pos),
                         tens("out", PECS_DT_F32, e->T, e->D, of), tens("w", PECS_DT_F32, e->wr, e->wc, wf)};
     p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = e->wr > 0 ? 4 : 3;
-    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support %s: %s", c->enc->id, why);
-    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "%s does not support %s: %s", name, c->enc->id, why);
+    pecs_status st = lb->b->run(lb->b->ctx, &p);
     for (int64_t i = 0; i < n; i++)
         out[i] = of[i];
     free(xf), free(of), free(wf);
+    if (lb == &own)
+        pecs_backend_unload(&own);
+    return st;
+}
+
+/* The built-in scalar backend on the same problem in float32. The SIMD and OpenMP kernels (where built) run it too
+ * and must agree with the scalar output to the exact level's f32 budget, so the known answers each test checks on
+ * the scalar output hold for them as well (catches, e.g., a SIMD kernel's dropped tail lanes: D 5 to 12 here is
+ * mostly tail). */
+static void scalar_embed_run(const pecs_case *c, const embed_io *e, double *out)
+{
+    static const char *const others[] = {"simd", "openmp"};
+    cr_assert_eq(backend_embed("scalar", c, e, out), PECS_OK, "scalar run of %s", c->enc->id);
+    double *o = dalloc(e->T * e->D);
+    for (int k = 0; k < 2; k++) {
+        pecs_status st = backend_embed(others[k], c, e, o);
+        if (st == PECS_UNSUPPORTED)
+            continue;
+        cr_assert_eq(st, PECS_OK, "%s run of %s", others[k], c->enc->id);
+        for (int64_t i = 0; i < e->T * e->D; i++)
+            cr_assert(fabs(o[i] - out[i]) <= 1e-6 * (1.0 + fabs(out[i])), "%s %s [%lld]: %.9g, scalar %.9g", others[k],
+                      c->enc->id, (long long)i, o[i], out[i]);
+    }
+    free(o);
 }
 
 /* Positions from, from+1, ... */
@@ -436,4 +463,36 @@ Test(t2embed, sigma_gpt_weights_shape_halves_d)
     cr_expect_eq(shape[1], 8);
     cr_expect_not(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 15, shape), "D/2 of 15 is not exact");
     ref_case_free(c);
+}
+
+/* The SIMD and OpenMP kernels refuse what the scalar kernel refuses, as an invalid problem (the harness rejects
+ * such cases at load time, so only a direct call reaches the backends' own checks): an LDPE position past
+ * length + 1 (row -1) or fractional, a sigma-GPT next position past the table, a fourier table of the wrong
+ * width. Catches a SIMD kernel that gathers or takes the angles of whatever the position gives. */
+Test(t2embed, every_kernel_rejects_what_scalar_rejects)
+{
+    static const char *const names[] = {"scalar", "simd", "openmp"};
+    double out[3 * 10], w[3 * 10] = {0}, pl[2] = {9, 2.5}, ps[2] = {1, 3}, pf[1] = {3};
+    pecs_case *ldpe = ref_case("ldpe", "length", "7", NULL), *sg = ref_case("sigma_gpt", "npos", "3", NULL),
+              *fo = ref_case("fourier", "features", "4", "hidden", "2", NULL);
+    embed_io el = {.T = 1, .D = 8}, es = {.T = 1, .D = 4, .wr = 3, .wc = 2, .pos = ps, .w = w, .P = 2},
+             ef = {.T = 1, .D = 5, .wr = 3, .wc = 9, .pos = pf, .w = w};
+    for (int b = 0; b < 3; b++) {
+        if (b > 0 && !strstr(pecs_builtin_list(), names[b]))
+            continue;
+        for (int k = 0; k < 2; k++) {
+            el.pos = &pl[k];
+            cr_expect_eq(backend_embed(names[b], ldpe, &el, out), PECS_INVALID, "%s: ldpe position %g", names[b], pl[k]);
+        }
+        ps[1] = 3, ef.wc = 9;
+        cr_expect_eq(backend_embed(names[b], sg, &es, out), PECS_INVALID, "%s: sigma_gpt next position 3 of 3", names[b]);
+        cr_expect_eq(backend_embed(names[b], fo, &ef, out), PECS_INVALID, "%s: fourier table [3, 9] for [3, 10]", names[b]);
+        /* the same problems made valid run: row 0, the table's last row, the right width */
+        el.pos = &pl[1], pl[1] = 8, ps[1] = 2, ef.wc = 10;
+        cr_expect_eq(backend_embed(names[b], ldpe, &el, out), PECS_OK, "%s: ldpe row 0", names[b]);
+        cr_expect_eq(backend_embed(names[b], sg, &es, out), PECS_OK, "%s: sigma_gpt", names[b]);
+        cr_expect_eq(backend_embed(names[b], fo, &ef, out), PECS_OK, "%s: fourier", names[b]);
+        pl[1] = 2.5;
+    }
+    ref_case_free(ldpe), ref_case_free(sg), ref_case_free(fo);
 }

@@ -671,3 +671,31 @@ double impl_sinusoidal_freq(double log_base, int64_t k, int64_t D, int concat)
 {
     return concat ? exp(-(double)k * (log_base / (double)(D / 2 - 1))) : exp(-(double)(2 * k) * log_base / (double)D);
 }
+
+void impl_concat_init(const pecs_problem *p, impl_concat *c)
+{
+    int ldpe = !strcmp(p->encoding, "ldpe"), pia = !strcmp(p->encoding, "pia");
+    int64_t pad = pecs_param_int(p, "padding_idx", pia ? 1 : -1);
+    memset(c, 0, sizeof *c);
+    c->sign = ldpe ? -1.0 : 1.0;
+    c->log_base = log(ldpe || pia ? 10000.0 : pecs_param_real(p, "base", 10000.0));
+    c->integral = ldpe;
+    if (ldpe) {
+        int64_t len = pecs_param_int(p, "length", 64);
+        c->off = (double)len + 1.0;
+        c->zero_pos = (double)len;
+        c->has_zero = 1;
+    } else if (pad >= 0) {
+        c->off = (double)(pad + 1);
+        c->zero_pos = -1.0;
+        c->has_zero = 1;
+    }
+}
+
+int impl_concat_row(const impl_concat *c, double pos, double *r)
+{
+    *r = c->off + c->sign * pos;
+    if (c->integral && (pos != floor(pos) || *r < 0.0))
+        return -1;
+    return c->has_zero && pos == c->zero_pos ? 0 : 1;
+}

@@ -118,6 +118,22 @@ int64_t impl_irpe_bucket(const impl_irpe *c, double qpos, double kpos);
  * 2k, 2k+1), or with concat base^(-k/(D/2 - 1)) (fairseq: dims k and D/2 + k). */
 double impl_sinusoidal_freq(double log_base, int64_t k, int64_t D, int concat);
 
+/* Embed rows that read fairseq's [sin | cos] table (sinusoidal.concat, ldpe, pia): impls/scalar/embed.c and
+ * impls/simd/embed_body.h both use this, so the backends share one reading of each row rule. A token at position
+ * pos reads table row off + sign * pos (the angle multiplier of the row's frequencies impl_sinusoidal_freq(log_base,
+ * k, D, 1)); the token at zero_pos (where has_zero) reads fairseq's zero pad row; where integral (ldpe) the position
+ * must be an integer and the row >= 0.
+ *   sinusoidal.concat   off = padding_idx + 1, zero at -1 (padding_idx >= 0; else the row is pos itself)
+ *   pia                 off = padding_idx + 1, zero at -1, base 10000
+ *   ldpe                off = length + 1, sign -1, zero at length (row 1), base 10000 */
+typedef struct impl_concat {
+    double off, sign, zero_pos, log_base;
+    int has_zero, integral;
+} impl_concat;
+void impl_concat_init(const pecs_problem *p, impl_concat *c);
+/* 1 and the row in *r; 0 for the zero row; -1 if pos is not a position of this encoding. */
+int impl_concat_row(const impl_concat *c, double pos, double *r);
+
 /* inv_freq[i] = base^(-2i/R) for i < R/2, by repeated multiplication as ggml does. */
 void scalar_default_freqs(double base, int64_t R, double *inv_freq);
 

@@ -6,7 +6,7 @@
  * inputs whatever the block boundaries, so results are bitwise independent of the thread count (checked
  * by the harness: a second run at 1 thread must match). Threads: problem->n_threads, else
  * OMP_NUM_THREADS / the OpenMP default; binding follows OMP_PROC_BIND / OMP_PLACES. It takes exactly what the
- * simd backend takes (simd_takes(): impls/simd/job.c's COVERED list, T2 rotate and bias included) and declines
+ * simd backend takes (simd_takes(): impls/simd/job.c's COVERED list, T2 rotate, bias and embed included) and declines
  * the rest with the same reason.
  */
 #include <omp.h>
@@ -50,8 +50,8 @@ static const pecs_backend g_omp = {
     .struct_size = sizeof(pecs_backend),
     .abi_minor = PECS_ABI_MINOR,
     .name = "openmp",
-    .version = "1.2",
-    .description = "the SIMD kernels (the simd backend's encodings, T2 rotate and bias included) on OpenMP threads "
+    .version = "1.3",
+    .description = "the SIMD kernels (the simd backend's encodings, T2 rotate, bias and embed included) on OpenMP threads "
                    "over token (rotate, embed) or row (bias, mask) blocks",
     .ctx = NULL,
     .supports = omp_supports,

@@ -43,28 +43,30 @@ SCALAR_HOOK_EMBED(sinusoidal)
     return PECS_OK;
 }
 
-SCALAR_HOOK_EMBED(sinusoidal_concat)
+/* fairseq's [sin | cos] table row (sinusoidal.concat, ldpe, pia): which row a token reads is impl_concat_row's
+ * rule (impls/common, shared with the SIMD kernels); an odd D's last column is 0. */
+static pecs_status concat_row(const pecs_problem *p, int64_t D, double pos, double *row)
 {
     int64_t half = D / 2;
+    impl_concat c;
+    double r;
     if (half < 2)
         return PECS_INVALID;
-    double log_base = log(pecs_param_real(p, "base", 10000.0));
-    int64_t pad = pecs_param_int(p, "padding_idx", -1);
-    double q = pad >= 0 ? pos + (double)(pad + 1) : pos;
-    if (pad >= 0 && pos == -1.0) { /* a pad token: fairseq zeroes table row padding_idx */
-        for (int64_t d = 0; d < D; d++)
-            row[d] = 0.0;
-        return PECS_OK;
-    }
-    for (int64_t i = 0; i < half; i++) {
-        double a = q * impl_sinusoidal_freq(log_base, i, D, 1);
+    impl_concat_init(p, &c);
+    int kind = impl_concat_row(&c, pos, &r);
+    if (kind < 0)
+        return PECS_INVALID;
+    for (int64_t d = 0; d < D; d++)
+        row[d] = 0.0;
+    for (int64_t i = 0; kind && i < half; i++) {
+        double a = r * impl_sinusoidal_freq(c.log_base, i, D, 1);
         row[i] = sin(a);
         row[half + i] = cos(a);
     }
-    if (D % 2)
-        row[D - 1] = 0.0;
     return PECS_OK;
 }
+
+SCALAR_HOOK_EMBED(sinusoidal_concat) { return concat_row(p, D, pos, row); }
 
 SCALAR_HOOK_EMBED(learned)
 {
@@ -106,38 +108,10 @@ SCALAR_HOOK_EMBED(nope)
 /* ---- tier 2 ------------------------------------------------------------------------------------------- */
 
 /* LDPE (takase/control-length): fairseq's [sin | cos] table row len + 1 - pos, row 1 (the pad row) zero. */
-SCALAR_HOOK_EMBED(ldpe)
-{
-    int64_t half = D / 2, len = pecs_param_int(p, "length", 64), r = len + 1 - (int64_t)pos;
-    if (half < 2 || pos != floor(pos) || r < 0)
-        return PECS_INVALID;
-    double log_base = log(10000.0);
-    for (int64_t d = 0; d < D; d++)
-        row[d] = 0.0;
-    for (int64_t i = 0; r != 1 && i < half; i++) {
-        double a = (double)r * impl_sinusoidal_freq(log_base, i, D, 1);
-        row[i] = sin(a);
-        row[half + i] = cos(a);
-    }
-    return PECS_OK;
-}
+SCALAR_HOOK_EMBED(ldpe) { return concat_row(p, D, pos, row); }
 
 /* Shortformer PIA: fairseq's [sin | cos] table row pos + padding_idx + 1 of the window index; -1 is a pad. */
-SCALAR_HOOK_EMBED(pia)
-{
-    int64_t half = D / 2;
-    if (half < 2)
-        return PECS_INVALID;
-    double log_base = log(10000.0), r = pos + (double)pecs_param_int(p, "padding_idx", 1) + 1.0;
-    for (int64_t d = 0; d < D; d++)
-        row[d] = 0.0;
-    for (int64_t i = 0; pos != -1.0 && i < half; i++) {
-        double a = r * impl_sinusoidal_freq(log_base, i, D, 1);
-        row[i] = sin(a);
-        row[half + i] = cos(a);
-    }
-    return PECS_OK;
-}
+SCALAR_HOOK_EMBED(pia) { return concat_row(p, D, pos, row); }
 
 /* Learnable Fourier features, 1-D: [cos(p Wr) | sin(p Wr)] / sqrt(F) -> Linear -> GELU (erf) -> Linear. The row is
  * accumulated in double from the table as stored (f32/f16/bf16), feature by feature. */

@@ -34,6 +34,11 @@
 #define SET1D(x) _mm256_set1_pd(x)
 #define MULD(a, b) _mm256_mul_pd(a, b)
 #define STORE_PD_AS_PS(p, v) _mm_storeu_ps(p, _mm256_cvtpd_ps(v))
+#define ZEROD() _mm256_setzero_pd()
+#define ADDD(a, b) _mm256_add_pd(a, b)
+#define FMADDD(a, b, c) _mm256_fmadd_pd(a, b, c)
+#define LOADF_PD(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define HSUMD(v) hsum_pd_avx2(v)
 #define SINCOS(a, s, c)                                      \
     do {                                                     \
         Sleef___m256d_2 r_ = Sleef_sincosd4_u35avx2(_mm256_loadu_pd(a)); \
@@ -72,6 +77,12 @@ static inline __m128i bf16_avx2(__m256 v)
     __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
     r = _mm256_blendv_epi8(r, _mm256_or_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(0x40)), nan);
     return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08));
+}
+
+static inline double hsum_pd_avx2(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
 /* q * f[0..7] reduced mod 2pi in double, split into f32 hi + lo (see embed_body.h). */

@@ -35,6 +35,11 @@
 #define SET1D(x) _mm512_set1_pd(x)
 #define MULD(a, b) _mm512_mul_pd(a, b)
 #define STORE_PD_AS_PS(p, v) _mm256_storeu_ps(p, _mm512_cvtpd_ps(v))
+#define ZEROD() _mm512_setzero_pd()
+#define ADDD(a, b) _mm512_add_pd(a, b)
+#define FMADDD(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define LOADF_PD(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
+#define HSUMD(v) _mm512_reduce_add_pd(v)
 #define SINCOS(a, s, c)                                      \
     do {                                                     \
         Sleef___m512d_2 r_ = Sleef_sincosd8_u35avx512f(_mm512_loadu_pd(a)); \

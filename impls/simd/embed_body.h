@@ -11,10 +11,14 @@
  *     sinusoidal         P = [sin a0, cos a0, sin a1, cos a1, ...]           (tensor2tensor/Vaswani order;
  *                                                                            lanes interleaved in registers)
  *     sinusoidal.concat  P = [sin a0 .. sin a(D/2-1), cos a0 .. cos a(D/2-1)] (fairseq; odd D: last 0;
- *                                                                            padding_idx >= 0: P = 0 at
- *                                                                            position -1, the pad row)
+ *     ldpe, pia                                                              the angles of table row r, or
+ *                                                                            P = 0 for the pad row: r and
+ *                                                                            the pad rule are
+ *                                                                            impl_concat_row's)
  *     learned            P = row pos of the weight table w
+ *     sigma_gpt          P = [row pos[0] | row pos[1]] of the half-width table w (learned's gather, two segments)
  *     nope               P = 0
+ *     fourier            P = MLP(features of pos) (fourier_row below: double vectors, not the f32 sincos)
  * then added to x with vector loads/stores in the storage dtype.
  */
 
@@ -47,6 +51,72 @@ static inline __attribute__((always_inline)) void sincos_vec(double q, const dou
     *c = FNMADD(lo, s0, c0);
 }
 
+/* fourier's row for position q (learnable Fourier features, 1-D; the table layout is docs/encodings.md's): features
+ * f = [cos(q Wr_k) | sin(q Wr_k)] / sqrt(F) by SLEEF's double sincos (full range reduction: exact products, any
+ * position below 2^50), hidden g_r = GELU(B1_r + f . W1_r) with libm's erf (|H| calls per token, the scalar
+ * backend's), P = B2 + sum_r g_r W2_r. The dots and the row are accumulated in double vectors, r in order for
+ * each element as the scalar backend does, and P rounded to f32 once: the f32 budget of the exact level holds
+ * at any |H| (a float32 sum over thousands of hidden units would not). sc: the token's doubles (job.c). */
+static inline __attribute__((always_inline)) void fourier_row(const simd_job *jb, double q, int64_t D, double *sc,
+                                                               float *P)
+{
+    int64_t F = jb->F, h = F / 2, Hd = jb->hidden, ld = jb->fw_ld, hp = SIMD_FOURIER_HP(F), k, d = 0;
+    const float *W = jb->fw, *wr = W + Hd * ld, *b2 = wr + F + 1; /* row Hd: Wr in columns 0..h-1, B2 from F+1 */
+    double *ang = sc, *fc = ang + hp, *fs = fc + hp, *g = fs + hp;
+    VDT inv = SET1D(1.0 / sqrt((double)F));
+    for (k = 0; k < h; k++)
+        ang[k] = q * (double)wr[k];
+    for (; k % VD; k++) /* whole vectors: the padding lanes' features are never read */
+        ang[k] = 0.0;
+    for (k = 0; k < h; k += VD) {
+        VDT sv, cv;
+        SINCOS(ang + k, sv, cv);
+        STORED(fc + k, MULD(cv, inv));
+        STORED(fs + k, MULD(sv, inv));
+    }
+    for (int64_t r = 0; r < Hd; r++) {
+        const float *w1 = W + r * ld;
+        VDT a0 = ZEROD(), a1 = ZEROD();
+        for (k = 0; k + VD <= h; k += VD) {
+            a0 = FMADDD(LOADD(fc + k), LOADF_PD(w1 + k), a0);
+            a1 = FMADDD(LOADD(fs + k), LOADF_PD(w1 + h + k), a1);
+        }
+        double z = (double)w1[F] + HSUMD(ADDD(a0, a1));
+        for (; k < h; k++)
+            z += fc[k] * (double)w1[k] + fs[k] * (double)w1[h + k];
+        g[r] = 0.5 * z * (1.0 + erf(z * 0.70710678118654752440));
+    }
+    for (; d + 4 * VD <= D; d += 4 * VD) { /* four independent chains over r */
+        const float *w2 = W + F + 1 + d;
+        VDT a0 = LOADF_PD(b2 + d), a1 = LOADF_PD(b2 + d + VD), a2 = LOADF_PD(b2 + d + 2 * VD),
+            a3 = LOADF_PD(b2 + d + 3 * VD);
+        for (int64_t r = 0; r < Hd; r++, w2 += ld) {
+            VDT gv = SET1D(g[r]);
+            a0 = FMADDD(gv, LOADF_PD(w2), a0);
+            a1 = FMADDD(gv, LOADF_PD(w2 + VD), a1);
+            a2 = FMADDD(gv, LOADF_PD(w2 + 2 * VD), a2);
+            a3 = FMADDD(gv, LOADF_PD(w2 + 3 * VD), a3);
+        }
+        STORE_PD_AS_PS(P + d, a0);
+        STORE_PD_AS_PS(P + d + VD, a1);
+        STORE_PD_AS_PS(P + d + 2 * VD, a2);
+        STORE_PD_AS_PS(P + d + 3 * VD, a3);
+    }
+    for (; d + VD <= D; d += VD) {
+        const float *w2 = W + F + 1 + d;
+        VDT a = LOADF_PD(b2 + d);
+        for (int64_t r = 0; r < Hd; r++, w2 += ld)
+            a = FMADDD(SET1D(g[r]), LOADF_PD(w2), a);
+        STORE_PD_AS_PS(P + d, a);
+    }
+    for (; d < D; d++) {
+        double a = (double)b2[d];
+        for (int64_t r = 0; r < Hd; r++)
+            a += g[r] * (double)W[r * ld + F + 1 + d];
+        P[d] = (float)a;
+    }
+}
+
 static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, int64_t t0, int64_t t1, float *scratch,
                                                             pecs_dtype dt)
 {
@@ -57,7 +127,9 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
     size_t esz = pecs_dtype_size(dt);
     float *P = scratch, *sn = scratch + Dp, *cs = sn + Dp;
     const double *f = (const double *)(const void *)jb->tab;
-    int64_t pad = pecs_param_int(p, "padding_idx", -1);
+    double *fsc = (double *)(void *)scratch;
+    if (jb->emb == SIMD_EMB_FOURIER) /* the token's doubles first (fourier_row), then the row */
+        P = scratch + 2 * (3 * SIMD_FOURIER_HP(jb->F) + jb->hidden);
     if (jb->emb == SIMD_EMB_NOPE)
         memset(P, 0, (size_t)D * sizeof *P);
     for (int64_t t = t0; t < t1; t++) {
@@ -73,14 +145,15 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
                 STOREU(P + 2 * k + VW, hi);
             }
             break;
-        case SIMD_EMB_SIN_CONCAT:
-            if (pad >= 0 && q == -1.0) { /* a pad token: fairseq's zero row padding_idx */
+        case SIMD_EMB_SIN_CONCAT: {
+            double r;
+            if (!impl_concat_row(&jb->cc, q, &r)) { /* a pad row: fairseq's zero row (rows checked by job.c) */
                 memset(P, 0, (size_t)D * sizeof *P);
                 break;
             }
             for (int64_t k = 0; k < half; k += VW) {
                 VF sv, cv;
-                sincos_vec(pad >= 0 ? q + (double)(pad + 1) : q, f + k, &sv, &cv);
+                sincos_vec(r, f + k, &sv, &cv);
                 STOREU(sn + k, sv);
                 STOREU(cs + k, cv);
             }
@@ -89,22 +162,28 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
             if (D % 2)
                 P[D - 1] = 0.0f;
             break;
-        case SIMD_EMB_LEARNED: {
-            int64_t r = (int64_t)q; /* checked integral and in range by job.c */
-            const char *wr = (const char *)w->data + (size_t)(r * w->stride[0]) * pecs_dtype_size(w->dtype);
-            if (w->dtype == PECS_DT_F32)
-                row = (const float *)(const void *)wr;
-            else {
+        }
+        case SIMD_EMB_LEARNED: /* segment s of width D / segs is table row pos[s][t]: learned 1, sigma_gpt 2 */
+            for (int64_t s = 0, Ds = D / jb->segs; s < jb->segs; s++) {
+                int64_t r = (int64_t)pecs_pos_at(pos, s, t); /* checked integral and in range by job.c */
+                const char *wr = (const char *)w->data + (size_t)(r * w->stride[0]) * pecs_dtype_size(w->dtype);
+                float *Ps = P + s * Ds;
                 int64_t d = 0;
-                if (w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)
-                    for (; d + VW <= D; d += VW)
-                        STOREU(P + d, w->dtype == PECS_DT_F16 ? load_dt(wr, d, PECS_DT_F16) : load_dt(wr, d, PECS_DT_BF16));
-                for (; d < D; d++)
-                    P[d] = pecs_load_f32(wr, w->dtype, d);
+                if (w->dtype == PECS_DT_F32 && jb->segs == 1)
+                    row = (const float *)(const void *)wr;
+                else if (w->dtype == PECS_DT_F32)
+                    memcpy(Ps, wr, (size_t)Ds * sizeof *Ps);
+                else {
+                    if (w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)
+                        for (; d + VW <= Ds; d += VW)
+                            STOREU(Ps + d, w->dtype == PECS_DT_F16 ? load_dt(wr, d, PECS_DT_F16) : load_dt(wr, d, PECS_DT_BF16));
+                    for (; d < Ds; d++)
+                        Ps[d] = pecs_load_f32(wr, w->dtype, d);
+                }
             }
             break;
-        }
         case SIMD_EMB_NOPE: break;
+        case SIMD_EMB_FOURIER: fourier_row(jb, q, D, fsc, P); break;
         }
         add_row((char *)out->data + (size_t)(t * out->stride[0]) * esz,
                 (const char *)x->data + (size_t)(t * x->stride[0]) * esz, row, D, dt, jb->nt);

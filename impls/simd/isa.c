@@ -90,7 +90,7 @@ int simd_takes(const pecs_problem *p, char *reason, size_t reason_size)
         no = "no AVX2/AVX-512 on this CPU (or PECS_ARCH=scalar): use the scalar backend";
     else if (simd_kind_of(p) < 0) {
         snprintf(reason, reason_size, "SIMD kernels cover rotate (pair schedules), alibi(.pi), t5, mpnet, kerple, fire, bam, masa, "
-                                      "irpe, the masks and the T1 embed tables, not %s", p->encoding);
+                                      "irpe, the masks, the T1 embed tables and ldpe, pia, sigma_gpt, fourier, not %s", p->encoding);
         return 0;
     } else if (p->dtype != PECS_DT_F32 && p->dtype != PECS_DT_F16 && p->dtype != PECS_DT_BF16) {
         snprintf(reason, reason_size, "SIMD kernels store f32, f16 or bf16, not %s", pecs_dtype_name(p->dtype));

@@ -78,9 +78,9 @@ static pecs_status init_rotate(simd_job *j, const pecs_problem *p)
  * simd_takes() (what the backends accept) and the init functions below (what they run) both read.
  * Tier 2 is here where a row is a T1 row with another distance function or slope rule (the rule itself in
  * impls/common, shared with the scalar backend). Not here, declined with the reason:
- *   cope (scores form: no SIMD scores kernel);
- *   ldpe, pia, fourier (T2 embed: not in this issue's scope; ldpe and pia are sinusoidal.concat rows at
- *   another position, fourier an MLP over its own features). */
+ *   cope (scores form: no SIMD scores kernel).
+ * The T2 embed rows: ldpe and pia are sinusoidal.concat's row at another table row (impl_concat_row), sigma_gpt
+ * learned's gather in two half-width segments, fourier its own kernel (sincos features, then the MLP). */
 static const struct {
     const char *id;
     pecs_form form;
@@ -103,6 +103,10 @@ static const struct {
     {"sinusoidal.concat", PECS_FORM_EMBED, SIMD_EMB_SIN_CONCAT, 0},
     {"learned", PECS_FORM_EMBED, SIMD_EMB_LEARNED, 1},
     {"nope", PECS_FORM_EMBED, SIMD_EMB_NOPE, 0},
+    {"ldpe", PECS_FORM_EMBED, SIMD_EMB_SIN_CONCAT, 0},
+    {"pia", PECS_FORM_EMBED, SIMD_EMB_SIN_CONCAT, 0},
+    {"sigma_gpt", PECS_FORM_EMBED, SIMD_EMB_LEARNED, 1},
+    {"fourier", PECS_FORM_EMBED, SIMD_EMB_FOURIER, 1},
 };
 
 int simd_kind_of(const pecs_problem *p)
@@ -237,8 +241,35 @@ static pecs_status init_pairwise(simd_job *j, const pecs_problem *p)
     return PECS_OK;
 }
 
-/* Embed: frequencies of the sinusoidal tables in double; learned positions checked once here so a bad one
- * is INVALID for the whole call, as in the scalar backend. */
+/* Fourier: the table w [hidden+1, F+D+1] as f32 rows (w itself when it is f32, else converted once here: f16
+ * and bf16 are exact in f32). */
+static pecs_status init_fourier(simd_job *j, const pecs_problem *p, const pecs_tensor *w, int64_t D)
+{
+    j->F = pecs_param_int(p, "features", 64);
+    j->hidden = pecs_param_int(p, "hidden", 32);
+    int64_t n = j->F + D + 1, hp = SIMD_FOURIER_HP(j->F);
+    if (!w || j->F % 2 || w->shape[0] != j->hidden + 1 || w->shape[1] != n)
+        return PECS_INVALID;
+    if (w->dtype == PECS_DT_F32) {
+        j->fw = (const float *)w->data;
+        j->fw_ld = w->stride[0];
+    } else {
+        j->tab = malloc((size_t)((j->hidden + 1) * n) * sizeof *j->tab);
+        if (!j->tab)
+            return PECS_NOMEM;
+        for (int64_t r = 0; r <= j->hidden; r++)
+            for (int64_t c = 0; c < n; c++)
+                j->tab[r * n + c] = pecs_load_f32(w->data, w->dtype, r * w->stride[0] + c * w->stride[1]);
+        j->fw = j->tab;
+        j->fw_ld = n;
+    }
+    /* doubles: angles, cos and sin features [hp] each, hidden activations [hidden]; then floats: the row P */
+    j->scratch_floats = 2 * (size_t)(3 * hp + j->hidden) + (size_t)SIMD_EMBED_PAD(D) + 16;
+    return PECS_OK;
+}
+
+/* Embed: frequencies of the sinusoidal tables in double; learned (and sigma_gpt) positions and ldpe's rows checked
+ * once here so a bad one is INVALID for the whole call, as in the scalar backend. */
 static pecs_status init_embed(simd_job *j, const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
@@ -246,24 +277,38 @@ static pecs_status init_embed(simd_job *j, const pecs_problem *p)
     int64_t D = x->shape[1], n = 0;
     j->units = x->shape[0];
     j->emb = (simd_emb_kind)simd_kind_of(p);
-    if (j->emb == SIMD_EMB_SIN_CONCAT && D / 2 < 2)
-        return PECS_INVALID;
-    if (j->emb == SIMD_EMB_LEARNED) {
-        int64_t npos = pecs_param_int(p, "npos", 4096);
-        if (!w || w->shape[0] != npos || w->shape[1] != D || w->stride[1] != 1)
+    if (j->emb == SIMD_EMB_FOURIER)
+        return init_fourier(j, p, w, D);
+    if (j->emb == SIMD_EMB_SIN_CONCAT) {
+        double r;
+        if (D / 2 < 2)
             return PECS_INVALID;
-        for (int64_t t = 0; t < x->shape[0]; t++) {
-            double v = pecs_pos_at(pos, 0, t);
-            if (v != floor(v) || v < 0 || v >= (double)npos)
+        impl_concat_init(p, &j->cc);
+        for (int64_t t = 0; t < x->shape[0]; t++)
+            if (impl_concat_row(&j->cc, pecs_pos_at(pos, 0, t), &r) < 0)
                 return PECS_INVALID;
-        }
+    }
+    if (j->emb == SIMD_EMB_LEARNED) {
+        int sigma = !strcmp(p->encoding, "sigma_gpt");
+        int64_t npos = pecs_param_int(p, "npos", sigma ? 1024 : 4096);
+        j->segs = sigma ? 2 : 1;
+        if (!w || D % j->segs || w->shape[0] != npos || w->shape[1] != D / j->segs || w->stride[1] != 1 ||
+            pos->ndim < (sigma ? 2 : 1) || (sigma && pos->shape[0] < 2))
+            return PECS_INVALID;
+        for (int64_t s = 0; s < j->segs; s++)
+            for (int64_t t = 0; t < x->shape[0]; t++) {
+                double v = pecs_pos_at(pos, s, t);
+                if (v != floor(v) || v < 0 || v >= (double)npos)
+                    return PECS_INVALID;
+            }
     }
     if (j->emb == SIMD_EMB_SIN || j->emb == SIMD_EMB_SIN_CONCAT)
         n = (D + 1) / 2;
     j->tab = calloc((size_t)(2 * n + 64), sizeof *j->tab); /* n doubles, zero-padded to whole vectors */
     if (!j->tab)
         return PECS_NOMEM;
-    double *f = (double *)(void *)j->tab, log_base = log(pecs_param_real(p, "base", 10000.0));
+    double *f = (double *)(void *)j->tab,
+           log_base = j->emb == SIMD_EMB_SIN_CONCAT ? j->cc.log_base : log(pecs_param_real(p, "base", 10000.0));
     for (int64_t k = 0; k < (j->emb == SIMD_EMB_SIN_CONCAT ? D / 2 : n); k++)
         f[k] = impl_sinusoidal_freq(log_base, k, D, j->emb == SIMD_EMB_SIN_CONCAT);
     /* the table row P, sin and cos, each padded to whole vectors */

@@ -5,6 +5,7 @@
  *   SWAP_PAIRS(v)  [v1 v0 v3 v2 ...]
  *   LOAD_F16(p), STORE_F16(p, v), LOAD_BF16(p), STORE_BF16(p, v)
  *   SINCOS(a, s, c)  double vector sincos (SLEEF); LOADD, SET1D, MULD, STORE_PD_AS_PS(p, v) (VD floats)
+ *   ZEROD, ADDD, FMADDD, LOADF_PD(p) (VD floats widened), HSUMD(v) (sum of the lanes)   (embed_body.h: fourier)
  *   STREAM_F32(p, v), STREAM_F16(p, v), STREAM_BF16(p, v)  non-temporal stores (aligned p), FENCE()
  *   STREAM2_F16(p, a, b), STREAM2_BF16(p, a, b)  both vectors converted, one non-temporal store of 2 VW
  *                 16-bit lanes (a whole 64-byte line on AVX-512)

@@ -1,7 +1,7 @@
 /* impls/simd/simd.c — the SIMD backend: the kernels of avx2.c / avx512.c on one thread, the best ISA the
  * CPU has (or PECS_ARCH). Everything but the descriptor is shared with the openmp backend (job.c). What it
  * covers is job.c's COVERED list (plus every rotate schedule of impls/common); what it declines and why is
- * stated there: CoPE (scores form) and the T2 embed rows ldpe, pia, fourier. */
+ * stated there: the scores form (CoPE and the T2 scores rows). */
 #include "simd.h"
 
 static int simd_supports(void *ctx, const pecs_problem *p, char *reason, size_t reason_size)
@@ -29,9 +29,10 @@ static const pecs_backend g_simd = {
     .struct_size = sizeof(pecs_backend),
     .abi_minor = PECS_ABI_MINOR,
     .name = "simd",
-    .version = "1.2",
+    .version = "1.3",
     .description = "AVX2/AVX-512 kernels (rotate, every T1 and T2 pair schedule; alibi, t5, kerple, fire, masks, T2 alibi.pi, "
-                   "mpnet, bam, masa, irpe; sinusoidal, learned, nope), one thread; angles in double (SLEEF)",
+                   "mpnet, bam, masa, irpe; sinusoidal, learned, nope, T2 ldpe, pia, sigma_gpt, fourier), one thread; "
+                   "angles in double (SLEEF)",
     .ctx = NULL,
     .supports = simd_supports,
     .run = simd_run,

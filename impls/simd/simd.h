@@ -18,7 +18,8 @@
  *   bias     rows r = i * H + h    pairwise_body.h: alibi, t5, kerple.log, kerple.power, fire; tier 2
  *                                  alibi.pi, mpnet (t5's kernel), bam, masa, irpe
  *   mask     rows r = i            pairwise_body.h: mask.causal, mask.window
- *   embed    tokens                embed_body.h: sinusoidal, sinusoidal.concat, learned, nope
+ *   embed    tokens                embed_body.h: sinusoidal, sinusoidal.concat, learned, nope; tier 2 ldpe, pia
+ *                                  (sinusoidal.concat's row), sigma_gpt (learned's gather), fourier (its MLP)
  *
  * Storage f32, f16 (F16C) or bf16 (shift on load; round-to-nearest-even on store, AVX512-BF16 where
  * present); arithmetic in f32, angles and distances in double. Tables (cos/sin per token, T5 weights per
@@ -49,7 +50,10 @@ typedef enum {
     SIMD_PW_IRPE       /* w[h][bucket(dy, dx)]: T5's by-bucket gather, iRPE's bucket rule */
 } simd_pw_kind;
 
-typedef enum { SIMD_EMB_SIN, SIMD_EMB_SIN_CONCAT, SIMD_EMB_LEARNED, SIMD_EMB_NOPE } simd_emb_kind;
+/* What an embed row computes. Tier 2 is here where a row is a T1 row with another row rule: ldpe and pia are
+ * sinusoidal.concat's row at impl_concat_row's table row, sigma_gpt is learned's gather with two half-width
+ * segments (one per position row); fourier's row is its own (an MLP over sincos features). */
+typedef enum { SIMD_EMB_SIN, SIMD_EMB_SIN_CONCAT, SIMD_EMB_LEARNED, SIMD_EMB_NOPE, SIMD_EMB_FOURIER } simd_emb_kind;
 
 typedef struct simd_job simd_job;
 typedef void (*simd_unit_fn)(const simd_job *j, int64_t u0, int64_t u1, float *scratch);
@@ -85,7 +89,12 @@ struct simd_job {
                          KERPLE r1, r2 per head; ALiBi slopes (ALiBi-PI's over s); BAM scale, beta, offset
                          per head ([3][H]); MaSA decay per head; iRPE w [H][nb]; sinusoidal frequencies
                          (as doubles) */
-    int64_t hidden;
+    int64_t hidden;   /* FIRE's and fourier's hidden width */
+    impl_concat cc;   /* sinusoidal.concat, ldpe, pia: the table row rule */
+    int64_t segs;     /* learned: 1 table row of width D; sigma_gpt: 2 of width D/2, from position rows 0 and 1 */
+    int64_t F;        /* fourier: features */
+    const float *fw;  /* fourier: the table w in f32 (w itself, or j->tab converted from f16/bf16) */
+    int64_t fw_ld;    /* its row stride in floats */
 };
 
 /* Floats of each bias scratch row for K keys: K rounded up to whole vectors, plus one vector, so a vector
@@ -96,6 +105,10 @@ struct simd_job {
 
 /* Floats of each embed scratch row for model dimension D: D plus two vectors of padding, whole vectors. */
 #define SIMD_EMBED_PAD(D) (((D) + 64) & ~(int64_t)15)
+
+/* Doubles of each of fourier's per-token feature arrays (angles, cos, sin) for F features: F/2 rounded up to
+ * whole double vectors of either ISA. */
+#define SIMD_FOURIER_HP(F) (((F) / 2 + 15) & ~(int64_t)15)
 
 /* Prepare p for the ISA's kernels; on failure nothing is left to free. */
 pecs_status simd_job_init(simd_job *j, const pecs_problem *p, const simd_kernels *k);
@@ -118,9 +131,9 @@ int simd_kind_of(const pecs_problem *p);
 /* 1 if the problem's encoding reads a weight tensor "w" (t5, mpnet, fire, irpe). */
 int simd_needs_w(const pecs_problem *p);
 
-/* 1 if the problem is one these kernels take (every rotate schedule of impls/common, T1 and T2; alibi, t5,
- * kerple, fire, the masks and the T2 bias rows alibi.pi, mpnet, bam, masa, irpe; sinusoidal, learned, nope;
- * f32/f16/bf16; unit inner stride), else 0 and the reason. */
+/* 1 if the problem is one these kernels take (every pair schedule of impls/common, T1 and T2; alibi, t5,
+ * kerple, fire, the masks and the T2 bias rows alibi.pi, mpnet, bam, masa, irpe; sinusoidal, learned, nope and
+ * the T2 embed rows ldpe, pia, sigma_gpt, fourier; f32/f16/bf16; unit inner stride), else 0 and the reason. */
 int simd_takes(const pecs_problem *p, char *reason, size_t reason_size);
 
 /* The backend entry both backends share: NULL, logged with the reason, when PECS_ARCH cannot be honoured
