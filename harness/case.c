@@ -658,6 +658,15 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                      (long long)c->params[i].i);
             return PECS_INVALID;
         }
+    for (int i = 0; form == PECS_FORM_KATTN && i < c->n_params; i++) /* urpe: the model's bucket square */
+        if (!strcmp(c->params[i].name, "max_seq_len") &&
+            (pecs_case_tokens(c) > c->params[i].i || pecs_case_keys(c) > c->params[i].i)) {
+            snprintf(why, why_len, "'%s': %lld queries and %lld keys need max_seq_len >= %lld (it is %lld)", c->enc->id,
+                     (long long)pecs_case_tokens(c), (long long)pecs_case_keys(c),
+                     (long long)(pecs_case_tokens(c) > pecs_case_keys(c) ? pecs_case_tokens(c) : pecs_case_keys(c)),
+                     (long long)c->params[i].i);
+            return PECS_INVALID;
+        }
     if (pecs_form_pairwise(form) && c->view == PECS_VIEW_INPLACE) {
         snprintf(why, why_len, "key 'view': value 'inplace' does not apply to %s-form '%s' (no input of the output's "
                  "shape to overwrite)", pecs_form_name(form), c->enc->id);

@@ -573,6 +573,9 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         st = g_hooks[e->enc].mask(p, 1.0, 0.0, &allowed, why, why_len);
         break;
     }
+    case PECS_FORM_KATTN: /* without q, k, v and out a kattn hook checks its parameters only (w may be there) */
+        st = g_hooks[e->enc].kattn(&q, why, why_len);
+        break;
     case PECS_FORM_POSMAP: { /* without tensors a posmap hook checks its parameters only */
         pecs_problem bare = *p;
         bare.tensors = NULL, bare.n_tensors = 0;

@@ -1009,6 +1009,68 @@ static pecs_status run_kattn(const pecs_problem *p)
     return st;
 }
 
+/* ---- urpe (kattn form): softmax(q.k/sqrt(D) + B) times the Toeplitz factor C, then @ v, in double -----------
+ * Rows by the authors' signed bucket (T5's magnitude bucket in float32, +2 for d >= 0, shifted by the max_seq_len
+ * square's minimum); B rows 0..rp_bucket of w, C rows rp_bucket + 1 .. */
+static int64_t urpe_mag(int64_t n, int64_t nb, int64_t maxd)
+{
+    int64_t half = nb / 2, me = half / 2;
+    if (n < me)
+        return n;
+    int64_t b = me + (int64_t)(logf((float)n / (float)me) / (float)log((double)maxd / (double)me) * (float)(half - me));
+    return b < half - 1 ? b : half - 1;
+}
+
+static int64_t urpe_row(int64_t d, int64_t nb, int64_t maxd, int64_t msl)
+{
+    int64_t lo = msl > 1 ? -urpe_mag(msl - 1, nb, maxd) : 2;
+    return (d < 0 ? -urpe_mag(-d, nb, maxd) : urpe_mag(d, nb, maxd) + 2) - lo;
+}
+
+static pecs_status run_urpe(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t nb = pecs_param_int(p, "rp_bucket", 64), maxd = pecs_param_int(p, "max_rp", 128),
+            unb = pecs_param_int(p, "ur_rp_bucket", 64), umaxd = pecs_param_int(p, "ur_max_rp", 128),
+            msl = pecs_param_int(p, "max_seq_len", 256);
+    double *pr = malloc((size_t)Lk * sizeof *pr);
+    if (!pr)
+        return PECS_NOMEM;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++) {
+            double mx = -INFINITY, den = 0.0, cden = 0.0;
+            for (int64_t j = 0; j < Lk; j++) {
+                double s = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    s += (double)qat(q, i, h, e) * (double)qat(k, j, h, e);
+                pr[j] = s / sqrt((double)D) + (double)wat(w, urpe_row(j - i, nb, maxd, msl), h);
+                mx = pr[j] > mx ? pr[j] : mx;
+            }
+            for (int64_t j = 0; j < Lk; j++)
+                den += pr[j] = exp(pr[j] - mx);
+            for (int64_t j = 0; j < Lk; j++) {
+                pr[j] = pr[j] / den * (double)wat(w, nb + 1 + urpe_row(j - i, unb, umaxd, msl), h);
+                cden += pr[j];
+            }
+            if (BUG(urpe_renormalised)) /* BUG: the product renormalised to sum 1, as if C were a bias */
+                for (int64_t j = 0; j < Lk; j++)
+                    pr[j] /= cden;
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j < Lk; j++)
+                    acc += pr[j] * (double)qat(v, j, h, e);
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    free(pr);
+    return PECS_OK;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -1111,7 +1173,7 @@ static const char *const ENCODINGS[] = {
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
-    "cream",       "lm_infinite",  "s2attn",      "cca"};
+    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -1132,7 +1194,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
     pecs_status st = p->form == PECS_FORM_ROTATE   ? run_rotate(p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
                      : p->form == PECS_FORM_POSMAP ? run_posmap(p)
-                     : p->form == PECS_FORM_KATTN  ? run_kattn(p)
+                     : p->form == PECS_FORM_KATTN  ? (strcmp(p->encoding, "urpe") ? run_kattn(p) : run_urpe(p))
                      : p->form == PECS_FORM_SCORES ? (strcmp(p->encoding, "cope") ? run_relscores(p) : run_cope(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {

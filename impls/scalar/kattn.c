@@ -1,4 +1,5 @@
-/* impls/scalar/kattn.c — kattn-form kernels: toeplitz.fft, kernelized attention with RPE where the Toeplitz
+/* impls/scalar/kattn.c — kattn-form kernels (attention outputs). urpe (at the end): softmax attention times a
+ * learned Toeplitz factor, summed directly. toeplitz.fft: kernelized attention with RPE where the Toeplitz
  * factor exp(b[j - i]) is applied by FFT (Luo et al. 2021, the O(n log n) algorithm; reference/toeplitz_fft.c
  * sums directly). Per head, every lane of A_j = phi(k_j) (x) [v_j, 1] (m (D + 1) lanes) is convolved with
  * r[s] = exp(b[-s]), s = i - j, by a zero-padded radix-2 complex FFT of L >= Lq + Lk - 1 points (two real
@@ -116,5 +117,82 @@ SCALAR_HOOK_KATTN(toeplitz_fft)
     free(are);
     free(aim);
     free(num);
+    return st;
+}
+
+/* ---- urpe: out_i = sum_j softmax_j(q_i.k_j/sqrt(D) + B(j - i)) C(j - i) v_j (reference/urpe.c) ---------------
+ * The two Toeplitz factors are gathered once per head into vectors over d = j - i in [-(Lq-1), Lk-1]; the rows
+ * come from the authors' signed bucket (T5's magnitude bucket in float32, +2 for d >= 0, shifted by the
+ * max_seq_len square's minimum). Scores, softmax (max subtracted) and sums in double; one rounding at the store. */
+static int64_t urpe_mag(int64_t n, int64_t num_buckets, int64_t max_distance)
+{
+    int64_t half = num_buckets / 2, max_exact = half / 2;
+    if (n < max_exact)
+        return n;
+    float f = logf((float)n / (float)max_exact) / (float)log((double)max_distance / (double)max_exact) *
+              (float)(half - max_exact);
+    int64_t b = max_exact + (int64_t)f;
+    return b < half - 1 ? b : half - 1;
+}
+
+static int64_t urpe_row(int64_t d, int64_t nb, int64_t maxd, int64_t msl)
+{
+    int64_t shift = msl > 1 ? urpe_mag(msl - 1, nb, maxd) : -2;
+    return (d < 0 ? -urpe_mag(-d, nb, maxd) : urpe_mag(d, nb, maxd) + 2) + shift;
+}
+
+SCALAR_HOOK_KATTN(urpe)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    int64_t nb = pecs_param_int(p, "rp_bucket", 64), maxd = pecs_param_int(p, "max_rp", 128),
+            unb = pecs_param_int(p, "ur_rp_bucket", 64), umaxd = pecs_param_int(p, "ur_max_rp", 128),
+            msl = pecs_param_int(p, "max_seq_len", 256);
+    if (Lq > msl || Lk > msl || w->shape[0] != nb + unb + 2 || w->shape[1] != H || maxd <= nb / 4 || umaxd <= unb / 4)
+        return PECS_INVALID;
+    int64_t nd = Lq + Lk - 1, d0 = Lq - 1; /* vector index d + d0 for d = j - i */
+    double *bv = malloc((size_t)nd * sizeof *bv), *cv = malloc((size_t)nd * sizeof *cv),
+           *qi = malloc((size_t)D * sizeof *qi), *pr = malloc((size_t)Lk * sizeof *pr),
+           *acc = malloc((size_t)D * sizeof *acc);
+    pecs_status st = bv && cv && qi && pr && acc ? PECS_OK : PECS_NOMEM;
+    double rs = 1.0 / sqrt((double)D);
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t d = -d0; d < Lk; d++) {
+            bv[d + d0] = pecs_load_f64(w->data, w->dtype, urpe_row(d, nb, maxd, msl) * w->stride[0] + h * w->stride[1]);
+            cv[d + d0] = pecs_load_f64(w->data, w->dtype,
+                                       (nb + 1 + urpe_row(d, unb, umaxd, msl)) * w->stride[0] + h * w->stride[1]);
+        }
+        for (int64_t i = 0; i < Lq; i++) {
+            double mx = -INFINITY, den = 0.0;
+            for (int64_t e = 0; e < D; e++) /* q * scaling first, as the code does */
+                qi[e] = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, e)) * rs;
+            for (int64_t j = 0; j < Lk; j++) {
+                double sc = bv[j - i + d0];
+                for (int64_t e = 0; e < D; e++)
+                    sc += qi[e] * pecs_load_f64(k->data, k->dtype, scalar_at3(k, j, h, e));
+                pr[j] = sc;
+                mx = sc > mx ? sc : mx;
+            }
+            for (int64_t j = 0; j < Lk; j++)
+                den += pr[j] = exp(pr[j] - mx);
+            for (int64_t e = 0; e < D; e++)
+                acc[e] = 0.0;
+            for (int64_t j = 0; j < Lk; j++) {
+                double a = pr[j] / den * cv[j - i + d0];
+                for (int64_t e = 0; e < D; e++)
+                    acc[e] += a * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e));
+            }
+            for (int64_t e = 0; e < D; e++)
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), acc[e]);
+        }
+    }
+    free(bv);
+    free(cv);
+    free(qi);
+    free(pr);
+    free(acc);
     return st;
 }

@@ -163,13 +163,16 @@
  *
  *   KATTN    "q" [Lq, H, D], "k" [Lk, H, D], "v" [Lk, H, D]  dtype    (no position tensors: query i and key j
  *            sit at token indices i and j, 0-based)      "w" [r, c] dtype (learned and random data, per encoding)
- *            "out" [Lq, H, D] dtype   attention OUTPUTS (not logits): for query i and head h
+ *            "out" [Lq, H, D] dtype   attention OUTPUTS (not logits), out[i][h] for query i and head h, by a
+ *            formula per encoding (below); every one is a weighted sum of the values, out[i][h] = sum_j a_h(i, j) v_j,
+ *            with weights from q, k and a Toeplitz (j - i) positional factor, judged against the reference's direct
+ *            sum in double. Bidirectional: every key is visible to every query (no mask).
+ *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
- *            with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor:
- *            kernelized attention with relative positions. The direct sum costs O(Lq Lk); a kernel may instead
- *            apply the Toeplitz factor by FFT in O((Lq + Lk) log(Lq + Lk)) (the point of the encoding), and is
- *            judged against the reference's direct sum in double.
- *         toeplitz.fft  c_h(d) = exp(b_h[d]), kappa = phi(q_i) . phi(k_j), phi(x) = exp(W x' - |x'|^2/2)/sqrt(m),
+ *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
+ *                      The direct sum costs O(Lq Lk); a kernel may instead apply the Toeplitz factor by FFT in
+ *                      O((Lq + Lk) log(Lq + Lk)) (the point of the encoding).
+ *                      c_h(d) = exp(b_h[d]), kappa = phi(q_i) . phi(k_j), phi(x) = exp(W x' - |x'|^2/2)/sqrt(m),
  *                      x' = x / D^(1/4); w [1, H*(2N+1) + m*D] = [ b_0[-N..N] | b_1[-N..N] | ... | W (m x D) ]
  *                      (N = max_distance, m = features; Lq - 1 <= N and Lk - 1 <= N). The FFT form of the sum:
  *                      A_j = phi(k_j) (x) [v_j, 1]   (m (D + 1) lanes per key), then for every lane the
@@ -179,6 +182,18 @@
  *                          y_i = IFFT(FFT(A padded) FFT(r_circ))[i],  i < Lq
  *                      out_i = phi(q_i) . y_i[0..m, 0..D) / phi(q_i) . y_i[0..m, D]. Without the zero
  *                      padding (L = 4 here) s = -3 and s = 1 share index 1: circular, not linear, convolution.
+ *         urpe         softmax attention whose probabilities are multiplied by a learned Toeplitz factor, with NO
+ *                      renormalisation after the product (rows of p * C need not sum to 1):
+ *                          p_ij = softmax_j(q_i . k_j / sqrt(D) + B_h(j - i)),   out[i][h] = sum_j p_ij C_h(j - i) v_j
+ *                      B_h(d) = w[row(d; rp_bucket, max_rp)][h],  C_h(d) = w[rp_bucket + 1 + row(d; ur_rp_bucket,
+ *                      ur_max_rp)][h]; w [rp_bucket + ur_rp_bucket + 2, H] (B's table, then C's). row(d; nb, M) =
+ *                      sgn(d) mag(|d|) + (d >= 0 ? 2 : 0) + mag(max_seq_len - 1), mag = T5's magnitude bucket with
+ *                      nb // 2 buckets (n < nb // 4 exact, then log-spaced up to M, capped at nb // 2 - 1; the float32
+ *                      sequence of reference/t5.c). Lq, Lk <= max_seq_len. Defaults (64 buckets, M = 128, max_seq_len 256):
+ *                          d    -200 -113 -112 .. -16 -15 .. -1 | 0  1 .. 15 16 .. 112 113 200
+ *                          row     0    0    1 ..  15  16 .. 30 | 33 34 .. 48 49 ..  63  64  64   (31, 32 unused)
+ *                      Lq = Lk = 2, per head:  p = [p00 p01]   C = [C(0)  C(+1)]   out_0 = p00 C(0) v_0 + p01 C(+1) v_1
+ *                                                  [p10 p11]       [C(-1) C(0) ]   out_1 = p10 C(-1) v_0 + p11 C(0) v_1
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
