@@ -70,12 +70,12 @@ static pecs_status ocl_init(void *vctx, pecs_device_info *info)
     char ver[512] = "", drv[512] = "", ext[8192] = "";
     char name[512] = "";
     clGetDeviceInfo(o->dev, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-    snprintf(info->name, sizeof info->name, "%s", name);
+    snprintf(info->name, sizeof info->name, "%.127s", name); /* cut to the field */
     clGetDeviceInfo(o->dev, CL_DEVICE_VERSION, sizeof ver - 1, ver, NULL);
     clGetDeviceInfo(o->dev, CL_DRIVER_VERSION, sizeof drv - 1, drv, NULL);
     clGetDeviceInfo(o->dev, CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext, NULL);
     ver[strcspn(ver, "\n")] = '\0';
-    snprintf(info->driver, sizeof info->driver, "%s; driver %s", ver, drv);
+    snprintf(info->driver, sizeof info->driver, "%.80s; driver %.36s", ver, drv);
     o->fp64 = strstr(ext, "cl_khr_fp64") != NULL;
     o->ctx = clCreateContext(NULL, 1, &o->dev, NULL, NULL, &e);
     if (e != CL_SUCCESS)
