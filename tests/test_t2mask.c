@@ -3,7 +3,8 @@
  * Known answers are worked by hand from the definitions the reference files cite (LM-Infinite's
  * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch;
  * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG; CCA's
- * cca_forward: rings of concentric_pos inside the image block, causal around it). Every
+ * cca_forward: rings of concentric_pos inside the image block, causal around it; Prepacking's PrePackProcessor.process:
+ * tril on each packed prompt's block). Every
  * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
  * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
  * and expects them to fail.
@@ -294,6 +295,109 @@ Test(t2mask, cca_rejects_odd_grid)
     ref_case_free(c);
 }
 
+/* ---- Prepacking ----------------------------------------------------------------------------------------- */
+
+/* lengths 3, 1, 4, 2: blocks {0,1,2} {3} {4..7} {8,9} of the packed sequence (processor.py's tril on each block). */
+Test(t2mask, kat_packing_blocks)
+{
+    pecs_case *c = ref_case("packing", "lengths", "3,1,4,2", NULL);
+    double q[6] = {0, 2, 3, 5, 7, 9}, k[10];
+    iota(k, 10, 0);
+    const char *const want[6] = {
+        "1.........", /* first token of the first prompt: itself */
+        "111.......", /* last token of the first prompt: its prompt */
+        "...1......", /* the one-token prompt: itself, not the prompt before */
+        "....11....", /* inside the third prompt: causal from its first token */
+        "....1111..", /* last token of the third prompt */
+        "........11", /* the last prompt */
+    };
+    expect_vis(c, q, 6, k, 10, want, "lengths 3,1,4,2");
+    ref_case_free(c);
+    c = ref_case("packing", NULL); /* no lengths: one prompt, the causal triangle at any position */
+    double q2[2] = {0, 1000003}, k2[4] = {0, 1, 1000003, 1000004};
+    const char *const want2[2] = {"1...", "111."};
+    expect_vis(c, q2, 2, k2, 4, want2, "no lengths");
+    ref_case_free(c);
+}
+
+/* Packing is exact (the catalogue's property): inside a prompt's block the mask is mask.causal on the prompt's own
+ * restarted ids (packed index - block start: what the prompt sees unpacked), across blocks nothing. Random lengths
+ * 1..6 and random queries; a kernel seeing earlier prompts (mutant packing_cross_prompt) or putting a prompt's first
+ * token in the block before (cumulative lengths compared with <=) fails. */
+Test(t2mask, packing_is_causal_per_prompt)
+{
+    pecs_case *causal = ref_case("mask.causal", NULL);
+    uint64_t s = 17;
+    for (int round = 0; round < 8; round++) {
+        char list[256] = "";
+        int64_t start[MAXL + 1], block[MAXL], n = 0, total = 0;
+        while (total < 40) {
+            int64_t len = 1 + (int64_t)(rnd(&s) % 6);
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%lld", n ? "," : "", (long long)len);
+            start[n] = total;
+            for (int64_t t = total; t < total + len && t < MAXL; t++)
+                block[t] = n;
+            total += len, n++;
+        }
+        cr_assert(total <= MAXL);
+        pecs_case *c = ref_case("packing", "lengths", list, NULL);
+        double q[24], k[MAXL];
+        for (int i = 0; i < 24; i++)
+            q[i] = (double)(rnd(&s) % (uint64_t)total);
+        iota(k, total, 0);
+        int got[24 * MAXL];
+        for (size_t d = 0; d <= sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            if (d == sizeof DTYPES / sizeof DTYPES[0])
+                ref_vis(c, q, 24, k, total, got);
+            else
+                scalar_vis(c, DTYPES[d], q, 24, k, total, got);
+            for (int i = 0; i < 24; i++)
+                for (int64_t j = 0; j < total; j++) {
+                    int64_t bq = block[(int64_t)q[i]], want = 0;
+                    if (block[j] == bq) {
+                        double rq = q[i] - (double)start[bq], rk = (double)j - (double)start[bq];
+                        int w[1];
+                        ref_vis(causal, &rq, 1, &rk, 1, w);
+                        want = w[0];
+                    }
+                    cr_expect_eq(got[i * total + j], want, "%s, lengths %s: query %g key %lld",
+                                 d < sizeof DTYPES / sizeof DTYPES[0] ? pecs_dtype_name(DTYPES[d]) : "reference", list,
+                                 q[i], (long long)j);
+                }
+        }
+        ref_case_free(c);
+    }
+    ref_case_free(causal);
+}
+
+/* Padding is not a prompt: a case whose positions reach past the lengths' sum is bad input, as are lengths that
+ * are not token counts and positions that are not token indices. */
+Test(t2mask, packing_rejects_padding)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("packing", "lengths", "3,2", "tokens", "6", "keys", "6", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "past the packed prompts") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("packing", "lengths", "3,2", "tokens", "5", "keys", "5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
+    c = ref_case("packing", "lengths", "3,2.5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token count") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("packing", "lengths", "3,2", NULL);
+    double q[1] = {1.5}, k[1] = {0}, out[1];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, k),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 1, out)};
+    p.tensors = t, p.n_tensors = 3;
+    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token index") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 /* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
@@ -306,6 +410,8 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         "s2attn group_size=3 half=shifted tokens=16 keys=16 positions=random@40 view=strided",
         "cca grid=4 image_start=2 tokens=20 keys=20 pos_dtype=f64",
         "cca grid=24 image_start=35 tokens=16 keys=640 positions=random@700 dtype=f16 view=strided",
+        "packing lengths=3,1,4,2 tokens=10 keys=10 pos_dtype=i64",
+        "packing lengths=37,120,5,300 tokens=16 keys=462 positions=random@462 dtype=bf16 view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -316,6 +422,7 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         {"lm_infinite_global_acausal", "lm_infinite n_local=2 n_global=3 tokens=8 keys=8"},
         {"s2attn_shift_ignored", "s2attn group_size=4 half=shifted tokens=8 keys=8"},
         {"cca_keeps_causal", "cca grid=4 image_start=2 tokens=20 keys=20"},
+        {"packing_cross_prompt", "packing lengths=3,1,4,2 tokens=10 keys=10"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

@@ -675,6 +675,16 @@ static pecs_status run_pairwise(const pecs_problem *p)
                         vis = rk <= rq && (!BUG(cca_keeps_causal) || kj <= qi);
                     }
                     v = vis ? 0.0f : -INFINITY;
+                } else if (is(p, "packing")) { /* causal inside each packed prompt's block */
+                    const pecs_param *L = pecs_problem_param(p, "lengths");
+                    int64_t bq = 0, bk = 0;
+                    double end = 0;
+                    for (int64_t b = 0; L && b < L->n; b++) {
+                        bq += qi >= end + L->list[b];
+                        bk += kj >= end + L->list[b];
+                        end += L->list[b];
+                    }
+                    v = kj <= qi && (bq == bk || BUG(packing_cross_prompt)) ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -1173,7 +1183,7 @@ static const char *const ENCODINGS[] = {
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
-    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe"};
+    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -63,3 +63,22 @@ static int cca_visible(const pecs_problem *p, int64_t q, int64_t k)
 }
 
 SCALAR_HOOK_MASK(cca) { return fill(p, cca_visible); }
+
+/* Prepacking: causal inside each packed prompt's block of `lengths` tokens, nothing across blocks. The block of a
+ * token index is found by walking the lengths (cu_seqlens as prefix sums); no lengths: one block. */
+static int64_t packing_block(const pecs_problem *p, int64_t t)
+{
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    int64_t end = 0;
+    for (int64_t b = 0; L && b < L->n; b++)
+        if (t < (end += (int64_t)L->list[b]))
+            return b;
+    return L && L->n ? L->n : 0; /* past the prompts: the reference rejects such cases */
+}
+
+static int packing_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    return k <= q && packing_block(p, q) == packing_block(p, k);
+}
+
+SCALAR_HOOK_MASK(packing) { return fill(p, packing_visible); }

@@ -105,6 +105,15 @@
  *                      q\k 0 1 | 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 | 18 19   (grid 4 from 2: ring 1 = 7 8 11 12)
  *                       2  1 1 | 1 1 1 1 1 . . 1  1  .  .  1  1  1  1  1 |  .  .  corner: ring 0 only, later ones too
  *                       7  1 1 | 1 1 1 1 1 1 1 1  1  1  1  1  1  1  1  1 |  .  .  centre: every ring
+ *         packing      block(t) = b for c_b <= t < c_b + lengths[b], c_b = lengths[0] + .. + lengths[b-1] (the packed
+ *                      prompts' token counts; cu_seqlens = c): k <= q and block(q) == block(k); positions lie below the
+ *                      sum of the lengths (no lengths: one block, the causal mask)
+ *                      q\k 0 1 2 | 3 | 4 5 6 7 | 8 9     (lengths [3, 1, 4, 2])
+ *                       3  . . . | 1 | . . . . | . .     a prompt of one token: itself only
+ *                       6  . . . | . | 1 1 1 . | . .     causal inside its block, nothing of the prompts before
+ *                      The segment layout is a parameter (like s2attn's groups) and qpos/kpos stay token indices of the
+ *                      packed sequence, so no tensor was added and no struct changed (PECS_ABI_MINOR stays); the
+ *                      restarted ids (q - c_block(q)) are what the rotary gets, not what this mask reads.
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
  *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)
