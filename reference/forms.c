@@ -569,8 +569,8 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
     case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(&q, head_dim, 0.0, (const double[PECS_REF_MAX_POS_ROWS]){0}, buf,
                                                      why, why_len); break;
     case PECS_FORM_MASK: {
-        int allowed;
-        st = g_hooks[e->enc].mask(p, 1.0, 0.0, &allowed, why, why_len);
+        int allowed; /* query 0 and key 0: a pair every case of every mask has (a one-token case too) */
+        st = g_hooks[e->enc].mask(p, 0.0, 0.0, &allowed, why, why_len);
         break;
     }
     case PECS_FORM_KATTN: /* without q, k, v and out a kattn hook checks its parameters only (w may be there) */

@@ -383,6 +383,9 @@ Test(t2mask, packing_rejects_padding)
     c = ref_case("packing", "lengths", "3,2", "tokens", "5", "keys", "5", NULL);
     cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
     ref_case_free(c);
+    c = ref_case("packing", "lengths", "1", "tokens", "1", "keys", "1", NULL); /* one prompt of one token */
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
     c = ref_case("packing", "lengths", "3,2.5", NULL);
     cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "token count") != NULL, "%s", why);
