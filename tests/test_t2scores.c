@@ -435,3 +435,68 @@ Test(t2scores, fractional_distance_is_invalid)
     io_free(&s);
     ref_case_free(c);
 }
+
+/* ---- nope.temperature ----------------------------------------------------------------------------------- */
+
+/* Worked by hand (H 2, D 4, sqrt(D) 2, lambda = (2, -0.5)): head 0's factor lambda/sqrt(D) is 1, head 1's -0.25;
+ * queries at positions 1 and 2, keys at 0, 1, 2 (the key at 2 is after the first query: -inf).
+ *   head 0  q0 = 1 2 0 1, q1 = 0 1 1 0; k0 = 1 0 1 0, k1 = 2 1 0 1, k2 = 0 0 2 2
+ *           q0.k = 1 5 (2, masked)   q1.k = 1 1 2
+ *   head 1  q0 = 1 1 1 1, q1 = 2 0 0 0; k0 = 1 1 0 0, k1 = 0 0 0 4, k2 = 1 -1 1 -1
+ *           q0.k = 2 4 (0, masked)   q1.k = 2 0 2      -> times -0.25
+ * Catches: lambda read as a temperature (nope_temperature_divides: head 0 gives 0.25 and 1.25), one head's lambda
+ * for all heads, the causal mask missing or reversed. Checked on the reference and the scalar kernel. */
+Test(t2scores, kat_nope_temperature_by_hand)
+{
+    static const double q[2][2][4] = {{{1, 2, 0, 1}, {1, 1, 1, 1}}, {{0, 1, 1, 0}, {2, 0, 0, 0}}};
+    static const double k[3][2][4] = {{{1, 0, 1, 0}, {1, 1, 0, 0}}, {{2, 1, 0, 1}, {0, 0, 0, 4}},
+                                      {{0, 0, 2, 2}, {1, -1, 1, -1}}};
+    static const double want[2][2][3] = {{{1, 5, -INFINITY}, {1, 1, 2}}, {{-0.5, -1, -INFINITY}, {-0.5, 0, -0.5}}};
+    scores_io s = {.H = 2, .D = 4, .Lq = 2, .Lk = 3, .wr = 1, .wc = 2};
+    s.q = dalloc(16), s.k = dalloc(24), s.w = dalloc(2), s.qpos = dalloc(2), s.kpos = dalloc(3);
+    memcpy(s.q, q, sizeof q), memcpy(s.k, k, sizeof k);
+    s.w[0] = 2.0, s.w[1] = -0.5, s.qpos[0] = 1, s.qpos[1] = 2, s.kpos[0] = 0, s.kpos[1] = 1, s.kpos[2] = 2;
+    pecs_case *c = ref_case("nope.temperature", NULL);
+    double got[2][12];
+    ref_scores(c, &s, got[0]);
+    scalar_scores(c, &s, got[1]);
+    for (int b = 0; b < 2; b++)
+        for (int n = 0; n < 12; n++)
+            cr_expect(got[b][n] == (&want[0][0][0])[n], "%s [%d]: %g, want %g", b ? "scalar" : "reference", n, got[b][n],
+                      (&want[0][0][0])[n]);
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* The scale is linear in lambda per head and nothing else depends on it: on generated inputs, the logits with
+ * lambda = w equal w[h] times the logits with lambda = 1 (visible keys), on the reference and on scalar, and moving
+ * every position by 10^6 changes nothing (no position term). A kernel that divides by lambda, adds it, or takes
+ * another head's lambda fails the first; one that reads the positions beyond the mask fails the second. */
+Test(t2scores, nope_temperature_is_a_per_head_scale)
+{
+    int64_t H = 4, D = 32, L = 9;
+    pecs_case *c = ref_case("nope.temperature", NULL);
+    scores_io s = random_io(H, D, L, L, 0, 0, 1, H, 77);
+    scores_io one = random_io(H, D, L, L, 1e6, 1e6, 1, H, 77);
+    for (int64_t h = 0; h < H; h++)
+        one.w[h] = 1.0;
+    int64_t n = H * L * L;
+    double *a = dalloc(n), *b = dalloc(n), *sa = dalloc(n), *sb = dalloc(n);
+    ref_scores(c, &s, a), ref_scores(c, &one, b);
+    scalar_scores(c, &s, sa), scalar_scores(c, &one, sb);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t e = 0; e < L * L; e++) {
+            int64_t at = h * L * L + e;
+            if (isinf(a[at])) {
+                cr_expect(isinf(b[at]) && isinf(sa[at]) && isinf(sb[at]), "mask differs at %lld", (long long)at);
+                continue;
+            }
+            cr_expect(fabs(a[at] - s.w[h] * b[at]) <= 1e-12 * (1 + fabs(a[at])), "reference h %lld: %g vs %g x %g",
+                      (long long)h, a[at], s.w[h], b[at]);
+            cr_expect(fabs(sa[at] - (float)s.w[h] * sb[at]) <= 1e-5 * (1 + fabs(sa[at])), "scalar h %lld: %g vs %g x %g",
+                      (long long)h, sa[at], s.w[h], sb[at]);
+        }
+    free(a), free(b), free(sa), free(sb);
+    io_free(&s), io_free(&one);
+    ref_case_free(c);
+}

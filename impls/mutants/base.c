@@ -861,7 +861,7 @@ static pecs_status run_cope(const pecs_problem *p)
 
 /* Relative-position logits of shaw, music and txl, evaluated directly in f32 (a third code after the reference
  * and the scalar backend's skewing kernels): shaw q.(k + a[clip(kpos-qpos, -K, K) + K]); huang q.k + q.a + k.a with
- * a = w[qpos-kpos + N]; music
+ * a = w[qpos-kpos + N]; nope.temperature lambda_h q.k; music
  * q.(k + E[kpos-qpos + M-1]), zero beyond M-1 back; txl (q+u).k + (q+v).W_R R(qpos-kpos); all over sqrt(D). */
 static float wat(const pecs_tensor *w, int64_t r, int64_t c)
 {
@@ -883,6 +883,7 @@ static pecs_status run_relscores(const pecs_problem *p)
     if (!q || !k || !qp || !kp || !w || !out)
         return PECS_INVALID;
     int shaw = !strcmp(p->encoding, "shaw"), music = !strcmp(p->encoding, "music"), huang = !strcmp(p->encoding, "huang");
+    int nopet = !strcmp(p->encoding, "nope.temperature");
     int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
     int64_t K = pecs_param_int(p, "max_relative_position", 16), dm = pecs_param_int(p, "d_model", 512);
     int64_t clamp = pecs_param_int(p, "clamp_len", 0);
@@ -896,7 +897,7 @@ static pecs_status run_relscores(const pecs_problem *p)
         for (int64_t j = 0; j < Lk; j++) {
             double dist = pecs_pos_at(kp, 0, j) - pecs_pos_at(qp, 0, i); /* key - query */
             int masked = causal && dist > 0;
-            if (!shaw && !music && !huang && !masked) { /* txl: R(s), s = query - key */
+            if (!shaw && !music && !huang && !nopet && !masked) { /* txl: R(s), s = query - key */
                 double s = -dist;
                 if (clamp > 0 && s > (double)clamp)
                     s = (double)clamp;
@@ -915,7 +916,11 @@ static pecs_status run_relscores(const pecs_problem *p)
                     continue;
                 }
                 float acc = 0.0f;
-                if (huang) { /* q.k + q.a + k.a, a = w[qpos - kpos + N] */
+                if (nopet) { /* lambda_h q.k, lambda = w[0][h] */
+                    for (int64_t d = 0; d < D; d++)
+                        acc += qat(q, i, h, d) * qat(k, j, h, d);
+                    acc = BUG(nope_temperature_divides) ? acc / wat(w, 0, h) : acc * wat(w, 0, h);
+                } else if (huang) { /* q.k + q.a + k.a, a = w[qpos - kpos + N] */
                     int64_t r = (int64_t)(-dist) + N;
                     if (r < 0 || r > 2 * N) {
                         free(R);
@@ -1181,7 +1186,7 @@ static const char *const ENCODINGS[] = {
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
-    "shaw",        "music",        "txl",         "huang",
+    "shaw",        "music",        "txl",         "huang",       "nope.temperature",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing"};
 

@@ -126,6 +126,33 @@ SCALAR_HOOK_SCORES(huang)
     return PECS_OK;
 }
 
+/* NoPE head scale: lambda_h / sqrt(D) rounded to f32 once per head and applied to the f32 q.k sum, as the authors'
+ * query_scale multiplies the query by one per-head factor before the product. */
+SCALAR_HOOK_SCORES(nope_temperature)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    if (w->ndim != 2 || w->shape[0] != 1 || w->shape[1] != H)
+        return PECS_INVALID;
+    for (int64_t h = 0; h < H; h++) {
+        float scale = (float)((double)pecs_load_f32(w->data, w->dtype, h * w->stride[1]) / sqrt((double)D));
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                float qk = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    qk += pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) *
+                          pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                float v = pecs_pos_at(kp, 0, j) > pecs_pos_at(qp, 0, i) ? -INFINITY : qk * scale;
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+    }
+    return PECS_OK;
+}
+
 int scalar_skew_supported(const pecs_problem *p, char *reason, size_t reason_size)
 {
     const pecs_tensor *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos");
