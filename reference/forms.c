@@ -73,9 +73,11 @@ static void rot_heads_free(pecs_ref_rot *s)
 {
     free(s->head_scale);
     free(s->head_axis);
+    free(s->head_imag);
     free(s->gen);
     s->head_scale = NULL;
     s->head_axis = NULL;
+    s->head_imag = NULL;
     s->gen = NULL;
 }
 
@@ -147,13 +149,16 @@ pecs_status pecs_ref_rot_heads(pecs_ref_rot *s)
         s->head_scale = calloc((size_t)s->heads, sizeof *s->head_scale);
     if (!s->head_axis)
         s->head_axis = calloc((size_t)s->heads, sizeof *s->head_axis);
-    if (!s->head_scale || !s->head_axis) {
+    if (!s->head_imag)
+        s->head_imag = calloc((size_t)s->heads, sizeof *s->head_imag);
+    if (!s->head_scale || !s->head_axis || !s->head_imag) {
         rot_heads_free(s);
         return PECS_NOMEM;
     }
     for (int64_t h = 0; h < s->heads; h++) {
         s->head_scale[h] = 1.0;
         s->head_axis[h] = -1;
+        s->head_imag[h] = 0;
     }
     return PECS_OK;
 }
@@ -393,9 +398,12 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
                     int32_t row = s.head_axis[h] >= 0 ? s.head_axis[h] : s.axis[i];
                     pecs_ref_sincos(pecs_pos_at(pos, row, t) + s.pos_offset, s.inv_freq[i] * s.head_scale[h], &sn, &cs);
                 }
+                double c = cs, sg = sn;
+                if (s.head_imag && s.head_imag[h]) /* RoPE++ imaginary head: x sin(a) - rot(x) cos(a) */
+                    c = sn, sg = -cs;
                 double xa = xd[pecs_at3(x, t, h, a)], xb = xd[pecs_at3(x, t, h, b)];
-                od[pecs_at3(out, t, h, a)] = g * (xa * cs - xb * sn);
-                od[pecs_at3(out, t, h, b)] = g * (xa * sn + xb * cs);
+                od[pecs_at3(out, t, h, a)] = g * (xa * c - xb * sg);
+                od[pecs_at3(out, t, h, b)] = g * (xa * sg + xb * c);
             }
         }
         for (int64_t h = 0; h < H; h++)

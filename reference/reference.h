@@ -42,7 +42,8 @@
  *                                                    1 elsewhere and when log_gain_len = 0).
  * Per-head schedules (Ms-PoE, MHRoPE) call pecs_ref_rot_heads() and fill head_scale / head_axis: pair i of head h
  * then uses inverse frequency inv_freq[i] * head_scale[h] (0: the head is NoPE) and position row head_axis[h]
- * when that is >= 0 (else axis[i]). `heads` is 0 when the schedule is evaluated without tensors (pecs eval):
+ * when that is >= 0 (else axis[i]); head_imag[h] = 1 turns head h a quarter back (RoPE++ imaginary heads): its cos and
+ * sin are replaced by sin and -cos of the same angle (the rotation at angle - pi/2, exact). `heads` is 0 when the schedule is evaluated without tensors (pecs eval):
  * the per-head arrays stay NULL and the schedule is the head-independent part. */
 typedef struct pecs_ref_rot {
     int64_t R;             /* in: rotary dimension */
@@ -56,6 +57,7 @@ typedef struct pecs_ref_rot {
     int64_t heads;         /* in: H of the problem (0: unknown) */
     double *head_scale;    /* out [heads] or NULL: inv_freq multiplier of head h (pecs_ref_rot_heads) */
     int32_t *head_axis;    /* out [heads] or NULL: position row of every pair of head h, -1 = axis[i] */
+    int32_t *head_imag;    /* out [heads] or NULL: 1 = head h rotates at angle - pi/2 (cos, sin) -> (sin, -cos) */
     double attn;           /* out: multiplies cos and sin */
     double softmax_scale;  /* out: multiplier a model applies to its softmax scale (reported, not applied) */
     /* Block schedules (ComRoPE): not pair rotations. block = b > 0 says the R channels of a head are R/b blocks of
@@ -105,7 +107,7 @@ pecs_status pecs_ref_rot_alloc(pecs_ref_rot *s, int64_t R);
 void pecs_ref_rot_reset(pecs_ref_rot *s);
 void pecs_ref_rot_free(pecs_ref_rot *s);
 
-/* For per-head schedules: allocate head_scale / head_axis for s->heads heads, filled with 1 and -1. Does nothing
+/* For per-head schedules: allocate head_scale / head_axis / head_imag for s->heads heads, filled with 1, -1, 0. Does nothing
  * (and leaves them NULL) when s->heads is 0. */
 pecs_status pecs_ref_rot_heads(pecs_ref_rot *s);
 

@@ -1093,7 +1093,7 @@ Test(cli, list_tier_and_undefined_rows)
     cr_assert(!strstr(out, "rope.yarn") && !strstr(out, "implemented"), "tier 3 has no implemented row:\n%s", out);
     free(out);
     cr_assert_eq(pecs("list encodings --status undefined", &out), 0);
-    cr_assert(strstr(out, "rope.plusplus") && !strstr(out, "landmark") && !strstr(out, "rope.yarn"), "%s", out);
+    cr_assert(strstr(out, "rope.hirope") && !strstr(out, "landmark") && !strstr(out, "rope.yarn"), "%s", out);
     free(out);
     cr_assert_eq(pecs("list encodings --tier 4", &out), 2);
     free(out);

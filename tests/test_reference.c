@@ -627,7 +627,10 @@ Test(reference, rotate_inverse_is_negative_position)
         for (int pi = 0; pi < 2; pi++)
             for (size_t k = 0; k < N_ROT_CFGS; k++) {
                 int64_t D = ROT_CFGS[k].D, n = RT * RH * D;
-                pecs_case *c = rot_case(enc[ei], pairings[pi], ROT_CFGS[k].rotary_dim);
+                /* RoPE++'s imaginary query heads turn by p*w - pi/2: at -p after p that is a half turn, by design
+                 * (its own tests in test_t2.c); its keys are plain RoPE and must invert. */
+                pecs_case *c = pecs_registry_param(enc[ei], "imag") ? rot_case_key(enc[ei], pairings[pi], ROT_CFGS[k].rotary_dim)
+                                                                     : rot_case(enc[ei], pairings[pi], ROT_CFGS[k].rotary_dim);
                 fill_uniform(x, n, 15);
                 for (int kind = 0; kind < 2; kind++) {
                     rot_run(c, RT, RH, D, x, kind ? PECS_DT_F64 : PECS_DT_I64, kind ? (const void *)fp : (const void *)ip,

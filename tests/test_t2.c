@@ -545,3 +545,170 @@ Test(t2, kat_rope_mhrope_heads)
     cr_assert_eq(pecs_ref_check(&p, 4, 16, NULL, why, sizeof why), PECS_INVALID);
     ref_case_free(bad);
 }
+
+/* ---- rope.plusplus -------------------------------------------------------------------------------------- */
+
+/* The authors' imaginary query, q sin(a) - rotate_half(q) cos(a) with a = cat(freqs, freqs) and rotate_half(x) =
+ * cat(-x[D/2:], x[:D/2]) (alphaXiv/rope_pp rope_pp/modeling_llama_rope_pp.py apply_rotary_pos_emb), written out
+ * lane by lane for one head of D lanes at position pos: an independent transcription, not the pair rotation. */
+static void plusplus_imag_by_code(const double *x, int64_t D, const double *inv, double pos, double *y)
+{
+    for (int64_t d = 0; d < D; d++) {
+        double a = pos * inv[d % (D / 2)], rh = d < D / 2 ? -x[d + D / 2] : x[d - D / 2];
+        y[d] = x[d] * sin(a) - rh * cos(a);
+    }
+}
+
+/* Five heads of D = 4 (base 10000: inv_freq 1 and 0.01), half pairing, every imag selection, through the reference and
+ * the scalar backend. At position 0 a real head is x and an imaginary head is -rotate_half(x) = [x2, x3, -x0, -x1],
+ * exactly; at position 2 the imaginary heads are the code's expression above. Catches: the wrong heads imaginary
+ * (upper taken as h > H/2 or h >= (H+1)/2 with H = 5: head 2 is imaginary; odd as the even heads), the imaginary sign
+ * flipped (q sin + rotate_half(q) cos gives [-x2, -x3, x0, x1] at 0), and keys turned (role=key must stay real). */
+Test(t2, rope_plusplus_known_answer)
+{
+    enum { T = 2, H = 5, D = 4 };
+    static const char *const modes[] = {"none", "all", "upper", "odd"};
+    static const int imag_of[4][H] = {{0, 0, 0, 0, 0}, {1, 1, 1, 1, 1}, {0, 0, 1, 1, 1}, {0, 1, 0, 1, 0}};
+    static const double inv[D / 2] = {1.0, 0.01}, pos[T] = {0.0, 2.0};
+    double x[T * H * D], y[T * H * D], f[T * H * D], want[D];
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++)
+            for (int d = 0; d < D; d++)
+                x[(t * H + h) * D + d] = (double)(d + 1) * (h % 2 ? -1.0 : 1.0) + 0.25 * (double)h;
+    for (int m = 0; m < 8; m++) { /* modes 4..7: the same selections with role=key, every head real */
+        pecs_case *c = ref_case("rope.plusplus", "pairing", "half", "imag", modes[m % 4], "role", m < 4 ? "query" : "key",
+                                (const char *)NULL);
+        ref_rotate(c, T, H, D, x, 1, pos, y);
+        scalar_rotate(c, T, H, D, x, 1, pos, f);
+        for (int64_t h = 0; h < H; h++) {
+            const double *x0 = x + h * D, *x1 = x + (H + h) * D;
+            int imag = m < 4 && imag_of[m][h];
+            for (int d = 0; d < D; d++) { /* position 0: exact */
+                double w = imag ? (d < 2 ? x0[d + 2] : -x0[d - 2]) : x0[d];
+                cr_assert(y[h * D + d] == w && f[h * D + d] == w, "%s/%s head %lld lane %d at 0: %g, scalar %g, want %g",
+                          modes[m % 4], m < 4 ? "query" : "key", (long long)h, d, y[h * D + d], f[h * D + d], w);
+            }
+            if (imag)
+                plusplus_imag_by_code(x1, D, inv, pos[1], want);
+            else
+                rotate_by(x1, D, inv, pos[1], 1, 1.0, want);
+            for (int d = 0; d < D; d++) {
+                double got = y[(H + h) * D + d], gs = f[(H + h) * D + d];
+                cr_assert(close_abs(got, want[d], 1e-14), "%s head %lld lane %d at 2: %.17g vs %.17g", modes[m % 4], (long long)h,
+                          d, got, want[d]);
+                cr_assert(close_abs(gs, want[d], 2e-6), "scalar %s head %lld lane %d at 2", modes[m % 4], (long long)h, d);
+            }
+        }
+        ref_case_free(c);
+    }
+}
+
+/* On Llama-like heads (D = 128, base 500000), both pairings, positions to 131071: an imaginary head equals the real
+ * rotation at a_i - pi/2, computed here independently with libm (cos(a - pi/2), sin(a - pi/2)), and a real head is
+ * plain `rope` bit for bit. Catches a quarter turn the wrong way (a + pi/2: the sign flip), a half turn, and a
+ * turn applied to the frequencies' lanes of one half only. */
+Test(t2, rope_plusplus_imag_is_rope_a_quarter_turn_back)
+{
+    enum { H = 2, D = 128 };
+    double x[H * D], y[H * D], f[H * D], r[H * D];
+    for (int64_t i = 0; i < H * D; i++)
+        x[i] = sin(0.37 * (double)(i + 1)) * 0.9 + 0.05;
+    static const double positions[] = {0, 7, 4097, 131071};
+    for (int half = 0; half < 2; half++) {
+        const char *pairing = half ? "half" : "interleaved";
+        pecs_case *c = ref_case("rope.plusplus", "pairing", pairing, "base", "500000", "imag", "odd", (const char *)NULL);
+        pecs_case *plain = ref_case("rope", "pairing", pairing, "base", "500000", (const char *)NULL);
+        for (int k = 0; k < 4; k++) {
+            ref_rotate(c, 1, H, D, x, 1, &positions[k], y);
+            scalar_rotate(c, 1, H, D, x, 1, &positions[k], f);
+            ref_rotate(plain, 1, H, D, x, 1, &positions[k], r);
+            for (int d = 0; d < D; d++)
+                cr_assert(y[d] == r[d], "%s pos %g: head 0 (real) lane %d %.17g is not rope's %.17g", pairing, positions[k], d,
+                          y[d], r[d]);
+            for (int64_t i = 0; i < D / 2; i++) {
+                double a = positions[k] * pow(500000.0, -2.0 * (double)i / (double)D) - PECS_PI / 2;
+                int64_t la = half ? i : 2 * i, lb = half ? i + D / 2 : 2 * i + 1;
+                double xa = x[D + la], xb = x[D + lb];
+                double wa = xa * cos(a) - xb * sin(a), wb = xa * sin(a) + xb * cos(a);
+                cr_assert(close_abs(y[D + la], wa, 1e-10) && close_abs(y[D + lb], wb, 1e-10),
+                          "%s pos %g pair %lld: (%.17g, %.17g) vs rope at a - pi/2 (%.17g, %.17g)", pairing, positions[k],
+                          (long long)i, y[D + la], y[D + lb], wa, wb);
+                cr_assert(close_abs(f[D + la], wa, 3e-6) && close_abs(f[D + lb], wb, 3e-6), "scalar %s pos %g pair %lld",
+                          pairing, positions[k], (long long)i);
+            }
+        }
+        ref_case_free(c), ref_case_free(plain);
+    }
+}
+
+/* The relation the method rests on (the file's closing comment): an imaginary query at t against a real key at s
+ * gives, per pair, (q . k) sin(w (t - s)) - (q_a k_b - q_b k_a) cos(w (t - s)): relative. Checked at (t, s) = (5, 2),
+ * (100005, 100002) and (40, 1000) on the reference and the scalar backend (D = 64, base 10000). The sign-flipped
+ * kernel (q sin + rotate_half(q) cos, the plusplus_imag_sign mutant) is computed too: its logit misses the identity
+ * and is not relative. */
+Test(t2, rope_plusplus_imaginary_logit_identity)
+{
+    enum { D = 64 };
+    pecs_case *qc = ref_case("rope.plusplus", "pairing", "half", "imag", "all", (const char *)NULL);
+    pecs_case *kc = ref_case("rope.plusplus", "pairing", "half", "imag", "all", "role", "key", (const char *)NULL);
+    double q[D], k[D], qa[D], kb[D], qf[D], kf[D], inv[D / 2];
+    for (int d = 0; d < D; d++)
+        q[d] = cos(0.3 * d) + 0.1, k[d] = sin(0.17 * d + 1.0);
+    for (int i = 0; i < D / 2; i++)
+        inv[i] = pow(10000.0, -2.0 * i / (double)D);
+    static const double ts[][2] = {{5, 2}, {100005, 100002}, {40, 1000}};
+    double wrong[3];
+    for (int n = 0; n < 3; n++) {
+        double t = ts[n][0], s = ts[n][1], lhs = 0, lf = 0, rhs = 0, bad = 0;
+        ref_rotate(qc, 1, 1, D, q, 1, &t, qa);
+        ref_rotate(kc, 1, 1, D, k, 1, &s, kb);
+        scalar_rotate(qc, 1, 1, D, q, 1, &t, qf);
+        scalar_rotate(kc, 1, 1, D, k, 1, &s, kf);
+        for (int i = 0; i < D / 2; i++) {
+            int a = i, b = i + D / 2;
+            double w = inv[i] * (t - s);
+            rhs += (q[a] * k[a] + q[b] * k[b]) * sin(w) - (q[a] * k[b] - q[b] * k[a]) * cos(w);
+            double at = inv[i] * t, as = inv[i] * s; /* the flipped kernel: (c, s) = (sin at, +cos at) */
+            double ya = q[a] * sin(at) - q[b] * cos(at), yb = q[a] * cos(at) + q[b] * sin(at);
+            bad += ya * (k[a] * cos(as) - k[b] * sin(as)) + yb * (k[a] * sin(as) + k[b] * cos(as));
+        }
+        for (int d = 0; d < D; d++)
+            lhs += qa[d] * kb[d], lf += qf[d] * kf[d];
+        cr_assert(fabs(lhs - rhs) < 1e-11, "(t, s) = (%g, %g): logit %.17g vs (q.k) sin - (q x k) cos = %.17g", t, s, lhs, rhs);
+        cr_assert(fabs(lf - rhs) < 1e-4, "scalar (t, s) = (%g, %g): %.9g vs %.9g", t, s, lf, rhs);
+        cr_assert(fabs(bad - rhs) > 1e-3, "the sign-flipped kernel must miss at (%g, %g): %g vs %g", t, s, bad, rhs);
+        wrong[n] = bad;
+    }
+    cr_assert(fabs(wrong[0] - wrong[1]) > 1e-3, "the flipped kernel is not relative: %g vs %g at t - s = 3", wrong[0], wrong[1]);
+    ref_case_free(qc), ref_case_free(kc);
+}
+
+/* The long-context schedules of the authors' scripts: rope_config factor 8 (inv_freq / 8, no gain) and yarn factor
+ * 32 (gamma = clip((4096 inv_freq / 2pi - 1) / 31, 0, 1), inv_freq (1 - gamma) / 32 + gamma inv_freq, gain
+ * 0.1 ln 32 + 1), on D = 128 at base 10000. Catches the ramp inverted (high frequencies interpolated), HF YaRN's
+ * ramp in its place (the same ends, r = 1 and 32, but linear in the pair index between floor/ceil-ed correction
+ * dimensions 20 and 46: pair 30 would keep about 0.6 of its frequency unscaled, not gamma = 0.248), and the gain
+ * missing. */
+Test(t2, rope_plusplus_linear_and_yarn_schedules)
+{
+    enum { D = 128 };
+    for (int yarn = 0; yarn < 2; yarn++) {
+        double s = yarn ? 32.0 : 8.0;
+        pecs_case *c = ref_case("rope.plusplus", "yarn", yarn ? "true" : "false", "factor", yarn ? "32" : "8", (const char *)NULL);
+        pecs_ref_rot sc;
+        schedule(c, D, &sc);
+        int kept = 0, scaled = 0;
+        for (int i = 0; i < D / 2; i++) {
+            double w = pow(10000.0, -2.0 * i / (double)D), r = 4096.0 * w / (2 * PECS_PI);
+            double g = yarn ? (r < 1 ? 0.0 : r > 32 ? 1.0 : (r - 1) / 31) : 0.0, want = g * w + (1 - g) * w / s;
+            cr_assert(close_abs(sc.inv_freq[i], want, 1e-15 * want), "%s pair %d: %.17g vs %.17g", yarn ? "yarn" : "linear", i,
+                      sc.inv_freq[i], want);
+            kept += g == 1.0, scaled += g == 0.0;
+        }
+        cr_assert(!yarn || (kept > 0 && scaled > 0 && kept + scaled < D / 2), "yarn: kept %d, scaled %d, blended the rest", kept,
+                  scaled);
+        cr_assert(close_abs(sc.attn, yarn ? 0.1 * log(32.0) + 1.0 : 1.0, 1e-15), "attn %.17g", sc.attn);
+        pecs_ref_rot_free(&sc);
+        ref_case_free(c);
+    }
+}

@@ -34,6 +34,8 @@ scalar_schedule_fn impl_schedule_of(const char *id)
 /* The rotate encodings whose schedule is a block schedule (matrix exponentials, not pair angles). */
 static const char *const g_block_schedules[] = {"rope.comrope"};
 
+int impl_schedule_has_imag(const char *id) { return !strcmp(id, "rope.plusplus"); }
+
 int impl_schedule_has_blocks(const char *id)
 {
     for (size_t i = 0; i < sizeof g_block_schedules / sizeof g_block_schedules[0]; i++)
@@ -96,10 +98,11 @@ pecs_status impl_schedule_heads(scalar_sched *s)
         return PECS_OK;
     s->head_scale = malloc((size_t)s->H * sizeof *s->head_scale);
     s->head_axis = malloc((size_t)s->H * sizeof *s->head_axis);
-    if (!s->head_scale || !s->head_axis)
+    s->head_imag = malloc((size_t)s->H * sizeof *s->head_imag);
+    if (!s->head_scale || !s->head_axis || !s->head_imag)
         return PECS_NOMEM; /* impl_schedule frees what was allocated */
     for (int64_t h = 0; h < s->H; h++)
-        s->head_scale[h] = 1.0, s->head_axis[h] = -1;
+        s->head_scale[h] = 1.0, s->head_axis[h] = -1, s->head_imag[h] = 0;
     return PECS_OK;
 }
 
@@ -115,6 +118,7 @@ void impl_schedule_free(scalar_sched *s)
     free(s->gen);
     free(s->head_scale);
     free(s->head_axis);
+    free(s->head_imag);
     free(s->inv_freq);
     free(s->axis);
     free(s->zeta);
@@ -539,6 +543,31 @@ SCALAR_HOOK_ROTATE(rope_mhrope)
         if (kv >= bound[2])
             s->head_scale[h] = 0.0;
     }
+    return st;
+}
+
+/* alphaXiv/rope_pp (OpenMOSS) modeling_llama_rope_pp.py: keys k cos + rotate_half(k) sin; imaginary query heads
+ * q sin - rotate_half(q) cos (imago all, imagh the upper half, imagx the odd heads); inv_freq / factor, or the
+ * yarn blend with gamma from the rotations in 4096 tokens and cos/sin x (0.1 ln factor + 1). */
+SCALAR_HOOK_ROTATE(rope_plusplus)
+{
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), s->R, s->inv_freq);
+    double f = pecs_param_real(p, "factor", 1.0);
+    int yarn = pecs_param_int(p, "yarn", 0) != 0;
+    for (int64_t i = 0; i < s->R / 2; i++) {
+        double w = s->inv_freq[i], g = 0.0;
+        if (yarn) /* rotations of pair i over the 4096-token training length, ramp from 1 to 32 */
+            g = fmin(fmax((4096.0 * w / (2.0 * 3.14159265358979323846) - 1.0) / 31.0, 0.0), 1.0);
+        s->inv_freq[i] = g * w + (1.0 - g) * w / f;
+    }
+    if (yarn)
+        s->attn = 1.0 + 0.1 * log(f);
+    if (s->H <= 0 || pecs_param_is(p, "role", "key") || pecs_param_is(p, "imag", "none"))
+        return PECS_OK;
+    pecs_status st = impl_schedule_heads(s);
+    int all = pecs_param_is(p, "imag", "all"), upper = pecs_param_is(p, "imag", "upper");
+    for (int64_t h = 0; st == PECS_OK && h < s->H; h++)
+        s->head_imag[h] = all ? 1 : upper ? h >= s->H / 2 : (int)(h & 1);
     return st;
 }
 

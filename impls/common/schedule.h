@@ -23,6 +23,7 @@ typedef struct scalar_sched {
     int64_t H;          /* heads of the problem's x (0 without one) */
     double *head_scale; /* [H] or NULL (per-head schedules: Ms-PoE, MHRoPE): inv_freq multiplier of head h */
     int *head_axis;     /* [H] or NULL: position row of every pair of head h, -1 = axis[i] */
+    int *head_imag;     /* [H] or NULL: 1 = head h turns at angle - pi/2 (RoPE++): (cos, sin) -> (sin, -cos) */
     double attn;
     int64_t block;      /* > 0: a block schedule (ComRoPE): lanes j*b..j*b+b-1 turn by exp(sum_i pos[i][t] B_ij); no pair angles */
     int64_t gen_rows;   /* position rows the generators read */
@@ -57,6 +58,10 @@ int64_t impl_rotary_dim(const pecs_problem *p, int64_t D);
 pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s);
 void impl_schedule_free(scalar_sched *s);
 
+/* 1 if the rotate encoding id can turn heads a quarter back (scalar_sched.head_imag: RoPE++). Backends whose
+ * kernels take only head_scale / head_axis decline these. */
+int impl_schedule_has_imag(const char *id);
+
 /* 1 if the rotate encoding id has a block schedule (scalar_sched.block > 0: not pair rotations). Backends whose
  * kernels rotate pairs decline these. */
 int impl_schedule_has_blocks(const char *id);
@@ -64,7 +69,7 @@ int impl_schedule_has_blocks(const char *id);
 /* E = exp(A), b x b row-major, in double (scaling to norm <= 1, Horner Taylor, squaring); work: 2*b*b doubles. */
 void impl_expm(const double *A, int64_t b, double *E, double *work);
 
-/* For per-head schedule hooks: allocate head_scale (1) and head_axis (-1) for s->H heads. */
+/* For per-head schedule hooks: allocate head_scale (1), head_axis (-1) and head_imag (0) for s->H heads. */
 pecs_status impl_schedule_heads(scalar_sched *s);
 
 /* Angle of pair i of head h at token t: (pos[row][t] + pos_offset) * inv_freq[i] * head_scale[h], the row being

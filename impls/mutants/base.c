@@ -95,6 +95,7 @@ typedef struct sched {
     int axis[4096];
     double hscale[4096]; /* per-head frequency scale (Ms-PoE 1/r, MHRoPE 0 for NoPE heads) */
     int haxis[4096];     /* per-head position row, -1 = the pair's */
+    int himag[4096];     /* per-head RoPE++ imaginary turn: (cos, sin) -> (sin, -cos) */
 } sched;
 
 static int is(const pecs_problem *p, const char *id) { return !strcmp(p->encoding, id); }
@@ -144,7 +145,13 @@ static void mspoe(const pecs_problem *p, int64_t H, sched *sc)
 static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sched *sc)
 {
     for (int64_t h = 0; h < H; h++)
-        sc->hscale[h] = 1.0, sc->haxis[h] = -1;
+        sc->hscale[h] = 1.0, sc->haxis[h] = -1, sc->himag[h] = 0;
+    if (is(p, "rope.plusplus") && !pecs_param_is(p, "role", "key")) { /* imago all, imagh h >= H/2, imagx odd */
+        int all = pecs_param_is(p, "imag", "all"), up = pecs_param_is(p, "imag", "upper");
+        int none = pecs_param_is(p, "imag", "none");
+        for (int64_t h = 0; h < H && !none; h++)
+            sc->himag[h] = all || (up ? 2 * h >= H - (H % 2) : h % 2 == 1);
+    }
     if (is(p, "rope.mspoe"))
         mspoe(p, H, sc);
     if (is(p, "rope.mhrope")) { /* KV heads per axis, the rest NoPE; query head h -> KV head h / groups */
@@ -255,6 +262,16 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
     if (is(p, "rope.rmt") && !BUG(rmt_standard_exponent)) /* exponent linspace(0, 1, R/2), not 2i/R */
         for (int64_t i = 0; i < R / 2; i++)
             inv[i] = R > 2 ? pow(base, -(double)i / (double)(R / 2 - 1)) : 1.0;
+    if (is(p, "rope.plusplus")) { /* linear: inv / s; yarn: ramp over the rotations in 4096 tokens, gain */
+        int yarn = pecs_param_int(p, "yarn", 0) != 0;
+        for (int64_t i = 0; i < R / 2; i++) {
+            double r = inv[i] * 4096.0 / (2 * 3.14159265358979323846);
+            double g = yarn ? (r <= 1.0 ? 0.0 : r >= 32.0 ? 1.0 : (r - 1.0) / 31.0) : 0.0;
+            inv[i] = inv[i] * g + inv[i] / s * (1.0 - g);
+        }
+        if (yarn)
+            *attn = 0.1 * log(s) + 1.0;
+    }
     if (is(p, "rope.vrope")) /* pair i reads variant row i % 4 (the chunked bug: R/8 pairs per variant) */
         for (int64_t i = 0; i < R / 2; i++)
             sc->axis[i] = BUG(vrope_chunked) ? (int)(i * 4 / (R / 2)) : (int)(i % 4);
@@ -373,6 +390,10 @@ static void rotate_tokens(const pecs_problem *p, const sched *sc, int64_t R, con
                 if (sc->lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc->lgain || BUG(entropy_no_clamp)))
                     g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc->lgain);
                 sincos_of(m, inv[i] * sc->hscale[h], &sn, &cs);
+                if (sc->himag[h]) { /* RoPE++: q sin a - rotate_half(q) cos a is the turn by (sin a, -cos a) */
+                    double c0 = cs;
+                    cs = sn, sn = BUG(plusplus_imag_sign) ? c0 : -c0;
+                }
                 float c = (float)(cs * g), s = (float)(sn * (BUG(yarn_mscale_cos_only) ? 1.0 : g));
                 if (BUG(rotation_flipped))
                     s = -s;
@@ -1183,7 +1204,7 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat", "cope",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope",
+    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature",

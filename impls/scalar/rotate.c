@@ -97,8 +97,9 @@ pecs_status scalar_rotate(const pecs_problem *p)
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; (h == 0 || per_head) && i < n; i++) {
                 double a = impl_angle(&sc, pos, t, h, i), g = impl_gain(&sc, pos, t, i);
-                cs[2 * i] = (float)(cos(a) * g);
-                cs[2 * i + 1] = (float)(sin(a) * g);
+                int imag = sc.head_imag && sc.head_imag[h]; /* RoPE++: x sin a - rot(x) cos a */
+                cs[2 * i] = (float)((imag ? sin(a) : cos(a)) * g);
+                cs[2 * i + 1] = (float)((imag ? -cos(a) : sin(a)) * g);
             }
             int64_t xo = t * x->stride[0] + h * x->stride[1], oo = t * out->stride[0] + h * out->stride[1];
             int64_t xs = x->stride[2], os = out->stride[2];

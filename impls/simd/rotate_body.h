@@ -114,6 +114,12 @@ static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t 
         cs[i] = (float)(cos(ang[i]) * g);
         sn[i] = (float)(sin(ang[i]) * g);
     }
+    if (sc->head_imag && sc->head_imag[h]) /* RoPE++ imaginary head: (cos, sin) -> (sin, -cos), exact */
+        for (int64_t k = 0; k < n; k++) {
+            float c = cs[k];
+            cs[k] = sn[k];
+            sn[k] = -c;
+        }
 }
 
 static inline __attribute__((always_inline)) void rotate_row(const void *xr, void *orow, int64_t R, int half,

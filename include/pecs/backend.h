@@ -61,6 +61,8 @@
  *                      or h * kv_groups (role=key), H_q = number of query heads
  *         rope.mhrope  pos [3, T]; KV head k = h (role=key) or h / kv_groups (role=query) reads row t, h or w by
  *                      head_sections [s_t, s_h, s_w] for every pair (factor 1), or is NoPE beyond them (factor 0)
+ *         rope.plusplus  role=query: the heads named by imag (all; upper h >= H/2; odd h % 2 == 1) use
+ *                      (sin a, -cos a) in place of (cos a, sin a): y = x sin a - rot(x) cos a, the turn at a - pi/2
  *     axis_i is 0 except for multi-axis encodings:
  *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
  *                      (R = 16, sections [4,2,2], pairing half:  [ttttyyxx ttttyyxx] by lane)
