@@ -706,6 +706,11 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  c->enc->id);
         return PECS_INVALID;
     }
+    if (c->pos_dtype != PECS_DT_F64 && pecs_registry_real_positions(c->enc)) {
+        snprintf(why, why_len, "key 'pos_dtype': value '%s' cannot hold the ids of '%s' (%s): use f64",
+                 pecs_dtype_name(c->pos_dtype), c->enc->id, pecs_registry_real_positions(c->enc));
+        return PECS_INVALID;
+    }
     if (c->pos_dtype == PECS_DT_I32 && max_position(c) > INT32_MAX) {
         snprintf(why, why_len, "key 'pos_dtype': value 'i32' cannot hold position %lld (use i64)",
                  (long long)max_position(c));
