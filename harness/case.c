@@ -476,6 +476,8 @@ pecs_status pecs_case_init(pecs_case *c, const pecs_encoding_info *enc)
     for (int i = 0; i < N_KNOBS; i++)
         if (g_knobs[i].set(c, g_knobs[i].doc.dflt, why, sizeof why) != PECS_OK)
             return PECS_INTERNAL; /* a registry default that does not parse is a bug */
+    if (pecs_registry_real_positions(enc)) /* real ids (PECS_REAL_POSITIONS): the default case must hold them */
+        c->pos_dtype = PECS_DT_F64;
     if (enc->n_params > PECS_CASE_MAX_PARAMS)
         return PECS_INTERNAL;
     c->n_params = enc->n_params;

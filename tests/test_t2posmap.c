@@ -598,7 +598,10 @@ Test(t2posmap, v2pe_strides_on_a_multi_image_prompt)
 Test(t2posmap, v2pe_needs_f64_positions_and_two_markers)
 {
     char why[256] = "";
-    pecs_case *c = ref_case("v2pe", NULL); /* the default pos_dtype is i32 */
+    pecs_case *c = ref_case("v2pe", NULL); /* its default case holds real ids */
+    cr_expect_eq(c->pos_dtype, PECS_DT_F64);
+    ref_case_free(c);
+    c = ref_case("v2pe", "pos_dtype", "i32", NULL);
     cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "key 'pos_dtype': value 'i32' cannot hold the ids of 'v2pe'") && strstr(why, "use f64"), "%s",
               why);
