@@ -476,6 +476,8 @@ pecs_status pecs_case_init(pecs_case *c, const pecs_encoding_info *enc)
     for (int i = 0; i < N_KNOBS; i++)
         if (g_knobs[i].set(c, g_knobs[i].doc.dflt, why, sizeof why) != PECS_OK)
             return PECS_INTERNAL; /* a registry default that does not parse is a bug */
+    if (pecs_registry_real_positions(enc)) /* real ids (PECS_REAL_POSITIONS): the default case must hold them */
+        c->pos_dtype = PECS_DT_F64;
     if (enc->n_params > PECS_CASE_MAX_PARAMS)
         return PECS_INTERNAL;
     c->n_params = enc->n_params;
@@ -704,6 +706,11 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
     if (c->check == PECS_CHECK_INVARIANCE && c->enc->invariance == PECS_INV_NA) {
         snprintf(why, why_len, "key 'check': value 'invariance' does not apply to '%s' (invariance n/a in the registry)",
                  c->enc->id);
+        return PECS_INVALID;
+    }
+    if (c->pos_dtype != PECS_DT_F64 && pecs_registry_real_positions(c->enc)) {
+        snprintf(why, why_len, "key 'pos_dtype': value '%s' cannot hold the ids of '%s' (%s): use f64",
+                 pecs_dtype_name(c->pos_dtype), c->enc->id, pecs_registry_real_positions(c->enc));
         return PECS_INVALID;
     }
     if (c->pos_dtype == PECS_DT_I32 && max_position(c) > INT32_MAX) {

@@ -34,6 +34,28 @@ static const pecs_param_domain g_domains[] = {
     {PECS_ENC_COUNT, NULL, NULL, NULL, NULL, NULL} /* so the table is never empty */
 };
 
+static const struct {
+    pecs_enc enc;
+    const char *why;
+} g_real_positions[] = {
+#define PECS_ENCODING(...)
+#define PECS_PARAM(...)
+#define PECS_REAL_POSITIONS(sym, why) {PECS_ENC_##sym, why},
+#include "pecs/encodings.def"
+#undef PECS_ENCODING
+#undef PECS_PARAM
+#undef PECS_REAL_POSITIONS
+    {PECS_ENC_COUNT, NULL} /* so the table is never empty */
+};
+
+const char *pecs_registry_real_positions(const pecs_encoding_info *e)
+{
+    for (int i = 0; e && g_real_positions[i].why; i++)
+        if (g_real_positions[i].enc == e->enc)
+            return g_real_positions[i].why;
+    return NULL;
+}
+
 static const pecs_catalogued g_catalogued[] = {
 #define PECS_ENCODING(...)
 #define PECS_PARAM(...)

@@ -71,6 +71,9 @@ typedef struct pecs_param_domain {
 } pecs_param_domain;
 /* The annotation of a parameter, or NULL if it has none. */
 const pecs_param_domain *pecs_registry_domain(const pecs_encoding_info *e, const char *name);
+/* Why the encoding's ids are real numbers (a PECS_REAL_POSITIONS row of encodings.def), or NULL if they are
+ * integers: its cases need pos_dtype f64 (case.c) and its ids are judged within float32 rounding (runner.c). */
+const char *pecs_registry_real_positions(const pecs_encoding_info *e);
 
 /* A catalogued scheme without a reference (PECS_CATALOGUED rows of encodings.def): not an encoding, no
  * pecs_enc value; listed and described so that the catalogue and `pecs list` agree. */

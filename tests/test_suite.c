@@ -384,7 +384,8 @@ Test(suite, duplicates_removed)
  * + 12 tier-2 masks (f32, 3 pos_dtypes: lm_infinite 1, s2attn 1, cca 1, packing 1) = 1542;
  * + 3 urpe (40 tokens; x3 dtypes) = 1545;
  * + 3 nope.temperature (8 x 12; x3 dtypes) = 1548;
- * + 21 rope.plusplus (3 imag selections x 2 positions, 1 yarn; x3 dtypes) = 1569. */
+ * + 21 rope.plusplus (3 imag selections x 2 positions, 1 yarn; x3 dtypes) = 1569;
+ * + 2 v2pe (f32, f64 positions only: 2 token counts) = 1571. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -396,7 +397,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 12 + 3 + 3 + 21); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 12 + 3 + 3 + 21 + 2); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
     cr_expect_eq(count_prefix(&s, "urpe "), 3);
@@ -412,6 +413,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_expect_eq(count_prefix(&s, "s2attn "), 3);
     cr_expect_eq(count_prefix(&s, "cca "), 3);
     cr_expect_eq(count_prefix(&s, "packing "), 3);
+    cr_expect_eq(count_prefix(&s, "v2pe "), 2);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
     cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
     cr_expect_eq(count_prefix(&s, "learned "), 6);
@@ -804,6 +806,15 @@ Test(suite, error_unknown_profile_located)
     }
     pecs_tol_free(&t);
     scratch_remove("prof.yaml");
+}
+
+/* Catches an integer position dtype accepted for an encoding whose ids are real numbers (PECS_REAL_POSITIONS:
+ * V2PE's fractional image ids): rejected at load, at the entry, naming the key, the value and the fix. */
+Test(suite, real_position_ids_need_f64)
+{
+    expect_error("bad_real_positions.yaml", PECS_INVALID, "bad_real_positions.yaml", 5, 5, NULL,
+                 "key 'pos_dtype': value 'i64' cannot hold the ids of 'v2pe' (V2PE's image ids are fractional");
+    expect_error("bad_real_positions.yaml", PECS_INVALID, "bad_real_positions.yaml", 5, 5, NULL, "use f64");
 }
 
 /* Catches a failure after files and cases were collected leaving them allocated (the struct must come

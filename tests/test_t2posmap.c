@@ -1,5 +1,5 @@
 /* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend, bipe,
- * randomized, group_pe, cream).
+ * randomized, group_pe, cream, v2pe).
  *
  * Known answers are worked by hand from the definitions the reference files cite (PoSE's
  * train_preprocess_function_pose: ids arange(len) + lt for the first rt1 tokens, + rt after; Self-Extend's
@@ -10,8 +10,9 @@
  * promise that grouped distances continue the neighbour window's exact ones, and BiPE's separator closing its
  * segment (bipe_separator_opens; get_bilevel_ids' shifted cumulative sums), and a randomized PE draw left
  * in draw order instead of sorted (randomized_unsorted; repeats kept), group PE's target stream restarting at
- * target_start (group_pe_no_restart) and CREAM's middle chunk ending at end_id (cream_end_exclusive). The last test runs the posmap mutants
- * through the harness and expects the exact id comparison to fail them.
+ * target_start (group_pe_no_restart), CREAM's middle chunk ending at end_id (cream_end_exclusive) and V2PE's image steps
+ * and </img> ceiling (v2pe_full_stride, v2pe_floor_continue; its ids are real: f64 only, judged within 4 float32 ulps).
+ * The harness tests run the posmap mutants and expect the id comparison to fail them.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -489,5 +490,183 @@ Test(t2posmap, harness_passes_scalar_and_fails_mutants)
                  bad[i].mutant);
         cr_expect_eq(tu_run_verdict(path, bad[i].spec, reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
         cr_expect(strstr(reason, "compared exactly") && strstr(reason, bad[i].where), "%s: %s", bad[i].mutant, reason);
+    }
+}
+
+/* ---- V2PE ------------------------------------------------------------------------------------------------ */
+
+/* Reference and scalar kernel (f64 idx and out: the ids are fractional) on any length. */
+static void v2pe_maps(const pecs_case *c, const double *idx, int64_t T, double *ref, double *sca)
+{
+    ref_map(c, idx, T, ref);
+    pecs_loaded_backend *lb = ref_scalar_backend();
+    pecs_problem p = ref_problem(c);
+    pecs_tensor ts[2];
+    ts[0] = ref_tensor("idx", PECS_DT_F64, 2, 1, T, 0, (void *)idx);
+    ts[1] = ref_tensor("out", PECS_DT_F64, 2, 1, T, 0, sca);
+    p.dtype = PECS_DT_F32, p.tensors = ts, p.n_tensors = 2;
+    char why[256] = "";
+    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support v2pe: %s", why);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of v2pe");
+}
+
+static void v2pe_expect(const pecs_case *c, const double *idx, int64_t T, const double *want, const char *what)
+{
+    double ref[MAXT], sca[MAXT];
+    cr_assert(T <= MAXT);
+    v2pe_maps(c, idx, T, ref, sca);
+    for (int64_t t = 0; t < T; t++) {
+        cr_expect_eq(ref[t], want[t], "%s: reference token %lld: %.17g, want %.17g", what, (long long)t, ref[t], want[t]);
+        cr_expect_eq(sca[t], want[t], "%s: scalar token %lld: %.17g, want %.17g", what, (long long)t, sca[t], want[t]);
+    }
+}
+
+/* get_rope_pos_id by hand, <img> = 0, </img> = 1, 4 tokens per tile at stride 2 (steps of 1/2): text 0, <img> 1,
+ * a whole tile 1.5 .. 3, </img> ceil(3) + 1 = 4, text 5, <img> 6, three image tokens 6.5 .. 7.5 (not a whole
+ * tile: the code asserts; the same steps here), </img> ceil(7.5) + 1 = 9 (floor would give 8), text 10. */
+Test(t2posmap, kat_v2pe_images_and_text)
+{
+    pecs_case *c = ref_case("v2pe", "num_image_token", "4", "stride", "2", "pos_dtype", "f64", NULL);
+    double idx[15] = {7, 0, 5, 5, 5, 5, 1, 9, 0, 5, 5, 5, 1, 9, 9},
+           want[15] = {0, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 6.5, 7, 7.5, 9, 10, 11};
+    v2pe_expect(c, idx, 15, want, "two images, num_image_token 4, stride 2");
+    ref_case_free(c);
+    /* Outside what the code accepts: a stray </img> is text, an empty image puts </img> at <img> + 1, an <img>
+     * inside an image is an image token, an image open at the end keeps its steps (every prefix of a well-formed
+     * sequence gets the code's ids). 256 tokens per tile at stride 64: steps of 1/4. */
+    c = ref_case("v2pe", "stride", "64", "pos_dtype", "f64", NULL);
+    double idx2[8] = {1, 0, 1, 0, 0, 5, 5, 5}, want2[8] = {0, 1, 2, 3, 3.25, 3.5, 3.75, 4};
+    v2pe_expect(c, idx2, 8, want2, "stray </img>, empty image, nested <img>, unterminated");
+    ref_case_free(c);
+}
+
+/* InternVL2.5's layout: text, an image of 2 tiles of 256 tokens, text, two single-tile images back to back, text.
+ * For every stride v2pe_rnd draws: reference and scalar agree; ids strictly increase; text steps by 1, image tokens
+ * by stride / 256 (a kernel stepping by stride, mutant v2pe_full_stride, spans 256 times too far); </img> is
+ * tiles * stride + 1 past its <img>; stride 256 gives the plain ids 0..T-1 (the code's 'default' version). */
+Test(t2posmap, v2pe_strides_on_a_multi_image_prompt)
+{
+    enum { T = 10 + 1 + 512 + 1 + 5 + 1 + 256 + 1 + 1 + 256 + 1 + 3 };
+    double *idx = malloc(T * sizeof *idx), *ref = malloc(T * sizeof *ref), *sca = malloc(T * sizeof *sca);
+    int *tiles = malloc(T * sizeof *tiles); /* at each </img>: its image's tile count; else 0 */
+    cr_assert(idx && ref && sca && tiles);
+    int n = 0;
+    const int layout[][2] = {{10, 0}, {0, 2}, {5, 0}, {0, 1}, {0, 1}, {3, 0}}; /* text tokens or image tiles */
+    for (size_t s = 0; s < sizeof layout / sizeof layout[0]; s++) {
+        for (int i = 0; i < layout[s][0]; i++)
+            tiles[n] = 0, idx[n] = 1000.0 + (double)n, n++; /* text ids, never the markers */
+        if (layout[s][1]) {
+            tiles[n] = 0, idx[n++] = 92544;
+            for (int i = 0; i < 256 * layout[s][1]; i++)
+                tiles[n] = 0, idx[n++] = 7;
+            tiles[n] = layout[s][1], idx[n++] = 92545;
+        }
+    }
+    cr_assert_eq(n, T);
+    for (int stride = 1; stride <= 256; stride *= 2) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", stride);
+        pecs_case *c = ref_case("v2pe", "img_start", "92544", "img_end", "92545", "stride", v, "pos_dtype", "f64", NULL);
+        v2pe_maps(c, idx, T, ref, sca);
+        double open = -1;
+        for (int t = 0; t < T; t++) {
+            cr_assert_eq(sca[t], ref[t], "stride %d token %d: scalar %.17g, reference %.17g", stride, t, sca[t], ref[t]);
+            if (stride == 256)
+                cr_assert_eq(ref[t], (double)t, "stride 256: token %d", t);
+            if (t == 0) {
+                cr_assert_eq(ref[0], 0.0);
+                continue;
+            }
+            cr_assert_gt(ref[t], ref[t - 1], "stride %d: ids not strictly increasing at token %d", stride, t);
+            int in_image = open >= 0 && !tiles[t];
+            if (tiles[t])
+                cr_assert_eq(ref[t], open + (double)(tiles[t] * stride) + 1.0, "stride %d: </img> at token %d", stride, t);
+            else
+                cr_assert_eq(ref[t] - ref[t - 1], in_image ? (double)stride / 256.0 : 1.0, "stride %d: step into token %d",
+                             stride, t);
+            if (idx[t] == 92544)
+                open = ref[t];
+            else if (tiles[t])
+                open = -1;
+        }
+        ref_case_free(c);
+    }
+    free(idx), free(ref), free(sca), free(tiles);
+}
+
+/* The ids are real numbers: integer position dtypes are refused (PECS_REAL_POSITIONS), as are equal marker ids. */
+Test(t2posmap, v2pe_needs_f64_positions_and_two_markers)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("v2pe", NULL); /* its default case holds real ids */
+    cr_expect_eq(c->pos_dtype, PECS_DT_F64);
+    ref_case_free(c);
+    c = ref_case("v2pe", "pos_dtype", "i32", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "key 'pos_dtype': value 'i32' cannot hold the ids of 'v2pe'") && strstr(why, "use f64"), "%s",
+              why);
+    ref_case_free(c);
+    c = ref_case("v2pe", "pos_dtype", "i64", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "'i64'") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("v2pe", "pos_dtype", "f64", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
+    c = ref_case("v2pe", "pos_dtype", "f64", "img_start", "5", "img_end", "5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "different") != NULL, "%s", why);
+    ref_case_free(c);
+    cr_expect_null(pecs_registry_real_positions(pecs_registry_find("pose")), "integer ids stay exact");
+    cr_expect_not_null(pecs_registry_real_positions(pecs_registry_find("v2pe")));
+}
+
+/* float32 ids as torch.linspace makes them on the CPU (step (end - start) / (steps - 1) in float, start + i step for
+ * the first half, end - (steps - 1 - i) step for the second), for one image of N tokens after the <img> id `last`. */
+static float linspace_f32(double last, double s, int64_t N, int64_t k)
+{
+    float a = (float)last, b = (float)(last + s * (double)N), step = (b - a) / (float)N;
+    return k < (N + 1) / 2 ? a + step * (float)k : b - step * (float)(N - k);
+}
+
+/* The slack the judge gives real ids (runner.c real_id_slack): 4 float32 ulps. A float32 kernel doing what the
+ * authors' evaluation code does stays inside it even where float32 cannot hold the 1/256 steps (ids past 2^16, up
+ * to the paper's 1M-token contexts). The price: a kernel one step of 1/256 off is told apart only below 2^13
+ * (steps of 1 below 2^21); the mutants' errors (a whole step of stride, a ceiling off by one) are far larger. */
+Test(t2posmap, v2pe_float32_linspace_within_the_real_id_slack)
+{
+    const double bases[] = {20, 65600, 300000, 1048000};
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++)
+        for (int stride = 1; stride <= 256; stride *= 4) {
+            double s = (double)stride / 256.0;
+            for (int64_t k = 1; k <= 512; k++) {
+                double exact = bases[b] + (double)k * s, got = (double)linspace_f32(bases[b], s, 512, k);
+                double slack = 4.0 * ldexp(1.0, ilogb(exact) - 23);
+                cr_expect_leq(fabs(got - exact), slack, "base %.0f stride %d k %lld: %.17g vs %.17g", bases[b], stride,
+                              (long long)k, got, exact);
+                if (exact < 8192.0 || (exact < 2097152.0 && stride == 256))
+                    cr_expect_gt(s, slack, "a step is larger than the slack below 2^13 (steps 1/256), 2^21 (steps 1)");
+            }
+        }
+}
+
+/* End to end: the scalar kernel passes (strided rows, ids past 2^16); both V2PE mutants fail on the smoke case. */
+Test(t2posmap, v2pe_harness_passes_scalar_and_fails_mutants)
+{
+    static const char *const ok[] = {
+        "v2pe num_image_token=4 stride=2 tokens=48 positions=random@4 pos_dtype=f64 view=strided",
+        "v2pe img_start=65600 img_end=65857 stride=1 tokens=66000 pos_dtype=f64",
+    };
+    char reason[768];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+    static const char *const bad[] = {"v2pe_full_stride", "v2pe_floor_continue"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"), bad[i]);
+        cr_expect_eq(tu_run_verdict(path, "v2pe num_image_token=4 stride=2 tokens=48 positions=random@4 pos_dtype=f64",
+                                    reason, sizeof reason),
+                     PECS_V_FAILED, "%s: %s", bad[i], reason);
+        cr_expect(strstr(reason, "within 4 float32 ulps") != NULL, "%s: %s", bad[i], reason);
     }
 }

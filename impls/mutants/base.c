@@ -1160,6 +1160,24 @@ static pecs_status run_posmap(const pecs_problem *p)
         }
         return PECS_OK;
     }
+    if (!strcmp(p->encoding, "v2pe")) { /* text + 1, image tokens + stride / num_image_token, </img> at ceil + 1 */
+        double open = (double)pecs_param_int(p, "img_start", 0), close = (double)pecs_param_int(p, "img_end", 1);
+        double nit = (double)pecs_param_int(p, "num_image_token", 256), stride = (double)pecs_param_int(p, "stride", 256);
+        double step = BUG(v2pe_full_stride) ? stride : stride / nit, last = -1.0;
+        int in_image = 0;
+        for (int64_t t = 0; t < T; t++) {
+            double id = pecs_pos_at(idx, 0, t);
+            int64_t row[2] = {0, t};
+            if (in_image && id == close)
+                last = (BUG(v2pe_floor_continue) ? floor(last) : ceil(last)) + 1.0, in_image = 0;
+            else if (in_image)
+                last += step;
+            else
+                last += 1.0, in_image = id == open;
+            pecs_store_f64(out->data, out->dtype, offset(out, row), last);
+        }
+        return PECS_OK;
+    }
     if (!strcmp(p->encoding, "randomized")) { /* insertion sort of the draw, in place in the output row */
         for (int64_t t = 0; t < T; t++) {
             double v = pecs_pos_at(idx, 0, t);
@@ -1209,7 +1227,8 @@ static const char *const ENCODINGS[] = {
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
-    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing"};
+    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
+    "v2pe"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

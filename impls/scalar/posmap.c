@@ -151,3 +151,31 @@ SCALAR_HOOK_POSMAP(cream)
     }
     return PECS_OK;
 }
+
+/* V2PE: one pass; text steps by 1, image tokens by stride / num_image_token from their <img>'s id, </img> at the
+ * ceiling of the last image id + 1. Real ids: f64 only (the registry's PECS_REAL_POSITIONS row). */
+SCALAR_HOOK_POSMAP(v2pe)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    if (!idx || !out || out->ndim != 2 || out->shape[0] != 1 || out->dtype != PECS_DT_F64 || idx->dtype != PECS_DT_F64)
+        return PECS_INVALID;
+    double open = (double)pecs_param_int(p, "img_start", 0), close = (double)pecs_param_int(p, "img_end", 1);
+    double step = (double)pecs_param_int(p, "stride", 256) / (double)pecs_param_int(p, "num_image_token", 256);
+    double last = -1.0, base = 0.0;
+    int in_image = 0;
+    int64_t k = 0;
+    for (int64_t t = 0; t < idx->shape[idx->ndim - 1]; t++) {
+        double id = pecs_pos_at(idx, 0, t);
+        if (!in_image) {
+            last += 1.0;
+            if (id == open)
+                in_image = 1, base = last, k = 0;
+        } else if (id == close) {
+            last = ceil(last) + 1.0, in_image = 0;
+        } else {
+            last = base + (double)++k * step;
+        }
+        put(out, 0, t, last);
+    }
+    return PECS_OK;
+}

@@ -171,6 +171,12 @@
  *                      out[0][t] = idx[t] + (idx[t] < H ? 0 : idx[t] < L - H ? end_id - (C - 1) - H : f L - L)
  *                      idx  0 1 2 3 | 4 .. 11  | 12 .. 15      (L = 16, H = 4, f = 2, end_id = 20)
  *                      out  0 1 2 3 | 13 .. 20 | 28 .. 31      head, middle ending at end_id, tail ending at f L - 1
+ *         v2pe         P = 1, idx = token ids, s = stride / num_image_token; real ids: idx and out f64 only (the
+ *                      harness rejects i32/i64 cases and judges the ids within 4 float32 ulps):
+ *                      text: previous id + 1 (<img> included); the k-th token after <img>: id(<img>) + k s;
+ *                      </img>: ceil(previous id) + 1
+ *                      idx  7 <img> a a a a </img> 9    (num_image_token 4, stride 2: s = 1/2)
+ *                      out  0 1     1.5 2 2.5 3 4   5
  *
  *   KATTN    "q" [Lq, H, D], "k" [Lk, H, D], "v" [Lk, H, D]  dtype    (no position tensors: query i and key j
  *            sit at token indices i and j, 0-based)      "w" [r, c] dtype (learned and random data, per encoding)
