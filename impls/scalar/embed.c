@@ -13,7 +13,7 @@ pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
                       *out = pecs_problem_tensor(p, "out");
-    if (!x || !pos || !out || x->ndim != 2 || p->n_tensors > 8)
+    if (!x || !pos || !out || x->ndim != 2)
         return PECS_INVALID;
     int64_t T = x->shape[0], D = x->shape[1], P = pos->ndim == 2 ? pos->shape[0] : 1;
     double pr[SCALAR_MAX_POS_ROWS];
@@ -25,8 +25,8 @@ pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn)
     pecs_problem q = *p;
     pecs_status st = row ? PECS_OK : PECS_NOMEM;
     if (st == PECS_OK && p->in_place && row_reads_x(p->encoding)) {
-        copy = malloc((size_t)(T * D) * sizeof *copy);
-        st = copy ? PECS_OK : PECS_NOMEM;
+        copy = p->n_tensors <= 8 ? malloc((size_t)(T * D) * sizeof *copy) : NULL;
+        st = copy ? PECS_OK : p->n_tensors <= 8 ? PECS_NOMEM : PECS_INVALID;
         for (int64_t t = 0; t < T && copy; t++)
             for (int64_t d = 0; d < D; d++)
                 copy[t * D + d] = pecs_load_f32(x->data, x->dtype, t * x->stride[0] + d * x->stride[1]);
