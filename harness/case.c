@@ -669,6 +669,18 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                      (long long)c->params[i].i);
             return PECS_INVALID;
         }
+    for (int i = 0; !strcmp(c->enc->id, "peg") && i < c->n_params; i++) /* peg: the tokens after the class token fill the grid */
+        if (!strcmp(c->params[i].name, "width")) {
+            int64_t n = 0, T = pecs_case_tokens(c);
+            for (int k = 0; k < c->n_params; k++)
+                if (!strcmp(c->params[k].name, "class_tokens"))
+                    n = c->params[k].i;
+            if (T - n < c->params[i].i || (T - n) % c->params[i].i) {
+                snprintf(why, why_len, "'%s': %lld tokens less %lld class token(s) is not a positive multiple of width %lld",
+                         c->enc->id, (long long)T, (long long)n, (long long)c->params[i].i);
+                return PECS_INVALID;
+            }
+        }
     if (pecs_form_pairwise(form) && c->view == PECS_VIEW_INPLACE) {
         snprintf(why, why_len, "key 'view': value 'inplace' does not apply to %s-form '%s' (no input of the output's "
                  "shape to overwrite)", pecs_form_name(form), c->enc->id);

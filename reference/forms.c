@@ -11,7 +11,7 @@
 typedef union ref_hook {
     pecs_status (*rotate)(const pecs_problem *, pecs_ref_rot *, char *, size_t);
     pecs_status (*bias)(const pecs_problem *, int64_t, int64_t, double, double, double *, char *, size_t);
-    pecs_status (*embed)(const pecs_problem *, int64_t, double, const double *, double *, char *, size_t);
+    pecs_status (*embed)(const pecs_problem *, int64_t, double, const double *, int64_t, double *, char *, size_t);
     pecs_status (*mask)(const pecs_problem *, double, double, int *, char *, size_t);
     pecs_status (*scores)(const pecs_problem *, char *, size_t);
     pecs_status (*posmap)(const pecs_problem *, char *, size_t);
@@ -467,7 +467,7 @@ static pecs_status run_embed(const pecs_problem *p, const ref_hook *hook, char *
     for (int64_t t = 0; t < T && st == PECS_OK; t++) {
         for (int64_t r = 0; r < P; r++)
             pr[r] = pecs_pos_at(pos, r, t);
-        st = hook->embed(p, D, pr[0], pr, row, why, why_len);
+        st = hook->embed(p, D, pr[0], pr, t, row, why, why_len);
         for (int64_t d = 0; d < D && st == PECS_OK; d++)
             od[t * out->stride[0] + d * out->stride[1]] = xd[t * x->stride[0] + d * x->stride[1]] + row[d];
     }
@@ -512,8 +512,8 @@ static pecs_status check_span(const pecs_problem *q, pecs_form form, const ref_h
         double lo[PECS_REF_MAX_POS_ROWS], hi[PECS_REF_MAX_POS_ROWS];
         for (int r = 0; r < PECS_REF_MAX_POS_ROWS; r++)
             lo[r] = sp->lo, hi[r] = sp->hi;
-        if ((st = hook->embed(q, head_dim, sp->lo, lo, buf, why, why_len)) == PECS_OK)
-            st = hook->embed(q, head_dim, sp->hi, hi, buf, why, why_len);
+        if ((st = hook->embed(q, head_dim, sp->lo, lo, -1, buf, why, why_len)) == PECS_OK)
+            st = hook->embed(q, head_dim, sp->hi, hi, -1, buf, why, why_len);
         break;
     }
     case PECS_FORM_BIAS:
@@ -574,7 +574,7 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         for (int64_t h = 0; h < heads && st == PECS_OK; h++)
             st = g_hooks[e->enc].bias(&q, heads, h, 1.0, 0.0, buf, why, why_len);
         break;
-    case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(&q, head_dim, 0.0, (const double[PECS_REF_MAX_POS_ROWS]){0}, buf,
+    case PECS_FORM_EMBED: st = g_hooks[e->enc].embed(&q, head_dim, 0.0, (const double[PECS_REF_MAX_POS_ROWS]){0}, -1, buf,
                                                      why, why_len); break;
     case PECS_FORM_MASK: {
         int allowed; /* query 0 and key 0: a pair every case of every mask has (a one-token case too) */

@@ -15,7 +15,7 @@
  *           frequencies (radians per position unit), the position row of each pair, the xPos scale and
  *           the attention factor. The form driver applies freq_factors and attn_factor and rotates.
  *   BIAS    pecs_ref_<sym>(p, H, h, qpos, kpos, &bias, why, why_len)   one element of B[h][i][j].
- *   EMBED   pecs_ref_<sym>(p, D, pos, row[D], why, why_len)             the table row P(pos, 0..D-1).
+ *   EMBED   pecs_ref_<sym>(p, D, pos, pos_rows, t, row[D], why, why_len) the row P(pos, 0..D-1) of token t.
  *   MASK    pecs_ref_<sym>(p, qpos, kpos, &allowed, why, why_len)      1 if the key is visible.
  *   SCORES  pecs_ref_<sym>(p, why, why_len)                             the whole logits tensor "out".
  *   POSMAP  pecs_ref_<sym>(p, why, why_len)                             every row of "out" [P, T] (f64) from
@@ -77,10 +77,12 @@ typedef struct pecs_ref_rot {
                                char *why, size_t why_len)
 #define PECS_REF_MAX_POS_ROWS 8 /* position rows a hook may get (the registry's largest is 4) */
 /* Embed hooks get the token's position on row 0 as `pos` and all its P = registry `rows` positions as
- * pos_rows[0 .. P-1] (pos == pos_rows[0]; only sigma_gpt has P = 2). */
+ * pos_rows[0 .. P-1] (pos == pos_rows[0]; only sigma_gpt has P = 2), and the token's index t in x (peg reads x's
+ * neighbouring rows through p; t is -1 when the hook is called without tensors, to check parameters or positions). */
 #define PECS_REF_HOOK_EMBED(sym)                                                                          \
     pecs_status pecs_ref_##sym(const pecs_problem *p, int64_t D, double pos,                              \
-                               const double *pos_rows __attribute__((unused)), double *row, char *why, size_t why_len)
+                               const double *pos_rows __attribute__((unused)), int64_t t __attribute__((unused)), \
+                               double *row, char *why, size_t why_len)
 #define PECS_REF_HOOK_MASK(sym) \
     pecs_status pecs_ref_##sym(const pecs_problem *p, double qpos, double kpos, int *allowed, char *why, size_t why_len)
 #define PECS_REF_HOOK_SCORES(sym) pecs_status pecs_ref_##sym(const pecs_problem *p, char *why, size_t why_len)

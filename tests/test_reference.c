@@ -360,14 +360,14 @@ Test(reference, sinusoidal_row_at_zero)
         int64_t D = dims[k];
         double row[16];
         char why[256] = "";
-        cr_assert_eq(pecs_ref_sinusoidal(&p, D, 0.0, (const double[1]){0.0}, row, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert_eq(pecs_ref_sinusoidal(&p, D, 0.0, (const double[1]){0.0}, 0, row, why, sizeof why), PECS_OK, "%s", why);
         for (int64_t d = 0; d < D; d++)
             cr_assert_eq(row[d], (d % 2) ? 1.0 : 0.0, "D=%lld column %lld = %g", (long long)D, (long long)d, row[d]);
     }
     /* and pair i uses w = base^(-2i/D): column 2i at a position is the sin of that angle */
     double row[16], s, co;
     char why[256] = "";
-    cr_assert_eq(pecs_ref_sinusoidal(&p, 16, 12345.0, (const double[1]){12345.0}, row, why, sizeof why), PECS_OK);
+    cr_assert_eq(pecs_ref_sinusoidal(&p, 16, 12345.0, (const double[1]){12345.0}, 0, row, why, sizeof why), PECS_OK);
     pecs_ref_sincos(12345.0, pow(10000.0, -6.0 / 16.0), &s, &co);
     cr_assert(row[6] == s && row[7] == co, "pair 3: (%a, %a) vs (%a, %a)", row[6], row[7], s, co);
     ref_case_free(c);
@@ -383,13 +383,13 @@ Test(reference, sinusoidal_concat_frequencies)
     double row[16], s, co;
     char why[256] = "";
     const double P = 0x1p40;
-    cr_assert_eq(pecs_ref_sinusoidal_concat(&p, 16, P, (const double[1]){P}, row, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_ref_sinusoidal_concat(&p, 16, P, (const double[1]){P}, 0, row, why, sizeof why), PECS_OK, "%s", why);
     pecs_ref_sincos(P, 1.0, &s, &co);
     cr_assert(row[0] == s && row[8] == co, "w_0 must be 1: (%a, %a) vs (%a, %a)", row[0], row[8], s, co);
     pecs_ref_sincos(P, 1e-4, &s, &co);
     cr_assert(row[7] == s && row[15] == co, "w_7 must be 1e-4 exactly: (%a, %a) vs (%a, %a)", row[7], row[15], s, co);
     /* row at 0: [0 x8 | 1 x8] */
-    cr_assert_eq(pecs_ref_sinusoidal_concat(&p, 16, 0.0, (const double[1]){0.0}, row, why, sizeof why), PECS_OK);
+    cr_assert_eq(pecs_ref_sinusoidal_concat(&p, 16, 0.0, (const double[1]){0.0}, 0, row, why, sizeof why), PECS_OK);
     for (int d = 0; d < 16; d++)
         cr_assert_eq(row[d], d < 8 ? 0.0 : 1.0, "column %d at position 0", d);
     ref_case_free(c);
@@ -407,16 +407,16 @@ Test(reference, sinusoidal_concat_padding_and_odd)
     static const double positions[] = {0.0, 1.0, 5.0, 1000.0, 0x1p30};
     for (size_t k = 0; k < sizeof positions / sizeof positions[0]; k++) {
         double a[16], b[16];
-        cr_assert_eq(pecs_ref_sinusoidal_concat(&pp, 16, positions[k], (const double[1]){positions[k]}, a, why, sizeof why), PECS_OK, "%s", why);
-        cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, 16, positions[k] + 2.0, (const double[1]){positions[k] + 2.0}, b, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert_eq(pecs_ref_sinusoidal_concat(&pp, 16, positions[k], (const double[1]){positions[k]}, 0, a, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, 16, positions[k] + 2.0, (const double[1]){positions[k] + 2.0}, 0, b, why, sizeof why), PECS_OK, "%s", why);
         cr_assert(memcmp(a, b, sizeof a) == 0, "padding_idx=1 at %g must equal no padding at %g", positions[k],
                   positions[k] + 2.0);
     }
     double odd[17], even[16];
     for (int d = 0; d < 17; d++)
         odd[d] = NAN;
-    cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, 17, 77.0, (const double[1]){77.0}, odd, why, sizeof why), PECS_OK, "%s", why);
-    cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, 16, 77.0, (const double[1]){77.0}, even, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, 17, 77.0, (const double[1]){77.0}, 0, odd, why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, 16, 77.0, (const double[1]){77.0}, 0, even, why, sizeof why), PECS_OK, "%s", why);
     cr_assert_eq(odd[16], 0.0, "odd D: last column must be 0, got %g", odd[16]);
     cr_assert(memcmp(odd, even, sizeof even) == 0, "odd D=17 must equal the D=16 table plus a zero column");
     ref_case_free(cp);

@@ -569,7 +569,7 @@ Test(t1, sinusoidal_concat_fairseq_padding_row)
         pecs_problem p0 = ref_problem(c0);
         double r[16];
         char why[256] = "";
-        cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, D, -1.0, (const double[1]){-1.0}, r, why, sizeof why), PECS_OK, "%s", why);
+        cr_assert_eq(pecs_ref_sinusoidal_concat(&p0, D, -1.0, (const double[1]){-1.0}, 0, r, why, sizeof why), PECS_OK, "%s", why);
         cr_assert(fabs(r[0] - sin(-1.0)) < 1e-15 && fabs(r[half] - cos(-1.0)) < 1e-15, "padding_idx=-1 at -1: %g %g", r[0],
                   r[half]);
         ref_case_free(c0);

@@ -1,5 +1,5 @@
 /* tests/test_t2embed.c — known answers and properties of the tier-2 embed encodings (ldpe, pia, fourier,
- * sigma_gpt).
+ * sigma_gpt, peg).
  *
  * Known answers come from tests/data/kat/t2embed.json, written by tests/kat/gen_kat_t2embed.py: independent
  * Python transcriptions of the authors' code (sources in each section and in the reference headers). The
@@ -495,4 +495,192 @@ Test(t2embed, every_kernel_rejects_what_scalar_rejects)
         pl[1] = 2.5;
     }
     ref_case_free(ldpe), ref_case_free(sg), ref_case_free(fo);
+}
+
+/* ---- peg -------------------------------------------------------------------------------------------------- */
+
+/* The scalar kernel alone (the SIMD and OpenMP backends decline peg: its row reads x's neighbours). */
+static void scalar_peg_run(const pecs_case *c, const embed_io *e, double *out)
+{
+    cr_assert_eq(backend_embed("scalar", c, e, out), PECS_OK, "scalar run of %s", c->enc->id);
+}
+
+/* P = out - x of a peg problem computed by a deliberately different rule (the tests' wrong kernels): circular
+ * padding (wrap) or the 3x3 taps read transposed. n class tokens, grid H x W, x [n + H W, C], w [C, 10]. */
+static void peg_wrong(int64_t n, int64_t H, int64_t W, int64_t C, const double *x, const double *w, int wrap, int transpose,
+                      double *P)
+{
+    for (int64_t t = 0; t < n + H * W; t++)
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0.0;
+            if (t >= n) {
+                int64_t r = (t - n) / W, q = (t - n) % W;
+                s = w[c * 10 + 9];
+                for (int64_t i = 0; i < 3; i++)
+                    for (int64_t j = 0; j < 3; j++) {
+                        int64_t rr = r + i - 1, qq = q + j - 1;
+                        if (wrap)
+                            rr = (rr + H) % H, qq = (qq + W) % W;
+                        if (rr >= 0 && rr < H && qq >= 0 && qq < W)
+                            s += w[c * 10 + (transpose ? 3 * j + i : 3 * i + j)] * x[(n + rr * W + qq) * C + c];
+                    }
+            }
+            P[t * C + c] = s;
+        }
+}
+
+/* PosCNN by hand on a 3 x 3 grid after a class token, C = 2. Channel 0: tap (0, 1) = 1 (the row above), tap (1, 2)
+ * = 10 (the right neighbour), bias 100, so P(r, q) = 100 + x(r-1, q) + 10 x(r, q+1) with zeros outside; channel 1:
+ * the centre tap -1 alone, so out = x - x = 0 on the grid. x = 1..9 row-major on both channels, the class token 42
+ * (passed through). Every value is exact in f32. Catches: the taps transposed (the left neighbour and the row below
+ * instead), circular padding (the corner (0, 2) would read 9 above and 1 to its right: 119, not 100), channel 0's
+ * taps used for every channel, the class token convolved as grid cell 0, in the reference and the scalar kernel
+ * (the mutants peg_taps_transposed and peg_wraparound carry the first two). */
+Test(t2embed, kat_peg_poscnn_3x3)
+{
+    pecs_case *c = ref_case("peg", "width", "3", "class_tokens", "1", NULL);
+    double x[10 * 2], w[2 * 10] = {0, 1, 0, 0, 0, 10, 0, 0, 0, 100, /* channel 1 */ 0, 0, 0, 0, -1, 0, 0, 0, 0, 0},
+                      out[10 * 2], sc[10 * 2], P[10 * 2];
+    static const double want0[10] = {42, 121, 132, 103, 155, 167, 109, 191, 203, 115};
+    x[0] = x[1] = 42;
+    for (int t = 1; t < 10; t++)
+        x[t * 2] = x[t * 2 + 1] = t;
+    embed_io e = {.T = 10, .D = 2, .wr = 2, .wc = 10, .x = x, .w = w, .pos = iota(10, 0)};
+    ref_embed_ok(c, &e, out);
+    scalar_peg_run(c, &e, sc);
+    for (int t = 0; t < 10; t++) {
+        double want1 = t == 0 ? 42 : 0;
+        cr_expect_eq(out[t * 2], want0[t], "reference token %d channel 0 = %g, want %g", t, out[t * 2], want0[t]);
+        cr_expect_eq(sc[t * 2], want0[t], "scalar token %d channel 0 = %g, want %g", t, sc[t * 2], want0[t]);
+        cr_expect_eq(out[t * 2 + 1], want1, "reference token %d channel 1 = %g, want %g", t, out[t * 2 + 1], want1);
+        cr_expect_eq(sc[t * 2 + 1], want1, "scalar token %d channel 1 = %g, want %g", t, sc[t * 2 + 1], want1);
+    }
+    /* the wrong kernels miss the known answers */
+    for (int k = 0; k < 2; k++) {
+        peg_wrong(1, 3, 3, 2, x, w, k == 0, k == 1, P);
+        int differs = 0;
+        for (int t = 0; t < 10; t++)
+            differs |= x[t * 2] + P[t * 2] != want0[t];
+        cr_expect(differs, "the %s kernel would pass", k == 0 ? "wrapping" : "transposed-taps");
+    }
+    free((void *)(uintptr_t)e.pos);
+    ref_case_free(c);
+}
+
+/* Zero padding at the borders: x = 1 everywhere on a 3 x 4 grid (no class token), every tap 1, bias 0: P counts the
+ * grid cells in each 3 x 3 window, 4 at the corners, 6 on the edges, 9 inside (out = 1 + count). Circular padding
+ * would give 9 everywhere; a 1 x 4 and a 3 x 1 grid keep only the taps inside (2 or 3 cells). */
+Test(t2embed, peg_border_zero_padding)
+{
+    static const struct { int64_t H, W; } grids[] = {{3, 4}, {1, 4}, {3, 1}};
+    for (size_t g = 0; g < sizeof grids / sizeof grids[0]; g++) {
+        int64_t H = grids[g].H, W = grids[g].W, T = H * W;
+        char width[16];
+        snprintf(width, sizeof width, "%lld", (long long)W);
+        pecs_case *c = ref_case("peg", "width", width, NULL);
+        double x[12], w[10], out[12], sc[12], P[12];
+        for (int i = 0; i < 12; i++)
+            x[i] = 1;
+        for (int i = 0; i < 9; i++)
+            w[i] = 1;
+        w[9] = 0;
+        embed_io e = {.T = T, .D = 1, .wr = 1, .wc = 10, .x = x, .w = w, .pos = iota(T, 0)};
+        ref_embed_ok(c, &e, out);
+        scalar_peg_run(c, &e, sc);
+        peg_wrong(0, H, W, 1, x, w, 1, 0, P);
+        int wrap_differs = 0;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t r = t / W, q = t % W;
+            double rows = (double)((r > 0) + 1 + (r < H - 1)), cols = (double)((q > 0) + 1 + (q < W - 1));
+            cr_expect_eq(out[t], 1 + rows * cols, "%lldx%lld reference token %lld = %g, want %g", (long long)H, (long long)W,
+                         (long long)t, out[t], 1 + rows * cols);
+            cr_expect_eq(sc[t], 1 + rows * cols, "%lldx%lld scalar token %lld = %g", (long long)H, (long long)W, (long long)t, sc[t]);
+            wrap_differs |= 1 + P[t] != 1 + rows * cols;
+        }
+        cr_expect(wrap_differs, "%lldx%lld: circular padding would pass", (long long)H, (long long)W);
+        free((void *)(uintptr_t)e.pos);
+        ref_case_free(c);
+    }
+}
+
+/* Translation equivariance: shifting the grid content one column right (zero fill at column 0) shifts P = out - x one
+ * column right wherever the 3 x 3 window sees no border difference: columns 1 .. W-2 (column W-1 loses what the
+ * shifted-out column gave it, column 0 reads the zero fill), on a 5 x 6 grid after a class token, C = 3, random x
+ * and w; the class token's P stays 0. Holds in the reference (1e-12) and the scalar kernel (f32). A wrapping kernel
+ * breaks it at column 1 (its column 0 of the unshifted grid read column W-1), so the property fails on it. */
+Test(t2embed, peg_translation_equivariant)
+{
+    enum { N = 1, H = 5, W = 6, C = 3, T = N + H * W };
+    pecs_case *c = ref_case("peg", "width", "6", "class_tokens", "1", NULL);
+    double x[T * C], xs[T * C], w[C * 10], o[T * C], os[T * C], f[T * C], fs[T * C], P[T * C], Ps[T * C];
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < T * C; i++) {
+        s = s * 6364136223846793005u + 1442695040888963407u;
+        x[i] = (double)(int)((s >> 33) % 2001 - 1000) / 256.0; /* exact in f32 */
+    }
+    for (int i = 0; i < C * 10; i++) {
+        s = s * 6364136223846793005u + 1442695040888963407u;
+        w[i] = (double)(int)((s >> 33) % 201 - 100) / 64.0;
+    }
+    memcpy(xs, x, sizeof xs);
+    for (int r = 0; r < H; r++)
+        for (int q = 0; q < W; q++)
+            for (int ch = 0; ch < C; ch++)
+                xs[(N + r * W + q) * C + ch] = q == 0 ? 0.0 : x[(N + r * W + q - 1) * C + ch];
+    double *pos = iota(T, 0);
+    embed_io e = {.T = T, .D = C, .wr = C, .wc = 10, .x = x, .w = w, .pos = pos}, es = e;
+    es.x = xs;
+    ref_embed_ok(c, &e, o), ref_embed_ok(c, &es, os);
+    scalar_peg_run(c, &e, f), scalar_peg_run(c, &es, fs);
+    int border_differs = 0;
+    for (int ch = 0; ch < C; ch++) {
+        cr_expect_eq(o[ch] - x[ch], 0.0, "class token channel %d", ch);
+        for (int r = 0; r < H; r++)
+            for (int q = 1; q < W; q++) {
+                int64_t a = (N + r * W + q) * C + ch, b = (N + r * W + q - 1) * C + ch;
+                double want = o[b] - x[b], got = os[a] - xs[a];
+                if (q == W - 1) {
+                    border_differs |= fabs(got - want) > 1e-9;
+                    continue;
+                }
+                cr_expect(fabs(got - want) <= 1e-12, "reference r%d q%d c%d: %.17g vs %.17g", r, q, ch, got, want);
+                cr_expect(fabs((fs[a] - xs[a]) - (f[b] - x[b])) <= 1e-5 * (1.0 + fabs(want)), "scalar r%d q%d c%d", r, q, ch);
+            }
+    }
+    cr_expect(border_differs, "column W-1 should lose the shifted-out column (else the test shows nothing at borders)");
+    /* the property fails on a wrapping kernel */
+    peg_wrong(N, H, W, C, x, w, 1, 0, P), peg_wrong(N, H, W, C, xs, w, 1, 0, Ps);
+    int wrap_breaks = 0;
+    for (int r = 0; r < H; r++)
+        for (int ch = 0; ch < C; ch++)
+            wrap_breaks |= fabs(Ps[(N + r * W + 1) * C + ch] - P[(N + r * W) * C + ch]) > 1e-9;
+    cr_expect(wrap_breaks, "a wrapping kernel would keep the property");
+    free(pos);
+    ref_case_free(c);
+}
+
+/* T - class_tokens must be a positive multiple of width: a suite case that is not is bad input at load time, and a
+ * direct call is an invalid problem to the reference and the scalar kernel (never a read past the grid); width 0
+ * is outside the schema. */
+Test(t2embed, peg_rejects_grid_mismatch_and_width_zero)
+{
+    char why[256] = "";
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "peg tokens=10 head_dim=4 width=3", why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "not a positive multiple of width 3"), "%s", why);
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "peg tokens=2 head_dim=4 width=3 class_tokens=1", why, sizeof why),
+                 PECS_INVALID, "one grid token is less than a row of 3");
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "peg tokens=4 head_dim=4 width=0", why, sizeof why), PECS_INVALID);
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "peg tokens=4 head_dim=4 width=2 class_tokens=2", why, sizeof why),
+                 PECS_INVALID);
+    pecs_case *c = ref_case("peg", "width", "3", NULL);
+    double x[10 * 2] = {0}, w[2 * 10] = {0}, out[10 * 2], *pos = iota(10, 0);
+    embed_io e = {.T = 10, .D = 2, .wr = 2, .wc = 10, .x = x, .w = w, .pos = pos};
+    cr_expect_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "peg: 10 tokens less 0 class token(s)"), "%s", why);
+    cr_expect_eq(backend_embed("scalar", c, &e, out), PECS_INVALID);
+    e.T = 9;
+    cr_expect_eq(ref_embed(c, &e, out, why, sizeof why), PECS_OK, "%s", why);
+    cr_expect_eq(backend_embed("scalar", c, &e, out), PECS_OK);
+    free(pos);
+    ref_case_free(c);
 }

@@ -791,8 +791,55 @@ static pecs_status run_sigma_gpt(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* CPVT PEG: x + depthwise 3x3 Conv2d (padding 1 zeros, bias) over the grid after the class token; w [C, 10] = the
+ * nine taps row-major, then the bias. A private f32 copy of x so that in place reads the input, not the output. */
+static pecs_status run_peg(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], C = x->shape[1], W = pecs_param_int(p, "width", 4), n = pecs_param_int(p, "class_tokens", 0);
+    if (!w || W < 1 || n < 0 || n > 1 || T - n < W || (T - n) % W || w->shape[0] != C || w->shape[1] != 10)
+        return PECS_INVALID;
+    int64_t H = (T - n) / W;
+    float *xs = malloc((size_t)(T * C) * sizeof *xs);
+    if (!xs)
+        return PECS_NOMEM;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t idx[2] = {t, c};
+            xs[t * C + c] = load_in(x->data, x->dtype, offset(x, idx));
+        }
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t idx[2] = {t, c}, ib[2] = {c, 9};
+            float v = xs[t * C + c];
+            if (t >= n) {
+                int64_t r = (t - n) / W, q = (t - n) % W;
+                double s = pecs_load_f64(w->data, w->dtype, offset(w, ib));
+                for (int64_t i = 0; i < 3; i++)
+                    for (int64_t j = 0; j < 3; j++) {
+                        int64_t rr = r + i - 1, qq = q + j - 1;
+                        if (BUG(peg_wraparound)) /* padding_mode='circular' */
+                            rr = (rr + H) % H, qq = (qq + W) % W;
+                        if (rr < 0 || rr >= H || qq < 0 || qq >= W)
+                            continue;
+                        /* Conv2d weight [C, 1, 3, 3]: tap (i, j) is row i, column j */
+                        int64_t iw[2] = {c, BUG(peg_taps_transposed) ? 3 * j + i : 3 * i + j};
+                        s += pecs_load_f64(w->data, w->dtype, offset(w, iw)) * xs[(n + rr * W + qq) * C + c];
+                    }
+                v += (float)s;
+            }
+            store_out(out->data, out->dtype, offset(out, idx), v);
+        }
+    free(xs);
+    return PECS_OK;
+}
+
 static pecs_status run_embed(const pecs_problem *p)
 {
+    if (!strcmp(p->encoding, "peg"))
+        return run_peg(p);
     if (!strcmp(p->encoding, "fourier"))
         return run_fourier(p);
     if (!strcmp(p->encoding, "sigma_gpt"))
@@ -1224,7 +1271,7 @@ static const char *const ENCODINGS[] = {
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
-    "ldpe",        "pia",          "fourier",     "sigma_gpt",
+    "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",

@@ -1,8 +1,13 @@
 /* impls/scalar/embed.c — embed-form kernels: x + P(pos), the table row computed in double per token. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scalar.h"
+
+/* The rows whose P reads x (peg's neighbours): in place, token t's output would overwrite a row a later token still
+ * reads, so those read a private f32 copy of x (exact for every storage dtype) instead. */
+static int row_reads_x(const char *id) { return !strcmp(id, "peg"); }
 
 pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn)
 {
@@ -15,18 +20,33 @@ pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn)
     if (P < 1 || P > SCALAR_MAX_POS_ROWS)
         return PECS_INVALID;
     double *row = malloc((size_t)D * sizeof *row);
-    if (!row)
-        return PECS_NOMEM;
-    pecs_status st = PECS_OK;
+    float *copy = NULL;
+    pecs_tensor tens[8];
+    pecs_problem q = *p;
+    pecs_status st = row ? PECS_OK : PECS_NOMEM;
+    if (st == PECS_OK && p->in_place && row_reads_x(p->encoding)) {
+        copy = p->n_tensors <= 8 ? malloc((size_t)(T * D) * sizeof *copy) : NULL;
+        st = copy ? PECS_OK : p->n_tensors <= 8 ? PECS_NOMEM : PECS_INVALID;
+        for (int64_t t = 0; t < T && copy; t++)
+            for (int64_t d = 0; d < D; d++)
+                copy[t * D + d] = pecs_load_f32(x->data, x->dtype, t * x->stride[0] + d * x->stride[1]);
+        for (int32_t i = 0; i < p->n_tensors && copy; i++) {
+            tens[i] = p->tensors[i];
+            if (!strcmp(tens[i].name, "x"))
+                tens[i].dtype = PECS_DT_F32, tens[i].stride[0] = D, tens[i].stride[1] = 1, tens[i].data = copy;
+        }
+        q.tensors = tens, q.in_place = 0;
+    }
     for (int64_t t = 0; t < T && st == PECS_OK; t++) {
         for (int64_t r = 0; r < P; r++)
             pr[r] = pecs_pos_at(pos, r, t);
-        st = row_fn(p, D, pr[0], pr, row);
+        st = row_fn(&q, D, pr[0], pr, t, row);
         for (int64_t d = 0; d < D && st == PECS_OK; d++) {
             float v = pecs_load_f32(x->data, x->dtype, t * x->stride[0] + d * x->stride[1]) + (float)row[d];
             pecs_store_f32(out->data, out->dtype, t * out->stride[0] + d * out->stride[1], v);
         }
     }
+    free(copy);
     free(row);
     return st;
 }
@@ -141,5 +161,37 @@ SCALAR_HOOK_EMBED(fourier)
             row[d] += g * pecs_load_f64(w->data, w->dtype, r * w->stride[0] + (F + 1 + d) * w->stride[1]);
     }
     free(feat);
+    return PECS_OK;
+}
+
+/* CPVT PEG (reference/peg.c): the bias plus the nine taps of the depthwise 3x3 cross-correlation over the H x W grid of
+ * the tokens after the class token, zero outside the grid, accumulated in double from x and w as stored; the class
+ * token's row is 0 (passed through). */
+SCALAR_HOOK_EMBED(peg)
+{
+    (void)pos;
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w");
+    int64_t W = pecs_param_int(p, "width", 4), n = pecs_param_int(p, "class_tokens", 0);
+    if (!x || !w || W < 1 || n < 0 || n > 1 || w->shape[0] != D || w->shape[1] != 10)
+        return PECS_INVALID;
+    int64_t G = x->shape[0] - n;
+    if (G < W || G % W)
+        return PECS_INVALID;
+    for (int64_t c = 0; c < D; c++)
+        row[c] = 0.0;
+    if (t < n)
+        return PECS_OK;
+    int64_t H = G / W, r = (t - n) / W, q = (t - n) % W;
+    for (int64_t i = 0; i < 3; i++)
+        for (int64_t j = 0; j < 3; j++) {
+            int64_t rr = r + i - 1, qq = q + j - 1, src = n + rr * W + qq;
+            if (rr < 0 || rr >= H || qq < 0 || qq >= W)
+                continue;
+            for (int64_t c = 0; c < D; c++)
+                row[c] += pecs_load_f64(w->data, w->dtype, c * w->stride[0] + (3 * i + j) * w->stride[1]) *
+                          pecs_load_f64(x->data, x->dtype, src * x->stride[0] + c * x->stride[1]);
+        }
+    for (int64_t c = 0; c < D; c++)
+        row[c] += pecs_load_f64(w->data, w->dtype, c * w->stride[0] + 9 * w->stride[1]);
     return PECS_OK;
 }

@@ -6,7 +6,7 @@
  *           (iterated theta_scale, ggml-style YaRN mix, ggml's M-RoPE sector rules); the shared kernel in
  *           rotate.c rotates.
  *   BIAS, MASK, SCORES, POSMAP  scalar_<sym>(p): the whole kernel, writing "out".
- *   EMBED   scalar_<sym>(p, D, pos, row[D]): the table row in double; embed.c adds it to x.
+ *   EMBED   scalar_<sym>(p, D, pos, pos_rows, t, row[D]): token t's row in double; embed.c adds it to x.
  */
 #ifndef PECS_SCALAR_H
 #define PECS_SCALAR_H
@@ -19,10 +19,11 @@
 #define SCALAR_HOOK_SCORES(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_POSMAP(sym) pecs_status scalar_##sym(const pecs_problem *p)
 #define SCALAR_HOOK_KATTN(sym) pecs_status scalar_##sym(const pecs_problem *p)
-/* pos: the token's row-0 position; pos_rows[0 .. P-1] all its rows (P = registry `rows`; pos == pos_rows[0]). */
+/* pos: the token's row-0 position; pos_rows[0 .. P-1] all its rows (P = registry `rows`; pos == pos_rows[0]); t: the
+ * token's index in x (peg reads the neighbouring rows of x through p). */
 #define SCALAR_HOOK_EMBED(sym) \
     pecs_status scalar_##sym(const pecs_problem *p, int64_t D, double pos, const double *pos_rows __attribute__((unused)), \
-                             double *row)
+                             int64_t t __attribute__((unused)), double *row)
 
 #define SCALAR_DECL_ROTATE(sym)
 #define SCALAR_DECL_BIAS(sym) SCALAR_HOOK_BIAS(sym);
@@ -39,7 +40,8 @@
 
 typedef pecs_status (*scalar_bias_fn)(const pecs_problem *p);
 #define SCALAR_MAX_POS_ROWS 8 /* position rows an embed kernel takes (the registry's largest is 4) */
-typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double pos, const double *pos_rows, double *row);
+typedef pecs_status (*scalar_embed_fn)(const pecs_problem *p, int64_t D, double pos, const double *pos_rows, int64_t t,
+                                       double *row);
 
 pecs_status scalar_rotate(const pecs_problem *p);
 pecs_status scalar_embed(const pecs_problem *p, scalar_embed_fn row_fn);

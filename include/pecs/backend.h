@@ -125,6 +125,17 @@
  *                     w = [[a b], [c d], [e f]] (npos 3, D 4)    pos row 0 (own)   1  0
  *                                                                 pos row 1 (next)  0  2
  *                     out - x:  t = 0  [c d | a b]    t = 1  [a b | e f]
+ *         peg         P reads x, not pos (the one such row): a depthwise 3x3 conv (zero padding, bias) over the grid.
+ *                     n = class_tokens (0 or 1), W = width, H = (T - n)/W (T - n a positive multiple of W); w [D, 10]:
+ *                     per channel c the taps k[c][3i + j] (i, j = 0..2, Conv2d weight[c][0][i][j]) and the bias w[c][9].
+ *                     t < n: out[t] = x[t];  t = n + r W + q:
+ *                       out[t][c] = x[t][c] + w[c][9] + sum_ij w[c][3i + j] x[n + (r+i-1) W + (q+j-1)][c]   (0 off-grid)
+ *                     x rows (n = 1, W = 3, H = 2):  [cls | g00 g01 g02 | g10 g11 g12]
+ *                     token g02 reads  . . .    (row -1: zeros)     taps  k0 k1 k2
+ *                                      g01 g02 .  (col 3: zeros)          k3 k4 k5
+ *                                      g11 g12 .                          k6 k7 k8
+ *                     In place (out aliases x) a kernel must read a row's neighbours before it overwrites the row.
+ *                     No struct changed (width and class_tokens are parameters, w the learned data).
  *
  *   SCORES   "q" [Lq, H, D], "k" [Lk, H, D]  dtype      "qpos" [Lq], "kpos" [Lk]  (causal: k visible iff
  *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
