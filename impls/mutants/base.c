@@ -685,6 +685,16 @@ static pecs_status run_pairwise(const pecs_problem *p)
                         end += L->list[b];
                     }
                     v = kj <= qi && (bq == bk || BUG(packing_cross_prompt)) ? 0.0f : -INFINITY;
+                } else if (is(p, "anchor")) { /* token 0 shared, then causal inside each document of lengths */
+                    const pecs_param *L = pecs_problem_param(p, "lengths");
+                    int64_t dq = qi > 0, dk = kj > 0;
+                    double end = 1;
+                    for (int64_t b = 0; L && b < L->n; b++) {
+                        dq += qi >= end + L->list[b];
+                        dk += kj >= end + L->list[b];
+                        end += L->list[b];
+                    }
+                    v = kj <= qi && (dq == dk || (kj == 0 && !BUG(anchor_not_shared))) ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -1183,7 +1193,8 @@ static const char *const ENCODINGS[] = {
     "ldpe",        "pia",          "fourier",     "sigma_gpt",
     "shaw",        "music",        "txl",         "huang",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
-    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing"};
+    "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
+    "anchor"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -82,3 +82,24 @@ static int packing_visible(const pecs_problem *p, int64_t q, int64_t k)
 }
 
 SCALAR_HOOK_MASK(packing) { return fill(p, packing_visible); }
+
+/* AnchorAttention: token 0 is the shared anchor, the documents of `lengths` follow it; causal inside each document,
+ * and every query sees the anchor. No lengths: one document after the anchor. */
+static int64_t anchor_doc(const pecs_problem *p, int64_t t)
+{
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    int64_t end = 1;
+    if (t == 0)
+        return 0;
+    for (int64_t b = 0; L && b < L->n; b++)
+        if (t < (end += (int64_t)L->list[b]))
+            return b + 1;
+    return L && L->n ? L->n + 1 : 1; /* past the documents: the reference rejects such cases */
+}
+
+static int anchor_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    return k <= q && (k == 0 || anchor_doc(p, q) == anchor_doc(p, k));
+}
+
+SCALAR_HOOK_MASK(anchor) { return fill(p, anchor_visible); }
