@@ -119,6 +119,12 @@
  *                      q\k 0 | 1 2 3 | 4 | 5 6 7 8 | 9 10     (lengths [3, 1, 4, 2])
  *                       4  1 | . . . | 1 | . . . . | .  .     the anchor and its one-token document
  *                       7  1 | . . . | . | 1 1 1 . | .  .     the anchor, causal inside its document
+ *         parallel_context  window(t) = b for c_b <= t < c_b + lengths[b] (c_b as packing's), task tokens from the sum
+ *                      S on; keep = the first longest window: a window query sees k <= q in its window; a task query
+ *                      sees k <= q but the start c_b of every window b != keep (not in the combined cache)
+ *                      q\k 0 1 2 | 3 4 5 6 | 7 8 | 9 10 11   (lengths [3, 4, 2])
+ *                       5  . . . | 1 1 1 . | . . | .  .  .    causal inside its window
+ *                       9  . 1 1 | 1 1 1 1 | . 1 | 1  .  .    task: the longest window whole, the others' starts dropped
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
  *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)
