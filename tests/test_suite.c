@@ -381,12 +381,12 @@ Test(suite, duplicates_removed)
  * + 3 sigma_gpt (one random order) = 1500;
  * + 6 tier-2 kernelized attention (toeplitz.fft 8 x 8 and 5 x 12; x3 dtypes) = 1506;
  * + 24 rope.comrope (2 variants x 2 blocks x 2 positions, x3 dtypes) = 1530;
- * + 12 tier-2 masks (f32, 3 pos_dtypes: lm_infinite 1, s2attn 1, cca 1, packing 1) = 1542;
- * + 3 urpe (40 tokens; x3 dtypes) = 1545;
- * + 3 nope.temperature (8 x 12; x3 dtypes) = 1548;
- * + 21 rope.plusplus (3 imag selections x 2 positions, 1 yarn; x3 dtypes) = 1569;
- * + 2 v2pe (f32, f64 positions only: 2 token counts) = 1571;
- * + 9 peg (13 tokens x 2 views, 12 tokens; x3 dtypes) = 1580. */
+ * + 18 tier-2 masks (f32, 3 pos_dtypes: lm_infinite 1, s2attn 1, cca 1, packing 1, anchor 1, parallel_context 1) = 1548;
+ * + 3 urpe (40 tokens; x3 dtypes) = 1551;
+ * + 3 nope.temperature (8 x 12; x3 dtypes) = 1554;
+ * + 21 rope.plusplus (3 imag selections x 2 positions, 1 yarn; x3 dtypes) = 1575;
+ * + 2 v2pe (f32, f64 positions only: 2 token counts) = 1577;
+ * + 9 peg (13 tokens x 2 views, 12 tokens; x3 dtypes) = 1586. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -398,7 +398,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 12 + 3 + 3 + 21 + 2 + 9); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
     cr_expect_eq(count_prefix(&s, "urpe "), 3);
@@ -415,6 +415,8 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_expect_eq(count_prefix(&s, "cca "), 3);
     cr_expect_eq(count_prefix(&s, "packing "), 3);
     cr_expect_eq(count_prefix(&s, "v2pe "), 2);
+    cr_expect_eq(count_prefix(&s, "anchor "), 3);
+    cr_expect_eq(count_prefix(&s, "parallel_context "), 3);
     cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
     cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
     cr_expect_eq(count_prefix(&s, "learned "), 6);

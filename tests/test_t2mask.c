@@ -4,7 +4,8 @@
  * Lambda_Attention_Matrix: causal keys within local_branch of the query or among the first global_branch;
  * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG; CCA's
  * cca_forward: rings of concentric_pos inside the image block, causal around it; Prepacking's PrePackProcessor.process:
- * tril on each packed prompt's block). Every
+ * tril on each packed prompt's block; AnchorContext's anchor_attn_mod: causal inside a document or onto the anchor at 0;
+ * Parallel Context Windows' pcw_wrapper.py: windows causal alone, task tokens over the combined cache). Every
  * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
  * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
  * and expects them to fail.
@@ -401,6 +402,221 @@ Test(t2mask, packing_rejects_padding)
     ref_case_free(c);
 }
 
+/* ---- AnchorAttention ----------------------------------------------------------------------------------- */
+
+/* lengths 3, 1, 4, 2 after the anchor: token 0, documents {1,2,3} {4} {5..8} {9,10} (train.py's doc_ids 0, 1..4;
+ * anchor_attn_mod: same document or key id 0, and causal). */
+Test(t2mask, kat_anchor_documents)
+{
+    pecs_case *c = ref_case("anchor", "lengths", "3,1,4,2", NULL);
+    double q[7] = {0, 1, 3, 4, 6, 8, 10}, k[11];
+    iota(k, 11, 0);
+    const char *const want[7] = {
+        "1..........", /* the anchor: itself only */
+        "11.........", /* first token of the first document: the anchor and itself */
+        "1111.......", /* last token of the first document */
+        "1...1......", /* the one-token document: the anchor and itself, not the document before */
+        "1....11....", /* inside the third document: the anchor, causal from its first token */
+        "1....1111..", /* last token of the third document */
+        "1........11", /* the last document */
+    };
+    expect_vis(c, q, 7, k, 11, want, "lengths 3,1,4,2");
+    ref_case_free(c);
+    c = ref_case("anchor", NULL); /* no lengths: one document after the anchor, the causal triangle */
+    double q2[2] = {0, 1000003}, k2[4] = {0, 1, 1000003, 1000004};
+    const char *const want2[2] = {"1...", "111."};
+    expect_vis(c, q2, 2, k2, 4, want2, "no lengths");
+    ref_case_free(c);
+}
+
+/* The anchor is shared and the rest is packing: key 0 is visible to every query, and on the other keys the mask is
+ * packing's on the same lengths shifted by the anchor (packed index - 1). Random lengths 1..6 and random queries; a
+ * kernel hiding the anchor from later documents (mutant anchor_not_shared, the code's intra_doc_mod), one counting
+ * documents from 0 (the anchor's token taken as the first document's) or one seeing earlier documents fails. */
+Test(t2mask, anchor_is_packing_plus_a_shared_key)
+{
+    uint64_t s = 23;
+    for (int round = 0; round < 8; round++) {
+        char list[256] = "";
+        int64_t n = 0, total = 1;
+        while (total < 40) {
+            int64_t len = 1 + (int64_t)(rnd(&s) % 6);
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%lld", n ? "," : "", (long long)len);
+            total += len, n++;
+        }
+        cr_assert(total <= MAXL);
+        pecs_case *c = ref_case("anchor", "lengths", list, NULL), *packing = ref_case("packing", "lengths", list, NULL);
+        double q[24], k[MAXL];
+        for (int i = 0; i < 24; i++)
+            q[i] = (double)(rnd(&s) % (uint64_t)total);
+        iota(k, total, 0);
+        int got[24 * MAXL];
+        for (size_t d = 0; d <= sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            if (d == sizeof DTYPES / sizeof DTYPES[0])
+                ref_vis(c, q, 24, k, total, got);
+            else
+                scalar_vis(c, DTYPES[d], q, 24, k, total, got);
+            for (int i = 0; i < 24; i++)
+                for (int64_t j = 0; j < total; j++) {
+                    int want = j == 0;
+                    if (q[i] > 0 && j > 0) {
+                        double rq = q[i] - 1, rk = (double)j - 1;
+                        ref_vis(packing, &rq, 1, &rk, 1, &want);
+                    }
+                    cr_expect_eq(got[i * total + j], want, "%s, lengths %s: query %g key %lld",
+                                 d < sizeof DTYPES / sizeof DTYPES[0] ? pecs_dtype_name(DTYPES[d]) : "reference", list,
+                                 q[i], (long long)j);
+                }
+        }
+        ref_case_free(packing);
+        ref_case_free(c);
+    }
+}
+
+/* The packed sequence ends with its last document: positions at or past 1 + the lengths' sum are bad input, as are
+ * lengths that are not token counts and positions that are not token indices. */
+Test(t2mask, anchor_rejects_past_the_documents)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("anchor", "lengths", "3,2", "tokens", "7", "keys", "7", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "past the packed documents") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("anchor", "lengths", "3,2", "tokens", "6", "keys", "6", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
+    c = ref_case("anchor", "lengths", "3,2.5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token count") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("anchor", "lengths", "3,2", NULL);
+    double q[1] = {0.5}, k[1] = {0}, out[1];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, k),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 1, out)};
+    p.tensors = t, p.n_tensors = 3;
+    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token index") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
+/* ---- Parallel Context Windows --------------------------------------------------------------------------- */
+
+/* lengths 3, 4, 2: windows {0,1,2} {3..6} {7,8}, task tokens from 9. Window 1 is the longest: its cache is kept whole,
+ * windows 0 and 2 lose their first token (0 and 7) for the task tokens (pcw_wrapper.py combine_past_key_values). */
+Test(t2mask, kat_parallel_context_windows)
+{
+    pecs_case *c = ref_case("parallel_context", "lengths", "3,4,2", NULL);
+    double q[6] = {2, 3, 6, 8, 9, 11}, k[12];
+    iota(k, 12, 0);
+    const char *const want[6] = {
+        "111.........", /* window 0: causal inside it */
+        "...1........", /* first token of window 1: itself, not window 0 */
+        "...1111.....", /* last token of the longest window */
+        ".......11...", /* window 2: its own tokens only */
+        ".111111.11..", /* first task token: every kept window key (not 0, 7) and itself */
+        ".111111.1111", /* a later task token: causal over the task tokens */
+    };
+    expect_vis(c, q, 6, k, 12, want, "lengths 3,4,2");
+    ref_case_free(c);
+    /* equal longest windows: np.argmax keeps the first, the second loses its start (key 3) */
+    c = ref_case("parallel_context", "lengths", "3,3", NULL);
+    double q2[2] = {4, 6}, k2[7];
+    iota(k2, 7, 0);
+    const char *const want2[2] = {"...11..", "111.111"};
+    expect_vis(c, q2, 2, k2, 7, want2, "lengths 3,3");
+    ref_case_free(c);
+    c = ref_case("parallel_context", NULL); /* no windows: every token a task token, the causal mask */
+    double q3[2] = {0, 1000003}, k3[4] = {0, 1, 1000003, 1000004};
+    const char *const want3[2] = {"1...", "111."};
+    expect_vis(c, q3, 2, k3, 4, want3, "no lengths");
+    ref_case_free(c);
+}
+
+/* The catalogue's invariance: windows reordered (the same lengths permuted, their tokens moved with them) leave every
+ * task token's visible set the same up to that permutation, when the longest window is unique (with a tie the kept
+ * start moves to the new first longest window: kat_parallel_context_windows). Random windows 1..6 tokens with one
+ * longest, random permutations, 6 task tokens; a kernel letting windows see each other, keeping or dropping the wrong
+ * starts by index (the first window's, the last's) or counting a window's start off by one fails. */
+Test(t2mask, parallel_context_task_rows_follow_window_permutations)
+{
+    uint64_t s = 29;
+    for (int round = 0; round < 12; round++) {
+        int64_t n = 2 + (int64_t)(rnd(&s) % 5), len[8], perm[8], start[8], pstart[8], total = 0, longest = 0;
+        for (int64_t b = 0; b < n; b++)
+            len[b] = 1 + (int64_t)(rnd(&s) % 6), longest = len[b] > len[longest] ? b : longest;
+        len[longest] = 7; /* the unique longest */
+        for (int64_t b = 0; b < n; b++)
+            perm[b] = b;
+        for (int64_t b = n - 1; b > 0; b--) { /* Fisher-Yates: new slot b holds old window perm[b] */
+            int64_t r = (int64_t)(rnd(&s) % (uint64_t)(b + 1)), t = perm[b];
+            perm[b] = perm[r], perm[r] = t;
+        }
+        char list[128] = "", plist[128] = "";
+        for (int64_t b = 0; b < n; b++) {
+            size_t u = strlen(list), pu = strlen(plist);
+            snprintf(list + u, sizeof list - u, "%s%lld", b ? "," : "", (long long)len[b]);
+            snprintf(plist + pu, sizeof plist - pu, "%s%lld", b ? "," : "", (long long)len[perm[b]]);
+            start[b] = total, total += len[b];
+        }
+        for (int64_t b = 0, at = 0; b < n; b++)
+            pstart[perm[b]] = at, at += len[perm[b]];
+        int64_t S = total, L = total + 6, map[MAXL];
+        cr_assert(L <= MAXL);
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t o = 0; o < len[b]; o++)
+                map[start[b] + o] = pstart[b] + o;
+        for (int64_t t = S; t < L; t++)
+            map[t] = t;
+        pecs_case *c = ref_case("parallel_context", "lengths", list, NULL),
+                  *pc = ref_case("parallel_context", "lengths", plist, NULL);
+        double q[6], k[MAXL];
+        iota(q, 6, (double)S);
+        iota(k, L, 0);
+        int got[6 * MAXL], pgot[6 * MAXL];
+        for (size_t d = 0; d <= sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            if (d == sizeof DTYPES / sizeof DTYPES[0]) {
+                ref_vis(c, q, 6, k, L, got);
+                ref_vis(pc, q, 6, k, L, pgot);
+            } else {
+                scalar_vis(c, DTYPES[d], q, 6, k, L, got);
+                scalar_vis(pc, DTYPES[d], q, 6, k, L, pgot);
+            }
+            for (int i = 0; i < 6; i++)
+                for (int64_t j = 0; j < L; j++)
+                    cr_expect_eq(pgot[i * L + map[j]], got[i * L + j],
+                                 "%s, lengths %s permuted to %s: task query %g, key %lld (at %lld permuted)",
+                                 d < sizeof DTYPES / sizeof DTYPES[0] ? pecs_dtype_name(DTYPES[d]) : "reference", list,
+                                 plist, q[i], (long long)j, (long long)map[j]);
+        }
+        ref_case_free(pc);
+        ref_case_free(c);
+    }
+}
+
+/* Lengths that are not token counts and positions that are not token indices are bad input. */
+Test(t2mask, parallel_context_rejects_bad_input)
+{
+    char why[256] = "";
+    pecs_case *c = ref_case("parallel_context", "lengths", "3,2.5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token count") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("parallel_context", "lengths", "3,2", "tokens", "9", "keys", "9", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
+    c = ref_case("parallel_context", "lengths", "3,2", NULL);
+    double q[1] = {6.5}, k[1] = {0}, out[1];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, k),
+                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 1, out)};
+    p.tensors = t, p.n_tensors = 3;
+    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "token index") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 /* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
@@ -415,6 +631,10 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         "cca grid=24 image_start=35 tokens=16 keys=640 positions=random@700 dtype=f16 view=strided",
         "packing lengths=3,1,4,2 tokens=10 keys=10 pos_dtype=i64",
         "packing lengths=37,120,5,300 tokens=16 keys=462 positions=random@462 dtype=bf16 view=strided",
+        "anchor lengths=3,1,4,2 tokens=11 keys=11 pos_dtype=i64",
+        "anchor lengths=40,200,3,268 tokens=16 keys=512 positions=random@512 dtype=bf16 view=strided",
+        "parallel_context lengths=3,4,2 tokens=12 keys=12 pos_dtype=i64",
+        "parallel_context lengths=300,512,200 tokens=16 keys=1028 positions=random@1028 dtype=bf16 view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -426,6 +646,9 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         {"s2attn_shift_ignored", "s2attn group_size=4 half=shifted tokens=8 keys=8"},
         {"cca_keeps_causal", "cca grid=4 image_start=2 tokens=20 keys=20"},
         {"packing_cross_prompt", "packing lengths=3,1,4,2 tokens=10 keys=10"},
+        {"anchor_not_shared", "anchor lengths=3,1,4,2 tokens=11 keys=11"},
+        {"pcw_cross_window", "parallel_context lengths=3,4,2 tokens=12 keys=12"},
+        {"pcw_keeps_every_start", "parallel_context lengths=3,4,2 tokens=12 keys=12"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

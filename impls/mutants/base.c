@@ -706,6 +706,32 @@ static pecs_status run_pairwise(const pecs_problem *p)
                         end += L->list[b];
                     }
                     v = kj <= qi && (bq == bk || BUG(packing_cross_prompt)) ? 0.0f : -INFINITY;
+                } else if (is(p, "anchor")) { /* token 0 shared, then causal inside each document of lengths */
+                    const pecs_param *L = pecs_problem_param(p, "lengths");
+                    int64_t dq = qi > 0, dk = kj > 0;
+                    double end = 1;
+                    for (int64_t b = 0; L && b < L->n; b++) {
+                        dq += qi >= end + L->list[b];
+                        dk += kj >= end + L->list[b];
+                        end += L->list[b];
+                    }
+                    v = kj <= qi && (dq == dk || (kj == 0 && !BUG(anchor_not_shared))) ? 0.0f : -INFINITY;
+                } else if (is(p, "parallel_context")) { /* windows causal alone; task tokens see the kept cache */
+                    const pecs_param *L = pecs_problem_param(p, "lengths");
+                    int64_t wq = -1, wk = -1, keep = 0;
+                    int dk = 0;
+                    double end = 0;
+                    for (int64_t b = 0; L && b < L->n; b++) {
+                        keep = L->list[b] > L->list[keep] ? b : keep;
+                        if (wq < 0 && qi >= end && qi < end + L->list[b])
+                            wq = b;
+                        if (wk < 0 && kj >= end && kj < end + L->list[b])
+                            wk = b, dk = kj == end;
+                        end += L->list[b];
+                    }
+                    dk = dk && wk != keep && !BUG(pcw_keeps_every_start);
+                    int vis = wq >= 0 ? wk == wq || (BUG(pcw_cross_window) && wk >= 0) : !(wk >= 0 && dk);
+                    v = kj <= qi && vis ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -1275,7 +1301,7 @@ static const char *const ENCODINGS[] = {
     "shaw",        "music",        "txl",         "huang",       "nope.temperature",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
-    "v2pe"};
+    "v2pe",        "anchor",      "parallel_context"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -82,3 +82,54 @@ static int packing_visible(const pecs_problem *p, int64_t q, int64_t k)
 }
 
 SCALAR_HOOK_MASK(packing) { return fill(p, packing_visible); }
+
+/* AnchorAttention: token 0 is the shared anchor, the documents of `lengths` follow it; causal inside each document,
+ * and every query sees the anchor. No lengths: one document after the anchor. */
+static int64_t anchor_doc(const pecs_problem *p, int64_t t)
+{
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    int64_t end = 1;
+    if (t == 0)
+        return 0;
+    for (int64_t b = 0; L && b < L->n; b++)
+        if (t < (end += (int64_t)L->list[b]))
+            return b + 1;
+    return L && L->n ? L->n + 1 : 1; /* past the documents: the reference rejects such cases */
+}
+
+static int anchor_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    return k <= q && (k == 0 || anchor_doc(p, q) == anchor_doc(p, k));
+}
+
+SCALAR_HOOK_MASK(anchor) { return fill(p, anchor_visible); }
+
+/* Parallel Context Windows: windows of `lengths` back to back, each causal inside itself; the task tokens after them
+ * see every window token but the first token of each window other than the first longest (dropped from the combined
+ * cache), and causally each other. No lengths: every token a task token. */
+static int64_t pcw_window(const pecs_problem *p, int64_t t, int *dropped)
+{
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    int64_t end = 0, keep = 0, win = -1;
+    *dropped = 0;
+    for (int64_t b = 0; L && b < L->n; b++) {
+        int64_t len = (int64_t)L->list[b];
+        if (len > (int64_t)L->list[keep])
+            keep = b;
+        if (win < 0 && t >= end && t < end + len)
+            win = b, *dropped = t == end;
+        end += len;
+    }
+    if (win == keep)
+        *dropped = 0;
+    return win;
+}
+
+static int parallel_context_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    int dq, dk;
+    int64_t wq = pcw_window(p, q, &dq), wk = pcw_window(p, k, &dk);
+    return k <= q && (wq >= 0 ? wk == wq : !(wk >= 0 && dk));
+}
+
+SCALAR_HOOK_MASK(parallel_context) { return fill(p, parallel_context_visible); }

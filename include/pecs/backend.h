@@ -116,6 +116,17 @@
  *                      The segment layout is a parameter (like s2attn's groups) and qpos/kpos stay token indices of the
  *                      packed sequence, so no tensor was added and no struct changed (PECS_ABI_MINOR stays); the
  *                      restarted ids (q - c_block(q)) are what the rotary gets, not what this mask reads.
+ *         anchor       doc(0) = 0 (the shared anchor), doc(t) = b + 1 for 1 + c_b <= t < 1 + c_b + lengths[b] (c_b as
+ *                      packing's): k <= q and (k == 0 or doc(q) == doc(k)); positions lie below 1 + the lengths' sum
+ *                      q\k 0 | 1 2 3 | 4 | 5 6 7 8 | 9 10     (lengths [3, 1, 4, 2])
+ *                       4  1 | . . . | 1 | . . . . | .  .     the anchor and its one-token document
+ *                       7  1 | . . . | . | 1 1 1 . | .  .     the anchor, causal inside its document
+ *         parallel_context  window(t) = b for c_b <= t < c_b + lengths[b] (c_b as packing's), task tokens from the sum
+ *                      S on; keep = the first longest window: a window query sees k <= q in its window; a task query
+ *                      sees k <= q but the start c_b of every window b != keep (not in the combined cache)
+ *                      q\k 0 1 2 | 3 4 5 6 | 7 8 | 9 10 11   (lengths [3, 4, 2])
+ *                       5  . . . | 1 1 1 . | . . | .  .  .    causal inside its window
+ *                       9  . 1 1 | 1 1 1 1 | . 1 | 1  .  .    task: the longest window whole, the others' starts dropped
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
  *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)
