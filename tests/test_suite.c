@@ -382,7 +382,8 @@ Test(suite, duplicates_removed)
  * + 6 tier-2 kernelized attention (toeplitz.fft 8 x 8 and 5 x 12; x3 dtypes) = 1506;
  * + 24 rope.comrope (2 variants x 2 blocks x 2 positions, x3 dtypes) = 1530;
  * + 12 tier-2 masks (f32, 3 pos_dtypes: lm_infinite 1, s2attn 1, cca 1, packing 1) = 1542;
- * + 3 urpe (40 tokens; x3 dtypes) = 1545. */
+ * + 3 urpe (40 tokens; x3 dtypes) = 1545;
+ * + 6 tra (2 positions; x3 dtypes) = 1551. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -394,7 +395,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 12 + 3); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 12 + 3 + 6); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, tra */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
     cr_expect_eq(count_prefix(&s, "urpe "), 3);
