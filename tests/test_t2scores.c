@@ -1,4 +1,5 @@
-/* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl).
+/* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl,
+ * huang, tra; tra's hand-worked answer, count rule and undecided-threshold rule are at the end).
  *
  * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
  * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
@@ -362,17 +363,18 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
     }
 }
 
-/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music and txl with a reason (SKIPPED). */
+/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music, txl, huang and tra with a reason
+ * (SKIPPED). */
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
-    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang"};
+    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 4; e++) {
+        for (int e = 0; e < 5; e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];
