@@ -315,7 +315,7 @@ static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, u
         goto fail;
     }
     int64_t wshape[2], wstride[2];
-    if (pecs_registry_weights_shape(c->enc, c->params, c->n_params, H, D, wshape)) {
+    if (pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, H, D, T, wshape)) {
         row_major(2, wshape, 0, wstride);
         if ((st = make_generated(in, &in->w, "w", c, PECS_STREAM_W, 2, wshape, wstride)) != PECS_OK)
             goto fail;
@@ -415,6 +415,12 @@ void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor
 
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len)
 {
+    return pecs_instance_reference_ex(in, expected, NULL, NULL, why, why_len);
+}
+
+pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected, unsigned char *skip, int64_t *n_skip,
+                                       char *why, size_t why_len)
+{
     const pecs_case *c = in->c;
     pecs_status st = PECS_OK;
     pecs_tensor t[7];
@@ -455,6 +461,8 @@ pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, c
     p.n_tensors = nt;
     p.in_place = 0;
     st = pecs_ref_run(&p, why, why_len);
+    if (st == PECS_OK && skip) /* float32 arithmetic (the levels' model), stored in the case dtype */
+        *n_skip = pecs_ref_undecided(&p, 0x1p-24, pecs_dtype_true_min(c->dtype), skip);
 cleanup:
     for (int i = 0; i < no; i++)
         free(owned[i]);

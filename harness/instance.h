@@ -91,6 +91,11 @@ void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor
 /* Run the reference on the same rounded inputs; expected[] gets the exact (double) output in logical
  * order ([T][H][D], [H][Lq][Lk] or [T][D]). */
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len);
+/* The same, and (skip != NULL, n_out bytes, zeroed by the caller) the elements the reference cannot decide for a
+ * kernel computing in float32 and storing in the case dtype (pecs_ref_undecided: tra's threshold on q.k), counted in
+ * *n_skip. */
+pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected, unsigned char *skip, int64_t *n_skip,
+                                       char *why, size_t why_len);
 
 /* Right after a backend call: copy the output's body into private memory. Everything below judges that
  * copy. 0 on allocation failure. */

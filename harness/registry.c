@@ -202,14 +202,18 @@ int pecs_registry_is_param_name(const char *name)
     return 0;
 }
 
-/* One factor of a weights term: H, D, an INT parameter name or a non-negative integer; -1 when unknown. */
-static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params, int n_params, int64_t H, int64_t D)
+/* One factor of a weights term: H, D, L (the call's query count; -1 when the caller has none), an INT parameter
+ * name or a non-negative integer; -1 when unknown. */
+static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params, int n_params, int64_t H, int64_t D,
+                              int64_t L)
 {
     int64_t v = -1;
     if (nl == 1 && t[0] == 'H')
         v = H;
     else if (nl == 1 && t[0] == 'D')
         v = D;
+    else if (nl == 1 && t[0] == 'L')
+        return L;
     else if (nl > 0 && t[0] >= '0' && t[0] <= '9')
         v = strtoll(t, NULL, 10);
     for (int i = 0; v < 0 && i < n_params; i++)
@@ -221,7 +225,8 @@ static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params
 /* One term of a weights spec: a sum of products and exact quotients of factors ("H+2", "features+D+1",
  * "H*D": Transformer-XL's per-head projection has H*D rows; "D/2": sigma-GPT's half-width table); -1 when a
  * name is unknown or a quotient is not exact (the encoding's reference rejects such a shape). */
-static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D)
+static int64_t weights_term(const char *t, size_t len, const pecs_param *params, int n_params, int64_t H, int64_t D,
+                            int64_t L)
 {
     int64_t sum = 0, prod = 1;
     char op = '*';
@@ -230,7 +235,7 @@ static int64_t weights_term(const char *t, size_t len, const pecs_param *params,
         size_t nl = strcspn(t, "+*/");
         if (t + nl > end)
             nl = (size_t)(end - t);
-        int64_t v = weights_factor(t, nl, params, n_params, H, D);
+        int64_t v = weights_factor(t, nl, params, n_params, H, D, L);
         if (v < 0 || (op == '/' && (v == 0 || prod % v != 0)))
             return -1;
         prod = op == '/' ? prod / v : prod * v;
@@ -245,15 +250,21 @@ static int64_t weights_term(const char *t, size_t len, const pecs_param *params,
     return sum;
 }
 
-int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
-                                int64_t D, int64_t shape[2])
+int pecs_registry_weights_shape_l(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
+                                  int64_t D, int64_t L, int64_t shape[2])
 {
     const char *w = e->weights, *comma = strchr(w, ',');
     if (!w[0] || !comma)
         return 0;
-    shape[0] = weights_term(w, (size_t)(comma - w), params, n_params, H, D);
-    shape[1] = weights_term(comma + 1, strlen(comma + 1), params, n_params, H, D);
+    shape[0] = weights_term(w, (size_t)(comma - w), params, n_params, H, D, L);
+    shape[1] = weights_term(comma + 1, strlen(comma + 1), params, n_params, H, D, L);
     return shape[0] > 0 && shape[1] > 0;
+}
+
+int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
+                                int64_t D, int64_t shape[2])
+{
+    return pecs_registry_weights_shape_l(e, params, n_params, H, D, -1, shape);
 }
 
 const char *pecs_form_name(pecs_form f)

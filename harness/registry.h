@@ -62,6 +62,10 @@ int pecs_registry_is_param_name(const char *name);
  * case's parameter values. Returns 1 and fills shape[2]; 0 if the encoding has none. */
 int pecs_registry_weights_shape(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
                                 int64_t D, int64_t shape[2]);
+/* The same for a call with L queries: a spec naming L (tra's per-query-row gates, "H,L") has a shape only here
+ * (the form above knows no L and returns 0 for it). */
+int pecs_registry_weights_shape_l(const pecs_encoding_info *e, const pecs_param *params, int n_params, int64_t H,
+                                  int64_t D, int64_t L, int64_t shape[2]);
 
 /* A coverage-domain annotation of one parameter (PECS_DOMAIN rows of encodings.def): the min, interior
  * representative and max `pecs coverage` uses instead of its rule's ("" = the rule's), and why. */

@@ -542,9 +542,10 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
         return PECS_INVALID;
     pecs_status st = PECS_OK;
     /* Hooks that read learned data get a zero table of the registry's shape, so every parameter rule
-     * (T5's max_distance, FIRE's width) is checked before a case is accepted. */
+     * (T5's max_distance, FIRE's width) is checked before a case is accepted. A spec naming L (the query count) gets
+     * L = 1: the scores checks below evaluate one query at a time. */
     int64_t wshape[2] = {0, 0};
-    int has_w = pecs_registry_weights_shape(e, p->params, p->n_params, heads, head_dim, wshape);
+    int has_w = pecs_registry_weights_shape_l(e, p->params, p->n_params, heads, head_dim, 1, wshape); /* L: one query */
     double *buf = calloc((size_t)(head_dim > 0 ? head_dim : 1), sizeof *buf);
     double *wdata = has_w ? calloc((size_t)(wshape[0] * wshape[1]), sizeof *wdata) : NULL;
     pecs_problem q = *p;
@@ -633,4 +634,9 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
         snprintf(why, why_len, "form %s has no reference driver", pecs_form_name(e->form));
         return PECS_UNSUPPORTED;
     }
+}
+
+int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip)
+{
+    return p->form == PECS_FORM_SCORES && !strcmp(p->encoding, "tra") ? pecs_ref_tra_undecided(p, unit, tiny, skip) : 0;
 }

@@ -1,4 +1,5 @@
-/* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl).
+/* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl,
+ * huang, tra; tra's hand-worked answer, count rule and undecided-threshold rule are at the end).
  *
  * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
  * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
@@ -362,17 +363,18 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
     }
 }
 
-/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music and txl with a reason (SKIPPED). */
+/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music, txl, huang and tra with a reason
+ * (SKIPPED). */
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
-    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang"};
+    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra", "nope.temperature"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 4; e++) {
+        for (int e = 0; e < 6; e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];
@@ -433,6 +435,136 @@ Test(t2scores, fractional_distance_is_invalid)
     cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
     cr_assert(strstr(why, "max_distance"), "%s", why);
     io_free(&s);
+    ref_case_free(c);
+}
+
+/* ---- tra (threshold relative attention) ------------------------------------------------------------------------ */
+
+/* Hand-worked, D = 1 (s = q k), 3 queries x 3 keys at positions 0, 1, 2, k = [0.5, -0.25, 2]; w holds the gates' raw
+ * projections a, g = logsigmoid(a) = ln sigmoid(a): a = ln(1/3) -> ln(1/4), 0 -> ln(1/2), ln 3 -> ln(3/4).
+ *   head 0, q = [2, 1, 1]:  row 0  s = [1]            kept {0}       c = [1]       -> [1 + ln(1/4), -, -]
+ *                           row 1  s = [.5, -.25]     kept {0}       c = [1]       -> [.5 + ln(1/2), -, -]
+ *                           row 2  s = [.5, -.25, 2]  kept {0, 2}    c = [2, -, 1] -> [.5 + 2 ln(3/4), -, 2 + ln(3/4)]
+ *   head 1, q negated:      row 0  s = [-1]           nothing kept: the whole row -inf
+ *                           row 1  s = [-.5, .25]     kept {1}       c = [-, 1]    -> [-, .25 + ln(1/2), -]
+ *                           row 2  s = [-.5, .25, -2] kept {1}       c = [-, 1, -] -> [-, .25 + ln(3/4), -]
+ * Catches: counting the kept keys from the start to j (tra_count_from_start: row 2 of head 0 would get c = [1, -, 2]),
+ * s >= 0 kept, the gate used without logsigmoid, a dropped key given a finite logit. */
+Test(t2scores, tra_known_answer_3x3)
+{
+    const double L4 = log(0.25), L2 = log(0.5), L34 = log(0.75), NI = -INFINITY;
+    double q[6] = {2, -2, 1, -1, 1, -1}; /* [Lq][H][D]: (i, h) */
+    double k[6] = {0.5, 0.5, -0.25, -0.25, 2, 2};
+    double w[6] = {log(1.0 / 3.0), 0, log(3.0), log(1.0 / 3.0), 0, log(3.0)}; /* [H][Lq] */
+    double pos[3] = {0, 1, 2};
+    double want[18] = {1 + L4, NI, NI, 0.5 + L2, NI, NI, 0.5 + 2 * L34, NI, 2 + L34,
+                       NI,     NI, NI, NI,       0.25 + L2, NI, NI, 0.25 + L34, NI};
+    scores_io s = {.H = 2, .D = 1, .Lq = 3, .Lk = 3, .wr = 2, .wc = 3, .q = q, .k = k, .qpos = pos, .kpos = pos, .w = w};
+    pecs_case *c = ref_case("tra", NULL);
+    double r[18], f[18];
+    ref_scores(c, &s, r);
+    expect_close("tra reference", 0, r, want, 18, 1e-12);
+    scalar_scores(c, &s, f);
+    expect_close("tra scalar", 0, f, want, 18, 1e-6);
+    ref_case_free(c);
+}
+
+/* The count rule on random data: with a = 0 (g = -ln 2), (out - s) / g is the number of kept keys at positions from
+ * kpos_j to qpos_i, counted here directly; with a = 40 (g ~ -4e-18) out is s wherever the key is kept. Positions
+ * are random with repeats (keys at one position count each other) and unsorted, so the scalar kernel's sorted sweep
+ * is checked against the reference's direct count too. */
+Test(t2scores, tra_count_rule_and_zero_gate)
+{
+    int64_t H = 2, D = 16, Lq = 12, Lk = 20;
+    scores_io s = random_io(H, D, Lq, Lk, 0, 0, H, Lq, 77);
+    for (int64_t j = 0; j < Lk; j++)
+        s.kpos[j] = (double)((j * 7) % 9); /* 0 7 5 3 1 8 6 4 2 0 7 ...: unsorted, repeated */
+    for (int64_t i = 0; i < Lq; i++)
+        s.qpos[i] = (double)(i % 10);
+    pecs_case *c = ref_case("tra", NULL);
+    int64_t n = H * Lq * Lk, kept_total = 0, multi = 0;
+    double *r = dalloc(n), *f = dalloc(n);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t e = 0; e < H * Lq; e++)
+            s.w[e] = pass ? 40.0 : 0.0;
+        ref_scores(c, &s, r);
+        scalar_scores(c, &s, f);
+        expect_close("tra scalar vs reference", (size_t)pass, f, r, n, 2e-5);
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < Lq; i++)
+                for (int64_t j = 0; j < Lk; j++) {
+                    double sij = 0.0;
+                    for (int64_t d = 0; d < D; d++)
+                        sij += s.q[(i * H + h) * D + d] * s.k[(j * H + h) * D + d];
+                    sij /= sqrt((double)D);
+                    int keep = s.kpos[j] <= s.qpos[i] && sij > 0.0;
+                    double o = r[(h * Lq + i) * Lk + j];
+                    if (!keep) {
+                        cr_assert(isinf(o) && o < 0, "dropped (%lld, %lld, %lld) must be -inf: %g", (long long)h,
+                                  (long long)i, (long long)j, o);
+                        continue;
+                    }
+                    if (pass) {
+                        cr_assert(fabs(o - sij) < 1e-12, "a = 40: the logit is s where kept: %.17g vs %.17g", o, sij);
+                        continue;
+                    }
+                    int64_t cnt = 0;
+                    for (int64_t t = 0; t < Lk; t++) {
+                        double st = 0.0;
+                        for (int64_t d = 0; d < D; d++)
+                            st += s.q[(i * H + h) * D + d] * s.k[(t * H + h) * D + d];
+                        cnt += s.kpos[t] >= s.kpos[j] && s.kpos[t] <= s.qpos[i] && st > 0.0;
+                    }
+                    cr_assert(fabs((o - sij) / -log(2.0) - (double)cnt) < 1e-9, "c(%lld, %lld, %lld) = %.17g, want %lld",
+                              (long long)h, (long long)i, (long long)j, (o - sij) / -log(2.0), (long long)cnt);
+                    kept_total++;
+                    multi += cnt > 1;
+                }
+    }
+    cr_assert(kept_total > 20 && multi > 10, "the data must keep keys with counts above 1: %lld kept, %lld counts > 1",
+              (long long)kept_total, (long long)multi);
+    free(r), free(f);
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* The undecided rule (pecs_ref_undecided): one query over 5 keys at positions 0..4, D = 2, q = [1, 1]. Key 2 has
+ * s = (1e-9 - 0)/sqrt(2), inside float32's bound for its products (|q_d k_d| = 1, 1 - 1e-9), so its own element and
+ * every earlier key that is not dropped either way (keys 0 and 1: s = 0.5 > 0 kept; key 1 is made decisively
+ * negative) are not judged; keys 3 and 4 after it are. With q = 0 every product is 0: s = 0 exactly, dropped by any
+ * kernel, nothing undecided. */
+Test(t2scores, tra_undecided_threshold)
+{
+    double q[2] = {1, 1}, k[10] = {0.25, 0.25, -0.5, -0.5, 1, -(1 - 1e-9), 0.5, 0.5, -1, 0.25};
+    double w[1] = {0}, pos[5] = {0, 1, 2, 3, 4}, qpos[1] = {4}, out[5];
+    scores_io s = {.H = 1, .D = 2, .Lq = 1, .Lk = 5, .wr = 1, .wc = 1, .q = q, .k = k, .qpos = qpos, .kpos = pos, .w = w};
+    pecs_case *c = ref_case("tra", NULL);
+    pecs_tensor t[6];
+    pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, q, k, w, out);
+    unsigned char skip[5] = {0};
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 2);
+    cr_assert(skip[0] && !skip[1] && skip[2] && !skip[3] && !skip[4], "skip %d%d%d%d%d", skip[0], skip[1], skip[2],
+              skip[3], skip[4]);
+    k[5] = -0.5; /* s = 0.25 > bound: decided, nothing undecided */
+    memset(skip, 0, sizeof skip);
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 0);
+    q[0] = q[1] = 0;
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 0, "exact zeros are dropped by every kernel");
+    pecs_case *sh = ref_case("shaw", NULL);
+    p.encoding = sh->enc->id;
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 0, "no threshold, nothing undecided");
+    ref_case_free(sh);
+    ref_case_free(c);
+}
+
+/* tra's gates are one per query row: w is [H, L] for a call of L queries ("H,L"); without L there is no shape. */
+Test(t2scores, tra_weights_shape_per_query_row)
+{
+    int64_t shape[2];
+    pecs_case *c = ref_case("tra", NULL);
+    cr_assert(pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, 3, 20, 7, shape));
+    cr_assert(shape[0] == 3 && shape[1] == 7, "tra w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
+    cr_assert_not(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 20, shape), "L unknown");
     ref_case_free(c);
 }
 

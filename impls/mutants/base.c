@@ -1053,6 +1053,41 @@ static pecs_status run_relscores(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* TRA in f32, O(Lk^2) per row (a third code after the reference and the scalar kernel's sorted sweep): key j kept iff
+ * kpos_j <= qpos_i and q.k/sqrt(D) > 0; logit s + logsigmoid(w[h][i]) * (kept keys at positions from kpos_j up). */
+static pecs_status run_tra(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    float inv = 1.0f / sqrtf((float)D), *s = malloc((size_t)(Lk > 0 ? Lk : 1) * sizeof *s);
+    if (!s)
+        return PECS_NOMEM;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++) {
+            float a = wat(w, h, i), g = -log1pf(expf(-fabsf(a))) + fminf(a, 0.0f); /* logsigmoid */
+            double qi = pecs_pos_at(qp, 0, i);
+            for (int64_t j = 0; j < Lk; j++) {
+                float acc = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    acc += qat(q, i, h, d) * qat(k, j, h, d);
+                s[j] = pecs_pos_at(kp, 0, j) <= qi && acc * inv > 0.0f ? acc * inv : -INFINITY;
+            }
+            for (int64_t j = 0; j < Lk; j++) {
+                int64_t idx[3] = {h, i, j}, c = 0;
+                double kj = pecs_pos_at(kp, 0, j);
+                for (int64_t t = 0; t < Lk; t++)
+                    c += isfinite(s[t]) && (BUG(tra_count_from_start) ? pecs_pos_at(kp, 0, t) <= kj : pecs_pos_at(kp, 0, t) >= kj);
+                store_out(out->data, out->dtype, offset(out, idx), isfinite(s[j]) ? s[j] + g * (float)c : -INFINITY);
+            }
+        }
+    free(s);
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1298,7 +1333,7 @@ static const char *const ENCODINGS[] = {
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
-    "shaw",        "music",        "txl",         "huang",       "nope.temperature",
+    "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context"};
@@ -1323,7 +1358,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
                      : p->form == PECS_FORM_POSMAP ? run_posmap(p)
                      : p->form == PECS_FORM_KATTN  ? (strcmp(p->encoding, "urpe") ? run_kattn(p) : run_urpe(p))
-                     : p->form == PECS_FORM_SCORES ? (strcmp(p->encoding, "cope") ? run_relscores(p) : run_cope(p))
+                     : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
+                                                      : !strcmp(p->encoding, "tra") ? run_tra(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

@@ -302,3 +302,72 @@ SCALAR_HOOK_SCORES(txl)
     free(rk);
     return st;
 }
+
+/* ---- tra: threshold relative attention (float32 dot products and gate) ------------------------------------------
+ * Keys sorted by position once; per (head, query) one pass from the latest key position down accumulates the kept
+ * count, a group of equal positions at a time (they count each other): the notebook's flip-cumsum-flip over the
+ * key axis, generalised to any key order. */
+typedef struct tra_key {
+    double pos;
+    int64_t j;
+} tra_key;
+
+static int tra_key_cmp(const void *a, const void *b)
+{
+    const tra_key *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos ? 1 : (x->j > y->j) - (x->j < y->j);
+}
+
+SCALAR_HOOK_SCORES(tra)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    if (w->shape[0] != H || w->shape[1] != Lq)
+        return PECS_INVALID;
+    size_t nk = (size_t)(Lk > 0 ? Lk : 1);
+    tra_key *order = malloc(nk * sizeof *order);
+    float *s = malloc(nk * sizeof *s);
+    unsigned char *kept = malloc(nk);
+    pecs_status st = order && s && kept ? PECS_OK : PECS_NOMEM;
+    for (int64_t j = 0; st == PECS_OK && j < Lk; j++)
+        order[j] = (tra_key){pecs_pos_at(kp, 0, j), j};
+    if (st == PECS_OK)
+        qsort(order, (size_t)Lk, sizeof *order, tra_key_cmp);
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t h = 0; h < H && st == PECS_OK; h++)
+        for (int64_t i = 0; i < Lq; i++) {
+            double qi = pecs_pos_at(qp, 0, i);
+            float a = pecs_load_f32(w->data, w->dtype, h * w->stride[0] + i * w->stride[1]);
+            float g = a < 0.0f ? a - log1pf(expf(a)) : -log1pf(expf(-a)); /* logsigmoid */
+            for (int64_t j = 0; j < Lk; j++) {
+                float acc = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    acc += pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) *
+                           pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                s[j] = acc * inv_sqrt_d;
+                kept[j] = pecs_pos_at(kp, 0, j) <= qi && s[j] > 0.0f;
+            }
+            int64_t count = 0;
+            for (int64_t e = Lk; e > 0;) { /* groups of equal positions, latest first */
+                int64_t b = e - 1;
+                while (b > 0 && order[b - 1].pos == order[e - 1].pos)
+                    b--;
+                for (int64_t t = b; t < e; t++)
+                    count += kept[order[t].j];
+                for (int64_t t = b; t < e; t++) {
+                    int64_t j = order[t].j;
+                    float v = kept[j] ? s[j] + g * (float)count : -INFINITY;
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+                }
+                e = b;
+            }
+        }
+    free(order);
+    free(s);
+    free(kept);
+    return st;
+}

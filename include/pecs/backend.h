@@ -151,6 +151,14 @@
  *   SCORES   "q" [Lq, H, D], "k" [Lk, H, D]  dtype      "qpos" [Lq], "kpos" [Lk]  (causal: k visible iff
  *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
  *            "out" [H, Lq, Lk] dtype  attention logits, -infinity where masked
+ *         tra          w [H, Lq]: the gate projection's raw output a[h][i]; s = q_i.k_j/sqrt(D); key j kept iff
+ *                      kpos_j <= qpos_i and s > 0; out = s + logsigmoid(a[h][i]) * c, c = kept keys at positions
+ *                      kpos_j .. qpos_i (itself included); -inf where not kept (a row may be all -inf)
+ *                      q\k  0  1  2       s = [.5 -.25 2] at query 2: kept {0, 2}, c = [2 - 1]
+ *                       2  .5+2g -inf 2+g
+ *                      Where |s| is within float32 rounding of the dot product (gamma_D sum |q_d k_d|/sqrt(D), plus
+ *                      the dtype's smallest subnormal) the harness does not judge that key's element nor the counts
+ *                      it enters (earlier kept keys of the row); at most 1% of a case's elements, else MISTRUSTED.
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
