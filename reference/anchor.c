@@ -28,37 +28,20 @@
 #include "reference.h"
 
 /* Document id of packed index t (0 for the anchor, b + 1 for document b), or -1 (with the reason) when t is not a
- * token of the packed sequence or a length is not a token count. Every length is checked. */
+ * token of the packed sequence or a length is not a token count (pecs_ref_segment_of checks every length). */
 static int64_t doc_of(const pecs_problem *p, double t, char *why, size_t why_len)
 {
-    const pecs_param *L = pecs_problem_param(p, "lengths");
-    int64_t n = L ? L->n : 0, doc = -1;
-    double end = 1.0; /* documents start after the anchor */
-    for (int64_t b = 0; b < n; b++) {
-        if (L->list[b] != floor(L->list[b])) {
-            snprintf(why, why_len, "anchor: lengths[%lld] = %g is not a token count", (long long)b, L->list[b]);
-            return -1;
-        }
-        end += L->list[b];
-        if (end > 9007199254740992.0) {
-            snprintf(why, why_len, "anchor: the anchor and the lengths sum past 2^53");
-            return -1;
-        }
-        if (doc < 0 && t < end)
-            doc = b + 1;
-    }
-    if (t < 0 || t != floor(t)) {
-        snprintf(why, why_len, "anchor: position %g is not a token index (integers from 0)", t);
+    pecs_ref_segments s; /* documents start after the anchor */
+    if (pecs_ref_segment_of(p, 1.0, t, &s, why, why_len) != PECS_OK)
         return -1;
-    }
     if (t == 0)
         return 0;
-    if (n == 0)
+    if (s.n == 0)
         return 1;
-    if (doc < 0)
+    if (s.seg < 0)
         snprintf(why, why_len, "anchor: position %.17g lies past the packed documents (the anchor and the lengths "
-                 "end at %.17g)", t, end);
-    return doc;
+                 "end at %.17g)", t, s.end);
+    return s.seg < 0 ? -1 : s.seg + 1;
 }
 
 PECS_REF_HOOK_MASK(anchor)

@@ -260,6 +260,34 @@ const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t
     return w;
 }
 
+pecs_status pecs_ref_segment_of(const pecs_problem *p, double origin, double t, pecs_ref_segments *s, char *why,
+                                size_t why_len)
+{
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    *s = (pecs_ref_segments){.n = L ? L->n : 0, .seg = -1, .end = origin};
+    for (int64_t b = 0; b < s->n; b++) {
+        double len = L->list[b];
+        if (len != floor(len)) {
+            snprintf(why, why_len, "%s: lengths[%lld] = %g is not a token count", p->encoding, (long long)b, len);
+            return PECS_INVALID;
+        }
+        if (len > L->list[s->longest])
+            s->longest = b;
+        if (s->seg < 0 && t >= s->end && t < s->end + len)
+            s->seg = b, s->seg_start = s->end;
+        s->end += len;
+        if (s->end > 9007199254740992.0) {
+            snprintf(why, why_len, "%s: the lengths sum past 2^53", p->encoding);
+            return PECS_INVALID;
+        }
+    }
+    if (t < 0 || t != floor(t)) {
+        snprintf(why, why_len, "%s: position %g is not a token index (integers from 0)", p->encoding, t);
+        return PECS_INVALID;
+    }
+    return PECS_OK;
+}
+
 pecs_status pecs_ref_relkey_logits(const pecs_problem *p, const pecs_ref_relkey *rk, char *why, size_t why_len)
 {
     const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),

@@ -26,35 +26,18 @@
 #include "reference.h"
 
 /* Block of packed index t, or -1 (with the reason) when t is not a token of a packed prompt or a length is not a
- * token count. Every length is checked, the ones after t's block too. */
+ * token count (pecs_ref_segment_of checks every length, the ones after t's block too). */
 static int64_t block_of(const pecs_problem *p, double t, char *why, size_t why_len)
 {
-    const pecs_param *L = pecs_problem_param(p, "lengths");
-    int64_t n = L ? L->n : 0, block = -1;
-    double end = 0.0;
-    for (int64_t b = 0; b < n; b++) {
-        if (L->list[b] != floor(L->list[b])) {
-            snprintf(why, why_len, "packing: lengths[%lld] = %g is not a token count", (long long)b, L->list[b]);
-            return -1;
-        }
-        end += L->list[b];
-        if (end > 9007199254740992.0) {
-            snprintf(why, why_len, "packing: the lengths sum past 2^53");
-            return -1;
-        }
-        if (block < 0 && t < end)
-            block = b;
-    }
-    if (t < 0 || t != floor(t)) {
-        snprintf(why, why_len, "packing: position %g is not a token index (integers from 0)", t);
+    pecs_ref_segments s;
+    if (pecs_ref_segment_of(p, 0.0, t, &s, why, why_len) != PECS_OK)
         return -1;
-    }
-    if (n == 0)
+    if (s.n == 0)
         return 0;
-    if (block < 0)
+    if (s.seg < 0)
         snprintf(why, why_len, "packing: position %.17g lies past the packed prompts (lengths sum to %.17g): padding, "
-                 "not a prompt", t, end);
-    return block;
+                 "not a prompt", t, s.end);
+    return s.seg;
 }
 
 PECS_REF_HOOK_MASK(packing)

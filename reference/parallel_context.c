@@ -32,33 +32,12 @@
  * dropped from the cache), or -2 with the reason on bad input. Every length is checked. */
 static int64_t window_of(const pecs_problem *p, double t, int *dropped, char *why, size_t why_len)
 {
-    const pecs_param *L = pecs_problem_param(p, "lengths");
-    int64_t n = L ? L->n : 0, win = -1, keep = 0;
-    double end = 0.0;
+    pecs_ref_segments s;
     *dropped = 0;
-    for (int64_t b = 0; b < n; b++) {
-        if (L->list[b] != floor(L->list[b])) {
-            snprintf(why, why_len, "parallel_context: lengths[%lld] = %g is not a token count", (long long)b,
-                     L->list[b]);
-            return -2;
-        }
-        if (L->list[b] > L->list[keep])
-            keep = b; /* np.argmax: the first longest */
-        if (win < 0 && t >= end && t < end + L->list[b])
-            win = b, *dropped = t == end;
-        end += L->list[b];
-        if (end > 9007199254740992.0) {
-            snprintf(why, why_len, "parallel_context: the lengths sum past 2^53");
-            return -2;
-        }
-    }
-    if (t < 0 || t != floor(t)) {
-        snprintf(why, why_len, "parallel_context: position %g is not a token index (integers from 0)", t);
+    if (pecs_ref_segment_of(p, 0.0, t, &s, why, why_len) != PECS_OK)
         return -2;
-    }
-    if (win == keep)
-        *dropped = 0;
-    return win;
+    *dropped = s.seg >= 0 && s.seg != s.longest && t == s.seg_start; /* np.argmax: the first longest keeps its start */
+    return s.seg;
 }
 
 PECS_REF_HOOK_MASK(parallel_context)

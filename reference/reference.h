@@ -125,6 +125,21 @@ int pecs_ref_sections(const pecs_problem *p, int64_t total, int64_t sec[3], char
 /* The learned-data tensor "w" as double, or NULL (with a reason) when missing or of the wrong shape. */
 const pecs_tensor *pecs_ref_weights(const pecs_problem *p, int64_t rows, int64_t cols, char *why, size_t why_len);
 
+/* Segments laid out back to back from index `origin`, one per element of the REAL_LIST parameter `lengths` (packing's
+ * prompts, anchor's documents after the anchor, PCW's windows): the segment holding packed index t (-1 when t is before
+ * origin or at or past the end), its first index, the first longest segment (np.argmax) and the end. The lengths must
+ * be token counts summing to at most 2^53 and t a token index (an integer from 0): else PECS_INVALID with the reason,
+ * prefixed with the encoding's id. Every length is checked, the ones after t's segment too. */
+typedef struct pecs_ref_segments {
+    int64_t n;          /* number of segments (0: no lengths given) */
+    int64_t seg;        /* segment of t, or -1 */
+    int64_t longest;    /* first segment of the largest length (0 when n == 0) */
+    double seg_start;   /* first index of segment seg */
+    double end;         /* origin + the sum of the lengths */
+} pecs_ref_segments;
+pecs_status pecs_ref_segment_of(const pecs_problem *p, double origin, double t, pecs_ref_segments *s, char *why,
+                                size_t why_len);
+
 /* Block schedules: allocate s->gen for s->heads heads, `rows` position rows and R/b blocks of b x b (zeroed), and
  * set s->block = b, s->gen_rows = rows. Freed by pecs_ref_rot_free / reset. */
 pecs_status pecs_ref_rot_blocks(pecs_ref_rot *s, int64_t b, int64_t rows);

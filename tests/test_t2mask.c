@@ -372,33 +372,55 @@ Test(t2mask, packing_is_causal_per_prompt)
     ref_case_free(causal);
 }
 
-/* Padding is not a prompt: a case whose positions reach past the lengths' sum is bad input, as are lengths that
- * are not token counts and positions that are not token indices. */
-Test(t2mask, packing_rejects_padding)
+/* Without `lengths` a segment-layout mask is the plain causal mask, at any position. */
+static void expect_no_lengths_is_causal(const char *id)
+{
+    pecs_case *c = ref_case(id, NULL);
+    double q[2] = {0, 1000003}, k[4] = {0, 1, 1000003, 1000004};
+    const char *const want[2] = {"1...", "111."};
+    expect_vis(c, q, 2, k, 4, want, "no lengths");
+    ref_case_free(c);
+}
+
+/* The bad input every segment-layout mask shares (lengths 3, 2): `over` tokens reach past the layout (rejected with
+ * `past`; NULL when tokens past the layout are task tokens, as PCW's), `fits` tokens are a valid case, a fractional
+ * length is not a token count, and the fractional position `frac` is not a token index. */
+static void expect_segment_bad_input(const char *id, const char *over, const char *past, const char *fits, double frac)
 {
     char why[256] = "";
-    pecs_case *c = ref_case("packing", "lengths", "3,2", "tokens", "6", "keys", "6", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
-    cr_expect(strstr(why, "past the packed prompts") != NULL, "%s", why);
-    ref_case_free(c);
-    c = ref_case("packing", "lengths", "3,2", "tokens", "5", "keys", "5", NULL);
+    pecs_case *c;
+    if (over) {
+        c = ref_case(id, "lengths", "3,2", "tokens", over, "keys", over, NULL);
+        cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "%s", id);
+        cr_expect(strstr(why, past) != NULL, "%s", why);
+        ref_case_free(c);
+    }
+    c = ref_case(id, "lengths", "3,2", "tokens", fits, "keys", fits, NULL);
     cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
     ref_case_free(c);
-    c = ref_case("packing", "lengths", "1", "tokens", "1", "keys", "1", NULL); /* one prompt of one token */
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
-    ref_case_free(c);
-    c = ref_case("packing", "lengths", "3,2.5", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    c = ref_case(id, "lengths", "3,2.5", NULL);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "%s", id);
     cr_expect(strstr(why, "token count") != NULL, "%s", why);
     ref_case_free(c);
-    c = ref_case("packing", "lengths", "3,2", NULL);
-    double q[1] = {1.5}, k[1] = {0}, out[1];
+    c = ref_case(id, "lengths", "3,2", NULL);
+    double q[1] = {frac}, k[1] = {0}, out[1];
     pecs_problem p = ref_problem(c);
     pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, k),
                         ref_tensor("out", PECS_DT_F64, 3, 1, 1, 1, out)};
     p.tensors = t, p.n_tensors = 3;
-    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID, "%s", id);
     cr_expect(strstr(why, "token index") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
+/* Padding is not a prompt: a case whose positions reach past the lengths' sum is bad input, as are lengths that
+ * are not token counts and positions that are not token indices. */
+Test(t2mask, packing_rejects_padding)
+{
+    expect_segment_bad_input("packing", "6", "past the packed prompts", "5", 1.5);
+    char why[256] = "";
+    pecs_case *c = ref_case("packing", "lengths", "1", "tokens", "1", "keys", "1", NULL); /* one prompt of one token */
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
     ref_case_free(c);
 }
 
@@ -422,11 +444,7 @@ Test(t2mask, kat_anchor_documents)
     };
     expect_vis(c, q, 7, k, 11, want, "lengths 3,1,4,2");
     ref_case_free(c);
-    c = ref_case("anchor", NULL); /* no lengths: one document after the anchor, the causal triangle */
-    double q2[2] = {0, 1000003}, k2[4] = {0, 1, 1000003, 1000004};
-    const char *const want2[2] = {"1...", "111."};
-    expect_vis(c, q2, 2, k2, 4, want2, "no lengths");
-    ref_case_free(c);
+    expect_no_lengths_is_causal("anchor"); /* one document after the anchor, the causal triangle */
 }
 
 /* The anchor is shared and the rest is packing: key 0 is visible to every query, and on the other keys the mask is
@@ -478,27 +496,7 @@ Test(t2mask, anchor_is_packing_plus_a_shared_key)
  * lengths that are not token counts and positions that are not token indices. */
 Test(t2mask, anchor_rejects_past_the_documents)
 {
-    char why[256] = "";
-    pecs_case *c = ref_case("anchor", "lengths", "3,2", "tokens", "7", "keys", "7", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
-    cr_expect(strstr(why, "past the packed documents") != NULL, "%s", why);
-    ref_case_free(c);
-    c = ref_case("anchor", "lengths", "3,2", "tokens", "6", "keys", "6", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
-    ref_case_free(c);
-    c = ref_case("anchor", "lengths", "3,2.5", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
-    cr_expect(strstr(why, "token count") != NULL, "%s", why);
-    ref_case_free(c);
-    c = ref_case("anchor", "lengths", "3,2", NULL);
-    double q[1] = {0.5}, k[1] = {0}, out[1];
-    pecs_problem p = ref_problem(c);
-    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, k),
-                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 1, out)};
-    p.tensors = t, p.n_tensors = 3;
-    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
-    cr_expect(strstr(why, "token index") != NULL, "%s", why);
-    ref_case_free(c);
+    expect_segment_bad_input("anchor", "7", "past the packed documents", "6", 0.5);
 }
 
 /* ---- Parallel Context Windows --------------------------------------------------------------------------- */
@@ -527,11 +525,7 @@ Test(t2mask, kat_parallel_context_windows)
     const char *const want2[2] = {"...11..", "111.111"};
     expect_vis(c, q2, 2, k2, 7, want2, "lengths 3,3");
     ref_case_free(c);
-    c = ref_case("parallel_context", NULL); /* no windows: every token a task token, the causal mask */
-    double q3[2] = {0, 1000003}, k3[4] = {0, 1, 1000003, 1000004};
-    const char *const want3[2] = {"1...", "111."};
-    expect_vis(c, q3, 2, k3, 4, want3, "no lengths");
-    ref_case_free(c);
+    expect_no_lengths_is_causal("parallel_context"); /* no windows: every token a task token */
 }
 
 /* The catalogue's invariance: windows reordered (the same lengths permuted, their tokens moved with them) leave every
@@ -598,23 +592,7 @@ Test(t2mask, parallel_context_task_rows_follow_window_permutations)
 /* Lengths that are not token counts and positions that are not token indices are bad input. */
 Test(t2mask, parallel_context_rejects_bad_input)
 {
-    char why[256] = "";
-    pecs_case *c = ref_case("parallel_context", "lengths", "3,2.5", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
-    cr_expect(strstr(why, "token count") != NULL, "%s", why);
-    ref_case_free(c);
-    c = ref_case("parallel_context", "lengths", "3,2", "tokens", "9", "keys", "9", NULL);
-    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
-    ref_case_free(c);
-    c = ref_case("parallel_context", "lengths", "3,2", NULL);
-    double q[1] = {6.5}, k[1] = {0}, out[1];
-    pecs_problem p = ref_problem(c);
-    pecs_tensor t[3] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 1, 0, 0, k),
-                        ref_tensor("out", PECS_DT_F64, 3, 1, 1, 1, out)};
-    p.tensors = t, p.n_tensors = 3;
-    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
-    cr_expect(strstr(why, "token index") != NULL, "%s", why);
-    ref_case_free(c);
+    expect_segment_bad_input("parallel_context", NULL, NULL, "9", 6.5);
 }
 
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
