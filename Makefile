@@ -193,9 +193,13 @@ plugins: $(PLUGINS) torch-plugin opencl-plugin
 # Mutants: one realistic bug each (impls/mutants/mutants.def), built like vendor plugins.
 MUTANTS     := $(shell grep -o '^MUTANT.[a-z0-9_]*' impls/mutants/mutants.def | cut -c8-)
 MUTANT_SOS  := $(MUTANTS:%=$(BUILD)/mutants/libpecs-mutant-%.so)
-$(BUILD)/mutants/libpecs-mutant-%.so: impls/mutants/base.c impls/mutants/mutants.def
+# The kernel compiles once (base.o); each mutant links it with select.c, which names its row.
+$(BUILD)/mutants/base.o: impls/mutants/base.c impls/mutants/mutants.def
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) $(OMPFLAGS) -Iinclude -fPIC -fvisibility=hidden -shared -DMUTANT_BUG=BUG_$* -o $@ $< -lm
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) $(OMPFLAGS) -Iinclude -fPIC -fvisibility=hidden -c -o $@ $<
+$(BUILD)/mutants/libpecs-mutant-%.so: impls/mutants/select.c $(BUILD)/mutants/base.o
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) $(OMPFLAGS) -Iinclude -fPIC -fvisibility=hidden -shared \
+	  -DMUTANT_BUG=BUG_$* -o $@ $^ -lm
 .PHONY: mutants mutate
 mutants: $(MUTANT_SOS)
 

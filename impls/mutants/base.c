@@ -1,8 +1,9 @@
-/* impls/mutants/base.c — the kernel every mutant is built from, compiled once per row of mutants.def with
- * -DMUTANT_BUG=BUG_<name>. It is an independent f32 implementation of most tier-1 encodings (the rope
- * schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the masks, sinusoidal, CoPE; not FIRE or the
- * learned table) and of the tier-2 rotate, bias, embed, scores, posmap and kattn encodings, correct when MUTANT_BUG is BUG_none (the control), and
- * wrong in exactly one realistic way otherwise: every mutation point is marked BUG(name).
+/* impls/mutants/base.c — the kernel every mutant is built from, compiled once and linked into each mutant's .so
+ * with impls/mutants/select.c, which names its row of mutants.def (-DMUTANT_BUG=BUG_<name>). It is an independent
+ * f32 implementation of most tier-1 encodings (the rope schedules, M-RoPE, vision RoPE, xPos, ALiBi, T5, KERPLE, the
+ * masks, sinusoidal, CoPE; not FIRE or the learned table) and of the tier-2 rotate, bias, embed, scores, posmap and
+ * kattn encodings, correct when the row is BUG_none (the control), and wrong in exactly one realistic way
+ * otherwise: every mutation point is marked BUG(name).
  * Built against include/pecs only, like a vendor's plugin.
  */
 #include <math.h>
@@ -21,10 +22,8 @@ enum {
 #undef MUTANT
 };
 
-#ifndef MUTANT_BUG
-#error "build with -DMUTANT_BUG=BUG_<name> (a row of mutants.def)"
-#endif
-#define BUG(name) (MUTANT_BUG == BUG_##name)
+extern const int pecs_mutant_bug; /* select.c: this .so's row */
+#define BUG(name) (pecs_mutant_bug == BUG_##name)
 
 static const struct {
     const char *name, *what;
@@ -1388,9 +1387,9 @@ PECS_BACKEND_ENTRY(mutant)
         .abi_major = PECS_ABI_MAJOR,
         .struct_size = sizeof(pecs_backend),
         .abi_minor = PECS_ABI_MINOR,
-        .name = g_rows[MUTANT_BUG].name,
+        .name = g_rows[pecs_mutant_bug].name,
         .version = "1",
-        .description = g_rows[MUTANT_BUG].what,
+        .description = g_rows[pecs_mutant_bug].what,
         .supports = mutant_supports,
         .run = mutant_run,
         .isa = mutant_isa,
