@@ -136,6 +136,30 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
     return pecs_compare_ex(actual, expected, NULL, n, dt, tol, max_abs_pos, m, why, why_len);
 }
 
+pecs_verdict pecs_compare_undecided(const double *actual, const unsigned char *skip, const double *lo, const double *hi,
+                                    int64_t n, pecs_dtype dt, const pecs_tol *tol, double max_abs_pos, pecs_metrics *m,
+                                    char *why, size_t why_len)
+{
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (!skip[i])
+            continue;
+        double a = actual[i], l = pecs_round_to(lo[i], dt), h = pecs_round_to(hi[i], dt);
+        double allow = tol->abs + tol->pos_abs * max_abs_pos + tol->rel * fmax(fabs(lo[i]), fabs(hi[i]));
+        int ok = (skip[i] == 2 && a == -INFINITY) || (isfinite(a) && a >= l - allow && a <= h + allow);
+        if (!ok && bad++ == 0)
+            first = i;
+    }
+    if (!bad)
+        return PECS_V_PASSED;
+    m->mismatches += bad;
+    m->first_bad = first, m->first_actual = actual[first], m->first_expected = lo[first];
+    snprintf(why, why_len, "%lld undecided elements (a keep threshold within float32 rounding) hold a value no decision "
+             "gives: first %.9g, every decision gives %s[%.9g, %.9g] (index %lld)", (long long)bad, actual[first],
+             skip[first] == 2 ? "-inf or " : "", lo[first], hi[first], (long long)first);
+    return PECS_V_FAILED;
+}
+
 pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const double *extra, int64_t n, pecs_dtype dt,
                              const pecs_tol *tol, double max_abs_pos, pecs_metrics *m, char *why, size_t why_len)
 {

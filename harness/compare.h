@@ -51,6 +51,15 @@ pecs_verdict pecs_compare(const double *actual, const double *expected, int64_t 
 pecs_verdict pecs_compare_ex(const double *actual, const double *expected, const double *extra, int64_t n, pecs_dtype dt,
                              const pecs_tol *tol, double max_abs_pos, pecs_metrics *m, char *why, size_t why_len);
 
+/* The elements pecs_compare_ex left unjudged (an infinite extra) because the reference cannot decide a threshold
+ * for them (pecs_ref_undecided): each must still be a value some combination of the decisions gives. skip[i] = 1:
+ * finite within [lo[i], hi[i]] widened by the tolerance (abs + pos_abs*max|pos| + rel*max(|lo|, |hi|)) after
+ * rounding both ends to dt; skip[i] = 2: that, or -inf. NaN and +inf are never right. FAILED with the count and
+ * the first such element in m (mismatches, first_*) and why; PASSED otherwise, m untouched. */
+pecs_verdict pecs_compare_undecided(const double *actual, const unsigned char *skip, const double *lo, const double *hi,
+                                    int64_t n, pecs_dtype dt, const pecs_tol *tol, double max_abs_pos, pecs_metrics *m,
+                                    char *why, size_t why_len);
+
 /* The smallest positive (subnormal) value of dt: the spacing of its values below the smallest normal. */
 double pecs_dtype_true_min(pecs_dtype dt);
 

@@ -415,11 +415,11 @@ void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor
 
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len)
 {
-    return pecs_instance_reference_ex(in, expected, NULL, NULL, why, why_len);
+    return pecs_instance_reference_ex(in, expected, NULL, NULL, NULL, NULL, why, why_len);
 }
 
-pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected, unsigned char *skip, int64_t *n_skip,
-                                       char *why, size_t why_len)
+pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected, unsigned char *skip, double *lo,
+                                       double *hi, int64_t *n_skip, char *why, size_t why_len)
 {
     const pecs_case *c = in->c;
     pecs_status st = PECS_OK;
@@ -461,8 +461,11 @@ pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected
     p.n_tensors = nt;
     p.in_place = 0;
     st = pecs_ref_run(&p, why, why_len);
-    if (st == PECS_OK && skip) /* float32 arithmetic (the levels' model), stored in the case dtype */
-        *n_skip = pecs_ref_undecided(&p, 0x1p-24, pecs_dtype_true_min(c->dtype), skip);
+    if (st == PECS_OK && skip && /* float32 arithmetic (the levels' model), stored in the case dtype */
+        (*n_skip = pecs_ref_undecided(&p, 0x1p-24, pecs_dtype_true_min(c->dtype), skip, lo, hi)) < 0) {
+        snprintf(why, why_len, "out of memory for the reference's undecided elements");
+        st = PECS_NOMEM;
+    }
 cleanup:
     for (int i = 0; i < no; i++)
         free(owned[i]);

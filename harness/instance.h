@@ -93,9 +93,9 @@ void pecs_instance_trusted(const pecs_instance *in, pecs_problem *p, pecs_tensor
 pecs_status pecs_instance_reference(const pecs_instance *in, double *expected, char *why, size_t why_len);
 /* The same, and (skip != NULL, n_out bytes, zeroed by the caller) the elements the reference cannot decide for a
  * kernel computing in float32 and storing in the case dtype (pecs_ref_undecided: tra's threshold on q.k), counted in
- * *n_skip. */
-pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected, unsigned char *skip, int64_t *n_skip,
-                                       char *why, size_t why_len);
+ * *n_skip, with the range each may take in lo[] and hi[] (n_out doubles each, or both NULL). */
+pecs_status pecs_instance_reference_ex(const pecs_instance *in, double *expected, unsigned char *skip, double *lo,
+                                       double *hi, int64_t *n_skip, char *why, size_t why_len);
 
 /* Right after a backend call: copy the output's body into private memory. Everything below judges that
  * copy. 0 on allocation failure. */

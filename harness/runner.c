@@ -475,16 +475,20 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     double *expected = NULL, *actual = NULL, *first = NULL, *extra = NULL, *raw_expected = NULL, *gain_el = NULL;
     double *quantum = NULL;
     unsigned char *skip = NULL; /* scores elements behind a threshold the reference cannot decide (pecs_ref_undecided) */
+    double *skip_lo = NULL, *skip_hi = NULL; /* the range every combination of those decisions gives */
     int64_t n_skip = 0;
     expected = pecs_malloc_big((size_t)in->n_out * sizeof *expected);
     actual = pecs_malloc_big((size_t)in->n_out * sizeof *actual);
-    if (c->enc->form == PECS_FORM_SCORES)
+    if (c->enc->form == PECS_FORM_SCORES) {
         skip = calloc((size_t)in->n_out, 1);
-    if (!expected || !actual || (c->enc->form == PECS_FORM_SCORES && !skip)) {
+        skip_lo = pecs_malloc_big((size_t)in->n_out * sizeof *skip_lo);
+        skip_hi = pecs_malloc_big((size_t)in->n_out * sizeof *skip_hi);
+    }
+    if (!expected || !actual || (c->enc->form == PECS_FORM_SCORES && (!skip || !skip_lo || !skip_hi))) {
         set_reason(r, PECS_V_ERROR, "out of memory for the comparison");
         goto cleanup;
     }
-    st = pecs_instance_reference_ex(in, expected, skip, &n_skip, why, sizeof why);
+    st = pecs_instance_reference_ex(in, expected, skip, skip_lo, skip_hi, &n_skip, why, sizeof why);
     if (st != PECS_OK) {
         set_reason(r, PECS_V_ERROR, why);
         goto cleanup;
@@ -551,6 +555,10 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
                 extra[i] = INFINITY; /* not judged: counted in metrics.unjudged */
         r->verdict = pecs_compare_ex(actual, expected, extra, in->n_out, c->dtype, &r->tol, in->max_abs_pos, &r->metrics,
                                      r->reason, sizeof r->reason);
+        if (n_skip > 0 && r->verdict != PECS_V_FAILED && /* unjudged is not unchecked: NaN there is still wrong */
+            pecs_compare_undecided(actual, skip, skip_lo, skip_hi, in->n_out, c->dtype, &r->tol, in->max_abs_pos,
+                                   &r->metrics, r->reason, sizeof r->reason) == PECS_V_FAILED)
+            r->verdict = PECS_V_FAILED;
         if (n_skip > 0 && r->verdict == PECS_V_PASSED) {
             /* Undecided elements depend on the data alone, never on the kernel; past a small share the agreement
              * on the rest proves too little (docs/encodings.md, tra). */
@@ -609,6 +617,8 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
     }
 cleanup:
     free(skip);
+    free(skip_lo);
+    free(skip_hi);
     if (first != actual)
         free(first);
     if (raw_expected != expected)

@@ -664,7 +664,8 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
     }
 }
 
-int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip)
+int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi)
 {
-    return p->form == PECS_FORM_SCORES && !strcmp(p->encoding, "tra") ? pecs_ref_tra_undecided(p, unit, tiny, skip) : 0;
+    return p->form == PECS_FORM_SCORES && !strcmp(p->encoding, "tra") ? pecs_ref_tra_undecided(p, unit, tiny, skip, lo, hi)
+                                                                       : 0;
 }

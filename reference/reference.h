@@ -190,15 +190,21 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
 int pecs_ref_rotate_gain(const pecs_problem *p, double *gain, int64_t *R_out);
 
 /* Elements of a scores problem's "out" (row-major [H, Lq, Lk]) that sit behind a threshold a kernel may decide the
- * other way: skip[e] = 1 for those (the caller zeroes skip), and the count is returned; 0 for encodings without
- * one. A kernel is modelled as computing the D-term dot products in arithmetic of unit roundoff `unit` (2^-24:
- * float32, the levels' arithmetic) and may store them in the case dtype, whose smallest subnormal is `tiny`.
+ * other way; the count is returned, 0 for encodings without one. A kernel is modelled as computing the D-term dot
+ * products in arithmetic of unit roundoff `unit` (2^-24: float32, the levels' arithmetic) and may store them in the
+ * case dtype, whose smallest subnormal is `tiny`. For each such element (the caller zeroes skip):
+ *   skip[e] = 1  the element is finite whatever the decisions, and lies in [lo[e], hi[e]] (exact values over every
+ *                combination of the undecided decisions);
+ *   skip[e] = 2  its own decision is undecided: -inf, or finite in [lo[e], hi[e]].
+ * lo and hi (n_out doubles each) may be NULL. The caller judges these elements against the range, never skips them:
+ * NaN, +inf or a value outside every decision is wrong whatever the rounding.
  * tra: key j is kept iff s = q.k/sqrt(D) > 0; where |s| <= gamma_D sum_d |q_d k_d| / sqrt(D) + tiny the decision
  * is undecided, and so are the element of that key and of every key at or before its position that is not dropped
  * whatever the rounding (their counts include it). Keys after the latest undecided key stay judged, and so does
  * every -inf that is -inf either way. */
-int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip);
-int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip);
+int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi);
+int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
+                               double *hi);
 
 /* Compute the problem's "out" tensor (F64) from its inputs. */
 pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len);

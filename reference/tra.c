@@ -97,31 +97,64 @@ PECS_REF_HOOK_SCORES(tra)
     return st;
 }
 
-int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip)
+/* The float32 dot product's decision for each key of one row: 0 dropped whatever the rounding (or not visible), 1 kept
+ * whatever the rounding, 2 undecided; s[j] gets the exact score. Returns the latest undecided key's position. */
+static double tra_decide(const pecs_tensor *q, const pecs_tensor *k, const pecs_tensor *qp, const pecs_tensor *kp,
+                         int64_t h, int64_t i, double gamma, double tiny, double *s, unsigned char *cls)
+{
+    int64_t Lk = k->shape[0], D = q->shape[2];
+    double qi = pecs_pos_at(qp, 0, i), top = -INFINITY, scale = sqrt((double)D);
+    for (int64_t j = 0; j < Lk; j++) {
+        double a;
+        s[j] = tra_dot(q, k, i, j, h, D, &a) / scale;
+        /* |fl(q.k) - q.k| <= gamma_D sum |q_d k_d| for any order of float32 sums and products */
+        double bound = gamma * a / scale + (a > 0.0 ? tiny : 0.0);
+        if (pecs_pos_at(kp, 0, j) > qi || a == 0.0 || s[j] < -bound) /* exact zeros are dropped by every kernel */
+            cls[j] = 0;
+        else
+            cls[j] = s[j] > bound ? 1 : 2;
+        if (cls[j] == 2)
+            top = fmax(top, pecs_pos_at(kp, 0, j));
+    }
+    return top;
+}
+
+int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi)
 {
     char why[256];
-    const pecs_tensor *q, *k, *qp, *kp, *out;
+    const pecs_tensor *q, *k, *qp, *kp, *out, *w = NULL;
     if (!tra_tensors(p, &q, &k, &qp, &kp, &out, why, sizeof why))
         return 0;
     int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], n = 0;
-    /* |fl(q.k) - q.k| <= gamma_D sum |q_d k_d| for any order of float32 sums and products, gamma_D = D u / (1 - D u) */
-    double gamma = (double)D * unit / (1.0 - (double)D * unit), scale = sqrt((double)D);
+    double gamma = (double)D * unit / (1.0 - (double)D * unit);
+    double *s = malloc((size_t)(Lk > 0 ? Lk : 1) * sizeof *s);
+    unsigned char *cls = malloc((size_t)(Lk > 0 ? Lk : 1));
+    if (!s || !cls || ((lo || hi) && !(w = pecs_ref_weights(p, H, Lq, why, sizeof why)))) {
+        n = -1;
+        goto cleanup;
+    }
     for (int64_t h = 0; h < H; h++)
         for (int64_t i = 0; i < Lq; i++) {
-            double qi = pecs_pos_at(qp, 0, i), top = -INFINITY; /* the latest undecided key's position */
-            for (int64_t j = 0; j < Lk; j++) {
-                double a, s = tra_dot(q, k, i, j, h, D, &a) / scale, bound = gamma * a / scale + (a > 0.0 ? tiny : 0.0);
-                if (pecs_pos_at(kp, 0, j) <= qi && a > 0.0 && fabs(s) <= bound)
-                    top = fmax(top, pecs_pos_at(kp, 0, j));
-            }
+            double top = tra_decide(q, k, qp, kp, h, i, gamma, tiny, s, cls);
             for (int64_t j = 0; j < Lk && top > -INFINITY; j++) { /* its own element and the counts that include it */
-                double a, s = tra_dot(q, k, i, j, h, D, &a) / scale, bound = gamma * a / scale + (a > 0.0 ? tiny : 0.0);
-                int dropped = s < -bound || a == 0.0; /* dropped whatever the rounding: -inf either way */
-                if (pecs_pos_at(kp, 0, j) <= top && !dropped) {
-                    skip[(h * Lq + i) * Lk + j] = 1;
-                    n++;
+                double kj = pecs_pos_at(kp, 0, j);
+                if (kj > top || cls[j] == 0)
+                    continue;
+                int64_t e = (h * Lq + i) * Lk + j, c_lo = cls[j] == 2, c_hi = 0;
+                skip[e] = cls[j];
+                n++;
+                for (int64_t jj = 0; jj < Lk; jj++) /* kept keys at or after kj: the certain ones, and the undecided */
+                    if (cls[jj] && pecs_pos_at(kp, 0, jj) >= kj)
+                        c_lo += cls[jj] == 1, c_hi++;
+                if (lo && hi) { /* g = logsigmoid(.) <= 0: the most kept keys give the lowest logit */
+                    double g = logsigmoid(((const double *)w->data)[h * w->stride[0] + i * w->stride[1]]);
+                    lo[e] = s[j] + g * (double)c_hi;
+                    hi[e] = s[j] + g * (double)c_lo;
                 }
             }
         }
+cleanup:
+    free(s);
+    free(cls);
     return n;
 }

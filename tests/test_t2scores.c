@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "backends.h"
+#include "compare.h"
 #include "reference.h"
 #include "refutil.h"
 #include "katutil.h"
@@ -542,17 +543,36 @@ Test(t2scores, tra_undecided_threshold)
     pecs_tensor t[6];
     pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, q, k, w, out);
     unsigned char skip[5] = {0};
-    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 2);
-    cr_assert(skip[0] && !skip[1] && skip[2] && !skip[3] && !skip[4], "skip %d%d%d%d%d", skip[0], skip[1], skip[2],
-              skip[3], skip[4]);
+    double lo[5], hi[5], s0 = 0.5 / sqrt(2.0), s2 = 1e-9 / sqrt(2.0), ln2 = log(2.0);
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip, lo, hi), 2);
+    cr_assert(skip[0] == 1 && !skip[1] && skip[2] == 2 && !skip[3] && !skip[4], "skip %d%d%d%d%d", skip[0], skip[1],
+              skip[2], skip[3], skip[4]);
+    /* g = logsigmoid(0) = -ln 2. Key 0 counts keys 0 and 3 for sure and key 2 maybe: 2 or 3 kept keys. Key 2, if kept,
+     * counts itself and key 3. */
+    cr_assert(fabs(lo[0] - (s0 - 3 * ln2)) < 1e-15 && fabs(hi[0] - (s0 - 2 * ln2)) < 1e-15, "key 0: [%.17g, %.17g]",
+              lo[0], hi[0]);
+    cr_assert(fabs(lo[2] - (s2 - 2 * ln2)) < 1e-15 && lo[2] == hi[2], "key 2: [%.17g, %.17g]", lo[2], hi[2]);
+    /* Unjudged is not unchecked (pecs_compare_undecided): -inf only where the key's own decision is open, never NaN,
+     * +inf or a count no decision gives. */
+    pecs_tol tol = {.abs = 1e-6, .rel = 1e-6};
+    pecs_metrics m = {.first_bad = -1};
+    char why[512];
+    double good[5] = {s0 - 3 * ln2, 0, -INFINITY, 0, 0}, bad[4][5] = {
+        {NAN, 0, -INFINITY, 0, 0}, {-INFINITY, 0, -INFINITY, 0, 0}, {s0 - 2 * ln2, 0, INFINITY, 0, 0},
+        {s0 - 4 * ln2, 0, s2 - 2 * ln2, 0, 0}};
+    cr_assert_eq(pecs_compare_undecided(good, skip, lo, hi, 5, PECS_DT_F32, &tol, 0, &m, why, sizeof why), PECS_V_PASSED,
+                 "%s", why);
+    for (int b = 0; b < 4; b++)
+        cr_assert_eq(pecs_compare_undecided(bad[b], skip, lo, hi, 5, PECS_DT_F32, &tol, 0, &m, why, sizeof why),
+                     PECS_V_FAILED, "bad output %d passed", b);
     k[5] = -0.5; /* s = 0.25 > bound: decided, nothing undecided */
     memset(skip, 0, sizeof skip);
-    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 0);
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip, NULL, NULL), 0);
     q[0] = q[1] = 0;
-    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 0, "exact zeros are dropped by every kernel");
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip, NULL, NULL), 0, "exact zeros are dropped by every kernel");
     pecs_case *sh = ref_case("shaw", NULL);
     p.encoding = sh->enc->id;
-    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip), 0, "no threshold, nothing undecided");
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip, NULL, NULL), 0, "no threshold, nothing undecided");
     ref_case_free(sh);
     ref_case_free(c);
 }
