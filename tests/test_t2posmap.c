@@ -1,5 +1,5 @@
 /* tests/test_t2posmap.c — known answers and properties of the tier-2 position maps (pose, self_extend, bipe,
- * randomized, group_pe, cream, v2pe).
+ * randomized, group_pe, cream, v2pe, position_coupling).
  *
  * Known answers are worked by hand from the definitions the reference files cite (PoSE's
  * train_preprocess_function_pose: ids arange(len) + lt for the first rt1 tokens, + rt after; Self-Extend's
@@ -11,7 +11,9 @@
  * segment (bipe_separator_opens; get_bilevel_ids' shifted cumulative sums), and a randomized PE draw left
  * in draw order instead of sorted (randomized_unsorted; repeats kept), group PE's target stream restarting at
  * target_start (group_pe_no_restart), CREAM's middle chunk ending at end_id (cream_end_exclusive) and V2PE's image steps
- * and </img> ceiling (v2pe_full_stride, v2pe_floor_continue; its ids are real: f64 only, judged within 4 float32 ulps).
+ * and </img> ceiling (v2pe_full_stride, v2pe_floor_continue; its ids are real: f64 only, judged within 4 float32 ulps),
+ * and position coupling's one id per digit significance across operands and result (pcoup_result_unreversed,
+ * pcoup_sep_next).
  * The harness tests run the posmap mutants and expect the id comparison to fail them.
  */
 #include <criterion/criterion.h>
@@ -668,5 +670,169 @@ Test(t2posmap, v2pe_harness_passes_scalar_and_fails_mutants)
                                     reason, sizeof reason),
                      PECS_V_FAILED, "%s: %s", bad[i], reason);
         cr_expect(strstr(reason, "within 4 float32 ulps") != NULL, "%s: %s", bad[i], reason);
+    }
+}
+
+/* ---- position coupling ----------------------------------------------------------------------------------- */
+
+/* AdditionDatasetWithCoupledPositions.__getitem__ + tokenize_for_decoder by hand. 12+345=357, start 1: max_len 3,
+ * end 5; "12" takes range(3, 6) (its '+' 5), "345" range(2, 6) ('=' 5), the result range(2, 5), reversed with the
+ * reversed digits "753"; [0] before, 0 for EOS after. */
+Test(t2posmap, kat_position_coupling_addition)
+{
+    double idx[16];
+    iota(idx, 16, 0);
+    pecs_case *c = ref_case("position_coupling", "lengths", "2,3,3", "start", "1", NULL);
+    double rev[12] = {0, 3, 4, 5, 2, 3, 4, 5, 4, 3, 2, 0};
+    expect_map(c, idx, 12, rev, "12+345=753 (reversed), start 1, EOS");
+    ref_case_free(c);
+    c = ref_case("position_coupling", "lengths", "2,3,3", "start", "1", "reverse_output", "false", NULL);
+    double fwd[12] = {0, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4, 0};
+    expect_map(c, idx, 12, fwd, "12+345=357, start 1, EOS");
+    ref_case_free(c);
+    c = ref_case("position_coupling", "lengths", "2,3,3", "start", "7", NULL);
+    double drawn[11] = {0, 9, 10, 11, 8, 9, 10, 11, 10, 9, 8};
+    expect_map(c, idx, 11, drawn, "12+345=753, a training draw start 7 (end 11)");
+    ref_case_free(c);
+    /* addition_coupled.yaml pads: 012+345=0357 reversed "7530", then EOS and two pads */
+    c = ref_case("position_coupling", "lengths", "3,3,4", "start", "1", NULL);
+    double pad[15] = {0, 2, 3, 4, 5, 2, 3, 4, 5, 4, 3, 2, 1, 0, 0};
+    expect_map(c, idx, 15, pad, "012+345=7530, start 1, EOS, padding");
+    ref_case_free(c);
+    /* MultipleAdditionDatasetWithCoupledPositions: 5+67+890=962 reversed "269", start 1 (end 5) */
+    c = ref_case("position_coupling", "lengths", "1,2,3,3", "start", "1", NULL);
+    double three[13] = {0, 4, 5, 3, 4, 5, 2, 3, 4, 5, 4, 3, 2};
+    expect_map(c, idx, 13, three, "5+67+890=269, start 1");
+    ref_case_free(c);
+    /* a prefix while generating, and token indices out of order */
+    double some[4] = {10, 0, 7, 3}, want[4] = {2, 0, 5, 5};
+    c = ref_case("position_coupling", "lengths", "2,3,3", NULL);
+    expect_map(c, some, 4, want, "12+345=753, tokens 10, 0, 7, 3");
+    ref_case_free(c);
+}
+
+/* What coupling promises, on every layout: tokens of one significance (operand digits, result digits, read the
+ * way reverse_output writes them) share one id; one significance up is one id down; every operand's '+' / '=' sits
+ * one above the units digits; BOS and the tail take 0. Checked on the scalar kernel in each dtype and on the
+ * reference (mutants pcoup_result_unreversed and pcoup_sep_next break the second and third). */
+Test(t2posmap, position_coupling_places_share_ids)
+{
+    static const char *const layouts[] = {"2,3,3", "3,3,4", "7,1,7", "1,7,8", "4,2,3,5", "1,1,1"};
+    static const char *const starts[] = {"1", "9", "100"};
+    double idx[MAXT], out[MAXT];
+    iota(idx, MAXT, 0);
+    for (size_t a = 0; a < sizeof layouts / sizeof layouts[0]; a++)
+        for (size_t s = 0; s < 3; s++)
+            for (int rev = 0; rev < 2; rev++) {
+                pecs_case *c = ref_case("position_coupling", "lengths", layouts[a], "start", starts[s],
+                                        "reverse_output", rev ? "true" : "false", NULL);
+                int len[8], n = 0;
+                for (const char *q = layouts[a]; *q; q += *q == ',')
+                    len[n++] = (int)strtol(q, (char **)&q, 10);
+                int64_t T = 1;
+                for (int k = 0; k < n; k++)
+                    T += len[k] + (k < n - 1);
+                T += 2; /* EOS and one pad */
+                for (int d = -1; d < (int)(sizeof DTYPES / sizeof DTYPES[0]); d++) {
+                    if (d < 0)
+                        ref_map(c, idx, T, out);
+                    else
+                        scalar_map(c, DTYPES[d], idx, T, out);
+                    const char *dn = d < 0 ? "reference" : pecs_dtype_name(DTYPES[d]);
+                    double at[MAXT + 1]; /* id of significance p (p = -1: the separators) at at[p + 1], NAN unset */
+                    for (int i = 0; i <= MAXT; i++)
+                        at[i] = NAN;
+                    int64_t t = 1;
+                    for (int k = 0; k < n; k++)
+                        for (int o = 0; o < len[k] + (k < n - 1); o++, t++) {
+                            int place = k < n - 1 ? len[k] - 1 - o : rev ? o : len[k] - 1 - o;
+                            if (isnan(at[place + 1]))
+                                at[place + 1] = out[t];
+                            cr_expect_eq(out[t], at[place + 1], "%s: %s start %s rev %d: token %lld (significance %d)",
+                                         dn, layouts[a], starts[s], rev, (long long)t, place);
+                        }
+                    for (int p = 0; p < MAXT && !isnan(at[p + 1]); p++)
+                        cr_expect_eq(at[p], at[p + 1] + 1.0, "%s: %s start %s rev %d: significance %d vs %d", dn,
+                                     layouts[a], starts[s], rev, p - 1, p);
+                    cr_expect_eq(out[0], 0.0, "%s: BOS", dn);
+                    cr_expect(out[T - 2] == 0.0 && out[T - 1] == 0.0, "%s: EOS and pad", dn);
+                    int M = 0;
+                    for (int k = 0; k < n - 1; k++)
+                        M = len[k] > M ? len[k] : M;
+                    cr_expect_eq(at[0], atof(starts[s]) + M + 1, "%s: %s start %s: '+' and '=' at start + max_len + 1", dn,
+                                 layouts[a], starts[s]);
+                }
+                ref_case_free(c);
+            }
+}
+
+/* Layouts the code cannot make are rejected with the reason, before any kernel runs; so is an idx that is not a token
+ * index. */
+Test(t2posmap, position_coupling_rejects_bad_layouts)
+{
+    static const struct {
+        const char *lengths, *start, *says;
+    } bad[] = {
+        {"3,4", "1", "at least two operands"},       /* one operand and a result */
+        {"", "1", "at least two operands"},          /* nothing */
+        {"2.5,3,3", "1", "is not a digit count"},    /* half a digit */
+        {"1,1,5", "1", "does not fit"},              /* a 5-digit sum of two 1-digit numbers: first id 3 - 5 < 0 */
+        {"2,3,7", "1", "does not fit"},
+    };
+    char why[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = '\0';
+        pecs_case *c = ref_case("position_coupling", "lengths", bad[i].lengths, "start", bad[i].start, NULL);
+        cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID, "lengths '%s'", bad[i].lengths);
+        cr_expect(strstr(why, bad[i].says) != NULL, "lengths '%s': %s", bad[i].lengths, why);
+        ref_case_free(c);
+    }
+    why[0] = '\0';
+    pecs_case *c = ref_case("position_coupling", NULL); /* an operand of no digits: the registry's bound */
+    cr_expect_eq(pecs_case_set(c, "lengths", "0,3,3", why, sizeof why), PECS_INVALID, "lengths 0,3,3");
+    cr_expect(strstr(why, "lengths") != NULL, "%s", why);
+    ref_case_free(c);
+    c = ref_case("position_coupling", "lengths", "1,1,3", NULL); /* the edge: first result id 0 */
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    ref_case_free(c);
+    /* idx must be token indices */
+    c = ref_case("position_coupling", "lengths", "2,3,3", NULL);
+    const double neg[2] = {0, -1}, frac[2] = {0, 2.5};
+    double out[2];
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[2];
+    p.tensors = t, p.n_tensors = 2;
+    t[1] = ref_tensor("out", PECS_DT_F64, 2, 1, 2, 0, out);
+    t[0] = ref_tensor("idx", PECS_DT_F64, 2, 1, 2, 0, (void *)neg);
+    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID, "idx -1");
+    cr_expect(strstr(why, "not a token index") != NULL, "%s", why);
+    t[0] = ref_tensor("idx", PECS_DT_F64, 2, 1, 2, 0, (void *)frac);
+    cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID, "idx 2.5");
+    cr_expect(strstr(why, "not a token index") != NULL, "%s", why);
+    ref_case_free(c);
+}
+
+/* End to end: the scalar kernel passes (strided rows, random indices, ids past 2^31); both mutants fail on the smoke
+ * case, at the token their bug shows on (the '+' at index 4; the result's units digit at index 11). */
+Test(t2posmap, position_coupling_harness_passes_scalar_and_fails_mutants)
+{
+    static const char *const ok[] = {
+        "position_coupling lengths=3,5,5 start=2 tokens=18 pos_dtype=i32",
+        "position_coupling lengths=5,2,7,7 start=4 tokens=40 positions=random@40 pos_dtype=i64 view=strided",
+        "position_coupling lengths=40,40,41 start=91 reverse_output=false tokens=160 pos_dtype=f64",
+        "position_coupling lengths=6,4,7 start=4294967290 tokens=20 pos_dtype=i64",
+    };
+    char reason[768];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+    static const struct {
+        const char *mutant, *where;
+    } bad[] = {{"pcoup_result_unreversed", "row 0, token 11"}, {"pcoup_sep_next", "row 0, token 4"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"), bad[i].mutant);
+        cr_expect_eq(tu_run_verdict(path, "position_coupling lengths=3,5,5 start=2 tokens=18", reason, sizeof reason),
+                     PECS_V_FAILED, "%s: %s", bad[i].mutant, reason);
+        cr_expect(strstr(reason, "compared exactly") && strstr(reason, bad[i].where), "%s: %s", bad[i].mutant, reason);
     }
 }

@@ -1285,6 +1285,31 @@ static pecs_status run_posmap(const pecs_problem *p)
         }
         return PECS_OK;
     }
+    if (!strcmp(p->encoding, "position_coupling")) { /* one walk over the layout per token */
+        const pecs_param *L = pecs_problem_param(p, "lengths");
+        if (!L || L->n < 3)
+            return PECS_INVALID;
+        int64_t n_ops = L->n - 1, M = 0, rev = pecs_param_int(p, "reverse_output", 1);
+        for (int64_t k = 0; k < n_ops; k++)
+            M = (int64_t)L->list[k] > M ? (int64_t)L->list[k] : M;
+        int64_t end = pecs_param_int(p, "start", 1) + M + 1;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t i = (int64_t)pecs_pos_at(idx, 0, t), v = 0, first = 1, row[2] = {0, t};
+            for (int64_t k = 0; i > 0 && k <= n_ops; k++) {
+                int64_t l = (int64_t)L->list[k], span = k < n_ops ? l + 1 : l, o = i - first;
+                if (o < span) {
+                    if (k < n_ops) /* BUG: the '+' / '=' after an operand at end + 1, not end */
+                        v = end - l + o + (BUG(pcoup_sep_next) && o == l ? 1 : 0);
+                    else /* BUG: reversed digits given ascending ids */
+                        v = rev && !BUG(pcoup_result_unreversed) ? end - 1 - o : end - l + o;
+                    break;
+                }
+                first += span;
+            }
+            pecs_store_f64(out->data, out->dtype, offset(out, row), (double)v);
+        }
+        return PECS_OK;
+    }
     if (!strcmp(p->encoding, "randomized")) { /* insertion sort of the draw, in place in the output row */
         for (int64_t t = 0; t < T; t++) {
             double v = pecs_pos_at(idx, 0, t);
@@ -1335,7 +1360,7 @@ static const char *const ENCODINGS[] = {
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
-    "v2pe",        "anchor",      "parallel_context"};
+    "v2pe",        "anchor",      "parallel_context", "position_coupling"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -179,3 +179,30 @@ SCALAR_HOOK_POSMAP(v2pe)
     }
     return PECS_OK;
 }
+
+/* Position coupling (addition): BOS 0; operand k's digits and the '+' or '=' after it end - l_k .. end; the result
+ * end - l_c .. end - 1, walked down when reversed; tokens past the result (EOS, padding) 0. end = start + max l + 1. */
+SCALAR_HOOK_POSMAP(position_coupling)
+{
+    const pecs_tensor *idx = pecs_problem_tensor(p, "idx"), *out = pecs_problem_tensor(p, "out");
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    if (!idx || !out || out->ndim != 2 || out->dtype != idx->dtype || !L || L->n < 3)
+        return PECS_INVALID;
+    int64_t n_ops = L->n - 1, max_len = 0, rev = pecs_param_int(p, "reverse_output", 1);
+    for (int64_t k = 0; k < n_ops; k++)
+        max_len = (int64_t)L->list[k] > max_len ? (int64_t)L->list[k] : max_len;
+    int64_t end = pecs_param_int(p, "start", 1) + max_len + 1;
+    for (int64_t t = 0; t < idx->shape[idx->ndim - 1]; t++) {
+        int64_t i = idx_at(idx, t), v = 0, first = 1; /* first: index of the segment's first token */
+        for (int64_t k = 0; i > 0 && k <= n_ops; k++) {
+            int64_t l = (int64_t)L->list[k], span = k < n_ops ? l + 1 : l;
+            if (i < first + span) {
+                v = k < n_ops || !rev ? end - l + (i - first) : end - 1 - (i - first);
+                break;
+            }
+            first += span;
+        }
+        put(out, 0, t, (double)v);
+    }
+    return PECS_OK;
+}

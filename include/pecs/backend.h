@@ -207,6 +207,11 @@
  *                      </img>: ceil(previous id) + 1
  *                      idx  7 <img> a a a a </img> 9    (num_image_token 4, stride 2: s = 1/2)
  *                      out  0 1     1.5 2 2.5 3 4   5
+ *         position_coupling  P = 1, idx = index in "[BOS] a + b = c [EOS]", lengths = [len a, len b, .., len c],
+ *                      end = start + max operand length + 1: operand digits end - len .. end - 1, the '+' / '=' after
+ *                      each end, result end - len c .. end - 1 (walked down when reverse_output); BOS, EOS, pads 0
+ *                      token  BOS | 1 2 + | 3 4 5 = | 7 5 3 | EOS   (12+345=357, start 1, reverse_output: end 5;
+ *                      out    0   | 3 4 5 | 2 3 4 5 | 4 3 2 | 0      idx = 0..11)
  *
  *   KATTN    "q" [Lq, H, D], "k" [Lk, H, D], "v" [Lk, H, D]  dtype    (no position tensors: query i and key j
  *            sit at token indices i and j, 0-based)      "w" [r, c] dtype (learned and random data, per encoding)
