@@ -517,6 +517,79 @@ SCALAR_HOOK_ROTATE(rope_comrope)
     return PECS_OK;
 }
 
+/* DAMO-NLP-SG/CLEX clex_layer.py: x(1) = log inv_freq, dx/dt = act((x + log ntk(t)) @ up) @ down + ntk'(t)/ntk(t),
+ * ntk(t) the NTK frequencies at base 10000 and scale 2t - 1; torchdiffeq's fixed-grid rk4 (the 3/8 rule) from 1 to t
+ * with step time_dt, the last grid point set to t; inv_freq = exp(x(t)). w [R, F*R]: up rows, then down transposed.
+ * Written from the closed forms log ntk_i = -(2i/R) ln(10000 (2t-1)^(R/(R-2))), ntk_i'/ntk_i = -2(2i)/((R-2)(2t-1)). */
+typedef struct clex_ode {
+    int64_t n, m;
+    const pecs_tensor *w;
+    int silu;
+    double *y, *h;
+} clex_ode;
+
+static void clex_rate(const clex_ode *c, double t, const double *x, double *dx)
+{
+    double a = t < 1.0 ? 1.0 : 2.0 * t - 1.0, R = (double)(2 * c->n);
+    double lnb = log(10000.0) + R / (R - 2.0) * log(a);
+    for (int64_t i = 0; i < c->n; i++)
+        c->y[i] = x[i] - (double)(2 * i) / R * lnb;
+    for (int64_t k = 0; k < c->m; k++) {
+        double z = 0.0;
+        for (int64_t i = 0; i < c->n; i++)
+            z += c->y[i] * pecs_load_f64(c->w->data, c->w->dtype, i * c->w->stride[0] + k * c->w->stride[1]);
+        c->h[k] = c->silu ? z / (1.0 + exp(-z)) : tanh(z);
+    }
+    for (int64_t j = 0; j < c->n; j++) {
+        double z = -2.0 * (double)(2 * j) / ((R - 2.0) * a);
+        for (int64_t k = 0; k < c->m; k++)
+            z += c->h[k] * pecs_load_f64(c->w->data, c->w->dtype, (c->n + j) * c->w->stride[0] + k * c->w->stride[1]);
+        dx[j] = z;
+    }
+}
+
+SCALAR_HOOK_ROTATE(rope_clex)
+{
+    int64_t R = s->R, n = R / 2, T = pecs_param_int(p, "t", 1), F = pecs_param_int(p, "param_factor", 1);
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    double h = pecs_param_real(p, "time_dt", 0.01);
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), R, s->inv_freq);
+    if (R <= 2 || !w || w->ndim != 2 || w->shape[0] != R || w->shape[1] != F * R)
+        return PECS_INVALID;
+    if (T == 1)
+        return PECS_OK;
+    clex_ode c = {.n = n, .m = F * R, .w = w, .silu = pecs_param_is(p, "act", "silu")};
+    double *x = malloc((size_t)(7 * n + c.m) * sizeof *x);
+    if (!x)
+        return PECS_NOMEM;
+    double *k1 = x + n, *k2 = k1 + n, *k3 = k2 + n, *k4 = k3 + n, *u = k4 + n;
+    c.y = u + n, c.h = c.y + n;
+    for (int64_t i = 0; i < n; i++)
+        x[i] = log(s->inv_freq[i]);
+    int64_t pts = (int64_t)ceil(((double)T - 1.0) / h + 1.0);
+    for (int64_t g = 1; g < pts; g++) {
+        double t0 = (double)(g - 1) * h + 1.0, t1 = g == pts - 1 ? (double)T : (double)g * h + 1.0, d = t1 - t0;
+        clex_rate(&c, t0, x, k1);
+        for (int64_t i = 0; i < n; i++)
+            u[i] = x[i] + d * k1[i] / 3.0;
+        clex_rate(&c, t0 + d / 3.0, u, k2);
+        for (int64_t i = 0; i < n; i++)
+            u[i] = x[i] + d * (k2[i] - k1[i] / 3.0);
+        clex_rate(&c, t0 + d * 2.0 / 3.0, u, k3);
+        for (int64_t i = 0; i < n; i++)
+            u[i] = x[i] + d * (k1[i] - k2[i] + k3[i]);
+        clex_rate(&c, t1, u, k4);
+        for (int64_t i = 0; i < n; i++)
+            x[i] += d / 8.0 * (k1[i] + 3.0 * k2[i] + 3.0 * k3[i] + k4[i]);
+    }
+    pecs_status st = PECS_OK;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(s->inv_freq[i] = exp(x[i])))
+            st = PECS_INVALID;
+    free(x);
+    return st;
+}
+
 /* JJJYmmm/Multimodal-RoPEs MHRoPE: freqs[m] repeated mrope_section[m] times over the KV heads, zero-padded;
  * queries repeat_interleave the KV heads. */
 SCALAR_HOOK_ROTATE(rope_mhrope)

@@ -141,6 +141,64 @@ static void mspoe(const pecs_problem *p, int64_t H, sched *sc)
     }
 }
 
+/* CLEX (DAMO-NLP-SG/CLEX clex_layer.py + torchdiffeq fixed-grid rk4): x = log inv, integrated from 1 to t with step
+ * time_dt (last grid point t), dx/dt = act((x + log ntk(t)) @ up) @ down + ntk'/ntk, ntk at base 10000 and scale
+ * 2t - 1; w [R, F*R] = up rows then down transposed. The bug: the classic RK4 step instead of torchdiffeq's 3/8 rule. */
+static void clex_rhs(const pecs_tensor *w, int64_t n, int64_t m, int silu, double t, const double *x, double *y,
+                     double *hid, double *dx)
+{
+    double a = 2.0 * t - 1.0, R = (double)(2 * n);
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] + log(pow(10000.0 * pow(a, R / (R - 2.0)), -(double)(2 * i) / R));
+    for (int64_t k = 0; k < m; k++) {
+        double z = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            z += y[i] * pecs_load_f64(w->data, w->dtype, i * w->stride[0] + k * w->stride[1]);
+        hid[k] = silu ? z / (1.0 + exp(-z)) : tanh(z);
+    }
+    for (int64_t j = 0; j < n; j++) {
+        double z = -4.0 * (double)j / ((R - 2.0) * a);
+        for (int64_t k = 0; k < m; k++)
+            z += hid[k] * pecs_load_f64(w->data, w->dtype, (n + j) * w->stride[0] + k * w->stride[1]);
+        dx[j] = z;
+    }
+}
+
+static void clex(const pecs_problem *p, int64_t R, double *inv)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    int64_t n = R / 2, m = pecs_param_int(p, "param_factor", 1) * R, T = pecs_param_int(p, "t", 1);
+    double h = pecs_param_real(p, "time_dt", 0.01);
+    if (!w || T == 1 || R <= 2)
+        return;
+    double *x = malloc((size_t)(8 * n + m) * sizeof *x);
+    if (!x)
+        return;
+    double *k1 = x + n, *k2 = k1 + n, *k3 = k2 + n, *k4 = k3 + n, *u = k4 + n, *y = u + n, *hid = y + n;
+    int silu = pecs_param_is(p, "act", "silu"), classic = BUG(clex_rk4_classic);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = log(inv[i]);
+    int64_t pts = (int64_t)ceil(((double)T - 1.0) / h + 1.0);
+    for (int64_t g = 0; g + 1 < pts; g++) {
+        double t0 = (double)g * h + 1.0, t1 = g + 2 == pts ? (double)T : (double)(g + 1) * h + 1.0, d = t1 - t0;
+        clex_rhs(w, n, m, silu, t0, x, y, hid, k1);
+        for (int64_t i = 0; i < n; i++)
+            u[i] = x[i] + d * k1[i] * (classic ? 0.5 : 1.0 / 3.0);
+        clex_rhs(w, n, m, silu, t0 + d * (classic ? 0.5 : 1.0 / 3.0), u, y, hid, k2);
+        for (int64_t i = 0; i < n; i++)
+            u[i] = x[i] + d * (classic ? 0.5 * k2[i] : k2[i] - k1[i] / 3.0);
+        clex_rhs(w, n, m, silu, t0 + d * (classic ? 0.5 : 2.0 / 3.0), u, y, hid, k3);
+        for (int64_t i = 0; i < n; i++)
+            u[i] = x[i] + d * (classic ? k3[i] : k1[i] - k2[i] + k3[i]);
+        clex_rhs(w, n, m, silu, t1, u, y, hid, k4);
+        for (int64_t i = 0; i < n; i++)
+            x[i] += classic ? d / 6.0 * (k1[i] + 2.0 * (k2[i] + k3[i]) + k4[i]) : d / 8.0 * (k1[i] + 3.0 * (k2[i] + k3[i]) + k4[i]);
+    }
+    for (int64_t i = 0; i < n; i++)
+        inv[i] = exp(x[i]);
+    free(x);
+}
+
 static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sched *sc)
 {
     for (int64_t h = 0; h < H; h++)
@@ -292,6 +350,8 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
         if (pecs_param_is(p, "role", "shifted"))
             sc->offset = BUG(string_offset_sign) ? -d : d;
     }
+    if (is(p, "rope.clex"))
+        clex(p, R, inv);
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -1354,7 +1414,7 @@ static const char *const ENCODINGS[] = {
     "mask.window", "sinusoidal",  "sinusoidal.concat", "cope",
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
-    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus",
+    "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus", "rope.clex",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
