@@ -1,5 +1,5 @@
 /* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl,
- * huang, tra; tra's hand-worked answer, count rule and undecided-threshold rule are at the end).
+ * huang, tra, path; tra's hand-worked answer, count rule and undecided-threshold rule, then path's, are at the end).
  *
  * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
  * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
@@ -368,14 +368,15 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
  * (SKIPPED). */
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
-    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra", "nope.temperature"};
+    static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra", "nope.temperature",
+                                                                         "path"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 6; e++) {
+        for (int e = 0; e < 7; e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];
@@ -650,5 +651,122 @@ Test(t2scores, nope_temperature_is_a_per_head_scale)
         }
     free(a), free(b), free(sa), free(sb);
     io_free(&s), io_free(&one);
+    ref_case_free(c);
+}
+
+/* ---- path (PaTH attention) ------------------------------------------------------------------------------------- */
+
+/* Hand-worked, H = 1, D = 2, three tokens at positions 0, 1, 2 (Lq = Lk: the factors are the tokens'). The raw w
+ * rows are large (|w| = 1000 or 1000 sqrt 2) so that u = w / sqrt(|w|^2 + 1e-6) is the unit vector within 1e-13:
+ *   token 0: u = (0, 1), b = 0 (beta = 1)   H0 = diag(1, 0)
+ *   token 1: u = (1, 0), b = 0 (beta = 1)   H1 = diag(0, 1)
+ *   token 2: u = (1, 1)/sqrt 2, b = 40 (beta = 2 - 8e-18)   H2 = [[0, -1], [-1, 0]]
+ * q0 = (1, 0), q1 = (0, 1), q2 = (1, 2); k0 = (3, 4), k1 = (5, 6), k2 = (7, 8); every logit / sqrt 2:
+ *   row 0: q0.k0 = 3                                 (keys 1, 2 after the query: -inf)
+ *   row 1: q1.H1 k0 = (0, 1).(0, 4) = 4, q1.k1 = 6
+ *   row 2: q2.H2 H1 k0 = q2.H2 (0, 4) = (1, 2).(-4, 0) = -4, q2.H2 k1 = (1, 2).(-6, -5) = -16, q2.k2 = 23
+ * Catches: the product reversed (path_reflections_reversed: row 2 key 0 gets q2.H1 H2 k0 = -6), the key's own factor
+ * included (path_range_includes_key: row 2 gets 0 and -6, row 1 gets 0 and 0), the query's own factor left out (row
+ * 2 key 0: 8), beta taken as sigmoid (not 2 sigmoid) or w not normalised. */
+Test(t2scores, path_known_answer_d2)
+{
+    const double r2 = sqrt(2.0), NI = -INFINITY;
+    double q[6] = {1, 0, 0, 1, 1, 2}, k[6] = {3, 4, 5, 6, 7, 8};
+    double w[9] = {0, 1000, 0, 1000, 0, 0, 1000, 1000, 40}; /* [H*L][D+1]: token t's raw w and b */
+    double pos[3] = {0, 1, 2};
+    double want[9] = {3 / r2, NI, NI, 4 / r2, 6 / r2, NI, -4 / r2, -16 / r2, 23 / r2};
+    scores_io s = {.H = 1, .D = 2, .Lq = 3, .Lk = 3, .wr = 3, .wc = 3, .q = q, .k = k, .qpos = pos, .kpos = pos, .w = w};
+    pecs_case *c = ref_case("path", NULL);
+    double r[9], f[9];
+    ref_scores(c, &s, r);
+    expect_close("path reference", 0, r, want, 9, 1e-9);
+    scalar_scores(c, &s, f);
+    expect_close("path scalar", 0, f, want, 9, 1e-5);
+    ref_case_free(c);
+}
+
+/* The two algorithms agree on random data (H 2, D 8, L 12, positions from 100): the reference's explicit D x D
+ * products and the scalar kernel's reflections of the query, one per key. Then two properties on the reference:
+ * b = -40 (beta ~ 4e-18) leaves every factor the identity, so the logits are the plain causal q.k / sqrt(D); and two
+ * consecutive tokens with the same w and b = 40 (beta = 2: H_t H_t = I for a unit u) cancel, so for every key before
+ * them the logits of the queries after them equal those with both factors turned off (b = -40). A reversed or
+ * shifted product breaks the first; a beta not doubled, or u not normalised, breaks the second. */
+Test(t2scores, path_scalar_equals_explicit_product_and_properties)
+{
+    int64_t H = 2, D = 8, L = 12, n = H * L * L;
+    scores_io s = random_io(H, D, L, L, 100, 100, H * L, D + 1, 91);
+    pecs_case *c = ref_case("path", NULL);
+    double *r = dalloc(n), *f = dalloc(n), *r2 = dalloc(n);
+    ref_scores(c, &s, r);
+    scalar_scores(c, &s, f);
+    expect_close("path scalar vs explicit product", 0, f, r, n, 2e-5);
+    for (int64_t e = 0; e < H * L; e++)
+        s.w[e * (D + 1) + D] = -40.0;
+    ref_scores(c, &s, r);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < L; j++) {
+                double dot = 0.0, o = r[(h * L + i) * L + j];
+                for (int64_t d = 0; d < D; d++)
+                    dot += s.q[(i * H + h) * D + d] * s.k[(j * H + h) * D + d];
+                if (j > i)
+                    cr_assert(isinf(o) && o < 0, "(%lld, %lld, %lld) after the query: %g", (long long)h, (long long)i,
+                              (long long)j, o);
+                else
+                    cr_assert(fabs(o - dot / sqrt((double)D)) < 1e-12, "beta = 0: %.17g vs %.17g", o, dot / sqrt((double)D));
+            }
+    int64_t t = 5; /* tokens 5 and 6 share w (scaled by 1000: l2_norm's eps leaves |u|^2 = 1 - 1e-12); b = 40 cancels */
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t d = 0; d < D; d++)
+            s.w[(h * L + t + 1) * (D + 1) + d] = s.w[(h * L + t) * (D + 1) + d] *= 1000.0;
+    ref_scores(c, &s, r2); /* both off */
+    for (int64_t h = 0; h < H; h++)
+        s.w[(h * L + t) * (D + 1) + D] = s.w[(h * L + t + 1) * (D + 1) + D] = 40.0;
+    ref_scores(c, &s, r);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = t + 1; i < L; i++)
+            for (int64_t j = 0; j < t; j++) {
+                double a = r[(h * L + i) * L + j], b = r2[(h * L + i) * L + j];
+                cr_assert(fabs(a - b) < 1e-9, "H_t H_t = I: (%lld, %lld, %lld) %.17g vs %.17g", (long long)h,
+                          (long long)i, (long long)j, a, b);
+            }
+    double moved = 0.0; /* the key between them sees one reflection: it must move */
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = t + 1; i < L; i++)
+            moved = fmax(moved, fabs(r[(h * L + i) * L + t] - r2[(h * L + i) * L + t]));
+    cr_assert(moved > 1e-3, "the key between the two factors sees one reflection: max change %g", moved);
+    free(r), free(f), free(r2);
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* Bad input is an invalid problem with the reason: queries and keys of different lengths (the factors are the
+ * tokens of one sequence), key positions not strictly increasing (the product is ordered by token); the scalar
+ * kernel refuses the same problems. w is [H*L, D+1]. */
+Test(t2scores, path_bad_input_and_weights_shape)
+{
+    int64_t shape[2];
+    pecs_case *c = ref_case("path", NULL);
+    cr_assert(pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, 3, 20, 7, shape));
+    cr_assert(shape[0] == 21 && shape[1] == 21, "path w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
+    scores_io s = random_io(1, 4, 3, 4, 0, 0, 3, 5, 7);
+    double out[16];
+    pecs_tensor t[6];
+    pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "Lq"), "%s", why);
+    io_free(&s);
+    s = random_io(1, 4, 3, 3, 0, 0, 3, 5, 8);
+    s.kpos[2] = 1; /* a repeat */
+    p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "increase"), "%s", why);
+    pecs_loaded_backend *lb = ref_scalar_backend();
+    float *qf = to_f32(s.q, 12), *kf = to_f32(s.k, 12), *wf = to_f32(s.w, 15), of[9];
+    p = make_problem(c, PECS_DT_F32, t, &s, qf, kf, wf, of);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_INVALID);
+    free(qf), free(kf), free(wf);
+    io_free(&s);
     ref_case_free(c);
 }

@@ -1147,6 +1147,56 @@ static pecs_status run_tra(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* PaTH in f32 from the key side (a third code after the reference's explicit products and the scalar kernel's
+ * query walk): x = k_j, then x <- H_t x for the keys t after j up to the query, earliest first; logit q_i.x/sqrt(D). */
+static pecs_status run_path(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || q->shape[0] != k->shape[0])
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2];
+    float *x = malloc((size_t)(D > 0 ? D : 1) * sizeof *x);
+    if (!x)
+        return PECS_NOMEM;
+    float inv = 1.0f / sqrtf((float)D);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++) {
+            double qi = pecs_pos_at(qp, 0, i);
+            int64_t last = -1; /* the latest key visible to the query */
+            for (int64_t t = 0; t < L; t++)
+                last = pecs_pos_at(kp, 0, t) <= qi ? t : last;
+            for (int64_t j = 0; j < L; j++) {
+                int64_t idx[3] = {h, i, j};
+                if (j > last) {
+                    store_out(out->data, out->dtype, offset(out, idx), -INFINITY);
+                    continue;
+                }
+                for (int64_t d = 0; d < D; d++)
+                    x[d] = qat(k, j, h, d);
+                int64_t first = BUG(path_range_includes_key) ? j : j + 1;
+                for (int64_t n = 0; n <= last - first; n++) {
+                    int64_t t = BUG(path_reflections_reversed) ? last - n : first + n, r = h * L + t;
+                    float n2 = 0.0f, ux = 0.0f;
+                    for (int64_t d = 0; d < D; d++)
+                        n2 += wat(w, r, d) * wat(w, r, d);
+                    float beta = 2.0f / (1.0f + expf(-wat(w, r, D))), un = 1.0f / sqrtf(n2 + 1e-6f);
+                    for (int64_t d = 0; d < D; d++)
+                        ux += wat(w, r, d) * un * x[d];
+                    for (int64_t d = 0; d < D; d++)
+                        x[d] -= beta * ux * wat(w, r, d) * un;
+                }
+                float acc = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    acc += qat(q, i, h, d) * x[d];
+                store_out(out->data, out->dtype, offset(out, idx), acc * inv);
+            }
+        }
+    free(x);
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1418,6 +1468,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
+    "path",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling"};
@@ -1443,7 +1494,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_POSMAP ? run_posmap(p)
                      : p->form == PECS_FORM_KATTN  ? (strcmp(p->encoding, "urpe") ? run_kattn(p) : run_urpe(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
-                                                      : !strcmp(p->encoding, "tra") ? run_tra(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "tra") ? run_tra(p)
+                                                      : !strcmp(p->encoding, "path") ? run_path(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

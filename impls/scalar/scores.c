@@ -371,3 +371,58 @@ SCALAR_HOOK_SCORES(tra)
     free(kept);
     return st;
 }
+
+/* ---- path: PaTH attention (float32) -----------------------------------------------------------------------------
+ * Per (head, query) the query vector v starts as q_i and walks the keys down from the latest: key j's logit is
+ * v . k_j / sqrt(D), then v <- H_j v (H_j symmetric), so key j - 1 sees q_i^T H_i ... H_j. One reflection per key:
+ * O(D) instead of the reference's explicit D x D products. u_j = w_j / sqrt(|w_j|^2 + 1e-6), beta_j = 2 sigmoid(b_j). */
+SCALAR_HOOK_SCORES(path)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    if (Lq != Lk || w->ndim != 2 || w->shape[0] != H * Lq || w->shape[1] != D + 1)
+        return PECS_INVALID;
+    for (int64_t j = 1; j < Lk; j++)
+        if (!(pecs_pos_at(kp, 0, j) > pecs_pos_at(kp, 0, j - 1)))
+            return PECS_INVALID;
+    size_t dd = (size_t)(D > 0 ? D : 1);
+    float *v = malloc(dd * sizeof *v), *u = malloc(dd * sizeof *u);
+    pecs_status st = v && u ? PECS_OK : PECS_NOMEM;
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t h = 0; h < H && st == PECS_OK; h++)
+        for (int64_t i = 0; i < Lq; i++) {
+            double qi = pecs_pos_at(qp, 0, i);
+            for (int64_t d = 0; d < D; d++)
+                v[d] = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d));
+            for (int64_t j = Lk - 1; j >= 0; j--) {
+                if (pecs_pos_at(kp, 0, j) > qi) {
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                    continue;
+                }
+                float acc = 0.0f, n2 = 0.0f, uv = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    acc += v[d] * pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), acc * inv_sqrt_d);
+                int64_t r = h * Lq + j;
+                for (int64_t d = 0; d < D; d++) {
+                    u[d] = pecs_load_f32(w->data, w->dtype, r * w->stride[0] + d * w->stride[1]);
+                    n2 += u[d] * u[d];
+                }
+                float b = pecs_load_f32(w->data, w->dtype, r * w->stride[0] + D * w->stride[1]);
+                float beta = 2.0f / (1.0f + expf(-b)), inv = 1.0f / sqrtf(n2 + 1e-6f);
+                for (int64_t d = 0; d < D; d++) {
+                    u[d] *= inv;
+                    uv += u[d] * v[d];
+                }
+                for (int64_t d = 0; d < D; d++)
+                    v[d] -= beta * uv * u[d];
+            }
+        }
+    free(v);
+    free(u);
+    return st;
+}

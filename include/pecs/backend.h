@@ -159,6 +159,10 @@
  *                      Where |s| is within float32 rounding of the dot product (gamma_D sum |q_d k_d|/sqrt(D), plus
  *                      the dtype's smallest subnormal) the harness does not judge that key's element nor the counts
  *                      it enters (earlier kept keys of the row); at most 1% of a case's elements, else MISTRUSTED.
+ *         path         w [H*Lq, D+1]: row h*Lq + t = token t's raw w (D values) and raw beta logit b; Lq == Lk and
+ *                      kpos strictly increasing (else invalid). u_t = w_t/sqrt(|w_t|^2 + 1e-6), beta_t = 2 sigmoid(b_t),
+ *                      H_t = I - beta_t u_t u_t^T; out = q_i^T H_i ... H_{j+1} k_j / sqrt(D) over the keys t with
+ *                      kpos_j < kpos_t <= qpos_i (the latest leftmost); -inf where kpos_j > qpos_i.
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
