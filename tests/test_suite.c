@@ -387,7 +387,8 @@ Test(suite, duplicates_removed)
  * + 21 rope.plusplus (3 imag selections x 2 positions, 1 yarn; x3 dtypes) = 1575;
  * + 2 v2pe (f32, f64 positions only: 2 token counts) = 1577;
  * + 9 peg (13 tokens x 2 views, 12 tokens; x3 dtypes) = 1586;
- * + 6 tra (2 positions; x3 dtypes) = 1592. */
+ * + 6 tra (2 positions; x3 dtypes) = 1592;
+ * + 6 gateloop (2 positions; x3 dtypes) = 1598. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -399,7 +400,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9 + 6); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg, tra */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9 + 6 + 6); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg, tra, gateloop */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
     cr_expect_eq(count_prefix(&s, "urpe "), 3);
