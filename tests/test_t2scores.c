@@ -1,5 +1,6 @@
 /* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl,
- * huang, tra, path; tra's hand-worked answer, count rule and undecided-threshold rule, then path's, are at the end).
+ * huang, tra, path, gateloop; tra's hand-worked answer, count rule and undecided-threshold rule, then path's, then
+ * gateloop's hand-worked answer, recurrence equivalence and unit-gate property, are near the end).
  *
  * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
  * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
@@ -369,14 +370,14 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
     static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra", "nope.temperature",
-                                                                         "path"};
+                                                                         "path", "gateloop"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 7; e++) {
+        for (int e = 0; e < 8; e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];
@@ -586,6 +587,139 @@ Test(t2scores, tra_weights_shape_per_query_row)
     cr_assert(pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, 3, 20, 7, shape));
     cr_assert(shape[0] == 3 && shape[1] == 7, "tra w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
     cr_assert_not(pecs_registry_weights_shape(c->enc, c->params, c->n_params, 3, 20, shape), "L unknown");
+    ref_case_free(c);
+}
+
+/* ---- gateloop (GateLoop's surrogate attention) ---------------------------------------------------------------- */
+
+/* Hand-worked, H = 2, D = 1, tokens at positions 0, 1, 2, q = [1, 2, -1], k = [2, 1, 4] in both heads. w [2H, L] holds
+ * the gate Linear's raw output, rows h0 re, h1 re, h0 im, h1 im; the gate is a = sigmoid(|c|) c/|c|, so |c| = ln 3
+ * gives |a| = 3/4 and c = 0 gives a = 1/2 (token 0's gate, which no weight reads). out[n][m] = q_n k_m Re(prod a_j,
+ * j = m+1..n):
+ *   head 0, real gates  a1 = 3/4, a2 = -3/4:   row 0  [2, -, -]
+ *                                               row 1  [2*2*3/4 = 3, 2*1 = 2, -]
+ *                                               row 2  [-1*2*(-9/16) = 9/8, -1*1*(-3/4) = 3/4, -4]
+ *   head 1, imaginary   a1 = 3i/4, a2 = -3i/4: row 1  [4 Re(3i/4) = 0, 2, -]
+ *                                               row 2  [-2 Re(9/16) = -9/8, -1 Re(-3i/4) = 0, -4]
+ * Catches: key m's own gate in its product (gateloop_own_gate: row 1 of head 0 would be [3/2, 3/2, -]), the real
+ * part taken per gate instead of once (head 1 row 2, m = 0 would be 0), the raw c used as the gate, a 1/sqrt(D) or a
+ * softmax, and a visible key made -inf. */
+Test(t2scores, gateloop_known_answer_3x3)
+{
+    const double L3 = log(3.0), NI = -INFINITY;
+    double q[6] = {1, 1, 2, 2, -1, -1}; /* [Lq][H][D]: (i, h) */
+    double k[6] = {2, 2, 1, 1, 4, 4};
+    double w[12] = {0, L3, -L3, 0, 0, 0, 0, 0, 0, 0, L3, -L3}; /* [2H][L] */
+    double pos[3] = {0, 1, 2};
+    double want[18] = {2, NI, NI, 3, 2, NI, 9.0 / 8.0, 0.75, -4, /* head 0 */
+                       2, NI, NI, 0, 2, NI, -9.0 / 8.0, 0, -4};  /* head 1 */
+    scores_io s = {.H = 2, .D = 1, .Lq = 3, .Lk = 3, .wr = 4, .wc = 3, .q = q, .k = k, .qpos = pos, .kpos = pos, .w = w};
+    pecs_case *c = ref_case("gateloop", NULL);
+    double r[18], f[18];
+    ref_scores(c, &s, r);
+    expect_close("gateloop reference", 0, r, want, 18, 1e-12);
+    scalar_scores(c, &s, f);
+    expect_close("gateloop scalar", 0, f, want, 18, 1e-6);
+    ref_case_free(c);
+}
+
+/* The recurrence itself: with values v_t (one per token and head), S_t = a_t S_{t-1} + k_t v_t (complex, D wide: the
+ * binary_operator's a_j kv_i + kv_j in token order) and y_t = Re(q_t . S_t) must equal sum_m out[t][m] v_m over the
+ * visible keys, for the reference (direct products) and the scalar kernel (a backward running product). Random gates
+ * in both signs and phases, L = 24. */
+Test(t2scores, gateloop_equals_the_recurrence)
+{
+    int64_t H = 2, D = 3, L = 24;
+    scores_io s = random_io(H, D, L, L, 5, 5, 2 * H, L, 91);
+    double *v = dalloc(L * H), *r = dalloc(H * L * L), *f = dalloc(H * L * L);
+    fill(v, L * H, 93);
+    pecs_case *c = ref_case("gateloop", NULL);
+    ref_scores(c, &s, r);
+    scalar_scores(c, &s, f);
+    for (int pass = 0; pass < 2; pass++) {
+        const double *o = pass ? f : r;
+        for (int64_t h = 0; h < H; h++) {
+            double Sr[3] = {0}, Si[3] = {0};
+            for (int64_t t = 0; t < L; t++) {
+                double cr = s.w[h * L + t], ci = s.w[(H + h) * L + t], m = hypot(cr, ci), g = 1.0 / (1.0 + exp(-m));
+                double ar = m > 0 ? g * cr / m : g, ai = m > 0 ? g * ci / m : 0, y = 0.0, want = 0.0;
+                for (int64_t d = 0; d < D; d++) {
+                    double nr = ar * Sr[d] - ai * Si[d] + s.k[(t * H + h) * D + d] * v[t * H + h];
+                    Si[d] = ar * Si[d] + ai * Sr[d];
+                    Sr[d] = nr;
+                    want += s.q[(t * H + h) * D + d] * Sr[d];
+                }
+                for (int64_t j = 0; j < L; j++) {
+                    double e = o[(h * L + t) * L + j];
+                    cr_assert(j <= t ? isfinite(e) : (isinf(e) && e < 0), "%s (%lld, %lld, %lld): %g",
+                              pass ? "scalar" : "reference", (long long)h, (long long)t, (long long)j, e);
+                    y += j <= t ? e * v[j * H + h] : 0.0;
+                }
+                cr_assert(fabs(y - want) < (pass ? 1e-5 : 1e-12) * (1.0 + fabs(want)), "%s y(%lld, %lld) = %.17g, want %.17g",
+                          pass ? "scalar" : "reference", (long long)h, (long long)t, y, want);
+            }
+        }
+    }
+    free(v), free(r), free(f);
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* Gates of modulus 1 (c = 40 + 0i: sigmoid(40) = 1 - 4e-18) make GateLoop plain causal q.k: no 1/sqrt(D), no decay.
+ * Positions random, unsorted and repeated, so the scalar kernel's sorted backward sweep is also checked against the
+ * reference's direct product on random gates (second pass), where keys at one position must not gate each other. */
+Test(t2scores, gateloop_unit_gates_give_plain_qk)
+{
+    int64_t H = 2, D = 16, L = 20, n = H * L * L;
+    scores_io s = random_io(H, D, L, L, 0, 0, 2 * H, L, 57);
+    for (int64_t j = 0; j < L; j++)
+        s.kpos[j] = (double)((j * 7) % 9), s.qpos[j] = s.kpos[j]; /* 0 7 5 3 1 8 6 4 2 0 7 ...: unsorted, repeated */
+    double *saved = dalloc(2 * H * L), *r = dalloc(n), *f = dalloc(n);
+    memcpy(saved, s.w, (size_t)(2 * H * L) * sizeof *saved);
+    for (int64_t e = 0; e < 2 * H * L; e++)
+        s.w[e] = e < H * L ? 40.0 : 0.0;
+    pecs_case *c = ref_case("gateloop", NULL);
+    ref_scores(c, &s, r);
+    scalar_scores(c, &s, f);
+    expect_close("gateloop unit gates, scalar vs reference", 0, f, r, n, 2e-5);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < L; j++) {
+                double dot = 0.0, o = r[(h * L + i) * L + j];
+                for (int64_t d = 0; d < D; d++)
+                    dot += s.q[(i * H + h) * D + d] * s.k[(j * H + h) * D + d];
+                if (s.kpos[j] > s.qpos[i])
+                    cr_assert(isinf(o) && o < 0, "(%lld, %lld, %lld) after the query: %g", (long long)h, (long long)i,
+                              (long long)j, o);
+                else
+                    cr_assert(fabs(o - dot) < 1e-12, "(%lld, %lld, %lld) = %.17g, want q.k %.17g", (long long)h,
+                              (long long)i, (long long)j, o, dot);
+            }
+    memcpy(s.w, saved, (size_t)(2 * H * L) * sizeof *saved);
+    ref_scores(c, &s, r);
+    scalar_scores(c, &s, f);
+    expect_close("gateloop random gates, scalar vs reference", 1, f, r, n, 2e-5);
+    free(saved), free(r), free(f);
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* The gates are one per token of the one sequence: w is [2H, L] ("2*H,L"), and a call whose query and key counts
+ * differ is invalid with the reason (the recurrence has no gates for keys that are not its tokens). */
+Test(t2scores, gateloop_one_sequence_and_weights_shape)
+{
+    int64_t shape[2];
+    pecs_case *c = ref_case("gateloop", NULL);
+    cr_assert(pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, 3, 20, 7, shape));
+    cr_assert(shape[0] == 6 && shape[1] == 7, "gateloop w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
+    scores_io s = random_io(1, 4, 2, 3, 1, 0, 2, 2, 3);
+    double out[6];
+    pecs_tensor t[6];
+    pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "one sequence"), "%s", why);
+    io_free(&s);
     ref_case_free(c);
 }
 

@@ -1197,6 +1197,39 @@ static pecs_status run_path(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* GateLoop surrogate attention in f32, the gate product formed directly per (query, key) (a third code after the
+ * reference and the scalar kernel's backward running product): (q_n . k_m) Re(prod a_j, kpos_m < kpos_j <= qpos_n),
+ * a_j = sigmoid(|c_j|) c_j/|c_j| from w's rows h (real) and H + h (imaginary). */
+static pecs_status run_gateloop(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || q->shape[0] != k->shape[0])
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t m = 0; m < Lk; m++) {
+                int64_t idx[3] = {h, i, m};
+                double qi = pecs_pos_at(qp, 0, i), km = pecs_pos_at(kp, 0, m);
+                float pr = 1.0f, pi = 0.0f, acc = 0.0f;
+                for (int64_t j = 0; j < Lk && km <= qi; j++) {
+                    double kj = pecs_pos_at(kp, 0, j);
+                    if (!((BUG(gateloop_own_gate) ? kj >= km : kj > km) && kj <= qi))
+                        continue;
+                    float re = wat(w, h, j), im = wat(w, H + h, j), r = hypotf(re, im), g = 1.0f / (1.0f + expf(-r));
+                    float ar = r > 0.0f ? g * re / r : g, ai = r > 0.0f ? g * im / r : 0.0f, t = pr * ar - pi * ai;
+                    pi = pr * ai + pi * ar;
+                    pr = t;
+                }
+                for (int64_t d = 0; d < D; d++)
+                    acc += qat(q, i, h, d) * qat(k, m, h, d);
+                store_out(out->data, out->dtype, offset(out, idx), km <= qi ? acc * pr : -INFINITY);
+            }
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1468,7 +1501,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",
+    "path",        "gateloop",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling"};
@@ -1495,7 +1528,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_KATTN  ? (strcmp(p->encoding, "urpe") ? run_kattn(p) : run_urpe(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
-                                                      : !strcmp(p->encoding, "path") ? run_path(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "path") ? run_path(p)
+                                                      : !strcmp(p->encoding, "gateloop") ? run_gateloop(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

@@ -426,3 +426,66 @@ SCALAR_HOOK_SCORES(path)
     free(u);
     return st;
 }
+
+/* ---- gateloop: GateLoop's surrogate attention (float32, complex gates as (re, im) pairs) ---------------------------
+ * The recurrence S_n = a_n S_{n-1} + k_n^T v_n read backwards: per (head, query) one pass over the keys sorted by
+ * position, from the query's position down, carries the running product P of the gates of the keys already passed;
+ * key m's weight is (q_n . k_m) Re(P) with P over the keys after m (a group of equal positions at a time: they do not
+ * gate each other), then m's group multiplies its gates into P. O(Lk) products per row, as the scan. */
+SCALAR_HOOK_SCORES(gateloop)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    if (Lq != Lk || w->shape[0] != 2 * H || w->shape[1] != Lk)
+        return PECS_INVALID;
+    size_t nk = (size_t)(Lk > 0 ? Lk : 1);
+    tra_key *order = malloc(nk * sizeof *order);
+    float *ar = malloc(nk * sizeof *ar), *ai = malloc(nk * sizeof *ai);
+    pecs_status st = order && ar && ai ? PECS_OK : PECS_NOMEM;
+    for (int64_t j = 0; st == PECS_OK && j < Lk; j++)
+        order[j] = (tra_key){pecs_pos_at(kp, 0, j), j};
+    if (st == PECS_OK)
+        qsort(order, (size_t)Lk, sizeof *order, tra_key_cmp);
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t j = 0; j < Lk; j++) { /* a = sigmoid(|c|) c/|c| */
+            float re = pecs_load_f32(w->data, w->dtype, h * w->stride[0] + j * w->stride[1]);
+            float im = pecs_load_f32(w->data, w->dtype, (H + h) * w->stride[0] + j * w->stride[1]);
+            float r = hypotf(re, im), m = 1.0f / (1.0f + expf(-r));
+            ar[j] = r > 0.0f ? m * (re / r) : m;
+            ai[j] = r > 0.0f ? m * (im / r) : 0.0f;
+        }
+        for (int64_t i = 0; i < Lq; i++) {
+            double qi = pecs_pos_at(qp, 0, i);
+            float pr = 1.0f, pi = 0.0f;
+            for (int64_t e = Lk; e > 0;) { /* groups of equal positions, latest first */
+                int64_t b = e - 1;
+                while (b > 0 && order[b - 1].pos == order[e - 1].pos)
+                    b--;
+                int visible = order[b].pos <= qi;
+                for (int64_t t = b; t < e; t++) {
+                    int64_t j = order[t].j;
+                    float acc = 0.0f;
+                    for (int64_t d = 0; visible && d < D; d++)
+                        acc += pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) *
+                               pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), visible ? acc * pr : -INFINITY);
+                }
+                for (int64_t t = b; visible && t < e; t++) { /* the group's gates join P for the keys before it */
+                    int64_t j = order[t].j;
+                    float r = pr * ar[j] - pi * ai[j];
+                    pi = pr * ai[j] + pi * ar[j];
+                    pr = r;
+                }
+                e = b;
+            }
+        }
+    }
+    free(order);
+    free(ar);
+    free(ai);
+    return st;
+}

@@ -159,6 +159,11 @@
  *                      Where |s| is within float32 rounding of the dot product (gamma_D sum |q_d k_d|/sqrt(D), plus
  *                      the dtype's smallest subnormal) the harness does not judge that key's element nor the counts
  *                      it enters (earlier kept keys of the row); at most 1% of a case's elements, else MISTRUSTED.
+ *         gateloop     w [2H, Lq]: the gate Linear's raw output c = w[h][t] + i w[H+h][t] of token t, a_t = sigmoid(|c|)
+ *                      c/|c|; Lq = Lk (one sequence: gate t is key row t's); out = q_n.k_m Re(prod a_j over keys j with
+ *                      kpos_m < kpos_j <= qpos_n) if kpos_m <= qpos_n, else -inf. No scale, no softmax: the weights of a
+ *                      linear attention (y_n = sum_m out v_m, masked keys weigh 0)
+ *                      keys 0 1 2, a_1 = 3/4, a_2 = -3/4:  row 2 = [q2.k0 (-9/16), q2.k1 (-3/4), q2.k2]
  *         path         w [H*Lq, D+1]: row h*Lq + t = token t's raw w (D values) and raw beta logit b; Lq == Lk and
  *                      kpos strictly increasing (else invalid). u_t = w_t/sqrt(|w_t|^2 + 1e-6), beta_t = 2 sigmoid(b_t),
  *                      H_t = I - beta_t u_t u_t^T; out = q_i^T H_i ... H_{j+1} k_j / sqrt(D) over the keys t with
