@@ -157,8 +157,10 @@
  *                      q\k  0  1  2       s = [.5 -.25 2] at query 2: kept {0, 2}, c = [2 - 1]
  *                       2  .5+2g -inf 2+g
  *                      Where |s| is within float32 rounding of the dot product (gamma_D sum |q_d k_d|/sqrt(D), plus
- *                      the dtype's smallest subnormal) the harness does not judge that key's element nor the counts
- *                      it enters (earlier kept keys of the row); at most 1% of a case's elements, else MISTRUSTED.
+ *                      the dtype's smallest subnormal) the harness judges that key's element and the counts it enters
+ *                      (earlier kept keys of the row) against every decision's value, not the reference's one: -inf
+ *                      (that key only) or a value s + g c some decision gives, never NaN; at most 1% of a case's
+ *                      elements, else MISTRUSTED.
  *         gateloop     w [2H, Lq]: the gate Linear's raw output c = w[h][t] + i w[H+h][t] of token t, a_t = sigmoid(|c|)
  *                      c/|c|; Lq = Lk (one sequence: gate t is key row t's); out = q_n.k_m Re(prod a_j over keys j with
  *                      kpos_m < kpos_j <= qpos_n) if kpos_m <= qpos_n, else -inf. No scale, no softmax: the weights of a
