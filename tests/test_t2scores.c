@@ -706,19 +706,27 @@ Test(t2scores, gateloop_unit_gates_give_plain_qk)
 
 /* The gates are one per token of the one sequence: w is [2H, L] ("2*H,L"), and a call whose query and key counts
  * differ is invalid with the reason (the recurrence has no gates for keys that are not its tokens). */
-Test(t2scores, gateloop_one_sequence_and_weights_shape)
+/* The shared rule of the one-sequence scores rows (gateloop, path): w's shape at H = 3, D = 20, L = 7 is [wr, wc], and
+ * the problem s (queries and keys of different counts) is invalid with `reason` in the message. */
+static void expect_one_sequence(const pecs_case *c, int64_t wr, int64_t wc, scores_io *s, const char *reason)
 {
     int64_t shape[2];
-    pecs_case *c = ref_case("gateloop", NULL);
     cr_assert(pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, 3, 20, 7, shape));
-    cr_assert(shape[0] == 6 && shape[1] == 7, "gateloop w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
-    scores_io s = random_io(1, 4, 2, 3, 1, 0, 2, 2, 3);
-    double out[6];
+    cr_assert(shape[0] == wr && shape[1] == wc, "%s w [%lld, %lld]", c->enc->id, (long long)shape[0], (long long)shape[1]);
+    double out[64];
+    cr_assert(s->H * s->Lq * s->Lk <= 64);
     pecs_tensor t[6];
-    pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+    pecs_problem p = make_problem(c, PECS_DT_F64, t, s, s->q, s->k, s->w, out);
     char why[256] = "";
     cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
-    cr_assert(strstr(why, "one sequence"), "%s", why);
+    cr_assert(strstr(why, reason), "%s", why);
+}
+
+Test(t2scores, gateloop_one_sequence_and_weights_shape)
+{
+    pecs_case *c = ref_case("gateloop", NULL);
+    scores_io s = random_io(1, 4, 2, 3, 1, 0, 2, 2, 3);
+    expect_one_sequence(c, 6, 7, &s, "one sequence");
     io_free(&s);
     ref_case_free(c);
 }
@@ -879,18 +887,14 @@ Test(t2scores, path_scalar_equals_explicit_product_and_properties)
  * kernel refuses the same problems. w is [H*L, D+1]. */
 Test(t2scores, path_bad_input_and_weights_shape)
 {
-    int64_t shape[2];
     pecs_case *c = ref_case("path", NULL);
-    cr_assert(pecs_registry_weights_shape_l(c->enc, c->params, c->n_params, 3, 20, 7, shape));
-    cr_assert(shape[0] == 21 && shape[1] == 21, "path w [%lld, %lld]", (long long)shape[0], (long long)shape[1]);
     scores_io s = random_io(1, 4, 3, 4, 0, 0, 3, 5, 7);
+    expect_one_sequence(c, 21, 21, &s, "Lq");
+    io_free(&s);
     double out[16];
     pecs_tensor t[6];
-    pecs_problem p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
     char why[256] = "";
-    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
-    cr_assert(strstr(why, "Lq"), "%s", why);
-    io_free(&s);
+    pecs_problem p;
     s = random_io(1, 4, 3, 3, 0, 0, 3, 5, 8);
     s.kpos[2] = 1; /* a repeat */
     p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
