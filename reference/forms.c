@@ -92,8 +92,7 @@ pecs_status pecs_ref_rot_blocks(pecs_ref_rot *s, int64_t b, int64_t rows)
     return s->gen ? PECS_OK : PECS_NOMEM;
 }
 
-/* c = a b for b x b row-major matrices (c distinct from a and b). */
-static void matmul(const double *a, const double *b_, int64_t b, double *c)
+void pecs_ref_matmul(const double *a, const double *b_, int64_t b, double *c)
 {
     for (int64_t r = 0; r < b; r++)
         for (int64_t k = 0; k < b; k++) {
@@ -129,14 +128,14 @@ void pecs_ref_expm(const double *A, int64_t b, double *E, double *work)
         term[i] = E[i] = (i % (b + 1) == 0) ? 1.0 : 0.0;
     }
     for (int k = 1; k <= 30; k++) { /* term = As^k / k!, E = sum of the terms */
-        matmul(term, As, b, tmp);
+        pecs_ref_matmul(term, As, b, tmp);
         for (int64_t i = 0; i < n; i++) {
             term[i] = tmp[i] / k;
             E[i] += term[i];
         }
     }
     for (int k = 0; k < sq; k++) {
-        matmul(E, E, b, tmp);
+        pecs_ref_matmul(E, E, b, tmp);
         memcpy(E, tmp, (size_t)n * sizeof *E);
     }
 }

@@ -109,13 +109,7 @@ PECS_REF_HOOK_SCORES(path)
                 for (int64_t a = 0; a < D; a++)
                     for (int64_t b = 0; b < D; b++)
                         F[a * D + b] = (a == b) - beta * u[a] * u[b];
-                for (int64_t a = 0; a < D; a++)
-                    for (int64_t b = 0; b < D; b++) {
-                        double acc = 0.0;
-                        for (int64_t c = 0; c < D; c++)
-                            acc += P[a * D + c] * F[c * D + b];
-                        T[a * D + b] = acc;
-                    }
+                pecs_ref_matmul(P, F, D, T);
                 memcpy(P, T, (size_t)(D * D) * sizeof *P);
             }
         }

@@ -149,6 +149,9 @@ pecs_status pecs_ref_rot_blocks(pecs_ref_rot *s, int64_t b, int64_t rows);
  * doubles. Non-finite A gives a NaN E. */
 void pecs_ref_expm(const double *A, int64_t b, double *E, double *work);
 
+/* c = a b for b x b row-major matrices (c distinct from a and b), summed in index order. */
+void pecs_ref_matmul(const double *a, const double *b_, int64_t b, double *c);
+
 /* Element offset of [a][b][c] in a 3-D tensor. */
 static inline int64_t pecs_at3(const pecs_tensor *t, int64_t a, int64_t b, int64_t c)
 {
