@@ -347,10 +347,37 @@ static char *mutate_total(const char *args)
     return out;
 }
 
+/* The built-in backends' false-alarm pass is left out (--backend none): the conformance tests run each built-in
+ * over every default suite of mutate and more; the false-alarm pass itself is shown below to raise an alarm. */
 Test(cli, mutation_score_is_total_without_false_alarms, .timeout = 1800)
 {
-    char *out = mutate_total("mutate");
+    char *out = mutate_total("mutate --backend none");
     cr_assert(strstr(out, "mutant-none                  clean"), "%s", out);
+    cr_assert_null(strstr(out, "(correct backend)"), "%s", out);
+    free(out);
+}
+
+/* A wrong "correct" backend is a FALSE ALARM that fails the run (the pass the test above leaves out), and
+ * `none` is the control only, never mixed with backends. */
+Test(cli, mutate_raises_an_alarm_on_a_wrong_backend)
+{
+    char args[2048], fx[512], suite[512], *out;
+    snprintf(suite, sizeof suite, "%s", tu_tmp_path("mut2.yaml"));
+    FILE *f = fopen(suite, "w");
+    cr_assert_not_null(f);
+    fputs("suite: mut2\ncases:\n  - encoding: [rope, alibi]\n    dtype: f32\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "mutate '%s' --backend scalar --backend '%s'", suite,
+             tu_fixture(fx, sizeof fx, "swapped"));
+    int rc = pecs(args, &out);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "scalar                       clean    0 of 2 cases failed (correct backend)"), "%s", out);
+    cr_assert(strstr(out, "ALARM    1 of 2 cases failed (correct backend)"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "mutate '%s' --backend none --backend scalar", suite);
+    rc = pecs(args, &out);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "--backend none cannot be combined"), "%s", out);
     free(out);
 }
 
@@ -362,7 +389,7 @@ Test(cli, mutate_at_the_f32angle_level, .timeout = 1800)
 #if defined(__SANITIZE_ADDRESS__)
     cr_skip_test("the same code paths as mutation_score_is_total_without_false_alarms, which runs under the sanitizers");
 #endif
-    char *out = mutate_total("mutate --level f32angle --backend scalar");
+    char *out = mutate_total("mutate --level f32angle --backend none");
     cr_assert(strstr(out, "mutant-angle_f32             CONFORMS") && strstr(out, "mutant-fast_sincos           CONFORMS") &&
               strstr(out, "mutant-dynamic_ntk_f32_base  CONFORMS"), "%s", out);
     cr_assert(strstr(out, "mutant-angle_f16             CAUGHT") && strstr(out, "mutant-positions_int32       CAUGHT"),

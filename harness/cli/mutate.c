@@ -25,7 +25,7 @@ static const char MUTATE_HELP[] =
     "CAUGHT when one of\n"
     "its cases FAILS or is an ERROR (the run of that mutant stops there and prints the case's reproducer).\n"
     "The control (mutant-none: the mutants' kernel without a bug) and every correct backend (--backend,\n"
-    "default: all built-ins) must pass every case: anything else is a FALSE ALARM.\n"
+    "default: all built-ins; none: the control only) must pass every case: anything else is a FALSE ALARM.\n"
     "--level L judges every case at conformance level L (default: each case's own, exact by default); a\n"
     "mutant whose bug is the convention L allows (impls/mutants/mutants.def: angles in float32 at f32angle)\n"
     "is listed as CONFORMS and not counted.\n"
@@ -164,6 +164,12 @@ int pecs_cmd_mutate(int argc, char **argv)
     }
     if (!n_backends)
         backends[n_backends++] = "all";
+    for (int i = 0; i < n_backends; i++)
+        if (!strcmp(backends[i], "none")) { /* the control only (tests run the built-ins' own conformance) */
+            if (n_backends > 1)
+                return cli_usage_error("mutate", "--backend none cannot be combined with other backends");
+            n_backends = 0;
+        }
     run_inputs in;
     pecs_loaded_backend correct[MAX_ARGS];
     int n_mut = 0, n_correct = 0;
