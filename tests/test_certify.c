@@ -169,11 +169,35 @@ Test(certify, challenge_is_fresh)
 
 /* ---- end to end --------------------------------------------------------------------------------------------- */
 
-static int certify(const char *plugin, const char *claims, const char *dir, char **out)
+/* mini.yaml without the throughput timing (throughput_min_time 0): certify's cost is mostly the timing of every
+ * passing case, and only the conformant certificate's test checks the throughput summary. */
+static const char *untimed(void)
+{
+    static char path[512];
+    if (!path[0]) {
+        char *text = NULL, why[256];
+        size_t len = 0;
+        cr_assert_eq(pecs_read_file(mini(), &text, &len, why, sizeof why), PECS_OK, "%s", why);
+        char *at = strstr(text, "throughput_min_time: 0.001");
+        cr_assert_not_null(at);
+        memcpy(at, "throughput_min_time: 0    ", 26);
+        snprintf(path, sizeof path, "%s", tu_tmp_path("mini-untimed.yaml"));
+        write_text(path, text);
+        free(text);
+    }
+    return path;
+}
+
+static int certify_with(const char *profile, const char *plugin, const char *claims, const char *dir, char **out)
 {
     char args[2048];
-    snprintf(args, sizeof args, "certify --profile '%s' --backend '%s' %s --out '%s'", mini(), plugin, claims, dir);
+    snprintf(args, sizeof args, "certify --profile '%s' --backend '%s' %s --out '%s'", profile, plugin, claims, dir);
     return tu_pecs(args, out);
+}
+
+static int certify(const char *plugin, const char *claims, const char *dir, char **out)
+{
+    return certify_with(untimed(), plugin, claims, dir, out);
 }
 
 static int verify(const char *dir, const char *extra, char **out)
@@ -208,9 +232,25 @@ Test(certify, conformant_certificate_verifies_and_any_tampering_fails, .timeout 
     char plugin[512], *out = NULL, dir[256];
     snprintf(dir, sizeof dir, "%s", tu_tmp_path("cert"));
     tu_plugin(plugin, sizeof plugin, "scalar");
-    cr_assert_eq(certify(plugin, "--claim rope:f32 --claim alibi:f32", dir, &out), 0, "%s", out);
+    cr_assert_eq(certify_with(mini(), plugin, "--claim rope:f32 --claim alibi:f32", dir, &out), 0, "%s", out);
     cr_expect_not_null(strstr(out, "CONFORMANT: scalar@libpecs-scalar.so at level exact (0 problem(s))"), "%s", out);
     free(out);
+    { /* the timed profile: every claimed unit carries a throughput from cases actually timed */
+        json_t *cj = json_load_file(tu_tmp_path("cert/certificate.json"), 0, NULL), *row;
+        cr_assert_not_null(cj);
+        size_t i, n_rows = 0;
+        json_array_foreach(json_object_get(json_object_get(cj, "evaluation"), "units"), i, row)
+        {
+            json_t *tp = json_object_get(row, "throughput");
+            n_rows++;
+            cr_expect(json_integer_value(json_object_get(tp, "timed")) > 0, "%s", json_dumps(row, 0));
+            double med = json_number_value(json_object_get(tp, "median_gbytes_per_s")),
+                   best = json_number_value(json_object_get(tp, "best_gbytes_per_s"));
+            cr_expect(med > 0 && best >= med && best < 1e4, "median %g best %g", med, best);
+        }
+        cr_expect_eq(n_rows, 2);
+        json_decref(cj);
+    }
     cr_assert_eq(verify(dir, "--rerun", &out), 0, "%s", out);
     cr_expect_not_null(strstr(out, "verdicts reproduced"), "%s", out);
     free(out);
@@ -366,7 +406,7 @@ Test(certify, sharded_certification, .timeout = 600)
         snprintf(dir[k], sizeof dir[k], "%s", tu_tmp_path(k < 2 ? (k ? "s2" : "s1") : k == 2 ? "merged" : "cert"));
     for (int k = 0; k < 2; k++) {
         snprintf(args, sizeof args, "certify --profile '%s' --backend '%s' --claim rope:f32 --challenge %s --shard %d/2 --out '%s'",
-                 mini(), plugin, ch, k + 1, dir[k]);
+                 untimed(), plugin, ch, k + 1, dir[k]);
         cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
         free(out);
     }
@@ -374,12 +414,12 @@ Test(certify, sharded_certification, .timeout = 600)
     cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
     free(out);
     snprintf(args, sizeof args, "certify --profile '%s' --results '%s/results.json' --challenge %s --claim rope:f32 --out '%s'",
-             mini(), dir[0], ch, dir[3]);
+             untimed(), dir[0], ch, dir[3]);
     cr_expect_eq(tu_pecs(args, &out), 2, "one shard alone was certified:\n%s", out);
     cr_expect_not_null(strstr(out, "is not a complete certification run"), "%s", out);
     free(out);
     snprintf(args, sizeof args, "certify --profile '%s' --results '%s.json' --challenge %s --claim rope:f32 --out '%s'",
-             mini(), dir[2], ch, dir[3]);
+             untimed(), dir[2], ch, dir[3]);
     cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
     cr_expect_not_null(strstr(out, "CONFORMANT: scalar@libpecs-scalar.so"), "%s", out);
     free(out);
