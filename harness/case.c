@@ -669,6 +669,11 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                      (long long)c->params[i].i);
             return PECS_INVALID;
         }
+    if (!strcmp(c->enc->id, "landmark") && pecs_case_keys(c) != pecs_case_tokens(c)) { /* query i is token i */
+        snprintf(why, why_len, "'landmark' is causal self-attention (query i is token i): keys (%lld) must equal tokens "
+                 "(%lld)", (long long)pecs_case_keys(c), (long long)pecs_case_tokens(c));
+        return PECS_INVALID;
+    }
     for (int i = 0; !strcmp(c->enc->id, "peg") && i < c->n_params; i++) /* peg: the tokens after the class token fill the grid */
         if (!strcmp(c->params[i].name, "width")) {
             int64_t n = 0, T = pecs_case_tokens(c);

@@ -1357,6 +1357,72 @@ static pecs_status run_urpe(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- landmark (kattn form): causal grouped softmax, block_size B, token t a landmark when t % B == B - 1 -------
+ * Per query: a weight for every key, then @ v. The last group (own block's regular keys + closed blocks'
+ * landmarks) is one softmax; each closed block's regular keys a softmax of their own, times their landmark's
+ * weight in the last group; landmarks themselves get 0. */
+static pecs_status run_landmark(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], B = pecs_param_int(p, "block_size", 51);
+    if (Lq != Lk || B < 2)
+        return PECS_INVALID;
+    double *s = malloc((size_t)(Lk + 1) * sizeof *s), *a = malloc((size_t)(Lk + 1) * sizeof *a);
+    if (!s || !a) {
+        free(s), free(a);
+        return PECS_NOMEM;
+    }
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++) {
+            /* closed: blocks before `own` are gated; BUG: a landmark query's own block counted as closed (its own
+             * landmark not masked, as if the current block were complete) */
+            int64_t own = i / B + (BUG(landmark_own_block_closed) && i % B == B - 1);
+            double mx = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j <= i; j++) {
+                double t = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    t += (double)qat(q, i, h, e) * (double)qat(k, j, h, e);
+                s[j] = t / sqrt((double)D);
+                a[j] = 0.0;
+                int lm = j % B == B - 1;
+                if ((j / B >= own && !lm) || (j / B < own && lm))
+                    mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int64_t j = 0; j <= i; j++) {
+                int lm = j % B == B - 1;
+                if ((j / B >= own && !lm) || (j / B < own && lm))
+                    z += exp(s[j] - mx);
+            }
+            for (int64_t j = own * B; j <= i; j++)
+                if (j % B != B - 1)
+                    a[j] = exp(s[j] - mx) / z;
+            for (int64_t b = 0; b < own; b++) {
+                int64_t lo = b * B, l = lo + B - 1;
+                double bm = -INFINITY, bz = 0.0;
+                double gate = BUG(landmark_ungated) ? 1.0 : exp(s[l] - mx) / z; /* BUG: block weights not gated */
+                for (int64_t j = lo; j < l; j++)
+                    bm = s[j] > bm ? s[j] : bm;
+                for (int64_t j = lo; j < l; j++)
+                    bz += exp(s[j] - bm);
+                for (int64_t j = lo; j < l; j++)
+                    a[j] = gate * exp(s[j] - bm) / bz;
+            }
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j <= i; j++)
+                    acc += a[j] * (double)qat(v, j, h, e);
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    free(s);
+    free(a);
+    return PECS_OK;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -1504,7 +1570,7 @@ static const char *const ENCODINGS[] = {
     "path",        "gateloop",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
-    "v2pe",        "anchor",      "parallel_context", "position_coupling"};
+    "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -1525,7 +1591,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
     pecs_status st = p->form == PECS_FORM_ROTATE   ? run_rotate(p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
                      : p->form == PECS_FORM_POSMAP ? run_posmap(p)
-                     : p->form == PECS_FORM_KATTN  ? (strcmp(p->encoding, "urpe") ? run_kattn(p) : run_urpe(p))
+                     : p->form == PECS_FORM_KATTN  ? (!strcmp(p->encoding, "urpe")       ? run_urpe(p)
+                                                      : !strcmp(p->encoding, "landmark") ? run_landmark(p) : run_kattn(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)

@@ -196,3 +196,70 @@ SCALAR_HOOK_KATTN(urpe)
     free(acc);
     return st;
 }
+
+/* ---- landmark: causal grouped softmax (reference/landmark.c) ------------------------------------------------
+ * Per query, each closed block b is reduced to its value average y_b = sum_j softmax_b(s)_j v_j (its regular keys)
+ * and enters the query's softmax as one member, its landmark's logit: out_i = (sum_b e^(s_l(b) - m) y_b +
+ * sum_{own block} e^(s_j - m) v_j) / Z. Scores (q scaled by D^-1/2 first), exps and sums in double; one rounding. */
+SCALAR_HOOK_KATTN(landmark)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], B = pecs_param_int(p, "block_size", 51);
+    if (Lq != Lk || B < 2)
+        return PECS_INVALID;
+    double *qi = malloc((size_t)(D + 1) * sizeof *qi), *sc = malloc((size_t)(Lk + 1) * sizeof *sc),
+           *num = malloc((size_t)(D + 1) * sizeof *num), *yb = malloc((size_t)(D + 1) * sizeof *yb);
+    pecs_status st = qi && sc && num && yb ? PECS_OK : PECS_NOMEM;
+    double rs = 1.0 / sqrt((double)D);
+    for (int64_t h = 0; h < H && st == PECS_OK; h++)
+        for (int64_t i = 0; i < Lq; i++) {
+            int64_t start = i - i % B; /* the query's own block starts here */
+            for (int64_t e = 0; e < D; e++)
+                qi[e] = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, e)) * rs;
+            for (int64_t j = 0; j <= i; j++) {
+                double t = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    t += qi[e] * pecs_load_f64(k->data, k->dtype, scalar_at3(k, j, h, e));
+                sc[j] = t;
+            }
+            double m = -INFINITY, z = 0.0;
+            for (int64_t l = B - 1; l < start; l += B) /* closed blocks' landmarks */
+                m = sc[l] > m ? sc[l] : m;
+            for (int64_t j = start; j <= i && j < start + B - 1; j++) /* own block, its landmark left out */
+                m = sc[j] > m ? sc[j] : m;
+            for (int64_t e = 0; e < D; e++)
+                num[e] = 0.0;
+            for (int64_t lo = 0; lo < start; lo += B) {
+                double bm = -INFINITY, bz = 0.0, g = exp(sc[lo + B - 1] - m);
+                for (int64_t j = lo; j < lo + B - 1; j++)
+                    bm = sc[j] > bm ? sc[j] : bm;
+                for (int64_t e = 0; e < D; e++)
+                    yb[e] = 0.0;
+                for (int64_t j = lo; j < lo + B - 1; j++) {
+                    double x = exp(sc[j] - bm);
+                    bz += x;
+                    for (int64_t e = 0; e < D; e++)
+                        yb[e] += x * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e));
+                }
+                z += g;
+                for (int64_t e = 0; e < D; e++)
+                    num[e] += g * yb[e] / bz;
+            }
+            for (int64_t j = start; j <= i && j < start + B - 1; j++) {
+                double x = exp(sc[j] - m);
+                z += x;
+                for (int64_t e = 0; e < D; e++)
+                    num[e] += x * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e));
+            }
+            for (int64_t e = 0; e < D; e++)
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), num[e] / z);
+        }
+    free(qi);
+    free(sc);
+    free(num);
+    free(yb);
+    return st;
+}

@@ -228,8 +228,9 @@
  *            sit at token indices i and j, 0-based)      "w" [r, c] dtype (learned and random data, per encoding)
  *            "out" [Lq, H, D] dtype   attention OUTPUTS (not logits), out[i][h] for query i and head h, by a
  *            formula per encoding (below); every one is a weighted sum of the values, out[i][h] = sum_j a_h(i, j) v_j,
- *            with weights from q, k and a Toeplitz (j - i) positional factor, judged against the reference's direct
- *            sum in double. Bidirectional: every key is visible to every query (no mask).
+ *            with weights from q, k and the token indices (a Toeplitz (j - i) factor, or landmark's block grid),
+ *            judged against the reference's direct sum in double. Bidirectional (every key visible to every query,
+ *            no mask) unless the encoding says otherwise: landmark is causal.
  *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
  *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
@@ -257,6 +258,19 @@
  *                          row     0    0    1 ..  15  16 .. 30 | 33 34 .. 48 49 ..  63  64  64   (31, 32 unused)
  *                      Lq = Lk = 2, per head:  p = [p00 p01]   C = [C(0)  C(+1)]   out_0 = p00 C(0) v_0 + p01 C(+1) v_1
  *                                                  [p10 p11]       [C(-1) C(0) ]   out_1 = p10 C(-1) v_0 + p11 C(0) v_1
+ *         landmark     causal softmax attention with Landmark attention's grouped softmax; Lk == Lq (query i is
+ *                      token i), no "w". B = block_size; token t is a landmark when t % B == B - 1 (the landmark
+ *                      that closes block t // B). s_ij = q_i . k_j / sqrt(D). For query i, the LAST GROUP is
+ *                      G_i = { j <= i : j // B == i // B, j not a landmark }  (the own, open block: a landmark
+ *                      query's own landmark is masked)  u  { j < i : j a landmark }  (every closed block's);
+ *                          Z_i = sum_{j in G_i} e^{s_ij};   a_ij = e^{s_ij} / Z_i for j in the own block,
+ *                          a_ij = (e^{s_i,l(b)} / Z_i) * softmax over block b's regular keys of s_ij
+ *                                 for j a regular key of a closed block b (l(b) = b B + B - 1 its landmark),
+ *                          a_ij = 0 for j a landmark or j > i.         Each query's weights sum to 1.
+ *                      B = 3, six tokens (L = landmark), query 4:   keys  0  1  L2 | 3  4  L5
+ *                          last group {L2, 3, 4}, e^s = (1, 1, 2), Z = 4; block 0 in itself e^s = (1, 3):
+ *                          a_4 = (1/4 * 1/4, 1/4 * 3/4, 0, 1/4, 2/4, 0) = (1/16, 3/16, 0, 4/16, 8/16, 0);
+ *                          query 5 (L5, its own landmark masked) has the same weights.
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
