@@ -150,6 +150,14 @@ static pecs_status axis_make(loader *L, pecs_yaml *y, const char *key, yaml_node
         n = (int)(v->data.sequence.items.top - v->data.sequence.items.start);
         yaml_node_t *first = n ? pecs_yaml_node(y, v->data.sequence.items.start[0]) : NULL;
         whole = is_list_param(key) && (!first || first->type == YAML_SCALAR_NODE);
+        for (int i = 0; whole && i < n; i++) { /* ["3,1", "2,2"] would silently become the one list 3,1,2,2 */
+            yaml_node_t *it = pecs_yaml_node(y, v->data.sequence.items.start[i]);
+            const char *t = pecs_yaml_str(it);
+            if (t && strchr(t, ','))
+                return pecs_yaml_error(y, it, L->why, L->why_len, "key '%s': a list of numbers is one value, and "
+                                       "element '%s' is itself a list; an axis of lists is a list of lists "
+                                       "([[3, 1], [2, 2]])", key, t);
+        }
         if (whole)
             n = 1;
         else if (n == 0)

@@ -547,6 +547,14 @@ Test(suite, error_negative_size)
                  "key 'tokens': value '-4' must be an integer in [1, 16777216]", NULL);
 }
 
+/* Catches ["3,1", "2,2"] for a list parameter silently read as the one list 3,1,2,2 (meant: an axis of two). */
+Test(suite, error_list_param_of_lists_as_strings)
+{
+    expect_error("bad_list_param.yaml", PECS_INVALID, "bad_list_param.yaml", 6, 15,
+                 "key 'lengths': a list of numbers is one value, and element '3,1' is itself a list; an axis of lists "
+                 "is a list of lists ([[3, 1], [2, 2]])", NULL);
+}
+
 /* Catches a missing include reported without the include as written and the path tried. */
 Test(suite, error_missing_include)
 {
