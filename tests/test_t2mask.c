@@ -5,7 +5,8 @@
  * LongLoRA's forward_flashattn: causal segments of G, the second half of the heads cut at G // 2 + kG; CCA's
  * cca_forward: rings of concentric_pos inside the image block, causal around it; Prepacking's PrePackProcessor.process:
  * tril on each packed prompt's block; AnchorContext's anchor_attn_mod: causal inside a document or onto the anchor at 0;
- * Parallel Context Windows' pcw_wrapper.py: windows causal alone, task tokens over the combined cache). Every
+ * Parallel Context Windows' pcw_wrapper.py: windows causal alone, task tokens over the combined cache; ETC's
+ * input_utils.py make_global_local_transformer_side_inputs: g2g, l2l band, l2g/g2l by sentence). Every
  * check runs on the double reference and on the scalar kernel in each position dtype. The properties are the
  * ones a plausible wrong mask breaks (named per test); the last test runs the mask mutants through the harness
  * and expects them to fail.
@@ -595,6 +596,126 @@ Test(t2mask, parallel_context_rejects_bad_input)
     expect_segment_bad_input("parallel_context", NULL, NULL, "9", 6.5);
 }
 
+/* ---- ETC ------------------------------------------------------------------------------------------------ */
+
+/* lengths 3, 1, 4, local_radius 2: global tokens 0, 1, 2 (sentences 0, 1, 2), then the long tokens: sentence 0 =
+ * {3, 4, 5}, sentence 1 = {6}, sentence 2 = {7..10} (input_utils.py make_global_local_transformer_side_inputs with
+ * one example: g2g all; l2l |i - j| <= local_radius, across sentences; l2g / g2l all, or by sentence when hard). */
+Test(t2mask, kat_etc_pieces)
+{
+    pecs_case *c = ref_case("etc", "lengths", "3,1,4", "local_radius", "2", NULL);
+    double q[6] = {0, 2, 3, 6, 10, 8}, k[11];
+    iota(k, 11, 0);
+    const char *const soft[6] = {
+        "11111111111", /* a global token: every global and every long token */
+        "11111111111",
+        "111111.....", /* first long token: every global token, the long tokens up to 2 to its right */
+        "111.11111..", /* the one-token sentence: 2 either side, into sentences 0 and 2 (sentences do not cut l2l) */
+        "111.....111", /* last long token: 2 to its left */
+        "111...11111", /* inside sentence 2 */
+    };
+    expect_vis(c, q, 6, k, 11, soft, "lengths 3,1,4, soft");
+    ref_case_free(c);
+    c = ref_case("etc", "lengths", "3,1,4", "local_radius", "2", "hard_l2g", "true", "hard_g2l", "true", NULL);
+    const char *const hard[6] = {
+        "111111.....", /* global 0: every global token, the long tokens of sentence 0 */
+        "111....1111", /* global 2: sentence 2 */
+        "1..111.....", /* sentence 0's long token: global token 0 only */
+        ".1..11111..", /* sentence 1's: global token 1 only, l2l unchanged */
+        "..1.....111",
+        "..1...11111",
+    };
+    expect_vis(c, q, 6, k, 11, hard, "lengths 3,1,4, hard");
+    ref_case_free(c);
+    /* only hard_l2g: the long rows lose global tokens, the global rows keep every long token */
+    c = ref_case("etc", "lengths", "3,1,4", "local_radius", "2", "hard_l2g", "true", NULL);
+    double q2[2] = {1, 6};
+    const char *const l2g[2] = {"11111111111", ".1..11111.."};
+    expect_vis(c, q2, 2, k, 11, l2g, "lengths 3,1,4, hard l2g");
+    ref_case_free(c);
+    /* a zero length is a global token with no long tokens: under hard_g2l it sees the global tokens only */
+    c = ref_case("etc", "lengths", "0,2", "local_radius", "1", "hard_g2l", "true", NULL);
+    double q3[3] = {0, 1, 2}, k3[4];
+    iota(k3, 4, 0);
+    const char *const zero[3] = {"11..", "1111", "1111"};
+    expect_vis(c, q3, 3, k3, 4, zero, "lengths 0,2, hard g2l");
+    ref_case_free(c);
+    /* no lengths: no global tokens, the l2l band of radius 1 */
+    c = ref_case("etc", "local_radius", "1", NULL);
+    double q4[2] = {0, 5}, k4[7];
+    iota(k4, 7, 0);
+    const char *const band[2] = {"11.....", "....111"};
+    expect_vis(c, q4, 2, k4, 7, band, "no lengths");
+    ref_case_free(c);
+}
+
+/* Three properties the code fixes without stating a formula: (1) with hard_l2g == hard_g2l the mask is symmetric (g2l
+ * is the transpose of l2g in input_utils.py, and the l2l window is centred); (2) with soft masks and local_radius =
+ * L - 1, the smallest radius that covers the long input, every key is visible (FusedGlobalLocalAttention's docstring:
+ * standard attention over [global | long] as the special case); (3) with hard masks every long token sees exactly
+ * one global token and global token g exactly lengths[g] long tokens. Random lengths 0..5 (zeros included), random
+ * radii, reference and scalar in every position dtype. A causal l2l, l2l cut at sentence boundaries, a window off by
+ * one (mutant etc_radius_exclusive) or hard_l2g ignored (mutant etc_l2g_all_globals) fails one of them. */
+Test(t2mask, etc_symmetric_full_at_covering_radius_one_global_per_long_token)
+{
+    uint64_t s = 31;
+    for (int round = 0; round < 16; round++) {
+        int64_t n = 1 + (int64_t)(rnd(&s) % 6), len[8], L = 0;
+        char list[64] = "";
+        for (int64_t b = 0; b < n; b++) {
+            len[b] = (int64_t)(rnd(&s) % 6);
+            L += len[b];
+        }
+        if (L < 2)
+            len[n - 1] += 2, L += 2;
+        for (int64_t b = 0; b < n; b++) {
+            size_t u = strlen(list);
+            snprintf(list + u, sizeof list - u, "%s%lld", b ? "," : "", (long long)len[b]);
+        }
+        int64_t T = n + L;
+        cr_assert(T <= MAXL);
+        int hard = round % 2, full = round % 4 < 2;
+        char radius[24];
+        snprintf(radius, sizeof radius, "%lld", full ? (long long)(L - 1) : (long long)(1 + rnd(&s) % (uint64_t)L));
+        const char *flag = hard ? "true" : "false";
+        pecs_case *c = ref_case("etc", "lengths", list, "local_radius", radius, "hard_l2g", flag, "hard_g2l", flag, NULL);
+        double t[MAXL];
+        iota(t, T, 0);
+        int got[MAXL * MAXL];
+        for (size_t d = 0; d <= sizeof DTYPES / sizeof DTYPES[0]; d++) {
+            const char *who = d < sizeof DTYPES / sizeof DTYPES[0] ? pecs_dtype_name(DTYPES[d]) : "reference";
+            if (d == sizeof DTYPES / sizeof DTYPES[0])
+                ref_vis(c, t, T, t, T, got);
+            else
+                scalar_vis(c, DTYPES[d], t, T, t, T, got);
+            for (int64_t i = 0; i < T; i++)
+                for (int64_t j = 0; j < T; j++) {
+                    cr_expect_eq(got[i * T + j], got[j * T + i], "%s, lengths %s radius %s hard %d: (%lld, %lld) is "
+                                 "not (%lld, %lld)", who, list, radius, hard, (long long)i, (long long)j, (long long)j,
+                                 (long long)i);
+                    if (full && !hard)
+                        cr_expect(got[i * T + j], "%s, lengths %s radius %s (covering): (%lld, %lld) masked", who, list,
+                                  radius, (long long)i, (long long)j);
+                }
+            for (int64_t i = 0; hard && i < T; i++) {
+                int64_t seen = 0;
+                for (int64_t j = i < n ? n : 0; j < (i < n ? T : n); j++)
+                    seen += got[i * T + j];
+                cr_expect_eq(seen, i < n ? len[i] : 1, "%s, lengths %s hard: token %lld sees %lld tokens of the other "
+                             "stream", who, list, (long long)i, (long long)seen);
+            }
+        }
+        ref_case_free(c);
+    }
+}
+
+/* Positions past the long tokens, lengths that are not token counts and positions that are not token indices are bad
+ * input (lengths 3, 2: 2 global tokens and 5 long ones, 7 tokens). */
+Test(t2mask, etc_rejects_bad_input)
+{
+    expect_segment_bad_input("etc", "8", "past the long tokens", "7", 1.5);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 /* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
@@ -613,6 +734,9 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         "anchor lengths=40,200,3,268 tokens=16 keys=512 positions=random@512 dtype=bf16 view=strided",
         "parallel_context lengths=3,4,2 tokens=12 keys=12 pos_dtype=i64",
         "parallel_context lengths=300,512,200 tokens=16 keys=1028 positions=random@1028 dtype=bf16 view=strided",
+        "etc lengths=3,1,4 local_radius=2 hard_l2g=true tokens=11 keys=11 pos_dtype=i64",
+        "etc lengths=20,35,12,40 local_radius=84 hard_g2l=true tokens=16 keys=111 positions=random@111 dtype=bf16 "
+        "view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -627,6 +751,8 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         {"anchor_not_shared", "anchor lengths=3,1,4,2 tokens=11 keys=11"},
         {"pcw_cross_window", "parallel_context lengths=3,4,2 tokens=12 keys=12"},
         {"pcw_keeps_every_start", "parallel_context lengths=3,4,2 tokens=12 keys=12"},
+        {"etc_l2g_all_globals", "etc lengths=3,1,4 local_radius=2 hard_l2g=true tokens=11 keys=11"},
+        {"etc_radius_exclusive", "etc lengths=3,1,4 local_radius=2 hard_l2g=true tokens=11 keys=11"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

@@ -791,6 +791,22 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     dk = dk && wk != keep && !BUG(pcw_keeps_every_start);
                     int vis = wq >= 0 ? wk == wq || (BUG(pcw_cross_window) && wk >= 0) : !(wk >= 0 && dk);
                     v = kj <= qi && vis ? 0.0f : -INFINITY;
+                } else if (is(p, "etc")) { /* [global | long]: g2g all, l2l band, l2g/g2l all or by sentence */
+                    const pecs_param *L = pecs_problem_param(p, "lengths");
+                    double G = L ? (double)L->n : 0, end = G, r = (double)pecs_param_int(p, "local_radius", 84);
+                    int64_t sq = -1, sk = -1;
+                    for (int64_t b = 0; L && b < L->n; b++) {
+                        sq = sq < 0 && qi >= end && qi < end + L->list[b] ? b : sq;
+                        sk = sk < 0 && kj >= end && kj < end + L->list[b] ? b : sk;
+                        end += L->list[b];
+                    }
+                    int hl2g = pecs_param_int(p, "hard_l2g", 0) && !BUG(etc_l2g_all_globals);
+                    int vis = qi < G && kj < G                ? 1
+                              : kj < G                        ? !hl2g || (double)sq == kj
+                              : qi < G                        ? !pecs_param_int(p, "hard_g2l", 0) || (double)sk == qi
+                              : BUG(etc_radius_exclusive)     ? fabs(qi - kj) < r
+                                                              : fabs(qi - kj) <= r;
+                    v = vis ? 0.0f : -INFINITY;
                 } else { /* masks */
                     double W = (double)pecs_param_int(p, "window", 0);
                     int vis = qi - kj >= 0 && (W <= 0 || (BUG(window_inclusive) ? qi - kj <= W : qi - kj < W));
@@ -1570,7 +1586,8 @@ static const char *const ENCODINGS[] = {
     "path",        "gateloop",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
-    "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark"};
+    "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
+    "etc"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -133,3 +133,31 @@ static int parallel_context_visible(const pecs_problem *p, int64_t q, int64_t k)
 }
 
 SCALAR_HOOK_MASK(parallel_context) { return fill(p, parallel_context_visible); }
+
+/* ETC: the stream is [global | long]; G = the number of sentences (one global token each), then the sentences' long
+ * tokens of `lengths`. g2g all; l2l within local_radius either side; l2g and g2l all, or by sentence with hard_l2g /
+ * hard_g2l. No lengths: every token long. */
+static int64_t etc_sentence(const pecs_param *L, int64_t t)
+{
+    int64_t end = L->n;
+    for (int64_t s = 0; s < L->n; s++)
+        if (t < (end += (int64_t)L->list[s]))
+            return s;
+    return -1; /* past the long tokens: the reference rejects such cases */
+}
+
+static int etc_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    const pecs_param *L = pecs_problem_param(p, "lengths");
+    int64_t G = L ? L->n : 0;
+    if (q < G && k < G)
+        return 1;
+    if (k < G)
+        return !pecs_param_int(p, "hard_l2g", 0) || etc_sentence(L, q) == k;
+    if (q < G)
+        return !pecs_param_int(p, "hard_g2l", 0) || etc_sentence(L, k) == q;
+    int64_t d = q > k ? q - k : k - q;
+    return d <= pecs_param_int(p, "local_radius", 84);
+}
+
+SCALAR_HOOK_MASK(etc) { return fill(p, etc_visible); }

@@ -127,6 +127,15 @@
  *                      q\k 0 1 2 | 3 4 5 6 | 7 8 | 9 10 11   (lengths [3, 4, 2])
  *                       5  . . . | 1 1 1 . | . . | .  .  .    causal inside its window
  *                       9  . 1 1 | 1 1 1 1 | . 1 | 1  .  .    task: the longest window whole, the others' starts dropped
+ *         etc          the fused stream [global | long]: G = number of lengths (one global token per sentence) at
+ *                      0..G-1, then sentence s = [G + c_s, G + c_s + lengths[s]) (c_s as packing's), sent(t) = s there.
+ *                      q, k global: visible; q long, k global: !hard_l2g or sent(q) == k; q global, k long: !hard_g2l
+ *                      or sent(k) == q; q, k long: |q - k| <= local_radius (not causal, across sentences); positions
+ *                      lie below G + the lengths' sum (no lengths: every token long, the band)
+ *                      q\k 0 1 2 | 3 4 5 | 6 | 7 8 9 10   (lengths [3, 1, 4], local_radius 2, hard_l2g)
+ *                       0  1 1 1 | 1 1 1 | 1 | 1 1 1 1    global: every token (hard_g2l: its sentence's long ones)
+ *                       6  . 1 . | . 1 1 | 1 | 1 1 . .    long: its sentence's global token, long tokens within 2
+ *                      ETC's relative position labels index a learned table (a logit term): not this form.
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
  *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)
