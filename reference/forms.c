@@ -174,6 +174,8 @@ void pecs_ref_rot_reset(pecs_ref_rot *s)
     s->pos_offset = s->log_gain_len = 0.0;
     s->attn = s->softmax_scale = 1.0;
     s->block = s->gen_rows = 0;
+    s->gate = NULL;
+    s->gate_row0 = 0;
 }
 
 void pecs_ref_rot_free(pecs_ref_rot *s)
@@ -374,6 +376,37 @@ static pecs_status rotate_blocks(const pecs_problem *p, const pecs_ref_rot *s, c
     return PECS_OK;
 }
 
+/* A content gate (PSC, pecs_ref_rot.gate): g[t][h][.] = x * (1 + tanh(silu(x U_h) V_h) / 2), [T][H][D] row-major. */
+static double *gate_x(const pecs_ref_rot *s, const pecs_tensor *x)
+{
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2];
+    double *g = malloc((size_t)(T * H * D + 2 * D) * sizeof *g);
+    if (!g)
+        return NULL;
+    double *xin = g + T * H * D, *a = xin + D;
+    const double *xd = x->data, *wd = s->gate->data;
+    int64_t ws0 = s->gate->stride[0], ws1 = s->gate->stride[1];
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            int64_t u0 = s->gate_row0 + h * D, v0 = s->gate_row0 + (H + h) * D;
+            for (int64_t i = 0; i < D; i++)
+                xin[i] = xd[pecs_at3(x, t, h, i)];
+            for (int64_t r = 0; r < D; r++) { /* einsum "bnsd,ndr->bnsr", then SiLU */
+                double acc = 0.0;
+                for (int64_t i = 0; i < D; i++)
+                    acc += xin[i] * wd[(u0 + i) * ws0 + r * ws1];
+                a[r] = acc / (1.0 + exp(-acc));
+            }
+            for (int64_t j = 0; j < D; j++) { /* einsum "bnsr,nrd->bnsd", then the coefficient */
+                double acc = 0.0;
+                for (int64_t r = 0; r < D; r++)
+                    acc += a[r] * wd[(v0 + r) * ws0 + j * ws1];
+                g[(t * H + h) * D + j] = xin[j] * (1.0 + tanh(acc) / 2.0);
+            }
+        }
+    return g;
+}
+
 static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
@@ -387,6 +420,7 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
     if (R == 0)
         return PECS_INVALID;
     pecs_ref_rot s;
+    double *xg = NULL; /* the gated x of a content-gated schedule (PSC) */
     pecs_status st = pecs_ref_rot_alloc(&s, R);
     if (st != PECS_OK)
         return st;
@@ -410,6 +444,12 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
     int half = pecs_param_is(p, "pairing", "half");
     const double *xd = x->data;
     double *od = out->data;
+    if (s.gate && !(xg = gate_x(&s, x))) {
+        snprintf(why, why_len, "%s: out of memory", p->encoding);
+        st = PECS_NOMEM;
+        goto cleanup;
+    }
+#define XIN(t, h, d) (xg ? xg[((t) * H + (h)) * D + (d)] : xd[pecs_at3(x, t, h, d)])
     for (int64_t t = 0; t < T; t++) {
         for (int64_t i = 0; i < R / 2; i++) {
             double sn, cs, m = pecs_pos_at(pos, s.axis[i], t) + s.pos_offset; /* exact for integers < 2^53 */
@@ -428,16 +468,18 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
                 double c = cs, sg = sn;
                 if (s.head_imag && s.head_imag[h]) /* RoPE++ imaginary head: x sin(a) - rot(x) cos(a) */
                     c = sn, sg = -cs;
-                double xa = xd[pecs_at3(x, t, h, a)], xb = xd[pecs_at3(x, t, h, b)];
+                double xa = XIN(t, h, a), xb = XIN(t, h, b);
                 od[pecs_at3(out, t, h, a)] = g * (xa * c - xb * sg);
                 od[pecs_at3(out, t, h, b)] = g * (xa * sg + xb * c);
             }
         }
         for (int64_t h = 0; h < H; h++)
             for (int64_t d = R; d < D; d++)
-                od[pecs_at3(out, t, h, d)] = xd[pecs_at3(x, t, h, d)];
+                od[pecs_at3(out, t, h, d)] = XIN(t, h, d);
     }
+#undef XIN
 cleanup:
+    free(xg);
     pecs_ref_rot_free(&s);
     return st;
 }

@@ -68,6 +68,12 @@ typedef struct pecs_ref_rot {
     int64_t block;         /* out: b, or 0 for a pair schedule */
     int64_t gen_rows;      /* out: position rows the generators read */
     double *gen;           /* out [heads][gen_rows][R/b][b][b] or NULL */
+    /* Content gate (PSC): when gate is set, the driver first replaces the D lanes of head h at token t by
+     * x * (1 + tanh(silu(x U_h) V_h) / 2), lane by lane, and rotates that: U_h = gate rows gate_row0 + h*D ..,
+     * V_h = rows gate_row0 + (H + h)*D .. (each D x D, row-major: U_h[i][j] = gate[gate_row0 + h*D + i][j]).
+     * Position-free, so the logits stay exactly relative. */
+    const pecs_tensor *gate; /* out: the learned maps (f64, [4*H*D, D]) or NULL */
+    int64_t gate_row0;       /* out: first row of this call's maps (0 for queries, 2*H*D for keys) */
 } pecs_ref_rot;
 
 #define PECS_REF_HOOK_ROTATE(sym) \

@@ -36,6 +36,8 @@ static const char *const g_block_schedules[] = {"rope.comrope"};
 
 int impl_schedule_has_imag(const char *id) { return !strcmp(id, "rope.plusplus"); }
 
+int impl_schedule_has_gate(const char *id) { return !strcmp(id, "rope.psc"); }
+
 int impl_schedule_has_blocks(const char *id)
 {
     for (size_t i = 0; i < sizeof g_block_schedules / sizeof g_block_schedules[0]; i++)
@@ -514,6 +516,22 @@ SCALAR_HOOK_ROTATE(rope_comrope)
                     s->gen[((h * axes + a) * m + j) * nb + e] = (pr - pt) * k;
                 }
             }
+    return PECS_OK;
+}
+
+/* WNQzhu/PSC lora_llama.py Phase.forward before apply_rotary_pos_emb's rotation: RoPE frequencies; the gate's maps
+ * are w [4*H*D, D] (q up, q down, k up, k down; D x D per head), the kernel (rotate.c) applies them. */
+SCALAR_HOOK_ROTATE(rope_psc)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w"), *x = pecs_problem_tensor(p, "x");
+    int64_t R = s->R, H = s->H;
+    scalar_default_freqs(pecs_param_real(p, "base", 10000.0), R, s->inv_freq);
+    if (H <= 0)
+        return PECS_OK;
+    if (!x || x->shape[2] != R || !w || w->ndim != 2 || w->shape[0] != 4 * H * R || w->shape[1] != R)
+        return PECS_INVALID;
+    s->gate = w;
+    s->gate_row0 = pecs_param_is(p, "role", "key") ? 2 * H * R : 0;
     return PECS_OK;
 }
 

@@ -28,6 +28,10 @@ typedef struct scalar_sched {
     int64_t block;      /* > 0: a block schedule (ComRoPE): lanes j*b..j*b+b-1 turn by exp(sum_i pos[i][t] B_ij); no pair angles */
     int64_t gen_rows;   /* position rows the generators read */
     double *gen;        /* [H][gen_rows][R/block][block][block] skew-symmetric generators B_ij of head h, or NULL */
+    const pecs_tensor *gate; /* PSC: the maps "w" [4*H*D, D] (backend dtype), or NULL: before the rotation, head h's
+                              * lanes become x * (1 + tanh(silu(x U_h) V_h) / 2), U_h = rows gate_row0 + h*D .., V_h =
+                              * rows gate_row0 + (H + h)*D .. (D x D each) */
+    int64_t gate_row0;  /* 0 (role=query) or 2*H*D (role=key) */
 } scalar_sched;
 
 /* Per-encoding schedule hooks, generated from the registry (rotate rows only). */
@@ -61,6 +65,10 @@ void impl_schedule_free(scalar_sched *s);
 /* 1 if the rotate encoding id can turn heads a quarter back (scalar_sched.head_imag: RoPE++). Backends whose
  * kernels take only head_scale / head_axis decline these. */
 int impl_schedule_has_imag(const char *id);
+
+/* 1 if the rotate encoding id gates x with learned maps before rotating (scalar_sched.gate: PSC). Backends whose
+ * kernels only rotate decline these. */
+int impl_schedule_has_gate(const char *id);
 
 /* 1 if the rotate encoding id has a block schedule (scalar_sched.block > 0: not pair rotations). Backends whose
  * kernels rotate pairs decline these. */

@@ -559,6 +559,77 @@ static pecs_status run_comrope(const pecs_problem *p, const pecs_tensor *out)
     return PECS_OK;
 }
 
+/* PSC (WNQzhu/PSC lora_llama.py Phase.forward, then apply_rotary_pos_emb's rotation): head h's lanes become
+ * x * (1 + tanh(silu(x U_h) V_h) / 2), U_h / V_h the D x D blocks of w [4*H*D, D] at rows r0 + h*D and
+ * r0 + (H + h)*D, r0 = 0 for queries and 2*H*D for keys. Reads src (f32 [T][H][D] when gated in place), writes g. */
+static void psc_gate(const pecs_problem *p, const pecs_tensor *src, float *g)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w");
+    int64_t T = src->shape[0], H = src->shape[1], D = src->shape[2];
+    int key = pecs_param_is(p, "role", "key") != BUG(psc_roles_swapped);
+    int64_t r0 = key ? 2 * H * D : 0;
+    double a[4096];
+    float xin[4096];
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            for (int64_t i = 0; i < D; i++) {
+                int64_t id[3] = {t, h, i};
+                xin[i] = load_in(src->data, src->dtype, offset(src, id));
+            }
+            for (int64_t r = 0; r < D; r++) {
+                double z = 0.0;
+                for (int64_t i = 0; i < D; i++) {
+                    int64_t row = r0 + h * D + (BUG(psc_up_transposed) ? r : i), col = BUG(psc_up_transposed) ? i : r;
+                    z += (double)xin[i] * pecs_load_f64(w->data, w->dtype, row * w->stride[0] + col * w->stride[1]);
+                }
+                a[r] = z / (1.0 + exp(-z));
+            }
+            for (int64_t j = 0; j < D; j++) {
+                double z = 0.0;
+                for (int64_t r = 0; r < D; r++)
+                    z += a[r] * pecs_load_f64(w->data, w->dtype, (r0 + (H + h) * D + r) * w->stride[0] + j * w->stride[1]);
+                g[(t * H + h) * D + j] = (float)((double)xin[j] * (1.0 + 0.5 * tanh(z)));
+            }
+        }
+}
+
+/* PSC: the gated head into a f32 copy, then the plain rotation from it (the bug: rotate x, then gate the output). */
+static pecs_status run_psc(const pecs_problem *p, const sched *sc, int64_t R, const pecs_tensor *out)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w");
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2];
+    if (R != D || D > 4096 || !w || w->ndim != 2 || w->shape[0] != 4 * H * D || w->shape[1] != D)
+        return PECS_INVALID;
+    float *g = malloc((size_t)(T * H * D) * sizeof *g);
+    pecs_tensor gt = {.name = "x", .dtype = PECS_DT_F32, .ndim = 3, .shape = {T, H, D}, .stride = {H * D, D, 1},
+                      .data = g};
+    pecs_tensor ts[8];
+    if (!g || p->n_tensors > 8) {
+        free(g);
+        return PECS_NOMEM;
+    }
+    pecs_problem q = *p;
+    for (int i = 0; i < p->n_tensors; i++)
+        ts[i] = !strcmp(p->tensors[i].name, "x") ? gt : p->tensors[i];
+    q.tensors = ts;
+    if (BUG(psc_gate_after_rotation)) {
+        rotate_tokens(p, sc, R, out, 0, T);
+        psc_gate(p, out, g);
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t d = 0; d < D; d++) {
+                    int64_t id[3] = {t, h, d};
+                    store_out(out->data, out->dtype, offset(out, id), g[(t * H + h) * D + d]);
+                }
+    } else {
+        psc_gate(p, x, g);
+        q.in_place = 0;
+        rotate_tokens(&q, sc, R, out, 0, T);
+    }
+    free(g);
+    return PECS_OK;
+}
+
 static pecs_status run_rotate(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x");
@@ -572,6 +643,8 @@ static pecs_status run_rotate(const pecs_problem *p)
         return PECS_INVALID;
     static sched sc; /* pecs calls a backend from one thread; the token loops below only read it */
     schedule(p, R, D, H, &sc);
+    if (is(p, "rope.psc"))
+        return run_psc(p, &sc, R, out);
     if (BUG(openmp_race))
         return rotate_racy(p, &sc, R);
     int threads = p->n_threads > 1 ? p->n_threads : 1;
@@ -1580,6 +1653,7 @@ static const char *const ENCODINGS[] = {
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus", "rope.clex",
+    "rope.psc",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",

@@ -66,6 +66,28 @@ static pecs_status rotate_blocks(const pecs_problem *p, const scalar_sched *sc, 
     return st;
 }
 
+/* PSC's gate of one head (scalar_sched.gate): xg = x * (1 + tanh(silu(x U_h) V_h) / 2) from the f32 lanes, the two
+ * products in double (w read in its dtype), each lane rounded to f32 once. a: D doubles of scratch. */
+static void gate_head(const scalar_sched *sc, const pecs_tensor *x, int64_t xo, int64_t h, float *xg, double *a)
+{
+    const pecs_tensor *w = sc->gate;
+    int64_t D = x->shape[2], H = x->shape[1], u0 = sc->gate_row0 + h * D, v0 = sc->gate_row0 + (H + h) * D;
+    for (int64_t i = 0; i < D; i++)
+        xg[i] = pecs_load_f32(x->data, x->dtype, xo + i * x->stride[2]);
+    for (int64_t r = 0; r < D; r++) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < D; i++)
+            acc += (double)xg[i] * pecs_load_f64(w->data, w->dtype, (u0 + i) * w->stride[0] + r * w->stride[1]);
+        a[r] = acc / (1.0 + exp(-acc));
+    }
+    for (int64_t j = 0; j < D; j++) {
+        double acc = 0.0;
+        for (int64_t r = 0; r < D; r++)
+            acc += a[r] * pecs_load_f64(w->data, w->dtype, (v0 + r) * w->stride[0] + j * w->stride[1]);
+        xg[j] = (float)((double)xg[j] * (1.0 + 0.5 * tanh(acc)));
+    }
+}
+
 pecs_status scalar_rotate(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
@@ -85,8 +107,11 @@ pecs_status scalar_rotate(const pecs_problem *p)
         impl_schedule_free(&sc);
         return st;
     }
-    float *cs = malloc((size_t)n * 2 * sizeof *cs);
-    if (!cs) {
+    float *cs = malloc((size_t)(n * 2 + (sc.gate ? D : 0)) * sizeof *cs), *xg = cs ? cs + 2 * n : NULL;
+    double *ga = sc.gate ? malloc((size_t)D * sizeof *ga) : NULL;
+    if (!cs || (sc.gate && !ga)) {
+        free(cs);
+        free(ga);
         impl_schedule_free(&sc);
         return PECS_NOMEM;
     }
@@ -103,10 +128,12 @@ pecs_status scalar_rotate(const pecs_problem *p)
             }
             int64_t xo = t * x->stride[0] + h * x->stride[1], oo = t * out->stride[0] + h * out->stride[1];
             int64_t xs = x->stride[2], os = out->stride[2];
+            if (sc.gate)
+                gate_head(&sc, x, xo, h, xg, ga);
             for (int64_t i = 0; i < n; i++) {
                 int64_t a = i * da, b = a + db;
-                float x0 = pecs_load_f32(x->data, x->dtype, xo + a * xs);
-                float x1 = pecs_load_f32(x->data, x->dtype, xo + b * xs);
+                float x0 = sc.gate ? xg[a] : pecs_load_f32(x->data, x->dtype, xo + a * xs);
+                float x1 = sc.gate ? xg[b] : pecs_load_f32(x->data, x->dtype, xo + b * xs);
                 float c = cs[2 * i], s = cs[2 * i + 1];
                 pecs_store_f32(out->data, out->dtype, oo + a * os, x0 * c - x1 * s);
                 pecs_store_f32(out->data, out->dtype, oo + b * os, x0 * s + x1 * c);
@@ -117,6 +144,7 @@ pecs_status scalar_rotate(const pecs_problem *p)
         }
     }
     free(cs);
+    free(ga);
     impl_schedule_free(&sc);
     return st;
 }

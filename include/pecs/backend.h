@@ -42,7 +42,7 @@
  *            "out" [T, H, D]  dtype = problem->dtype        (written; out.data == x.data when in_place,
  *                                                            with identical strides)
  *            "w"   [r, c]     dtype = problem->dtype        only for encodings with learned data (registry
- *                                                            `weights`: rope.comrope's generators)
+ *                                                            `weights`: rope.comrope's generators, rope.psc's gate)
  *     For each token t, head h and pair i < R/2, with angle a = (pos[axis_i][t] + o) * inv_freq[i]:
  *         (y_a, y_b) = g * (x_a cos a - x_b sin a,  x_a sin a + x_b cos a)
  *     where the pair (a, b) is
@@ -80,9 +80,16 @@
  *                      else 0; variant=ld: c_ij = w[H+i][j]. D = 8, b = 4, ap:
  *                      lanes [x0 x1 x2 x3 | x4 x5 x6 x7] -> [hhhh wwww]: two 4 x 4 rotations, block 0 by row h,
  *                      block 1 by row w (b = 2, ap: [hh ww hh ww], each block a pair rotation by pos * theta)
+ *     A content gate comes before the rotation (rope.psc; rotary_dim = D, every lane gated):
+ *         rope.psc     "w" [4*H*D, D]: blocks of H*D rows U_q, V_q, U_k, V_k, head h's D x D map at rows h*D .. h*D+D-1
+ *                      of its block; role=query reads U_q, V_q, role=key U_k, V_k. Head h of token t is first
+ *                        g[j] = x[j] * (1 + tanh(sum_r silu(sum_i x[i] U_h[i][r]) V_h[r][j]) / 2)
+ *                      and g is rotated as above (pairing, base, freq_factors, attn_factor apply). D = 2, pos 1:
+ *                      x = (1, 2), U_q = [[0, 0], [1, 0]], V_q = [[L, -L], [0, 0]], L = ln 2 / silu(2):
+ *                      x U_q = (2, 0), tanh(silu(.) V_q) = (0.6, -0.6), g = (1.3, 1.4), out = g turned by 1 rad
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
- *     Encodings whose query and key transforms differ (xpos, rope.entropy_abf, rope.string) have a CHOICE
+ *     Encodings whose query and key transforms differ (xpos, rope.entropy_abf, rope.string, rope.psc) have a CHOICE
  *     parameter `role`; the harness gives keys role=key.
  *
  *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
