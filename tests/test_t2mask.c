@@ -716,6 +716,60 @@ Test(t2mask, etc_rejects_bad_input)
     expect_segment_bad_input("etc", "8", "past the long tokens", "7", 1.5);
 }
 
+/* xPos BCA, l = 6 (blocks of 3: {0 1 2} {3 4 5} {6 7 8} {9}): a query sees its own block up to itself and the whole
+ * block before (sec. 3.3: "its own block and the last block"). Query 7 sees 3..7, not 0..2; query 2 sees 0..2 (block
+ * 0 has no block before); query 9 sees 6..9. A kernel with blocks of l (bca_block_is_train_len) lets query 7 see
+ * 0..7; one without the previous block (bca_own_block_only) hides 3..5 from it. */
+Test(t2mask, kat_xpos_bca_blocks)
+{
+    pecs_case *c = ref_case("xpos.bca", "train_len", "6", NULL);
+    double q[5] = {0, 2, 3, 7, 9}, k[10];
+    iota(k, 10, 0);
+    const char *const want[5] = {"1.........", "111.......", "1111......", "...11111..", "......1111"};
+    expect_vis(c, q, 5, k, 10, want, "train_len 6");
+    ref_case_free(c);
+    /* the paper's l = 1024 (blocks of 512) past the training length: query 1500 (block 2) sees 512..1500 */
+    c = ref_case("xpos.bca", NULL);
+    double q2[1] = {1500}, k2[6] = {0, 511, 512, 1023, 1500, 1501};
+    const char *const want2[1] = {"..111."};
+    expect_vis(c, q2, 1, k2, 6, want2, "train_len 1024");
+    ref_case_free(c);
+}
+
+/* On random positions, every query sees between min(q, B) + 1 and 2B keys of a contiguous key range ending at itself,
+ * and the mask is mask.causal once l/2 is past every position (one block) and a window of the block's start
+ * otherwise: a query's first visible key is the start of the block before its own. */
+Test(t2mask, xpos_bca_span_is_one_to_two_blocks)
+{
+    uint64_t s = 11;
+    for (int trial = 0; trial < 20; trial++) {
+        int64_t B = 1 + trial % 7;
+        char l[16];
+        snprintf(l, sizeof l, "%lld", (long long)(2 * B));
+        pecs_case *c = ref_case("xpos.bca", "train_len", l, NULL);
+        double q[8], k[48];
+        for (int i = 0; i < 8; i++)
+            q[i] = (double)(rnd(&s) % 48);
+        iota(k, 48, 0);
+        int a[8 * 48];
+        scalar_vis(c, trial % 2 ? PECS_DT_I64 : PECS_DT_F64, q, 8, k, 48, a);
+        for (int i = 0; i < 8; i++) {
+            int64_t qi = (int64_t)q[i], first = (qi / B - 1) * B;
+            if (first < 0)
+                first = 0;
+            for (int64_t j = 0; j < 48; j++)
+                cr_expect_eq(a[i * 48 + j], j >= first && j <= qi, "B %lld, query %lld, key %lld", (long long)B,
+                             (long long)qi, (long long)j);
+        }
+        ref_case_free(c);
+    }
+    char why[256] = "";
+    pecs_case *odd = ref_case("xpos.bca", "train_len", "5", NULL);
+    cr_expect_eq(pecs_case_validate(odd, why, sizeof why), PECS_INVALID, "an odd l was accepted");
+    cr_expect(strstr(why, "even train_len") != NULL, "%s", why);
+    ref_case_free(odd);
+}
+
 /* ---- the form in the harness ---------------------------------------------------------------------------- */
 
 /* End to end: the scalar kernel passes; each mask mutant fails on the smoke case its bug shows on. */
@@ -737,6 +791,8 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         "etc lengths=3,1,4 local_radius=2 hard_l2g=true tokens=11 keys=11 pos_dtype=i64",
         "etc lengths=20,35,12,40 local_radius=84 hard_g2l=true tokens=16 keys=111 positions=random@111 dtype=bf16 "
         "view=strided",
+        "xpos.bca train_len=6 tokens=10 keys=10 pos_dtype=i64",
+        "xpos.bca train_len=1024 tokens=16 keys=256 positions=random@8192 dtype=bf16 view=strided",
     };
     char reason[768];
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -753,6 +809,8 @@ Test(t2mask, harness_passes_scalar_and_fails_mutants)
         {"pcw_keeps_every_start", "parallel_context lengths=3,4,2 tokens=12 keys=12"},
         {"etc_l2g_all_globals", "etc lengths=3,1,4 local_radius=2 hard_l2g=true tokens=11 keys=11"},
         {"etc_radius_exclusive", "etc lengths=3,1,4 local_radius=2 hard_l2g=true tokens=11 keys=11"},
+        {"bca_block_is_train_len", "xpos.bca train_len=6 tokens=10 keys=10"},
+        {"bca_own_block_only", "xpos.bca train_len=6 tokens=10 keys=10"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char path[512];

@@ -817,6 +817,10 @@ static pecs_status run_pairwise(const pecs_problem *p)
                     double G = (double)pecs_param_int(p, "group_size", 2048);
                     double sh = pecs_param_is(p, "half", "shifted") && !BUG(s2attn_shift_ignored) ? floor(G / 2) : 0;
                     v = qi - kj >= 0 && floor((qi - sh) / G) == floor((kj - sh) / G) ? 0.0f : -INFINITY;
+                } else if (is(p, "xpos.bca")) { /* blocks of l/2: own block and the one before, causal */
+                    double B = (double)(pecs_param_int(p, "train_len", 1024) / (BUG(bca_block_is_train_len) ? 1 : 2));
+                    double reach = BUG(bca_own_block_only) ? 0.0 : 1.0;
+                    v = qi - kj >= 0 && floor(kj / B) >= floor(qi / B) - reach ? 0.0f : -INFINITY;
                 } else if (is(p, "cca")) { /* rings inside the image block, causal elsewhere */
                     int64_t side = pecs_param_int(p, "grid", 24), st = pecs_param_int(p, "image_start", 0);
                     int64_t a = (int64_t)qi - st, b = (int64_t)kj - st, n = side * side;
@@ -1661,7 +1665,7 @@ static const char *const ENCODINGS[] = {
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
-    "etc"};
+    "etc",         "xpos.bca"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {

@@ -47,6 +47,15 @@ static int s2attn_visible(const pecs_problem *p, int64_t q, int64_t k)
 
 SCALAR_HOOK_MASK(s2attn) { return fill(p, s2attn_visible); }
 
+/* xPos BCA: blocks of l/2 from position 0; a query sees its own block and the one before, causally. */
+static int xpos_bca_visible(const pecs_problem *p, int64_t q, int64_t k)
+{
+    int64_t B = pecs_param_int(p, "train_len", 1024) / 2;
+    return k <= q && floor_div(k, B) >= floor_div(q, B) - 1;
+}
+
+SCALAR_HOOK_MASK(xpos_bca) { return fill(p, xpos_bca_visible); }
+
 /* CCA: inside the image block, keys on the query's ring or outside it; elsewhere causal. */
 static int64_t cca_ring(int64_t t, int64_t side)
 {

@@ -109,6 +109,10 @@
  *                      G // 2 (half = shifted): one call is one half of the heads (out has no head axis)
  *                      q\k 0 1 2 3 4 5 6 7     (G = 4, shifted: groups {0,1} {2..5} {6,7})
  *                       5  . . 1 1 1 1 . .     unshifted, query 5 would see keys 4, 5 only
+ *         xpos.bca     k <= q and floor(k/B) >= floor(q/B) - 1, B = train_len / 2 (blocks from position 0): its own
+ *                      block up to itself and the whole block before
+ *                      q\k 0 1 2 | 3 4 5 | 6 7 8 | 9    (train_len 6: B = 3)
+ *                       7  . . . | 1 1 1 | 1 1 . | .    blocks 1 and 2, causal
  *         cca          q, k both in the image [image_start, image_start + grid^2): ring(k) <= ring(q), ring of patch
  *                      t = min(r, c, grid-1-r, grid-1-c) (r, c = t / grid, t % grid); otherwise k <= q
  *                      q\k 0 1 | 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 | 18 19   (grid 4 from 2: ring 1 = 7 8 11 12)
