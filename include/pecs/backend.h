@@ -86,8 +86,17 @@
  *     parameter `role`; the harness gives keys role=key.
  *
  *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
- *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire)
+ *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire, ...)
  *            "out"  [H, Lq, Lk]  dtype = problem->dtype     out[h][i][j] = bias_h(qpos[i], kpos[j])
+ *         positional_attention  n = pos_dim; w [n+1, 2nH] is qk_proj = Linear(n, 2nH) on the one-hot rows of eye(n):
+ *                      rows 0..n-1 its weight transposed, row n its bias. qpos, kpos name rows: integers in [0, n),
+ *                      else invalid. Head h's q lanes are columns 2nh .. 2nh+n-1, its k lanes the n after them:
+ *                        Q_h(p)[c] = w[p][2nh+c] + w[n][2nh+c],   K_h(p)[c] = w[p][2nh+n+c] + w[n][2nh+n+c]
+ *                        out[h][i][j] = sum_c Q_h(qpos_i)[c] K_h(kpos_j)[c] / sqrt(n)    no mask, no softmax
+ *                      columns (n = 2, H = 2):  [q0 q0 k0 k0 | q1 q1 k1 k1]
+ *                      w = [1  0 |  2 1 | ..]  row 0 (e_0)      head 0, query 1, key 0:
+ *                          [0  3 | -1 1 | ..]  row 1 (e_1)        Q = [0 3] + [1 -1] = [1 2], K = [2 1] + [0 1] = [2 2]
+ *                          [1 -1 |  0 1 | ..]  row 2 (bias)       out = (1*2 + 2*2) / sqrt(2) = 6/sqrt(2)
  *
  *   MASK     "qpos" [Lq], "kpos" [Lk] as BIAS;  "out" [1, Lq, Lk]  out[0][i][j] = 0 if key j is visible
  *            to query i, else -infinity (additive mask in problem->dtype)
