@@ -653,7 +653,20 @@ static int64_t irpe_g(double x, const pecs_problem *p)
     return (int64_t)(x < 0 ? -v : v);
 }
 
-/* One element of a tier-2 bias encoding (alibi.pi, mpnet, bam, masa, irpe) at head h of H. */
+/* positional_attention: the one-hot rows' Q and K from w [n+1, 2nH] (row n the bias), dotted, over sqrt(n). */
+static float pa_logit(const pecs_problem *p, const pecs_tensor *w, int64_t H, int64_t h, double qi, double kj)
+{
+    int64_t n = pecs_param_int(p, "pos_dim", 9), rq = (int64_t)qi, rk = (int64_t)kj;
+    int64_t q0 = BUG(pa_qk_blocks) ? n * h : 2 * n * h, k0 = BUG(pa_qk_blocks) ? n * H + n * h : q0 + n;
+    float acc = 0.0f, b = BUG(pa_bias_dropped) ? 0.0f : 1.0f;
+#define PA_W(r, c) load_in(w->data, w->dtype, (r) * w->stride[0] + (c) * w->stride[1])
+    for (int64_t c = 0; c < n; c++)
+        acc += (PA_W(rq, q0 + c) + b * PA_W(n, q0 + c)) * (PA_W(rk, k0 + c) + b * PA_W(n, k0 + c));
+#undef PA_W
+    return acc / sqrtf((float)n);
+}
+
+/* One element of a tier-2 bias encoding (alibi.pi, mpnet, bam, masa, irpe, positional_attention) at head h of H. */
 static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_tensor *qp, const pecs_tensor *kp,
                      int64_t H, int64_t h, double qi, double kj)
 {
@@ -680,6 +693,8 @@ static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_ten
         float b = d - (float)(exp(t) - exp(-t));
         return -powf(fabsf(b) + (float)pecs_param_real(p, "eps", 1e-5), (float)be) * (float)(BUG(bam_alpha_not_exp) ? a : exp(a));
     }
+    if (is(p, "positional_attention"))
+        return pa_logit(p, w, H, h, qi, kj);
     double W = (double)pecs_param_int(p, "width", 14), yq, xq, yk, xk;
     grid(qi, W, &yq, &xq);
     grid(kj, W, &yk, &xk);
@@ -701,7 +716,8 @@ static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_ten
 
 static int is_bias_t2(const pecs_problem *p)
 {
-    return is(p, "alibi.pi") || is(p, "mpnet") || is(p, "bam") || is(p, "masa") || is(p, "irpe");
+    return is(p, "alibi.pi") || is(p, "mpnet") || is(p, "bam") || is(p, "masa") || is(p, "irpe") ||
+           is(p, "positional_attention");
 }
 
 /* Every bias and mask encoding: one value per (head, query, key). */
@@ -1501,7 +1517,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",        "gateloop",
+    "path",        "gateloop",    "positional_attention",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling"};
