@@ -179,6 +179,14 @@
  *                      kpos strictly increasing (else invalid). u_t = w_t/sqrt(|w_t|^2 + 1e-6), beta_t = 2 sigmoid(b_t),
  *                      H_t = I - beta_t u_t u_t^T; out = q_i^T H_i ... H_{j+1} k_j / sqrt(D) over the keys t with
  *                      kpos_j < kpos_t <= qpos_i (the latest leftmost); -inf where kpos_j > qpos_i.
+ *         bros.crel    qpos [8, Lq], kpos [8, Lk]: the 8 box-corner coordinates of each token (registry rows 8);
+ *                      no mask (an encoder). w [8m, D] = bbox_projection.weight^T, m = sinusoid_dim (BROS: hidden/32):
+ *                        d_c = kpos[c][j] - qpos[c][i] (c = 0..7), inv_r = 10000^(-2r/m), s = bbox_scale, r < m/2:
+ *                        e[c m + r] = sin(s d_c inv_r),  e[c m + m/2 + r] = cos(s d_c inv_r)
+ *                        out = q_i . (k_j + w^T e) / sqrt(D)       (w^T e is shared by the heads; m must be even)
+ *                      H = 1, D = 64, m = 2, q = e_0, k = 5 e_0, w[0][0] = 1 (coordinate 0's sine), w[3][0] = 2
+ *                      (coordinate 1's cosine), s = pi/2, query box 0, key box (1, 2, 0, ..):
+ *                        out = (5 + 1 sin(pi/2) + 2 cos(pi)) / 8 = 1/2
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
