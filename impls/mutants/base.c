@@ -1216,6 +1216,39 @@ static pecs_status run_path(const pecs_problem *p)
 /* GateLoop surrogate attention in f32, the gate product formed directly per (query, key) (a third code after the
  * reference and the scalar kernel's backward running product): (q_n . k_m) Re(prod a_j, kpos_m < kpos_j <= qpos_n),
  * a_j = sigmoid(|c_j|) c_j/|c_j| from w's rows h (real) and H + h (imaginary). */
+/* bros.crel: q.(k + W e(s (box_key - box_query))) / sqrt(D), e = 8 coordinates x [sin | cos] over m = sinusoid_dim. */
+static pecs_status run_bros(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || qp->ndim != 2 || kp->ndim != 2)
+        return PECS_INVALID;
+    int64_t H = q->shape[1], D = q->shape[2], m = pecs_param_int(p, "sinusoid_dim", 24);
+    double s = pecs_param_real(p, "bbox_scale", 100.0);
+    for (int64_t i = 0; i < q->shape[0]; i++)
+        for (int64_t j = 0; j < k->shape[0]; j++)
+            for (int64_t h = 0; h < H; h++) {
+                double acc = 0.0;
+                for (int64_t d = 0; d < D; d++) {
+                    double pd = 0.0;
+                    for (int64_t c = 0; c < 8; c++) {
+                        double delta = s * (pecs_pos_at(kp, c, j) - pecs_pos_at(qp, c, i));
+                        if (BUG(bros_delta_query_minus_key))
+                            delta = -delta;
+                        for (int64_t r = 0; r < m / 2; r++) {
+                            double a = delta * pow(10000.0, -2.0 * (double)r / (double)m);
+                            pd += wat(w, c * m + r, d) * sin(a) + wat(w, c * m + m / 2 + r, d) * cos(a);
+                        }
+                    }
+                    acc += (double)qat(q, i, h, d) * ((double)qat(k, j, h, d) + pd);
+                }
+                int64_t idx[3] = {h, i, j};
+                store_out(out->data, out->dtype, offset(out, idx), (float)(acc / sqrt((double)D)));
+            }
+    return PECS_OK;
+}
+
 static pecs_status run_gateloop(const pecs_problem *p)
 {
     const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
@@ -1517,7 +1550,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",        "gateloop",    "positional_attention",
+    "path",        "gateloop",    "positional_attention", "bros.crel",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling"};
@@ -1545,7 +1578,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)
-                                                      : !strcmp(p->encoding, "gateloop") ? run_gateloop(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
+                                                      : !strcmp(p->encoding, "bros.crel") ? run_bros(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");
