@@ -248,8 +248,9 @@ static pecs_status build(pecs_instance *in, const pecs_case *c, int64_t shift, u
         int64_t K = pecs_case_keys(c);
         int64_t shape[3] = {pecs_case_out_heads(c), T, K}, stride[3];
         row_major(3, shape, pad, stride);
-        if ((st = make_positions(in, &in->qpos, "qpos", c, PECS_STREAM_POS, 1, T, shift, 0, &in->max_abs_pos)) != PECS_OK ||
-            (st = make_positions(in, &in->kpos, "kpos", c, PECS_STREAM_KPOS, 1, K, shift, 0, &in->max_abs_pos)) != PECS_OK ||
+        int64_t pr = c->enc->pos_rows; /* 1, or 8 box coordinates per token (bros.crel): qpos/kpos [pr, L] */
+        if ((st = make_positions(in, &in->qpos, "qpos", c, PECS_STREAM_POS, pr, T, shift, pr > 1, &in->max_abs_pos)) != PECS_OK ||
+            (st = make_positions(in, &in->kpos, "kpos", c, PECS_STREAM_KPOS, pr, K, shift, pr > 1, &in->max_abs_pos)) != PECS_OK ||
             (st = buf_alloc(in, &in->out, "out", c->dtype, 3, shape, stride)) != PECS_OK)
             goto fail;
         if (form == PECS_FORM_SCORES) {

@@ -24,9 +24,13 @@ typedef struct tally {
 /* Rotate encodings with a block schedule (impls/common/schedule.c g_block_schedules): the SIMD and OpenMP pair
  * kernels decline them, so the T2 rotate suite is claimed whole except for these (docs/encodings.md). */
 static int is_block_schedule(const char *c) { return !strncmp(c, "rope.comrope ", 13); }
-/* peg (its embed row reads x's grid neighbours) and rope.psc (a learned gate before the rotation): the scalar kernel
- * only; simd and openmp decline them by id. */
-static int is_scalar_only(const char *c) { return !strncmp(c, "peg ", 4) || !strncmp(c, "rope.psc ", 9); }
+/* peg (its embed row reads x's grid neighbours), rope.psc (a learned gate before the rotation) and
+ * positional_attention (an n-wide dot per logit from learned q/k rows): the scalar kernel only; simd and openmp
+ * decline them by id. */
+static int is_scalar_only(const char *c)
+{
+    return !strncmp(c, "peg ", 4) || !strncmp(c, "rope.psc ", 9) || !strncmp(c, "positional_attention ", 21);
+}
 
 /* Does case string c match grep: a substring, or with a leading '^' one of the '|'-separated prefixes? */
 static int case_matches(const char *c, const char *grep)
@@ -196,7 +200,7 @@ ParameterizedTest(int *k, conformance, simd_and_openmp_pass_the_suites)
                  t.v[PECS_V_PASSED], t.n, t.first_fail);
     if (strstr(suite, "/t2-rotate.") || strstr(suite, "/t2-bias.") || strstr(suite, "/t2-embed."))
         cr_assert_eq(t.v[PECS_V_SKIPPED], t.block_skipped,
-                     "%s on %s: %d case(s) SKIPPED (%d of block schedules, peg or rope.psc), the backend claims the rest",
+                     "%s on %s: %d case(s) SKIPPED (%d of block schedules, peg, rope.psc or positional_attention), the backend claims the rest",
                      suite, backend, t.v[PECS_V_SKIPPED], t.block_skipped);
 }
 

@@ -1,5 +1,5 @@
 /* tests/test_t2bias.c — known answers and properties of the tier-2 bias encodings (alibi.pi, mpnet, bam, masa,
- * irpe).
+ * irpe, positional_attention; positional_attention's known answer is worked by hand in its section, not a KAT file).
  *
  * Known answers come from tests/data/kat/t2bias.json, written by tests/kat/gen_kat_t2bias.py: independent Python
  * transcriptions of the authors' or the canonical code (sources in each section and in the reference headers).
@@ -397,4 +397,182 @@ Test(t2bias, masa_irpe_invariant_under_row_shifts_only)
         ref_case_free(c);
     }
     free(w);
+}
+
+/* ---- positional_attention ----------------------------------------------------------------------------- */
+
+/* w [n+1, 2nH] for n = 2, H = 2, worked by hand (reference/positional_attention.c): head h's q at columns 4h, 4h+1,
+ * its k at 4h+2, 4h+3; rows 0 and 1 are the one-hot positions' rows of qk_proj's weight (transposed), row 2 its bias.
+ *   head 0: Q(0) = [1 0] + [1 -1] = [2 -1]  Q(1) = [0 3] + [1 -1] = [1 2]
+ *           K(0) = [2 1] + [0 1]  = [2 2]   K(1) = [-1 1] + [0 1] = [-1 2]
+ *   head 1: Q(0) = [0 1]  Q(1) = [1 1]  (bias 0)     K(0) = [1 0] + [1 0] = [2 0]  K(1) = [0 2] + [1 0] = [1 2]
+ * Queries at positions [1, 0], keys at [0, 1]; logits Q.K / sqrt(2). */
+static const double PA_W[3 * 8] = {1, 0, 2, 1, /**/ 0, 1, 1, 0,  /* position 0 */
+                                   0, 3, -1, 1, /**/ 1, 1, 0, 2, /* position 1 */
+                                   1, -1, 0, 1, /**/ 0, 0, 1, 0}; /* qk_proj's bias */
+static const double PA_Q[2] = {1, 0}, PA_K[2] = {0, 1};
+/* out[h][i][j] * sqrt(2): head 0: Q(1).K(0) = 6, Q(1).K(1) = 3, Q(0).K(0) = 2, Q(0).K(1) = -4;
+ *                         head 1: Q(1).K(0) = 2, Q(1).K(1) = 3, Q(0).K(0) = 0, Q(0).K(1) = 2 */
+static const double PA_WANT[8] = {6, 3, 2, -4, /**/ 2, 3, 0, 2};
+
+/* The logits of the PA_W problem with q and k read from `layout`'s columns: 0 = the code's [q_h | k_h] per head,
+ * 1 = all heads' q then all heads' k (the split done before the per-head reshape: mutant pa_qk_blocks), 2 = the
+ * halves swapped ([k_h | q_h]). */
+static void pa_by_hand(int layout, int with_bias, double *out)
+{
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                int q0 = layout == 1 ? 2 * h : layout == 2 ? 4 * h + 2 : 4 * h;
+                int k0 = layout == 1 ? 4 + 2 * h : layout == 2 ? 4 * h : 4 * h + 2, rq = (int)PA_Q[i], rk = (int)PA_K[j];
+                double s = 0;
+                for (int c = 0; c < 2; c++)
+                    s += (PA_W[rq * 8 + q0 + c] + with_bias * PA_W[16 + q0 + c]) *
+                         (PA_W[rk * 8 + k0 + c] + with_bias * PA_W[16 + k0 + c]);
+                out[(h * 2 + i) * 2 + j] = s / sqrt(2.0);
+            }
+}
+
+/* The hand-worked logits, from the reference (double) and the scalar kernel (f32). Catches: q and k split before
+ * the per-head reshape, the bias row dropped, q and k read from each other's half (each shown to miss
+ * the known answer here; the scale is pinned by the values themselves). */
+Test(t2bias, positional_attention_known_answer)
+{
+    bias_io b = {.H = 2, .Lq = 2, .Lk = 2, .qpos = PA_Q, .kpos = PA_K, .w = PA_W, .wr = 3, .wc = 8};
+    pecs_case *c = ref_case("positional_attention", "pos_dim", "2", NULL);
+    double r[8], f[8], hand[8], wrong[8];
+    ref_bias_ok(c, &b, r);
+    scalar_bias(c, &b, f);
+    pa_by_hand(0, 1, hand);
+    for (int e = 0; e < 8; e++) {
+        double want = PA_WANT[e] / sqrt(2.0);
+        cr_assert(fabs(hand[e] - want) < 1e-15, "worked example %d: %.17g vs %.17g", e, hand[e], want);
+        cr_assert(fabs(r[e] - want) <= 1e-15, "reference %d: %.17g vs %.17g", e, r[e], want);
+        cr_assert(fabs(f[e] - want) <= 1e-6, "scalar %d: %.9g vs %.9g", e, f[e], want);
+    }
+    int differs[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) { /* blocked q | k layout, bias dropped, halves swapped */
+        pa_by_hand(k == 0 ? 1 : k == 1 ? 0 : 2, k != 1, wrong);
+        for (int e = 0; e < 8; e++)
+            differs[k] |= fabs(wrong[e] - r[e]) > 0.1;
+    }
+    cr_assert(differs[0] && differs[1] && differs[2], "the example does not separate the wrong layouts: %d %d %d",
+              differs[0], differs[1], differs[2]);
+    ref_case_free(c);
+}
+
+/* A pseudo-random w [n+1, 2nH] in [-1, 1). */
+static double *pa_random_w(int64_t n, int64_t H, unsigned seed)
+{
+    double *w = dalloc((n + 1) * 2 * n * H);
+    for (int64_t e = 0; e < (n + 1) * 2 * n * H; e++) {
+        seed = seed * 1103515245u + 12345u;
+        w[e] = (double)((seed >> 8) & 0xffff) / 32768.0 - 1.0;
+    }
+    return w;
+}
+
+/* Properties of the one-hot Linear, on a random w (n = 5, H = 3, every slot as query and key):
+ *   - moving a vector v from the bias row into every position row (w[p] -= v, w[n] += v) changes nothing: Q = P Wq + bq
+ *     with P one-hot adds the bias row to exactly one weight row (a kernel that drops the bias, or adds it to
+ *     K only, fails);
+ *   - a head's logits read only that head's 2n columns: changing head 2's columns leaves heads 0 and 1 unchanged
+ *     (a kernel that splits q | k before the per-head reshape reads other heads' columns, and fails);
+ *   - scaling w by a scales the logits by a^2.
+ * The reference and the scalar kernel both, the scalar kernel against the reference within f32 accuracy. */
+Test(t2bias, positional_attention_one_hot_linear_properties)
+{
+    const int64_t n = 5, H = 3, L = 5, wc = 2 * n * H, N = H * L * L;
+    double *w = pa_random_w(n, H, 7), *w2 = dalloc((n + 1) * wc), *pos = iota(L, 0);
+    double *base = dalloc(N), *o = dalloc(N), *fs = dalloc(N);
+    pecs_case *c = ref_case("positional_attention", "pos_dim", "5", NULL);
+    bias_io b = {.H = H, .Lq = L, .Lk = L, .qpos = pos, .kpos = pos, .w = w, .wr = n + 1, .wc = wc};
+    ref_bias_ok(c, &b, base);
+    scalar_bias(c, &b, fs);
+    for (int64_t e = 0; e < N; e++)
+        cr_assert(fabs(fs[e] - base[e]) <= 1e-5 * (1 + fabs(base[e])), "scalar %lld: %.9g vs %.17g", (long long)e, fs[e],
+                  base[e]);
+    /* the bias row moved into the position rows */
+    for (int64_t col = 0; col < wc; col++) {
+        double v = 0.25 + 0.125 * (double)(col % 7);
+        for (int64_t r = 0; r < n; r++)
+            w2[r * wc + col] = w[r * wc + col] - v;
+        w2[n * wc + col] = w[n * wc + col] + v;
+    }
+    b.w = w2;
+    ref_bias_ok(c, &b, o);
+    scalar_bias(c, &b, fs);
+    for (int64_t e = 0; e < N; e++) {
+        cr_assert(fabs(o[e] - base[e]) <= 1e-13, "bias moved, reference %lld: %.17g vs %.17g", (long long)e, o[e], base[e]);
+        cr_assert(fabs(fs[e] - base[e]) <= 1e-5 * (1 + fabs(base[e])), "bias moved, scalar %lld", (long long)e);
+    }
+    /* head 2's columns changed */
+    memcpy(w2, w, (size_t)((n + 1) * wc) * sizeof *w2);
+    for (int64_t r = 0; r <= n; r++)
+        for (int64_t col = 2 * n * 2; col < wc; col++)
+            w2[r * wc + col] += 0.5;
+    ref_bias_ok(c, &b, o);
+    scalar_bias(c, &b, fs);
+    int head2_changed = 0;
+    for (int64_t e = 0; e < N; e++) {
+        if (e < 2 * L * L) {
+            cr_assert_eq(o[e], base[e], "head %lld changed with head 2's columns (reference)", (long long)(e / (L * L)));
+            cr_assert(fabs(fs[e] - base[e]) <= 1e-5 * (1 + fabs(base[e])), "head %lld changed (scalar)", (long long)(e / (L * L)));
+        } else
+            head2_changed |= fabs(o[e] - base[e]) > 1e-3;
+    }
+    cr_assert(head2_changed, "head 2 did not read its own columns");
+    /* scaling */
+    for (int64_t e = 0; e < (n + 1) * wc; e++)
+        w2[e] = -3.0 * w[e];
+    ref_bias_ok(c, &b, o);
+    for (int64_t e = 0; e < N; e++)
+        cr_assert(fabs(o[e] - 9.0 * base[e]) <= 1e-12 * (1 + fabs(base[e])), "scaled %lld", (long long)e);
+    free(w), free(w2), free(pos), free(base), free(o), free(fs);
+    ref_case_free(c);
+}
+
+/* A position that is not a row of eye(pos_dim) (negative, pos_dim or beyond, fractional) is invalid input: the case
+ * is refused at load with the reason, the reference and the scalar kernel return PECS_INVALID (no read outside w),
+ * and a w of another shape is refused. */
+Test(t2bias, positional_attention_rejects_positions_off_the_one_hot_rows)
+{
+    pecs_case *c = ref_case("positional_attention", "pos_dim", "4", NULL);
+    double *w = pa_random_w(4, 1, 3), out[2];
+    const double bad[] = {-1, 4, 1e9, 0.5};
+    for (int k = 0; k < 4; k++) {
+        double q[1] = {bad[k]}, kp[2] = {0, 3};
+        bias_io b = {.H = 1, .Lq = 1, .Lk = 2, .qpos = q, .kpos = kp, .w = w, .wr = 5, .wc = 8};
+        char why[256] = "";
+        cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID, "position %g", bad[k]);
+        cr_expect(strstr(why, "integers in [0, 4)"), "%s", why);
+        b.qpos = kp, b.kpos = q, b.Lq = 2, b.Lk = 1; /* as a key */
+        cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID, "key position %g", bad[k]);
+        /* the scalar kernel */
+        float of[2], wf[40];
+        for (int e = 0; e < 40; e++)
+            wf[e] = (float)w[e];
+        pecs_problem p = ref_problem(c);
+        pecs_tensor t[4] = {ref_tensor("qpos", PECS_DT_F64, 1, 1, 0, 0, q), ref_tensor("kpos", PECS_DT_F64, 1, 2, 0, 0, kp),
+                            ref_tensor("out", PECS_DT_F32, 3, 1, 1, 2, of), ref_tensor("w", PECS_DT_F32, 2, 5, 8, 0, wf)};
+        p.dtype = PECS_DT_F32, p.tensors = t, p.n_tensors = 4;
+        pecs_loaded_backend *lb = ref_scalar_backend();
+        cr_expect_eq(lb->b->run(lb->b->ctx, &p), PECS_INVALID, "scalar, position %g", bad[k]);
+    }
+    /* at load: contig@0 over 5 slots with pos_dim 4 reaches position 4 */
+    char why[256] = "";
+    cr_assert_eq(pecs_case_set(c, "tokens", "5", why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_case_set(c, "keys", "5", why, sizeof why), PECS_OK, "%s", why);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "position 4 is not a row"), "%s", why);
+    cr_assert_eq(pecs_case_set(c, "keys", "4", why, sizeof why), PECS_OK, "%s", why);
+    cr_assert_eq(pecs_case_set(c, "tokens", "4", why, sizeof why), PECS_OK, "%s", why);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    /* w of another shape */
+    double q[1] = {0}, kp[1] = {1};
+    bias_io b = {.H = 1, .Lq = 1, .Lk = 1, .qpos = q, .kpos = kp, .w = w, .wr = 4, .wc = 8};
+    cr_expect_eq(ref_bias(c, &b, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "[5, 8]"), "%s", why);
+    free(w);
+    ref_case_free(c);
 }

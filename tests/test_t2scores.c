@@ -908,3 +908,152 @@ Test(t2scores, path_bad_input_and_weights_shape)
     io_free(&s);
     ref_case_free(c);
 }
+
+/* ---- bros.crel ---------------------------------------------------------------------------------------- */
+
+/* A bros.crel problem: q [Lq,H,D], k, qpos [8, Lq], kpos [8, Lk] (box coordinates), w [8m, D], out [H,Lq,Lk];
+ * through the reference (dt f64) or the scalar backend (dt f32, inputs rounded first). Returns the run's status. */
+static pecs_status bros_run(const pecs_case *c, const scores_io *s, int scalar, double *out)
+{
+    int64_t n = s->H * s->Lq * s->Lk, nq = s->Lq * s->H * s->D, nk = s->Lk * s->H * s->D, nw = s->wr * s->wc;
+    float *qf = to_f32(s->q, nq), *kf = to_f32(s->k, nk), *wf = to_f32(s->w, nw), *of = malloc((size_t)n * sizeof *of);
+    cr_assert_not_null(of);
+    pecs_dtype dt = scalar ? PECS_DT_F32 : PECS_DT_F64;
+    pecs_problem p = ref_problem(c);
+    pecs_tensor t[6] = {ref_tensor("q", dt, 3, s->Lq, s->H, s->D, scalar ? (void *)qf : s->q),
+                        ref_tensor("k", dt, 3, s->Lk, s->H, s->D, scalar ? (void *)kf : s->k),
+                        ref_tensor("qpos", PECS_DT_F64, 2, 8, s->Lq, 0, s->qpos),
+                        ref_tensor("kpos", PECS_DT_F64, 2, 8, s->Lk, 0, s->kpos),
+                        ref_tensor("w", dt, 2, s->wr, s->wc, 0, scalar ? (void *)wf : s->w),
+                        ref_tensor("out", dt, 3, s->H, s->Lq, s->Lk, scalar ? (void *)of : out)};
+    p.dtype = dt, p.tensors = t, p.n_tensors = 6;
+    char why[256] = "";
+    pecs_status st;
+    if (scalar) {
+        pecs_loaded_backend *lb = ref_scalar_backend();
+        cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "scalar does not support bros.crel: %s", why);
+        st = lb->b->run(lb->b->ctx, &p);
+        for (int64_t i = 0; st == PECS_OK && i < n; i++)
+            out[i] = of[i];
+    } else
+        st = pecs_ref_run(&p, why, sizeof why);
+    free(qf), free(kf), free(wf), free(of);
+    return st;
+}
+
+/* Worked by hand: H = 1, D = 64, m = sinusoid_dim = 2 (one sine and one cosine per coordinate, inv_0 = 1): w [16, 64]
+ * with row 2c the sine and row 2c+1 the cosine of coordinate c. Only column 0 of w is set: w[0][0] = 1 (coordinate
+ * 0's sine), w[3][0] = 2 (coordinate 1's cosine); q = e_0; bbox_scale = pi/2. The query's box is all zeros.
+ *   key 0: box all zeros, k = 0:          delta = 0:   P[0] = 1 sin 0 + 2 cos 0 = 2            out = (0 + 2)/8 = 1/4
+ *   key 1: coordinates 1, 2, rest 0, k = 5 e_0:  delta_0 = pi/2, delta_1 = pi:  P[0] = 1 sin(pi/2) + 2 cos(pi) = -1
+ *                                                                                  out = (5 - 1)/8 = 1/2
+ * Catches the difference taken query minus key (key 1: sin(-pi/2), P[0] = -3, out 1/4), the scale left out (key 1:
+ * P[0] = sin 1 + 2 cos 2), sine and cosine swapped, and the 1/sqrt(D) applied to q.k only. */
+Test(t2scores, bros_crel_known_answer)
+{
+    scores_io s = {.H = 1, .D = 64, .Lq = 1, .Lk = 2, .wr = 16, .wc = 64};
+    s.q = dalloc(64), s.k = dalloc(128), s.w = dalloc(16 * 64), s.qpos = dalloc(8), s.kpos = dalloc(16);
+    s.q[0] = 1, s.k[64] = 5, s.w[0 * 64] = 1, s.w[3 * 64] = 2;
+    s.kpos[0 * 2 + 1] = 1, s.kpos[1 * 2 + 1] = 2; /* kpos[c][j]: key 1's coordinates 0 and 1 */
+    char scale[64];
+    snprintf(scale, sizeof scale, "%.17g", M_PI / 2);
+    pecs_case *c = ref_case("bros.crel", "bbox_scale", scale, "sinusoid_dim", "2", NULL);
+    double r[2], f[2], want[2] = {0.25, 0.5};
+    cr_assert_eq(bros_run(c, &s, 0, r), PECS_OK);
+    expect_close("bros.crel reference", 0, r, want, 2, 1e-14);
+    cr_assert_eq(bros_run(c, &s, 1, f), PECS_OK);
+    expect_close("bros.crel scalar", 0, f, want, 2, 1e-6);
+    ref_case_free(c);
+    io_free(&s);
+}
+
+/* Properties on random data (H = 2, D = 32, m = 2: w [16, 32]; 5 queries, 7 keys, random boxes): the scalar kernel agrees
+ * with the reference; moving every box (queries' and keys') by the same amount on every coordinate changes nothing
+ * (the encoding reads key - query only: a kernel that embeds absolute boxes fails); with w = 0 the logits are
+ * q.k/sqrt(D); and the box term is shared by the heads: with the heads' q and k equal, the heads' logits are equal
+ * (a kernel that slices the projection per head fails). */
+Test(t2scores, bros_crel_relative_shared_and_reduces_to_qk)
+{
+    const int64_t H = 2, D = 32, Lq = 5, Lk = 7, N = H * Lq * Lk;
+    scores_io s = random_io(H, D, Lq, Lk, 0, 0, H * D / 4, D, 11);
+    free(s.qpos), free(s.kpos);
+    s.qpos = dalloc(8 * Lq), s.kpos = dalloc(8 * Lk);
+    fill(s.qpos, 8 * Lq, 12), fill(s.kpos, 8 * Lk, 13);
+    for (int64_t e = 0; e < 8 * Lq; e++)
+        s.qpos[e] = floor(50 * s.qpos[e]);
+    for (int64_t e = 0; e < 8 * Lk; e++)
+        s.kpos[e] = floor(50 * s.kpos[e]);
+    pecs_case *c = ref_case("bros.crel", "bbox_scale", "0.5", "sinusoid_dim", "2", NULL);
+    double *r = dalloc(N), *f = dalloc(N), *o = dalloc(N);
+    cr_assert_eq(bros_run(c, &s, 0, r), PECS_OK);
+    cr_assert_eq(bros_run(c, &s, 1, f), PECS_OK);
+    for (int64_t e = 0; e < N; e++)
+        cr_assert(fabs(f[e] - r[e]) <= 1e-5 * (1 + fabs(r[e])), "scalar %lld: %.9g vs %.17g", (long long)e, f[e], r[e]);
+    for (int64_t e = 0; e < 8 * Lq; e++)
+        s.qpos[e] += 1000;
+    for (int64_t e = 0; e < 8 * Lk; e++)
+        s.kpos[e] += 1000;
+    cr_assert_eq(bros_run(c, &s, 0, o), PECS_OK);
+    for (int64_t e = 0; e < N; e++)
+        cr_assert(fabs(o[e] - r[e]) <= 1e-9 * (1 + fabs(r[e])), "shifted boxes %lld: %.17g vs %.17g", (long long)e, o[e], r[e]);
+    int box_term = 0; /* the positions matter at all */
+    double *w0 = s.w;
+    s.w = dalloc(s.wr * s.wc);
+    cr_assert_eq(bros_run(c, &s, 0, o), PECS_OK);
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                double qk = 0;
+                for (int64_t d = 0; d < D; d++)
+                    qk += s.q[(i * H + h) * D + d] * s.k[(j * H + h) * D + d];
+                int64_t e = (h * Lq + i) * Lk + j;
+                cr_assert(fabs(o[e] - qk / sqrt((double)D)) <= 1e-12, "w = 0: %.17g vs %.17g", o[e], qk / sqrt((double)D));
+                box_term |= fabs(r[e] - o[e]) > 1e-3;
+            }
+    cr_assert(box_term, "the box term never mattered");
+    free(s.w);
+    s.w = w0;
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t d = 0; d < D; d++)
+            s.q[(i * H + 1) * D + d] = s.q[(i * H) * D + d];
+    for (int64_t j = 0; j < Lk; j++)
+        for (int64_t d = 0; d < D; d++)
+            s.k[(j * H + 1) * D + d] = s.k[(j * H) * D + d];
+    cr_assert_eq(bros_run(c, &s, 0, o), PECS_OK);
+    cr_assert_eq(bros_run(c, &s, 1, f), PECS_OK);
+    for (int64_t e = 0; e < Lq * Lk; e++) {
+        cr_assert(fabs(o[e] - o[Lq * Lk + e]) <= 1e-12, "heads differ (reference) at %lld", (long long)e);
+        cr_assert(fabs(f[e] - f[Lq * Lk + e]) <= 1e-5 * (1 + fabs(f[e])), "heads differ (scalar) at %lld", (long long)e);
+    }
+    free(r), free(f), free(o);
+    ref_case_free(c);
+    io_free(&s);
+}
+
+/* An odd sinusoid_dim (its [sin | cos] would not fill the projection's 8m inputs) and positions without the 8
+ * coordinate rows are refused: by the reference with the reason, at case load, and by the scalar kernel. */
+Test(t2scores, bros_crel_rejects_odd_widths_and_one_row_positions)
+{
+    scores_io s = random_io(1, 8, 1, 1, 0, 0, 24, 8, 3); /* w [8 * 3, 8] */
+    free(s.qpos), free(s.kpos);
+    s.qpos = dalloc(8), s.kpos = dalloc(8);
+    pecs_case *c = ref_case("bros.crel", "sinusoid_dim", "3", NULL);
+    double out[1];
+    cr_expect_eq(bros_run(c, &s, 0, out), PECS_INVALID);
+    char why[256] = "";
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "even sinusoid_dim"), "%s", why);
+    cr_assert_eq(pecs_case_set(c, "sinusoid_dim", "2", why, sizeof why), PECS_OK, "%s", why);
+    cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
+    /* one-row positions: the scalar kernel refuses */
+    io_free(&s);
+    s = random_io(1, 8, 1, 1, 0, 0, 16, 8, 3);
+    pecs_tensor t[6];
+    float *q = to_f32(s.q, 8), *k = to_f32(s.k, 8), *w = to_f32(s.w, 16 * 8), of[1];
+    pecs_problem p = make_problem(c, PECS_DT_F32, t, &s, q, k, w, of);
+    pecs_loaded_backend *lb = ref_scalar_backend();
+    cr_expect_eq(lb->b->run(lb->b->ctx, &p), PECS_INVALID);
+    free(q), free(k), free(w);
+    ref_case_free(c);
+    io_free(&s);
+}

@@ -726,7 +726,20 @@ static int64_t irpe_g(double x, const pecs_problem *p)
     return (int64_t)(x < 0 ? -v : v);
 }
 
-/* One element of a tier-2 bias encoding (alibi.pi, mpnet, bam, masa, irpe) at head h of H. */
+/* positional_attention: the one-hot rows' Q and K from w [n+1, 2nH] (row n the bias), dotted, over sqrt(n). */
+static float pa_logit(const pecs_problem *p, const pecs_tensor *w, int64_t H, int64_t h, double qi, double kj)
+{
+    int64_t n = pecs_param_int(p, "pos_dim", 9), rq = (int64_t)qi, rk = (int64_t)kj;
+    int64_t q0 = BUG(pa_qk_blocks) ? n * h : 2 * n * h, k0 = BUG(pa_qk_blocks) ? n * H + n * h : q0 + n;
+    float acc = 0.0f, b = BUG(pa_bias_dropped) ? 0.0f : 1.0f;
+#define PA_W(r, c) load_in(w->data, w->dtype, (r) * w->stride[0] + (c) * w->stride[1])
+    for (int64_t c = 0; c < n; c++)
+        acc += (PA_W(rq, q0 + c) + b * PA_W(n, q0 + c)) * (PA_W(rk, k0 + c) + b * PA_W(n, k0 + c));
+#undef PA_W
+    return acc / sqrtf((float)n);
+}
+
+/* One element of a tier-2 bias encoding (alibi.pi, mpnet, bam, masa, irpe, positional_attention) at head h of H. */
 static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_tensor *qp, const pecs_tensor *kp,
                      int64_t H, int64_t h, double qi, double kj)
 {
@@ -753,6 +766,8 @@ static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_ten
         float b = d - (float)(exp(t) - exp(-t));
         return -powf(fabsf(b) + (float)pecs_param_real(p, "eps", 1e-5), (float)be) * (float)(BUG(bam_alpha_not_exp) ? a : exp(a));
     }
+    if (is(p, "positional_attention"))
+        return pa_logit(p, w, H, h, qi, kj);
     double W = (double)pecs_param_int(p, "width", 14), yq, xq, yk, xk;
     grid(qi, W, &yq, &xq);
     grid(kj, W, &yk, &xk);
@@ -774,7 +789,8 @@ static float bias_t2(const pecs_problem *p, const pecs_tensor *w, const pecs_ten
 
 static int is_bias_t2(const pecs_problem *p)
 {
-    return is(p, "alibi.pi") || is(p, "mpnet") || is(p, "bam") || is(p, "masa") || is(p, "irpe");
+    return is(p, "alibi.pi") || is(p, "mpnet") || is(p, "bam") || is(p, "masa") || is(p, "irpe") ||
+           is(p, "positional_attention");
 }
 
 /* Every bias and mask encoding: one value per (head, query, key). */
@@ -1293,6 +1309,39 @@ static pecs_status run_path(const pecs_problem *p)
 /* GateLoop surrogate attention in f32, the gate product formed directly per (query, key) (a third code after the
  * reference and the scalar kernel's backward running product): (q_n . k_m) Re(prod a_j, kpos_m < kpos_j <= qpos_n),
  * a_j = sigmoid(|c_j|) c_j/|c_j| from w's rows h (real) and H + h (imaginary). */
+/* bros.crel: q.(k + W e(s (box_key - box_query))) / sqrt(D), e = 8 coordinates x [sin | cos] over m = sinusoid_dim. */
+static pecs_status run_bros(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || qp->ndim != 2 || kp->ndim != 2)
+        return PECS_INVALID;
+    int64_t H = q->shape[1], D = q->shape[2], m = pecs_param_int(p, "sinusoid_dim", 24);
+    double s = pecs_param_real(p, "bbox_scale", 100.0);
+    for (int64_t i = 0; i < q->shape[0]; i++)
+        for (int64_t j = 0; j < k->shape[0]; j++)
+            for (int64_t h = 0; h < H; h++) {
+                double acc = 0.0;
+                for (int64_t d = 0; d < D; d++) {
+                    double pd = 0.0;
+                    for (int64_t c = 0; c < 8; c++) {
+                        double delta = s * (pecs_pos_at(kp, c, j) - pecs_pos_at(qp, c, i));
+                        if (BUG(bros_delta_query_minus_key))
+                            delta = -delta;
+                        for (int64_t r = 0; r < m / 2; r++) {
+                            double a = delta * pow(10000.0, -2.0 * (double)r / (double)m);
+                            pd += wat(w, c * m + r, d) * sin(a) + wat(w, c * m + m / 2 + r, d) * cos(a);
+                        }
+                    }
+                    acc += (double)qat(q, i, h, d) * ((double)qat(k, j, h, d) + pd);
+                }
+                int64_t idx[3] = {h, i, j};
+                store_out(out->data, out->dtype, offset(out, idx), (float)(acc / sqrt((double)D)));
+            }
+    return PECS_OK;
+}
+
 static pecs_status run_gateloop(const pecs_problem *p)
 {
     const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
@@ -1661,7 +1710,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",        "gateloop",
+    "path",        "gateloop",    "positional_attention", "bros.crel",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
@@ -1691,7 +1740,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)
-                                                      : !strcmp(p->encoding, "gateloop") ? run_gateloop(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
+                                                      : !strcmp(p->encoding, "bros.crel") ? run_bros(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

@@ -223,3 +223,33 @@ SCALAR_HOOK_BIAS(irpe)
         }
     return PECS_OK;
 }
+
+/* Positional attention: Q_h(p) = w[p] + w[n] over head h's q columns, K_h the k columns after them, dotted in f32. A
+ * position that is not a row of the one-hot eye(n) (an integer in [0, n)) is refused before anything is written. */
+SCALAR_HOOK_BIAS(positional_attention)
+{
+    const pecs_tensor *qp, *kp, *out, *w = pecs_problem_tensor(p, "w");
+    int64_t n = pecs_param_int(p, "pos_dim", 9);
+    if (!pairwise(p, &qp, &kp, &out) || !w || w->ndim != 2 || w->shape[0] != n + 1 || w->shape[1] != 2 * n * out->shape[0])
+        return PECS_INVALID;
+    for (int64_t i = 0; i < qp->shape[0] + kp->shape[0]; i++) {
+        double v = i < qp->shape[0] ? pecs_pos_at(qp, 0, i) : pecs_pos_at(kp, 0, i - qp->shape[0]);
+        if (!(v == floor(v) && v >= 0.0 && v < (double)n))
+            return PECS_INVALID;
+    }
+    float scale = (float)(1.0 / sqrt((double)n));
+#define W(r, col) pecs_load_f32(w->data, w->dtype, (r) * w->stride[0] + (col) * w->stride[1])
+    for (int64_t h = 0; h < out->shape[0]; h++)
+        for (int64_t i = 0; i < out->shape[1]; i++) {
+            int64_t rq = (int64_t)pecs_pos_at(qp, 0, i), q0 = 2 * n * h, k0 = q0 + n;
+            for (int64_t j = 0; j < out->shape[2]; j++) {
+                int64_t rk = (int64_t)pecs_pos_at(kp, 0, j);
+                float acc = 0.0f;
+                for (int64_t c = 0; c < n; c++)
+                    acc += (W(rq, q0 + c) + W(n, q0 + c)) * (W(rk, k0 + c) + W(n, k0 + c));
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), acc * scale);
+            }
+        }
+#undef W
+    return PECS_OK;
+}

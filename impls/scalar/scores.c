@@ -489,3 +489,52 @@ SCALAR_HOOK_SCORES(gateloop)
     free(ai);
     return st;
 }
+
+/* BROS crel: the inverse frequencies once, each pair's 8 x m/2 angles in double (s (key box - query box) reaches
+ * thousands of radians), the projection P shared by the heads accumulated in double, q.k in f32. */
+SCALAR_HOOK_SCORES(bros_crel)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || qp->ndim != 2 || kp->ndim != 2 || qp->shape[0] != 8 ||
+        kp->shape[0] != 8)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], m = pecs_param_int(p, "sinusoid_dim", 24);
+    if (m % 2 != 0 || w->ndim != 2 || w->shape[0] != 8 * m || w->shape[1] != D)
+        return PECS_INVALID;
+    double s = pecs_param_real(p, "bbox_scale", 100.0), *inv = malloc((size_t)(m / 2) * sizeof *inv),
+           *P = malloc((size_t)D * sizeof *P);
+    pecs_status st = inv && P ? PECS_OK : PECS_NOMEM;
+    for (int64_t r = 0; st == PECS_OK && r < m / 2; r++)
+        inv[r] = pow(10000.0, -2.0 * (double)r / (double)m);
+    for (int64_t i = 0; st == PECS_OK && i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            for (int64_t d = 0; d < D; d++)
+                P[d] = 0.0;
+            for (int64_t c = 0; c < 8; c++) {
+                double delta = s * (pecs_pos_at(kp, c, j) - pecs_pos_at(qp, c, i));
+                for (int64_t r = 0; r < m / 2; r++) {
+                    double sn = sin(delta * inv[r]), cs = cos(delta * inv[r]);
+                    int64_t rs = c * m + r, rc = rs + m / 2;
+                    for (int64_t d = 0; d < D; d++)
+                        P[d] += (double)pecs_load_f32(w->data, w->dtype, rs * w->stride[0] + d * w->stride[1]) * sn +
+                                (double)pecs_load_f32(w->data, w->dtype, rc * w->stride[0] + d * w->stride[1]) * cs;
+                }
+            }
+            for (int64_t h = 0; h < H; h++) {
+                float qk = 0.0f;
+                double qP = 0.0;
+                for (int64_t d = 0; d < D; d++) {
+                    float qv = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d));
+                    qk += qv * pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                    qP += (double)qv * P[d];
+                }
+                float v = (float)(((double)qk + qP) / sqrt((double)D));
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), v);
+            }
+        }
+    free(inv);
+    free(P);
+    return st;
+}

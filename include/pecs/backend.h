@@ -93,8 +93,17 @@
  *     parameter `role`; the harness gives keys role=key.
  *
  *   BIAS     "qpos" [Lq]  i32 | i64 | f64   "kpos" [Lk] same dtype
- *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire)
+ *            "w"    [r, c] dtype = problem->dtype   only for encodings with learned data (t5, fire, ...)
  *            "out"  [H, Lq, Lk]  dtype = problem->dtype     out[h][i][j] = bias_h(qpos[i], kpos[j])
+ *         positional_attention  n = pos_dim; w [n+1, 2nH] is qk_proj = Linear(n, 2nH) on the one-hot rows of eye(n):
+ *                      rows 0..n-1 its weight transposed, row n its bias. qpos, kpos name rows: integers in [0, n),
+ *                      else invalid. Head h's q lanes are columns 2nh .. 2nh+n-1, its k lanes the n after them:
+ *                        Q_h(p)[c] = w[p][2nh+c] + w[n][2nh+c],   K_h(p)[c] = w[p][2nh+n+c] + w[n][2nh+n+c]
+ *                        out[h][i][j] = sum_c Q_h(qpos_i)[c] K_h(kpos_j)[c] / sqrt(n)    no mask, no softmax
+ *                      columns (n = 2, H = 2):  [q0 q0 k0 k0 | q1 q1 k1 k1]
+ *                      w = [1  0 |  2 1 | ..]  row 0 (e_0)      head 0, query 1, key 0:
+ *                          [0  3 | -1 1 | ..]  row 1 (e_1)        Q = [0 3] + [1 -1] = [1 2], K = [2 1] + [0 1] = [2 2]
+ *                          [1 -1 |  0 1 | ..]  row 2 (bias)       out = (1*2 + 2*2) / sqrt(2) = 6/sqrt(2)
  *
  *   MASK     "qpos" [Lq], "kpos" [Lk] as BIAS;  "out" [1, Lq, Lk]  out[0][i][j] = 0 if key j is visible
  *            to query i, else -infinity (additive mask in problem->dtype)
@@ -190,6 +199,14 @@
  *                      kpos strictly increasing (else invalid). u_t = w_t/sqrt(|w_t|^2 + 1e-6), beta_t = 2 sigmoid(b_t),
  *                      H_t = I - beta_t u_t u_t^T; out = q_i^T H_i ... H_{j+1} k_j / sqrt(D) over the keys t with
  *                      kpos_j < kpos_t <= qpos_i (the latest leftmost); -inf where kpos_j > qpos_i.
+ *         bros.crel    qpos [8, Lq], kpos [8, Lk]: the 8 box-corner coordinates of each token (registry rows 8);
+ *                      no mask (an encoder). w [8m, D] = bbox_projection.weight^T, m = sinusoid_dim (BROS: hidden/32):
+ *                        d_c = kpos[c][j] - qpos[c][i] (c = 0..7), inv_r = 10000^(-2r/m), s = bbox_scale, r < m/2:
+ *                        e[c m + r] = sin(s d_c inv_r),  e[c m + m/2 + r] = cos(s d_c inv_r)
+ *                        out = q_i . (k_j + w^T e) / sqrt(D)       (w^T e is shared by the heads; m must be even)
+ *                      H = 1, D = 64, m = 2, q = e_0, k = 5 e_0, w[0][0] = 1 (coordinate 0's sine), w[3][0] = 2
+ *                      (coordinate 1's cosine), s = pi/2, query box 0, key box (1, 2, 0, ..):
+ *                        out = (5 + 1 sin(pi/2) + 2 cos(pi)) / 8 = 1/2
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
