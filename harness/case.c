@@ -542,7 +542,16 @@ pecs_status pecs_case_set(pecs_case *c, const char *key, const char *value, char
 
 int64_t pecs_case_tokens(const pecs_case *c) { return c->pos_kind == PECS_POS_DECODE ? 1 : c->tokens; }
 
-int64_t pecs_case_keys(const pecs_case *c) { return c->keys ? c->keys : c->tokens; }
+/* focused_memory's keys are [memory | local]: unset, they are its memory parameter plus the tokens */
+static int64_t memory_keys(const pecs_case *c)
+{
+    for (int i = 0; c->enc && !strcmp(c->enc->id, "focused_memory") && i < c->n_params; i++)
+        if (!strcmp(c->params[i].name, "memory"))
+            return c->params[i].i;
+    return 0;
+}
+
+int64_t pecs_case_keys(const pecs_case *c) { return c->keys ? c->keys : c->tokens + memory_keys(c); }
 
 /* Products in double: a case is validated before anything multiplies its sizes in int64, so absurd
  * knobs are reported by the memory cap instead of wrapping around. */
@@ -672,6 +681,17 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
     if (!strcmp(c->enc->id, "landmark") && pecs_case_keys(c) != pecs_case_tokens(c)) { /* query i is token i */
         snprintf(why, why_len, "'landmark' is causal self-attention (query i is token i): keys (%lld) must equal tokens "
                  "(%lld)", (long long)pecs_case_keys(c), (long long)pecs_case_tokens(c));
+        return PECS_INVALID;
+    }
+    if (!strcmp(c->enc->id, "focused_memory") && pecs_case_keys(c) != pecs_case_tokens(c) + memory_keys(c)) {
+        snprintf(why, why_len, "'focused_memory' keys are [memory | local] (query i is local token i): keys (%lld) must "
+                 "be memory (%lld) + tokens (%lld); leave keys unset", (long long)pecs_case_keys(c),
+                 (long long)memory_keys(c), (long long)pecs_case_tokens(c));
+        return PECS_INVALID;
+    }
+    if (!strcmp(c->enc->id, "focused_memory") && c->head_dim % 2) {
+        snprintf(why, why_len, "'focused_memory' rotates half-split pairs (d, d + D/2): head_dim must be even, got %lld",
+                 (long long)c->head_dim);
         return PECS_INVALID;
     }
     for (int i = 0; !strcmp(c->enc->id, "peg") && i < c->n_params; i++) /* peg: the tokens after the class token fill the grid */

@@ -1565,6 +1565,77 @@ static pecs_status run_landmark(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- focused_memory (kattn form): keys [M memory | L local], one causal softmax -------------------------------
+ * q and k unrotated: query i and local key j rotated at their index (half-split RoPE), memory keys as stored (the
+ * code's rotate_as_if_first, position 0). */
+static void fot_rotate(const pecs_tensor *t, int64_t row, int64_t h, int64_t D, double pos, double base, double *y)
+{
+    for (int64_t d = 0; d < D / 2; d++) {
+        double a = pos * pow(base, -2.0 * (double)d / (double)D), x1 = qat(t, row, h, d), x2 = qat(t, row, h, d + D / 2);
+        y[d] = x1 * cos(a) - x2 * sin(a);
+        y[d + D / 2] = x2 * cos(a) + x1 * sin(a);
+    }
+}
+
+static pecs_status run_focused_memory(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 16);
+    double base = pecs_param_real(p, "base", 10000.0);
+    if (M < 0 || Lk != M + L || D % 2)
+        return PECS_INVALID;
+    double *s = malloc((size_t)(Lk + 1) * sizeof *s), *qr = malloc((size_t)(D + 1) * sizeof *qr),
+           *kr = malloc((size_t)(D + 1) * sizeof *kr);
+    if (!s || !qr || !kr) {
+        free(s), free(qr), free(kr);
+        return PECS_NOMEM;
+    }
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++) {
+            fot_rotate(q, i, h, D, (double)i, base, qr);
+            double mm = -INFINITY, ml = -INFINITY, zm = 0.0, zl = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) {
+                /* BUG: memory keys rotated at their own index in the cache, not as if first */
+                fot_rotate(k, j, h, D, j < M ? (BUG(fot_memory_rotated) ? (double)j : 0.0) : (double)(j - M), base, kr);
+                double t = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    t += qr[e] * kr[e];
+                s[j] = t / sqrt((double)D);
+                if (j < M)
+                    mm = s[j] > mm ? s[j] : mm;
+                else
+                    ml = s[j] > ml ? s[j] : ml;
+            }
+            /* BUG: memory and local keys normalised in two softmaxes, averaged (not one shared softmax) */
+            int split = BUG(fot_separate_softmax) && M > 0;
+            if (!split)
+                mm = ml = mm > ml ? mm : ml;
+            for (int64_t j = 0; j <= M + i; j++) {
+                if (j < M)
+                    zm += exp(s[j] - mm);
+                else
+                    zl += exp(s[j] - ml);
+            }
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j <= M + i; j++) {
+                    double w = j < M ? exp(s[j] - mm) : exp(s[j] - ml);
+                    w = split ? 0.5 * w / (j < M ? zm : zl) : w / (zm + zl);
+                    acc += w * (double)qat(v, j, h, e);
+                }
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    free(s);
+    free(qr);
+    free(kr);
+    return PECS_OK;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -1714,7 +1785,7 @@ static const char *const ENCODINGS[] = {
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
-    "etc",         "xpos.bca"};
+    "etc",         "xpos.bca",    "focused_memory"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -1736,7 +1807,9 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_EMBED  ? run_embed(p)
                      : p->form == PECS_FORM_POSMAP ? run_posmap(p)
                      : p->form == PECS_FORM_KATTN  ? (!strcmp(p->encoding, "urpe")       ? run_urpe(p)
-                                                      : !strcmp(p->encoding, "landmark") ? run_landmark(p) : run_kattn(p))
+                                                      : !strcmp(p->encoding, "landmark") ? run_landmark(p)
+                                                      : !strcmp(p->encoding, "focused_memory") ? run_focused_memory(p)
+                                                                                               : run_kattn(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)

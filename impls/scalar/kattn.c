@@ -263,3 +263,75 @@ SCALAR_HOOK_KATTN(landmark)
     free(yb);
     return st;
 }
+
+/* ---- focused_memory: one FoT / LongLLaMA memory layer, full lookup (reference/focused_memory.c) ---------------
+ * Keys [M memory | L local]. Per head the local keys are rotated once (a cos/sin table over positions 0..L-1,
+ * half-split pairs); memory keys are used as they are (rotation at position 0 is the identity); each query is
+ * rotated at its index and scaled by D^-1/2, then one softmax over the memory keys and the local keys j <= i.
+ * Tables, scores, exps and sums in double; one rounding. */
+SCALAR_HOOK_KATTN(focused_memory)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 16),
+            P = D / 2;
+    double base = pecs_param_real(p, "base", 10000.0);
+    if (M < 0 || Lk != M + L || D % 2)
+        return PECS_INVALID;
+    size_t lp = (size_t)(L * P + 1), ld = (size_t)(L * D + 1);
+    double *cs = malloc(lp * sizeof *cs), *sn = malloc(lp * sizeof *sn), *kr = malloc(ld * sizeof *kr),
+           *qi = malloc((size_t)(D + 1) * sizeof *qi), *sc = malloc((size_t)(Lk + 1) * sizeof *sc),
+           *num = malloc((size_t)(D + 1) * sizeof *num);
+    pecs_status st = cs && sn && kr && qi && sc && num ? PECS_OK : PECS_NOMEM;
+    for (int64_t t = 0; t < L && st == PECS_OK; t++)
+        for (int64_t d = 0; d < P; d++) {
+            double a = (double)t / pow(base, (double)(2 * d) / (double)D);
+            cs[t * P + d] = cos(a);
+            sn[t * P + d] = sin(a);
+        }
+    double rs = 1.0 / sqrt((double)D);
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t t = 0; t < L; t++)
+            for (int64_t d = 0; d < P; d++) {
+                double x1 = pecs_load_f64(k->data, k->dtype, scalar_at3(k, M + t, h, d)),
+                       x2 = pecs_load_f64(k->data, k->dtype, scalar_at3(k, M + t, h, d + P));
+                kr[t * D + d] = x1 * cs[t * P + d] - x2 * sn[t * P + d];
+                kr[t * D + d + P] = x2 * cs[t * P + d] + x1 * sn[t * P + d];
+            }
+        for (int64_t i = 0; i < L; i++) {
+            for (int64_t d = 0; d < P; d++) {
+                double x1 = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d)),
+                       x2 = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d + P));
+                qi[d] = (x1 * cs[i * P + d] - x2 * sn[i * P + d]) * rs;
+                qi[d + P] = (x2 * cs[i * P + d] + x1 * sn[i * P + d]) * rs;
+            }
+            double m = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) { /* memory keys as stored, then the local keys 0..i rotated */
+                double t = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    t += qi[e] * (j < M ? pecs_load_f64(k->data, k->dtype, scalar_at3(k, j, h, e)) : kr[(j - M) * D + e]);
+                sc[j] = t;
+                m = t > m ? t : m;
+            }
+            for (int64_t e = 0; e < D; e++)
+                num[e] = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) {
+                double x = exp(sc[j] - m);
+                z += x;
+                for (int64_t e = 0; e < D; e++)
+                    num[e] += x * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e));
+            }
+            for (int64_t e = 0; e < D; e++)
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), num[e] / z);
+        }
+    }
+    free(cs);
+    free(sn);
+    free(kr);
+    free(qi);
+    free(sc);
+    free(num);
+    return st;
+}

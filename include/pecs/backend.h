@@ -267,7 +267,7 @@
  *            formula per encoding (below); every one is a weighted sum of the values, out[i][h] = sum_j a_h(i, j) v_j,
  *            with weights from q, k and the token indices (a Toeplitz (j - i) factor, or landmark's block grid),
  *            judged against the reference's direct sum in double. Bidirectional (every key visible to every query,
- *            no mask) unless the encoding says otherwise: landmark is causal.
+ *            no mask) unless the encoding says otherwise: landmark and focused_memory are causal.
  *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
  *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
@@ -308,6 +308,18 @@
  *                          last group {L2, 3, 4}, e^s = (1, 1, 2), Z = 4; block 0 in itself e^s = (1, 3):
  *                          a_4 = (1/4 * 1/4, 1/4 * 3/4, 0, 1/4, 2/4, 0) = (1/16, 3/16, 0, 4/16, 8/16, 0);
  *                          query 5 (L5, its own landmark masked) has the same weights.
+ *         focused_memory  one FoT / LongLLaMA memory layer with the full (exact, non-kNN) memory lookup. Keys are
+ *                      [M memory | L local]: Lk = M + Lq (M = memory), key m < M a memory key, key M + j local token
+ *                      j, query i local token i; no "w". q and k come UNROTATED: the encoding rotates them (RoPE,
+ *                      half-split pairs (d, d + D/2), inv_freq[d] = base^(-2d/D)): query i and local key j at their
+ *                      index, memory keys at position 0 (the identity). One causal softmax over both:
+ *                          s_im = R(i) q_i . k_m / sqrt(D)              every memory key m < M
+ *                          s_ij = R(i) q_i . R(j) k_M+j / sqrt(D)       local keys j <= i (causal)
+ *                          a_i = softmax over { s_im } u { s_ij };  out[i][h] = sum a v (memory values, then local)
+ *                      D = 2 (angle = position, radians), M = 1, Lq = 2, query 1:  keys  m | t0 t1
+ *                          q_1 = (sqrt 2, 0): R(1) q_1 / sqrt 2 = u = (cos 1, sin 1);  m = ln 2 u, t0 = (0, 0),
+ *                          t1 = (ln 3, 0) (R(1) t1 . u = ln 3): e^s = (2, 1, 3), a_1 = (1/3, 1/6, 1/2);
+ *                          v = (6, 0) | (0, 6) (0, 0)  ->  out_1 = (2, 1). Query 0 sees m and t0 only.
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
