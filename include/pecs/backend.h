@@ -186,6 +186,12 @@
  *                      kpos strictly increasing (else invalid). u_t = w_t/sqrt(|w_t|^2 + 1e-6), beta_t = 2 sigmoid(b_t),
  *                      H_t = I - beta_t u_t u_t^T; out = q_i^T H_i ... H_{j+1} k_j / sqrt(D) over the keys t with
  *                      kpos_j < kpos_t <= qpos_i (the latest leftmost); -inf where kpos_j > qpos_i.
+ *         cable        w [H, Lq]: token t's raw bias h[h][t]; Lq == Lk and kpos strictly increasing (else invalid).
+ *                      out = s q_i.k_j - sum softplus(h[h][t]) over the keys t with kpos_j < kpos_t <= qpos_i
+ *                      (= z_i - z_j, z_t = -cumsum softplus(h) over the tokens), -inf where kpos_j > qpos_i;
+ *                      s = 1/sqrt(H*D) (qk_scale d_model, default) or 1 (qk_scale none)
+ *                      h = [ln 7, 0, ln 3]: softplus = [3, 1, 2] ln 2;   q\k  0          1          2
+ *                      (bias only, q.k = 0)                                2  -3 ln 2    -2 ln 2     0
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
