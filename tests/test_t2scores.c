@@ -1,6 +1,7 @@
 /* tests/test_t2scores.c — known answers and algorithm equivalences of the tier-2 scores encodings (shaw, music, txl,
- * huang, tra, path, gateloop; tra's hand-worked answer, count rule and undecided-threshold rule, then path's, then
- * gateloop's hand-worked answer, recurrence equivalence and unit-gate property, are near the end).
+ * huang, tra, path, gateloop, cable; tra's hand-worked answer, count rule and undecided-threshold rule, then path's,
+ * then gateloop's hand-worked answer, recurrence equivalence and unit-gate property, then cable's hand-worked answer,
+ * running-sum property and bad input, are near the end).
  *
  * Known answers come from tests/data/kat/t2scores.json, written by tests/kat/gen_kat_t2scores.py: Python
  * transcriptions of tensor2tensor (Shaw's relative keys; Music Transformer's pad/reshape/slice skewing) and of
@@ -365,19 +366,19 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
     }
 }
 
-/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music, txl, huang and tra with a reason
- * (SKIPPED). */
+/* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music, txl, huang, tra, nope.temperature, path,
+ * gateloop and cable with a reason (SKIPPED). */
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
     static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra", "nope.temperature",
-                                                                         "path", "gateloop"};
+                                                                         "path", "gateloop", "cable"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 8; e++) {
+        for (int e = 0; e < 9; e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];
@@ -727,6 +728,147 @@ Test(t2scores, gateloop_one_sequence_and_weights_shape)
     pecs_case *c = ref_case("gateloop", NULL);
     scores_io s = random_io(1, 4, 2, 3, 1, 0, 2, 2, 3);
     expect_one_sequence(c, 6, 7, &s, "one sequence");
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* ---- cable (CABLE's context-aware biases) --------------------------------------------------------------------- */
+
+/* Hand-worked, H = 2, D = 2, tokens at positions 0, 1, 2. w [H, L] holds the bias Linear's raw output h; softplus
+ * of 0, ln 3, ln 7 is ln 2, 2 ln 2, 3 ln 2 (l = ln 2) and of -ln 3 is r = ln(4/3). z_t = -sum_{t' <= t} softplus(h_t'),
+ * bias(i, j) = z_i - z_j = -(softplus of tokens j+1 .. i).
+ *   head 0  h = [ln 7, 0, ln 3]   softplus [3l, l, 2l]   bias row 1 [-l, 0],  row 2 [-3l, -2l, 0]
+ *   head 1  h = [0, -ln 3, ln 3]  softplus [l, r, 2l]    bias row 1 [-r, 0],  row 2 [-r - 2l, -2l, 0]
+ *   head 0  q = (1,0) (0,2) (1,1), k = (2,0) (1,1) (0,-2):  q.k row 0 [2], row 1 [0, 2], row 2 [2, 2, -2]
+ *   head 1  q = (-1,1) each,       k as head 0:             q.k row 0 [-2], row 1 [-2, 0], row 2 [-2, 0, -2]
+ * qk_scale d_model: q.k / sqrt(H*D) = q.k / 2 (root Cable.py's 1/sqrt(n_embd)); none: q.k (src/Cable.py).
+ * Catches: the bias reversed (z_j - z_i: row 1 of head 0 would be [+l, ..]; mutant cable_bias_reversed), the key's own
+ * token in the sum (row 1 [-4l, ..] as token 0's 3l enters; cable_key_own_token), a cumsum that excludes the token
+ * itself (row 2 [-4l, -l, ..]), relu for softplus (head 1 row 1 [-1, ..] as relu(-ln 3) = 0; cable_relu), the
+ * head-width scale 1/sqrt(D) (1/sqrt 2), and a visible key made -inf. */
+Test(t2scores, cable_known_answer_3x3)
+{
+    const double l = log(2.0), r = log(4.0 / 3.0), NI = -INFINITY;
+    double q[12] = {1, 0, -1, 1, 0, 2, -1, 1, 1, 1, -1, 1}; /* [Lq][H][D] */
+    double k[12] = {2, 0, 2, 0, 1, 1, 1, 1, 0, -2, 0, -2};
+    double w[6] = {log(7.0), 0, log(3.0), 0, -log(3.0), log(3.0)}; /* [H][L] */
+    double pos[3] = {0, 1, 2};
+    double want_dm[18] = {1, NI, NI, -l, 1, NI, 1 - 3 * l, 1 - 2 * l, -1,               /* head 0 */
+                          -1, NI, NI, -1 - r, 0, NI, -1 - r - 2 * l, -2 * l, -1};       /* head 1 */
+    double want_none[18] = {2, NI, NI, -l, 2, NI, 2 - 3 * l, 2 - 2 * l, -2,
+                            -2, NI, NI, -2 - r, 0, NI, -2 - r - 2 * l, -2 * l, -2};
+    scores_io s = {.H = 2, .D = 2, .Lq = 3, .Lk = 3, .wr = 2, .wc = 3, .q = q, .k = k, .qpos = pos, .kpos = pos, .w = w};
+    for (int v = 0; v < 2; v++) {
+        pecs_case *c = v ? ref_case("cable", "qk_scale", "none", NULL) : ref_case("cable", NULL);
+        const double *want = v ? want_none : want_dm;
+        double o[18], f[18];
+        ref_scores(c, &s, o);
+        expect_close("cable reference", (size_t)v, o, want, 18, 1e-12);
+        scalar_scores(c, &s, f);
+        expect_close("cable scalar", (size_t)v, f, want, 18, 1e-6);
+        ref_case_free(c);
+    }
+}
+
+/* The bias's structure, on random inputs (L = 24, raw h in [-4, 4): both signs, so softplus and relu differ), for the
+ * reference and the scalar prefix-sum kernel, with b = out - scale q.k:
+ *   b(i, i) = 0 (the key's own token is not summed), b(i, i-1) = -softplus(h_i) (the query's own token is),
+ *   b(i, m) = b(i, j) + b(j, m) for m <= j <= i (a difference of one running sum), b <= 0,
+ * and the root Cable.py's folded form: with q' = [q, sqrt(C), z_i], k' = [k, -z_j, sqrt(C)], C = H*D, the default
+ * qk_scale gives q'.k'/sqrt(C). Key positions with gaps (0, 3, 6, ...): only the order of the tokens matters, the
+ * result equals the one at positions 0..L-1. A reversed bias, a cumsum without or with the key's own token, relu for
+ * softplus and a 1/sqrt(D) scale each break one of these. */
+Test(t2scores, cable_bias_is_a_running_sum_of_softplus)
+{
+    int64_t H = 2, D = 3, L = 24, n = H * L * L;
+    scores_io s = random_io(H, D, L, L, 0, 0, H, L, 131);
+    for (int64_t e = 0; e < H * L; e++)
+        s.w[e] *= 4.0;
+    double *r = dalloc(n), *f = dalloc(n), *g = dalloc(n), *z = dalloc(L);
+    pecs_case *c = ref_case("cable", NULL);
+    ref_scores(c, &s, r);
+    scalar_scores(c, &s, f);
+    expect_close("cable scalar vs reference", 0, f, r, n, 2e-5);
+    double C = (double)(H * D), sc = 1.0 / sqrt(C);
+    for (int pass = 0; pass < 2; pass++) {
+        const double *o = pass ? f : r;
+        double tol = pass ? 2e-5 : 1e-12;
+        for (int64_t h = 0; h < H; h++) {
+            double acc = 0.0;
+            for (int64_t t = 0; t < L; t++) {
+                double x = s.w[h * L + t];
+                acc -= log1p(exp(x)); /* softplus, written another way */
+                z[t] = acc;
+            }
+            double b[24][24];
+            for (int64_t i = 0; i < L; i++)
+                for (int64_t j = 0; j < L; j++) {
+                    double dot = 0.0, folded = 0.0, e = o[(h * L + i) * L + j];
+                    if (j > i) {
+                        cr_assert(isinf(e) && e < 0, "(%lld, %lld, %lld) after the query: %g", (long long)h,
+                                  (long long)i, (long long)j, e);
+                        continue;
+                    }
+                    for (int64_t d = 0; d < D; d++)
+                        dot += s.q[(i * H + h) * D + d] * s.k[(j * H + h) * D + d];
+                    b[i][j] = e - sc * dot;
+                    folded = (dot + sqrt(C) * (-z[j]) + z[i] * sqrt(C)) / sqrt(C);
+                    cr_assert(fabs(e - folded) <= tol * (1.0 + fabs(folded)), "%s (%lld, %lld, %lld) = %.17g, root "
+                              "Cable.py's folded form %.17g", pass ? "scalar" : "reference", (long long)h, (long long)i,
+                              (long long)j, e, folded);
+                    cr_assert(b[i][j] <= tol, "bias (%lld, %lld, %lld) = %g > 0", (long long)h, (long long)i,
+                              (long long)j, b[i][j]);
+                }
+            for (int64_t i = 0; i < L; i++) {
+                cr_assert(fabs(b[i][i]) <= tol, "bias (%lld, %lld, %lld) = %g, want 0", (long long)h, (long long)i,
+                          (long long)i, b[i][i]);
+                if (i > 0) {
+                    double sp = log1p(exp(s.w[h * L + i]));
+                    cr_assert(fabs(b[i][i - 1] + sp) <= tol * (1.0 + sp), "bias (%lld, %lld, %lld) = %.17g, want "
+                              "-softplus(h_i) = %.17g", (long long)h, (long long)i, (long long)(i - 1), b[i][i - 1], -sp);
+                }
+                for (int64_t j = 0; j <= i; j++)
+                    for (int64_t m = 0; m <= j; m++)
+                        cr_assert(fabs(b[i][m] - b[i][j] - b[j][m]) <= 4 * tol * (1.0 + fabs(b[i][m])),
+                                  "bias (%lld, %lld, %lld) != (%lld, %lld) + (%lld, %lld)", (long long)h, (long long)i,
+                                  (long long)m, (long long)i, (long long)j, (long long)j, (long long)m);
+            }
+        }
+    }
+    for (int64_t t = 0; t < L; t++)
+        s.qpos[t] = s.kpos[t] = 1000.0 + 3.0 * (double)t;
+    ref_scores(c, &s, g);
+    expect_close("cable reference, gapped positions", 0, g, r, n, 1e-12);
+    scalar_scores(c, &s, g);
+    expect_close("cable scalar, gapped positions", 0, g, r, n, 2e-5);
+    free(r), free(f), free(g), free(z);
+    io_free(&s);
+    ref_case_free(c);
+}
+
+/* Bad input is an invalid problem with the reason: queries and keys of different lengths (the biases are the tokens'
+ * of one sequence), key positions not strictly increasing (the sum is ordered by token); the scalar kernel refuses
+ * the same problems. w is [H, L]. */
+Test(t2scores, cable_bad_input_and_weights_shape)
+{
+    pecs_case *c = ref_case("cable", NULL);
+    scores_io s = random_io(1, 4, 2, 3, 0, 0, 1, 2, 3);
+    expect_one_sequence(c, 3, 7, &s, "Lq");
+    io_free(&s);
+    double out[16];
+    pecs_tensor t[6];
+    char why[256] = "";
+    pecs_problem p;
+    s = random_io(1, 4, 3, 3, 0, 0, 1, 3, 8);
+    s.kpos[2] = 1; /* a repeat */
+    p = make_problem(c, PECS_DT_F64, t, &s, s.q, s.k, s.w, out);
+    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "increase"), "%s", why);
+    pecs_loaded_backend *lb = ref_scalar_backend();
+    float *qf = to_f32(s.q, 12), *kf = to_f32(s.k, 12), *wf = to_f32(s.w, 3), of[9];
+    p = make_problem(c, PECS_DT_F32, t, &s, qf, kf, wf, of);
+    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_INVALID);
+    free(qf), free(kf), free(wf);
     io_free(&s);
     ref_case_free(c);
 }

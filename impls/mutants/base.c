@@ -1372,6 +1372,39 @@ static pecs_status run_gateloop(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* CABLE in f32, each bias summed directly per (query, key) (a third code after the reference and the scalar kernel's
+ * prefix sum): scale q_i.k_j - sum softplus(w[h][t]) over the keys t with kpos_j < kpos_t <= qpos_i. */
+static pecs_status run_cable(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || q->shape[0] != k->shape[0])
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    float scale = pecs_param_is(p, "qk_scale", "none") ? 1.0f : (float)(1.0 / sqrt((double)(H * D)));
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                int64_t idx[3] = {h, i, j};
+                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j);
+                float acc = 0.0f, bias = 0.0f;
+                for (int64_t t = 0; t < Lk && kj <= qi; t++) {
+                    double kt = pecs_pos_at(kp, 0, t);
+                    if (!((BUG(cable_key_own_token) ? kt >= kj : kt > kj) && kt <= qi))
+                        continue;
+                    float x = wat(w, h, t);
+                    bias -= (x > 0.0f ? x : 0.0f) + (BUG(cable_relu) ? 0.0f : log1pf(expf(-fabsf(x))));
+                }
+                for (int64_t d = 0; d < D; d++)
+                    acc += qat(q, i, h, d) * qat(k, j, h, d);
+                if (BUG(cable_bias_reversed))
+                    bias = -bias;
+                store_out(out->data, out->dtype, offset(out, idx), kj <= qi ? scale * acc + bias : -INFINITY);
+            }
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1781,7 +1814,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",        "gateloop",    "positional_attention", "bros.crel",
+    "path",        "gateloop",    "positional_attention", "bros.crel", "cable",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
@@ -1814,7 +1847,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)
                                                       : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
-                                                      : !strcmp(p->encoding, "bros.crel") ? run_bros(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "bros.crel") ? run_bros(p)
+                                                      : !strcmp(p->encoding, "cable") ? run_cable(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

@@ -538,3 +538,59 @@ SCALAR_HOOK_SCORES(bros_crel)
     free(P);
     return st;
 }
+
+/* ---- cable: CABLE's context-aware biases (float32 dot products, double prefix sum) ---------------------------------
+ * Per head the prefix sum z_t = -sum_{t' <= t} softplus(w[h][t']) over the keys in order (strictly increasing
+ * positions), once: O(L). Query i's bias for key j is z_m - z_j, m the last key at or before qpos_i (a binary
+ * search), so each element costs its dot product only: O(H L^2 D) in all, against O(H L^3) for summing each bias.
+ * z is accumulated in double: |z| grows like L while z_m - z_j may be small, so a float32 prefix loses the difference
+ * to cancellation as L grows (the authors' float32 cumsum has the same loss; pecs judges against the exact sum). */
+SCALAR_HOOK_SCORES(cable)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    if (Lq != Lk || w->ndim != 2 || w->shape[0] != H || w->shape[1] != Lk)
+        return PECS_INVALID;
+    for (int64_t j = 1; j < Lk; j++)
+        if (!(pecs_pos_at(kp, 0, j) > pecs_pos_at(kp, 0, j - 1)))
+            return PECS_INVALID;
+    double *z = malloc((size_t)(Lk > 0 ? Lk : 1) * sizeof *z);
+    pecs_status st = z ? PECS_OK : PECS_NOMEM;
+    float scale = pecs_param_is(p, "qk_scale", "none") ? 1.0f : (float)(1.0 / sqrt((double)(H * D)));
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        double acc = 0.0;
+        for (int64_t t = 0; t < Lk; t++) {
+            double x = (double)pecs_load_f32(w->data, w->dtype, h * w->stride[0] + t * w->stride[1]);
+            acc -= (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)));
+            z[t] = acc;
+        }
+        for (int64_t i = 0; i < Lq; i++) {
+            double qi = pecs_pos_at(qp, 0, i);
+            int64_t lo = 0, hi = Lk; /* m = lo - 1: the last key with kpos <= qpos_i */
+            while (lo < hi) {
+                int64_t mid = lo + (hi - lo) / 2;
+                if (pecs_pos_at(kp, 0, mid) <= qi)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (int64_t j = 0; j < Lk; j++) {
+                if (j >= lo) {
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                    continue;
+                }
+                float dot = 0.0f;
+                for (int64_t d = 0; d < D; d++)
+                    dot += pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)) *
+                           pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), scale * dot + (float)(z[lo - 1] - z[j]));
+            }
+        }
+    }
+    free(z);
+    return st;
+}

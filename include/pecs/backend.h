@@ -207,6 +207,12 @@
  *                      H = 1, D = 64, m = 2, q = e_0, k = 5 e_0, w[0][0] = 1 (coordinate 0's sine), w[3][0] = 2
  *                      (coordinate 1's cosine), s = pi/2, query box 0, key box (1, 2, 0, ..):
  *                        out = (5 + 1 sin(pi/2) + 2 cos(pi)) / 8 = 1/2
+ *         cable        w [H, Lq]: token t's raw bias h[h][t]; Lq == Lk and kpos strictly increasing (else invalid).
+ *                      out = s q_i.k_j - sum softplus(h[h][t]) over the keys t with kpos_j < kpos_t <= qpos_i
+ *                      (= z_i - z_j, z_t = -cumsum softplus(h) over the tokens), -inf where kpos_j > qpos_i;
+ *                      s = 1/sqrt(H*D) (qk_scale d_model, default) or 1 (qk_scale none)
+ *                      h = [ln 7, 0, ln 3]: softplus = [3, 1, 2] ln 2;   q\k  0          1          2
+ *                      (bias only, q.k = 0)                                2  -3 ln 2    -2 ln 2     0
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
