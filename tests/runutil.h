@@ -44,4 +44,21 @@ static inline pecs_verdict tu_run_verdict(const char *backend, const char *spec,
     return v;
 }
 
+/* End to end: every case of ok[] PASSES on the scalar kernel and on the mutants' control (mutant-none), and every
+ * mutant of bad[] (a row name of impls/mutants/mutants.def) FAILS ok[0], the case its bug shows on. */
+static inline void tu_expect_scalar_passes_mutants_fail(const char *const *ok, size_t n_ok, const char *const *bad,
+                                                         size_t n_bad)
+{
+    char reason[768], path[512];
+    for (size_t i = 0; i < n_ok; i++)
+        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
+    snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-none.so", tu_env("PECS_BUILD", "build"));
+    for (size_t i = 0; i < n_ok; i++)
+        cr_expect_eq(tu_run_verdict(path, ok[i], reason, sizeof reason), PECS_V_PASSED, "control, %s: %s", ok[i], reason);
+    for (size_t m = 0; m < n_bad; m++) {
+        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"), bad[m]);
+        cr_expect_eq(tu_run_verdict(path, ok[0], reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[m], reason);
+    }
+}
+
 #endif

@@ -26,84 +26,10 @@
 #include "registry.h"
 #include "runner.h"
 #include "testutil.h"
+#include "kattnutil.h"
 
-/* A focused_memory problem in double: q [L,H,D], k and v [M+L,H,D], out [L,H,D]. */
-typedef struct fio {
-    int64_t M, L, H, D;
-    double *q, *k, *v, *out;
-} fio;
-
-static fio fio_new(int64_t M, int64_t L, int64_t H, int64_t D)
-{
-    fio s = {M, L, H, D, NULL, NULL, NULL, NULL};
-    s.q = calloc((size_t)(L * H * D), sizeof *s.q);
-    s.k = calloc((size_t)((M + L) * H * D), sizeof *s.k);
-    s.v = calloc((size_t)((M + L) * H * D), sizeof *s.v);
-    s.out = calloc((size_t)(L * H * D), sizeof *s.out);
-    cr_assert(s.q && s.k && s.v && s.out);
-    return s;
-}
-
-static void fio_free(fio *s) { free(s->q), free(s->k), free(s->v), free(s->out); }
-
-static void fill(pecs_tensor t[4], pecs_dtype dt, const fio *s, void *q, void *k, void *v, void *out)
-{
-    t[0] = ref_tensor("q", dt, 3, s->L, s->H, s->D, q);
-    t[1] = ref_tensor("k", dt, 3, s->M + s->L, s->H, s->D, k);
-    t[2] = ref_tensor("v", dt, 3, s->M + s->L, s->H, s->D, v);
-    t[3] = ref_tensor("out", dt, 3, s->L, s->H, s->D, out);
-}
-
-static void run_ref(const pecs_case *c, fio *s)
-{
-    pecs_tensor t[4];
-    fill(t, PECS_DT_F64, s, s->q, s->k, s->v, s->out);
-    pecs_problem p = ref_problem(c);
-    p.tensors = t, p.n_tensors = 4;
-    char why[256] = "";
-    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s", why);
-}
-
-/* The scalar backend in f32 (inputs rounded to f32 first), outputs widened into `out`. */
-static void run_scalar(const pecs_case *c, const fio *s, double *out)
-{
-    int64_t nq = s->L * s->H * s->D, nk = (s->M + s->L) * s->H * s->D;
-    float *q = calloc((size_t)nq, 4), *k = calloc((size_t)nk, 4), *v = calloc((size_t)nk, 4), *o = calloc((size_t)nq, 4);
-    cr_assert(q && k && v && o);
-    for (int64_t i = 0; i < nq; i++)
-        q[i] = (float)s->q[i];
-    for (int64_t i = 0; i < nk; i++)
-        k[i] = (float)s->k[i], v[i] = (float)s->v[i];
-    pecs_tensor t[4];
-    fill(t, PECS_DT_F32, s, q, k, v, o);
-    pecs_problem p = ref_problem(c);
-    p.dtype = PECS_DT_F32;
-    p.tensors = t, p.n_tensors = 4;
-    pecs_loaded_backend *lb = ref_scalar_backend();
-    char why[256] = "";
-    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "%s", why);
-    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
-    for (int64_t i = 0; i < nq; i++)
-        out[i] = o[i];
-    free(q), free(k), free(v), free(o);
-}
-
-/* The reference (to 1e-13) and the scalar kernel (to 1e-5 relative, f32 storage) both give `want`. */
-static void expect_both(const pecs_case *c, fio *s, const double *want, const char *what)
-{
-    int64_t n = s->L * s->H * s->D;
-    double *sc = calloc((size_t)n, sizeof *sc);
-    cr_assert_not_null(sc);
-    run_ref(c, s);
-    run_scalar(c, s, sc);
-    for (int64_t i = 0; i < n; i++) {
-        cr_expect(fabs(s->out[i] - want[i]) <= 1e-13 * (1.0 + fabs(want[i])), "%s: reference out[%lld] = %.17g, want %.17g",
-                  what, (long long)i, s->out[i], want[i]);
-        cr_expect(fabs(sc[i] - want[i]) <= 1e-5 * (1.0 + fabs(want[i])), "%s: scalar out[%lld] = %.9g, want %.9g", what,
-                  (long long)i, sc[i], want[i]);
-    }
-    free(sc);
-}
+/* A focused_memory problem: keys [M memory | L local], Lk = M + L. */
+static kio fio_new(int64_t M, int64_t L, int64_t H, int64_t D) { return kio_new(L, M + L, H, D); }
 
 /* Hand-worked (include/pecs/backend.h's example): M = 1, L = 2, H = 1, D = 2; keys m | t0 t1.
  * q_0 = q_1 = (sqrt 2, 0); m = ln 2 (cos 1, sin 1), t0 = (0, 0), t1 = (ln 3, 0); v_m = (6, 0), v_t0 = (0, 6),
@@ -117,15 +43,15 @@ static void expect_both(const pecs_case *c, fio *s, const double *want, const ch
 Test(t2fot, known_answer_one_memory_key)
 {
     pecs_case *c = ref_case("focused_memory", "memory", "1", "head_dim", "2", "tokens", "2", NULL);
-    fio s = fio_new(1, 2, 1, 2);
+    kio s = fio_new(1, 2, 1, 2);
     s.q[0] = s.q[2] = sqrt(2.0);
     s.k[0] = log(2.0) * cos(1.0), s.k[1] = log(2.0) * sin(1.0);
     s.k[4] = log(3.0);
     s.v[0] = 6.0, s.v[3] = 6.0;
     double w = pow(2.0, cos(1.0)) / (pow(2.0, cos(1.0)) + 1.0);
     double want[4] = {6.0 * w, 6.0 * (1.0 - w), 2.0, 1.0};
-    expect_both(c, &s, want, "M = 1, two tokens");
-    fio_free(&s);
+    kio_expect_both(c, &s, want, "M = 1, two tokens");
+    kio_free(&s);
     ref_case_free(c);
 }
 
@@ -137,26 +63,14 @@ Test(t2fot, known_answer_one_memory_key)
 Test(t2fot, known_answer_memory_at_position_zero)
 {
     pecs_case *c = ref_case("focused_memory", "memory", "2", "head_dim", "2", "tokens", "1", "base", "10", NULL);
-    fio s = fio_new(2, 1, 1, 2);
+    kio s = fio_new(2, 1, 1, 2);
     s.q[0] = sqrt(2.0);
     s.k[2] = log(3.0);
     s.v[2] = 5.0, s.v[5] = 5.0;
     double want[2] = {3.0, 1.0};
-    expect_both(c, &s, want, "M = 2, one token");
-    fio_free(&s);
+    kio_expect_both(c, &s, want, "M = 2, one token");
+    kio_free(&s);
     ref_case_free(c);
-}
-
-static void random_fill(fio *s, uint64_t seed)
-{
-    uint64_t st = seed;
-    double *arrs[3] = {s->q, s->k, s->v};
-    int64_t n[3] = {s->L * s->H * s->D, (s->M + s->L) * s->H * s->D, (s->M + s->L) * s->H * s->D};
-    for (int a = 0; a < 3; a++)
-        for (int64_t i = 0; i < n[a]; i++) {
-            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
-            arrs[a][i] = ((double)(st >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 2.0;
-        }
 }
 
 /* Property: the memory is a set. Random q, k, v (M = 6, L = 10, H = 2, D = 8, base 100): reversing the memory rows
@@ -166,8 +80,8 @@ Test(t2fot, memory_order_does_not_matter)
 {
     pecs_case *c = ref_case("focused_memory", "memory", "6", "head_dim", "8", "heads", "2", "tokens", "10", "base", "100",
                             NULL);
-    fio a = fio_new(6, 10, 2, 8), b = fio_new(6, 10, 2, 8);
-    random_fill(&a, 31);
+    kio a = fio_new(6, 10, 2, 8), b = fio_new(6, 10, 2, 8);
+    kio_random(&a, 31, 2.0);
     int64_t row = 2 * 8;
     memcpy(b.q, a.q, (size_t)(10 * row) * sizeof *b.q);
     memcpy(b.k, a.k, (size_t)(16 * row) * sizeof *b.k);
@@ -178,10 +92,10 @@ Test(t2fot, memory_order_does_not_matter)
     }
     double *sa = calloc((size_t)(10 * row), sizeof *sa), *sb = calloc((size_t)(10 * row), sizeof *sb);
     cr_assert(sa && sb);
-    run_ref(c, &a);
-    run_ref(c, &b);
-    run_scalar(c, &a, sa);
-    run_scalar(c, &b, sb);
+    kio_run_ref(c, &a);
+    kio_run_ref(c, &b);
+    kio_run_scalar(c, &a, sa);
+    kio_run_scalar(c, &b, sb);
     for (int64_t i = 0; i < 10 * row; i++) {
         cr_expect(fabs(a.out[i] - b.out[i]) <= 1e-13 * (1.0 + fabs(a.out[i])), "reference out[%lld]: %.17g vs %.17g",
                   (long long)i, a.out[i], b.out[i]);
@@ -191,7 +105,7 @@ Test(t2fot, memory_order_does_not_matter)
                   (long long)i, sa[i], a.out[i]);
     }
     free(sa), free(sb);
-    fio_free(&a), fio_free(&b);
+    kio_free(&a), kio_free(&b);
     ref_case_free(c);
 }
 
@@ -204,13 +118,13 @@ Test(t2fot, weights_sum_to_one_and_causal)
         int64_t M = atoi(ms[t]), n = 12 * 2 * 8;
         pecs_case *c = ref_case("focused_memory", "memory", ms[t], "head_dim", "8", "heads", "2", "tokens", "12", NULL),
                   *c5 = ref_case("focused_memory", "memory", ms[t], "head_dim", "8", "heads", "2", "tokens", "5", NULL);
-        fio s = fio_new(M, 12, 2, 8), p = fio_new(M, 5, 2, 8);
-        random_fill(&s, 5 + t);
+        kio s = fio_new(M, 12, 2, 8), p = fio_new(M, 5, 2, 8);
+        kio_random(&s, 5 + t, 2.0);
         memcpy(p.q, s.q, (size_t)(5 * 16) * sizeof *p.q);
         memcpy(p.k, s.k, (size_t)((M + 5) * 16) * sizeof *p.k);
         memcpy(p.v, s.v, (size_t)((M + 5) * 16) * sizeof *p.v);
-        run_ref(c, &s);
-        run_ref(c5, &p);
+        kio_run_ref(c, &s);
+        kio_run_ref(c5, &p);
         for (int64_t i = 0; i < 5 * 16; i++)
             cr_expect(fabs(s.out[i] - p.out[i]) <= 1e-13 * (1.0 + fabs(s.out[i])), "M %s: prefix out[%lld]: %.17g vs %.17g",
                       ms[t], (long long)i, s.out[i], p.out[i]);
@@ -218,8 +132,8 @@ Test(t2fot, weights_sum_to_one_and_causal)
             s.v[i] = (double)(i % 8) - 2.5;
         double *sc = calloc((size_t)n, sizeof *sc);
         cr_assert_not_null(sc);
-        run_ref(c, &s);
-        run_scalar(c, &s, sc);
+        kio_run_ref(c, &s);
+        kio_run_scalar(c, &s, sc);
         for (int64_t i = 0; i < n; i++) {
             double want = (double)(i % 8) - 2.5;
             cr_expect(fabs(s.out[i] - want) <= 1e-12, "M %s: reference out[%lld] = %.17g, want %g", ms[t], (long long)i,
@@ -227,7 +141,7 @@ Test(t2fot, weights_sum_to_one_and_causal)
             cr_expect(fabs(sc[i] - want) <= 1e-5, "M %s: scalar out[%lld] = %.9g, want %g", ms[t], (long long)i, sc[i], want);
         }
         free(sc);
-        fio_free(&s), fio_free(&p);
+        kio_free(&s), kio_free(&p);
         ref_case_free(c), ref_case_free(c5);
     }
 }
@@ -254,13 +168,13 @@ Test(t2fot, registry_and_case_rules)
     ref_case_free(c);
     c = ref_case("focused_memory", "tokens", "4", "head_dim", "3", NULL);
     pecs_tensor t[4];
-    fio s = fio_new(16, 4, 1, 3);
-    fill(t, PECS_DT_F64, &s, s.q, s.k, s.v, s.out);
+    kio s = fio_new(16, 4, 1, 3);
+    kio_tensors(t, PECS_DT_F64, &s, s.q, s.k, s.v, s.out);
     pecs_problem p = ref_problem(c);
     p.tensors = t, p.n_tensors = 4;
     cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "head_dim must be even") != NULL, "%s", why);
-    fio_free(&s);
+    kio_free(&s);
     ref_case_free(c);
     pecs_case pc;
     cr_expect_eq(pecs_case_parse(&pc, "focused_memory tokens=8 memory=-1", why, sizeof why), PECS_INVALID);
@@ -275,15 +189,6 @@ Test(t2fot, harness_passes_scalar_and_fails_mutants)
         "focused_memory tokens=40 heads=3 head_dim=100 memory=64 dtype=bf16 view=strided",
         "focused_memory tokens=7 heads=1 head_dim=8 memory=0 dtype=f16",
     };
-    char reason[768], path[512];
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
-    snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-none.so", tu_env("PECS_BUILD", "build"));
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(tu_run_verdict(path, ok[i], reason, sizeof reason), PECS_V_PASSED, "control, %s: %s", ok[i], reason);
     static const char *const bad[] = {"fot_memory_rotated", "fot_separate_softmax"};
-    for (size_t m = 0; m < sizeof bad / sizeof bad[0]; m++) {
-        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"), bad[m]);
-        cr_expect_eq(tu_run_verdict(path, ok[0], reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[m], reason);
-    }
+    tu_expect_scalar_passes_mutants_fail(ok, sizeof ok / sizeof ok[0], bad, sizeof bad / sizeof bad[0]);
 }

@@ -23,82 +23,10 @@
 #include "registry.h"
 #include "runner.h"
 #include "testutil.h"
+#include "kattnutil.h"
 
-/* A landmark problem in double: q, k, v [L,H,D], out [L,H,D]. */
-typedef struct lio {
-    int64_t L, H, D;
-    double *q, *k, *v, *out;
-} lio;
-
-static lio lio_new(int64_t L, int64_t H, int64_t D)
-{
-    lio s = {L, H, D, NULL, NULL, NULL, NULL};
-    s.q = calloc((size_t)(L * H * D), sizeof *s.q);
-    s.k = calloc((size_t)(L * H * D), sizeof *s.k);
-    s.v = calloc((size_t)(L * H * D), sizeof *s.v);
-    s.out = calloc((size_t)(L * H * D), sizeof *s.out);
-    cr_assert(s.q && s.k && s.v && s.out);
-    return s;
-}
-
-static void lio_free(lio *s) { free(s->q), free(s->k), free(s->v), free(s->out); }
-
-static void fill(pecs_tensor t[4], pecs_dtype dt, const lio *s, void *q, void *k, void *v, void *out)
-{
-    t[0] = ref_tensor("q", dt, 3, s->L, s->H, s->D, q);
-    t[1] = ref_tensor("k", dt, 3, s->L, s->H, s->D, k);
-    t[2] = ref_tensor("v", dt, 3, s->L, s->H, s->D, v);
-    t[3] = ref_tensor("out", dt, 3, s->L, s->H, s->D, out);
-}
-
-static void run_ref(const pecs_case *c, lio *s)
-{
-    pecs_tensor t[4];
-    fill(t, PECS_DT_F64, s, s->q, s->k, s->v, s->out);
-    pecs_problem p = ref_problem(c);
-    p.tensors = t, p.n_tensors = 4;
-    char why[256] = "";
-    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s", why);
-}
-
-/* The scalar backend in f32 (inputs rounded to f32 first), outputs widened into `out`. */
-static void run_scalar(const pecs_case *c, const lio *s, double *out)
-{
-    int64_t n = s->L * s->H * s->D;
-    float *q = calloc((size_t)n, 4), *k = calloc((size_t)n, 4), *v = calloc((size_t)n, 4), *o = calloc((size_t)n, 4);
-    cr_assert(q && k && v && o);
-    for (int64_t i = 0; i < n; i++)
-        q[i] = (float)s->q[i], k[i] = (float)s->k[i], v[i] = (float)s->v[i];
-    pecs_tensor t[4];
-    fill(t, PECS_DT_F32, s, q, k, v, o);
-    pecs_problem p = ref_problem(c);
-    p.dtype = PECS_DT_F32;
-    p.tensors = t, p.n_tensors = 4;
-    pecs_loaded_backend *lb = ref_scalar_backend();
-    char why[256] = "";
-    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "%s", why);
-    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
-    for (int64_t i = 0; i < n; i++)
-        out[i] = o[i];
-    free(q), free(k), free(v), free(o);
-}
-
-/* The reference (to 1e-13) and the scalar kernel (to 1e-5 relative, f32 storage) both give `want`. */
-static void expect_both(const pecs_case *c, lio *s, const double *want, const char *what)
-{
-    int64_t n = s->L * s->H * s->D;
-    double *sc = calloc((size_t)n, sizeof *sc);
-    cr_assert_not_null(sc);
-    run_ref(c, s);
-    run_scalar(c, s, sc);
-    for (int64_t i = 0; i < n; i++) {
-        cr_expect(fabs(s->out[i] - want[i]) <= 1e-13 * (1.0 + fabs(want[i])), "%s: reference out[%lld] = %.17g, want %.17g",
-                  what, (long long)i, s->out[i], want[i]);
-        cr_expect(fabs(sc[i] - want[i]) <= 1e-5 * (1.0 + fabs(want[i])), "%s: scalar out[%lld] = %.9g, want %.9g", what,
-                  (long long)i, sc[i], want[i]);
-    }
-    free(sc);
-}
+/* A landmark problem: self-attention, keys = queries. */
+static kio lio_new(int64_t L, int64_t H, int64_t D) { return kio_new(L, L, H, D); }
 
 /* Hand-worked, block_size 3, six tokens, H = 1, D = 1: landmarks at 2 and 5; blocks {0, 1 | L2}, {3, 4 | L5}.
  * q_i = 1, so s_ij = k_j: k = (0, ln 3, 0, 0, ln 2, 0); v_j = j.
@@ -116,13 +44,13 @@ static void expect_both(const pecs_case *c, lio *s, const double *want, const ch
 Test(t2landmark, known_answer_blocks_of_3)
 {
     pecs_case *c = ref_case("landmark", "block_size", "3", "head_dim", "1", "tokens", "6", NULL);
-    lio s = lio_new(6, 1, 1);
+    kio s = lio_new(6, 1, 1);
     for (int j = 0; j < 6; j++)
         s.q[j] = 1.0, s.v[j] = (double)j;
     s.k[1] = log(3.0), s.k[4] = log(2.0);
     double want[6] = {0.0, 0.75, 0.75, 15.0 / 8.0, 47.0 / 16.0, 47.0 / 16.0};
-    expect_both(c, &s, want, "blocks of 3");
-    lio_free(&s);
+    kio_expect_both(c, &s, want, "blocks of 3");
+    kio_free(&s);
     ref_case_free(c);
 }
 
@@ -136,7 +64,7 @@ Test(t2landmark, known_answer_blocks_of_3)
 Test(t2landmark, known_answer_scale_and_landmark_value)
 {
     pecs_case *c = ref_case("landmark", "block_size", "2", "head_dim", "4", "tokens", "3", NULL);
-    lio s = lio_new(3, 1, 4);
+    kio s = lio_new(3, 1, 4);
     double a = log(3.0) / 2.0;
     for (int d = 0; d < 4; d++) {
         s.q[2 * 4 + d] = 1.0;
@@ -145,20 +73,9 @@ Test(t2landmark, known_answer_scale_and_landmark_value)
     }
     s.v[0] = 4.0, s.v[2 * 4 + 1] = 8.0;
     double want[12] = {4, 0, 0, 0, 4, 0, 0, 0, 3, 2, 0, 0};
-    expect_both(c, &s, want, "blocks of 2, D = 4");
-    lio_free(&s);
+    kio_expect_both(c, &s, want, "blocks of 2, D = 4");
+    kio_free(&s);
     ref_case_free(c);
-}
-
-static void random_fill(lio *s, uint64_t seed)
-{
-    uint64_t st = seed;
-    double *arrs[3] = {s->q, s->k, s->v};
-    for (int a = 0; a < 3; a++)
-        for (int64_t i = 0; i < s->L * s->H * s->D; i++) {
-            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
-            arrs[a][i] = ((double)(st >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 3.0;
-        }
 }
 
 /* Property: each query's weights sum to 1. Random q, k (logits up to ~+-25), every value the same vector c: every
@@ -169,14 +86,14 @@ Test(t2landmark, weights_sum_to_one)
     static const char *const bs[] = {"2", "3", "4", "51"};
     for (size_t b = 0; b < sizeof bs / sizeof bs[0]; b++) {
         pecs_case *c = ref_case("landmark", "block_size", bs[b], "head_dim", "8", "heads", "2", "tokens", "40", NULL);
-        lio s = lio_new(40, 2, 8);
-        random_fill(&s, 99 + b);
+        kio s = lio_new(40, 2, 8);
+        kio_random(&s, 99 + b, 3.0);
         for (int64_t i = 0; i < 40 * 2 * 8; i++)
             s.v[i] = (double)(i % 8) - 2.5;
         double *sc = calloc((size_t)(40 * 2 * 8), sizeof *sc);
         cr_assert_not_null(sc);
-        run_ref(c, &s);
-        run_scalar(c, &s, sc);
+        kio_run_ref(c, &s);
+        kio_run_scalar(c, &s, sc);
         for (int64_t i = 0; i < 40 * 2 * 8; i++) {
             double want = (double)(i % 8) - 2.5;
             cr_expect(fabs(s.out[i] - want) <= 1e-12, "block_size %s: reference out[%lld] = %.17g, want %g", bs[b],
@@ -185,7 +102,7 @@ Test(t2landmark, weights_sum_to_one)
                       sc[i], want);
         }
         free(sc);
-        lio_free(&s);
+        kio_free(&s);
         ref_case_free(c);
     }
 }
@@ -197,17 +114,17 @@ Test(t2landmark, prefix_gives_the_same_rows)
 {
     pecs_case *c40 = ref_case("landmark", "block_size", "4", "head_dim", "6", "heads", "2", "tokens", "40", NULL),
               *c21 = ref_case("landmark", "block_size", "4", "head_dim", "6", "heads", "2", "tokens", "21", NULL);
-    lio a = lio_new(40, 2, 6), b = lio_new(21, 2, 6);
-    random_fill(&a, 7);
+    kio a = lio_new(40, 2, 6), b = lio_new(21, 2, 6);
+    kio_random(&a, 7, 3.0);
     memcpy(b.q, a.q, 21 * 12 * sizeof *b.q);
     memcpy(b.k, a.k, 21 * 12 * sizeof *b.k);
     memcpy(b.v, a.v, 21 * 12 * sizeof *b.v);
     double *sa = calloc(40 * 12, sizeof *sa), *sb = calloc(21 * 12, sizeof *sb);
     cr_assert(sa && sb);
-    run_ref(c40, &a);
-    run_ref(c21, &b);
-    run_scalar(c40, &a, sa);
-    run_scalar(c21, &b, sb);
+    kio_run_ref(c40, &a);
+    kio_run_ref(c21, &b);
+    kio_run_scalar(c40, &a, sa);
+    kio_run_scalar(c21, &b, sb);
     for (int64_t i = 0; i < 21 * 12; i++) {
         cr_expect(fabs(a.out[i] - b.out[i]) <= 1e-13 * (1.0 + fabs(a.out[i])), "reference out[%lld]: %.17g vs %.17g",
                   (long long)i, a.out[i], b.out[i]);
@@ -217,7 +134,7 @@ Test(t2landmark, prefix_gives_the_same_rows)
                   (long long)i, sa[i], a.out[i]);
     }
     free(sa), free(sb);
-    lio_free(&a), lio_free(&b);
+    kio_free(&a), kio_free(&b);
     ref_case_free(c40), ref_case_free(c21);
 }
 
@@ -252,15 +169,6 @@ Test(t2landmark, harness_passes_scalar_and_fails_mutants)
         "landmark tokens=103 heads=3 head_dim=20 dtype=bf16 view=strided",
         "landmark tokens=7 heads=1 head_dim=8 dtype=f16 block_size=2",
     };
-    char reason[768], path[512];
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(tu_run_verdict("scalar", ok[i], reason, sizeof reason), PECS_V_PASSED, "%s: %s", ok[i], reason);
-    snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-none.so", tu_env("PECS_BUILD", "build"));
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        cr_expect_eq(tu_run_verdict(path, ok[i], reason, sizeof reason), PECS_V_PASSED, "control, %s: %s", ok[i], reason);
     static const char *const bad[] = {"landmark_ungated", "landmark_own_block_closed"};
-    for (size_t m = 0; m < sizeof bad / sizeof bad[0]; m++) {
-        snprintf(path, sizeof path, "%s/mutants/libpecs-mutant-%s.so", tu_env("PECS_BUILD", "build"), bad[m]);
-        cr_expect_eq(tu_run_verdict(path, ok[0], reason, sizeof reason), PECS_V_FAILED, "%s: %s", bad[m], reason);
-    }
+    tu_expect_scalar_passes_mutants_fail(ok, sizeof ok / sizeof ok[0], bad, sizeof bad / sizeof bad[0]);
 }
