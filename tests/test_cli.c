@@ -134,7 +134,7 @@ Test(cli, bad_suites_give_located_errors_and_leave_results_untouched)
         {"suite: x\ncases:\n  - encoding: rope\n    tokens: [4, 8\n", "YAML syntax error"},
         {"suite: x\ncases:\n  - encoding: rope\n    tokns: 4\n", ":4:5: unknown key 'tokns' (did you mean 'tokens'?)"},
         {"suite: x\ncases:\n  - encoding: ropee\n", ":3:15: key 'encoding': unknown encoding 'ropee' (did you mean 'rope'?)"},
-        {"suite: x\ncases:\n  - encoding: rope.gali\n", ":3:15: key 'encoding': 'rope.gali' is catalogued but undefined: "},
+        {"suite: x\ncases:\n  - encoding: rope.conflator\n", ":3:15: key 'encoding': 'rope.conflator' is catalogued but undefined: "},
         {"suite: x\ncases:\n  - encoding: rope\n    tokens: -4\n", ":4:13: key 'tokens': value '-4' must be an integer"},
         {"suite: x\ninclude: [nothere.yaml]\ncases:\n  - encoding: rope\n", ":2:11: include 'nothere.yaml': cannot open"},
         {"suite: x\ncases:\n  - encoding: rope\n    head_dim: 8\n    rotary_dim: 10\n", "rotary_dim 10 must be even, >= 2 and <= head_dim 8"},
