@@ -204,6 +204,71 @@ Test(t2, rope_p_nope_pairs_exact_and_p1_is_rope)
     ref_case_free(rope);
 }
 
+/* ---- rope.buckets ------------------------------------------------------------------------------------- */
+
+/* DAMO-ConvAI attention-buckets: copy j of the batch is LlamaRotaryEmbedding._set_base(base_list[j]), so its
+ * inverse frequencies are base_list[j]^(-2k/R) (worked here from the list, not from the reference), rotate_half
+ * pairing by default; the reference and the scalar backend rotate a head as rotate_by() does with them, for every
+ * copy of test_nq_kl.py's base_list. Catches: every copy at the first base (mutant buckets_first_base; copies 1..6
+ * differ from copy 0 by far more than the tolerance), the copy index off by one, interleaved pairing by default. */
+Test(t2, kat_rope_buckets_every_copy)
+{
+    static const double list[] = {10000, 13000, 16000, 19000, 22000, 25000, 28000};
+    enum { D = 16 };
+    for (int j = 0; j < 7; j++) {
+        char bucket[8];
+        snprintf(bucket, sizeof bucket, "%d", j);
+        pecs_case *c = ref_case("rope.buckets", "bucket", bucket, (const char *)NULL);
+        json_t *inv = json_array();
+        for (int k = 0; k < D / 2; k++)
+            json_array_append_new(inv, json_real(pow(list[j], -2.0 * k / D)));
+        check_schedule_kat(c, D, inv, 1, 1.0);
+        json_decref(inv);
+        ref_case_free(c);
+    }
+    /* copy 3 against copy 0 at the positions check_schedule_kat uses: the first-base bug is visible */
+    double x[D], y3[D], y0[D], pos = 4097;
+    for (int i = 0; i < D; i++)
+        x[i] = sin(0.37 * (double)(i + 1)) * 0.9;
+    pecs_case *c3 = ref_case("rope.buckets", "bucket", "3", (const char *)NULL), *c0 = ref_case("rope.buckets", (const char *)NULL);
+    ref_rotate(c3, 1, 1, D, x, 1, &pos, y3);
+    ref_rotate(c0, 1, 1, D, x, 1, &pos, y0);
+    double worst = 0;
+    for (int i = 0; i < D; i++)
+        worst = fmax(worst, fabs(y3[i] - y0[i]));
+    cr_assert_gt(worst, 1e-2, "copies 0 and 3 must differ visibly at position 4097 (%.3g)", worst);
+    ref_case_free(c3);
+    ref_case_free(c0);
+}
+
+/* A copy is `rope` at its base, bit for bit (the same schedule), in either pairing and with partial rotary; a
+ * bucket past the list is refused with the index and the list's length, never read past the end. */
+Test(t2, rope_buckets_copy_is_rope_at_its_base)
+{
+    enum { D = 20 };
+    double x[D * 3], y[D * 3], z[D * 3], pos[3] = {0, 77, 1048575};
+    for (int i = 0; i < D * 3; i++)
+        x[i] = cos(0.3 * i + 0.1);
+    pecs_case *b = ref_case("rope.buckets", "bases", "500000,1.5,2e9", "bucket", "2", "pairing", "interleaved",
+                            "rotary_dim", "12", (const char *)NULL);
+    pecs_case *r = ref_case("rope", "base", "2e9", "pairing", "interleaved", "rotary_dim", "12", (const char *)NULL);
+    ref_rotate(b, 3, 1, D, x, 1, pos, y);
+    ref_rotate(r, 3, 1, D, x, 1, pos, z);
+    cr_assert(memcmp(y, z, sizeof y) == 0, "bucket 2 must be rope at base 2e9");
+    ref_case_free(b);
+    ref_case_free(r);
+
+    pecs_case *bad = ref_case("rope.buckets", "bases", "10000,20000", "bucket", "2", (const char *)NULL);
+    pecs_problem p = ref_problem(bad);
+    pecs_ref_rot s;
+    char why[256] = "";
+    cr_assert_eq(pecs_ref_rot_alloc(&s, 8), PECS_OK);
+    cr_assert_eq(pecs_ref_schedule(&p, &s, why, sizeof why), PECS_INVALID);
+    cr_assert(strstr(why, "bucket 2") && strstr(why, "bases has 2"), "%s", why);
+    pecs_ref_rot_free(&s);
+    ref_case_free(bad);
+}
+
 /* ---- rope.giraffe -------------------------------------------------------------------------------------- */
 
 /* Abacus's ScaledLlamaRotaryEmbedding on LLaMA-13B heads (128): linear scale 4 and 8, power 0.5 and 1, and the

@@ -318,6 +318,18 @@ SCALAR_HOOK_ROTATE(rope_abf)
     return PECS_OK;
 }
 
+/* Attention Buckets: the copy `bucket` rotates at bases[bucket] (validated by the reference: a bucket past the
+ * list is INVALID before any backend sees the case). */
+SCALAR_HOOK_ROTATE(rope_buckets)
+{
+    const pecs_param *bases = pecs_problem_param(p, "bases");
+    int64_t j = pecs_param_int(p, "bucket", 0);
+    if (!bases || j < 0 || j >= bases->n)
+        return PECS_INVALID;
+    scalar_default_freqs(bases->list[j], s->R, s->inv_freq);
+    return PECS_OK;
+}
+
 SCALAR_HOOK_ROTATE(rope_shift) { return scalar_rope(p, s); }
 
 /* ggml_mrope_cache_init's sector rules (the 4th "e" section absent: its pairs stay on t, as in HF). */

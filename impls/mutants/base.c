@@ -238,6 +238,12 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
         if (BUG(dynamic_ntk_f32_base))
             base = (float)base;
     }
+    if (is(p, "rope.buckets")) { /* copy j at bases[j]; the bug: every copy at the first base (a cached cos/sin table) */
+        const pecs_param *bl = pecs_problem_param(p, "bases");
+        int64_t j = pecs_param_int(p, "bucket", 0);
+        if (bl && j < bl->n)
+            base = bl->list[BUG(buckets_first_base) ? 0 : j];
+    }
     for (int64_t i = 0; i < R / 2; i++)
         inv[i] = pow(base, -2.0 * (double)i / den);
     *attn = 1.0;
@@ -1810,7 +1816,7 @@ static const char *const ENCODINGS[] = {
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus", "rope.clex",
-    "rope.psc",
+    "rope.psc",    "rope.buckets",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
