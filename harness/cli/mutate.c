@@ -101,20 +101,44 @@ cleanup:
     free(group);
 }
 
-/* Is mutant `name` ("mutant-<row>") a bug at `level`? From impls/mutants/mutants.def, the one table. */
-static int mutant_bug_at(const char *name, const char *level)
+/* Mutant `name`'s ("mutant-<row>") row of impls/mutants/mutants.def, the one table; NULL for a mutant this pecs
+ * does not know. */
+static const struct mutant_row {
+    const char *name, *cls, *levels;
+} *mutant_row(const char *name)
 {
-    static const struct {
-        const char *name, *levels;
-    } rows[] = {
-#define MUTANT(row, cls, what, levels) {"mutant-" #row, levels},
+    static const struct mutant_row rows[] = {
+#define MUTANT(row, cls, what, levels) {"mutant-" #row, cls, levels},
 #include "../impls/mutants/mutants.def"
 #undef MUTANT
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (!strcmp(rows[i].name, name))
-            return !strcmp(rows[i].levels, "all") || !strcmp(rows[i].levels, level);
-    return 1; /* a mutant this pecs does not know: judged at every level */
+            return &rows[i];
+    return NULL;
+}
+
+/* Is mutant `name` a bug at `level`? (One this pecs does not know is judged at every level.) */
+static int mutant_bug_at(const char *name, const char *level)
+{
+    const struct mutant_row *r = mutant_row(name);
+    return !r || !strcmp(r->levels, "all") || !strcmp(r->levels, level);
+}
+
+/* The order one mutant runs the cases in: those of the encoding its bug is in (its mutants.def class) first, then
+ * the rest, each part in the interleaved order. Only the time to the first failure changes: a mutant is CAUGHT
+ * when any case fails, and a MISSED one runs every case either way. */
+static void target_first(char **cases, int n, const char *name, char **order)
+{
+    const struct mutant_row *r = mutant_row(name);
+    size_t l = r ? strlen(r->cls) : 0;
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            int hit = r && !strncmp(cases[i], r->cls, l) && (cases[i][l] == ' ' || cases[i][l] == '\0');
+            if (hit == !pass)
+                order[k++] = cases[i];
+        }
 }
 
 int pecs_cmd_mutate(int argc, char **argv)
@@ -173,7 +197,7 @@ int pecs_cmd_mutate(int argc, char **argv)
     run_inputs in;
     pecs_loaded_backend correct[MAX_ARGS];
     int n_mut = 0, n_correct = 0;
-    char **muts = NULL, why[1024], first[2048];
+    char **muts = NULL, **order = NULL, why[1024], first[2048];
     if ((rc = cli_inputs_load("mutate", &cfg, &in)) != EXIT_OK ||
         (rc = cli_backends_load("mutate", backends, n_backends, &(pecs_backend_opts){-1, 60.0, 0}, correct, &n_correct)) != EXIT_OK)
         goto cleanup;
@@ -208,6 +232,12 @@ int pecs_cmd_mutate(int argc, char **argv)
     }
     qsort(muts, (size_t)n_mut, sizeof *muts, cmp_str);
     interleave_by_group(in.cases, in.n_cases);
+    order = malloc((size_t)(in.n_cases ? in.n_cases : 1) * sizeof *order);
+    if (!order) {
+        fprintf(stderr, "pecs mutate: out of memory\n");
+        rc = EXIT_IO;
+        goto cleanup;
+    }
     pecs_run_opts o;
     pecs_run_opts_default(&o);
     o.tols = &in.tols;
@@ -227,7 +257,8 @@ int pecs_cmd_mutate(int argc, char **argv)
             pecs_backend_unload(&lb);
             continue;
         }
-        int failed = run_all(&lb, in.cases, in.n_cases, &o, !control, first, sizeof first, &ran);
+        target_first(in.cases, in.n_cases, lb.id.name, order);
+        int failed = run_all(&lb, order, in.n_cases, &o, !control, first, sizeof first, &ran);
         if (control) {
             printf("%-28s %-8s %d of %d cases failed (%s)\n", lb.id.name, failed ? "ALARM" : "clean", failed, ran,
                    lb.id.description);
@@ -260,6 +291,7 @@ cleanup:
     for (int i = 0; i < n_mut; i++)
         free(muts[i]);
     free(muts);
+    free(order);
     for (int i = 0; i < n_correct; i++)
         pecs_backend_unload(&correct[i]);
     cli_inputs_free(&in);
