@@ -542,10 +542,15 @@ pecs_status pecs_case_set(pecs_case *c, const char *key, const char *value, char
 
 int64_t pecs_case_tokens(const pecs_case *c) { return c->pos_kind == PECS_POS_DECODE ? 1 : c->tokens; }
 
-/* focused_memory's keys are [memory | local]: unset, they are its memory parameter plus the tokens */
+/* focused_memory's and extended_mind's keys are [memory | local]: unset, they are the memory parameter plus the tokens */
+static int has_memory(const pecs_case *c)
+{
+    return c->enc && (!strcmp(c->enc->id, "focused_memory") || !strcmp(c->enc->id, "extended_mind"));
+}
+
 static int64_t memory_keys(const pecs_case *c)
 {
-    for (int i = 0; c->enc && !strcmp(c->enc->id, "focused_memory") && i < c->n_params; i++)
+    for (int i = 0; has_memory(c) && i < c->n_params; i++)
         if (!strcmp(c->params[i].name, "memory"))
             return c->params[i].i;
     return 0;
@@ -683,15 +688,15 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  "(%lld)", (long long)pecs_case_keys(c), (long long)pecs_case_tokens(c));
         return PECS_INVALID;
     }
-    if (!strcmp(c->enc->id, "focused_memory") && pecs_case_keys(c) != pecs_case_tokens(c) + memory_keys(c)) {
-        snprintf(why, why_len, "'focused_memory' keys are [memory | local] (query i is local token i): keys (%lld) must "
-                 "be memory (%lld) + tokens (%lld); leave keys unset", (long long)pecs_case_keys(c),
+    if (has_memory(c) && pecs_case_keys(c) != pecs_case_tokens(c) + memory_keys(c)) {
+        snprintf(why, why_len, "'%s' keys are [memory | local] (query i is local token i): keys (%lld) must "
+                 "be memory (%lld) + tokens (%lld); leave keys unset", c->enc->id, (long long)pecs_case_keys(c),
                  (long long)memory_keys(c), (long long)pecs_case_tokens(c));
         return PECS_INVALID;
     }
-    if (!strcmp(c->enc->id, "focused_memory") && c->head_dim % 2) {
-        snprintf(why, why_len, "'focused_memory' rotates half-split pairs (d, d + D/2): head_dim must be even, got %lld",
-                 (long long)c->head_dim);
+    if (has_memory(c) && c->head_dim % 2) {
+        snprintf(why, why_len, "'%s' rotates half-split pairs (d, d + D/2): head_dim must be even, got %lld",
+                 c->enc->id, (long long)c->head_dim);
         return PECS_INVALID;
     }
     for (int i = 0; !strcmp(c->enc->id, "peg") && i < c->n_params; i++) /* peg: the tokens after the class token fill the grid */

@@ -154,8 +154,8 @@ pecs_verdict pecs_compare_undecided(const double *actual, const unsigned char *s
         return PECS_V_PASSED;
     m->mismatches += bad;
     m->first_bad = first, m->first_actual = actual[first], m->first_expected = lo[first];
-    snprintf(why, why_len, "%lld undecided elements (a keep threshold within float32 rounding) hold a value no decision "
-             "gives: first %.9g, every decision gives %s[%.9g, %.9g] (index %lld)", (long long)bad, actual[first],
+    snprintf(why, why_len, "%lld undecided elements (a keep threshold or top-k selection within float32 rounding) hold "
+             "a value no decision gives: first %.9g, every decision gives %s[%.9g, %.9g] (index %lld)", (long long)bad, actual[first],
              skip[first] == 2 ? "-inf or " : "", lo[first], hi[first], (long long)first);
     return PECS_V_FAILED;
 }

@@ -707,6 +707,9 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
 
 int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi)
 {
-    return p->form == PECS_FORM_SCORES && !strcmp(p->encoding, "tra") ? pecs_ref_tra_undecided(p, unit, tiny, skip, lo, hi)
-                                                                       : 0;
+    if (p->form == PECS_FORM_SCORES && !strcmp(p->encoding, "tra"))
+        return pecs_ref_tra_undecided(p, unit, tiny, skip, lo, hi);
+    if (p->form == PECS_FORM_KATTN && !strcmp(p->encoding, "extended_mind"))
+        return pecs_ref_xmind_undecided(p, unit, tiny, skip, lo, hi);
+    return 0;
 }

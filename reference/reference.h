@@ -198,8 +198,9 @@ pecs_status pecs_ref_check(const pecs_problem *p, int64_t heads, int64_t head_di
  * to the rotation they are, and NMSE (scale-free) still sees the gains. */
 int pecs_ref_rotate_gain(const pecs_problem *p, double *gain, int64_t *R_out);
 
-/* Elements of a scores problem's "out" (row-major [H, Lq, Lk]) that sit behind a threshold a kernel may decide the
- * other way; the count is returned, 0 for encodings without one. A kernel is modelled as computing the D-term dot
+/* Elements of a scores (or kattn) problem's "out" (row-major [H, Lq, Lk]; kattn [Lq, H, D]) that sit behind a
+ * threshold a kernel may decide the other way; the count is returned, 0 for encodings without one. A kernel is
+ * modelled as computing the D-term dot
  * products in arithmetic of unit roundoff `unit` (2^-24: float32, the levels' arithmetic) and may store them in the
  * case dtype, whose smallest subnormal is `tiny`. For each such element (the caller zeroes skip):
  *   skip[e] = 1  the element is finite whatever the decisions, and lies in [lo[e], hi[e]] (exact values over every
@@ -214,6 +215,12 @@ int pecs_ref_rotate_gain(const pecs_problem *p, double *gain, int64_t *R_out);
 int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi);
 int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
                                double *hi);
+/* extended_mind (kattn, "out" [Lq, H, D]): a float32 kernel's cosine of memory key m for query i is modelled within
+ * eps_m of the exact one (reference/extended_mind.c); where the top-k cut is within those bounds (some key neither
+ * surely in nor surely out, and the sure ones do not fix the set) every element of row (i, h) gets skip 1, with
+ * [lo, hi] over every admissible selection (or the hull of the values it can reach past 4096 selections). */
+int64_t pecs_ref_xmind_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
+                                 double *hi);
 
 /* Compute the problem's "out" tensor (F64) from its inputs. */
 pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len);

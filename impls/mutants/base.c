@@ -1675,6 +1675,74 @@ static pecs_status run_focused_memory(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- extended_mind (kattn form): keys [M memory | L local]; each query's top-k memory keys by cosine to the rotated
+ * query, then one causal softmax over them and the local keys (query i and local key j rotated at their index, memory
+ * keys as stored). */
+static pecs_status run_extended_mind(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 16);
+    int64_t T = pecs_param_int(p, "topk", 10);
+    double base = pecs_param_real(p, "base", 10000.0);
+    if (M < 0 || T < 1 || Lk != M + L || D % 2)
+        return PECS_INVALID;
+    T = T < M ? T : M;
+    T -= BUG(xmind_topk_minus_one) && T > 0; /* BUG: top-(k-1) */
+    double *s = malloc((size_t)(Lk + 1) * sizeof *s), *c = malloc((size_t)(M + 1) * sizeof *c),
+           *qr = malloc((size_t)(D + 1) * sizeof *qr), *kr = malloc((size_t)(D + 1) * sizeof *kr);
+    unsigned char *sel = malloc((size_t)(M + 1));
+    if (!s || !c || !qr || !kr || !sel) {
+        free(s), free(c), free(qr), free(kr), free(sel);
+        return PECS_NOMEM;
+    }
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++) {
+            fot_rotate(q, i, h, D, (double)i, base, qr);
+            double nq = 0.0;
+            for (int64_t e = 0; e < D; e++)
+                nq += qr[e] * qr[e];
+            for (int64_t j = 0; j <= M + i; j++) {
+                fot_rotate(k, j, h, D, j < M ? 0.0 : (double)(j - M), base, kr);
+                double t = 0.0, nk = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    t += qr[e] * kr[e], nk += kr[e] * kr[e];
+                s[j] = t / sqrt((double)D);
+                if (j < M) /* BUG: selected by the raw dot product, not the cosine */
+                    c[j] = BUG(xmind_raw_dot) ? t : nq > 0.0 && nk > 0.0 ? t / sqrt(nq * nk) : 0.0;
+            }
+            for (int64_t m = 0; m < M; m++)
+                sel[m] = 0;
+            for (int64_t n = 0; n < T; n++) {
+                int64_t best = -1;
+                for (int64_t m = 0; m < M; m++) /* BUG: the least similar keys */
+                    if (!sel[m] && (best < 0 || (BUG(xmind_lowest_k) ? c[m] < c[best] : c[m] > c[best])))
+                        best = m;
+                if (best >= 0)
+                    sel[best] = 1;
+            }
+            double mx = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j <= M + i; j++)
+                if (j >= M || sel[j])
+                    mx = s[j] > mx ? s[j] : mx;
+            for (int64_t j = 0; j <= M + i; j++)
+                if (j >= M || sel[j])
+                    z += exp(s[j] - mx);
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j <= M + i; j++)
+                    if (j >= M || sel[j])
+                        acc += exp(s[j] - mx) / z * (double)qat(v, j, h, e);
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    free(s), free(c), free(qr), free(kr), free(sel);
+    return PECS_OK;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -1824,7 +1892,7 @@ static const char *const ENCODINGS[] = {
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
-    "etc",         "xpos.bca",    "focused_memory"};
+    "etc",         "xpos.bca",    "focused_memory", "extended_mind"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -1848,6 +1916,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_KATTN  ? (!strcmp(p->encoding, "urpe")       ? run_urpe(p)
                                                       : !strcmp(p->encoding, "landmark") ? run_landmark(p)
                                                       : !strcmp(p->encoding, "focused_memory") ? run_focused_memory(p)
+                                                      : !strcmp(p->encoding, "extended_mind") ? run_extended_mind(p)
                                                                                                : run_kattn(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)

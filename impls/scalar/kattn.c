@@ -335,3 +335,113 @@ SCALAR_HOOK_KATTN(focused_memory)
     free(num);
     return st;
 }
+
+/* ---- extended_mind: one Extended Mind attention layer, manual memories (reference/extended_mind.c) ---------------
+ * Keys [M memory | L local]. As focused_memory (local keys rotated once per head from a cos/sin table, queries at
+ * their index, memory keys as stored), and each (query, head) first selects its min(topk, M) memory keys by the
+ * cosine between the rotated query and the memory key (the memory keys' norms computed once per head; ties: the
+ * lower index); one softmax over the selected memory keys and the local keys j <= i. In double; one rounding. */
+SCALAR_HOOK_KATTN(extended_mind)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 16),
+            topk = pecs_param_int(p, "topk", 10), P = D / 2;
+    double base = pecs_param_real(p, "base", 10000.0);
+    if (M < 0 || topk < 1 || Lk != M + L || D % 2)
+        return PECS_INVALID;
+    int64_t T = topk < M ? topk : M;
+    size_t lp = (size_t)(L * P + 1), ld = (size_t)(L * D + 1), nm = (size_t)(M + 1);
+    double *cs = malloc(lp * sizeof *cs), *sn = malloc(lp * sizeof *sn), *kr = malloc(ld * sizeof *kr),
+           *qi = malloc((size_t)(D + 1) * sizeof *qi), *sc = malloc((size_t)(Lk + 1) * sizeof *sc),
+           *num = malloc((size_t)(D + 1) * sizeof *num), *kn = malloc(nm * sizeof *kn), *cosm = malloc(nm * sizeof *cosm);
+    unsigned char *sel = malloc(nm);
+    pecs_status st = cs && sn && kr && qi && sc && num && kn && cosm && sel ? PECS_OK : PECS_NOMEM;
+    for (int64_t t = 0; t < L && st == PECS_OK; t++)
+        for (int64_t d = 0; d < P; d++) {
+            double a = (double)t / pow(base, (double)(2 * d) / (double)D);
+            cs[t * P + d] = cos(a);
+            sn[t * P + d] = sin(a);
+        }
+    double rs = 1.0 / sqrt((double)D);
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t t = 0; t < L; t++)
+            for (int64_t d = 0; d < P; d++) {
+                double x1 = pecs_load_f64(k->data, k->dtype, scalar_at3(k, M + t, h, d)),
+                       x2 = pecs_load_f64(k->data, k->dtype, scalar_at3(k, M + t, h, d + P));
+                kr[t * D + d] = x1 * cs[t * P + d] - x2 * sn[t * P + d];
+                kr[t * D + d + P] = x2 * cs[t * P + d] + x1 * sn[t * P + d];
+            }
+        for (int64_t m = 0; m < M; m++) {
+            double n2 = 0.0;
+            for (int64_t e = 0; e < D; e++) {
+                double x = pecs_load_f64(k->data, k->dtype, scalar_at3(k, m, h, e));
+                n2 += x * x;
+            }
+            kn[m] = sqrt(n2);
+        }
+        for (int64_t i = 0; i < L; i++) {
+            double qn = 0.0;
+            for (int64_t d = 0; d < P; d++) {
+                double x1 = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d)),
+                       x2 = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d + P));
+                qi[d] = (x1 * cs[i * P + d] - x2 * sn[i * P + d]) * rs;
+                qi[d + P] = (x2 * cs[i * P + d] + x1 * sn[i * P + d]) * rs;
+                qn += x1 * x1 + x2 * x2;
+            }
+            qn = sqrt(qn) * rs;
+            for (int64_t m = 0; m < M; m++) { /* memory scores; their cosines select */
+                double t = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    t += qi[e] * pecs_load_f64(k->data, k->dtype, scalar_at3(k, m, h, e));
+                sc[m] = t;
+                cosm[m] = qn > 0.0 && kn[m] > 0.0 ? t / (qn * kn[m]) : 0.0;
+                sel[m] = 0;
+            }
+            for (int64_t n = 0; n < T; n++) {
+                int64_t best = -1;
+                for (int64_t m = 0; m < M; m++)
+                    if (!sel[m] && (best < 0 || cosm[m] > cosm[best]))
+                        best = m;
+                if (best >= 0)
+                    sel[best] = 1;
+            }
+            double mx = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) {
+                if (j < M && !sel[j])
+                    continue;
+                if (j >= M) {
+                    double t = 0.0;
+                    for (int64_t e = 0; e < D; e++)
+                        t += qi[e] * kr[(j - M) * D + e];
+                    sc[j] = t;
+                }
+                mx = sc[j] > mx ? sc[j] : mx;
+            }
+            for (int64_t e = 0; e < D; e++)
+                num[e] = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) {
+                if (j < M && !sel[j])
+                    continue;
+                double x = exp(sc[j] - mx);
+                z += x;
+                for (int64_t e = 0; e < D; e++)
+                    num[e] += x * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e));
+            }
+            for (int64_t e = 0; e < D; e++)
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), num[e] / z);
+        }
+    }
+    free(cs);
+    free(sn);
+    free(kr);
+    free(qi);
+    free(sc);
+    free(num);
+    free(kn);
+    free(cosm);
+    free(sel);
+    return st;
+}

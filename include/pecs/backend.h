@@ -273,7 +273,7 @@
  *            formula per encoding (below); every one is a weighted sum of the values, out[i][h] = sum_j a_h(i, j) v_j,
  *            with weights from q, k and the token indices (a Toeplitz (j - i) factor, or landmark's block grid),
  *            judged against the reference's direct sum in double. Bidirectional (every key visible to every query,
- *            no mask) unless the encoding says otherwise: landmark and focused_memory are causal.
+ *            no mask) unless the encoding says otherwise: landmark, focused_memory and extended_mind are causal.
  *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
  *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
@@ -326,6 +326,15 @@
  *                          q_1 = (sqrt 2, 0): R(1) q_1 / sqrt 2 = u = (cos 1, sin 1);  m = ln 2 u, t0 = (0, 0),
  *                          t1 = (ln 3, 0) (R(1) t1 . u = ln 3): e^s = (2, 1, 3), a_1 = (1/3, 1/6, 1/2);
  *                          v = (6, 0) | (0, 6) (0, 0)  ->  out_1 = (2, 1). Query 0 sees m and t0 only.
+ *         extended_mind  one Extended Mind attention layer with manual memories: keys, rotation and the one causal
+ *                      softmax as focused_memory (memory keys unrotated), but each (query, head) keeps only its
+ *                      T = min(topk, M) memory keys of largest cosine c_im = R(i) q_i . k_m / (|q_i| |k_m|) (to the
+ *                      ROTATED query; ties: any order, the harness judges near ties against every admissible
+ *                      selection); the others get weight 0. No "w".
+ *                      D = 2, M = 3, topk = 2, Lq = 1, q_0 = (sqrt 2, 0):  keys  m0 m1 m2 | t0
+ *                          m0 = (ln 2, 0) cos 1, m1 = (ln 5, ln 5) cos .71, m2 = (ln 3, .2 ln 3) cos .98, t0 = (0, 7):
+ *                          S = {m0, m2}, e^s = (2, 3, 1); v = (3, 0), (0, 2) | (0, 0)  ->  out_0 = (1, 1)
+ *                          (by q.k instead: {m1, m0}, another row).
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
