@@ -167,11 +167,11 @@ Test(t2fot, registry_and_case_rules)
     cr_expect(strstr(why, "keys (12) must be memory (5) + tokens (8)") != NULL, "%s", why);
     ref_case_free(c);
     c = ref_case("focused_memory", "tokens", "4", "head_dim", "3", NULL);
-    pecs_tensor t[4];
+    pecs_tensor t[5];
     kio s = fio_new(16, 4, 1, 3);
-    kio_tensors(t, PECS_DT_F64, &s, s.q, s.k, s.v, s.out);
+    int nt = kio_tensors(t, PECS_DT_F64, &s, s.q, s.k, s.v, s.w, s.out);
     pecs_problem p = ref_problem(c);
-    p.tensors = t, p.n_tensors = 4;
+    p.tensors = t, p.n_tensors = nt;
     cr_expect_eq(pecs_ref_run(&p, why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "head_dim must be even") != NULL, "%s", why);
     kio_free(&s);

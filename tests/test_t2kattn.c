@@ -16,6 +16,7 @@
 #include "backends.h"
 #include "case.h"
 #include "reference.h"
+#include "kattnutil.h"
 #include "refutil.h"
 #include "runutil.h"
 #include "registry.h"
@@ -23,88 +24,17 @@
 #include "testutil.h"
 #include "tolerance.h"
 
-/* A kattn problem in double: q [Lq,H,D], k and v [Lk,H,D], w [1, wc], out [Lq,H,D]. */
-typedef struct kio {
-    int64_t Lq, Lk, H, D, wc;
-    double *q, *k, *v, *w, *out;
-} kio;
-
-static kio kio_new(int64_t Lq, int64_t Lk, int64_t H, int64_t D, int64_t N, int64_t m)
+/* A toeplitz.fft problem: w [1, H (2N + 1) + m D] (the per-head bias table over distances -N..N, then the feature
+ * map's m x D matrix). */
+static kio tio_new(int64_t Lq, int64_t Lk, int64_t H, int64_t D, int64_t N, int64_t m)
 {
-    kio s = {Lq, Lk, H, D, H * (2 * N + 1) + m * D, NULL, NULL, NULL, NULL, NULL};
-    s.q = calloc((size_t)(Lq * H * D), sizeof *s.q);
-    s.k = calloc((size_t)(Lk * H * D), sizeof *s.k);
-    s.v = calloc((size_t)(Lk * H * D), sizeof *s.v);
-    s.w = calloc((size_t)s.wc, sizeof *s.w);
-    s.out = calloc((size_t)(Lq * H * D), sizeof *s.out);
-    cr_assert(s.q && s.k && s.v && s.w && s.out);
-    return s;
-}
-
-static void kio_free(kio *s) { free(s->q), free(s->k), free(s->v), free(s->w), free(s->out); }
-
-static void fill(pecs_tensor t[5], pecs_dtype dt, const kio *s, void *q, void *k, void *v, void *w, void *out)
-{
-    t[0] = ref_tensor("q", dt, 3, s->Lq, s->H, s->D, q);
-    t[1] = ref_tensor("k", dt, 3, s->Lk, s->H, s->D, k);
-    t[2] = ref_tensor("v", dt, 3, s->Lk, s->H, s->D, v);
-    t[3] = ref_tensor("w", dt, 2, 1, s->wc, 0, w);
-    t[4] = ref_tensor("out", dt, 3, s->Lq, s->H, s->D, out);
-}
-
-/* The reference into s->out. */
-static void run_ref(const pecs_case *c, kio *s)
-{
-    pecs_tensor t[5];
-    fill(t, PECS_DT_F64, s, s->q, s->k, s->v, s->w, s->out);
-    pecs_problem p = ref_problem(c);
-    p.tensors = t, p.n_tensors = 5;
-    char why[256] = "";
-    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s", why);
-}
-
-/* The scalar backend in f32 (inputs rounded to f32 first), outputs widened into `out`. */
-static void run_scalar(const pecs_case *c, const kio *s, double *out)
-{
-    int64_t nq = s->Lq * s->H * s->D, nk = s->Lk * s->H * s->D;
-    float *q = calloc((size_t)nq, 4), *k = calloc((size_t)nk, 4), *v = calloc((size_t)nk, 4), *w = calloc((size_t)s->wc, 4),
-          *o = calloc((size_t)nq, 4);
-    cr_assert(q && k && v && w && o);
-    for (int64_t i = 0; i < nq; i++)
-        q[i] = (float)s->q[i];
-    for (int64_t i = 0; i < nk; i++)
-        k[i] = (float)s->k[i], v[i] = (float)s->v[i];
-    for (int64_t i = 0; i < s->wc; i++)
-        w[i] = (float)s->w[i];
-    pecs_tensor t[5];
-    fill(t, PECS_DT_F32, s, q, k, v, w, o);
-    pecs_problem p = ref_problem(c);
-    p.dtype = PECS_DT_F32;
-    p.tensors = t, p.n_tensors = 5;
-    pecs_loaded_backend *lb = ref_scalar_backend();
-    char why[256] = "";
-    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "%s", why);
-    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
-    for (int64_t i = 0; i < nq; i++)
-        out[i] = o[i];
-    free(q), free(k), free(v), free(w), free(o);
+    return kio_new_w(Lq, Lk, H, D, 1, H * (2 * N + 1) + m * D);
 }
 
 /* Both the reference (to 1e-14) and the scalar FFT kernel (to 1e-6, f32 storage) give `want`. */
 static void expect_both(const pecs_case *c, kio *s, const double *want, const char *what)
 {
-    int64_t n = s->Lq * s->H * s->D;
-    double *sc = calloc((size_t)n, sizeof *sc);
-    cr_assert_not_null(sc);
-    run_ref(c, s);
-    run_scalar(c, s, sc);
-    for (int64_t i = 0; i < n; i++) {
-        cr_expect(fabs(s->out[i] - want[i]) <= 1e-14 * (1.0 + fabs(want[i])), "%s: reference out[%lld] = %.17g, want %.17g",
-                  what, (long long)i, s->out[i], want[i]);
-        cr_expect(fabs(sc[i] - want[i]) <= 1e-6 * (1.0 + fabs(want[i])), "%s: scalar out[%lld] = %.9g, want %.9g", what,
-                  (long long)i, sc[i], want[i]);
-    }
-    free(sc);
+    kio_expect_within(c, s, want, what, 1e-14, 1e-6);
 }
 
 /* Hand-worked: D = 1, m = 1, W = [0], q = k = 0, so phi = 1 everywhere and kappa = 1: the output is the
@@ -115,7 +45,7 @@ static void expect_both(const pecs_case *c, kio *s, const double *want, const ch
 Test(t2kattn, known_answer_toeplitz_orientation)
 {
     pecs_case *c = ref_case("toeplitz.fft", "max_distance", "1", "features", "1", NULL);
-    kio s = kio_new(2, 2, 1, 1, 1, 1);
+    kio s = tio_new(2, 2, 1, 1, 1, 1);
     s.w[0] = 0.0, s.w[1] = 0.0, s.w[2] = 1.0; /* b[-1], b[0], b[1]; then W = [0] */
     s.v[0] = 1.0, s.v[1] = -1.0;
     double e = exp(1.0), want[2] = {(1.0 - e) / (1.0 + e), 0.0};
@@ -135,7 +65,7 @@ static void feature_map_case(int64_t D, double x)
     char dd[32];
     snprintf(dd, sizeof dd, "%lld", (long long)D);
     pecs_case *c = ref_case("toeplitz.fft", "max_distance", "1", "features", "2", "head_dim", dd, NULL);
-    kio s = kio_new(1, 2, 1, D, 1, 2);
+    kio s = tio_new(1, 2, 1, D, 1, 2);
     int64_t wf = 3; /* W after the 2N + 1 = 3 biases (all 0) */
     s.w[wf + 0 * D + 0] = 1.0, s.w[wf + 1 * D + 0] = -1.0;
     s.q[0] = x;                       /* query 0, channel 0 */
@@ -167,7 +97,7 @@ static double rnd(uint64_t *st)
 static void random_io(kio *s, uint64_t seed)
 {
     uint64_t st = seed;
-    for (int64_t i = 0; i < s->Lq * s->H * s->D; i++)
+    for (int64_t i = 0; i < s->L * s->H * s->D; i++)
         s->q[i] = (float)rnd(&st);
     for (int64_t i = 0; i < s->Lk * s->H * s->D; i++)
         s->k[i] = (float)rnd(&st), s->v[i] = (float)rnd(&st);
@@ -187,12 +117,12 @@ Test(t2kattn, fft_matches_direct_sum)
         char nn[32];
         snprintf(nn, sizeof nn, "%lld", (long long)N);
         pecs_case *c = ref_case("toeplitz.fft", "max_distance", nn, "features", "5", "head_dim", "6", NULL);
-        kio s = kio_new(Lq, Lk, H, D, N, m);
+        kio s = tio_new(Lq, Lk, H, D, N, m);
         random_io(&s, 1000 + n);
         double *sc = calloc((size_t)(Lq * H * D), sizeof *sc);
         cr_assert_not_null(sc);
-        run_ref(c, &s);
-        run_scalar(c, &s, sc);
+        kio_run_ref(c, &s);
+        kio_run_scalar(c, &s, sc);
         double worst = 0.0;
         for (int64_t i = 0; i < Lq * H * D; i++)
             worst = fmax(worst, fabs(sc[i] - s.out[i]));
@@ -209,16 +139,16 @@ Test(t2kattn, fft_matches_direct_sum)
 Test(t2kattn, common_bias_shift_cancels)
 {
     pecs_case *c = ref_case("toeplitz.fft", "max_distance", "20", "features", "4", "head_dim", "4", NULL);
-    kio s = kio_new(9, 13, 2, 4, 20, 4);
+    kio s = tio_new(9, 13, 2, 4, 20, 4);
     random_io(&s, 77);
-    run_ref(c, &s);
+    kio_run_ref(c, &s);
     int64_t n = 9 * 2 * 4;
     double *a = calloc((size_t)n, sizeof *a);
     cr_assert_not_null(a);
     memcpy(a, s.out, (size_t)n * sizeof *a);
     for (int64_t i = 0; i < 2 * 41; i++)
         s.w[i] += 0.75;
-    run_ref(c, &s);
+    kio_run_ref(c, &s);
     for (int64_t i = 0; i < n; i++)
         cr_expect(fabs(a[i] - s.out[i]) <= 1e-13, "out[%lld]: %.17g vs %.17g after shifting b", (long long)i, a[i], s.out[i]);
     free(a);

@@ -17,94 +17,15 @@
 #include "backends.h"
 #include "case.h"
 #include "reference.h"
+#include "kattnutil.h"
 #include "refutil.h"
 #include "runutil.h"
 #include "registry.h"
 #include "runner.h"
 #include "testutil.h"
 
-/* A urpe problem in double: q [Lq,H,D], k and v [Lk,H,D], w [rows, H], out [Lq,H,D]. */
-typedef struct uio {
-    int64_t Lq, Lk, H, D, rows;
-    double *q, *k, *v, *w, *out;
-} uio;
-
-static uio uio_new(int64_t Lq, int64_t Lk, int64_t H, int64_t D, int64_t rows)
-{
-    uio s = {Lq, Lk, H, D, rows, NULL, NULL, NULL, NULL, NULL};
-    s.q = calloc((size_t)(Lq * H * D), sizeof *s.q);
-    s.k = calloc((size_t)(Lk * H * D), sizeof *s.k);
-    s.v = calloc((size_t)(Lk * H * D), sizeof *s.v);
-    s.w = calloc((size_t)(rows * H), sizeof *s.w);
-    s.out = calloc((size_t)(Lq * H * D), sizeof *s.out);
-    cr_assert(s.q && s.k && s.v && s.w && s.out);
-    return s;
-}
-
-static void uio_free(uio *s) { free(s->q), free(s->k), free(s->v), free(s->w), free(s->out); }
-
-static void fill(pecs_tensor t[5], pecs_dtype dt, const uio *s, void *q, void *k, void *v, void *w, void *out)
-{
-    t[0] = ref_tensor("q", dt, 3, s->Lq, s->H, s->D, q);
-    t[1] = ref_tensor("k", dt, 3, s->Lk, s->H, s->D, k);
-    t[2] = ref_tensor("v", dt, 3, s->Lk, s->H, s->D, v);
-    t[3] = ref_tensor("w", dt, 2, s->rows, s->H, 0, w);
-    t[4] = ref_tensor("out", dt, 3, s->Lq, s->H, s->D, out);
-}
-
-static void run_ref(const pecs_case *c, uio *s)
-{
-    pecs_tensor t[5];
-    fill(t, PECS_DT_F64, s, s->q, s->k, s->v, s->w, s->out);
-    pecs_problem p = ref_problem(c);
-    p.tensors = t, p.n_tensors = 5;
-    char why[256] = "";
-    cr_assert_eq(pecs_ref_run(&p, why, sizeof why), PECS_OK, "%s", why);
-}
-
-/* The scalar backend in f32 (inputs rounded to f32 first), outputs widened into `out`. */
-static void run_scalar(const pecs_case *c, const uio *s, double *out)
-{
-    int64_t nq = s->Lq * s->H * s->D, nk = s->Lk * s->H * s->D, nw = s->rows * s->H;
-    float *q = calloc((size_t)nq, 4), *k = calloc((size_t)nk, 4), *v = calloc((size_t)nk, 4), *w = calloc((size_t)nw, 4),
-          *o = calloc((size_t)nq, 4);
-    cr_assert(q && k && v && w && o);
-    for (int64_t i = 0; i < nq; i++)
-        q[i] = (float)s->q[i];
-    for (int64_t i = 0; i < nk; i++)
-        k[i] = (float)s->k[i], v[i] = (float)s->v[i];
-    for (int64_t i = 0; i < nw; i++)
-        w[i] = (float)s->w[i];
-    pecs_tensor t[5];
-    fill(t, PECS_DT_F32, s, q, k, v, w, o);
-    pecs_problem p = ref_problem(c);
-    p.dtype = PECS_DT_F32;
-    p.tensors = t, p.n_tensors = 5;
-    pecs_loaded_backend *lb = ref_scalar_backend();
-    char why[256] = "";
-    cr_assert(lb->b->supports(lb->b->ctx, &p, why, sizeof why), "%s", why);
-    cr_assert_eq(lb->b->run(lb->b->ctx, &p), PECS_OK, "scalar run of %s", c->enc->id);
-    for (int64_t i = 0; i < nq; i++)
-        out[i] = o[i];
-    free(q), free(k), free(v), free(w), free(o);
-}
-
-/* The reference (to 1e-13) and the scalar kernel (to 1e-5 relative, f32 storage) both give `want`. */
-static void expect_both(const pecs_case *c, uio *s, const double *want, const char *what)
-{
-    int64_t n = s->Lq * s->H * s->D;
-    double *sc = calloc((size_t)n, sizeof *sc);
-    cr_assert_not_null(sc);
-    run_ref(c, s);
-    run_scalar(c, s, sc);
-    for (int64_t i = 0; i < n; i++) {
-        cr_expect(fabs(s->out[i] - want[i]) <= 1e-13 * (1.0 + fabs(want[i])), "%s: reference out[%lld] = %.17g, want %.17g",
-                  what, (long long)i, s->out[i], want[i]);
-        cr_expect(fabs(sc[i] - want[i]) <= 1e-5 * (1.0 + fabs(want[i])), "%s: scalar out[%lld] = %.9g, want %.9g", what,
-                  (long long)i, sc[i], want[i]);
-    }
-    free(sc);
-}
+/* A urpe problem: w [rows, H] (the B and C tables). */
+static kio uio_new(int64_t Lq, int64_t Lk, int64_t H, int64_t D, int64_t rows) { return kio_new_w(Lq, Lk, H, D, rows, H); }
 
 /* Hand-worked, H = 1, D = 2, Lq = Lk = 2, rp_bucket = ur_rp_bucket = 4, max_rp = ur_max_rp = 2, max_seq_len = 2:
  * 2 buckets per direction, max_exact 1, so |d| = 1 is bucket 1; the square's minimum is -1, so the rows are
@@ -121,7 +42,7 @@ Test(t2urpe, known_answer_2x2)
 {
     pecs_case *c = ref_case("urpe", "rp_bucket", "4", "max_rp", "2", "ur_rp_bucket", "4", "ur_max_rp", "2", "max_seq_len",
                             "2", "head_dim", "2", NULL);
-    uio s = uio_new(2, 2, 1, 2, 10);
+    kio s = uio_new(2, 2, 1, 2, 10);
     for (int r = 0; r < 10; r++)
         s.w[r] = 100.0;
     s.w[0] = 0.0, s.w[3] = 0.0, s.w[4] = log(3.0);
@@ -131,8 +52,8 @@ Test(t2urpe, known_answer_2x2)
     s.k[2] = a, s.k[3] = a;
     s.v[0] = 4.0, s.v[1] = 1.0, s.v[2] = 8.0, s.v[3] = -2.0;
     double want[4] = {-4.0, 2.0, 44.0 / 3.0, -5.0 / 3.0};
-    expect_both(c, &s, want, "2x2");
-    uio_free(&s);
+    kio_expect_both(c, &s, want, "2x2");
+    kio_free(&s);
     ref_case_free(c);
 }
 
@@ -148,15 +69,15 @@ Test(t2urpe, known_answer_2x2)
 static void probe_rows(const char *msl, const int64_t *ds, const int64_t *rows, int n, int64_t L)
 {
     pecs_case *c = ref_case("urpe", "max_seq_len", msl, "head_dim", "1", NULL);
-    uio s = uio_new(1, L, 1, L, 130); /* positive d: one query, L keys, D = L */
+    kio s = uio_new(1, L, 1, L, 130); /* positive d: one query, L keys, D = L */
     for (int r = 0; r < 130; r++)
         s.w[r] = r < 65 ? 0.0 : (double)(r - 65) + 0.5;
     for (int64_t j = 0; j < L; j++)
         s.v[j * L + j] = 1.0;
-    run_ref(c, &s);
+    kio_run_ref(c, &s);
     double *sc = calloc((size_t)L, sizeof *sc);
     cr_assert_not_null(sc);
-    run_scalar(c, &s, sc);
+    kio_run_scalar(c, &s, sc);
     for (int t = 0; t < n; t++)
         if (ds[t] >= 0) {
             double w = ((double)rows[t] + 0.5) / (double)L;
@@ -165,7 +86,7 @@ static void probe_rows(const char *msl, const int64_t *ds, const int64_t *rows, 
             cr_expect(fabs(sc[ds[t]] - w) <= 1e-6 * w, "max_seq_len %s: scalar row(%lld) = %g, want %lld", msl,
                       (long long)ds[t], sc[ds[t]] * (double)L - 0.5, (long long)rows[t]);
         }
-    uio_free(&s);
+    kio_free(&s);
     free(sc);
     s = uio_new(L, 1, 1, 1, 130); /* negative d: L queries, one key */
     for (int r = 0; r < 130; r++)
@@ -173,8 +94,8 @@ static void probe_rows(const char *msl, const int64_t *ds, const int64_t *rows, 
     s.v[0] = 1.0;
     sc = calloc((size_t)L, sizeof *sc);
     cr_assert_not_null(sc);
-    run_ref(c, &s);
-    run_scalar(c, &s, sc);
+    kio_run_ref(c, &s);
+    kio_run_scalar(c, &s, sc);
     for (int t = 0; t < n; t++)
         if (ds[t] < 0) {
             double w = (double)rows[t] + 0.5;
@@ -183,7 +104,7 @@ static void probe_rows(const char *msl, const int64_t *ds, const int64_t *rows, 
             cr_expect(fabs(sc[-ds[t]] - w) <= 1e-6 * w, "max_seq_len %s: scalar row(%lld) = %g, want %lld", msl,
                       (long long)ds[t], sc[-ds[t]] - 0.5, (long long)rows[t]);
         }
-    uio_free(&s);
+    kio_free(&s);
     free(sc);
     ref_case_free(c);
 }
@@ -205,7 +126,7 @@ Test(t2urpe, known_answer_bucket_rows)
 Test(t2urpe, linear_in_c)
 {
     pecs_case *c = ref_case("urpe", "head_dim", "6", "heads", "2", NULL);
-    uio s = uio_new(23, 37, 2, 6, 130);
+    kio s = uio_new(23, 37, 2, 6, 130);
     uint64_t st = 12345;
     double *arrs[4] = {s.q, s.k, s.v, s.w};
     int64_t lens[4] = {23 * 12, 37 * 12, 37 * 12, 260};
@@ -217,13 +138,13 @@ Test(t2urpe, linear_in_c)
     int64_t n = 23 * 12;
     double *r1 = calloc((size_t)n, sizeof *r1), *s1 = calloc((size_t)n, sizeof *s1), *s3 = calloc((size_t)n, sizeof *s3);
     cr_assert(r1 && s1 && s3);
-    run_ref(c, &s);
+    kio_run_ref(c, &s);
     memcpy(r1, s.out, (size_t)n * sizeof *r1);
-    run_scalar(c, &s, s1);
+    kio_run_scalar(c, &s, s1);
     for (int64_t i = 65 * 2; i < 130 * 2; i++) /* C: rows 65..129, both heads */
         s.w[i] *= 3.0;
-    run_ref(c, &s);
-    run_scalar(c, &s, s3);
+    kio_run_ref(c, &s);
+    kio_run_scalar(c, &s, s3);
     double mx = 0.0;
     for (int64_t i = 0; i < n; i++)
         mx = fabs(r1[i]) > mx ? fabs(r1[i]) : mx;
@@ -235,7 +156,7 @@ Test(t2urpe, linear_in_c)
         cr_expect(fabs(s1[i] - r1[i]) <= 1e-5 * mx, "scalar out[%lld] = %.9g, reference %.9g", (long long)i, s1[i], r1[i]);
     }
     free(r1), free(s1), free(s3);
-    uio_free(&s);
+    kio_free(&s);
     ref_case_free(c);
 }
 

@@ -116,12 +116,12 @@ Test(t2xmind, topk_at_least_memory_is_focused_memory)
     ref_case_free(f);
 }
 
-/* A problem over a kio for pecs_ref_undecided (tensors in t[4]). */
-static pecs_problem xio_problem(const pecs_case *c, kio *s, pecs_tensor t[4])
+/* A problem over a kio for pecs_ref_undecided (tensors in t[5]). */
+static pecs_problem xio_problem(const pecs_case *c, kio *s, pecs_tensor t[5])
 {
-    kio_tensors(t, PECS_DT_F64, s, s->q, s->k, s->v, s->out);
+    int nt = kio_tensors(t, PECS_DT_F64, s, s->q, s->k, s->v, s->w, s->out);
     pecs_problem p = ref_problem(c);
-    p.tensors = t, p.n_tensors = 4;
+    p.tensors = t, p.n_tensors = nt;
     return p;
 }
 
@@ -139,7 +139,7 @@ Test(t2xmind, near_tie_is_undecided_and_still_checked)
     s.k[2] = 1.0;
     s.k[5] = 1.0;             /* m2 = (0, 1) */
     s.v[0] = 1.0, s.v[3] = 1.0, s.v[4] = -5.0, s.v[5] = -5.0; /* m0 (1, 0), m1 (0, 1), m2 (-5, -5), t0 (0, 0) */
-    pecs_tensor t[4];
+    pecs_tensor t[5];
     pecs_problem p = xio_problem(c, &s, t);
     unsigned char skip[2] = {0};
     double lo[2], hi[2];
@@ -181,7 +181,7 @@ Test(t2xmind, undecided_rows_are_rare)
     for (uint64_t seed = 1; seed <= 20; seed++) {
         kio s = xio_new(64, 32, 4, 64);
         kio_random(&s, seed, 1.0);
-        pecs_tensor t[4];
+        pecs_tensor t[5];
         pecs_problem p = xio_problem(c, &s, t);
         memset(skip, 0, (size_t)n);
         int64_t u = pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip, NULL, NULL);
