@@ -264,12 +264,15 @@ SCALAR_HOOK_KATTN(landmark)
     return st;
 }
 
-/* ---- focused_memory: one FoT / LongLLaMA memory layer, full lookup (reference/focused_memory.c) ---------------
+/* ---- memory layers: focused_memory (FoT / LongLLaMA, full lookup; reference/focused_memory.c) and extended_mind
+ * (Extended Mind, manual memories; reference/extended_mind.c) ---------------------------------------------------
  * Keys [M memory | L local]. Per head the local keys are rotated once (a cos/sin table over positions 0..L-1,
  * half-split pairs); memory keys are used as they are (rotation at position 0 is the identity); each query is
- * rotated at its index and scaled by D^-1/2, then one softmax over the memory keys and the local keys j <= i.
- * Tables, scores, exps and sums in double; one rounding. */
-SCALAR_HOOK_KATTN(focused_memory)
+ * rotated at its index and scaled by D^-1/2. With topk < M (extended_mind) each (query, head) first selects its topk
+ * memory keys by the cosine between the rotated query and the memory key (the memory keys' norms computed once per
+ * head; ties: the lower index); focused_memory keeps every memory key. Then one softmax over the kept memory keys
+ * and the local keys j <= i. Tables, scores, exps and sums in double; one rounding. */
+static pecs_status memory_layer(const pecs_problem *p, int64_t topk)
 {
     const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
                       *out = pecs_problem_tensor(p, "out");
@@ -277,78 +280,6 @@ SCALAR_HOOK_KATTN(focused_memory)
         return PECS_INVALID;
     int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 16),
             P = D / 2;
-    double base = pecs_param_real(p, "base", 10000.0);
-    if (M < 0 || Lk != M + L || D % 2)
-        return PECS_INVALID;
-    size_t lp = (size_t)(L * P + 1), ld = (size_t)(L * D + 1);
-    double *cs = malloc(lp * sizeof *cs), *sn = malloc(lp * sizeof *sn), *kr = malloc(ld * sizeof *kr),
-           *qi = malloc((size_t)(D + 1) * sizeof *qi), *sc = malloc((size_t)(Lk + 1) * sizeof *sc),
-           *num = malloc((size_t)(D + 1) * sizeof *num);
-    pecs_status st = cs && sn && kr && qi && sc && num ? PECS_OK : PECS_NOMEM;
-    for (int64_t t = 0; t < L && st == PECS_OK; t++)
-        for (int64_t d = 0; d < P; d++) {
-            double a = (double)t / pow(base, (double)(2 * d) / (double)D);
-            cs[t * P + d] = cos(a);
-            sn[t * P + d] = sin(a);
-        }
-    double rs = 1.0 / sqrt((double)D);
-    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
-        for (int64_t t = 0; t < L; t++)
-            for (int64_t d = 0; d < P; d++) {
-                double x1 = pecs_load_f64(k->data, k->dtype, scalar_at3(k, M + t, h, d)),
-                       x2 = pecs_load_f64(k->data, k->dtype, scalar_at3(k, M + t, h, d + P));
-                kr[t * D + d] = x1 * cs[t * P + d] - x2 * sn[t * P + d];
-                kr[t * D + d + P] = x2 * cs[t * P + d] + x1 * sn[t * P + d];
-            }
-        for (int64_t i = 0; i < L; i++) {
-            for (int64_t d = 0; d < P; d++) {
-                double x1 = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d)),
-                       x2 = pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d + P));
-                qi[d] = (x1 * cs[i * P + d] - x2 * sn[i * P + d]) * rs;
-                qi[d + P] = (x2 * cs[i * P + d] + x1 * sn[i * P + d]) * rs;
-            }
-            double m = -INFINITY, z = 0.0;
-            for (int64_t j = 0; j <= M + i; j++) { /* memory keys as stored, then the local keys 0..i rotated */
-                double t = 0.0;
-                for (int64_t e = 0; e < D; e++)
-                    t += qi[e] * (j < M ? pecs_load_f64(k->data, k->dtype, scalar_at3(k, j, h, e)) : kr[(j - M) * D + e]);
-                sc[j] = t;
-                m = t > m ? t : m;
-            }
-            for (int64_t e = 0; e < D; e++)
-                num[e] = 0.0;
-            for (int64_t j = 0; j <= M + i; j++) {
-                double x = exp(sc[j] - m);
-                z += x;
-                for (int64_t e = 0; e < D; e++)
-                    num[e] += x * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, e));
-            }
-            for (int64_t e = 0; e < D; e++)
-                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), num[e] / z);
-        }
-    }
-    free(cs);
-    free(sn);
-    free(kr);
-    free(qi);
-    free(sc);
-    free(num);
-    return st;
-}
-
-/* ---- extended_mind: one Extended Mind attention layer, manual memories (reference/extended_mind.c) ---------------
- * Keys [M memory | L local]. As focused_memory (local keys rotated once per head from a cos/sin table, queries at
- * their index, memory keys as stored), and each (query, head) first selects its min(topk, M) memory keys by the
- * cosine between the rotated query and the memory key (the memory keys' norms computed once per head; ties: the
- * lower index); one softmax over the selected memory keys and the local keys j <= i. In double; one rounding. */
-SCALAR_HOOK_KATTN(extended_mind)
-{
-    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
-                      *out = pecs_problem_tensor(p, "out");
-    if (!q || !k || !v || !out)
-        return PECS_INVALID;
-    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 16),
-            topk = pecs_param_int(p, "topk", 10), P = D / 2;
     double base = pecs_param_real(p, "base", 10000.0);
     if (M < 0 || topk < 1 || Lk != M + L || D % 2)
         return PECS_INVALID;
@@ -374,7 +305,7 @@ SCALAR_HOOK_KATTN(extended_mind)
                 kr[t * D + d] = x1 * cs[t * P + d] - x2 * sn[t * P + d];
                 kr[t * D + d + P] = x2 * cs[t * P + d] + x1 * sn[t * P + d];
             }
-        for (int64_t m = 0; m < M; m++) {
+        for (int64_t m = 0; m < M && T < M; m++) {
             double n2 = 0.0;
             for (int64_t e = 0; e < D; e++) {
                 double x = pecs_load_f64(k->data, k->dtype, scalar_at3(k, m, h, e));
@@ -392,15 +323,15 @@ SCALAR_HOOK_KATTN(extended_mind)
                 qn += x1 * x1 + x2 * x2;
             }
             qn = sqrt(qn) * rs;
-            for (int64_t m = 0; m < M; m++) { /* memory scores; their cosines select */
+            for (int64_t m = 0; m < M; m++) { /* memory scores; with a top-k their cosines select */
                 double t = 0.0;
                 for (int64_t e = 0; e < D; e++)
                     t += qi[e] * pecs_load_f64(k->data, k->dtype, scalar_at3(k, m, h, e));
                 sc[m] = t;
-                cosm[m] = qn > 0.0 && kn[m] > 0.0 ? t / (qn * kn[m]) : 0.0;
-                sel[m] = 0;
+                cosm[m] = T < M && qn > 0.0 && kn[m] > 0.0 ? t / (qn * kn[m]) : 0.0;
+                sel[m] = T == M;
             }
-            for (int64_t n = 0; n < T; n++) {
+            for (int64_t n = 0; n < T && T < M; n++) {
                 int64_t best = -1;
                 for (int64_t m = 0; m < M; m++)
                     if (!sel[m] && (best < 0 || cosm[m] > cosm[best]))
@@ -445,3 +376,7 @@ SCALAR_HOOK_KATTN(extended_mind)
     free(sel);
     return st;
 }
+
+SCALAR_HOOK_KATTN(focused_memory) { return memory_layer(p, INT64_MAX); }
+
+SCALAR_HOOK_KATTN(extended_mind) { return memory_layer(p, pecs_param_int(p, "topk", 10)); }
