@@ -38,7 +38,7 @@ int impl_schedule_has_imag(const char *id) { return !strcmp(id, "rope.plusplus")
 
 int impl_schedule_has_gate(const char *id) { return !strcmp(id, "rope.psc"); }
 
-int impl_schedule_has_phase(const char *id) { return !strcmp(id, "rope.selective"); }
+int impl_schedule_has_phase(const char *id) { return !strcmp(id, "rope.selective") || !strcmp(id, "rope.carope"); }
 
 int impl_schedule_has_blocks(const char *id)
 {
@@ -570,6 +570,44 @@ SCALAR_HOOK_ROTATE(rope_selective)
             s->phase[t * H * n + c] = acc;
         }
     }
+    return PECS_OK;
+}
+
+/* CARoPE (arXiv 2507.23083 sec. 2): angle(t, h, i) = o[i][h] + sum over the call's tokens s <= t at positions >= 1 of
+ * f_s^i, f = 1/(softplus(z) + 1); w [T + R/2, H]: rows 0..T-1 the head logits z, rows T.. the carried sums o. The powers
+ * by repeated multiplication, one running sum per (head, pair). Consecutive positions from pos[0] >= 0 only. */
+SCALAR_HOOK_ROTATE(rope_carope)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w"), *x = pecs_problem_tensor(p, "x"),
+                      *pos = pecs_problem_tensor(p, "pos");
+    int64_t R = s->R, H = s->H, n = R / 2;
+    for (int64_t i = 0; i < n; i++)
+        s->inv_freq[i] = 1.0;
+    if (H <= 0)
+        return PECS_OK;
+    int64_t T = x ? x->shape[0] : 0;
+    if (!x || x->shape[2] != R || !w || w->ndim != 2 || w->shape[0] != T + n || w->shape[1] != H || !pos)
+        return PECS_INVALID;
+    double p0 = T > 0 ? pecs_pos_at(pos, 0, 0) : 0.0;
+    if (p0 < 0.0)
+        return PECS_INVALID;
+    for (int64_t t = 1; t < T; t++)
+        if (pecs_pos_at(pos, 0, t) - pecs_pos_at(pos, 0, t - 1) != 1.0)
+            return PECS_INVALID;
+    s->phase = malloc((size_t)(T * H * n > 0 ? T * H * n : 1) * sizeof *s->phase);
+    if (!s->phase)
+        return PECS_NOMEM;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < n; i++)
+            s->phase[h * n + i] = pecs_load_f64(w->data, w->dtype, (T + i) * w->stride[0] + h * w->stride[1]);
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            double *ph = s->phase + (t * H + h) * n, z = pecs_load_f64(w->data, w->dtype, t * w->stride[0] + h * w->stride[1]);
+            double sp = z > 0.0 ? z + log1p(exp(-z)) : log1p(exp(z)), f = 1.0 / (sp + 1.0), fi = 1.0;
+            int used = p0 + (double)t >= 1.0;
+            for (int64_t i = 0; i < n; i++, fi *= f)
+                ph[i] = (t > 0 ? ph[i - H * n] : ph[i]) + (used ? fi : 0.0);
+        }
     return PECS_OK;
 }
 
