@@ -176,11 +176,14 @@ void pecs_ref_rot_reset(pecs_ref_rot *s)
     s->block = s->gen_rows = 0;
     s->gate = NULL;
     s->gate_row0 = 0;
+    free(s->phase);
+    s->phase = NULL;
 }
 
 void pecs_ref_rot_free(pecs_ref_rot *s)
 {
     rot_heads_free(s);
+    free(s->phase);
     free(s->inv_freq);
     free(s->axis);
     free(s->zeta);
@@ -461,7 +464,9 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
                 g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(s.log_gain_len);
             int64_t a = half ? i : 2 * i, b = half ? i + R / 2 : 2 * i + 1;
             for (int64_t h = 0; h < H; h++) {
-                if (s.head_scale) { /* per-head schedule: this head's frequency and row */
+                if (s.phase) /* content phase (Selective RoPE): this token's and head's phase */
+                    pecs_ref_sincos(s.phase[(t * H + h) * (R / 2) + i], s.inv_freq[i], &sn, &cs);
+                else if (s.head_scale) { /* per-head schedule: this head's frequency and row */
                     int32_t row = s.head_axis[h] >= 0 ? s.head_axis[h] : s.axis[i];
                     pecs_ref_sincos(pecs_pos_at(pos, row, t) + s.pos_offset, s.inv_freq[i] * s.head_scale[h], &sn, &cs);
                 }

@@ -74,6 +74,9 @@ typedef struct pecs_ref_rot {
      * Position-free, so the logits stay exactly relative. */
     const pecs_tensor *gate; /* out: the learned maps (f64, [4*H*D, D]) or NULL */
     int64_t gate_row0;       /* out: first row of this call's maps (0 for queries, 2*H*D for keys) */
+    /* Content phase (Selective RoPE): when phase is set (owned, malloc'd by the hook), pair i of head h at token t
+     * turns by phase[(t * heads + h) * (R/2) + i] * inv_freq[i]: the positions are not read for the angle. */
+    double *phase;           /* out [T][heads][R/2] or NULL */
 } pecs_ref_rot;
 
 #define PECS_REF_HOOK_ROTATE(sym) \

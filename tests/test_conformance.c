@@ -24,12 +24,13 @@ typedef struct tally {
 /* Rotate encodings with a block schedule (impls/common/schedule.c g_block_schedules): the SIMD and OpenMP pair
  * kernels decline them, so the T2 rotate suite is claimed whole except for these (docs/encodings.md). */
 static int is_block_schedule(const char *c) { return !strncmp(c, "rope.comrope ", 13); }
-/* peg (its embed row reads x's grid neighbours), rope.psc (a learned gate before the rotation) and
- * positional_attention (an n-wide dot per logit from learned q/k rows): the scalar kernel only; simd and openmp
- * decline them by id. */
+/* peg (its embed row reads x's grid neighbours), rope.psc (a learned gate before the rotation),
+ * positional_attention (an n-wide dot per logit from learned q/k rows), rope.selective and rope.carope (a content
+ * phase per token and head): the scalar kernel only; simd and openmp decline them by id. */
 static int is_scalar_only(const char *c)
 {
-    return !strncmp(c, "peg ", 4) || !strncmp(c, "rope.psc ", 9) || !strncmp(c, "positional_attention ", 21);
+    return !strncmp(c, "peg ", 4) || !strncmp(c, "rope.psc ", 9) || !strncmp(c, "positional_attention ", 21) ||
+           !strncmp(c, "rope.selective ", 15) || !strncmp(c, "rope.carope ", 12);
 }
 
 /* Does case string c match grep: a substring, or with a leading '^' one of the '|'-separated prefixes? */

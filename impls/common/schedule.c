@@ -38,6 +38,8 @@ int impl_schedule_has_imag(const char *id) { return !strcmp(id, "rope.plusplus")
 
 int impl_schedule_has_gate(const char *id) { return !strcmp(id, "rope.psc"); }
 
+int impl_schedule_has_phase(const char *id) { return !strcmp(id, "rope.selective") || !strcmp(id, "rope.carope"); }
+
 int impl_schedule_has_blocks(const char *id)
 {
     for (size_t i = 0; i < sizeof g_block_schedules / sizeof g_block_schedules[0]; i++)
@@ -110,6 +112,8 @@ pecs_status impl_schedule_heads(scalar_sched *s)
 
 double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t h, int64_t i)
 {
+    if (s->phase)
+        return s->phase[(t * s->H + h) * (s->R / 2) + i] * s->inv_freq[i];
     int row = s->head_axis && s->head_axis[h] >= 0 ? s->head_axis[h] : s->axis[i];
     double w = s->head_scale ? s->inv_freq[i] * s->head_scale[h] : s->inv_freq[i];
     return (pecs_pos_at(pos, row, t) + s->pos_offset) * w;
@@ -118,6 +122,7 @@ double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int6
 void impl_schedule_free(scalar_sched *s)
 {
     free(s->gen);
+    free(s->phase);
     free(s->head_scale);
     free(s->head_axis);
     free(s->head_imag);
@@ -544,6 +549,77 @@ SCALAR_HOOK_ROTATE(rope_psc)
         return PECS_INVALID;
     s->gate = w;
     s->gate_row0 = pecs_param_is(p, "role", "key") ? 2 * H * R : 0;
+    return PECS_OK;
+}
+
+/* timurcarstensen/selective-rope rotary.py SelectiveRoPE.forward: temp_i = temp_max * theta^(-2i/head_dim) (type rope),
+ * angle = temp_i * (offset + running sum over the call's tokens of phi); w [T+1, H*R/2]: row 0 the earlier tokens' sum
+ * (the code's phi_tilde_offset), row 1+t token t's phi. The tokens must be consecutive (pos[t] = pos[0] + t). */
+SCALAR_HOOK_ROTATE(rope_selective)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w"), *x = pecs_problem_tensor(p, "x"),
+                      *pos = pecs_problem_tensor(p, "pos");
+    int64_t R = s->R, H = s->H, n = R / 2;
+    double tmax = pecs_param_real(p, "temp_max", 1.0);
+    scalar_default_freqs(pecs_param_real(p, "base", 500000.0), R, s->inv_freq);
+    for (int64_t i = 0; i < n; i++)
+        s->inv_freq[i] *= tmax;
+    if (H <= 0)
+        return PECS_OK;
+    int64_t T = x ? x->shape[0] : 0;
+    if (!x || x->shape[2] != R || !w || w->ndim != 2 || w->shape[0] != T + 1 || w->shape[1] != H * n || !pos)
+        return PECS_INVALID;
+    for (int64_t t = 1; t < T; t++)
+        if (pecs_pos_at(pos, 0, t) - pecs_pos_at(pos, 0, t - 1) != 1.0)
+            return PECS_INVALID;
+    s->phase = malloc((size_t)(T * H * n > 0 ? T * H * n : 1) * sizeof *s->phase);
+    if (!s->phase)
+        return PECS_NOMEM;
+    for (int64_t c = 0; c < H * n; c++) { /* c = h*n + i: one running sum down the tokens */
+        double acc = pecs_load_f64(w->data, w->dtype, c * w->stride[1]);
+        for (int64_t t = 0; t < T; t++) {
+            acc += pecs_load_f64(w->data, w->dtype, (1 + t) * w->stride[0] + c * w->stride[1]);
+            s->phase[t * H * n + c] = acc;
+        }
+    }
+    return PECS_OK;
+}
+
+/* CARoPE (arXiv 2507.23083 sec. 2): angle(t, h, i) = o[i][h] + sum over the call's tokens s <= t at positions >= 1 of
+ * f_s^i, f = 1/(softplus(z) + 1); w [T + R/2, H]: rows 0..T-1 the head logits z, rows T.. the carried sums o. The powers
+ * by repeated multiplication, one running sum per (head, pair). Consecutive positions from pos[0] >= 0 only. */
+SCALAR_HOOK_ROTATE(rope_carope)
+{
+    const pecs_tensor *w = pecs_problem_tensor(p, "w"), *x = pecs_problem_tensor(p, "x"),
+                      *pos = pecs_problem_tensor(p, "pos");
+    int64_t R = s->R, H = s->H, n = R / 2;
+    for (int64_t i = 0; i < n; i++)
+        s->inv_freq[i] = 1.0;
+    if (H <= 0)
+        return PECS_OK;
+    int64_t T = x ? x->shape[0] : 0;
+    if (!x || x->shape[2] != R || !w || w->ndim != 2 || w->shape[0] != T + n || w->shape[1] != H || !pos)
+        return PECS_INVALID;
+    double p0 = T > 0 ? pecs_pos_at(pos, 0, 0) : 0.0;
+    if (p0 < 0.0)
+        return PECS_INVALID;
+    for (int64_t t = 1; t < T; t++)
+        if (pecs_pos_at(pos, 0, t) - pecs_pos_at(pos, 0, t - 1) != 1.0)
+            return PECS_INVALID;
+    s->phase = malloc((size_t)(T * H * n > 0 ? T * H * n : 1) * sizeof *s->phase);
+    if (!s->phase)
+        return PECS_NOMEM;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < n; i++)
+            s->phase[h * n + i] = pecs_load_f64(w->data, w->dtype, (T + i) * w->stride[0] + h * w->stride[1]);
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t h = 0; h < H; h++) {
+            double *ph = s->phase + (t * H + h) * n, z = pecs_load_f64(w->data, w->dtype, t * w->stride[0] + h * w->stride[1]);
+            double sp = z > 0.0 ? z + log1p(exp(-z)) : log1p(exp(z)), f = 1.0 / (sp + 1.0), fi = 1.0;
+            int used = p0 + (double)t >= 1.0;
+            for (int64_t i = 0; i < n; i++, fi *= f)
+                ph[i] = (t > 0 ? ph[i - H * n] : ph[i]) + (used ? fi : 0.0);
+        }
     return PECS_OK;
 }
 

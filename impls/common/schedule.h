@@ -32,6 +32,8 @@ typedef struct scalar_sched {
                               * lanes become x * (1 + tanh(silu(x U_h) V_h) / 2), U_h = rows gate_row0 + h*D .., V_h =
                               * rows gate_row0 + (H + h)*D .. (D x D each) */
     int64_t gate_row0;  /* 0 (role=query) or 2*H*D (role=key) */
+    double *phase;      /* [T][H][R/2] or NULL (Selective RoPE): pair i of head h at token t turns by
+                         * phase[(t*H + h)*(R/2) + i] * inv_freq[i]; the positions do not enter the angle */
 } scalar_sched;
 
 /* Per-encoding schedule hooks, generated from the registry (rotate rows only). */
@@ -69,6 +71,10 @@ int impl_schedule_has_imag(const char *id);
 /* 1 if the rotate encoding id gates x with learned maps before rotating (scalar_sched.gate: PSC). Backends whose
  * kernels only rotate decline these. */
 int impl_schedule_has_gate(const char *id);
+
+/* 1 if the rotate encoding id turns each (token, head, pair) by a content phase (scalar_sched.phase: Selective
+ * RoPE). Backends whose kernels take one angle per (token, pair) decline these. */
+int impl_schedule_has_phase(const char *id);
 
 /* 1 if the rotate encoding id has a block schedule (scalar_sched.block > 0: not pair rotations). Backends whose
  * kernels rotate pairs decline these. */

@@ -358,6 +358,10 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
     }
     if (is(p, "rope.clex"))
         clex(p, R, inv);
+    if (is(p, "rope.selective")) /* temp_max / theta^(2i/head_dim); the bug: the exponent over pe_dim = head_dim/2 */
+        for (int64_t i = 0; i < R / 2; i++)
+            inv[i] = pecs_param_real(p, "temp_max", 1.0) *
+                     pow(base, -2.0 * (double)i / (BUG(selrope_temp_pe_dim) ? (double)(R / 2) : (double)R));
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
     for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
@@ -636,6 +640,69 @@ static pecs_status run_psc(const pecs_problem *p, const sched *sc, int64_t R, co
     return PECS_OK;
 }
 
+/* Selective RoPE (timurcarstensen/selective-rope rotary.py SelectiveRoPE.forward): pair i of head h at token t turns
+ * by inv[i] * (w[0][h*n + i] + sum_{s <= t} w[1 + s][h*n + i]) (row 0: the earlier tokens' sum). Bugs: the sum
+ * exclusive of token t (cumsum shifted by one), the offset row ignored. */
+static pecs_status run_selective(const pecs_problem *p, const sched *sc, int64_t R, const pecs_tensor *out)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w");
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], n = R / 2;
+    if (R != D || !w || w->ndim != 2 || w->shape[0] != T + 1 || w->shape[1] != H * n)
+        return PECS_INVALID;
+    int half = pecs_param_is(p, "pairing", "half");
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < n; i++) {
+            int64_t col = (h * n + i) * w->stride[1];
+            double acc = BUG(selrope_no_offset) ? 0.0 : pecs_load_f64(w->data, w->dtype, col);
+            for (int64_t t = 0; t < T; t++) {
+                double phi = pecs_load_f64(w->data, w->dtype, (1 + t) * w->stride[0] + col);
+                if (!BUG(selrope_exclusive))
+                    acc += phi;
+                double sn, cs;
+                sincos_of(acc, sc->inv[i], &sn, &cs);
+                if (BUG(selrope_exclusive))
+                    acc += phi;
+                float c = (float)(cs * sc->attn), s = (float)(sn * sc->attn);
+                int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + n : 2 * i + 1};
+                float a = load_in(x->data, x->dtype, offset(x, ia)), b = load_in(x->data, x->dtype, offset(x, ib));
+                store_out(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                store_out(out->data, out->dtype, offset(out, ib), a * s + b * c);
+            }
+        }
+    return PECS_OK;
+}
+
+/* CARoPE (arXiv 2507.23083 sec. 2): pair i of head h at token t turns by o[i][h] + sum over tokens s <= t at positions
+ * >= 1 of f_s^i, f = 1/(softplus(z) + 1); w [T + R/2, H] (logits z, then the carried sums o). Bugs: f^(i+1) (the
+ * exponent from 1), the token at position 0 summed too (a plain cumsum: RoPE at pos + 1), sigmoid(-z) for f. */
+static pecs_status run_carope(const pecs_problem *p, int64_t R, const pecs_tensor *out)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w"),
+                      *pos = pecs_problem_tensor(p, "pos");
+    int64_t T = x->shape[0], H = x->shape[1], D = x->shape[2], n = R / 2;
+    if (R != D || !w || !pos || w->ndim != 2 || w->shape[0] != T + n || w->shape[1] != H)
+        return PECS_INVALID;
+    int half = pecs_param_is(p, "pairing", "half");
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < n; i++) {
+            double acc = pecs_load_f64(w->data, w->dtype, (T + i) * w->stride[0] + h * w->stride[1]);
+            for (int64_t t = 0; t < T; t++) {
+                double z = pecs_load_f64(w->data, w->dtype, t * w->stride[0] + h * w->stride[1]);
+                double f = BUG(carope_sigmoid) ? 1.0 / (1.0 + exp(z)) : 1.0 / (log1p(exp(z)) + 1.0);
+                if (pecs_pos_at(pos, 0, t) >= 1.0 || BUG(carope_counts_position_zero))
+                    acc += pow(f, (double)(BUG(carope_exponent_plus_one) ? i + 1 : i));
+                double sn, cs;
+                sincos_of(acc, 1.0, &sn, &cs);
+                float c = (float)cs, s = (float)sn;
+                int64_t ia[3] = {t, h, half ? i : 2 * i}, ib[3] = {t, h, half ? i + n : 2 * i + 1};
+                float a = load_in(x->data, x->dtype, offset(x, ia)), b = load_in(x->data, x->dtype, offset(x, ib));
+                store_out(out->data, out->dtype, offset(out, ia), a * c - b * s);
+                store_out(out->data, out->dtype, offset(out, ib), a * s + b * c);
+            }
+        }
+    return PECS_OK;
+}
+
 static pecs_status run_rotate(const pecs_problem *p)
 {
     const pecs_tensor *x = pecs_problem_tensor(p, "x");
@@ -651,6 +718,10 @@ static pecs_status run_rotate(const pecs_problem *p)
     schedule(p, R, D, H, &sc);
     if (is(p, "rope.psc"))
         return run_psc(p, &sc, R, out);
+    if (is(p, "rope.selective"))
+        return run_selective(p, &sc, R, out);
+    if (is(p, "rope.carope"))
+        return run_carope(p, R, out);
     if (BUG(openmp_race))
         return rotate_racy(p, &sc, R);
     int threads = p->n_threads > 1 ? p->n_threads : 1;
@@ -1884,7 +1955,7 @@ static const char *const ENCODINGS[] = {
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus", "rope.clex",
-    "rope.psc",    "rope.buckets",
+    "rope.psc",    "rope.buckets", "rope.selective", "rope.carope",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",

@@ -253,6 +253,8 @@ static int ocl_supports(void *vctx, const pecs_problem *p, char *reason, size_t 
         return say(reason, n, "opencl runs the T1 rotate schedules and the alibi, t5, kerple and fire biases");
     if (impl_schedule_has_blocks(p->encoding))
         return say(reason, n, "block schedules (ComRoPE) are not pair rotations");
+    if (impl_schedule_has_phase(p->encoding))
+        return say(reason, n, "the device kernel takes one angle per (token, pair), not a content phase per head");
     if (impl_schedule_has_gate(p->encoding))
         return say(reason, n, "the device kernel has no learned content gate before the rotation (PSC)");
     if (impl_schedule_has_imag(p->encoding))

@@ -117,7 +117,7 @@ pecs_status scalar_rotate(const pecs_problem *p)
     }
     int half = pecs_param_is(p, "pairing", "half");
     int64_t da = half ? 1 : 2, db = half ? n : 1; /* lane of pair i: a = i*da, b = a + db */
-    int per_head = sc.head_scale != NULL; /* Ms-PoE, MHRoPE: the table is per (token, head) */
+    int per_head = sc.head_scale || sc.phase; /* Ms-PoE, MHRoPE, Selective RoPE: the table is per (token, head) */
     for (int64_t t = 0; t < T; t++) {
         for (int64_t h = 0; h < H; h++) {
             for (int64_t i = 0; (h == 0 || per_head) && i < n; i++) {

@@ -113,7 +113,7 @@ int simd_kind_of(const pecs_problem *p)
 {
     if (p->form == PECS_FORM_ROTATE)
         return impl_schedule_of(p->encoding) && !impl_schedule_has_blocks(p->encoding) &&
-                       !impl_schedule_has_gate(p->encoding)
+                       !impl_schedule_has_gate(p->encoding) && !impl_schedule_has_phase(p->encoding)
                    ? 0
                    : -1; /* pair kernels only, no content gate */
     for (size_t i = 0; i < sizeof COVERED / sizeof COVERED[0]; i++)

@@ -87,6 +87,18 @@
  *                      and g is rotated as above (pairing, base, freq_factors, attn_factor apply). D = 2, pos 1:
  *                      x = (1, 2), U_q = [[0, 0], [1, 0]], V_q = [[L, -L], [0, 0]], L = ln 2 / silu(2):
  *                      x U_q = (2, 0), tanh(silu(.) V_q) = (0.6, -0.6), g = (1.3, 1.4), out = g turned by 1 rad
+ *     A content phase replaces the position in the angle (rope.selective; rotary_dim = D; pos read only to check that
+ *     the tokens are consecutive, pos[t] = pos[0] + t):
+ *         rope.selective  "w" [T+1, H*D/2]: row 0 the earlier tokens' running sum (0 for a call starting a
+ *                      sequence), row 1+t token t's phase phi; pair i of head h at token t turns by
+ *                        a = inv_freq[i] * (w[0][h*D/2 + i] + sum_{s <= t} w[1+s][h*D/2 + i])
+ *                      inv_freq[i] = temp_max * base^(-2i/D); pairing, freq_factors, attn_factor apply. D = 4,
+ *                      base 16: inv_freq (1, 1/4); w = [[0.5, 2], [1, -1], [0.25, 4]]: token 0 turns pairs by
+ *                      (1.5, 0.25) rad, token 1 by (1.75, 1.25)
+ *         rope.carope  "w" [T+D/2, H]: rows 0..T-1 head logits z[t][h], rows T+i the sums o[i][h] carried in (pos
+ *                      consecutive from pos[0] >= 0); f = 1/(softplus(z)+1); inv_freq = 1 and pair i (from 0) of head h
+ *                      turns by o[i][h] + sum over tokens s <= t with pos[s] >= 1 of f[s][h]^i (f = 10000^(-2/D)
+ *                      everywhere: RoPE); default pairing interleaved
  *     Length-dependent schedules (rope.dynamic_ntk, rope.longrope) take the current length from their
  *     seq_len parameter, or when it is 0 from this call's positions: pecs_problem_seq_len() below.
  *     Encodings whose query and key transforms differ (xpos, rope.entropy_abf, rope.string, rope.psc) have a CHOICE
