@@ -61,7 +61,10 @@
  *                      or h * kv_groups (role=key), H_q = number of query heads
  *         rope.mhrope  pos [3, T]; KV head k = h (role=key) or h / kv_groups (role=query) reads row t, h or w by
  *                      head_sections [s_t, s_h, s_w] for every pair (factor 1), or is NoPE beyond them (factor 0)
- *         rope.plusplus  role=query: the heads named by imag (all; upper h >= H/2; odd h % 2 == 1) use
+ *         rope.harpe   not a factor: head h has its own inv_freq[i] = b_h^(-2i/R) (one RoPE base per head; uniform
+                      b_min + h (b_max - b_min)/(H - 1), descending b_(H-1-h), the paper's Table 2 or a list), freq_factors
+                      dividing each; H = 3, R = 4, bases 4, 34, 64: pair 1 turns at 1/2, 1/sqrt(34), 1/8 per head
+         rope.plusplus  role=query: the heads named by imag (all; upper h >= H/2; odd h % 2 == 1) use
  *                      (sin a, -cos a) in place of (cos a, sin a): y = x sin a - rot(x) cos a, the turn at a - pi/2
  *     axis_i is 0 except for multi-axis encodings:
  *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
