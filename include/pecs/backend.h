@@ -216,6 +216,10 @@
  *                      s = 1/sqrt(H*D) (qk_scale d_model, default) or 1 (qk_scale none)
  *                      h = [ln 7, 0, ln 3]: softplus = [3, 1, 2] ln 2;   q\k  0          1          2
  *                      (bias only, q.k = 0)                                2  -3 ln 2    -2 ln 2     0
+ *         rope.tapa    A = theta*D amplitude lanes (the first A of the head; an integer in 1..D-1), d = |qpos_i - kpos_j|:
+ *                      out = (q_A.k_A / sqrt(A)) cos(2 pi d^alpha q_P.k_P / sqrt(D - A)), -inf where causal and
+ *                      kpos_j > qpos_i; at d = 0 the cosine is 1 (0^alpha = 0). D 8, theta 0.5, alpha 0.1, d 1024
+ *                      (d^alpha = 2): q = (1 2 0 0 | 1 0 0 0), k = (3 .5 0 0 | .5 0 0 0): 2 cos(pi) = -2
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
