@@ -1439,6 +1439,46 @@ static pecs_status run_cable(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* TAPA (arXiv 2509.12635 Eq. 12): (q_A.k_A / sqrt(A)) cos(2 pi |m - n|^alpha q_P.k_P / sqrt(D - A)), A = theta D, causal.
+ * The bugs: the halves swapped (the first theta D channels taken as the phase), the cosine without its 2 pi, and
+ * the distance term |m^alpha - n^alpha| (a difference of powered positions: not relative). */
+static pecs_status run_tapa(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    double alpha = pecs_param_real(p, "alpha", 0.1);
+    int64_t A = (int64_t)llround(pecs_param_real(p, "theta", 0.5) * (double)D);
+    int causal = pecs_param_int(p, "causal", 1) != 0;
+    if (A < 1 || A >= D)
+        return PECS_INVALID;
+    double two_pi = BUG(tapa_no_two_pi) ? 1.0 : 2.0 * 3.14159265358979323846;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                int64_t idx[3] = {h, i, j};
+                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j);
+                double dist = BUG(tapa_pow_difference) ? fabs(pow(fabs(qi), alpha) - pow(fabs(kj), alpha))
+                                                       : pow(fabs(qi - kj), alpha);
+                float amp = 0.0f;
+                double ph = 0.0; /* an angle's factor: summed in double */
+                for (int64_t d = 0; d < D; d++) {
+                    float v = qat(q, i, h, d) * qat(k, j, h, d);
+                    if ((d < A) != BUG(tapa_halves_swapped))
+                        amp += v;
+                    else
+                        ph += (double)qat(q, i, h, d) * (double)qat(k, j, h, d);
+                }
+                int64_t na = BUG(tapa_halves_swapped) ? D - A : A;
+                double v = (double)amp / sqrt((double)na) * cos(two_pi * dist * ph / sqrt((double)(D - na)));
+                store_out(out->data, out->dtype, offset(out, idx), causal && kj > qi ? -INFINITY : (float)v);
+            }
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1848,7 +1888,7 @@ static const char *const ENCODINGS[] = {
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",        "gateloop",    "positional_attention", "bros.crel", "cable",
+    "path",        "gateloop",    "positional_attention", "bros.crel", "cable", "rope.tapa",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
@@ -1882,7 +1922,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)
                                                       : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
                                                       : !strcmp(p->encoding, "bros.crel") ? run_bros(p)
-                                                      : !strcmp(p->encoding, "cable") ? run_cable(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "cable") ? run_cable(p)
+                                                      : !strcmp(p->encoding, "rope.tapa") ? run_tapa(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");
