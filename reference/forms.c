@@ -74,7 +74,9 @@ static void rot_heads_free(pecs_ref_rot *s)
     free(s->head_scale);
     free(s->head_axis);
     free(s->head_imag);
+    free(s->head_freq);
     free(s->gen);
+    s->head_freq = NULL;
     s->head_scale = NULL;
     s->head_axis = NULL;
     s->head_imag = NULL;
@@ -214,6 +216,9 @@ pecs_status pecs_ref_schedule(const pecs_problem *p, pecs_ref_rot *s, char *why,
         }
         for (int64_t i = 0; i < R / 2; i++)
             s->inv_freq[i] /= ff->list[i];
+        for (int64_t h = 0; s->head_freq && h < s->heads; h++)
+            for (int64_t i = 0; i < R / 2; i++)
+                s->head_freq[h * (R / 2) + i] /= ff->list[i];
     }
     s->attn *= pecs_param_real(p, "attn_factor", 1.0);
     return PECS_OK;
@@ -466,9 +471,11 @@ static pecs_status run_rotate(const pecs_problem *p, char *why, size_t why_len)
             for (int64_t h = 0; h < H; h++) {
                 if (s.phase) /* content phase (Selective RoPE): this token's and head's phase */
                     pecs_ref_sincos(s.phase[(t * H + h) * (R / 2) + i], s.inv_freq[i], &sn, &cs);
-                else if (s.head_scale) { /* per-head schedule: this head's frequency and row */
-                    int32_t row = s.head_axis[h] >= 0 ? s.head_axis[h] : s.axis[i];
-                    pecs_ref_sincos(pecs_pos_at(pos, row, t) + s.pos_offset, s.inv_freq[i] * s.head_scale[h], &sn, &cs);
+                else if (s.head_scale || s.head_freq) { /* per-head schedule: this head's frequency and row */
+                    int32_t row = s.head_axis && s.head_axis[h] >= 0 ? s.head_axis[h] : s.axis[i];
+                    double w = s.head_freq ? s.head_freq[h * (R / 2) + i] : s.inv_freq[i];
+                    pecs_ref_sincos(pecs_pos_at(pos, row, t) + s.pos_offset, w * (s.head_scale ? s.head_scale[h] : 1.0),
+                                    &sn, &cs);
                 }
                 double c = cs, sg = sn;
                 if (s.head_imag && s.head_imag[h]) /* RoPE++ imaginary head: x sin(a) - rot(x) cos(a) */

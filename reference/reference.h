@@ -58,6 +58,9 @@ typedef struct pecs_ref_rot {
     double *head_scale;    /* out [heads] or NULL: inv_freq multiplier of head h (pecs_ref_rot_heads) */
     int32_t *head_axis;    /* out [heads] or NULL: position row of every pair of head h, -1 = axis[i] */
     int32_t *head_imag;    /* out [heads] or NULL: 1 = head h rotates at angle - pi/2 (cos, sin) -> (sin, -cos) */
+    double *head_freq;     /* out [heads][R/2] or NULL: per-head inverse frequencies (HARPE, one base per head): pair i of
+                            * head h uses head_freq[h * R/2 + i] in place of inv_freq[i] (times head_scale[h] when set);
+                            * freq_factors divide it too. Allocated by the hook (calloc), freed with the head arrays. */
     double attn;           /* out: multiplies cos and sin */
     double softmax_scale;  /* out: multiplier a model applies to its softmax scale (reported, not applied) */
     /* Block schedules (ComRoPE): not pair rotations. block = b > 0 says the R channels of a head are R/b blocks of

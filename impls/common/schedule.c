@@ -40,6 +40,8 @@ int impl_schedule_has_gate(const char *id) { return !strcmp(id, "rope.psc"); }
 
 int impl_schedule_has_phase(const char *id) { return !strcmp(id, "rope.selective") || !strcmp(id, "rope.carope"); }
 
+int impl_schedule_has_head_freq(const char *id) { return !strcmp(id, "rope.harpe"); }
+
 int impl_schedule_has_blocks(const char *id)
 {
     for (size_t i = 0; i < sizeof g_block_schedules / sizeof g_block_schedules[0]; i++)
@@ -115,7 +117,8 @@ double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int6
     if (s->phase)
         return s->phase[(t * s->H + h) * (s->R / 2) + i] * s->inv_freq[i];
     int row = s->head_axis && s->head_axis[h] >= 0 ? s->head_axis[h] : s->axis[i];
-    double w = s->head_scale ? s->inv_freq[i] * s->head_scale[h] : s->inv_freq[i];
+    double w = s->head_freq ? s->head_freq[h * (s->R / 2) + i] : s->inv_freq[i];
+    w = s->head_scale ? w * s->head_scale[h] : w;
     return (pecs_pos_at(pos, row, t) + s->pos_offset) * w;
 }
 
@@ -126,6 +129,7 @@ void impl_schedule_free(scalar_sched *s)
     free(s->head_scale);
     free(s->head_axis);
     free(s->head_imag);
+    free(s->head_freq);
     free(s->inv_freq);
     free(s->axis);
     free(s->zeta);
@@ -156,6 +160,8 @@ pecs_status impl_schedule(const pecs_problem *p, int64_t R, scalar_sched *s)
             st = PECS_INVALID;
         for (int64_t i = 0; st == PECS_OK && i < n; i++)
             s->inv_freq[i] /= ff->list[i];
+        for (int64_t k = 0; st == PECS_OK && s->head_freq && k < s->H * n; k++)
+            s->head_freq[k] /= ff->list[k % n];
     }
     for (int64_t i = 0; st == PECS_OK && i < n; i++)
         if (s->axis[i] >= rows)
@@ -499,6 +505,57 @@ SCALAR_HOOK_ROTATE(rope_mspoe)
     for (int64_t h = 0; st == PECS_OK && h < s->H; h++) {
         int64_t src = key ? h * groups : h, k = ord && ord->n > 0 ? (int64_t)ord->list[src] : src;
         s->head_scale[h] = 1.0 / (lo + (hi - lo) * ((double)k / (double)num_heads));
+    }
+    return st;
+}
+
+/* HARPE (arXiv 2412.07171 sec. 3.2): head h is RoPE at base b_h. Eq. 9's uniform set b_min + h (b_max - b_min)/(H-1)
+ * (descending: head h takes the set's entry H-1-h), Table 2's 32 searched bases, or a given list; each head's inv_freq
+ * by repeated multiplication as ggml does. Without heads: head 0's base (the smallest call: 2 heads, 32, the list). */
+static const double g_harpe_table2[32] = {1.00e6, 1.15e6, 1.30e6, 1.45e6, 2.17e6, 2.20e6, 2.23e6, 2.47e6,
+                                          2.50e6, 2.65e6, 2.68e6, 2.71e6, 2.74e6, 2.80e6, 2.83e6, 2.92e6,
+                                          3.01e6, 3.04e6, 3.10e6, 3.13e6, 3.16e6, 3.22e6, 3.43e6, 3.46e6,
+                                          3.61e6, 3.88e6, 4.09e6, 4.15e6, 4.39e6, 4.45e6, 4.51e6, 4.54e6};
+
+static double harpe_base(const pecs_problem *p, int64_t H, int64_t h)
+{
+    const pecs_param *l = pecs_problem_param(p, "bases");
+    int64_t nl = l ? l->n : 0, desc = pecs_param_is(p, "order", "descending");
+    double lo = pecs_param_real(p, "min_base", 1e6), hi = pecs_param_real(p, "max_base", 5e6);
+    if (pecs_param_is(p, "base_set", "list"))
+        return nl == H && H > 0 && !desc ? l->list[h] : 0.0;
+    if (nl > 0 || (desc && !pecs_param_is(p, "base_set", "uniform")))
+        return 0.0;
+    if (pecs_param_is(p, "base_set", "table2"))
+        return H == 32 ? g_harpe_table2[h] : 0.0;
+    if (H < 2 || lo > hi)
+        return 0.0;
+    return lo + (double)(desc ? H - 1 - h : h) * (hi - lo) / (double)(H - 1);
+}
+
+SCALAR_HOOK_ROTATE(rope_harpe)
+{
+    const pecs_param *l = pecs_problem_param(p, "bases");
+    int64_t n = s->R / 2, H = s->H;
+    int64_t H0 = H > 0                                   ? H
+                 : pecs_param_is(p, "base_set", "table2") ? 32
+                 : pecs_param_is(p, "base_set", "list")   ? (l ? l->n : 0)
+                                                          : 2;
+    double b0 = harpe_base(p, H0, 0);
+    if (b0 <= 1.0)
+        return PECS_INVALID;
+    scalar_default_freqs(b0, s->R, s->inv_freq);
+    if (H <= 0)
+        return PECS_OK;
+    pecs_status st = impl_schedule_heads(s);
+    if (st == PECS_OK && !(s->head_freq = malloc((size_t)(H * (n > 0 ? n : 1)) * sizeof *s->head_freq)))
+        st = PECS_NOMEM;
+    for (int64_t h = 0; st == PECS_OK && h < H; h++) {
+        double b = harpe_base(p, H, h);
+        if (b <= 1.0)
+            st = PECS_INVALID;
+        else
+            scalar_default_freqs(b, s->R, s->head_freq + h * n);
     }
     return st;
 }

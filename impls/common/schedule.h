@@ -24,6 +24,8 @@ typedef struct scalar_sched {
     double *head_scale; /* [H] or NULL (per-head schedules: Ms-PoE, MHRoPE): inv_freq multiplier of head h */
     int *head_axis;     /* [H] or NULL: position row of every pair of head h, -1 = axis[i] */
     int *head_imag;     /* [H] or NULL: 1 = head h turns at angle - pi/2 (RoPE++): (cos, sin) -> (sin, -cos) */
+    double *head_freq;  /* [H][R/2] or NULL (HARPE, one base per head): pair i of head h uses head_freq[h*R/2 + i] in
+                         * place of inv_freq[i]; set with head_scale (impl_schedule_heads), so per-head kernels see it */
     double attn;
     int64_t block;      /* > 0: a block schedule (ComRoPE): lanes j*b..j*b+b-1 turn by exp(sum_i pos[i][t] B_ij); no pair angles */
     int64_t gen_rows;   /* position rows the generators read */
@@ -68,6 +70,10 @@ void impl_schedule_free(scalar_sched *s);
  * kernels take only head_scale / head_axis decline these. */
 int impl_schedule_has_imag(const char *id);
 
+/* 1 if the rotate encoding id has per-head inverse frequencies (scalar_sched.head_freq: HARPE). Backends whose kernels
+ * take one inv_freq row for all heads decline these. */
+int impl_schedule_has_head_freq(const char *id);
+
 /* 1 if the rotate encoding id gates x with learned maps before rotating (scalar_sched.gate: PSC). Backends whose
  * kernels only rotate decline these. */
 int impl_schedule_has_gate(const char *id);
@@ -87,7 +93,7 @@ void impl_expm(const double *A, int64_t b, double *E, double *work);
 pecs_status impl_schedule_heads(scalar_sched *s);
 
 /* Angle of pair i of head h at token t: (pos[row][t] + pos_offset) * inv_freq[i] * head_scale[h], the row being
- * head_axis[h] when >= 0, else axis[i]. */
+ * head_axis[h] when >= 0, else axis[i]; head_freq[h][i] replaces inv_freq[i] when the schedule has it (HARPE). */
 double impl_angle(const scalar_sched *s, const pecs_tensor *pos, int64_t t, int64_t h, int64_t i);
 
 /* Gain of pair i at token t (attn, times the xPos or Entropy-ABF factor when the schedule has one), and

@@ -95,6 +95,9 @@ typedef struct sched {
     double hscale[4096]; /* per-head frequency scale (Ms-PoE 1/r, MHRoPE 0 for NoPE heads) */
     int haxis[4096];     /* per-head position row, -1 = the pair's */
     int himag[4096];     /* per-head RoPE++ imaginary turn: (cos, sin) -> (sin, -cos) */
+    double hbase[4096];  /* per-head RoPE base (HARPE), 0 = the shared inv */
+    double ffdiv[4096];  /* freq_factors divisor of pair i (1 without) */
+    double den;          /* the exponent's denominator (R) */
 } sched;
 
 static int is(const pecs_problem *p, const char *id) { return !strcmp(p->encoding, id); }
@@ -199,6 +202,27 @@ static void clex(const pecs_problem *p, int64_t R, double *inv)
     free(x);
 }
 
+/* HARPE (arXiv 2412.07171 Eq. 9, Table 2): head h at base b_h; uniform b_min + h (b_max - b_min)/(H - 1) (descending:
+ * entry H-1-h), the 32 Table 2 bases (millions), or the bases list. The bugs: the heads' bases in reverse order, one base
+ * (head 0's) for every head, Eq. 9's spacing over H instead of H - 1 (as Ms-PoE divides by num_heads). */
+static void harpe(const pecs_problem *p, int64_t H, sched *sc)
+{
+    static const double t2[32] = {1.00, 1.15, 1.30, 1.45, 2.17, 2.20, 2.23, 2.47, 2.50, 2.65, 2.68, 2.71, 2.74, 2.80, 2.83, 2.92,
+                                  3.01, 3.04, 3.10, 3.13, 3.16, 3.22, 3.43, 3.46, 3.61, 3.88, 4.09, 4.15, 4.39, 4.45, 4.51, 4.54};
+    const pecs_param *l = pecs_problem_param(p, "bases");
+    double lo = pecs_param_real(p, "min_base", 1e6), hi = pecs_param_real(p, "max_base", 5e6);
+    int desc = pecs_param_is(p, "order", "descending");
+    for (int64_t h = 0; h < H; h++) {
+        int64_t k = BUG(harpe_heads_reversed) ? H - 1 - h : BUG(harpe_one_base) ? 0 : h;
+        if (pecs_param_is(p, "base_set", "list"))
+            sc->hbase[h] = l && l->n == H ? l->list[k] : 10000.0;
+        else if (pecs_param_is(p, "base_set", "table2"))
+            sc->hbase[h] = H == 32 ? t2[k] * 1e6 : 10000.0;
+        else
+            sc->hbase[h] = lo + (double)(desc ? H - 1 - k : k) * (hi - lo) / (double)(BUG(harpe_spacing_over_n) ? H : H > 1 ? H - 1 : 1);
+    }
+}
+
 static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sched *sc)
 {
     for (int64_t h = 0; h < H; h++)
@@ -223,8 +247,13 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
                 sc->hscale[h] = 0.0;
         }
     }
+    for (int64_t h = 0; h < H; h++)
+        sc->hbase[h] = 0.0;
+    if (is(p, "rope.harpe"))
+        harpe(p, H, sc);
     double base = pecs_param_real(p, "base", 10000.0), s = pecs_param_real(p, "factor", 1.0);
     double den = BUG(partial_head_dim) ? (double)D : (double)R, *inv = sc->inv, *attn = &sc->attn;
+    sc->den = den;
     for (int64_t i = 0; i < R / 2; i++)
         sc->axis[i] = 0, sc->zeta[i] = 1.0;
     sc->zrate = sc->zcenter = sc->offset = sc->lgain = 0.0;
@@ -363,8 +392,12 @@ static void schedule(const pecs_problem *p, int64_t R, int64_t D, int64_t H, sch
             inv[i] = pecs_param_real(p, "temp_max", 1.0) *
                      pow(base, -2.0 * (double)i / (BUG(selrope_temp_pe_dim) ? (double)(R / 2) : (double)R));
     const pecs_param *ff = pecs_problem_param(p, "freq_factors");
-    for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++)
+    for (int64_t i = 0; i < R / 2; i++)
+        sc->ffdiv[i] = 1.0;
+    for (int64_t i = 0; ff && i < ff->n && i < R / 2; i++) {
         inv[i] = BUG(freq_factors_times) ? inv[i] * ff->list[i] : inv[i] / ff->list[i];
+        sc->ffdiv[i] = BUG(freq_factors_times) ? 1.0 / ff->list[i] : ff->list[i];
+    }
     if (BUG(yarn_mscale_squared))
         *attn *= *attn;
     if (!BUG(attn_factor_ignored))
@@ -458,7 +491,8 @@ static void rotate_tokens(const pecs_problem *p, const sched *sc, int64_t R, con
                     g *= pow(sc->zeta[i], (pecs_pos_at(pos, 0, t) - sc->zcenter) * sc->zrate);
                 if (sc->lgain > 1.0 && (pecs_pos_at(pos, 0, t) + 1.0 > sc->lgain || BUG(entropy_no_clamp)))
                     g *= log(pecs_pos_at(pos, 0, t) + 1.0) / log(sc->lgain);
-                sincos_of(m, inv[i] * sc->hscale[h], &sn, &cs);
+                double w = sc->hbase[h] > 0.0 ? pow(sc->hbase[h], -2.0 * (double)i / sc->den) / sc->ffdiv[i] : inv[i];
+                sincos_of(m, w * sc->hscale[h], &sn, &cs);
                 if (sc->himag[h]) { /* RoPE++: q sin a - rotate_half(q) cos a is the turn by (sin a, -cos a) */
                     double c0 = cs;
                     cs = sn, sn = BUG(plusplus_imag_sign) ? c0 : -c0;
@@ -1482,6 +1516,46 @@ static pecs_status run_cable(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* TAPA (arXiv 2509.12635 Eq. 12): (q_A.k_A / sqrt(A)) cos(2 pi |m - n|^alpha q_P.k_P / sqrt(D - A)), A = theta D, causal.
+ * The bugs: the halves swapped (the first theta D channels taken as the phase), the cosine without its 2 pi, and
+ * the distance term |m^alpha - n^alpha| (a difference of powered positions: not relative). */
+static pecs_status run_tapa(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    double alpha = pecs_param_real(p, "alpha", 0.1);
+    int64_t A = (int64_t)llround(pecs_param_real(p, "theta", 0.5) * (double)D);
+    int causal = pecs_param_int(p, "causal", 1) != 0;
+    if (A < 1 || A >= D)
+        return PECS_INVALID;
+    double two_pi = BUG(tapa_no_two_pi) ? 1.0 : 2.0 * 3.14159265358979323846;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < Lq; i++)
+            for (int64_t j = 0; j < Lk; j++) {
+                int64_t idx[3] = {h, i, j};
+                double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j);
+                double dist = BUG(tapa_pow_difference) ? fabs(pow(fabs(qi), alpha) - pow(fabs(kj), alpha))
+                                                       : pow(fabs(qi - kj), alpha);
+                float amp = 0.0f;
+                double ph = 0.0; /* an angle's factor: summed in double */
+                for (int64_t d = 0; d < D; d++) {
+                    float v = qat(q, i, h, d) * qat(k, j, h, d);
+                    if ((d < A) != BUG(tapa_halves_swapped))
+                        amp += v;
+                    else
+                        ph += (double)qat(q, i, h, d) * (double)qat(k, j, h, d);
+                }
+                int64_t na = BUG(tapa_halves_swapped) ? D - A : A;
+                double v = (double)amp / sqrt((double)na) * cos(two_pi * dist * ph / sqrt((double)(D - na)));
+                store_out(out->data, out->dtype, offset(out, idx), causal && kj > qi ? -INFINITY : (float)v);
+            }
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1955,11 +2029,11 @@ static const char *const ENCODINGS[] = {
     /* tier 2 */
     "rope.p",      "rope.giraffe", "rope.rmt",    "rope.vrope",  "rope.hope_vlm",
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus", "rope.clex",
-    "rope.psc",    "rope.buckets", "rope.selective", "rope.carope",
+    "rope.psc",    "rope.buckets", "rope.selective", "rope.carope", "rope.harpe",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
-    "path",        "gateloop",    "positional_attention", "bros.crel", "cable",
+    "path",        "gateloop",    "positional_attention", "bros.crel", "cable", "rope.tapa",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
@@ -1994,7 +2068,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)
                                                       : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
                                                       : !strcmp(p->encoding, "bros.crel") ? run_bros(p)
-                                                      : !strcmp(p->encoding, "cable") ? run_cable(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "cable") ? run_cable(p)
+                                                      : !strcmp(p->encoding, "rope.tapa") ? run_tapa(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

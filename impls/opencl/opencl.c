@@ -259,6 +259,8 @@ static int ocl_supports(void *vctx, const pecs_problem *p, char *reason, size_t 
         return say(reason, n, "the device kernel has no learned content gate before the rotation (PSC)");
     if (impl_schedule_has_imag(p->encoding))
         return say(reason, n, "the device kernel has no per-head quarter turn (RoPE++ imaginary heads)");
+    if (impl_schedule_has_head_freq(p->encoding))
+        return say(reason, n, "the device kernel has one inv_freq row for all heads (HARPE's per-head bases)");
     const pecs_param *sl = pecs_problem_param(p, "seq_len");
     if (sl && sl->i <= 0)
         return say(reason, n, "the length comes from this call's positions, which are on the device in run()");

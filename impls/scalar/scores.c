@@ -594,3 +594,47 @@ SCALAR_HOOK_SCORES(cable)
     free(z);
     return st;
 }
+
+/* TAPA (arXiv 2509.12635 Eq. 12): amplitude q_A.k_A over the first A = theta D channels (an f32 sum) and phase q_P.k_P
+ * over the rest, summed in double because it is an angle: 2 pi |qpos - kpos|^alpha (q_P.k_P) / sqrt(D - A) multiplies
+ * the sum's error by up to 2 pi d^alpha (a float32 phase sum is off by 0.03 rad at alpha 1 and d 5e4, as a float32
+ * RoPE angle is at large positions). The cosine in double, the product rounded once. A = theta D must be an integer in
+ * 1 .. D-1. */
+SCALAR_HOOK_SCORES(rope_tapa)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0];
+    double theta = pecs_param_real(p, "theta", 0.5), alpha = pecs_param_real(p, "alpha", 0.1), a = theta * (double)D;
+    int64_t A = (int64_t)llround(a);
+    if (fabs(a - (double)A) > 1e-9 * (double)D || A < 1 || A > D - 1)
+        return PECS_INVALID;
+    int causal = pecs_param_int(p, "causal", 1) != 0;
+    float inv_sa = (float)(1.0 / sqrt((double)A));
+    double w = 2.0 * 3.14159265358979323846 / sqrt((double)(D - A));
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j), dpow = pow(fabs(qi - kj), alpha);
+            for (int64_t h = 0; h < H; h++) {
+                if (causal && kj > qi) {
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                    continue;
+                }
+                float amp = 0.0f;
+                double ph = 0.0;
+                for (int64_t d = 0; d < D; d++) {
+                    float qv = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, d)),
+                          kv = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, d));
+                    if (d < A)
+                        amp += qv * kv;
+                    else
+                        ph += (double)qv * (double)kv;
+                }
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), (float)((double)(amp * inv_sa) * cos(w * dpow * ph)));
+            }
+        }
+    return PECS_OK;
+}

@@ -61,7 +61,10 @@
  *                      or h * kv_groups (role=key), H_q = number of query heads
  *         rope.mhrope  pos [3, T]; KV head k = h (role=key) or h / kv_groups (role=query) reads row t, h or w by
  *                      head_sections [s_t, s_h, s_w] for every pair (factor 1), or is NoPE beyond them (factor 0)
- *         rope.plusplus  role=query: the heads named by imag (all; upper h >= H/2; odd h % 2 == 1) use
+ *         rope.harpe   not a factor: head h has its own inv_freq[i] = b_h^(-2i/R) (one RoPE base per head; uniform
+                      b_min + h (b_max - b_min)/(H - 1), descending b_(H-1-h), the paper's Table 2 or a list), freq_factors
+                      dividing each; H = 3, R = 4, bases 4, 34, 64: pair 1 turns at 1/2, 1/sqrt(34), 1/8 per head
+         rope.plusplus  role=query: the heads named by imag (all; upper h >= H/2; odd h % 2 == 1) use
  *                      (sin a, -cos a) in place of (cos a, sin a): y = x sin a - rot(x) cos a, the turn at a - pi/2
  *     axis_i is 0 except for multi-axis encodings:
  *         rope.mrope   sections [s_t, s_h, s_w]: pairs 0..s_t-1 use row t, the next s_h row h, then w
@@ -225,6 +228,10 @@
  *                      s = 1/sqrt(H*D) (qk_scale d_model, default) or 1 (qk_scale none)
  *                      h = [ln 7, 0, ln 3]: softplus = [3, 1, 2] ln 2;   q\k  0          1          2
  *                      (bias only, q.k = 0)                                2  -3 ln 2    -2 ln 2     0
+ *         rope.tapa    A = theta*D amplitude lanes (the first A of the head; an integer in 1..D-1), d = |qpos_i - kpos_j|:
+ *                      out = (q_A.k_A / sqrt(A)) cos(2 pi d^alpha q_P.k_P / sqrt(D - A)), -inf where causal and
+ *                      kpos_j > qpos_i; at d = 0 the cosine is 1 (0^alpha = 0). D 8, theta 0.5, alpha 0.1, d 1024
+ *                      (d^alpha = 2): q = (1 2 0 0 | 1 0 0 0), k = (3 .5 0 0 | .5 0 0 0): 2 cos(pi) = -2
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
