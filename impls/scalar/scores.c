@@ -594,3 +594,60 @@ SCALAR_HOOK_SCORES(cable)
     free(z);
     return st;
 }
+
+/* ---- rope.windowed: WRoPE (float32 dot products, angles from the distance in double) -----------------------------
+ * Per (query, key) the effective distance r (the true qpos - kpos inside the window or for a sink key, P beyond) is
+ * formed once and its D/2 cos/sin pairs are shared by the heads. The angle r w_f is taken in double from r, so the
+ * rotation does not degrade with the absolute position (a kernel rotating q and k at their own positions in float32
+ * loses the difference to rounding at large positions). */
+SCALAR_HOOK_SCORES(rope_windowed)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], F = D / 2;
+    if (D % 2 != 0)
+        return PECS_INVALID;
+    double W = (double)pecs_param_int(p, "wrope_local_window", 64), P = (double)pecs_param_int(p, "wrope_relative_pos", 2048);
+    int64_t S = pecs_param_int(p, "attention_sink", 8);
+    double base = pecs_param_real(p, "base", 10000.0);
+    int half = !pecs_param_is(p, "pairing", "interleaved");
+    double *inv = malloc((size_t)(F > 0 ? F : 1) * sizeof *inv);
+    float *cs = malloc((size_t)(F > 0 ? 2 * F : 1) * sizeof *cs);
+    pecs_status st = inv && cs ? PECS_OK : PECS_NOMEM;
+    for (int64_t f = 0; f < F && st == PECS_OK; f++)
+        inv[f] = pow(base, -(double)(2 * f) / (double)D);
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t i = 0; i < Lq && st == PECS_OK; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double r = pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j);
+            if (r < 0.0) {
+                for (int64_t h = 0; h < H; h++)
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                continue;
+            }
+            if (!(r < W) && j >= S)
+                r = P;
+            for (int64_t f = 0; f < F; f++) {
+                double a = r * inv[f];
+                cs[2 * f] = (float)cos(a), cs[2 * f + 1] = (float)sin(a);
+            }
+            for (int64_t h = 0; h < H; h++) {
+                float acc = 0.0f;
+                for (int64_t f = 0; f < F; f++) {
+                    int64_t a = half ? f : 2 * f, b = half ? f + F : 2 * f + 1;
+                    float qa = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, a)),
+                          qb = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, b)),
+                          ka = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, a)),
+                          kb = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, b));
+                    acc += cs[2 * f] * (qa * ka + qb * kb) + cs[2 * f + 1] * (qa * kb - qb * ka);
+                }
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), acc * inv_sqrt_d);
+            }
+        }
+    free(inv);
+    free(cs);
+    return st;
+}

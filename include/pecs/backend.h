@@ -213,6 +213,12 @@
  *                      s = 1/sqrt(H*D) (qk_scale d_model, default) or 1 (qk_scale none)
  *                      h = [ln 7, 0, ln 3]: softplus = [3, 1, 2] ln 2;   q\k  0          1          2
  *                      (bias only, q.k = 0)                                2  -3 ln 2    -2 ln 2     0
+ *         rope.windowed  no w. r = qpos_i - kpos_j, replaced by P (wrope_relative_pos) when r >= W (wrope_local_window)
+ *                      and the key index j >= S (attention_sink); out = sum_f cos(r w_f)(q_a k_a + q_b k_b) +
+ *                      sin(r w_f)(q_a k_b - q_b k_a), over sqrt(D); w_f = base^(-2f/D), pairs (a, b) = (f, f + D/2) half
+ *                      or (2f, 2f + 1) interleaved; D even (else invalid); -inf where r < 0
+ *                      D 2, q (1,0), k (1,1), W 2, S 1, P 5, positions 0..3: row 3 = [c(3) c(5) c(1) c(0)],
+ *                      c(r) = (cos r + sin r)/sqrt 2 (key 0 a sink, key 1 beyond the window)
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
