@@ -1405,6 +1405,45 @@ static pecs_status run_cable(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* WRoPE in f32, as the code computes it (a third code after the reference's pair formula and the scalar kernel's shared
+ * cos/sin): the query rotated by the effective distance r (qpos - kpos inside the window or for the first
+ * attention_sink keys, P beyond), dotted with the unrotated key, over sqrt(D); -inf after the query. */
+static pecs_status run_wrope(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out || q->shape[2] % 2 != 0)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], F = D / 2;
+    double W = (double)pecs_param_int(p, "wrope_local_window", 64), P = (double)pecs_param_int(p, "wrope_relative_pos", 2048);
+    int64_t S = pecs_param_int(p, "attention_sink", 8);
+    double base = pecs_param_real(p, "base", 10000.0);
+    int half = !pecs_param_is(p, "pairing", "interleaved");
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j), r = qi - kj;
+            int sink = BUG(wrope_sink_by_position) ? kj < (double)S : j < S;
+            int near = BUG(wrope_window_inclusive) ? r <= W : r < W;
+            if (!near && !sink)
+                r = BUG(wrope_cap_at_window) ? W : P;
+            if (BUG(wrope_distance_reversed))
+                r = -r;
+            for (int64_t h = 0; h < H; h++) {
+                int64_t idx[3] = {h, i, j};
+                float acc = 0.0f;
+                for (int64_t f = 0; f < F; f++) {
+                    int64_t a = half ? f : 2 * f, b = half ? f + F : 2 * f + 1;
+                    double ang = r * pow(base, -(double)(2 * f) / (double)D);
+                    float c = (float)cos(ang), sn = (float)sin(ang), qa = qat(q, i, h, a), qb = qat(q, i, h, b);
+                    acc += (qa * c - qb * sn) * qat(k, j, h, a) + (qb * c + qa * sn) * qat(k, j, h, b);
+                }
+                store_out(out->data, out->dtype, offset(out, idx), kj <= qi ? acc / sqrtf((float)D) : -INFINITY);
+            }
+        }
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -1818,7 +1857,7 @@ static const char *const ENCODINGS[] = {
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
-    "etc",         "xpos.bca",    "focused_memory"};
+    "etc",         "xpos.bca",    "focused_memory", "rope.windowed"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -1848,7 +1887,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "path") ? run_path(p)
                                                       : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
                                                       : !strcmp(p->encoding, "bros.crel") ? run_bros(p)
-                                                      : !strcmp(p->encoding, "cable") ? run_cable(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "cable") ? run_cable(p)
+                                                      : !strcmp(p->encoding, "rope.windowed") ? run_wrope(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");
