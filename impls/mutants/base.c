@@ -1556,6 +1556,121 @@ static pecs_status run_tapa(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* WRoPE in f32, as the code computes it (a third code after the reference's pair formula and the scalar kernel's shared
+ * cos/sin): the query rotated by the effective distance r (qpos - kpos inside the window or for the first
+ * attention_sink keys, P beyond), dotted with the unrotated key, over sqrt(D); -inf after the query. */
+static pecs_status run_wrope(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out || q->shape[2] % 2 != 0)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], F = D / 2;
+    double W = (double)pecs_param_int(p, "wrope_local_window", 64), P = (double)pecs_param_int(p, "wrope_relative_pos", 2048);
+    int64_t S = pecs_param_int(p, "attention_sink", 8);
+    double base = pecs_param_real(p, "base", 10000.0);
+    int half = !pecs_param_is(p, "pairing", "interleaved");
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double qi = pecs_pos_at(qp, 0, i), kj = pecs_pos_at(kp, 0, j), r = qi - kj;
+            int sink = BUG(wrope_sink_by_position) ? kj < (double)S : j < S;
+            int near = BUG(wrope_window_inclusive) ? r <= W : r < W;
+            if (!near && !sink)
+                r = BUG(wrope_cap_at_window) ? W : P;
+            if (BUG(wrope_distance_reversed))
+                r = -r;
+            for (int64_t h = 0; h < H; h++) {
+                int64_t idx[3] = {h, i, j};
+                float acc = 0.0f;
+                for (int64_t f = 0; f < F; f++) {
+                    int64_t a = half ? f : 2 * f, b = half ? f + F : 2 * f + 1;
+                    double ang = r * pow(base, -(double)(2 * f) / (double)D);
+                    float c = (float)cos(ang), sn = (float)sin(ang), qa = qat(q, i, h, a), qb = qat(q, i, h, b);
+                    acc += (qa * c - qb * sn) * qat(k, j, h, a) + (qb * c + qa * sn) * qat(k, j, h, b);
+                }
+                store_out(out->data, out->dtype, offset(out, idx), kj <= qi ? acc / sqrtf((float)D) : -INFINITY);
+            }
+        }
+    return PECS_OK;
+}
+
+/* GALI without noise in f32, by the paper's own steps (a third code): the ids of the query's chunk built as
+ * construct_new_pi's list (Algorithm 2, loop and slice, in double), then q rotated at ceil(id_m) against k rotated at
+ * ceil(id_n) and at floor(id_n), mixed by (ceil(id_m) - id_n) mod 1 (Algorithm 3). */
+static pecs_status run_gali(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out || q->shape[2] % 2 != 0)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], F = D / 2, L = 0;
+    int64_t Ltr = pecs_param_int(p, "train_len", 4096), Lw = pecs_param_int(p, "local_window", 128),
+            s = pecs_param_int(p, "chunk_size", 1000);
+    double base = pecs_param_real(p, "base", 500000.0);
+    int half = !pecs_param_is(p, "pairing", "interleaved");
+    if (Lw >= Ltr || s < 1)
+        return PECS_INVALID;
+    if (BUG(gali_no_window))
+        Lw = 0;
+    for (int64_t i = 0; i < Lq; i++)
+        if ((int64_t)pecs_pos_at(qp, 0, i) + 1 > L)
+            L = (int64_t)pecs_pos_at(qp, 0, i) + 1;
+    if (L > (1 << 20))
+        return PECS_INVALID; /* the list is built token by token */
+    double *ids = malloc((size_t)(2 * L + Ltr + 2) * sizeof *ids); /* the loop overshoots T by less than g <= T */
+    if (!ids)
+        return PECS_NOMEM;
+    for (int64_t i = 0; i < Lq; i++) {
+        int64_t m = (int64_t)pecs_pos_at(qp, 0, i);
+        int64_t T = m < Ltr ? Ltr : Ltr + ((m - Ltr) / s + 1) * s;
+        if (T > L || BUG(gali_ids_global))
+            T = L;
+        if (T <= Ltr) {
+            for (int64_t t = 0; t < T; t++)
+                ids[t] = (double)t;
+        } else {
+            int64_t g = (int64_t)ceil((double)(T - Lw) / (double)(Ltr - Lw)), n = 0, at = 0, total = Ltr;
+            double step = 1.0 / (double)g;
+            while (total < T) {
+                for (int64_t jj = 0; jj < g; jj++)
+                    ids[n + jj] = (double)at + step * (double)jj;
+                n += g, at++;
+                total = Ltr - at + n;
+            }
+            int64_t keep = T - (Ltr - at);
+            for (int64_t t = at; t < Ltr; t++)
+                ids[keep + t - at] = (double)t;
+        }
+        double cm = ceil(ids[m]);
+        for (int64_t j = 0; j < Lk; j++) {
+            int64_t n = (int64_t)pecs_pos_at(kp, 0, j);
+            for (int64_t h = 0; h < H; h++) {
+                int64_t idx[3] = {h, i, j};
+                if (n > m) {
+                    store_out(out->data, out->dtype, offset(out, idx), -INFINITY);
+                    continue;
+                }
+                double rf = cm - ceil(ids[n]), rc = cm - floor(ids[n]), c = fmod(cm - ids[n], 1.0);
+                float af = 0.0f, ac = 0.0f;
+                for (int64_t f = 0; f < F; f++) {
+                    int64_t a = half ? f : 2 * f, b = half ? f + F : 2 * f + 1;
+                    double w = pow(base, -(double)(2 * f) / (double)D);
+                    float qa = qat(q, i, h, a), qb = qat(q, i, h, b), ka = qat(k, j, h, a), kb = qat(k, j, h, b);
+                    af += (float)cos(rf * w) * (qa * ka + qb * kb) + (float)sin(rf * w) * (qa * kb - qb * ka);
+                    ac += (float)cos(rc * w) * (qa * ka + qb * kb) + (float)sin(rc * w) * (qa * kb - qb * ka);
+                }
+                af /= sqrtf((float)D), ac /= sqrtf((float)D);
+                float v = BUG(gali_interp_reversed) ? ac - (ac - af) * (float)c : af - (af - ac) * (float)c;
+                store_out(out->data, out->dtype, offset(out, idx), v);
+            }
+        }
+    }
+    free(ids);
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -2037,7 +2152,7 @@ static const char *const ENCODINGS[] = {
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
-    "etc",         "xpos.bca",    "focused_memory", "extended_mind"};
+    "etc",         "xpos.bca",    "focused_memory", "extended_mind", "rope.windowed", "rope.gali"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -2069,7 +2184,9 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "gateloop") ? run_gateloop(p)
                                                       : !strcmp(p->encoding, "bros.crel") ? run_bros(p)
                                                       : !strcmp(p->encoding, "cable") ? run_cable(p)
-                                                      : !strcmp(p->encoding, "rope.tapa") ? run_tapa(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "rope.tapa") ? run_tapa(p)
+                                                      : !strcmp(p->encoding, "rope.windowed") ? run_wrope(p)
+                                                      : !strcmp(p->encoding, "rope.gali") ? run_gali(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

@@ -638,3 +638,144 @@ SCALAR_HOOK_SCORES(rope_tapa)
         }
     return PECS_OK;
 }
+
+/* ---- rope.windowed: WRoPE (float32 dot products, angles from the distance in double) -----------------------------
+ * Per (query, key) the effective distance r (the true qpos - kpos inside the window or for a sink key, P beyond) is
+ * formed once and its D/2 cos/sin pairs are shared by the heads. The angle r w_f is taken in double from r, so the
+ * rotation does not degrade with the absolute position (a kernel rotating q and k at their own positions in float32
+ * loses the difference to rounding at large positions). */
+SCALAR_HOOK_SCORES(rope_windowed)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], F = D / 2;
+    if (D % 2 != 0)
+        return PECS_INVALID;
+    double W = (double)pecs_param_int(p, "wrope_local_window", 64), P = (double)pecs_param_int(p, "wrope_relative_pos", 2048);
+    int64_t S = pecs_param_int(p, "attention_sink", 8);
+    double base = pecs_param_real(p, "base", 10000.0);
+    int half = !pecs_param_is(p, "pairing", "interleaved");
+    double *inv = malloc((size_t)(F > 0 ? F : 1) * sizeof *inv);
+    float *cs = malloc((size_t)(F > 0 ? 2 * F : 1) * sizeof *cs);
+    pecs_status st = inv && cs ? PECS_OK : PECS_NOMEM;
+    for (int64_t f = 0; f < F && st == PECS_OK; f++)
+        inv[f] = pow(base, -(double)(2 * f) / (double)D);
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t i = 0; i < Lq && st == PECS_OK; i++)
+        for (int64_t j = 0; j < Lk; j++) {
+            double r = pecs_pos_at(qp, 0, i) - pecs_pos_at(kp, 0, j);
+            if (r < 0.0) {
+                for (int64_t h = 0; h < H; h++)
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                continue;
+            }
+            if (!(r < W) && j >= S)
+                r = P;
+            for (int64_t f = 0; f < F; f++) {
+                double a = r * inv[f];
+                cs[2 * f] = (float)cos(a), cs[2 * f + 1] = (float)sin(a);
+            }
+            for (int64_t h = 0; h < H; h++) {
+                float acc = 0.0f;
+                for (int64_t f = 0; f < F; f++) {
+                    int64_t a = half ? f : 2 * f, b = half ? f + F : 2 * f + 1;
+                    float qa = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, a)),
+                          qb = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, b)),
+                          ka = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, a)),
+                          kb = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, b));
+                    acc += cs[2 * f] * (qa * ka + qb * kb) + cs[2 * f + 1] * (qa * kb - qb * ka);
+                }
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), acc * inv_sqrt_d);
+            }
+        }
+    free(inv);
+    free(cs);
+    return st;
+}
+
+/* ---- rope.gali: GALI's noise-free logit interpolation (float32 dot products, angles from the distance in double) --
+ * Per query: the end T of its chunk, construct_new_pi's group size g, i* and F in closed form (the ids are t/g below F,
+ * i* + t - F from F), so a call costs nothing per token it does not read. Per key: the two integer distances
+ * ceil(id_q) - ceil(id_k) and ceil(id_q) - floor(id_k) and the coefficient ceil(id_k) - id_k (0 for an integer id: one
+ * logit). The cos/sin of each distance are taken in double and shared by the heads. */
+static void gali_ids(int64_t T, int64_t Ltr, int64_t Lw, int64_t *g, int64_t *istar, int64_t *F)
+{
+    if (T <= Ltr) {
+        *g = 1, *istar = 0, *F = 0;
+        return;
+    }
+    *g = (T - Lw + (Ltr - Lw) - 1) / (Ltr - Lw);
+    *istar = (T - Ltr + (*g - 1) - 1) / (*g - 1);
+    *F = T - Ltr + *istar;
+}
+
+SCALAR_HOOK_SCORES(rope_gali)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], F2 = D / 2, L = 0;
+    int64_t Ltr = pecs_param_int(p, "train_len", 4096), Lw = pecs_param_int(p, "local_window", 128),
+            s = pecs_param_int(p, "chunk_size", 1000);
+    if (D % 2 != 0 || Lw >= Ltr || s < 1)
+        return PECS_INVALID;
+    for (int64_t n = 0; n < Lq + Lk; n++) {
+        double v = n < Lq ? pecs_pos_at(qp, 0, n) : pecs_pos_at(kp, 0, n - Lq);
+        if (!(v >= 0.0 && v < 9007199254740992.0 && v == floor(v)))
+            return PECS_INVALID;
+        if (n < Lq && (int64_t)v + 1 > L)
+            L = (int64_t)v + 1;
+    }
+    double base = pecs_param_real(p, "base", 500000.0);
+    int half = !pecs_param_is(p, "pairing", "interleaved");
+    double *inv = malloc((size_t)(F2 > 0 ? F2 : 1) * sizeof *inv);
+    float *cs = malloc((size_t)(F2 > 0 ? 4 * F2 : 1) * sizeof *cs);
+    pecs_status st = inv && cs ? PECS_OK : PECS_NOMEM;
+    for (int64_t f = 0; f < F2 && st == PECS_OK; f++)
+        inv[f] = pow(base, -(double)(2 * f) / (double)D);
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    for (int64_t i = 0; i < Lq && st == PECS_OK; i++) {
+        int64_t m = (int64_t)pecs_pos_at(qp, 0, i), g, istar, F;
+        int64_t T = m < Ltr ? Ltr : Ltr + ((m - Ltr) / s + 1) * s;
+        gali_ids(T < L ? T : L, Ltr, Lw, &g, &istar, &F);
+        int64_t cm = m < F ? (m + g - 1) / g : istar + (m - F); /* ceil(id_m) */
+        for (int64_t j = 0; j < Lk; j++) {
+            int64_t n = (int64_t)pecs_pos_at(kp, 0, j);
+            if (n > m) {
+                for (int64_t h = 0; h < H; h++)
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                continue;
+            }
+            int64_t ce = n < F ? (n + g - 1) / g : istar + (n - F), fl = n < F ? n / g : ce;
+            float c = n < F ? (float)((double)(ce * g - n) / (double)g) : 0.0f;
+            for (int64_t f = 0; f < F2; f++) {
+                double a0 = (double)(cm - ce) * inv[f], a1 = (double)(cm - fl) * inv[f];
+                cs[4 * f] = (float)cos(a0), cs[4 * f + 1] = (float)sin(a0);
+                cs[4 * f + 2] = (float)cos(a1), cs[4 * f + 3] = (float)sin(a1);
+            }
+            for (int64_t h = 0; h < H; h++) {
+                float af = 0.0f, ac = 0.0f;
+                for (int64_t f = 0; f < F2; f++) {
+                    int64_t a = half ? f : 2 * f, b = half ? f + F2 : 2 * f + 1;
+                    float qa = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, a)),
+                          qb = pecs_load_f32(q->data, q->dtype, scalar_at3(q, i, h, b)),
+                          ka = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, a)),
+                          kb = pecs_load_f32(k->data, k->dtype, scalar_at3(k, j, h, b));
+                    float dot = qa * ka + qb * kb, crs = qa * kb - qb * ka;
+                    af += cs[4 * f] * dot + cs[4 * f + 1] * crs;
+                    ac += cs[4 * f + 2] * dot + cs[4 * f + 3] * crs;
+                }
+                af *= inv_sqrt_d, ac *= inv_sqrt_d;
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), af - (af - ac) * c);
+            }
+        }
+    }
+    free(inv);
+    free(cs);
+    return st;
+}

@@ -232,6 +232,19 @@
  *                      out = (q_A.k_A / sqrt(A)) cos(2 pi d^alpha q_P.k_P / sqrt(D - A)), -inf where causal and
  *                      kpos_j > qpos_i; at d = 0 the cosine is 1 (0^alpha = 0). D 8, theta 0.5, alpha 0.1, d 1024
  *                      (d^alpha = 2): q = (1 2 0 0 | 1 0 0 0), k = (3 .5 0 0 | .5 0 0 0): 2 cos(pi) = -2
+ *         rope.windowed  no w. r = qpos_i - kpos_j, replaced by P (wrope_relative_pos) when r >= W (wrope_local_window)
+ *                      and the key index j >= S (attention_sink); out = sum_f cos(r w_f)(q_a k_a + q_b k_b) +
+ *                      sin(r w_f)(q_a k_b - q_b k_a), over sqrt(D); w_f = base^(-2f/D), pairs (a, b) = (f, f + D/2) half
+ *                      or (2f, 2f + 1) interleaved; D even (else invalid); -inf where r < 0
+ *                      D 2, q (1,0), k (1,1), W 2, S 1, P 5, positions 0..3: row 3 = [c(3) c(5) c(1) c(0)],
+ *                      c(r) = (cos r + sin r)/sqrt 2 (key 0 a sink, key 1 beyond the window)
+ *         rope.gali    no w; positions are token indices (integers >= 0, else invalid), L = max qpos + 1. Query m's
+ *                      chunk ends at T = min(L, L_tr + s ceil((m + 1 - L_tr)/s)) (T = L_tr for m < L_tr); ids for T > L_tr:
+ *                      g = ceil((T - L_w)/(L_tr - L_w)), i* = ceil((T - L_tr)/(g - 1)), F = T - L_tr + i*: id(t) = t/g for
+ *                      t < F, i* + t - F after (plain t when T <= L_tr). a(r) = RoPE logit at distance r over sqrt(D)
+ *                      (pairs as rope.windowed); out = a(cm - ceil id_n) (1 - c) + a(cm - floor id_n) c, cm = ceil id_m,
+ *                      c = ceil id_n - id_n; -inf where kpos > qpos. L_w < L_tr (else invalid). No noise.
+ *                      L_tr 4, L_w 2, s 2, tokens 0..5: ids of chunk 2 [0 .5 1 1.5 2 3]; row 5 = [a3 (a2+a3)/2 a2 ...]
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
