@@ -33,6 +33,15 @@ static int is_scalar_only(const char *c)
            !strncmp(c, "rope.selective ", 15) || !strncmp(c, "rope.carope ", 12);
 }
 
+/* Does case string c's encoding declare a `pairing` parameter (the one the swapped fixture flips)? */
+static int has_pairing(const char *c)
+{
+    char id[64];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(c, " "), c);
+    const pecs_encoding_info *e = pecs_registry_find(id);
+    return e && pecs_registry_param(e, "pairing") != NULL;
+}
+
 /* Does case string c match grep: a substring, or with a leading '^' one of the '|'-separated prefixes? */
 static int case_matches(const char *c, const char *grep)
 {
@@ -99,8 +108,9 @@ static tally run_suite_threads(const char *backend, const char *suite_rel, const
         t.n += r.verdict != PECS_V_SKIPPED;
         t.v[r.verdict]++;
         t.block_skipped += r.verdict == PECS_V_SKIPPED && (is_block_schedule(s.cases[i]) || is_scalar_only(s.cases[i]));
-        /* pair-rotating rope cases (a block schedule has no pairing for the swapped fixture to swap) */
-        int rot = !strncmp(s.cases[i], "rope", 4) && strstr(s.cases[i], "check=equivalence") && !is_block_schedule(s.cases[i]);
+        /* pair-rotating cases: an encoding with a `pairing` parameter (rotate rows and the RoPE-logit scores rows; not
+         * a block schedule, which has no pairs), judged on equivalence */
+        int rot = has_pairing(s.cases[i]) && strstr(s.cases[i], "check=equivalence") && !is_block_schedule(s.cases[i]);
         t.rotate_total += rot;
         t.rotate_failed += rot && r.verdict == PECS_V_FAILED;
         t.other_total += !rot;
@@ -320,8 +330,8 @@ Test(conformance, pecs_arch_forces_or_refuses)
     unsetenv("PECS_ARCH");
 }
 
-/* A wrong kernel (pairing swapped) fails every rope-family equivalence case with pairs (not rope.comrope's block
- * schedule, which has no pairing) and nothing else. */
+/* A wrong kernel (pairing swapped) fails every equivalence case of an encoding with a `pairing` parameter (not
+ * rope.comrope's block schedule, which has no pairs). */
 Test(conformance, swapped_pairing_is_caught_on_every_rotate_case)
 {
     char path[512];
