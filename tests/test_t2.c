@@ -216,7 +216,7 @@ Test(t2, kat_rope_buckets_every_copy)
     static const double list[] = {10000, 13000, 16000, 19000, 22000, 25000, 28000};
     enum { D = 16 };
     for (int j = 0; j < 7; j++) {
-        char bucket[8];
+        char bucket[16];
         snprintf(bucket, sizeof bucket, "%d", j);
         pecs_case *c = ref_case("rope.buckets", "bucket", bucket, (const char *)NULL);
         json_t *inv = json_array();
