@@ -542,10 +542,11 @@ pecs_status pecs_case_set(pecs_case *c, const char *key, const char *value, char
 
 int64_t pecs_case_tokens(const pecs_case *c) { return c->pos_kind == PECS_POS_DECODE ? 1 : c->tokens; }
 
-/* focused_memory's and extended_mind's keys are [memory | local]: unset, they are the memory parameter plus the tokens */
+/* A kattn encoding with a `memory` parameter (focused_memory, extended_mind, fitm.calibration) has keys [memory |
+ * local]: unset, they are the memory parameter plus the tokens. The registry says which, not a list of ids. */
 static int has_memory(const pecs_case *c)
 {
-    return c->enc && (!strcmp(c->enc->id, "focused_memory") || !strcmp(c->enc->id, "extended_mind"));
+    return c->enc && c->enc->form == PECS_FORM_KATTN && pecs_registry_param(c->enc, "memory") != NULL;
 }
 
 static int64_t memory_keys(const pecs_case *c)
@@ -694,7 +695,7 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  (long long)memory_keys(c), (long long)pecs_case_tokens(c));
         return PECS_INVALID;
     }
-    if (has_memory(c) && c->head_dim % 2) {
+    if (has_memory(c) && pecs_registry_param(c->enc, "base") && c->head_dim % 2) { /* the ones that rotate */
         snprintf(why, why_len, "'%s' rotates half-split pairs (d, d + D/2): head_dim must be even, got %lld",
                  c->enc->id, (long long)c->head_dim);
         return PECS_INVALID;

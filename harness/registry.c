@@ -203,7 +203,7 @@ int pecs_registry_is_param_name(const char *name)
 }
 
 /* One factor of a weights term: H, D, L (the call's query count; -1 when the caller has none), an INT parameter
- * name or a non-negative integer; -1 when unknown. */
+ * name, a REAL_LIST parameter name (its number of entries) or a non-negative integer; -1 when unknown. */
 static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params, int n_params, int64_t H, int64_t D,
                               int64_t L)
 {
@@ -216,9 +216,9 @@ static int64_t weights_factor(const char *t, size_t nl, const pecs_param *params
         return L;
     else if (nl > 0 && t[0] >= '0' && t[0] <= '9')
         v = strtoll(t, NULL, 10);
-    for (int i = 0; v < 0 && i < n_params; i++)
+    for (int i = 0; v < 0 && i < n_params; i++) /* a list parameter counts its entries */
         if (strlen(params[i].name) == nl && strncmp(params[i].name, t, nl) == 0)
-            v = params[i].i;
+            v = params[i].type == PECS_PARAM_REAL_LIST ? params[i].n : params[i].i;
     return v;
 }
 

@@ -380,3 +380,83 @@ static pecs_status memory_layer(const pecs_problem *p, int64_t topk)
 SCALAR_HOOK_KATTN(focused_memory) { return memory_layer(p, INT64_MAX); }
 
 SCALAR_HOOK_KATTN(extended_mind) { return memory_layer(p, pecs_param_int(p, "topk", 10)); }
+
+/* ---- fitm.calibration (Found-in-the-Middle; reference/fitm_calibration.c) -------------------------------------
+ * Keys [M prompt | L local]; per (head, query) one causal softmax in double, then each document's weights are scaled
+ * by one factor f_k = alpha_k / A_k * C (A_k the document's mean weight, alpha_k = softmax((A_k - w) / t), C keeping
+ * the documents' total): the factor is applied to the document's share of the output, accumulated apart, so the
+ * value rows are read once. One rounding. */
+SCALAR_HOOK_KATTN(fitm_calibration)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    const pecs_param *len = pecs_problem_param(p, "doc_lengths");
+    if (!q || !k || !v || !w || !out || !len || len->n < 1)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 64),
+            K = len->n, end = pecs_param_int(p, "doc_start", 0);
+    double t = pecs_param_real(p, "temperature", 5e-5), rs = 1.0 / sqrt((double)D);
+    for (int64_t c = 0; c < K; c++)
+        end += (int64_t)len->list[c];
+    if (Lk != M + L || end > M || w->shape[0] != H * L || w->shape[1] != K)
+        return PECS_INVALID;
+    /* doc[j]: the document of prompt key j, or -1 */
+    int64_t *doc = malloc((size_t)(M + 1) * sizeof *doc);
+    double *e = malloc((size_t)(Lk + 1) * sizeof *e), *part = malloc((size_t)(K + 1) * (size_t)(D + 1) * sizeof *part),
+           *mass = malloc((size_t)(K + 1) * sizeof *mass), *g = malloc((size_t)(K + 1) * sizeof *g);
+    pecs_status st = doc && e && part && mass && g ? PECS_OK : PECS_NOMEM;
+    for (int64_t j = 0; j < M && st == PECS_OK; j++)
+        doc[j] = -1;
+    for (int64_t c = 0, j = pecs_param_int(p, "doc_start", 0); c < K && st == PECS_OK; c++)
+        for (int64_t n = 0; n < (int64_t)len->list[c]; n++)
+            doc[j++] = c;
+    for (int64_t h = 0; h < H && st == PECS_OK; h++)
+        for (int64_t i = 0; i < L; i++) {
+            double mx = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) {
+                double d = 0.0;
+                for (int64_t x = 0; x < D; x++)
+                    d += pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, x)) *
+                         pecs_load_f64(k->data, k->dtype, scalar_at3(k, j, h, x));
+                e[j] = d * rs;
+                mx = e[j] > mx ? e[j] : mx;
+            }
+            /* part[c] accumulates document c's e-weighted values, part[K] everything else */
+            for (int64_t c = 0; c <= K; c++) {
+                mass[c] = 0.0;
+                for (int64_t x = 0; x < D; x++)
+                    part[c * D + x] = 0.0;
+            }
+            for (int64_t j = 0; j <= M + i; j++) {
+                double x = exp(e[j] - mx);
+                int64_t c = j < M && doc[j] >= 0 ? doc[j] : K;
+                z += x;
+                mass[c] += x;
+                for (int64_t y = 0; y < D; y++)
+                    part[c * D + y] += x * pecs_load_f64(v->data, v->dtype, scalar_at3(v, j, h, y));
+            }
+            double gmx = -INFINITY, gz = 0.0, docs = 0.0, an = 0.0;
+            for (int64_t c = 0; c < K; c++) { /* g: rel / t with A_c = mass_c / (z N_c) */
+                g[c] = (mass[c] / (z * len->list[c]) -
+                        pecs_load_f64(w->data, w->dtype, (h * L + i) * w->stride[0] + c * w->stride[1])) / t;
+                gmx = g[c] > gmx ? g[c] : gmx;
+                docs += mass[c];
+            }
+            for (int64_t c = 0; c < K; c++)
+                gz += exp(g[c] - gmx);
+            for (int64_t c = 0; c < K; c++)
+                an += exp(g[c] - gmx) / gz * len->list[c];
+            for (int64_t y = 0; y < D; y++) {
+                double o = part[K * D + y];
+                for (int64_t c = 0; c < K; c++) /* document c scaled to alpha_c N_c / sum(alpha N) of their total */
+                    o += part[c * D + y] * (exp(g[c] - gmx) / gz * len->list[c] / an) * (docs / mass[c]);
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, y), o / z);
+            }
+        }
+    free(doc);
+    free(e);
+    free(part);
+    free(mass);
+    free(g);
+    return st;
+}
