@@ -1,5 +1,5 @@
 /* tests/kattnutil.h — one kattn problem in double for the known-answer and property tests of the kattn rows
- * (toeplitz.fft, urpe, landmark, focused_memory, extended_mind): q [L, H, D], k and v [Lk, H, D], the learned data
+ * (toeplitz.fft, urpe, landmark, focused_memory, extended_mind, fitm.calibration): q [L, H, D], k and v [Lk, H, D], the learned data
  * w [wr, wc] when the row has any, out [L, H, D], run on the double reference and on the scalar backend (inputs
  * rounded to f32 first), and a check that both give a hand-worked answer. Header-only, static, like refutil.h,
  * which it builds on. */

@@ -1935,6 +1935,82 @@ static pecs_status run_focused_memory(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- fitm.calibration (kattn form): keys [M prompt | L local], one causal softmax per (query, head), then each
+ * document's weights rescaled to alpha_k / A_k * C of themselves (A_k the document's mean weight, alpha =
+ * softmax((A_k - dummy) / t), C keeping the documents' total). */
+static pecs_status run_fitm(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    const pecs_param *len = pecs_problem_param(p, "doc_lengths");
+    if (!q || !k || !v || !w || !out || !len || len->n < 1)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], M = pecs_param_int(p, "memory", 64),
+            K = len->n, a0 = pecs_param_int(p, "doc_start", 0);
+    double t = pecs_param_real(p, "temperature", 5e-5);
+    if (Lk != M + L || w->shape[0] != H * L || w->shape[1] != K)
+        return PECS_INVALID;
+    double *s = malloc((size_t)(Lk + 1) * sizeof *s), *f = malloc((size_t)(K + 1) * sizeof *f);
+    if (!s || !f) {
+        free(s), free(f);
+        return PECS_NOMEM;
+    }
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++) {
+            double mx = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j <= M + i; j++) {
+                double d = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    d += (double)qat(q, i, h, e) * (double)qat(k, j, h, e);
+                s[j] = d / sqrt((double)D);
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int64_t j = 0; j <= M + i; j++)
+                z += exp(s[j] - mx);
+            for (int64_t j = 0; j <= M + i; j++)
+                s[j] = exp(s[j] - mx) / z;
+            double fm = -INFINITY, fz = 0.0, tot = 0.0, an = 0.0;
+            for (int64_t c = 0, j0 = a0; c < K; j0 += (int64_t)len->list[c], c++) {
+                double m = 0.0, n = len->list[c];
+                for (int64_t j = j0; j < j0 + (int64_t)n && j < M; j++)
+                    m += s[j];
+                tot += m;
+                /* BUG: a document's attention taken as the SUM of its tokens' weights, not their mean (sec. 2.1) */
+                double A = BUG(fitm_doc_sum) ? m : m / n, dum = pecs_load_f64(w->data, w->dtype,
+                                                                             (h * L + i) * w->stride[0] + c * w->stride[1]);
+                /* BUG: the calibrated attention subtracted the wrong way round (dummy minus document) */
+                f[c] = (BUG(fitm_rel_reversed) ? dum - A : A - dum) / t;
+                fm = f[c] > fm ? f[c] : fm;
+            }
+            for (int64_t c = 0; c < K; c++)
+                fz += exp(f[c] - fm);
+            for (int64_t c = 0; c < K; c++) {
+                f[c] = exp(f[c] - fm) / fz; /* alpha */
+                an += f[c] * len->list[c];
+            }
+            for (int64_t c = 0, j0 = a0; c < K; j0 += (int64_t)len->list[c], c++) {
+                double m = 0.0, n = len->list[c];
+                for (int64_t j = j0; j < j0 + (int64_t)n && j < M; j++)
+                    m += s[j];
+                double A = BUG(fitm_doc_sum) ? m : m / n;
+                /* BUG: no normalisation constant C: the documents' total weight changes with alpha */
+                double C = BUG(fitm_no_renorm) ? 1.0 : tot / (BUG(fitm_doc_sum) ? 1.0 : an);
+                for (int64_t j = j0; j < j0 + (int64_t)n && j < M; j++)
+                    s[j] *= f[c] / A * C;
+            }
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j <= M + i; j++)
+                    acc += s[j] * (double)qat(v, j, h, e);
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    free(s);
+    free(f);
+    return PECS_OK;
+}
+
 /* ---- extended_mind (kattn form): keys [M memory | L local]; each query's top-k memory keys by cosine to the rotated
  * query, then one causal softmax over them and the local keys (query i and local key j rotated at their index, memory
  * keys as stored). */
@@ -2152,7 +2228,8 @@ static const char *const ENCODINGS[] = {
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
-    "etc",         "xpos.bca",    "focused_memory", "extended_mind", "rope.windowed", "rope.gali"};
+    "etc",         "xpos.bca",    "focused_memory", "extended_mind", "rope.windowed", "rope.gali",
+    "fitm.calibration"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -2177,6 +2254,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "landmark") ? run_landmark(p)
                                                       : !strcmp(p->encoding, "focused_memory") ? run_focused_memory(p)
                                                       : !strcmp(p->encoding, "extended_mind") ? run_extended_mind(p)
+                                                      : !strcmp(p->encoding, "fitm.calibration") ? run_fitm(p)
                                                                                                : run_kattn(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)
