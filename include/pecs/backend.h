@@ -305,7 +305,8 @@
  *            formula per encoding (below); every one is a weighted sum of the values, out[i][h] = sum_j a_h(i, j) v_j,
  *            with weights from q, k and the token indices (a Toeplitz (j - i) factor, or landmark's block grid),
  *            judged against the reference's direct sum in double. Bidirectional (every key visible to every query,
- *            no mask) unless the encoding says otherwise: landmark, focused_memory and extended_mind are causal.
+ *            no mask) unless the encoding says otherwise: landmark, focused_memory, extended_mind and
+ *            fitm.calibration are causal.
  *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
  *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
@@ -367,6 +368,17 @@
  *                          m0 = (ln 2, 0) cos 1, m1 = (ln 5, ln 5) cos .71, m2 = (ln 3, .2 ln 3) cos .98, t0 = (0, 7):
  *                          S = {m0, m2}, e^s = (2, 3, 1); v = (3, 0), (0, 2) | (0, 0)  ->  out_0 = (1, 1)
  *                          (by q.k instead: {m1, m0}, another row).
+ *         fitm.calibration  Found-in-the-Middle's attention calibration of one layer. Keys are [M prompt | L local]
+ *                      (M = memory, Lk = M + Lq), query i local token i: every prompt key and local keys j <= i
+ *                      visible; q and k as the layer uses them (no rotation here). Documents: K = len(doc_lengths),
+ *                      document k = prompt keys [a_k, a_k + N_k), a_0 = doc_start, a_k+1 = a_k + N_k.
+ *                      w [H*Lq, K]: row h*Lq + i = the dummy runs' attention Attn(dummy, k) for query i, head h.
+ *                          p = softmax_j(q_i . k_j / sqrt(D)) over the visible keys,  A_k = mean of p over doc k,
+ *                          alpha = softmax_k((A_k - w[h*Lq + i][k]) / t),  C = sum_k N_k A_k / sum_k alpha_k N_k,
+ *                          p'_j = alpha_k / A_k * C * p_j (j in doc k), else p_j;   out[i][h] = sum_j p'_j v_j
+ *                      M = 3, one query, docs [1, 2] from 0, t = 1, q = 0 (p = 1/4 each: A = (1/4, 1/4)):
+ *                          keys   d0 | d1 d1 | t0        w = (1/4 - ln 3, 1/4): alpha = (3/4, 1/4), C = 3/5
+ *                          p'   9/20 | 3/20 3/20 | 5/20  (document means 9/20 : 3/20 = alpha's 3 : 1; total 3/4 kept)
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
