@@ -367,18 +367,18 @@ Test(t2scores, scalar_declines_what_skewing_cannot_do)
 }
 
 /* The SIMD and OpenMP backends have no scores kernels: they decline shaw, music, txl, huang, tra, nope.temperature, path,
- * gateloop and cable with a reason (SKIPPED). */
+ * gateloop, cable and tape with a reason (SKIPPED). */
 Test(t2scores, simd_and_openmp_decline_cleanly)
 {
     static const char *const names[] = {"simd", "openmp"}, *const ids[] = {"shaw", "music", "txl", "huang", "tra", "nope.temperature",
-                                                                         "path", "gateloop", "cable"};
+                                                                         "path", "gateloop", "cable", "tape"};
     for (int b = 0; b < 2; b++) {
         if (strstr(pecs_builtin_list(), names[b]) == NULL)
             continue;
         pecs_loaded_backend lb;
         char why[256] = "";
         cr_assert_eq(pecs_backend_load(names[b], &lb, why, sizeof why), PECS_OK, "%s", why);
-        for (int e = 0; e < 9; e++) {
+        for (int e = 0; e < (int)(sizeof ids / sizeof ids[0]); e++) {
             pecs_case *c = ref_case(ids[e], NULL);
             scores_io s = random_io(1, 4, 2, 2, 0, 0, 1, 1, 1);
             pecs_tensor t[6];

@@ -1671,6 +1671,41 @@ static pecs_status run_gali(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* TAPE (VITA-Group/TAPE models/llama/adape.py apply_rotary_pos_emb): w [H*L, 2D], row h*L + t = token t's (C_t, S_t);
+ * q~ = q*C_i + rotate_half(q)*S_i, k~ likewise, out = q~.k~/sqrt(D), causal; Lq == Lk, D even. The bugs: the sine
+ * terms' signs flipped, the lanes paired (2f, 2f + 1), and the query mixed with the key's state. */
+static pecs_status run_tape(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out || q->shape[2] % 2 != 0 || q->shape[0] != k->shape[0])
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], F = D / 2;
+    if (w->shape[0] != H * L || w->shape[1] != 2 * D)
+        return PECS_INVALID;
+    float sg = BUG(tape_sin_sign) ? -1.0f : 1.0f;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < L; j++) {
+                int64_t idx[3] = {h, i, j}, ti = BUG(tape_key_state_for_query) ? j : i;
+                float acc = 0.0f;
+                for (int64_t f = 0; f < F; f++) {
+                    int64_t a = BUG(tape_interleaved) ? 2 * f : f, b = BUG(tape_interleaved) ? 2 * f + 1 : f + F;
+                    float qa = qat(q, i, h, a), qb = qat(q, i, h, b), ka = qat(k, j, h, a), kb = qat(k, j, h, b);
+                    float qta = qa * wat(w, h * L + ti, a) - sg * qb * wat(w, h * L + ti, D + a);
+                    float qtb = qb * wat(w, h * L + ti, b) + sg * qa * wat(w, h * L + ti, D + b);
+                    float kta = ka * wat(w, h * L + j, a) - sg * kb * wat(w, h * L + j, D + a);
+                    float ktb = kb * wat(w, h * L + j, b) + sg * ka * wat(w, h * L + j, D + b);
+                    acc += qta * kta + qtb * ktb;
+                }
+                float v = acc / sqrtf((float)D);
+                store_out(out->data, out->dtype, offset(out, idx),
+                          pecs_pos_at(kp, 0, j) > pecs_pos_at(qp, 0, i) ? -INFINITY : v);
+            }
+    return PECS_OK;
+}
+
 /* ---- kernelized attention (kattn form): toeplitz.fft by the circulant embedding, in double ------------------
  * Per head and lane of A_j = phi(k_j) (x) [v_j, 1]: y = circular convolution of A (zero-padded to L points) with
  * r[s mod L] = exp(b[-s]), s = i - j; linear (the definition) when L >= Lq + Lk - 1. The convolution is summed
@@ -2229,7 +2264,7 @@ static const char *const ENCODINGS[] = {
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
     "etc",         "xpos.bca",    "focused_memory", "extended_mind", "rope.windowed", "rope.gali",
-    "fitm.calibration"};
+    "fitm.calibration", "tape"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -2264,7 +2299,8 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "cable") ? run_cable(p)
                                                       : !strcmp(p->encoding, "rope.tapa") ? run_tapa(p)
                                                       : !strcmp(p->encoding, "rope.windowed") ? run_wrope(p)
-                                                      : !strcmp(p->encoding, "rope.gali") ? run_gali(p) : run_relscores(p))
+                                                      : !strcmp(p->encoding, "rope.gali") ? run_gali(p)
+                                                      : !strcmp(p->encoding, "tape") ? run_tape(p) : run_relscores(p))
                                                    : run_pairwise(p);
     if (BUG(write_past_end)) {
         const pecs_tensor *out = pecs_problem_tensor(p, "out");

@@ -779,3 +779,58 @@ SCALAR_HOOK_SCORES(rope_gali)
     free(cs);
     return st;
 }
+
+/* ---- tape: one TAPE layer's logits from the tokens' position states (float32) --------------------------------------
+ * Per (head, token) the state is w's row h*L + t: C_t (D values) then S_t (D values). q~ = q*C + rotate_half(q)*S
+ * (rotate_half(x) = (-x[D/2:], x[:D/2])), k~ likewise; out = q~.k~/sqrt(D), -inf where kpos_j > qpos_i. Lq == Lk
+ * (token t is query t and key t), D even. The key side is formed once per (head, key), the query side per query. */
+SCALAR_HOOK_SCORES(tape)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"),
+                      *qp = pecs_problem_tensor(p, "qpos"), *kp = pecs_problem_tensor(p, "kpos"),
+                      *w = pecs_problem_tensor(p, "w"), *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !qp || !kp || !w || !out)
+        return PECS_INVALID;
+    int64_t Lq = q->shape[0], H = q->shape[1], D = q->shape[2], Lk = k->shape[0], half = D / 2;
+    if (Lq != Lk || D % 2 != 0 || w->ndim != 2 || w->shape[0] != H * Lq || w->shape[1] != 2 * D)
+        return PECS_INVALID;
+    size_t n = (size_t)(Lk * D > 0 ? Lk * D : 1), dd = (size_t)(D > 0 ? D : 1);
+    float *kt = malloc(n * sizeof *kt), *qt = malloc(dd * sizeof *qt);
+    pecs_status st = kt && qt ? PECS_OK : PECS_NOMEM;
+    float inv_sqrt_d = (float)(1.0 / sqrt((double)D));
+    /* x~ of token t, head h into dst: x is q or k */
+#define TAPE_ST(t, d) pecs_load_f32(w->data, w->dtype, (h * Lq + (t)) * w->stride[0] + (d) * w->stride[1])
+#define TAPE_TILDE(x, t, dst)                                                                                            \
+    for (int64_t f = 0; f < half; f++) {                                                                                 \
+        int64_t b = f + half;                                                                                            \
+        float xf = pecs_load_f32((x)->data, (x)->dtype, scalar_at3((x), (t), h, f)),                                     \
+              xb = pecs_load_f32((x)->data, (x)->dtype, scalar_at3((x), (t), h, b));                                     \
+        (dst)[f] = xf * TAPE_ST(t, f) - xb * TAPE_ST(t, D + f);                                                          \
+        (dst)[b] = xb * TAPE_ST(t, b) + xf * TAPE_ST(t, D + b);                                                          \
+    }
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t j = 0; j < Lk; j++) {
+            float *dst = kt + j * D;
+            TAPE_TILDE(k, j, dst)
+        }
+        for (int64_t i = 0; i < Lq; i++) {
+            TAPE_TILDE(q, i, qt)
+            double qi = pecs_pos_at(qp, 0, i);
+            for (int64_t j = 0; j < Lk; j++) {
+                float acc = 0.0f;
+                if (pecs_pos_at(kp, 0, j) > qi) {
+                    pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), -INFINITY);
+                    continue;
+                }
+                for (int64_t d = 0; d < D; d++)
+                    acc += qt[d] * kt[j * D + d];
+                pecs_store_f32(out->data, out->dtype, scalar_at3(out, h, i, j), acc * inv_sqrt_d);
+            }
+        }
+    }
+#undef TAPE_TILDE
+#undef TAPE_ST
+    free(kt);
+    free(qt);
+    return st;
+}

@@ -245,6 +245,12 @@
  *                      (pairs as rope.windowed); out = a(cm - ceil id_n) (1 - c) + a(cm - floor id_n) c, cm = ceil id_m,
  *                      c = ceil id_n - id_n; -inf where kpos > qpos. L_w < L_tr (else invalid). No noise.
  *                      L_tr 4, L_w 2, s 2, tokens 0..5: ids of chunk 2 [0 .5 1 1.5 2 3]; row 5 = [a3 (a2+a3)/2 a2 ...]
+ *         tape         w [H*Lq, 2D]: row h*Lq + t = token t's position state for head h, C_t (D values) then S_t (D
+ *                      values); Lq == Lk (the states are the tokens') and D even, else invalid. Pairs (f, b = f + D/2):
+ *                      q~[f] = q[f] C_i[f] - q[b] S_i[f], q~[b] = q[b] C_i[b] + q[f] S_i[b], k~ likewise with C_j, S_j;
+ *                      out = q~.k~/sqrt(D), -inf where kpos_j > qpos_i. C = cos, S = sin of t w_f in both halves: RoPE.
+ *                      D 4; token 0: C = 1, S = 0; token 1: C = (0 2 0 1), S = (1 0 3 0); q1 = (1 2 3 4) -> q~1 =
+ *                      (-3 4 3 4); k0 = (1 0 2 1): out[1][0] = 7/2; k1 = (1 0 0 1) -> k~1 = (0 0 3 1): out[1][1] = 13/2
  *
  *   POSMAP   "idx" [1, T]  i32 | i64 | f64   the layout input: token t's index in the sequence the encoding
  *                                             remaps (PoSE: the index in the chunked training input; Self-Extend:
