@@ -684,9 +684,15 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                      (long long)c->params[i].i);
             return PECS_INVALID;
         }
-    if (!strcmp(c->enc->id, "landmark") && pecs_case_keys(c) != pecs_case_tokens(c)) { /* query i is token i */
-        snprintf(why, why_len, "'landmark' is causal self-attention (query i is token i): keys (%lld) must equal tokens "
-                 "(%lld)", (long long)pecs_case_keys(c), (long long)pecs_case_tokens(c));
+    if ((!strcmp(c->enc->id, "landmark") || !strcmp(c->enc->id, "longheads")) &&
+        pecs_case_keys(c) != pecs_case_tokens(c)) { /* query i is token i */
+        snprintf(why, why_len, "'%s' is causal self-attention (query i is token i): keys (%lld) must equal tokens "
+                 "(%lld)", c->enc->id, (long long)pecs_case_keys(c), (long long)pecs_case_tokens(c));
+        return PECS_INVALID;
+    }
+    if (!strcmp(c->enc->id, "longheads") && c->head_dim % 2) {
+        snprintf(why, why_len, "'longheads' rotates half-split pairs (d, d + D/2): head_dim must be even, got %lld",
+                 (long long)c->head_dim);
         return PECS_INVALID;
     }
     if (has_memory(c) && pecs_case_keys(c) != pecs_case_tokens(c) + memory_keys(c)) {

@@ -565,12 +565,12 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
         if (n_skip > 0 && r->verdict == PECS_V_PASSED) {
             /* Undecided elements depend on the data alone, never on the kernel; past a small share the agreement
              * on the rest proves too little (docs/encodings.md, tra). */
-            /* kattn (extended_mind) leaves whole (query, head) rows: one row is allowed whatever the share */
+            /* kattn (extended_mind, longheads) leaves whole (query, head) rows: one row is allowed whatever the share */
             int64_t row = c->enc->form == PECS_FORM_KATTN ? c->head_dim : 0;
             int over = (double)n_skip > PECS_UNDECIDED_MAX_FRAC * (double)in->n_out && n_skip > row;
             snprintf(r->reason, sizeof r->reason, "%lld of %lld elements undecided (%s within float32 rounding): not "
                      "judged%s", (long long)n_skip, (long long)in->n_out,
-                     c->enc->form == PECS_FORM_KATTN ? "a top-k memory selection" : "a keep threshold of the dot product",
+                     c->enc->form == PECS_FORM_KATTN ? (strcmp(c->enc->id, "longheads") ? "a top-k memory selection" : "a top-k chunk selection") : "a keep threshold of the dot product",
                      over ? "; more than the 1% (or one row) a case may leave unjudged" : "");
             if (over)
                 r->verdict = PECS_V_MISTRUSTED;

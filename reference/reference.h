@@ -228,6 +228,11 @@ int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, 
 int64_t pecs_ref_xmind_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
                                  double *hi);
 
+/* longheads (kattn): the same for a selective query's top-(K - 3) chunks by q_i . c_g (reference/longheads.c), the
+ * chunk keys' float32 error modelled to first order through both softmaxes. */
+int64_t pecs_ref_longheads_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
+                                     double *hi);
+
 /* Compute the problem's "out" tensor (F64) from its inputs. */
 pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len);
 

@@ -2114,6 +2114,126 @@ static pecs_status run_extended_mind(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- longheads (kattn form): LongHeads prefill. Queries before B: causal RoPE attention; later ones: chunks 0, c - 1,
+ * c and the K - 3 best earlier chunks by q . chunk key (a chunk's non-causal self-attention mean, locally rotated,
+ * attending over its locally rotated keys), their keys (the own chunk's before i) at contiguous positions, the query
+ * at (K - 1) w + r. */
+static void lh_softmax_m(double *s, int64_t n)
+{
+    double mx = -INFINITY, z = 0.0;
+    for (int64_t j = 0; j < n; j++)
+        mx = s[j] > mx ? s[j] : mx;
+    for (int64_t j = 0; j < n; j++)
+        z += (s[j] = exp(s[j] - mx));
+    for (int64_t j = 0; j < n; j++)
+        s[j] /= z;
+}
+
+static pecs_status run_longheads(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], W = pecs_param_int(p, "window_size", 256),
+            A = pecs_param_int(p, "atten_length", 4096), B = pecs_param_int(p, "begin_selective_length", 4096);
+    double base = pecs_param_real(p, "base", 10000.0), rs = 1.0 / sqrt((double)D);
+    if (W < 1 || A % W || A / W < 3 || B % W || B < A - W || k->shape[0] != L || D % 2)
+        return PECS_INVALID;
+    int64_t K = A / W, C = (L + W - 1) / W;
+    double *kt = malloc((size_t)(W * D + 1) * sizeof *kt), *qt = malloc((size_t)(W * D + 1) * sizeof *qt),
+           *ck = malloc((size_t)(C * D + 1) * sizeof *ck), *m = malloc((size_t)(D + 1) * sizeof *m),
+           *s = malloc((size_t)(L + K * W + 1) * sizeof *s), *qr = malloc((size_t)(D + 1) * sizeof *qr),
+           *kr = malloc((size_t)(D + 1) * sizeof *kr), *gs = malloc((size_t)(C + 1) * sizeof *gs);
+    int64_t *tok = malloc((size_t)(L + K * W + 1) * sizeof *tok);
+    unsigned char *sel = malloc((size_t)(C + 1));
+    if (!kt || !qt || !ck || !m || !s || !qr || !kr || !gs || !tok || !sel) {
+        free(kt), free(qt), free(ck), free(m), free(s), free(qr), free(kr), free(gs), free(tok), free(sel);
+        return PECS_NOMEM;
+    }
+    for (int64_t h = 0; h < H; h++) {
+        for (int64_t g = 0; g + 2 < C && L > B; g++) {
+            for (int64_t t = 0; t < W; t++) {
+                fot_rotate(k, g * W + t, h, D, (double)t, base, kt + t * D);
+                fot_rotate(q, g * W + t, h, D, (double)t, base, qt + t * D);
+            }
+            for (int64_t d = 0; d < D; d++)
+                m[d] = 0.0;
+            for (int64_t t = 0; t < W; t++) {
+                for (int64_t u = 0; u < W; u++) {
+                    double a = 0.0;
+                    for (int64_t d = 0; d < D; d++)
+                        a += qt[t * D + d] * kt[u * D + d];
+                    s[u] = a * rs;
+                }
+                lh_softmax_m(s, W);
+                for (int64_t u = 0; u < W; u++)
+                    for (int64_t d = 0; d < D; d++)
+                        m[d] += s[u] * (double)qat(v, g * W + u, h, d) / (double)W;
+            }
+            for (int64_t u = 0; u < W; u++) {
+                double a = 0.0;
+                for (int64_t d = 0; d < D; d++)
+                    a += m[d] * kt[u * D + d];
+                s[u] = BUG(lh_mean_key) ? 0.0 : a * rs; /* BUG: the chunk key is the plain mean of its keys */
+            }
+            lh_softmax_m(s, W);
+            for (int64_t d = 0; d < D; d++) {
+                ck[g * D + d] = 0.0;
+                for (int64_t u = 0; u < W; u++)
+                    ck[g * D + d] += s[u] * kt[u * D + d];
+            }
+        }
+        for (int64_t i = 0; i < L; i++) {
+            int64_t n = 0, c = i / W, r = i % W;
+            double qpos = (double)i;
+            if (i < B)
+                for (int64_t j = 0; j <= i; j++)
+                    tok[n++] = j;
+            else {
+                for (int64_t g = 1; g <= c - 2; g++) {
+                    gs[g] = 0.0;
+                    for (int64_t d = 0; d < D; d++)
+                        gs[g] += (double)qat(q, i, h, d) * ck[g * D + d];
+                }
+                memset(sel, 0, (size_t)C);
+                sel[0] = sel[c - 1] = sel[c] = 1;
+                for (int64_t t = 0; t < K - 3; t++) {
+                    int64_t best = -1;
+                    for (int64_t g = 1; g <= c - 2; g++)
+                        if (!sel[g] && (best < 0 || gs[g] > gs[best]))
+                            best = g;
+                    if (best >= 0)
+                        sel[best] = 1;
+                }
+                int64_t own = BUG(lh_own_key) ? r + 1 : r; /* BUG: the own key too (the decode branch's count) */
+                for (int64_t g = 0; g <= c; g++)
+                    for (int64_t t = 0; sel[g] && t < (g == c ? own : W); t++)
+                        tok[n++] = g * W + t;
+                qpos = BUG(lh_token_positions) ? (double)i : (double)((K - 1) * W + r);
+            }
+            fot_rotate(q, i, h, D, qpos, base, qr);
+            for (int64_t j = 0; j < n; j++) { /* BUG: keys at their token index, not the contiguous remap */
+                double a = 0.0, kpos = i < B || BUG(lh_token_positions) ? (double)tok[j] : (double)j;
+                fot_rotate(k, tok[j], h, D, kpos, base, kr);
+                for (int64_t d = 0; d < D; d++)
+                    a += qr[d] * kr[d];
+                s[j] = a * rs;
+            }
+            lh_softmax_m(s, n);
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j < n; j++)
+                    acc += s[j] * (double)qat(v, tok[j], h, e);
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    }
+    free(kt), free(qt), free(ck), free(m), free(s), free(qr), free(kr), free(gs), free(tok), free(sel);
+    return PECS_OK;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -2264,7 +2384,7 @@ static const char *const ENCODINGS[] = {
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
     "etc",         "xpos.bca",    "focused_memory", "extended_mind", "rope.windowed", "rope.gali",
-    "fitm.calibration", "tape"};
+    "fitm.calibration", "tape", "longheads"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -2290,6 +2410,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                                                       : !strcmp(p->encoding, "focused_memory") ? run_focused_memory(p)
                                                       : !strcmp(p->encoding, "extended_mind") ? run_extended_mind(p)
                                                       : !strcmp(p->encoding, "fitm.calibration") ? run_fitm(p)
+                                                      : !strcmp(p->encoding, "longheads") ? run_longheads(p)
                                                                                                : run_kattn(p))
                      : p->form == PECS_FORM_SCORES ? (!strcmp(p->encoding, "cope") ? run_cope(p)
                                                       : !strcmp(p->encoding, "tra") ? run_tra(p)

@@ -7,6 +7,7 @@
  * transforms in double; outputs rounded once to the storage dtype. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scalar.h"
 
@@ -380,6 +381,159 @@ static pecs_status memory_layer(const pecs_problem *p, int64_t topk)
 SCALAR_HOOK_KATTN(focused_memory) { return memory_layer(p, INT64_MAX); }
 
 SCALAR_HOOK_KATTN(extended_mind) { return memory_layer(p, pecs_param_int(p, "topk", 10)); }
+
+/* ---- longheads (LongHeads prefill; reference/longheads.c) ------------------------------------------------------
+ * Keys = tokens. Per head: every chunk g that a query may compare (g <= C - 3, full) gets its key c_g once (the
+ * chunk's q and k rotated at their offset in the chunk, its non-causal self-attention averaged over the chunk, that
+ * mean attending over the rotated keys, whose weighted sum is c_g). Query i < B: causal RoPE attention. Query
+ * i >= B in chunk c = i / w (r = i % w): chunks 0, c - 1, c and the K - 3 best of 1 .. c - 2 by q_i . c_g (ties: the
+ * lower chunk) in index order; their keys, the own chunk's first r only, rotated at 0, 1, .. and the query at
+ * (K - 1) w + r. One cos/sin table over positions 0 .. max(L, K w) - 1; everything in double, one rounding. */
+static void lh_softmax(double *s, int64_t n)
+{
+    double mx = -INFINITY, z = 0.0;
+    for (int64_t j = 0; j < n; j++)
+        mx = s[j] > mx ? s[j] : mx;
+    for (int64_t j = 0; j < n; j++)
+        z += (s[j] = exp(s[j] - mx));
+    for (int64_t j = 0; j < n; j++)
+        s[j] /= z;
+}
+
+/* row t of x at head h rotated at table position pos, into y */
+static void lh_rot(const pecs_tensor *x, int64_t t, int64_t h, int64_t D, const double *cs, const double *sn, int64_t pos,
+                   double *y)
+{
+    int64_t P = D / 2;
+    for (int64_t d = 0; d < P; d++) {
+        double x1 = pecs_load_f64(x->data, x->dtype, scalar_at3(x, t, h, d)),
+               x2 = pecs_load_f64(x->data, x->dtype, scalar_at3(x, t, h, d + P));
+        y[d] = x1 * cs[pos * P + d] - x2 * sn[pos * P + d];
+        y[d + P] = x2 * cs[pos * P + d] + x1 * sn[pos * P + d];
+    }
+}
+
+SCALAR_HOOK_KATTN(longheads)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    if (!q || !k || !v || !out)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], W = pecs_param_int(p, "window_size", 256),
+            A = pecs_param_int(p, "atten_length", 4096), B = pecs_param_int(p, "begin_selective_length", 4096), P = D / 2;
+    double base = pecs_param_real(p, "base", 10000.0), rs = 1.0 / sqrt((double)D);
+    if (W < 1 || A % W || A / W < 3 || B % W || B < A - W || k->shape[0] != L || D % 2)
+        return PECS_INVALID;
+    int64_t K = A / W, C = (L + W - 1) / W, G = C > 2 ? C - 2 : 0, NP = L > K * W ? L : K * W;
+    double *cs = malloc((size_t)(NP * P + 1) * sizeof *cs), *sn = malloc((size_t)(NP * P + 1) * sizeof *sn),
+           *ck = malloc((size_t)(G * D + 1) * sizeof *ck), *kt = malloc((size_t)(W * D + 1) * sizeof *kt),
+           *qt = malloc((size_t)(W * D + 1) * sizeof *qt), *m = malloc((size_t)(D + 1) * sizeof *m),
+           *qi = malloc((size_t)(D + 1) * sizeof *qi), *kj = malloc((size_t)(D + 1) * sizeof *kj),
+           *sc = malloc((size_t)(NP + W + 1) * sizeof *sc), *num = malloc((size_t)(D + 1) * sizeof *num),
+           *gs = malloc((size_t)(C + 1) * sizeof *gs);
+    int64_t *tok = malloc((size_t)(NP + 1) * sizeof *tok);
+    unsigned char *sel = malloc((size_t)(C + 1));
+    pecs_status st = cs && sn && ck && kt && qt && m && qi && kj && sc && num && gs && tok && sel ? PECS_OK : PECS_NOMEM;
+    for (int64_t t = 0; t < NP && st == PECS_OK; t++)
+        for (int64_t d = 0; d < P; d++) {
+            double a = (double)t / pow(base, (double)(2 * d) / (double)D);
+            cs[t * P + d] = cos(a);
+            sn[t * P + d] = sin(a);
+        }
+    for (int64_t h = 0; h < H && st == PECS_OK; h++) {
+        for (int64_t g = 0; g < G && L > B; g++) { /* chunk keys */
+            for (int64_t t = 0; t < W; t++) {
+                lh_rot(k, g * W + t, h, D, cs, sn, t, kt + t * D);
+                lh_rot(q, g * W + t, h, D, cs, sn, t, qt + t * D);
+            }
+            for (int64_t d = 0; d < D; d++)
+                m[d] = 0.0;
+            for (int64_t t = 0; t < W; t++) {
+                for (int64_t u = 0; u < W; u++) {
+                    double s = 0.0;
+                    for (int64_t d = 0; d < D; d++)
+                        s += qt[t * D + d] * kt[u * D + d];
+                    sc[u] = s * rs;
+                }
+                lh_softmax(sc, W);
+                for (int64_t u = 0; u < W; u++)
+                    for (int64_t d = 0; d < D; d++)
+                        m[d] += sc[u] * pecs_load_f64(v->data, v->dtype, scalar_at3(v, g * W + u, h, d)) / (double)W;
+            }
+            for (int64_t u = 0; u < W; u++) {
+                double s = 0.0;
+                for (int64_t d = 0; d < D; d++)
+                    s += m[d] * kt[u * D + d];
+                sc[u] = s * rs;
+            }
+            lh_softmax(sc, W);
+            for (int64_t d = 0; d < D; d++) {
+                double s = 0.0;
+                for (int64_t u = 0; u < W; u++)
+                    s += sc[u] * kt[u * D + d];
+                ck[g * D + d] = s;
+            }
+        }
+        for (int64_t i = 0; i < L; i++) {
+            int64_t n = 0, c = i / W, r = i % W;
+            if (i < B) {
+                for (int64_t j = 0; j <= i; j++)
+                    tok[n++] = j;
+                lh_rot(q, i, h, D, cs, sn, i, qi);
+            } else {
+                for (int64_t g = 1; g <= c - 2; g++) {
+                    double s = 0.0;
+                    for (int64_t d = 0; d < D; d++)
+                        s += pecs_load_f64(q->data, q->dtype, scalar_at3(q, i, h, d)) * ck[g * D + d];
+                    gs[g] = s;
+                }
+                memset(sel, 0, (size_t)C);
+                sel[0] = sel[c - 1] = sel[c] = 1;
+                for (int64_t t = 0; t < K - 3; t++) {
+                    int64_t best = -1;
+                    for (int64_t g = 1; g <= c - 2; g++)
+                        if (!sel[g] && (best < 0 || gs[g] > gs[best]))
+                            best = g;
+                    if (best >= 0)
+                        sel[best] = 1;
+                }
+                for (int64_t g = 0; g <= c; g++)
+                    for (int64_t t = 0; sel[g] && t < (g == c ? r : W); t++)
+                        tok[n++] = g * W + t;
+                lh_rot(q, i, h, D, cs, sn, (K - 1) * W + r, qi);
+            }
+            for (int64_t j = 0; j < n; j++) { /* key j sits at j (selective: the remap), or at its token */
+                double s = 0.0;
+                lh_rot(k, tok[j], h, D, cs, sn, i < B ? tok[j] : j, kj);
+                for (int64_t d = 0; d < D; d++)
+                    s += qi[d] * kj[d];
+                sc[j] = s * rs;
+            }
+            lh_softmax(sc, n);
+            for (int64_t d = 0; d < D; d++)
+                num[d] = 0.0;
+            for (int64_t j = 0; j < n; j++)
+                for (int64_t d = 0; d < D; d++)
+                    num[d] += sc[j] * pecs_load_f64(v->data, v->dtype, scalar_at3(v, tok[j], h, d));
+            for (int64_t d = 0; d < D; d++)
+                pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, d), num[d]);
+        }
+    }
+    free(cs);
+    free(sn);
+    free(ck);
+    free(kt);
+    free(qt);
+    free(m);
+    free(qi);
+    free(kj);
+    free(sc);
+    free(num);
+    free(gs);
+    free(tok);
+    free(sel);
+    return st;
+}
 
 /* ---- fitm.calibration (Found-in-the-Middle; reference/fitm_calibration.c) -------------------------------------
  * Keys [M prompt | L local]; per (head, query) one causal softmax in double, then each document's weights are scaled

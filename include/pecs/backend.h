@@ -311,8 +311,8 @@
  *            formula per encoding (below); every one is a weighted sum of the values, out[i][h] = sum_j a_h(i, j) v_j,
  *            with weights from q, k and the token indices (a Toeplitz (j - i) factor, or landmark's block grid),
  *            judged against the reference's direct sum in double. Bidirectional (every key visible to every query,
- *            no mask) unless the encoding says otherwise: landmark, focused_memory, extended_mind and
- *            fitm.calibration are causal.
+ *            no mask) unless the encoding says otherwise: landmark, focused_memory, extended_mind,
+ *            fitm.calibration and longheads are causal.
  *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
  *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
@@ -385,6 +385,20 @@
  *                      M = 3, one query, docs [1, 2] from 0, t = 1, q = 0 (p = 1/4 each: A = (1/4, 1/4)):
  *                          keys   d0 | d1 d1 | t0        w = (1/4 - ln 3, 1/4): alpha = (3/4, 1/4), C = 3/5
  *                          p'   9/20 | 3/20 3/20 | 5/20  (document means 9/20 : 3/20 = alpha's 3 : 1; total 3/4 kept)
+ *         longheads    one LongHeads layer's prefill; Lk == Lq (query i is token i), no "w"; q and k UNROTATED (RoPE
+ *                      as focused_memory's). w = window_size, K = atten_length / w, B = begin_selective_length. Query
+ *                      i < B: causal RoPE attention (i and j <= i at their index). Chunk g = tokens g w .. g w + w - 1;
+ *                      its key c_g: the chunk's q and k rotated at t mod w, its non-causal self-attention averaged over
+ *                      the chunk (m_g), c_g = sum_u softmax_u(m_g . ~k_u / sqrt(D)) ~k_u. Query i >= B, c = i / w,
+ *                      r = i % w: chunks 0, c - 1, c and the K - 3 of 1 .. c - 2 with the largest q_i . c_g (UNROTATED
+ *                      q; near ties judged against every admissible selection); in index order their keys, the own
+ *                      chunk's first r only (token i's own key is NOT among them), rotated at 0, 1, 2, .., the query at
+ *                      (K - 1) w + r; one softmax, scale 1/sqrt(D).
+ *                      D = 2, w = 1 (c_g = k_g), K = 4, B = 3, five tokens, query 4 = (sqrt 2, 0):
+ *                          chunks 0, 3, 4 forced; k_1 = (-1, 0), k_2 = ln 3 (cos 2, sin 2): q.k_2 > q.k_1, chunk 2;
+ *                          keys k_0 = ln 2 (cos 3, sin 3), k_2, k_3 = 0 at 0, 1, 2, the query at 3: e^s = (2, 3, 1);
+ *                          v = (3, 0), (0, 2), (0, 0)  ->  out_4 = (1, 1) (k_4 at 3 too, or keys at their token
+ *                          index with the query at 4, give other rows).
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
