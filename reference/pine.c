@@ -1,7 +1,10 @@
 /* reference/pine.c — one PINE attention layer (Wang et al. 2024, "Eliminating Position Bias of Language Models: A
  * Mechanistic Approach"), kattn form, the forward pass over a whole prompt.
  *
- * The definition is the authors' code, wzq016/PINE at 1c1755df, read through the search tool on 2026-12-07:
+ * The definition is the authors' code, wzq016/PINE at 1c1755df, read through the search tool on 2026-12-07 (of the
+ * paper, arXiv 2407.01100, only the abstract and the Figure 2 caption, in secondary pages: documents attend to each
+ * other bidirectionally and are sorted by attention-based importance, the more important closer; Section 3.3, the
+ * importance score, was not found, so the score below is the code's):
  *   pine/models/llama/tokenization_llama.py, ps_call: the prompt is [prefix | documents | suffix]; prefix tokens get
  *     positions 0..P-1; with N = the documents' total length, EVERY document is right-aligned to end at P + N - 1
  *     (document j's tokens P + N - l_j .. P + N - 1); the suffix continues at P + N (its index). self_region_mask is
