@@ -49,7 +49,7 @@
 #include "reference.h"
 
 /* Admissible orders enumerated for one undecided group before the range falls back to the values' hull. */
-#define PN_MAX_ORDERS 720
+#define PN_MAX_ORDERS 120
 
 typedef struct pn {
     const pecs_tensor *q, *k, *v, *out;

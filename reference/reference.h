@@ -230,7 +230,7 @@ int64_t pecs_ref_xmind_undecided(const pecs_problem *p, double unit, double tiny
 /* pine (kattn): a float32 kernel's document weights are modelled within a relative and absolute bound of the exact
  * ones (reference/pine.c); where two documents adjacent in a group's order are not surely apart, every element of
  * the group's rows (a document's queries or one suffix query, head h) gets skip 1, with [lo, hi] over every
- * admissible order (or the hull of the visible values past 720 orders). */
+ * admissible order (or the hull of the visible values past 120 orders). */
 int64_t pecs_ref_pine_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
                                 double *hi);
 

@@ -181,6 +181,32 @@ Test(t2pine, near_tie_is_undecided_and_still_checked)
     ref_case_free(c);
 }
 
+/* Every order tied: six one-token documents and one suffix token, q = 0 (every weight equal), v_j = (j, -j). Every
+ * row is undecided (14 elements). A document's group has 5! = 120 admissible orders, all enumerated: each gives the
+ * mean of the six documents' values, lo = hi = (2.5, -2.5). The suffix query's 6! = 720 orders pass the enumeration
+ * cap: its range is the hull of the seven visible values, [0, 6] x [-6, 0]. */
+Test(t2pine, all_orders_tied_enumerated_or_hull)
+{
+    pecs_case *c = ref_case("pine", "prefix", "0", "lengths", "1,1,1,1,1,1", "head_dim", "2", "heads", "1", "tokens", "7",
+                            NULL);
+    kio s = kio_new(7, 7, 1, 2);
+    for (int64_t j = 0; j < 7; j++)
+        s.k[at(&s, j, 0, 0)] = (double)j + 1.0, s.v[at(&s, j, 0, 0)] = (double)j, s.v[at(&s, j, 0, 1)] = -(double)j;
+    pecs_tensor t[5];
+    pecs_problem p = pio_problem(c, &s, t);
+    unsigned char skip[14] = {0};
+    double lo[14], hi[14];
+    cr_assert_eq(pecs_ref_undecided(&p, 0x1p-24, 0x1p-149, skip, lo, hi), 14);
+    for (int i = 0; i < 12; i += 2)
+        cr_expect(fabs(lo[i] - 2.5) < 1e-12 && fabs(hi[i] - 2.5) < 1e-12 && fabs(lo[i + 1] + 2.5) < 1e-12 &&
+                      fabs(hi[i + 1] + 2.5) < 1e-12,
+                  "row %d: [%g, %g] [%g, %g]", i / 2, lo[i], hi[i], lo[i + 1], hi[i + 1]);
+    cr_expect(lo[12] == 0.0 && hi[12] == 6.0 && lo[13] == -6.0 && hi[13] == 0.0, "suffix: [%g, %g] [%g, %g]", lo[12],
+              hi[12], lo[13], hi[13]);
+    kio_free(&s);
+    ref_case_free(c);
+}
+
 /* Undecided rows are rare at the smoke shape (prefix 2, documents 6, 4, 9, 5, 7, 40 tokens, H = 2, D = 16): over 20
  * seeds at most one group (a document's rows, or a suffix row) per case, and under 1% of all elements. A bound grown
  * tenfold would fail this. */
@@ -219,12 +245,12 @@ Test(t2pine, registry_and_case_rules)
     cr_expect_eq(e->tier, 2);
     cr_expect_null(pecs_registry_find_catalogued("pine"));
     char why[512] = "";
-    pecs_case *c = ref_case("pine", "tokens", "14", NULL); /* bos, 4 + 4 + 4, one suffix token */
+    pecs_case *c = ref_case("pine", "tokens", "8", NULL); /* bos, 2 + 2 + 2, one suffix token */
     int64_t ws[2] = {0, 0};
     cr_expect(!pecs_registry_weights_shape(e, c->params, c->n_params, 2, 16, ws));
     cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_OK, "%s", why);
     ref_case_free(c);
-    c = ref_case("pine", "tokens", "13", NULL);
+    c = ref_case("pine", "tokens", "7", NULL);
     cr_expect_eq(pecs_case_validate(c, why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "must leave at least one suffix token") != NULL, "%s", why);
     ref_case_free(c);
