@@ -706,6 +706,30 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                  c->enc->id, (long long)c->head_dim);
         return PECS_INVALID;
     }
+    if (!strcmp(c->enc->id, "pine")) { /* self-attention over [prefix | documents | suffix >= 1] */
+        int64_t P = 0, N = 0;
+        for (int i = 0; i < c->n_params; i++) {
+            if (!strcmp(c->params[i].name, "prefix"))
+                P = c->params[i].i;
+            for (int64_t j = 0; !strcmp(c->params[i].name, "lengths") && j < c->params[i].n; j++)
+                N += (int64_t)c->params[i].list[j];
+        }
+        if (pecs_case_keys(c) != pecs_case_tokens(c)) {
+            snprintf(why, why_len, "'pine' is self-attention over the prompt (query i is token i): keys (%lld) must "
+                     "equal tokens (%lld)", (long long)pecs_case_keys(c), (long long)pecs_case_tokens(c));
+            return PECS_INVALID;
+        }
+        if (c->head_dim % 2) {
+            snprintf(why, why_len, "'pine' rotates half-split pairs (d, d + D/2): head_dim must be even, got %lld",
+                     (long long)c->head_dim);
+            return PECS_INVALID;
+        }
+        if (P + N >= pecs_case_tokens(c)) {
+            snprintf(why, why_len, "'pine': prefix (%lld) + documents (%lld) must leave at least one suffix token of "
+                     "the %lld tokens", (long long)P, (long long)N, (long long)pecs_case_tokens(c));
+            return PECS_INVALID;
+        }
+    }
     for (int i = 0; !strcmp(c->enc->id, "peg") && i < c->n_params; i++) /* peg: the tokens after the class token fill the grid */
         if (!strcmp(c->params[i].name, "width")) {
             int64_t n = 0, T = pecs_case_tokens(c);

@@ -458,6 +458,17 @@ static int unscale_gains(const pecs_instance *in, double *actual, double *expect
  * undecided at M = 64, D = 64, and one row of a short case is already over 1%. */
 #define PECS_UNDECIDED_MAX_FRAC 0.01
 
+/* pine decides one document order for a whole group of rows (a document's queries, at one head): one group, its
+ * longest document's rows, may be left like extended_mind's one row. 1 for every other encoding. */
+static int64_t pine_group_rows(const pecs_case *c)
+{
+    int64_t rows = 1;
+    for (int i = 0; !strcmp(c->enc->id, "pine") && i < c->n_params; i++)
+        for (int64_t j = 0; !strcmp(c->params[i].name, "lengths") && j < c->params[i].n; j++)
+            rows = c->params[i].list[j] > (double)rows ? (int64_t)c->params[i].list[j] : rows;
+    return rows;
+}
+
 /* Judge the captured output of an instance against the reference: verdict, metrics, the first bad element
  * located in the tensor, and rounding, in r. *first_out (if not NULL) gets the raw output (malloc'd), for the
  * determinism repeat. The run's backends and `pecs eval --check`'s given output take the same path. */
@@ -565,13 +576,20 @@ static void judge(pecs_instance *in, const pecs_case *c, pecs_case_result *r, do
         if (n_skip > 0 && r->verdict == PECS_V_PASSED) {
             /* Undecided elements depend on the data alone, never on the kernel; past a small share the agreement
              * on the rest proves too little (docs/encodings.md, tra). */
-            /* kattn (extended_mind, longheads) leaves whole (query, head) rows: one row is allowed whatever the share */
-            int64_t row = c->enc->form == PECS_FORM_KATTN ? c->head_dim : 0;
+            /* kattn (extended_mind, longheads, pine) leaves whole (query, head) rows: one row (pine: one document's
+             * rows, which one order decides) is allowed whatever the share */
+            int pine = !strcmp(c->enc->id, "pine");
+            int64_t row = c->enc->form == PECS_FORM_KATTN ? c->head_dim * pine_group_rows(c) : 0;
             int over = (double)n_skip > PECS_UNDECIDED_MAX_FRAC * (double)in->n_out && n_skip > row;
+            const char *what = pine ? "a document order"
+                               : !strcmp(c->enc->id, "longheads") ? "a top-k chunk selection"
+                               : c->enc->form == PECS_FORM_KATTN ? "a top-k memory selection"
+                                                                 : "a keep threshold of the dot product";
             snprintf(r->reason, sizeof r->reason, "%lld of %lld elements undecided (%s within float32 rounding): not "
-                     "judged%s", (long long)n_skip, (long long)in->n_out,
-                     c->enc->form == PECS_FORM_KATTN ? (strcmp(c->enc->id, "longheads") ? "a top-k memory selection" : "a top-k chunk selection") : "a keep threshold of the dot product",
-                     over ? "; more than the 1% (or one row) a case may leave unjudged" : "");
+                     "judged%s", (long long)n_skip, (long long)in->n_out, what,
+                     over ? (pine ? "; more than the 1% (or one document's rows) a case may leave unjudged"
+                                  : "; more than the 1% (or one row) a case may leave unjudged")
+                          : "");
             if (over)
                 r->verdict = PECS_V_MISTRUSTED;
         }

@@ -723,6 +723,8 @@ int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsi
         return pecs_ref_tra_undecided(p, unit, tiny, skip, lo, hi);
     if (p->form == PECS_FORM_KATTN && !strcmp(p->encoding, "extended_mind"))
         return pecs_ref_xmind_undecided(p, unit, tiny, skip, lo, hi);
+    if (p->form == PECS_FORM_KATTN && !strcmp(p->encoding, "pine"))
+        return pecs_ref_pine_undecided(p, unit, tiny, skip, lo, hi);
     if (p->form == PECS_FORM_KATTN && !strcmp(p->encoding, "longheads"))
         return pecs_ref_longheads_undecided(p, unit, tiny, skip, lo, hi);
     return 0;

@@ -227,6 +227,12 @@ int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, 
  * [lo, hi] over every admissible selection (or the hull of the values it can reach past 4096 selections). */
 int64_t pecs_ref_xmind_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
                                  double *hi);
+/* pine (kattn): a float32 kernel's document weights are modelled within a relative and absolute bound of the exact
+ * ones (reference/pine.c); where two documents adjacent in a group's order are not surely apart, every element of
+ * the group's rows (a document's queries or one suffix query, head h) gets skip 1, with [lo, hi] over every
+ * admissible order (or the hull of the visible values past 120 orders). */
+int64_t pecs_ref_pine_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
+                                double *hi);
 
 /* longheads (kattn): the same for a selective query's top-(K - 3) chunks by q_i . c_g (reference/longheads.c), the
  * chunk keys' float32 error modelled to first order through both softmaxes. */

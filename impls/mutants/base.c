@@ -2234,6 +2234,100 @@ static pecs_status run_longheads(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* ---- pine (kattn form): [prefix | documents | suffix]; each document's queries and each suffix query order the
+ * documents by position-free attention weights and see them at re-assigned positions (reference/pine.c) ---------- */
+static pecs_status run_pine(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    const pecs_param *lp = pecs_problem_param(p, "lengths");
+    if (!q || !k || !v || !out || !lp || lp->n < 1)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], P = pecs_param_int(p, "prefix", 1), n = lp->n, N = 0;
+    double base = pecs_param_real(p, "base", 10000.0);
+    for (int64_t j = 0; j < n; j++)
+        N += (int64_t)lp->list[j];
+    if (k->shape[0] != L || D % 2 || P < 0 || P + N >= L)
+        return PECS_INVALID;
+    double *s = malloc((size_t)(L + 1) * sizeof *s), *imp = malloc((size_t)(n + 1) * sizeof *imp),
+           *qr = malloc((size_t)(D + 1) * sizeof *qr), *kr = malloc((size_t)(D + 1) * sizeof *kr);
+    int64_t *doc = malloc((size_t)(L + 1) * sizeof *doc), *st = malloc((size_t)(n + 1) * sizeof *st),
+            *pos = malloc((size_t)(L + 1) * sizeof *pos);
+    unsigned char *used = malloc((size_t)(n + 1));
+    if (!s || !imp || !qr || !kr || !doc || !st || !pos || !used) {
+        free(s), free(imp), free(qr), free(kr), free(doc), free(st), free(pos), free(used);
+        return PECS_NOMEM;
+    }
+    for (int64_t t = 0; t < L; t++)
+        doc[t] = -1;
+    for (int64_t j = 0, t = P; j < n; j++) {
+        st[j] = t;
+        for (int64_t u = 0; u < (int64_t)lp->list[j]; u++)
+            doc[t++] = j;
+    }
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t i = 0; i < L; i++) { /* each query redoes its group's order: slow and plain */
+            int64_t own = doc[i], t0 = own >= 0 ? st[own] : i, t1 = own >= 0 ? t0 + (int64_t)lp->list[own] : i + 1;
+            for (int64_t j = 0; j < n; j++)
+                imp[j] = 0.0, used[j] = 0;
+            for (int64_t t = t0; i >= P && t < t1 && (own >= 0 ? n > 2 : n > 1); t++) {
+                double mx = -INFINITY, z = 0.0;
+                for (int64_t u = P; u < P + N; u++)
+                    if (doc[u] != own) {
+                        double d = 0.0;
+                        for (int64_t e = 0; e < D; e++)
+                            d += (double)qat(q, t, h, e) * (double)qat(k, u, h, e);
+                        s[u] = d / sqrt((double)D);
+                        mx = s[u] > mx ? s[u] : mx;
+                    }
+                for (int64_t u = P; u < P + N; u++)
+                    if (doc[u] != own)
+                        z += exp(s[u] - mx);
+                for (int64_t u = P; u < P + N; u++) /* BUG: the per-document sum, not its mean */
+                    if (doc[u] != own)
+                        imp[doc[u]] += exp(s[u] - mx) / z / (BUG(pine_doc_sum) ? 1.0 : lp->list[doc[u]]);
+            }
+            for (int64_t t = 0; t < L; t++)
+                pos[t] = t;
+            for (int64_t c = 0, shift = 0; c < n; c++) {
+                int64_t best = c == 0 && own >= 0 ? own : -1;
+                for (int64_t j = 0; j < n && !(c == 0 && own >= 0); j++) /* BUG: ascending, least attended nearest */
+                    if (!used[j] && (best < 0 || (BUG(pine_ascending) ? imp[j] < imp[best] : imp[j] > imp[best])))
+                        best = j;
+                used[best] = 1;
+                for (int64_t u = 0; u < (int64_t)lp->list[best]; u++)
+                    pos[st[best] + u] = P + N - (int64_t)lp->list[best] - shift + u;
+                shift += (int64_t)lp->list[best];
+            }
+            fot_rotate(q, i, h, D, (double)pos[i], base, qr);
+            double mx = -INFINITY, z = 0.0;
+            for (int64_t j = 0; j < L; j++) { /* BUG: documents masked causally by index, not by position */
+                int vis = own >= 0 && !BUG(pine_causal_documents) ? j < P + N && pos[j] <= pos[i] : j <= i;
+                s[j] = -INFINITY;
+                if (!vis)
+                    continue;
+                fot_rotate(k, j, h, D, (double)pos[j], base, kr);
+                double d = 0.0;
+                for (int64_t e = 0; e < D; e++)
+                    d += qr[e] * kr[e];
+                s[j] = d / sqrt((double)D);
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            for (int64_t j = 0; j < L; j++)
+                z += s[j] > -INFINITY ? exp(s[j] - mx) : 0.0;
+            for (int64_t e = 0; e < D; e++) {
+                double acc = 0.0;
+                int64_t idx[3] = {i, h, e};
+                for (int64_t j = 0; j < L; j++)
+                    if (s[j] > -INFINITY)
+                        acc += exp(s[j] - mx) / z * (double)qat(v, j, h, e);
+                store_out(out->data, out->dtype, offset(out, idx), (float)acc);
+            }
+        }
+    free(s), free(imp), free(qr), free(kr), free(doc), free(st), free(pos), free(used);
+    return PECS_OK;
+}
+
 /* ---- position maps: idx [1, T] -> out [P, T] in idx's dtype, in 64-bit integers ---------------------------- */
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -2384,7 +2478,7 @@ static const char *const ENCODINGS[] = {
     "cream",       "lm_infinite",  "s2attn",      "cca",         "urpe",        "packing",
     "v2pe",        "anchor",      "parallel_context", "position_coupling", "landmark",
     "etc",         "xpos.bca",    "focused_memory", "extended_mind", "rope.windowed", "rope.gali",
-    "fitm.calibration", "tape", "longheads"};
+    "fitm.calibration", "tape", "longheads", "pine"};
 
 static int mutant_supports(void *ctx, const pecs_problem *p, char *reason, size_t n)
 {
@@ -2408,6 +2502,7 @@ static pecs_status mutant_run(void *ctx, const pecs_problem *p)
                      : p->form == PECS_FORM_KATTN  ? (!strcmp(p->encoding, "urpe")       ? run_urpe(p)
                                                       : !strcmp(p->encoding, "landmark") ? run_landmark(p)
                                                       : !strcmp(p->encoding, "focused_memory") ? run_focused_memory(p)
+                                                      : !strcmp(p->encoding, "pine") ? run_pine(p)
                                                       : !strcmp(p->encoding, "extended_mind") ? run_extended_mind(p)
                                                       : !strcmp(p->encoding, "fitm.calibration") ? run_fitm(p)
                                                       : !strcmp(p->encoding, "longheads") ? run_longheads(p)

@@ -380,6 +380,145 @@ static pecs_status memory_layer(const pecs_problem *p, int64_t topk)
 
 SCALAR_HOOK_KATTN(focused_memory) { return memory_layer(p, INT64_MAX); }
 
+
+/* ---- pine (PINE, one layer over a whole prompt; reference/pine.c) -----------------------------------------------
+ * Tokens [prefix P | documents l_0 .. l_n-1 (N in all) | suffix], Lq = Lk = L. Per head, q, k and v are read once
+ * into double. Each group of queries (a document's tokens, or one suffix token) orders the documents by its
+ * position-free attention weights (the document's queries: softmax over the other documents' keys, per-document
+ * mean, summed over the document's queries, own document first, needs n > 2; a suffix query: softmax over every
+ * document key, needs n > 1; ties to the lower index), gives document j the positions P + N - l_j - shift_j + u
+ * (shift_j the length ranked before it), rotates every key once at its group position (a cos/sin table over
+ * 0..L-1: every position is an integer below L) and attends: document queries by position (key <= query among the
+ * prefix and documents), prefix and suffix queries causally by index. Exps and sums in double; one rounding. */
+static pecs_status pine_layer(const pecs_problem *p)
+{
+    const pecs_tensor *q = pecs_problem_tensor(p, "q"), *k = pecs_problem_tensor(p, "k"), *v = pecs_problem_tensor(p, "v"),
+                      *out = pecs_problem_tensor(p, "out");
+    const pecs_param *lp = pecs_problem_param(p, "lengths");
+    if (!q || !k || !v || !out || !lp || lp->n < 1)
+        return PECS_INVALID;
+    int64_t L = q->shape[0], H = q->shape[1], D = q->shape[2], P = pecs_param_int(p, "prefix", 1), n = lp->n, N = 0,
+            R = D / 2;
+    for (int64_t j = 0; j < n; j++) {
+        if (!(lp->list[j] >= 1.0) || lp->list[j] != floor(lp->list[j]) || lp->list[j] > (double)L)
+            return PECS_INVALID;
+        N += (int64_t)lp->list[j];
+    }
+    if (k->shape[0] != L || D % 2 || P < 0 || P + N >= L)
+        return PECS_INVALID;
+    double base = pecs_param_real(p, "base", 10000.0), rs = 1.0 / sqrt((double)D);
+    size_t ld = (size_t)(L * D + 1), lr = (size_t)(L * R + 1), nl = (size_t)(L + 1), nn = (size_t)(n + 1);
+    double *cs = malloc(lr * sizeof *cs), *sn = malloc(lr * sizeof *sn), *Q = malloc(ld * sizeof *Q),
+           *K = malloc(ld * sizeof *K), *V = malloc(ld * sizeof *V), *KR = malloc(ld * sizeof *KR),
+           *qi = malloc((size_t)(D + 1) * sizeof *qi), *sc = malloc(nl * sizeof *sc), *num = malloc((size_t)(D + 1) * sizeof *num),
+           *imp = malloc(nn * sizeof *imp);
+    int64_t *doc = malloc(nl * sizeof *doc), *st = malloc(nn * sizeof *st), *len = malloc(nn * sizeof *len),
+            *pos = malloc(nl * sizeof *pos);
+    unsigned char *used = malloc(nn);
+    pecs_status status = cs && sn && Q && K && V && KR && qi && sc && num && imp && doc && st && len && pos && used
+                             ? PECS_OK
+                             : PECS_NOMEM;
+    for (int64_t t = 0; t < L && status == PECS_OK; t++) {
+        doc[t] = -1;
+        for (int64_t d = 0; d < R; d++) {
+            double a = (double)t / pow(base, (double)(2 * d) / (double)D);
+            cs[t * R + d] = cos(a), sn[t * R + d] = sin(a);
+        }
+    }
+    for (int64_t j = 0, t = P; j < n && status == PECS_OK; j++) {
+        st[j] = t, len[j] = (int64_t)lp->list[j];
+        for (int64_t u = 0; u < len[j]; u++)
+            doc[t++] = j;
+    }
+    for (int64_t h = 0; h < H && status == PECS_OK; h++) {
+        for (int64_t t = 0; t < L; t++)
+            for (int64_t e = 0; e < D; e++) {
+                Q[t * D + e] = pecs_load_f64(q->data, q->dtype, scalar_at3(q, t, h, e));
+                K[t * D + e] = pecs_load_f64(k->data, k->dtype, scalar_at3(k, t, h, e));
+                V[t * D + e] = pecs_load_f64(v->data, v->dtype, scalar_at3(v, t, h, e));
+            }
+        /* group -1: the prefix; 0..n-1: the documents; n..: one suffix token each */
+        for (int64_t g = -1; g < n + (L - P - N); g++) {
+            int64_t own = g >= 0 && g < n ? g : -1, t0 = g < 0 ? 0 : own >= 0 ? st[own] : g - n + P + N,
+                    t1 = g < 0 ? P : own >= 0 ? t0 + len[own] : t0 + 1;
+            for (int64_t j = 0; j < n; j++)
+                imp[j] = 0.0, used[j] = 0;
+            for (int64_t t = t0; g >= 0 && t < t1 && (own >= 0 ? n > 2 : n > 1); t++) { /* the order's weights */
+                double mx = -INFINITY, z = 0.0;
+                for (int64_t u = P; u < P + N; u++) {
+                    if (doc[u] == own)
+                        continue;
+                    double s = 0.0;
+                    for (int64_t e = 0; e < D; e++)
+                        s += Q[t * D + e] * K[u * D + e];
+                    sc[u] = s * rs;
+                    mx = sc[u] > mx ? sc[u] : mx;
+                }
+                for (int64_t u = P; u < P + N; u++)
+                    if (doc[u] != own)
+                        z += (sc[u] = exp(sc[u] - mx));
+                for (int64_t u = P; u < P + N; u++)
+                    if (doc[u] != own)
+                        imp[doc[u]] += sc[u] / z / (double)len[doc[u]];
+            }
+            int64_t shift = 0;
+            for (int64_t t = 0; t < L; t++)
+                pos[t] = t;
+            for (int64_t c = 0; c < n; c++) { /* own first, then by decreasing weight (ties: the lower index) */
+                int64_t best = c == 0 && own >= 0 ? own : -1;
+                for (int64_t j = 0; j < n && best < 0; j++)
+                    if (!used[j])
+                        best = j;
+                for (int64_t j = 0; j < n && !(c == 0 && own >= 0); j++)
+                    if (!used[j] && imp[j] > imp[best])
+                        best = j;
+                used[best] = 1;
+                for (int64_t u = 0; u < len[best]; u++)
+                    pos[st[best] + u] = P + N - len[best] - shift + u;
+                shift += len[best];
+            }
+            int64_t kmax = g < 0 ? P : own >= 0 ? P + N : t1;
+            for (int64_t j = 0; j < kmax; j++)
+                for (int64_t d = 0; d < R; d++) {
+                    double x1 = K[j * D + d], x2 = K[j * D + d + R], c = cs[pos[j] * R + d], s = sn[pos[j] * R + d];
+                    KR[j * D + d] = x1 * c - x2 * s, KR[j * D + d + R] = x2 * c + x1 * s;
+                }
+            for (int64_t i = t0; i < t1; i++) {
+                for (int64_t d = 0; d < R; d++) {
+                    double x1 = Q[i * D + d], x2 = Q[i * D + d + R], c = cs[pos[i] * R + d], s = sn[pos[i] * R + d];
+                    qi[d] = (x1 * c - x2 * s) * rs, qi[d + R] = (x2 * c + x1 * s) * rs;
+                }
+                double mx = -INFINITY, z = 0.0;
+                for (int64_t j = 0; j < kmax; j++) {
+                    if (own >= 0 ? pos[j] > pos[i] : j > i)
+                        continue;
+                    double s = 0.0;
+                    for (int64_t e = 0; e < D; e++)
+                        s += qi[e] * KR[j * D + e];
+                    sc[j] = s;
+                    mx = s > mx ? s : mx;
+                }
+                for (int64_t e = 0; e < D; e++)
+                    num[e] = 0.0;
+                for (int64_t j = 0; j < kmax; j++) {
+                    if (own >= 0 ? pos[j] > pos[i] : j > i)
+                        continue;
+                    double x = exp(sc[j] - mx);
+                    z += x;
+                    for (int64_t e = 0; e < D; e++)
+                        num[e] += x * V[j * D + e];
+                }
+                for (int64_t e = 0; e < D; e++)
+                    pecs_store_f64(out->data, out->dtype, scalar_at3(out, i, h, e), num[e] / z);
+            }
+        }
+    }
+    free(cs), free(sn), free(Q), free(K), free(V), free(KR), free(qi), free(sc), free(num), free(imp);
+    free(doc), free(st), free(len), free(pos), free(used);
+    return status;
+}
+
+SCALAR_HOOK_KATTN(pine) { return pine_layer(p); }
 SCALAR_HOOK_KATTN(extended_mind) { return memory_layer(p, pecs_param_int(p, "topk", 10)); }
 
 /* ---- longheads (LongHeads prefill; reference/longheads.c) ------------------------------------------------------

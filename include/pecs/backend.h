@@ -312,7 +312,8 @@
  *            with weights from q, k and the token indices (a Toeplitz (j - i) factor, or landmark's block grid),
  *            judged against the reference's direct sum in double. Bidirectional (every key visible to every query,
  *            no mask) unless the encoding says otherwise: landmark, focused_memory, extended_mind,
- *            fitm.calibration and longheads are causal.
+ *            fitm.calibration and longheads are causal; pine masks its prefix and suffix causally and its documents
+ *            by re-assigned position.
  *         toeplitz.fft  kernelized attention with relative positions:
  *                out[i][h] = sum_j c_h(j - i) kappa_h(q_i, k_j) v_j / sum_j c_h(j - i) kappa_h(q_i, k_j)
  *                      with kappa a positive kernel (a feature map's dot product) and c_h(j - i) > 0 a Toeplitz factor.
@@ -399,6 +400,23 @@
  *                          keys k_0 = ln 2 (cos 3, sin 3), k_2, k_3 = 0 at 0, 1, 2, the query at 3: e^s = (2, 3, 1);
  *                          v = (3, 0), (0, 2), (0, 0)  ->  out_4 = (1, 1) (k_4 at 3 too, or keys at their token
  *                          index with the query at 4, give other rows).
+ *         pine         one PINE layer over a prompt [P prefix | documents l_0 .. l_n-1 (N tokens) | suffix >= 1];
+ *                      Lk = Lq (query i is token i), params prefix = P and lengths; no "w". q and k come UNROTATED.
+ *                      A group (document g's queries, or one suffix query) orders the documents by position-free
+ *                      weights: w_tu = softmax over document keys u of q_t . k_u / sqrt(D) (for document g: the
+ *                      other documents' keys only), W_j = sum over the group's queries t of the mean of w_tu over
+ *                      document j's tokens; document g first, then decreasing W_j (ties: any order, the harness
+ *                      judges near ties against every admissible order; n <= 2 for a document: no weights needed).
+ *                      Document j's token u then sits at P + N - l_j - shift_j + u (shift_j = the length ranked
+ *                      before it: the first-ranked ends at P + N - 1); prefix and suffix tokens at their index.
+ *                      Softmax attention with RoPE (half-split pairs, inv_freq[d] = base^(-2d/D)) at those positions,
+ *                      scale 1/sqrt(D); a document query sees the prefix and document keys at positions <= its own
+ *                      (every other document in full, its own causally); prefix and suffix queries j <= i.
+ *                      D = 2, P = 0, lengths 1,1,1, Lq = 4 (token 3 the suffix), q_3 = (sqrt 2, 0):
+ *                          k = (1, 0) (3, 0) (2, 0) (0, 0): W = (e, e^3, e^2)/Z: order 1, 2, 0 -> positions
+ *                          doc 1 at 2, doc 2 at 1, doc 0 at 0; s_3j = k_j,x cos(3 - pos_j) = (cos 3, 3 cos 1,
+ *                          2 cos 2, 0); v = (1, 0) (0, 1) (0, 0) (0, 0) -> out_3 = (e^cos 3, e^(3 cos 1)) / sum e^s
+ *                          (the index order 0, 1, 2 would give (cos 3, 3 cos 2, 2 cos 1, 0): another row).
  *     The form needed no ABI change (PECS_ABI_MINOR stays): the enum value is appended after the others, no
  *     struct changed, and a backend that does not know the form declines its encodings by id in supports().
  *
