@@ -6,7 +6,7 @@
  *     SequentialPeBlock.forward, SequentialPeAttention._attn / forward, SequentialPeMLP.forward;
  *   image_seqpe/models/sequential_pe.py @1cdf4803: the same classes (identical forward; only the init differs: trunc
  *     normal instead of normal, both std 0.02);
- *   image_seqpe/models/pe_utils.py @1cdf4803 (the text copy is text_seqpe/.../pe_utils.py): PeUtils.pos2seq (str(number)
+ *   image_seqpe/models/pe_utils.py @1cdf4803 (the text tree keeps its own copy, listed, not read): PeUtils.pos2seq (str(number)
  *     digits, left padding with pad_value), prepare_seqpe_data, get_pos_of_seqpe (digit slot s = 0..max_digits-1),
  *     get_seqpe_mask (tril for 'causal', ones for 'bi'; with mask_padding the pad slots' columns are cleared, the class
  *     column kept), get_digit_num (max_digits = len(str(max_position - 1)));
