@@ -1,10 +1,11 @@
 /* tests/test_seqpe.c — known answers, a property and the rejections of seqpe (SeqPE, reference/seqpe.c).
  *
  * tests/data/kat/seqpe.json (written by tests/kat/gen_kat_seqpe.py) holds an independent Python transcription of the
- * authors' forward pass on four small encoders. A second known answer is worked by hand on a tiny encoder (2 digit slots, width 2, one head, one block) whose weights make
- * every stage a closed form: the query and key weights are zero (uniform attention over the allowed keys), the value
- * reads the first LayerNorm channel, the MLP is zero. The reference is checked in double, the scalar kernel in float32;
- * each test names the wrong kernel it catches (the mutants seqpe_* in impls/mutants carry the same bugs).
+ * authors' forward pass on four small encoders. A second known answer is worked by hand on a tiny encoder (2 digit
+ * slots, width 3, one head, one block) whose weights make every stage a closed form: the query and key weights are zero
+ * (uniform attention over the allowed keys), the value is the LayerNorm output, the MLP is zero. The reference is
+ * checked in double, the scalar kernel in float32; each test names the wrong kernel it catches (the mutants seqpe_* in
+ * impls/mutants carry the same bugs).
  */
 #include <criterion/criterion.h>
 #include <math.h>
