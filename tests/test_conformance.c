@@ -30,7 +30,8 @@ static int is_block_schedule(const char *c) { return !strncmp(c, "rope.comrope "
 static int is_scalar_only(const char *c)
 {
     return !strncmp(c, "peg ", 4) || !strncmp(c, "rope.psc ", 9) || !strncmp(c, "positional_attention ", 21) ||
-           !strncmp(c, "rope.selective ", 15) || !strncmp(c, "rope.carope ", 12);
+           !strncmp(c, "rope.selective ", 15) || !strncmp(c, "rope.carope ", 12) ||
+           !strncmp(c, "seqpe ", 6) /* a learned transformer per position */;
 }
 
 /* Does case string c's encoding declare a `pairing` parameter (the one the swapped fixture flips)? */

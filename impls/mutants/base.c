@@ -1141,8 +1141,137 @@ static pecs_status run_peg(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* SeqPE (1-D): w [max_digits+13+layers(7h+8)+D, 4h] as reference/seqpe.c lays it out; every row of every block is
+ * computed (the pooled one is the class token, the last). */
+static double seqpe_wt(const pecs_tensor *w, int64_t r, int64_t c)
+{
+    int64_t i[2] = {r, c};
+    return pecs_load_f64(w->data, w->dtype, offset(w, i));
+}
+
+static void seqpe_ln_rows(const pecs_tensor *w, int64_t g, int64_t h, const double *v, double *y)
+{
+    double mu = 0.0, var = 0.0;
+    for (int64_t c = 0; c < h; c++)
+        mu += v[c] / (double)h;
+    for (int64_t c = 0; c < h; c++)
+        var += (v[c] - mu) * (v[c] - mu) / (double)h;
+    for (int64_t c = 0; c < h; c++)
+        y[c] = (v[c] - mu) / sqrt(var + 1e-5) * seqpe_wt(w, g, c) + seqpe_wt(w, g + 1, c);
+}
+
+static pecs_status run_seqpe(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
+                      *w = pecs_problem_tensor(p, "w");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], D = x->shape[1], m = pecs_param_int(p, "max_digits", 5), h = pecs_param_int(p, "hidden", 16),
+            nh = pecs_param_int(p, "attn_heads", 2), nl = pecs_param_int(p, "layers", 2);
+    int bi = pecs_param_is(p, "direction", "bi"), mp = (int)pecs_param_int(p, "mask_padding", 0),
+        lastln = (int)pecs_param_int(p, "last_layernorm", 1);
+    if (!w || m < 1 || m > 15 || h < 1 || h > 256 || nh < 1 || h % nh || nl < 1 ||
+        w->shape[0] != m + 13 + nl * (7 * h + 8) + D || w->shape[1] != 4 * h)
+        return PECS_INVALID;
+    int64_t L = m + 1, hd = h / nh, O = m + 13 + nl * (7 * h + 8);
+    static double hs[16][256], a[16][256], qkv[16][768], u[1024], z[256];
+    for (int64_t t = 0; t < T; t++) {
+        double ps = pecs_pos_at(pos, 0, t), pw = 1.0;
+        int64_t digits[16], first = m - 1;
+        for (int64_t s = 0; s < m; s++)
+            pw *= 10.0;
+        if (ps != floor(ps) || ps < 0 || ps >= pw)
+            return PECS_INVALID;
+        int64_t v = (int64_t)ps;
+        for (int64_t s = m - 1; s >= 0; s--, v /= 10) {
+            /* most significant digit first (pos2seq's str(number)) */
+            digits[BUG(seqpe_digits_reversed) ? m - 1 - s : s] = v % 10;
+            if (v)
+                first = s;
+        }
+        if (BUG(seqpe_digits_reversed)) /* the reversed number stays left-padded: shift it right of its pads */
+            for (int64_t s = m - 1; s >= first; s--)
+                digits[s] = digits[s - first];
+        for (int64_t s = 0; s < first; s++)
+            digits[s] = 0;
+        for (int64_t s = 0; s < L; s++)
+            for (int64_t c = 0; c < h; c++)
+                hs[s][c] = s < m ? seqpe_wt(w, digits[s], c) + seqpe_wt(w, 10 + s, c) : seqpe_wt(w, 10 + m, c);
+        for (int64_t l = 0; l < nl; l++) {
+            int64_t B = m + 13 + l * (7 * h + 8);
+            for (int64_t i = 0; i < L; i++) {
+                seqpe_ln_rows(w, B, h, hs[i], a[i]);
+                for (int64_t c = 0; c < 3 * h; c++) {
+                    qkv[i][c] = seqpe_wt(w, B + 2 + h, c);
+                    for (int64_t e = 0; e < h; e++)
+                        qkv[i][c] += a[i][e] * seqpe_wt(w, B + 2 + e, c);
+                }
+            }
+            for (int64_t i = 0; i < L; i++) {
+                double o[256] = {0};
+                for (int64_t k = 0; k < nh && !(mp && i < first); k++) {
+                    double sc[16], mx = -INFINITY, tot = 0.0;
+                    for (int64_t j = 0; j < L; j++) {
+                        sc[j] = -INFINITY;
+                        if ((bi || j <= i) && !(mp && j < first)) {
+                            double d = 0.0;
+                            for (int64_t e = 0; e < hd; e++)
+                                d += qkv[i][k * hd + e] * qkv[j][h + k * hd + e];
+                            sc[j] = d / sqrt((double)hd);
+                        }
+                        mx = sc[j] > mx ? sc[j] : mx;
+                    }
+                    for (int64_t j = 0; j < L; j++)
+                        tot += sc[j] = sc[j] == -INFINITY ? 0.0 : exp(sc[j] - mx);
+                    for (int64_t j = 0; j < L; j++)
+                        for (int64_t e = 0; e < hd; e++)
+                            o[k * hd + e] += sc[j] / tot * qkv[j][2 * h + k * hd + e];
+                }
+                for (int64_t c = 0; c < h; c++) {
+                    a[i][c] = seqpe_wt(w, B + 3 + 2 * h, c);
+                    for (int64_t e = 0; e < h; e++)
+                        a[i][c] += o[e] * seqpe_wt(w, B + 3 + h + e, c);
+                }
+            }
+            for (int64_t i = 0; i < L; i++) {
+                for (int64_t c = 0; c < h; c++)
+                    hs[i][c] += a[i][c];
+                seqpe_ln_rows(w, B + 4 + 2 * h, h, hs[i], z);
+                for (int64_t f = 0; f < 4 * h; f++) {
+                    double y = seqpe_wt(w, B + 6 + 3 * h, f);
+                    for (int64_t e = 0; e < h; e++)
+                        y += z[e] * seqpe_wt(w, B + 6 + 2 * h + e, f);
+                    u[f] = 0.5 * y * (1.0 + tanh(0.7978845608028654 * (y + 0.044715 * y * y * y)));
+                }
+                for (int64_t c = 0; c < h; c++) {
+                    double y = seqpe_wt(w, B + 7 + 7 * h, c);
+                    for (int64_t f = 0; f < 4 * h; f++)
+                        y += u[f] * seqpe_wt(w, B + 7 + 3 * h + f, c);
+                    hs[i][c] += y;
+                }
+            }
+        }
+        /* x[:, -1]: the class token, appended after the digits */
+        const double *pooled = hs[BUG(seqpe_pools_last_digit) ? m - 1 : m];
+        if (lastln && !BUG(seqpe_no_final_layernorm))
+            seqpe_ln_rows(w, 11 + m, h, pooled, z);
+        else
+            memcpy(z, pooled, (size_t)h * sizeof *z);
+        for (int64_t d = 0; d < D; d++) {
+            int64_t idx[2] = {t, d};
+            double y = seqpe_wt(w, O + d, h);
+            for (int64_t c = 0; c < h; c++)
+                y += z[c] * seqpe_wt(w, O + d, c);
+            store_out(out->data, out->dtype, offset(out, idx), load_in(x->data, x->dtype, offset(x, idx)) + (float)y);
+        }
+    }
+    return PECS_OK;
+}
+
 static pecs_status run_embed(const pecs_problem *p)
 {
+    if (!strcmp(p->encoding, "seqpe"))
+        return run_seqpe(p);
     if (!strcmp(p->encoding, "peg"))
         return run_peg(p);
     if (!strcmp(p->encoding, "fourier"))
@@ -2472,6 +2601,7 @@ static const char *const ENCODINGS[] = {
     "rope.psc",    "rope.buckets", "rope.selective", "rope.carope", "rope.harpe",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
     "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
+    "seqpe",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
     "path",        "gateloop",    "positional_attention", "bros.crel", "cable", "rope.tapa",
     "pose",        "self_extend",  "bipe",        "toeplitz.fft", "randomized",  "group_pe",

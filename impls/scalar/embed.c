@@ -195,3 +195,138 @@ SCALAR_HOOK_EMBED(peg)
         row[c] += pecs_load_f64(w->data, w->dtype, c * w->stride[0] + 9 * w->stride[1]);
     return PECS_OK;
 }
+
+/* SeqPE (reference/seqpe.c has the source and the w layout): the position's decimal digits, left-padded with 0 to
+ * max_digits slots, plus the class token, through `layers` pre-LN blocks; only the class token's row is carried through
+ * the last block (every other row there is a key or value only). Everything in double from w as stored. */
+typedef struct seqpe_net {
+    const pecs_tensor *w;
+    int64_t m, h, nh, nl, F, per;
+    int bi, mask_pad, last_ln;
+} seqpe_net;
+
+static double seqpe_w(const seqpe_net *n, int64_t r, int64_t c)
+{
+    return pecs_load_f64(n->w->data, n->w->dtype, r * n->w->stride[0] + c * n->w->stride[1]);
+}
+
+/* y = LN(v) * w[g] + w[g + 1], eps 1e-5, biased variance */
+static void seqpe_layernorm(const seqpe_net *n, const double *v, int64_t g, double *y)
+{
+    double mean = 0.0, ss = 0.0;
+    for (int64_t c = 0; c < n->h; c++)
+        mean += v[c];
+    mean /= (double)n->h;
+    for (int64_t c = 0; c < n->h; c++)
+        ss += (v[c] - mean) * (v[c] - mean);
+    double r = 1.0 / sqrt(ss / (double)n->h + 1e-5);
+    for (int64_t c = 0; c < n->h; c++)
+        y[c] = (v[c] - mean) * r * seqpe_w(n, g, c) + seqpe_w(n, g + 1, c);
+}
+
+/* y[0..cols-1] = v[0..k-1] W + b, W rows r0 .. r0+k-1 of w, b row rb */
+static void seqpe_affine(const seqpe_net *n, const double *v, int64_t k, int64_t r0, int64_t rb, int64_t cols, double *y)
+{
+    for (int64_t c = 0; c < cols; c++)
+        y[c] = seqpe_w(n, rb, c);
+    for (int64_t e = 0; e < k; e++)
+        for (int64_t c = 0; c < cols; c++)
+            y[c] += v[e] * seqpe_w(n, r0 + e, c);
+}
+
+SCALAR_HOOK_EMBED(seqpe)
+{
+    seqpe_net n = {.w = pecs_problem_tensor(p, "w"), .m = pecs_param_int(p, "max_digits", 5),
+                   .h = pecs_param_int(p, "hidden", 16), .nh = pecs_param_int(p, "attn_heads", 2),
+                   .nl = pecs_param_int(p, "layers", 2), .bi = pecs_param_is(p, "direction", "bi"),
+                   .mask_pad = (int)pecs_param_int(p, "mask_padding", 0), .last_ln = (int)pecs_param_int(p, "last_layernorm", 1)};
+    if (n.m < 1 || n.m > 15 || n.h < 1 || n.nh < 1 || n.nl < 1 || n.h % n.nh || pos != floor(pos) || pos < 0 ||
+        pos >= pow(10.0, (double)n.m))
+        return PECS_INVALID;
+    n.F = 4 * n.h, n.per = 7 * n.h + 8;
+    int64_t O = 13 + n.m + n.nl * n.per, h = n.h, L = n.m + 1, hd = h / n.nh;
+    if (!n.w || n.w->ndim != 2 || n.w->shape[0] != O + D || n.w->shape[1] != n.F)
+        return PECS_INVALID;
+    double *x = malloc((size_t)(L * h) * sizeof *x), *qkv = malloc((size_t)(L * 3 * h) * sizeof *qkv),
+           *t1 = malloc((size_t)n.F * sizeof *t1), *t2 = malloc((size_t)n.F * sizeof *t2),
+           *sc = malloc((size_t)L * sizeof *sc);
+    int64_t dig[16];
+    pecs_status st = x && qkv && t1 && t2 && sc ? PECS_OK : PECS_NOMEM;
+    if (st != PECS_OK)
+        goto out;
+    /* slot s holds digit dig[s]; slots before `first` are padding (digit 0) */
+    int64_t first = n.m - 1, v = (int64_t)pos;
+    for (int64_t s = n.m - 1; s >= 0; s--, v /= 10) {
+        dig[s] = v % 10;
+        if (v)
+            first = s;
+    }
+    for (int64_t s = 0; s <= n.m; s++)
+        for (int64_t c = 0; c < h; c++)
+            x[s * h + c] = s < n.m ? seqpe_w(&n, dig[s], c) + seqpe_w(&n, 10 + s, c) : seqpe_w(&n, 10 + n.m, c);
+    for (int64_t l = 0; l < n.nl; l++) {
+        int64_t B = 13 + n.m + l * n.per, from = l + 1 < n.nl ? 0 : n.m; /* the last block: the class row only */
+        for (int64_t i = 0; i < L; i++) {
+            seqpe_layernorm(&n, x + i * h, B, t1);
+            seqpe_affine(&n, t1, h, B + 2, B + 2 + h, 3 * h, qkv + i * 3 * h);
+        }
+        /* attention outputs of rows from..L-1 go to t2 one row at a time; rows are updated after all are read */
+        double *att = malloc((size_t)(L * h) * sizeof *att);
+        if (!att) {
+            st = PECS_NOMEM;
+            goto out;
+        }
+        for (int64_t i = from; i < L; i++) {
+            int live = !(n.mask_pad && i < first);
+            for (int64_t c = 0; c < h; c++)
+                att[i * h + c] = 0.0;
+            for (int64_t k = 0; live && k < n.nh; k++) {
+                int64_t lo = n.mask_pad ? first : 0, hi = n.bi ? L - 1 : i;
+                double mx = -INFINITY, tot = 0.0;
+                for (int64_t j = lo; j <= hi; j++) {
+                    double s = 0.0;
+                    for (int64_t e = 0; e < hd; e++)
+                        s += qkv[i * 3 * h + k * hd + e] * qkv[j * 3 * h + h + k * hd + e];
+                    sc[j] = s / sqrt((double)hd);
+                    mx = sc[j] > mx ? sc[j] : mx;
+                }
+                for (int64_t j = lo; j <= hi; j++)
+                    tot += sc[j] = exp(sc[j] - mx);
+                for (int64_t j = lo; j <= hi; j++)
+                    for (int64_t e = 0; e < hd; e++)
+                        att[i * h + k * hd + e] += sc[j] / tot * qkv[j * 3 * h + 2 * h + k * hd + e];
+            }
+            if (live) {
+                seqpe_affine(&n, att + i * h, h, B + 3 + h, B + 3 + 2 * h, h, t1);
+                memcpy(att + i * h, t1, (size_t)h * sizeof *t1);
+            }
+        }
+        for (int64_t i = from; i < L; i++) {
+            if (n.mask_pad && i < first)
+                continue;
+            for (int64_t c = 0; c < h; c++)
+                x[i * h + c] += att[i * h + c];
+            seqpe_layernorm(&n, x + i * h, B + 4 + 2 * h, t1);
+            seqpe_affine(&n, t1, h, B + 6 + 2 * h, B + 6 + 3 * h, n.F, t2);
+            for (int64_t f = 0; f < n.F; f++) /* gelu_new */
+                t2[f] = 0.5 * t2[f] * (1.0 + tanh(0.79788456080286535588 * (t2[f] + 0.044715 * t2[f] * t2[f] * t2[f])));
+            seqpe_affine(&n, t2, n.F, B + 7 + 3 * h, B + 7 + 7 * h, h, t1);
+            for (int64_t c = 0; c < h; c++)
+                x[i * h + c] += t1[c];
+        }
+        free(att);
+    }
+    if (n.last_ln)
+        seqpe_layernorm(&n, x + n.m * h, 11 + n.m, t1);
+    else
+        memcpy(t1, x + n.m * h, (size_t)h * sizeof *t1);
+    for (int64_t d = 0; d < D; d++) {
+        double z = seqpe_w(&n, O + d, h);
+        for (int64_t c = 0; c < h; c++)
+            z += t1[c] * seqpe_w(&n, O + d, c);
+        row[d] = z;
+    }
+out:
+    free(x), free(qkv), free(t1), free(t2), free(sc);
+    return st;
+}

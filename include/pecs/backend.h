@@ -173,7 +173,7 @@
  *                      ETC's relative position labels index a learned table (a logit term): not this form.
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
- *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier (reference)
+ *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier, seqpe (reference)
  *            "out" [T, D]  dtype     out[t][d] = x[t][d] + P(pos[0..P-1][t], d)   (in place allowed, as ROTATE)
  *         sigma_gpt   P = 2 (row 0 the token's own position, row 1 the next one in its order), D even:
  *                     out[t] = x[t] + [ w[pos[0][t]][0 .. D/2-1] | w[pos[1][t]][0 .. D/2-1] ]
@@ -191,6 +191,14 @@
  *                                      g11 g12 .                          k6 k7 k8
  *                     In place (out aliases x) a kernel must read a row's neighbours before it overwrites the row.
  *                     No struct changed (width and class_tokens are parameters, w the learned data).
+ *         seqpe       P = SeqPE's learned digit encoder (reference/seqpe.c; w layout in docs/encodings.md, "Learned data"):
+ *                     pos[0][t] an integer 0 <= p < 10^m (m = max_digits; else invalid), written in decimal, left-padded
+ *                     with the digit 0 to m slots, a class token appended: tokens E_tok[digit] + E_pos[slot], then cls;
+ *                     `layers` pre-LN GPT-2 blocks (causal or bi; pad slots masked as keys when mask_padding); the
+ *                     class token's row, LayerNorm'd when last_layernorm, through Linear(hidden, D) is P.
+ *                       m 5, p 307:  slot   0   1   2   3   4   cls
+ *                                    digit  0   0   3   0   7   -      (slots 0, 1 are pads; slot 3 is a digit)
+ *                                    pooled: the cls row (x[:, -1])    w [m + 13 + layers (7 hidden + 8) + D, 4 hidden]
  *
  *   SCORES   "q" [Lq, H, D], "k" [Lk, H, D]  dtype      "qpos" [Lq], "kpos" [Lk]  (causal: k visible iff
  *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
