@@ -407,7 +407,8 @@ Test(suite, duplicates_removed)
  * + 27 rope.harpe (2 orders x 2 pairings x 2 positions, Table 2 on 32 heads; x3 dtypes) = 1769;
  * + 6 rope.tapa (2 positions; x3 dtypes) = 1775;
  * + 18 rope.windowed (2 pairings x 3 positions; x3 dtypes) = 1793;
- * + 12 rope.gali (2 pairings x 2 positions; x3 dtypes) = 1805. */
+ * + 12 rope.gali (2 pairings x 2 positions; x3 dtypes) = 1805;
+ * + 9 graph.maglap (1 + 2 views; x3 dtypes) = 1814. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -419,8 +420,9 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9 + 6 + 3 + 12 + 6 + 6 + 3 + 3 + 24 + 3 + 6 + 6 + 3 + 12 + 36 + 3 + 12 + 12 + 27 + 6 + 18 + 12); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg, tra, position_coupling, rope.clex, path, gateloop, landmark, etc, rope.psc, xpos.bca, positional_attention, bros.crel, focused_memory, cable, rope.buckets, extended_mind, rope.selective, rope.carope, rope.harpe, rope.tapa, rope.windowed, rope.gali */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9 + 6 + 3 + 12 + 6 + 6 + 3 + 3 + 24 + 3 + 6 + 6 + 3 + 12 + 36 + 3 + 12 + 12 + 27 + 6 + 18 + 12 + 9); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg, tra, position_coupling, rope.clex, path, gateloop, landmark, etc, rope.psc, xpos.bca, positional_attention, bros.crel, focused_memory, cable, rope.buckets, extended_mind, rope.selective, rope.carope, rope.harpe, rope.tapa, rope.windowed, rope.gali, graph.maglap */
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
+    cr_expect_eq(count_prefix(&s, "graph.maglap "), 9);
     cr_expect_eq(count_prefix(&s, "toeplitz.fft "), 6);
     cr_expect_eq(count_prefix(&s, "urpe "), 3);
     cr_expect_eq(count_prefix(&s, "landmark "), 3);
