@@ -3,8 +3,9 @@
  * P [T][2k] of one directed graph (include/pecs/backend.h, EMBED, graph.maglap): the k eigenvectors of the magnetic
  * Laplacian from the (k_excl+1)-th lowest eigenvalue up, each with its phase fixed at its largest-modulus entry (real,
  * > 0 there; ties within 1e-8 of the largest squared modulus go to the lowest node index), laid out
- * [Re v_1 .. Re v_k | Im v_1 .. Im v_k]; columns past T zero. Computed in double by a complex Jacobi iteration on the Hermitian L (a pivot's phase is first moved into the eigenvector basis, then a real plane
- * rotation zeroes it), a different route from the reference's real 2T x 2T embedding.
+ * [Re v_1 .. Re v_k | Im v_1 .. Im v_k]; columns past T zero. Computed in double by a complex Jacobi iteration on
+ * the Hermitian L (a pivot's phase is first moved into the eigenvector basis, then a real plane rotation zeroes it),
+ * a different route from the reference's real 2T x 2T embedding.
  * `bugs` is 0 for the kernel; the mutants (impls/mutants) pass one MAGLAP_BUG_* bit.
  */
 #ifndef PECS_IMPLS_MAGLAP_H
