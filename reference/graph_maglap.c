@@ -7,8 +7,8 @@
  *   - The authors' code, deepmind/digraph_transformer (not stored itself), as carried into haiku_geometric: its
  *     eigv_magnetic_laplacian_numba / eigv_magnetic_laplacian ("adapted from or completely taken from
  *     https://github.com/deepmind/digraph_transformer"; defaults q = 0.25, q_absolute False, use_symmetric_norm False,
- *     sign_rotate True, l2_norm True) and a stored copy of the authors' magnet.py magnetic_laplacian (same A_s, q and
- *     normalisations). Read, not transcribed:
+ *     sign_rotate True, l2_norm True) and a stored magnet.py (repository not named by the search) whose
+ *     magnetic_laplacian has the same A_s, q and normalisations as the port. Read, not transcribed:
  *       adj          0/1 (multi-edges clipped to 1); A_s = adj + adj^T, halved where both directions exist (so
  *                    A_s = adj OR adj^T, a self loop counts 1); deg = row sums of A_s
  *       q            relative unless q_absolute: q / m, m = min(#{u < v : adj[u][v] != adj[v][u]}, n), 1 if m = 0
