@@ -867,7 +867,7 @@ Test(t2embed, maglap_eigen_equation_and_phase)
 }
 
 /* Bad input: a w that is not [T, T] and a NaN entry (neither an edge nor none) are invalid problems to the reference
- * and the kernel (never a read past w); 2k > D is invalid at load time; a graph without edges (L = I: every
+ * and the kernel (never a read past w); 2k > D and more than 128 nodes are invalid at load time; a graph without edges (L = I: every
  * eigenvalue 1) is refused by the reference with the reason, not judged. A 0/1 matrix is read as itself at any
  * threshold in [0, 1) (the path of kat_maglap_directed_path at 0.9). */
 Test(t2embed, maglap_rejects_bad_graphs)
@@ -875,6 +875,8 @@ Test(t2embed, maglap_rejects_bad_graphs)
     char why[256] = "";
     cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "graph.maglap tokens=8 head_dim=3 k=2", why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "2k <= D"), "%s", why);
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "graph.maglap tokens=129 head_dim=8", why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "over the reference's 128"), "%s", why);
     pecs_case *c = ref_case("graph.maglap", "k", "1", NULL);
     double w[12] = {0, 1, 0, 0, /**/ 0, 0, 1, 0, /**/ 0, 0, 0, 0}, out[6], *pos = iota(3, 0);
     embed_io e = {.T = 3, .D = 2, .wr = 3, .wc = 4, .w = w, .pos = pos};
