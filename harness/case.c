@@ -742,6 +742,11 @@ pecs_status pecs_case_validate(const pecs_case *c, char *why, size_t why_len)
                 return PECS_INVALID;
             }
         }
+    if (!strcmp(c->enc->id, "graph.maglap") && pecs_case_tokens(c) > 128) { /* a dense eigendecomposition per call */
+        snprintf(why, why_len, "'%s': %lld tokens (graph nodes) is over the reference's 128 (a dense O(T^3) Hermitian "
+                 "eigendecomposition per call)", c->enc->id, (long long)pecs_case_tokens(c));
+        return PECS_INVALID;
+    }
     if (pecs_form_pairwise(form) && c->view == PECS_VIEW_INPLACE) {
         snprintf(why, why_len, "key 'view': value 'inplace' does not apply to %s-form '%s' (no input of the output's "
                  "shape to overwrite)", pecs_form_name(form), c->enc->id);

@@ -26,11 +26,12 @@ typedef struct tally {
 static int is_block_schedule(const char *c) { return !strncmp(c, "rope.comrope ", 13); }
 /* peg (its embed row reads x's grid neighbours), rope.psc (a learned gate before the rotation),
  * positional_attention (an n-wide dot per logit from learned q/k rows), rope.selective and rope.carope (a content
- * phase per token and head): the scalar kernel only; simd and openmp decline them by id. */
+ * phase per token and head), graph.maglap (a graph eigendecomposition per call): the scalar kernel only; simd and
+ * openmp decline them by id. */
 static int is_scalar_only(const char *c)
 {
     return !strncmp(c, "peg ", 4) || !strncmp(c, "rope.psc ", 9) || !strncmp(c, "positional_attention ", 21) ||
-           !strncmp(c, "rope.selective ", 15) || !strncmp(c, "rope.carope ", 12) ||
+           !strncmp(c, "rope.selective ", 15) || !strncmp(c, "rope.carope ", 12) || !strncmp(c, "graph.maglap ", 13) ||
            !strncmp(c, "seqpe ", 6) /* a learned transformer per position */;
 }
 

@@ -1,5 +1,5 @@
 /* tests/test_t2embed.c — known answers and properties of the tier-2 embed encodings (ldpe, pia, fourier,
- * sigma_gpt, peg).
+ * sigma_gpt, peg, graph.maglap).
  *
  * Known answers come from tests/data/kat/t2embed.json, written by tests/kat/gen_kat_t2embed.py: independent
  * Python transcriptions of the authors' code (sources in each section and in the reference headers). The
@@ -681,6 +681,222 @@ Test(t2embed, peg_rejects_grid_mismatch_and_width_zero)
     e.T = 9;
     cr_expect_eq(ref_embed(c, &e, out, why, sizeof why), PECS_OK, "%s", why);
     cr_expect_eq(backend_embed("scalar", c, &e, out), PECS_OK);
+    free(pos);
+    ref_case_free(c);
+}
+
+/* ---- graph.maglap ------------------------------------------------------------------------------------------- */
+
+/* The kernel routine with a bug bit (impls/common/maglap.h: the scalar kernel and the mutants share it), so each
+ * test below shows the wrong kernels missing what it checks. */
+#include "../impls/common/maglap.h"
+
+/* A deterministic digraph's raw data in [-1, 1) (edge iff > 0 at the default threshold). */
+static void maglap_random_w(int64_t T, uint64_t seed, double *w)
+{
+    for (int64_t i = 0; i < T * T; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        w[i] = (double)(seed >> 11) * 0x1p-52 - 1.0;
+    }
+}
+
+/* The magnetic Laplacian written out again here (the paper's and the authors' code's formula, test-side): Lr + i Li. */
+static void maglap_laplacian(int64_t T, const double *w, double q, int sym, double *Lr, double *Li)
+{
+    int64_t one_way = 0;
+    double *deg = dalloc(T);
+    for (int64_t u = 0; u < T; u++)
+        for (int64_t v = 0; v < T; v++) {
+            deg[u] += (w[u * T + v] > 0 || w[v * T + u] > 0);
+            one_way += u < v && ((w[u * T + v] > 0) != (w[v * T + u] > 0));
+        }
+    q /= (double)(one_way < 1 ? 1 : one_way < T ? one_way : T);
+    for (int64_t u = 0; u < T; u++)
+        for (int64_t v = 0; v < T; v++) {
+            double as = (w[u * T + v] > 0 || w[v * T + u] > 0) ? 1.0 : 0.0;
+            double th = 2.0 * PECS_PI * q * ((w[u * T + v] > 0) - (w[v * T + u] > 0));
+            if (sym)
+                as /= sqrt(fmax(deg[u], 1.0) * fmax(deg[v], 1.0));
+            Lr[u * T + v] = (u == v ? (sym ? 1.0 : deg[u]) : 0.0) - as * cos(th);
+            Li[u * T + v] = -as * sin(th);
+        }
+    free(deg);
+}
+
+/* The directed path 0 -> 1 -> 2 by hand (k 1, D 2, the default symmetric L, q 0.25 relative: 2 one-way pairs, so
+ * q = 0.125 and Theta = +-pi/4 on the edges). Degrees 1 2 1; a tree, so L is a gauge transform of the undirected
+ * path's: eigenvalues 0, 1, 2, and the lowest vector is sqrt(deg)/2 with phases psi_u - psi_v = Theta_uv along the
+ * edges: (e^{i pi/4}/2, sqrt2/2, e^{-i pi/4}/2) with node 1 (the largest modulus) real:
+ *     P = [Re | Im] = [sqrt2/4  sqrt2/4 ; sqrt2/2  0 ; sqrt2/4  -sqrt2/4]
+ * Catches: the potential's sign flipped (Im negated), the combinatorial L for the symmetric one (moduli 1/sqrt3), the
+ * highest eigenvector (node 1 at -sqrt2/2 before the phase fix, the ends at -e^{+-i pi/4}/2 after), in the reference
+ * and the scalar kernel; the mutants maglap_q_sign_flipped, maglap_unnormalised and maglap_highest carry them. */
+Test(t2embed, kat_maglap_directed_path)
+{
+    pecs_case *c = ref_case("graph.maglap", "k", "1", NULL);
+    double w[9] = {0, 1, 0, /**/ 0, 0, 1, /**/ 0, 0, 0}, out[6], sc[6], P[6];
+    const double h = sqrt(2.0) / 4;
+    const double want[6] = {h, h, 2 * h, 0, h, -h};
+    embed_io e = {.T = 3, .D = 2, .wr = 3, .wc = 3, .w = w, .pos = iota(3, 0)};
+    ref_embed_ok(c, &e, out);
+    cr_assert_eq(backend_embed("scalar", c, &e, sc), PECS_OK);
+    for (int i = 0; i < 6; i++) {
+        cr_expect(fabs(out[i] - want[i]) < 1e-12, "reference [%d][%d] = %.17g, want %.17g", i / 2, i % 2, out[i], want[i]);
+        cr_expect(fabs(sc[i] - want[i]) < 1e-6, "scalar [%d][%d] = %.9g, want %.9g", i / 2, i % 2, sc[i], want[i]);
+    }
+    unsigned char adj[9];
+    for (int i = 0; i < 9; i++)
+        adj[i] = w[i] > 0;
+    static const unsigned bugs[3] = {MAGLAP_BUG_Q_SIGN, MAGLAP_BUG_COMBINATORIAL, MAGLAP_BUG_HIGHEST};
+    for (int b = 0; b < 3; b++) {
+        cr_assert_eq(maglap_pe(adj, 3, 1, 0, 0.25, 0, 1, bugs[b], P), 0);
+        double worst = 0.0;
+        for (int i = 0; i < 6; i++)
+            worst = fmax(worst, fabs(P[i] - want[i]));
+        cr_expect(worst > 0.1, "the kernel with bug %u would pass (off by %g)", bugs[b], worst);
+    }
+    cr_assert_eq(maglap_pe(adj, 3, 1, 0, 0.25, 0, 1, 0, P), 0);
+    for (int i = 0; i < 6; i++)
+        cr_expect(fabs(P[i] - want[i]) < 1e-12, "the bug-free routine [%d] = %.17g, want %.17g", i, P[i], want[i]);
+    free((void *)(uintptr_t)e.pos);
+    ref_case_free(c);
+}
+
+/* Properties on a random 10-node digraph, k 4 of D 9 (a zero column), both normalisations, from the reference and the
+ * scalar kernel: every kept v = Re + i Im satisfies L v = lambda v (lambda = v^H L v, L written out test-side), the
+ * vectors are orthonormal, their eigenvalues ascend and the first is below every diagonal entry of L (a Rayleigh
+ * bound: the lowest, not the highest), and each vector's phase is fixed at its largest entry (real, > 0; ties to the
+ * lowest node). Reversing every edge conjugates L, so the output's imaginary half flips sign and the real half stays.
+ * Catches: any of the three bugs (the eigen-equation with the wrong Laplacian, the top eigenvalues), a vector left at
+ * the solver's phase, real and imaginary halves swapped or interleaved. */
+Test(t2embed, maglap_eigen_equation_and_phase)
+{
+    const int64_t T = 10, D = 9, k = 4;
+    double w[100], wt[100], out[90], rev[90], Lr[100], Li[100];
+    maglap_random_w(T, 12345, w);
+    for (int64_t u = 0; u < T; u++)
+        for (int64_t v = 0; v < T; v++)
+            wt[v * T + u] = w[u * T + v];
+    for (int sym = 1; sym >= 0; sym--) {
+        pecs_case *c = ref_case("graph.maglap", "k", "4", "normalization", sym ? "sym" : "none", NULL);
+        embed_io e = {.T = T, .D = D, .wr = T, .wc = T, .w = w, .pos = iota(T, 0)};
+        maglap_laplacian(T, w, 0.25, sym, Lr, Li);
+        for (int run = 0; run < 2; run++) {
+            double tol = run == 0 ? 1e-10 : 2e-5;
+            if (run == 0)
+                ref_embed_ok(c, &e, out);
+            else
+                cr_assert_eq(backend_embed("scalar", c, &e, out), PECS_OK);
+            double prev = -1e300, mindiag = 1e300;
+            for (int64_t u = 0; u < T; u++)
+                mindiag = fmin(mindiag, Lr[u * T + u]);
+            for (int64_t j = 0; j < k; j++) {
+                double lam = 0.0, res = 0.0, best = 0.0;
+                int64_t anchor = -1;
+                for (int64_t u = 0; u < T; u++) { /* lambda = v^H L v */
+                    double lr = 0, li = 0;
+                    for (int64_t v = 0; v < T; v++) {
+                        double xr = out[v * D + j], xi = out[v * D + k + j];
+                        lr += Lr[u * T + v] * xr - Li[u * T + v] * xi, li += Lr[u * T + v] * xi + Li[u * T + v] * xr;
+                    }
+                    lam += out[u * D + j] * lr + out[u * D + k + j] * li;
+                }
+                for (int64_t u = 0; u < T; u++) {
+                    double lr = -lam * out[u * D + j], li = -lam * out[u * D + k + j];
+                    for (int64_t v = 0; v < T; v++) {
+                        double xr = out[v * D + j], xi = out[v * D + k + j];
+                        lr += Lr[u * T + v] * xr - Li[u * T + v] * xi, li += Lr[u * T + v] * xi + Li[u * T + v] * xr;
+                    }
+                    res = fmax(res, hypot(lr, li));
+                    double m = out[u * D + j] * out[u * D + j] + out[u * D + k + j] * out[u * D + k + j];
+                    if (m > best * (1 + 1e-6))
+                        best = m, anchor = u;
+                }
+                cr_expect(res < 10 * tol, "%s %s vector %lld: |L v - lambda v| = %g", run ? "scalar" : "reference",
+                          sym ? "sym" : "none", (long long)j, res);
+                cr_expect(lam >= prev - tol, "eigenvalues not ascending at %lld (%g after %g)", (long long)j, lam, prev);
+                prev = lam;
+                if (j == 0)
+                    cr_expect(lam <= mindiag + tol, "first eigenvalue %g above L's smallest diagonal %g", lam, mindiag);
+                cr_expect(fabs(out[anchor * D + k + j]) < tol && out[anchor * D + j] > 0,
+                          "vector %lld not real and positive at its largest entry %lld (%g + %gi)", (long long)j,
+                          (long long)anchor, out[anchor * D + j], out[anchor * D + k + j]);
+                for (int64_t i = 0; i <= j; i++) { /* orthonormal */
+                    double gr = 0, gi = 0;
+                    for (int64_t u = 0; u < T; u++) {
+                        double ar = out[u * D + i], ai = out[u * D + k + i], br = out[u * D + j], bi = out[u * D + k + j];
+                        gr += ar * br + ai * bi, gi += ar * bi - ai * br;
+                    }
+                    cr_expect(fabs(gr - (i == j)) < tol && fabs(gi) < tol, "<v%lld, v%lld> = %g + %gi", (long long)i,
+                              (long long)j, gr, gi);
+                }
+            }
+            for (int64_t u = 0; u < T; u++)
+                cr_expect(out[u * D + 2 * k] == 0.0, "column %lld past 2k of node %lld = %g", (long long)(2 * k),
+                          (long long)u, out[u * D + 2 * k]);
+        }
+        embed_io er = e;
+        er.w = wt;
+        ref_embed_ok(c, &e, out);
+        ref_embed_ok(c, &er, rev);
+        for (int64_t u = 0; u < T; u++)
+            for (int64_t j = 0; j < k; j++) {
+                cr_expect(fabs(rev[u * D + j] - out[u * D + j]) < 1e-10, "reversed edges changed Re at %lld", (long long)u);
+                cr_expect(fabs(rev[u * D + k + j] + out[u * D + k + j]) < 1e-10, "reversed edges: Im not negated at %lld",
+                          (long long)u);
+            }
+        /* the three bugs break the eigen-equation of the asked-for L or the ordering, so the checks above can fail */
+        unsigned char adj[100];
+        double P[80];
+        for (int64_t i = 0; i < T * T; i++)
+            adj[i] = w[i] > 0;
+        static const unsigned bugs[3] = {MAGLAP_BUG_Q_SIGN, MAGLAP_BUG_COMBINATORIAL, MAGLAP_BUG_HIGHEST};
+        for (int b = 0; b < 3; b++) {
+            if (!sym && bugs[b] == MAGLAP_BUG_COMBINATORIAL)
+                continue; /* the combinatorial form is what `none` asks for */
+            cr_assert_eq(maglap_pe(adj, T, k, 0, 0.25, 0, sym, bugs[b], P), 0);
+            double worst = 0.0;
+            for (int64_t u = 0; u < T; u++)
+                for (int64_t j = 0; j < 2 * k; j++)
+                    worst = fmax(worst, fabs(P[u * 2 * k + j] - out[u * D + j]));
+            cr_expect(worst > 1e-3, "bug %u agrees with the reference (%g)", bugs[b], worst);
+        }
+        free((void *)(uintptr_t)e.pos);
+        ref_case_free(c);
+    }
+}
+
+/* Bad input: a w that is not [T, T] and a NaN entry (neither an edge nor none) are invalid problems to the reference
+ * and the kernel (never a read past w); 2k > D and more than 128 nodes are invalid at load time; a graph without edges (L = I: every
+ * eigenvalue 1) is refused by the reference with the reason, not judged. A 0/1 matrix is read as itself at any
+ * threshold in [0, 1) (the path of kat_maglap_directed_path at 0.9). */
+Test(t2embed, maglap_rejects_bad_graphs)
+{
+    char why[256] = "";
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "graph.maglap tokens=8 head_dim=3 k=2", why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "2k <= D"), "%s", why);
+    cr_expect_eq(pecs_case_parse(&(pecs_case){0}, "graph.maglap tokens=129 head_dim=8", why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "over the reference's 128"), "%s", why);
+    pecs_case *c = ref_case("graph.maglap", "k", "1", NULL);
+    double w[12] = {0, 1, 0, 0, /**/ 0, 0, 1, 0, /**/ 0, 0, 0, 0}, out[6], *pos = iota(3, 0);
+    embed_io e = {.T = 3, .D = 2, .wr = 3, .wc = 4, .w = w, .pos = pos};
+    cr_expect_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "[3, 3]"), "%s", why);
+    cr_expect_eq(backend_embed("scalar", c, &e, out), PECS_INVALID);
+    double p3[9] = {0, 1, 0, 0, 0, 1, 0, 0, 0}, none[9] = {0};
+    e.wc = 3, e.w = p3;
+    p3[8] = NAN;
+    cr_expect_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "w[2][2] is NaN"), "%s", why);
+    p3[8] = 0;
+    e.w = none;
+    cr_expect_eq(ref_embed(c, &e, out, why, sizeof why), PECS_INVALID);
+    cr_expect(strstr(why, "are closer than") && strstr(why, "refused"), "%s", why);
+    ref_case_free(c);
+    c = ref_case("graph.maglap", "k", "1", "edge_threshold", "0.9", NULL);
+    e.w = p3;
+    ref_embed_ok(c, &e, out);
+    cr_expect(fabs(out[0] - sqrt(2.0) / 4) < 1e-12 && fabs(out[5] + sqrt(2.0) / 4) < 1e-12, "%g %g", out[0], out[5]);
     free(pos);
     ref_case_free(c);
 }

@@ -15,6 +15,7 @@
 #endif
 
 #include "pecs/backend.h"
+#include "../common/maglap.h"
 
 enum {
 #define MUTANT(name, cls, what, levels) BUG_##name,
@@ -1268,8 +1269,46 @@ static pecs_status run_seqpe(const pecs_problem *p)
     return PECS_OK;
 }
 
+/* graph.maglap: x + [Re V | Im V | 0] of the graph in w (impls/common/maglap.h, the scalar kernel's routine), with
+ * this mutant's bug bit. */
+static pecs_status run_maglap(const pecs_problem *p)
+{
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w");
+    pecs_tensor tmp;
+    const pecs_tensor *out = out_view(p, &tmp);
+    int64_t T = x->shape[0], C = x->shape[1], k = pecs_param_int(p, "k", 2), k_excl = pecs_param_int(p, "k_excl", 0);
+    double thr = pecs_param_real(p, "edge_threshold", 0.0);
+    if (!w || k < 1 || k_excl < 0 || 2 * k > C || w->ndim != 2 || w->shape[0] != T || w->shape[1] != T)
+        return PECS_INVALID;
+    unsigned bugs = (BUG(maglap_q_sign_flipped) ? MAGLAP_BUG_Q_SIGN : 0u) |
+                    (BUG(maglap_unnormalised) ? MAGLAP_BUG_COMBINATORIAL : 0u) |
+                    (BUG(maglap_highest) ? MAGLAP_BUG_HIGHEST : 0u);
+    unsigned char *adj = malloc((size_t)(T * T));
+    double *P = malloc((size_t)(T * 2 * k) * sizeof *P);
+    pecs_status st = adj && P ? PECS_OK : PECS_NOMEM;
+    for (int64_t u = 0; u < T && st == PECS_OK; u++)
+        for (int64_t v = 0; v < T; v++) {
+            int64_t iw[2] = {u, v};
+            adj[u * T + v] = pecs_load_f64(w->data, w->dtype, offset(w, iw)) > thr;
+        }
+    if (st == PECS_OK && maglap_pe(adj, T, k, k_excl, pecs_param_real(p, "q", 0.25), pecs_param_int(p, "q_absolute", 0) != 0,
+                                   !pecs_param_is(p, "normalization", "none"), bugs, P) != 0)
+        st = PECS_NOMEM;
+    for (int64_t t = 0; t < T && st == PECS_OK; t++) /* row by row: P does not read x, so in place is safe */
+        for (int64_t c = 0; c < C; c++) {
+            int64_t idx[2] = {t, c};
+            float v = load_in(x->data, x->dtype, offset(x, idx)) + (c < 2 * k ? (float)P[t * 2 * k + c] : 0.0f);
+            store_out(out->data, out->dtype, offset(out, idx), v);
+        }
+    free(adj);
+    free(P);
+    return st;
+}
+
 static pecs_status run_embed(const pecs_problem *p)
 {
+    if (!strcmp(p->encoding, "graph.maglap"))
+        return run_maglap(p);
     if (!strcmp(p->encoding, "seqpe"))
         return run_seqpe(p);
     if (!strcmp(p->encoding, "peg"))
@@ -2600,7 +2639,7 @@ static const char *const ENCODINGS[] = {
     "rope.entropy_abf", "rope.string", "rope.mspoe",  "rope.mhrope", "rope.comrope", "rope.plusplus", "rope.clex",
     "rope.psc",    "rope.buckets", "rope.selective", "rope.carope", "rope.harpe",
     "alibi.pi",    "mpnet",        "bam",         "masa",        "irpe",
-    "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",
+    "ldpe",        "pia",          "fourier",     "sigma_gpt",   "peg",         "graph.maglap",
     "seqpe",
     "shaw",        "music",        "txl",         "huang",       "nope.temperature", "tra",
     "path",        "gateloop",    "positional_attention", "bros.crel", "cable", "rope.tapa",

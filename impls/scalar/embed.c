@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "scalar.h"
+#include "../common/maglap.h"
 
 /* The rows whose P reads x (peg's neighbours): in place, token t's output would overwrite a row a later token still
  * reads, so those read a private f32 copy of x (exact for every storage dtype) instead. */
@@ -329,4 +330,54 @@ SCALAR_HOOK_EMBED(seqpe)
 out:
     free(x), free(qkv), free(t1), free(t2), free(sc);
     return st;
+}
+
+/* graph.maglap (reference/graph_maglap.c, impls/common/maglap.h): the whole P [T][2k] of the graph in w is computed at
+ * the first token of a graph and kept for the call's other tokens (the adjacency and parameters are compared, so a new
+ * graph recomputes); row t is P[t] then zeros. */
+static _Thread_local struct {
+    int64_t T, k, k_excl;
+    double q, thr;
+    int q_absolute, sym;
+    unsigned char *adj;
+    double *P;
+} g_maglap;
+
+SCALAR_HOOK_EMBED(graph_maglap)
+{
+    (void)pos;
+    const pecs_tensor *x = pecs_problem_tensor(p, "x"), *w = pecs_problem_tensor(p, "w");
+    int64_t k = pecs_param_int(p, "k", 2), k_excl = pecs_param_int(p, "k_excl", 0);
+    double q = pecs_param_real(p, "q", 0.25), thr = pecs_param_real(p, "edge_threshold", 0.0);
+    int q_absolute = pecs_param_int(p, "q_absolute", 0) != 0, sym = !pecs_param_is(p, "normalization", "none");
+    if (!x || !w || k < 1 || k_excl < 0 || 2 * k > D || t < 0)
+        return PECS_INVALID;
+    int64_t T = x->shape[0];
+    if (w->ndim != 2 || w->shape[0] != T || w->shape[1] != T)
+        return PECS_INVALID;
+    unsigned char *adj = malloc((size_t)(T * T));
+    if (!adj)
+        return PECS_NOMEM;
+    for (int64_t u = 0; u < T; u++)
+        for (int64_t v = 0; v < T; v++)
+            adj[u * T + v] = pecs_load_f64(w->data, w->dtype, u * w->stride[0] + v * w->stride[1]) > thr;
+    if (!(g_maglap.P && g_maglap.T == T && g_maglap.k == k && g_maglap.k_excl == k_excl && g_maglap.q == q &&
+          g_maglap.thr == thr && g_maglap.q_absolute == q_absolute && g_maglap.sym == sym &&
+          !memcmp(g_maglap.adj, adj, (size_t)(T * T)))) {
+        free(g_maglap.adj);
+        free(g_maglap.P);
+        g_maglap.adj = adj, adj = NULL;
+        g_maglap.T = T, g_maglap.k = k, g_maglap.k_excl = k_excl, g_maglap.q = q, g_maglap.thr = thr;
+        g_maglap.q_absolute = q_absolute, g_maglap.sym = sym;
+        g_maglap.P = malloc((size_t)(T * 2 * k) * sizeof(double));
+        if (!g_maglap.P || maglap_pe(g_maglap.adj, T, k, k_excl, q, q_absolute, sym, 0, g_maglap.P) != 0) {
+            free(g_maglap.P);
+            g_maglap.P = NULL;
+            return PECS_NOMEM;
+        }
+    }
+    free(adj);
+    for (int64_t c = 0; c < D; c++)
+        row[c] = c < 2 * k ? g_maglap.P[t * 2 * k + c] : 0.0;
+    return PECS_OK;
 }

@@ -173,7 +173,8 @@
  *                      ETC's relative position labels index a learned table (a logit term): not this form.
  *
  *   EMBED    "x"   [T, D]  dtype     "pos" [P, T]  i32 | i64 | f64    (P = registry `rows`: 1, or 2 for sigma_gpt)
- *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier, seqpe (reference)
+ *            "w"   [r, c] dtype      learned data: learned [npos, D]; sigma_gpt [npos, D/2]; fourier, seqpe (reference);
+ *                                    graph.maglap [T, T] (the graph)
  *            "out" [T, D]  dtype     out[t][d] = x[t][d] + P(pos[0..P-1][t], d)   (in place allowed, as ROTATE)
  *         sigma_gpt   P = 2 (row 0 the token's own position, row 1 the next one in its order), D even:
  *                     out[t] = x[t] + [ w[pos[0][t]][0 .. D/2-1] | w[pos[1][t]][0 .. D/2-1] ]
@@ -199,6 +200,20 @@
  *                       m 5, p 307:  slot   0   1   2   3   4   cls
  *                                    digit  0   0   3   0   7   -      (slots 0, 1 are pads; slot 3 is a digit)
  *                                    pooled: the cls row (x[:, -1])    w [m + 13 + layers (7 hidden + 8) + D, 4 hidden]
+ *         graph.maglap  P reads a graph, not pos: the T tokens are its nodes, w [T, T] its adjacency (edge u -> v iff
+ *                     w[u][v] > edge_threshold; a 0/1 matrix reads as itself). A_s = A or A^T, deg its row sums,
+ *                     Theta = 2 pi q (A - A^T), q / max(1, min(#pairs joined one way only, T)) unless q_absolute;
+ *                     L = I - (Dc^-1/2 A_s Dc^-1/2) . exp(i Theta), Dc = max(deg, 1) (sym) or D - A_s . exp(i Theta)
+ *                     (none). v_1..v_k: unit eigenvectors of the (k_excl+1)-th.. lowest eigenvalues, each times
+ *                     conj(v[r])/|v[r]|, r its largest-modulus node (lowest index among those within 1e-8, relative,
+ *                     of the largest squared modulus): v[r] real > 0. out[t] = x[t] + [Re v_1[t] .. Re v_k[t] |
+ *                     Im v_1[t] .. Im v_k[t] | 0 ..], 2k <= D, zero columns for vectors past the T-th. In double: the
+ *                     harness refuses graphs whose kept eigenvalues (or the next ones) lie within 1e-5 of each other or
+ *                     whose anchor is within rounding of a tie, so any correct double solver passes.
+ *                     0 -> 1 -> 2 (k 1, D 2, q 0.25 relative -> 0.125: Theta = +-pi/4), deg 1 2 1, eigenvalues 0 1 2:
+ *                     v_1 = (e^{i pi/4}/2, sqrt2/2, e^{-i pi/4}/2), anchor node 1
+ *                     out - x:  t = 0  [sqrt2/4 | sqrt2/4]   t = 1  [sqrt2/2 | 0]   t = 2  [sqrt2/4 | -sqrt2/4]
+ *                     No struct changed (k, k_excl, q, q_absolute, normalization, edge_threshold are parameters).
  *
  *   SCORES   "q" [Lq, H, D], "k" [Lk, H, D]  dtype      "qpos" [Lq], "kpos" [Lk]  (causal: k visible iff
  *            kpos <= qpos)      "w" [r, c] dtype (learned data, e.g. CoPE's e[D, npos])
