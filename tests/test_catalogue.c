@@ -158,3 +158,36 @@ Test(catalogue, undefined_id_is_rejected_with_its_record)
     cr_assert_eq(pecs_case_parse(&c, "ropee", why, sizeof why), PECS_INVALID);
     cr_expect(strstr(why, "unknown encoding 'ropee'"), "%s", why);
 }
+
+/* Reads src-relative file `rel` whole into a malloc'd string (NULL-terminated); fails the test if it cannot. */
+static char *slurp(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", getenv("PECS_SRC") ? getenv("PECS_SRC") : ".", rel);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    char *s = calloc(1 << 22, 1);
+    cr_assert_not_null(s);
+    size_t n = fread(s, 1, (1 << 22) - 1, f);
+    fclose(f);
+    s[n] = '\0';
+    return s;
+}
+
+/* Catches a count in prose left behind when ids are added: docs/encodings.md's "For each of the N implemented ids
+ * (A tier 1; B tier 2" and the README's "plus B tier-2 research encodings" against the registry. */
+Test(catalogue, implemented_counts_in_the_docs_match_the_registry)
+{
+    int n[4] = {0, 0, 0, 0};
+    for (int e = 0; e < PECS_ENC_COUNT; e++)
+        n[pecs_registry_get((pecs_enc)e)->tier]++;
+    char want[256];
+    char *doc = slurp("docs/encodings.md"), *readme = slurp("README.md");
+    snprintf(want, sizeof want, "For each of the %d implemented ids (%d tier 1; %d tier 2,", PECS_ENC_COUNT, n[1], n[2]);
+    cr_expect(strstr(doc, want) != NULL, "docs/encodings.md should say \"%s\"", want);
+    snprintf(want, sizeof want, "plus %d tier-2 research encodings", n[2]);
+    cr_expect(strstr(readme, want) != NULL, "README.md should say \"%s\"", want);
+    cr_expect_eq(n[3], 0, "an implemented row is tier 2 once it has a reference (%d are tier 3)", n[3]);
+    free(doc);
+    free(readme);
+}
