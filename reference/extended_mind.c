@@ -238,16 +238,6 @@ static int desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* C(n, r), saturating past `cap` */
-static int64_t choose(int64_t n, int64_t r, int64_t cap)
-{
-    double c = 1.0;
-    for (int64_t t = 0; t < r; t++)
-        if ((c = c * (double)(n - t) / (double)(t + 1)) > (double)cap)
-            return cap + 1;
-    return (int64_t)(c + 0.5);
-}
-
 /* Row (h, i) of an undecided selection: lo/hi over every selection of r keys from the nu undecided ones x->idx[]
  * on top of the sure ones (x->in = 1), or the hull of the values the row can reach when there are too many. */
 static void xm_range(xm *x, int64_t h, int64_t i, int64_t nu, int64_t r, double *lo, double *hi)
@@ -256,7 +246,7 @@ static void xm_range(xm *x, int64_t h, int64_t i, int64_t nu, int64_t r, double 
     const double *vd = x->v->data;
     for (int64_t d = 0; d < D; d++)
         lo[e0 + d] = INFINITY, hi[e0 + d] = -INFINITY;
-    if (choose(nu, r, XM_MAX_COMBOS) > XM_MAX_COMBOS) { /* out is a convex combination of the reachable values */
+    if (pecs_ref_choose(nu, r, XM_MAX_COMBOS) > XM_MAX_COMBOS) { /* out is a convex combination of the reachable values */
         for (int64_t j = 0; j < M + i + 1; j++) {
             int reach = j >= M || x->in[j];
             for (int64_t u = 0; u < nu && !reach; u++)
@@ -271,7 +261,7 @@ static void xm_range(xm *x, int64_t h, int64_t i, int64_t nu, int64_t r, double 
     int64_t *pick = x->pick;
     for (int64_t t = 0; t < r; t++)
         pick[t] = t;
-    for (;;) {
+    do { /* every r-subset of the undecided ones */
         for (int64_t u = 0; u < nu; u++)
             x->in[x->idx[u]] = 0;
         for (int64_t t = 0; t < r; t++)
@@ -279,15 +269,7 @@ static void xm_range(xm *x, int64_t h, int64_t i, int64_t nu, int64_t r, double 
         xm_attend(x, h, i);
         for (int64_t d = 0; d < D; d++)
             lo[e0 + d] = fmin(lo[e0 + d], x->acc[d]), hi[e0 + d] = fmax(hi[e0 + d], x->acc[d]);
-        int64_t t = r - 1; /* the next r-subset in lexicographic order */
-        while (t >= 0 && pick[t] == nu - r + t)
-            t--;
-        if (t < 0)
-            break;
-        pick[t]++;
-        for (int64_t u = t + 1; u < r; u++)
-            pick[u] = pick[u - 1] + 1;
-    }
+    } while (pecs_ref_next_subset(pick, nu, r));
 }
 
 int64_t pecs_ref_xmind_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,

@@ -717,6 +717,28 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
     }
 }
 
+int64_t pecs_ref_choose(int64_t n, int64_t r, int64_t cap)
+{
+    double c = 1.0;
+    for (int64_t t = 0; t < r; t++)
+        if ((c = c * (double)(n - t) / (double)(t + 1)) > (double)cap)
+            return cap + 1;
+    return (int64_t)(c + 0.5);
+}
+
+int pecs_ref_next_subset(int64_t *pick, int64_t n, int64_t r)
+{
+    int64_t t = r - 1;
+    while (t >= 0 && pick[t] == n - r + t)
+        t--;
+    if (t < 0)
+        return 0;
+    pick[t]++;
+    for (int64_t s = t + 1; s < r; s++)
+        pick[s] = pick[s - 1] + 1;
+    return 1;
+}
+
 int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi)
 {
     if (p->form == PECS_FORM_SCORES && !strcmp(p->encoding, "tra"))

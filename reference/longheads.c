@@ -395,16 +395,6 @@ static int desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* C(n, r), saturating past `cap` */
-static int64_t choose(int64_t n, int64_t r, int64_t cap)
-{
-    double c = 1.0;
-    for (int64_t t = 0; t < r; t++)
-        if ((c = c * (double)(n - t) / (double)(t + 1)) > (double)cap)
-            return cap + 1;
-    return (int64_t)(c + 0.5);
-}
-
 /* Row (h, i) of an undecided selection: lo/hi over every selection of r chunks from the nu undecided ones x->idx[]
  * on top of the sure ones (x->in = 1), or the hull of the values the row can reach when there are too many. */
 static void lh_range(lh *x, int64_t h, int64_t i, int64_t nu, int64_t r, double *lo, double *hi)
@@ -412,7 +402,7 @@ static void lh_range(lh *x, int64_t h, int64_t i, int64_t nu, int64_t r, double 
     int64_t D = x->D, W = x->W, e0 = (i * x->H + h) * D, c = i / W;
     for (int64_t d = 0; d < D; d++)
         lo[e0 + d] = INFINITY, hi[e0 + d] = -INFINITY;
-    if (choose(nu, r, LH_MAX_COMBOS) > LH_MAX_COMBOS) { /* out is a convex combination of the reachable values */
+    if (pecs_ref_choose(nu, r, LH_MAX_COMBOS) > LH_MAX_COMBOS) { /* out is a convex combination of the reachable values */
         for (int64_t j = 0; j < i; j++) {
             int reach = x->in[j / W];
             for (int64_t t = 0; t < nu && !reach; t++)
@@ -428,7 +418,7 @@ static void lh_range(lh *x, int64_t h, int64_t i, int64_t nu, int64_t r, double 
     int64_t *pick = x->pick;
     for (int64_t t = 0; t < r; t++)
         pick[t] = t;
-    for (;;) {
+    do { /* every r-subset of the undecided ones */
         for (int64_t t = 0; t < nu; t++)
             x->in[x->idx[t]] = 0;
         for (int64_t t = 0; t < r; t++)
@@ -436,15 +426,7 @@ static void lh_range(lh *x, int64_t h, int64_t i, int64_t nu, int64_t r, double 
         lh_attend(x, h, i);
         for (int64_t d = 0; d < D; d++)
             lo[e0 + d] = fmin(lo[e0 + d], x->acc[d]), hi[e0 + d] = fmax(hi[e0 + d], x->acc[d]);
-        int64_t t = r - 1; /* the next r-subset in lexicographic order */
-        while (t >= 0 && pick[t] == nu - r + t)
-            t--;
-        if (t < 0)
-            break;
-        pick[t]++;
-        for (int64_t s = t + 1; s < r; s++)
-            pick[s] = pick[s - 1] + 1;
-    }
+    } while (pecs_ref_next_subset(pick, nu, r));
 }
 
 int64_t pecs_ref_longheads_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,

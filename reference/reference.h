@@ -219,6 +219,11 @@ int pecs_ref_rotate_gain(const pecs_problem *p, double *gain, int64_t *R_out);
  * whatever the rounding (their counts include it). Keys after the latest undecided key stay judged, and so does
  * every -inf that is -inf either way. */
 int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo, double *hi);
+/* The top-k near-tie ranges (extended_mind, longheads) enumerate selections: C(n, r) saturating past cap, and the
+ * r-subsets of 0..n-1 in lexicographic order (start with pick = 0..r-1; the call advances pick to the next subset and
+ * returns 0 after the last one). */
+int64_t pecs_ref_choose(int64_t n, int64_t r, int64_t cap);
+int pecs_ref_next_subset(int64_t *pick, int64_t n, int64_t r);
 int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
                                double *hi);
 /* extended_mind (kattn, "out" [Lq, H, D]): a float32 kernel's cosine of memory key m for query i is modelled within
