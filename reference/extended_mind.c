@@ -119,17 +119,10 @@ static int xm_open(const pecs_problem *p, xm *x, pecs_status *st, char *why, siz
 
 static double inv_freq(const xm *x, int64_t d) { return pow(x->base, -2.0 * (double)d / (double)x->D); }
 
-/* row `row` of t at head h rotated at position pos into y (half-split pairs) */
+/* row `row` of t at head h rotated at position pos into y (half-split pairs; the shared kattn rotation) */
 static void rotate(const xm *x, const pecs_tensor *t, int64_t row, int64_t h, double pos, double *y)
 {
-    const double *td = t->data;
-    int64_t P = x->D / 2;
-    for (int64_t d = 0; d < P; d++) {
-        double a = pos * inv_freq(x, d), c = cos(a), sn = sin(a);
-        double x1 = td[pecs_at3(t, row, h, d)], x2 = td[pecs_at3(t, row, h, d + P)];
-        y[d] = x1 * c - x2 * sn;
-        y[d + P] = x2 * c + x1 * sn;
-    }
+    pecs_ref_rotate_half_row(t, row, h, pos, x->base, y);
 }
 
 /* x->qr = R(i) q_i; x->c[m] = the cosine of every memory key; with unit > 0 also x->eps[m], a bound on a float32

@@ -717,6 +717,18 @@ pecs_status pecs_ref_run(const pecs_problem *p, char *why, size_t why_len)
     }
 }
 
+void pecs_ref_rotate_half_row(const pecs_tensor *t, int64_t row, int64_t h, double pos, double base, double *y)
+{
+    const double *td = t->data;
+    int64_t D = t->shape[2], P = D / 2;
+    for (int64_t d = 0; d < P; d++) {
+        double a = pos * pow(base, -2.0 * (double)d / (double)D), c = cos(a), sn = sin(a);
+        double x1 = td[pecs_at3(t, row, h, d)], x2 = td[pecs_at3(t, row, h, d + P)];
+        y[d] = x1 * c - x2 * sn;
+        y[d + P] = x2 * c + x1 * sn;
+    }
+}
+
 int64_t pecs_ref_choose(int64_t n, int64_t r, int64_t cap)
 {
     double c = 1.0;

@@ -154,15 +154,10 @@ static double at(const pecs_tensor *t, int64_t row, int64_t h, int64_t d)
     return ((const double *)t->data)[pecs_at3(t, row, h, d)];
 }
 
-/* row `row` of t at head h rotated at position pos into y (half-split pairs) */
+/* row `row` of t at head h rotated at position pos into y (half-split pairs; the shared kattn rotation) */
 static void rotate(const lh *x, const pecs_tensor *t, int64_t row, int64_t h, double pos, double *y)
 {
-    int64_t P = x->D / 2;
-    for (int64_t d = 0; d < P; d++) {
-        double a = pos * inv_freq(x, d), c = cos(a), sn = sin(a), x1 = at(t, row, h, d), x2 = at(t, row, h, d + P);
-        y[d] = x1 * c - x2 * sn;
-        y[d + P] = x2 * c + x1 * sn;
-    }
+    pecs_ref_rotate_half_row(t, row, h, pos, x->base, y);
 }
 
 /* A bound on a float32 kernel's error in row `row` of t rotated at pos: sum over pairs of the pair's norm times its

@@ -223,6 +223,9 @@ int64_t pecs_ref_undecided(const pecs_problem *p, double unit, double tiny, unsi
  * r-subsets of 0..n-1 in lexicographic order (start with pick = 0..r-1; the call advances pick to the next subset and
  * returns 0 after the last one). */
 int64_t pecs_ref_choose(int64_t n, int64_t r, int64_t cap);
+/* Row `row`, head h of a kattn tensor t [L, H, D] (F64) rotated by RoPE at position pos into y [D]: half-split pairs
+ * (d, d + D/2), inv_freq[d] = base^(-2d/D) (extended_mind, longheads, pine). */
+void pecs_ref_rotate_half_row(const pecs_tensor *t, int64_t row, int64_t h, double pos, double base, double *y);
 int pecs_ref_next_subset(int64_t *pick, int64_t n, int64_t r);
 int64_t pecs_ref_tra_undecided(const pecs_problem *p, double unit, double tiny, unsigned char *skip, double *lo,
                                double *hi);
