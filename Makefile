@@ -23,10 +23,11 @@ SAN        ?=
 VERSION    := 0.1.0
 
 # Debian packages: hard build deps, test deps, optional features. chromium renders `pecs report --format html`
-# headless in tests/test_html.c (skipped without it); libxml2-utils' xmllint checks the page and JUnit XML.
+# headless in tests/test_html.c (skipped without it); libxml2-utils' xmllint checks the page and JUnit XML;
+# jq reads the results files in bench/loaded-spread.
 DEBIAN_PKGS := build-essential pkg-config git libyaml-dev libjansson-dev nettle-dev libcriterion-dev \
                libmpfr-dev libpapi-dev libsleef-dev clang libclang-rt-14-dev libomp-dev procps libtorch-dev libxml2-utils \
-               ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd chromium
+               ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd chromium jq
 
 WARN   := -Wall -Wextra -Wpedantic -Werror
 CSTD   := -std=c11 -D_XOPEN_SOURCE=700
@@ -102,7 +103,7 @@ OBJ_TESTS   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 LIBPECS     := $(BUILD)/libpecs.a
 
 .PHONY: all run test check sanitize plugins install showconfig deps clean require valgrind
-all: require $(BUILD)/pecs $(BUILD)/pecs-worker plugins mutants
+all: require $(BUILD)/pecs $(BUILD)/pecs-worker $(BUILD)/pecs-hog plugins mutants
 
 require:
 	@if [ "$(HAVE_YAML)$(HAVE_JANSSON)$(HAVE_NETTLE)" != "111" ]; then \
@@ -231,6 +232,11 @@ $(BUILD)/pecs: $(BUILD)/obj/harness/main.o $(LIBPECS)
 # The process an isolated backend runs in (harness/backends.h); found next to pecs, or through PECS_WORKER.
 $(BUILD)/pecs-worker: $(BUILD)/obj/harness/worker_main.o $(LIBPECS)
 	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS)
+
+# The loaded-machine experiment's synthetic neighbour (bench/loaded-spread): a bounded memory-bandwidth hog.
+$(BUILD)/pecs-hog: bench/hog.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN) $< -o $@
 
 # ---- tests ---------------------------------------------------------------------------------------------
 $(BUILD)/obj/tests/%.o: tests/%.c

@@ -1,6 +1,7 @@
 /* harness/pairbw.c */
 #include "pairbw.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,4 +310,11 @@ double pecs_quantile(const double *sorted, int n, double q)
     double pos = q * (n - 1);
     int i = (int)pos;
     return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
+}
+
+double pecs_pair_ratio(double case_units, double t_case, double kernel_units, double t_before, double t_after)
+{
+    /* The geometric mean of the two passes: a rate drifting geometrically during the pair cancels exactly,
+     * one drifting linearly to first order. */
+    return (case_units / t_case) / (kernel_units / sqrt(t_before * t_after));
 }

@@ -1,14 +1,15 @@
 /* harness/pairbw.h — paired bandwidth kernels for `pecs run --calibration paired` (issue 14).
  *
- * A timed repetition of a perf case is paired with a calibration kernel run right before it that moves the
- * same bytes the same way: the case's read bytes and write bytes (the registry's bytes model: write bytes =
- * output elements x dtype size, read bytes = the rest), the same footprint (so a case that fits a cache level
- * is held to that level's bandwidth, never to DRAM's), the same thread count (the one the backend call was
- * measured to use), and each store kind: ordinary stores always, streaming stores too when the footprint
- * exceeds every cache level (a streaming store into a cache-resident footprint only measures the way to
- * DRAM). The per-pair ratio is t_kernel / t_case scaled by the bytes each moved: the case's throughput as a
- * fraction of what the machine gave the same traffic a moment before. A neighbour that steals bandwidth for
- * longer than one pair slows both sides of it, so the ratio keeps its value where a table measured once
+ * A timed repetition of a perf case is paired with a calibration kernel that moves the same bytes the same
+ * way, run right before it and again right after it (the pass after one call is the pass before the next):
+ * the case's read bytes and write bytes (the registry's bytes model: write bytes = output elements x dtype
+ * size, read bytes = the rest), the same footprint (so a case that fits a cache level is held to that
+ * level's bandwidth, never to DRAM's), the same thread count (the one the backend call was measured to
+ * use), and each store kind: ordinary stores always, streaming stores too when the footprint exceeds every
+ * cache level (a streaming store into a cache-resident footprint only measures the way to DRAM). The
+ * per-pair ratio (pecs_pair_ratio) is the case's throughput over the kernel's at the geometric mean of its
+ * two passes: what the machine gave the same traffic at that moment. A neighbour that steals bandwidth for
+ * longer than one pair slows all three passes, so the ratio keeps its value where a table measured once
  * (best of N) does not. The runner (runner.c) times both sides on the calling thread's CPU clock when the
  * call runs on one thread in-process and takes 1 ms or more (a lost time slice is then in neither side),
  * else on the wall clock.
@@ -67,6 +68,12 @@ double pecs_pair_kernel_run(pecs_pair_kernel *k, int threads, int nt);
  * the floating-point operations done (2 per lane per multiply-add). pecs_fma_isa() names the variant. */
 double pecs_pair_fma_run(int threads, long iters, double *flops);
 const char *pecs_fma_isa(void);
+
+/* One pair's ratio: the case's rate (case_units, bytes or flops, in t_case seconds) over the kernel's
+ * (kernel_units in the geometric mean of t_before, its pass right before the call, and t_after, its pass
+ * right after). A machine slowing down or speeding up across the pair slows or speeds all three alike, and
+ * the mean of the pass before and the pass after is the kernel's time at the call's moment. */
+double pecs_pair_ratio(double case_units, double t_case, double kernel_units, double t_before, double t_after);
 
 /* Quantile q of sorted[0..n) with linear interpolation (n >= 1). */
 double pecs_quantile(const double *sorted, int n, double q);

@@ -234,15 +234,25 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     /* Compute-bound figures: the FMA peak paired like the bandwidth, where the registry models flops. */
     const double flops = c->enc->flops * (double)in->n_out;
     const int fma = pair && flops > 0;
-    double *t = malloc((size_t)o->max_reps * 10 * sizeof *t), total = 0.0;
+    /* Per repetition: the call's wall (k.seconds) and CPU time, and the kernels' wall and CPU times of the
+     * passes right before it; one more pass of each kernel follows the last call, so call i sits between
+     * pass i and pass i + 1. */
+    const size_t m = (size_t)o->max_reps + 1;
+    double *t = malloc(m * 12 * sizeof *t), total = 0.0;
     if (!t) {
         pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
     }
-    double *rtt = t + o->max_reps, *ratio = rtt + o->max_reps, *nt_ratio = ratio + o->max_reps;
-    double *over = nt_ratio + o->max_reps, *cpu_ratio = over + o->max_reps, *cpu_nt_ratio = cpu_ratio + o->max_reps;
-    double *fma_ratio = cpu_nt_ratio + o->max_reps, *cpu_fma_ratio = fma_ratio + o->max_reps;
-    double *kern = cpu_fma_ratio + o->max_reps;
+    double *rtt = t + m, *call_cpu = rtt + m, *kern = call_cpu + m, *ratio = kern + m, *nt_ratio = ratio + m;
+    double *fma_ratio = nt_ratio + m, *over = fma_ratio + m;
+    double *kw = over + m, *kc = kw + m, *kntw = kc + m, *kntc = kntw + m; /* ordinary, streaming: wall, CPU */
+    double ff = 0.0; /* the FMA kernel's flops per pass (the same every pass) */
+    double *fmaw = malloc(m * 2 * sizeof *fmaw), *fmac = fmaw ? fmaw + m : NULL;
+    if (!fmaw) {
+        free(t);
+        pecs_pair_kernel_free(&pk);
+        return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
+    }
     int n = 0, nk = 0;
     pecs_verdict v = PECS_V_PASSED;
     if (pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
@@ -251,27 +261,32 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             pecs_pair_kernel_run(&pk, pf->threads_used, 1);
     }
     pecs_counters_start(&pf->counters, pecs_counter_events);
-    while (n < o->max_reps && (n < o->min_reps || total < o->min_time_s)) {
-        pecs_instance_poison(in);
-        double tk = 0.0, tk_nt = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0, tf = 0.0, ff = 0.0, cf0 = 0.0, cf1 = 0.0;
+    for (;;) {
+        const int more = n < o->max_reps && (n < o->min_reps || total < o->min_time_s);
+        if (more)
+            pecs_instance_poison(in);
+        /* The kernels' passes before call n (after the last call when there is no more): FMA, streaming,
+         * ordinary last, right before the call. */
         if (fma) { /* ~0.1-1 ms: long enough for the clocks, short next to the bandwidth pairs */
-            cf0 = thread_cpu();
-            tf = pecs_pair_fma_run(pf->threads_used, 1L << 16, &ff);
-            cf1 = thread_cpu();
+            double c0 = thread_cpu();
+            fmaw[n] = pecs_pair_fma_run(pf->threads_used, 1L << 16, &ff);
+            fmac[n] = thread_cpu() - c0;
         }
         if (nt) {
-            c0 = thread_cpu();
-            tk_nt = pecs_pair_kernel_run(&pk, pf->threads_used, 1);
-            c1 = thread_cpu();
+            double c0 = thread_cpu();
+            kntw[n] = pecs_pair_kernel_run(&pk, pf->threads_used, 1);
+            kntc[n] = thread_cpu() - c0;
         }
         if (pair) {
-            c2 = thread_cpu();
-            tk = pecs_pair_kernel_run(&pk, pf->threads_used, 0); /* last: right before the call */
-            c3 = thread_cpu();
+            double c0 = thread_cpu();
+            kw[n] = pecs_pair_kernel_run(&pk, pf->threads_used, 0);
+            kc[n] = thread_cpu() - c0;
         }
+        if (!more)
+            break;
         double c4 = pair ? thread_cpu() : 0.0;
         pecs_backend_run(lb, &in->problem, &in->arena, &k);
-        double c5 = pair ? thread_cpu() : 0.0;
+        call_cpu[n] = pair ? thread_cpu() - c4 : 0.0;
         pecs_counters_note_call(bytes, in->n_out);
         if (k.kind != PECS_CALL_OK) {
             v = call_failed(&k, r);
@@ -287,47 +302,54 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         rtt[n] = k.rtt;
         if (k.kernel_seconds > 0)
             kern[nk++] = k.kernel_seconds;
-        if (pair) { /* the case's throughput over the kernel's, each at its own byte count */
-            ratio[n] = (bytes / t[n]) / (pk.bytes / tk);
-            nt_ratio[n] = nt ? (bytes / t[n]) / (pk.bytes / tk_nt) : 0.0;
-            over[n] = t[n] - tk * bytes / pk.bytes;
-            cpu_ratio[n] = (bytes / (c5 - c4)) / (pk.bytes / (c3 - c2));
-            cpu_nt_ratio[n] = nt ? (bytes / (c5 - c4)) / (pk.bytes / (c1 - c0)) : 0.0;
-            fma_ratio[n] = fma ? (flops / t[n]) / (ff / tf) : 0.0;
-            cpu_fma_ratio[n] = fma ? (flops / (c5 - c4)) / (ff / (cf1 - cf0)) : 0.0;
-        }
         total += t[n++];
     }
     pecs_counters_stop(&pf->counters);
+    const double kbytes = pk.bytes; /* the kernels' bytes per pass, kept past freeing their buffers */
     pecs_pair_kernel_free(&pk);
     if (v != PECS_V_PASSED || n == 0) {
-        free(t);
+        free(t), free(fmaw);
         return v;
     }
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    pf->done = 1;
-    pf->reps = n;
-    pf->min_s = t[0];
-    pf->p10_s = quantile(t, n, 0.10);
-    pf->median_s = quantile(t, n, 0.50);
-    pf->p90_s = quantile(t, n, 0.90);
-    pf->mean_s = total / n;
+    double med_call = 0.0;
+    {
+        double *sorted = ratio; /* scratch until the ratios are computed below */
+        memcpy(sorted, t, (size_t)n * sizeof *t);
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_double);
+        med_call = quantile(sorted, n, 0.50);
+    }
     if (pair) {
         /* One thread in-process and calls of a millisecond or more: the pairs are timed on the thread's CPU
          * clock, so a time slice lost to another process (2 cores, several builds) is in neither side; shorter
          * calls are rarely preempted and the clock's own cost would weigh, so they stay on the wall clock. */
-        pf->pair_clock = "wall";
-        if (pf->threads_used == 1 && !lb->isolated && pf->median_s >= 1e-3) {
-            memcpy(ratio, cpu_ratio, (size_t)n * sizeof *ratio);
-            memcpy(nt_ratio, cpu_nt_ratio, (size_t)n * sizeof *nt_ratio);
-            memcpy(fma_ratio, cpu_fma_ratio, (size_t)n * sizeof *fma_ratio);
-            pf->pair_clock = "thread_cpu";
+        const int cpu = pf->threads_used == 1 && !lb->isolated && med_call >= 1e-3;
+        pf->pair_clock = cpu ? "thread_cpu" : "wall";
+        const double *call = cpu ? call_cpu : t, *ko = cpu ? kc : kw, *kn = cpu ? kntc : kntw, *kf = cpu ? fmac : fmaw;
+        for (int i = 0; i < n; i++) {
+            /* Call i between the kernels' passes i and i + 1 (pairbw.h): a bandwidth drifting during the
+             * pair cancels, where a pass before only is off by the drift over one call. */
+            ratio[i] = pecs_pair_ratio(bytes, call[i], kbytes, ko[i], ko[i + 1]);
+            nt_ratio[i] = nt ? pecs_pair_ratio(bytes, call[i], kbytes, kn[i], kn[i + 1]) : 0.0;
+            fma_ratio[i] = fma ? pecs_pair_ratio(flops, call[i], ff, kf[i], kf[i + 1]) : 0.0;
+            over[i] = t[i] - sqrt(kw[i] * kw[i + 1]) * bytes / kbytes;
         }
+    }
+    double *ts = kw; /* the kernels' times are used: sort the call times in their place */
+    memcpy(ts, t, (size_t)n * sizeof *t);
+    qsort(ts, (size_t)n, sizeof *ts, cmp_double);
+    pf->done = 1;
+    pf->reps = n;
+    pf->min_s = ts[0];
+    pf->p10_s = quantile(ts, n, 0.10);
+    pf->median_s = quantile(ts, n, 0.50);
+    pf->p90_s = quantile(ts, n, 0.90);
+    pf->mean_s = total / n;
+    if (pair) {
         pf->ratio = malloc((size_t)n * sizeof *pf->ratio);
         pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
         pf->fma_ratio = fma ? malloc((size_t)n * sizeof *pf->fma_ratio) : NULL;
         if (!pf->ratio || (nt && !pf->nt_ratio) || (fma && !pf->fma_ratio)) {
-            free(t);
+            free(t), free(fmaw);
             pf->done = 0;
             return set_reason(r, PECS_V_ERROR, "out of memory for the paired ratios");
         }
@@ -377,7 +399,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
      * does not widen it, one that comes and goes within a pair does. */
     double spread_hi = pf->paired ? pf->frac[2] : pf->p90_s, spread_lo = pf->paired ? pf->frac[1] : pf->p10_s;
     pf->noisy = spread_hi > 1.2 * spread_lo || pf->median_s < 100.0 * pf->timer_res_s;
-    free(t);
+    free(t), free(fmaw);
     return PECS_V_PASSED;
 }
 

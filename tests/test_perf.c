@@ -7,12 +7,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "pairbw.h"
 #include "results.h"
 #include "runner.h"
 #include "testutil.h"
 #include "tolerance.h"
+#include "util.h"
 
 #define SMALL "rope dtype=f32 tokens=4 heads=2 head_dim=8"
 
@@ -305,4 +307,68 @@ Test(perf, counters_hardware_path, .init = setup, .fini = teardown)
     pecs_case_result_free(&r);
     if (!have)
         cr_skip_test("no hardware counters here: %s", why);
+}
+
+/* A pair's ratio holds the kernel at the call's moment: a machine slowing down by 21% across the pair (the
+ * kernel's pass before 1.0 s, after 1.21 s) and a case moving the same bytes in 1.1 s is at 1.0 of it, where a
+ * pass before only would say 0.91; a case moving twice the bytes in twice the time is at the same fraction. */
+Test(perf, pair_ratio_uses_the_passes_before_and_after)
+{
+    cr_assert_float_eq(pecs_pair_ratio(100, 1.1, 100, 1.0, 1.21), 1.0, 1e-12);
+    cr_assert_float_eq(pecs_pair_ratio(200, 2.2, 100, 1.0, 1.21), 1.0, 1e-12);
+    cr_assert_float_eq(pecs_pair_ratio(100, 2.0, 100, 1.0, 1.0), 0.5, 1e-12);
+    cr_assert_float_eq(pecs_pair_ratio(100, 1.0, 100, 1.21, 1.0), 1.1, 1e-12);
+}
+
+/* `pecs run --calibration paired` takes at least 21 pairs per case (the median of five moved by tens of percent
+ * between runs), whatever --min-time says; without pairing the default minimum stays. */
+Test(perf, paired_cli_runs_take_at_least_21_pairs)
+{
+    tu_tmp_make("perf-reps");
+    char *out = NULL, args[1024];
+    const char *mode[2] = {"--calibration paired", ""};
+    for (int m = 0; m < 2; m++) {
+        snprintf(args, sizeof args, "run --case '" SMALL "' --backend scalar --mode perf --threads 1 --min-time 0 %s -q --out '%s'",
+                 mode[m], tu_tmp_path("r.json"));
+        cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
+        free(out);
+        json_error_t jerr;
+        json_t *j = json_load_file(tu_tmp_path("r.json"), 0, &jerr);
+        cr_assert_not_null(j, "%s", jerr.text);
+        json_t *perf = json_object_get(json_array_get(json_object_get(j, "cases"), 0), "perf");
+        json_int_t reps = json_integer_value(json_object_get(perf, "reps"));
+        if (m == 0) {
+            cr_expect_geq(reps, 21);
+            cr_expect_eq(json_array_size(json_object_get(json_object_get(perf, "roofline"), "ratios")), (size_t)reps);
+        } else
+            cr_expect_lt(reps, 21, "unpaired runs keep the default minimum of 5 (got %lld)", (long long)reps);
+        json_decref(j);
+    }
+    tu_tmp_remove();
+}
+
+/* The loaded-machine experiment's neighbour is bounded: it exits by itself after --seconds with status 0, and a
+ * bad argument is a message naming the option and exit 2, before any memory is taken. */
+Test(perf, hog_is_bounded_and_rejects_bad_arguments)
+{
+    char cmd[1024];
+    const char *hog = tu_env("PECS_BUILD", "build");
+    snprintf(cmd, sizeof cmd, "timeout 20 '%s/pecs-hog' --seconds 0.3 --mib 4 --on-ms 50 --off-ms 50", hog);
+    double t0 = pecs_now();
+    int st = system(cmd);
+    cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "pecs-hog did not exit by itself: status %d", st);
+    cr_expect_lt(pecs_now() - t0, 15.0);
+    const char *bad[] = {"--mib 0", "--mib 99999", "--seconds x", "--seconds 0", "--on-ms", "--frobnicate 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char got[1024] = "";
+        snprintf(cmd, sizeof cmd, "'%s/pecs-hog' %s 2>&1; echo \"rc=$?\"", hog, bad[i]);
+        FILE *f = popen(cmd, "r");
+        cr_assert_not_null(f);
+        size_t len = fread(got, 1, sizeof got - 1, f);
+        got[len] = 0;
+        pclose(f);
+        char opt[32];
+        snprintf(opt, sizeof opt, "%.*s", (int)strcspn(bad[i], " "), bad[i]);
+        cr_expect(strstr(got, opt) && strstr(got, "rc=2"), "pecs-hog %s: %s", bad[i], got);
+    }
 }
