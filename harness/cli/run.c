@@ -338,8 +338,8 @@ int cli_run(const run_cfg *cfgp, const char *command, int counts_out[PECS_V_COUN
     o.min_time_s = cfg.min_time;
     o.threads = (int)cfg.threads;
     o.pair = paired;
-    if (paired) /* a fraction is the median of the per-pair ratios: 21 of them at least, so one run's median
-                 * moves by a few percent where five moved it by tens (issue 14's five-run spread) */
+    if (paired) /* a fraction is the median of the per-pair ratios: 21 of them at least (the slowest cases took
+                 * 5, and a median of 5 moves with one outlier; p10/p90 of 5 are two of the five) */
         o.min_reps = 21;
     o.determinism = !cfg.no_determinism;
     o.tols = &in.tols;
