@@ -10,7 +10,8 @@
  * per-pair ratio (pecs_pair_ratio) is the case's throughput over the kernel's at the geometric mean of its
  * two passes: what the machine gave the same traffic at that moment. A neighbour that steals bandwidth for
  * longer than one pair slows all three passes, so the ratio keeps its value where a table measured once
- * (best of N) does not. The runner (runner.c) times both sides on the calling thread's CPU clock when the
+ * (best of N) does not, as far as the case and the kernel feel the neighbour alike (a kernel far from its
+ * roofline feels it more: docs/design-notes.md, "What pairing does not cancel"). The runner (runner.c) times both sides on the calling thread's CPU clock when the
  * call runs on one thread in-process and takes 1 ms or more (a lost time slice is then in neither side),
  * else on the wall clock.
  *
