@@ -69,9 +69,9 @@ typedef struct pecs_perf {
     double frac[3], nt_frac[3]; /* median, p10, p90 */
     double pair_gbs, pair_nt_gbs;
     double overhead_ns;      /* median over pairs of t_case - t_kernel (ordinary stores): time beyond moving the bytes */
-    /* Compute, paired the same way (encodings with a flops model): before each timed call, the FMA peak kernel
-     * (pairbw.h) on the same threads; ratio = the case's flop rate (registry flops x output elements / time)
-     * over the kernel's. fma_ratio NULL when not paired or the model has no flops. */
+    /* Compute, paired the same way (encodings with a flops model): before and after each timed call, the FMA
+     * peak kernel (pairbw.h) on the same threads; ratio = the case's flop rate (registry flops x output
+     * elements / time) over the kernel's at the geometric mean of its two passes. fma_ratio NULL when not paired or the model has no flops. */
     double flops_per_elem, *fma_ratio, fma_frac[3], fma_gflops, case_gflops;
     const char *fma_isa;
     /* Device backends (backend.h "Devices"): median_s and its quantiles are end to end (transfers in, run, sync,
