@@ -238,21 +238,15 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
      * passes right before it; one more pass of each kernel follows the last call, so call i sits between
      * pass i and pass i + 1. */
     const size_t m = (size_t)o->max_reps + 1;
-    double *t = malloc(m * 12 * sizeof *t), total = 0.0;
+    double *t = malloc(m * 15 * sizeof *t), total = 0.0;
     if (!t) {
         pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
     }
     double *rtt = t + m, *call_cpu = rtt + m, *kern = call_cpu + m, *ratio = kern + m, *nt_ratio = ratio + m;
-    double *fma_ratio = nt_ratio + m, *over = fma_ratio + m;
-    double *kw = over + m, *kc = kw + m, *kntw = kc + m, *kntc = kntw + m; /* ordinary, streaming: wall, CPU */
-    double ff = 0.0; /* the FMA kernel's flops per pass (the same every pass) */
-    double *fmaw = malloc(m * 2 * sizeof *fmaw), *fmac = fmaw ? fmaw + m : NULL;
-    if (!fmaw) {
-        free(t);
-        pecs_pair_kernel_free(&pk);
-        return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
-    }
+    double *fma_ratio = nt_ratio + m, *over = fma_ratio + m, *ts = over + m; /* ts: the call times, sorted */
+    double *kw = ts + m, *kc = kw + m, *kntw = kc + m, *kntc = kntw + m; /* ordinary, streaming: wall, CPU */
+    double *fmaw = kntc + m, *fmac = fmaw + m, ff = 0.0; /* FMA: wall, CPU; its flops per pass (always the same) */
     int n = 0, nk = 0;
     pecs_verdict v = PECS_V_PASSED;
     if (pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
@@ -308,21 +302,23 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     const double kbytes = pk.bytes; /* the kernels' bytes per pass, kept past freeing their buffers */
     pecs_pair_kernel_free(&pk);
     if (v != PECS_V_PASSED || n == 0) {
-        free(t), free(fmaw);
+        free(t);
         return v;
     }
-    double med_call = 0.0;
-    {
-        double *sorted = ratio; /* scratch until the ratios are computed below */
-        memcpy(sorted, t, (size_t)n * sizeof *t);
-        qsort(sorted, (size_t)n, sizeof *sorted, cmp_double);
-        med_call = quantile(sorted, n, 0.50);
-    }
+    memcpy(ts, t, (size_t)n * sizeof *t); /* t stays in repetition order: the ratios pair t[i] with pass i */
+    qsort(ts, (size_t)n, sizeof *ts, cmp_double);
+    pf->done = 1;
+    pf->reps = n;
+    pf->min_s = ts[0];
+    pf->p10_s = quantile(ts, n, 0.10);
+    pf->median_s = quantile(ts, n, 0.50);
+    pf->p90_s = quantile(ts, n, 0.90);
+    pf->mean_s = total / n;
     if (pair) {
         /* One thread in-process and calls of a millisecond or more: the pairs are timed on the thread's CPU
          * clock, so a time slice lost to another process (2 cores, several builds) is in neither side; shorter
          * calls are rarely preempted and the clock's own cost would weigh, so they stay on the wall clock. */
-        const int cpu = pf->threads_used == 1 && !lb->isolated && med_call >= 1e-3;
+        const int cpu = pf->threads_used == 1 && !lb->isolated && pf->median_s >= 1e-3;
         pf->pair_clock = cpu ? "thread_cpu" : "wall";
         const double *call = cpu ? call_cpu : t, *ko = cpu ? kc : kw, *kn = cpu ? kntc : kntw, *kf = cpu ? fmac : fmaw;
         for (int i = 0; i < n; i++) {
@@ -333,23 +329,11 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             fma_ratio[i] = fma ? pecs_pair_ratio(flops, call[i], ff, kf[i], kf[i + 1]) : 0.0;
             over[i] = t[i] - sqrt(kw[i] * kw[i + 1]) * bytes / kbytes;
         }
-    }
-    double *ts = kw; /* the kernels' times are used: sort the call times in their place */
-    memcpy(ts, t, (size_t)n * sizeof *t);
-    qsort(ts, (size_t)n, sizeof *ts, cmp_double);
-    pf->done = 1;
-    pf->reps = n;
-    pf->min_s = ts[0];
-    pf->p10_s = quantile(ts, n, 0.10);
-    pf->median_s = quantile(ts, n, 0.50);
-    pf->p90_s = quantile(ts, n, 0.90);
-    pf->mean_s = total / n;
-    if (pair) {
         pf->ratio = malloc((size_t)n * sizeof *pf->ratio);
         pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
         pf->fma_ratio = fma ? malloc((size_t)n * sizeof *pf->fma_ratio) : NULL;
         if (!pf->ratio || (nt && !pf->nt_ratio) || (fma && !pf->fma_ratio)) {
-            free(t), free(fmaw);
+            free(t);
             pf->done = 0;
             return set_reason(r, PECS_V_ERROR, "out of memory for the paired ratios");
         }
@@ -399,7 +383,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
      * does not widen it, one that comes and goes within a pair does. */
     double spread_hi = pf->paired ? pf->frac[2] : pf->p90_s, spread_lo = pf->paired ? pf->frac[1] : pf->p10_s;
     pf->noisy = spread_hi > 1.2 * spread_lo || pf->median_s < 100.0 * pf->timer_res_s;
-    free(t), free(fmaw);
+    free(t);
     return PECS_V_PASSED;
 }
 

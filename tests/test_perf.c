@@ -352,8 +352,8 @@ Test(perf, paired_cli_runs_take_at_least_21_pairs)
 Test(perf, hog_is_bounded_and_rejects_bad_arguments)
 {
     char cmd[1024];
-    const char *hog = tu_env("PECS_BUILD", "build");
-    snprintf(cmd, sizeof cmd, "timeout 20 '%s/pecs-hog' --seconds 0.3 --mib 4 --on-ms 50 --off-ms 50", hog);
+    const char *dir = tu_env("PECS_BUILD", "build");
+    snprintf(cmd, sizeof cmd, "timeout 20 '%s/pecs-hog' --seconds 0.3 --mib 4 --on-ms 50 --off-ms 50", dir);
     double t0 = pecs_now();
     int st = system(cmd);
     cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "pecs-hog did not exit by itself: status %d", st);
@@ -361,7 +361,7 @@ Test(perf, hog_is_bounded_and_rejects_bad_arguments)
     const char *bad[] = {"--mib 0", "--mib 99999", "--seconds x", "--seconds 0", "--on-ms", "--frobnicate 1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char got[1024] = "";
-        snprintf(cmd, sizeof cmd, "'%s/pecs-hog' %s 2>&1; echo \"rc=$?\"", hog, bad[i]);
+        snprintf(cmd, sizeof cmd, "'%s/pecs-hog' %s 2>&1; echo \"rc=$?\"", dir, bad[i]);
         FILE *f = popen(cmd, "r");
         cr_assert_not_null(f);
         size_t len = fread(got, 1, sizeof got - 1, f);
