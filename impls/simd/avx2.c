@@ -52,6 +52,9 @@
         (c) = r_.y;                                       \
     } while (0)
 #define REDUCE_ANGLES(q, f, hi, lo) reduce_angles_avx2(q, f, &(hi), &(lo))
+#define REDUCE_D(q, f) reduce_d_avx2(_mm256_set1_pd(q), f)
+#define FNMADDD(a, b, c) _mm256_fnmadd_pd(a, b, c)
+#define SC_INTERLEAVE(s, c) sc_interleave_avx2(s, c)
 #define INTERLEAVE(s, c, lo, hi)                                                       \
     do {                                                                               \
         __m256 a_ = _mm256_unpacklo_ps(s, c), b_ = _mm256_unpackhi_ps(s, c);           \
@@ -85,21 +88,34 @@ static inline double hsum_pd_avx2(__m256d v)
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+/* q * f[0..3] reduced mod 2pi in double (see embed_body.h). */
+static inline __m256d reduce_d_avx2(__m256d qv, const double *f)
+{
+    const __m256d inv = _mm256_set1_pd(0.15915494309189535), c1 = _mm256_set1_pd(6.283185307179586),
+                  c2 = _mm256_set1_pd(2.4492935982947064e-16);
+    __m256d a = _mm256_mul_pd(qv, _mm256_loadu_pd(f));
+    __m256d k = _mm256_round_pd(_mm256_mul_pd(a, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm256_fnmadd_pd(k, c2, _mm256_fnmadd_pd(k, c1, a));
+}
+
 /* q * f[0..7] reduced mod 2pi in double, split into f32 hi + lo (see embed_body.h). */
 static inline void reduce_angles_avx2(double q, const double *f, __m256 *hi, __m256 *lo)
 {
-    const __m256d inv = _mm256_set1_pd(0.15915494309189535), c1 = _mm256_set1_pd(6.283185307179586),
-                  c2 = _mm256_set1_pd(2.4492935982947064e-16), qv = _mm256_set1_pd(q);
     __m128 h[2], l[2];
     for (int i = 0; i < 2; i++) {
-        __m256d a = _mm256_mul_pd(qv, _mm256_loadu_pd(f + 4 * i));
-        __m256d k = _mm256_round_pd(_mm256_mul_pd(a, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m256d r = _mm256_fnmadd_pd(k, c2, _mm256_fnmadd_pd(k, c1, a));
+        __m256d r = reduce_d_avx2(_mm256_set1_pd(q), f + 4 * i);
         h[i] = _mm256_cvtpd_ps(r);
         l[i] = _mm256_cvtpd_ps(_mm256_sub_pd(r, _mm256_cvtps_pd(h[i])));
     }
     *hi = _mm256_set_m128(h[1], h[0]);
     *lo = _mm256_set_m128(l[1], l[0]);
+}
+
+/* [s0 c0 s1 c1 s2 c2 s3 c3] in f32 from four double sines and cosines. */
+static inline __m256 sc_interleave_avx2(__m256d s, __m256d c)
+{
+    __m128 s4 = _mm256_cvtpd_ps(s), c4 = _mm256_cvtpd_ps(c);
+    return _mm256_set_m128(_mm_unpackhi_ps(s4, c4), _mm_unpacklo_ps(s4, c4));
 }
 
 #include "rotate_body.h"

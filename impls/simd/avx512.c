@@ -53,6 +53,9 @@
         (c) = r_.y;                                            \
     } while (0)
 #define REDUCE_ANGLES(q, f, hi, lo) reduce_angles_avx512(q, f, &(hi), &(lo))
+#define REDUCE_D(q, f) reduce_d_avx512(_mm512_set1_pd(q), f)
+#define FNMADDD(a, b, c) _mm512_fnmadd_pd(a, b, c)
+#define SC_INTERLEAVE(s, c) sc_interleave_avx512(s, c)
 #define INTERLEAVE(s, c, lo, hi)                                                                              \
     do {                                                                                                      \
         (lo) = _mm512_permutex2var_ps(s, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), c); \
@@ -68,21 +71,35 @@
 #define STREAM2_BF16(p, a, b) _mm512_stream_si512((void *)(p), (__m512i)_mm512_cvtne2ps_pbh(b, a))
 #define FENCE() _mm_sfence()
 
+/* q * f[0..7] reduced mod 2pi in double (see embed_body.h). */
+static inline __m512d reduce_d_avx512(__m512d qv, const double *f)
+{
+    const __m512d inv = _mm512_set1_pd(0.15915494309189535), c1 = _mm512_set1_pd(6.283185307179586),
+                  c2 = _mm512_set1_pd(2.4492935982947064e-16);
+    __m512d a = _mm512_mul_pd(qv, _mm512_loadu_pd(f));
+    __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(a, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return _mm512_fnmadd_pd(k, c2, _mm512_fnmadd_pd(k, c1, a));
+}
+
 /* q * f[0..15] reduced mod 2pi in double, split into f32 hi + lo (see embed_body.h). */
 static inline void reduce_angles_avx512(double q, const double *f, __m512 *hi, __m512 *lo)
 {
-    const __m512d inv = _mm512_set1_pd(0.15915494309189535), c1 = _mm512_set1_pd(6.283185307179586),
-                  c2 = _mm512_set1_pd(2.4492935982947064e-16), qv = _mm512_set1_pd(q);
     __m256 h[2], l[2];
     for (int i = 0; i < 2; i++) {
-        __m512d a = _mm512_mul_pd(qv, _mm512_loadu_pd(f + 8 * i));
-        __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(a, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m512d r = _mm512_fnmadd_pd(k, c2, _mm512_fnmadd_pd(k, c1, a));
+        __m512d r = reduce_d_avx512(_mm512_set1_pd(q), f + 8 * i);
         h[i] = _mm512_cvtpd_ps(r);
         l[i] = _mm512_cvtpd_ps(_mm512_sub_pd(r, _mm512_cvtps_pd(h[i])));
     }
     *hi = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(h[0])), _mm256_castps_pd(h[1]), 1));
     *lo = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(l[0])), _mm256_castps_pd(l[1]), 1));
+}
+
+/* [s0 c0 s1 c1 ... s7 c7] in f32 from eight double sines and cosines. */
+static inline __m512 sc_interleave_avx512(__m512d s, __m512d c)
+{
+    __m512 v = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm512_cvtpd_ps(s))),
+                                                   _mm256_castps_pd(_mm512_cvtpd_ps(c)), 1));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), v);
 }
 
 #include "rotate_body.h"

@@ -22,23 +22,23 @@
  * then added to x with vector loads/stores in the storage dtype.
  */
 
-static inline __attribute__((always_inline)) void add_row(void *orow, const void *xr, const float *P, int64_t n,
-                                                           pecs_dtype dt, int nt)
+static inline __attribute__((always_inline)) void add_row(void *orow, const void *xr, const void *P, pecs_dtype pdt,
+                                                           int64_t n, pecs_dtype dt, int nt)
 {
     int64_t j = 0, lead = nt ? nt_lead(orow, pecs_dtype_size(dt), n) : -1;
     if (lead >= 0) {
         for (; j < lead; j++)
-            pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + P[j]);
+            pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + pecs_load_f32(P, pdt, j));
         for (; j + 2 * VW <= n; j += 2 * VW)
-            stream2_dt(orow, j, ADD(load_dt(xr, j, dt), LOADU(P + j)), ADD(load_dt(xr, j + VW, dt), LOADU(P + j + VW)),
-                       dt);
+            stream2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
+                       ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt);
         for (; j + VW <= n; j += VW)
-            stream_dt(orow, j, ADD(load_dt(xr, j, dt), LOADU(P + j)), dt);
+            stream_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     }
     for (; j + VW <= n; j += VW)
-        store_dt(orow, j, ADD(load_dt(xr, j, dt), LOADU(P + j)), dt);
+        store_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     for (; j < n; j++)
-        pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + P[j]);
+        pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + pecs_load_f32(P, pdt, j));
 }
 
 /* sin and cos of q * f[k] for the VW pairs k0 .. k0 + VW - 1 (f padded to whole vectors by job.c). */
@@ -117,17 +117,176 @@ static inline __attribute__((always_inline)) void fourier_row(const simd_job *jb
     }
 }
 
+/* The table row of token t for the sinusoidal rows: 1 and the row (its angle multiplier) in *r, or 0 for
+ * fairseq's zero pad row (sinusoidal.concat, pia, ldpe). */
+static inline int sin_row_of(const simd_job *jb, const pecs_tensor *pos, int64_t t, double *r)
+{
+    double q = pecs_pos_at(pos, 0, t);
+    if (jb->emb == SIMD_EMB_SIN_CONCAT)
+        return impl_concat_row(&jb->cc, q, r) > 0;
+    *r = q;
+    return 1;
+}
+
+/* 1 if token t, of row r, continues token t - 1's run: not at a block start, and t - 1's row is r - 1. */
+static inline int sin_continues(const simd_job *jb, const pecs_tensor *pos, int64_t t, double r)
+{
+    double rp;
+    return t % SIMD_SIN_BLOCK != 0 && sin_row_of(jb, pos, t - 1, &rp) && r == rp + 1.0;
+}
+
+/* ds, dc = sin, cos of r f_k for the first n pairs: reduced in double, SLEEF's double sincos (3.5 ulp). */
+static inline void sin_seed(double r, const double *f, int64_t n, double *ds, double *dc)
+{
+    for (int64_t k = 0; k < n; k += VD) {
+        VDT s, c;
+        STORED(ds + k, REDUCE_D(r, f + k));
+        SINCOS(ds + k, s, c);
+        STORED(ds + k, s);
+        STORED(dc + k, c);
+    }
+}
+
+/* The state's pairs k .. k + VD - 1 in f32 into the row: interleaved at P + 2k, or at sn + k and cs + k. */
+static inline __attribute__((always_inline)) void sin_put(VDT s, VDT c, int64_t k, int concat, float *P, float *sn,
+                                                          float *cs)
+{
+    if (!concat)
+        STOREU(P + 2 * k, SC_INTERLEAVE(s, c));
+    else {
+        STORE_PD_AS_PS(sn + k, s);
+        STORE_PD_AS_PS(cs + k, c);
+    }
+}
+
+/* One row further, sin(a + f) = sin a cos f + cos a sin f, cos(a + f) = cos a cos f - sin a sin f, and (put) the
+ * new row into P in the same pass over the state. */
+static inline __attribute__((always_inline)) void sin_step(const double *cf, const double *sf, int64_t k, int64_t n,
+                                                           double *ds, double *dc, int put, int concat, float *P,
+                                                           float *sn, float *cs)
+{
+    for (; k < n; k += VD) {
+        VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
+        s = FMADDD(c, b, MULD(s, a));
+        c = FNMADDD(LOADD(ds + k), b, MULD(c, a));
+        STORED(ds + k, s);
+        STORED(dc + k, c);
+        if (put)
+            sin_put(s, c, k, concat, P, sn, cs);
+    }
+}
+
+/* How far ahead of its loads sin_step_add prefetches x, in bytes. Its loop is long enough (the step, the
+ * conversion, the add) that too few loads of x are in flight for the hardware prefetcher alone: on the 2-core
+ * EPYC VM, 4096 took the f32 4096x4096 case from 0.5 to 0.7 of its streaming-store roofline (1024: 0.65). */
+#define SIMD_EMBED_PREFETCH 4096
+
+/* The same step for the interleaved layout, each vector of the new row added to x's and stored to out at once
+ * (so the loads of x overlap the arithmetic instead of waiting for a whole row of it), as far as whole vectors
+ * of out go; returns the pairs done. The bits are sin_step's and add_row's. A prefetch past the end of x reads
+ * nothing (prefetches do not fault). */
+static inline __attribute__((always_inline)) int64_t sin_step_add(const double *cf, const double *sf, int64_t D,
+                                                                   double *ds, double *dc, void *orow, const void *xr,
+                                                                   pecs_dtype dt, int nt)
+{
+    int64_t k = 0;
+    for (; 2 * k + VW <= D; k += VD) {
+        VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
+        VDT s1 = FMADDD(c, b, MULD(s, a)), c1 = FNMADDD(s, b, MULD(c, a));
+        STORED(ds + k, s1);
+        STORED(dc + k, c1);
+        __builtin_prefetch((const char *)xr + (size_t)(2 * k) * pecs_dtype_size(dt) + SIMD_EMBED_PREFETCH);
+        VF o = ADD(load_dt(xr, 2 * k, dt), SC_INTERLEAVE(s1, c1));
+        if (nt)
+            stream_dt(orow, 2 * k, o, dt);
+        else
+            store_dt(orow, 2 * k, o, dt);
+    }
+    return k;
+}
+
+/* Token t's sinusoidal row P. Within a run of tokens whose rows step by +1 (the usual contiguous positions) the
+ * sines and cosines come from the double angle-addition recurrence above, started from a sincos at the run's
+ * first token: four double FMAs per pair instead of a sincos, which made this kernel compute-bound (0.3 of the
+ * copy roofline). A run restarts at every token index that is a multiple of SIMD_SIN_BLOCK and a thread that
+ * starts inside a run first walks back to the run's start, so every token's bits are a function of the positions
+ * alone, whatever the split over threads (the determinism repeat compares them across thread counts). Error:
+ * the seed's 3.5 double ulps plus ~2 per step, below 1e-13 after 63 steps, so the f32 row is the rounded value
+ * but for ties closer than that. A token alone in its run (any other position pattern) takes the f32 sincos with
+ * the first-order correction (sincos_vec). ds holds the state, dc = ds + SIMD_SIN_NP(D); *live says it holds
+ * token t - 1's row *rprev. Layouts: sinusoidal P = [sin a0, cos a0, sin a1, ...] (an odd D's last cos lands in
+ * the padding); concat P = [sin a0 .. sin a(D/2-1), cos a0 .. cos a(D/2-1)], odd D: last 0; the pad row 0. */
+static inline __attribute__((always_inline)) int sin_table_row(const simd_job *jb, const pecs_tensor *pos,
+                                                               int64_t t, int64_t D, float *P, double *ds, int *live,
+                                                               double *rprev, void *orow, const void *xr,
+                                                               pecs_dtype dt)
+{
+    int64_t np = SIMD_SIN_NP(D), Dp = SIMD_EMBED_PAD(D), concat = jb->emb == SIMD_EMB_SIN_CONCAT,
+            n = concat ? D / 2 : (D + 1) / 2;
+    const double *f = (const double *)(const void *)jb->tab, *cf = f + np, *sf = cf + np;
+    double *dc = ds + np, r, rs, rn;
+    float *sn = P + Dp, *cs = sn + Dp;
+    if (!sin_row_of(jb, pos, t, &r)) { /* fairseq's zero pad row (rows checked by job.c) */
+        memset(P, 0, (size_t)D * sizeof *P);
+        *live = 0;
+        return 0;
+    }
+    if (*live && t % SIMD_SIN_BLOCK != 0 && r == *rprev + 1.0) {
+        if (!concat && (!jb->nt || nt_lead(orow, pecs_dtype_size(dt), D) == 0)) { /* out written here */
+            int64_t k = sin_step_add(cf, sf, D, ds, dc, orow, xr, dt, jb->nt);
+            sin_step(cf, sf, k, n, ds, dc, 1, 0, P, sn, cs);
+            for (int64_t j = 2 * k; j < D; j++)
+                pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + P[j]);
+            *rprev = r;
+            return 1;
+        }
+        sin_step(cf, sf, 0, n, ds, dc, 1, (int)concat, P, sn, cs);
+    } else {
+        int64_t s = t;
+        for (rs = r; sin_continues(jb, pos, s, rs); s--)
+            sin_row_of(jb, pos, s - 1, &rs);
+        *live = s < t || (t + 1 < jb->units && sin_row_of(jb, pos, t + 1, &rn) && sin_continues(jb, pos, t + 1, rn));
+        if (*live) {
+            sin_seed(rs, f, n, ds, dc);
+            for (; s < t; s++)
+                sin_step(cf, sf, 0, n, ds, dc, 0, (int)concat, P, sn, cs);
+            for (int64_t k = 0; k < n; k += VD)
+                sin_put(LOADD(ds + k), LOADD(dc + k), k, (int)concat, P, sn, cs);
+        } else
+            for (int64_t k = 0; k < n; k += VW) {
+                VF sv, cv, lo, hi;
+                sincos_vec(r, f + k, &sv, &cv);
+                if (!concat) {
+                    INTERLEAVE(sv, cv, lo, hi);
+                    STOREU(P + 2 * k, lo);
+                    STOREU(P + 2 * k + VW, hi);
+                } else {
+                    STOREU(sn + k, sv);
+                    STOREU(cs + k, cv);
+                }
+            }
+    }
+    *rprev = r;
+    if (concat) {
+        memcpy(P, sn, (size_t)n * sizeof *P);
+        memcpy(P + n, cs, (size_t)n * sizeof *P);
+        if (D % 2)
+            P[D - 1] = 0.0f;
+    }
+    return 0;
+}
+
 static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, int64_t t0, int64_t t1, float *scratch,
                                                             pecs_dtype dt)
 {
     const pecs_problem *p = jb->p;
     const pecs_tensor *x = pecs_problem_tensor(p, "x"), *pos = pecs_problem_tensor(p, "pos"),
                       *out = pecs_problem_tensor(p, "out"), *w = pecs_problem_tensor(p, "w");
-    int64_t D = x->shape[1], Dp = SIMD_EMBED_PAD(D), half = D / 2;
+    int64_t D = x->shape[1], Dp = SIMD_EMBED_PAD(D);
     size_t esz = pecs_dtype_size(dt);
-    float *P = scratch, *sn = scratch + Dp, *cs = sn + Dp;
-    const double *f = (const double *)(const void *)jb->tab;
-    double *fsc = (double *)(void *)scratch;
+    float *P = scratch;
+    double *fsc = (double *)(void *)scratch, *ds = (double *)(void *)(scratch + 3 * Dp), rprev = 0.0;
+    int live = 0;
     if (jb->emb == SIMD_EMB_FOURIER) /* the token's doubles first (fourier_row), then the row */
         P = scratch + 2 * (3 * SIMD_FOURIER_HP(jb->F) + jb->hidden);
     if (jb->emb == SIMD_EMB_NOPE)
@@ -135,41 +294,28 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
     for (int64_t t = t0; t < t1; t++) {
         double q = pecs_pos_at(pos, 0, t);
         const float *row = P;
+        void *orow = (char *)out->data + (size_t)(t * out->stride[0]) * esz;
+        const void *xr = (const char *)x->data + (size_t)(t * x->stride[0]) * esz;
         switch (jb->emb) {
-        case SIMD_EMB_SIN: /* P[2k], P[2k+1] = sin, cos: an odd D's last cos lands in the padding */
-            for (int64_t k = 0; 2 * k < D; k += VW) {
-                VF sv, cv, lo, hi;
-                sincos_vec(q, f + k, &sv, &cv);
-                INTERLEAVE(sv, cv, lo, hi);
-                STOREU(P + 2 * k, lo);
-                STOREU(P + 2 * k + VW, hi);
-            }
+        case SIMD_EMB_SIN:
+        case SIMD_EMB_SIN_CONCAT:
+            if (sin_table_row(jb, pos, t, D, P, ds, &live, &rprev, orow, xr, dt))
+                continue;
             break;
-        case SIMD_EMB_SIN_CONCAT: {
-            double r;
-            if (!impl_concat_row(&jb->cc, q, &r)) { /* a pad row: fairseq's zero row (rows checked by job.c) */
-                memset(P, 0, (size_t)D * sizeof *P);
-                break;
-            }
-            for (int64_t k = 0; k < half; k += VW) {
-                VF sv, cv;
-                sincos_vec(r, f + k, &sv, &cv);
-                STOREU(sn + k, sv);
-                STOREU(cs + k, cv);
-            }
-            memcpy(P, sn, (size_t)half * sizeof *P);
-            memcpy(P + half, cs, (size_t)half * sizeof *P);
-            if (D % 2)
-                P[D - 1] = 0.0f;
-            break;
-        }
         case SIMD_EMB_LEARNED: /* segment s of width D / segs is table row pos[s][t]: learned 1, sigma_gpt 2 */
             for (int64_t s = 0, Ds = D / jb->segs; s < jb->segs; s++) {
                 int64_t r = (int64_t)pecs_pos_at(pos, s, t); /* checked integral and in range by job.c */
                 const char *wr = (const char *)w->data + (size_t)(r * w->stride[0]) * pecs_dtype_size(w->dtype);
                 float *Ps = P + s * Ds;
                 int64_t d = 0;
-                if (w->dtype == PECS_DT_F32 && jb->segs == 1)
+                if (jb->segs == 1 && (w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)) {
+                    /* the table's row added as it is loaded: no f32 copy of it in between */
+                    if (w->dtype == PECS_DT_F16)
+                        add_row(orow, xr, wr, PECS_DT_F16, D, dt, jb->nt);
+                    else
+                        add_row(orow, xr, wr, PECS_DT_BF16, D, dt, jb->nt);
+                    row = NULL;
+                } else if (w->dtype == PECS_DT_F32 && jb->segs == 1)
                     row = (const float *)(const void *)wr;
                 else if (w->dtype == PECS_DT_F32)
                     memcpy(Ps, wr, (size_t)Ds * sizeof *Ps);
@@ -181,12 +327,13 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
                         Ps[d] = pecs_load_f32(wr, w->dtype, d);
                 }
             }
+            if (!row)
+                continue;
             break;
         case SIMD_EMB_NOPE: break;
         case SIMD_EMB_FOURIER: fourier_row(jb, q, D, fsc, P); break;
         }
-        add_row((char *)out->data + (size_t)(t * out->stride[0]) * esz,
-                (const char *)x->data + (size_t)(t * x->stride[0]) * esz, row, D, dt, jb->nt);
+        add_row(orow, xr, row, PECS_DT_F32, D, dt, jb->nt);
     }
 }
 

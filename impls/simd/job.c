@@ -306,16 +306,20 @@ static pecs_status init_embed(simd_job *j, const pecs_problem *p)
             }
     }
     if (j->emb == SIMD_EMB_SIN || j->emb == SIMD_EMB_SIN_CONCAT)
-        n = (D + 1) / 2;
-    j->tab = calloc((size_t)(2 * n + 64), sizeof *j->tab); /* n doubles, zero-padded to whole vectors */
+        n = SIMD_SIN_NP(D);
+    j->tab = calloc((size_t)(6 * n + 64), sizeof *j->tab); /* f, cos f, sin f: n doubles each, zero-padded */
     if (!j->tab)
         return PECS_NOMEM;
     double *f = (double *)(void *)j->tab,
            log_base = j->emb == SIMD_EMB_SIN_CONCAT ? j->cc.log_base : log(pecs_param_real(p, "base", 10000.0));
-    for (int64_t k = 0; k < (j->emb == SIMD_EMB_SIN_CONCAT ? D / 2 : n); k++)
+    for (int64_t k = 0; n && k < (j->emb == SIMD_EMB_SIN_CONCAT ? D / 2 : (D + 1) / 2); k++)
         f[k] = impl_sinusoidal_freq(log_base, k, D, j->emb == SIMD_EMB_SIN_CONCAT);
-    /* the table row P, sin and cos, each padded to whole vectors */
-    j->scratch_floats = 3 * (size_t)SIMD_EMBED_PAD(D) + 16;
+    for (int64_t k = 0; k < n; k++) { /* one token's step of the recurrence (embed_body.h); padding: 1, 0 */
+        f[n + k] = cos(f[k]);
+        f[2 * n + k] = sin(f[k]);
+    }
+    /* the table row P, sin and cos, each padded to whole vectors; then the recurrence's sines and cosines */
+    j->scratch_floats = 3 * (size_t)SIMD_EMBED_PAD(D) + 4 * (size_t)n + 16;
     return PECS_OK;
 }
 

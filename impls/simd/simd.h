@@ -87,8 +87,8 @@ struct simd_job {
     float *tab;       /* per call: T5 [H][2*maxd+1] weights by clamped distance (or [H][t5nb] by bucket when
                          max_distance is too large for that); FIRE weights in f32;
                          KERPLE r1, r2 per head; ALiBi slopes (ALiBi-PI's over s); BAM scale, beta, offset
-                         per head ([3][H]); MaSA decay per head; iRPE w [H][nb]; sinusoidal frequencies
-                         (as doubles) */
+                         per head ([3][H]); MaSA decay per head; iRPE w [H][nb]; sinusoidal: the
+                         frequencies f, cos f and sin f as doubles, SIMD_SIN_NP(D) each */
     int64_t hidden;   /* FIRE's and fourier's hidden width */
     impl_concat cc;   /* sinusoidal.concat, ldpe, pia: the table row rule */
     int64_t segs;     /* learned: 1 table row of width D; sigma_gpt: 2 of width D/2, from position rows 0 and 1 */
@@ -105,6 +105,14 @@ struct simd_job {
 
 /* Floats of each embed scratch row for model dimension D: D plus two vectors of padding, whole vectors. */
 #define SIMD_EMBED_PAD(D) (((D) + 64) & ~(int64_t)15)
+
+/* Sinusoidal rows (sinusoidal, sinusoidal.concat, ldpe, pia): frequencies, and the recurrence's state, as doubles
+ * per pair, (D + 1) / 2 pairs rounded up to whole vectors of either ISA. A run of tokens whose table rows step by
+ * +1 is computed by the angle-addition recurrence from a sincos taken at the run's start, restarted at every
+ * token index that is a multiple of SIMD_SIN_BLOCK (so a token's bits do not depend on how the tokens are split
+ * over threads, and the double recurrence's error stays below 1e-13; see embed_body.h). */
+#define SIMD_SIN_NP(D) ((((D) + 1) / 2 + 15) & ~(int64_t)15)
+#define SIMD_SIN_BLOCK 64
 
 /* Doubles of each of fourier's per-token feature arrays (angles, cos, sin) for F features: F/2 rounded up to
  * whole double vectors of either ISA. */
