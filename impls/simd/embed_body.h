@@ -1,7 +1,8 @@
 /* impls/simd/embed_body.h — embed-form tokens (out = x + P(pos)), included by avx2.c and avx512.c after
  * pairwise_body.h (nt_lead and the vector macros). Defines embed_units(), the kernel of simd_kernels.
  *
- * Per token the table row P is built from the angles a_k = q * f_k (frequencies from job.c): each angle is
+ * Sinusoidal rows along runs of contiguous rows come from a double recurrence (sin_table_row below); otherwise
+ * per token the table row P is built from the angles a_k = q * f_k (frequencies from job.c): each angle is
  * formed and reduced mod 2 pi in double (k = rint(a / 2pi), r = a - k C1 - k C2 with C1 + C2 = 2pi to 2^-106,
  * FMAs: r is right to ~1e-16 for any position below 2^50), split as r = hi + lo in f32, and its sine and
  * cosine taken by SLEEF's 1-ulp f32 sincos of hi, corrected to first order:
