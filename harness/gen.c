@@ -11,14 +11,24 @@ static uint64_t splitmix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+uint64_t pecs_gen_key(uint64_t seed, uint64_t stream)
+{
+    return splitmix64(splitmix64(seed) ^ stream);
+}
+
 uint64_t pecs_gen_u64(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    return splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ index);
+    return splitmix64(pecs_gen_key(seed, stream) ^ index);
+}
+
+double pecs_gen_uniform_k(uint64_t key, uint64_t index)
+{
+    return (double)(splitmix64(key ^ index) >> 11) * 0x1p-52 - 1.0;
 }
 
 double pecs_gen_uniform(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    return (double)(pecs_gen_u64(seed, stream, index) >> 11) * 0x1p-52 - 1.0;
+    return pecs_gen_uniform_k(pecs_gen_key(seed, stream), index);
 }
 
 /* One row per kind: f64, f32, f16, bf16 bit patterns. Signalling NaNs keep their payload in the low bits

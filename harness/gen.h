@@ -18,6 +18,10 @@ enum { PECS_STREAM_X = 0, PECS_STREAM_K = 1, PECS_STREAM_POS = 2, PECS_STREAM_KP
 uint64_t pecs_gen_u64(uint64_t seed, uint64_t stream, uint64_t index);
 /* Uniform in [-1, 1), exactly representable in double. */
 double pecs_gen_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+/* The same values for a whole stream: key = pecs_gen_key(seed, stream) once, then pecs_gen_uniform_k(key, index)
+ * equals pecs_gen_uniform(seed, stream, index) with one hash per element instead of three. */
+uint64_t pecs_gen_key(uint64_t seed, uint64_t stream);
+double pecs_gen_uniform_k(uint64_t key, uint64_t index);
 
 /* values=special: whether element `index` (row-major) of a stream is special and, if so, its bit pattern in
  * dtype dt written to dst (2, 4 or 8 bytes). One element of every innermost row of row_len elements is

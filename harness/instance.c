@@ -63,24 +63,23 @@ static void buf_free(pecs_buf *b)
 typedef void (*elem_fn)(const pecs_tensor *t, int64_t logical, int64_t offset, void *arg);
 static void for_each(const pecs_tensor *t, elem_fn fn, void *arg)
 {
-    int64_t idx[PECS_MAX_DIMS] = {0}, n = 1;
+    int64_t idx[PECS_MAX_DIMS] = {0}, n = 1, off = 0; /* off: the storage offset of idx, kept as idx moves */
     for (int i = 0; i < t->ndim; i++)
         n *= t->shape[i];
     for (int64_t k = 0; k < n; k++) {
-        int64_t off = 0;
-        for (int i = 0; i < t->ndim; i++)
-            off += idx[i] * t->stride[i];
         fn(t, k, off, arg);
         for (int i = t->ndim - 1; i >= 0; i--) {
+            off += t->stride[i];
             if (++idx[i] < t->shape[i])
                 break;
+            off -= idx[i] * t->stride[i];
             idx[i] = 0;
         }
     }
 }
 
 typedef struct gen_arg {
-    uint64_t seed, stream;
+    uint64_t seed, stream, key; /* key: pecs_gen_key(seed, stream) */
     int special; /* values=special: some elements are special bit patterns (gen.h) */
 } gen_arg;
 
@@ -90,7 +89,7 @@ static void fill_uniform(const pecs_tensor *t, int64_t k, int64_t off, void *arg
     if (g->special && pecs_gen_special(g->seed, g->stream, (uint64_t)k, (uint64_t)t->shape[t->ndim - 1], t->dtype,
                                        (unsigned char *)t->data + (size_t)off * pecs_dtype_size(t->dtype)))
         return;
-    pecs_store_f64(t->data, t->dtype, off, pecs_gen_uniform(g->seed, g->stream, (uint64_t)k));
+    pecs_store_f64(t->data, t->dtype, off, pecs_gen_uniform_k(g->key, (uint64_t)k));
 }
 
 /* values=special applies to x (rotate, embed) only. */
@@ -369,7 +368,7 @@ void pecs_instance_reset(pecs_instance *in)
     pecs_buf *gen[] = {&in->x, &in->q, &in->k, &in->w};
     for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++)
         if (gen[i]->raw) {
-            gen_arg g = {in->c->seed, gen[i]->stream, special_buf(in, gen[i])};
+            gen_arg g = {in->c->seed, gen[i]->stream, pecs_gen_key(in->c->seed, gen[i]->stream), special_buf(in, gen[i])};
             for_each(&gen[i]->t, fill_uniform, &g);
         }
     if (in->out.raw)
@@ -390,10 +389,11 @@ static double *twin(const pecs_buf *b, pecs_dtype dt, uint64_t seed, int special
     t->dtype = PECS_DT_F64;
     row_major(t->ndim, t->shape, 0, t->stride);
     t->data = v;
+    const uint64_t key = pecs_gen_key(seed, b->stream);
     for (int64_t k = 0; k < n; k++) { /* each element as the backend's copy holds it, widened exactly */
         unsigned char tmp[8];
         if (!special || !pecs_gen_special(seed, b->stream, (uint64_t)k, (uint64_t)t->shape[t->ndim - 1], dt, tmp))
-            pecs_store_f64(tmp, dt, 0, pecs_gen_uniform(seed, b->stream, (uint64_t)k));
+            pecs_store_f64(tmp, dt, 0, pecs_gen_uniform_k(key, (uint64_t)k));
         v[k] = pecs_load_f64(tmp, dt, 0);
     }
     return v;

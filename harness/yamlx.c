@@ -68,9 +68,9 @@ pecs_status pecs_yaml_check_keys(pecs_yaml *y, yaml_node_t *map, const char *con
         int ok = 0;
         const char *best = NULL;
         int bestd = 3;
-        for (const char *const *a = allowed; *a && k; a++) {
-            if (strcmp(*a, k) == 0)
-                ok = 1;
+        for (const char *const *a = allowed; *a && k && !ok; a++)
+            ok = strcmp(*a, k) == 0;
+        for (const char *const *a = allowed; *a && k && !ok; a++) { /* a near miss to suggest: on errors only */
             int d = pecs_edit_distance(k, *a);
             if (d < bestd) {
                 bestd = d;

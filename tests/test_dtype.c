@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <mpfr.h>
+
 #include "pecs/dtype.h"
 
 /* ---- helpers --------------------------------------------------------------------------------------- */
@@ -377,4 +379,58 @@ Test(dtype, load_store_exhaustive_half_types)
     pecs_store_f64(b, PECS_DT_BF16, 0, 1.0 + 0x1p-8 + 0x1p-40);
     cr_assert_eq(h[0], 0x3c01u, "store_f64 rounds once to f16");
     cr_assert_eq(b[0], 0x3f81u, "store_f64 rounds once to bf16");
+}
+
+/* ---- against MPFR ---------------------------------------------------------------------------------- */
+
+/* x rounded by MPFR to p bits in a format whose largest exponent is bias and smallest normal one 1 - bias
+ * (MPFR's exponents are one more: x = m 2^e, m in [1/2, 1)), with gradual underflow (mpfr_subnormalize). */
+static double mpfr_small(double x, int p, int bias)
+{
+    mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
+    mpfr_t m;
+    mpfr_set_emin((1 - bias) - p + 2);
+    mpfr_set_emax(bias + 1);
+    mpfr_init2(m, p);
+    int i = mpfr_set_d(m, x, MPFR_RNDN);
+    i = mpfr_check_range(m, i, MPFR_RNDN);
+    mpfr_subnormalize(m, i, MPFR_RNDN);
+    double r = mpfr_get_d(m, MPFR_RNDN);
+    mpfr_clear(m);
+    mpfr_set_emin(emin);
+    mpfr_set_emax(emax);
+    return r;
+}
+
+/* The bit-level f64 -> f16/bf16 rounding equals MPFR's on doubles of every binade from below the smallest
+ * subnormal to past overflow, random and at the midpoints between neighbours (where ties go to even), and
+ * around each format's largest finite value. Catches a wrong shift, a tie rounded away from zero, a carry
+ * that does not reach the exponent field, a subnormal taken as normal, and overflow at the wrong place. */
+Test(dtype, f64_narrowing_matches_mpfr)
+{
+    static const struct { int p, bias; uint16_t (*to)(double); double (*val)(uint16_t); const char *name; } fm[] = {
+        {11, 15, pecs_f64_to_f16, f16_val, "f16"}, {8, 127, pecs_f64_to_bf16, bf16_val, "bf16"}};
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    for (int f = 0; f < 2; f++) {
+        long bad = 0;
+        for (long k = 0; k < 400000 && bad < 5; k++) {
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            int lo = (1 - fm[f].bias) - fm[f].p - 3, span = 2 * fm[f].bias + fm[f].p + 8;
+            int e = lo + (int)(st % (uint64_t)span);
+            uint64_t mant = (st >> 11) & ((UINT64_C(1) << 52) - 1);
+            double x = ldexp(1.0 + ldexp((double)mant, -52), e);
+            if (k % 3 == 1) { /* a midpoint: the quantum of binade e (or the subnormal one), half of it added */
+                int E = e < 1 - fm[f].bias ? 1 - fm[f].bias : e, q = E - (fm[f].p - 1);
+                x = ldexp(floor(ldexp(x, -q)) + 0.5, q);
+            }
+            if (k % 7 == 3)
+                x = -x;
+            double got = fm[f].val(fm[f].to(x)), want = mpfr_small(x, fm[f].p, fm[f].bias);
+            if (!(got == want && signbit(got) == signbit(want))) {
+                cr_log_error("%s: %.17g gives %.17g, MPFR %.17g", fm[f].name, x, got, want);
+                bad++;
+            }
+        }
+        cr_expect_eq(bad, 0, "%s: %ld value(s) rounded differently from MPFR", fm[f].name, bad);
+    }
 }

@@ -160,3 +160,18 @@ Test(gen, u64_bit_balance)
     for (int b = 0; b < 64; b++)
         cr_assert(fabs((double)ones[b] / n - 0.5) < 0.015, "bit %d set in %u of %d draws", b, ones[b], n);
 }
+
+/* The per-stream key gives the same values as the three-hash form (the instance fills tensors with it):
+ * catches a key that mixes seed and stream in another order or forgets one of them. */
+Test(gen, keyed_uniform_equals_uniform)
+{
+    for (uint64_t seed = 0; seed < 5; seed++)
+        for (uint64_t stream = 0; stream < 6; stream++) {
+            uint64_t key = pecs_gen_key(seed * 0x9e3779b97f4a7c15u, stream);
+            for (uint64_t i = 0; i < 1000; i += 7)
+                cr_assert_eq(pecs_gen_uniform_k(key, i), pecs_gen_uniform(seed * 0x9e3779b97f4a7c15u, stream, i),
+                             "seed %llu stream %llu index %llu", (unsigned long long)seed, (unsigned long long)stream,
+                             (unsigned long long)i);
+        }
+    cr_assert_neq(pecs_gen_key(1, 2), pecs_gen_key(2, 1));
+}

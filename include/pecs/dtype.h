@@ -13,7 +13,7 @@
  *   - NaN stays NaN (quiet), sign kept; infinities keep their sign;
  *   - f64 -> f16 and f64 -> bf16 round ONCE from the double (never through f32, which would round twice);
  *   - widening conversions (f16/bf16 -> f32 -> f64) are exact.
- *   The rounding is done with integer and exact power-of-two arithmetic, so it does not depend on the
+ *   The rounding is done with integer arithmetic on the bits, so it does not depend on the
  *   floating-point rounding mode.
  */
 #ifndef PECS_DTYPE_H
@@ -154,64 +154,49 @@ static inline float pecs_bf16_to_f32(uint16_t b)
 
 /* ---- binary64 -> f16 / bf16 with a single rounding (used by the oracle side) ------------------------ */
 
-/* Round |x| (finite, nonzero) to p significant bits with minimum normal exponent emin, ties to even.
- * Exact: scaling by powers of two and floor() are exact for these magnitudes. */
-static inline double pecs_round_sig_(double x, int p, int emin)
+/* x to the bit pattern of a binary format with p significant bits, `ebits` exponent bits and exponent bias `bias`
+ * (sign in bit ebits + p - 1), rounded once, to nearest with ties to even, with gradual underflow and overflow to
+ * infinity. Integer arithmetic on x's bits: the 53-bit significand M (x = M 2^(e-52)) is shifted to the target's
+ * quantum 2^(E-p+1), E = max(e, 1 - bias), and the dropped bits decide the rounding; the result's bits are
+ * ((E - emin) << (p - 1)) + n for either a normal or a subnormal result (a carry out of the significand moves
+ * into the exponent field, as it must). NaN becomes the quiet NaN without payload, sign kept. (The tests hold it
+ * to MPFR's rounding; it replaced a frexp/ldexp version that took a third of a T1 suite run's CPU time.) */
+static inline uint16_t pecs_f64_to_small_(double x, int p, int ebits, int bias)
 {
-    int e;
-    (void)frexp(x, &e); /* x = f * 2^e, f in [0.5, 1): floor(log2|x|) = e - 1 */
-    int E = e - 1 < emin ? emin : e - 1;
-    int q = E - (p - 1);
-    double y = ldexp(x, -q);
-    double t = floor(y);
-    double r = y - t;
-    if (r > 0.5 || (r == 0.5 && fmod(t, 2.0) != 0.0))
-        t += 1.0;
-    return ldexp(t, q);
-}
-
-/* Encode an exactly representable value v of a binary format with p significant bits, exponent bias
- * `bias`, into its bit pattern (sign in bit (ebits + p - 1)). */
-static inline uint16_t pecs_encode_small_(double v, int p, int ebits, int bias)
-{
-    uint16_t sign = (uint16_t)(signbit(v) ? 1u << (ebits + p - 1) : 0u);
-    uint16_t expmask = (uint16_t)((1u << ebits) - 1u);
-    double a = fabs(v);
-    if (isnan(v))
-        return (uint16_t)(sign | (expmask << (p - 1)) | (1u << (p - 2)));
-    if (isinf(v))
-        return (uint16_t)(sign | (expmask << (p - 1)));
-    if (a == 0.0)
+    uint64_t u, n, M;
+    memcpy(&u, &x, sizeof u);
+    const uint16_t sign = (uint16_t)((u >> 63) << (ebits + p - 1));
+    const uint64_t inf = (uint64_t)((1u << ebits) - 1u) << (p - 1);
+    const int be = (int)((u >> 52) & 0x7ff), emin = 1 - bias;
+    if (be == 0x7ff) /* inf, or NaN (quiet) */
+        return (uint16_t)(sign | inf | ((u << 12) ? 1u << (p - 2) : 0u));
+    if (be == 0) /* zero, or a double subnormal: far below half the smallest subnormal of either format */
         return sign;
-    int e;
-    (void)frexp(a, &e);
-    int E = e - 1;
-    if (E >= 1 - bias) { /* normal */
-        double frac = ldexp(a, -E) - 1.0;
-        uint16_t m = (uint16_t)ldexp(frac, p - 1);
-        return (uint16_t)(sign | ((uint16_t)(E + bias) << (p - 1)) | m);
+    const int e = be - 1023;
+    if (e > bias) /* at least twice the largest finite value */
+        return (uint16_t)(sign | inf);
+    const int E = e < emin ? emin : e, s = (E - e) + 53 - p; /* s >= 53 - p >= 42 */
+    M = (u & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1) << 52);
+    if (s > 63)
+        n = 0;
+    else {
+        const uint64_t rem = M & ((UINT64_C(1) << s) - 1), half = UINT64_C(1) << (s - 1);
+        n = M >> s;
+        if (rem > half || (rem == half && (n & 1)))
+            n++;
     }
-    return (uint16_t)(sign | (uint16_t)ldexp(a, (p - 1) + (bias - 1))); /* subnormal: a / 2^(1-bias-(p-1)) */
+    const uint64_t bits = ((uint64_t)(E - emin) << (p - 1)) + n;
+    return (uint16_t)(sign | (bits >= inf ? inf : bits));
 }
 
 static inline uint16_t pecs_f64_to_f16(double x)
 {
-    if (isnan(x) || isinf(x) || x == 0.0)
-        return pecs_encode_small_(x, 11, 5, 15);
-    double r = copysign(pecs_round_sig_(fabs(x), 11, -14), x);
-    if (fabs(r) > 65504.0)
-        r = copysign(INFINITY, x);
-    return pecs_encode_small_(r, 11, 5, 15);
+    return pecs_f64_to_small_(x, 11, 5, 15);
 }
 
 static inline uint16_t pecs_f64_to_bf16(double x)
 {
-    if (isnan(x) || isinf(x) || x == 0.0)
-        return pecs_encode_small_(x, 8, 8, 127);
-    double r = copysign(pecs_round_sig_(fabs(x), 8, -126), x);
-    if (fabs(r) > 0x1.fep127)
-        r = copysign(INFINITY, x);
-    return pecs_encode_small_(r, 8, 8, 127);
+    return pecs_f64_to_small_(x, 8, 8, 127);
 }
 
 /* ---- element access by dtype (i = linear element index, already multiplied out from strides) -------- */
