@@ -160,18 +160,26 @@ static inline __attribute__((always_inline)) void sin_put(VDT s, VDT c, int64_t 
     }
 }
 
-/* One row further, sin(a + f) = sin a cos f + cos a sin f, cos(a + f) = cos a cos f - sin a sin f, and (put) the
- * new row into P in the same pass over the state. */
+/* Pairs k .. k + VD - 1 of the state one row further, sin(a + f) = sin a cos f + cos a sin f and
+ * cos(a + f) = cos a cos f - sin a sin f; the new values are also returned. The one step both loops below take. */
+static inline __attribute__((always_inline)) void sin_rot(const double *cf, const double *sf, int64_t k, double *ds,
+                                                          double *dc, VDT *s1, VDT *c1)
+{
+    VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
+    *s1 = FMADDD(c, b, MULD(s, a));
+    *c1 = FNMADDD(s, b, MULD(c, a));
+    STORED(ds + k, *s1);
+    STORED(dc + k, *c1);
+}
+
+/* Pairs k .. n - 1 one row further and (put) the new row into P in the same pass over the state. */
 static inline __attribute__((always_inline)) void sin_step(const double *cf, const double *sf, int64_t k, int64_t n,
                                                            double *ds, double *dc, int put, int concat, float *P,
                                                            float *sn, float *cs)
 {
     for (; k < n; k += VD) {
-        VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
-        s = FMADDD(c, b, MULD(s, a));
-        c = FNMADDD(LOADD(ds + k), b, MULD(c, a));
-        STORED(ds + k, s);
-        STORED(dc + k, c);
+        VDT s, c;
+        sin_rot(cf, sf, k, ds, dc, &s, &c);
         if (put)
             sin_put(s, c, k, concat, P, sn, cs);
     }
@@ -192,10 +200,8 @@ static inline __attribute__((always_inline)) int64_t sin_step_add(const double *
 {
     int64_t k = 0;
     for (; 2 * k + VW <= D; k += VD) {
-        VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
-        VDT s1 = FMADDD(c, b, MULD(s, a)), c1 = FNMADDD(s, b, MULD(c, a));
-        STORED(ds + k, s1);
-        STORED(dc + k, c1);
+        VDT s1, c1;
+        sin_rot(cf, sf, k, ds, dc, &s1, &c1);
         __builtin_prefetch((const char *)xr + (size_t)(2 * k) * pecs_dtype_size(dt) + SIMD_EMBED_PREFETCH);
         VF o = ADD(load_dt(xr, 2 * k, dt), SC_INTERLEAVE(s1, c1));
         if (nt)
@@ -235,9 +241,9 @@ static inline __attribute__((always_inline)) int sin_table_row(const simd_job *j
     if (*live && t % SIMD_SIN_BLOCK != 0 && r == *rprev + 1.0) {
         if (!concat && (!jb->nt || nt_lead(orow, pecs_dtype_size(dt), D) == 0)) { /* out written here */
             int64_t k = sin_step_add(cf, sf, D, ds, dc, orow, xr, dt, jb->nt);
-            sin_step(cf, sf, k, n, ds, dc, 1, 0, P, sn, cs);
-            for (int64_t j = 2 * k; j < D; j++)
-                pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + P[j]);
+            size_t done = (size_t)(2 * k) * pecs_dtype_size(dt);
+            sin_step(cf, sf, k, n, ds, dc, 1, 0, P, sn, cs); /* the last pairs, fewer than a vector of out */
+            add_row((char *)orow + done, (const char *)xr + done, P + 2 * k, PECS_DT_F32, D - 2 * k, dt, jb->nt);
             *rprev = r;
             return 1;
         }
@@ -294,7 +300,6 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
         memset(P, 0, (size_t)D * sizeof *P);
     for (int64_t t = t0; t < t1; t++) {
         double q = pecs_pos_at(pos, 0, t);
-        const float *row = P;
         void *orow = (char *)out->data + (size_t)(t * out->stride[0]) * esz;
         const void *xr = (const char *)x->data + (size_t)(t * x->stride[0]) * esz;
         switch (jb->emb) {
@@ -304,21 +309,24 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
                 continue;
             break;
         case SIMD_EMB_LEARNED: /* segment s of width D / segs is table row pos[s][t]: learned 1, sigma_gpt 2 */
+            if (jb->segs == 1 && (w->dtype == PECS_DT_F32 || w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)) {
+                /* the table's row added as it is loaded, in its own dtype: no f32 copy in between */
+                int64_t r = (int64_t)pecs_pos_at(pos, 0, t); /* checked integral and in range by job.c */
+                const char *wr = (const char *)w->data + (size_t)(r * w->stride[0]) * pecs_dtype_size(w->dtype);
+                if (w->dtype == PECS_DT_F16)
+                    add_row(orow, xr, wr, PECS_DT_F16, D, dt, jb->nt);
+                else if (w->dtype == PECS_DT_BF16)
+                    add_row(orow, xr, wr, PECS_DT_BF16, D, dt, jb->nt);
+                else
+                    add_row(orow, xr, wr, PECS_DT_F32, D, dt, jb->nt);
+                continue;
+            }
             for (int64_t s = 0, Ds = D / jb->segs; s < jb->segs; s++) {
-                int64_t r = (int64_t)pecs_pos_at(pos, s, t); /* checked integral and in range by job.c */
+                int64_t r = (int64_t)pecs_pos_at(pos, s, t);
                 const char *wr = (const char *)w->data + (size_t)(r * w->stride[0]) * pecs_dtype_size(w->dtype);
                 float *Ps = P + s * Ds;
                 int64_t d = 0;
-                if (jb->segs == 1 && (w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)) {
-                    /* the table's row added as it is loaded: no f32 copy of it in between */
-                    if (w->dtype == PECS_DT_F16)
-                        add_row(orow, xr, wr, PECS_DT_F16, D, dt, jb->nt);
-                    else
-                        add_row(orow, xr, wr, PECS_DT_BF16, D, dt, jb->nt);
-                    row = NULL;
-                } else if (w->dtype == PECS_DT_F32 && jb->segs == 1)
-                    row = (const float *)(const void *)wr;
-                else if (w->dtype == PECS_DT_F32)
+                if (w->dtype == PECS_DT_F32)
                     memcpy(Ps, wr, (size_t)Ds * sizeof *Ps);
                 else {
                     if (w->dtype == PECS_DT_F16 || w->dtype == PECS_DT_BF16)
@@ -328,13 +336,11 @@ static inline __attribute__((always_inline)) void embed_dt(const simd_job *jb, i
                         Ps[d] = pecs_load_f32(wr, w->dtype, d);
                 }
             }
-            if (!row)
-                continue;
             break;
         case SIMD_EMB_NOPE: break;
         case SIMD_EMB_FOURIER: fourier_row(jb, q, D, fsc, P); break;
         }
-        add_row(orow, xr, row, PECS_DT_F32, D, dt, jb->nt);
+        add_row(orow, xr, P, PECS_DT_F32, D, dt, jb->nt);
     }
 }
 
