@@ -414,7 +414,8 @@ Test(suite, duplicates_removed)
  * + 3 pine (40 tokens: bos, five documents, 14 suffix queries; x3 dtypes) = 1823;
  * + 15 seqpe (2 shapes x 2 positions + bi with masked padding; x3 dtypes) = 1838;
  * + 9 graph.maglap (1 + 2 views; x3 dtypes) = 1847;
- * + 12 sinusoidal runs by recurrence (2 encodings x 2 model dims x 3 thread counts, f32) = 1859. */
+ * + 12 sinusoidal runs by recurrence (2 encodings x 2 model dims x 3 thread counts, f32) = 1859;
+ * + 24 rope runs by recurrence (2 encodings x 2 head dims x 2 pairings x 3 thread counts, f32) = 1883. */
 Test(suite, smoke_suite, .timeout = 30)
 {
     char path[1024], shapes[1024], why[2048] = "";
@@ -426,7 +427,7 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_assert_eq(s.n_files, 2);
     cr_expect_str_eq(s.files[0].path, path);
     cr_expect_str_eq(s.files[1].path, shapes);
-    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9 + 6 + 3 + 12 + 6 + 6 + 3 + 3 + 24 + 3 + 6 + 6 + 3 + 12 + 36 + 3 + 12 + 12 + 27 + 6 + 18 + 12 + 6 + 6 + 3 + 3 + 15 + 9 + 12); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg, tra, position_coupling, rope.clex, path, gateloop, landmark, etc, rope.psc, xpos.bca, positional_attention, bros.crel, focused_memory, cable, rope.buckets, extended_mind, rope.selective, rope.carope, rope.harpe, rope.tapa, rope.windowed, rope.gali, fitm.calibration, tape, longheads, pine, seqpe, graph.maglap, the sinusoidal runs */
+    cr_expect_eq(s.n_cases, 1059 + 126 + 54 + 189 + 24 + 24 + 21 + 3 + 6 + 24 + 18 + 3 + 3 + 21 + 2 + 9 + 6 + 3 + 12 + 6 + 6 + 3 + 3 + 24 + 3 + 6 + 6 + 3 + 12 + 36 + 3 + 12 + 12 + 27 + 6 + 18 + 12 + 6 + 6 + 3 + 3 + 15 + 9 + 12 + 24); /* + the tier-2 rotate and bias blocks (below), issue 19's, tier-2 embed, scores, posmap, sigma_gpt, kattn, comrope, mask, urpe, nope.temperature, rope.plusplus, v2pe, peg, tra, position_coupling, rope.clex, path, gateloop, landmark, etc, rope.psc, xpos.bca, positional_attention, bros.crel, focused_memory, cable, rope.buckets, extended_mind, rope.selective, rope.carope, rope.harpe, rope.tapa, rope.windowed, rope.gali, fitm.calibration, tape, longheads, pine, seqpe, graph.maglap, the sinusoidal runs, the rope runs */
     cr_expect_eq(count_prefix(&s, "seqpe "), 15);
     cr_expect_eq(count_prefix(&s, "sigma_gpt "), 3);
     cr_expect_eq(count_prefix(&s, "graph.maglap "), 9);
@@ -462,13 +463,13 @@ Test(suite, smoke_suite, .timeout = 30)
     cr_expect_eq(count_prefix(&s, "anchor "), 3);
     cr_expect_eq(count_prefix(&s, "parallel_context "), 3);
     cr_expect_eq(count_prefix(&s, "etc "), 3);
-    cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6);
+    cr_expect_eq(count_prefix(&s, "rope "), 432 + 36 + 12 + 12 + 6 + 12 + 24 + 36 + 24 + 6 + 12);
     cr_expect_eq(count_prefix(&s, "nope "), 3 + 12);
     cr_expect_eq(count_prefix(&s, "learned "), 6);
     cr_expect_eq(count_prefix(&s, "mask.causal "), 6);
     cr_expect_eq(count_prefix(&s, "rope.linear "), 48);
     cr_expect_eq(count_prefix(&s, "rope.ntk "), 48);
-    cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3 + 24);
+    cr_expect_eq(count_prefix(&s, "rope.yarn "), 144 + 3 + 24 + 12);
     cr_expect_eq(count_prefix(&s, "alibi "), 120 + 3 + 3 + 3 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "sinusoidal "), 54 + 3 + 12 + 6 + 6 + 12 + 6);
     cr_expect_eq(count_prefix(&s, "sinusoidal.concat "), 54 + 3 + 3 + 12 + 36 + 6 + 6);

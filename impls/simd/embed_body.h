@@ -160,18 +160,6 @@ static inline __attribute__((always_inline)) void sin_put(VDT s, VDT c, int64_t 
     }
 }
 
-/* Pairs k .. k + VD - 1 of the state one row further, sin(a + f) = sin a cos f + cos a sin f and
- * cos(a + f) = cos a cos f - sin a sin f; the new values are also returned. The one step both loops below take. */
-static inline __attribute__((always_inline)) void sin_rot(const double *cf, const double *sf, int64_t k, double *ds,
-                                                          double *dc, VDT *s1, VDT *c1)
-{
-    VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
-    *s1 = FMADDD(c, b, MULD(s, a));
-    *c1 = FNMADDD(s, b, MULD(c, a));
-    STORED(ds + k, *s1);
-    STORED(dc + k, *c1);
-}
-
 /* Pairs k .. n - 1 one row further and (put) the new row into P in the same pass over the state. */
 static inline __attribute__((always_inline)) void sin_step(const double *cf, const double *sf, int64_t k, int64_t n,
                                                            double *ds, double *dc, int put, int concat, float *P,
@@ -179,7 +167,7 @@ static inline __attribute__((always_inline)) void sin_step(const double *cf, con
 {
     for (; k < n; k += VD) {
         VDT s, c;
-        sin_rot(cf, sf, k, ds, dc, &s, &c);
+        rec_rot(cf, sf, k, ds, dc, &s, &c);
         if (put)
             sin_put(s, c, k, concat, P, sn, cs);
     }
@@ -201,7 +189,7 @@ static inline __attribute__((always_inline)) int64_t sin_step_add(const double *
     int64_t k = 0;
     for (; 2 * k + VW <= D; k += VD) {
         VDT s1, c1;
-        sin_rot(cf, sf, k, ds, dc, &s1, &c1);
+        rec_rot(cf, sf, k, ds, dc, &s1, &c1);
         __builtin_prefetch((const char *)xr + (size_t)(2 * k) * pecs_dtype_size(dt) + SIMD_EMBED_PREFETCH);
         VF o = ADD(load_dt(xr, 2 * k, dt), SC_INTERLEAVE(s1, c1));
         if (nt)

@@ -69,8 +69,27 @@ static pecs_status init_rotate(simd_job *j, const pecs_problem *p)
     j->nt = j->nt && (uintptr_t)out->data % 64 == 0 && (size_t)(out->stride[0] * (int64_t)esz) % 64 == 0 &&
             (size_t)(out->stride[1] * (int64_t)esz) % 64 == 0 && (!j->half || (size_t)(R / 2) * esz % 64 == 0) &&
             R % 32 == 0;
-    /* C[R], S[R], cs[R/2], sn[R/2] (3R floats), then angles and gains as doubles (2R floats) */
-    j->scratch_floats = (size_t)(5 * R) + 16;
+    /* Position-linear schedules (one inv_freq row for every head, one position row, no per-token gain) take the
+     * angle-addition recurrence along runs of consecutive positions (rotate_body.h): the step's cos and sin of
+     * every inv_freq, in double (padding: 1, 0). */
+    const scalar_sched *sc = &j->sc;
+    int linear = !sc->head_scale && !sc->head_axis && !sc->head_imag && !sc->head_freq && !sc->phase && !sc->block &&
+                 !sc->gate && !impl_has_token_gain(sc);
+    for (int64_t k = 0; k < R / 2; k++)
+        linear = linear && sc->axis[k] == 0;
+    int64_t np = SIMD_SIN_NP(R);
+    if (linear) {
+        double *cf = malloc((size_t)(2 * np) * sizeof *cf);
+        if (!cf)
+            return PECS_NOMEM;
+        for (int64_t k = 0; k < np; k++) {
+            cf[k] = k < R / 2 ? cos(sc->inv_freq[k]) : 1.0;
+            cf[np + k] = k < R / 2 ? sin(sc->inv_freq[k]) : 0.0;
+        }
+        j->tab = (float *)(void *)cf;
+    }
+    /* C[R], S[R], cs[R/2], sn[R/2] (3R floats), angles and gains as doubles (2R floats), the recurrence's state */
+    j->scratch_floats = (size_t)(5 * R) + 4 * (size_t)np + 16;
     return PECS_OK;
 }
 

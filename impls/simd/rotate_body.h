@@ -85,13 +85,29 @@ static inline void copy_tail(char *dst, const char *src, size_t bytes, int nt)
     memcpy(dst + b, src + b, bytes - b);
 }
 
+/* One step of the angle-addition recurrence for the double pairs k .. k + VD - 1 of a state (ds = sines,
+ * dc = cosines): sin(a + f) = sin a cos f + cos a sin f, cos(a + f) = cos a cos f - sin a sin f, with cf, sf the
+ * step's cos f and sin f. The new values are stored and returned. Shared by the rotate tables below and the
+ * sinusoidal rows (embed_body.h). */
+static inline __attribute__((always_inline)) void rec_rot(const double *cf, const double *sf, int64_t k, double *ds,
+                                                          double *dc, VDT *s1, VDT *c1)
+{
+    VDT s = LOADD(ds + k), c = LOADD(dc + k), a = LOADD(cf + k), b = LOADD(sf + k);
+    *s1 = FMADDD(c, b, MULD(s, a));
+    *c1 = FNMADDD(s, b, MULD(c, a));
+    STORED(ds + k, *s1);
+    STORED(dc + k, *c1);
+}
+
 /* The cos/sin table of token t (and head h, for per-head schedules; any h otherwise): cs[i] = cos, sn[i] = sin
- * of pair i, times its gain. */
+ * of pair i, times its gain. With ds != NULL (the recurrence's schedules: no per-token gain, no per-head rule)
+ * the double sines and cosines are also kept in ds and dc = ds + SIMD_SIN_NP(R), the padding lanes zeroed, to
+ * start a run of rot_step. */
 static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, int64_t h, float *cs, float *sn,
-                        double *ang, double *gain)
+                        double *ang, double *gain, double *ds)
 {
     int64_t n = sc->R / 2, i = 0, rows = pos->ndim == 2 ? pos->shape[0] : 1;
-    double pr[4]; /* the token's position on each row (M-RoPE: 3, vision: 2, VRoPE: 4), read once */
+    double pr[4], *dc = ds ? ds + SIMD_SIN_NP(sc->R) : NULL; /* the token's position on each row (M-RoPE: 3, vision: 2, VRoPE: 4), read once */
     for (int64_t r = 0; r < rows && r < 4; r++)
         pr[r] = pecs_pos_at(pos, r, t) + sc->pos_offset;
     if (sc->head_scale) /* Ms-PoE, MHRoPE: this head's row and frequency scale */
@@ -106,20 +122,60 @@ static void token_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t 
     for (; i + VD <= n; i += VD) {
         VDT s, c, g = xpos ? LOADD(gain + i) : SET1D(sc->attn);
         SINCOS(ang + i, s, c);
+        if (ds) {
+            STORED(ds + i, s);
+            STORED(dc + i, c);
+        }
         STORE_PD_AS_PS(cs + i, MULD(c, g));
         STORE_PD_AS_PS(sn + i, MULD(s, g));
     }
     for (; i < n; i++) { /* fewer than VD pairs left: libm, also correctly reduced */
-        double g = xpos ? gain[i] : sc->attn;
-        cs[i] = (float)(cos(ang[i]) * g);
-        sn[i] = (float)(sin(ang[i]) * g);
+        double g = xpos ? gain[i] : sc->attn, c = cos(ang[i]), s = sin(ang[i]);
+        if (ds)
+            ds[i] = s, dc[i] = c;
+        cs[i] = (float)(c * g);
+        sn[i] = (float)(s * g);
     }
+    for (; ds && i < SIMD_SIN_NP(sc->R); i++)
+        ds[i] = dc[i] = 0.0;
     if (sc->head_imag && sc->head_imag[h]) /* RoPE++ imaginary head: (cos, sin) -> (sin, -cos), exact */
         for (int64_t k = 0; k < n; k++) {
             float c = cs[k];
             cs[k] = sn[k];
             sn[k] = -c;
         }
+}
+
+/* The next token's table from the state ds, dc of the previous one: every pair turned by one step of its
+ * angle (cf, sf: cos and sin of inv_freq, SIMD_SIN_NP(R) doubles each, from job.c), times the attention factor. */
+static void rot_step(const scalar_sched *sc, const double *cf, double *ds, float *cs, float *sn, int put)
+{
+    int64_t n = sc->R / 2, np = SIMD_SIN_NP(sc->R), k = 0;
+    const double *sf = cf + np;
+    double *dc = ds + np;
+    VDT g = SET1D(sc->attn);
+    for (; k + VD <= n; k += VD) {
+        VDT s, c;
+        rec_rot(cf, sf, k, ds, dc, &s, &c);
+        if (put) {
+            STORE_PD_AS_PS(cs + k, MULD(c, g));
+            STORE_PD_AS_PS(sn + k, MULD(s, g));
+        }
+    }
+    if (k < n) { /* the last pairs, fewer than VD: the (zero) padding lanes turn too */
+        VDT s, c;
+        rec_rot(cf, sf, k, ds, dc, &s, &c);
+        for (; put && k < n; k++) {
+            cs[k] = (float)(dc[k] * sc->attn);
+            sn[k] = (float)(ds[k] * sc->attn);
+        }
+    }
+}
+
+/* 1 if token t continues token t - 1's run of the recurrence: not at a block start and one position further. */
+static inline int rot_continues(const pecs_tensor *pos, int64_t t)
+{
+    return t % SIMD_SIN_BLOCK != 0 && pecs_pos_at(pos, 0, t) == pecs_pos_at(pos, 0, t - 1) + 1.0;
 }
 
 static inline __attribute__((always_inline)) void rotate_row(const void *xr, void *orow, int64_t R, int half,
@@ -173,12 +229,17 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
 }
 
 /* The lane tables of token t (head h): half-split C = cos, S = sin over R/2 lanes; interleaved
- * C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] over R lanes. */
+ * C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] over R lanes. The cos/sin table is token_table's, or with
+ * cf != NULL (job.c's step constants) the recurrence's: one rot_step from token t - 1's state ds where t continues
+ * its run (step), else token_table keeping the state. */
 static void lane_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, int64_t h, int half, float *C, float *S,
-                       float *cs, float *sn, double *ang, double *gain)
+                       float *cs, float *sn, double *ang, double *gain, const double *cf, double *ds, int step)
 {
     int64_t n = sc->R / 2;
-    token_table(sc, pos, t, h, cs, sn, ang, gain);
+    if (cf && step)
+        rot_step(sc, cf, ds, cs, sn, 1);
+    else
+        token_table(sc, pos, t, h, cs, sn, ang, gain, cf ? ds : NULL);
     if (half) {
         memcpy(C, cs, (size_t)n * sizeof *C);
         memcpy(S, sn, (size_t)n * sizeof *S);
@@ -210,14 +271,25 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
     int half = j->half, nt = j->nt;
     float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
     double *ang = (double *)(void *)(sn + n), *gain = ang + n; /* 3R floats in: an even count, 8-byte aligned */
+    double *ds = gain + n; /* the recurrence's state: sines, then cosines, SIMD_SIN_NP(R) doubles each */
+    const double *cf = (const double *)(const void *)j->tab; /* NULL: no recurrence for this schedule */
     /* Prefetch distance: PF_ROWS rows of the same token ahead (rows of one token are x->stride[1] apart). */
     enum { PF_ROWS = 4 };
     ptrdiff_t pf_ahead = (ptrdiff_t)(PF_ROWS * x->stride[1]) * (ptrdiff_t)esz;
     int per_head = sc->head_scale != NULL;
+    if (cf && t0 < t1 && rot_continues(pos, t0)) { /* t0 inside a run: its state from the run's start, as a thread
+                                                      starting there would have it (bits independent of the split) */
+        int64_t s = t0;
+        while (rot_continues(pos, s))
+            s--;
+        token_table(sc, pos, s, 0, cs, sn, ang, gain, ds);
+        for (; s + 1 < t0; s++)
+            rot_step(sc, cf, ds, cs, sn, 0);
+    }
     for (int64_t t = t0; t < t1; t++) {
         for (int64_t h = 0; h < H; h++) {
             if (h == 0 || per_head)
-                lane_table(sc, pos, t, h, half, C, S, cs, sn, ang, gain);
+                lane_table(sc, pos, t, h, half, C, S, cs, sn, ang, gain, cf, ds, cf && rot_continues(pos, t));
             const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
             char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
             if (nt) /* streaming: the input is the only stream the caches see; fetch rows ahead of use */

@@ -14,7 +14,10 @@
  *                                                   out = x * C + swap_pairs(x) * S
  *                                      half:        C = [c0 .. c(R/2-1)], S = [s0 ..]
  *                                                   out_a = xa*C - xb*S, out_b = xa*S + xb*C
- *                                  and streamed over every head of the token with FMAs in f32.
+ *                                  and streamed over every head of the token with FMAs in f32. Along runs
+ *                                  of consecutive positions (position-linear schedules) the double sines and
+ *                                  cosines come from the angle-addition recurrence instead, as embed's
+ *                                  sinusoidal rows do (rotate_body.h: rot_step).
  *   bias     rows r = i * H + h    pairwise_body.h: alibi, t5, kerple.log, kerple.power, fire; tier 2
  *                                  alibi.pi, mpnet (t5's kernel), bam, masa, irpe
  *   mask     rows r = i            pairwise_body.h: mask.causal, mask.window
@@ -88,7 +91,8 @@ struct simd_job {
                          max_distance is too large for that); FIRE weights in f32;
                          KERPLE r1, r2 per head; ALiBi slopes (ALiBi-PI's over s); BAM scale, beta, offset
                          per head ([3][H]); MaSA decay per head; iRPE w [H][nb]; sinusoidal: the
-                         frequencies f, cos f and sin f as doubles, SIMD_SIN_NP(D) each */
+                         frequencies f, cos f and sin f as doubles, SIMD_SIN_NP(D) each; rotate (position-linear
+                         schedules): cos and sin of every inv_freq as doubles, SIMD_SIN_NP(R) each, else NULL */
     int64_t hidden;   /* FIRE's and fourier's hidden width */
     impl_concat cc;   /* sinusoidal.concat, ldpe, pia: the table row rule */
     int64_t segs;     /* learned: 1 table row of width D; sigma_gpt: 2 of width D/2, from position rows 0 and 1 */
@@ -110,7 +114,8 @@ struct simd_job {
  * per pair, (D + 1) / 2 pairs rounded up to whole vectors of either ISA. A run of tokens whose table rows step by
  * +1 is computed by the angle-addition recurrence from a sincos taken at the run's start, restarted at every
  * token index that is a multiple of SIMD_SIN_BLOCK (so a token's bits do not depend on how the tokens are split
- * over threads, and the double recurrence's error stays below 1e-13; see embed_body.h). */
+ * over threads, and the double recurrence's error stays below 1e-13; see embed_body.h). The rotate kernel's
+ * recurrence (rotate_body.h) holds SIMD_SIN_NP(R) pairs for rotary dimension R the same way. */
 #define SIMD_SIN_NP(D) ((((D) + 1) / 2 + 15) & ~(int64_t)15)
 #define SIMD_SIN_BLOCK 64
 
