@@ -69,6 +69,11 @@
     _mm256_stream_si256((__m256i *)(void *)(p), _mm256_set_m128i(_mm256_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), \
                                                                  _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)))
 #define STREAM2_BF16(p, a, b) _mm256_stream_si256((__m256i *)(void *)(p), _mm256_set_m128i(bf16_avx2(b), bf16_avx2(a)))
+#define STORE2_F16(p, a, b)                                                                                   \
+    _mm256_storeu_si256((__m256i *)(void *)(p), _mm256_set_m128i(_mm256_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), \
+                                                                 _mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)))
+#define STORE2_BF16(p, a, b) _mm256_storeu_si256((__m256i *)(void *)(p), _mm256_set_m128i(bf16_avx2(b), bf16_avx2(a)))
+#define SUBD(a, b) _mm256_sub_pd(a, b)
 #define FENCE() _mm_sfence()
 
 /* f32 -> bf16 round-to-nearest-even, NaN kept quiet (as pecs_f32_to_bf16). */

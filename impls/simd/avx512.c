@@ -69,6 +69,11 @@
     _mm512_stream_si512((void *)(p), _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), \
                                                         _mm512_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), 1))
 #define STREAM2_BF16(p, a, b) _mm512_stream_si512((void *)(p), (__m512i)_mm512_cvtne2ps_pbh(b, a))
+#define STORE2_F16(p, a, b)                                                                                   \
+    _mm512_storeu_si512((void *)(p), _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), \
+                                                        _mm512_cvtps_ph(b, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), 1))
+#define STORE2_BF16(p, a, b) _mm512_storeu_si512((void *)(p), (__m512i)_mm512_cvtne2ps_pbh(b, a))
+#define SUBD(a, b) _mm512_sub_pd(a, b)
 #define FENCE() _mm_sfence()
 
 /* q * f[0..7] reduced mod 2pi in double (see embed_body.h). */

@@ -36,6 +36,9 @@ static inline __attribute__((always_inline)) void add_row(void *orow, const void
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     }
+    for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW)
+        store2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
+                  ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt);
     for (; j + VW <= n; j += VW)
         store_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     for (; j < n; j++)
@@ -178,6 +181,16 @@ static inline __attribute__((always_inline)) void sin_step(const double *cf, con
  * EPYC VM, 4096 took the f32 4096x4096 case from 0.5 to 0.7 of its streaming-store roofline (1024: 0.65). */
 #define SIMD_EMBED_PREFETCH 4096
 
+/* Pairs k .. k + VD - 1 one row further, interleaved and added to x's vector at element 2k (x prefetched ahead). */
+static inline __attribute__((always_inline)) VF sin_add_vec(const double *cf, const double *sf, int64_t k, double *ds,
+                                                            double *dc, const void *xr, pecs_dtype dt)
+{
+    VDT s, c;
+    rec_rot(cf, sf, k, ds, dc, &s, &c);
+    __builtin_prefetch((const char *)xr + (size_t)(2 * k) * pecs_dtype_size(dt) + SIMD_EMBED_PREFETCH);
+    return ADD(load_dt(xr, 2 * k, dt), SC_INTERLEAVE(s, c));
+}
+
 /* The same step for the interleaved layout, each vector of the new row added to x's and stored to out at once
  * (so the loads of x overlap the arithmetic instead of waiting for a whole row of it), as far as whole vectors
  * of out go; returns the pairs done. The bits are sin_step's and add_row's. A prefetch past the end of x reads
@@ -187,11 +200,15 @@ static inline __attribute__((always_inline)) int64_t sin_step_add(const double *
                                                                    pecs_dtype dt, int nt)
 {
     int64_t k = 0;
+    for (; 2 * k + 2 * VW <= D; k += 2 * VD) { /* two vectors of out per store (whole lines for 16-bit dtypes) */
+        VF o0 = sin_add_vec(cf, sf, k, ds, dc, xr, dt), o1 = sin_add_vec(cf, sf, k + VD, ds, dc, xr, dt);
+        if (nt)
+            stream2_dt(orow, 2 * k, o0, o1, dt);
+        else
+            store2_dt(orow, 2 * k, o0, o1, dt);
+    }
     for (; 2 * k + VW <= D; k += VD) {
-        VDT s1, c1;
-        rec_rot(cf, sf, k, ds, dc, &s1, &c1);
-        __builtin_prefetch((const char *)xr + (size_t)(2 * k) * pecs_dtype_size(dt) + SIMD_EMBED_PREFETCH);
-        VF o = ADD(load_dt(xr, 2 * k, dt), SC_INTERLEAVE(s1, c1));
+        VF o = sin_add_vec(cf, sf, k, ds, dc, xr, dt);
         if (nt)
             stream_dt(orow, 2 * k, o, dt);
         else

@@ -8,7 +8,8 @@
  *   ZEROD, ADDD, FMADDD, LOADF_PD(p) (VD floats widened), HSUMD(v) (sum of the lanes)   (embed_body.h: fourier)
  *   STREAM_F32(p, v), STREAM_F16(p, v), STREAM_BF16(p, v)  non-temporal stores (aligned p), FENCE()
  *   STREAM2_F16(p, a, b), STREAM2_BF16(p, a, b)  both vectors converted, one non-temporal store of 2 VW
- *                 16-bit lanes (a whole 64-byte line on AVX-512)
+ *                 16-bit lanes (a whole 64-byte line on AVX-512); STORE2_F16, STORE2_BF16 the same as one
+ *                 ordinary (unaligned) store; SUBD(a, b) double a - b
  *   GATHER(base, idx), LOG1PF(v), POWF(a, b), ADD, SUB, ABS, MAX, SET1, ZERO, DIST_F  (pairwise_body.h, embed_body.h)
  * It defines rotate_units(), the rotate kernel of simd_kernels. Not a translation unit of its own (the Makefile compiles only *.c).
  */
@@ -69,6 +70,21 @@ static inline __attribute__((always_inline)) void stream2_dt(void *base, int64_t
     default:
         STREAM_F32((float *)base + i, a);
         STREAM_F32((float *)base + i + VW, b);
+        break;
+    }
+}
+
+/* Two vectors (elements i .. i + 2 VW - 1) in one ordinary store: for 16-bit dtypes a VW-lane store is half a
+ * vector register's width, and full-width stores are what the ordinary-store roofline kernel issues (bf16 bias
+ * rows below the last-level cache size ran at 0.75 of it with half-width stores). f32: two stores. */
+static inline __attribute__((always_inline)) void store2_dt(void *base, int64_t i, VF a, VF b, pecs_dtype dt)
+{
+    switch (dt) {
+    case PECS_DT_F16: STORE2_F16((uint16_t *)base + i, a, b); break;
+    case PECS_DT_BF16: STORE2_BF16((uint16_t *)base + i, a, b); break;
+    default:
+        STOREU((float *)base + i, a);
+        STOREU((float *)base + i + VW, b);
         break;
     }
 }
