@@ -31,14 +31,14 @@ static inline __attribute__((always_inline)) void add_row(void *orow, const void
         for (; j < lead; j++)
             pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + pecs_load_f32(P, pdt, j));
         for (; j + 2 * VW <= n; j += 2 * VW)
-            stream2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
-                       ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt);
+            put2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
+                    ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt, 1);
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     }
     for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW)
-        store2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
-                  ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt);
+        put2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
+                ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt, 0);
     for (; j + VW <= n; j += VW)
         store_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     for (; j < n; j++)
@@ -202,10 +202,7 @@ static inline __attribute__((always_inline)) int64_t sin_step_add(const double *
     int64_t k = 0;
     for (; 2 * k + 2 * VW <= D; k += 2 * VD) { /* two vectors of out per store (whole lines for 16-bit dtypes) */
         VF o0 = sin_add_vec(cf, sf, k, ds, dc, xr, dt), o1 = sin_add_vec(cf, sf, k + VD, ds, dc, xr, dt);
-        if (nt)
-            stream2_dt(orow, 2 * k, o0, o1, dt);
-        else
-            store2_dt(orow, 2 * k, o0, o1, dt);
+        put2_dt(orow, 2 * k, o0, o1, dt, nt);
     }
     for (; 2 * k + VW <= D; k += VD) {
         VF o = sin_add_vec(cf, sf, k, ds, dc, xr, dt);

@@ -59,7 +59,7 @@ static inline __attribute__((always_inline)) VF row_vec(const row_src *src, row_
 
 /* Store n values of src to a row of dtype dt. With nt: ordinary stores up to the first line boundary, then two
  * vectors per streaming store (whole lines for 16-bit dtypes too), then what is left. Ordinary stores of 16-bit
- * dtypes go two vectors at a time too (store2_dt). */
+ * dtypes go two vectors at a time too (put2_dt). */
 static inline __attribute__((always_inline)) void store_row(void *orow, const row_src *src, row_kind kind, int64_t n,
                                                              pecs_dtype dt, int nt)
 {
@@ -68,12 +68,12 @@ static inline __attribute__((always_inline)) void store_row(void *orow, const ro
         for (; j < lead; j++)
             pecs_store_f32(orow, dt, j, row_elt(src, kind, j));
         for (; j + 2 * VW <= n; j += 2 * VW)
-            stream2_dt(orow, j, row_vec(src, kind, j), row_vec(src, kind, j + VW), dt);
+            put2_dt(orow, j, row_vec(src, kind, j), row_vec(src, kind, j + VW), dt, 1);
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, row_vec(src, kind, j), dt);
     }
     for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW)
-        store2_dt(orow, j, row_vec(src, kind, j), row_vec(src, kind, j + VW), dt);
+        put2_dt(orow, j, row_vec(src, kind, j), row_vec(src, kind, j + VW), dt, 0);
     for (; j + VW <= n; j += VW)
         store_dt(orow, j, row_vec(src, kind, j), dt);
     for (; j < n; j++)

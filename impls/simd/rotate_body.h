@@ -59,32 +59,33 @@ static inline __attribute__((always_inline)) void stream_dt(void *base, int64_t 
     }
 }
 
-/* Two vectors (elements i .. i + 2 VW - 1) in one store: for 16-bit dtypes a single VW-lane store is half a
- * line, and the streaming stores of full lines are the ones the memory system merges best (interleaved f16
- * ran at half the speed of the half-split layout before this). */
-static inline __attribute__((always_inline)) void stream2_dt(void *base, int64_t i, VF a, VF b, pecs_dtype dt)
+/* Two vectors (elements i .. i + 2 VW - 1) in one store, streaming (nt: aligned p) or ordinary: for 16-bit dtypes
+ * a single VW-lane store is half a register's width. Streaming, full lines are what the memory system merges best
+ * (interleaved f16 ran at half the speed of the half-split layout before this); ordinary, full-width stores are
+ * what the ordinary-store roofline kernel issues (bf16 bias rows ran at 0.75 of it with half-width stores). */
+static inline __attribute__((always_inline)) void put2_dt(void *base, int64_t i, VF a, VF b, pecs_dtype dt, int nt)
 {
     switch (dt) {
-    case PECS_DT_F16: STREAM2_F16((uint16_t *)base + i, a, b); break;
-    case PECS_DT_BF16: STREAM2_BF16((uint16_t *)base + i, a, b); break;
-    default:
-        STREAM_F32((float *)base + i, a);
-        STREAM_F32((float *)base + i + VW, b);
+    case PECS_DT_F16:
+        if (nt)
+            STREAM2_F16((uint16_t *)base + i, a, b);
+        else
+            STORE2_F16((uint16_t *)base + i, a, b);
         break;
-    }
-}
-
-/* Two vectors (elements i .. i + 2 VW - 1) in one ordinary store: for 16-bit dtypes a VW-lane store is half a
- * vector register's width, and full-width stores are what the ordinary-store roofline kernel issues (bf16 bias
- * rows below the last-level cache size ran at 0.75 of it with half-width stores). f32: two stores. */
-static inline __attribute__((always_inline)) void store2_dt(void *base, int64_t i, VF a, VF b, pecs_dtype dt)
-{
-    switch (dt) {
-    case PECS_DT_F16: STORE2_F16((uint16_t *)base + i, a, b); break;
-    case PECS_DT_BF16: STORE2_BF16((uint16_t *)base + i, a, b); break;
+    case PECS_DT_BF16:
+        if (nt)
+            STREAM2_BF16((uint16_t *)base + i, a, b);
+        else
+            STORE2_BF16((uint16_t *)base + i, a, b);
+        break;
     default:
-        STOREU((float *)base + i, a);
-        STOREU((float *)base + i + VW, b);
+        if (nt) {
+            STREAM_F32((float *)base + i, a);
+            STREAM_F32((float *)base + i + VW, b);
+        } else {
+            STOREU((float *)base + i, a);
+            STOREU((float *)base + i + VW, b);
+        }
         break;
     }
 }
@@ -204,8 +205,8 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
                 VF a0 = load_dt(xr, i, dt), b0 = load_dt(xr, i + n, dt), c0 = LOADU(C + i), s0 = LOADU(S + i);
                 VF a1 = load_dt(xr, i + VW, dt), b1 = load_dt(xr, i + n + VW, dt), c1 = LOADU(C + i + VW),
                    s1 = LOADU(S + i + VW);
-                stream2_dt(orow, i, FNMADD(b0, s0, MUL(a0, c0)), FNMADD(b1, s1, MUL(a1, c1)), dt);
-                stream2_dt(orow, i + n, FMADD(a0, s0, MUL(b0, c0)), FMADD(a1, s1, MUL(b1, c1)), dt);
+                put2_dt(orow, i, FNMADD(b0, s0, MUL(a0, c0)), FNMADD(b1, s1, MUL(a1, c1)), dt, 1);
+                put2_dt(orow, i + n, FMADD(a0, s0, MUL(b0, c0)), FMADD(a1, s1, MUL(b1, c1)), dt, 1);
             }
         for (; i + VW <= n; i += VW) {
             VF a = load_dt(xr, i, dt), b = load_dt(xr, i + n, dt), c = LOADU(C + i), s = LOADU(S + i);
@@ -226,8 +227,8 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
         if (nt && R % (2 * VW) == 0)
             for (; i < R; i += 2 * VW) {
                 VF x0 = load_dt(xr, i, dt), x1 = load_dt(xr, i + VW, dt);
-                stream2_dt(orow, i, FMADD(x0, LOADU(C + i), MUL(SWAP_PAIRS(x0), LOADU(S + i))),
-                           FMADD(x1, LOADU(C + i + VW), MUL(SWAP_PAIRS(x1), LOADU(S + i + VW))), dt);
+                put2_dt(orow, i, FMADD(x0, LOADU(C + i), MUL(SWAP_PAIRS(x0), LOADU(S + i))),
+                        FMADD(x1, LOADU(C + i + VW), MUL(SWAP_PAIRS(x1), LOADU(S + i + VW))), dt, 1);
             }
         for (; i + VW <= R; i += VW) {
             VF x = load_dt(xr, i, dt), y = FMADD(x, LOADU(C + i), MUL(SWAP_PAIRS(x), LOADU(S + i)));
