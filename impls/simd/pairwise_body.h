@@ -12,7 +12,9 @@
  *     per head h:   row[j] = g_h(qv[j])             (vector f32: a multiply, a gather, SLEEF log1p/pow,
  *                                                    or FIRE's hidden-layer dot product)
  * then the row is stored in the output dtype (streaming stores on its vector-aligned middle when the job
- * says so). Scratch rows are padded to whole vectors, so the vector loops need no scalar tails.
+ * says so). Scratch rows are padded to whole vectors, so the vector loops need no scalar tails. A multiply
+ * (alibi, alibi.pi, masa), the masks and T5 over consecutive keys are computed as they are stored, with no
+ * scratch row (row_source, t5_ramp_store).
  */
 
 /* Elements before the row's first 64-byte boundary (capped at n), or -1 if it is not even element-aligned. */
@@ -203,7 +205,7 @@ static inline __attribute__((always_inline)) void t5_ramp_store(char *orow, cons
     store_row(orow + (size_t)b * esz, &(row_src){.s = t[2 * m]}, ROW_CONST, K - b, dt, nt);
 }
 
-/* Head h's row from the query's part (the rows scaled_row does not cover). */
+/* Head h's row from the query's part, in scratch (the rows row_source and t5_ramp_store do not cover). */
 static void per_head(const simd_job *jb, int64_t h, int64_t Kp, const float *qv, const int32_t *idx,
                      const float *act, float *row)
 {
