@@ -36,11 +36,15 @@ static inline __attribute__((always_inline)) void add_row(void *orow, const void
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
     }
-    for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW)
+    for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW) {
+        own_ahead(orow, j, pecs_dtype_size(dt));
         put2_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)),
                 ADD(load_dt(xr, j + VW, dt), load_dt(P, j + VW, pdt)), dt, 0);
-    for (; j + VW <= n; j += VW)
+    }
+    for (; j + VW <= n; j += VW) {
+        own_ahead(orow, j, pecs_dtype_size(dt));
         store_dt(orow, j, ADD(load_dt(xr, j, dt), load_dt(P, j, pdt)), dt);
+    }
     for (; j < n; j++)
         pecs_store_f32(orow, dt, j, pecs_load_f32(xr, dt, j) + pecs_load_f32(P, pdt, j));
 }
@@ -201,6 +205,8 @@ static inline __attribute__((always_inline)) int64_t sin_step_add(const double *
 {
     int64_t k = 0;
     for (; 2 * k + 2 * VW <= D; k += 2 * VD) { /* two vectors of out per store (whole lines for 16-bit dtypes) */
+        if (!nt)
+            own_ahead(orow, 2 * k, pecs_dtype_size(dt));
         VF o0 = sin_add_vec(cf, sf, k, ds, dc, xr, dt), o1 = sin_add_vec(cf, sf, k + VD, ds, dc, xr, dt);
         put2_dt(orow, 2 * k, o0, o1, dt, nt);
     }

@@ -74,10 +74,14 @@ static inline __attribute__((always_inline)) void store_row(void *orow, const ro
         for (; j + VW <= n; j += VW)
             stream_dt(orow, j, row_vec(src, kind, j), dt);
     }
-    for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW)
+    for (; dt != PECS_DT_F32 && j + 2 * VW <= n; j += 2 * VW) {
+        own_ahead(orow, j, pecs_dtype_size(dt));
         put2_dt(orow, j, row_vec(src, kind, j), row_vec(src, kind, j + VW), dt, 0);
-    for (; j + VW <= n; j += VW)
+    }
+    for (; j + VW <= n; j += VW) {
+        own_ahead(orow, j, pecs_dtype_size(dt));
         store_dt(orow, j, row_vec(src, kind, j), dt);
+    }
     for (; j < n; j++)
         pecs_store_f32(orow, dt, j, row_elt(src, kind, j));
 }
