@@ -41,7 +41,7 @@ typedef struct pecs_encoding_info {
     int tier;
     int pos_rows;         /* rows P of the rotate/embed position tensor [P, T] */
     const char *weights;  /* "" or "rows,cols" of the learned-data tensor "w" (see encodings.def) */
-    double reads;         /* activation elements read per output element */
+    double reads;         /* elements read per output element: activations and gathered table rows (encodings.def) */
     double flops;         /* per output element */
     const char *summary;
     const char *source;

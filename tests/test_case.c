@@ -712,6 +712,10 @@ Test(case, derived_sizes)
     cr_expect_eq(pecs_case_out_elems(&c), 9 * 16);
     cr_expect_eq(pecs_case_bytes(&c), 2.0 * 144 * 2 + 9 * 8);
     pecs_case_free(&c);
+    /* learned reads x and the table row of every token: three rows of traffic per output row */
+    cr_assert_eq(pecs_case_parse(&c, "learned tokens=9 head_dim=16 dtype=bf16", why, sizeof why), PECS_OK, "%s", why);
+    cr_expect_eq(pecs_case_bytes(&c), 3.0 * 144 * 2 + 9 * 4);
+    pecs_case_free(&c);
     cr_assert_eq(pecs_case_parse(&c, "rope tokens=40 positions=decode@7", why, sizeof why), PECS_OK, "%s", why);
     cr_expect_eq(pecs_case_tokens(&c), 1);
     cr_expect_eq(pecs_case_out_elems(&c), 1 * 2 * 16);

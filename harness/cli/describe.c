@@ -61,7 +61,8 @@ int pecs_cmd_describe(int argc, char **argv)
     }
     printf("%s — %s\n  form: %s   tier: T%d   relative-shift invariance: %s\n  source: %s\n", e->id, e->summary,
            pecs_form_name(e->form), e->tier, pecs_invariance_name(e->invariance), e->source);
-    printf("  bytes model: %.0f read + 1 written activation element(s) per output element; %.0f flop(s) each\n",
+    printf("  bytes model: %g read (activations and gathered table rows) + 1 written element(s) per output element;"
+           " %g flop(s) each\n",
            e->reads, e->flops);
     printf("  %s\n\nparameters:\n", FORM_TENSORS[e->form]);
     for (int i = 0; i < e->n_params; i++) {

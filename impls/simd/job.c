@@ -69,24 +69,32 @@ static pecs_status init_rotate(simd_job *j, const pecs_problem *p)
     j->nt = j->nt && (uintptr_t)out->data % 64 == 0 && (size_t)(out->stride[0] * (int64_t)esz) % 64 == 0 &&
             (size_t)(out->stride[1] * (int64_t)esz) % 64 == 0 && (!j->half || (size_t)(R / 2) * esz % 64 == 0) &&
             R % 32 == 0;
-    /* Position-linear schedules (one inv_freq row for every head, one position row, no per-token gain) take the
-     * angle-addition recurrence along runs of consecutive positions (rotate_body.h): the step's cos and sin of
-     * every inv_freq, in double (padding: 1, 0). */
+    /* Position-linear schedules (one inv_freq row for every head, each pair's angle its position row's position
+     * times it, no per-token gain) take the angle-addition recurrence along runs of tokens whose every position row
+     * moves by 0 or 1 (rotate_body.h): M-RoPE's image tokens move one row by 1, its text tokens all three. One step
+     * table per subset m of the rows: cos and sin of inv_freq, in double, for the pairs of the rows in m, and of 0
+     * (1 and 0: the state stays as it is, bit for bit) for the others and the padding. */
     const scalar_sched *sc = &j->sc;
     int linear = !sc->head_scale && !sc->head_axis && !sc->head_imag && !sc->head_freq && !sc->phase && !sc->block &&
                  !sc->gate && !impl_has_token_gain(sc);
-    for (int64_t k = 0; k < R / 2; k++)
-        linear = linear && sc->axis[k] == 0;
+    int rows = 1;
+    for (int64_t k = 0; k < R / 2; k++) {
+        linear = linear && sc->axis[k] >= 0 && sc->axis[k] < 4;
+        rows = linear && sc->axis[k] + 1 > rows ? sc->axis[k] + 1 : rows;
+    }
     int64_t np = SIMD_SIN_NP(R);
     if (linear) {
-        double *cf = malloc((size_t)(2 * np) * sizeof *cf);
+        double *cf = malloc((size_t)((2 * np) << rows) * sizeof *cf);
         if (!cf)
             return PECS_NOMEM;
-        for (int64_t k = 0; k < np; k++) {
-            cf[k] = k < R / 2 ? cos(sc->inv_freq[k]) : 1.0;
-            cf[np + k] = k < R / 2 ? sin(sc->inv_freq[k]) : 0.0;
-        }
+        for (int m = 0; m < 1 << rows; m++)
+            for (int64_t k = 0; k < np; k++) {
+                int on = k < R / 2 && (m >> sc->axis[k] & 1);
+                cf[2 * np * m + k] = on ? cos(sc->inv_freq[k]) : 1.0;
+                cf[2 * np * m + np + k] = on ? sin(sc->inv_freq[k]) : 0.0;
+            }
         j->tab = (float *)(void *)cf;
+        j->rot_rows = rows;
     }
     /* C[R], S[R], cs[R/2], sn[R/2] (3R floats), angles and gains as doubles (2R floats), the recurrence's state */
     j->scratch_floats = (size_t)(5 * R) + 4 * (size_t)np + 16;

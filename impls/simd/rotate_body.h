@@ -202,10 +202,21 @@ static void rot_step(const scalar_sched *sc, const double *cf, double *ds, float
     }
 }
 
-/* 1 if token t continues token t - 1's run of the recurrence: not at a block start and one position further. */
-static inline int rot_continues(const pecs_tensor *pos, int64_t t)
+/* The step table (job.c) that takes token t - 1's state to token t's, or NULL if t starts a run of the recurrence:
+ * at a block start, or where a position row moves by anything but 0 or +1. */
+static inline const double *rot_step_of(const simd_job *j, const pecs_tensor *pos, int64_t t)
 {
-    return t % SIMD_SIN_BLOCK != 0 && pecs_pos_at(pos, 0, t) == pecs_pos_at(pos, 0, t - 1) + 1.0;
+    int m = 0;
+    if (t % SIMD_SIN_BLOCK == 0)
+        return NULL;
+    for (int r = 0; r < j->rot_rows; r++) {
+        double a = pecs_pos_at(pos, r, t), b = pecs_pos_at(pos, r, t - 1);
+        if (a == b + 1.0)
+            m |= 1 << r;
+        else if (a != b)
+            return NULL;
+    }
+    return (const double *)(const void *)j->tab + 2 * SIMD_SIN_NP(j->sc.R) * m;
 }
 
 static inline __attribute__((always_inline)) void rotate_row(const void *xr, void *orow, int64_t R, int half,
@@ -259,17 +270,17 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
 }
 
 /* The lane tables of token t (head h): half-split C = cos, S = sin over R/2 lanes; interleaved
- * C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] over R lanes. The cos/sin table is token_table's, or with
- * cf != NULL (job.c's step constants) the recurrence's: one rot_step from token t - 1's state ds where t continues
- * its run (step), else token_table keeping the state. */
+ * C = [c0 c0 c1 c1 ..], S = [-s0 s0 -s1 s1 ..] over R lanes. The cos/sin table is the recurrence's, one rot_step by
+ * the step table cf from token t - 1's state ds, where t continues its run (cf != NULL), else token_table's, which
+ * keeps the state in ds for the run's next tokens (ds != NULL: the schedule has the recurrence). */
 static void lane_table(const scalar_sched *sc, const pecs_tensor *pos, int64_t t, int64_t h, int half, float *C, float *S,
-                       float *cs, float *sn, double *ang, double *gain, const double *cf, double *ds, int step)
+                       float *cs, float *sn, double *ang, double *gain, const double *cf, double *ds)
 {
     int64_t n = sc->R / 2;
-    if (cf && step)
+    if (cf)
         rot_step(sc, cf, ds, cs, sn, 1);
     else
-        token_table(sc, pos, t, h, cs, sn, ang, gain, cf ? ds : NULL);
+        token_table(sc, pos, t, h, cs, sn, ang, gain, ds);
     if (half) {
         memcpy(C, cs, (size_t)n * sizeof *C);
         memcpy(S, sn, (size_t)n * sizeof *S);
@@ -301,26 +312,26 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
     int half = j->half, nt = j->nt;
     float *C = scratch, *S = scratch + R, *cs = scratch + 2 * R, *sn = cs + n;
     double *ang = (double *)(void *)(sn + n), *gain = ang + n; /* 3R floats in: an even count, 8-byte aligned */
-    double *ds = gain + n; /* the recurrence's state: sines, then cosines, SIMD_SIN_NP(R) doubles each */
-    const double *cf = (const double *)(const void *)j->tab; /* NULL: no recurrence for this schedule */
+    double *ds = j->tab ? gain + n : NULL; /* the recurrence's state: sines, then cosines, SIMD_SIN_NP(R) doubles
+                                              each; NULL: no recurrence for this schedule */
     /* Prefetch distance: PF_ROWS rows of the same token ahead (rows of one token are x->stride[1] apart). */
     enum { PF_ROWS = 4 };
     ptrdiff_t pf_ahead = (ptrdiff_t)(PF_ROWS * x->stride[1]) * (ptrdiff_t)esz,
               po_ahead = (ptrdiff_t)(PF_ROWS * out->stride[1]) * (ptrdiff_t)esz;
     int per_head = sc->head_scale != NULL;
-    if (cf && t0 < t1 && rot_continues(pos, t0)) { /* t0 inside a run: its state from the run's start, as a thread
-                                                      starting there would have it (bits independent of the split) */
+    if (ds && t0 < t1 && rot_step_of(j, pos, t0)) { /* t0 inside a run: its state from the run's start, as a thread
+                                                       starting there would have it (bits independent of the split) */
         int64_t s = t0;
-        while (rot_continues(pos, s))
+        while (rot_step_of(j, pos, s))
             s--;
         token_table(sc, pos, s, 0, cs, sn, ang, gain, ds);
         for (; s + 1 < t0; s++)
-            rot_step(sc, cf, ds, cs, sn, 0);
+            rot_step(sc, rot_step_of(j, pos, s + 1), ds, cs, sn, 0);
     }
     for (int64_t t = t0; t < t1; t++) {
         for (int64_t h = 0; h < H; h++) {
             if (h == 0 || per_head)
-                lane_table(sc, pos, t, h, half, C, S, cs, sn, ang, gain, cf, ds, cf && rot_continues(pos, t));
+                lane_table(sc, pos, t, h, half, C, S, cs, sn, ang, gain, ds ? rot_step_of(j, pos, t) : NULL, ds);
             const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
             char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
             if (nt) /* streaming: the input is the only stream the caches see; fetch rows ahead of use */

@@ -78,6 +78,7 @@ struct simd_job {
     /* rotate */
     scalar_sched sc;
     int has_sched, half;
+    int rot_rows; /* rotate, with the recurrence (tab != NULL): the position rows it steps (1 to 4) */
     /* bias / mask / embed */
     simd_pw_kind pw;
     simd_emb_kind emb;
@@ -92,7 +93,9 @@ struct simd_job {
                          KERPLE r1, r2 per head; ALiBi slopes (ALiBi-PI's over s); BAM scale, beta, offset
                          per head ([3][H]); MaSA decay per head; iRPE w [H][nb]; sinusoidal: the
                          frequencies f, cos f and sin f as doubles, SIMD_SIN_NP(D) each; rotate (position-linear
-                         schedules): cos and sin of every inv_freq as doubles, SIMD_SIN_NP(R) each, else NULL */
+                         schedules): 2^rot_rows step tables, table m the cos and sin (SIMD_SIN_NP(R) doubles
+                         each) of the step of every pair whose position row r has bit r set in m, and of 0
+                         (1 and 0) for the others; else NULL */
     int64_t hidden;   /* FIRE's and fourier's hidden width */
     impl_concat cc;   /* sinusoidal.concat, ldpe, pia: the table row rule */
     int64_t segs;     /* learned: 1 table row of width D; sigma_gpt: 2 of width D/2, from position rows 0 and 1 */
