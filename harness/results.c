@@ -108,16 +108,31 @@ static json_t *ratios_json(const double *v, int n)
     return a;
 }
 
+/* A case the paired kernel would move in under PECS_LATENCY_BOUND_S is judged by its latency (runner.h): its
+ * roofline has the level, the kernel's time for its bytes and the call's times, no fraction and no ratios. */
 static json_t *paired_json(const pecs_perf *p)
 {
-    json_t *roof = json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "method", "paired", "isa",
-                             p->pair_isa, "level", p->level, "footprint_bytes", num(p->bytes), "threads", p->threads_used,
-                             "threads_source", p->threads_source, "bandwidth_gbytes_per_s", num(p->pair_gbs), "fraction",
-                             num(p->frac[0]), "fraction_p10", num(p->frac[1]), "fraction_p90", num(p->frac[2]), "ratios",
-                             ratios_json(p->ratio, p->reps), "ns_per_call", num(p->median_s * 1e9),
-                             "overhead_ns_per_call", num(p->overhead_ns));
-    if (roof)
-        json_object_set_new(roof, "clock", json_string(p->pair_clock));
+    json_t *roof = json_pack("{s:s,s:s,s:s,s:s,s:o,s:i,s:s,s:s,s:o,s:o,s:o}", "method", "paired", "judged",
+                             p->latency ? "latency" : "bandwidth", "isa", p->pair_isa, "level", p->level,
+                             "footprint_bytes", num(p->bytes), "threads", p->threads_used, "threads_source",
+                             p->threads_source, "clock", p->pair_clock, "kernel_ns_for_bytes", num(p->bytes_ns),
+                             "ns_per_call", num(p->median_s * 1e9), "overhead_ns_per_call", num(p->overhead_ns));
+    if (roof && p->latency) {
+        json_object_set_new(roof, "ns_per_call_p10", num(p->p10_s * 1e9));
+        json_object_set_new(roof, "ns_per_call_p90", num(p->p90_s * 1e9));
+        json_object_set_new(roof, "latency_bound_ns", num(PECS_LATENCY_BOUND_S * 1e9));
+        json_object_set_new(roof, "note", json_string("the paired kernel moves this footprint in under latency_bound_ns: "
+                                                      "the call's fixed costs, not its bandwidth, set its time, so it "
+                                                      "is judged by ns_per_call (no fraction)"));
+        return roof;
+    }
+    if (roof) {
+        json_object_set_new(roof, "bandwidth_gbytes_per_s", num(p->pair_gbs));
+        json_object_set_new(roof, "fraction", num(p->frac[0]));
+        json_object_set_new(roof, "fraction_p10", num(p->frac[1]));
+        json_object_set_new(roof, "fraction_p90", num(p->frac[2]));
+        json_object_set_new(roof, "ratios", ratios_json(p->ratio, p->reps));
+    }
     if (roof && p->nt_ratio) {
         json_object_set_new(roof, "nt_bandwidth_gbytes_per_s", num(p->pair_nt_gbs));
         json_object_set_new(roof, "nt_fraction", num(p->nt_frac[0]));

@@ -238,7 +238,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
      * passes right before it; one more pass of each kernel follows the last call, so call i sits between
      * pass i and pass i + 1. */
     const size_t m = (size_t)o->max_reps + 1;
-    double *t = malloc(m * 15 * sizeof *t), total = 0.0;
+    double *t = malloc(m * 16 * sizeof *t), total = 0.0;
     if (!t) {
         pecs_pair_kernel_free(&pk);
         return set_reason(r, PECS_V_ERROR, "out of memory for the timings");
@@ -247,6 +247,7 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
     double *fma_ratio = nt_ratio + m, *over = fma_ratio + m, *ts = over + m; /* ts: the call times, sorted */
     double *kw = ts + m, *kc = kw + m, *kntw = kc + m, *kntc = kntw + m; /* ordinary, streaming: wall, CPU */
     double *fmaw = kntc + m, *fmac = fmaw + m, ff = 0.0; /* FMA: wall, CPU; its flops per pass (always the same) */
+    double *kb = fmac + m; /* the ordinary-store kernel's wall time for the case's bytes, per pair */
     int n = 0, nk = 0;
     pecs_verdict v = PECS_V_PASSED;
     if (pair) { /* one untimed pass each: the kernels' pages and the ISA choice are settled */
@@ -327,7 +328,8 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             ratio[i] = pecs_pair_ratio(bytes, call[i], kbytes, ko[i], ko[i + 1]);
             nt_ratio[i] = nt ? pecs_pair_ratio(bytes, call[i], kbytes, kn[i], kn[i + 1]) : 0.0;
             fma_ratio[i] = fma ? pecs_pair_ratio(flops, call[i], ff, kf[i], kf[i + 1]) : 0.0;
-            over[i] = t[i] - sqrt(kw[i] * kw[i + 1]) * bytes / kbytes;
+            kb[i] = sqrt(kw[i] * kw[i + 1]) * bytes / kbytes;
+            over[i] = t[i] - kb[i];
         }
         pf->ratio = malloc((size_t)n * sizeof *pf->ratio);
         pf->nt_ratio = nt ? malloc((size_t)n * sizeof *pf->nt_ratio) : NULL;
@@ -351,9 +353,12 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
             pf->fma_isa = pecs_fma_isa();
             pf->flops_per_elem = c->enc->flops;
         }
-        double ov[3];
+        double ov[3], kt[3];
         spread(over, n, ov);
         pf->overhead_ns = ov[0] * 1e9;
+        spread(kb, n, kt);
+        pf->bytes_ns = kt[0] * 1e9;
+        pf->latency = kt[0] < PECS_LATENCY_BOUND_S;
     }
     if (lb->id.device[0]) {
         pf->device = 1;
@@ -380,8 +385,10 @@ static pecs_verdict time_backend(pecs_loaded_backend *lb, pecs_instance *in, con
         pf->fma_gflops = pf->fma_ratio ? pf->case_gflops / pf->fma_frac[0] : 0.0;
     }
     /* Paired, the spread of the ratios is the measurement's: a neighbour that slows both sides of a pair
-     * does not widen it, one that comes and goes within a pair does. */
-    double spread_hi = pf->paired ? pf->frac[2] : pf->p90_s, spread_lo = pf->paired ? pf->frac[1] : pf->p10_s;
+     * does not widen it, one that comes and goes within a pair does. A case judged by latency has the spread
+     * of its times. */
+    const int by_ratio = pf->paired && !pf->latency;
+    double spread_hi = by_ratio ? pf->frac[2] : pf->p90_s, spread_lo = by_ratio ? pf->frac[1] : pf->p10_s;
     pf->noisy = spread_hi > 1.2 * spread_lo || pf->median_s < 100.0 * pf->timer_res_s;
     free(t);
     return PECS_V_PASSED;

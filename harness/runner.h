@@ -38,6 +38,13 @@
 /* The reference's own drift allowed for relative encodings (it measures ~1e-16 at shift 2^20). */
 #define PECS_REF_DRIFT_MAX 1e-12
 
+/* Paired, a case whose bytes the paired kernel moves in under this many seconds (median over the pairs) is
+ * judged by its latency, not a bandwidth fraction: at 32 KiB (a decode token of 32 heads x 128 in f32) the
+ * kernel's pass takes ~0.3 us, of which the clock reads and the loop's start are a tenth, while the call's
+ * fixed costs (dispatch, argument checks, its tables) take ~1.5 us. A fraction would then measure those
+ * costs against a pass too short to time; it moved 1.39x between identical runs (issue 14). */
+#define PECS_LATENCY_BOUND_S 1e-6
+
 typedef struct pecs_perf {
     int done;
     int reps;
@@ -69,6 +76,9 @@ typedef struct pecs_perf {
     double frac[3], nt_frac[3]; /* median, p10, p90 */
     double pair_gbs, pair_nt_gbs;
     double overhead_ns;      /* median over pairs of t_case - t_kernel (ordinary stores): time beyond moving the bytes */
+    double bytes_ns;         /* median over pairs of t_kernel: the paired kernel's time for the case's bytes */
+    int latency;             /* bytes_ns < PECS_LATENCY_BOUND_S: judged by latency; frac/nt_frac are not reported
+                                and noisy comes from the call times */
     /* Compute, paired the same way (encodings with a flops model): before and after each timed call, the FMA
      * peak kernel (pairbw.h) on the same threads; ratio = the case's flop rate (registry flops x output
      * elements / time) over the kernel's at the geometric mean of its two passes. fma_ratio NULL when not paired or the model has no flops. */

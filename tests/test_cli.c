@@ -923,11 +923,12 @@ static int assert_cache_resident(json_t *roof)
     return !cached;
 }
 
-/* --calibration paired: no table; every timed case carries its paired ratios, the kernels' ISA and level. */
+/* --calibration paired: no table; a timed case beyond the latency bound (1 MiB here) carries its paired ratios,
+ * the kernels' ISA and level. */
 Test(cli, calibration_paired_reports_ratios)
 {
     char args[1024], *out;
-    snprintf(args, sizeof args, "run --case 'rope tokens=64 heads=8 head_dim=64' --mode perf --min-time 0.001 "
+    snprintf(args, sizeof args, "run --case 'rope tokens=256 heads=8 head_dim=64' --mode perf --min-time 0.001 "
              "--threads 2 --calibration paired -v --out '%s'", tu_tmp_path("paired.json"));
     cr_assert_eq(pecs(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "calibration paired") && strstr(out, "of paired"), "%s", out);

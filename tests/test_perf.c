@@ -16,7 +16,8 @@
 #include "tolerance.h"
 #include "util.h"
 
-#define SMALL "rope dtype=f32 tokens=4 heads=2 head_dim=8"
+#define SMALL "rope dtype=f32 tokens=4 heads=2 head_dim=8" /* 256 bytes: judged by latency when paired */
+#define MID "rope dtype=f32 tokens=256 heads=8 head_dim=64"  /* 1 MiB: judged against a bandwidth when paired */
 
 static pecs_tolerances g_tols;
 static pecs_loaded_backend g_lb;
@@ -59,7 +60,7 @@ static int cmp(const void *a, const void *b)
 Test(perf, pairing_records_one_ratio_per_repetition, .init = setup, .fini = teardown)
 {
     pecs_case_result r;
-    run_timed(&g_lb, SMALL, 1, 1, &r);
+    run_timed(&g_lb, MID, 1, 1, &r);
     cr_assert(r.perf.paired);
     cr_assert_geq(r.perf.reps, 9);
     cr_assert_not_null(r.perf.ratio);
@@ -78,6 +79,46 @@ Test(perf, pairing_records_one_ratio_per_repetition, .init = setup, .fini = tear
     int want = r.perf.frac[2] > 1.2 * r.perf.frac[1] || r.perf.median_s < 100.0 * r.perf.timer_res_s;
     cr_assert_eq(r.perf.noisy, want);
     free(v);
+    pecs_case_result_free(&r);
+}
+
+/* Paired, a footprint the kernel moves in under PECS_LATENCY_BOUND_S is judged by latency: the results have the
+ * call's times and the kernel's time for its bytes, no fraction and no ratios, and noisy comes from the times.
+ * A footprint it takes longer over keeps its fraction. */
+Test(perf, a_footprint_moved_in_under_the_bound_is_judged_by_latency, .init = setup, .fini = teardown)
+{
+    pecs_case_result r;
+    run_timed(&g_lb, SMALL, 1, 1, &r);
+    cr_assert(r.perf.paired);
+    cr_assert(r.perf.latency, "256 bytes moved in %g ns", r.perf.bytes_ns);
+    cr_assert(r.perf.bytes_ns > 0 && r.perf.bytes_ns < PECS_LATENCY_BOUND_S * 1e9, "%g ns", r.perf.bytes_ns);
+    int want = r.perf.p90_s > 1.2 * r.perf.p10_s || r.perf.median_s < 100.0 * r.perf.timer_res_s;
+    cr_assert_eq(r.perf.noisy, want);
+    json_t *j = pecs_result_json(&r, &g_lb);
+    json_t *roof = json_object_get(json_object_get(j, "perf"), "roofline");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "judged")), "latency");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "level")), r.perf.level);
+    cr_assert_null(json_object_get(roof, "fraction"));
+    cr_assert_null(json_object_get(roof, "ratios"));
+    cr_assert_null(json_object_get(roof, "bandwidth_gbytes_per_s"));
+    cr_assert_eq(json_real_value(json_object_get(roof, "ns_per_call")), r.perf.median_s * 1e9);
+    cr_assert_eq(json_real_value(json_object_get(roof, "ns_per_call_p10")), r.perf.p10_s * 1e9);
+    cr_assert_eq(json_real_value(json_object_get(roof, "ns_per_call_p90")), r.perf.p90_s * 1e9);
+    cr_assert_eq(json_real_value(json_object_get(roof, "kernel_ns_for_bytes")), r.perf.bytes_ns);
+    cr_assert_not_null(json_object_get(roof, "overhead_ns_per_call"));
+    cr_assert_not_null(json_object_get(roof, "note"));
+    json_decref(j);
+    pecs_case_result_free(&r);
+
+    run_timed(&g_lb, MID, 1, 1, &r);
+    cr_assert(!r.perf.latency, "1 MiB moved in %g ns", r.perf.bytes_ns);
+    cr_assert_geq(r.perf.bytes_ns, PECS_LATENCY_BOUND_S * 1e9);
+    j = pecs_result_json(&r, &g_lb);
+    roof = json_object_get(json_object_get(j, "perf"), "roofline");
+    cr_assert_str_eq(json_string_value(json_object_get(roof, "judged")), "bandwidth");
+    cr_assert_gt(json_number_value(json_object_get(roof, "fraction")), 0.0);
+    cr_assert_null(json_object_get(roof, "ns_per_call_p10"));
+    json_decref(j);
     pecs_case_result_free(&r);
 }
 
@@ -159,7 +200,7 @@ Test(perf, cache_resident_case_is_not_judged_against_dram, .init = setup, .fini 
 Test(perf, results_json_round_trips_the_paired_fields, .init = setup, .fini = teardown)
 {
     pecs_case_result r;
-    run_timed(&g_lb, SMALL, 1, 1, &r);
+    run_timed(&g_lb, MID, 1, 1, &r);
     json_t *j = pecs_result_json(&r, &g_lb);
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_t *back = json_loads(text, 0, NULL);
@@ -328,7 +369,7 @@ Test(perf, paired_cli_runs_take_at_least_21_pairs)
     char *out = NULL, args[1024];
     const char *mode[2] = {"--calibration paired", ""};
     for (int m = 0; m < 2; m++) {
-        snprintf(args, sizeof args, "run --case '" SMALL "' --backend scalar --mode perf --threads 1 --min-time 0 %s -q --out '%s'",
+        snprintf(args, sizeof args, "run --case '" MID "' --backend scalar --mode perf --threads 1 --min-time 0 %s -q --out '%s'",
                  mode[m], tu_tmp_path("r.json"));
         cr_assert_eq(tu_pecs(args, &out), 0, "%s", out);
         free(out);

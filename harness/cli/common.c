@@ -187,7 +187,11 @@ void cli_print_result(const pecs_case_result *r, const pecs_loaded_backend *lb, 
         fprintf(cli_console(), "           tensors: %s/ (judge again: sh -c \"$(tail -1 %s/eval.txt)\")\n", r->dump, r->dump);
     if (r->perf.done) {
         char roof[256] = "";
-        if (r->perf.paired) {
+        if (r->perf.paired && r->perf.latency) {
+            snprintf(roof, sizeof roof, ", judged by latency: %.0f ns a call (p10-p90 %.0f-%.0f), %.0f of them beyond "
+                     "moving the bytes in %s (%.0f ns at paired %s)", 1e9 * r->perf.median_s, 1e9 * r->perf.p10_s,
+                     1e9 * r->perf.p90_s, r->perf.overhead_ns, r->perf.level, r->perf.bytes_ns, r->perf.pair_isa);
+        } else if (r->perf.paired) {
             int w = snprintf(roof, sizeof roof, ", %.0f%% of paired %s at %s (p10-p90 %.0f-%.0f%%)",
                              100 * r->perf.frac[0], r->perf.pair_isa, r->perf.level, 100 * r->perf.frac[1],
                              100 * r->perf.frac[2]);
