@@ -39,10 +39,11 @@
 #define PECS_REF_DRIFT_MAX 1e-12
 
 /* Paired, a case whose bytes the paired kernel moves in under this many seconds (median over the pairs) is
- * judged by its latency, not a bandwidth fraction: at 32 KiB (a decode token of 32 heads x 128 in f32) the
- * kernel's pass takes ~0.3 us, of which the clock reads and the loop's start are a tenth, while the call's
- * fixed costs (dispatch, argument checks, its tables) take ~1.5 us. A fraction would then measure those
- * costs against a pass too short to time; it moved 1.39x between identical runs (issue 14). */
+ * judged by its latency, not a bandwidth fraction: a decode token of 32 heads x 128 (16 KiB in bf16, 32 KiB
+ * in f32) is moved in ~0.2-0.3 us, of which the two clock reads around the pass (18 ns each on the Xeon guest)
+ * are a tenth to a fifth, while the call's fixed costs (dispatch, argument checks, its cos/sin table) take
+ * ~1.7 us. A fraction would measure those costs against a pass too short to time; the bf16 one moved 1.39x
+ * between identical runs (issue 14). */
 #define PECS_LATENCY_BOUND_S 1e-6
 
 typedef struct pecs_perf {
