@@ -61,15 +61,18 @@ static inline __attribute__((always_inline)) void stream_dt(void *base, int64_t 
 
 /* Ordinary stores to a line no cache holds wait for its read-for-ownership, and stores leave the store buffer in
  * program order: one such store holds every store behind it, the kernels' table and state stores too, and the
- * buffer fills long before the memory system has many lines in flight. So the kernels ask for their output lines
- * with write intent ahead of the stores: SIMD_OWN_AHEAD bytes ahead along a row (own_ahead), or a few rows ahead
- * (the rotate kernel). On the Xeon guest this took the sinusoidal rows from 0.8 to 1.0 of the ordinary-store copy
- * kernel, half-split rope f32 and M-RoPE f32 from 0.87-0.98 to 1.06-1.14 of rw22. Streaming stores need none. */
+ * buffer fills long before the memory system has many lines in flight. So the kernels fetch their output lines
+ * into L1 ahead of the stores: SIMD_OWN_AHEAD bytes ahead along a row (own_ahead), or a few rows ahead (the rotate
+ * kernel). A line no other core holds arrives exclusive, and the store then needs no request of its own. On the
+ * Xeon guest this took the sinusoidal rows from 0.8 to 1.0 of the ordinary-store copy kernel, half-split rope f32
+ * and M-RoPE f32 from 0.87-0.98 to 1.06-1.14 of rw22. It is a read prefetch (PREFETCHT0) on purpose: built with
+ * -mprfchw, __builtin_prefetch(p, 1) becomes PREFETCHW, and that was slower there (alibi bf16 0.89x, sinusoidal f32
+ * 0.95x). Streaming stores need none. */
 #define SIMD_OWN_AHEAD 4096
 
 static inline __attribute__((always_inline)) void own_ahead(const void *row, int64_t i, size_t esz)
 {
-    __builtin_prefetch((const char *)row + (size_t)i * esz + SIMD_OWN_AHEAD, 1);
+    __builtin_prefetch((const char *)row + (size_t)i * esz + SIMD_OWN_AHEAD, 0, 3);
 }
 
 /* Two vectors (elements i .. i + 2 VW - 1) in one store, streaming (nt: aligned p) or ordinary: for 16-bit dtypes
@@ -224,13 +227,13 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
 {
     int64_t n = R / 2, i = 0;
     if (half) {
-        if (nt && n % (2 * VW) == 0) /* two vectors of each half per step: whole-line streaming stores */
+        if (n % (2 * VW) == 0) /* two vectors of each half per step: whole-line (streaming) or full-width stores */
             for (; i < n; i += 2 * VW) {
                 VF a0 = load_dt(xr, i, dt), b0 = load_dt(xr, i + n, dt), c0 = LOADU(C + i), s0 = LOADU(S + i);
                 VF a1 = load_dt(xr, i + VW, dt), b1 = load_dt(xr, i + n + VW, dt), c1 = LOADU(C + i + VW),
                    s1 = LOADU(S + i + VW);
-                put2_dt(orow, i, FNMADD(b0, s0, MUL(a0, c0)), FNMADD(b1, s1, MUL(a1, c1)), dt, 1);
-                put2_dt(orow, i + n, FMADD(a0, s0, MUL(b0, c0)), FMADD(a1, s1, MUL(b1, c1)), dt, 1);
+                put2_dt(orow, i, FNMADD(b0, s0, MUL(a0, c0)), FNMADD(b1, s1, MUL(a1, c1)), dt, nt);
+                put2_dt(orow, i + n, FMADD(a0, s0, MUL(b0, c0)), FMADD(a1, s1, MUL(b1, c1)), dt, nt);
             }
         for (; i + VW <= n; i += VW) {
             VF a = load_dt(xr, i, dt), b = load_dt(xr, i + n, dt), c = LOADU(C + i), s = LOADU(S + i);
@@ -248,11 +251,11 @@ static inline __attribute__((always_inline)) void rotate_row(const void *xr, voi
             pecs_store_f32(orow, dt, i + n, a * S[i] + b * C[i]);
         }
     } else { /* C, S hold R lanes: [c0 c0 ..], [-s0 s0 ..] */
-        if (nt && R % (2 * VW) == 0)
+        if (R % (2 * VW) == 0)
             for (; i < R; i += 2 * VW) {
                 VF x0 = load_dt(xr, i, dt), x1 = load_dt(xr, i + VW, dt);
                 put2_dt(orow, i, FMADD(x0, LOADU(C + i), MUL(SWAP_PAIRS(x0), LOADU(S + i))),
-                        FMADD(x1, LOADU(C + i + VW), MUL(SWAP_PAIRS(x1), LOADU(S + i + VW))), dt, 1);
+                        FMADD(x1, LOADU(C + i + VW), MUL(SWAP_PAIRS(x1), LOADU(S + i + VW))), dt, nt);
             }
         for (; i + VW <= R; i += VW) {
             VF x = load_dt(xr, i, dt), y = FMADD(x, LOADU(C + i), MUL(SWAP_PAIRS(x), LOADU(S + i)));
@@ -318,6 +321,7 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
     enum { PF_ROWS = 4 };
     ptrdiff_t pf_ahead = (ptrdiff_t)(PF_ROWS * x->stride[1]) * (ptrdiff_t)esz,
               po_ahead = (ptrdiff_t)(PF_ROWS * out->stride[1]) * (ptrdiff_t)esz;
+    const size_t x_bytes = (size_t)(p->in_place ? R : D) * esz; /* what a row reads: the unrotated tail is copied */
     int per_head = sc->head_scale != NULL;
     if (ds && t0 < t1 && rot_step_of(j, pos, t0)) { /* t0 inside a run: its state from the run's start, as a thread
                                                        starting there would have it (bits independent of the split) */
@@ -334,14 +338,15 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
                 lane_table(sc, pos, t, h, half, C, S, cs, sn, ang, gain, ds ? rot_step_of(j, pos, t) : NULL, ds);
             const char *xr = (const char *)x->data + (size_t)(t * x->stride[0] + h * x->stride[1]) * esz;
             char *orow = (char *)out->data + (size_t)(t * out->stride[0] + h * out->stride[1]) * esz;
-            if (nt) /* streaming: the input is the only stream the caches see; fetch rows ahead of use, into every
-                       level (T0): the non-temporal hint (NTA) kept rope f32 at 16384 tokens at 0.52 of the streaming
-                       pair on the Xeon guest, T0 at 1.25 (2.4x faster; half-split 0.50 -> 1.24) */
-                for (size_t b = 0; b < (size_t)R * esz; b += 64)
-                    __builtin_prefetch(xr + pf_ahead + b, 0, 3);
-            else /* ordinary stores: own the output's lines before the stores reach them (SIMD_OWN_AHEAD) */
+            /* The input rows ahead of use, into every level (T0), with either kind of store. Streaming, the
+               non-temporal hint (NTA) kept rope f32 at 16384 tokens at 0.52 of the streaming pair on the Xeon
+               guest, T0 at 1.25 (2.4x faster; half-split 0.50 -> 1.24); ordinary, the hardware prefetchers alone
+               left the loads waiting (half-split 16-bit rows at 0.85 of rw22 on huge pages, 1.0 with this). */
+            for (size_t b = 0; b < x_bytes; b += 64)
+                __builtin_prefetch(xr + pf_ahead + b, 0, 3);
+            if (!nt) /* ordinary stores: own the output's lines before the stores reach them (SIMD_OWN_AHEAD) */
                 for (size_t b = 0; b < (size_t)D * esz; b += 64)
-                    __builtin_prefetch(orow + po_ahead + b, 1);
+                    __builtin_prefetch(orow + po_ahead + b, 0, 3);
             rotate_row(xr, orow, R, half, C, S, dt, nt);
             if (!p->in_place && D > R)
                 copy_tail(orow + (size_t)R * esz, xr + (size_t)R * esz, (size_t)(D - R) * esz, nt);
