@@ -50,7 +50,7 @@ static const pecs_backend g_omp = {
     .struct_size = sizeof(pecs_backend),
     .abi_minor = PECS_ABI_MINOR,
     .name = "openmp",
-    .version = "1.6",
+    .version = "1.7",
     .description = "the SIMD kernels (the simd backend's encodings, T2 rotate, bias and embed included) on OpenMP threads "
                    "over token (rotate, embed) or row (bias, mask) blocks",
     .ctx = NULL,

@@ -29,7 +29,7 @@ static const pecs_backend g_simd = {
     .struct_size = sizeof(pecs_backend),
     .abi_minor = PECS_ABI_MINOR,
     .name = "simd",
-    .version = "1.6",
+    .version = "1.7",
     .description = "AVX2/AVX-512 kernels (rotate, every T1 and T2 pair schedule; alibi, t5, kerple, fire, masks, T2 alibi.pi, "
                    "mpnet, bam, masa, irpe; sinusoidal, learned, nope, T2 ldpe, pia, sigma_gpt, fourier), one thread; "
                    "angles in double (SLEEF)",
