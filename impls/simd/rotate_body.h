@@ -341,7 +341,7 @@ static inline __attribute__((always_inline)) void tokens_dt(const simd_job *j, i
             /* The input rows ahead of use, into every level (T0), with either kind of store. Streaming, the
                non-temporal hint (NTA) kept rope f32 at 16384 tokens at 0.52 of the streaming pair on the Xeon
                guest, T0 at 1.25 (2.4x faster; half-split 0.50 -> 1.24); ordinary, the hardware prefetchers alone
-               left the loads waiting (half-split 16-bit rows at 0.85 of rw22 on huge pages, 1.0 with this). */
+               left the loads waiting (half-split 16-bit rows at 0.85 of rw22 on huge pages, 0.97-1.02 with this). */
             for (size_t b = 0; b < x_bytes; b += 64)
                 __builtin_prefetch(xr + pf_ahead + b, 0, 3);
             if (!nt) /* ordinary stores: own the output's lines before the stores reach them (SIMD_OWN_AHEAD) */
